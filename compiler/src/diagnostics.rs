@@ -1,0 +1,164 @@
+//! Diagnostics: every problem the front end finds, with a stable code, a
+//! primary span, related labels and help. Plain data; rendering (miette,
+//! JSON, LSP) happens at the edges.
+
+use crate::syntax::ast::Span;
+
+/// Index of a source file in its package (files sorted by path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FileId(pub u32);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($($name:ident = $text:literal, $title:literal;)*) => {
+        /// Every diagnostic code of LANGUAGE.md §11. Codes are stable and never reused.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $($name),* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$name),*];
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$name => $text),* }
+            }
+            /// One line saying what the code means.
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$name => $title),* }
+            }
+            /// The long text of `canon explain`.
+            pub fn explanation(self) -> &'static str {
+                match self { $(Code::$name => include_str!(concat!("explain/", $text, ".md"))),* }
+            }
+            pub fn parse(s: &str) -> Option<Code> {
+                let s = s.trim().to_ascii_uppercase();
+                match s.as_str() { $($text => Some(Code::$name),)* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    E0001 = "E0001", "syntax error";
+    E0101 = "E0101", "unknown name";
+    E0102 = "E0102", "duplicate definition";
+    E0103 = "E0103", "unknown field";
+    E0104 = "E0104", "record literal is missing fields";
+    E0105 = "E0105", "ambiguous or unresolvable enum variant";
+    E0201 = "E0201", "type mismatch";
+    E0202 = "E0202", "optional value used where a value is required";
+    E0203 = "E0203", "wrong number of arguments";
+    E0204 = "E0204", "operator not defined for these types";
+    E0301 = "E0301", "match is not exhaustive";
+    E0302 = "E0302", "decision may not match every input";
+    E0303 = "E0303", "decision rows overlap under `hit unique`";
+    W0304 = "W0304", "decision row can never match";
+    E0305 = "E0305", "decision row has the wrong number of cells";
+    E0401 = "E0401", "recursion";
+    E0402 = "E0402", "a second handler for the same event type";
+}
+
+impl Code {
+    pub fn severity(self) -> Severity {
+        if self.as_str().starts_with('W') {
+            Severity::Warning
+        } else {
+            Severity::Error
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Label {
+    pub file: FileId,
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub file: FileId,
+    pub span: Span,
+    /// Related locations (the other row of an overlap, the first definition...).
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, file: FileId, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            file,
+            span,
+            labels: Vec::new(),
+            help: None,
+        }
+    }
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn with_label(mut self, file: FileId, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label { file, span, message: message.into() });
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Maps byte offsets to 1-based lines and columns (columns count characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineIndex {
+    starts: Vec<u32>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0u32];
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                starts.push(i as u32 + 1);
+            }
+        }
+        LineIndex { starts }
+    }
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, text: &str, offset: u32) -> (u32, u32) {
+        let line = match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let start = self.starts.get(line).copied().unwrap_or(0) as usize;
+        let end = (offset as usize).min(text.len());
+        let col = text.get(start..end).map(|s| s.chars().count()).unwrap_or(0);
+        (line as u32 + 1, col as u32 + 1)
+    }
+    pub fn line(&self, offset: u32) -> u32 {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i as u32 + 1,
+            Err(i) => i as u32,
+        }
+    }
+    /// Byte offset of the start of a 1-based line.
+    pub fn line_start(&self, line: u32) -> Option<u32> {
+        self.starts.get(line.checked_sub(1)? as usize).copied()
+    }
+}

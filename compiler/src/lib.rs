@@ -1,0 +1,7 @@
+//! Canon's front end: parse, resolve, type-check and analyse a package.
+//!
+//! The front end never fails on user input: every query returns a value plus
+//! diagnostics. See ARCHITECTURE.md for the layers.
+
+pub mod diagnostics;
+pub mod syntax;

@@ -1,0 +1,431 @@
+//! The syntax tree: plain data with byte spans, built from the pest parse.
+//! It knows nothing of salsa, types or the language server.
+
+/// A byte range in one source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start: start as u32, end: end as u32 }
+    }
+    pub fn to(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ident {
+    pub text: String,
+    pub span: Span,
+}
+
+/// A string literal without interpolation (wire names, codes, test names).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StrLit {
+    pub value: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Item {
+    Enum(EnumDecl),
+    Record(RecordDecl),
+    Destination(DestinationDecl),
+    Table(TableDecl),
+    Fn(FnDecl),
+    Decision(DecisionDecl),
+    Handler(Handler),
+    Test(TestDecl),
+}
+
+impl Item {
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Enum(d) => d.span,
+            Item::Record(d) => d.span,
+            Item::Destination(d) => d.span,
+            Item::Table(d) => d.span,
+            Item::Fn(d) => d.span,
+            Item::Decision(d) => d.span,
+            Item::Handler(d) => d.span,
+            Item::Test(d) => d.span,
+        }
+    }
+    /// The declared name, for items that declare one.
+    pub fn name(&self) -> Option<&Ident> {
+        match self {
+            Item::Enum(d) => Some(&d.name),
+            Item::Record(d) => Some(&d.name),
+            Item::Destination(d) => Some(&d.name),
+            Item::Table(d) => Some(&d.name),
+            Item::Fn(d) => Some(&d.name),
+            Item::Decision(d) => Some(&d.name),
+            Item::Handler(_) | Item::Test(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EnumDecl {
+    pub docs: Option<String>,
+    pub name: Ident,
+    pub variants: Vec<Variant>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Variant {
+    pub docs: Option<String>,
+    pub name: Ident,
+    pub wire: Option<StrLit>,
+}
+
+/// A `record` or an `event` (an event is a record that can arrive as `data`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordDecl {
+    pub docs: Option<String>,
+    pub name: Ident,
+    pub is_event: bool,
+    /// `event Name as "type"`.
+    pub wire_type: Option<StrLit>,
+    pub fields: Vec<FieldDecl>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FieldDecl {
+    pub docs: Option<String>,
+    pub name: Ident,
+    pub ty: TypeRef,
+    pub wire: Option<StrLit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TypeRef {
+    Named(Ident),
+    List(Box<TypeRef>, Span),
+    Optional(Box<TypeRef>, Span),
+}
+
+impl TypeRef {
+    pub fn span(&self) -> Span {
+        match self {
+            TypeRef::Named(i) => i.span,
+            TypeRef::List(_, s) | TypeRef::Optional(_, s) => *s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DestinationDecl {
+    pub docs: Option<String>,
+    pub name: Ident,
+    pub ty: TypeRef,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableDecl {
+    pub docs: Option<String>,
+    pub name: Ident,
+    pub ty: TypeRef,
+    pub keys: Vec<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Param {
+    pub name: Ident,
+    pub ty: TypeRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FnDecl {
+    pub docs: Option<String>,
+    pub name: Ident,
+    pub params: Vec<Param>,
+    pub ret: TypeRef,
+    pub lets: Vec<LetStmt>,
+    pub body: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DecisionDecl {
+    pub docs: Option<String>,
+    pub name: Ident,
+    pub params: Vec<Param>,
+    pub ret: TypeRef,
+    pub hit: Ident,
+    pub inputs: Vec<Ident>,
+    pub outputs: Vec<Ident>,
+    pub header_span: Span,
+    pub rows: Vec<Row>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Row {
+    pub inputs: Vec<Cell>,
+    pub outputs: Vec<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cell {
+    pub kind: CellKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CellKind {
+    /// `-`
+    Any,
+    /// `v1, v2` or `not v1, v2`
+    Values { negated: bool, values: Vec<Lit> },
+    /// `< v`, `>= v` ...
+    Cmp(CmpOp, Lit),
+    /// `[a..b)` and friends
+    Range { lo: Lit, lo_closed: bool, hi: Lit, hi_closed: bool },
+}
+
+/// A constant in a decision cell or a `match` pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lit {
+    pub kind: LitKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LitKind {
+    /// Digits as written, underscores removed, with a leading `-` if negative.
+    Int(String),
+    Decimal(String),
+    Money(String, String),
+    Text(String),
+    Bool(bool),
+    None,
+    Temporal(String),
+    /// A bare name: an enum variant or currency resolved by the expected type.
+    Name(Ident),
+    /// `Type.Variant`
+    Qualified(Ident, Ident),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Handler {
+    pub docs: Option<String>,
+    pub event: Ident,
+    pub binding: Ident,
+    pub body: Block,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LetStmt {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rejection {
+    pub code: Ident,
+    pub message: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StmtKind {
+    Let(LetStmt),
+    Check { cond: Expr, reject: Rejection },
+    Require { cond: Expr, reject: Rejection },
+    Reject(Rejection),
+    Emit { dest: Ident, value: Expr },
+    If { branches: Vec<(Expr, Block)>, otherwise: Option<Block> },
+    Match { scrutinee: Expr, arms: Vec<StmtArm> },
+    For { var: Ident, iter: Expr, body: Block },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StmtArm {
+    pub patterns: Vec<Pattern>,
+    pub body: Block,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Pattern {
+    Wildcard(Span),
+    Lit(Lit),
+}
+
+impl Pattern {
+    pub fn span(&self) -> Span {
+        match self {
+            Pattern::Wildcard(s) => *s,
+            Pattern::Lit(l) => l.span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TestDecl {
+    pub name: StrLit,
+    pub stmts: Vec<TestStmt>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TestStmt {
+    pub kind: TestStmtKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TestStmtKind {
+    Given(Expr),
+    GivenFile(StrLit),
+    With { table: Ident, rows: Vec<Expr> },
+    ExpectStatus(Ident),
+    ExpectReject(Ident),
+    ExpectEmit { dest: Ident, record: Expr },
+    ExpectNoEmit { dest: Ident },
+    Assert(Expr),
+    Let(LetStmt),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    And,
+    Or,
+    Coalesce,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::In => "in",
+            BinOp::NotIn => "not in",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+            BinOp::Coalesce => "??",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    Neg,
+    Not,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StrPart {
+    Text(String),
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FieldInit {
+    pub name: Ident,
+    pub value: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Arg {
+    Expr(Expr),
+    Lambda { param: Ident, body: Expr, span: Span },
+}
+
+impl Arg {
+    pub fn span(&self) -> Span {
+        match self {
+            Arg::Expr(e) => e.span,
+            Arg::Lambda { span, .. } => *span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExprArm {
+    pub patterns: Vec<Pattern>,
+    pub body: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExprKind {
+    Lit(LitKind),
+    /// A string literal with interpolation.
+    Text(Vec<StrPart>),
+    Name(Ident),
+    Field { base: Box<Expr>, name: Ident, optional: bool },
+    Call { callee: Ident, args: Vec<Arg> },
+    /// A call on something that is not a plain name (always an error).
+    BadCall { callee: Box<Expr> },
+    Index { base: Box<Expr>, keys: Vec<Expr> },
+    Unary { op: UnOp, expr: Box<Expr> },
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    If { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
+    Match { scrutinee: Box<Expr>, arms: Vec<ExprArm> },
+    Record { name: Ident, fields: Vec<FieldInit>, rest: Option<Span> },
+    List(Vec<Expr>),
+    Paren(Box<Expr>),
+}

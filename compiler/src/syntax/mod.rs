@@ -1,0 +1,6 @@
+//! Syntax: the pest grammar's parser and the plain syntax tree it builds.
+
+pub mod ast;
+pub mod parser;
+
+pub use parser::{parse, Parsed};
