@@ -1,1 +1,262 @@
-fn main() {}
+//! The `canon` command line (RUNTIME.md §3): check, run, test and explain.
+
+mod render;
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use canon_compiler::diagnostics::{Code, LineIndex};
+use canon_runtime::{package, Engine, Tables};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "canon", version, about = "Canon: a compiled rules language for time tracking and ERP integration")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum EngineArg {
+    /// The Cranelift JIT (until it lands, the interpreter runs in its place).
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check a package.
+    Check {
+        /// The package directory (or one .canon file).
+        #[arg(default_value = ".")]
+        package: PathBuf,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Evaluate every event of a JSONL file and write one outcome per line.
+    Run {
+        #[arg(default_value = ".")]
+        package: PathBuf,
+        /// Events, one CloudEvents JSON object per line (`-` for stdin).
+        #[arg(long)]
+        input: String,
+        /// Where outcomes go (`-` for stdout, the default).
+        #[arg(long, default_value = "-")]
+        output: String,
+        /// The reference-data directory (default: `data/` in the package).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "jit")]
+        engine: EngineArg,
+    },
+    /// Run the package's test blocks.
+    Test {
+        #[arg(default_value = ".")]
+        package: PathBuf,
+    },
+    /// Print the long explanation of a diagnostic code.
+    Explain {
+        /// A code such as E0302.
+        code: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { package, format } => check(&package, format),
+        Command::Run { package, input, output, data, engine: _ } => run(&package, &input, &output, data.as_deref()),
+        Command::Test { package } => test(&package),
+        Command::Explain { code } => explain(&code),
+    }
+}
+
+fn load(path: &Path) -> Result<package::LoadedPackage, ExitCode> {
+    package::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn check(path: &Path, format: Format) -> ExitCode {
+    let pkg = match load(path) {
+        Ok(p) => p,
+        Err(c) => {
+            if format == Format::Json {
+                println!("[]");
+            }
+            return c;
+        }
+    };
+    let diags = pkg.diagnostics();
+    match format {
+        Format::Json => {
+            let mut items = Vec::new();
+            for d in diags {
+                let (file, text) = pkg.sources.get(d.file.0 as usize).map(|(p, t)| (p.as_str(), t.as_str())).unwrap_or(("", ""));
+                let (line, column) = LineIndex::new(text).line_col(text, d.span.start);
+                items.push(serde_json::json!({
+                    "severity": d.severity.as_str(),
+                    "code": d.code.as_str(),
+                    "message": d.message,
+                    "file": file,
+                    "line": line,
+                    "column": column,
+                }));
+            }
+            println!("{}", serde_json::Value::Array(items));
+        }
+        Format::Human => {
+            render::diagnostics(&pkg, diags);
+            let errors = diags.iter().filter(|d| d.is_error()).count();
+            let warnings = diags.len() - errors;
+            if errors == 0 {
+                eprintln!("checked {} file(s): no errors, {warnings} warning(s)", pkg.sources.len());
+            } else {
+                eprintln!("checked {} file(s): {errors} error(s), {warnings} warning(s)", pkg.sources.len());
+            }
+        }
+    }
+    if pkg.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Loads, checks and loads data; prints problems. `Err` carries the exit code.
+fn prepare(path: &Path, data: Option<&Path>, allow_missing: bool) -> Result<(package::LoadedPackage, Tables), ExitCode> {
+    let pkg = load(path)?;
+    if pkg.has_errors() {
+        render::diagnostics(&pkg, pkg.diagnostics());
+        eprintln!("error: the package has errors; nothing was run");
+        return Err(ExitCode::from(1));
+    }
+    let data_dir = data.map(Path::to_path_buf).unwrap_or_else(|| pkg.data_dir());
+    let checked = pkg.package();
+    match Tables::load(&checked, &data_dir, allow_missing) {
+        Ok(t) => Ok((pkg, t)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("  help: fix the data file; nothing was run");
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn run(path: &Path, input: &str, output: &str, data: Option<&Path>) -> ExitCode {
+    let (pkg, tables) = match prepare(path, data, false) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let engine = Engine::new(pkg.package(), tables);
+    let reader: Box<dyn BufRead> = if input == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin().lock()))
+    } else {
+        match std::fs::File::open(input) {
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("error: cannot read `{input}`: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let writer: Box<dyn Write> = if output == "-" {
+        Box::new(std::io::stdout().lock())
+    } else {
+        match std::fs::File::create(output) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("error: cannot write `{output}`: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let mut writer = BufWriter::with_capacity(1 << 16, writer);
+    let mut line_no = 0u64;
+    let mut buf = Vec::new();
+    let mut reader = reader;
+    let mut out = String::with_capacity(4096);
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("error: reading `{input}`: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        line_no += 1;
+        let line = String::from_utf8_lossy(&buf);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let outcome = engine.evaluate(line_no, line.trim_end_matches(['\n', '\r']));
+        out.clear();
+        engine.write_outcome(&outcome, &mut out);
+        out.push('\n');
+        if let Err(e) = writer.write_all(out.as_bytes()) {
+            eprintln!("error: writing outcomes: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if let Err(e) = writer.flush() {
+        eprintln!("error: writing outcomes: {e}");
+        return ExitCode::from(2);
+    }
+    ExitCode::SUCCESS
+}
+
+fn test(path: &Path) -> ExitCode {
+    let (pkg, tables) = match prepare(path, None, true) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let checked = pkg.package();
+    let results = canon_runtime::testing::run_tests(&checked, &tables, &pkg.root);
+    let mut passed = 0;
+    let mut failed = 0;
+    for r in &results {
+        match &r.failure {
+            None => {
+                passed += 1;
+                println!("ok   {} ({})", r.name, r.at);
+            }
+            Some(why) => {
+                failed += 1;
+                println!("FAIL {} ({})", r.name, r.at);
+                println!("     {why}");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn explain(code: &str) -> ExitCode {
+    match Code::parse(code) {
+        Some(c) => {
+            println!("{}", c.explanation().trim_end());
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("error: unknown diagnostic code `{code}`");
+            let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+            eprintln!("  help: the codes are {}", all.join(", "));
+            ExitCode::from(2)
+        }
+    }
+}

@@ -3,5 +3,9 @@
 //! The front end never fails on user input: every query returns a value plus
 //! diagnostics. See ARCHITECTURE.md for the layers.
 
+pub mod check;
+pub mod db;
 pub mod diagnostics;
+pub mod ir;
 pub mod syntax;
+pub mod types;

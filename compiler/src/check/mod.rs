@@ -1,0 +1,614 @@
+//! The checker: resolves names, type-checks every body, analyses decision
+//! tables and lowers the package to [`crate::ir`].
+//!
+//! It reports every independent error in one pass: an expression whose type
+//! cannot be known gets [`Ty::Error`], which fits everywhere, so one mistake
+//! is reported once.
+
+mod body;
+mod decision;
+mod expr;
+mod recursion;
+
+use std::collections::HashMap;
+
+
+use crate::diagnostics::{Code, Diagnostic, FileId, LineIndex};
+use crate::ir::{self, DeclSite, DestId, FnId, Loc, TableId};
+use crate::syntax::ast::{self, Span};
+use crate::types::{EnumId, RecordId, Ty, TyDisplay, ENVELOPE, ROUNDING, WEEKDAY};
+
+/// One parsed source file of a package.
+pub struct Input<'a> {
+    /// Path relative to the package root, with `/` separators.
+    pub path: &'a str,
+    pub text: &'a str,
+    pub ast: &'a ast::File,
+}
+
+/// Checks a package. Files must be sorted by path (the first declaration of a
+/// name, by path then position, is the one in effect).
+pub fn check(files: &[Input<'_>]) -> (ir::Package, Vec<Diagnostic>) {
+    let mut c = Checker::new(files);
+    c.run();
+    let mut diags = c.diags;
+    diags.sort_by_key(|d| (d.file, d.span.start, d.code));
+    diags.dedup();
+    (c.pkg, diags)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TypeName {
+    Builtin(BuiltinTy),
+    Enum(EnumId),
+    Record(RecordId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BuiltinTy {
+    Bool,
+    Int,
+    Decimal,
+    Money,
+    Currency,
+    Text,
+    Date,
+    Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueName {
+    Fn(FnId),
+    Decision(ir::DecisionId),
+    Table(TableId),
+    Destination(DestId),
+}
+
+/// A callee in the call graph (for recursion detection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Callee {
+    Fn(u32),
+    Decision(u32),
+}
+
+pub(crate) struct Checker<'a> {
+    files: &'a [Input<'a>],
+    lines: Vec<LineIndex>,
+    diags: Vec<Diagnostic>,
+    pkg: ir::Package,
+    /// The file whose items are being checked.
+    file: FileId,
+    types: HashMap<String, TypeName>,
+    values: HashMap<String, ValueName>,
+    /// Where each top-level name was first declared.
+    declared: HashMap<String, (FileId, Span)>,
+    /// Variant name to the enums that have it.
+    variant_owners: HashMap<String, Vec<EnumId>>,
+    /// AST of each function and decision, by id, with its file.
+    fn_asts: Vec<(FileId, &'a ast::FnDecl)>,
+    decision_asts: Vec<(FileId, &'a ast::DecisionDecl)>,
+    /// Calls made by each function / decision body.
+    calls: HashMap<Callee, Vec<(Callee, FileId, Span)>>,
+    /// The callee whose body is being checked.
+    current: Option<Callee>,
+    /// Decisions whose signature or rows had errors (no analysis for them).
+    broken_decisions: Vec<bool>,
+}
+
+const BUILTIN_FUNCTIONS: &[&str] = &[
+    "round", "abs", "min", "max", "money", "amount", "currency", "convert", "len", "upper", "lower", "trim",
+    "starts_with", "ends_with", "contains", "date", "year", "month", "day", "weekday", "add_days", "days_between",
+    "start_of_month", "end_of_month", "sum", "count", "any", "all",
+];
+
+impl<'a> Checker<'a> {
+    fn new(files: &'a [Input<'a>]) -> Checker<'a> {
+        let mut pkg = ir::Package {
+            files: files.iter().map(|f| ir::SourceInfo { path: f.path.to_string() }).collect(),
+            enums: Vec::new(),
+            records: Vec::new(),
+            destinations: Vec::new(),
+            tables: Vec::new(),
+            functions: Vec::new(),
+            decisions: Vec::new(),
+            handlers: Vec::new(),
+            tests: Vec::new(),
+            handler_by_type: HashMap::new(),
+        };
+        // Built-in enums and the envelope record, at fixed ids.
+        let builtin_enum = |name: &str, variants: &[&str]| ir::EnumDef {
+            name: name.to_string(),
+            docs: None,
+            variants: variants
+                .iter()
+                .map(|v| ir::VariantDef { name: v.to_string(), wire: v.to_string(), docs: None })
+                .collect(),
+            site: None,
+            by_wire: variants.iter().enumerate().map(|(i, v)| (v.to_string(), i as u32)).collect(),
+        };
+        pkg.enums.push(builtin_enum("Rounding", &canon_stdlib::Rounding::NAMES));
+        pkg.enums.push(builtin_enum("Weekday", &canon_stdlib::Weekday::NAMES));
+        let text = Ty::Text;
+        let opt = |t: Ty| Ty::optional(t);
+        let envelope_fields = [
+            ("id", text.clone()),
+            ("source", text.clone()),
+            ("type", text.clone()),
+            ("time", opt(Ty::Timestamp)),
+            ("subject", opt(Ty::Text)),
+            ("correlation_id", opt(Ty::Text)),
+            ("idempotency_key", text),
+        ];
+        pkg.records.push(ir::RecordDef {
+            name: "Envelope".into(),
+            docs: Some("The CloudEvents envelope of the event being handled, available as `meta`.".into()),
+            event_type: None,
+            fields: envelope_fields
+                .iter()
+                .map(|(n, t)| ir::FieldDef { name: n.to_string(), wire: n.to_string(), ty: t.clone(), docs: None })
+                .collect(),
+            site: None,
+            by_wire: envelope_fields.iter().enumerate().map(|(i, (n, _))| (n.to_string(), i as u32)).collect(),
+        });
+        let mut types = HashMap::new();
+        for (n, t) in [
+            ("Bool", BuiltinTy::Bool),
+            ("Int", BuiltinTy::Int),
+            ("Decimal", BuiltinTy::Decimal),
+            ("Money", BuiltinTy::Money),
+            ("Currency", BuiltinTy::Currency),
+            ("Text", BuiltinTy::Text),
+            ("Date", BuiltinTy::Date),
+            ("Timestamp", BuiltinTy::Timestamp),
+        ] {
+            types.insert(n.to_string(), TypeName::Builtin(t));
+        }
+        types.insert("Rounding".into(), TypeName::Enum(ROUNDING));
+        types.insert("Weekday".into(), TypeName::Enum(WEEKDAY));
+        types.insert("Envelope".into(), TypeName::Record(ENVELOPE));
+        let mut variant_owners: HashMap<String, Vec<EnumId>> = HashMap::new();
+        for (i, e) in pkg.enums.iter().enumerate() {
+            for v in &e.variants {
+                variant_owners.entry(v.name.clone()).or_default().push(EnumId(i as u32));
+            }
+        }
+        Checker {
+            files,
+            lines: files.iter().map(|f| LineIndex::new(f.text)).collect(),
+            diags: Vec::new(),
+            pkg,
+            file: FileId(0),
+            types,
+            values: HashMap::new(),
+            declared: HashMap::new(),
+            variant_owners,
+            fn_asts: Vec::new(),
+            decision_asts: Vec::new(),
+            calls: HashMap::new(),
+            current: None,
+            broken_decisions: Vec::new(),
+        }
+    }
+
+    // ------------------------------------------------------------ utilities
+
+    pub(crate) fn error(&mut self, code: Code, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::new(code, self.file, span, message));
+        let last = self.diags.len() - 1;
+        // The vector is non-empty: we just pushed.
+        #[allow(clippy::indexing_slicing)]
+        &mut self.diags[last]
+    }
+
+    pub(crate) fn loc(&self, span: Span) -> Loc {
+        let line = self.lines.get(self.file.0 as usize).map(|l| l.line(span.start)).unwrap_or(0);
+        Loc { file: self.file, line }
+    }
+
+    pub(crate) fn site(&self, span: Span) -> Option<DeclSite> {
+        Some(DeclSite { file: self.file, span, line: self.loc(span).line })
+    }
+
+    pub(crate) fn show(&self, ty: &Ty) -> String {
+        let enums: Vec<String> = self.pkg.enums.iter().map(|e| e.name.clone()).collect();
+        let records: Vec<String> = self.pkg.records.iter().map(|r| r.name.clone()).collect();
+        format!("{}", TyDisplay { ty, enums: &enums, records: &records })
+    }
+
+    fn source_text(&self, span: Span) -> String {
+        self.files
+            .get(self.file.0 as usize)
+            .and_then(|f| f.text.get(span.start as usize..span.end as usize))
+            .unwrap_or("")
+            .to_string()
+    }
+
+    // ------------------------------------------------------------ phases
+
+    fn run(&mut self) {
+        let files = self.files;
+        for (fi, f) in files.iter().enumerate() {
+            self.file = FileId(fi as u32);
+            for item in &f.ast.items {
+                self.declare(item);
+            }
+        }
+        for (fi, f) in files.iter().enumerate() {
+            self.file = FileId(fi as u32);
+            for item in &f.ast.items {
+                self.define_types(item);
+            }
+        }
+        for (fi, f) in files.iter().enumerate() {
+            self.file = FileId(fi as u32);
+            for item in &f.ast.items {
+                self.define_signatures(item);
+            }
+        }
+        for (fi, f) in files.iter().enumerate() {
+            self.file = FileId(fi as u32);
+            for item in &f.ast.items {
+                self.check_item(item);
+            }
+        }
+        self.check_recursion();
+    }
+
+    /// Registers a top-level name; reports E0102 when it is taken.
+    fn claim(&mut self, name: &ast::Ident) -> bool {
+        let builtin_fn = BUILTIN_FUNCTIONS.contains(&name.text.as_str()) || name.text == "meta";
+        if self.types.contains_key(&name.text) && !self.declared.contains_key(&name.text) || builtin_fn {
+            self.error(Code::E0102, name.span, format!("`{}` is already defined by Canon", name.text))
+                .help = Some("choose another name".into());
+            return false;
+        }
+        if let Some((file, span)) = self.declared.get(&name.text).copied() {
+            let d = Diagnostic::new(Code::E0102, self.file, name.span, format!("`{}` is defined twice", name.text))
+                .with_label(file, span, "first defined here")
+                .with_help("the first definition stays in effect; rename or remove this one");
+            self.diags.push(d);
+            return false;
+        }
+        self.declared.insert(name.text.clone(), (self.file, name.span));
+        true
+    }
+
+    fn declare(&mut self, item: &'a ast::Item) {
+        match item {
+            ast::Item::Enum(e) => {
+                if self.claim(&e.name) {
+                    let id = EnumId(self.pkg.enums.len() as u32);
+                    self.types.insert(e.name.text.clone(), TypeName::Enum(id));
+                    let mut def = ir::EnumDef {
+                        name: e.name.text.clone(),
+                        docs: e.docs.clone(),
+                        variants: Vec::new(),
+                        site: self.site(e.name.span),
+                        by_wire: HashMap::new(),
+                    };
+                    let mut seen: HashMap<&str, Span> = HashMap::new();
+                    for v in &e.variants {
+                        if let Some(first) = seen.get(v.name.text.as_str()).copied() {
+                            let d = Diagnostic::new(
+                                Code::E0102,
+                                self.file,
+                                v.name.span,
+                                format!("variant `{}` is defined twice in `{}`", v.name.text, e.name.text),
+                            )
+                            .with_label(self.file, first, "first defined here");
+                            self.diags.push(d);
+                            continue;
+                        }
+                        seen.insert(&v.name.text, v.name.span);
+                        let wire = v.wire.as_ref().map(|w| w.value.clone()).unwrap_or_else(|| v.name.text.clone());
+                        if def.by_wire.contains_key(&wire) {
+                            let span = v.wire.as_ref().map(|w| w.span).unwrap_or(v.name.span);
+                            self.error(Code::E0102, span, format!("wire name `{wire}` is used twice in `{}`", e.name.text));
+                            continue;
+                        }
+                        def.by_wire.insert(wire.clone(), def.variants.len() as u32);
+                        def.variants.push(ir::VariantDef { name: v.name.text.clone(), wire, docs: v.docs.clone() });
+                        self.variant_owners.entry(v.name.text.clone()).or_default().push(id);
+                    }
+                    self.pkg.enums.push(def);
+                }
+            }
+            ast::Item::Record(r) => {
+                if self.claim(&r.name) {
+                    let id = RecordId(self.pkg.records.len() as u32);
+                    self.types.insert(r.name.text.clone(), TypeName::Record(id));
+                    let event_type = r
+                        .is_event
+                        .then(|| r.wire_type.as_ref().map(|w| w.value.clone()).unwrap_or_else(|| r.name.text.clone()));
+                    self.pkg.records.push(ir::RecordDef {
+                        name: r.name.text.clone(),
+                        docs: r.docs.clone(),
+                        event_type,
+                        fields: Vec::new(),
+                        site: self.site(r.name.span),
+                        by_wire: HashMap::new(),
+                    });
+                }
+            }
+            ast::Item::Destination(d) => {
+                if self.claim(&d.name) {
+                    let id = DestId(self.pkg.destinations.len() as u32);
+                    self.values.insert(d.name.text.clone(), ValueName::Destination(id));
+                    self.pkg.destinations.push(ir::DestDef { name: d.name.text.clone(), record: RecordId(u32::MAX) });
+                }
+            }
+            ast::Item::Table(t) => {
+                if self.claim(&t.name) {
+                    let id = TableId(self.pkg.tables.len() as u32);
+                    self.values.insert(t.name.text.clone(), ValueName::Table(id));
+                    self.pkg.tables.push(ir::TableDef {
+                        name: t.name.text.clone(),
+                        record: RecordId(u32::MAX),
+                        keys: Vec::new(),
+                    });
+                }
+            }
+            ast::Item::Fn(f) => {
+                if self.claim(&f.name) {
+                    let id = FnId(self.pkg.functions.len() as u32);
+                    self.values.insert(f.name.text.clone(), ValueName::Fn(id));
+                    self.fn_asts.push((self.file, f));
+                    self.pkg.functions.push(ir::FnDef {
+                        name: f.name.text.clone(),
+                        params: Vec::new(),
+                        ret: Ty::Error,
+                        n_locals: 0,
+                        lets: Vec::new(),
+                        body: ir::Expr { kind: ir::ExprKind::Error, ty: Ty::Error, loc: Loc::default() },
+                        site: self.site(f.name.span),
+                    });
+                }
+            }
+            ast::Item::Decision(d) => {
+                if self.claim(&d.name) {
+                    let id = ir::DecisionId(self.pkg.decisions.len() as u32);
+                    self.values.insert(d.name.text.clone(), ValueName::Decision(id));
+                    self.decision_asts.push((self.file, d));
+                    self.broken_decisions.push(false);
+                    let loc = self.loc(d.name.span);
+                    self.pkg.decisions.push(ir::DecisionDef {
+                        name: d.name.text.clone(),
+                        params: Vec::new(),
+                        ret: Ty::Error,
+                        hit: ir::Hit::First,
+                        columns: Vec::new(),
+                        output_record: None,
+                        rows: Vec::new(),
+                        n_locals: 0,
+                        site: self.site(d.name.span),
+                        loc,
+                    });
+                }
+            }
+            ast::Item::Handler(_) | ast::Item::Test(_) => {}
+        }
+    }
+
+    /// Resolves a written type; reports E0101 for unknown names.
+    pub(crate) fn resolve_type(&mut self, t: &ast::TypeRef) -> Ty {
+        match t {
+            ast::TypeRef::Named(id) => match self.types.get(&id.text).copied() {
+                Some(TypeName::Builtin(b)) => match b {
+                    BuiltinTy::Bool => Ty::Bool,
+                    BuiltinTy::Int => Ty::Int,
+                    BuiltinTy::Decimal => Ty::Decimal,
+                    BuiltinTy::Money => Ty::Money,
+                    BuiltinTy::Currency => Ty::Currency,
+                    BuiltinTy::Text => Ty::Text,
+                    BuiltinTy::Date => Ty::Date,
+                    BuiltinTy::Timestamp => Ty::Timestamp,
+                },
+                Some(TypeName::Enum(e)) => Ty::Enum(e),
+                Some(TypeName::Record(r)) => Ty::Record(r),
+                None => {
+                    let mut help = None;
+                    if id.text == "List" {
+                        help = Some("write the element type: `List<Entry>`".to_string());
+                    } else if let Some(s) = closest(&id.text, self.types.keys().map(String::as_str)) {
+                        help = Some(format!("did you mean `{s}`?"));
+                    }
+                    self.error(Code::E0101, id.span, format!("unknown type `{}`", id.text)).help = help;
+                    Ty::Error
+                }
+            },
+            ast::TypeRef::List(inner, _) => Ty::list(self.resolve_type(inner)),
+            ast::TypeRef::Optional(inner, _) => Ty::optional(self.resolve_type(inner)),
+        }
+    }
+
+    fn define_types(&mut self, item: &'a ast::Item) {
+        let ast::Item::Record(r) = item else { return };
+        let Some(TypeName::Record(id)) = self.types.get(&r.name.text).copied() else { return };
+        // Only the declaration in effect defines the fields.
+        if self.declared.get(&r.name.text).map(|(f, s)| (*f, *s)) != Some((self.file, r.name.span)) {
+            return;
+        }
+        let mut fields = Vec::new();
+        let mut by_wire = HashMap::new();
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for f in &r.fields {
+            let ty = self.resolve_type(&f.ty);
+            if let Some(first) = seen.get(&f.name.text).copied() {
+                let d = Diagnostic::new(Code::E0102, self.file, f.name.span, format!("field `{}` is defined twice", f.name.text))
+                    .with_label(self.file, first, "first defined here");
+                self.diags.push(d);
+                continue;
+            }
+            seen.insert(f.name.text.clone(), f.name.span);
+            let wire = f.wire.as_ref().map(|w| w.value.clone()).unwrap_or_else(|| f.name.text.clone());
+            if by_wire.contains_key(&wire) {
+                let span = f.wire.as_ref().map(|w| w.span).unwrap_or(f.name.span);
+                self.error(Code::E0102, span, format!("wire name `{wire}` is used by two fields of `{}`", r.name.text));
+                continue;
+            }
+            by_wire.insert(wire.clone(), fields.len() as u32);
+            fields.push(ir::FieldDef { name: f.name.text.clone(), wire, ty, docs: f.docs.clone() });
+        }
+        if let Some(def) = self.pkg.records.get_mut(id.0 as usize) {
+            def.fields = fields;
+            def.by_wire = by_wire;
+        }
+    }
+
+    fn is_in_effect(&self, name: &ast::Ident) -> bool {
+        self.declared.get(&name.text).map(|(f, s)| (*f, *s)) == Some((self.file, name.span))
+    }
+
+    fn define_signatures(&mut self, item: &'a ast::Item) {
+        match item {
+            ast::Item::Destination(d) if self.is_in_effect(&d.name) => {
+                let ty = self.resolve_type(&d.ty);
+                let record = match ty {
+                    Ty::Record(r) => r,
+                    Ty::Error => RecordId(u32::MAX),
+                    other => {
+                        let shown = self.show(&other);
+                        self.error(Code::E0201, d.ty.span(), format!("a destination carries a record, not `{shown}`"));
+                        RecordId(u32::MAX)
+                    }
+                };
+                if let Some(ValueName::Destination(id)) = self.values.get(&d.name.text).copied() {
+                    if let Some(def) = self.pkg.destinations.get_mut(id.0 as usize) {
+                        def.record = record;
+                    }
+                }
+            }
+            ast::Item::Table(t) if self.is_in_effect(&t.name) => {
+                let ty = self.resolve_type(&t.ty);
+                let mut keys = Vec::new();
+                let record = match ty {
+                    Ty::Record(r) => {
+                        for k in &t.keys {
+                            match self.pkg.record(r).and_then(|d| d.field_index(&k.text)) {
+                                Some(i) => keys.push(i),
+                                None => {
+                                    let rn = self.pkg.record(r).map(|d| d.name.clone()).unwrap_or_default();
+                                    self.error(Code::E0103, k.span, format!("`{rn}` has no field `{}`", k.text));
+                                }
+                            }
+                        }
+                        r
+                    }
+                    Ty::Error => RecordId(u32::MAX),
+                    other => {
+                        let shown = self.show(&other);
+                        self.error(Code::E0201, t.ty.span(), format!("a table holds records, not `{shown}`"));
+                        RecordId(u32::MAX)
+                    }
+                };
+                if let Some(ValueName::Table(id)) = self.values.get(&t.name.text).copied() {
+                    if let Some(def) = self.pkg.tables.get_mut(id.0 as usize) {
+                        def.record = record;
+                        def.keys = keys;
+                    }
+                }
+            }
+            ast::Item::Fn(f) if self.is_in_effect(&f.name) => {
+                let params = self.params(&f.params);
+                let ret = self.resolve_type(&f.ret);
+                if let Some(ValueName::Fn(id)) = self.values.get(&f.name.text).copied() {
+                    if let Some(def) = self.pkg.functions.get_mut(id.0 as usize) {
+                        def.params = params;
+                        def.ret = ret;
+                    }
+                }
+            }
+            ast::Item::Decision(d) if self.is_in_effect(&d.name) => {
+                let params = self.params(&d.params);
+                let ret = self.resolve_type(&d.ret);
+                if let Some(ValueName::Decision(id)) = self.values.get(&d.name.text).copied() {
+                    if params.iter().any(|(_, t)| t.is_error()) || ret.is_error() {
+                        if let Some(b) = self.broken_decisions.get_mut(id.0 as usize) {
+                            *b = true;
+                        }
+                    }
+                    if let Some(def) = self.pkg.decisions.get_mut(id.0 as usize) {
+                        def.params = params;
+                        def.ret = ret;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn params(&mut self, params: &[ast::Param]) -> Vec<(String, Ty)> {
+        let mut out: Vec<(String, Ty)> = Vec::new();
+        for p in params {
+            let ty = self.resolve_type(&p.ty);
+            if out.iter().any(|(n, _)| *n == p.name.text) {
+                self.error(Code::E0102, p.name.span, format!("parameter `{}` is declared twice", p.name.text));
+            }
+            out.push((p.name.text.clone(), ty));
+        }
+        out
+    }
+
+    fn check_item(&mut self, item: &'a ast::Item) {
+        match item {
+            ast::Item::Fn(f) if self.is_in_effect(&f.name) => {
+                if let Some(ValueName::Fn(id)) = self.values.get(&f.name.text).copied() {
+                    self.current = Some(Callee::Fn(id.0));
+                    self.check_fn(id, f);
+                    self.current = None;
+                }
+            }
+            ast::Item::Decision(d) if self.is_in_effect(&d.name) => {
+                if let Some(ValueName::Decision(id)) = self.values.get(&d.name.text).copied() {
+                    self.current = Some(Callee::Decision(id.0));
+                    self.check_decision(id, d);
+                    self.current = None;
+                }
+            }
+            ast::Item::Handler(h) => self.check_handler(h),
+            ast::Item::Test(t) => self.check_test(t),
+            _ => {}
+        }
+    }
+
+    pub(super) fn record_call(&mut self, callee: Callee, span: Span) {
+        if let Some(cur) = self.current {
+            let file = self.file;
+            self.calls.entry(cur).or_default().push((callee, file, span));
+        }
+    }
+
+    fn text_of(&self, span: Span) -> String {
+        self.source_text(span)
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to suggest.
+pub(crate) fn closest<'s>(name: &str, candidates: impl Iterator<Item = &'s str>) -> Option<String> {
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = edit_distance(name, c);
+        if d <= (name.len() / 3).max(1) && best.map(|(bd, _)| d < bd).unwrap_or(true) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != cb);
+            let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
+            let ins = cur.get(j).copied().unwrap_or(0) + 1;
+            cur.push(sub.min(del).min(ins));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+

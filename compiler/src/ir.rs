@@ -1,0 +1,408 @@
+//! The checked package: a typed, resolved tree that both engines run.
+//!
+//! Names are resolved to indices, implicit Int-to-Decimal conversions are
+//! explicit nodes, operators are specialised by type, and every node that can
+//! fault carries the source line it reports. The interpreter walks this tree;
+//! the JIT lowers it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use canon_stdlib::{Currency, Date, Decimal, Timestamp};
+
+use crate::diagnostics::FileId;
+use crate::syntax::ast::Span;
+use crate::types::{EnumId, OrdKind, RecordId, Ty};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FnId(pub u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DecisionId(pub u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableId(pub u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DestId(pub u32);
+
+/// A source location for run-time messages (`file.canon:LINE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Loc {
+    pub file: FileId,
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceInfo {
+    /// Path relative to the package root, with `/` separators.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Package {
+    pub files: Vec<SourceInfo>,
+    pub enums: Vec<EnumDef>,
+    pub records: Vec<RecordDef>,
+    pub destinations: Vec<DestDef>,
+    pub tables: Vec<TableDef>,
+    pub functions: Vec<FnDef>,
+    pub decisions: Vec<DecisionDef>,
+    pub handlers: Vec<HandlerDef>,
+    pub tests: Vec<TestDef>,
+    /// Event wire type to handler index.
+    pub handler_by_type: HashMap<String, usize>,
+}
+
+impl Package {
+    pub fn loc_string(&self, loc: Loc) -> String {
+        let path = self.files.get(loc.file.0 as usize).map(|f| f.path.as_str()).unwrap_or("?");
+        format!("{path}:{}", loc.line)
+    }
+    pub fn enum_names(&self) -> Vec<String> {
+        self.enums.iter().map(|e| e.name.clone()).collect()
+    }
+    pub fn record_names(&self) -> Vec<String> {
+        self.records.iter().map(|r| r.name.clone()).collect()
+    }
+    pub fn record(&self, id: RecordId) -> Option<&RecordDef> {
+        self.records.get(id.0 as usize)
+    }
+    pub fn enum_def(&self, id: EnumId) -> Option<&EnumDef> {
+        self.enums.get(id.0 as usize)
+    }
+    pub fn table_by_name(&self, name: &str) -> Option<(TableId, &TableDef)> {
+        self.tables.iter().enumerate().find(|(_, t)| t.name == name).map(|(i, t)| (TableId(i as u32), t))
+    }
+    pub fn destination_by_name(&self, name: &str) -> Option<(DestId, &DestDef)> {
+        self.destinations.iter().enumerate().find(|(_, t)| t.name == name).map(|(i, t)| (DestId(i as u32), t))
+    }
+}
+
+/// Where a declaration is, for the language server and related labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DeclSite {
+    pub file: FileId,
+    pub span: Span,
+    /// 1-based line of the span's start.
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumDef {
+    pub name: String,
+    pub docs: Option<String>,
+    pub variants: Vec<VariantDef>,
+    pub site: Option<DeclSite>,
+    /// Wire name to variant index.
+    pub by_wire: HashMap<String, u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantDef {
+    pub name: String,
+    pub wire: String,
+    pub docs: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordDef {
+    pub name: String,
+    pub docs: Option<String>,
+    /// `Some(wire type)` for an `event`.
+    pub event_type: Option<String>,
+    pub fields: Vec<FieldDef>,
+    pub site: Option<DeclSite>,
+    /// Wire name to field index.
+    pub by_wire: HashMap<String, u32>,
+}
+
+impl RecordDef {
+    pub fn field_index(&self, name: &str) -> Option<u32> {
+        self.fields.iter().position(|f| f.name == name).map(|i| i as u32)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDef {
+    pub name: String,
+    pub wire: String,
+    pub ty: Ty,
+    pub docs: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestDef {
+    pub name: String,
+    pub record: RecordId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDef {
+    pub name: String,
+    pub record: RecordId,
+    /// Indices of the key fields, in key order.
+    pub keys: Vec<u32>,
+}
+
+/// A compile-time constant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Const {
+    None,
+    Bool(bool),
+    Int(i64),
+    Decimal(Decimal),
+    Money(Decimal, Currency),
+    Currency(Currency),
+    Text(Arc<str>),
+    Date(Date),
+    Timestamp(Timestamp),
+    Enum(EnumId, u32),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FnDef {
+    pub name: String,
+    pub params: Vec<(String, Ty)>,
+    pub ret: Ty,
+    /// Slots: parameters first, then `let`s and lambda variables.
+    pub n_locals: u32,
+    pub lets: Vec<(u32, Expr)>,
+    pub body: Expr,
+    pub site: Option<DeclSite>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hit {
+    First,
+    Unique,
+    Collect,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionDef {
+    pub name: String,
+    pub params: Vec<(String, Ty)>,
+    /// The declared result (`Out` or `Out?`); with `collect` the call has type `List<Out>`.
+    pub ret: Ty,
+    pub hit: Hit,
+    /// For each input column, the parameter it tests.
+    pub columns: Vec<u32>,
+    /// When the output is a record, its type; the row outputs are its fields in order.
+    pub output_record: Option<RecordId>,
+    pub rows: Vec<DecisionRow>,
+    pub n_locals: u32,
+    pub site: Option<DeclSite>,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRow {
+    pub cells: Vec<CellTest>,
+    pub outputs: Vec<Expr>,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellTest {
+    Any,
+    /// Equal to one of the values (or, negated, to none of them).
+    In { values: Vec<Const>, negated: bool },
+    Cmp { op: CmpOp, value: Const, kind: OrdKind },
+    Range { lo: Const, lo_closed: bool, hi: Const, hi_closed: bool, kind: OrdKind },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandlerDef {
+    pub event: RecordId,
+    pub event_type: String,
+    pub n_locals: u32,
+    pub body: Block,
+    pub site: Option<DeclSite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Block {
+    pub stmts: Vec<Stmt>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectInfo {
+    pub code: Arc<str>,
+    /// A Text expression.
+    pub message: Option<Expr>,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stmt {
+    Let { slot: u32, value: Expr },
+    Check { cond: Expr, reject: RejectInfo },
+    Require { cond: Expr, reject: RejectInfo },
+    Reject(RejectInfo),
+    Emit { dest: DestId, value: Expr },
+    If { branches: Vec<(Expr, Block)>, otherwise: Option<Block> },
+    Match { scrutinee: Expr, arms: Vec<(Vec<Pat>, Block)> },
+    For { slot: u32, list: Expr, body: Block },
+}
+
+/// A `match` pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pat {
+    Wildcard,
+    Const(Const),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Ty,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    NegInt,
+    NegDecimal,
+    NegMoney,
+    Not,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    AddInt,
+    SubInt,
+    MulInt,
+    /// Int / Int is Decimal division.
+    DivInt,
+    AddDecimal,
+    SubDecimal,
+    MulDecimal,
+    DivDecimal,
+    AddMoney,
+    SubMoney,
+    MulMoneyDecimal,
+    MulDecimalMoney,
+    DivMoneyDecimal,
+    DivMoneyMoney,
+    Concat,
+    Eq,
+    Ne,
+    Cmp(CmpOp, OrdKind),
+    And,
+    Or,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Aggregate {
+    SumInt,
+    SumDecimal,
+    SumMoney,
+    Count,
+    Any,
+    All,
+}
+
+/// A built-in function, resolved to one overload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    RoundDecimal,
+    RoundMoney,
+    AbsInt,
+    AbsDecimal,
+    AbsMoney,
+    Min(OrdKind),
+    Max(OrdKind),
+    Money,
+    Amount,
+    Currency,
+    Convert,
+    LenText,
+    LenList,
+    Upper,
+    Lower,
+    Trim,
+    StartsWith,
+    EndsWith,
+    Contains,
+    Date,
+    Year,
+    Month,
+    Day,
+    Weekday,
+    AddDays,
+    DaysBetween,
+    StartOfMonth,
+    EndOfMonth,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum InterpPart {
+    Text(Arc<str>),
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Const(Const),
+    Local(u32),
+    /// The event envelope (`meta`).
+    Meta,
+    /// A field of a record value.
+    Field { base: Box<Expr>, index: u32 },
+    /// `base?.field`: none when the base is none.
+    OptField { base: Box<Expr>, index: u32 },
+    Call { func: FnId, args: Vec<Expr> },
+    Decide { decision: DecisionId, args: Vec<Expr> },
+    Builtin { op: Builtin, args: Vec<Expr> },
+    Aggregate { op: Aggregate, list: Box<Expr>, slot: u32, body: Box<Expr> },
+    Lookup { table: TableId, keys: Vec<Expr> },
+    Unary { op: UnaryOp, expr: Box<Expr> },
+    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Coalesce { lhs: Box<Expr>, rhs: Box<Expr> },
+    In { value: Box<Expr>, list: Box<Expr>, negated: bool },
+    If { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
+    Match { scrutinee: Box<Expr>, arms: Vec<(Vec<Pat>, Expr)> },
+    Record { record: RecordId, fields: Vec<Expr> },
+    List(Vec<Expr>),
+    Interp(Vec<InterpPart>),
+    IntToDecimal(Box<Expr>),
+    /// Stands where an error was reported; never run (the package does not run).
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestDef {
+    pub name: String,
+    pub loc: Loc,
+    pub n_locals: u32,
+    pub stmts: Vec<TestStmt>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Accepted,
+    Rejected,
+    Ignored,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestStmt {
+    Let { slot: u32, value: Expr },
+    Assert { cond: Expr, loc: Loc, text: String },
+    /// The event's data, built in the test.
+    Given { event: RecordId, data: Expr },
+    /// A CloudEvents JSON file, relative to the package root.
+    GivenFile { path: String, loc: Loc },
+    With { table: TableId, rows: Vec<Expr> },
+    ExpectStatus { status: Status, loc: Loc },
+    ExpectReject { code: String, loc: Loc },
+    /// Fields left out by `..` are `None`.
+    ExpectEmit { dest: DestId, record: RecordId, fields: Vec<Option<Expr>>, loc: Loc, text: String },
+    ExpectNoEmit { dest: DestId, loc: Loc },
+}

@@ -1,0 +1,130 @@
+//! Writes values and outcomes as JSON (LANGUAGE.md §3, RUNTIME.md §2),
+//! directed by the value's type: decimals as strings keeping their scale,
+//! Money as `{"amount","currency"}`, enums by wire name, fields by wire name.
+
+use canon_compiler::ir;
+use canon_compiler::types::Ty;
+use canon_stdlib::{num, time};
+
+use crate::value::Value;
+
+/// Appends a JSON string literal.
+pub fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends the JSON form of `v`, a value of type `ty`.
+pub fn value(out: &mut String, pkg: &ir::Package, ty: &Ty, v: &Value) {
+    match (v, ty) {
+        (Value::None, _) => out.push_str("null"),
+        (Value::Bool(b), _) => out.push_str(if *b { "true" } else { "false" }),
+        (Value::Int(i), Ty::Decimal) | (Value::Int(i), Ty::Optional(_)) if ty.strip() == &Ty::Decimal => {
+            out.push('"');
+            out.push_str(&i.to_string());
+            out.push('"');
+        }
+        (Value::Int(i), _) => out.push_str(&i.to_string()),
+        (Value::Decimal(d), _) => {
+            out.push('"');
+            num::format(d, out);
+            out.push('"');
+        }
+        (Value::Money(d, c), _) => {
+            out.push_str("{\"amount\":\"");
+            num::format(d, out);
+            out.push_str("\",\"currency\":\"");
+            out.push_str(c.as_str());
+            out.push_str("\"}");
+        }
+        (Value::Currency(c), _) => {
+            out.push('"');
+            out.push_str(c.as_str());
+            out.push('"');
+        }
+        (Value::Text(t), _) => json_str(out, t),
+        (Value::Date(d), _) => {
+            out.push('"');
+            time::format_date(*d, out);
+            out.push('"');
+        }
+        (Value::Timestamp(t), _) => {
+            out.push('"');
+            time::format_timestamp(*t, out);
+            out.push('"');
+        }
+        (Value::Enum(i), t) => {
+            let wire = match t.strip() {
+                Ty::Enum(e) => pkg.enum_def(*e).and_then(|d| d.variants.get(*i as usize)).map(|v| v.wire.as_str()),
+                _ => None,
+            };
+            json_str(out, wire.unwrap_or(""));
+        }
+        (Value::Record(fields), t) => {
+            let def = match t.strip() {
+                Ty::Record(r) => pkg.record(*r),
+                _ => None,
+            };
+            out.push('{');
+            if let Some(def) = def {
+                for (i, (f, v)) in def.fields.iter().zip(fields.iter()).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    json_str(out, &f.wire);
+                    out.push(':');
+                    value(out, pkg, &f.ty, v);
+                }
+            }
+            out.push('}');
+        }
+        (Value::List(items), t) => {
+            let elem = match t.strip() {
+                Ty::List(e) => (**e).clone(),
+                _ => Ty::Error,
+            };
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                value(out, pkg, &elem, v);
+            }
+            out.push(']');
+        }
+    }
+}
+
+/// The text form used by string interpolation (LANGUAGE.md §2).
+pub fn interpolate(out: &mut String, pkg: &ir::Package, ty: &Ty, v: &Value) {
+    match v {
+        Value::Text(t) => out.push_str(t),
+        Value::Money(d, c) => canon_stdlib::money::format((*d, *c), out),
+        Value::Decimal(d) => num::format(d, out),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Currency(c) => out.push_str(c.as_str()),
+        Value::Date(d) => time::format_date(*d, out),
+        Value::Timestamp(t) => time::format_timestamp(*t, out),
+        Value::Enum(i) => {
+            if let Ty::Enum(e) = ty.strip() {
+                if let Some(var) = pkg.enum_def(*e).and_then(|d| d.variants.get(*i as usize)) {
+                    out.push_str(&var.wire);
+                }
+            }
+        }
+        Value::None => out.push_str("none"),
+        Value::Record(_) | Value::List(_) => value(out, pkg, ty, v),
+    }
+}

@@ -1,0 +1,356 @@
+//! The engine: turns one input line into one outcome (RUNTIME.md §1–2).
+
+use std::sync::Arc;
+
+use canon_compiler::ir::{self, DestId, Loc};
+use canon_compiler::types::{Ty, ENVELOPE};
+use canon_stdlib::time;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::decode::Decoder;
+use crate::encode;
+use crate::interp::{HandlerResult, Interp, Rejection};
+use crate::tables::Tables;
+use crate::value::Value;
+
+/// The status of an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Accepted,
+    Rejected,
+    Ignored,
+    Invalid,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Accepted => "accepted",
+            Status::Rejected => "rejected",
+            Status::Ignored => "ignored",
+            Status::Invalid => "invalid",
+        }
+    }
+}
+
+/// The outcome of one event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub line: u64,
+    pub id: Option<String>,
+    pub event_type: Option<String>,
+    pub correlation_id: Option<String>,
+    pub status: Status,
+    pub emits: Vec<(DestId, Value)>,
+    pub rejections: Vec<Rejection>,
+}
+
+/// Which engine evaluates handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// The reference interpreter.
+    #[default]
+    Interp,
+}
+
+/// A checked package with its tables, ready to evaluate events. `Send + Sync`;
+/// evaluation takes `&self`.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pkg: Arc<ir::Package>,
+    tables: Arc<Tables>,
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow)]
+    specversion: Option<&'a RawValue>,
+    #[serde(borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    source: Option<&'a RawValue>,
+    #[serde(borrow, rename = "type")]
+    ty: Option<&'a RawValue>,
+    #[serde(borrow)]
+    time: Option<&'a RawValue>,
+    #[serde(borrow)]
+    subject: Option<&'a RawValue>,
+    #[serde(borrow)]
+    datacontenttype: Option<&'a RawValue>,
+    #[serde(borrow)]
+    correlationid: Option<&'a RawValue>,
+    #[serde(borrow)]
+    idempotencykey: Option<&'a RawValue>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+}
+
+/// A JSON string's value, `Ok(None)` for absent or null, `Err` for another type.
+fn opt_string(raw: Option<&RawValue>) -> Result<Option<String>, ()> {
+    match raw.map(|r| r.get().trim()) {
+        None | Some("null") => Ok(None),
+        Some(t) => serde_json::from_str::<String>(t).map(Some).map_err(|_| ()),
+    }
+}
+
+/// The envelope of an event, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub id: String,
+    pub source: String,
+    pub event_type: String,
+    pub time: Option<canon_stdlib::Timestamp>,
+    pub subject: Option<String>,
+    pub correlation_id: Option<String>,
+    pub idempotency_key: String,
+}
+
+impl Envelope {
+    /// The default envelope of a test's `given Type { ... }`.
+    pub fn for_test(event_type: &str) -> Envelope {
+        Envelope {
+            id: "test".into(),
+            source: "test".into(),
+            event_type: event_type.into(),
+            time: None,
+            subject: None,
+            correlation_id: None,
+            idempotency_key: "[\"test\",\"test\"]".into(),
+        }
+    }
+
+    /// `meta` as a value of the built-in `Envelope` record.
+    pub fn to_value(&self) -> Value {
+        let opt = |s: &Option<String>| s.as_deref().map(Value::text).unwrap_or(Value::None);
+        Value::Record(
+            vec![
+                Value::text(&self.id),
+                Value::text(&self.source),
+                Value::text(&self.event_type),
+                self.time.map(Value::Timestamp).unwrap_or(Value::None),
+                opt(&self.subject),
+                opt(&self.correlation_id),
+                Value::text(&self.idempotency_key),
+            ]
+            .into(),
+        )
+    }
+}
+
+/// Why an envelope is invalid, with whatever `id` and `type` could be read.
+struct Invalid {
+    id: Option<String>,
+    event_type: Option<String>,
+    message: String,
+}
+
+fn parse_envelope(line: &str) -> Result<(Envelope, Option<&RawValue>), Invalid> {
+    let raw: RawEnvelope<'_> = match serde_json::from_str(line) {
+        Ok(r) => r,
+        Err(e) => {
+            let message = if line.trim_start().starts_with('{') {
+                format!("the line is not a valid CloudEvents JSON object: {e}")
+            } else {
+                "the line is not a JSON object".to_string()
+            };
+            return Err(Invalid { id: None, event_type: None, message });
+        }
+    };
+    let id = opt_string(raw.id).ok().flatten();
+    let event_type = opt_string(raw.ty).ok().flatten();
+    let bad = |message: String| Invalid { id: id.clone(), event_type: event_type.clone(), message };
+    match opt_string(raw.specversion) {
+        Ok(Some(v)) if v == "1.0" => {}
+        Ok(Some(v)) => return Err(bad(format!("`specversion` must be \"1.0\", got \"{v}\""))),
+        _ => return Err(bad("`specversion` is missing or not a string".into())),
+    }
+    let required = |name: &str, raw: Option<&RawValue>| -> Result<String, Invalid> {
+        match opt_string(raw) {
+            Ok(Some(s)) if !s.is_empty() => Ok(s),
+            Ok(Some(_)) => Err(bad(format!("`{name}` is empty"))),
+            _ => Err(bad(format!("`{name}` is missing or not a string"))),
+        }
+    };
+    let id_s = required("id", raw.id)?;
+    let source = required("source", raw.source)?;
+    let ty = required("type", raw.ty)?;
+    let time = match opt_string(raw.time) {
+        Ok(None) => None,
+        Ok(Some(t)) => match time::parse_timestamp(&t) {
+            Some(ts) => Some(ts),
+            None => return Err(bad(format!("`time` is not an RFC 3339 timestamp: \"{t}\""))),
+        },
+        Err(()) => return Err(bad("`time` is not a string".into())),
+    };
+    let subject = opt_string(raw.subject).map_err(|_| bad("`subject` is not a string".into()))?;
+    let correlation_id = opt_string(raw.correlationid).map_err(|_| bad("`correlationid` is not a string".into()))?;
+    match opt_string(raw.datacontenttype) {
+        Ok(None) => {}
+        Ok(Some(ct)) if ct.contains("json") => {}
+        Ok(Some(ct)) => return Err(bad(format!("`datacontenttype` must be JSON, got \"{ct}\""))),
+        Err(()) => return Err(bad("`datacontenttype` is not a string".into())),
+    }
+    let idempotency_key = match opt_string(raw.idempotencykey) {
+        Ok(Some(k)) => k,
+        Ok(None) => {
+            let mut k = String::from("[");
+            encode::json_str(&mut k, &source);
+            k.push(',');
+            encode::json_str(&mut k, &id_s);
+            k.push(']');
+            k
+        }
+        Err(()) => return Err(bad("`idempotencykey` is not a string".into())),
+    };
+    Ok((
+        Envelope { id: id_s, source, event_type: ty, time, subject, correlation_id, idempotency_key },
+        raw.data,
+    ))
+}
+
+impl Engine {
+    pub fn new(pkg: Arc<ir::Package>, tables: Tables) -> Engine {
+        Engine { pkg, tables: Arc::new(tables) }
+    }
+
+    pub fn package(&self) -> &ir::Package {
+        &self.pkg
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    /// Evaluates one input line (RUNTIME.md §1) into its outcome.
+    pub fn evaluate(&self, line_no: u64, line: &str) -> Outcome {
+        let (env, data) = match parse_envelope(line) {
+            Ok(x) => x,
+            Err(inv) => {
+                return Outcome {
+                    line: line_no,
+                    id: inv.id,
+                    event_type: inv.event_type,
+                    correlation_id: None,
+                    status: Status::Invalid,
+                    emits: Vec::new(),
+                    rejections: vec![Rejection {
+                        code: Arc::from("INVALID_ENVELOPE"),
+                        message: inv.message,
+                        at: String::new(),
+                        path: None,
+                    }],
+                };
+            }
+        };
+        let data = data.map(|d| d.get()).unwrap_or("{}");
+        let data = if data.trim() == "null" { "{}" } else { data };
+        self.evaluate_envelope(line_no, &env, data)
+    }
+
+    /// Evaluates an event whose envelope is known and whose data is JSON text.
+    pub fn evaluate_envelope(&self, line_no: u64, env: &Envelope, data: &str) -> Outcome {
+        let mut outcome = Outcome {
+            line: line_no,
+            id: Some(env.id.clone()),
+            event_type: Some(env.event_type.clone()),
+            correlation_id: env.correlation_id.clone(),
+            status: Status::Ignored,
+            emits: Vec::new(),
+            rejections: Vec::new(),
+        };
+        let Some(h) = self.pkg.handler_by_type.get(&env.event_type).and_then(|i| self.pkg.handlers.get(*i)) else {
+            return outcome;
+        };
+        let mut dec = Decoder::new(&self.pkg, "/data");
+        let event = match dec.decode(&Ty::Record(h.event), data) {
+            Ok(v) => v,
+            Err(e) => {
+                let at = self
+                    .pkg
+                    .record(h.event)
+                    .and_then(|r| r.site)
+                    .map(|s| self.pkg.loc_string(Loc { file: s.file, line: s.line }))
+                    .unwrap_or_default();
+                outcome.status = Status::Rejected;
+                outcome.rejections.push(Rejection {
+                    code: Arc::from("SCHEMA_VIOLATION"),
+                    message: format!("{}: {}", e.path, e.message),
+                    at,
+                    path: Some(e.path),
+                });
+                return outcome;
+            }
+        };
+        let result = self.run_decoded(h, env, event);
+        outcome.status = if result.rejections.is_empty() { Status::Accepted } else { Status::Rejected };
+        outcome.emits = result.emits;
+        outcome.rejections = result.rejections;
+        outcome
+    }
+
+    /// Runs a handler on an already decoded event.
+    pub fn run_decoded(&self, h: &ir::HandlerDef, env: &Envelope, event: Value) -> HandlerResult {
+        let meta = env.to_value();
+        let interp = Interp { pkg: &self.pkg, tables: &self.tables, meta: &meta };
+        interp.run_handler(h, event)
+    }
+
+    /// Appends the outcome as one JSON line (without the newline).
+    pub fn write_outcome(&self, o: &Outcome, out: &mut String) {
+        write_outcome(&self.pkg, o, out);
+    }
+}
+
+/// Appends the outcome as one JSON line (without the newline).
+pub fn write_outcome(pkg: &ir::Package, o: &Outcome, out: &mut String) {
+    let opt = |out: &mut String, s: &Option<String>| match s {
+        Some(s) => encode::json_str(out, s),
+        None => out.push_str("null"),
+    };
+    out.push_str("{\"line\":");
+    out.push_str(&o.line.to_string());
+    out.push_str(",\"id\":");
+    opt(out, &o.id);
+    out.push_str(",\"type\":");
+    opt(out, &o.event_type);
+    out.push_str(",\"correlation_id\":");
+    opt(out, &o.correlation_id);
+    out.push_str(",\"status\":\"");
+    out.push_str(o.status.as_str());
+    out.push_str("\",\"emits\":[");
+    for (i, (dest, v)) in o.emits.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let def = pkg.destinations.get(dest.0 as usize);
+        out.push_str("{\"destination\":");
+        encode::json_str(out, def.map(|d| d.name.as_str()).unwrap_or(""));
+        out.push_str(",\"record\":");
+        let ty = def.map(|d| Ty::Record(d.record)).unwrap_or(Ty::Record(ENVELOPE));
+        encode::value(out, pkg, &ty, v);
+        out.push('}');
+    }
+    out.push_str("],\"rejections\":[");
+    for (i, r) in o.rejections.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"code\":");
+        encode::json_str(out, &r.code);
+        out.push_str(",\"message\":");
+        encode::json_str(out, &r.message);
+        out.push_str(",\"at\":");
+        if r.at.is_empty() {
+            out.push_str("null");
+        } else {
+            encode::json_str(out, &r.at);
+        }
+        if let Some(p) = &r.path {
+            out.push_str(",\"path\":");
+            encode::json_str(out, p);
+        }
+        out.push('}');
+    }
+    out.push_str("]}");
+}

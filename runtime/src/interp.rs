@@ -1,0 +1,628 @@
+//! The reference interpreter: walks the checked package's typed tree. Its
+//! behaviour defines Canon's semantics; the JIT is tested against it.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use canon_compiler::ir::{
+    self, Aggregate, BinaryOp, Builtin, CellTest, CmpOp, Const, DestId, Expr, ExprKind, Hit, InterpPart, Loc, Pat,
+    Stmt, UnaryOp,
+};
+use canon_compiler::types::OrdKind;
+use canon_stdlib::{money, num, text, time, Rounding, Weekday};
+
+use crate::encode;
+use crate::tables::Tables;
+use crate::value::{KeyPart, Value};
+
+/// A run-time fault: a rejection that stops the handler (LANGUAGE.md §8).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    pub code: Arc<str>,
+    pub message: String,
+    pub loc: Loc,
+}
+
+type R<T> = Result<T, Fault>;
+
+/// One recorded rejection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub code: Arc<str>,
+    pub message: String,
+    pub at: String,
+    /// JSON Pointer of a schema violation.
+    pub path: Option<String>,
+}
+
+/// What a handler did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct HandlerResult {
+    pub emits: Vec<(DestId, Value)>,
+    pub rejections: Vec<Rejection>,
+}
+
+pub struct Interp<'a> {
+    pub pkg: &'a ir::Package,
+    pub tables: &'a Tables,
+    pub meta: &'a Value,
+}
+
+enum Flow {
+    Go,
+    Stop,
+}
+
+pub fn const_value(c: &Const) -> Value {
+    match c {
+        Const::None => Value::None,
+        Const::Bool(b) => Value::Bool(*b),
+        Const::Int(i) => Value::Int(*i),
+        Const::Decimal(d) => Value::Decimal(*d),
+        Const::Money(d, c) => Value::Money(*d, *c),
+        Const::Currency(c) => Value::Currency(*c),
+        Const::Text(t) => Value::Text(t.clone()),
+        Const::Date(d) => Value::Date(*d),
+        Const::Timestamp(t) => Value::Timestamp(*t),
+        Const::Enum(_, i) => Value::Enum(*i),
+    }
+}
+
+impl<'a> Interp<'a> {
+    fn fault(&self, f: canon_stdlib::Fault, loc: Loc) -> Fault {
+        let at = self.pkg.loc_string(loc);
+        Fault { code: Arc::from(f.code()), message: format!("{} at {at}", f.message()), loc }
+    }
+
+    /// Runs a handler on a decoded event.
+    pub fn run_handler(&self, h: &ir::HandlerDef, event: Value) -> HandlerResult {
+        let mut frame = vec![Value::None; h.n_locals.max(1) as usize];
+        if let Some(slot) = frame.first_mut() {
+            *slot = event;
+        }
+        let mut out = HandlerResult::default();
+        if let Err(f) = self.block(&h.body, &mut frame, &mut out) {
+            let at = self.pkg.loc_string(f.loc);
+            out.rejections.push(Rejection { code: f.code, message: f.message, at, path: None });
+        }
+        if !out.rejections.is_empty() {
+            out.emits.clear();
+        }
+        out
+    }
+
+    fn block(&self, b: &ir::Block, frame: &mut [Value], out: &mut HandlerResult) -> R<Flow> {
+        for s in &b.stmts {
+            if let Flow::Stop = self.stmt(s, frame, out)? {
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Go)
+    }
+
+    fn reject(&self, r: &ir::RejectInfo, frame: &mut [Value], out: &mut HandlerResult) -> R<()> {
+        let message = match &r.message {
+            Some(m) => match self.eval(m, frame)? {
+                Value::Text(t) => t.to_string(),
+                _ => String::new(),
+            },
+            None => r.code.to_string(),
+        };
+        out.rejections.push(Rejection { code: r.code.clone(), message, at: self.pkg.loc_string(r.loc), path: None });
+        Ok(())
+    }
+
+    fn stmt(&self, s: &Stmt, frame: &mut [Value], out: &mut HandlerResult) -> R<Flow> {
+        match s {
+            Stmt::Let { slot, value } => {
+                let v = self.eval(value, frame)?;
+                set(frame, *slot, v);
+            }
+            Stmt::Check { cond, reject } => {
+                if !self.truth(cond, frame)? {
+                    self.reject(reject, frame, out)?;
+                }
+            }
+            Stmt::Require { cond, reject } => {
+                if !self.truth(cond, frame)? {
+                    self.reject(reject, frame, out)?;
+                    return Ok(Flow::Stop);
+                }
+            }
+            Stmt::Reject(r) => {
+                self.reject(r, frame, out)?;
+                return Ok(Flow::Stop);
+            }
+            Stmt::Emit { dest, value } => {
+                let v = self.eval(value, frame)?;
+                out.emits.push((*dest, v));
+            }
+            Stmt::If { branches, otherwise } => {
+                for (c, b) in branches {
+                    if self.truth(c, frame)? {
+                        return self.block(b, frame, out);
+                    }
+                }
+                if let Some(b) = otherwise {
+                    return self.block(b, frame, out);
+                }
+            }
+            Stmt::Match { scrutinee, arms } => {
+                let v = self.eval(scrutinee, frame)?;
+                for (pats, b) in arms {
+                    if pats.iter().any(|p| pat_matches(p, &v)) {
+                        return self.block(b, frame, out);
+                    }
+                }
+            }
+            Stmt::For { slot, list, body } => {
+                if let Value::List(items) = self.eval(list, frame)? {
+                    for item in items.iter() {
+                        set(frame, *slot, item.clone());
+                        if let Flow::Stop = self.block(body, frame, out)? {
+                            return Ok(Flow::Stop);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Flow::Go)
+    }
+
+    fn truth(&self, e: &Expr, frame: &mut [Value]) -> R<bool> {
+        Ok(matches!(self.eval(e, frame)?, Value::Bool(true)))
+    }
+
+    /// Evaluates an expression in a frame of locals.
+    pub fn eval(&self, e: &Expr, frame: &mut [Value]) -> R<Value> {
+        Ok(match &e.kind {
+            ExprKind::Const(c) => const_value(c),
+            ExprKind::Local(s) => frame.get(*s as usize).cloned().unwrap_or(Value::None),
+            ExprKind::Meta => self.meta.clone(),
+            ExprKind::Field { base, index } => field(self.eval(base, frame)?, *index),
+            ExprKind::OptField { base, index } => match self.eval(base, frame)? {
+                Value::None => Value::None,
+                v => field(v, *index),
+            },
+            ExprKind::Call { func, args } => {
+                let Some(f) = self.pkg.functions.get(func.0 as usize) else { return Ok(Value::None) };
+                let mut callee = vec![Value::None; f.n_locals.max(1) as usize];
+                for (i, a) in args.iter().enumerate() {
+                    let v = self.eval(a, frame)?;
+                    set(&mut callee, i as u32, v);
+                }
+                for (slot, l) in &f.lets {
+                    let v = self.eval(l, &mut callee)?;
+                    set(&mut callee, *slot, v);
+                }
+                self.eval(&f.body, &mut callee)?
+            }
+            ExprKind::Decide { decision, args } => {
+                let Some(d) = self.pkg.decisions.get(decision.0 as usize) else { return Ok(Value::None) };
+                let mut callee = vec![Value::None; d.n_locals.max(args.len() as u32).max(1) as usize];
+                for (i, a) in args.iter().enumerate() {
+                    let v = self.eval(a, frame)?;
+                    set(&mut callee, i as u32, v);
+                }
+                self.decide(d, &mut callee, e.loc)?
+            }
+            ExprKind::Builtin { op, args } => self.builtin(*op, args, frame, e.loc)?,
+            ExprKind::Aggregate { op, list, slot, body } => self.aggregate(*op, list, *slot, body, frame, e.loc)?,
+            ExprKind::Lookup { table, keys } => {
+                let mut key = Vec::with_capacity(keys.len());
+                for k in keys {
+                    key.push(KeyPart::of(&self.eval(k, frame)?));
+                }
+                self.tables.get(*table, &key).cloned().unwrap_or(Value::None)
+            }
+            ExprKind::Unary { op, expr } => {
+                let v = self.eval(expr, frame)?;
+                match (op, v) {
+                    (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
+                    (UnaryOp::NegInt, Value::Int(i)) => Value::Int(num::int_neg(i).map_err(|f| self.fault(f, e.loc))?),
+                    (UnaryOp::NegDecimal, Value::Decimal(d)) => Value::Decimal(num::neg(d)),
+                    (UnaryOp::NegMoney, Value::Money(d, c)) => Value::Money(num::neg(d), c),
+                    _ => Value::None,
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => match op {
+                BinaryOp::And => Value::Bool(self.truth(lhs, frame)? && self.truth(rhs, frame)?),
+                BinaryOp::Or => Value::Bool(self.truth(lhs, frame)? || self.truth(rhs, frame)?),
+                _ => {
+                    let a = self.eval(lhs, frame)?;
+                    let b = self.eval(rhs, frame)?;
+                    self.binary(*op, a, b, e.loc)?
+                }
+            },
+            ExprKind::Coalesce { lhs, rhs } => match self.eval(lhs, frame)? {
+                Value::None => self.eval(rhs, frame)?,
+                v => v,
+            },
+            ExprKind::In { value, list, negated } => {
+                let v = self.eval(value, frame)?;
+                let found = match self.eval(list, frame)? {
+                    Value::List(items) => items.iter().any(|x| *x == v),
+                    _ => false,
+                };
+                Value::Bool(found != *negated)
+            }
+            ExprKind::If { cond, then, otherwise } => {
+                if self.truth(cond, frame)? {
+                    self.eval(then, frame)?
+                } else {
+                    self.eval(otherwise, frame)?
+                }
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                let v = self.eval(scrutinee, frame)?;
+                for (pats, body) in arms {
+                    if pats.iter().any(|p| pat_matches(p, &v)) {
+                        return self.eval(body, frame);
+                    }
+                }
+                Value::None
+            }
+            ExprKind::Record { fields, .. } => {
+                let mut out = Vec::with_capacity(fields.len());
+                for f in fields {
+                    out.push(self.eval(f, frame)?);
+                }
+                Value::Record(out.into())
+            }
+            ExprKind::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for f in items {
+                    out.push(self.eval(f, frame)?);
+                }
+                Value::List(out.into())
+            }
+            ExprKind::Interp(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    match p {
+                        InterpPart::Text(t) => s.push_str(t),
+                        InterpPart::Expr(x) => {
+                            let v = self.eval(x, frame)?;
+                            encode::interpolate(&mut s, self.pkg, &x.ty, &v);
+                        }
+                    }
+                }
+                Value::Text(Arc::from(s))
+            }
+            ExprKind::IntToDecimal(x) => match self.eval(x, frame)? {
+                Value::Int(i) => Value::Decimal(num::from_int(i)),
+                v => v,
+            },
+            ExprKind::Error => Value::None,
+        })
+    }
+
+    fn binary(&self, op: BinaryOp, a: Value, b: Value, loc: Loc) -> R<Value> {
+        let f = |r: Result<Value, canon_stdlib::Fault>| r.map_err(|x| self.fault(x, loc));
+        Ok(match (op, a, b) {
+            (BinaryOp::AddInt, Value::Int(x), Value::Int(y)) => f(num::int_add(x, y).map(Value::Int))?,
+            (BinaryOp::SubInt, Value::Int(x), Value::Int(y)) => f(num::int_sub(x, y).map(Value::Int))?,
+            (BinaryOp::MulInt, Value::Int(x), Value::Int(y)) => f(num::int_mul(x, y).map(Value::Int))?,
+            (BinaryOp::DivInt, Value::Int(x), Value::Int(y)) => f(num::int_div(x, y).map(Value::Decimal))?,
+            (BinaryOp::AddDecimal, Value::Decimal(x), Value::Decimal(y)) => f(num::add(x, y).map(Value::Decimal))?,
+            (BinaryOp::SubDecimal, Value::Decimal(x), Value::Decimal(y)) => f(num::sub(x, y).map(Value::Decimal))?,
+            (BinaryOp::MulDecimal, Value::Decimal(x), Value::Decimal(y)) => f(num::mul(x, y).map(Value::Decimal))?,
+            (BinaryOp::DivDecimal, Value::Decimal(x), Value::Decimal(y)) => f(num::div(x, y).map(Value::Decimal))?,
+            (BinaryOp::AddMoney, Value::Money(x, c), Value::Money(y, d)) => f(money::add((x, c), (y, d)).map(mv))?,
+            (BinaryOp::SubMoney, Value::Money(x, c), Value::Money(y, d)) => f(money::sub((x, c), (y, d)).map(mv))?,
+            (BinaryOp::MulMoneyDecimal, Value::Money(x, c), Value::Decimal(k))
+            | (BinaryOp::MulDecimalMoney, Value::Decimal(k), Value::Money(x, c)) => f(money::mul((x, c), k).map(mv))?,
+            (BinaryOp::DivMoneyDecimal, Value::Money(x, c), Value::Decimal(k)) => f(money::div((x, c), k).map(mv))?,
+            (BinaryOp::DivMoneyMoney, Value::Money(x, c), Value::Money(y, d)) => {
+                f(money::div_money((x, c), (y, d)).map(Value::Decimal))?
+            }
+            (BinaryOp::Concat, Value::Text(x), Value::Text(y)) => {
+                let mut s = String::with_capacity(x.len() + y.len());
+                s.push_str(&x);
+                s.push_str(&y);
+                Value::Text(Arc::from(s))
+            }
+            (BinaryOp::Eq, x, y) => Value::Bool(x == y),
+            (BinaryOp::Ne, x, y) => Value::Bool(x != y),
+            (BinaryOp::Cmp(op, kind), x, y) => {
+                let o = self.order(kind, &x, &y, loc)?;
+                Value::Bool(cmp_holds(op, o))
+            }
+            _ => Value::None,
+        })
+    }
+
+    fn order(&self, _kind: OrdKind, x: &Value, y: &Value, loc: Loc) -> R<Ordering> {
+        Ok(match (x, y) {
+            (Value::Int(a), Value::Int(b)) => a.cmp(b),
+            (Value::Decimal(a), Value::Decimal(b)) => num::cmp(a, b),
+            (Value::Money(a, c), Value::Money(b, d)) => money::cmp((*a, *c), (*b, *d)).map_err(|f| self.fault(f, loc))?,
+            (Value::Date(a), Value::Date(b)) => a.cmp(b),
+            (Value::Timestamp(a), Value::Timestamp(b)) => a.cmp(b),
+            (Value::Text(a), Value::Text(b)) => text::cmp(a, b),
+            _ => Ordering::Equal,
+        })
+    }
+
+    fn decide(&self, d: &ir::DecisionDef, frame: &mut [Value], loc: Loc) -> R<Value> {
+        match d.hit {
+            Hit::First => {
+                for row in &d.rows {
+                    if self.row_matches(d, row, frame)? {
+                        return self.row_output(d, row, frame);
+                    }
+                }
+                self.no_row(d, loc)
+            }
+            Hit::Unique => {
+                let mut found: Option<&ir::DecisionRow> = None;
+                for row in &d.rows {
+                    if self.row_matches(d, row, frame)? {
+                        if let Some(first) = found {
+                            let msg = format!(
+                                "decision `{}`: rows at {} and {} both match under `hit unique` (at {})",
+                                d.name,
+                                self.pkg.loc_string(first.loc),
+                                self.pkg.loc_string(row.loc),
+                                self.pkg.loc_string(loc)
+                            );
+                            return Err(Fault { code: Arc::from("DECISION_CONFLICT"), message: msg, loc });
+                        }
+                        found = Some(row);
+                    }
+                }
+                match found {
+                    Some(row) => self.row_output(d, row, frame),
+                    None => self.no_row(d, loc),
+                }
+            }
+            Hit::Collect => {
+                let mut out = Vec::new();
+                for row in &d.rows {
+                    if self.row_matches(d, row, frame)? {
+                        out.push(self.row_output(d, row, frame)?);
+                    }
+                }
+                Ok(Value::List(out.into()))
+            }
+        }
+    }
+
+    fn no_row(&self, d: &ir::DecisionDef, loc: Loc) -> R<Value> {
+        if d.ret.is_optional() {
+            return Ok(Value::None);
+        }
+        let msg = format!("no row of decision `{}` matches (at {})", d.name, self.pkg.loc_string(loc));
+        Err(Fault { code: Arc::from("DECISION_CONFLICT"), message: msg, loc })
+    }
+
+    fn row_output(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &mut [Value]) -> R<Value> {
+        if d.output_record.is_some() {
+            let mut out = Vec::with_capacity(row.outputs.len());
+            for o in &row.outputs {
+                out.push(self.eval(o, frame)?);
+            }
+            return Ok(Value::Record(out.into()));
+        }
+        match row.outputs.first() {
+            Some(o) => self.eval(o, frame),
+            None => Ok(Value::None),
+        }
+    }
+
+    fn row_matches(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &[Value]) -> R<bool> {
+        for (cell, col) in row.cells.iter().zip(d.columns.iter()) {
+            let v = frame.get(*col as usize).unwrap_or(&Value::None);
+            if !self.cell_matches(cell, v, row.loc)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn cell_matches(&self, cell: &CellTest, v: &Value, loc: Loc) -> R<bool> {
+        Ok(match cell {
+            CellTest::Any => true,
+            CellTest::In { values, negated } => values.iter().any(|c| eq_const(v, c)) != *negated,
+            CellTest::Cmp { op, value, kind } => {
+                if v.is_none() {
+                    return Ok(false);
+                }
+                let o = self.order(*kind, v, &const_value(value), loc)?;
+                cmp_holds(*op, o)
+            }
+            CellTest::Range { lo, lo_closed, hi, hi_closed, kind } => {
+                if v.is_none() {
+                    return Ok(false);
+                }
+                let a = self.order(*kind, v, &const_value(lo), loc)?;
+                if !(if *lo_closed { a != Ordering::Less } else { a == Ordering::Greater }) {
+                    return Ok(false);
+                }
+                let b = self.order(*kind, v, &const_value(hi), loc)?;
+                if *hi_closed {
+                    b != Ordering::Greater
+                } else {
+                    b == Ordering::Less
+                }
+            }
+        })
+    }
+
+    fn aggregate(&self, op: Aggregate, list: &Expr, slot: u32, body: &Expr, frame: &mut [Value], loc: Loc) -> R<Value> {
+        let items = match self.eval(list, frame)? {
+            Value::List(items) => items,
+            _ => return Ok(Value::None),
+        };
+        let f = |r: canon_stdlib::Fault| self.fault(r, loc);
+        match op {
+            Aggregate::SumInt => {
+                let mut acc = 0i64;
+                for it in items.iter() {
+                    set(frame, slot, it.clone());
+                    if let Value::Int(i) = self.eval(body, frame)? {
+                        acc = num::int_add(acc, i).map_err(f)?;
+                    }
+                }
+                Ok(Value::Int(acc))
+            }
+            Aggregate::SumDecimal => {
+                let mut acc = canon_stdlib::Decimal::ZERO;
+                for it in items.iter() {
+                    set(frame, slot, it.clone());
+                    match self.eval(body, frame)? {
+                        Value::Decimal(d) => acc = num::add(acc, d).map_err(f)?,
+                        Value::Int(i) => acc = num::add(acc, num::from_int(i)).map_err(f)?,
+                        _ => {}
+                    }
+                }
+                Ok(Value::Decimal(acc))
+            }
+            Aggregate::SumMoney => {
+                let mut acc: Option<(canon_stdlib::Decimal, canon_stdlib::Currency)> = None;
+                for it in items.iter() {
+                    set(frame, slot, it.clone());
+                    if let Value::Money(d, c) = self.eval(body, frame)? {
+                        acc = Some(match acc {
+                            None => (d, c),
+                            Some(a) => money::add(a, (d, c)).map_err(f)?,
+                        });
+                    }
+                }
+                Ok(acc.map(mv).unwrap_or(Value::None))
+            }
+            Aggregate::Count => {
+                let mut n = 0i64;
+                for it in items.iter() {
+                    set(frame, slot, it.clone());
+                    if self.truth(body, frame)? {
+                        n += 1;
+                    }
+                }
+                Ok(Value::Int(n))
+            }
+            Aggregate::Any | Aggregate::All => {
+                let want = op == Aggregate::Any;
+                for it in items.iter() {
+                    set(frame, slot, it.clone());
+                    if self.truth(body, frame)? == want {
+                        return Ok(Value::Bool(want));
+                    }
+                }
+                Ok(Value::Bool(!want))
+            }
+        }
+    }
+
+    fn builtin(&self, op: Builtin, args: &[Expr], frame: &mut [Value], loc: Loc) -> R<Value> {
+        let mut vals = Vec::with_capacity(args.len());
+        for a in args {
+            vals.push(self.eval(a, frame)?);
+        }
+        let f = |r: canon_stdlib::Fault| self.fault(r, loc);
+        let arg = |i: usize| vals.get(i).cloned().unwrap_or(Value::None);
+        let rounding = |v: Value| match v {
+            Value::Enum(i) => Rounding::from_index(i).unwrap_or(Rounding::HalfEven),
+            _ => Rounding::HalfEven,
+        };
+        Ok(match (op, arg(0), arg(1)) {
+            (Builtin::RoundDecimal, Value::Decimal(x), Value::Int(p)) => {
+                Value::Decimal(num::round(x, p, rounding(arg(2))).map_err(f)?)
+            }
+            (Builtin::RoundMoney, Value::Money(x, c), Value::Int(p)) => {
+                Value::Money(num::round(x, p, rounding(arg(2))).map_err(f)?, c)
+            }
+            (Builtin::AbsInt, Value::Int(i), _) => Value::Int(num::int_abs(i).map_err(f)?),
+            (Builtin::AbsDecimal, Value::Decimal(d), _) => Value::Decimal(num::abs(d)),
+            (Builtin::AbsMoney, Value::Money(d, c), _) => Value::Money(num::abs(d), c),
+            (Builtin::Min(k), x, y) => {
+                let o = self.order(k, &x, &y, loc)?;
+                if o == Ordering::Greater {
+                    y
+                } else {
+                    x
+                }
+            }
+            (Builtin::Max(k), x, y) => {
+                let o = self.order(k, &x, &y, loc)?;
+                if o == Ordering::Less {
+                    y
+                } else {
+                    x
+                }
+            }
+            (Builtin::Money, Value::Decimal(d), Value::Currency(c)) => Value::Money(num::normalize_zero(d), c),
+            (Builtin::Amount, Value::Money(d, _), _) => Value::Decimal(d),
+            (Builtin::Currency, Value::Money(_, c), _) => Value::Currency(c),
+            (Builtin::Convert, Value::Money(d, _), Value::Currency(to)) => match arg(2) {
+                Value::Decimal(rate) => Value::Money(num::mul(d, rate).map_err(f)?, to),
+                _ => Value::None,
+            },
+            (Builtin::LenText, Value::Text(t), _) => Value::Int(text::len(&t)),
+            (Builtin::LenList, Value::List(l), _) => Value::Int(l.len() as i64),
+            (Builtin::Upper, Value::Text(t), _) => Value::Text(Arc::from(text::upper(&t))),
+            (Builtin::Lower, Value::Text(t), _) => Value::Text(Arc::from(text::lower(&t))),
+            (Builtin::Trim, Value::Text(t), _) => Value::Text(Arc::from(text::trim(&t))),
+            (Builtin::StartsWith, Value::Text(a), Value::Text(b)) => Value::Bool(text::starts_with(&a, &b)),
+            (Builtin::EndsWith, Value::Text(a), Value::Text(b)) => Value::Bool(text::ends_with(&a, &b)),
+            (Builtin::Contains, Value::Text(a), Value::Text(b)) => Value::Bool(text::contains(&a, &b)),
+            (Builtin::Date, Value::Timestamp(t), _) => Value::Date(time::date_of(t)),
+            (Builtin::Year, Value::Date(d), _) => Value::Int(i64::from(time::ymd(d).0)),
+            (Builtin::Month, Value::Date(d), _) => Value::Int(i64::from(time::ymd(d).1)),
+            (Builtin::Day, Value::Date(d), _) => Value::Int(i64::from(time::ymd(d).2)),
+            (Builtin::Weekday, Value::Date(d), _) => Value::Enum(weekday_index(time::weekday(d))),
+            (Builtin::AddDays, Value::Date(d), Value::Int(n)) => Value::Date(time::add_days(d, n).map_err(f)?),
+            (Builtin::DaysBetween, Value::Date(a), Value::Date(b)) => Value::Int(time::days_between(a, b)),
+            (Builtin::StartOfMonth, Value::Date(d), _) => Value::Date(time::start_of_month(d)),
+            (Builtin::EndOfMonth, Value::Date(d), _) => Value::Date(time::end_of_month(d)),
+            _ => Value::None,
+        })
+    }
+}
+
+fn weekday_index(w: Weekday) -> u32 {
+    w as u32
+}
+
+fn mv(m: (canon_stdlib::Decimal, canon_stdlib::Currency)) -> Value {
+    Value::Money(m.0, m.1)
+}
+
+fn set(frame: &mut [Value], slot: u32, v: Value) {
+    if let Some(s) = frame.get_mut(slot as usize) {
+        *s = v;
+    }
+}
+
+fn field(v: Value, index: u32) -> Value {
+    match v {
+        Value::Record(fields) => fields.get(index as usize).cloned().unwrap_or(Value::None),
+        _ => Value::None,
+    }
+}
+
+fn cmp_holds(op: CmpOp, o: Ordering) -> bool {
+    match op {
+        CmpOp::Lt => o == Ordering::Less,
+        CmpOp::Le => o != Ordering::Greater,
+        CmpOp::Gt => o == Ordering::Greater,
+        CmpOp::Ge => o != Ordering::Less,
+    }
+}
+
+fn eq_const(v: &Value, c: &Const) -> bool {
+    match (v, c) {
+        (Value::Enum(a), Const::Enum(_, b)) => a == b,
+        (Value::None, Const::None) => true,
+        (Value::Bool(a), Const::Bool(b)) => a == b,
+        (Value::Text(a), Const::Text(b)) => **a == **b,
+        (v, c) => *v == const_value(c),
+    }
+}
+
+fn pat_matches(p: &Pat, v: &Value) -> bool {
+    match p {
+        Pat::Wildcard => true,
+        Pat::Const(c) => eq_const(v, c),
+    }
+}

@@ -1,0 +1,112 @@
+//! Loading a package from disk: every `*.canon` file below the root, checked
+//! through the salsa database the CLI and the language server share.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use canon_compiler::db::{self, Checked, Database, SourceFile};
+use canon_compiler::diagnostics::Diagnostic;
+use canon_compiler::ir;
+
+/// Why a package could not be read at all (user mistakes in the source are
+/// diagnostics, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("`{0}` does not exist")]
+    NotFound(PathBuf),
+    #[error("cannot read `{path}`: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("`{0}` holds no .canon files")]
+    Empty(PathBuf),
+}
+
+/// A loaded and checked package.
+pub struct LoadedPackage {
+    /// The package directory (the parent directory when a single file was given).
+    pub root: PathBuf,
+    /// Source files: path relative to the root (with `/`) and text.
+    pub sources: Vec<(String, String)>,
+    pub db: Database,
+    pub input: db::Package,
+}
+
+impl LoadedPackage {
+    pub fn checked(&self) -> &Checked {
+        db::check_package(&self.db, self.input)
+    }
+    pub fn package(&self) -> Arc<ir::Package> {
+        self.checked().package.clone()
+    }
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.checked().diagnostics
+    }
+    pub fn has_errors(&self) -> bool {
+        self.checked().has_errors()
+    }
+    /// The default data directory, `data/` beside the sources.
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.join("data")
+    }
+}
+
+fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), LoadError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| LoadError::Io { path: dir.to_path_buf(), source: e })?;
+    for entry in rd {
+        let entry = entry.map_err(|e| LoadError::Io { path: dir.to_path_buf(), source: e })?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') || name == "target" || name == "node_modules" {
+            continue;
+        }
+        if path.is_dir() {
+            collect(&path, root, out)?;
+        } else if path.extension().is_some_and(|x| x == "canon") {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().to_string())
+                .collect::<Vec<_>>()
+                .join("/");
+            out.push((rel, path));
+        }
+    }
+    Ok(())
+}
+
+/// Loads a package directory (or a single `.canon` file) and prepares it for checking.
+pub fn load(path: &Path) -> Result<LoadedPackage, LoadError> {
+    if !path.exists() {
+        return Err(LoadError::NotFound(path.to_path_buf()));
+    }
+    let (root, files) = if path.is_file() {
+        let root = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        (root, vec![(name, path.to_path_buf())])
+    } else {
+        let mut files = Vec::new();
+        collect(path, path, &mut files)?;
+        (path.to_path_buf(), files)
+    };
+    let mut files = files;
+    files.sort();
+    if files.is_empty() {
+        return Err(LoadError::Empty(path.to_path_buf()));
+    }
+    let mut sources = Vec::new();
+    for (rel, p) in files {
+        let bytes = std::fs::read(&p).map_err(|e| LoadError::Io { path: p.clone(), source: e })?;
+        // Invalid UTF-8 is replaced so it is reported as a syntax error, not a crash.
+        sources.push((rel, String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    Ok(from_sources(root, sources))
+}
+
+/// Builds a package from in-memory sources (paths relative to `root`).
+pub fn from_sources(root: PathBuf, mut sources: Vec<(String, String)>) -> LoadedPackage {
+    sources.sort();
+    let db = Database::default();
+    let files: Vec<SourceFile> = sources.iter().map(|(p, t)| SourceFile::new(&db, p.clone(), t.clone())).collect();
+    let input = db::Package::new(&db, files);
+    LoadedPackage { root, sources, db, input }
+}

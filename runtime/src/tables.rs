@@ -1,0 +1,214 @@
+//! Reference tables (LANGUAGE.md §5.1): rows loaded from `data/<name>.csv` or
+//! `data/<name>.jsonl`, keyed for lookup. A load error names the file, line
+//! and column, and nothing runs on partial data.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use canon_compiler::ir::{self, TableId};
+use canon_compiler::types::Ty;
+use canon_stdlib::{num, time, Currency};
+
+use crate::decode::Decoder;
+use crate::value::{KeyPart, Value};
+
+/// A data error: where and what.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct DataError {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+/// The loaded rows of every table of a package.
+#[derive(Debug, Default, Clone)]
+pub struct Tables {
+    tables: Vec<HashMap<Vec<KeyPart>, Value>>,
+}
+
+impl Tables {
+    pub fn empty(pkg: &ir::Package) -> Tables {
+        Tables { tables: vec![HashMap::new(); pkg.tables.len()] }
+    }
+
+    pub fn get(&self, t: TableId, key: &[KeyPart]) -> Option<&Value> {
+        self.tables.get(t.0 as usize)?.get(key)
+    }
+
+    pub fn len(&self, t: TableId) -> usize {
+        self.tables.get(t.0 as usize).map(HashMap::len).unwrap_or(0)
+    }
+
+    /// Replaces a table's rows (tests use this for `with`). Returns the first duplicate key.
+    pub fn set_rows(&mut self, pkg: &ir::Package, t: TableId, rows: Vec<Value>) -> Result<(), String> {
+        let Some(def) = pkg.tables.get(t.0 as usize) else { return Ok(()) };
+        let mut map = HashMap::new();
+        for (i, r) in rows.into_iter().enumerate() {
+            let key = key_of(def, &r);
+            if map.insert(key, r).is_some() {
+                return Err(format!("row {} repeats a key of table `{}`", i + 1, def.name));
+            }
+        }
+        if let Some(slot) = self.tables.get_mut(t.0 as usize) {
+            *slot = map;
+        }
+        Ok(())
+    }
+
+    /// Loads every table from `data_dir`. A table without a data file is
+    /// empty when `allow_missing`, else an error.
+    pub fn load(pkg: &ir::Package, data_dir: &Path, allow_missing: bool) -> Result<Tables, DataError> {
+        let mut tables = Tables::empty(pkg);
+        for (i, def) in pkg.tables.iter().enumerate() {
+            let csv_path = data_dir.join(format!("{}.csv", def.name));
+            let jsonl_path = data_dir.join(format!("{}.jsonl", def.name));
+            let shown = |p: &Path| p.display().to_string();
+            let rows = if csv_path.is_file() {
+                load_csv(pkg, def, &csv_path, &shown(&csv_path))?
+            } else if jsonl_path.is_file() {
+                load_jsonl(pkg, def, &jsonl_path, &shown(&jsonl_path))?
+            } else if allow_missing {
+                Vec::new()
+            } else {
+                return Err(DataError {
+                    file: shown(&csv_path),
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "no data for table `{}`: expected {} or {}",
+                        def.name,
+                        shown(&csv_path),
+                        shown(&jsonl_path)
+                    ),
+                });
+            };
+            let mut map = HashMap::with_capacity(rows.len());
+            for (line, file, r) in rows {
+                let key = key_of(def, &r);
+                if map.insert(key, r).is_some() {
+                    return Err(DataError {
+                        file,
+                        line,
+                        column: 1,
+                        message: format!("duplicate key in table `{}`", def.name),
+                    });
+                }
+            }
+            if let Some(slot) = tables.tables.get_mut(i) {
+                *slot = map;
+            }
+        }
+        Ok(tables)
+    }
+}
+
+fn key_of(def: &ir::TableDef, row: &Value) -> Vec<KeyPart> {
+    let Value::Record(fields) = row else { return Vec::new() };
+    def.keys.iter().map(|k| KeyPart::of(fields.get(*k as usize).unwrap_or(&Value::None))).collect()
+}
+
+type Rows = Vec<(u64, String, Value)>;
+
+fn load_csv(pkg: &ir::Package, def: &ir::TableDef, path: &Path, shown: &str) -> Result<Rows, DataError> {
+    let err = |line: u64, column: u64, message: String| DataError { file: shown.to_string(), line, column, message };
+    let rec = pkg.record(def.record).ok_or_else(|| err(0, 0, "table has no record type".into()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| err(0, 0, format!("cannot read the file: {e}")))?;
+    let headers = reader.headers().map_err(|e| err(1, 1, format!("cannot read the header row: {e}")))?.clone();
+    let mut columns = Vec::new();
+    for f in &rec.fields {
+        match headers.iter().position(|h| h.trim() == f.wire) {
+            Some(c) => columns.push(Some(c)),
+            None if f.ty.is_optional() => columns.push(None),
+            None => return Err(err(1, 1, format!("missing column `{}` (field `{}` of `{}`)", f.wire, f.name, rec.name))),
+        }
+    }
+    let mut rows = Vec::new();
+    for result in reader.records() {
+        let record = result.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            err(line, 1, format!("malformed CSV: {e}"))
+        })?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let mut values = Vec::with_capacity(rec.fields.len());
+        for (f, col) in rec.fields.iter().zip(columns.iter()) {
+            let cell = col.and_then(|c| record.get(c)).unwrap_or("");
+            let column = col.map(|c| c as u64 + 1).unwrap_or(0);
+            let v = csv_cell(pkg, &f.ty, cell)
+                .map_err(|m| err(line, column, format!("column `{}`: {m}", f.wire)))?;
+            values.push(v);
+        }
+        rows.push((line, shown.to_string(), Value::Record(values.into())));
+    }
+    Ok(rows)
+}
+
+fn csv_cell(pkg: &ir::Package, ty: &Ty, cell: &str) -> Result<Value, String> {
+    if cell.is_empty() {
+        return if ty.is_optional() { Ok(Value::None) } else { Err("empty cell for a required field".into()) };
+    }
+    let bad = |what: &str| Err(format!("`{cell}` is not {what}"));
+    match ty.strip() {
+        Ty::Text => Ok(Value::Text(Arc::from(cell))),
+        Ty::Bool => match cell.trim() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => bad("`true` or `false`"),
+        },
+        Ty::Int => cell.trim().parse::<i64>().map(Value::Int).or_else(|_| bad("an Int")),
+        Ty::Decimal => num::parse(cell.trim()).map(Value::Decimal).map_or_else(|| bad("a decimal number"), Ok),
+        Ty::Money => {
+            let mut parts = cell.split_whitespace();
+            match (parts.next().and_then(num::parse), parts.next().and_then(Currency::parse), parts.next()) {
+                (Some(a), Some(c), None) => Ok(Value::Money(a, c)),
+                _ => bad("Money such as `12.50 USD`"),
+            }
+        }
+        Ty::Currency => Currency::parse(cell.trim()).map(Value::Currency).map_or_else(|| bad("a currency code"), Ok),
+        Ty::Date => time::parse_date(cell.trim()).map(Value::Date).map_or_else(|| bad("a date (YYYY-MM-DD)"), Ok),
+        Ty::Timestamp => {
+            time::parse_timestamp(cell.trim()).map(Value::Timestamp).map_or_else(|| bad("an RFC 3339 timestamp"), Ok)
+        }
+        Ty::Enum(e) => {
+            let def = pkg.enum_def(*e).ok_or_else(|| "unknown enum".to_string())?;
+            match def.by_wire.get(cell.trim()) {
+                Some(i) => Ok(Value::Enum(*i)),
+                None => {
+                    let names: Vec<&str> = def.variants.iter().map(|v| v.wire.as_str()).collect();
+                    Err(format!("`{cell}` is not a {}: expected one of {}", def.name, names.join(", ")))
+                }
+            }
+        }
+        Ty::Record(_) | Ty::List(_) => Err("records and lists cannot be read from CSV; use a .jsonl file".into()),
+        _ => bad("a value"),
+    }
+}
+
+fn load_jsonl(pkg: &ir::Package, def: &ir::TableDef, path: &Path, shown: &str) -> Result<Rows, DataError> {
+    let err = |line: u64, column: u64, message: String| DataError { file: shown.to_string(), line, column, message };
+    let text = std::fs::read_to_string(path).map_err(|e| err(0, 0, format!("cannot read the file: {e}")))?;
+    let ty = Ty::Record(def.record);
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i as u64 + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(line) {
+            return Err(err(n, e.column() as u64, format!("invalid JSON: {e}")));
+        }
+        let mut dec = Decoder::new(pkg, "");
+        let v = dec.decode(&ty, line).map_err(|e| {
+            let column = e.path.split('/').nth(1).and_then(|k| line.find(&format!("\"{k}\""))).map(|c| c as u64 + 1);
+            err(n, column.unwrap_or(1), format!("{} (at {})", e.message, e.path))
+        })?;
+        rows.push((n, shown.to_string(), v));
+    }
+    Ok(rows)
+}

@@ -1,0 +1,187 @@
+//! `canon test`: runs a package's `test` blocks (LANGUAGE.md §9).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use canon_compiler::ir::{self, Status as TStatus, TestStmt};
+use canon_compiler::types::Ty;
+
+use crate::engine::{Engine, Envelope, Outcome, Status};
+use crate::interp::Interp;
+use crate::tables::Tables;
+use crate::value::Value;
+
+/// The result of one test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestResult {
+    pub name: String,
+    pub at: String,
+    /// `None` when it passed, else why it failed.
+    pub failure: Option<String>,
+}
+
+enum Given {
+    None,
+    Data(canon_compiler::types::RecordId, Value),
+    File(String),
+}
+
+/// Runs every test of the package against `base` tables (from `data/`).
+pub fn run_tests(pkg: &Arc<ir::Package>, base: &Tables, root: &Path) -> Vec<TestResult> {
+    pkg.tests.iter().map(|t| run_test(pkg, base, root, t)).collect()
+}
+
+fn run_test(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef) -> TestResult {
+    let at = pkg.loc_string(t.loc);
+    let failure = match run_steps(pkg, base, root, t) {
+        Ok(()) => None,
+        Err(e) => Some(e),
+    };
+    TestResult { name: t.name.clone(), at, failure }
+}
+
+fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef) -> Result<(), String> {
+    let mut tables = base.clone();
+    let mut frame = vec![Value::None; t.n_locals.max(1) as usize];
+    let mut given = Given::None;
+    let mut outcome: Option<(Engine, Outcome)> = None;
+    let meta = Value::None;
+    for s in &t.stmts {
+        let interp = Interp { pkg, tables: &tables, meta: &meta };
+        match s {
+            TestStmt::Let { slot, value } => {
+                let v = interp.eval(value, &mut frame).map_err(|f| format!("{}: {}", f.code, f.message))?;
+                if let Some(x) = frame.get_mut(*slot as usize) {
+                    *x = v;
+                }
+            }
+            TestStmt::Assert { cond, loc, text } => {
+                match interp.eval(cond, &mut frame) {
+                    Ok(Value::Bool(true)) => {}
+                    Ok(_) => return Err(format!("assertion failed at {}: {text}", pkg.loc_string(*loc))),
+                    Err(f) => return Err(format!("assertion at {} rejected with {}: {}", pkg.loc_string(*loc), f.code, f.message)),
+                }
+            }
+            TestStmt::Given { event, data } => {
+                let v = interp.eval(data, &mut frame).map_err(|f| format!("{}: {}", f.code, f.message))?;
+                given = Given::Data(*event, v);
+                outcome = None;
+            }
+            TestStmt::GivenFile { path, loc } => {
+                let p = root.join(path);
+                let text = std::fs::read_to_string(&p)
+                    .map_err(|e| format!("cannot read `{}` (at {}): {e}", p.display(), pkg.loc_string(*loc)))?;
+                given = Given::File(text);
+                outcome = None;
+            }
+            TestStmt::With { table, rows } => {
+                let mut vals = Vec::new();
+                for r in rows {
+                    vals.push(interp.eval(r, &mut frame).map_err(|f| format!("{}: {}", f.code, f.message))?);
+                }
+                tables.set_rows(pkg, *table, vals)?;
+                outcome = None;
+            }
+            expectation => {
+                if outcome.is_none() {
+                    let engine = Engine::new(pkg.clone(), tables.clone());
+                    let o = match &given {
+                        Given::None => return Err("an `expect` needs a `given` event first".into()),
+                        Given::File(text) => {
+                            let one_line: String = serde_json::from_str::<serde_json::Value>(text)
+                                .map(|v| v.to_string())
+                                .unwrap_or_else(|_| text.clone());
+                            engine.evaluate(1, &one_line)
+                        }
+                        Given::Data(event, v) => {
+                            let rec = pkg.record(*event);
+                            let ty = rec.and_then(|r| r.event_type.clone()).unwrap_or_default();
+                            let env = Envelope::for_test(&ty);
+                            let mut data = String::new();
+                            crate::encode::value(&mut data, pkg, &Ty::Record(*event), v);
+                            engine.evaluate_envelope(1, &env, &data)
+                        }
+                    };
+                    outcome = Some((engine, o));
+                }
+                let Some((engine, o)) = &outcome else { continue };
+                check_expectation(pkg, engine, o, expectation, &tables, &mut frame)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe(pkg: &ir::Package, o: &Outcome) -> String {
+    let mut s = String::new();
+    crate::engine::write_outcome(pkg, o, &mut s);
+    s
+}
+
+fn check_expectation(
+    pkg: &Arc<ir::Package>,
+    _engine: &Engine,
+    o: &Outcome,
+    s: &TestStmt,
+    tables: &Tables,
+    frame: &mut [Value],
+) -> Result<(), String> {
+    let meta = Value::None;
+    let interp = Interp { pkg, tables, meta: &meta };
+    match s {
+        TestStmt::ExpectStatus { status, loc } => {
+            let want = match status {
+                TStatus::Accepted => Status::Accepted,
+                TStatus::Rejected => Status::Rejected,
+                TStatus::Ignored => Status::Ignored,
+            };
+            if o.status != want {
+                return Err(format!(
+                    "expected {} at {}, got {}",
+                    want.as_str(),
+                    pkg.loc_string(*loc),
+                    describe(pkg, o)
+                ));
+            }
+        }
+        TestStmt::ExpectReject { code, loc } => {
+            if !o.rejections.iter().any(|r| &*r.code == code.as_str()) {
+                return Err(format!("expected a rejection {code} at {}, got {}", pkg.loc_string(*loc), describe(pkg, o)));
+            }
+        }
+        TestStmt::ExpectNoEmit { dest, loc } => {
+            if o.emits.iter().any(|(d, _)| d == dest) {
+                let name = pkg.destinations.get(dest.0 as usize).map(|d| d.name.as_str()).unwrap_or("");
+                return Err(format!("expected no emit to {name} at {}, got {}", pkg.loc_string(*loc), describe(pkg, o)));
+            }
+        }
+        TestStmt::ExpectEmit { dest, fields, loc, text, .. } => {
+            let mut wanted = Vec::new();
+            for f in fields {
+                wanted.push(match f {
+                    Some(e) => Some(interp.eval(e, frame).map_err(|f| format!("{}: {}", f.code, f.message))?),
+                    None => None,
+                });
+            }
+            let matches = o.emits.iter().any(|(d, v)| {
+                d == dest
+                    && match v {
+                        Value::Record(actual) => {
+                            wanted.iter().zip(actual.iter()).all(|(w, a)| w.as_ref().map(|w| w == a).unwrap_or(true))
+                        }
+                        _ => false,
+                    }
+            });
+            if !matches {
+                let name = pkg.destinations.get(dest.0 as usize).map(|d| d.name.as_str()).unwrap_or("");
+                return Err(format!(
+                    "expected an emit to {name} matching {text} at {}, got {}",
+                    pkg.loc_string(*loc),
+                    describe(pkg, o)
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

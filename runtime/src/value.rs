@@ -1,0 +1,90 @@
+//! Run-time values. A value carries no type: the checked package's types say
+//! how to read it (an enum value is its variant index, a record its fields in
+//! declaration order, an optional either `None` or the value itself).
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use canon_stdlib::{num, Currency, Date, Decimal, Timestamp};
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    Decimal(Decimal),
+    Money(Decimal, Currency),
+    Currency(Currency),
+    Text(Arc<str>),
+    Date(Date),
+    Timestamp(Timestamp),
+    Enum(u32),
+    Record(Arc<[Value]>),
+    List(Arc<[Value]>),
+}
+
+impl Value {
+    pub fn is_none(&self) -> bool {
+        matches!(self, Value::None)
+    }
+    pub fn text(s: &str) -> Value {
+        Value::Text(Arc::from(s))
+    }
+}
+
+/// Equality of LANGUAGE.md §3: structural, numbers and Money by value.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::None, Value::None) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Decimal(a), Value::Decimal(b)) => num::cmp(a, b) == Ordering::Equal,
+            (Value::Int(a), Value::Decimal(b)) | (Value::Decimal(b), Value::Int(a)) => {
+                num::cmp(&num::from_int(*a), b) == Ordering::Equal
+            }
+            (Value::Money(a, c), Value::Money(b, d)) => c == d && num::cmp(a, b) == Ordering::Equal,
+            (Value::Currency(a), Value::Currency(b)) => a == b,
+            (Value::Text(a), Value::Text(b)) => a == b,
+            (Value::Date(a), Value::Date(b)) => a == b,
+            (Value::Timestamp(a), Value::Timestamp(b)) => a == b,
+            (Value::Enum(a), Value::Enum(b)) => a == b,
+            (Value::Record(a), Value::Record(b)) | (Value::List(a), Value::List(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A hashable table key part (decimals normalised so `1.0` and `1.00` meet).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyPart {
+    None,
+    Bool(bool),
+    Int(i64),
+    Decimal(Decimal),
+    Money(Decimal, Currency),
+    Currency(Currency),
+    Text(Arc<str>),
+    Date(i32),
+    Timestamp(i64),
+    Enum(u32),
+    Other(String),
+}
+
+impl KeyPart {
+    pub fn of(v: &Value) -> KeyPart {
+        match v {
+            Value::None => KeyPart::None,
+            Value::Bool(b) => KeyPart::Bool(*b),
+            Value::Int(i) => KeyPart::Int(*i),
+            Value::Decimal(d) => KeyPart::Decimal(d.normalize()),
+            Value::Money(d, c) => KeyPart::Money(d.normalize(), *c),
+            Value::Currency(c) => KeyPart::Currency(*c),
+            Value::Text(t) => KeyPart::Text(t.clone()),
+            Value::Date(d) => KeyPart::Date(d.0),
+            Value::Timestamp(t) => KeyPart::Timestamp(t.0),
+            Value::Enum(e) => KeyPart::Enum(*e),
+            other => KeyPart::Other(format!("{other:?}")),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Money operations of LANGUAGE.md §6: decimal arithmetic on the amount plus currency checks.
+//!
+//! A Money is passed as `(amount, currency)`. Operations that combine two
+//! Money values need one currency, else [`Fault::CurrencyMismatch`] (the
+//! left operand's currency first).
+
+use crate::{num, Currency, Decimal, Fault};
+use std::cmp::Ordering;
+
+/// A Money value: an exact amount and its currency.
+pub type Money = (Decimal, Currency);
+
+/// Checks that two currencies are the same.
+pub fn same_currency(left: Currency, right: Currency) -> Result<Currency, Fault> {
+    if left == right {
+        Ok(left)
+    } else {
+        Err(Fault::CurrencyMismatch { left, right })
+    }
+}
+
+/// `Money + Money`: one currency, exact amount (scale = the larger scale).
+pub fn add(a: Money, b: Money) -> Result<Money, Fault> {
+    let currency = same_currency(a.1, b.1)?;
+    Ok((num::add(a.0, b.0)?, currency))
+}
+
+/// `Money - Money`: one currency, exact amount (scale = the larger scale).
+pub fn sub(a: Money, b: Money) -> Result<Money, Fault> {
+    let currency = same_currency(a.1, b.1)?;
+    Ok((num::sub(a.0, b.0)?, currency))
+}
+
+/// `Money / Money`: one currency; the ratio is a Decimal.
+pub fn div_money(a: Money, b: Money) -> Result<Decimal, Fault> {
+    same_currency(a.1, b.1)?;
+    num::div(a.0, b.0)
+}
+
+/// `Money * Decimal` and `Decimal * Money`: exact, scale = sum of scales.
+pub fn mul(a: Money, k: Decimal) -> Result<Money, Fault> {
+    Ok((num::mul(a.0, k)?, a.1))
+}
+
+/// `Money / Decimal`.
+pub fn div(a: Money, k: Decimal) -> Result<Money, Fault> {
+    Ok((num::div(a.0, k)?, a.1))
+}
+
+/// Unary `-` on Money.
+pub fn neg(a: Money) -> Money {
+    (num::neg(a.0), a.1)
+}
+
+/// Ordering of two Money values of one currency, by amount value.
+pub fn cmp(a: Money, b: Money) -> Result<Ordering, Fault> {
+    same_currency(a.1, b.1)?;
+    Ok(num::cmp(&a.0, &b.0))
+}
+
+/// Equality by value (`1.0 USD == 1.00 USD`); different currencies are simply
+/// unequal (only ordering comparisons fault on a mismatch).
+pub fn eq(a: Money, b: Money) -> bool {
+    a.1 == b.1 && num::cmp(&a.0, &b.0) == Ordering::Equal
+}
+
+/// The text-interpolation form: amount, space, currency (`125.50 USD`).
+pub fn format(m: Money, out: &mut String) {
+    num::format(&m.0, out);
+    out.push(' ');
+    out.push_str(m.1.as_str());
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )]
+    use super::*;
+
+    fn m(amount: &str, currency: &str) -> Money {
+        (
+            num::parse(amount).unwrap(),
+            Currency::parse(currency).unwrap(),
+        )
+    }
+
+    fn show(x: Money) -> String {
+        let mut out = String::new();
+        format(x, &mut out);
+        out
+    }
+
+    #[test]
+    fn same_currency_arithmetic() {
+        assert_eq!(
+            show(add(m("12.50", "USD"), m("0.5", "USD")).unwrap()),
+            "13.00 USD"
+        );
+        assert_eq!(
+            show(sub(m("10", "EUR"), m("10.00", "EUR")).unwrap()),
+            "0.00 EUR"
+        );
+        assert_eq!(
+            show(mul(m("180.00", "USD"), num::parse("7.5").unwrap()).unwrap()),
+            "1350.000 USD"
+        );
+        assert_eq!(
+            show(mul(m("99.99", "EUR"), num::parse("1.333").unwrap()).unwrap()),
+            "133.28667 EUR"
+        );
+        assert_eq!(
+            show(div(m("10.00", "USD"), num::parse("4").unwrap()).unwrap()),
+            "2.50 USD"
+        );
+        assert_eq!(
+            num::to_string(&div_money(m("30.00", "USD"), m("120", "USD")).unwrap()),
+            "0.25"
+        );
+        assert_eq!(cmp(m("1.0", "USD"), m("1.00", "USD")), Ok(Ordering::Equal));
+        assert_eq!(cmp(m("2", "USD"), m("10", "USD")), Ok(Ordering::Less));
+        assert!(eq(m("1.0", "USD"), m("1.00", "USD")));
+        assert!(!eq(m("1.0", "USD"), m("1.0", "EUR")));
+        assert_eq!(show(neg(m("0.00", "USD"))), "0.00 USD");
+        assert_eq!(show(neg(m("5.10", "USD"))), "-5.10 USD");
+    }
+
+    #[test]
+    fn currency_mismatch_and_faults() {
+        let usd = Currency::parse("USD").unwrap();
+        let eur = Currency::parse("EUR").unwrap();
+        let mismatch = Fault::CurrencyMismatch {
+            left: usd,
+            right: eur,
+        };
+        assert_eq!(add(m("1", "USD"), m("1", "EUR")), Err(mismatch.clone()));
+        assert_eq!(sub(m("1", "USD"), m("1", "EUR")), Err(mismatch.clone()));
+        assert_eq!(
+            div_money(m("1", "USD"), m("1", "EUR")),
+            Err(mismatch.clone())
+        );
+        assert_eq!(cmp(m("1", "USD"), m("1", "EUR")), Err(mismatch));
+        assert_eq!(
+            div(m("1", "USD"), Decimal::ZERO),
+            Err(Fault::DivisionByZero)
+        );
+        assert_eq!(
+            div_money(m("1", "USD"), m("0.00", "USD")),
+            Err(Fault::DivisionByZero)
+        );
+        assert_eq!(
+            add(m("79228162514264337593543950335", "USD"), m("1", "USD")),
+            Err(Fault::DecimalOverflow)
+        );
+    }
+}
