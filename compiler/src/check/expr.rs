@@ -450,6 +450,17 @@ impl<'a> Checker<'a> {
                 Some("pass the envelope fields a function needs as parameters".into());
             return self.err_expr(id.span);
         }
+        // A bare variant resolves from the expected type first: a record may
+        // share its name with a variant (`record Employee`, `WorkerKind.Employee`).
+        if let Some(Ty::Enum(e)) = expected.map(Ty::strip) {
+            let has = self.pkg.enum_def(*e).map(|d| d.variants.iter().any(|v| v.name == id.text)).unwrap_or(false);
+            if has {
+                return match self.bare_variant(id, expected) {
+                    Some((c, t)) => mk(ExprKind::Const(c), t, loc),
+                    None => self.err_expr(id.span),
+                };
+            }
+        }
         if let Some(v) = self.values.get(&id.text).copied() {
             let what = match v {
                 ValueName::Fn(_) => "a function: call it with arguments",
@@ -634,8 +645,8 @@ impl<'a> Checker<'a> {
             ast::ExprKind::Name(id) => {
                 env.lookup(&id.text).is_none()
                     && id.text != "meta"
-                    && !self.values.contains_key(&id.text)
-                    && !self.types.contains_key(&id.text)
+                    && (self.variant_owners.contains_key(&id.text)
+                        || (!self.values.contains_key(&id.text) && !self.types.contains_key(&id.text)))
             }
             ast::ExprKind::Lit(ast::LitKind::None) | ast::ExprKind::List(_) => true,
             ast::ExprKind::Paren(i) => self.is_contextual(env, i),
