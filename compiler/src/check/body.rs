@@ -34,7 +34,9 @@ impl<'a> Checker<'a> {
         let event = match self.types.get(&h.event.text).copied() {
             Some(TypeName::Record(r)) => r,
             _ => {
-                self.error(Code::E0101, h.event.span, format!("unknown event `{}`", h.event.text));
+                if !self.is_broken(&h.event.text) {
+                    self.error(Code::E0101, h.event.span, format!("unknown event `{}`", h.event.text));
+                }
                 return;
             }
         };
@@ -114,6 +116,7 @@ impl<'a> Checker<'a> {
                     Some(ValueName::Destination(d)) => {
                         self.pkg.destinations.get(d.0 as usize).map(|x| (d, x.record))
                     }
+                    _ if self.is_broken(&dest.text) => None,
                     _ => {
                         let names: Vec<String> = self.pkg.destinations.iter().map(|d| d.name.clone()).collect();
                         let help = super::closest(&dest.text, names.iter().map(String::as_str))

@@ -482,6 +482,9 @@ impl<'a> Checker<'a> {
                 None => self.err_expr(id.span),
             };
         }
+        if self.is_broken(&id.text) {
+            return self.err_expr(id.span);
+        }
         let names: Vec<String> = env.locals.iter().map(|(n, _, _)| n.clone()).collect();
         let help = closest(&id.text, names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
         self.error(Code::E0101, id.span, format!("unknown name `{}`", id.text)).help = help;
@@ -577,7 +580,9 @@ impl<'a> Checker<'a> {
             ast::ExprKind::Name(id) if env.lookup(&id.text).is_none() => match self.values.get(&id.text).copied() {
                 Some(ValueName::Table(t)) => t,
                 _ => {
-                    self.error(Code::E0101, id.span, format!("unknown table `{}`", id.text));
+                    if !self.is_broken(&id.text) {
+                        self.error(Code::E0101, id.span, format!("unknown table `{}`", id.text));
+                    }
                     for k in keys {
                         self.expr(env, k, None);
                     }
@@ -917,6 +922,7 @@ impl<'a> Checker<'a> {
                 self.error(Code::E0201, name.span, format!("`{}` is not a record type", name.text));
                 return None;
             }
+            None if self.is_broken(&name.text) => return None,
             None => {
                 let help =
                     closest(&name.text, self.types.keys().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
@@ -1136,6 +1142,7 @@ impl<'a> Checker<'a> {
             }
             None => match self.builtin(env, callee, args, span, expected) {
                 Some(e) => e,
+                None if self.is_broken(&callee.text) => self.err_expr(span),
                 None => {
                     let mut names: Vec<String> = self.values.keys().cloned().collect();
                     names.extend(super::BUILTIN_FUNCTIONS.iter().map(|s| s.to_string()));

@@ -93,6 +93,8 @@ pub(crate) struct Checker<'a> {
     current: Option<Callee>,
     /// Decisions whose signature or rows had errors (no analysis for them).
     broken_decisions: Vec<bool>,
+    /// Names of items that failed to parse: not reported again as unknown.
+    broken_names: std::collections::HashSet<String>,
 }
 
 const BUILTIN_FUNCTIONS: &[&str] = &[
@@ -187,6 +189,7 @@ impl<'a> Checker<'a> {
             calls: HashMap::new(),
             current: None,
             broken_decisions: Vec::new(),
+            broken_names: files.iter().flat_map(|f| f.ast.broken.iter().cloned()).collect(),
         }
     }
 
@@ -405,6 +408,7 @@ impl<'a> Checker<'a> {
                 },
                 Some(TypeName::Enum(e)) => Ty::Enum(e),
                 Some(TypeName::Record(r)) => Ty::Record(r),
+                None if self.broken_names.contains(&id.text) => Ty::Error,
                 None => {
                     let mut help = None;
                     if id.text == "List" {
@@ -569,6 +573,10 @@ impl<'a> Checker<'a> {
             ast::Item::Test(t) => self.check_test(t),
             _ => {}
         }
+    }
+
+    pub(crate) fn is_broken(&self, name: &str) -> bool {
+        self.broken_names.contains(name)
     }
 
     pub(super) fn record_call(&mut self, callee: Callee, span: Span) {

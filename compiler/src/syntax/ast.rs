@@ -33,6 +33,9 @@ pub struct StrLit {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct File {
     pub items: Vec<Item>,
+    /// Names declared by items that failed to parse: the checker does not
+    /// report them as unknown, so one syntax error is reported once.
+    pub broken: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

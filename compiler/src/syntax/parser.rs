@@ -28,14 +28,15 @@ pub fn parse(text: &str, file_id: FileId) -> Parsed {
     match CanonParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
             let items = pairs.next().map(|file| b.items(file, 0)).unwrap_or_default();
-            Parsed { file: File { items }, diagnostics: b.diagnostics }
+            Parsed { file: File { items, broken: Vec::new() }, diagnostics: b.diagnostics }
         }
         Err(_) => {
             // Recover: re-parse each top-level item on its own.
             let mut items = Vec::new();
+            let mut broken = Vec::new();
             for (start, end) in item_chunks(text) {
                 let Some(chunk) = text.get(start..end) else { continue };
-                if chunk.trim().is_empty() {
+                if chunk.trim().is_empty() || CanonParser::parse(Rule::blank, chunk).is_ok() {
                     continue;
                 }
                 match CanonParser::parse(Rule::item_alone, chunk) {
@@ -44,7 +45,12 @@ pub fn parse(text: &str, file_id: FileId) -> Parsed {
                             items.extend(b.items(p, start));
                         }
                     }
-                    Err(e) => b.syntax_error(&e, start, chunk),
+                    Err(e) => {
+                        b.syntax_error(&e, start, chunk);
+                        if let Some(n) = declared_name(chunk) {
+                            broken.push(n);
+                        }
+                    }
                 }
             }
             if b.diagnostics.is_empty() {
@@ -53,8 +59,24 @@ pub fn parse(text: &str, file_id: FileId) -> Parsed {
                     b.syntax_error(&e, 0, text);
                 }
             }
-            Parsed { file: File { items }, diagnostics: b.diagnostics }
+            Parsed { file: File { items, broken }, diagnostics: b.diagnostics }
         }
+    }
+}
+
+/// The name an item declares, read from its first words (`record Line {` gives `Line`).
+fn declared_name(chunk: &str) -> Option<String> {
+    let code: String = chunk
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut words = code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty());
+    let kw = words.next()?;
+    if ["enum", "record", "event", "destination", "table", "fn", "decision"].contains(&kw) {
+        words.next().map(str::to_string)
+    } else {
+        None
     }
 }
 
@@ -179,7 +201,7 @@ impl<'t> Builder<'t> {
             pest::error::InputLocation::Pos(p) => p,
             pest::error::InputLocation::Span((s, _)) => s,
         };
-        let found = describe_at(chunk, pos);
+        let found = describe_at(self.text, base + pos);
         let message = match &e.variant {
             pest::error::ErrorVariant::ParsingError { positives, .. } => {
                 let mut names: Vec<&str> = positives.iter().filter_map(rule_name).collect();
@@ -197,7 +219,7 @@ impl<'t> Builder<'t> {
             pest::error::ErrorVariant::CustomError { message } => message.clone(),
         };
         let at = base + pos;
-        let end = (at + found_len(chunk, pos)).min(self.text.len()).max(at);
+        let end = (at + found_len(self.text, at)).min(self.text.len()).max(at);
         let mut d = Diagnostic::new(Code::E0001, self.file, Span::new(at, end), message);
         if let Some(h) = syntax_help(chunk, pos) {
             d = d.with_help(h);
