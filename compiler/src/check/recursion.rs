@@ -26,7 +26,8 @@ impl<'a> Checker<'a> {
             })
             .collect();
         let sccs = tarjan(&edges);
-        for comp in sccs {
+        for mut comp in sccs {
+            comp.sort_unstable();
             let self_loop = comp.len() == 1 && comp.first().map(|n| edges.get(*n).map(|e| e.contains(n)).unwrap_or(false)).unwrap_or(false);
             if comp.len() < 2 && !self_loop {
                 continue;

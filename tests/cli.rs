@@ -1,0 +1,127 @@
+//! The `canon` binary end to end: rendered diagnostics (snapshots), the JSON
+//! diagnostics format, outcomes, data errors and exit statuses of RUNTIME.md §3.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn canon(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_canon"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn temp_package(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("canon-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, body) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn rendered_diagnostics() {
+    for case in ["decision_unique_overlap", "optional_field_access", "syntax_missing_else", "recursion_indirect"] {
+        let path = format!("tests/check/{case}.canon");
+        if !Path::new(env!("CARGO_MANIFEST_DIR")).join(&path).exists() {
+            continue;
+        }
+        let out = canon(&["check", &path]);
+        assert_eq!(out.status.code(), Some(1), "{case}");
+        insta::assert_snapshot!(format!("render_{case}"), text(&out.stderr));
+    }
+}
+
+#[test]
+fn json_diagnostics_of_conformance_013() {
+    let out = canon(&["check", "../shared/conformance/013-diag-decisions", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    insta::assert_snapshot!(serde_json::to_string_pretty(&v).unwrap());
+}
+
+#[test]
+fn check_exit_statuses() {
+    assert_eq!(canon(&["check", "examples/timesheets"]).status.code(), Some(0));
+    assert_eq!(canon(&["check", "tests/check/ambiguous_variant.canon"]).status.code(), Some(1));
+    let missing = canon(&["check", "no/such/package"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("does not exist"));
+    assert_eq!(canon(&["check", "--bogus-flag"]).status.code(), Some(2));
+}
+
+#[test]
+fn run_prints_outcomes() {
+    let out = canon(&[
+        "run",
+        "../shared/conformance/001-passthrough",
+        "--input",
+        "../shared/conformance/001-passthrough/events.jsonl",
+        "--engine",
+        "interp",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!(text(&out.stdout));
+}
+
+#[test]
+fn run_with_bad_input_file_is_a_usage_error() {
+    let out = canon(&["run", "examples/timesheets", "--input", "no/such/file.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn run_with_a_bad_data_row_names_file_line_and_column_and_runs_nothing() {
+    let dir = temp_package(
+        "baddata",
+        &[
+            ("p.canon", "enum S { Open = \"OPEN\" }\nrecord P { code: Text, status: S, budget: Decimal }\ntable projects: P key code\nevent E as \"e\" { code: Text }\nrecord R { ok: Bool }\ndestination out: R\non E as e { emit out R { ok: projects[e.code] != none } }\n"),
+            ("data/projects.csv", "code,status,budget\nP-1,OPEN,10\nP-2,SHUT,5\n"),
+            ("events.jsonl", "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"e\",\"data\":{\"code\":\"P-1\"}}\n"),
+        ],
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_canon"))
+        .arg("run")
+        .arg(&dir)
+        .arg("--input")
+        .arg(dir.join("events.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("projects.csv:3:2"), "{err}");
+    assert!(err.contains("SHUT"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing runs on partial data");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn test_command_summary_and_exit_status() {
+    let out = canon(&["test", "../shared/conformance/014-test-blocks"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).trim_end().ends_with("3 passed, 1 failed"), "{}", text(&out.stdout));
+    let ok = canon(&["test", "examples/timesheets"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+}
+
+#[test]
+fn explain_every_code_and_reject_unknown_ones() {
+    for code in canon_compiler::diagnostics::Code::ALL {
+        let out = canon(&["explain", code.as_str()]);
+        assert_eq!(out.status.code(), Some(0));
+        let body = text(&out.stdout);
+        assert!(body.starts_with(&format!("# {}", code.as_str())), "{body}");
+        assert!(body.contains("```canon"), "{} has no example", code.as_str());
+    }
+    assert_eq!(canon(&["explain", "E9999"]).status.code(), Some(2));
+}
