@@ -196,7 +196,10 @@ fn run(path: &Path, input: &str, output: &str, data: Option<&Path>) -> ExitCode 
             }
         }
         line_no += 1;
-        let line = String::from_utf8_lossy(&buf);
+        let line = match std::str::from_utf8(&buf) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(&buf),
+        };
         if line.trim().is_empty() {
             continue;
         }

@@ -95,6 +95,17 @@ pub struct EnumDef {
     pub by_wire: HashMap<String, u32>,
 }
 
+impl EnumDef {
+    /// The variant with this wire name.
+    pub fn variant_by_wire(&self, wire: &str) -> Option<u32> {
+        if self.variants.len() <= 16 {
+            self.variants.iter().position(|v| v.wire == wire).map(|i| i as u32)
+        } else {
+            self.by_wire.get(wire).copied()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariantDef {
     pub name: String,
@@ -115,6 +126,14 @@ pub struct RecordDef {
 }
 
 impl RecordDef {
+    /// The field with this wire name (a short scan beats hashing for small records).
+    pub fn field_by_wire(&self, wire: &str) -> Option<u32> {
+        if self.fields.len() <= 16 {
+            self.fields.iter().position(|f| f.wire == wire).map(|i| i as u32)
+        } else {
+            self.by_wire.get(wire).copied()
+        }
+    }
     pub fn field_index(&self, name: &str) -> Option<u32> {
         self.fields.iter().position(|f| f.name == name).map(|i| i as u32)
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use canon_compiler::ir;
 use canon_compiler::types::Ty;
 use canon_stdlib::{num, time, Currency};
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{self as sde, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::value::Value;
@@ -25,37 +25,12 @@ pub struct SchemaError {
     pub message: String,
 }
 
-/// An object's members in input order, borrowed from the input.
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
-                    let v: &'de RawValue = m.next_value()?;
-                    out.push((k, v));
-                }
-                Ok(Members(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// Reads the members of a JSON object, or `None` if the text is not one.
-pub(crate) fn members(raw: &str) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
-    serde_json::from_str::<Members<'_>>(raw).ok().map(|m| m.0)
-}
-
 fn push_key(path: &mut String, key: &str) {
     path.push('/');
+    if !key.contains(['~', '/']) {
+        path.push_str(key);
+        return;
+    }
     for c in key.chars() {
         match c {
             '~' => path.push_str("~0"),
@@ -97,11 +72,13 @@ fn string_of(raw: &str) -> Option<Cow<'_, str>> {
 pub struct Decoder<'p> {
     pub pkg: &'p ir::Package,
     path: String,
+    /// The violation that stopped decoding (serde carries only a message).
+    error: Option<SchemaError>,
 }
 
 impl<'p> Decoder<'p> {
     pub fn new(pkg: &'p ir::Package, root: &str) -> Decoder<'p> {
-        Decoder { pkg, path: root.to_string() }
+        Decoder { pkg, path: root.to_string(), error: None }
     }
 
     fn fail<T>(&self, message: String) -> Result<T, SchemaError> {
@@ -112,8 +89,23 @@ impl<'p> Decoder<'p> {
         self.fail(format!("expected {what}, found {} `{}`", kind_of(raw), shown(raw)))
     }
 
-    /// Decodes the JSON text `raw` as a value of type `ty`.
+    /// Decodes the JSON text `raw` as a value of type `ty`, in one pass over
+    /// the text (objects and arrays are visited, scalars read from their text).
     pub fn decode(&mut self, ty: &Ty, raw: &str) -> Result<Value, SchemaError> {
+        self.error = None;
+        let mut de = serde_json::Deserializer::from_str(raw);
+        let result = (Seed { dec: &mut *self, ty }).deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) => match self.error.take() {
+                Some(err) => Err(err),
+                None => self.fail(format!("invalid JSON: {e}")),
+            },
+        }
+    }
+
+    /// Decodes a scalar (or `null`) from its JSON text.
+    fn leaf(&mut self, ty: &Ty, raw: &str) -> Result<Value, SchemaError> {
         let t = raw.trim();
         if t == "null" {
             return if ty.is_optional() { Ok(Value::None) } else { self.expected(&self.describe(ty), t) };
@@ -136,7 +128,6 @@ impl<'p> Decoder<'p> {
                 Some(d) => Ok(Value::Decimal(d)),
                 None => self.expected("a decimal number", t),
             },
-            Ty::Money => self.money(t),
             Ty::Currency => match string_of(t).as_deref().and_then(Currency::parse) {
                 Some(c) => Ok(Value::Currency(c)),
                 None => self.expected("a currency code such as \"USD\"", t),
@@ -157,8 +148,8 @@ impl<'p> Decoder<'p> {
                 let def = self.pkg.enum_def(*e);
                 let s = string_of(t);
                 match (def, s) {
-                    (Some(def), Some(s)) => match def.by_wire.get(s.as_ref()) {
-                        Some(i) => Ok(Value::Enum(*i)),
+                    (Some(def), Some(s)) => match def.variant_by_wire(s.as_ref()) {
+                        Some(i) => Ok(Value::Enum(i)),
                         None => {
                             let names: Vec<String> = def.variants.iter().map(|v| format!("\"{}\"", v.wire)).collect();
                             self.fail(format!(
@@ -173,19 +164,7 @@ impl<'p> Decoder<'p> {
                     _ => self.expected("an enum value", t),
                 }
             }
-            Ty::Record(r) => self.record(*r, t),
-            Ty::List(elem) => {
-                let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(t) else { return self.expected("an array", t) };
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    let len = self.path.len();
-                    self.path.push('/');
-                    self.path.push_str(&i.to_string());
-                    out.push(self.decode(elem, item.get())?);
-                    self.path.truncate(len);
-                }
-                Ok(Value::List(out.into()))
-            }
+            Ty::Record(_) | Ty::List(_) | Ty::Money => self.expected(&self.describe(ty), t),
             Ty::Optional(_) | Ty::NoneLit | Ty::Error => self.expected("a value", t),
         }
     }
@@ -205,66 +184,217 @@ impl<'p> Decoder<'p> {
         }
     }
 
-    fn money(&mut self, t: &str) -> Result<Value, SchemaError> {
-        let Some(members) = members(t) else { return self.expected("Money: {\"amount\": \"12.50\", \"currency\": \"USD\"}", t) };
-        let mut amount = None;
-        let mut currency = None;
-        for (k, v) in &members {
-            let len = self.path.len();
-            push_key(&mut self.path, k);
-            match k.as_ref() {
-                "amount" => match self.decimal(v.get().trim()) {
-                    Some(d) => amount = Some(d),
-                    None => return self.expected("a decimal amount", v.get()),
-                },
-                "currency" => match string_of(v.get()).as_deref().and_then(Currency::parse) {
-                    Some(c) => currency = Some(c),
-                    None => return self.expected("a currency code such as \"USD\"", v.get()),
-                },
-                _ => {}
+}
+
+/// Decodes one value of a type straight from the deserializer.
+struct Seed<'a, 'p> {
+    dec: &'a mut Decoder<'p>,
+    ty: &'a Ty,
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        match self.ty.strip() {
+            Ty::Int | Ty::Decimal => {
+                let raw: &RawValue = Deserialize::deserialize(d)?;
+                self.dec.leaf(self.ty, raw.get()).map_err(|e| {
+                    self.dec.error = Some(e);
+                    sde::Error::custom("schema violation")
+                })
             }
-            self.path.truncate(len);
-        }
-        for (name, missing) in [("amount", amount.is_none()), ("currency", currency.is_none())] {
-            if missing {
-                push_key(&mut self.path, name);
-                return self.fail(format!("missing `{name}`"));
-            }
-        }
-        match (amount, currency) {
-            (Some(a), Some(c)) => Ok(Value::Money(a, c)),
-            _ => self.fail("invalid Money".into()),
+            _ => d.deserialize_any(Container { dec: self.dec, ty: self.ty }),
         }
     }
+}
 
-    fn record(&mut self, r: canon_compiler::types::RecordId, t: &str) -> Result<Value, SchemaError> {
-        let pkg = self.pkg;
-        let Some(def) = pkg.record(r) else { return self.expected("an object", t) };
-        let Some(members) = members(t) else { return self.expected("an object", t) };
-        let mut fields: Vec<Option<Value>> = vec![None; def.fields.len()];
-        for (k, v) in &members {
-            let Some(&i) = def.by_wire.get(k.as_ref()) else { continue };
-            let Some(f) = def.fields.get(i as usize) else { continue };
-            let len = self.path.len();
-            push_key(&mut self.path, k);
-            let value = self.decode(&f.ty, v.get())?;
-            self.path.truncate(len);
-            if let Some(slot) = fields.get_mut(i as usize) {
-                *slot = Some(value);
-            }
+/// Visits a JSON object or array for a record, Money or list type.
+struct Container<'a, 'p> {
+    dec: &'a mut Decoder<'p>,
+    ty: &'a Ty,
+}
+
+impl Container<'_, '_> {
+    fn wrong<E: sde::Error>(self, found: String) -> Result<Value, E> {
+        let what = match self.ty.strip() {
+            Ty::Money => "Money: {\"amount\": \"12.50\", \"currency\": \"USD\"}".to_string(),
+            Ty::List(_) => "an array".to_string(),
+            _ => "an object".to_string(),
+        };
+        let err = self.dec.fail::<()>(format!("expected {what}, found {found}"));
+        self.dec.error = err.err();
+        Err(E::custom("schema violation"))
+    }
+}
+
+impl<'de> Visitor<'de> for Container<'_, '_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: sde::Error>(self) -> Result<Value, E> {
+        if self.ty.is_optional() {
+            Ok(Value::None)
+        } else {
+            self.wrong("null".into())
         }
-        let mut out = Vec::with_capacity(fields.len());
-        for (f, v) in def.fields.iter().zip(fields) {
-            match v {
-                Some(v) => out.push(v),
-                None if f.ty.is_optional() => out.push(Value::None),
-                None => {
-                    push_key(&mut self.path, &f.wire);
-                    let what = self.describe(&f.ty);
-                    return self.fail(format!("missing required field `{}` ({what})", f.wire));
+    }
+    fn visit_bool<E: sde::Error>(self, v: bool) -> Result<Value, E> {
+        if self.ty.strip() == &Ty::Bool {
+            return Ok(Value::Bool(v));
+        }
+        self.wrong(format!("a boolean `{v}`"))
+    }
+    fn visit_i64<E: sde::Error>(self, v: i64) -> Result<Value, E> {
+        self.wrong(format!("a number `{v}`"))
+    }
+    fn visit_u64<E: sde::Error>(self, v: u64) -> Result<Value, E> {
+        self.wrong(format!("a number `{v}`"))
+    }
+    fn visit_f64<E: sde::Error>(self, v: f64) -> Result<Value, E> {
+        self.wrong(format!("a number `{v}`"))
+    }
+    fn visit_str<E: sde::Error>(self, v: &str) -> Result<Value, E> {
+        match self.ty.strip() {
+            Ty::Text => return Ok(Value::Text(Arc::from(v))),
+            Ty::Date => {
+                if let Some(d) = time::parse_date(v) {
+                    return Ok(Value::Date(d));
                 }
             }
+            Ty::Timestamp => {
+                if let Some(t) = time::parse_timestamp(v) {
+                    return Ok(Value::Timestamp(t));
+                }
+            }
+            Ty::Currency => {
+                if let Some(c) = Currency::parse(v) {
+                    return Ok(Value::Currency(c));
+                }
+            }
+            Ty::Enum(e) => {
+                if let Some(i) = self.dec.pkg.enum_def(*e).and_then(|d| d.variant_by_wire(v)) {
+                    return Ok(Value::Enum(i));
+                }
+            }
+            _ => {}
         }
-        Ok(Value::Record(out.into()))
+        // Not a valid value of the type: `leaf` words the error from the JSON text.
+        if !matches!(self.ty.strip(), Ty::Record(_) | Ty::List(_) | Ty::Money | Ty::Bool) {
+            let mut quoted = String::with_capacity(v.len() + 2);
+            crate::encode::json_str(&mut quoted, v);
+            let err = self.dec.leaf(self.ty, &quoted).err();
+            self.dec.error = err;
+            return Err(E::custom("schema violation"));
+        }
+        match self.ty.strip() {
+            _ => {}
+        }
+        self.wrong(format!("a string `{}`", shown(&format!("{v:?}"))))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let Ty::List(elem) = self.ty.strip() else { return self.wrong("an array".into()) };
+        let mut out = Vec::new();
+        loop {
+            let len = self.dec.path.len();
+            self.dec.path.push('/');
+            self.dec.path.push_str(&out.len().to_string());
+            let next = seq.next_element_seed(Seed { dec: &mut *self.dec, ty: elem })?;
+            self.dec.path.truncate(len);
+            match next {
+                Some(v) => out.push(v),
+                None => break,
+            }
+        }
+        Ok(Value::List(out.into()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        match self.ty.strip() {
+            Ty::Money => {
+                let mut amount = None;
+                let mut currency = None;
+                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                    let len = self.dec.path.len();
+                    push_key(&mut self.dec.path, &k);
+                    let parsed = match k.as_ref() {
+                        "amount" => {
+                            let raw: &RawValue = map.next_value()?;
+                            match self.dec.decimal(raw.get().trim()) {
+                                Some(d) => Ok(amount = Some(d)),
+                                None => self.dec.expected("a decimal amount", raw.get()),
+                            }
+                        }
+                        "currency" => {
+                            let raw: &RawValue = map.next_value()?;
+                            match string_of(raw.get()).as_deref().and_then(Currency::parse) {
+                                Some(c) => Ok(currency = Some(c)),
+                                None => self.dec.expected("a currency code such as \"USD\"", raw.get()),
+                            }
+                        }
+                        _ => map.next_value::<IgnoredAny>().map(|_| ())?.into_ok(),
+                    };
+                    if let Err(e) = parsed {
+                        self.dec.error = Some(e);
+                        return Err(sde::Error::custom("schema violation"));
+                    }
+                    self.dec.path.truncate(len);
+                }
+                match (amount, currency) {
+                    (Some(a), Some(c)) => Ok(Value::Money(a, c)),
+                    (a, _) => {
+                        push_key(&mut self.dec.path, if a.is_none() { "amount" } else { "currency" });
+                        let name = if a.is_none() { "amount" } else { "currency" };
+                        self.dec.error = self.dec.fail::<()>(format!("missing `{name}`")).err();
+                        Err(sde::Error::custom("schema violation"))
+                    }
+                }
+            }
+            Ty::Record(r) => {
+                let pkg = self.dec.pkg;
+                let Some(def) = pkg.record(*r) else { return self.wrong("an object".into()) };
+                let mut fields: Vec<Option<Value>> = vec![None; def.fields.len()];
+                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                    let Some(i) = def.field_by_wire(k.as_ref()) else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    let Some(f) = def.fields.get(i as usize) else { continue };
+                    let len = self.dec.path.len();
+                    push_key(&mut self.dec.path, &k);
+                    let v = map.next_value_seed(Seed { dec: &mut *self.dec, ty: &f.ty })?;
+                    self.dec.path.truncate(len);
+                    if let Some(slot) = fields.get_mut(i as usize) {
+                        *slot = Some(v);
+                    }
+                }
+                let mut out = Vec::with_capacity(fields.len());
+                for (f, v) in def.fields.iter().zip(fields) {
+                    match v {
+                        Some(v) => out.push(v),
+                        None if f.ty.is_optional() => out.push(Value::None),
+                        None => {
+                            push_key(&mut self.dec.path, &f.wire);
+                            let what = self.dec.describe(&f.ty);
+                            self.dec.error =
+                                self.dec.fail::<()>(format!("missing required field `{}` ({what})", f.wire)).err();
+                            return Err(sde::Error::custom("schema violation"));
+                        }
+                    }
+                }
+                Ok(Value::Record(out.into()))
+            }
+            _ => self.wrong("an object".into()),
+        }
+    }
+}
+
+/// `Ok(())` as a `Result` of any error type, for uniform match arms.
+trait IntoOk {
+    fn into_ok<E>(self) -> Result<(), E>;
+}
+
+impl IntoOk for () {
+    fn into_ok<E>(self) -> Result<(), E> {
+        Ok(())
     }
 }

@@ -10,6 +10,7 @@ use canon_compiler::ir::{
 };
 use canon_compiler::types::OrdKind;
 use canon_stdlib::{money, num, text, time, Rounding, Weekday};
+use smallvec::SmallVec;
 
 use crate::encode;
 use crate::tables::Tables;
@@ -179,14 +180,19 @@ impl<'a> Interp<'a> {
             ExprKind::Const(c) => const_value(c),
             ExprKind::Local(s) => frame.get(*s as usize).cloned().unwrap_or(Value::None),
             ExprKind::Meta => self.meta.clone(),
-            ExprKind::Field { base, index } => field(self.eval(base, frame)?, *index),
+            ExprKind::Field { base, index } => match self.path_ref(base, frame) {
+                // A path (`t.employee.role`) is read in place, without cloning the records on the way.
+                Some(Value::Record(fields)) => fields.get(*index as usize).cloned().unwrap_or(Value::None),
+                Some(_) => Value::None,
+                None => field(self.eval(base, frame)?, *index),
+            },
             ExprKind::OptField { base, index } => match self.eval(base, frame)? {
                 Value::None => Value::None,
                 v => field(v, *index),
             },
             ExprKind::Call { func, args } => {
                 let Some(f) = self.pkg.functions.get(func.0 as usize) else { return Ok(Value::None) };
-                let mut callee = vec![Value::None; f.n_locals.max(1) as usize];
+                let mut callee: SmallVec<[Value; 8]> = smallvec::smallvec![Value::None; f.n_locals.max(1) as usize];
                 for (i, a) in args.iter().enumerate() {
                     let v = self.eval(a, frame)?;
                     set(&mut callee, i as u32, v);
@@ -199,7 +205,8 @@ impl<'a> Interp<'a> {
             }
             ExprKind::Decide { decision, args } => {
                 let Some(d) = self.pkg.decisions.get(decision.0 as usize) else { return Ok(Value::None) };
-                let mut callee = vec![Value::None; d.n_locals.max(args.len() as u32).max(1) as usize];
+                let n = d.n_locals.max(args.len() as u32).max(1) as usize;
+                let mut callee: SmallVec<[Value; 8]> = smallvec::smallvec![Value::None; n];
                 for (i, a) in args.iter().enumerate() {
                     let v = self.eval(a, frame)?;
                     set(&mut callee, i as u32, v);
@@ -209,7 +216,7 @@ impl<'a> Interp<'a> {
             ExprKind::Builtin { op, args } => self.builtin(*op, args, frame, e.loc)?,
             ExprKind::Aggregate { op, list, slot, body } => self.aggregate(*op, list, *slot, body, frame, e.loc)?,
             ExprKind::Lookup { table, keys } => {
-                let mut key = Vec::with_capacity(keys.len());
+                let mut key: SmallVec<[KeyPart; 2]> = SmallVec::new();
                 for k in keys {
                     key.push(KeyPart::of(&self.eval(k, frame)?));
                 }
@@ -295,6 +302,19 @@ impl<'a> Interp<'a> {
             },
             ExprKind::Error => Value::None,
         })
+    }
+
+    /// The value of a local, `meta` or a field path of them, borrowed.
+    fn path_ref<'f>(&'f self, e: &Expr, frame: &'f [Value]) -> Option<&'f Value> {
+        match &e.kind {
+            ExprKind::Local(s) => frame.get(*s as usize),
+            ExprKind::Meta => Some(self.meta),
+            ExprKind::Field { base, index } => match self.path_ref(base, frame)? {
+                Value::Record(fields) => fields.get(*index as usize),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     fn binary(&self, op: BinaryOp, a: Value, b: Value, loc: Loc) -> R<Value> {
@@ -515,7 +535,7 @@ impl<'a> Interp<'a> {
     }
 
     fn builtin(&self, op: Builtin, args: &[Expr], frame: &mut [Value], loc: Loc) -> R<Value> {
-        let mut vals = Vec::with_capacity(args.len());
+        let mut vals: SmallVec<[Value; 3]> = SmallVec::new();
         for a in args {
             vals.push(self.eval(a, frame)?);
         }
