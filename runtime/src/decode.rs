@@ -173,7 +173,10 @@ impl<'p> Decoder<'p> {
         let enums = self.pkg.enum_names();
         let records = self.pkg.record_names();
         let name = canon_compiler::types::TyDisplay { ty, enums: &enums, records: &records }.to_string();
-        format!("a {name}")
+        {
+            let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+            format!("{article} {name}")
+        }
     }
 
     fn decimal(&self, t: &str) -> Option<canon_stdlib::Decimal> {

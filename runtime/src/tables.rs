@@ -125,8 +125,10 @@ fn load_csv(pkg: &ir::Package, def: &ir::TableDef, path: &Path, shown: &str) -> 
     for f in &rec.fields {
         match headers.iter().position(|h| h.trim() == f.wire) {
             Some(c) => columns.push(Some(c)),
-            None if f.ty.is_optional() => columns.push(None),
-            None => return Err(err(1, 1, format!("missing column `{}` (field `{}` of `{}`)", f.wire, f.name, rec.name))),
+            None => {
+                let optional = if f.ty.is_optional() { " (an optional field still needs its column; leave its cells empty)" } else { "" };
+                return Err(err(1, 1, format!("missing column `{}` for field `{}` of `{}`{optional}", f.wire, f.name, rec.name)));
+            }
         }
     }
     let mut rows = Vec::new();
