@@ -56,6 +56,10 @@ enum Command {
         data: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "jit")]
         engine: EngineArg,
+        /// Add each outcome's lineage as a `trace` array: the rejections,
+        /// decision rows, table lookups and emits that decided it.
+        #[arg(long)]
+        explain: bool,
     },
     /// Run the package's test blocks.
     Test {
@@ -73,7 +77,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { package, format } => check(&package, format),
-        Command::Run { package, input, output, data, engine: _ } => run(&package, &input, &output, data.as_deref()),
+        Command::Run { package, input, output, data, engine: _, explain } => {
+            run(&package, &input, &output, data.as_deref(), explain)
+        }
         Command::Test { package } => test(&package),
         Command::Explain { code } => explain(&code),
     }
@@ -152,7 +158,7 @@ fn prepare(path: &Path, data: Option<&Path>, allow_missing: bool) -> Result<(pac
     }
 }
 
-fn run(path: &Path, input: &str, output: &str, data: Option<&Path>) -> ExitCode {
+fn run(path: &Path, input: &str, output: &str, data: Option<&Path>, explain: bool) -> ExitCode {
     let (pkg, tables) = match prepare(path, data, false) {
         Ok(x) => x,
         Err(c) => return c,
@@ -203,9 +209,24 @@ fn run(path: &Path, input: &str, output: &str, data: Option<&Path>) -> ExitCode 
         if line.trim().is_empty() {
             continue;
         }
-        let outcome = engine.evaluate(line_no, line.trim_end_matches(['\n', '\r']));
+        let line = line.trim_end_matches(['\n', '\r']);
         out.clear();
-        engine.write_outcome(&outcome, &mut out);
+        if explain {
+            let (outcome, trace) = engine.evaluate_traced(line_no, line);
+            engine.write_outcome(&outcome, &mut out);
+            out.pop();
+            out.push_str(",\"trace\":[");
+            for (i, t) in trace.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                t.write_json(&mut out);
+            }
+            out.push_str("]}");
+        } else {
+            let outcome = engine.evaluate(line_no, line);
+            engine.write_outcome(&outcome, &mut out);
+        }
         out.push('\n');
         if let Err(e) = writer.write_all(out.as_bytes()) {
             eprintln!("error: writing outcomes: {e}");

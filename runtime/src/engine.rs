@@ -10,7 +10,9 @@ use serde_json::value::RawValue;
 
 use crate::decode::Decoder;
 use crate::encode;
-use crate::interp::{HandlerResult, Interp, Rejection};
+use std::cell::RefCell;
+
+use crate::interp::{Interp, Rejection, TraceEvent};
 use crate::tables::Tables;
 use crate::value::Value;
 
@@ -61,6 +63,8 @@ pub struct Engine {
     pkg: Arc<ir::Package>,
     tables: Arc<Tables>,
 }
+
+type Trace = RefCell<Vec<TraceEvent>>;
 
 #[derive(Deserialize)]
 struct RawEnvelope<'a> {
@@ -224,6 +228,18 @@ impl Engine {
 
     /// Evaluates one input line (RUNTIME.md §1) into its outcome.
     pub fn evaluate(&self, line_no: u64, line: &str) -> Outcome {
+        self.evaluate_with(line_no, line, None)
+    }
+
+    /// Evaluates one line and returns its outcome with its lineage: the
+    /// rejections, decision rows, table lookups and emits that decided it.
+    pub fn evaluate_traced(&self, line_no: u64, line: &str) -> (Outcome, Vec<TraceEvent>) {
+        let trace = RefCell::new(Vec::new());
+        let o = self.evaluate_with(line_no, line, Some(&trace));
+        (o, trace.into_inner())
+    }
+
+    fn evaluate_with(&self, line_no: u64, line: &str, trace: Option<&Trace>) -> Outcome {
         let (env, data) = match parse_envelope(line) {
             Ok(x) => x,
             Err(inv) => {
@@ -245,11 +261,15 @@ impl Engine {
         };
         let data = data.map(|d| d.get()).unwrap_or("{}");
         let data = if data.trim() == "null" { "{}" } else { data };
-        self.evaluate_envelope(line_no, &env, data)
+        self.evaluate_envelope_with(line_no, &env, data, trace)
     }
 
     /// Evaluates an event whose envelope is known and whose data is JSON text.
     pub fn evaluate_envelope(&self, line_no: u64, env: &Envelope, data: &str) -> Outcome {
+        self.evaluate_envelope_with(line_no, env, data, None)
+    }
+
+    fn evaluate_envelope_with(&self, line_no: u64, env: &Envelope, data: &str, trace: Option<&Trace>) -> Outcome {
         let mut outcome = Outcome {
             line: line_no,
             id: Some(env.id.clone()),
@@ -282,18 +302,13 @@ impl Engine {
                 return outcome;
             }
         };
-        let result = self.run_decoded(h, env, event);
+        let meta = env.to_value();
+        let interp = Interp { pkg: &self.pkg, tables: &self.tables, meta: &meta, trace };
+        let result = interp.run_handler(h, event);
         outcome.status = if result.rejections.is_empty() { Status::Accepted } else { Status::Rejected };
         outcome.emits = result.emits;
         outcome.rejections = result.rejections;
         outcome
-    }
-
-    /// Runs a handler on an already decoded event.
-    pub fn run_decoded(&self, h: &ir::HandlerDef, env: &Envelope, event: Value) -> HandlerResult {
-        let meta = env.to_value();
-        let interp = Interp { pkg: &self.pkg, tables: &self.tables, meta: &meta };
-        interp.run_handler(h, event)
     }
 
     /// Appends the outcome as one JSON line (without the newline).

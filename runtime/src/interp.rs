@@ -1,6 +1,7 @@
 //! The reference interpreter: walks the checked package's typed tree. Its
 //! behaviour defines Canon's semantics; the JIT is tested against it.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -47,6 +48,70 @@ pub struct Interp<'a> {
     pub pkg: &'a ir::Package,
     pub tables: &'a Tables,
     pub meta: &'a Value,
+    /// When set, records which rules, decision rows and lookups decided the outcome.
+    pub trace: Option<&'a RefCell<Vec<TraceEvent>>>,
+}
+
+/// One step of an outcome's lineage (RUNTIME.md §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceEvent {
+    /// A `check`, `require` or `reject` recorded a rejection (or a fault did).
+    Rejected { code: String, at: String },
+    /// A decision row matched.
+    DecisionRow { decision: String, row: usize, at: String },
+    /// A table lookup, and whether it found a row.
+    Lookup { table: String, key: String, found: bool },
+    /// An emit was queued.
+    Emit { destination: String, at: String },
+}
+
+impl TraceEvent {
+    /// The event as a JSON object (the `trace` of `canon run --explain`).
+    pub fn write_json(&self, out: &mut String) {
+        let field = |out: &mut String, k: &str, v: &str| {
+            out.push(',');
+            crate::encode::json_str(out, k);
+            out.push(':');
+            crate::encode::json_str(out, v);
+        };
+        match self {
+            TraceEvent::Rejected { code, at } => {
+                out.push_str("{\"kind\":\"rejected\"");
+                field(out, "code", code);
+                field(out, "at", at);
+            }
+            TraceEvent::DecisionRow { decision, row, at } => {
+                out.push_str("{\"kind\":\"decision\"");
+                field(out, "decision", decision);
+                out.push_str(&format!(",\"row\":{row}"));
+                field(out, "at", at);
+            }
+            TraceEvent::Lookup { table, key, found } => {
+                out.push_str("{\"kind\":\"lookup\"");
+                field(out, "table", table);
+                field(out, "key", key);
+                out.push_str(if *found { ",\"found\":true" } else { ",\"found\":false" });
+            }
+            TraceEvent::Emit { destination, at } => {
+                out.push_str("{\"kind\":\"emit\"");
+                field(out, "destination", destination);
+                field(out, "at", at);
+            }
+        }
+        out.push('}');
+    }
+
+    /// One line of text.
+    pub fn describe(&self) -> String {
+        match self {
+            TraceEvent::Rejected { code, at } => format!("rejected {code} at {at}"),
+            TraceEvent::DecisionRow { decision, row, at } => format!("decision {decision}: row {row} matched ({at})"),
+            TraceEvent::Lookup { table, key, found } => {
+                format!("lookup {table}[{key}]: {}", if *found { "found" } else { "not found" })
+            }
+            TraceEvent::Emit { destination, at } => format!("emit {destination} at {at}"),
+        }
+    }
 }
 
 enum Flow {
@@ -70,6 +135,12 @@ pub fn const_value(c: &Const) -> Value {
 }
 
 impl<'a> Interp<'a> {
+    fn note(&self, e: impl FnOnce() -> TraceEvent) {
+        if let Some(t) = self.trace {
+            t.borrow_mut().push(e());
+        }
+    }
+
     fn fault(&self, f: canon_stdlib::Fault, loc: Loc) -> Fault {
         let at = self.pkg.loc_string(loc);
         Fault { code: Arc::from(f.code()), message: format!("{} at {at}", f.message()), loc }
@@ -84,6 +155,7 @@ impl<'a> Interp<'a> {
         let mut out = HandlerResult::default();
         if let Err(f) = self.block(&h.body, &mut frame, &mut out) {
             let at = self.pkg.loc_string(f.loc);
+            self.note(|| TraceEvent::Rejected { code: f.code.to_string(), at: at.clone() });
             out.rejections.push(Rejection { code: f.code, message: f.message, at, path: None });
         }
         if !out.rejections.is_empty() {
@@ -109,7 +181,9 @@ impl<'a> Interp<'a> {
             },
             None => r.code.to_string(),
         };
-        out.rejections.push(Rejection { code: r.code.clone(), message, at: self.pkg.loc_string(r.loc), path: None });
+        let at = self.pkg.loc_string(r.loc);
+        self.note(|| TraceEvent::Rejected { code: r.code.to_string(), at: at.clone() });
+        out.rejections.push(Rejection { code: r.code.clone(), message, at, path: None });
         Ok(())
     }
 
@@ -136,6 +210,10 @@ impl<'a> Interp<'a> {
             }
             Stmt::Emit { dest, value } => {
                 let v = self.eval(value, frame)?;
+                self.note(|| TraceEvent::Emit {
+                    destination: self.pkg.destinations.get(dest.0 as usize).map(|d| d.name.clone()).unwrap_or_default(),
+                    at: self.pkg.loc_string(value.loc),
+                });
                 out.emits.push((*dest, v));
             }
             Stmt::If { branches, otherwise } => {
@@ -220,7 +298,13 @@ impl<'a> Interp<'a> {
                 for k in keys {
                     key.push(KeyPart::of(&self.eval(k, frame)?));
                 }
-                self.tables.get(*table, &key).cloned().unwrap_or(Value::None)
+                let found = self.tables.get(*table, &key).cloned();
+                self.note(|| TraceEvent::Lookup {
+                    table: self.pkg.tables.get(table.0 as usize).map(|t| t.name.clone()).unwrap_or_default(),
+                    key: key.iter().map(KeyPart::describe).collect::<Vec<_>>().join(", "),
+                    found: found.is_some(),
+                });
+                found.unwrap_or(Value::None)
             }
             ExprKind::Unary { op, expr } => {
                 let v = self.eval(expr, frame)?;
@@ -417,6 +501,11 @@ impl<'a> Interp<'a> {
     }
 
     fn row_output(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &mut [Value]) -> R<Value> {
+        self.note(|| TraceEvent::DecisionRow {
+            decision: d.name.clone(),
+            row: d.rows.iter().position(|r| std::ptr::eq(r, row)).map(|i| i + 1).unwrap_or(0),
+            at: self.pkg.loc_string(row.loc),
+        });
         if d.output_record.is_some() {
             let mut out = Vec::with_capacity(row.outputs.len());
             for o in &row.outputs {

@@ -41,3 +41,9 @@ pub use engine::{Engine, EngineKind, Envelope, Outcome, Status};
 pub use package::{load, LoadError, LoadedPackage};
 pub use tables::{DataError, Tables};
 pub use value::Value;
+
+/// The engine is shared by threads: it must stay `Send + Sync`.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+};

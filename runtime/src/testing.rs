@@ -47,7 +47,7 @@ fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef
     let mut outcome: Option<(Engine, Outcome)> = None;
     let meta = Value::None;
     for s in &t.stmts {
-        let interp = Interp { pkg, tables: &tables, meta: &meta };
+        let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None };
         match s {
             TestStmt::Let { slot, value } => {
                 let v = interp.eval(value, &mut frame).map_err(|f| format!("{}: {}", f.code, f.message))?;
@@ -127,7 +127,7 @@ fn check_expectation(
     frame: &mut [Value],
 ) -> Result<(), String> {
     let meta = Value::None;
-    let interp = Interp { pkg, tables, meta: &meta };
+    let interp = Interp { pkg, tables, meta: &meta, trace: None };
     match s {
         TestStmt::ExpectStatus { status, loc } => {
             let want = match status {

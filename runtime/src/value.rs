@@ -72,6 +72,25 @@ pub enum KeyPart {
 }
 
 impl KeyPart {
+    /// The key as text, for traces.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        match self {
+            KeyPart::None => s.push_str("none"),
+            KeyPart::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
+            KeyPart::Int(i) => s.push_str(&i.to_string()),
+            KeyPart::Decimal(d) => num::format(d, &mut s),
+            KeyPart::Money(d, c) => canon_stdlib::money::format((*d, *c), &mut s),
+            KeyPart::Currency(c) => s.push_str(c.as_str()),
+            KeyPart::Text(t) => s.push_str(t),
+            KeyPart::Date(d) => canon_stdlib::time::format_date(Date(*d), &mut s),
+            KeyPart::Timestamp(t) => canon_stdlib::time::format_timestamp(Timestamp(*t), &mut s),
+            KeyPart::Enum(e) => s.push_str(&format!("variant {e}")),
+            KeyPart::Other(o) => s.push_str(o),
+        }
+        s
+    }
+
     pub fn of(v: &Value) -> KeyPart {
         match v {
             Value::None => KeyPart::None,
