@@ -25,7 +25,7 @@ enum Format {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum EngineArg {
-    /// The Cranelift JIT (until it lands, the interpreter runs in its place).
+    /// The Cranelift JIT (the default).
     Jit,
     /// The reference interpreter.
     Interp,
@@ -77,8 +77,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { package, format } => check(&package, format),
-        Command::Run { package, input, output, data, engine: _, explain } => {
-            run(&package, &input, &output, data.as_deref(), explain)
+        Command::Run { package, input, output, data, engine, explain } => {
+            run(&package, &input, &output, data.as_deref(), engine, explain)
         }
         Command::Test { package } => test(&package),
         Command::Explain { code } => explain(&code),
@@ -158,12 +158,45 @@ fn prepare(path: &Path, data: Option<&Path>, allow_missing: bool) -> Result<(pac
     }
 }
 
-fn run(path: &Path, input: &str, output: &str, data: Option<&Path>, explain: bool) -> ExitCode {
+/// The engine `canon run` evaluates with.
+enum AnyEngine {
+    Interp(Engine),
+    Jit(canon_jit::JitEngine),
+}
+
+impl AnyEngine {
+    fn evaluate(&self, line_no: u64, line: &str) -> canon_runtime::Outcome {
+        match self {
+            AnyEngine::Interp(e) => e.evaluate(line_no, line),
+            AnyEngine::Jit(e) => e.evaluate(line_no, line),
+        }
+    }
+    fn write_outcome(&self, o: &canon_runtime::Outcome, out: &mut String) {
+        match self {
+            AnyEngine::Interp(e) => e.write_outcome(o, out),
+            AnyEngine::Jit(e) => e.write_outcome(o, out),
+        }
+    }
+}
+
+fn run(path: &Path, input: &str, output: &str, data: Option<&Path>, kind: EngineArg, explain: bool) -> ExitCode {
     let (pkg, tables) = match prepare(path, data, false) {
         Ok(x) => x,
         Err(c) => return c,
     };
-    let engine = Engine::new(pkg.package(), tables);
+    let interp = Engine::new(pkg.package(), tables);
+    // `--explain` traces in the interpreter, the reference.
+    let engine = if kind == EngineArg::Jit && !explain {
+        match canon_jit::JitEngine::new(pkg.package(), interp.tables()) {
+            Ok(j) => AnyEngine::Jit(j),
+            Err(e) => {
+                eprintln!("note: the JIT cannot compile this package ({}); using the interpreter", e.0);
+                AnyEngine::Interp(interp)
+            }
+        }
+    } else {
+        AnyEngine::Interp(interp)
+    };
     let reader: Box<dyn BufRead> = if input == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin().lock()))
     } else {
@@ -211,7 +244,7 @@ fn run(path: &Path, input: &str, output: &str, data: Option<&Path>, explain: boo
         }
         let line = line.trim_end_matches(['\n', '\r']);
         out.clear();
-        if explain {
+        if let (true, AnyEngine::Interp(engine)) = (explain, &engine) {
             let (outcome, trace) = engine.evaluate_traced(line_no, line);
             engine.write_outcome(&outcome, &mut out);
             out.pop();

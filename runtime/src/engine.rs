@@ -240,69 +240,23 @@ impl Engine {
     }
 
     fn evaluate_with(&self, line_no: u64, line: &str, trace: Option<&Trace>) -> Outcome {
-        let (env, data) = match parse_envelope(line) {
-            Ok(x) => x,
-            Err(inv) => {
-                return Outcome {
-                    line: line_no,
-                    id: inv.id,
-                    event_type: inv.event_type,
-                    correlation_id: None,
-                    status: Status::Invalid,
-                    emits: Vec::new(),
-                    rejections: vec![Rejection {
-                        code: Arc::from("INVALID_ENVELOPE"),
-                        message: inv.message,
-                        at: String::new(),
-                        path: None,
-                    }],
-                };
-            }
-        };
-        let data = data.map(|d| d.get()).unwrap_or("{}");
-        let data = if data.trim() == "null" { "{}" } else { data };
-        self.evaluate_envelope_with(line_no, &env, data, trace)
+        match decode_line(&self.pkg, line_no, line) {
+            Decoded::Done(o) => o,
+            Decoded::Ready(r) => self.run_ready(r, trace),
+        }
     }
 
     /// Evaluates an event whose envelope is known and whose data is JSON text.
     pub fn evaluate_envelope(&self, line_no: u64, env: &Envelope, data: &str) -> Outcome {
-        self.evaluate_envelope_with(line_no, env, data, None)
+        match decode_event(&self.pkg, line_no, env, data) {
+            Decoded::Done(o) => o,
+            Decoded::Ready(r) => self.run_ready(r, None),
+        }
     }
 
-    fn evaluate_envelope_with(&self, line_no: u64, env: &Envelope, data: &str, trace: Option<&Trace>) -> Outcome {
-        let mut outcome = Outcome {
-            line: line_no,
-            id: Some(env.id.clone()),
-            event_type: Some(env.event_type.clone()),
-            correlation_id: env.correlation_id.clone(),
-            status: Status::Ignored,
-            emits: Vec::new(),
-            rejections: Vec::new(),
-        };
-        let Some(h) = self.pkg.handler_by_type.get(&env.event_type).and_then(|i| self.pkg.handlers.get(*i)) else {
-            return outcome;
-        };
-        let mut dec = Decoder::new(&self.pkg, "/data");
-        let event = match dec.decode(&Ty::Record(h.event), data) {
-            Ok(v) => v,
-            Err(e) => {
-                let at = self
-                    .pkg
-                    .record(h.event)
-                    .and_then(|r| r.site)
-                    .map(|s| self.pkg.loc_string(Loc { file: s.file, line: s.line }))
-                    .unwrap_or_default();
-                outcome.status = Status::Rejected;
-                outcome.rejections.push(Rejection {
-                    code: Arc::from("SCHEMA_VIOLATION"),
-                    message: format!("{}: {}", e.path, e.message),
-                    at,
-                    path: Some(e.path),
-                });
-                return outcome;
-            }
-        };
-        let meta = env.to_value();
+    fn run_ready(&self, r: Ready, trace: Option<&Trace>) -> Outcome {
+        let Ready { mut outcome, handler, meta, event } = r;
+        let Some(h) = self.pkg.handlers.get(handler) else { return outcome };
         let interp = Interp { pkg: &self.pkg, tables: &self.tables, meta: &meta, trace };
         let result = interp.run_handler(h, event);
         outcome.status = if result.rejections.is_empty() { Status::Accepted } else { Status::Rejected };
@@ -368,4 +322,86 @@ pub fn write_outcome(pkg: &ir::Package, o: &Outcome, out: &mut String) {
         out.push('}');
     }
     out.push_str("]}");
+}
+
+/// An event decoded and ready for its handler, or already decided.
+pub enum Decoded {
+    /// Invalid, ignored or a schema violation: the outcome is final.
+    Done(Outcome),
+    Ready(Ready),
+}
+
+/// A decoded event and the handler it goes to. Every engine starts here, so
+/// envelope and schema errors are the same whatever runs the handler.
+pub struct Ready {
+    /// The outcome so far (line, id, type, correlation id).
+    pub outcome: Outcome,
+    /// Index into `Package::handlers`.
+    pub handler: usize,
+    /// `meta`.
+    pub meta: Value,
+    /// The event's data.
+    pub event: Value,
+}
+
+/// Validates the envelope of one input line and decodes its data (RUNTIME.md §1).
+pub fn decode_line(pkg: &ir::Package, line_no: u64, line: &str) -> Decoded {
+    let (env, data) = match parse_envelope(line) {
+        Ok(x) => x,
+        Err(inv) => {
+            return Decoded::Done(Outcome {
+                line: line_no,
+                id: inv.id,
+                event_type: inv.event_type,
+                correlation_id: None,
+                status: Status::Invalid,
+                emits: Vec::new(),
+                rejections: vec![Rejection {
+                    code: Arc::from("INVALID_ENVELOPE"),
+                    message: inv.message,
+                    at: String::new(),
+                    path: None,
+                }],
+            });
+        }
+    };
+    let data = data.map(|d| d.get()).unwrap_or("{}");
+    let data = if data.trim() == "null" { "{}" } else { data };
+    decode_event(pkg, line_no, &env, data)
+}
+
+/// Decodes an event's data for the handler of its type.
+pub fn decode_event(pkg: &ir::Package, line_no: u64, env: &Envelope, data: &str) -> Decoded {
+    let mut outcome = Outcome {
+        line: line_no,
+        id: Some(env.id.clone()),
+        event_type: Some(env.event_type.clone()),
+        correlation_id: env.correlation_id.clone(),
+        status: Status::Ignored,
+        emits: Vec::new(),
+        rejections: Vec::new(),
+    };
+    let Some(handler) = pkg.handler_by_type.get(&env.event_type).copied() else {
+        return Decoded::Done(outcome);
+    };
+    let Some(h) = pkg.handlers.get(handler) else { return Decoded::Done(outcome) };
+    let mut dec = Decoder::new(pkg, "/data");
+    match dec.decode(&Ty::Record(h.event), data) {
+        Ok(event) => Decoded::Ready(Ready { outcome, handler, meta: env.to_value(), event }),
+        Err(e) => {
+            let at = pkg
+                .record(h.event)
+                .and_then(|r| r.site)
+                .map(|s| pkg.loc_string(Loc { file: s.file, line: s.line }))
+                .unwrap_or_default();
+            outcome.status = Status::Rejected;
+            outcome.rejections.push(Rejection {
+                code: Arc::from("SCHEMA_VIOLATION"),
+                message: format!("{}: {}", e.path, e.message),
+                at,
+                path: Some(e.path),
+            });
+            Decoded::Done(outcome)
+        }
+    }
 }

@@ -38,6 +38,11 @@ impl Tables {
         self.tables.get(t.0 as usize)?.get(key)
     }
 
+    /// The rows of a table with their keys, in no particular order.
+    pub fn rows(&self, t: TableId) -> impl Iterator<Item = (&[KeyPart], &Value)> {
+        self.tables.get(t.0 as usize).into_iter().flat_map(|m| m.iter().map(|(k, v)| (k.as_slice(), v)))
+    }
+
     pub fn len(&self, t: TableId) -> usize {
         self.tables.get(t.0 as usize).map(HashMap::len).unwrap_or(0)
     }

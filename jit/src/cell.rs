@@ -1,0 +1,235 @@
+//! The native value layout the JIT computes on: every value lives in a
+//! 32-byte, 8-aligned `Cell`. Records and lists point to arrays of cells in a
+//! per-event arena; text points to UTF-8 bytes in the arena or in constants.
+//!
+//! | type | layout |
+//! | --- | --- |
+//! | Bool | `u8` at 0 |
+//! | Int, Timestamp | `i64` at 0 |
+//! | Date | `i32` at 0 |
+//! | Enum, Currency | `u32` at 0 (a currency is its three ASCII bytes) |
+//! | Decimal | 16 bytes at 0 (`Decimal::serialize`) |
+//! | Money | Decimal at 0, currency `u32` at 16 |
+//! | Text | pointer at 0, byte length at 8 |
+//! | List | pointer to the first element cell at 0, length at 8 |
+//! | Record | pointer to its field cells at 0 |
+//!
+//! Byte 24 is the tag: 1 when a value is present, 0 for `none`.
+
+use std::sync::Arc;
+
+use bumpalo::Bump;
+use canon_compiler::ir;
+use canon_compiler::types::Ty;
+use canon_runtime::Value;
+use canon_stdlib::{Currency, Date, Decimal, Timestamp};
+
+pub const CELL: usize = 32;
+pub const TAG: usize = 24;
+
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+pub struct Cell {
+    pub bytes: [u8; CELL],
+}
+
+impl Default for Cell {
+    fn default() -> Self {
+        Cell { bytes: [0; CELL] }
+    }
+}
+
+impl Cell {
+    pub fn none() -> Cell {
+        Cell::default()
+    }
+    fn present() -> Cell {
+        let mut c = Cell::default();
+        c.bytes[TAG] = 1;
+        c
+    }
+    pub fn is_none(&self) -> bool {
+        self.bytes[TAG] == 0
+    }
+    pub fn u8(&self) -> u8 {
+        self.bytes[0]
+    }
+    pub fn u32(&self) -> u32 {
+        u32::from_le_bytes([self.bytes[0], self.bytes[1], self.bytes[2], self.bytes[3]])
+    }
+    pub fn i32(&self) -> i32 {
+        self.u32() as i32
+    }
+    pub fn i64(&self) -> i64 {
+        i64::from_le_bytes(self.word(0))
+    }
+    fn word(&self, at: usize) -> [u8; 8] {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&self.bytes[at..at + 8]);
+        w
+    }
+    pub fn usize_at(&self, at: usize) -> usize {
+        u64::from_le_bytes(self.word(at)) as usize
+    }
+    pub fn decimal(&self) -> Decimal {
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&self.bytes[0..16]);
+        Decimal::deserialize(b)
+    }
+    pub fn currency_at(&self, at: usize) -> Currency {
+        Currency([self.bytes[at], self.bytes[at + 1], self.bytes[at + 2]])
+    }
+    pub fn ptr(&self) -> *const Cell {
+        self.usize_at(0) as *const Cell
+    }
+    pub fn len(&self) -> usize {
+        self.usize_at(8)
+    }
+    /// The text of a Text cell.
+    ///
+    /// # Safety
+    /// The cell must hold a Text whose bytes are alive (arena or constants).
+    pub unsafe fn text<'a>(&self) -> &'a str {
+        let p = self.usize_at(0) as *const u8;
+        let n = self.usize_at(8);
+        if p.is_null() || n == 0 {
+            return "";
+        }
+        // SAFETY: the JIT and the conversions below only ever store pointers to
+        // valid UTF-8 of this length that outlive the event.
+        unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p, n)) }
+    }
+    /// The cells a Record or List points to.
+    ///
+    /// # Safety
+    /// The cell must hold a record of `n` fields or a list, alive.
+    pub unsafe fn cells<'a>(&self, n: usize) -> &'a [Cell] {
+        let p = self.ptr();
+        if p.is_null() || n == 0 {
+            return &[];
+        }
+        // SAFETY: see `text`.
+        unsafe { std::slice::from_raw_parts(p, n) }
+    }
+
+    pub fn from_bool(b: bool) -> Cell {
+        let mut c = Cell::present();
+        c.bytes[0] = u8::from(b);
+        c
+    }
+    pub fn from_i64(i: i64) -> Cell {
+        let mut c = Cell::present();
+        c.bytes[0..8].copy_from_slice(&i.to_le_bytes());
+        c
+    }
+    pub fn from_u32(u: u32) -> Cell {
+        let mut c = Cell::present();
+        c.bytes[0..4].copy_from_slice(&u.to_le_bytes());
+        c
+    }
+    pub fn from_decimal(d: Decimal) -> Cell {
+        let mut c = Cell::present();
+        c.bytes[0..16].copy_from_slice(&d.serialize());
+        c
+    }
+    pub fn from_money(d: Decimal, cur: Currency) -> Cell {
+        let mut c = Cell::from_decimal(d);
+        c.bytes[16..19].copy_from_slice(&cur.0);
+        c
+    }
+    pub fn from_currency(cur: Currency) -> Cell {
+        let mut c = Cell::present();
+        c.bytes[0..3].copy_from_slice(&cur.0);
+        c
+    }
+    pub fn from_parts(ptr: usize, len: usize) -> Cell {
+        let mut c = Cell::present();
+        c.bytes[0..8].copy_from_slice(&(ptr as u64).to_le_bytes());
+        c.bytes[8..16].copy_from_slice(&(len as u64).to_le_bytes());
+        c
+    }
+}
+
+/// Text bytes in the arena.
+pub fn text_cell(arena: &Bump, s: &str) -> Cell {
+    let bytes = arena.alloc_slice_copy(s.as_bytes());
+    Cell::from_parts(bytes.as_ptr() as usize, bytes.len())
+}
+
+/// Converts a value of type `ty` to a cell, allocating records, lists and text in `arena`.
+pub fn to_cell(pkg: &ir::Package, arena: &Bump, ty: &Ty, v: &Value) -> Cell {
+    match v {
+        Value::None => Cell::none(),
+        Value::Bool(b) => Cell::from_bool(*b),
+        Value::Int(i) => match ty.strip() {
+            Ty::Decimal => Cell::from_decimal(canon_stdlib::num::from_int(*i)),
+            _ => Cell::from_i64(*i),
+        },
+        Value::Decimal(d) => Cell::from_decimal(*d),
+        Value::Money(d, c) => Cell::from_money(*d, *c),
+        Value::Currency(c) => Cell::from_currency(*c),
+        Value::Text(t) => text_cell(arena, t),
+        Value::Date(d) => Cell::from_u32(d.0 as u32),
+        Value::Timestamp(t) => Cell::from_i64(t.0),
+        Value::Enum(i) => Cell::from_u32(*i),
+        Value::Record(fields) => {
+            let field_tys: Vec<Ty> = match ty.strip() {
+                Ty::Record(r) => pkg.record(*r).map(|d| d.fields.iter().map(|f| f.ty.clone()).collect()).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let cells = arena.alloc_slice_fill_default::<Cell>(fields.len());
+            for (i, (slot, f)) in cells.iter_mut().zip(fields.iter()).enumerate() {
+                *slot = to_cell(pkg, arena, field_tys.get(i).unwrap_or(&Ty::Error), f);
+            }
+            Cell::from_parts(cells.as_ptr() as usize, 0)
+        }
+        Value::List(items) => {
+            let elem = match ty.strip() {
+                Ty::List(e) => (**e).clone(),
+                _ => Ty::Error,
+            };
+            let cells = arena.alloc_slice_fill_default::<Cell>(items.len());
+            for (slot, it) in cells.iter_mut().zip(items.iter()) {
+                *slot = to_cell(pkg, arena, &elem, it);
+            }
+            Cell::from_parts(cells.as_ptr() as usize, items.len())
+        }
+    }
+}
+
+/// Converts a cell of type `ty` back to a value.
+///
+/// # Safety
+/// The cell (and what it points to) must be alive and of type `ty`.
+pub unsafe fn from_cell(pkg: &ir::Package, ty: &Ty, c: &Cell) -> Value {
+    if c.is_none() {
+        return Value::None;
+    }
+    match ty.strip() {
+        Ty::Bool => Value::Bool(c.u8() != 0),
+        Ty::Int => Value::Int(c.i64()),
+        Ty::Decimal => Value::Decimal(c.decimal()),
+        Ty::Money => Value::Money(c.decimal(), c.currency_at(16)),
+        Ty::Currency => Value::Currency(c.currency_at(0)),
+        // SAFETY: forwarded from the caller.
+        Ty::Text => Value::Text(Arc::from(unsafe { c.text() })),
+        Ty::Date => Value::Date(Date(c.i32())),
+        Ty::Timestamp => Value::Timestamp(Timestamp(c.i64())),
+        Ty::Enum(_) => Value::Enum(c.u32()),
+        Ty::Record(r) => {
+            let Some(def) = pkg.record(*r) else { return Value::None };
+            // SAFETY: forwarded from the caller.
+            let cells = unsafe { c.cells(def.fields.len()) };
+            let fields: Vec<Value> =
+                def.fields.iter().zip(cells.iter()).map(|(f, fc)| unsafe { from_cell(pkg, &f.ty, fc) }).collect();
+            Value::Record(fields.into())
+        }
+        Ty::List(elem) => {
+            // SAFETY: forwarded from the caller.
+            let cells = unsafe { c.cells(c.len()) };
+            let items: Vec<Value> = cells.iter().map(|x| unsafe { from_cell(pkg, elem, x) }).collect();
+            Value::List(items.into())
+        }
+        Ty::Optional(_) | Ty::NoneLit | Ty::Error => Value::None,
+    }
+}

@@ -1,0 +1,1220 @@
+//! Lowers the checked package's IR to Cranelift: one native function per
+//! handler, function and decision table, computing on 32-byte cells (see
+//! `cell.rs`). Int, Bool, Date, Timestamp and enum operations are inline;
+//! decimal, Money and text operations call helpers from the single list in
+//! `rt.rs`. Every faulting site branches to a cold block that records the
+//! fault with its source line and returns, so nothing unwinds through JIT
+//! frames.
+
+use std::collections::HashMap;
+
+use canon_compiler::ir::{
+    self, Aggregate, BinaryOp, CellTest, CmpOp, Const, Expr, ExprKind, Hit, InterpPart, Loc, Pat, Stmt, UnaryOp,
+};
+use canon_compiler::types::{OrdKind, Ty};
+use canon_runtime::Value;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, AbiParam, BlockArg, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind};
+use cranelift_codegen::ir::{Block, FuncRef, Value as CValue};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Linkage, Module};
+
+use crate::cell::{Cell, CELL, TAG};
+use crate::rt::{ord_code, Helper, Shared};
+
+const PTR: types::Type = types::I64;
+
+/// Why a package cannot be compiled (yet); the engine falls back to the interpreter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported(pub String);
+
+pub struct Compiled {
+    pub handlers: Vec<FuncId>,
+    pub functions: Vec<FuncId>,
+    pub decisions: Vec<FuncId>,
+}
+
+/// Signature of every compiled body: (ctx, args or event, dst or meta, site) -> status.
+pub fn body_sig(module: &JITModule) -> Signature {
+    let mut sig = module.make_signature();
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(PTR));
+    }
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+/// Signature of every helper: (ctx, a, b, c, dst, aux) -> status.
+pub fn helper_sig(module: &JITModule) -> Signature {
+    let mut sig = module.make_signature();
+    for _ in 0..6 {
+        sig.params.push(AbiParam::new(PTR));
+    }
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+pub struct Lowering<'m> {
+    pub module: &'m mut JITModule,
+    pub shared: &'m mut Shared,
+    pub helpers: HashMap<Helper, FuncId>,
+    pub compiled: Compiled,
+    type_ids: HashMap<Ty, i64>,
+    loc_ids: HashMap<Loc, i64>,
+}
+
+impl<'m> Lowering<'m> {
+    pub fn new(module: &'m mut JITModule, shared: &'m mut Shared) -> Result<Lowering<'m>, Unsupported> {
+        let hsig = helper_sig(module);
+        let mut helpers = HashMap::new();
+        for h in Helper::ALL {
+            let id = module
+                .declare_function(h.symbol(), Linkage::Import, &hsig)
+                .map_err(|e| Unsupported(format!("declare helper: {e}")))?;
+            helpers.insert(*h, id);
+        }
+        let bsig = body_sig(module);
+        let pkg = shared.pkg.clone();
+        let mut declare = |prefix: &str, n: usize| -> Result<Vec<FuncId>, Unsupported> {
+            (0..n)
+                .map(|i| {
+                    module
+                        .declare_function(&format!("{prefix}{i}"), Linkage::Local, &bsig)
+                        .map_err(|e| Unsupported(format!("declare: {e}")))
+                })
+                .collect()
+        };
+        let compiled = Compiled {
+            handlers: declare("handler", pkg.handlers.len())?,
+            functions: declare("fn", pkg.functions.len())?,
+            decisions: declare("decision", pkg.decisions.len())?,
+        };
+        Ok(Lowering { module, shared, helpers, compiled, type_ids: HashMap::new(), loc_ids: HashMap::new() })
+    }
+
+    fn type_id(&mut self, ty: &Ty) -> i64 {
+        if let Some(i) = self.type_ids.get(ty) {
+            return *i;
+        }
+        let i = self.shared.types.len() as i64;
+        self.shared.types.push(ty.clone());
+        self.type_ids.insert(ty.clone(), i);
+        i
+    }
+
+    fn loc_id(&mut self, loc: Loc) -> i64 {
+        if let Some(i) = self.loc_ids.get(&loc) {
+            return *i;
+        }
+        let i = self.shared.locs.len() as i64;
+        self.shared.locs.push(loc);
+        self.loc_ids.insert(loc, i);
+        i
+    }
+
+    /// Compiles every body of the package.
+    pub fn compile_all(&mut self) -> Result<(), Unsupported> {
+        let pkg = self.shared.pkg.clone();
+        let mut ctx = self.module.make_context();
+        let mut fctx = FunctionBuilderContext::new();
+        let cfg = self.module.target_config();
+        for (i, h) in pkg.handlers.iter().enumerate() {
+            ctx.func.signature = body_sig(self.module);
+            {
+                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                let mut f = Fn::begin(self, &mut b, h.n_locals);
+                f.handler(h)?;
+                f.b.seal_all_blocks();
+                drop(f);
+                b.finalize(cfg);
+            }
+            let id = self.compiled.handlers.get(i).copied().ok_or_else(|| Unsupported("handler id".into()))?;
+            self.define(id, &mut ctx)?;
+        }
+        for (i, d) in pkg.functions.iter().enumerate() {
+            ctx.func.signature = body_sig(self.module);
+            {
+                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                let mut f = Fn::begin(self, &mut b, d.n_locals);
+                f.function(d)?;
+                f.b.seal_all_blocks();
+                drop(f);
+                b.finalize(cfg);
+            }
+            let id = self.compiled.functions.get(i).copied().ok_or_else(|| Unsupported("fn id".into()))?;
+            self.define(id, &mut ctx)?;
+        }
+        for (i, d) in pkg.decisions.iter().enumerate() {
+            ctx.func.signature = body_sig(self.module);
+            {
+                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                let mut f = Fn::begin(self, &mut b, d.n_locals.max(d.params.len() as u32));
+                f.decision(i, d)?;
+                f.b.seal_all_blocks();
+                drop(f);
+                b.finalize(cfg);
+            }
+            let id = self.compiled.decisions.get(i).copied().ok_or_else(|| Unsupported("decision id".into()))?;
+            self.define(id, &mut ctx)?;
+        }
+        Ok(())
+    }
+
+    fn define(&mut self, id: FuncId, ctx: &mut cranelift_codegen::Context) -> Result<(), Unsupported> {
+        if let Err(e) = self.module.define_function(id, ctx) {
+            if std::env::var_os("CANON_JIT_DUMP").is_some() {
+                eprintln!("{}", ctx.func.display());
+            }
+            return Err(Unsupported(format!("codegen: {e:?}")));
+        }
+        self.module.clear_context(ctx);
+        Ok(())
+    }
+}
+
+/// Lowering of one function body.
+struct Fn<'l, 'm, 'b> {
+    l: &'l mut Lowering<'m>,
+    b: &'l mut FunctionBuilder<'b>,
+    ctx: CValue,
+    frame: CValue,
+    /// The second and third parameters (event/args and meta/dst) and the site.
+    p1: CValue,
+    p2: CValue,
+    site: CValue,
+    funcs: HashMap<FuncId, FuncRef>,
+}
+
+fn flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
+    fn begin(l: &'l mut Lowering<'m>, b: &'l mut FunctionBuilder<'b>, n_locals: u32) -> Fn<'l, 'm, 'b> {
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let params = b.block_params(entry).to_vec();
+        let ctx = params.first().copied();
+        let p1 = params.get(1).copied();
+        let p2 = params.get(2).copied();
+        let site = params.get(3).copied();
+        let slot = b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (n_locals.max(1) as usize * CELL) as u32,
+            3,
+        ));
+        let frame = b.ins().stack_addr(PTR, slot, 0);
+        let zero = b.ins().iconst(PTR, 0);
+        let mut f = Fn {
+            l,
+            b,
+            ctx: ctx.unwrap_or(zero),
+            frame,
+            p1: p1.unwrap_or(zero),
+            p2: p2.unwrap_or(zero),
+            site: site.unwrap_or(zero),
+            funcs: HashMap::new(),
+        };
+        // Locals start as none.
+        for i in 0..n_locals.max(1) {
+            let a = f.local(i);
+            f.store_none(a);
+        }
+        f
+    }
+
+    // ------------------------------------------------------------ cells
+
+    fn local(&mut self, slot: u32) -> CValue {
+        self.b.ins().iadd_imm_s(self.frame, i64::from(slot) * CELL as i64)
+    }
+
+    fn temp(&mut self) -> CValue {
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, CELL as u32, 3));
+        self.b.ins().stack_addr(PTR, slot, 0)
+    }
+
+    fn temps(&mut self, n: usize) -> CValue {
+        let slot =
+            self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, (n.max(1) * CELL) as u32, 3));
+        self.b.ins().stack_addr(PTR, slot, 0)
+    }
+
+    fn load(&mut self, ty: types::Type, p: CValue, off: i32) -> CValue {
+        self.b.ins().load(ty, flags(), p, off)
+    }
+
+    fn store(&mut self, v: CValue, p: CValue, off: i32) {
+        self.b.ins().store(flags(), v, p, off);
+    }
+
+    fn copy_cell(&mut self, from: CValue, to: CValue) {
+        for w in 0..4 {
+            let v = self.load(types::I64, from, w * 8);
+            self.store(v, to, w * 8);
+        }
+    }
+
+    fn store_none(&mut self, p: CValue) {
+        let z = self.b.ins().iconst(types::I64, 0);
+        for w in 0..4 {
+            self.store(z, p, w * 8);
+        }
+    }
+
+    /// Writes a whole cell from words (word 3 holds the tag).
+    fn store_words(&mut self, p: CValue, w0: CValue, w1: Option<CValue>) {
+        let z = self.b.ins().iconst(types::I64, 0);
+        let one = self.b.ins().iconst(types::I64, 1);
+        self.store(w0, p, 0);
+        self.store(w1.unwrap_or(z), p, 8);
+        self.store(z, p, 16);
+        self.store(one, p, 24);
+    }
+
+    fn store_const_cell(&mut self, c: &Cell, p: CValue) {
+        for w in 0..4 {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&c.bytes[w * 8..w * 8 + 8]);
+            let v = self.b.ins().iconst(types::I64, i64::from_le_bytes(word));
+            self.store(v, p, (w * 8) as i32);
+        }
+    }
+
+    fn tag(&mut self, p: CValue) -> CValue {
+        self.load(types::I8, p, TAG as i32)
+    }
+
+    fn word0(&mut self, p: CValue) -> CValue {
+        self.load(types::I64, p, 0)
+    }
+
+    // ------------------------------------------------------------ calls
+
+    fn func_ref(&mut self, id: FuncId) -> FuncRef {
+        if let Some(r) = self.funcs.get(&id) {
+            return *r;
+        }
+        let r = self.l.module.declare_func_in_func(id, self.b.func);
+        self.funcs.insert(id, r);
+        r
+    }
+
+    /// Calls a helper; returns its status.
+    fn helper(&mut self, h: Helper, args: [Option<CValue>; 4], aux: i64) -> CValue {
+        let id = self.l.helpers.get(&h).copied();
+        let z = self.b.ins().iconst(PTR, 0);
+        let auxv = self.b.ins().iconst(PTR, aux);
+        let [a, b, c, d] = args;
+        let call_args = [self.ctx, a.unwrap_or(z), b.unwrap_or(z), c.unwrap_or(z), d.unwrap_or(z), auxv];
+        let Some(id) = id else { return self.b.ins().iconst(types::I32, 1) };
+        let fr = self.func_ref(id);
+        let call = self.b.ins().call(fr, &call_args);
+        self.b.inst_results(call).first().copied().unwrap_or(z)
+    }
+
+    /// Branches to a cold block that finalises the pending fault at `loc` and returns 2.
+    fn check_status(&mut self, status: CValue, loc: Loc) {
+        let fault = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(fault);
+        self.b.ins().brif(status, fault, &[], cont, &[]);
+        self.b.switch_to_block(fault);
+        let lid = self.l.loc_id(loc);
+        self.helper(Helper::fault_at, [None, None, None, None], lid);
+        let two = self.b.ins().iconst(types::I32, 2);
+        self.b.ins().return_(&[two]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// A call to compiled code: a non-zero status means the fault is already final.
+    fn propagate(&mut self, status: CValue) {
+        let out = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(out);
+        self.b.ins().brif(status, out, &[], cont, &[]);
+        self.b.switch_to_block(out);
+        let two = self.b.ins().iconst(types::I32, 2);
+        self.b.ins().return_(&[two]);
+        self.b.switch_to_block(cont);
+    }
+
+    fn helper_checked(&mut self, h: Helper, args: [Option<CValue>; 4], aux: i64, loc: Loc) {
+        let st = self.helper(h, args, aux);
+        self.check_status(st, loc);
+    }
+
+    fn ret(&mut self, code: i64) {
+        let v = self.b.ins().iconst(types::I32, code);
+        self.b.ins().return_(&[v]);
+    }
+
+    // ------------------------------------------------------------ bodies
+
+    fn handler(&mut self, h: &ir::HandlerDef) -> Result<(), Unsupported> {
+        // The event is local 0.
+        let l0 = self.local(0);
+        let p1 = self.p1;
+        self.copy_cell(p1, l0);
+        self.block(&h.body)?;
+        self.ret(0);
+        Ok(())
+    }
+
+    fn function(&mut self, d: &ir::FnDef) -> Result<(), Unsupported> {
+        for i in 0..d.params.len() {
+            let src = self.b.ins().iadd_imm_s(self.p1, (i * CELL) as i64);
+            let dst = self.local(i as u32);
+            self.copy_cell(src, dst);
+        }
+        for (slot, e) in &d.lets {
+            let dst = self.local(*slot);
+            self.expr(e, dst)?;
+        }
+        let out = self.p2;
+        self.expr(&d.body, out)?;
+        self.ret(0);
+        Ok(())
+    }
+
+    fn block(&mut self, b: &ir::Block) -> Result<(), Unsupported> {
+        for s in &b.stmts {
+            self.stmt(s)?;
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, r: &ir::RejectInfo) -> Result<(), Unsupported> {
+        let msg = match &r.message {
+            Some(m) => {
+                let t = self.temp();
+                self.expr(m, t)?;
+                Some(t)
+            }
+            None => None,
+        };
+        let id = self.l.shared.rejects.len() as i64;
+        self.l.shared.rejects.push((r.code.clone(), r.loc));
+        self.helper(Helper::reject, [msg, None, None, None], id);
+        Ok(())
+    }
+
+    /// Evaluates a Bool expression to an i8 truth value.
+    fn truth(&mut self, e: &Expr) -> Result<CValue, Unsupported> {
+        let t = self.temp();
+        self.expr(e, t)?;
+        Ok(self.load(types::I8, t, 0))
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> Result<(), Unsupported> {
+        match s {
+            Stmt::Let { slot, value } => {
+                let dst = self.local(*slot);
+                self.expr(value, dst)?;
+            }
+            Stmt::Check { cond, reject } | Stmt::Require { cond, reject } => {
+                let c = self.truth(cond)?;
+                let fail = self.b.create_block();
+                let cont = self.b.create_block();
+                self.b.ins().brif(c, cont, &[], fail, &[]);
+                self.b.switch_to_block(fail);
+                self.reject(reject)?;
+                if matches!(s, Stmt::Require { .. }) {
+                    self.ret(1);
+                } else {
+                    self.b.ins().jump(cont, &[]);
+                }
+                self.b.switch_to_block(cont);
+            }
+            Stmt::Reject(r) => {
+                self.reject(r)?;
+                self.ret(1);
+                let dead = self.b.create_block();
+                self.b.switch_to_block(dead);
+            }
+            Stmt::Emit { dest, value } => {
+                let t = self.temp();
+                self.expr(value, t)?;
+                self.helper(Helper::emit, [Some(t), None, None, None], i64::from(dest.0));
+            }
+            Stmt::If { branches, otherwise } => {
+                let end = self.b.create_block();
+                for (c, body) in branches {
+                    let v = self.truth(c)?;
+                    let yes = self.b.create_block();
+                    let no = self.b.create_block();
+                    self.b.ins().brif(v, yes, &[], no, &[]);
+                    self.b.switch_to_block(yes);
+                    self.block(body)?;
+                    self.b.ins().jump(end, &[]);
+                    self.b.switch_to_block(no);
+                }
+                if let Some(o) = otherwise {
+                    self.block(o)?;
+                }
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(end);
+            }
+            Stmt::Match { scrutinee, arms } => {
+                let sv = self.temp();
+                self.expr(scrutinee, sv)?;
+                let end = self.b.create_block();
+                for (pats, body) in arms {
+                    let m = self.pats_match(pats, sv, &scrutinee.ty)?;
+                    let yes = self.b.create_block();
+                    let no = self.b.create_block();
+                    self.b.ins().brif(m, yes, &[], no, &[]);
+                    self.b.switch_to_block(yes);
+                    self.block(body)?;
+                    self.b.ins().jump(end, &[]);
+                    self.b.switch_to_block(no);
+                }
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(end);
+            }
+            Stmt::For { slot, list, body } => {
+                let lv = self.temp();
+                self.expr(list, lv)?;
+                let var = self.local(*slot);
+                self.each(lv, var, |f| f.block(body))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Loops over a list cell, copying each element into `var`.
+    fn each(
+        &mut self,
+        list: CValue,
+        var: CValue,
+        mut body: impl FnMut(&mut Self) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        let ptr = self.word0(list);
+        let len = self.load(types::I64, list, 8);
+        let i = self.b.declare_var(types::I64);
+        let z = self.b.ins().iconst(types::I64, 0);
+        self.b.def_var(i, z);
+        let head = self.b.create_block();
+        let body_b = self.b.create_block();
+        let end = self.b.create_block();
+        self.b.ins().jump(head, &[]);
+        self.b.switch_to_block(head);
+        let iv = self.b.use_var(i);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, iv, len);
+        self.b.ins().brif(more, body_b, &[], end, &[]);
+        self.b.switch_to_block(body_b);
+        let off = self.b.ins().imul_imm_s(iv, CELL as i64);
+        let elem = self.b.ins().iadd(ptr, off);
+        self.copy_cell(elem, var);
+        body(self)?;
+        let iv = self.b.use_var(i);
+        let next = self.b.ins().iadd_imm_s(iv, 1);
+        self.b.def_var(i, next);
+        self.b.ins().jump(head, &[]);
+        self.b.switch_to_block(end);
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expr(&mut self, e: &Expr, dst: CValue) -> Result<(), Unsupported> {
+        match &e.kind {
+            ExprKind::Const(c) => self.constant(c, &e.ty, dst),
+            ExprKind::Local(s) => {
+                let src = self.local(*s);
+                self.copy_cell(src, dst);
+            }
+            ExprKind::Meta => {
+                let p2 = self.p2;
+                self.copy_cell(p2, dst);
+            }
+            ExprKind::Field { base, index } => {
+                let t = self.temp();
+                self.expr(base, t)?;
+                let p = self.word0(t);
+                let src = self.b.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
+                self.copy_cell(src, dst);
+            }
+            ExprKind::OptField { base, index } => {
+                let t = self.temp();
+                self.expr(base, t)?;
+                let tag = self.tag(t);
+                let some = self.b.create_block();
+                let none = self.b.create_block();
+                let end = self.b.create_block();
+                self.b.ins().brif(tag, some, &[], none, &[]);
+                self.b.switch_to_block(some);
+                let p = self.word0(t);
+                let src = self.b.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
+                self.copy_cell(src, dst);
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(none);
+                self.store_none(dst);
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(end);
+            }
+            ExprKind::Call { func, args } => {
+                let id = self.l.compiled.functions.get(func.0 as usize).copied();
+                let id = id.ok_or_else(|| Unsupported("unknown function".into()))?;
+                self.call_body(id, args, dst, e.loc)?;
+            }
+            ExprKind::Decide { decision, args } => {
+                let id = self.l.compiled.decisions.get(decision.0 as usize).copied();
+                let id = id.ok_or_else(|| Unsupported("unknown decision".into()))?;
+                self.call_body(id, args, dst, e.loc)?;
+            }
+            ExprKind::Builtin { op, args } => {
+                let mut cells = [None, None, None];
+                for (i, a) in args.iter().enumerate().take(3) {
+                    let t = self.temp();
+                    self.expr(a, t)?;
+                    if let Some(slot) = cells.get_mut(i) {
+                        *slot = Some(t);
+                    }
+                }
+                let id = self.l.shared.builtins.len() as i64;
+                self.l.shared.builtins.push((*op, args.iter().map(|a| a.ty.clone()).collect()));
+                self.helper_checked(Helper::builtin, [cells[0], cells[1], cells[2], Some(dst)], id, e.loc);
+            }
+            ExprKind::Aggregate { op, list, slot, body } => self.aggregate(*op, list, *slot, body, dst, e)?,
+            ExprKind::Lookup { table, keys } => {
+                let arr = self.temps(keys.len());
+                for (i, k) in keys.iter().enumerate() {
+                    let p = self.b.ins().iadd_imm_s(arr, (i * CELL) as i64);
+                    self.expr(k, p)?;
+                }
+                let aux = i64::from(table.0) | ((keys.len() as i64) << 32);
+                self.helper_checked(Helper::lookup, [Some(arr), None, None, Some(dst)], aux, e.loc);
+            }
+            ExprKind::Unary { op, expr } => {
+                let t = self.temp();
+                self.expr(expr, t)?;
+                match op {
+                    UnaryOp::Not => {
+                        let v = self.load(types::I8, t, 0);
+                        let one = self.b.ins().iconst(types::I8, 1);
+                        let r = self.b.ins().bxor(v, one);
+                        let w = self.b.ins().uextend(types::I64, r);
+                        self.store_words(dst, w, None);
+                    }
+                    UnaryOp::NegInt => {
+                        let v = self.word0(t);
+                        let z = self.b.ins().iconst(types::I64, 0);
+                        let (r, of) = self.b.ins().ssub_overflow(z, v);
+                        self.int_overflow_check(of, e.loc);
+                        self.store_words(dst, r, None);
+                    }
+                    UnaryOp::NegDecimal => {
+                        self.helper(Helper::neg_dec, [Some(t), None, None, Some(dst)], 0);
+                    }
+                    UnaryOp::NegMoney => {
+                        self.helper(Helper::neg_money, [Some(t), None, None, Some(dst)], 0);
+                    }
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, dst, e)?,
+            ExprKind::Coalesce { lhs, rhs } => {
+                self.expr(lhs, dst)?;
+                let tag = self.tag(dst);
+                let none = self.b.create_block();
+                let end = self.b.create_block();
+                self.b.ins().brif(tag, end, &[], none, &[]);
+                self.b.switch_to_block(none);
+                self.expr(rhs, dst)?;
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(end);
+            }
+            ExprKind::In { value, list, negated } => {
+                let v = self.temp();
+                self.expr(value, v)?;
+                let l = self.temp();
+                self.expr(list, l)?;
+                let found = self.b.declare_var(types::I8);
+                let z = self.b.ins().iconst(types::I8, 0);
+                self.b.def_var(found, z);
+                let elem_ty = match list.ty.strip() {
+                    Ty::List(t) => (**t).clone(),
+                    _ => value.ty.clone(),
+                };
+                let x = self.temp();
+                self.each(l, x, |f| {
+                    let eq = f.equal(v, x, &elem_ty, e.loc)?;
+                    let cur = f.b.use_var(found);
+                    let n = f.b.ins().bor(cur, eq);
+                    f.b.def_var(found, n);
+                    Ok(())
+                })?;
+                let r = self.b.use_var(found);
+                let r = if *negated {
+                    let one = self.b.ins().iconst(types::I8, 1);
+                    self.b.ins().bxor(r, one)
+                } else {
+                    r
+                };
+                let w = self.b.ins().uextend(types::I64, r);
+                self.store_words(dst, w, None);
+            }
+            ExprKind::If { cond, then, otherwise } => {
+                let c = self.truth(cond)?;
+                let yes = self.b.create_block();
+                let no = self.b.create_block();
+                let end = self.b.create_block();
+                self.b.ins().brif(c, yes, &[], no, &[]);
+                self.b.switch_to_block(yes);
+                self.expr(then, dst)?;
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(no);
+                self.expr(otherwise, dst)?;
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(end);
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                let sv = self.temp();
+                self.expr(scrutinee, sv)?;
+                let end = self.b.create_block();
+                for (pats, body) in arms {
+                    let m = self.pats_match(pats, sv, &scrutinee.ty)?;
+                    let yes = self.b.create_block();
+                    let no = self.b.create_block();
+                    self.b.ins().brif(m, yes, &[], no, &[]);
+                    self.b.switch_to_block(yes);
+                    self.expr(body, dst)?;
+                    self.b.ins().jump(end, &[]);
+                    self.b.switch_to_block(no);
+                }
+                self.store_none(dst);
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(end);
+            }
+            ExprKind::Record { fields, .. } => {
+                let t = self.temp();
+                self.helper(Helper::alloc, [None, None, None, Some(t)], fields.len() as i64);
+                let p = self.word0(t);
+                for (i, f) in fields.iter().enumerate() {
+                    let fp = self.b.ins().iadd_imm_s(p, (i * CELL) as i64);
+                    self.expr(f, fp)?;
+                }
+                self.store_words(dst, p, None);
+            }
+            ExprKind::List(items) => {
+                let t = self.temp();
+                self.helper(Helper::alloc, [None, None, None, Some(t)], items.len() as i64);
+                let p = self.word0(t);
+                for (i, f) in items.iter().enumerate() {
+                    let fp = self.b.ins().iadd_imm_s(p, (i * CELL) as i64);
+                    self.expr(f, fp)?;
+                }
+                let n = self.b.ins().iconst(types::I64, items.len() as i64);
+                self.store_words(dst, p, Some(n));
+            }
+            ExprKind::Interp(parts) => {
+                // Evaluate the parts first: a part may interpolate text itself.
+                let mut cells = Vec::new();
+                for p in parts {
+                    match p {
+                        InterpPart::Text(t) => {
+                            let c = self.l.shared.store.cell_of(&self.l.shared.pkg.clone(), &Ty::Text, &Value::Text(t.clone()));
+                            cells.push((c, None, Ty::Text));
+                        }
+                        InterpPart::Expr(x) => {
+                            let t = self.temp();
+                            self.expr(x, t)?;
+                            cells.push((Cell::none(), Some(t), x.ty.clone()));
+                        }
+                    }
+                }
+                self.helper(Helper::text_begin, [None, None, None, None], 0);
+                for (c, t, ty) in cells {
+                    match t {
+                        None => {
+                            let tmp = self.temp();
+                            self.store_const_cell(&c, tmp);
+                            self.helper(Helper::text_lit, [Some(tmp), None, None, None], 0);
+                        }
+                        Some(t) => {
+                            let id = self.l.type_id(&ty);
+                            self.helper(Helper::text_value, [Some(t), None, None, None], id);
+                        }
+                    }
+                }
+                self.helper(Helper::text_end, [None, None, None, Some(dst)], 0);
+            }
+            ExprKind::IntToDecimal(x) => {
+                let t = self.temp();
+                self.expr(x, t)?;
+                self.helper(Helper::int_to_dec, [Some(t), None, None, Some(dst)], 0);
+            }
+            ExprKind::Error => return Err(Unsupported("an expression with an error".into())),
+        }
+        Ok(())
+    }
+
+    fn constant(&mut self, c: &Const, ty: &Ty, dst: CValue) {
+        let pkg = self.l.shared.pkg.clone();
+        let v = canon_runtime::interp::const_value(c);
+        let cell = self.l.shared.store.cell_of(&pkg, ty, &v);
+        self.store_const_cell(&cell, dst);
+    }
+
+    fn call_body(&mut self, id: FuncId, args: &[Expr], dst: CValue, loc: Loc) -> Result<(), Unsupported> {
+        let arr = self.temps(args.len());
+        for (i, a) in args.iter().enumerate() {
+            let p = self.b.ins().iadd_imm_s(arr, (i * CELL) as i64);
+            self.expr(a, p)?;
+        }
+        let lid = self.l.loc_id(loc);
+        let site = self.b.ins().iconst(PTR, lid);
+        let fr = self.func_ref(id);
+        let call = self.b.ins().call(fr, &[self.ctx, arr, dst, site]);
+        let z = self.b.ins().iconst(types::I32, 0);
+        let st = self.b.inst_results(call).first().copied().unwrap_or(z);
+        self.propagate(st);
+        Ok(())
+    }
+
+    fn int_overflow_check(&mut self, of: CValue, loc: Loc) {
+        let fault = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(fault);
+        self.b.ins().brif(of, fault, &[], cont, &[]);
+        self.b.switch_to_block(fault);
+        self.helper(Helper::fault_int, [None, None, None, None], 0);
+        let lid = self.l.loc_id(loc);
+        self.helper(Helper::fault_at, [None, None, None, None], lid);
+        self.ret(2);
+        self.b.switch_to_block(cont);
+    }
+
+    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, dst: CValue, e: &Expr) -> Result<(), Unsupported> {
+        match op {
+            BinaryOp::And | BinaryOp::Or => {
+                self.expr(lhs, dst)?;
+                let a = self.load(types::I8, dst, 0);
+                let rest = self.b.create_block();
+                let end = self.b.create_block();
+                if op == BinaryOp::And {
+                    self.b.ins().brif(a, rest, &[], end, &[]);
+                } else {
+                    self.b.ins().brif(a, end, &[], rest, &[]);
+                }
+                self.b.switch_to_block(rest);
+                self.expr(rhs, dst)?;
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(end);
+                return Ok(());
+            }
+            _ => {}
+        }
+        let a = self.temp();
+        self.expr(lhs, a)?;
+        let b = self.temp();
+        self.expr(rhs, b)?;
+        let helper = |h: Helper| Some(h);
+        let h = match op {
+            BinaryOp::AddInt | BinaryOp::SubInt | BinaryOp::MulInt => {
+                let x = self.word0(a);
+                let y = self.word0(b);
+                let (r, of) = match op {
+                    BinaryOp::AddInt => self.b.ins().sadd_overflow(x, y),
+                    BinaryOp::SubInt => self.b.ins().ssub_overflow(x, y),
+                    _ => self.b.ins().smul_overflow(x, y),
+                };
+                self.int_overflow_check(of, e.loc);
+                self.store_words(dst, r, None);
+                None
+            }
+            BinaryOp::DivInt => helper(Helper::int_div),
+            BinaryOp::AddDecimal => helper(Helper::dec_add),
+            BinaryOp::SubDecimal => helper(Helper::dec_sub),
+            BinaryOp::MulDecimal => helper(Helper::dec_mul),
+            BinaryOp::DivDecimal => helper(Helper::dec_div),
+            BinaryOp::AddMoney => helper(Helper::money_add),
+            BinaryOp::SubMoney => helper(Helper::money_sub),
+            BinaryOp::MulMoneyDecimal => helper(Helper::money_mul_dec),
+            BinaryOp::MulDecimalMoney => helper(Helper::dec_mul_money),
+            BinaryOp::DivMoneyDecimal => helper(Helper::money_div_dec),
+            BinaryOp::DivMoneyMoney => helper(Helper::money_div_money),
+            BinaryOp::Concat => helper(Helper::concat),
+            BinaryOp::Eq | BinaryOp::Ne => {
+                let ty = if lhs.ty.is_optional() { rhs.ty.clone() } else { lhs.ty.clone() };
+                let ty = if matches!(ty, Ty::NoneLit) { lhs.ty.clone() } else { ty };
+                let r = self.equal(a, b, &ty, e.loc)?;
+                let r = if op == BinaryOp::Ne {
+                    let one = self.b.ins().iconst(types::I8, 1);
+                    self.b.ins().bxor(r, one)
+                } else {
+                    r
+                };
+                let w = self.b.ins().uextend(types::I64, r);
+                self.store_words(dst, w, None);
+                None
+            }
+            BinaryOp::Cmp(cop, kind) => {
+                let r = self.compare(cop, kind, a, b, e.loc)?;
+                let w = self.b.ins().uextend(types::I64, r);
+                self.store_words(dst, w, None);
+                None
+            }
+            BinaryOp::And | BinaryOp::Or => None,
+        };
+        if let Some(h) = h {
+            self.helper_checked(h, [Some(a), Some(b), None, Some(dst)], 0, e.loc);
+        }
+        Ok(())
+    }
+
+    /// Equality of two cells of type `ty` (optional or not); an i8.
+    fn equal(&mut self, a: CValue, b: CValue, ty: &Ty, loc: Loc) -> Result<CValue, Unsupported> {
+        match ty.strip() {
+            Ty::Int | Ty::Bool | Ty::Enum(_) | Ty::Date | Ty::Timestamp | Ty::Currency | Ty::NoneLit => {
+                // Cells are written whole, so equal values have equal words 0 and 3.
+                let x0 = self.word0(a);
+                let y0 = self.word0(b);
+                let x3 = self.load(types::I64, a, 24);
+                let y3 = self.load(types::I64, b, 24);
+                let e0 = self.b.ins().icmp(IntCC::Equal, x0, y0);
+                let e3 = self.b.ins().icmp(IntCC::Equal, x3, y3);
+                Ok(self.b.ins().band(e0, e3))
+            }
+            _ => {
+                let t = self.temp();
+                let id = self.l.type_id(ty);
+                self.helper_checked(Helper::eq, [Some(a), Some(b), None, Some(t)], id, loc);
+                Ok(self.load(types::I8, t, 0))
+            }
+        }
+    }
+
+    /// `a op b` for an ordered kind; an i8. Faults (currency mismatch) at `loc`.
+    fn compare(&mut self, op: CmpOp, kind: OrdKind, a: CValue, b: CValue, loc: Loc) -> Result<CValue, Unsupported> {
+        let (x, y) = match kind {
+            OrdKind::Int | OrdKind::Timestamp => (self.word0(a), self.word0(b)),
+            OrdKind::Date => (self.load(types::I32, a, 0), self.load(types::I32, b, 0)),
+            _ => {
+                let t = self.temp();
+                self.helper_checked(Helper::cmp, [Some(a), Some(b), None, Some(t)], ord_code(kind), loc);
+                let o = self.word0(t);
+                let z = self.b.ins().iconst(types::I64, 0);
+                (o, z)
+            }
+        };
+        let cc = match op {
+            CmpOp::Lt => IntCC::SignedLessThan,
+            CmpOp::Le => IntCC::SignedLessThanOrEqual,
+            CmpOp::Gt => IntCC::SignedGreaterThan,
+            CmpOp::Ge => IntCC::SignedGreaterThanOrEqual,
+        };
+        Ok(self.b.ins().icmp(cc, x, y))
+    }
+
+    fn pats_match(&mut self, pats: &[Pat], v: CValue, ty: &Ty) -> Result<CValue, Unsupported> {
+        let mut acc = self.b.ins().iconst(types::I8, 0);
+        for p in pats {
+            let m = match p {
+                Pat::Wildcard => self.b.ins().iconst(types::I8, 1),
+                Pat::Const(c) => {
+                    let t = self.temp();
+                    let cty = if matches!(c, Const::None) { Ty::NoneLit } else { ty.strip().clone() };
+                    self.constant(c, &cty, t);
+                    self.equal(v, t, ty, Loc::default())?
+                }
+            };
+            acc = self.b.ins().bor(acc, m);
+        }
+        Ok(acc)
+    }
+
+    fn aggregate(&mut self, op: Aggregate, list: &Expr, slot: u32, body: &Expr, dst: CValue, e: &Expr) -> Result<(), Unsupported> {
+        let l = self.temp();
+        self.expr(list, l)?;
+        let var = self.local(slot);
+        let x = self.temp();
+        match op {
+            Aggregate::SumInt => {
+                let z = self.b.ins().iconst(types::I64, 0);
+                self.store_words(dst, z, None);
+                self.each(l, var, |f| {
+                    f.expr(body, x)?;
+                    let acc = f.word0(dst);
+                    let v = f.word0(x);
+                    let (r, of) = f.b.ins().sadd_overflow(acc, v);
+                    f.int_overflow_check(of, e.loc);
+                    f.store_words(dst, r, None);
+                    Ok(())
+                })?;
+            }
+            Aggregate::SumDecimal => {
+                let zero = Cell::from_decimal(canon_stdlib::Decimal::ZERO);
+                self.store_const_cell(&zero, dst);
+                let body_is_int = body.ty == Ty::Int;
+                self.each(l, var, |f| {
+                    f.expr(body, x)?;
+                    if body_is_int {
+                        f.helper(Helper::int_to_dec, [Some(x), None, None, Some(x)], 0);
+                    }
+                    f.helper_checked(Helper::dec_add, [Some(dst), Some(x), None, Some(dst)], 0, e.loc);
+                    Ok(())
+                })?;
+            }
+            Aggregate::SumMoney => {
+                self.store_none(dst);
+                self.each(l, var, |f| {
+                    f.expr(body, x)?;
+                    let tag = f.tag(dst);
+                    let add = f.b.create_block();
+                    let first = f.b.create_block();
+                    let end = f.b.create_block();
+                    f.b.ins().brif(tag, add, &[], first, &[]);
+                    f.b.switch_to_block(first);
+                    f.copy_cell(x, dst);
+                    f.b.ins().jump(end, &[]);
+                    f.b.switch_to_block(add);
+                    f.helper_checked(Helper::money_add, [Some(dst), Some(x), None, Some(dst)], 0, e.loc);
+                    f.b.ins().jump(end, &[]);
+                    f.b.switch_to_block(end);
+                    Ok(())
+                })?;
+            }
+            Aggregate::Count => {
+                let z = self.b.ins().iconst(types::I64, 0);
+                self.store_words(dst, z, None);
+                self.each(l, var, |f| {
+                    f.expr(body, x)?;
+                    let v = f.load(types::I8, x, 0);
+                    let v = f.b.ins().uextend(types::I64, v);
+                    let acc = f.word0(dst);
+                    let r = f.b.ins().iadd(acc, v);
+                    f.store_words(dst, r, None);
+                    Ok(())
+                })?;
+            }
+            Aggregate::Any | Aggregate::All => {
+                // Stops at the first element that decides (as the interpreter does).
+                let want = i64::from(op == Aggregate::Any);
+                let init = self.b.ins().iconst(types::I64, 1 - want);
+                self.store_words(dst, init, None);
+                let ptr = self.word0(l);
+                let len = self.load(types::I64, l, 8);
+                let i = self.b.declare_var(types::I64);
+                let z = self.b.ins().iconst(types::I64, 0);
+                self.b.def_var(i, z);
+                let head = self.b.create_block();
+                let bodyb = self.b.create_block();
+                let hit = self.b.create_block();
+                let next = self.b.create_block();
+                let end = self.b.create_block();
+                self.b.ins().jump(head, &[]);
+                self.b.switch_to_block(head);
+                let iv = self.b.use_var(i);
+                let more = self.b.ins().icmp(IntCC::SignedLessThan, iv, len);
+                self.b.ins().brif(more, bodyb, &[], end, &[]);
+                self.b.switch_to_block(bodyb);
+                let off = self.b.ins().imul_imm_s(iv, CELL as i64);
+                let elem = self.b.ins().iadd(ptr, off);
+                self.copy_cell(elem, var);
+                self.expr(body, x)?;
+                let v = self.load(types::I8, x, 0);
+                let v = self.b.ins().uextend(types::I64, v);
+                let decided = self.b.ins().icmp_imm_s(IntCC::Equal, v, want);
+                self.b.ins().brif(decided, hit, &[], next, &[]);
+                self.b.switch_to_block(hit);
+                let w = self.b.ins().iconst(types::I64, want);
+                self.store_words(dst, w, None);
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(next);
+                let iv = self.b.use_var(i);
+                let n = self.b.ins().iadd_imm_s(iv, 1);
+                self.b.def_var(i, n);
+                self.b.ins().jump(head, &[]);
+                self.b.switch_to_block(end);
+            }
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ decisions
+
+    fn decision(&mut self, index: usize, d: &ir::DecisionDef) -> Result<(), Unsupported> {
+        for i in 0..d.params.len() {
+            let src = self.b.ins().iadd_imm_s(self.p1, (i * CELL) as i64);
+            let dst = self.local(i as u32);
+            self.copy_cell(src, dst);
+        }
+        let dst = self.p2;
+        match d.hit {
+            Hit::First => {
+                for row in &d.rows {
+                    let next = self.b.create_block();
+                    self.row_test(d, row, next)?;
+                    self.row_output(d, row, dst)?;
+                    self.ret(0);
+                    self.b.switch_to_block(next);
+                }
+                self.no_row(index, d, dst);
+            }
+            Hit::Unique => {
+                let found = self.b.declare_var(types::I64);
+                let m1 = self.b.ins().iconst(types::I64, -1);
+                self.b.def_var(found, m1);
+                for (ri, row) in d.rows.iter().enumerate() {
+                    let next = self.b.create_block();
+                    self.row_test(d, row, next)?;
+                    let prev = self.b.use_var(found);
+                    let dup = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, prev, 0);
+                    let conflict = self.b.create_block();
+                    let record = self.b.create_block();
+                    self.b.set_cold_block(conflict);
+                    self.b.ins().brif(dup, conflict, &[], record, &[]);
+                    self.b.switch_to_block(conflict);
+                    let a = self.temp();
+                    self.store_words(a, prev, None);
+                    let bcell = self.temp();
+                    let riv = self.b.ins().iconst(types::I64, ri as i64);
+                    self.store_words(bcell, riv, None);
+                    let c = self.temp();
+                    let site = self.site;
+                    self.store_words(c, site, None);
+                    self.helper(Helper::decision_conflict, [Some(a), Some(bcell), Some(c), None], index as i64);
+                    self.ret(2);
+                    self.b.switch_to_block(record);
+                    let riv = self.b.ins().iconst(types::I64, ri as i64);
+                    self.b.def_var(found, riv);
+                    self.b.ins().jump(next, &[]);
+                    self.b.switch_to_block(next);
+                }
+                for (ri, row) in d.rows.iter().enumerate() {
+                    let f = self.b.use_var(found);
+                    let is = self.b.ins().icmp_imm_s(IntCC::Equal, f, ri as i64);
+                    let yes = self.b.create_block();
+                    let no = self.b.create_block();
+                    self.b.ins().brif(is, yes, &[], no, &[]);
+                    self.b.switch_to_block(yes);
+                    self.row_output(d, row, dst)?;
+                    self.ret(0);
+                    self.b.switch_to_block(no);
+                }
+                self.no_row(index, d, dst);
+            }
+            Hit::Collect => {
+                let t = self.temp();
+                self.helper(Helper::alloc, [None, None, None, Some(t)], d.rows.len() as i64);
+                let base = self.word0(t);
+                let n = self.b.declare_var(types::I64);
+                let z = self.b.ins().iconst(types::I64, 0);
+                self.b.def_var(n, z);
+                for row in &d.rows {
+                    let next = self.b.create_block();
+                    self.row_test(d, row, next)?;
+                    let nv = self.b.use_var(n);
+                    let off = self.b.ins().imul_imm_s(nv, CELL as i64);
+                    let slot = self.b.ins().iadd(base, off);
+                    self.row_output(d, row, slot)?;
+                    let nv = self.b.use_var(n);
+                    let n1 = self.b.ins().iadd_imm_s(nv, 1);
+                    self.b.def_var(n, n1);
+                    self.b.ins().jump(next, &[]);
+                    self.b.switch_to_block(next);
+                }
+                let nv = self.b.use_var(n);
+                self.store_words(dst, base, Some(nv));
+                self.ret(0);
+            }
+        }
+        Ok(())
+    }
+
+    fn no_row(&mut self, index: usize, d: &ir::DecisionDef, dst: CValue) {
+        if d.ret.is_optional() {
+            self.store_none(dst);
+            self.ret(0);
+        } else {
+            let c = self.temp();
+            let site = self.site;
+            self.store_words(c, site, None);
+            self.helper(Helper::decision_no_row, [Some(c), None, None, None], index as i64);
+            self.ret(2);
+        }
+    }
+
+    /// Falls through when the row matches, else jumps to `next`.
+    fn row_test(&mut self, d: &ir::DecisionDef, row: &ir::DecisionRow, next: Block) -> Result<(), Unsupported> {
+        for (cell, col) in row.cells.iter().zip(d.columns.iter()) {
+            let ty = d.params.get(*col as usize).map(|(_, t)| t.clone()).unwrap_or(Ty::Error);
+            let v = self.local(*col);
+            let ok = match cell {
+                CellTest::Any => continue,
+                CellTest::In { values, negated } => {
+                    let mut acc = self.b.ins().iconst(types::I8, 0);
+                    for c in values {
+                        let t = self.temp();
+                        let cty = if matches!(c, Const::None) { Ty::NoneLit } else { ty.strip().clone() };
+                        self.constant(c, &cty, t);
+                        let m = self.equal(v, t, &ty, row.loc)?;
+                        acc = self.b.ins().bor(acc, m);
+                    }
+                    if *negated {
+                        let one = self.b.ins().iconst(types::I8, 1);
+                        self.b.ins().bxor(acc, one)
+                    } else {
+                        acc
+                    }
+                }
+                CellTest::Cmp { op, value, kind } => {
+                    self.present_or(v, next);
+                    let t = self.temp();
+                    self.constant(value, ty.strip(), t);
+                    self.compare(*op, *kind, v, t, row.loc)?
+                }
+                CellTest::Range { lo, lo_closed, hi, hi_closed, kind } => {
+                    self.present_or(v, next);
+                    let tl = self.temp();
+                    self.constant(lo, ty.strip(), tl);
+                    let lop = if *lo_closed { CmpOp::Ge } else { CmpOp::Gt };
+                    let a = self.compare(lop, *kind, v, tl, row.loc)?;
+                    let mid = self.b.create_block();
+                    self.b.ins().brif(a, mid, &[], next, &[]);
+                    self.b.switch_to_block(mid);
+                    let th = self.temp();
+                    self.constant(hi, ty.strip(), th);
+                    let hop = if *hi_closed { CmpOp::Le } else { CmpOp::Lt };
+                    self.compare(hop, *kind, v, th, row.loc)?
+                }
+            };
+            let cont = self.b.create_block();
+            self.b.ins().brif(ok, cont, &[], next, &[]);
+            self.b.switch_to_block(cont);
+        }
+        Ok(())
+    }
+
+    /// Jumps to `next` when the cell is none (ordered tests never match none).
+    fn present_or(&mut self, v: CValue, next: Block) {
+        let tag = self.tag(v);
+        let cont = self.b.create_block();
+        self.b.ins().brif(tag, cont, &[], next, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    fn row_output(&mut self, d: &ir::DecisionDef, row: &ir::DecisionRow, dst: CValue) -> Result<(), Unsupported> {
+        if d.output_record.is_some() {
+            let t = self.temp();
+            self.helper(Helper::alloc, [None, None, None, Some(t)], row.outputs.len() as i64);
+            let p = self.word0(t);
+            for (i, o) in row.outputs.iter().enumerate() {
+                let fp = self.b.ins().iadd_imm_s(p, (i * CELL) as i64);
+                self.expr(o, fp)?;
+            }
+            self.store_words(dst, p, None);
+        } else if let Some(o) = row.outputs.first() {
+            self.expr(o, dst)?;
+        } else {
+            self.store_none(dst);
+        }
+        Ok(())
+    }
+}
+
+#[allow(dead_code)]
+fn _unused(_: BlockArg, _: Variable) {}

@@ -1,0 +1,157 @@
+//! The JIT engine: compiles a checked package with Cranelift and evaluates
+//! events with the native code. Envelope validation and schema-directed
+//! decoding are shared with the interpreter (`canon_runtime::engine::decode_line`),
+//! so invalid events, ignored types and schema violations are identical by
+//! construction; handlers, functions and decisions run natively.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use canon_compiler::ir;
+use canon_compiler::types::{Ty, ENVELOPE};
+use canon_runtime::engine::{decode_line, Decoded, Ready};
+use canon_runtime::interp::Rejection;
+use canon_runtime::{Outcome, Status, Tables};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::default_libcall_names;
+
+use crate::cell::{from_cell, to_cell, Cell};
+use crate::codegen::{Lowering, Unsupported};
+use crate::rt::{Ctx, Helper, Shared, Store};
+
+type BodyFn = unsafe extern "C" fn(*mut Ctx<'_>, *const Cell, *const Cell, i64) -> i32;
+
+/// Owns the JIT code memory; freed on drop.
+struct Code(Option<JITModule>);
+
+// SAFETY: after `finalize_definitions` the module is only read (its code is
+// executed, never modified), and it is freed only on drop.
+unsafe impl Send for Code {}
+// SAFETY: as above.
+unsafe impl Sync for Code {}
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        if let Some(m) = self.0.take() {
+            // SAFETY: the engine that owns `Code` holds the only function
+            // pointers into it, and they die with it.
+            unsafe { m.free_memory() };
+        }
+    }
+}
+
+/// A compiled package ready to evaluate events; `Send + Sync`, evaluation takes `&self`.
+pub struct JitEngine {
+    // Field order matters: the code is dropped before the data it points into.
+    code: Code,
+    handlers: Vec<usize>,
+    shared: Box<Shared>,
+    /// How long compilation took.
+    pub compile_time: std::time::Duration,
+}
+
+// SAFETY: `Shared` holds only owned, immutable-after-build data (cells point
+// into its own store); the handler pointers are plain addresses of finalized code.
+unsafe impl Send for JitEngine {}
+// SAFETY: as above; evaluation allocates a fresh context per event.
+unsafe impl Sync for JitEngine {}
+
+impl JitEngine {
+    /// Compiles a checked package (without errors) and its loaded tables.
+    pub fn new(pkg: Arc<ir::Package>, tables: &Tables) -> Result<JitEngine, Unsupported> {
+        let start = Instant::now();
+        let mut store = Store::default();
+        let mut native_tables = Vec::new();
+        for (i, def) in pkg.tables.iter().enumerate() {
+            let ty = Ty::Record(def.record);
+            let mut map = std::collections::HashMap::new();
+            for (key, row) in tables.rows(ir::TableId(i as u32)) {
+                map.insert(key.to_vec(), store.cell_of(&pkg, &ty, row));
+            }
+            native_tables.push(map);
+        }
+        let mut shared = Box::new(Shared {
+            pkg: pkg.clone(),
+            types: Vec::new(),
+            locs: Vec::new(),
+            rejects: Vec::new(),
+            builtins: Vec::new(),
+            tables: native_tables,
+            store,
+        });
+
+        let mut flags = settings::builder();
+        let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| Unsupported(format!("flag {k}: {e}")));
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "use_colocated_libcalls", "false")?;
+        set(&mut flags, "is_pic", "false")?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| Unsupported(format!("host not supported: {e}")))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| Unsupported(format!("isa: {e}")))?;
+        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        for h in Helper::ALL {
+            builder.symbol(h.symbol(), h.address());
+        }
+        let mut module = JITModule::new(builder);
+        let compiled = {
+            let mut lowering = Lowering::new(&mut module, &mut shared)?;
+            lowering.compile_all()?;
+            lowering.compiled
+        };
+        module.finalize_definitions().map_err(|e| Unsupported(format!("finalize: {e}")))?;
+        let handlers = compiled.handlers.iter().map(|id| module.get_finalized_function(*id) as usize).collect();
+        Ok(JitEngine { code: Code(Some(module)), handlers, shared, compile_time: start.elapsed() })
+    }
+
+    pub fn package(&self) -> &ir::Package {
+        &self.shared.pkg
+    }
+
+    /// Evaluates one input line into its outcome (identical to the interpreter's).
+    pub fn evaluate(&self, line_no: u64, line: &str) -> Outcome {
+        match decode_line(&self.shared.pkg, line_no, line) {
+            Decoded::Done(o) => o,
+            Decoded::Ready(r) => self.run(r),
+        }
+    }
+
+    fn run(&self, r: Ready) -> Outcome {
+        let Ready { mut outcome, handler, meta, event } = r;
+        let pkg = &self.shared.pkg;
+        let (Some(h), Some(&fptr)) = (pkg.handlers.get(handler), self.handlers.get(handler)) else { return outcome };
+        let mut ctx = Ctx::new(&self.shared);
+        let ev = to_cell(pkg, &ctx.arena, &Ty::Record(h.event), &event);
+        let mc = to_cell(pkg, &ctx.arena, &Ty::Record(ENVELOPE), &meta);
+        // SAFETY: `fptr` is the finalized handler compiled with `body_sig`, alive as long as `self`.
+        let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
+        // SAFETY: the context, event and meta cells outlive the call.
+        let status = unsafe { f(&mut ctx, &ev, &mc, 0) };
+        if status == 2 {
+            if let Some(fault) = ctx.fault.take() {
+                let at = pkg.loc_string(fault.loc);
+                ctx.rejections.push(Rejection { code: fault.code, message: fault.message, at, path: None });
+            }
+        }
+        let _ = &self.code;
+        if ctx.rejections.is_empty() {
+            outcome.status = Status::Accepted;
+            for (dest, cell) in &ctx.emits {
+                let ty = pkg.destinations.get(*dest as usize).map(|d| Ty::Record(d.record)).unwrap_or(Ty::Error);
+                // SAFETY: emitted cells live in this event's arena, still alive.
+                let v = unsafe { from_cell(pkg, &ty, cell) };
+                outcome.emits.push((ir::DestId(*dest), v));
+            }
+        } else {
+            outcome.status = Status::Rejected;
+            outcome.rejections = std::mem::take(&mut ctx.rejections);
+        }
+        outcome
+    }
+
+    /// Appends the outcome as one JSON line (without the newline).
+    pub fn write_outcome(&self, o: &Outcome, out: &mut String) {
+        canon_runtime::engine::write_outcome(&self.shared.pkg, o, out);
+    }
+}

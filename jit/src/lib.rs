@@ -1,0 +1,20 @@
+//! Canon's Cranelift JIT: native code for handlers, functions and decision
+//! tables, giving byte-identical outcomes to the reference interpreter.
+//!
+//! - `cell.rs`: the native value layout (32-byte cells).
+//! - `rt.rs`: the per-event context and the single list of `extern "C"` helpers.
+//! - `codegen.rs`: lowering of the checked IR to Cranelift.
+//! - `engine.rs`: compiling a package and evaluating events.
+
+pub mod cell;
+pub mod codegen;
+pub mod engine;
+pub mod rt;
+
+pub use codegen::Unsupported;
+pub use engine::JitEngine;
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<JitEngine>();
+};
