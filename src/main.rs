@@ -235,9 +235,17 @@ fn run(path: &Path, input: &str, output: &str, data: Option<&Path>, kind: Engine
             }
         }
         line_no += 1;
-        let line = match std::str::from_utf8(&buf) {
-            Ok(s) => std::borrow::Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(&buf),
+        let Ok(line) = std::str::from_utf8(&buf) else {
+            // JSON text is UTF-8: a line that is not is no CloudEvent.
+            out.clear();
+            let o = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
+            engine.write_outcome(&o, &mut out);
+            out.push('\n');
+            if let Err(e) = writer.write_all(out.as_bytes()) {
+                eprintln!("error: writing outcomes: {e}");
+                return ExitCode::from(2);
+            }
+            continue;
         };
         if line.trim().is_empty() {
             continue;

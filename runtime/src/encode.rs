@@ -11,7 +11,8 @@ use crate::value::Value;
 /// Appends a JSON string literal.
 pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // U+0085, U+2028 and U+2029 are escaped too: some line readers split on them.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\' || b == 0xC2 || b == 0xE2) {
         out.push_str(s);
         out.push('"');
         return;
@@ -23,7 +24,9 @@ pub fn json_str(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
             c => out.push(c),
         }
     }

@@ -4,7 +4,7 @@
 //! from 1970-01-01T00:00:00Z. The calendar arithmetic is done here on plain
 //! integers (Howard Hinnant's `days_from_civil` / `civil_from_days`), which is
 //! total for every `i32` day number; the range of *valid* dates produced by
-//! [`add_days`] and [`from_ymd`] is chrono's (`NaiveDate::MIN..=NaiveDate::MAX`),
+//! [`add_days`] and [`from_ymd`] is 0001-01-01..=9999-12-31 (what `YYYY-MM-DD` can write),
 //! so every Date Canon makes converts to chrono and back.
 
 use crate::{Date, Fault, Timestamp, Weekday};
@@ -24,10 +24,10 @@ pub fn date_range() -> (Date, Date) {
         let days = i64::from(d.num_days_from_ce()) - EPOCH_DAYS_FROM_CE;
         Date(i32::try_from(days).unwrap_or(0))
     };
-    (
-        to_date(chrono::NaiveDate::MIN),
-        to_date(chrono::NaiveDate::MAX),
-    )
+    // Dates are written `YYYY-MM-DD` (LANGUAGE.md §3), so the years are 0001..=9999.
+    let lo = chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
+    let hi = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(chrono::NaiveDate::MAX);
+    (to_date(lo), to_date(hi))
 }
 
 fn in_range(days: i64) -> Option<Date> {

@@ -672,9 +672,12 @@ impl<'a> Checker<'a> {
         match op {
             BinOp::And | BinOp::Or => {
                 let a = self.expect(env, lhs, &Ty::Bool);
-                let (t, f) = facts(&a);
+                // LANGUAGE.md §7.3: only the rest of an `and` chain is a guarded region.
+                let (t, _) = facts(&a);
                 let m = env.mark();
-                env.narrow(if op == BinOp::And { t } else { f });
+                if op == BinOp::And {
+                    env.narrow(t);
+                }
                 let b = self.expect(env, rhs, &Ty::Bool);
                 env.reset(&m);
                 let op = if op == BinOp::And { BinaryOp::And } else { BinaryOp::Or };
