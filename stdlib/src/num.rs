@@ -1,10 +1,38 @@
 //! Exact Int and Decimal arithmetic of LANGUAGE.md §6, plus exact parsing and formatting of decimals.
 //!
 //! rust_decimal is used as the *representation* (a 96-bit coefficient and a
-//! scale of 0..=28), but not for `+ - *`: those round silently when a result
-//! does not fit, where Canon requires the exact result or `DECIMAL_OVERFLOW`.
-//! They are implemented here on the integer coefficients (`u128`, and a small
-//! 256-bit path for products that need up to 192 bits).
+//! scale of 0..=28), but `+ - *` are computed here on the integer
+//! coefficients, so that the rule below holds by construction and is tested
+//! against a digit-string reference. (rust_decimal 1.43's `checked_*` agree
+//! in value and in when they overflow; the property tests check that too.)
+//!
+//! # Decimal `+ - *`: exact when it fits, else one half-even rounding
+//!
+//! The *natural scale* of a result is the larger of the two scales for `+`
+//! and `-` and the sum of the scales for `*`. The exact result is computed at
+//! that scale, in 256 bits when it does not fit a `u128` (aligned addends are
+//! below 2^190, products of two coefficients below 2^192). Then:
+//!
+//! - if its coefficient fits (at most 2^96 − 1) and the natural scale is at
+//!   most 28, that is the result, unrounded (`1.50 * 2.00` is `3.0000`);
+//! - otherwise it is rounded half-even to the *most fractional digits that
+//!   fit*: the exact coefficient is divided by 10^k for the smallest k that
+//!   gives scale ≤ 28 and a coefficient ≤ 2^96 − 1 after rounding. The
+//!   rounding is done once, from the exact value (never digit by digit, never
+//!   first to 28 places and then again), so there is no double rounding;
+//! - only when even the value rounded to a whole number (scale 0) needs more
+//!   than 96 bits, i.e. its magnitude is at least 2^96 after rounding, the
+//!   result is `DECIMAL_OVERFLOW`.
+//!
+//! This is the rule LANGUAGE.md §6 gives for division, applied to `+ - *` as
+//! well (a project decision, docs/decisions.md): a finance user expects
+//! `2 / 3 * 100` to be 66.66666666666666666666666667 (written
+//! `66.666666666666666666666666670`: 27 places fit, and the exact product
+//! `66.6666666666666666666666666700` loses only zeros) and `1 / 3 + 10` to be
+//! `10.333333333333333333333333333`, not a rejection. The result's scale is
+//! therefore not always the natural one: round results to the places you
+//! need before output. Only a genuinely too-large magnitude rejects
+//! (`79228162514264337593543950335 * 2`).
 //!
 //! Every function that returns a Decimal returns a zero with a positive sign.
 
@@ -101,11 +129,6 @@ fn build(negative: bool, magnitude: u128, scale: u32) -> Result<Decimal, Fault> 
     Decimal::try_from_i128_with_scale(m, scale).map_err(|_| Fault::DecimalOverflow)
 }
 
-/// Builds a Decimal from a signed coefficient and a scale (see [`build`]).
-fn build_signed(m: i128, scale: u32) -> Result<Decimal, Fault> {
-    build(m < 0, m.unsigned_abs(), scale)
-}
-
 /// Returns `d`, with a negative zero made positive.
 pub fn normalize_zero(mut d: Decimal) -> Decimal {
     if d.is_zero() {
@@ -117,61 +140,124 @@ pub fn normalize_zero(mut d: Decimal) -> Decimal {
 // ---------------------------------------------------------------------------
 // Decimal arithmetic
 
-/// Exact `a + b`; the scale is the larger of the two.
+/// `a + b`: the exact sum when it fits, with the larger of the two scales;
+/// otherwise the exact sum rounded once, half-even, to the most fractional
+/// digits that fit (see the module docs). `DecimalOverflow` only when the
+/// sum rounded to a whole number still needs more than 96 bits
+/// (`79228162514264337593543950335 + 0.1` is `79228162514264337593543950335`,
+/// `… + 0.5` rounds to 2^96 and overflows).
 pub fn add(a: Decimal, b: Decimal) -> Result<Decimal, Fault> {
-    add_coefficients(a.mantissa(), a.scale(), b.mantissa(), b.scale())
+    add_parts(
+        (a.is_sign_negative(), a.mantissa().unsigned_abs(), a.scale()),
+        (b.is_sign_negative(), b.mantissa().unsigned_abs(), b.scale()),
+    )
 }
 
-/// Exact `a - b`; the scale is the larger of the two.
+/// `a - b`, by the same rule as [`add`].
 pub fn sub(a: Decimal, b: Decimal) -> Result<Decimal, Fault> {
-    // Negating a coefficient of at most 96 bits cannot overflow i128.
-    add_coefficients(a.mantissa(), a.scale(), -b.mantissa(), b.scale())
+    add_parts(
+        (a.is_sign_negative(), a.mantissa().unsigned_abs(), a.scale()),
+        (
+            !b.is_sign_negative(),
+            b.mantissa().unsigned_abs(),
+            b.scale(),
+        ),
+    )
 }
 
-fn add_coefficients(ma: i128, sa: u32, mb: i128, sb: u32) -> Result<Decimal, Fault> {
+/// A decimal taken apart: sign (`true` is negative), coefficient magnitude, scale.
+type Parts = (bool, u128, u32);
+
+/// The sum of two signed decimals, exact or rounded once to fit.
+fn add_parts((na, ua, sa): Parts, (nb, ub, sb): Parts) -> Result<Decimal, Fault> {
     let scale = sa.max(sb);
-    // Only the operand with the smaller scale is scaled up. If that overflows
-    // i128 (> 1.7e38), the sum cannot come back under 2^96 because the other
-    // operand is below 2^96: the result is an overflow either way.
-    let ma = rescale_up(ma, scale.saturating_sub(sa))?;
-    let mb = rescale_up(mb, scale.saturating_sub(sb))?;
-    let sum = ma.checked_add(mb).ok_or(Fault::DecimalOverflow)?;
-    build_signed(sum, scale)
+    // Only the operand with the smaller scale is scaled up (by at most 10^28).
+    let fa = pow10(scale - sa).ok_or(Fault::DecimalOverflow)?;
+    let fb = pow10(scale - sb).ok_or(Fault::DecimalOverflow)?;
+    // Fast path: everything in u128 and the exact sum fits as it is.
+    if let (Some(wa), Some(wb)) = (ua.checked_mul(fa), ub.checked_mul(fb)) {
+        let exact = if na == nb {
+            wa.checked_add(wb).map(|sum| (na, sum))
+        } else if wa >= wb {
+            Some((na, wa - wb))
+        } else {
+            Some((nb, wb - wa))
+        };
+        if let Some((negative, magnitude)) = exact {
+            if magnitude <= MAX_COEFFICIENT {
+                return build(negative, magnitude, scale);
+            }
+        }
+    }
+    // The aligned operands are below 2^96 · 10^28 < 2^190: their exact sum
+    // fits 256 bits comfortably.
+    let wa = Wide::mul(ua, fa);
+    let wb = Wide::mul(ub, fb);
+    let (negative, magnitude) = if na == nb {
+        (na, wa.checked_add(wb).ok_or(Fault::DecimalOverflow)?)
+    } else if wa >= wb {
+        (na, wa.wrapping_sub(wb))
+    } else {
+        (nb, wb.wrapping_sub(wa))
+    };
+    fit(negative, magnitude, scale)
 }
 
-fn rescale_up(m: i128, k: u32) -> Result<i128, Fault> {
-    let factor = pow10(k)
-        .and_then(|f| i128::try_from(f).ok())
-        .ok_or(Fault::DecimalOverflow)?;
-    m.checked_mul(factor).ok_or(Fault::DecimalOverflow)
-}
-
-/// Exact `a * b`; the scale is the sum of the scales. A scale above 28 is
-/// rounded half-even to 28; a coefficient that then needs more than 96 bits
-/// is `DecimalOverflow`.
+/// `a * b`: the exact product when it fits, with the sum of the scales as its
+/// scale; otherwise the exact product (up to 192 bits, scale up to 56)
+/// rounded once, half-even, to the most fractional digits that fit, so never
+/// more than 28 (`0.3333333333333333333333333333 * 1000` is
+/// `333.33333333333333333333333330`, scale 26: 29 digits fit, 30 do not).
+/// `DecimalOverflow` only when the product rounded to a whole number still
+/// needs more than 96 bits (`79228162514264337593543950335 * 2`).
 pub fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Fault> {
     let negative = a.is_sign_negative() != b.is_sign_negative();
     let ua = a.mantissa().unsigned_abs();
     let ub = b.mantissa().unsigned_abs();
     let scale = a.scale() + b.scale();
-    let excess = scale.saturating_sub(MAX_SCALE);
     match ua.checked_mul(ub) {
-        Some(product) if excess == 0 => build(negative, product, scale),
-        Some(product) => {
-            let divisor = pow10(excess).ok_or(Fault::DecimalOverflow)?;
-            let q = div_rounded(product, divisor, Rounding::HalfEven, negative);
-            build(negative, q, MAX_SCALE)
+        Some(product) if product <= MAX_COEFFICIENT && scale <= MAX_SCALE => {
+            build(negative, product, scale)
         }
-        // The product is at least 2^128: far beyond 96 bits unless it is scaled down.
-        None if excess == 0 => Err(Fault::DecimalOverflow),
-        None => {
-            let q = Wide::mul(ua, ub)
-                .div_pow10_half_even(excess)
-                .to_u128()
-                .ok_or(Fault::DecimalOverflow)?;
-            build(negative, q, MAX_SCALE)
-        }
+        Some(product) => fit(negative, Wide { hi: 0, lo: product }, scale),
+        None => fit(negative, Wide::mul(ua, ub), scale),
     }
+}
+
+/// The exact value `magnitude · 10^−scale` (with the given sign) as a
+/// Decimal: unchanged when it fits (scale ≤ 28, coefficient ≤ 2^96 − 1), else
+/// divided by 10^k, rounding half-even once from the exact value, for the
+/// smallest k that makes it fit. `DecimalOverflow` when no k ≤ scale does,
+/// i.e. when the value rounded to a whole number is at least 2^96.
+fn fit(negative: bool, magnitude: Wide, scale: u32) -> Result<Decimal, Fault> {
+    let limit = Wide {
+        hi: 0,
+        lo: MAX_COEFFICIENT,
+    };
+    // The smallest k whose truncated quotient fits (truncation composes
+    // exactly, so it can be found digit by digit) ...
+    let mut k = scale.saturating_sub(MAX_SCALE);
+    let mut truncated = magnitude.div_pow10_sticky(k).0;
+    while truncated > limit {
+        if k >= scale {
+            return Err(Fault::DecimalOverflow);
+        }
+        truncated = truncated.div_rem_u64(10).0;
+        k += 1;
+    }
+    // ... then one rounding of the exact value. Rounding up can carry the
+    // coefficient to 2^96 only when the truncated quotient was 2^96 − 1; one
+    // digit fewer then fits, again rounded once from the exact value.
+    let mut rounded = magnitude.div_pow10_half_even(k);
+    if rounded > limit {
+        if k >= scale {
+            return Err(Fault::DecimalOverflow);
+        }
+        k += 1;
+        rounded = magnitude.div_pow10_half_even(k);
+    }
+    let coefficient = rounded.to_u128().ok_or(Fault::DecimalOverflow)?;
+    build(negative, coefficient, scale - k)
 }
 
 /// `a / b`: the exact quotient when it fits, else rounded half-even to the
@@ -285,10 +371,11 @@ fn rounds_away(mode: Rounding, inexact: bool, half: Ordering, q_odd: bool, negat
 }
 
 // ---------------------------------------------------------------------------
-// 256-bit magnitudes for products of two 96-bit coefficients
+// 256-bit magnitudes for exact sums and products before rounding
 
-/// An unsigned 256-bit integer as `hi * 2^128 + lo`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An unsigned 256-bit integer as `hi * 2^128 + lo` (the derived ordering,
+/// `hi` first, is the numeric one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Wide {
     hi: u128,
     lo: u128,
@@ -342,16 +429,12 @@ impl Wide {
         )
     }
 
-    /// `self / 10^k` rounded half-even, for k >= 1.
-    fn div_pow10_half_even(self, k: u32) -> Wide {
-        if k == 0 {
-            return self;
-        }
-        // Divide by 10^(k-1) in steps of at most 10^19 (fits a u64), remembering
-        // whether anything nonzero was discarded, then by 10 for the last digit.
+    /// `self / 10^k` truncated, and whether the discarded part was nonzero.
+    fn div_pow10_sticky(self, k: u32) -> (Wide, bool) {
+        // Steps of at most 10^19 (fits a u64); truncation composes exactly.
         let mut value = self;
         let mut sticky = false;
-        let mut left = k - 1;
+        let mut left = k;
         while left > 0 {
             let step = left.min(19);
             let divisor = pow10(step).and_then(|p| u64::try_from(p).ok()).unwrap_or(1);
@@ -360,6 +443,17 @@ impl Wide {
             value = q;
             left -= step;
         }
+        (value, sticky)
+    }
+
+    /// `self / 10^k` rounded half-even (a single rounding of the exact quotient).
+    fn div_pow10_half_even(self, k: u32) -> Wide {
+        if k == 0 {
+            return self;
+        }
+        // Divide by 10^(k-1), remembering whether anything nonzero was
+        // discarded, then by 10 for the last digit.
+        let (value, sticky) = self.div_pow10_sticky(k - 1);
         let (q, digit) = value.div_rem_u64(10);
         let half = match digit.cmp(&5) {
             Ordering::Equal if sticky => Ordering::Greater,
@@ -376,6 +470,26 @@ impl Wide {
         } else {
             q
         }
+    }
+
+    /// `self + other`, `None` past 2^256 − 1.
+    fn checked_add(self, other: Wide) -> Option<Wide> {
+        let (lo, carry) = self.lo.overflowing_add(other.lo);
+        let hi = self
+            .hi
+            .checked_add(other.hi)?
+            .checked_add(u128::from(carry))?;
+        Some(Wide { hi, lo })
+    }
+
+    /// `self − other` modulo 2^256 (callers ensure `self >= other`).
+    fn wrapping_sub(self, other: Wide) -> Wide {
+        let (lo, borrow) = self.lo.overflowing_sub(other.lo);
+        let hi = self
+            .hi
+            .wrapping_sub(other.hi)
+            .wrapping_sub(u128::from(borrow));
+        Wide { hi, lo }
     }
 
     fn add_one(self) -> Wide {
@@ -712,8 +826,35 @@ mod tests {
         assert_eq!(s(add(d(MAX), d("1"))), "DECIMAL_OVERFLOW");
         assert_eq!(s(sub(d(&format!("-{MAX}")), d("1"))), "DECIMAL_OVERFLOW");
         assert_eq!(s(add(d(MAX), d(&format!("-{MAX}")))), "0");
-        // rust_decimal would round this to 79228162514264337593543950335 silently.
-        assert_eq!(s(add(d(MAX), d("0.1"))), "DECIMAL_OVERFLOW");
+        // The exact sum needs more than 96 bits at the natural scale: rounded
+        // half-even to the most fractional digits that fit (here none).
+        assert_eq!(s(add(d(MAX), d("0.1"))), MAX);
+        assert_eq!(s(add(d(MAX), d("0.0000000000000000000000000001"))), MAX);
+        // ... unless the rounded whole number is 2^96 or more.
+        assert_eq!(s(add(d(MAX), d("0.5"))), "DECIMAL_OVERFLOW");
+        assert_eq!(s(sub(d(&format!("-{MAX}")), d("0.5"))), "DECIMAL_OVERFLOW");
+        assert_eq!(
+            s(add(d("79228162514264337593543950334"), d("0.5"))),
+            "79228162514264337593543950334"
+        );
+        assert_eq!(
+            s(sub(d("-79228162514264337593543950334"), d("0.5"))),
+            "-79228162514264337593543950334"
+        );
+        assert_eq!(s(sub(d(MAX), d("0.5"))), "79228162514264337593543950334");
+        // One rounding of the exact sum: 333.46 is 333, where rounding digit
+        // by digit (333.5, then 334) would not be.
+        assert_eq!(
+            s(add(d("79228162514264337593543950333"), d("0.46"))),
+            "79228162514264337593543950333"
+        );
+        // 7922816251426433759354395033.55: one digit fewer is the tie
+        // 79228162514264337593543950335|5, which rounds up past 2^96 − 1, so
+        // two digits fewer, rounded again from the exact sum.
+        assert_eq!(
+            s(add(d("7922816251426433759354395033.5"), d("0.05"))),
+            "7922816251426433759354395034"
+        );
         // The scaled-up operand exceeds 96 bits but the exact sum fits.
         assert_eq!(
             s(add(d("7922816251426433759354395034"), d("-0.5"))),
@@ -725,19 +866,25 @@ mod tests {
         assert_eq!(s(add(d("1"), tiny)), "1.0000000000000000000000000001");
         assert_eq!(
             s(add(d("7.9228162514264337593543950335"), tiny)),
-            "DECIMAL_OVERFLOW"
+            "7.922816251426433759354395034"
         );
-        assert_eq!(s(add(d("10"), tiny)), "DECIMAL_OVERFLOW");
+        assert_eq!(s(add(d("10"), tiny)), "10.000000000000000000000000000");
+        assert_eq!(s(sub(d("10"), tiny)), "10.000000000000000000000000000");
+        assert_eq!(s(sub(tiny, d("10"))), "-10.000000000000000000000000000");
         assert_eq!(s(sub(tiny, tiny)), "0.0000000000000000000000000000");
-        // A value needing an i128-overflowing rescale.
-        assert_eq!(s(add(d(MAX), tiny)), "DECIMAL_OVERFLOW");
+        assert!(sub(neg(tiny), neg(tiny)).unwrap().is_sign_positive());
+        assert!(add(neg(tiny), tiny).unwrap().is_sign_positive());
     }
 
     #[test]
     fn mul_overflow_and_rounding_edges() {
         assert_eq!(s(mul(d(MAX), d("1"))), MAX);
         assert_eq!(s(mul(d(MAX), d("-1"))), format!("-{MAX}"));
-        assert_eq!(s(mul(d(MAX), d("1.0"))), "DECIMAL_OVERFLOW");
+        // Exact at scale 0 (the natural scale 1 does not fit).
+        assert_eq!(s(mul(d(MAX), d("1.0"))), MAX);
+        // True overflows: the magnitude is at least 2^96.
+        assert_eq!(s(mul(d(MAX), d("2"))), "DECIMAL_OVERFLOW");
+        assert_eq!(s(mul(d(MAX), d("-2"))), "DECIMAL_OVERFLOW");
         assert_eq!(
             s(mul(d("39614081257132168796771975168"), d("2"))),
             "DECIMAL_OVERFLOW"
@@ -745,6 +892,18 @@ mod tests {
         assert_eq!(
             s(mul(d("39614081257132168796771975167"), d("2"))),
             "79228162514264337593543950334"
+        );
+        // 39614081257132168796771975167.5 rounds half-even to …168.
+        assert_eq!(s(mul(d(MAX), d("-0.5"))), "-39614081257132168796771975168");
+        // (2^97 − 1) / 2 = 79228162514264337593543950335.5 rounds half-even to
+        // 2^96 (2^97 − 1 = 11447 · 13842607235828485645766393).
+        assert_eq!(
+            s(mul(d("13842607235828485645766393"), d("5723.5"))),
+            "DECIMAL_OVERFLOW"
+        );
+        assert_eq!(
+            s(mul(d("13842607235828485645766393"), d("5723.4"))),
+            "79226778253540754744979373696"
         );
         // The product of two max coefficients needs 192 bits.
         assert_eq!(s(mul(d(MAX), d(MAX))), "DECIMAL_OVERFLOW");
@@ -789,20 +948,42 @@ mod tests {
             )),
             "-7.9228162514264337593543950335"
         );
-        // Needs 192 bits and overflows even after rounding to 28 places.
+        // Needs 192 bits and a scale below 28.
         assert_eq!(
             s(mul(
                 d("7.9228162514264337593543950335"),
                 d("7.9228162514264337593543950335")
             )),
-            "DECIMAL_OVERFLOW"
+            "62.771017353866807638357894230"
         );
         assert_eq!(
             s(mul(
                 d("7.9228162514264337593543950335"),
                 d("1.0000000000000000000000000001")
             )),
-            "DECIMAL_OVERFLOW"
+            "7.922816251426433759354395034"
+        );
+        // Scale reductions below 28: 333.3333333333333333333333333000 (scale
+        // 31) keeps 26 digits (29 significant digits fit, 30 do not) ...
+        let third = d("0.3333333333333333333333333333");
+        let p = mul(third, d("1000")).unwrap();
+        assert_eq!(to_string(&p), "333.33333333333333333333333330");
+        assert_eq!(p.scale(), 26);
+        assert_eq!(
+            cmp(&p, &d("333.3333333333333333333333333")),
+            Ordering::Equal
+        );
+        // ... and 411.3333333333333333333333332922 rounds to 26 digits.
+        assert_eq!(s(mul(third, d("1234"))), "411.33333333333333333333333329");
+        assert_eq!(
+            s(mul(neg(third), d("1234"))),
+            "-411.33333333333333333333333329"
+        );
+        // One rounding of the exact 8.166813773702676378854678043465 to 27
+        // places; rounding to 28 places first (…0435) and then to 27 would give …044.
+        assert_eq!(
+            s(mul(d("7.7779178797168346465282648033"), d("1.05"))),
+            "8.166813773702676378854678043"
         );
         // A tie in the 256-bit path: 5·10^16·3^46 / 10^17 = 3^46 / 2, rounded half-even.
         let three46 = 3u128.pow(46);
@@ -820,17 +1001,34 @@ mod tests {
         assert_eq!(product.mantissa(), -(expected as i128));
     }
 
-    /// The literal §6 rule (scale of `*` = sum of scales, of `+` = the larger
-    /// scale, overflow instead of silent rounding) applied to a 28-digit
-    /// quotient: these reject although the values are small. rust_decimal
-    /// would round to 27 places instead. Kept visible on purpose: the
-    /// language spec, not this crate, decides whether that should change.
+    /// A 28-digit quotient in later arithmetic: `+` and `*` keep the most
+    /// fractional digits that fit instead of rejecting.
     #[test]
-    fn long_quotients_overflow_in_later_arithmetic() {
+    fn long_quotients_in_later_arithmetic() {
         let two_thirds = div(d("2"), d("3")).unwrap();
         assert_eq!(to_string(&two_thirds), "0.6666666666666666666666666667");
-        assert_eq!(mul(two_thirds, d("100")), Err(Fault::DecimalOverflow));
-        assert_eq!(add(two_thirds, d("10")), Err(Fault::DecimalOverflow));
+        // Exact: 66.6666666666666666666666666700 (scale 30); 27 places fit.
+        let p = mul(two_thirds, d("100")).unwrap();
+        assert_eq!(to_string(&p), "66.666666666666666666666666670");
+        assert_eq!(p.scale(), 27);
+        assert_eq!(
+            cmp(&p, &d("66.66666666666666666666666667")),
+            Ordering::Equal
+        );
+        assert_eq!(s(round(p, 1, Rounding::HalfEven)), "66.7");
+        assert_eq!(s(round(p, 2, Rounding::HalfEven)), "66.67");
+        assert_eq!(
+            s(mul(neg(two_thirds), d("100"))),
+            "-66.666666666666666666666666670"
+        );
+        assert_eq!(
+            s(add(two_thirds, d("10"))),
+            "10.666666666666666666666666667"
+        );
+        let third = div(d("1"), d("3")).unwrap();
+        assert_eq!(s(add(third, d("10"))), "10.333333333333333333333333333");
+        assert_eq!(s(sub(third, d("10"))), "-9.666666666666666666666666667");
+        assert_eq!(s(sub(d("10"), third)), "9.666666666666666666666666667");
         assert_eq!(
             s(mul(two_thirds, d("10"))),
             "6.6666666666666666666666666670"
@@ -885,6 +1083,59 @@ mod tests {
             .add_one(),
             Wide { hi: 1, lo: 0 }
         );
+        // Wide sums, differences and truncating division for `+ -`.
+        let a = Wide::mul(MAX_COEFFICIENT, POW10[28]);
+        let b = Wide {
+            hi: 0,
+            lo: u128::MAX,
+        };
+        let sum = a.checked_add(b).unwrap();
+        assert_eq!(sum.wrapping_sub(b), a);
+        assert_eq!(sum.wrapping_sub(a), b);
+        assert_eq!(
+            b.checked_add(Wide { hi: 0, lo: 1 }),
+            Some(Wide { hi: 1, lo: 0 })
+        );
+        assert_eq!(Wide { hi: 1, lo: 0 }.wrapping_sub(Wide { hi: 0, lo: 1 }), b);
+        assert_eq!(
+            Wide {
+                hi: u128::MAX,
+                lo: u128::MAX
+            }
+            .checked_add(Wide { hi: 0, lo: 1 }),
+            None
+        );
+        assert!(
+            Wide { hi: 1, lo: 0 }
+                > Wide {
+                    hi: 0,
+                    lo: u128::MAX
+                }
+        );
+        assert!(a > sum.wrapping_sub(a));
+        assert_eq!(
+            a.div_pow10_sticky(28),
+            (
+                Wide {
+                    hi: 0,
+                    lo: MAX_COEFFICIENT
+                },
+                false
+            )
+        );
+        assert_eq!(
+            a.add_one().div_pow10_sticky(28),
+            (
+                Wide {
+                    hi: 0,
+                    lo: MAX_COEFFICIENT
+                },
+                true
+            )
+        );
+        assert_eq!(a.div_pow10_sticky(0), (a, false));
+        assert_eq!(a.div_pow10_sticky(60), (Wide { hi: 0, lo: 0 }, true));
+        assert_eq!(a.div_pow10_half_even(28).lo, MAX_COEFFICIENT);
     }
 
     #[test]
@@ -1002,82 +1253,137 @@ mod tests {
         (any::<bool>(), magnitude, scale).prop_map(|(n, m, s)| build(n, m, s).unwrap())
     }
 
-    /// An independent reference: multiplication and half-even rounding on decimal digit strings.
+    /// Little-endian decimal digits of a coefficient's magnitude.
+    fn digits_of(x: &Decimal) -> Vec<u32> {
+        x.mantissa()
+            .unsigned_abs()
+            .to_string()
+            .bytes()
+            .rev()
+            .map(|c| u32::from(c - b'0'))
+            .collect()
+    }
+
+    /// Resolves carries in little-endian digits (each entry may exceed 9).
+    fn carry(mut v: Vec<u32>) -> Vec<u32> {
+        let mut i = 0;
+        while i < v.len() {
+            let c = v[i] / 10;
+            v[i] %= 10;
+            if c > 0 {
+                if i + 1 == v.len() {
+                    v.push(0);
+                }
+                v[i + 1] += c;
+            }
+            i += 1;
+        }
+        v
+    }
+
+    /// Compares two little-endian digit strings by value.
+    fn cmp_digits(a: &[u32], b: &[u32]) -> Ordering {
+        let n = a.len().max(b.len());
+        for i in (0..n).rev() {
+            let (x, y) = (a.get(i).unwrap_or(&0), b.get(i).unwrap_or(&0));
+            if x != y {
+                return x.cmp(y);
+            }
+        }
+        Ordering::Equal
+    }
+
+    /// An independent reference for the rounding rule, on decimal digit
+    /// strings: the exact value (sign, little-endian digits, scale) rounded
+    /// half-even, each time from the exact digits, to the largest scale
+    /// ≤ min(scale, 28) whose coefficient fits 96 bits; else `DECIMAL_OVERFLOW`.
+    fn reference_fit(negative: bool, digits: &[u32], scale: usize) -> String {
+        for k in scale.saturating_sub(28)..=scale {
+            // Drop the k lowest digits: the first dropped one decides, the
+            // rest only matter for a tie.
+            let mut kept: Vec<u32> = digits.get(k..).map(<[u32]>::to_vec).unwrap_or_default();
+            let first = if k == 0 {
+                0
+            } else {
+                digits.get(k - 1).copied().unwrap_or(0)
+            };
+            let rest_nonzero = digits.iter().take(k.saturating_sub(1)).any(|x| *x != 0);
+            let odd = kept.first().is_some_and(|x| x % 2 == 1);
+            if first > 5 || (first == 5 && (rest_nonzero || odd)) {
+                if kept.is_empty() {
+                    kept.push(0);
+                }
+                kept[0] += 1;
+                kept = carry(kept);
+            }
+            let text: String = kept
+                .iter()
+                .rev()
+                .map(|x| char::from(b'0' + *x as u8))
+                .collect();
+            let text = text.trim_start_matches('0');
+            let text = if text.is_empty() { "0" } else { text };
+            if text.len() < MAX.len() || (text.len() == MAX.len() && text <= MAX) {
+                let m: u128 = text.parse().unwrap();
+                return to_string(&build(negative, m, (scale - k) as u32).unwrap());
+            }
+        }
+        "DECIMAL_OVERFLOW".to_owned()
+    }
+
+    /// The digit-string reference for `a * b`.
     fn reference_mul(a: &Decimal, b: &Decimal) -> String {
-        let da: Vec<u32> = a
-            .mantissa()
-            .unsigned_abs()
-            .to_string()
-            .bytes()
-            .map(|c| u32::from(c - b'0'))
-            .collect();
-        let db: Vec<u32> = b
-            .mantissa()
-            .unsigned_abs()
-            .to_string()
-            .bytes()
-            .map(|c| u32::from(c - b'0'))
-            .collect();
+        let (da, db) = (digits_of(a), digits_of(b));
         let mut prod = vec![0u32; da.len() + db.len()];
-        for (i, x) in da.iter().rev().enumerate() {
-            for (j, y) in db.iter().rev().enumerate() {
+        for (i, x) in da.iter().enumerate() {
+            for (j, y) in db.iter().enumerate() {
                 prod[i + j] += x * y;
             }
         }
-        for i in 0..prod.len() - 1 {
-            let carry = prod[i] / 10;
-            prod[i] %= 10;
-            prod[i + 1] += carry;
-        }
-        // prod is little-endian digits; pad so every dropped position exists
-        let mut scale = (a.scale() + b.scale()) as usize;
-        prod.resize(prod.len().max(scale + 1), 0);
-        if scale > 28 {
-            let k = scale - 28;
-            let dropped: Vec<u32> = prod[..k.min(prod.len())].to_vec();
-            let mut kept: Vec<u32> = if k < prod.len() {
-                prod[k..].to_vec()
-            } else {
-                vec![0]
-            };
-            let first = *dropped.last().unwrap();
-            let rest_nonzero = dropped[..dropped.len() - 1].iter().any(|x| *x != 0);
-            let odd = kept[0] % 2 == 1;
-            if first > 5 || (first == 5 && (rest_nonzero || odd)) {
-                let mut i = 0;
-                loop {
-                    if i == kept.len() {
-                        kept.push(1);
-                        break;
-                    }
-                    kept[i] += 1;
-                    if kept[i] < 10 {
-                        break;
-                    }
-                    kept[i] = 0;
-                    i += 1;
-                }
-            }
-            prod = kept;
-            scale = 28;
-        }
-        let mut digits: String = prod
-            .iter()
-            .rev()
-            .map(|x| char::from(b'0' + *x as u8))
-            .collect();
-        let trimmed = digits.trim_start_matches('0').to_owned();
-        digits = if trimmed.is_empty() {
-            "0".to_owned()
-        } else {
-            trimmed
-        };
-        if digits.len() > MAX.len() || (digits.len() == MAX.len() && digits.as_str() > MAX) {
-            return "DECIMAL_OVERFLOW".to_owned();
-        }
-        let m: u128 = digits.parse().unwrap();
         let negative = a.is_sign_negative() != b.is_sign_negative();
-        to_string(&build(negative, m, scale as u32).unwrap())
+        reference_fit(negative, &carry(prod), (a.scale() + b.scale()) as usize)
+    }
+
+    /// The digit-string reference for `a + b`, or `a - b` when `subtract`.
+    fn reference_add(a: &Decimal, b: &Decimal, subtract: bool) -> String {
+        let scale = a.scale().max(b.scale());
+        let align = |x: &Decimal| {
+            let mut v = vec![0u32; (scale - x.scale()) as usize];
+            v.extend(digits_of(x));
+            v
+        };
+        let (da, db) = (align(a), align(b));
+        let (na, nb) = (a.is_sign_negative(), b.is_sign_negative() != subtract);
+        let (negative, digits) = if na == nb {
+            let n = da.len().max(db.len());
+            let sum = (0..n)
+                .map(|i| da.get(i).unwrap_or(&0) + db.get(i).unwrap_or(&0))
+                .collect();
+            (na, carry(sum))
+        } else {
+            let (negative, big, small) = if cmp_digits(&da, &db) == Ordering::Less {
+                (nb, db, da)
+            } else {
+                (na, da, db)
+            };
+            let mut borrow = 0;
+            let diff = big
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    let y = small.get(i).unwrap_or(&0) + borrow;
+                    if *x >= y {
+                        borrow = 0;
+                        x - y
+                    } else {
+                        borrow = 1;
+                        x + 10 - y
+                    }
+                })
+                .collect::<Vec<u32>>();
+            (negative, diff)
+        };
+        reference_fit(negative, &digits, scale as usize)
     }
 
     proptest! {
@@ -1122,17 +1428,24 @@ mod tests {
         }
 
         #[test]
+        fn add_sub_match_digit_reference(a in any_decimal(), b in any_decimal()) {
+            prop_assert_eq!(s(add(a, b)), reference_add(&a, &b, false));
+            prop_assert_eq!(s(sub(a, b)), reference_add(&a, &b, true));
+        }
+
+        #[test]
         fn add_sub_agree_with_rust_decimal(a in any_decimal(), b in any_decimal()) {
-            let scale = a.scale().max(b.scale());
+            let natural = a.scale().max(b.scale());
             for (ours, theirs) in [(add(a, b), a.checked_add(b)), (sub(a, b), a.checked_sub(b))] {
-                if let Some(t) = theirs.filter(|t| t.scale() == scale) {
-                    let o = ours.clone().unwrap();
-                    prop_assert_eq!(o.mantissa(), t.mantissa());
-                    prop_assert_eq!(o.scale(), scale);
+                // rust_decimal also rounds to fit: whenever it has a result,
+                // ours has the same value.
+                match theirs {
+                    Some(t) => prop_assert_eq!(ours.clone().map(|o| cmp(&o, &t)), Ok(Ordering::Equal), "{} vs {}", s(ours.clone()), t),
+                    // ... and it overflows exactly when ours does.
+                    None => prop_assert_eq!(ours.clone(), Err(Fault::DecimalOverflow)),
                 }
                 if let Ok(o) = ours {
-                    prop_assert_eq!(o.scale(), scale);
-                    prop_assert_eq!(Some(o), theirs);
+                    prop_assert!(o.scale() <= natural);
                     prop_assert!(!(o.is_zero() && o.is_sign_negative()));
                 }
             }
@@ -1140,17 +1453,14 @@ mod tests {
 
         #[test]
         fn mul_agrees_with_rust_decimal(a in any_decimal(), b in any_decimal()) {
-            let scale = a.scale() + b.scale();
+            let natural = a.scale() + b.scale();
             let ours = mul(a, b);
-            if scale <= 28 {
-                if let Some(t) = a.checked_mul(b).filter(|t| t.scale() == scale) {
-                    let o = ours.clone().unwrap();
-                    prop_assert_eq!(o.mantissa(), t.mantissa());
-                    prop_assert_eq!(o.scale(), scale);
-                }
+            match a.checked_mul(b) {
+                Some(t) => prop_assert_eq!(ours.clone().map(|o| cmp(&o, &t)), Ok(Ordering::Equal), "{} vs {}", s(ours.clone()), t),
+                None => prop_assert_eq!(ours.clone(), Err(Fault::DecimalOverflow)),
             }
             if let Ok(o) = ours {
-                prop_assert_eq!(o.scale(), scale.min(28));
+                prop_assert!(o.scale() <= natural.min(28));
                 prop_assert!(!(o.is_zero() && o.is_sign_negative()));
             }
         }
@@ -1163,7 +1473,8 @@ mod tests {
         #[test]
         fn div_inverts_exact_mul(a in any_decimal(), b in any_decimal()) {
             if let Ok(p) = mul(a, b) {
-                if a.scale() + b.scale() <= 28 && !b.is_zero() {
+                // Only an unrounded product (kept at its natural scale) is exact.
+                if p.scale() == a.scale() + b.scale() && !b.is_zero() {
                     let q = div(p, b).unwrap();
                     prop_assert_eq!(cmp(&q, &a), Ordering::Equal);
                 }

@@ -4,7 +4,7 @@
 //! from 1970-01-01T00:00:00Z. The calendar arithmetic is done here on plain
 //! integers (Howard Hinnant's `days_from_civil` / `civil_from_days`), which is
 //! total for every `i32` day number; the range of *valid* dates produced by
-//! [`add_days`] and [`from_ymd`] is 0001-01-01..=9999-12-31 (what `YYYY-MM-DD` can write),
+//! [`add_days`] and [`from_ymd`] is chrono's (`NaiveDate::MIN..=NaiveDate::MAX`),
 //! so every Date Canon makes converts to chrono and back.
 
 use crate::{Date, Fault, Timestamp, Weekday};
@@ -24,10 +24,10 @@ pub fn date_range() -> (Date, Date) {
         let days = i64::from(d.num_days_from_ce()) - EPOCH_DAYS_FROM_CE;
         Date(i32::try_from(days).unwrap_or(0))
     };
-    // Dates are written `YYYY-MM-DD` (LANGUAGE.md §3), so the years are 0001..=9999.
-    let lo = chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
-    let hi = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(chrono::NaiveDate::MAX);
-    (to_date(lo), to_date(hi))
+    (
+        to_date(chrono::NaiveDate::MIN),
+        to_date(chrono::NaiveDate::MAX),
+    )
 }
 
 fn in_range(days: i64) -> Option<Date> {
@@ -111,8 +111,11 @@ pub fn weekday(d: Date) -> Weekday {
 
 /// `d` plus `days` (negative goes back); outside chrono's date range is `InvalidArgument`.
 pub fn add_days(d: Date, days: i64) -> Result<Date, Fault> {
+    // A result must stay writable as `YYYY-MM-DD` (LANGUAGE.md §3): years 0001..=9999.
+    let (lo, hi) = (days_from_civil(1, 1, 1), days_from_civil(9999, 12, 31));
     i64::from(d.0)
         .checked_add(days)
+        .filter(|x| (lo..=hi).contains(x))
         .and_then(in_range)
         .ok_or_else(|| {
             Fault::InvalidArgument(format!(
@@ -390,7 +393,12 @@ mod tests {
         let (min, max) = date_range();
         assert_eq!(to_chrono(min), NaiveDate::MIN);
         assert_eq!(to_chrono(max), NaiveDate::MAX);
-        assert_eq!(add_days(max, 0), Ok(max));
+        // add_days stays within 0001..=9999, what `YYYY-MM-DD` can write.
+        let last = from_ymd(9999, 12, 31).unwrap();
+        let first = from_ymd(1, 1, 1).unwrap();
+        assert_eq!(add_days(last, 0), Ok(last));
+        assert_eq!(add_days(last, 1).unwrap_err().code(), "INVALID_ARGUMENT");
+        assert_eq!(add_days(first, -1).unwrap_err().code(), "INVALID_ARGUMENT");
         assert_eq!(add_days(max, 1).unwrap_err().code(), "INVALID_ARGUMENT");
         assert_eq!(add_days(min, -1).unwrap_err().code(), "INVALID_ARGUMENT");
         assert_eq!(

@@ -11,8 +11,8 @@ pub static BUILTIN: Builtin = Builtin {
 back when `n` is negative, across month and year ends and leap days.
 `add_days(d, days_between(d, e))` is `e`.
 
-Faults: a result outside the supported dates (-262143-01-01 to
-+262142-12-31, the range of the chrono library) rejects with
+Faults: a result outside 0001-01-01 to 9999-12-31 (the dates a
+`YYYY-MM-DD` text can write) rejects with
 `INVALID_ARGUMENT`."#,
     examples: &[
         Example {
