@@ -840,7 +840,15 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
             BinaryOp::Eq | BinaryOp::Ne => {
                 let ty = if lhs.ty.is_optional() { rhs.ty.clone() } else { lhs.ty.clone() };
                 let ty = if matches!(ty, Ty::NoneLit) { lhs.ty.clone() } else { ty };
-                let r = self.equal(a, b, &ty, e.loc)?;
+                let is_none = |x: &Expr| matches!(x.kind, ExprKind::Const(Const::None));
+                let r = if is_none(lhs) || is_none(rhs) {
+                    // `x == none`: only the tags matter.
+                    let ta = self.tag(a);
+                    let tb = self.tag(b);
+                    self.b.ins().icmp(IntCC::Equal, ta, tb)
+                } else {
+                    self.equal(a, b, &ty, e.loc)?
+                };
                 let r = if op == BinaryOp::Ne {
                     let one = self.b.ins().iconst(types::I8, 1);
                     self.b.ins().bxor(r, one)

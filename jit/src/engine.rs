@@ -18,7 +18,7 @@ use cranelift_module::default_libcall_names;
 
 use crate::cell::{from_cell, to_cell, Cell};
 use crate::codegen::{Lowering, Unsupported};
-use crate::rt::{Ctx, Helper, Shared, Store};
+use crate::rt::{Ctx, Helper, Shared, Store, TableIndex};
 
 type BodyFn = unsafe extern "C" fn(*mut Ctx<'_>, *const Cell, *const Cell, i64) -> i32;
 
@@ -65,11 +65,28 @@ impl JitEngine {
         let mut native_tables = Vec::new();
         for (i, def) in pkg.tables.iter().enumerate() {
             let ty = Ty::Record(def.record);
-            let mut map = std::collections::HashMap::new();
-            for (key, row) in tables.rows(ir::TableId(i as u32)) {
-                map.insert(key.to_vec(), store.cell_of(&pkg, &ty, row));
-            }
-            native_tables.push(map);
+            let one_text_key = def.keys.len() == 1
+                && pkg
+                    .record(def.record)
+                    .and_then(|r| def.keys.first().and_then(|k| r.fields.get(*k as usize)))
+                    .map(|f| f.ty.strip() == &Ty::Text)
+                    .unwrap_or(false);
+            let rows = tables.rows(ir::TableId(i as u32));
+            native_tables.push(if one_text_key {
+                let mut map = rustc_hash::FxHashMap::default();
+                for (key, row) in rows {
+                    if let [canon_runtime::value::KeyPart::Text(k)] = key {
+                        map.insert(Box::from(&**k), store.cell_of(&pkg, &ty, row));
+                    }
+                }
+                TableIndex::Text(map)
+            } else {
+                let mut map = std::collections::HashMap::new();
+                for (key, row) in rows {
+                    map.insert(key.to_vec(), store.cell_of(&pkg, &ty, row));
+                }
+                TableIndex::General(map)
+            });
         }
         let mut shared = Box::new(Shared {
             pkg: pkg.clone(),
@@ -115,6 +132,24 @@ impl JitEngine {
             Decoded::Done(o) => o,
             Decoded::Ready(r) => self.run(r),
         }
+    }
+
+    /// Runs the handler of an already decoded event natively.
+    pub fn run_decoded(&self, r: Ready) -> Outcome {
+        self.run(r)
+    }
+
+    /// Runs handler `handler` on an event and meta already in native cells,
+    /// in a fresh context; returns the status and the number of emits and
+    /// rejections (for benchmarks of evaluation alone).
+    pub fn run_cells(&self, handler: usize, event: &Cell, meta: &Cell) -> (i32, usize, usize) {
+        let Some(&fptr) = self.handlers.get(handler) else { return (-1, 0, 0) };
+        let mut ctx = Ctx::new(&self.shared);
+        // SAFETY: as in `run`.
+        let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
+        // SAFETY: the caller's cells are alive for the call.
+        let status = unsafe { f(&mut ctx, event, meta, 0) };
+        (status, ctx.emits.len(), ctx.rejections.len())
     }
 
     fn run(&self, r: Ready) -> Outcome {

@@ -28,9 +28,16 @@ pub struct Shared {
     pub locs: Vec<Loc>,
     pub rejects: Vec<(Arc<str>, Loc)>,
     pub builtins: Vec<(Builtin, Vec<Ty>)>,
-    pub tables: Vec<HashMap<Vec<KeyPart>, Cell>>,
+    pub tables: Vec<TableIndex>,
     /// Memory behind constant and table cells (never freed while compiled code lives).
     pub store: Store,
+}
+
+/// A table's rows by key, as cells.
+pub enum TableIndex {
+    /// One Text key: looked up by the key's text, without building a key value.
+    Text(rustc_hash::FxHashMap<Box<str>, Cell>),
+    General(HashMap<Vec<KeyPart>, Cell>),
 }
 
 /// Owned memory for long-lived cells and text.
@@ -103,11 +110,25 @@ pub struct Ctx<'a> {
     pub texts: Vec<String>,
 }
 
+thread_local! {
+    /// One arena per thread, reset and reused event after event.
+    static ARENA: std::cell::RefCell<Option<Bump>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Drop for Ctx<'_> {
+    fn drop(&mut self) {
+        let mut arena = std::mem::take(&mut self.arena);
+        arena.reset();
+        let _ = ARENA.try_with(|a| *a.borrow_mut() = Some(arena));
+    }
+}
+
 impl<'a> Ctx<'a> {
     pub fn new(shared: &'a Shared) -> Ctx<'a> {
+        let arena = ARENA.try_with(|a| a.borrow_mut().take()).ok().flatten().unwrap_or_default();
         Ctx {
             shared,
-            arena: Bump::new(),
+            arena,
             emits: Vec::new(),
             rejections: Vec::new(),
             pending: None,
@@ -376,13 +397,21 @@ extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
         let Some(rec) = pkg.record(def.record) else { return Ok(Cell::none()) };
         // SAFETY: compiled code passes `n` contiguous key cells.
         let keys: &[Cell] = if a.is_null() || n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(a, n) } };
+        let index = ctx.shared.tables.get(table);
+        if let (Some(TableIndex::Text(map)), [k]) = (index, keys) {
+            // SAFETY: a Text key cell.
+            return Ok(map.get(unsafe { k.text() }).copied().unwrap_or_else(Cell::none));
+        }
         let mut key = Vec::with_capacity(n);
         for (k, fi) in keys.iter().zip(def.keys.iter()) {
             let kty = rec.fields.get(*fi as usize).map(|f| f.ty.strip().clone()).unwrap_or(Ty::Error);
             // SAFETY: key cells are live values of the key field's type.
             key.push(KeyPart::of(&unsafe { from_cell(pkg, &kty, k) }));
         }
-        Ok(ctx.shared.tables.get(table).and_then(|t| t.get(&key)).copied().unwrap_or_else(Cell::none))
+        Ok(match index {
+            Some(TableIndex::General(map)) => map.get(&key).copied().unwrap_or_else(Cell::none),
+            _ => Cell::none(),
+        })
     })
 }
 
@@ -416,12 +445,21 @@ extern "C" fn text_lit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *
 /// Appends the interpolation text of a value of type `types[aux]`.
 extern "C" fn text_value(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
-        let ty = ty_of(ctx, aux).clone();
-        let pkg = ctx.shared.pkg.clone();
-        // SAFETY: a live value of `ty`.
-        let v = unsafe { from_cell(&pkg, &ty, rd(a)) };
-        if let Some(t) = ctx.texts.last_mut() {
-            encode::interpolate(t, &pkg, &ty, &v);
+        let c = rd(a);
+        let shared = ctx.shared;
+        let ty = shared.types.get(aux as usize).unwrap_or(&Ty::Error);
+        let Some(t) = ctx.texts.last_mut() else { return Ok(Cell::none()) };
+        match ty {
+            // SAFETY: a Text cell.
+            Ty::Text => t.push_str(unsafe { c.text() }),
+            Ty::Int => t.push_str(itoa_i64(c.i64()).as_str()),
+            Ty::Decimal => num::format(&c.decimal(), t),
+            Ty::Date => time::format_date(Date(c.i32()), t),
+            _ => {
+                // SAFETY: a live value of `ty`.
+                let v = unsafe { from_cell(&shared.pkg, ty, c) };
+                encode::interpolate(t, &shared.pkg, ty, &v);
+            }
         }
         Ok(Cell::none())
     })
@@ -510,4 +548,8 @@ extern "C" fn decision_no_row(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell
     let message = format!("no row of decision `{}` matches (at {})", d.name, pkg.loc_string(loc));
     ctx.fault = Some(FinalFault { code: Arc::from("DECISION_CONFLICT"), message, loc });
     1
+}
+
+fn itoa_i64(i: i64) -> String {
+    i.to_string()
 }

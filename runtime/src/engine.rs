@@ -254,6 +254,11 @@ impl Engine {
         }
     }
 
+    /// Runs the handler of an already decoded event (see [`decode_line`]).
+    pub fn run_decoded(&self, r: Ready) -> Outcome {
+        self.run_ready(r, None)
+    }
+
     fn run_ready(&self, r: Ready, trace: Option<&Trace>) -> Outcome {
         let Ready { mut outcome, handler, meta, event } = r;
         let Some(h) = self.pkg.handlers.get(handler) else { return outcome };
@@ -333,6 +338,7 @@ pub enum Decoded {
 
 /// A decoded event and the handler it goes to. Every engine starts here, so
 /// envelope and schema errors are the same whatever runs the handler.
+#[derive(Clone)]
 pub struct Ready {
     /// The outcome so far (line, id, type, correlation id).
     pub outcome: Outcome,
