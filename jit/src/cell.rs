@@ -63,9 +63,12 @@ impl Cell {
     pub fn i64(&self) -> i64 {
         i64::from_le_bytes(self.word(0))
     }
-    fn word(&self, at: usize) -> [u8; 8] {
+    /// The 8 bytes at `at` (zeros past the end).
+    pub fn word(&self, at: usize) -> [u8; 8] {
         let mut w = [0u8; 8];
-        w.copy_from_slice(&self.bytes[at..at + 8]);
+        if let Some(src) = self.bytes.get(at..at + 8) {
+            w.copy_from_slice(src);
+        }
         w
     }
     pub fn usize_at(&self, at: usize) -> usize {
@@ -77,13 +80,18 @@ impl Cell {
         Decimal::deserialize(b)
     }
     pub fn currency_at(&self, at: usize) -> Currency {
-        Currency([self.bytes[at], self.bytes[at + 1], self.bytes[at + 2]])
+        let b = |i: usize| self.bytes.get(at + i).copied().unwrap_or(0);
+        Currency([b(0), b(1), b(2)])
     }
     pub fn ptr(&self) -> *const Cell {
         self.usize_at(0) as *const Cell
     }
+    /// The length of a List or Text cell.
     pub fn len(&self) -> usize {
         self.usize_at(8)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
     /// The text of a Text cell.
     ///

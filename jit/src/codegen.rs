@@ -276,9 +276,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
 
     fn store_const_cell(&mut self, c: &Cell, p: CValue) {
         for w in 0..4 {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&c.bytes[w * 8..w * 8 + 8]);
-            let v = self.b.ins().iconst(types::I64, i64::from_le_bytes(word));
+            let v = self.b.ins().iconst(types::I64, i64::from_le_bytes(c.word(w * 8)));
             self.store(v, p, (w * 8) as i32);
         }
     }

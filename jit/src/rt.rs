@@ -324,7 +324,7 @@ fn rounding(c: &Cell) -> Rounding {
 /// A built-in function; `aux` indexes `Shared::builtins`.
 extern "C" fn builtin(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, dst, |ctx| {
-        let Some((op, tys)) = ctx.shared.builtins.get(aux as usize) else {
+        let Some((op, _)) = ctx.shared.builtins.get(aux as usize) else {
             return Err(Fault::InvalidArgument("unknown built-in".into()));
         };
         let (x, y, z) = (rd(a), rd(b), rd(c));
@@ -377,10 +377,6 @@ extern "C" fn builtin(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *con
             Builtin::DaysBetween => Cell::from_i64(time::days_between(Date(x.i32()), Date(y.i32()))),
             Builtin::StartOfMonth => Cell::from_u32(time::start_of_month(Date(x.i32())).0 as u32),
             Builtin::EndOfMonth => Cell::from_u32(time::end_of_month(Date(x.i32())).0 as u32),
-        })
-        .map(|cell| {
-            let _ = tys;
-            cell
         })
     })
 }

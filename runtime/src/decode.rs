@@ -319,22 +319,31 @@ impl<'de> Visitor<'de> for Container<'_, '_> {
                 while let Some(k) = map.next_key::<Cow<'de, str>>()? {
                     let len = self.dec.path.len();
                     push_key(&mut self.dec.path, &k);
-                    let parsed = match k.as_ref() {
+                    let parsed: Result<(), SchemaError> = match k.as_ref() {
                         "amount" => {
                             let raw: &RawValue = map.next_value()?;
                             match self.dec.decimal(raw.get().trim()) {
-                                Some(d) => Ok(amount = Some(d)),
+                                Some(d) => {
+                                    amount = Some(d);
+                                    Ok(())
+                                }
                                 None => self.dec.expected("a decimal amount", raw.get()),
                             }
                         }
                         "currency" => {
                             let raw: &RawValue = map.next_value()?;
                             match string_of(raw.get()).as_deref().and_then(Currency::parse) {
-                                Some(c) => Ok(currency = Some(c)),
+                                Some(c) => {
+                                    currency = Some(c);
+                                    Ok(())
+                                }
                                 None => self.dec.expected("a currency code such as \"USD\"", raw.get()),
                             }
                         }
-                        _ => map.next_value::<IgnoredAny>().map(|_| ())?.into_ok(),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            Ok(())
+                        }
                     };
                     if let Err(e) = parsed {
                         self.dec.error = Some(e);
@@ -388,16 +397,5 @@ impl<'de> Visitor<'de> for Container<'_, '_> {
             }
             _ => self.wrong("an object".into()),
         }
-    }
-}
-
-/// `Ok(())` as a `Result` of any error type, for uniform match arms.
-trait IntoOk {
-    fn into_ok<E>(self) -> Result<(), E>;
-}
-
-impl IntoOk for () {
-    fn into_ok<E>(self) -> Result<(), E> {
-        Ok(())
     }
 }
