@@ -1,5 +1,6 @@
 //! The `canon` command line (RUNTIME.md §3): check, run, test and explain.
 
+mod fmt_cli;
 mod render;
 
 use std::io::{BufRead, BufWriter, Write};
@@ -60,6 +61,9 @@ enum Command {
         /// decision rows, table lookups and emits that decided it.
         #[arg(long)]
         explain: bool,
+        /// Evaluate on this many threads; outcomes keep the input order.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// Run the package's test blocks.
     Test {
@@ -71,17 +75,25 @@ enum Command {
         /// A code such as E0302.
         code: String,
     },
+    /// Format .canon files in place (`--check`: list those that would change).
+    Fmt {
+        /// Package directories or .canon files (default: the current directory).
+        package: Vec<PathBuf>,
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { package, format } => check(&package, format),
-        Command::Run { package, input, output, data, engine, explain } => {
-            run(&package, &input, &output, data.as_deref(), engine, explain)
+        Command::Run { package, input, output, data, engine, explain, threads } => {
+            run(&package, &input, &output, data.as_deref(), engine, explain, threads)
         }
         Command::Test { package } => test(&package),
         Command::Explain { code } => explain(&code),
+        Command::Fmt { package, check } => fmt_cli::fmt(&package, check),
     }
 }
 
@@ -179,7 +191,15 @@ impl AnyEngine {
     }
 }
 
-fn run(path: &Path, input: &str, output: &str, data: Option<&Path>, kind: EngineArg, explain: bool) -> ExitCode {
+fn run(
+    path: &Path,
+    input: &str,
+    output: &str,
+    data: Option<&Path>,
+    kind: EngineArg,
+    explain: bool,
+    threads: usize,
+) -> ExitCode {
     let (pkg, tables) = match prepare(path, data, false) {
         Ok(x) => x,
         Err(c) => return c,
@@ -220,58 +240,55 @@ fn run(path: &Path, input: &str, output: &str, data: Option<&Path>, kind: Engine
         }
     };
     let mut writer = BufWriter::with_capacity(1 << 16, writer);
-    let mut line_no = 0u64;
-    let mut buf = Vec::new();
     let mut reader = reader;
-    let mut out = String::with_capacity(4096);
+    let threads = threads.max(1);
+    // Lines are read in batches; a batch is evaluated on `threads` cores and
+    // written in input order, so memory stays flat and the order is kept.
+    let batch_size = if threads > 1 { 4096 * threads } else { 1 };
+    let mut line_no = 0u64;
+    let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch_size);
+    let mut outs: Vec<String> = Vec::new();
     loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                eprintln!("error: reading `{input}`: {e}");
-                return ExitCode::from(2);
+        batch.clear();
+        while batch.len() < batch_size {
+            let mut buf = Vec::new();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("error: reading `{input}`: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+            line_no += 1;
+            batch.push((line_no, buf));
+        }
+        if batch.is_empty() {
+            break;
+        }
+        outs.resize(batch.len(), String::new());
+        if threads > 1 {
+            let per = batch.len().div_ceil(threads);
+            let engine = &engine;
+            std::thread::scope(|s| {
+                for (lines, slots) in batch.chunks(per).zip(outs.chunks_mut(per)) {
+                    s.spawn(move || {
+                        for ((n, bytes), slot) in lines.iter().zip(slots.iter_mut()) {
+                            outcome_line(engine, *n, bytes, explain, slot);
+                        }
+                    });
+                }
+            });
+        } else {
+            for ((n, bytes), slot) in batch.iter().zip(outs.iter_mut()) {
+                outcome_line(&engine, *n, bytes, explain, slot);
             }
         }
-        line_no += 1;
-        let Ok(line) = std::str::from_utf8(&buf) else {
-            // JSON text is UTF-8: a line that is not is no CloudEvent.
-            out.clear();
-            let o = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
-            engine.write_outcome(&o, &mut out);
-            out.push('\n');
-            if let Err(e) = writer.write_all(out.as_bytes()) {
+        for o in &outs {
+            if let Err(e) = writer.write_all(o.as_bytes()) {
                 eprintln!("error: writing outcomes: {e}");
                 return ExitCode::from(2);
             }
-            continue;
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let line = line.trim_end_matches(['\n', '\r']);
-        out.clear();
-        if let (true, AnyEngine::Interp(engine)) = (explain, &engine) {
-            let (outcome, trace) = engine.evaluate_traced(line_no, line);
-            engine.write_outcome(&outcome, &mut out);
-            out.pop();
-            out.push_str(",\"trace\":[");
-            for (i, t) in trace.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                t.write_json(&mut out);
-            }
-            out.push_str("]}");
-        } else {
-            let outcome = engine.evaluate(line_no, line);
-            engine.write_outcome(&outcome, &mut out);
-        }
-        out.push('\n');
-        if let Err(e) = writer.write_all(out.as_bytes()) {
-            eprintln!("error: writing outcomes: {e}");
-            return ExitCode::from(2);
         }
     }
     if let Err(e) = writer.flush() {
@@ -279,6 +296,39 @@ fn run(path: &Path, input: &str, output: &str, data: Option<&Path>, kind: Engine
         return ExitCode::from(2);
     }
     ExitCode::SUCCESS
+}
+
+/// The outcome line of one input line into `out` (empty for a blank line).
+fn outcome_line(engine: &AnyEngine, line_no: u64, bytes: &[u8], explain: bool, out: &mut String) {
+    out.clear();
+    let Ok(line) = std::str::from_utf8(bytes) else {
+        // JSON text is UTF-8: a line that is not is no CloudEvent.
+        let o = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
+        engine.write_outcome(&o, out);
+        out.push('\n');
+        return;
+    };
+    if line.trim().is_empty() {
+        return;
+    }
+    let line = line.trim_end_matches(['\n', '\r']);
+    if let (true, AnyEngine::Interp(engine)) = (explain, engine) {
+        let (outcome, trace) = engine.evaluate_traced(line_no, line);
+        engine.write_outcome(&outcome, out);
+        out.pop();
+        out.push_str(",\"trace\":[");
+        for (i, t) in trace.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            t.write_json(out);
+        }
+        out.push_str("]}");
+    } else {
+        let outcome = engine.evaluate(line_no, line);
+        engine.write_outcome(&outcome, out);
+    }
+    out.push('\n');
 }
 
 fn test(path: &Path) -> ExitCode {

@@ -125,3 +125,13 @@ fn explain_every_code_and_reject_unknown_ones() {
     }
     assert_eq!(canon(&["explain", "E9999"]).status.code(), Some(2));
 }
+
+#[test]
+fn threads_keep_input_order() {
+    let one = canon(&["run", "examples/timesheets", "--input", "examples/timesheets/events.jsonl", "--threads", "1"]);
+    let three = canon(&["run", "examples/timesheets", "--input", "examples/timesheets/events.jsonl", "--threads", "3"]);
+    assert_eq!(one.status.code(), Some(0));
+    assert_eq!(three.status.code(), Some(0));
+    assert!(!one.stdout.is_empty());
+    assert_eq!(one.stdout, three.stdout);
+}
