@@ -28,14 +28,18 @@ fn best(runs: usize, mut f: impl FnMut()) -> Duration {
 fn main() {
     let n: usize = std::env::var("EVENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let tmp = std::env::temp_dir().join(format!("canon-bench-eval-{}", std::process::id()));
-    let ok = Command::new("python3")
-        .arg(root.join("../shared/bench/gen.py"))
-        .args(["--events", &n.to_string(), "--out"])
-        .arg(&tmp)
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    // BENCH_DIR: an already generated workload (events.jsonl and data/).
+    let given = std::env::var_os("BENCH_DIR").map(PathBuf::from);
+    let tmp = given.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("canon-bench-eval-{}", std::process::id())));
+    if given.is_none() {
+        let ok = Command::new("python3")
+            .arg(root.join("../shared/bench/gen.py"))
+            .args(["--events", &n.to_string(), "--out"])
+            .arg(&tmp)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
     let pkg = canon_runtime::load(&root.join("examples/timesheets")).unwrap();
     let checked = pkg.package();
     let tables = Tables::load(&checked, &tmp.join("data"), false).unwrap();
@@ -95,5 +99,7 @@ fn main() {
     println!("  ratio JIT/interpreter: {:.2}x   (target >= 5x)", interp_t.as_secs_f64() / jit_t.as_secs_f64());
     println!("JIT compile time of the timesheet package: {:.1} ms (target < 50 ms)", compile_wall.as_secs_f64() * 1e3);
     assert!(sink > 0);
-    let _ = std::fs::remove_dir_all(&tmp);
+    if given.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
 }

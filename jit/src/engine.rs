@@ -81,7 +81,7 @@ impl JitEngine {
                 }
                 TableIndex::Text(map)
             } else {
-                let mut map = std::collections::HashMap::new();
+                let mut map = rustc_hash::FxHashMap::default();
                 for (key, row) in rows {
                     map.insert(key.to_vec(), store.cell_of(&pkg, &ty, row));
                 }

@@ -7,7 +7,6 @@
 //! pending fault in the context; the JIT code then calls `fault_at` with the
 //! source location and returns.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use bumpalo::Bump;
@@ -37,7 +36,7 @@ pub struct Shared {
 pub enum TableIndex {
     /// One Text key: looked up by the key's text, without building a key value.
     Text(rustc_hash::FxHashMap<Box<str>, Cell>),
-    General(HashMap<Vec<KeyPart>, Cell>),
+    General(rustc_hash::FxHashMap<Vec<KeyPart>, Cell>),
 }
 
 /// Owned memory for long-lived cells and text.
@@ -110,30 +109,43 @@ pub struct Ctx<'a> {
     pub texts: Vec<String>,
 }
 
+/// The per-thread memory of a context, reused event after event.
+#[derive(Default)]
+struct Pooled {
+    arena: Bump,
+    emits: Vec<(u32, Cell)>,
+    texts: Vec<String>,
+}
+
 thread_local! {
-    /// One arena per thread, reset and reused event after event.
-    static ARENA: std::cell::RefCell<Option<Bump>> = const { std::cell::RefCell::new(None) };
+    static POOL: std::cell::RefCell<Option<Pooled>> = const { std::cell::RefCell::new(None) };
 }
 
 impl Drop for Ctx<'_> {
     fn drop(&mut self) {
-        let mut arena = std::mem::take(&mut self.arena);
-        arena.reset();
-        let _ = ARENA.try_with(|a| *a.borrow_mut() = Some(arena));
+        let mut p = Pooled {
+            arena: std::mem::take(&mut self.arena),
+            emits: std::mem::take(&mut self.emits),
+            texts: std::mem::take(&mut self.texts),
+        };
+        p.arena.reset();
+        p.emits.clear();
+        p.texts.clear();
+        let _ = POOL.try_with(|a| *a.borrow_mut() = Some(p));
     }
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(shared: &'a Shared) -> Ctx<'a> {
-        let arena = ARENA.try_with(|a| a.borrow_mut().take()).ok().flatten().unwrap_or_default();
+        let p = POOL.try_with(|a| a.borrow_mut().take()).ok().flatten().unwrap_or_default();
         Ctx {
             shared,
-            arena,
-            emits: Vec::new(),
+            arena: p.arena,
+            emits: p.emits,
             rejections: Vec::new(),
             pending: None,
             fault: None,
-            texts: Vec::new(),
+            texts: p.texts,
         }
     }
 }
@@ -400,9 +412,15 @@ extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
         }
         let mut key = Vec::with_capacity(n);
         for (k, fi) in keys.iter().zip(def.keys.iter()) {
-            let kty = rec.fields.get(*fi as usize).map(|f| f.ty.strip().clone()).unwrap_or(Ty::Error);
-            // SAFETY: key cells are live values of the key field's type.
-            key.push(KeyPart::of(&unsafe { from_cell(pkg, &kty, k) }));
+            let kty = rec.fields.get(*fi as usize).map(|f| f.ty.strip()).unwrap_or(&Ty::Error);
+            key.push(match kty {
+                Ty::Currency => KeyPart::Currency(k.currency_at(0)),
+                Ty::Int => KeyPart::Int(k.i64()),
+                Ty::Enum(_) => KeyPart::Enum(k.u32()),
+                Ty::Date => KeyPart::Date(k.i32()),
+                // SAFETY: key cells are live values of the key field's type.
+                _ => KeyPart::of(&unsafe { from_cell(pkg, kty, k) }),
+            });
         }
         Ok(match index {
             Some(TableIndex::General(map)) => map.get(&key).copied().unwrap_or_else(Cell::none),
