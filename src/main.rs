@@ -177,16 +177,17 @@ enum AnyEngine {
 }
 
 impl AnyEngine {
-    fn evaluate(&self, line_no: u64, line: &str) -> canon_runtime::Outcome {
-        match self {
-            AnyEngine::Interp(e) => e.evaluate(line_no, line),
-            AnyEngine::Jit(e) => e.evaluate(line_no, line),
-        }
-    }
     fn write_outcome(&self, o: &canon_runtime::Outcome, out: &mut String) {
         match self {
             AnyEngine::Interp(e) => e.write_outcome(o, out),
             AnyEngine::Jit(e) => e.write_outcome(o, out),
+        }
+    }
+    /// Evaluates a line and appends its outcome line.
+    fn outcome_json(&self, line_no: u64, line: &str, out: &mut String) {
+        match self {
+            AnyEngine::Interp(e) => e.write_outcome(&e.evaluate(line_no, line), out),
+            AnyEngine::Jit(e) => e.evaluate_json(line_no, line, out),
         }
     }
 }
@@ -325,8 +326,7 @@ fn outcome_line(engine: &AnyEngine, line_no: u64, bytes: &[u8], explain: bool, o
         }
         out.push_str("]}");
     } else {
-        let outcome = engine.evaluate(line_no, line);
-        engine.write_outcome(&outcome, out);
+        engine.outcome_json(line_no, line, out);
     }
     out.push('\n');
 }

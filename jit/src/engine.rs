@@ -185,8 +185,90 @@ impl JitEngine {
         outcome
     }
 
+    /// Evaluates one input line and appends its outcome as one JSON line
+    /// (without the newline): the fast path decodes `data` straight into
+    /// cells and writes emits straight from them; anything unusual (an
+    /// invalid envelope, an ignored type, a schema violation) takes the
+    /// shared path of [`JitEngine::evaluate`], so the bytes are the same.
+    pub fn evaluate_json(&self, line_no: u64, line: &str, out: &mut String) {
+        if self.fast(line_no, line, out) {
+            return;
+        }
+        let o = self.evaluate(line_no, line);
+        self.write_outcome(&o, out);
+    }
+
+    fn fast(&self, line_no: u64, line: &str, out: &mut String) -> bool {
+        let pkg = &self.shared.pkg;
+        let Some((env, data)) = canon_runtime::engine::envelope(line) else { return false };
+        let Some(&hi) = pkg.handler_by_type.get(&env.event_type) else { return false };
+        let (Some(h), Some(&fptr)) = (pkg.handlers.get(hi), self.handlers.get(hi)) else { return false };
+        let Some(data) = data.map(|d| d.get()).filter(|d| d.trim() != "null") else { return false };
+        let mut ctx = Ctx::new(&self.shared);
+        let Some(ev) = crate::native::decode(pkg, &ctx.arena, &Ty::Record(h.event), data) else { return false };
+        let mc = meta_cell(&ctx.arena, &env);
+        // SAFETY: as in `run`.
+        let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
+        // SAFETY: the context, event and meta cells outlive the call.
+        let status = unsafe { f(&mut ctx, &ev, &mc, 0) };
+        if status == 2 {
+            if let Some(fault) = ctx.fault.take() {
+                let at = pkg.loc_string(fault.loc);
+                ctx.rejections.push(Rejection { code: fault.code, message: fault.message, at, path: None });
+            }
+        }
+        let accepted = ctx.rejections.is_empty();
+        let outcome = Outcome {
+            line: line_no,
+            id: Some(env.id),
+            event_type: Some(env.event_type),
+            correlation_id: env.correlation_id,
+            status: if accepted { Status::Accepted } else { Status::Rejected },
+            emits: Vec::new(),
+            rejections: std::mem::take(&mut ctx.rejections),
+        };
+        let emits = &ctx.emits;
+        let write_emits = |out: &mut String| {
+            if !accepted {
+                return;
+            }
+            for (i, (dest, cell)) in emits.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let def = pkg.destinations.get(*dest as usize);
+                out.push_str("{\"destination\":");
+                canon_runtime::encode::json_str(out, def.map(|d| d.name.as_str()).unwrap_or(""));
+                out.push_str(",\"record\":");
+                let ty = def.map(|d| Ty::Record(d.record)).unwrap_or(Ty::Error);
+                // SAFETY: emitted cells live in this event's arena, alive until `ctx` drops.
+                unsafe { crate::native::encode(out, pkg, &ty, cell) };
+                out.push('}');
+            }
+        };
+        canon_runtime::engine::write_outcome_with(pkg, &outcome, out, Some(&write_emits));
+        true
+    }
+
     /// Appends the outcome as one JSON line (without the newline).
     pub fn write_outcome(&self, o: &Outcome, out: &mut String) {
         canon_runtime::engine::write_outcome(&self.shared.pkg, o, out);
     }
+}
+
+/// `meta` as cells of the built-in `Envelope` record.
+fn meta_cell(arena: &bumpalo::Bump, env: &canon_runtime::Envelope) -> Cell {
+    let text = |s: &str| crate::cell::text_cell(arena, s);
+    let opt = |s: &Option<String>| s.as_deref().map(|s| crate::cell::text_cell(arena, s)).unwrap_or_default();
+    let fields = [
+        text(&env.id),
+        text(&env.source),
+        text(&env.event_type),
+        env.time.map(|t| Cell::from_i64(t.0)).unwrap_or_default(),
+        opt(&env.subject),
+        opt(&env.correlation_id),
+        text(&env.idempotency_key),
+    ];
+    let cells = arena.alloc_slice_copy(&fields);
+    Cell::from_parts(cells.as_ptr() as usize, 0)
 }

@@ -9,6 +9,7 @@
 pub mod cell;
 pub mod codegen;
 pub mod engine;
+pub mod native;
 pub mod rt;
 
 pub use codegen::Unsupported;

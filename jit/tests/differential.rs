@@ -310,6 +310,11 @@ impl<'r> Gen<'r> {
     }
 }
 
+/// `PROPTEST_CASES` when set, else `default` (for minutes-long runs on demand).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
 fn compare(source: &str, events: &[String]) -> Result<usize, String> {
     let pkg = package::from_sources(PathBuf::from("."), vec![("gen.canon".into(), source.to_string())]);
     if pkg.has_errors() {
@@ -329,13 +334,19 @@ fn compare(source: &str, events: &[String]) -> Result<usize, String> {
         if sa != sb {
             return Err(format!("divergence\nprogram:\n{source}\nevent: {line}\ninterp: {sa}\njit:    {sb}"));
         }
+        // The JIT's fast path (decoding into cells, encoding from cells) too.
+        let mut sc = String::new();
+        jit.evaluate_json(n as u64 + 1, line, &mut sc);
+        if sa != sc {
+            return Err(format!("fast-path divergence\nprogram:\n{source}\nevent: {line}\ninterp: {sa}\njit:    {sc}"));
+        }
         compared += 1;
     }
     Ok(compared)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(48), .. ProptestConfig::default() })]
 
     #[test]
     fn jit_matches_interpreter(seed in any::<u64>()) {
@@ -403,8 +414,47 @@ fn conformance_and_examples_match() {
             interp.write_outcome(&interp.evaluate(n as u64 + 1, line), &mut a);
             jit.write_outcome(&jit.evaluate(n as u64 + 1, line), &mut b);
             assert_eq!(a, b, "{} line {}", d.display(), n + 1);
+            let mut c = String::new();
+            jit.evaluate_json(n as u64 + 1, line, &mut c);
+            assert_eq!(a, c, "{} line {} (fast path)", d.display(), n + 1);
         }
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} packages compared");
+}
+
+const TS_EVENT: &str = r#"{"specversion":"1.0","id":"evt-1","source":"urn:acme:timetrack","type":"com.acme.timesheet.approved","time":"2026-10-05T09:00:00Z","correlationid":"corr-1","data":{"timesheetId":"TS-1","employee":{"id":"E1","role":"Senior","region":"EU","kind":"Contractor","costCenter":"CC-1"},"projectCode":"P-0001","task":"T-1","workDate":"2026-10-01","hours":"7.50","approvedBy":"M-1","approvedAt":"2026-10-05T09:00:00Z"}}"#;
+
+fn timesheet_engines() -> &'static (Engine, JitEngine) {
+    static E: std::sync::OnceLock<(Engine, JitEngine)> = std::sync::OnceLock::new();
+    E.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/timesheets");
+        let pkg = canon_runtime::load(&root).unwrap();
+        let p = pkg.package();
+        let tables = Tables::load(&p, &root.join("data"), false).unwrap();
+        let jit = JitEngine::new(p.clone(), &tables).unwrap();
+        (Engine::new(p, tables), jit)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(400), .. ProptestConfig::default() })]
+
+    /// Mutated event lines (broken JSON, wrong types, odd values) give the same
+    /// outcome on both engines, through the JIT's fast path and its fallback.
+    #[test]
+    fn mutated_events_match(at in 0usize..TS_EVENT.len(), len in 0usize..12, insert in "[\\[\\]{}\",:0-9a-zA-Z.\\\\ -]{0,8}") {
+        let (interp, jit) = timesheet_engines();
+        let bytes = TS_EVENT.as_bytes();
+        let end = (at + len).min(bytes.len());
+        let mut v = bytes[..at].to_vec();
+        v.extend_from_slice(insert.as_bytes());
+        v.extend_from_slice(&bytes[end..]);
+        let line = String::from_utf8_lossy(&v).into_owned();
+        let mut a = String::new();
+        interp.write_outcome(&interp.evaluate(1, &line), &mut a);
+        let mut b = String::new();
+        jit.evaluate_json(1, &line, &mut b);
+        prop_assert_eq!(a, b, "line: {}", line);
+    }
 }

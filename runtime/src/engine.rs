@@ -149,6 +149,12 @@ struct Invalid {
     message: String,
 }
 
+/// The envelope and raw `data` of a valid CloudEvent line, or `None` when the
+/// line is `invalid` (then [`decode_line`] gives its outcome).
+pub fn envelope(line: &str) -> Option<(Envelope, Option<&RawValue>)> {
+    parse_envelope(line).ok()
+}
+
 fn parse_envelope(line: &str) -> Result<(Envelope, Option<&RawValue>), Invalid> {
     let raw: RawEnvelope<'_> = match serde_json::from_str(line) {
         Ok(r) => r,
@@ -278,6 +284,12 @@ impl Engine {
 
 /// Appends the outcome as one JSON line (without the newline).
 pub fn write_outcome(pkg: &ir::Package, o: &Outcome, out: &mut String) {
+    write_outcome_with(pkg, o, out, None);
+}
+
+/// As [`write_outcome`]; `emits`, when given, writes the inside of the
+/// `emits` array instead of `o.emits` (an engine with its own value layout).
+pub fn write_outcome_with(pkg: &ir::Package, o: &Outcome, out: &mut String, emits: Option<&dyn Fn(&mut String)>) {
     let opt = |out: &mut String, s: &Option<String>| match s {
         Some(s) => encode::json_str(out, s),
         None => out.push_str("null"),
@@ -293,7 +305,10 @@ pub fn write_outcome(pkg: &ir::Package, o: &Outcome, out: &mut String) {
     out.push_str(",\"status\":\"");
     out.push_str(o.status.as_str());
     out.push_str("\",\"emits\":[");
-    for (i, (dest, v)) in o.emits.iter().enumerate() {
+    if let Some(write) = emits {
+        write(out);
+    }
+    for (i, (dest, v)) in o.emits.iter().enumerate().filter(|_| emits.is_none()) {
         if i > 0 {
             out.push(',');
         }

@@ -1,0 +1,251 @@
+//! The JIT's fast path in and out of native cells: a schema-directed JSON
+//! decoder that writes `data` straight into cells in the event arena, and an
+//! encoder that writes emitted records straight from cells.
+//!
+//! The decoder only answers "this is valid, here are the cells" or "no": on
+//! "no" the engine takes the interpreter's decoding path, which words the
+//! schema violation. So the fast path must be at least as strict as
+//! `canon_runtime::decode` — never accept what it rejects — and its errors
+//! need no messages. The encoder must write the bytes `encode::value` writes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bumpalo::Bump;
+use canon_compiler::ir;
+use canon_compiler::types::Ty;
+use canon_runtime::encode::json_str;
+use canon_stdlib::{num, time, Currency, Date, Timestamp};
+use serde::de::{self as sde, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::cell::{text_cell, Cell};
+
+/// Decodes JSON text as a value of type `ty` into cells, or `None` if it does not fit.
+pub fn decode(pkg: &ir::Package, arena: &Bump, ty: &Ty, raw: &str) -> Option<Cell> {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let c = Seed { pkg, arena, ty }.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(c)
+}
+
+struct Seed<'a> {
+    pkg: &'a ir::Package,
+    arena: &'a Bump,
+    ty: &'a Ty,
+}
+
+fn no<E: sde::Error>() -> E {
+    E::custom("no")
+}
+
+/// The Int rule of the interpreter: digits with an optional leading `-`, in range.
+fn int_text(t: &str) -> Option<i64> {
+    let ok = !t.is_empty() && t.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-'));
+    if ok {
+        t.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// The Decimal rule: a JSON number, or a string holding one.
+fn decimal_text(t: &str) -> Option<canon_stdlib::Decimal> {
+    if t.starts_with('"') {
+        let s: Cow<'_, str> = serde_json::from_str(t).ok()?;
+        num::parse(&s)
+    } else {
+        num::parse(t)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_> {
+    type Value = Cell;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cell, D::Error> {
+        match self.ty.strip() {
+            Ty::Int | Ty::Decimal => {
+                let raw: &RawValue = sde::Deserialize::deserialize(d)?;
+                let t = raw.get().trim();
+                if t == "null" {
+                    return if self.ty.is_optional() { Ok(Cell::none()) } else { Err(no()) };
+                }
+                match self.ty.strip() {
+                    Ty::Int => int_text(t).map(Cell::from_i64).ok_or_else(no),
+                    _ => decimal_text(t).map(Cell::from_decimal).ok_or_else(no),
+                }
+            }
+            _ => d.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Seed<'_> {
+    type Value = Cell;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value")
+    }
+    fn visit_unit<E: sde::Error>(self) -> Result<Cell, E> {
+        if self.ty.is_optional() {
+            Ok(Cell::none())
+        } else {
+            Err(no())
+        }
+    }
+    fn visit_bool<E: sde::Error>(self, v: bool) -> Result<Cell, E> {
+        match self.ty.strip() {
+            Ty::Bool => Ok(Cell::from_bool(v)),
+            _ => Err(no()),
+        }
+    }
+    fn visit_str<E: sde::Error>(self, v: &str) -> Result<Cell, E> {
+        match self.ty.strip() {
+            Ty::Text => Ok(text_cell(self.arena, v)),
+            Ty::Date => time::parse_date(v).map(|d| Cell::from_u32(d.0 as u32)).ok_or_else(no),
+            Ty::Timestamp => time::parse_timestamp(v).map(|t| Cell::from_i64(t.0)).ok_or_else(no),
+            Ty::Currency => Currency::parse(v).map(Cell::from_currency).ok_or_else(no),
+            Ty::Enum(e) => self.pkg.enum_def(*e).and_then(|d| d.variant_by_wire(v)).map(Cell::from_u32).ok_or_else(no),
+            _ => Err(no()),
+        }
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Cell, A::Error> {
+        let Ty::List(elem) = self.ty.strip() else { return Err(no()) };
+        let mut items: Vec<Cell> = Vec::new();
+        while let Some(c) = seq.next_element_seed(Seed { pkg: self.pkg, arena: self.arena, ty: elem })? {
+            items.push(c);
+        }
+        let cells = self.arena.alloc_slice_copy(&items);
+        Ok(Cell::from_parts(cells.as_ptr() as usize, cells.len()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Cell, A::Error> {
+        match self.ty.strip() {
+            Ty::Money => {
+                let (mut amount, mut currency) = (None, None);
+                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                    match k.as_ref() {
+                        "amount" => {
+                            let raw: &RawValue = map.next_value()?;
+                            amount = Some(decimal_text(raw.get().trim()).ok_or_else(no)?);
+                        }
+                        "currency" => {
+                            let s: Cow<'de, str> = map.next_value()?;
+                            currency = Some(Currency::parse(&s).ok_or_else(no)?);
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (amount, currency) {
+                    (Some(a), Some(c)) => Ok(Cell::from_money(a, c)),
+                    _ => Err(no()),
+                }
+            }
+            Ty::Record(r) => {
+                let def = self.pkg.record(*r).ok_or_else(no)?;
+                let cells = self.arena.alloc_slice_fill_default::<Cell>(def.fields.len());
+                let mut seen = 0u64;
+                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                    let Some(i) = def.field_by_wire(&k) else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    let f = def.fields.get(i as usize).ok_or_else(no)?;
+                    let c = map.next_value_seed(Seed { pkg: self.pkg, arena: self.arena, ty: &f.ty })?;
+                    if let Some(slot) = cells.get_mut(i as usize) {
+                        *slot = c;
+                    }
+                    if i < 64 {
+                        seen |= 1 << i;
+                    }
+                }
+                for (i, f) in def.fields.iter().enumerate() {
+                    let present = if i < 64 { seen & (1 << i) != 0 } else { false };
+                    if !present && !f.ty.is_optional() {
+                        return Err(no());
+                    }
+                }
+                Ok(Cell::from_parts(cells.as_ptr() as usize, 0))
+            }
+            _ => Err(no()),
+        }
+    }
+}
+
+/// Writes a cell of type `ty` as JSON, byte for byte as `encode::value` writes its value.
+///
+/// # Safety
+/// The cell and what it points to must be alive and of type `ty`.
+pub unsafe fn encode(out: &mut String, pkg: &ir::Package, ty: &Ty, c: &Cell) {
+    if c.is_none() {
+        out.push_str("null");
+        return;
+    }
+    match ty.strip() {
+        Ty::Bool => out.push_str(if c.u8() != 0 { "true" } else { "false" }),
+        Ty::Int => out.push_str(&c.i64().to_string()),
+        Ty::Decimal => {
+            out.push('"');
+            num::format(&c.decimal(), out);
+            out.push('"');
+        }
+        Ty::Money => {
+            out.push_str("{\"amount\":\"");
+            num::format(&c.decimal(), out);
+            out.push_str("\",\"currency\":\"");
+            out.push_str(c.currency_at(16).as_str());
+            out.push_str("\"}");
+        }
+        Ty::Currency => {
+            out.push('"');
+            out.push_str(c.currency_at(0).as_str());
+            out.push('"');
+        }
+        // SAFETY: forwarded from the caller.
+        Ty::Text => json_str(out, unsafe { c.text() }),
+        Ty::Date => {
+            out.push('"');
+            time::format_date(Date(c.i32()), out);
+            out.push('"');
+        }
+        Ty::Timestamp => {
+            out.push('"');
+            time::format_timestamp(Timestamp(c.i64()), out);
+            out.push('"');
+        }
+        Ty::Enum(e) => {
+            let wire = pkg.enum_def(*e).and_then(|d| d.variants.get(c.u32() as usize)).map(|v| v.wire.as_str());
+            json_str(out, wire.unwrap_or(""));
+        }
+        Ty::Record(r) => {
+            out.push('{');
+            if let Some(def) = pkg.record(*r) {
+                // SAFETY: forwarded from the caller.
+                let cells = unsafe { c.cells(def.fields.len()) };
+                for (i, (f, fc)) in def.fields.iter().zip(cells.iter()).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    json_str(out, &f.wire);
+                    out.push(':');
+                    // SAFETY: forwarded from the caller.
+                    unsafe { encode(out, pkg, &f.ty, fc) };
+                }
+            }
+            out.push('}');
+        }
+        Ty::List(elem) => {
+            out.push('[');
+            // SAFETY: forwarded from the caller.
+            let cells = unsafe { c.cells(c.len()) };
+            for (i, x) in cells.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                // SAFETY: forwarded from the caller.
+                unsafe { encode(out, pkg, elem, x) };
+            }
+            out.push(']');
+        }
+        Ty::Optional(_) | Ty::NoneLit | Ty::Error => out.push_str("null"),
+    }
+}
