@@ -267,6 +267,12 @@ fn run(
         if batch.is_empty() {
             break;
         }
+        // A byte-order mark at the start of the input is not part of the first event.
+        if let Some((1, first)) = batch.first_mut() {
+            if first.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                first.drain(..3);
+            }
+        }
         outs.resize(batch.len(), String::new());
         if threads > 1 {
             let per = batch.len().div_ceil(threads);

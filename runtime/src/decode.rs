@@ -86,6 +86,9 @@ impl<'p> Decoder<'p> {
     }
 
     fn expected<T>(&self, what: &str, raw: &str) -> Result<T, SchemaError> {
+        if raw.trim() == "null" {
+            return self.fail(format!("expected {what}, found null"));
+        }
         self.fail(format!("expected {what}, found {} `{}`", kind_of(raw), shown(raw)))
     }
 
@@ -222,7 +225,12 @@ impl Container<'_, '_> {
         let what = match self.ty.strip() {
             Ty::Money => "Money: {\"amount\": \"12.50\", \"currency\": \"USD\"}".to_string(),
             Ty::List(_) => "an array".to_string(),
-            _ => "an object".to_string(),
+            Ty::Record(_) => "an object".to_string(),
+            Ty::Bool => "true or false".to_string(),
+            Ty::Date => "a date such as \"2026-11-25\"".to_string(),
+            Ty::Timestamp => "an RFC 3339 timestamp such as \"2026-11-25T09:30:00Z\"".to_string(),
+            Ty::Currency => "a currency code such as \"USD\"".to_string(),
+            _ => self.dec.describe(self.ty.strip()),
         };
         let err = self.dec.fail::<()>(format!("expected {what}, found {found}"));
         self.dec.error = err.err();

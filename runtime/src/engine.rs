@@ -156,6 +156,10 @@ pub fn envelope(line: &str) -> Option<(Envelope, Option<&RawValue>)> {
 }
 
 fn parse_envelope(line: &str) -> Result<(Envelope, Option<&RawValue>), Invalid> {
+    if !line.trim_start().starts_with('{') {
+        // serde would also read a JSON array positionally: only objects are events.
+        return Err(Invalid { id: None, event_type: None, message: "the line is not a JSON object".into() });
+    }
     let raw: RawEnvelope<'_> = match serde_json::from_str(line) {
         Ok(r) => r,
         Err(e) => {
