@@ -30,65 +30,64 @@ pub const TAG: usize = 24;
 #[repr(C, align(8))]
 #[derive(Clone, Copy)]
 pub struct Cell {
-    pub bytes: [u8; CELL],
+    /// Four little-endian words; whole words are written so that stores and
+    /// loads of the same cell always have the same width (no store-forwarding stalls).
+    pub words: [u64; 4],
 }
 
 impl Default for Cell {
     fn default() -> Self {
-        Cell { bytes: [0; CELL] }
+        Cell { words: [0; 4] }
     }
 }
 
+const PRESENT: u64 = 1;
+
 impl Cell {
+    pub const NONE: Cell = Cell { words: [0; 4] };
+
     pub fn none() -> Cell {
-        Cell::default()
-    }
-    fn present() -> Cell {
-        let mut c = Cell::default();
-        c.bytes[TAG] = 1;
-        c
+        Cell::NONE
     }
     pub fn is_none(&self) -> bool {
-        self.bytes[TAG] == 0
+        self.words[3] & 0xff == 0
     }
     pub fn u8(&self) -> u8 {
-        self.bytes[0]
+        self.words[0] as u8
     }
     pub fn u32(&self) -> u32 {
-        u32::from_le_bytes([self.bytes[0], self.bytes[1], self.bytes[2], self.bytes[3]])
+        self.words[0] as u32
     }
     pub fn i32(&self) -> i32 {
         self.u32() as i32
     }
     pub fn i64(&self) -> i64 {
-        i64::from_le_bytes(self.word(0))
+        self.words[0] as i64
     }
-    /// The 8 bytes at `at` (zeros past the end).
+    /// The 8 bytes at byte offset `at` (a multiple of 8; zeros past the end).
     pub fn word(&self, at: usize) -> [u8; 8] {
-        let mut w = [0u8; 8];
-        if let Some(src) = self.bytes.get(at..at + 8) {
-            w.copy_from_slice(src);
-        }
-        w
+        self.words.get(at / 8).copied().unwrap_or(0).to_le_bytes()
     }
     pub fn usize_at(&self, at: usize) -> usize {
-        u64::from_le_bytes(self.word(at)) as usize
+        self.words.get(at / 8).copied().unwrap_or(0) as usize
     }
     pub fn decimal(&self) -> Decimal {
         let mut b = [0u8; 16];
-        b.copy_from_slice(&self.bytes[0..16]);
+        b[..8].copy_from_slice(&self.words[0].to_le_bytes());
+        b[8..].copy_from_slice(&self.words[1].to_le_bytes());
         Decimal::deserialize(b)
     }
+    /// The currency at byte offset 0 or 16.
     pub fn currency_at(&self, at: usize) -> Currency {
-        let b = |i: usize| self.bytes.get(at + i).copied().unwrap_or(0);
-        Currency([b(0), b(1), b(2)])
+        let w = self.words.get(at / 8).copied().unwrap_or(0).to_le_bytes();
+        Currency([w[0], w[1], w[2]])
     }
     pub fn ptr(&self) -> *const Cell {
-        self.usize_at(0) as *const Cell
+        self.words[0] as usize as *const Cell
     }
     /// The length of a List or Text cell.
     pub fn len(&self) -> usize {
-        self.usize_at(8)
+        self.words[1] as usize
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -98,8 +97,8 @@ impl Cell {
     /// # Safety
     /// The cell must hold a Text whose bytes are alive (arena or constants).
     pub unsafe fn text<'a>(&self) -> &'a str {
-        let p = self.usize_at(0) as *const u8;
-        let n = self.usize_at(8);
+        let p = self.words[0] as usize as *const u8;
+        let n = self.words[1] as usize;
         if p.is_null() || n == 0 {
             return "";
         }
@@ -121,41 +120,35 @@ impl Cell {
     }
 
     pub fn from_bool(b: bool) -> Cell {
-        let mut c = Cell::present();
-        c.bytes[0] = u8::from(b);
-        c
+        Cell { words: [u64::from(b), 0, 0, PRESENT] }
     }
     pub fn from_i64(i: i64) -> Cell {
-        let mut c = Cell::present();
-        c.bytes[0..8].copy_from_slice(&i.to_le_bytes());
-        c
+        Cell { words: [i as u64, 0, 0, PRESENT] }
     }
     pub fn from_u32(u: u32) -> Cell {
-        let mut c = Cell::present();
-        c.bytes[0..4].copy_from_slice(&u.to_le_bytes());
-        c
+        Cell { words: [u64::from(u), 0, 0, PRESENT] }
     }
     pub fn from_decimal(d: Decimal) -> Cell {
-        let mut c = Cell::present();
-        c.bytes[0..16].copy_from_slice(&d.serialize());
-        c
+        let b = d.serialize();
+        let lo = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        let hi = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+        Cell { words: [lo, hi, 0, PRESENT] }
     }
     pub fn from_money(d: Decimal, cur: Currency) -> Cell {
         let mut c = Cell::from_decimal(d);
-        c.bytes[16..19].copy_from_slice(&cur.0);
+        c.words[2] = currency_word(cur);
         c
     }
     pub fn from_currency(cur: Currency) -> Cell {
-        let mut c = Cell::present();
-        c.bytes[0..3].copy_from_slice(&cur.0);
-        c
+        Cell { words: [currency_word(cur), 0, 0, PRESENT] }
     }
     pub fn from_parts(ptr: usize, len: usize) -> Cell {
-        let mut c = Cell::present();
-        c.bytes[0..8].copy_from_slice(&(ptr as u64).to_le_bytes());
-        c.bytes[8..16].copy_from_slice(&(len as u64).to_le_bytes());
-        c
+        Cell { words: [ptr as u64, len as u64, 0, PRESENT] }
     }
+}
+
+fn currency_word(c: Currency) -> u64 {
+    u64::from(c.0[0]) | (u64::from(c.0[1]) << 8) | (u64::from(c.0[2]) << 16)
 }
 
 /// Text bytes in the arena.

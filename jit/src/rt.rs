@@ -17,7 +17,7 @@ use canon_runtime::value::KeyPart;
 use canon_runtime::{encode, Value};
 use canon_stdlib::{money, num, text, time, Currency, Date, Fault, Rounding, Timestamp};
 
-use crate::cell::{from_cell, text_cell, to_cell, Cell, CELL};
+use crate::cell::{from_cell, text_cell, to_cell, Cell};
 
 /// Everything compiled code refers to by index: types, locations, rejection
 /// sites, builtins, and the tables as cells. Immutable after compilation.
@@ -208,9 +208,8 @@ fn guard(ctx: *mut Ctx<'_>, dst: *mut Cell, f: impl FnOnce(&mut Ctx<'_>) -> Resu
 }
 
 fn rd<'c>(p: *const Cell) -> &'c Cell {
-    static NONE: Cell = Cell { bytes: [0; CELL] };
     // SAFETY: compiled code passes pointers to live cells, or null.
-    unsafe { p.as_ref() }.unwrap_or(&NONE)
+    unsafe { p.as_ref() }.unwrap_or(&Cell::NONE)
 }
 
 fn ty_of<'s>(ctx: &'s Ctx<'_>, aux: i64) -> &'s Ty {
