@@ -1,6 +1,8 @@
 //! The `canon` command line (RUNTIME.md §3): check, run, test and explain.
 
 mod fmt_cli;
+mod lsp_cli;
+mod pipeline_cli;
 mod render;
 
 use std::io::{BufRead, BufWriter, Write};
@@ -79,9 +81,19 @@ enum Command {
     Fmt {
         /// Package directories or .canon files (default: the current directory).
         package: Vec<PathBuf>,
+        /// Change nothing: list the files that would change; exit 1 if any.
         #[arg(long)]
         check: bool,
     },
+    /// Evaluate events durably: idempotency ledger, sinks, exception queue, lineage.
+    Process(pipeline_cli::ProcessArgs),
+    /// Work the exception queue of a state directory.
+    #[command(subcommand)]
+    Exceptions(pipeline_cli::ExceptionsCommand),
+    /// Reconciliation counts of a state directory.
+    Status(pipeline_cli::StatusArgs),
+    /// The language server, on stdin and stdout.
+    Lsp,
 }
 
 fn main() -> ExitCode {
@@ -94,6 +106,10 @@ fn main() -> ExitCode {
         Command::Test { package } => test(&package),
         Command::Explain { code } => explain(&code),
         Command::Fmt { package, check } => fmt_cli::fmt(&package, check),
+        Command::Process(args) => pipeline_cli::process(args),
+        Command::Exceptions(cmd) => pipeline_cli::exceptions(cmd),
+        Command::Status(args) => pipeline_cli::status(args),
+        Command::Lsp => lsp_cli::lsp(),
     }
 }
 

@@ -49,6 +49,9 @@ pub struct Package {
     pub tests: Vec<TestDef>,
     /// Event wire type to handler index.
     pub handler_by_type: HashMap<String, usize>,
+    /// For the language server: the type of each name, field access and
+    /// `let` name the checker saw, with its file and span.
+    pub types: Vec<(FileId, Span, Ty)>,
 }
 
 impl Package {

@@ -19,6 +19,7 @@ impl<'a> Checker<'a> {
         let mut lets = Vec::new();
         for l in &f.lets {
             let v = self.expr(&mut env, &l.value, None);
+            self.note_type(l.name.span, &v.ty);
             let slot = env.bind(&l.name.text, v.ty.clone());
             lets.push((slot, v));
         }
@@ -62,6 +63,7 @@ impl<'a> Checker<'a> {
         }
         let mut env = Env::default();
         env.allow_meta = true;
+        self.note_type(h.binding.span, &Ty::Record(event));
         env.bind(&h.binding.text, Ty::Record(event));
         let body = self.block(&mut env, &h.body);
         let site = self.site(h.event.span);
@@ -90,6 +92,7 @@ impl<'a> Checker<'a> {
         Some(match &s.kind {
             ast::StmtKind::Let(l) => {
                 let v = self.expr(env, &l.value, None);
+                self.note_type(l.name.span, &v.ty);
                 let slot = env.bind(&l.name.text, v.ty.clone());
                 Stmt::Let { slot, value: v }
             }
@@ -202,6 +205,7 @@ impl<'a> Checker<'a> {
             let st = match &s.kind {
                 ast::TestStmtKind::Let(l) => {
                     let v = self.expr(&mut env, &l.value, None);
+                    self.note_type(l.name.span, &v.ty);
                     let slot = env.bind(&l.name.text, v.ty.clone());
                     ir::TestStmt::Let { slot, value: v }
                 }

@@ -353,8 +353,16 @@ impl<'a> Checker<'a> {
             },
             ast::ExprKind::Text(parts) => self.interpolation(env, parts, e.span),
             ast::ExprKind::Paren(inner) => self.expr(env, inner, expected),
-            ast::ExprKind::Name(id) => self.name(env, id, expected),
-            ast::ExprKind::Field { base, name, optional } => self.field(env, base, name, *optional, e.span, expected),
+            ast::ExprKind::Name(id) => {
+                let x = self.name(env, id, expected);
+                self.note_type(e.span, &x.ty);
+                x
+            }
+            ast::ExprKind::Field { base, name, optional } => {
+                let x = self.field(env, base, name, *optional, e.span, expected);
+                self.note_type(e.span, &x.ty);
+                x
+            }
             ast::ExprKind::Call { callee, args } => self.call(env, callee, args, e.span, expected),
             ast::ExprKind::BadCall { callee } => {
                 self.error(Code::E0201, callee.span, "only functions, decisions and built-ins can be called");

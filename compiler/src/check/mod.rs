@@ -116,6 +116,7 @@ impl<'a> Checker<'a> {
             handlers: Vec::new(),
             tests: Vec::new(),
             handler_by_type: HashMap::new(),
+            types: Vec::new(),
         };
         // Built-in enums and the envelope record, at fixed ids.
         let builtin_enum = |name: &str, variants: &[&str]| ir::EnumDef {
@@ -210,6 +211,11 @@ impl<'a> Checker<'a> {
 
     pub(crate) fn site(&self, span: Span) -> Option<DeclSite> {
         Some(DeclSite { file: self.file, span, line: self.loc(span).line })
+    }
+
+    /// Records the type of a name, field access or `let` for the language server.
+    pub(crate) fn note_type(&mut self, span: Span, ty: &Ty) {
+        self.pkg.types.push((self.file, span, ty.clone()));
     }
 
     pub(crate) fn show(&self, ty: &Ty) -> String {

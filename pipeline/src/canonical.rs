@@ -1,0 +1,385 @@
+//! The payload hash of the idempotency ledger: SHA-256 of an event's canonical
+//! JSON (object keys sorted, no insignificant white space, strings re-escaped
+//! minimally, numbers exactly as written), so that the same event sent again
+//! with other formatting is a `duplicate`, and any change of a value is a
+//! conflict. `1.5` and `1.50` differ: Canon keeps a decimal's scale.
+//!
+//! The same pass reads the top-level `id`, `source` and `idempotencykey`,
+//! from which the idempotency key is formed (RUNTIME.md §1).
+
+use sha2::{Digest, Sha256};
+
+/// The ledger's view of one input line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The idempotency key: `idempotencykey`, else `["<source>","<id>"]`;
+    /// for a line that is not a valid event, `invalid:` and its hash.
+    pub key: String,
+    /// The first 16 bytes of the SHA-256 of the canonical form (of the raw
+    /// bytes when the line is not JSON).
+    pub hash: [u8; 16],
+}
+
+/// Top-level string members read while canonicalising.
+#[derive(Default)]
+struct Top {
+    id: Option<String>,
+    source: Option<String>,
+    key: Option<String>,
+}
+
+const MAX_DEPTH: usize = 128;
+
+/// Buffers reused from one line to the next.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    out: Vec<u8>,
+    members: Vec<(usize, usize, usize)>,
+    tmp: Vec<u8>,
+}
+
+/// The identity of a line. `valid` says whether the engine found a valid
+/// envelope; only then are `source` and `id` (or `idempotencykey`) the key.
+pub fn identity(line: &str, valid: bool, scratch: &mut Scratch) -> Identity {
+    scratch.out.clear();
+    scratch.members.clear();
+    let mut top = Top::default();
+    let parsed = {
+        let mut p = Parser {
+            s: line.as_bytes(),
+            i: 0,
+            out: &mut scratch.out,
+            members: &mut scratch.members,
+            tmp: &mut scratch.tmp,
+        };
+        p.document(&mut top).is_some()
+    };
+    let digest = if parsed { Sha256::digest(&scratch.out[..]) } else { Sha256::digest(line.trim().as_bytes()) };
+    let mut hash = [0u8; 16];
+    for (h, d) in hash.iter_mut().zip(digest.iter()) {
+        *h = *d;
+    }
+    let key = match (valid && parsed, top) {
+        (true, Top { key: Some(k), .. }) => k,
+        (true, Top { id: Some(id), source: Some(source), .. }) => {
+            let mut k = String::with_capacity(id.len() + source.len() + 7);
+            k.push('[');
+            canon_runtime::encode::json_str(&mut k, &source);
+            k.push(',');
+            canon_runtime::encode::json_str(&mut k, &id);
+            k.push(']');
+            k
+        }
+        _ => format!("invalid:{}", hex(&hash)),
+    };
+    Identity { key, hash }
+}
+
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
+        s.push(char::from(DIGITS.get(usize::from(b & 15)).copied().unwrap_or(b'0')));
+    }
+    s
+}
+
+/// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn is_number(t: &[u8]) -> bool {
+    let digits = |t: &[u8]| t.iter().take_while(|b| b.is_ascii_digit()).count();
+    let t = t.strip_prefix(b"-").unwrap_or(t);
+    let n = digits(t);
+    if n == 0 || (n > 1 && t.first() == Some(&b'0')) {
+        return false;
+    }
+    let mut rest = t.get(n..).unwrap_or_default();
+    if let Some(r) = rest.strip_prefix(b".") {
+        let n = digits(r);
+        if n == 0 {
+            return false;
+        }
+        rest = r.get(n..).unwrap_or_default();
+    }
+    if let Some(r) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
+        let r = r.strip_prefix(b"+").or_else(|| r.strip_prefix(b"-")).unwrap_or(r);
+        let n = digits(r);
+        if n == 0 {
+            return false;
+        }
+        rest = r.get(n..).unwrap_or_default();
+    }
+    rest.is_empty()
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    out: &'a mut Vec<u8>,
+    /// (key start, key end, value end) in `out` of the members of the
+    /// objects being read, innermost last.
+    members: &'a mut Vec<(usize, usize, usize)>,
+    tmp: &'a mut Vec<u8>,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn document(&mut self, top: &mut Top) -> Option<()> {
+        self.ws();
+        if self.peek() == Some(b'{') {
+            self.object(0, Some(top))?;
+        } else {
+            self.value(0)?;
+        }
+        self.ws();
+        (self.i == self.s.len()).then_some(())
+    }
+
+    fn value(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.ws();
+        match self.peek()? {
+            b'{' => self.object(depth, None),
+            b'[' => self.array(depth),
+            b'"' => self.string().map(|_| ()),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.s.get(self.i..self.i + word.len())? == word {
+            self.i += word.len();
+            self.out.extend_from_slice(word);
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn number(&mut self) -> Option<()> {
+        let start = self.i;
+        while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        let text = self.s.get(start..self.i)?;
+        // Exactly as written, once it is a JSON number.
+        if !is_number(text) {
+            return None;
+        }
+        self.out.extend_from_slice(text);
+        Some(())
+    }
+
+    /// Writes the string's canonical form; returns its value when escapes
+    /// had to be decoded (else the caller may read the raw text).
+    fn string(&mut self) -> Option<Option<String>> {
+        let start = self.i;
+        self.i += 1;
+        let mut escaped = false;
+        loop {
+            let rest = self.s.get(self.i..)?;
+            let at = memchr::memchr2(b'"', b'\\', rest)?;
+            self.i += at;
+            if self.peek()? == b'"' {
+                break;
+            }
+            escaped = true;
+            self.i += 2;
+        }
+        self.i += 1;
+        let raw = self.s.get(start..self.i)?;
+        if !escaped {
+            self.out.extend_from_slice(raw);
+            return Some(None);
+        }
+        let value: String = serde_json::from_slice(raw).ok()?;
+        let mut enc = String::with_capacity(value.len() + 2);
+        canon_runtime::encode::json_str(&mut enc, &value);
+        self.out.extend_from_slice(enc.as_bytes());
+        Some(Some(value))
+    }
+
+    fn array(&mut self, depth: usize) -> Option<()> {
+        self.i += 1;
+        self.out.push(b'[');
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            self.out.push(b']');
+            return Some(());
+        }
+        loop {
+            self.value(depth + 1)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.i += 1;
+                    self.out.push(b',');
+                }
+                b']' => {
+                    self.i += 1;
+                    self.out.push(b']');
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize, mut top: Option<&mut Top>) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.i += 1;
+        let start = self.out.len();
+        self.out.push(b'{');
+        // Members are ordered by their key's canonical encoding.
+        let first = self.members.len();
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            self.out.push(b'}');
+            return Some(());
+        }
+        loop {
+            self.ws();
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let key_start = self.out.len();
+            let key_raw_start = self.i;
+            let decoded = self.string()?;
+            let key_end = self.out.len();
+            let key_raw = self.s.get(key_raw_start + 1..self.i - 1)?;
+            self.ws();
+            if self.peek()? != b':' {
+                return None;
+            }
+            self.i += 1;
+            self.out.push(b':');
+            self.ws();
+            let value_raw_start = self.i;
+            self.value(depth + 1)?;
+            if let Some(top) = top.as_deref_mut() {
+                let name = decoded.as_deref().map(str::as_bytes).unwrap_or(key_raw);
+                let slot = match name {
+                    b"id" => Some(&mut top.id),
+                    b"source" => Some(&mut top.source),
+                    b"idempotencykey" => Some(&mut top.key),
+                    _ => None,
+                };
+                if let Some(slot) = slot {
+                    let raw = self.s.get(value_raw_start..self.i)?;
+                    *slot = serde_json::from_slice::<Option<String>>(raw).ok().flatten();
+                }
+            }
+            self.members.push((key_start, key_end, self.out.len()));
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.i += 1;
+                }
+                b'}' => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        let offset = start + 1;
+        self.tmp.clear();
+        self.tmp.extend_from_slice(self.out.get(offset..)?);
+        self.out.truncate(offset);
+        let body = &*self.tmp;
+        let members = self.members.get_mut(first..)?;
+        let key_of = |m: &(usize, usize, usize)| body.get(m.0 - offset..m.1 - offset).unwrap_or_default();
+        members.sort_by(|a, b| key_of(a).cmp(key_of(b)));
+        for (n, m) in members.iter().enumerate() {
+            if n > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(body.get(m.0 - offset..m.2 - offset)?);
+        }
+        self.members.truncate(first);
+        self.out.push(b'}');
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn canon(s: &str) -> Option<String> {
+        let (mut out, mut members, mut tmp) = (Vec::new(), Vec::new(), Vec::new());
+        let mut top = Top::default();
+        let ok = Parser { s: s.as_bytes(), i: 0, out: &mut out, members: &mut members, tmp: &mut tmp }
+            .document(&mut top)
+            .is_some();
+        ok.then(|| String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn sorts_keys_and_drops_white_space() {
+        assert_eq!(
+            canon(r#" { "b" : [1, 2.50 ,{"z":null,"a":true}], "a":"x" } "#).unwrap(),
+            r#"{"a":"x","b":[1,2.50,{"a":true,"z":null}]}"#
+        );
+    }
+
+    #[test]
+    fn numbers_stay_as_written() {
+        assert_eq!(canon("[0,-1.50,2e10,3E-2,1e+400]").unwrap(), "[0,-1.50,2e10,3E-2,1e+400]");
+    }
+
+    #[test]
+    fn re_escapes_strings() {
+        assert_eq!(canon(r#"{"k":"\u0041\/\n"}"#).unwrap(), r#"{"k":"A/\n"}"#);
+        assert_eq!(canon(r#"{"\u0061":1}"#), canon(r#"{"a":1}"#));
+    }
+
+    #[test]
+    fn rejects_what_is_not_json() {
+        for bad in ["{", "{\"a\":}", "[1,]", "{\"a\":1} x", "{'a':1}", "{\"a\":01}", "[1.]", "[-]", "[1e]", "nul"] {
+            assert!(canon(bad).is_none(), "{bad}");
+        }
+        let deep = "[".repeat(1000) + &"]".repeat(1000);
+        assert!(canon(&deep).is_none());
+    }
+
+    #[test]
+    fn keys_and_hashes() {
+        let mut s = Scratch::default();
+        let a = identity(r#"{"id":"e1","source":"s","type":"t","data":{"h":"1.50"}}"#, true, &mut s);
+        let b = identity(r#"{ "data": {"h":"1.50"}, "type":"t", "source":"s", "id":"e1" }"#, true, &mut s);
+        let c = identity(r#"{"id":"e1","source":"s","type":"t","data":{"h":"1.5"}}"#, true, &mut s);
+        assert_eq!(a.key, r#"["s","e1"]"#);
+        assert_eq!(a, b);
+        assert_eq!(a.key, c.key);
+        assert_ne!(a.hash, c.hash);
+        let k = identity(r#"{"id":"e1","source":"s","idempotencykey":"K-1"}"#, true, &mut s);
+        assert_eq!(k.key, "K-1");
+        let n = identity(r#"{"id":"e1","source":"s","idempotencykey":null}"#, true, &mut s);
+        assert_eq!(n.key, r#"["s","e1"]"#);
+        let bad = identity("not json", false, &mut s);
+        assert!(bad.key.starts_with("invalid:"));
+        assert_eq!(bad, identity("not json", false, &mut s));
+    }
+}

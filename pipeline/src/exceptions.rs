@@ -1,0 +1,440 @@
+//! The exception queue: every rejected or invalid event (and every
+//! idempotency conflict) with its business context, to list, show, retry
+//! after a fix, or resolve with a note.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use rusqlite::{OptionalExtension, TransactionBehavior};
+use serde_json::{json, Value as Json};
+
+use crate::canonical::Identity;
+use crate::error::{Error, Result};
+use crate::http::{deliver, DeliveryCounts};
+use crate::process::{commit, count_run, insert_emits, prepare_again, Counts, Ledger, Rules, Writer};
+use crate::sink::Sinks;
+use crate::state::State;
+use canon_runtime::Status;
+
+/// Which items `list` returns.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// `open` or `resolved`.
+    pub status: Option<String>,
+    /// Items with a rejection of this code.
+    pub code: Option<String>,
+}
+
+fn parse(text: &str) -> Json {
+    serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.to_string()))
+}
+
+/// A stored lineage as `canon run --explain` objects.
+fn steps(text: &str) -> Json {
+    match parse(text) {
+        Json::Array(a) => Json::Array(a.iter().map(crate::process::trace_step).collect()),
+        other => other,
+    }
+}
+
+/// The queue's items, oldest first: `id`, `event_id`, `event_type`,
+/// `correlation_id`, `status`, `resolution`, `rejections`, `package_version`,
+/// `received_at`, `attempts`.
+pub fn list(state: &State, filter: &Filter) -> Result<Vec<Json>> {
+    let mut st = state.conn.prepare(
+        "SELECT x.id, e.event_id, e.event_type, e.correlation_id, x.status, x.resolution, x.rejections,
+                v.hash, e.received_at, x.attempts
+         FROM exceptions x JOIN events e ON e.id = x.event JOIN package_versions v ON v.id = e.package_version
+         WHERE (?1 IS NULL OR x.status = ?1)
+           AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(x.rejections) j WHERE json_extract(j.value, '$.code') = ?2))
+         ORDER BY x.id",
+    )?;
+    let rows = st.query_map(rusqlite::params![filter.status, filter.code], |r| {
+        Ok(json!({
+            "id": r.get::<_, i64>(0)?,
+            "event_id": r.get::<_, Option<String>>(1)?,
+            "event_type": r.get::<_, Option<String>>(2)?,
+            "correlation_id": r.get::<_, Option<String>>(3)?,
+            "status": r.get::<_, String>(4)?,
+            "resolution": r.get::<_, Option<String>>(5)?,
+            "rejections": parse(&r.get::<_, String>(6)?),
+            "package_version": r.get::<_, String>(7)?,
+            "received_at": r.get::<_, String>(8)?,
+            "attempts": r.get::<_, i64>(9)?,
+        }))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// One item in full: the event, each rejection with its rule location, the
+/// lineage (package version and trace), earlier attempts, deliveries.
+pub fn show(state: &State, id: i64) -> Result<Json> {
+    let conn = &state.conn;
+    let item = conn
+        .query_row(
+            "SELECT x.id, x.status, x.resolution, x.note, x.attempts, x.rejections, x.created_at, x.updated_at,
+                    x.resolved_at, e.id, e.event_id, e.event_type, e.correlation_id, e.idem_key, e.received_at,
+                    e.event, e.trace, e.status, v.hash, v.root, v.data_dir
+             FROM exceptions x JOIN events e ON e.id = x.event JOIN package_versions v ON v.id = e.package_version
+             WHERE x.id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(9)?,
+                    json!({
+                        "id": r.get::<_, i64>(0)?,
+                        "status": r.get::<_, String>(1)?,
+                        "resolution": r.get::<_, Option<String>>(2)?,
+                        "note": r.get::<_, Option<String>>(3)?,
+                        "attempts": r.get::<_, i64>(4)?,
+                        "rejections": parse(&r.get::<_, String>(5)?),
+                        "created_at": r.get::<_, String>(6)?,
+                        "updated_at": r.get::<_, String>(7)?,
+                        "resolved_at": r.get::<_, Option<String>>(8)?,
+                        "event_id": r.get::<_, Option<String>>(10)?,
+                        "event_type": r.get::<_, Option<String>>(11)?,
+                        "correlation_id": r.get::<_, Option<String>>(12)?,
+                        "idempotency_key": r.get::<_, String>(13)?,
+                        "received_at": r.get::<_, String>(14)?,
+                        "event": r.get::<_, Option<String>>(15)?.map(|t| parse(&t)),
+                        "lineage": {
+                            "package_version": r.get::<_, String>(18)?,
+                            "package": r.get::<_, String>(19)?,
+                            "data": r.get::<_, String>(20)?,
+                            "outcome": r.get::<_, String>(17)?,
+                            "trace": steps(&r.get::<_, String>(16)?),
+                        },
+                    }),
+                ))
+            },
+        )
+        .optional()?;
+    let Some((event, mut item)) = item else { return Err(Error::NotFound(id)) };
+    let mut st = conn.prepare(
+        "SELECT h.attempt, h.at, v.hash, h.status, h.rejections, h.trace
+         FROM exception_history h JOIN package_versions v ON v.id = h.package_version
+         WHERE h.exception = ?1 ORDER BY h.attempt",
+    )?;
+    let history = st
+        .query_map([id], |r| {
+            Ok(json!({
+                "attempt": r.get::<_, i64>(0)?,
+                "at": r.get::<_, String>(1)?,
+                "package_version": r.get::<_, String>(2)?,
+                "outcome": r.get::<_, String>(3)?,
+                "rejections": parse(&r.get::<_, String>(4)?),
+                "trace": steps(&r.get::<_, String>(5)?),
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let deliveries = deliveries(conn, event, &item)?;
+    if let Some(obj) = item.as_object_mut() {
+        obj.insert("history".into(), Json::Array(history));
+        obj.insert("deliveries".into(), Json::Array(deliveries));
+    }
+    Ok(item)
+}
+
+/// The deliveries of an accepted event, in emit order: an HTTP sink's from
+/// its outbox row; a file sink's (which has none) from the lineage's emits
+/// and the delivery id they were written with.
+fn deliveries(conn: &rusqlite::Connection, event: i64, item: &Json) -> Result<Vec<Json>> {
+    let lineage = &item["lineage"];
+    if lineage["outcome"] != "accepted" {
+        return Ok(Vec::new());
+    }
+    let (key, hash): (String, Vec<u8>) =
+        conn.query_row("SELECT idem_key, payload_hash FROM events WHERE id = ?1", [event], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let mut h = [0u8; 16];
+    for (a, b) in h.iter_mut().zip(&hash) {
+        *a = *b;
+    }
+    let base = crate::process::delivery_base(&Identity { key, hash: h });
+    let mut st = conn.prepare(
+        "SELECT destination, delivery_id, state, attempts, last_error, delivered_at FROM outbox WHERE event = ?1 ORDER BY id",
+    )?;
+    let mut outbox: Vec<Json> = st
+        .query_map([event], |r| {
+            Ok(json!({
+                "destination": r.get::<_, String>(0)?,
+                "delivery_id": r.get::<_, String>(1)?,
+                "sink": "http",
+                "state": r.get::<_, String>(2)?,
+                "attempts": r.get::<_, i64>(3)?,
+                "last_error": r.get::<_, Option<String>>(4)?,
+                "delivered_at": r.get::<_, Option<String>>(5)?,
+            }))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let emits = lineage["trace"].as_array().into_iter().flatten().filter(|t| t["kind"] == "emit");
+    let mut out = Vec::new();
+    for (n, e) in emits.enumerate() {
+        let id = format!("{base}-{}", n + 1);
+        match outbox.iter().position(|o| o["delivery_id"] == id.as_str()) {
+            Some(i) => out.push(outbox.remove(i)),
+            None => out.push(json!({
+                "destination": e["destination"],
+                "delivery_id": id,
+                "sink": "file",
+                "state": "delivered",
+            })),
+        }
+    }
+    out.extend(outbox);
+    Ok(out)
+}
+
+/// Closes an open item with a note.
+pub fn resolve(state: &State, id: i64, note: &str) -> Result<()> {
+    let now = crate::now();
+    let n = state.conn.execute(
+        "UPDATE exceptions SET status = 'resolved', resolution = 'note', note = ?2, resolved_at = ?3, updated_at = ?3
+         WHERE id = ?1 AND status = 'open'",
+        rusqlite::params![id, note, now],
+    )?;
+    if n == 1 {
+        return Ok(());
+    }
+    let status: Option<String> =
+        state.conn.query_row("SELECT status FROM exceptions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    match status {
+        None => Err(Error::NotFound(id)),
+        Some(_) => Err(Error::AlreadyResolved(id)),
+    }
+}
+
+/// The package directory and data directory of the latest run, which
+/// `retry` uses when no package is given.
+pub fn last_package(state: &State) -> Result<Option<(PathBuf, PathBuf)>> {
+    let row: Option<(String, String)> = state
+        .conn
+        .query_row(
+            "SELECT v.root, v.data_dir FROM runs r JOIN package_versions v ON v.id = r.package_version ORDER BY r.id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(row.map(|(a, b)| (PathBuf::from(a), PathBuf::from(b))))
+}
+
+/// Which items to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    One(i64),
+    AllOpen,
+}
+
+/// What retrying one item gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryResult {
+    pub id: i64,
+    pub event_id: Option<String>,
+    /// `accepted`, `ignored`, `rejected`, `invalid`, or `conflict` (an
+    /// idempotency conflict cannot be retried: resolve it with a note).
+    pub outcome: String,
+    /// The rejections of this evaluation (JSON).
+    pub rejections: Json,
+    pub resolved: bool,
+}
+
+/// What a retry did.
+#[derive(Debug, Clone, Default)]
+pub struct RetrySummary {
+    pub results: Vec<RetryResult>,
+    pub http: DeliveryCounts,
+}
+
+struct Item {
+    id: i64,
+    event: i64,
+    attempts: i64,
+    rejections: String,
+    updated_at: String,
+    key: String,
+    hash: Vec<u8>,
+    text: Option<String>,
+    status: String,
+    version: i64,
+    trace: String,
+    line: i64,
+    event_id: Option<String>,
+    correlation_id: Option<String>,
+}
+
+fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, Item)>> {
+    Ok(conn
+        .query_row(
+            "SELECT x.status, x.id, x.event, x.attempts, x.rejections, x.updated_at, e.idem_key, e.payload_hash,
+                    e.event, e.status, e.package_version, e.trace, e.line, e.event_id, e.correlation_id
+             FROM exceptions x JOIN events e ON e.id = x.event WHERE x.id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    Item {
+                        id: r.get(1)?,
+                        event: r.get(2)?,
+                        attempts: r.get(3)?,
+                        rejections: r.get(4)?,
+                        updated_at: r.get(5)?,
+                        key: r.get(6)?,
+                        hash: r.get(7)?,
+                        text: r.get(8)?,
+                        status: r.get(9)?,
+                        version: r.get(10)?,
+                        trace: r.get(11)?,
+                        line: r.get(12)?,
+                        event_id: r.get(13)?,
+                        correlation_id: r.get(14)?,
+                    },
+                ))
+            },
+        )
+        .optional()?)
+}
+
+/// Evaluates open items again with `rules` (the current package and data):
+/// an item now accepted has its records delivered to the sinks and is
+/// resolved; one still rejected stays open with its new rejections. Every
+/// earlier evaluation is kept in the item's history.
+pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<RetrySummary> {
+    let ids: Vec<i64> = match selection {
+        Selection::One(id) => match load_item(&state.conn, id)? {
+            None => return Err(Error::NotFound(id)),
+            Some((status, _)) if status != "open" => return Err(Error::AlreadyResolved(id)),
+            Some(_) => vec![id],
+        },
+        Selection::AllOpen => {
+            let mut st = state.conn.prepare("SELECT id FROM exceptions WHERE status = 'open' ORDER BY id")?;
+            let ids = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+            ids
+        }
+    };
+    state.lock()?;
+    let version_id = state.package_version_id(&rules.version, &rules.root, &rules.data_dir)?;
+    let mut sinks = Sinks::open(&state.conn, state.dir(), &rules.config)?;
+    state.conn.execute(
+        "INSERT INTO runs (command, input, package_version, started_at) VALUES ('retry', 'exceptions', ?1, ?2)",
+        rusqlite::params![version_id, crate::now()],
+    )?;
+    let run_id = state.conn.last_insert_rowid();
+    let ledger = Ledger {
+        version_id,
+        run_id,
+        routes: sinks.routes.clone(),
+        dest_names: rules.config.sinks.iter().map(|(n, _)| n.clone()).collect(),
+    };
+    let mut summary = RetrySummary::default();
+    for chunk in ids.chunks(1000) {
+        let now = crate::now();
+        let tx = state.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut counts = Counts::default();
+        let mut results = Vec::new();
+        let done = (|| -> Result<()> {
+            let mut w = Writer::new(&tx)?;
+            for &id in chunk {
+                let Some((status, item)) = load_item(&tx, id)? else { continue };
+                if status != "open" {
+                    continue;
+                }
+                results.push(retry_one(&mut w, rules, &ledger, &mut sinks, item, &now, &mut counts)?);
+            }
+            count_run(&tx, run_id, &counts)
+        })();
+        if let Err(e) = done {
+            sinks.rollback();
+            return Err(e);
+        }
+        commit(tx, &mut sinks)?;
+        summary.results.extend(results);
+    }
+    if !sinks.http.is_empty() {
+        let conn = state.connect_again()?;
+        let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel::<()>(1);
+        drop(wake_tx);
+        summary.http = deliver(&conn, &sinks.http, &wake_rx, &AtomicBool::new(false))?;
+    }
+    state.conn.execute("UPDATE runs SET finished_at = ?2 WHERE id = ?1", rusqlite::params![run_id, crate::now()])?;
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn retry_one(
+    w: &mut Writer<'_>,
+    rules: &Rules,
+    ledger: &Ledger,
+    sinks: &mut Sinks,
+    item: Item,
+    now: &str,
+    counts: &mut Counts,
+) -> Result<RetryResult> {
+    let conn = w.conn;
+    // An event whose key was first seen with another payload stays a conflict.
+    let earlier: i64 = conn.query_row(
+        "SELECT count(*) FROM events WHERE idem_key = ?1 AND id < ?2",
+        rusqlite::params![item.key, item.event],
+        |r| r.get(0),
+    )?;
+    let text = match (&item.text, earlier) {
+        (Some(t), 0) => t.clone(),
+        _ => {
+            return Ok(RetryResult {
+                id: item.id,
+                event_id: item.event_id,
+                outcome: "conflict".into(),
+                rejections: parse(&item.rejections),
+                resolved: false,
+            })
+        }
+    };
+    let mut hash = [0u8; 16];
+    for (h, b) in hash.iter_mut().zip(&item.hash) {
+        *h = *b;
+    }
+    let identity = Identity { key: item.key.clone(), hash };
+    let p = prepare_again(rules.engine(), item.line.max(0) as u64, text, identity);
+    conn.prepare_cached(
+        "INSERT INTO exception_history (exception, attempt, at, package_version, status, rejections, trace)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(rusqlite::params![
+        item.id,
+        item.attempts,
+        item.updated_at,
+        item.version,
+        item.status,
+        item.rejections,
+        item.trace
+    ])?;
+    conn.prepare_cached("UPDATE events SET status = ?2, package_version = ?3, trace = ?4 WHERE id = ?1")?
+        .execute(rusqlite::params![item.event, p.status.as_str(), ledger.version_id, p.trace])?;
+    let resolved = matches!(p.status, Status::Accepted | Status::Ignored);
+    if resolved {
+        conn.prepare_cached(
+            "UPDATE exceptions SET status = 'resolved', resolution = 'retried', rejections = '[]',
+             attempts = attempts + 1, updated_at = ?2, resolved_at = ?2 WHERE id = ?1",
+        )?
+        .execute(rusqlite::params![item.id, now])?;
+        insert_emits(w, ledger, sinks, item.event, &p.emits, item.event_id.as_deref(), item.correlation_id.as_deref())?;
+    } else {
+        conn.prepare_cached(
+            "UPDATE exceptions SET rejections = ?2, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1",
+        )?
+        .execute(rusqlite::params![item.id, p.rejections, now])?;
+    }
+    match p.status {
+        Status::Accepted => counts.accepted += 1,
+        Status::Rejected => counts.rejected += 1,
+        Status::Ignored => counts.ignored += 1,
+        Status::Invalid => counts.invalid += 1,
+    }
+    Ok(RetryResult {
+        id: item.id,
+        event_id: item.event_id,
+        outcome: p.status.as_str().into(),
+        rejections: parse(&p.rejections),
+        resolved,
+    })
+}

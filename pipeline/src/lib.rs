@@ -1,0 +1,53 @@
+//! Canon's durable pipeline (RUNTIME.md §4): `canon process` and the
+//! exception queue, over a SQLite state directory.
+//!
+//! - `state.rs`: the state directory, its schema and version checks.
+//! - `canonical.rs`: idempotency keys and payload hashes.
+//! - `version.rs`: the package version, a content hash of sources and data.
+//! - `config.rs`: `canon.toml`, binding destinations to sinks.
+//! - `sink.rs`: exactly-once JSONL file sinks; `http.rs`: HTTP sinks.
+//! - `process.rs`: evaluating a stream of events durably, in batches.
+//! - `exceptions.rs`: list, show, retry and resolve; `status.rs`: reconciliation.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use canon_pipeline::{process, Options, Rules, State};
+//!
+//! let pkg = canon_runtime::load(Path::new("examples/timesheets")).unwrap();
+//! let data = pkg.data_dir();
+//! let tables = canon_runtime::Tables::load(&pkg.package(), &data, false).unwrap();
+//! let rules = Rules::new(&pkg, tables, &data).unwrap();
+//! let mut state = State::open(Path::new("/tmp/state")).unwrap();
+//! let input = std::fs::File::open("events.jsonl").unwrap();
+//! let summary = process(&mut state, &rules, Box::new(input), &mut std::io::sink(), &Options::default(), &mut |_| {}).unwrap();
+//! println!("{} accepted", summary.counts.accepted);
+//! ```
+
+pub mod canonical;
+pub mod config;
+pub mod error;
+pub mod exceptions;
+pub mod http;
+pub mod process;
+pub mod progress;
+pub(crate) mod sink;
+pub mod state;
+pub mod status;
+pub mod version;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use process::{process, Counts, Options, Rules, Summary};
+pub use state::State;
+
+/// Now as RFC 3339 UTC with milliseconds.
+pub(crate) fn now() -> String {
+    let mut s = String::with_capacity(24);
+    canon_stdlib::time::format_timestamp(canon_stdlib::Timestamp(now_ms() * 1000), &mut s);
+    s
+}
+
+/// Now in milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

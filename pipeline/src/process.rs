@@ -1,0 +1,989 @@
+//! `canon process`: evaluate a stream of events durably.
+//!
+//! Evaluation threads take chunks of lines from the input in turn, evaluate
+//! each line with the reference interpreter (recording its lineage), compute
+//! its idempotency key and payload hash, and encode its outcome, records and
+//! trace. The writing thread (the caller's) takes the chunks in input order
+//! and batches them: in one SQLite transaction per batch it checks the
+//! ledger, records each new event with its lineage, its outbox rows and its
+//! exception; appends the file sinks' lines and `fsync`s them; records their
+//! committed lengths; commits; and only then writes the batch's outcome lines
+//! (the acknowledgement). Another thread delivers to HTTP sinks from the
+//! outbox once rows are committed.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant};
+
+use canon_compiler::types::Ty;
+use canon_runtime::engine::Outcome;
+use canon_runtime::interp::{Rejection, TraceEvent};
+use canon_runtime::{encode, Engine, LoadedPackage, Status, Tables};
+use rusqlite::{Connection, TransactionBehavior};
+use sha2::{Digest, Sha256};
+
+use crate::canonical::{self, Identity};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::http::{deliver, DeliveryCounts};
+use crate::sink::{delivery_json, Route, Sinks};
+use crate::state::State;
+
+/// The code of a rejection for an idempotency key seen with another payload.
+pub const IDEMPOTENCY_CONFLICT: &str = "IDEMPOTENCY_CONFLICT";
+
+/// A checked package with its tables, version and sinks, ready to process.
+pub struct Rules {
+    pub(crate) engine: Engine,
+    /// The package version (hex SHA-256 of sources and data).
+    pub version: String,
+    pub root: PathBuf,
+    pub data_dir: PathBuf,
+    pub config: Config,
+}
+
+impl Rules {
+    /// `pkg` must have no errors and `tables` must be loaded from `data_dir`.
+    pub fn new(pkg: &LoadedPackage, tables: Tables, data_dir: &Path) -> Result<Rules> {
+        let ir = pkg.package();
+        let version = crate::version::package_version(&pkg.sources, &ir, data_dir)?;
+        let config = Config::load(&pkg.root, &ir)?;
+        Ok(Rules {
+            engine: Engine::new(ir, tables),
+            version,
+            root: pkg.root.clone(),
+            data_dir: data_dir.to_path_buf(),
+            config,
+        })
+    }
+
+    /// Replaces the sink configuration (tests and embedders).
+    pub fn with_config(mut self, config: Config) -> Rules {
+        self.config = config;
+        self
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// How `process` batches its commits.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Commit after this many events...
+    pub batch_events: usize,
+    /// ...or this long after the first event of a batch arrived.
+    pub batch_latency: Duration,
+    /// What the input is called in the `runs` table.
+    pub input_name: String,
+    /// Threads evaluating events (the ledger is written by one more).
+    pub workers: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            batch_events: 8192,
+            batch_latency: Duration::from_millis(200),
+            input_name: "-".into(),
+            workers: std::thread::available_parallelism().map(|n| n.get().min(4)).unwrap_or(1),
+        }
+    }
+}
+
+/// Outcomes by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub accepted: u64,
+    pub rejected: u64,
+    pub ignored: u64,
+    pub invalid: u64,
+    pub duplicate: u64,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.accepted + self.rejected + self.ignored + self.invalid + self.duplicate
+    }
+    fn add(&mut self, status: Final) {
+        match status {
+            Final::Status(Status::Accepted) => self.accepted += 1,
+            Final::Status(Status::Rejected) | Final::Conflict => self.rejected += 1,
+            Final::Status(Status::Ignored) => self.ignored += 1,
+            Final::Status(Status::Invalid) => self.invalid += 1,
+            Final::Duplicate => self.duplicate += 1,
+        }
+    }
+}
+
+/// Where a run is, after each commit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub counts: Counts,
+    /// Input bytes whose events are committed.
+    pub bytes: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Summary {
+    pub counts: Counts,
+    /// Deliveries to HTTP sinks during the run.
+    pub http: DeliveryCounts,
+    pub elapsed: Duration,
+    /// The row of the run in `runs`.
+    pub run: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Final {
+    Status(Status),
+    Duplicate,
+    Conflict,
+}
+
+/// One emitted record, encoded.
+pub(crate) struct Emit {
+    pub dest: usize,
+    pub delivery_id: String,
+    pub record: String,
+}
+
+/// One event, evaluated and encoded, waiting for the ledger.
+pub(crate) struct Prepared {
+    pub line: u64,
+    pub identity: Identity,
+    pub status: Status,
+    pub id: Option<String>,
+    pub event_type: Option<String>,
+    pub correlation_id: Option<String>,
+    /// The outcome line (RUNTIME.md §2), without the newline.
+    pub outcome: String,
+    pub emits: Vec<Emit>,
+    /// The rejections as a JSON array.
+    pub rejections: String,
+    /// The lineage as a JSON array.
+    pub trace: String,
+    /// The event as received.
+    pub text: String,
+}
+
+/// Evaluates one line with its lineage and encodes everything the ledger needs.
+pub(crate) fn prepare(engine: &Engine, line_no: u64, text: String, scratch: &mut canonical::Scratch) -> Prepared {
+    let (outcome, trace) = engine.evaluate_traced(line_no, &text);
+    let identity = canonical::identity(&text, outcome.status != Status::Invalid, scratch);
+    prepared(engine, outcome, identity, trace_json(&trace), text)
+}
+
+/// Evaluates an event again (a retry), keeping the identity it was recorded with.
+pub(crate) fn prepare_again(engine: &Engine, line_no: u64, text: String, identity: Identity) -> Prepared {
+    let (outcome, trace) = engine.evaluate_traced(line_no, &text);
+    prepared(engine, outcome, identity, trace_json(&trace), text)
+}
+
+/// The lineage in the compact form the ledger stores (see the schema).
+fn trace_json(trace: &[TraceEvent]) -> String {
+    let mut out = String::with_capacity(40 * trace.len() + 2);
+    out.push('[');
+    for (i, t) in trace.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match t {
+            TraceEvent::Lookup { table, key, found } => {
+                out.push_str("[\"lookup\",");
+                encode::json_str(&mut out, table);
+                out.push(',');
+                encode::json_str(&mut out, key);
+                out.push_str(if *found { ",true]" } else { ",false]" });
+            }
+            TraceEvent::DecisionRow { decision, row, at } => {
+                out.push_str("[\"decision\",");
+                encode::json_str(&mut out, decision);
+                out.push(',');
+                out.push_str(&row.to_string());
+                out.push(',');
+                encode::json_str(&mut out, at);
+                out.push(']');
+            }
+            TraceEvent::Rejected { code, at } => {
+                out.push_str("[\"rejected\",");
+                encode::json_str(&mut out, code);
+                out.push(',');
+                encode::json_str(&mut out, at);
+                out.push(']');
+            }
+            TraceEvent::Emit { destination, at } => {
+                out.push_str("[\"emit\",");
+                encode::json_str(&mut out, destination);
+                out.push(',');
+                encode::json_str(&mut out, at);
+                out.push(']');
+            }
+        }
+    }
+    out.push(']');
+    out
+}
+
+/// A stored lineage step as the object `canon run --explain` prints.
+pub fn trace_step(step: &serde_json::Value) -> serde_json::Value {
+    use serde_json::json;
+    let Some(a) = step.as_array() else { return step.clone() };
+    let at = |i: usize| a.get(i).cloned().unwrap_or(serde_json::Value::Null);
+    match a.first().and_then(|k| k.as_str()) {
+        Some("lookup") => json!({"kind": "lookup", "table": at(1), "key": at(2), "found": at(3)}),
+        Some("decision") => json!({"kind": "decision", "decision": at(1), "row": at(2), "at": at(3)}),
+        Some("rejected") => json!({"kind": "rejected", "code": at(1), "at": at(2)}),
+        Some("emit") => json!({"kind": "emit", "destination": at(1), "at": at(2)}),
+        _ => step.clone(),
+    }
+}
+
+/// A line that is not UTF-8 (so no JSON).
+fn prepare_bytes(engine: &Engine, line_no: u64, bytes: &[u8], scratch: &mut canonical::Scratch) -> Prepared {
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let outcome = Outcome {
+        line: line_no,
+        id: None,
+        event_type: None,
+        correlation_id: None,
+        status: Status::Invalid,
+        emits: Vec::new(),
+        rejections: vec![Rejection {
+            code: "INVALID_ENVELOPE".into(),
+            message: "the line is not valid UTF-8".into(),
+            at: String::new(),
+            path: None,
+        }],
+    };
+    let identity = canonical::identity(&text, false, scratch);
+    prepared(engine, outcome, identity, "[]".into(), text)
+}
+
+fn prepared(engine: &Engine, outcome: Outcome, identity: Identity, trace: String, text: String) -> Prepared {
+    let pkg = engine.package();
+    let mut emits = Vec::with_capacity(outcome.emits.len());
+    if !outcome.emits.is_empty() {
+        let base = delivery_base(&identity);
+        for (n, (dest, value)) in outcome.emits.iter().enumerate() {
+            let mut record = String::with_capacity(192);
+            if let Some(def) = pkg.destinations.get(dest.0 as usize) {
+                encode::value(&mut record, pkg, &Ty::Record(def.record), value);
+            }
+            emits.push(Emit { dest: dest.0 as usize, delivery_id: format!("{base}-{}", n + 1), record });
+        }
+    }
+    let rejections = rejections_json(&outcome.rejections);
+    // The outcome line of RUNTIME.md §2, exactly as `canon run` writes it,
+    // from the records encoded once.
+    let mut line =
+        String::with_capacity(160 + rejections.len() + emits.iter().map(|e| e.record.len() + 40).sum::<usize>());
+    outcome_head(
+        &mut line,
+        outcome.line,
+        &outcome.id,
+        &outcome.event_type,
+        &outcome.correlation_id,
+        outcome.status.as_str(),
+    );
+    for (i, e) in emits.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str("{\"destination\":");
+        encode::json_str(&mut line, pkg.destinations.get(e.dest).map(|d| d.name.as_str()).unwrap_or(""));
+        line.push_str(",\"record\":");
+        line.push_str(&e.record);
+        line.push('}');
+    }
+    line.push_str("],\"rejections\":");
+    line.push_str(&rejections);
+    line.push('}');
+    Prepared {
+        line: outcome.line,
+        identity,
+        status: outcome.status,
+        id: outcome.id,
+        event_type: outcome.event_type,
+        correlation_id: outcome.correlation_id,
+        outcome: line,
+        emits,
+        rejections,
+        trace,
+        text,
+    }
+}
+
+/// An outcome line up to the opening of its `emits` array.
+fn outcome_head(
+    out: &mut String,
+    line: u64,
+    id: &Option<String>,
+    ty: &Option<String>,
+    corr: &Option<String>,
+    status: &str,
+) {
+    let opt = |out: &mut String, s: &Option<String>| match s {
+        Some(s) => encode::json_str(out, s),
+        None => out.push_str("null"),
+    };
+    out.push_str("{\"line\":");
+    out.push_str(&line.to_string());
+    out.push_str(",\"id\":");
+    opt(out, id);
+    out.push_str(",\"type\":");
+    opt(out, ty);
+    out.push_str(",\"correlation_id\":");
+    opt(out, corr);
+    out.push_str(",\"status\":\"");
+    out.push_str(status);
+    out.push_str("\",\"emits\":[");
+}
+
+/// The stable part of an event's delivery ids: its key and payload hashed,
+/// so a delivery has the same id however often it is attempted.
+pub(crate) fn delivery_base(identity: &Identity) -> String {
+    let mut h = Sha256::new();
+    h.update(identity.key.as_bytes());
+    h.update([0u8]);
+    h.update(identity.hash);
+    let digest = h.finalize();
+    canonical::hex(digest.get(..16).unwrap_or_default())
+}
+
+/// Rejections as the JSON array of an outcome line.
+pub(crate) fn rejections_json(rejections: &[Rejection]) -> String {
+    let mut out = String::from("[");
+    for (i, r) in rejections.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"code\":");
+        encode::json_str(&mut out, &r.code);
+        out.push_str(",\"message\":");
+        encode::json_str(&mut out, &r.message);
+        out.push_str(",\"at\":");
+        if r.at.is_empty() {
+            out.push_str("null");
+        } else {
+            encode::json_str(&mut out, &r.at);
+        }
+        if let Some(p) = &r.path {
+            out.push_str(",\"path\":");
+            encode::json_str(&mut out, p);
+        }
+        out.push('}');
+    }
+    out.push(']');
+    out
+}
+
+/// An outcome line for a status decided by the ledger.
+fn ledger_outcome(p: &Prepared, status: &str, rejections: &str) -> String {
+    let mut out = String::with_capacity(160 + rejections.len());
+    outcome_head(&mut out, p.line, &p.id, &p.event_type, &p.correlation_id, status);
+    out.push_str("],\"rejections\":");
+    out.push_str(rejections);
+    out.push('}');
+    out
+}
+
+/// A chunk of evaluated events, numbered in input order, with the input
+/// bytes read so far and the worker that made it.
+enum Msg {
+    Chunk(u64, Vec<Prepared>, u64, usize),
+    Failed(u64, std::io::Error),
+}
+
+/// Chunks go back to the worker that made them, to be freed there: freeing
+/// memory in the thread that allocated it is much cheaper with most
+/// allocators (glibc's in particular) than freeing it in another.
+type Garbage = Vec<Prepared>;
+
+const CHUNK: usize = 128;
+
+/// The input, read a chunk at a time by whichever worker is free.
+struct Source {
+    reader: BufReader<Box<dyn Read + Send>>,
+    line_no: u64,
+    bytes: u64,
+    seq: u64,
+    done: bool,
+    /// Lines a chunk (at most a batch).
+    chunk: usize,
+}
+
+/// Lines of one chunk: their numbers and bytes.
+type Lines = Vec<(u64, Vec<u8>)>;
+
+impl Source {
+    /// The next chunk: up to `chunk` lines, fewer when the next read could
+    /// block (a pipe), so slow input is committed and acknowledged promptly.
+    fn next(&mut self) -> Option<(u64, std::result::Result<Lines, std::io::Error>, u64)> {
+        if self.done {
+            return None;
+        }
+        let mut lines = Vec::with_capacity(self.chunk);
+        while lines.len() < self.chunk && (lines.is_empty() || !self.reader.buffer().is_empty()) {
+            let mut buf = Vec::with_capacity(1024);
+            match self.reader.read_until(b'\n', &mut buf) {
+                Ok(0) => {
+                    self.done = true;
+                    break;
+                }
+                Ok(n) => {
+                    self.bytes += n as u64;
+                    self.line_no += 1;
+                    lines.push((self.line_no, buf));
+                }
+                Err(e) => {
+                    self.done = true;
+                    let seq = self.seq;
+                    self.seq += 1;
+                    return Some((seq, Err(e), self.bytes));
+                }
+            }
+        }
+        if lines.is_empty() {
+            return None;
+        }
+        let seq = self.seq;
+        self.seq += 1;
+        Some((seq, Ok(lines), self.bytes))
+    }
+}
+
+/// Lowers the calling thread's priority a little. The single writing thread
+/// is the pipeline's bottleneck: when the cores are busy it should run
+/// first, and the evaluation threads take the time it leaves.
+fn yield_to_the_writer() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `setpriority` takes no pointers; on Linux, `PRIO_PROCESS` with
+    // id 0 changes the nice value of the calling thread only.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 5);
+    }
+}
+
+/// One evaluation worker: takes chunks from the source until it is dry.
+fn evaluate_chunks(
+    engine: &Engine,
+    source: &std::sync::Mutex<Source>,
+    tx: SyncSender<Msg>,
+    worker: usize,
+    garbage: Receiver<Garbage>,
+) {
+    yield_to_the_writer();
+    let mut scratch = canonical::Scratch::default();
+    loop {
+        while let Ok(done) = garbage.try_recv() {
+            drop(done);
+        }
+        let next = match source.lock() {
+            Ok(mut s) => s.next(),
+            Err(_) => return,
+        };
+        let Some((seq, lines, bytes)) = next else { return };
+        let lines = match lines {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = tx.send(Msg::Failed(seq, e));
+                return;
+            }
+        };
+        let mut chunk = Vec::with_capacity(lines.len());
+        for (line_no, buf) in lines {
+            let p = match String::from_utf8(buf) {
+                Ok(mut s) => {
+                    let keep = s.trim_end_matches(['\n', '\r']).len();
+                    s.truncate(keep);
+                    if s.trim().is_empty() {
+                        continue;
+                    }
+                    prepare(engine, line_no, s, &mut scratch)
+                }
+                Err(e) => prepare_bytes(engine, line_no, e.as_bytes().trim_ascii_end(), &mut scratch),
+            };
+            chunk.push(p);
+        }
+        if tx.send(Msg::Chunk(seq, chunk, bytes, worker)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Receives chunks in any order and hands them out in input order.
+struct InOrder {
+    rx: Receiver<Msg>,
+    next: u64,
+    early: std::collections::BTreeMap<u64, Msg>,
+}
+
+enum Got {
+    Chunk(Vec<Prepared>, u64, usize),
+    Failed(std::io::Error),
+    Timeout,
+    End,
+}
+
+impl InOrder {
+    fn take_ready(&mut self) -> Option<Got> {
+        let msg = self.early.remove(&self.next)?;
+        self.next += 1;
+        Some(match msg {
+            Msg::Chunk(_, c, b, w) => Got::Chunk(c, b, w),
+            Msg::Failed(_, e) => Got::Failed(e),
+        })
+    }
+
+    /// Every worker is gone: the end, unless a chunk never came (a worker
+    /// stopped early), which must not pass for the end of the input.
+    fn end(&self) -> Got {
+        if self.early.is_empty() {
+            Got::End
+        } else {
+            Got::Failed(std::io::Error::other(format!("chunk {} of the input was never evaluated", self.next)))
+        }
+    }
+
+    /// The next chunk in order, waiting at most `wait` (forever for `None`).
+    fn recv(&mut self, wait: Option<Duration>) -> Got {
+        let deadline = wait.map(|w| Instant::now() + w);
+        loop {
+            if let Some(g) = self.take_ready() {
+                return g;
+            }
+            let msg = match deadline {
+                None => match self.rx.recv() {
+                    Ok(m) => m,
+                    Err(_) => return self.end(),
+                },
+                Some(d) => match self.rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                    Ok(m) => m,
+                    Err(RecvTimeoutError::Timeout) => return Got::Timeout,
+                    Err(RecvTimeoutError::Disconnected) => return self.end(),
+                },
+            };
+            let seq = match &msg {
+                Msg::Chunk(s, ..) | Msg::Failed(s, _) => *s,
+            };
+            self.early.insert(seq, msg);
+        }
+    }
+}
+
+/// The per-batch context of the writer.
+pub(crate) struct Ledger {
+    pub version_id: i64,
+    pub run_id: i64,
+    pub routes: Vec<Route>,
+    pub dest_names: Vec<String>,
+}
+
+/// The statements of the writer, prepared once per transaction.
+pub(crate) struct Writer<'c> {
+    pub conn: &'c Connection,
+    insert_head: rusqlite::Statement<'c>,
+    insert_more: rusqlite::Statement<'c>,
+    lookup: rusqlite::Statement<'c>,
+    exception: rusqlite::Statement<'c>,
+    to_send: rusqlite::Statement<'c>,
+}
+
+const INSERT_EVENT: &str = "INSERT INTO events (idem_key, payload_hash, event_id, event_type, correlation_id, status,
+    package_version, run, line, received_at, trace, event, head) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ";
+
+impl<'c> Writer<'c> {
+    pub fn new(conn: &'c Connection) -> Result<Writer<'c>> {
+        Ok(Writer {
+            conn,
+            insert_head: conn.prepare(&format!("{INSERT_EVENT}1) ON CONFLICT DO NOTHING"))?,
+            insert_more: conn.prepare(&format!("{INSERT_EVENT}0)"))?,
+            lookup: conn.prepare(
+                "SELECT id, idem_key, payload_hash, event_id, received_at FROM events WHERE idem_key = ?1 AND head = 1
+                 UNION ALL
+                 SELECT id, idem_key, payload_hash, event_id, received_at FROM events WHERE idem_key = ?1 AND head = 0
+                 ORDER BY 1",
+            )?,
+            exception: conn.prepare(
+                "INSERT INTO exceptions (event, status, rejections, created_at, updated_at) VALUES (?1, 'open', ?2, ?3, ?3)",
+            )?,
+            to_send: conn.prepare(
+                "INSERT INTO outbox (delivery_id, event, destination, record, state) VALUES (?1, ?2, ?3, ?4, 'pending')",
+            )?,
+        })
+    }
+
+    /// Inserts an event row: as the head of its key when `head`, and then
+    /// `None` when that key already has one.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_event(
+        &mut self,
+        ledger: &Ledger,
+        p: &Prepared,
+        status: &str,
+        trace: &str,
+        keep_text: bool,
+        now: &str,
+        head: bool,
+    ) -> Result<Option<i64>> {
+        let params = rusqlite::params![
+            p.identity.key,
+            &p.identity.hash[..],
+            p.id,
+            p.event_type,
+            p.correlation_id,
+            status,
+            ledger.version_id,
+            ledger.run_id,
+            p.line as i64,
+            now,
+            trace,
+            keep_text.then_some(p.text.as_str()),
+        ];
+        let st = if head { &mut self.insert_head } else { &mut self.insert_more };
+        let n = st.execute(params)?;
+        Ok((n == 1).then(|| self.conn.last_insert_rowid()))
+    }
+
+    fn insert_exception(&mut self, event: i64, rejections: &str, now: &str) -> Result<()> {
+        self.exception.execute(rusqlite::params![event, rejections, now])?;
+        Ok(())
+    }
+}
+
+/// Records one prepared event in the open transaction (ledger, lineage,
+/// outbox, exception), queues its file-sink lines and appends its outcome
+/// line to `lines`. Returns whether outbox rows were added.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record(
+    w: &mut Writer<'_>,
+    ledger: &Ledger,
+    sinks: &mut Sinks,
+    p: &Prepared,
+    now: &str,
+    counts: &mut Counts,
+    lines: &mut String,
+) -> Result<bool> {
+    let exception = matches!(p.status, Status::Rejected | Status::Invalid);
+    // The common case, a key never seen: one insert.
+    if let Some(event) = w.insert_event(ledger, p, p.status.as_str(), &p.trace, exception, now, true)? {
+        lines.push_str(&p.outcome);
+        lines.push('\n');
+        return recorded(w, ledger, sinks, p, event, exception, now, counts);
+    }
+    // The key is known: a duplicate or a conflict.
+    let mut first: Option<(i64, Option<String>, String)> = None;
+    let mut same = false;
+    {
+        let mut rows = w.lookup.query([&p.identity.key])?;
+        while let Some(row) = rows.next()? {
+            let key = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+            if key != p.identity.key {
+                continue;
+            }
+            if first.is_none() {
+                first = Some((row.get(0)?, row.get(3)?, row.get(4)?));
+            }
+            if row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)? == p.identity.hash.as_slice() {
+                same = true;
+                break;
+            }
+        }
+    }
+    if same {
+        counts.add(Final::Duplicate);
+        lines.push_str(&ledger_outcome(p, "duplicate", "[]"));
+        lines.push('\n');
+        return Ok(false);
+    }
+    let Some((_, orig_id, orig_at)) = first else {
+        return Err(Error::Other(format!("the ledger refused key `{}` but holds no row for it", p.identity.key)));
+    };
+    let message = format!(
+        "idempotency key `{}` was processed at {orig_at} (event `{}`) with a different payload; the first one stands",
+        p.identity.key,
+        orig_id.unwrap_or_default()
+    );
+    let rejections =
+        rejections_json(&[Rejection { code: IDEMPOTENCY_CONFLICT.into(), message, at: String::new(), path: None }]);
+    let event = w.insert_event(ledger, p, "rejected", "[]", true, now, false)?.unwrap_or(0);
+    w.insert_exception(event, &rejections, now)?;
+    counts.add(Final::Conflict);
+    lines.push_str(&ledger_outcome(p, "rejected", &rejections));
+    lines.push('\n');
+    Ok(false)
+}
+
+/// The rest of recording a new event: its exception or its outbox rows.
+#[allow(clippy::too_many_arguments)]
+fn recorded(
+    w: &mut Writer<'_>,
+    ledger: &Ledger,
+    sinks: &mut Sinks,
+    p: &Prepared,
+    event: i64,
+    exception: bool,
+    now: &str,
+    counts: &mut Counts,
+) -> Result<bool> {
+    if exception {
+        w.insert_exception(event, &p.rejections, now)?;
+    }
+    let http_rows = insert_emits(w, ledger, sinks, event, &p.emits, p.id.as_deref(), p.correlation_id.as_deref())?;
+    counts.add(Final::Status(p.status));
+    Ok(http_rows)
+}
+
+/// An accepted event's emits: lines queued for the file sinks (written at
+/// this batch's commit), pending outbox rows for the HTTP sinks. Returns
+/// whether any outbox row was added.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_emits(
+    w: &mut Writer<'_>,
+    ledger: &Ledger,
+    sinks: &mut Sinks,
+    event: i64,
+    emits: &[Emit],
+    event_id: Option<&str>,
+    correlation_id: Option<&str>,
+) -> Result<bool> {
+    let mut http = false;
+    for e in emits {
+        let name = ledger.dest_names.get(e.dest).map(String::as_str).unwrap_or("");
+        match ledger.routes.get(e.dest) {
+            Some(Route::File(i)) => {
+                if let Some(f) = sinks.files.get_mut(*i) {
+                    delivery_json(&mut f.pending, &e.delivery_id, event_id, correlation_id, &e.record);
+                    f.pending.push(b'\n');
+                    f.pending_records += 1;
+                }
+            }
+            Some(Route::Http(_)) | None => {
+                http = true;
+                w.to_send.execute(rusqlite::params![e.delivery_id, event, name, e.record])?;
+            }
+        }
+    }
+    Ok(http)
+}
+
+/// Appends the batch's file-sink lines durably, records their lengths and
+/// commits; on any failure, rolls back and cuts the files back.
+pub(crate) fn commit(tx: rusqlite::Transaction<'_>, sinks: &mut Sinks) -> Result<()> {
+    sinks.write_pending()?;
+    if let Err(e) = sinks.record(&tx) {
+        sinks.rollback();
+        return Err(e);
+    }
+    match tx.commit() {
+        Ok(()) => {
+            sinks.committed();
+            Ok(())
+        }
+        Err(e) => {
+            sinks.rollback();
+            Err(e.into())
+        }
+    }
+}
+
+/// Processes every event of `input`: see the module documentation. Outcome
+/// lines go to `out` once their batch is committed; `progress` is called
+/// after each commit.
+pub fn process(
+    state: &mut State,
+    rules: &Rules,
+    input: Box<dyn Read + Send>,
+    out: &mut dyn Write,
+    opts: &Options,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Summary> {
+    let start = Instant::now();
+    let version_id = state.package_version_id(&rules.version, &rules.root, &rules.data_dir)?;
+    let sinks = Sinks::open(&state.conn, state.dir(), &rules.config)?;
+    state.conn.execute(
+        "INSERT INTO runs (command, input, package_version, started_at) VALUES ('process', ?1, ?2, ?3)",
+        rusqlite::params![opts.input_name, version_id, crate::now()],
+    )?;
+    let run_id = state.conn.last_insert_rowid();
+    let ledger = Ledger {
+        version_id,
+        run_id,
+        routes: sinks.routes.clone(),
+        dest_names: rules.config.sinks.iter().map(|(n, _)| n.clone()).collect(),
+    };
+    let http_sinks = sinks.http.clone();
+    let http_conn = if http_sinks.is_empty() { None } else { Some(state.connect_again()?) };
+    let (chunk_tx, chunk_rx) = sync_channel::<Msg>(128);
+    let (wake_tx, wake_rx) = sync_channel::<()>(1);
+    let stop = AtomicBool::new(false);
+    let source = std::sync::Mutex::new(Source {
+        reader: BufReader::with_capacity(1 << 16, input),
+        line_no: 0,
+        bytes: 0,
+        seq: 0,
+        done: false,
+        chunk: CHUNK.min(opts.batch_events.max(1)),
+    });
+
+    let (written, evaluated, delivered) = std::thread::scope(|s| {
+        let engine = &rules.engine;
+        let mut workers = Vec::new();
+        let mut garbage = Vec::new();
+        for i in 0..opts.workers.max(1) {
+            let tx = chunk_tx.clone();
+            let source = &source;
+            let (g_tx, g_rx) = std::sync::mpsc::channel::<Garbage>();
+            garbage.push(g_tx);
+            let w = std::thread::Builder::new()
+                .name(format!("canon-evaluate-{i}"))
+                .spawn_scoped(s, move || evaluate_chunks(engine, source, tx, i, g_rx))
+                .map_err(|e| Error::Other(format!("cannot start an evaluation thread: {e}")))?;
+            workers.push(w);
+        }
+        drop(chunk_tx);
+        let stop_ref = &stop;
+        let http_sinks = &http_sinks;
+        let deliverer = match http_conn {
+            None => None,
+            Some(conn) => Some(
+                std::thread::Builder::new()
+                    .name("canon-deliver".into())
+                    .spawn_scoped(s, move || deliver(&conn, http_sinks, &wake_rx, stop_ref))
+                    .map_err(|e| Error::Other(format!("cannot start the delivery thread: {e}")))?,
+            ),
+        };
+        let rx = InOrder { rx: chunk_rx, next: 0, early: std::collections::BTreeMap::new() };
+        let written = write_stream(state, &ledger, sinks, rx, garbage, out, opts, progress, wake_tx);
+        if written.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        let evaluated: std::result::Result<Vec<()>, _> = workers.into_iter().map(|w| w.join()).collect();
+        let delivered = deliverer.map(|d| d.join());
+        Ok::<_, Error>((written, evaluated, delivered))
+    })?;
+    if evaluated.is_err() {
+        return Err(Error::Other("internal error: the evaluation thread panicked".into()));
+    }
+    let counts = written?;
+    let http = match delivered {
+        None => DeliveryCounts::default(),
+        Some(Ok(r)) => r?,
+        Some(Err(_)) => return Err(Error::Other("internal error: the delivery thread panicked".into())),
+    };
+    state.conn.execute("UPDATE runs SET finished_at = ?2 WHERE id = ?1", rusqlite::params![run_id, crate::now()])?;
+    Ok(Summary { counts, http, elapsed: start.elapsed(), run: run_id })
+}
+
+/// Adds a batch's counts to its run.
+pub(crate) fn count_run(conn: &Connection, run: i64, c: &Counts) -> Result<()> {
+    conn.execute(
+        "UPDATE runs SET accepted = accepted + ?2, rejected = rejected + ?3, ignored = ignored + ?4,
+         invalid = invalid + ?5, duplicate = duplicate + ?6 WHERE id = ?1",
+        rusqlite::params![
+            run,
+            c.accepted as i64,
+            c.rejected as i64,
+            c.ignored as i64,
+            c.invalid as i64,
+            c.duplicate as i64
+        ],
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_stream(
+    state: &mut State,
+    ledger: &Ledger,
+    mut sinks: Sinks,
+    mut rx: InOrder,
+    garbage: Vec<std::sync::mpsc::Sender<Garbage>>,
+    out: &mut dyn Write,
+    opts: &Options,
+    progress: &mut dyn FnMut(&Progress),
+    wake: SyncSender<()>,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    // The batch: chunks with the worker that made each.
+    let mut batch: Vec<(usize, Vec<Prepared>)> = Vec::new();
+    let mut size = 0usize;
+    let mut bytes: u64;
+    let mut lines = String::with_capacity(1 << 20);
+    let mut done = false;
+    while !done {
+        let mut failed = None;
+        match rx.recv(None) {
+            Got::Chunk(c, b, w) => {
+                size += c.len();
+                batch.push((w, c));
+                bytes = b;
+            }
+            Got::Failed(e) => return Err(Error::Input(e)),
+            Got::Timeout | Got::End => break,
+        }
+        let deadline = Instant::now() + opts.batch_latency;
+        while size < opts.batch_events {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv(Some(left)) {
+                Got::Chunk(c, b, w) => {
+                    size += c.len();
+                    batch.push((w, c));
+                    bytes = b;
+                }
+                Got::Failed(e) => {
+                    failed = Some(e);
+                    break;
+                }
+                Got::Timeout => break,
+                Got::End => {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        let now = crate::now();
+        let mut batch_counts = Counts::default();
+        let mut http_rows = false;
+        lines.clear();
+        let tx = state.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let recorded = (|| -> Result<()> {
+            let mut w = Writer::new(&tx)?;
+            for p in batch.iter().flat_map(|(_, c)| c) {
+                http_rows |= record(&mut w, ledger, &mut sinks, p, &now, &mut batch_counts, &mut lines)?;
+            }
+            count_run(&tx, ledger.run_id, &batch_counts)
+        })();
+        if let Err(e) = recorded {
+            sinks.rollback();
+            return Err(e);
+        }
+        commit(tx, &mut sinks)?;
+        // Durable: now acknowledge.
+        if http_rows {
+            let _ = wake.try_send(());
+        }
+        for (worker, chunk) in batch.drain(..) {
+            if let Some(g) = garbage.get(worker) {
+                let _ = g.send(chunk);
+            }
+        }
+        size = 0;
+        out.write_all(lines.as_bytes()).and_then(|()| out.flush()).map_err(Error::Output)?;
+        counts.accepted += batch_counts.accepted;
+        counts.rejected += batch_counts.rejected;
+        counts.ignored += batch_counts.ignored;
+        counts.invalid += batch_counts.invalid;
+        counts.duplicate += batch_counts.duplicate;
+        progress(&Progress { counts, bytes });
+        if let Some(e) = failed {
+            return Err(Error::Input(e));
+        }
+    }
+    Ok(counts)
+}

@@ -1,0 +1,319 @@
+//! The state directory: `state.db` (SQLite in WAL mode, synchronous commits),
+//! `out/` (the default file sinks) and `lock` (one writer at a time).
+//!
+//! The schema is versioned by the `canon_schema` table and SQLite's
+//! `application_id`; a directory that is not a canon state, a database
+//! written by a newer canon, or a corrupt file is refused with an error
+//! before anything is written.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::error::{Error, Result};
+
+/// The schema this canon writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+/// SQLite's `application_id` of a canon state ("Cann").
+pub const APPLICATION_ID: i64 = 0x4361_6e6e;
+/// The database file in the state directory.
+pub const DB_FILE: &str = "state.db";
+
+const SCHEMA: &str = r#"
+CREATE TABLE canon_schema (
+  app        TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  created_at TEXT NOT NULL
+);
+-- Every package version that decided an outcome: the content hash of its
+-- sources and data, and where they were read from.
+CREATE TABLE package_versions (
+  id         INTEGER PRIMARY KEY,
+  hash       TEXT NOT NULL UNIQUE,
+  root       TEXT NOT NULL,
+  data_dir   TEXT NOT NULL,
+  first_seen TEXT NOT NULL
+);
+-- One row per `canon process` or `canon exceptions retry`.
+CREATE TABLE runs (
+  id              INTEGER PRIMARY KEY,
+  command         TEXT NOT NULL,
+  input           TEXT NOT NULL,
+  package_version INTEGER NOT NULL REFERENCES package_versions(id),
+  started_at      TEXT NOT NULL,
+  finished_at     TEXT,
+  accepted        INTEGER NOT NULL DEFAULT 0,
+  rejected        INTEGER NOT NULL DEFAULT 0,
+  ignored         INTEGER NOT NULL DEFAULT 0,
+  invalid         INTEGER NOT NULL DEFAULT 0,
+  duplicate       INTEGER NOT NULL DEFAULT 0
+);
+-- The idempotency ledger and the lineage of each event's current outcome.
+-- A key has one row, or more when it came again with other payloads (each
+-- such conflict is a row of its own, in the exception queue). `trace` is the
+-- lineage in compact form: [["lookup", table, key, found], ["decision",
+-- decision, row, at], ["rejected", code, at], ["emit", destination, at]].
+-- `event` (the line as received) is kept for events that may be evaluated
+-- again: those in the exception queue.
+CREATE TABLE events (
+  id              INTEGER PRIMARY KEY,
+  idem_key        TEXT NOT NULL,
+  payload_hash    BLOB NOT NULL,    -- first 16 bytes of SHA-256(canonical event)
+  event_id        TEXT,
+  event_type      TEXT,
+  correlation_id  TEXT,
+  status          TEXT NOT NULL,
+  package_version INTEGER NOT NULL REFERENCES package_versions(id),
+  run             INTEGER NOT NULL REFERENCES runs(id),
+  line            INTEGER NOT NULL,
+  received_at     TEXT NOT NULL,
+  trace           TEXT NOT NULL,
+  event           TEXT,
+  head            INTEGER NOT NULL -- 1 for the first row of its key
+);
+-- A new key costs one insert (the unique index refuses a key seen before);
+-- a key's later rows (its conflicts) are found through the second index.
+CREATE UNIQUE INDEX events_key ON events(idem_key) WHERE head = 1;
+CREATE INDEX events_key_more ON events(idem_key) WHERE head = 0;
+-- The outbox of the sinks that deliver after the commit (HTTP): every
+-- record with its stable delivery id; `state` is pending, delivered or dead
+-- (dead-lettered after its sink's attempts). A file sink needs no outbox
+-- row: its lines are appended and made durable before the transaction that
+-- records its new committed length commits, so the file is its own outbox.
+CREATE TABLE outbox (
+  id              INTEGER PRIMARY KEY,
+  delivery_id     TEXT NOT NULL,
+  event           INTEGER NOT NULL REFERENCES events(id),
+  destination     TEXT NOT NULL,
+  record          TEXT NOT NULL,
+  state           TEXT NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT,
+  delivered_at    TEXT
+);
+CREATE INDEX outbox_event ON outbox(event);
+CREATE INDEX outbox_pending ON outbox(destination, id) WHERE state = 'pending';
+-- The committed length of each file sink: bytes past it are a torn or
+-- uncommitted tail, cut before anything else is written.
+CREATE TABLE sink_files (
+  path        TEXT PRIMARY KEY,
+  destination TEXT NOT NULL,
+  committed   INTEGER NOT NULL, -- bytes
+  records     INTEGER NOT NULL  -- lines
+);
+-- The exception queue: one item per rejected or invalid event, with the
+-- rejections of its latest evaluation.
+CREATE TABLE exceptions (
+  id          INTEGER PRIMARY KEY,
+  event       INTEGER NOT NULL REFERENCES events(id),
+  status      TEXT NOT NULL,
+  resolution  TEXT,
+  note        TEXT,
+  rejections  TEXT NOT NULL,
+  attempts    INTEGER NOT NULL DEFAULT 1,
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL,
+  resolved_at TEXT
+);
+-- Earlier evaluations of an exception's event, kept when it is retried.
+CREATE TABLE exception_history (
+  id              INTEGER PRIMARY KEY,
+  exception       INTEGER NOT NULL REFERENCES exceptions(id),
+  attempt         INTEGER NOT NULL,
+  at              TEXT NOT NULL,
+  package_version INTEGER NOT NULL REFERENCES package_versions(id),
+  status          TEXT NOT NULL,
+  rejections      TEXT NOT NULL,
+  trace           TEXT NOT NULL
+);
+"#;
+
+/// An open state directory.
+pub struct State {
+    pub(crate) conn: Connection,
+    dir: PathBuf,
+    /// Held while this process may write sink files.
+    lock_file: Option<File>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").field("dir", &self.dir).finish()
+    }
+}
+
+impl State {
+    /// Opens a state directory for processing, creating it when it does not
+    /// exist (or is empty), and takes its lock.
+    pub fn open(dir: &Path) -> Result<State> {
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::CreateDir { path: dir.to_path_buf(), source: e })?;
+        }
+        let db_path = dir.join(DB_FILE);
+        if !db_path.exists() {
+            let empty = std::fs::read_dir(dir)
+                .map_err(|e| Error::Read { path: dir.to_path_buf(), source: e })?
+                .filter_map(|e| e.ok())
+                .all(|e| e.file_name() == "lock");
+            if !empty {
+                return Err(Error::NotState(dir.to_path_buf()));
+            }
+        }
+        let lock = lock(dir)?;
+        let conn = connect(&db_path, true)?;
+        init_or_check(&conn, &db_path)?;
+        configure(&conn, &db_path)?;
+        Ok(State { conn, dir: dir.to_path_buf(), lock_file: Some(lock) })
+    }
+
+    /// Opens an existing state without its lock, for reading the queue and
+    /// the reconciliation counts (and updates that touch no sink) while a
+    /// `canon process` may be running.
+    pub fn open_existing(dir: &Path) -> Result<State> {
+        let db_path = dir.join(DB_FILE);
+        if !db_path.is_file() {
+            return Err(Error::NoState(dir.to_path_buf()));
+        }
+        let conn = connect(&db_path, false)?;
+        check(&conn, &db_path)?;
+        configure(&conn, &db_path)?;
+        Ok(State { conn, dir: dir.to_path_buf(), lock_file: None })
+    }
+
+    /// Takes the lock of a state opened with [`State::open_existing`] (needed
+    /// before delivering to sinks).
+    pub fn lock(&mut self) -> Result<()> {
+        if self.lock_file.is_none() {
+            self.lock_file = Some(lock(&self.dir)?);
+        }
+        Ok(())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The connection (for tools and tests that read the state directly).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// A second connection to the same database (for the delivery thread).
+    pub(crate) fn connect_again(&self) -> Result<Connection> {
+        let path = self.dir.join(DB_FILE);
+        let conn = connect(&path, false)?;
+        configure(&conn, &path)?;
+        Ok(conn)
+    }
+
+    /// The row id of a package version, recorded on first sight.
+    pub fn package_version_id(&self, hash: &str, root: &Path, data_dir: &Path) -> Result<i64> {
+        let now = crate::now();
+        self.conn.execute(
+            "INSERT INTO package_versions (hash, root, data_dir, first_seen) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (hash) DO UPDATE SET root = excluded.root, data_dir = excluded.data_dir",
+            rusqlite::params![hash, absolute(root), absolute(data_dir), now],
+        )?;
+        Ok(self.conn.query_row("SELECT id FROM package_versions WHERE hash = ?1", [hash], |r| r.get(0))?)
+    }
+}
+
+fn absolute(p: &Path) -> String {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).to_string_lossy().into_owned()
+}
+
+fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::Read { path: path.clone(), source: e })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Read { path, source: e }),
+    }
+}
+
+fn corrupt(path: &Path, e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            Error::Corrupt { path: path.to_path_buf(), detail: e.to_string() }
+        }
+        _ => Error::from(e),
+    }
+}
+
+fn connect(path: &Path, create: bool) -> Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| corrupt(path, e))?;
+    conn.busy_timeout(Duration::from_secs(30)).map_err(|e| corrupt(path, e))?;
+    // Reading the header first turns "not a database" into a clear error.
+    conn.pragma_query_value(None, "application_id", |r| r.get::<_, i64>(0)).map_err(|e| corrupt(path, e))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    // Plans must not depend on bound values: else SQLite prepares the
+    // ledger lookup again for every key.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(|e| corrupt(path, e))?;
+    Ok(conn)
+}
+
+/// WAL mode and synchronous commits, set once the database is known to be ours.
+fn configure(conn: &Connection, path: &Path) -> Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| corrupt(path, e))?;
+    // Every commit is on disk before its events are acknowledged.
+    conn.pragma_update(None, "synchronous", "FULL").map_err(|e| corrupt(path, e))?;
+    // 64 MiB of page cache: the ledger's key index stays in memory.
+    conn.pragma_update(None, "cache_size", -65536).map_err(|e| corrupt(path, e))?;
+    Ok(())
+}
+
+fn init_or_check(conn: &Connection, path: &Path) -> Result<()> {
+    let app: i64 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| corrupt(path, e))?;
+    let tables: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(|e| corrupt(path, e))?;
+    if app == 0 && tables == 0 {
+        let tx = conn.unchecked_transaction().map_err(|e| corrupt(path, e))?;
+        tx.execute_batch(SCHEMA)?;
+        tx.execute(
+            "INSERT INTO canon_schema (app, version, created_at) VALUES ('canon', ?1, ?2)",
+            rusqlite::params![SCHEMA_VERSION, crate::now()],
+        )?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.commit()?;
+        return Ok(());
+    }
+    check(conn, path)
+}
+
+fn check(conn: &Connection, path: &Path) -> Result<()> {
+    let app: i64 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| corrupt(path, e))?;
+    if app != APPLICATION_ID {
+        return Err(Error::Foreign { path: path.to_path_buf(), detail: format!("its application id is {app:#x}") });
+    }
+    let version: Option<i64> = conn
+        .query_row("SELECT version FROM canon_schema WHERE app = 'canon'", [], |r| r.get(0))
+        .optional()
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => corrupt(path, e),
+            _ => Error::Foreign { path: path.to_path_buf(), detail: e.to_string() },
+        })?;
+    match version {
+        None => Err(Error::Foreign { path: path.to_path_buf(), detail: "no schema version".into() }),
+        Some(v) if v > SCHEMA_VERSION => {
+            Err(Error::NewerSchema { path: path.to_path_buf(), found: v, known: SCHEMA_VERSION })
+        }
+        Some(v) if v < SCHEMA_VERSION => Err(Error::Foreign {
+            path: path.to_path_buf(),
+            detail: format!("schema version {v} is older than {SCHEMA_VERSION} and cannot be upgraded"),
+        }),
+        Some(_) => Ok(()),
+    }
+}

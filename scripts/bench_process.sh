@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Throughput of `canon process` (durable: ledger, lineage, exception queue,
+# file sinks, synchronous commits) against `canon run` (stateless), on the
+# timesheet workload, in the same run. The machines are shared and noisy:
+# each figure is the best of 3 runs, taken in turns; compare the ratios.
+#
+#   scripts/bench_process.sh [EVENTS]     (default 200000)
+#
+# Target (issue 5): `canon process` at >= 50% of `canon run`'s throughput.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+shared=$(cd "$root/../shared" && pwd)
+n=${1:-200000}
+canon=${CANON:-target/release/canon}
+[[ -x $canon ]] || cargo build --release --bin canon
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python3 "$shared/bench/gen.py" --events "$n" --out "$tmp/ts"
+pkg=examples/timesheets
+ev="$tmp/ts/events.jsonl"
+data="$tmp/ts/data"
+
+secs() { # wall seconds of "$@"
+  local s e
+  s=$(date +%s.%N); "$@" > /dev/null 2>&1; e=$(date +%s.%N)
+  python3 -c "print($e - $s)"
+}
+min() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
+
+run=() run2=() interp=() proc=() dup=()
+for i in 1 2 3; do
+  run+=("$(secs "$canon" run "$pkg" --input "$ev" --data "$data" --output "$tmp/run.jsonl")")
+  run2+=("$(secs "$canon" run "$pkg" --input "$ev" --data "$data" --output "$tmp/run.jsonl" --threads 2)")
+  interp+=("$(secs "$canon" run "$pkg" --input "$ev" --data "$data" --output "$tmp/run.jsonl" --engine interp)")
+  rm -rf "$tmp/state"
+  proc+=("$(secs "$canon" process "$pkg" --input "$ev" --data "$data" --state "$tmp/state" --output "$tmp/process.jsonl")")
+  dup+=("$(secs "$canon" process "$pkg" --input "$ev" --data "$data" --state "$tmp/state" --output "$tmp/dup.jsonl")")
+done
+cmp -s "$tmp/run.jsonl" "$tmp/process.jsonl" || { echo "error: canon process and canon run printed different outcomes" >&2; exit 1; }
+db=$(du -m "$tmp/state/state.db" | cut -f1)
+python3 - "$n" "$(min "${run[@]}")" "$(min "${run2[@]}")" "$(min "${interp[@]}")" "$(min "${proc[@]}")" "$(min "${dup[@]}")" "$db" <<'PY'
+import sys
+n = int(sys.argv[1])
+run, run2, interp, proc, dup = (float(x) for x in sys.argv[2:7])
+db = sys.argv[7]
+rate = lambda t: f"{n / t:>9,.0f} events/s ({t:.2f} s)"
+print(f"{n:,} timesheet events, best of 3")
+print(f"canon run (JIT, 1 thread):       {rate(run)}")
+print(f"canon run --threads 2:           {rate(run2)}")
+print(f"canon run --engine interp:       {rate(interp)}")
+print(f"canon process (fresh state):     {rate(proc)}   state.db {db} MB")
+print(f"canon process (again, all dup):  {rate(dup)}")
+print(f"process / run:                   {run / proc:.0%}   (target: >= 50%)")
+print(f"process / run --threads 2:       {run2 / proc:.0%}")
+PY

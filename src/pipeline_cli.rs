@@ -1,0 +1,559 @@
+//! The durable pipeline's commands (RUNTIME.md §3–4): `canon process`,
+//! `canon exceptions list|show|retry|resolve` and `canon status`.
+
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use canon_pipeline::exceptions::{self, Filter, Selection};
+use canon_pipeline::progress::{self, group, Bar};
+use canon_pipeline::{Error, Options, Rules, State};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::Value as Json;
+
+use crate::Format;
+
+#[derive(Args)]
+pub struct ProcessArgs {
+    /// The package directory.
+    #[arg(default_value = ".")]
+    package: PathBuf,
+    /// Events, one CloudEvents JSON object per line (`-` for stdin).
+    #[arg(long)]
+    input: String,
+    /// The state directory (created when missing): `state.db` and `out/`.
+    #[arg(long)]
+    state: PathBuf,
+    /// The reference-data directory (default: `data/` in the package).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Where outcome lines go once committed (`-` for stdout, the default).
+    #[arg(long, default_value = "-")]
+    output: String,
+    /// Evaluate on this many threads (default: one per core, at most 4); one
+    /// more thread writes the ledger. Outcomes keep the input order.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Commit after this many events (or 200 ms after a batch's first event).
+    #[arg(long, default_value_t = 8192, hide = true)]
+    batch: usize,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ItemStatus {
+    Open,
+    Resolved,
+}
+
+#[derive(Subcommand)]
+pub enum ExceptionsCommand {
+    /// List the items of the exception queue, oldest first.
+    List {
+        #[arg(long, value_enum)]
+        status: Option<ItemStatus>,
+        /// Only items with a rejection of this code.
+        #[arg(long)]
+        code: Option<String>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Show one item: the event, its rejections with their rule locations, its lineage.
+    Show {
+        id: i64,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Evaluate items again with the current package and data (`retry ID [PKG]`
+    /// or `retry --all-open [PKG]`); the package defaults to the last one processed.
+    Retry {
+        /// The item's id, then optionally the package directory.
+        #[arg(value_name = "ID|PKG")]
+        args: Vec<String>,
+        /// Retry every open item.
+        #[arg(long)]
+        all_open: bool,
+        /// The reference-data directory (default: the package's, or the last one used).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Close an item with a note.
+    Resolve {
+        id: i64,
+        #[arg(long)]
+        note: String,
+        #[arg(long)]
+        state: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    #[arg(long)]
+    state: PathBuf,
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+/// Prints the error; 1 for a missing item or a bad `canon.toml`, else 2.
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("error: {e}");
+    match e {
+        Error::NotFound(_) | Error::AlreadyResolved(_) | Error::Config { .. } => ExitCode::from(1),
+        _ => ExitCode::from(2),
+    }
+}
+
+/// Loads and checks the package and its data (1 on errors), then its pipeline rules.
+fn rules(package: &Path, data: Option<&Path>) -> Result<Rules, ExitCode> {
+    let (pkg, tables) = crate::prepare(package, data, false)?;
+    let data_dir = data.map(Path::to_path_buf).unwrap_or_else(|| pkg.data_dir());
+    Rules::new(&pkg, tables, &data_dir).map_err(|e| fail(&e))
+}
+
+pub fn process(args: ProcessArgs) -> ExitCode {
+    let rules = match rules(&args.package, args.data.as_deref()) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let (input, size): (Box<dyn Read + Send>, Option<u64>) = if args.input == "-" {
+        (Box::new(std::io::stdin()), None)
+    } else {
+        match std::fs::File::open(&args.input) {
+            Ok(f) => {
+                let size = f.metadata().ok().map(|m| m.len());
+                (Box::new(f), size)
+            }
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", args.input);
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let writer: Box<dyn Write> = if args.output == "-" {
+        Box::new(std::io::stdout().lock())
+    } else {
+        match std::fs::File::create(&args.output) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("error: cannot write `{}`: {e}", args.output);
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let mut out = BufWriter::with_capacity(1 << 16, writer);
+    let mut state = match State::open(&args.state) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let mut opts = Options { batch_events: args.batch.max(1), input_name: args.input.clone(), ..Options::default() };
+    if let Some(n) = args.threads {
+        opts.workers = n.max(1);
+    }
+    let bar = Bar::new(size);
+    let result = canon_pipeline::process(&mut state, &rules, input, &mut out, &opts, &mut |p| {
+        if let Some(b) = &bar {
+            b.update(p);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish();
+    }
+    match result {
+        Ok(s) => {
+            if s.http.dead > 0 {
+                eprintln!(
+                    "warning: {} deliveries to HTTP sinks were dead-lettered (see `canon status --state {}`)",
+                    s.http.dead,
+                    args.state.display()
+                );
+            }
+            if bar.is_some() {
+                let secs = s.elapsed.as_secs_f64().max(1e-3);
+                eprintln!(
+                    "processed {} events in {secs:.1} s ({}/s): {}",
+                    group(s.counts.total()),
+                    group((s.counts.total() as f64 / secs) as u64),
+                    progress::counts(&s.counts)
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
+    match cmd {
+        ExceptionsCommand::List { status, code, format, state } => {
+            let state = match State::open_existing(&state) {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            let status = status.map(|s| match s {
+                ItemStatus::Open => "open".to_string(),
+                ItemStatus::Resolved => "resolved".to_string(),
+            });
+            match exceptions::list(&state, &Filter { status, code }) {
+                Ok(items) => {
+                    match format {
+                        Format::Json => say(format!("{}", Json::Array(items))),
+                        Format::Human => print_list(&items),
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        ExceptionsCommand::Show { id, format, state } => {
+            let state = match State::open_existing(&state) {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            match exceptions::show(&state, id) {
+                Ok(item) => {
+                    match format {
+                        Format::Json => say(format!("{item}")),
+                        Format::Human => print_item(&item),
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        ExceptionsCommand::Retry { args, all_open, data, format, state } => retry(args, all_open, data, format, &state),
+        ExceptionsCommand::Resolve { id, note, state } => {
+            let state = match State::open_existing(&state) {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            match exceptions::resolve(&state, id, &note) {
+                Ok(()) => {
+                    say(format!("exception {id} resolved"));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}
+
+fn retry(args: Vec<String>, all_open: bool, data: Option<PathBuf>, format: Format, state_dir: &Path) -> ExitCode {
+    let (selection, package) = match (all_open, args.as_slice()) {
+        (true, []) => (Selection::AllOpen, None),
+        (true, [pkg]) => (Selection::AllOpen, Some(PathBuf::from(pkg))),
+        (false, [id, rest @ ..]) if rest.len() <= 1 => match id.parse::<i64>() {
+            Ok(id) => (Selection::One(id), rest.first().map(PathBuf::from)),
+            Err(_) => {
+                eprintln!("error: `{id}` is not an exception id");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("error: give `retry ID [PKG]` or `retry --all-open [PKG]`");
+            return ExitCode::from(2);
+        }
+    };
+    let mut state = match State::open_existing(state_dir) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let (package, data) = match package {
+        Some(p) => (p, data),
+        None => match exceptions::last_package(&state) {
+            Ok(Some((root, last_data))) => (root, data.or(Some(last_data))),
+            Ok(None) => {
+                eprintln!("error: the state records no package; give one: `canon exceptions retry ID PKG`");
+                return ExitCode::from(2);
+            }
+            Err(e) => return fail(&e),
+        },
+    };
+    let rules = match rules(&package, data.as_deref()) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let summary = match exceptions::retry(&mut state, &rules, selection) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    match format {
+        Format::Json => {
+            let items: Vec<Json> = summary
+                .results
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id, "event_id": r.event_id, "outcome": r.outcome,
+                        "resolved": r.resolved, "rejections": r.rejections,
+                    })
+                })
+                .collect();
+            say(format!("{}", Json::Array(items)));
+        }
+        Format::Human => {
+            for r in &summary.results {
+                let event = r.event_id.as_deref().unwrap_or("?");
+                if r.resolved {
+                    say(format!("exception {} ({event}): {}, resolved", r.id, r.outcome));
+                } else if r.outcome == "conflict" {
+                    say(format!(
+                        "exception {} ({event}): an idempotency conflict cannot be retried; resolve it with a note",
+                        r.id
+                    ));
+                } else {
+                    say(format!("exception {} ({event}): still {}: {}", r.id, r.outcome, codes(&r.rejections)));
+                }
+            }
+            let resolved = summary.results.iter().filter(|r| r.resolved).count();
+            say(format!(
+                "retried {}: {resolved} resolved, {} still open",
+                summary.results.len(),
+                summary.results.len() - resolved
+            ));
+        }
+    }
+    if summary.http.dead > 0 {
+        eprintln!("warning: {} deliveries to HTTP sinks were dead-lettered", summary.http.dead);
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn status(args: StatusArgs) -> ExitCode {
+    let state = match State::open_existing(&args.state) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let s = match canon_pipeline::status::status(&state) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    match args.format {
+        Format::Json => say(format!("{s}")),
+        Format::Human => print_status(&s),
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes a line to stdout; a closed pipe (`| head`) is not an error.
+fn say(line: impl AsRef<str>) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_ref().as_bytes()).and_then(|()| out.write_all(b"\n"));
+}
+
+fn say_part(text: impl AsRef<str>) {
+    let _ = std::io::stdout().lock().write_all(text.as_ref().as_bytes());
+}
+
+fn text<'a>(v: &'a Json, key: &str) -> &'a str {
+    v.get(key).and_then(Json::as_str).unwrap_or("-")
+}
+
+fn int(v: &Json, key: &str) -> u64 {
+    v.get(key).and_then(Json::as_u64).unwrap_or(0)
+}
+
+/// `CODE, CODE` of a rejections array.
+fn codes(rejections: &Json) -> String {
+    let list: Vec<&str> =
+        rejections.as_array().into_iter().flatten().filter_map(|r| r.get("code").and_then(Json::as_str)).collect();
+    list.join(", ")
+}
+
+fn print_list(items: &[Json]) {
+    if items.is_empty() {
+        say("no exceptions");
+        return;
+    }
+    let rows: Vec<[String; 6]> = items
+        .iter()
+        .map(|i| {
+            [
+                int(i, "id").to_string(),
+                text(i, "status").to_string(),
+                codes(i.get("rejections").unwrap_or(&Json::Null)),
+                text(i, "event_id").to_string(),
+                text(i, "correlation_id").to_string(),
+                text(i, "received_at").to_string(),
+            ]
+        })
+        .collect();
+    let header = ["ID", "STATUS", "CODES", "EVENT", "CORRELATION", "RECEIVED"];
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(widths.iter()).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        say(s.trim_end());
+    };
+    line(&header);
+    for r in &rows {
+        line(&r.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    say(format!("{} item(s)", rows.len()));
+}
+
+/// One lineage step as text.
+fn step(t: &Json) -> String {
+    match text(t, "kind") {
+        "rejected" => format!("rejected {} at {}", text(t, "code"), text(t, "at")),
+        "decision" => format!("decision {}: row {} matched ({})", text(t, "decision"), int(t, "row"), text(t, "at")),
+        "lookup" => format!(
+            "lookup {}[{}]: {}",
+            text(t, "table"),
+            text(t, "key"),
+            if t.get("found").and_then(Json::as_bool).unwrap_or(false) { "found" } else { "not found" }
+        ),
+        "emit" => format!("emit {} at {}", text(t, "destination"), text(t, "at")),
+        _ => t.to_string(),
+    }
+}
+
+fn print_item(i: &Json) {
+    let attempts = int(i, "attempts");
+    say(format!(
+        "exception {} · {}{} · {attempts} evaluation(s)",
+        int(i, "id"),
+        text(i, "status"),
+        i.get("resolution").and_then(Json::as_str).map(|r| format!(" ({r})")).unwrap_or_default()
+    ));
+    say(format!("event        {} ({})", text(i, "event_id"), text(i, "event_type")));
+    say(format!("correlation  {}", text(i, "correlation_id")));
+    say(format!("key          {}", text(i, "idempotency_key")));
+    say(format!("received     {}", text(i, "received_at")));
+    if let Some(note) = i.get("note").and_then(Json::as_str) {
+        say(format!("note         {note}"));
+    }
+    let lineage = i.get("lineage").unwrap_or(&Json::Null);
+    say(format!(
+        "package      {} ({}, data {})",
+        text(lineage, "package_version"),
+        text(lineage, "package"),
+        text(lineage, "data")
+    ));
+    say(format!("outcome      {}", text(lineage, "outcome")));
+    let rejections = i.get("rejections").and_then(Json::as_array).cloned().unwrap_or_default();
+    if !rejections.is_empty() {
+        say("rejections");
+        for r in &rejections {
+            let at = r.get("at").and_then(Json::as_str).unwrap_or("(no rule)");
+            say(format!("  {} at {at}: {}", text(r, "code"), text(r, "message")));
+        }
+    }
+    say("lineage");
+    let trace = lineage.get("trace").and_then(Json::as_array).cloned().unwrap_or_default();
+    if trace.is_empty() {
+        say("  (no rule ran)");
+    }
+    for t in &trace {
+        say(format!("  {}", step(t)));
+    }
+    let history = i.get("history").and_then(Json::as_array).cloned().unwrap_or_default();
+    if !history.is_empty() {
+        say("earlier evaluations");
+        for h in &history {
+            say(format!(
+                "  #{} at {} with {}: {} {}",
+                int(h, "attempt"),
+                text(h, "at"),
+                canon_pipeline::version::short(text(h, "package_version")),
+                text(h, "outcome"),
+                codes(h.get("rejections").unwrap_or(&Json::Null))
+            ));
+        }
+    }
+    let deliveries = i.get("deliveries").and_then(Json::as_array).cloned().unwrap_or_default();
+    if !deliveries.is_empty() {
+        say("deliveries");
+        for d in &deliveries {
+            say(format!("  {} {} {}", text(d, "destination"), text(d, "delivery_id"), text(d, "state")));
+        }
+    }
+    if let Some(event) = i.get("event").filter(|e| !e.is_null()) {
+        say("event");
+        let pretty = serde_json::to_string_pretty(event).unwrap_or_default();
+        for l in pretty.lines() {
+            say(format!("  {l}"));
+        }
+    }
+}
+
+fn print_status(s: &Json) {
+    say(format!("state {} (schema {})", text(s, "state"), int(s, "schema_version")));
+    let events = s.get("events").unwrap_or(&Json::Null);
+    say("events");
+    if let Some(by_type) = events.get("by_type").and_then(Json::as_object) {
+        if by_type.is_empty() {
+            say("  none yet");
+        }
+        for (ty, counts) in by_type {
+            let parts: Vec<String> = counts
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{} {k}", group(v.as_u64().unwrap_or(0))))
+                .collect();
+            say(format!("  {ty}: {}", parts.join(" · ")));
+        }
+    }
+    say(format!("  duplicates seen: {}", group(int(events, "duplicates"))));
+    let x = s.get("exceptions").unwrap_or(&Json::Null);
+    say("exceptions");
+    say(format!(
+        "  {} open · {} resolved ({} by retry, {} by note)",
+        group(int(x, "open")),
+        group(int(x, "resolved")),
+        group(int(x, "retried")),
+        group(int(x, "resolved_by_note"))
+    ));
+    if let Some(by_code) = x.get("open_by_code").and_then(Json::as_object) {
+        for (code, n) in by_code {
+            say(format!("    {code}: {}", group(n.as_u64().unwrap_or(0))));
+        }
+    }
+    say("destinations          accepted   delivered     pending        dead");
+    if let Some(dests) = s.get("destinations").and_then(Json::as_object) {
+        for (name, d) in dests {
+            say(format!(
+                "  {name:<18} {:>10}  {:>10}  {:>10}  {:>10}{}",
+                group(int(d, "accepted")),
+                group(int(d, "delivered")),
+                group(int(d, "pending")),
+                group(int(d, "dead")),
+                d.get("file").and_then(Json::as_str).map(|f| format!("  ({f})")).unwrap_or_default()
+            ));
+        }
+    }
+    let runs = s.get("runs").unwrap_or(&Json::Null);
+    say_part(format!("runs: {} ({} unfinished)", int(runs, "count"), int(runs, "unfinished")));
+    match runs.get("last").filter(|l| !l.is_null()) {
+        Some(last) => say(format!(
+            "; last: {} {} started {}, {}",
+            text(last, "command"),
+            text(last, "input"),
+            text(last, "started_at"),
+            match last.get("finished_at").and_then(Json::as_str) {
+                Some(f) => format!("finished {f}"),
+                None => "not finished".into(),
+            }
+        )),
+        None => say(""),
+    }
+}
