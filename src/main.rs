@@ -263,13 +263,18 @@ fn run(
     // written in input order, so memory stays flat and the order is kept.
     let batch_size = if threads > 1 { 4096 * threads } else { 1 };
     let mut line_no = 0u64;
-    let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch_size);
+    // Line buffers and outcome strings are reused from batch to batch.
+    let mut lines: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch_size);
     let mut outs: Vec<String> = Vec::new();
     loop {
-        batch.clear();
-        while batch.len() < batch_size {
-            let mut buf = Vec::new();
-            match reader.read_until(b'\n', &mut buf) {
+        let mut n = 0;
+        while n < batch_size {
+            if lines.len() == n {
+                lines.push((0, Vec::new()));
+            }
+            let Some((no, buf)) = lines.get_mut(n) else { break };
+            buf.clear();
+            match reader.read_until(b'\n', buf) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => {
@@ -278,11 +283,10 @@ fn run(
                 }
             }
             line_no += 1;
-            batch.push((line_no, buf));
+            *no = line_no;
+            n += 1;
         }
-        if batch.is_empty() {
-            break;
-        }
+        let Some(batch) = lines.get_mut(..n).filter(|b| !b.is_empty()) else { break };
         // A byte-order mark at the start of the input is not part of the first event.
         if let Some((1, first)) = batch.first_mut() {
             if first.starts_with(&[0xEF, 0xBB, 0xBF]) {

@@ -200,17 +200,15 @@ impl JitEngine {
 
     fn fast(&self, line_no: u64, line: &str, out: &mut String) -> bool {
         let pkg = &self.shared.pkg;
-        let Some((env, data)) = canon_runtime::engine::envelope(line) else { return false };
-        let Some(&hi) = pkg.handler_by_type.get(&env.event_type) else { return false };
-        let (Some(h), Some(&fptr)) = (pkg.handlers.get(hi), self.handlers.get(hi)) else { return false };
-        let Some(data) = data.map(|d| d.get()).filter(|d| d.trim() != "null") else { return false };
         let mut ctx = Ctx::new(&self.shared);
-        let Some(ev) = crate::native::decode(pkg, &ctx.arena, &Ty::Record(h.event), data) else { return false };
-        let mc = meta_cell(&ctx.arena, &env);
+        // Text cells of `ev` may point into `line`, which outlives `ctx`.
+        let Some(ev) = crate::native::decode_event(pkg, &ctx.arena, line) else { return false };
+        let Some(&fptr) = self.handlers.get(ev.handler) else { return false };
+        let mc = meta_cell(&ctx.arena, &ev);
         // SAFETY: as in `run`.
         let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
         // SAFETY: the context, event and meta cells outlive the call.
-        let status = unsafe { f(&mut ctx, &ev, &mc, 0) };
+        let status = unsafe { f(&mut ctx, &ev.data, &mc, 0) };
         if status == 2 {
             if let Some(fault) = ctx.fault.take() {
                 let at = pkg.loc_string(fault.loc);
@@ -218,14 +216,12 @@ impl JitEngine {
             }
         }
         let accepted = ctx.rejections.is_empty();
-        let outcome = Outcome {
+        let head = canon_runtime::engine::OutcomeHead {
             line: line_no,
-            id: Some(env.id),
-            event_type: Some(env.event_type),
-            correlation_id: env.correlation_id,
+            id: Some(&ev.id),
+            event_type: Some(&ev.event_type),
+            correlation_id: ev.correlation_id.as_deref(),
             status: if accepted { Status::Accepted } else { Status::Rejected },
-            emits: Vec::new(),
-            rejections: std::mem::take(&mut ctx.rejections),
         };
         let emits = &ctx.emits;
         let write_emits = |out: &mut String| {
@@ -241,12 +237,13 @@ impl JitEngine {
                 canon_runtime::encode::json_str(out, def.map(|d| d.name.as_str()).unwrap_or(""));
                 out.push_str(",\"record\":");
                 let ty = def.map(|d| Ty::Record(d.record)).unwrap_or(Ty::Error);
-                // SAFETY: emitted cells live in this event's arena, alive until `ctx` drops.
+                // SAFETY: emitted cells live in this event's arena (or in
+                // `line`), alive until `ctx` drops.
                 unsafe { crate::native::encode(out, pkg, &ty, cell) };
                 out.push('}');
             }
         };
-        canon_runtime::engine::write_outcome_with(pkg, &outcome, out, Some(&write_emits));
+        canon_runtime::engine::write_outcome_parts(&head, &write_emits, &ctx.rejections, out);
         true
     }
 
@@ -256,18 +253,36 @@ impl JitEngine {
     }
 }
 
-/// `meta` as cells of the built-in `Envelope` record.
-fn meta_cell(arena: &bumpalo::Bump, env: &canon_runtime::Envelope) -> Cell {
-    let text = |s: &str| crate::cell::text_cell(arena, s);
-    let opt = |s: &Option<String>| s.as_deref().map(|s| crate::cell::text_cell(arena, s)).unwrap_or_default();
+/// `meta` as cells of the built-in `Envelope` record (text borrowed from the
+/// line stays there; the default idempotency key is built in the arena).
+fn meta_cell(arena: &bumpalo::Bump, ev: &crate::native::Event<'_>) -> Cell {
+    use std::borrow::Cow;
+    let text = |s: &Cow<'_, str>| match s {
+        Cow::Borrowed(b) => Cell::from_parts(b.as_ptr() as usize, b.len()),
+        Cow::Owned(o) => crate::cell::text_cell(arena, o),
+    };
+    let opt = |s: &Option<Cow<'_, str>>| s.as_ref().map(text).unwrap_or_default();
+    let key = match &ev.idempotency_key {
+        Some(k) => text(k),
+        None => {
+            // RUNTIME.md: the default key is the JSON array `[source, id]`.
+            let mut k = String::with_capacity(ev.source.len() + ev.id.len() + 8);
+            k.push('[');
+            canon_runtime::encode::json_str(&mut k, &ev.source);
+            k.push(',');
+            canon_runtime::encode::json_str(&mut k, &ev.id);
+            k.push(']');
+            crate::cell::text_cell(arena, &k)
+        }
+    };
     let fields = [
-        text(&env.id),
-        text(&env.source),
-        text(&env.event_type),
-        env.time.map(|t| Cell::from_i64(t.0)).unwrap_or_default(),
-        opt(&env.subject),
-        opt(&env.correlation_id),
-        text(&env.idempotency_key),
+        text(&ev.id),
+        text(&ev.source),
+        text(&ev.event_type),
+        ev.time.map(|t| Cell::from_i64(t.0)).unwrap_or_default(),
+        opt(&ev.subject),
+        opt(&ev.correlation_id),
+        key,
     ];
     let cells = arena.alloc_slice_copy(&fields);
     Cell::from_parts(cells.as_ptr() as usize, 0)

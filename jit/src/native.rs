@@ -21,7 +21,8 @@ use serde_json::value::RawValue;
 
 use crate::cell::{text_cell, Cell};
 
-/// Decodes JSON text as a value of type `ty` into cells, or `None` if it does not fit.
+/// Decodes JSON text as a value of type `ty` into cells, or `None` if it
+/// does not fit. Text cells may point into `raw`: it must outlive them.
 pub fn decode(pkg: &ir::Package, arena: &Bump, ty: &Ty, raw: &str) -> Option<Cell> {
     let mut de = serde_json::Deserializer::from_str(raw);
     let c = Seed { pkg, arena, ty }.deserialize(&mut de).ok()?;
@@ -51,8 +52,11 @@ fn int_text(t: &str) -> Option<i64> {
 
 /// The Decimal rule: a JSON number, or a string holding one.
 fn decimal_text(t: &str) -> Option<canon_stdlib::Decimal> {
-    if t.starts_with('"') {
-        let s: Cow<'_, str> = serde_json::from_str(t).ok()?;
+    if let Some(inner) = t.strip_prefix('"').and_then(|t| t.strip_suffix('"')).filter(|i| !i.contains(['\\', '"'])) {
+        // A string without escapes: its text is its value.
+        num::parse(inner)
+    } else if t.starts_with('"') {
+        let s: String = serde_json::from_str(t).ok()?;
         num::parse(&s)
     } else {
         num::parse(t)
@@ -97,6 +101,14 @@ impl<'de> Visitor<'de> for Seed<'_> {
             _ => Err(no()),
         }
     }
+    fn visit_borrowed_str<E: sde::Error>(self, v: &'de str) -> Result<Cell, E> {
+        match self.ty.strip() {
+            // Text borrowed from the input line needs no copy: the line
+            // outlives the event's evaluation (see `decode`).
+            Ty::Text => Ok(Cell::from_parts(v.as_ptr() as usize, v.len())),
+            _ => self.visit_str(v),
+        }
+    }
     fn visit_str<E: sde::Error>(self, v: &str) -> Result<Cell, E> {
         match self.ty.strip() {
             Ty::Text => Ok(text_cell(self.arena, v)),
@@ -120,15 +132,15 @@ impl<'de> Visitor<'de> for Seed<'_> {
         match self.ty.strip() {
             Ty::Money => {
                 let (mut amount, mut currency) = (None, None);
-                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-                    match k.as_ref() {
-                        "amount" => {
+                while let Some(k) = map.next_key_seed(Key(&["amount", "currency"]))? {
+                    match k {
+                        Some(0) => {
                             let raw: &RawValue = map.next_value()?;
                             amount = Some(decimal_text(raw.get().trim()).ok_or_else(no)?);
                         }
-                        "currency" => {
-                            let s: Cow<'de, str> = map.next_value()?;
-                            currency = Some(Currency::parse(&s).ok_or_else(no)?);
+                        Some(_) => {
+                            let s: Str<'de> = map.next_value()?;
+                            currency = Some(Currency::parse(&s.0).ok_or_else(no)?);
                         }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
@@ -144,8 +156,8 @@ impl<'de> Visitor<'de> for Seed<'_> {
                 let def = self.pkg.record(*r).ok_or_else(no)?;
                 let cells = self.arena.alloc_slice_fill_default::<Cell>(def.fields.len());
                 let mut seen = 0u64;
-                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-                    let Some(i) = def.field_by_wire(&k) else {
+                while let Some(k) = map.next_key_seed(FieldKey(def))? {
+                    let Some(i) = k else {
                         map.next_value::<IgnoredAny>()?;
                         continue;
                     };
@@ -171,6 +183,166 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 }
 
+/// A JSON string, borrowed from the input where it holds no escape.
+struct Str<'de>(Cow<'de, str>);
+
+impl<'de> sde::Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: sde::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: sde::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// An object key matched against fixed names without allocating: the
+/// index of the name, or `None` for another key.
+struct Key(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Option<usize>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Option<usize>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: sde::Error>(self, v: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|k| *k == v))
+    }
+}
+
+/// A record's field key by wire name, without allocating.
+struct FieldKey<'a>(&'a ir::RecordDef);
+
+impl<'de> DeserializeSeed<'de> for FieldKey<'_> {
+    type Value = Option<u32>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u32>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldKey<'_> {
+    type Value = Option<u32>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: sde::Error>(self, v: &str) -> Result<Option<u32>, E> {
+        Ok(self.0.field_by_wire(v))
+    }
+}
+
+/// The envelope attributes of a line, borrowed from it where they hold no
+/// escape, with `data` decoded into cells for its handler.
+pub struct Event<'l> {
+    pub id: Cow<'l, str>,
+    pub source: Cow<'l, str>,
+    pub event_type: Cow<'l, str>,
+    pub time: Option<Timestamp>,
+    pub subject: Option<Cow<'l, str>>,
+    pub correlation_id: Option<Cow<'l, str>>,
+    pub idempotency_key: Option<Cow<'l, str>>,
+    pub handler: usize,
+    pub data: Cell,
+}
+
+const ENVELOPE_KEYS: &[&str] =
+    &["specversion", "id", "source", "type", "time", "subject", "datacontenttype", "correlationid", "idempotencykey", "data"];
+const DATA: usize = 9;
+
+/// Decodes a whole input line in one pass: the envelope, and `data` straight
+/// into cells as soon as the event type names a handler. `None` for anything
+/// the shared path must word or decide (an invalid envelope, an ignored type,
+/// a schema violation, a duplicate attribute): this accepts only lines
+/// `canon_runtime::engine::envelope` accepts, with the same values. Text
+/// cells may point into `line`: it must outlive them.
+pub fn decode_event<'l>(pkg: &ir::Package, arena: &Bump, line: &'l str) -> Option<Event<'l>> {
+    let mut de = serde_json::Deserializer::from_str(line);
+    let ev = sde::Deserializer::deserialize_map(&mut de, EventSeed { pkg, arena }).ok()?;
+    de.end().ok()?;
+    Some(ev)
+}
+
+struct EventSeed<'a> {
+    pkg: &'a ir::Package,
+    arena: &'a Bump,
+}
+
+impl<'de> Visitor<'de> for EventSeed<'_> {
+    type Value = Event<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an event")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event<'de>, A::Error> {
+        let mut attrs: [Option<Cow<'de, str>>; DATA] = Default::default();
+        let mut seen = 0u16;
+        let mut data: Option<(usize, Cell)> = None;
+        let mut raw_data: Option<&'de RawValue> = None;
+        while let Some(k) = map.next_key_seed(Key(ENVELOPE_KEYS))? {
+            let Some(k) = k else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            if seen & (1 << k) != 0 {
+                return Err(no());
+            }
+            seen |= 1 << k;
+            if k == DATA {
+                match attrs.get(3).and_then(|t| t.as_deref()) {
+                    Some(t) => {
+                        let hi = *self.pkg.handler_by_type.get(t).ok_or_else(no)?;
+                        let h = self.pkg.handlers.get(hi).ok_or_else(no)?;
+                        let ty = Ty::Record(h.event);
+                        data = Some((hi, map.next_value_seed(Seed { pkg: self.pkg, arena: self.arena, ty: &ty })?));
+                    }
+                    None => raw_data = Some(map.next_value()?),
+                }
+            } else if let Some(slot) = attrs.get_mut(k) {
+                *slot = map.next_value::<Option<Str<'de>>>()?.map(|s| s.0);
+            }
+        }
+        let [specversion, id, source, event_type, time, subject, content_type, correlation_id, idempotency_key] = attrs;
+        if specversion.as_deref() != Some("1.0") {
+            return Err(no());
+        }
+        let (Some(id), Some(source), Some(event_type)) = (id, source, event_type) else { return Err(no()) };
+        if id.is_empty() || source.is_empty() || event_type.is_empty() {
+            return Err(no());
+        }
+        let time = match time {
+            None => None,
+            Some(t) => Some(time::parse_timestamp(&t).ok_or_else(no)?),
+        };
+        if content_type.is_some_and(|ct| !ct.contains("json")) {
+            return Err(no());
+        }
+        let (handler, data) = match (data, raw_data) {
+            (Some(d), _) => d,
+            (None, Some(raw)) => {
+                let hi = *self.pkg.handler_by_type.get(event_type.as_ref()).ok_or_else(no)?;
+                let h = self.pkg.handlers.get(hi).ok_or_else(no)?;
+                (hi, decode(self.pkg, self.arena, &Ty::Record(h.event), raw.get()).ok_or_else(no)?)
+            }
+            (None, None) => return Err(no()),
+        };
+        Ok(Event { id, source, event_type, time, subject, correlation_id, idempotency_key, handler, data })
+    }
+}
+
 /// Writes a cell of type `ty` as JSON, byte for byte as `encode::value` writes its value.
 ///
 /// # Safety
@@ -182,7 +354,7 @@ pub unsafe fn encode(out: &mut String, pkg: &ir::Package, ty: &Ty, c: &Cell) {
     }
     match ty.strip() {
         Ty::Bool => out.push_str(if c.u8() != 0 { "true" } else { "false" }),
-        Ty::Int => out.push_str(&c.i64().to_string()),
+        Ty::Int => out.push_str(itoa::Buffer::new().format(c.i64())),
         Ty::Decimal => {
             out.push('"');
             num::format(&c.decimal(), out);

@@ -8,11 +8,27 @@ use canon_stdlib::{num, time};
 
 use crate::value::Value;
 
+/// The bytes after which a string may need an escape: controls, `"`, `\`,
+/// and the lead bytes of U+0085 (0xC2) and U+2028/U+2029 (0xE2).
+static NEEDS_LOOK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0xC2] = true;
+    t[0xE2] = true;
+    t
+};
+
 /// Appends a JSON string literal.
 pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
     // U+0085, U+2028 and U+2029 are escaped too: some line readers split on them.
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\' || b == 0xC2 || b == 0xE2) {
+    if !s.bytes().any(|b| NEEDS_LOOK[b as usize]) {
         out.push_str(s);
         out.push('"');
         return;
@@ -40,10 +56,10 @@ pub fn value(out: &mut String, pkg: &ir::Package, ty: &Ty, v: &Value) {
         (Value::Bool(b), _) => out.push_str(if *b { "true" } else { "false" }),
         (Value::Int(i), Ty::Decimal) | (Value::Int(i), Ty::Optional(_)) if ty.strip() == &Ty::Decimal => {
             out.push('"');
-            out.push_str(&i.to_string());
+            out.push_str(itoa::Buffer::new().format(*i));
             out.push('"');
         }
-        (Value::Int(i), _) => out.push_str(&i.to_string()),
+        (Value::Int(i), _) => out.push_str(itoa::Buffer::new().format(*i)),
         (Value::Decimal(d), _) => {
             out.push('"');
             num::format(d, out);
@@ -120,7 +136,7 @@ pub fn interpolate(out: &mut String, pkg: &ir::Package, ty: &Ty, v: &Value) {
         Value::Text(t) => out.push_str(t),
         Value::Money(d, c) => canon_stdlib::money::format((*d, *c), out),
         Value::Decimal(d) => num::format(d, out),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Currency(c) => out.push_str(c.as_str()),
         Value::Date(d) => time::format_date(*d, out),

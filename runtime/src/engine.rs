@@ -294,38 +294,62 @@ pub fn write_outcome(pkg: &ir::Package, o: &Outcome, out: &mut String) {
 /// As [`write_outcome`]; `emits`, when given, writes the inside of the
 /// `emits` array instead of `o.emits` (an engine with its own value layout).
 pub fn write_outcome_with(pkg: &ir::Package, o: &Outcome, out: &mut String, emits: Option<&dyn Fn(&mut String)>) {
-    let opt = |out: &mut String, s: &Option<String>| match s {
+    let head = OutcomeHead {
+        line: o.line,
+        id: o.id.as_deref(),
+        event_type: o.event_type.as_deref(),
+        correlation_id: o.correlation_id.as_deref(),
+        status: o.status,
+    };
+    let own = |out: &mut String| {
+        for (i, (dest, v)) in o.emits.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let def = pkg.destinations.get(dest.0 as usize);
+            out.push_str("{\"destination\":");
+            encode::json_str(out, def.map(|d| d.name.as_str()).unwrap_or(""));
+            out.push_str(",\"record\":");
+            let ty = def.map(|d| Ty::Record(d.record)).unwrap_or(Ty::Record(ENVELOPE));
+            encode::value(out, pkg, &ty, v);
+            out.push('}');
+        }
+    };
+    write_outcome_parts(&head, emits.unwrap_or(&own), &o.rejections, out);
+}
+
+/// The scalar parts of an outcome line, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct OutcomeHead<'a> {
+    pub line: u64,
+    pub id: Option<&'a str>,
+    pub event_type: Option<&'a str>,
+    pub correlation_id: Option<&'a str>,
+    pub status: Status,
+}
+
+/// Appends an outcome line (without the newline) from its parts: the one
+/// writer of the outcome format, for every engine. `emits` writes the inside
+/// of the `emits` array.
+pub fn write_outcome_parts(head: &OutcomeHead<'_>, emits: &dyn Fn(&mut String), rejections: &[Rejection], out: &mut String) {
+    let opt = |out: &mut String, s: Option<&str>| match s {
         Some(s) => encode::json_str(out, s),
         None => out.push_str("null"),
     };
     out.push_str("{\"line\":");
-    out.push_str(&o.line.to_string());
+    out.push_str(itoa::Buffer::new().format(head.line));
     out.push_str(",\"id\":");
-    opt(out, &o.id);
+    opt(out, head.id);
     out.push_str(",\"type\":");
-    opt(out, &o.event_type);
+    opt(out, head.event_type);
     out.push_str(",\"correlation_id\":");
-    opt(out, &o.correlation_id);
+    opt(out, head.correlation_id);
     out.push_str(",\"status\":\"");
-    out.push_str(o.status.as_str());
+    out.push_str(head.status.as_str());
     out.push_str("\",\"emits\":[");
-    if let Some(write) = emits {
-        write(out);
-    }
-    for (i, (dest, v)) in o.emits.iter().enumerate().filter(|_| emits.is_none()) {
-        if i > 0 {
-            out.push(',');
-        }
-        let def = pkg.destinations.get(dest.0 as usize);
-        out.push_str("{\"destination\":");
-        encode::json_str(out, def.map(|d| d.name.as_str()).unwrap_or(""));
-        out.push_str(",\"record\":");
-        let ty = def.map(|d| Ty::Record(d.record)).unwrap_or(Ty::Record(ENVELOPE));
-        encode::value(out, pkg, &ty, v);
-        out.push('}');
-    }
+    emits(out);
     out.push_str("],\"rejections\":[");
-    for (i, r) in o.rejections.iter().enumerate() {
+    for (i, r) in rejections.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
