@@ -826,12 +826,23 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
             BinaryOp::DivInt => helper(Helper::int_div),
             BinaryOp::AddDecimal => helper(Helper::dec_add),
             BinaryOp::SubDecimal => helper(Helper::dec_sub),
-            BinaryOp::MulDecimal => helper(Helper::dec_mul),
+            BinaryOp::MulDecimal | BinaryOp::MulMoneyDecimal | BinaryOp::MulDecimalMoney => {
+                let h = match op {
+                    BinaryOp::MulDecimal => Helper::dec_mul,
+                    BinaryOp::MulMoneyDecimal => Helper::money_mul_dec,
+                    _ => Helper::dec_mul_money,
+                };
+                let currency_of = match op {
+                    BinaryOp::MulDecimal => None,
+                    BinaryOp::MulMoneyDecimal => Some(a),
+                    _ => Some(b),
+                };
+                self.small_mul(a, b, currency_of, dst, h, e.loc);
+                None
+            }
             BinaryOp::DivDecimal => helper(Helper::dec_div),
             BinaryOp::AddMoney => helper(Helper::money_add),
             BinaryOp::SubMoney => helper(Helper::money_sub),
-            BinaryOp::MulMoneyDecimal => helper(Helper::money_mul_dec),
-            BinaryOp::MulDecimalMoney => helper(Helper::dec_mul_money),
             BinaryOp::DivMoneyDecimal => helper(Helper::money_div_dec),
             BinaryOp::DivMoneyMoney => helper(Helper::money_div_money),
             BinaryOp::Concat => helper(Helper::concat),
@@ -869,6 +880,65 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
             self.helper_checked(h, [Some(a), Some(b), None, Some(dst)], 0, e.loc);
         }
         Ok(())
+    }
+
+    /// Decimal (or Money) multiplication with an inline fast path: when both
+    /// coefficients fit in 32 bits and the scales add up to at most 28, the
+    /// product is exact and is built here, as `num::mul` builds it (a zero
+    /// is never negative); otherwise the helper `h` computes it. `currency_of`
+    /// is the Money operand, whose currency the result keeps.
+    fn small_mul(&mut self, a: CValue, b: CValue, currency_of: Option<CValue>, dst: CValue, h: Helper, loc: Loc) {
+        let x0 = self.load(types::I64, a, 0);
+        let x1 = self.load(types::I64, a, 8);
+        let y0 = self.load(types::I64, b, 0);
+        let y1 = self.load(types::I64, b, 8);
+        let hi = self.b.ins().bor(x1, y1);
+        let small = self.b.ins().icmp_imm_s(IntCC::Equal, hi, 0);
+        // Decimal::serialize: flags (scale in bits 16..24, sign in bit 31), then lo, mid, hi.
+        let xs = self.b.ins().ushr_imm_u(x0, 16);
+        let xs = self.b.ins().band_imm_s(xs, 0xff);
+        let ys = self.b.ins().ushr_imm_u(y0, 16);
+        let ys = self.b.ins().band_imm_s(ys, 0xff);
+        let scale = self.b.ins().iadd(xs, ys);
+        let fits = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThanOrEqual, scale, 28);
+        let ok = self.b.ins().band(small, fits);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let end = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        let xl = self.b.ins().ushr_imm_u(x0, 32);
+        let yl = self.b.ins().ushr_imm_u(y0, 32);
+        let p = self.b.ins().imul(xl, yl);
+        let sign = self.b.ins().bxor(x0, y0);
+        let sign = self.b.ins().ushr_imm_u(sign, 31);
+        let sign = self.b.ins().band_imm_s(sign, 1);
+        let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, p, 0);
+        let nonzero = self.b.ins().uextend(types::I64, nonzero);
+        let sign = self.b.ins().band(sign, nonzero);
+        let sign = self.b.ins().ishl_imm_u(sign, 31);
+        let flags = self.b.ins().ishl_imm_u(scale, 16);
+        let flags = self.b.ins().bor(flags, sign);
+        let lo = self.b.ins().ishl_imm_u(p, 32);
+        let w0 = self.b.ins().bor(flags, lo);
+        let w1 = self.b.ins().ushr_imm_u(p, 32);
+        let w2 = match currency_of {
+            Some(m) => self.load(types::I64, m, 16),
+            None => self.b.ins().iconst(types::I64, 0),
+        };
+        let one = self.b.ins().iconst(types::I64, 1);
+        self.store(w0, dst, 0);
+        self.store(w1, dst, 8);
+        self.store(w2, dst, 16);
+        self.store(one, dst, 24);
+        self.b.ins().jump(end, &[]);
+
+        self.b.switch_to_block(slow);
+        self.helper_checked(h, [Some(a), Some(b), None, Some(dst)], 0, loc);
+        self.b.ins().jump(end, &[]);
+        self.b.switch_to_block(end);
     }
 
     /// Equality of two cells of type `ty` (optional or not); an i8.
@@ -1109,6 +1179,14 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
             self.copy_cell(src, dst);
         }
         let dst = self.p2;
+        if let Some(index_plan) = IndexPlan::of(&self.l.shared.pkg, d) {
+            // Columns that allow it (enums and Bools, with equality cells)
+            // are looked up, not scanned; an out-of-range value (never
+            // produced by the decoder) falls back to the scan below.
+            let scan = self.b.create_block();
+            self.indexed(index, d, &index_plan, dst, scan)?;
+            self.b.switch_to_block(scan);
+        }
         match d.hit {
             Hit::First => {
                 for row in &d.rows {
@@ -1188,6 +1266,73 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                 self.ret(0);
             }
         }
+        Ok(())
+    }
+
+    /// The lookup of a decision whose matching row depends only on a small
+    /// product of enum and Bool values: the row (or conflict) for each
+    /// combination is computed here, once; at run time, one load and a jump.
+    fn indexed(&mut self, index: usize, d: &ir::DecisionDef, plan: &IndexPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
+        let table = self.l.shared.store.keep_u32(plan.entries.clone());
+        let mut idx = self.b.ins().iconst(types::I64, 0);
+        for (col, (&size, &optional)) in d.columns.iter().zip(plan.sizes.iter().zip(plan.optional.iter())) {
+            let v = self.local(*col);
+            let is_bool = d.params.get(*col as usize).is_some_and(|(_, t)| matches!(t.strip(), Ty::Bool));
+            let raw = self.load(if is_bool { types::I8 } else { types::I32 }, v, 0);
+            let raw = self.b.ins().uextend(types::I64, raw);
+            let code = if optional {
+                // `none` is the last code of an optional column.
+                let tag = self.tag(v);
+                let none = self.b.ins().iconst(types::I64, i64::from(size - 1));
+                self.b.ins().select(tag, raw, none)
+            } else {
+                raw
+            };
+            let out = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, code, i64::from(size));
+            let ok = self.b.create_block();
+            self.b.set_cold_block(scan);
+            self.b.ins().brif(out, scan, &[], ok, &[]);
+            self.b.switch_to_block(ok);
+            let scaled = self.b.ins().imul_imm_s(idx, i64::from(size));
+            idx = self.b.ins().iadd(scaled, code);
+        }
+        let base = self.b.ins().iconst(PTR, table as i64);
+        let off = self.b.ins().ishl_imm_u(idx, 2);
+        let at = self.b.ins().iadd(base, off);
+        let entry = self.b.ins().load(types::I32, flags(), at, 0);
+        // Entry 0: no row; 1..=rows: that row; after: a conflict pair.
+        let none_block = self.b.create_block();
+        let row_blocks: Vec<Block> = d.rows.iter().map(|_| self.b.create_block()).collect();
+        let conflict_blocks: Vec<Block> = plan.conflicts.iter().map(|_| self.b.create_block()).collect();
+        let mut targets = vec![self.b.func.dfg.block_call(none_block, &[])];
+        for blk in row_blocks.iter().chain(conflict_blocks.iter()) {
+            targets.push(self.b.func.dfg.block_call(*blk, &[]));
+        }
+        let default = self.b.func.dfg.block_call(none_block, &[]);
+        let jt = self.b.create_jump_table(cranelift_codegen::ir::JumpTableData::new(default, &targets));
+        self.b.ins().br_table(entry, jt);
+        for (row, blk) in d.rows.iter().zip(row_blocks) {
+            self.b.switch_to_block(blk);
+            self.row_output(d, row, dst)?;
+            self.ret(0);
+        }
+        for (&(a, b), blk) in plan.conflicts.iter().zip(conflict_blocks) {
+            self.b.switch_to_block(blk);
+            self.b.set_cold_block(blk);
+            let ca = self.temp();
+            let av = self.b.ins().iconst(types::I64, i64::from(a));
+            self.store_words(ca, av, None);
+            let cb = self.temp();
+            let bv = self.b.ins().iconst(types::I64, i64::from(b));
+            self.store_words(cb, bv, None);
+            let c = self.temp();
+            let site = self.site;
+            self.store_words(c, site, None);
+            self.helper(Helper::decision_conflict, [Some(ca), Some(cb), Some(c), None], index as i64);
+            self.ret(2);
+        }
+        self.b.switch_to_block(none_block);
+        self.no_row(index, d, dst);
         Ok(())
     }
 
@@ -1284,3 +1429,107 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
 
 #[allow(dead_code)]
 fn _unused(_: Variable) {}
+
+/// How a decision table becomes an index lookup: every input column is an
+/// enum or a Bool (optional or not) tested only by `-` and value lists, the
+/// hit policy is `first` or `unique`, and the product of the columns' value
+/// counts is small. Codes: an enum's variant index, a Bool's 0/1, then
+/// `none` last for an optional column.
+struct IndexPlan {
+    sizes: Vec<u32>,
+    optional: Vec<bool>,
+    /// Per combination (the first column most significant): 0 for no row,
+    /// `r + 1` for row `r`, `rows + 1 + k` for conflict `k`.
+    entries: Vec<u32>,
+    /// Under `hit unique`, the first two rows that both match.
+    conflicts: Vec<(u32, u32)>,
+}
+
+/// The largest index a decision gets (entries of 4 bytes).
+const MAX_INDEX: usize = 4096;
+
+impl IndexPlan {
+    fn of(pkg: &ir::Package, d: &ir::DecisionDef) -> Option<IndexPlan> {
+        if !matches!(d.hit, Hit::First | Hit::Unique) || d.columns.is_empty() || d.rows.len() >= 1 << 20 {
+            return None;
+        }
+        let mut sizes = Vec::new();
+        let mut optional = Vec::new();
+        let mut total = 1usize;
+        for col in &d.columns {
+            let (_, ty) = d.params.get(*col as usize)?;
+            let n = match ty.strip() {
+                Ty::Bool => 2,
+                Ty::Enum(e) => u32::try_from(pkg.enum_def(*e)?.variants.len()).ok()?,
+                _ => return None,
+            };
+            let n = n + u32::from(ty.is_optional());
+            total = total.checked_mul(n as usize).filter(|t| *t <= MAX_INDEX)?;
+            sizes.push(n);
+            optional.push(ty.is_optional());
+        }
+        for row in &d.rows {
+            for cell in &row.cells {
+                match cell {
+                    CellTest::Any => {}
+                    CellTest::In { values, .. } => {
+                        if !values.iter().all(|v| matches!(v, Const::None | Const::Enum(..) | Const::Bool(_))) {
+                            return None;
+                        }
+                    }
+                    CellTest::Cmp { .. } | CellTest::Range { .. } => return None,
+                }
+            }
+        }
+        let mut entries = Vec::with_capacity(total);
+        let mut conflicts = Vec::new();
+        let mut codes = vec![0u32; sizes.len()];
+        for _ in 0..total {
+            let matches = |row: &ir::DecisionRow| {
+                row.cells.iter().zip(codes.iter().zip(sizes.iter().zip(optional.iter()))).all(|(cell, (&code, (&n, &opt)))| {
+                    let is_none = opt && code == n - 1;
+                    match cell {
+                        CellTest::In { values, negated } => {
+                            let hit = values.iter().any(|v| match v {
+                                Const::None => is_none,
+                                Const::Enum(_, x) => !is_none && *x == code,
+                                Const::Bool(b) => !is_none && u32::from(*b) == code,
+                                _ => false,
+                            });
+                            hit != *negated
+                        }
+                        _ => true,
+                    }
+                })
+            };
+            let mut hits = d.rows.iter().enumerate().filter(|(_, r)| matches(r)).map(|(i, _)| i as u32);
+            let entry = match (hits.next(), d.hit) {
+                (None, _) => 0,
+                (Some(r), Hit::First) => r + 1,
+                (Some(r), _) => match hits.next() {
+                    None => r + 1,
+                    Some(s) => {
+                        let k = match conflicts.iter().position(|c| *c == (r, s)) {
+                            Some(k) => k,
+                            None => {
+                                conflicts.push((r, s));
+                                conflicts.len() - 1
+                            }
+                        };
+                        d.rows.len() as u32 + 1 + k as u32
+                    }
+                },
+            };
+            entries.push(entry);
+            // The next combination, the last column fastest.
+            for (c, n) in codes.iter_mut().zip(sizes.iter()).rev() {
+                *c += 1;
+                if *c < *n {
+                    break;
+                }
+                *c = 0;
+            }
+        }
+        Some(IndexPlan { sizes, optional, entries, conflicts })
+    }
+}

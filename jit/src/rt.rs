@@ -44,9 +44,18 @@ pub enum TableIndex {
 pub struct Store {
     cells: Vec<Box<[Cell]>>,
     texts: Vec<Box<str>>,
+    words: Vec<Box<[u32]>>,
 }
 
 impl Store {
+    /// Keeps a constant array (a decision's index) alive; its address.
+    pub fn keep_u32(&mut self, xs: Vec<u32>) -> usize {
+        let b = xs.into_boxed_slice();
+        let at = b.as_ptr() as usize;
+        self.words.push(b);
+        at
+    }
+
     pub fn cell_of(&mut self, pkg: &ir::Package, ty: &Ty, v: &Value) -> Cell {
         // Build in a scratch arena, then copy into owned boxes.
         let arena = Bump::new();
@@ -106,7 +115,10 @@ pub struct Ctx<'a> {
     pub rejections: Vec<Rejection>,
     pub pending: Option<Fault>,
     pub fault: Option<FinalFault>,
+    /// The interpolations being built, innermost last: `texts[..text_depth]`
+    /// (the strings past it are kept for their capacity).
     pub texts: Vec<String>,
+    pub text_depth: usize,
 }
 
 /// The per-thread memory of a context, reused event after event.
@@ -130,7 +142,6 @@ impl Drop for Ctx<'_> {
         };
         p.arena.reset();
         p.emits.clear();
-        p.texts.clear();
         let _ = POOL.try_with(|a| *a.borrow_mut() = Some(p));
     }
 }
@@ -146,6 +157,7 @@ impl<'a> Ctx<'a> {
             pending: None,
             fault: None,
             texts: p.texts,
+            text_depth: 0,
         }
     }
 }
@@ -409,7 +421,7 @@ extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
             // SAFETY: a Text key cell.
             return Ok(map.get(unsafe { k.text() }).copied().unwrap_or_else(Cell::none));
         }
-        let mut key = Vec::with_capacity(n);
+        let mut key: smallvec::SmallVec<[KeyPart; 4]> = smallvec::SmallVec::with_capacity(n);
         for (k, fi) in keys.iter().zip(def.keys.iter()) {
             let kty = rec.fields.get(*fi as usize).map(|f| f.ty.strip()).unwrap_or(&Ty::Error);
             key.push(match kty {
@@ -422,7 +434,7 @@ extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
             });
         }
         Ok(match index {
-            Some(TableIndex::General(map)) => map.get(&key).copied().unwrap_or_else(Cell::none),
+            Some(TableIndex::General(map)) => map.get(key.as_slice()).copied().unwrap_or_else(Cell::none),
             _ => Cell::none(),
         })
     })
@@ -439,7 +451,11 @@ extern "C" fn alloc(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *co
 
 extern "C" fn text_begin(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, _aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
-        ctx.texts.push(String::new());
+        match ctx.texts.get_mut(ctx.text_depth) {
+            Some(t) => t.clear(),
+            None => ctx.texts.push(String::new()),
+        }
+        ctx.text_depth += 1;
         Ok(Cell::none())
     })
 }
@@ -448,7 +464,7 @@ extern "C" fn text_lit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *
     guard(ctx, std::ptr::null_mut(), |ctx| {
         // SAFETY: a constant Text cell.
         let s = unsafe { rd(a).text() };
-        if let Some(t) = ctx.texts.last_mut() {
+        if let Some(t) = ctx.text_depth.checked_sub(1).and_then(|d| ctx.texts.get_mut(d)) {
             t.push_str(s);
         }
         Ok(Cell::none())
@@ -461,7 +477,7 @@ extern "C" fn text_value(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c:
         let c = rd(a);
         let shared = ctx.shared;
         let ty = shared.types.get(aux as usize).unwrap_or(&Ty::Error);
-        let Some(t) = ctx.texts.last_mut() else { return Ok(Cell::none()) };
+        let Some(t) = ctx.text_depth.checked_sub(1).and_then(|d| ctx.texts.get_mut(d)) else { return Ok(Cell::none()) };
         match ty {
             // SAFETY: a Text cell.
             Ty::Text => t.push_str(unsafe { c.text() }),
@@ -480,8 +496,9 @@ extern "C" fn text_value(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c:
 
 extern "C" fn text_end(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, dst: *mut Cell, _aux: i64) -> i32 {
     guard(ctx, dst, |ctx| {
-        let s = ctx.texts.pop().unwrap_or_default();
-        Ok(text_cell(&ctx.arena, &s))
+        let Some(d) = ctx.text_depth.checked_sub(1) else { return Ok(Cell::none()) };
+        ctx.text_depth = d;
+        Ok(ctx.texts.get(d).map(|s| text_cell(&ctx.arena, s)).unwrap_or_default())
     })
 }
 

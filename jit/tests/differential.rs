@@ -61,6 +61,22 @@ decision tier(k: Kind, n: Int) -> Text
   | not Gamma   | > 10     || "high" |
   | -           | -        || "other" |
 
+decision route(k: Kind, b: Bool, ko: Kind?) -> Text?
+  hit unique
+  | k         | b     | ko          || r    |
+  | Alpha     | true  | -           || "a1" |
+  | Alpha     | false | none        || "a2" |
+  | Alpha     | false | Alpha, Beta || "a3" |
+  | not Alpha | -     | Gamma       || "g"  |
+  | Beta      | true  | not Gamma   || "b"  |
+
+decision pick(b: Bool, k: Kind) -> Text
+  hit first
+  | b     | k           || p   |
+  | true  | Alpha, Beta || "x" |
+  | false | not Gamma   || "y" |
+  | -     | -           || "z" |
+
 decision score(k: Kind?) -> Decimal?
   hit unique
   | k     || s    |
@@ -179,7 +195,11 @@ impl<'r> Gen<'r> {
             2 => self.deeper(|g| {
                 format!("\"{{{}}}|{{{}}}|{{{}}}|{{{}}}|{{{}}}\"", g.int(), g.decimal(), g.money(), g.date(), g.kind())
             }),
-            3 => self.deeper(|g| format!("tier({}, {})", g.kind(), g.int())),
+            3 => self.deeper(|g| match g.rng.gen_range(0..3) {
+                0 => format!("tier({}, {})", g.kind(), g.int()),
+                1 => format!("(route({}, {}, {}) ?? \"-\")", g.kind(), g.boolean(), g.kind_opt()),
+                _ => format!("pick({}, {})", g.boolean(), g.kind()),
+            }),
             4 => self.deeper(|g| format!("trim({})", g.text())),
             _ => self.deeper(|g| format!("(if {} then {} else {})", g.boolean(), g.text(), g.text())),
         }
@@ -376,7 +396,7 @@ fn regressions() {
             n += 1;
         }
     }
-    assert!(n > 0 || !dir.exists());
+    assert!(n > 0, "no regression cases in {}", dir.display());
 }
 
 /// The shared conformance cases and the examples run identically on both engines.
