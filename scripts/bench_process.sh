@@ -28,7 +28,7 @@ secs() { # wall seconds of "$@"
 }
 min() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
 
-run=() run2=() interp=() proc=() dup=()
+run=() run2=() interp=() proc=() proci=() dup=()
 for i in 1 2 3; do
   run+=("$(secs "$canon" run "$pkg" --input "$ev" --data "$data" --output "$tmp/run.jsonl")")
   run2+=("$(secs "$canon" run "$pkg" --input "$ev" --data "$data" --output "$tmp/run.jsonl" --threads 2)")
@@ -36,14 +36,27 @@ for i in 1 2 3; do
   rm -rf "$tmp/state"
   proc+=("$(secs "$canon" process "$pkg" --input "$ev" --data "$data" --state "$tmp/state" --output "$tmp/process.jsonl")")
   dup+=("$(secs "$canon" process "$pkg" --input "$ev" --data "$data" --state "$tmp/state" --output "$tmp/dup.jsonl")")
+  rm -rf "$tmp/state-i"
+  proci+=("$(secs "$canon" process "$pkg" --input "$ev" --data "$data" --state "$tmp/state-i" --output "$tmp/process-i.jsonl" --engine interp)")
 done
 cmp -s "$tmp/run.jsonl" "$tmp/process.jsonl" || { echo "error: canon process and canon run printed different outcomes" >&2; exit 1; }
+cmp -s "$tmp/run.jsonl" "$tmp/process-i.jsonl" || { echo "error: canon process --engine interp printed other outcomes" >&2; exit 1; }
+# The lineage is the same whichever engine evaluated.
+python3 - "$tmp/state/state.db" "$tmp/state-i/state.db" <<'PY' || exit 1
+import sqlite3, sys
+q = "SELECT line, trace FROM events ORDER BY line"
+a = sqlite3.connect(sys.argv[1]).execute(q).fetchall()
+b = sqlite3.connect(sys.argv[2]).execute(q).fetchall()
+if a != b:
+    sys.exit("error: the JIT's lineage differs from the interpreter's")
+PY
 db=$(du -m "$tmp/state/state.db" | cut -f1)
-python3 - "$n" "$(min "${run[@]}")" "$(min "${run2[@]}")" "$(min "${interp[@]}")" "$(min "${proc[@]}")" "$(min "${dup[@]}")" "$db" <<'PY'
+python3 - "$n" "$(min "${run[@]}")" "$(min "${run2[@]}")" "$(min "${interp[@]}")" "$(min "${proc[@]}")" "$(min "${dup[@]}")" "$db" "$(min "${proci[@]}")" <<'PY'
 import sys
 n = int(sys.argv[1])
 run, run2, interp, proc, dup = (float(x) for x in sys.argv[2:7])
 db = sys.argv[7]
+proci = float(sys.argv[8])
 rate = lambda t: f"{n / t:>9,.0f} events/s ({t:.2f} s)"
 print(f"{n:,} timesheet events, best of 3")
 print(f"canon run (JIT, 1 thread):       {rate(run)}")
@@ -51,6 +64,7 @@ print(f"canon run --threads 2:           {rate(run2)}")
 print(f"canon run --engine interp:       {rate(interp)}")
 print(f"canon process (fresh state):     {rate(proc)}   state.db {db} MB")
 print(f"canon process (again, all dup):  {rate(dup)}")
+print(f"canon process --engine interp:   {rate(proci)}")
 print(f"process / run:                   {run / proc:.0%}   (target: >= 50%)")
 print(f"process / run --threads 2:       {run2 / proc:.0%}")
 PY

@@ -27,7 +27,7 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum EngineArg {
+pub(crate) enum EngineArg {
     /// The Cranelift JIT (the default).
     Jit,
     /// The reference interpreter.

@@ -37,6 +37,10 @@ pub struct ProcessArgs {
     /// Commit after this many events (or 200 ms after a batch's first event).
     #[arg(long, default_value_t = 8192, hide = true)]
     batch: usize,
+    /// The engine: `jit` (compiled with lineage; the default) or `interp`
+    /// (the reference interpreter). Outcomes and lineage are the same.
+    #[arg(long, value_enum, default_value = "jit")]
+    engine: crate::EngineArg,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -120,6 +124,7 @@ fn rules(package: &Path, data: Option<&Path>) -> Result<Rules, ExitCode> {
 
 pub fn process(args: ProcessArgs) -> ExitCode {
     let rules = match rules(&args.package, args.data.as_deref()) {
+        Ok(r) if args.engine == crate::EngineArg::Interp => r.interpreted(),
         Ok(r) => r,
         Err(c) => return c,
     };

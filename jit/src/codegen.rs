@@ -435,7 +435,8 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
             Stmt::Emit { dest, value } => {
                 let t = self.temp();
                 self.expr(value, t)?;
-                self.helper(Helper::emit, [Some(t), None, None, None], i64::from(dest.0));
+                let at = self.l.loc_id(value.loc);
+                self.helper(Helper::emit, [Some(t), None, None, None], i64::from(dest.0) | (at << 32));
             }
             Stmt::If { branches, otherwise } => {
                 let end = self.b.create_block();
@@ -1192,7 +1193,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                 for row in &d.rows {
                     let next = self.b.create_block();
                     self.row_test(d, row, next)?;
-                    self.row_output(d, row, dst)?;
+                    self.row_output(index, d, row, dst)?;
                     self.ret(0);
                     self.b.switch_to_block(next);
                 }
@@ -1235,7 +1236,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                     let no = self.b.create_block();
                     self.b.ins().brif(is, yes, &[], no, &[]);
                     self.b.switch_to_block(yes);
-                    self.row_output(d, row, dst)?;
+                    self.row_output(index, d, row, dst)?;
                     self.ret(0);
                     self.b.switch_to_block(no);
                 }
@@ -1254,7 +1255,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                     let nv = self.b.use_var(n);
                     let off = self.b.ins().imul_imm_s(nv, CELL as i64);
                     let slot = self.b.ins().iadd(base, off);
-                    self.row_output(d, row, slot)?;
+                    self.row_output(index, d, row, slot)?;
                     let nv = self.b.use_var(n);
                     let n1 = self.b.ins().iadd_imm_s(nv, 1);
                     self.b.def_var(n, n1);
@@ -1313,7 +1314,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
         self.b.ins().br_table(entry, jt);
         for (row, blk) in d.rows.iter().zip(row_blocks) {
             self.b.switch_to_block(blk);
-            self.row_output(d, row, dst)?;
+            self.row_output(index, d, row, dst)?;
             self.ret(0);
         }
         for (&(a, b), blk) in plan.conflicts.iter().zip(conflict_blocks) {
@@ -1408,7 +1409,11 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
         self.b.switch_to_block(cont);
     }
 
-    fn row_output(&mut self, d: &ir::DecisionDef, row: &ir::DecisionRow, dst: CValue) -> Result<(), Unsupported> {
+    fn row_output(&mut self, index: usize, d: &ir::DecisionDef, row: &ir::DecisionRow, dst: CValue) -> Result<(), Unsupported> {
+        if self.l.shared.traced {
+            let ri = d.rows.iter().position(|r| std::ptr::eq(r, row)).unwrap_or(0);
+            self.helper(Helper::trace_row, [None, None, None, None], index as i64 | ((ri as i64) << 32));
+        }
         if d.output_record.is_some() {
             let t = self.temp();
             self.helper(Helper::alloc, [None, None, None, Some(t)], row.outputs.len() as i64);

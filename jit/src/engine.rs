@@ -10,7 +10,7 @@ use std::time::Instant;
 use canon_compiler::ir;
 use canon_compiler::types::{Ty, ENVELOPE};
 use canon_runtime::engine::{decode_line, Decoded, Ready};
-use canon_runtime::interp::Rejection;
+use canon_runtime::interp::{Rejection, TraceEvent};
 use canon_runtime::{Outcome, Status, Tables};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_jit::{JITBuilder, JITModule};
@@ -60,6 +60,16 @@ unsafe impl Sync for JitEngine {}
 impl JitEngine {
     /// Compiles a checked package (without errors) and its loaded tables.
     pub fn new(pkg: Arc<ir::Package>, tables: &Tables) -> Result<JitEngine, Unsupported> {
+        JitEngine::build(pkg, tables, false)
+    }
+
+    /// As [`JitEngine::new`], compiled to record lineage: use
+    /// [`JitEngine::evaluate_traced`]. A little slower than untraced code.
+    pub fn with_lineage(pkg: Arc<ir::Package>, tables: &Tables) -> Result<JitEngine, Unsupported> {
+        JitEngine::build(pkg, tables, true)
+    }
+
+    fn build(pkg: Arc<ir::Package>, tables: &Tables, traced: bool) -> Result<JitEngine, Unsupported> {
         let start = Instant::now();
         let mut store = Store::default();
         let mut native_tables = Vec::new();
@@ -95,6 +105,7 @@ impl JitEngine {
             rejects: Vec::new(),
             builtins: Vec::new(),
             tables: native_tables,
+            traced,
             store,
         });
 
@@ -139,6 +150,24 @@ impl JitEngine {
         self.run(r)
     }
 
+    /// Evaluates one input line into its outcome and its lineage, identical
+    /// to `canon_runtime::Engine::evaluate_traced`. The engine must have been
+    /// built [`JitEngine::with_lineage`]; otherwise the lineage has no
+    /// decision rows.
+    pub fn evaluate_traced(&self, line_no: u64, line: &str) -> (Outcome, Vec<TraceEvent>) {
+        if let Some(r) = self.fast_traced(line_no, line) {
+            return r;
+        }
+        match decode_line(&self.shared.pkg, line_no, line) {
+            Decoded::Done(o) => (o, Vec::new()),
+            Decoded::Ready(r) => {
+                let mut trace = Vec::new();
+                let o = self.run_with(r, Some(&mut trace));
+                (o, trace)
+            }
+        }
+    }
+
     /// Runs handler `handler` on an event and meta already in native cells,
     /// in a fresh context; returns the status and the number of emits and
     /// rejections (for benchmarks of evaluation alone).
@@ -153,10 +182,61 @@ impl JitEngine {
     }
 
     fn run(&self, r: Ready) -> Outcome {
+        self.run_with(r, None)
+    }
+
+    /// [`JitEngine::evaluate_traced`] through the one-pass decoder into
+    /// cells; `None` sends the line to the shared decoder.
+    fn fast_traced(&self, line_no: u64, line: &str) -> Option<(Outcome, Vec<TraceEvent>)> {
+        let pkg = &self.shared.pkg;
+        let mut ctx = Ctx::new(&self.shared);
+        ctx.trace = Some(Vec::new());
+        // Text cells of `ev` may point into `line`, which outlives `ctx`.
+        let ev = crate::native::decode_event(pkg, &ctx.arena, line)?;
+        let fptr = *self.handlers.get(ev.handler)?;
+        let mc = meta_cell(&ctx.arena, &ev);
+        // SAFETY: as in `run`.
+        let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
+        // SAFETY: the context, event and meta cells outlive the call.
+        let status = unsafe { f(&mut ctx, &ev.data, &mc, 0) };
+        if status == 2 {
+            if let Some(fault) = ctx.fault.take() {
+                let at = pkg.loc_string(fault.loc);
+                if let Some(t) = ctx.trace.as_mut() {
+                    t.push(TraceEvent::Rejected { code: fault.code.to_string(), at: at.clone() });
+                }
+                ctx.rejections.push(Rejection { code: fault.code, message: fault.message, at, path: None });
+            }
+        }
+        let accepted = ctx.rejections.is_empty();
+        let mut emits = Vec::new();
+        if accepted {
+            for (dest, cell) in &ctx.emits {
+                let ty = pkg.destinations.get(*dest as usize).map(|d| Ty::Record(d.record)).unwrap_or(Ty::Error);
+                // SAFETY: emitted cells live in this event's arena (or in `line`), still alive.
+                emits.push((ir::DestId(*dest), unsafe { from_cell(pkg, &ty, cell) }));
+            }
+        }
+        let outcome = Outcome {
+            line: line_no,
+            id: Some(ev.id.into_owned()),
+            event_type: Some(ev.event_type.into_owned()),
+            correlation_id: ev.correlation_id.map(|c| c.into_owned()),
+            status: if accepted { Status::Accepted } else { Status::Rejected },
+            emits,
+            rejections: std::mem::take(&mut ctx.rejections),
+        };
+        Some((outcome, ctx.trace.take().unwrap_or_default()))
+    }
+
+    fn run_with(&self, r: Ready, trace: Option<&mut Vec<TraceEvent>>) -> Outcome {
         let Ready { mut outcome, handler, meta, event } = r;
         let pkg = &self.shared.pkg;
         let (Some(h), Some(&fptr)) = (pkg.handlers.get(handler), self.handlers.get(handler)) else { return outcome };
         let mut ctx = Ctx::new(&self.shared);
+        if trace.is_some() {
+            ctx.trace = Some(Vec::new());
+        }
         let ev = to_cell(pkg, &ctx.arena, &Ty::Record(h.event), &event);
         let mc = to_cell(pkg, &ctx.arena, &Ty::Record(ENVELOPE), &meta);
         // SAFETY: `fptr` is the finalized handler compiled with `body_sig`, alive as long as `self`.
@@ -166,8 +246,14 @@ impl JitEngine {
         if status == 2 {
             if let Some(fault) = ctx.fault.take() {
                 let at = pkg.loc_string(fault.loc);
+                if let Some(t) = ctx.trace.as_mut() {
+                    t.push(TraceEvent::Rejected { code: fault.code.to_string(), at: at.clone() });
+                }
                 ctx.rejections.push(Rejection { code: fault.code, message: fault.message, at, path: None });
             }
+        }
+        if let (Some(out), Some(t)) = (trace, ctx.trace.take()) {
+            *out = t;
         }
         let _ = &self.code;
         if ctx.rejections.is_empty() {

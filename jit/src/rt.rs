@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bumpalo::Bump;
 use canon_compiler::ir::{self, Builtin, Loc};
 use canon_compiler::types::{OrdKind, Ty};
-use canon_runtime::interp::Rejection;
+use canon_runtime::interp::{Rejection, TraceEvent};
 use canon_runtime::value::KeyPart;
 use canon_runtime::{encode, Value};
 use canon_stdlib::{money, num, text, time, Currency, Date, Fault, Rounding, Timestamp};
@@ -28,6 +28,9 @@ pub struct Shared {
     pub rejects: Vec<(Arc<str>, Loc)>,
     pub builtins: Vec<(Builtin, Vec<Ty>)>,
     pub tables: Vec<TableIndex>,
+    /// Compiled with lineage: decision rows report themselves, and helpers
+    /// record lookups, rejections and emits in `Ctx::trace`.
+    pub traced: bool,
     /// Memory behind constant and table cells (never freed while compiled code lives).
     pub store: Store,
 }
@@ -119,6 +122,8 @@ pub struct Ctx<'a> {
     /// (the strings past it are kept for their capacity).
     pub texts: Vec<String>,
     pub text_depth: usize,
+    /// The lineage of the event, when it is being traced.
+    pub trace: Option<Vec<TraceEvent>>,
 }
 
 /// The per-thread memory of a context, reused event after event.
@@ -158,6 +163,7 @@ impl<'a> Ctx<'a> {
             fault: None,
             texts: p.texts,
             text_depth: 0,
+            trace: None,
         }
     }
 }
@@ -189,7 +195,7 @@ helpers! {
     dec_add, dec_sub, dec_mul, dec_div, int_div, int_to_dec, neg_dec,
     money_add, money_sub, money_mul_dec, dec_mul_money, money_div_dec, money_div_money, neg_money,
     concat, cmp, eq, builtin, lookup, alloc, text_begin, text_lit, text_value, text_end,
-    reject, emit, fault_int, fault_at, decision_conflict, decision_no_row,
+    reject, emit, trace_row, fault_int, fault_at, decision_conflict, decision_no_row,
 }
 
 // ------------------------------------------------------------------ plumbing
@@ -419,7 +425,12 @@ extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
         let index = ctx.shared.tables.get(table);
         if let (Some(TableIndex::Text(map)), [k]) = (index, keys) {
             // SAFETY: a Text key cell.
-            return Ok(map.get(unsafe { k.text() }).copied().unwrap_or_else(Cell::none));
+            let text = unsafe { k.text() };
+            let found = map.get(text).copied();
+            if let Some(t) = ctx.trace.as_mut() {
+                t.push(TraceEvent::Lookup { table: def.name.clone(), key: text.to_string(), found: found.is_some() });
+            }
+            return Ok(found.unwrap_or_else(Cell::none));
         }
         let mut key: smallvec::SmallVec<[KeyPart; 4]> = smallvec::SmallVec::with_capacity(n);
         for (k, fi) in keys.iter().zip(def.keys.iter()) {
@@ -433,10 +444,15 @@ extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
                 _ => KeyPart::of(&unsafe { from_cell(pkg, kty, k) }),
             });
         }
-        Ok(match index {
-            Some(TableIndex::General(map)) => map.get(key.as_slice()).copied().unwrap_or_else(Cell::none),
-            _ => Cell::none(),
-        })
+        let found = match index {
+            Some(TableIndex::General(map)) => map.get(key.as_slice()).copied(),
+            _ => None,
+        };
+        if let Some(t) = ctx.trace.as_mut() {
+            let key = key.iter().map(KeyPart::describe).collect::<Vec<_>>().join(", ");
+            t.push(TraceEvent::Lookup { table: def.name.clone(), key, found: found.is_some() });
+        }
+        Ok(found.unwrap_or_else(Cell::none))
     })
 }
 
@@ -515,15 +531,39 @@ extern "C" fn reject(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
             unsafe { rd(a).text() }.to_string()
         };
         let at = ctx.shared.pkg.loc_string(loc);
+        if let Some(t) = ctx.trace.as_mut() {
+            t.push(TraceEvent::Rejected { code: code.to_string(), at: at.clone() });
+        }
         ctx.rejections.push(Rejection { code, message, at, path: None });
         Ok(Cell::none())
     })
 }
 
-/// Queues an emit to destination `aux`.
+/// Queues an emit to destination `aux & 0xffff_ffff`; the emitted value's
+/// location is `locs[aux >> 32]` (for the lineage).
 extern "C" fn emit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
-        ctx.emits.push((aux as u32, *rd(a)));
+        let dest = (aux & 0xffff_ffff) as u32;
+        if let Some(t) = ctx.trace.as_mut() {
+            let pkg = &ctx.shared.pkg;
+            let loc = ctx.shared.locs.get((aux >> 32) as usize).copied().unwrap_or_default();
+            let destination = pkg.destinations.get(dest as usize).map(|d| d.name.clone()).unwrap_or_default();
+            t.push(TraceEvent::Emit { destination, at: pkg.loc_string(loc) });
+        }
+        ctx.emits.push((dest, *rd(a)));
+        Ok(Cell::none())
+    })
+}
+
+/// Lineage: row `aux >> 32` (0-based) of decision `aux & 0xffff_ffff` matched.
+extern "C" fn trace_row(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
+    guard(ctx, std::ptr::null_mut(), |ctx| {
+        let pkg = &ctx.shared.pkg;
+        let (di, ri) = ((aux & 0xffff_ffff) as usize, (aux >> 32) as usize);
+        if let (Some(t), Some(d)) = (ctx.trace.as_mut(), pkg.decisions.get(di)) {
+            let at = d.rows.get(ri).map(|r| pkg.loc_string(r.loc)).unwrap_or_default();
+            t.push(TraceEvent::DecisionRow { decision: d.name.clone(), row: ri + 1, at });
+        }
         Ok(Cell::none())
     })
 }

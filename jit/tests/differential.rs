@@ -330,6 +330,16 @@ impl<'r> Gen<'r> {
     }
 }
 
+/// An outcome and its lineage as one text, for comparison.
+fn traced((o, trace): &(canon_runtime::Outcome, Vec<canon_runtime::interp::TraceEvent>)) -> String {
+    let mut s = format!("{o:?}\n");
+    for t in trace {
+        t.write_json(&mut s);
+        s.push('\n');
+    }
+    s
+}
+
 /// `PROPTEST_CASES` when set, else `default` (for minutes-long runs on demand).
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
@@ -343,7 +353,8 @@ fn compare(source: &str, events: &[String]) -> Result<usize, String> {
     let checked = pkg.package();
     let tables = Tables::empty(&checked);
     let interp = Engine::new(checked.clone(), tables.clone());
-    let jit = JitEngine::new(checked, &tables).map_err(|e| format!("JIT failed: {}\n{source}", e.0))?;
+    let jit = JitEngine::new(checked.clone(), &tables).map_err(|e| format!("JIT failed: {}\n{source}", e.0))?;
+    let lineage = JitEngine::with_lineage(checked, &tables).map_err(|e| format!("JIT failed: {}\n{source}", e.0))?;
     let mut compared = 0;
     for (n, line) in events.iter().enumerate() {
         let a = interp.evaluate(n as u64 + 1, line);
@@ -359,6 +370,11 @@ fn compare(source: &str, events: &[String]) -> Result<usize, String> {
         jit.evaluate_json(n as u64 + 1, line, &mut sc);
         if sa != sc {
             return Err(format!("fast-path divergence\nprogram:\n{source}\nevent: {line}\ninterp: {sa}\njit:    {sc}"));
+        }
+        // And with lineage: the same outcome and the same trace.
+        let (ta, tb) = (traced(&interp.evaluate_traced(n as u64 + 1, line)), traced(&lineage.evaluate_traced(n as u64 + 1, line)));
+        if ta != tb {
+            return Err(format!("lineage divergence\nprogram:\n{source}\nevent: {line}\ninterp: {ta}\njit:    {tb}"));
         }
         compared += 1;
     }
@@ -425,7 +441,8 @@ fn conformance_and_examples_match() {
         let p = pkg.package();
         let Ok(tables) = Tables::load(&p, &pkg.data_dir(), false) else { continue };
         let interp = Engine::new(p.clone(), tables.clone());
-        let jit = JitEngine::new(p, &tables).unwrap_or_else(|e| panic!("{}: {}", d.display(), e.0));
+        let jit = JitEngine::new(p.clone(), &tables).unwrap_or_else(|e| panic!("{}: {}", d.display(), e.0));
+        let lineage = JitEngine::with_lineage(p, &tables).unwrap_or_else(|e| panic!("{}: {}", d.display(), e.0));
         for (n, line) in std::fs::read_to_string(&events).unwrap().lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
@@ -437,6 +454,8 @@ fn conformance_and_examples_match() {
             let mut c = String::new();
             jit.evaluate_json(n as u64 + 1, line, &mut c);
             assert_eq!(a, c, "{} line {} (fast path)", d.display(), n + 1);
+            let (ta, tb) = (traced(&interp.evaluate_traced(n as u64 + 1, line)), traced(&lineage.evaluate_traced(n as u64 + 1, line)));
+            assert_eq!(ta, tb, "{} line {} (lineage)", d.display(), n + 1);
         }
         checked += 1;
     }
@@ -445,15 +464,16 @@ fn conformance_and_examples_match() {
 
 const TS_EVENT: &str = r#"{"specversion":"1.0","id":"evt-1","source":"urn:acme:timetrack","type":"com.acme.timesheet.approved","time":"2026-10-05T09:00:00Z","correlationid":"corr-1","data":{"timesheetId":"TS-1","employee":{"id":"E1","role":"Senior","region":"EU","kind":"Contractor","costCenter":"CC-1"},"projectCode":"P-0001","task":"T-1","workDate":"2026-10-01","hours":"7.50","approvedBy":"M-1","approvedAt":"2026-10-05T09:00:00Z"}}"#;
 
-fn timesheet_engines() -> &'static (Engine, JitEngine) {
-    static E: std::sync::OnceLock<(Engine, JitEngine)> = std::sync::OnceLock::new();
+fn timesheet_engines() -> &'static (Engine, JitEngine, JitEngine) {
+    static E: std::sync::OnceLock<(Engine, JitEngine, JitEngine)> = std::sync::OnceLock::new();
     E.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/timesheets");
         let pkg = canon_runtime::load(&root).unwrap();
         let p = pkg.package();
         let tables = Tables::load(&p, &root.join("data"), false).unwrap();
         let jit = JitEngine::new(p.clone(), &tables).unwrap();
-        (Engine::new(p, tables), jit)
+        let lineage = JitEngine::with_lineage(p.clone(), &tables).unwrap();
+        (Engine::new(p, tables), jit, lineage)
     })
 }
 
@@ -464,7 +484,7 @@ proptest! {
     /// outcome on both engines, through the JIT's fast path and its fallback.
     #[test]
     fn mutated_events_match(at in 0usize..TS_EVENT.len(), len in 0usize..12, insert in "[\\[\\]{}\",:0-9a-zA-Z.\\\\ -]{0,8}") {
-        let (interp, jit) = timesheet_engines();
+        let (interp, jit, lineage) = timesheet_engines();
         let bytes = TS_EVENT.as_bytes();
         let end = (at + len).min(bytes.len());
         let mut v = bytes[..at].to_vec();
@@ -476,6 +496,7 @@ proptest! {
         let mut b = String::new();
         jit.evaluate_json(1, &line, &mut b);
         prop_assert_eq!(a, b, "line: {}", line);
+        prop_assert_eq!(traced(&interp.evaluate_traced(1, &line)), traced(&lineage.evaluate_traced(1, &line)), "line: {}", line);
     }
 }
 

@@ -394,7 +394,7 @@ fn retry_one(
         *h = *b;
     }
     let identity = Identity { key: item.key.clone(), hash };
-    let p = prepare_again(rules.engine(), item.line.max(0) as u64, text, identity);
+    let p = prepare_again(rules, item.line.max(0) as u64, text, identity);
     conn.prepare_cached(
         "INSERT INTO exception_history (exception, attempt, at, package_version, status, rejections, trace)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

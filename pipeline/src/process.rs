@@ -37,6 +37,9 @@ pub const IDEMPOTENCY_CONFLICT: &str = "IDEMPOTENCY_CONFLICT";
 /// A checked package with its tables, version and sinks, ready to process.
 pub struct Rules {
     pub(crate) engine: Engine,
+    /// The package compiled with lineage, when the JIT compiles it: it
+    /// evaluates (the interpreter stays the reference and the fallback).
+    pub(crate) jit: Option<canon_jit::JitEngine>,
     /// The package version (hex SHA-256 of sources and data).
     pub version: String,
     pub root: PathBuf,
@@ -50,8 +53,10 @@ impl Rules {
         let ir = pkg.package();
         let version = crate::version::package_version(&pkg.sources, &ir, data_dir)?;
         let config = Config::load(&pkg.root, &ir)?;
+        let jit = canon_jit::JitEngine::with_lineage(ir.clone(), &tables).ok();
         Ok(Rules {
             engine: Engine::new(ir, tables),
+            jit,
             version,
             root: pkg.root.clone(),
             data_dir: data_dir.to_path_buf(),
@@ -67,6 +72,25 @@ impl Rules {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Evaluates with the reference interpreter only (`--engine interp`).
+    pub fn interpreted(mut self) -> Rules {
+        self.jit = None;
+        self
+    }
+
+    /// Whether events are evaluated by compiled code.
+    pub fn compiled(&self) -> bool {
+        self.jit.is_some()
+    }
+
+    /// One line's outcome and lineage: the same with either engine.
+    pub fn evaluate_traced(&self, line_no: u64, line: &str) -> (Outcome, Vec<TraceEvent>) {
+        match &self.jit {
+            Some(j) => j.evaluate_traced(line_no, line),
+            None => self.engine.evaluate_traced(line_no, line),
+        }
     }
 }
 
@@ -172,16 +196,16 @@ pub(crate) struct Prepared {
 }
 
 /// Evaluates one line with its lineage and encodes everything the ledger needs.
-pub(crate) fn prepare(engine: &Engine, line_no: u64, text: String, scratch: &mut canonical::Scratch) -> Prepared {
-    let (outcome, trace) = engine.evaluate_traced(line_no, &text);
+pub(crate) fn prepare(rules: &Rules, line_no: u64, text: String, scratch: &mut canonical::Scratch) -> Prepared {
+    let (outcome, trace) = rules.evaluate_traced(line_no, &text);
     let identity = canonical::identity(&text, outcome.status != Status::Invalid, scratch);
-    prepared(engine, outcome, identity, trace_json(&trace), text)
+    prepared(&rules.engine, outcome, identity, trace_json(&trace), text)
 }
 
 /// Evaluates an event again (a retry), keeping the identity it was recorded with.
-pub(crate) fn prepare_again(engine: &Engine, line_no: u64, text: String, identity: Identity) -> Prepared {
-    let (outcome, trace) = engine.evaluate_traced(line_no, &text);
-    prepared(engine, outcome, identity, trace_json(&trace), text)
+pub(crate) fn prepare_again(rules: &Rules, line_no: u64, text: String, identity: Identity) -> Prepared {
+    let (outcome, trace) = rules.evaluate_traced(line_no, &text);
+    prepared(&rules.engine, outcome, identity, trace_json(&trace), text)
 }
 
 /// The lineage in the compact form the ledger stores (see the schema).
@@ -471,7 +495,7 @@ fn yield_to_the_writer() {
 
 /// One evaluation worker: takes chunks from the source until it is dry.
 fn evaluate_chunks(
-    engine: &Engine,
+    rules: &Rules,
     source: &std::sync::Mutex<Source>,
     tx: SyncSender<Msg>,
     worker: usize,
@@ -504,9 +528,9 @@ fn evaluate_chunks(
                     if s.trim().is_empty() {
                         continue;
                     }
-                    prepare(engine, line_no, s, &mut scratch)
+                    prepare(rules, line_no, s, &mut scratch)
                 }
-                Err(e) => prepare_bytes(engine, line_no, e.as_bytes().trim_ascii_end(), &mut scratch),
+                Err(e) => prepare_bytes(&rules.engine, line_no, e.as_bytes().trim_ascii_end(), &mut scratch),
             };
             chunk.push(p);
         }
@@ -832,7 +856,7 @@ pub fn process(
     });
 
     let (written, evaluated, delivered) = std::thread::scope(|s| {
-        let engine = &rules.engine;
+        let engine = rules;
         let mut workers = Vec::new();
         let mut garbage = Vec::new();
         for i in 0..opts.workers.max(1) {
