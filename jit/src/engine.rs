@@ -155,8 +155,8 @@ impl JitEngine {
     /// built [`JitEngine::with_lineage`]; otherwise the lineage has no
     /// decision rows.
     pub fn evaluate_traced(&self, line_no: u64, line: &str) -> (Outcome, Vec<TraceEvent>) {
-        if let Some(r) = self.fast_traced(line_no, line) {
-            return r;
+        if let Some((o, _, t)) = self.fast_traced(line_no, line, false) {
+            return (o, t);
         }
         match decode_line(&self.shared.pkg, line_no, line) {
             Decoded::Done(o) => (o, Vec::new()),
@@ -185,9 +185,32 @@ impl JitEngine {
         self.run_with(r, None)
     }
 
+    /// As [`JitEngine::evaluate_traced`], with the emitted records as JSON
+    /// text (`encode::value`'s bytes) rather than values: the outcome's
+    /// `emits` is empty and the records come second, in emit order.
+    pub fn evaluate_traced_encoded(&self, line_no: u64, line: &str) -> (Outcome, Vec<(ir::DestId, String)>, Vec<TraceEvent>) {
+        if let Some(r) = self.fast_traced(line_no, line, true) {
+            return r;
+        }
+        let (mut o, t) = self.evaluate_traced(line_no, line);
+        let pkg = &self.shared.pkg;
+        let records = std::mem::take(&mut o.emits)
+            .into_iter()
+            .map(|(dest, v)| {
+                let mut s = String::with_capacity(192);
+                if let Some(d) = pkg.destinations.get(dest.0 as usize) {
+                    canon_runtime::encode::value(&mut s, pkg, &Ty::Record(d.record), &v);
+                }
+                (dest, s)
+            })
+            .collect();
+        (o, records, t)
+    }
+
     /// [`JitEngine::evaluate_traced`] through the one-pass decoder into
-    /// cells; `None` sends the line to the shared decoder.
-    fn fast_traced(&self, line_no: u64, line: &str) -> Option<(Outcome, Vec<TraceEvent>)> {
+    /// cells, the records as values or (`encoded`) as JSON text; `None`
+    /// sends the line to the shared decoder.
+    fn fast_traced(&self, line_no: u64, line: &str, encoded: bool) -> Option<(Outcome, Vec<(ir::DestId, String)>, Vec<TraceEvent>)> {
         let pkg = &self.shared.pkg;
         let mut ctx = Ctx::new(&self.shared);
         ctx.trace = Some(Vec::new());
@@ -210,11 +233,19 @@ impl JitEngine {
         }
         let accepted = ctx.rejections.is_empty();
         let mut emits = Vec::new();
+        let mut records = Vec::new();
         if accepted {
             for (dest, cell) in &ctx.emits {
                 let ty = pkg.destinations.get(*dest as usize).map(|d| Ty::Record(d.record)).unwrap_or(Ty::Error);
-                // SAFETY: emitted cells live in this event's arena (or in `line`), still alive.
-                emits.push((ir::DestId(*dest), unsafe { from_cell(pkg, &ty, cell) }));
+                if encoded {
+                    let mut s = String::with_capacity(192);
+                    // SAFETY: emitted cells live in this event's arena (or in `line`), still alive.
+                    unsafe { crate::native::encode(&mut s, pkg, &ty, cell) };
+                    records.push((ir::DestId(*dest), s));
+                } else {
+                    // SAFETY: as above.
+                    emits.push((ir::DestId(*dest), unsafe { from_cell(pkg, &ty, cell) }));
+                }
             }
         }
         let outcome = Outcome {
@@ -226,7 +257,7 @@ impl JitEngine {
             emits,
             rejections: std::mem::take(&mut ctx.rejections),
         };
-        Some((outcome, ctx.trace.take().unwrap_or_default()))
+        Some((outcome, records, ctx.trace.take().unwrap_or_default()))
     }
 
     fn run_with(&self, r: Ready, trace: Option<&mut Vec<TraceEvent>>) -> Outcome {

@@ -340,6 +340,32 @@ fn traced((o, trace): &(canon_runtime::Outcome, Vec<canon_runtime::interp::Trace
     s
 }
 
+type Encoded = (canon_runtime::Outcome, Vec<(canon_compiler::ir::DestId, String)>, Vec<canon_runtime::interp::TraceEvent>);
+
+/// An outcome with its records as JSON text and its lineage, as one text.
+fn encoded((o, records, trace): &Encoded) -> String {
+    let mut s = traced(&(o.clone(), trace.clone()));
+    for (d, r) in records {
+        s.push_str(&format!("{} {r}\n", d.0));
+    }
+    s
+}
+
+/// The interpreter's traced outcome in the form of [`encoded`].
+fn encoded_values(interp: &Engine, (mut o, trace): (canon_runtime::Outcome, Vec<canon_runtime::interp::TraceEvent>)) -> String {
+    let pkg = interp.package();
+    let records = std::mem::take(&mut o.emits)
+        .into_iter()
+        .map(|(d, v)| {
+            let mut r = String::new();
+            let rec = pkg.destinations[d.0 as usize].record;
+            canon_runtime::encode::value(&mut r, pkg, &canon_compiler::types::Ty::Record(rec), &v);
+            (d, r)
+        })
+        .collect();
+    encoded(&(o, records, trace))
+}
+
 /// `PROPTEST_CASES` when set, else `default` (for minutes-long runs on demand).
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
@@ -375,6 +401,12 @@ fn compare(source: &str, events: &[String]) -> Result<usize, String> {
         let (ta, tb) = (traced(&interp.evaluate_traced(n as u64 + 1, line)), traced(&lineage.evaluate_traced(n as u64 + 1, line)));
         if ta != tb {
             return Err(format!("lineage divergence\nprogram:\n{source}\nevent: {line}\ninterp: {ta}\njit:    {tb}"));
+        }
+        // And with the records encoded straight from cells.
+        let te = encoded(&lineage.evaluate_traced_encoded(n as u64 + 1, line));
+        let ti = encoded_values(&interp, interp.evaluate_traced(n as u64 + 1, line));
+        if te != ti {
+            return Err(format!("encoded divergence\nprogram:\n{source}\nevent: {line}\ninterp: {ti}\njit:    {te}"));
         }
         compared += 1;
     }

@@ -92,6 +92,33 @@ impl Rules {
             None => self.engine.evaluate_traced(line_no, line),
         }
     }
+
+    /// As [`Rules::evaluate_traced`], the emitted records encoded as JSON
+    /// (by destination index) and taken out of the outcome.
+    fn evaluate_encoded(&self, line_no: u64, line: &str) -> (Outcome, Vec<(usize, String)>, Vec<TraceEvent>) {
+        if let Some(j) = &self.jit {
+            let (o, records, t) = j.evaluate_traced_encoded(line_no, line);
+            return (o, records.into_iter().map(|(d, r)| (d.0 as usize, r)).collect(), t);
+        }
+        let (mut o, t) = self.engine.evaluate_traced(line_no, line);
+        let records = encode_records(&self.engine, std::mem::take(&mut o.emits));
+        (o, records, t)
+    }
+}
+
+/// The records of an outcome's emits as JSON, by destination index.
+fn encode_records(engine: &Engine, emits: Vec<(canon_compiler::ir::DestId, canon_runtime::Value)>) -> Vec<(usize, String)> {
+    let pkg = engine.package();
+    emits
+        .into_iter()
+        .map(|(dest, value)| {
+            let mut record = String::with_capacity(192);
+            if let Some(def) = pkg.destinations.get(dest.0 as usize) {
+                encode::value(&mut record, pkg, &Ty::Record(def.record), &value);
+            }
+            (dest.0 as usize, record)
+        })
+        .collect()
 }
 
 /// How `process` batches its commits.
@@ -197,15 +224,15 @@ pub(crate) struct Prepared {
 
 /// Evaluates one line with its lineage and encodes everything the ledger needs.
 pub(crate) fn prepare(rules: &Rules, line_no: u64, text: String, scratch: &mut canonical::Scratch) -> Prepared {
-    let (outcome, trace) = rules.evaluate_traced(line_no, &text);
+    let (outcome, records, trace) = rules.evaluate_encoded(line_no, &text);
     let identity = canonical::identity(&text, outcome.status != Status::Invalid, scratch);
-    prepared(&rules.engine, outcome, identity, trace_json(&trace), text)
+    prepared(&rules.engine, outcome, records, identity, trace_json(&trace), text)
 }
 
 /// Evaluates an event again (a retry), keeping the identity it was recorded with.
 pub(crate) fn prepare_again(rules: &Rules, line_no: u64, text: String, identity: Identity) -> Prepared {
-    let (outcome, trace) = rules.evaluate_traced(line_no, &text);
-    prepared(&rules.engine, outcome, identity, trace_json(&trace), text)
+    let (outcome, records, trace) = rules.evaluate_encoded(line_no, &text);
+    prepared(&rules.engine, outcome, records, identity, trace_json(&trace), text)
 }
 
 /// The lineage in the compact form the ledger stores (see the schema).
@@ -285,20 +312,23 @@ fn prepare_bytes(engine: &Engine, line_no: u64, bytes: &[u8], scratch: &mut cano
         }],
     };
     let identity = canonical::identity(&text, false, scratch);
-    prepared(engine, outcome, identity, "[]".into(), text)
+    prepared(engine, outcome, Vec::new(), identity, "[]".into(), text)
 }
 
-fn prepared(engine: &Engine, outcome: Outcome, identity: Identity, trace: String, text: String) -> Prepared {
+fn prepared(
+    engine: &Engine,
+    outcome: Outcome,
+    records: Vec<(usize, String)>,
+    identity: Identity,
+    trace: String,
+    text: String,
+) -> Prepared {
     let pkg = engine.package();
-    let mut emits = Vec::with_capacity(outcome.emits.len());
-    if !outcome.emits.is_empty() {
+    let mut emits = Vec::with_capacity(records.len());
+    if !records.is_empty() {
         let base = delivery_base(&identity);
-        for (n, (dest, value)) in outcome.emits.iter().enumerate() {
-            let mut record = String::with_capacity(192);
-            if let Some(def) = pkg.destinations.get(dest.0 as usize) {
-                encode::value(&mut record, pkg, &Ty::Record(def.record), value);
-            }
-            emits.push(Emit { dest: dest.0 as usize, delivery_id: format!("{base}-{}", n + 1), record });
+        for (n, (dest, record)) in records.into_iter().enumerate() {
+            emits.push(Emit { dest, delivery_id: format!("{base}-{}", n + 1), record });
         }
     }
     let rejections = rejections_json(&outcome.rejections);
