@@ -97,6 +97,17 @@ pub struct Diagnostic {
     /// Related locations (the other row of an overlap, the first definition...).
     pub labels: Vec<Label>,
     pub help: Option<String>,
+    /// Facts for tools (the language server's quick fixes); never rendered.
+    pub data: Option<Data>,
+}
+
+/// What a diagnostic found, as data rather than text, for quick fixes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Data {
+    /// E0302: the input no row matches, as one decision cell per input
+    /// column in header order (`Open`, `< 4`, `(4..8)`, `not "a", "b"`, `-`):
+    /// a row with these cells covers it, and only inputs no row covers.
+    UncoveredInput(Vec<String>),
 }
 
 impl Diagnostic {
@@ -109,6 +120,7 @@ impl Diagnostic {
             span,
             labels: Vec::new(),
             help: None,
+            data: None,
         }
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
@@ -117,6 +129,10 @@ impl Diagnostic {
     }
     pub fn with_label(mut self, file: FileId, span: Span, message: impl Into<String>) -> Diagnostic {
         self.labels.push(Label { file, span, message: message.into() });
+        self
+    }
+    pub fn with_data(mut self, data: Data) -> Diagnostic {
+        self.data = Some(data);
         self
     }
     pub fn is_error(&self) -> bool {

@@ -244,6 +244,14 @@ impl Workspace {
         self.files.get(key).map(|f| f.text(&self.db).as_str())
     }
 
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub(crate) fn source(&self, key: &str) -> Option<SourceFile> {
+        self.files.get(key).copied()
+    }
+
     pub(crate) fn file_id(&self, key: &str) -> Option<FileId> {
         self.files
             .keys()
@@ -760,6 +768,30 @@ impl Workspace {
 
 fn code(s: &str) -> String {
     format!("```canon\n{s}\n```")
+}
+
+/// The names types are shown with, gathered once for many types.
+pub(crate) struct TyNames {
+    enums: Vec<String>,
+    records: Vec<String>,
+}
+
+impl TyNames {
+    pub(crate) fn new(pkg: &ir::Package) -> TyNames {
+        TyNames {
+            enums: pkg.enum_names(),
+            records: pkg.record_names(),
+        }
+    }
+
+    pub(crate) fn show(&self, t: &Ty) -> String {
+        TyDisplay {
+            ty: t,
+            enums: &self.enums,
+            records: &self.records,
+        }
+        .to_string()
+    }
 }
 
 pub(crate) fn show_ty(pkg: &ir::Package, t: &Ty) -> String {

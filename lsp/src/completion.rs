@@ -1,11 +1,11 @@
 //! Completion and signature help: what may come at the cursor, from the
 //! text before it and the checked package.
 
-use canon_compiler::check;
-use canon_compiler::diagnostics::FileId;
+use canon_compiler::ir;
 use canon_compiler::types::Ty;
 
-use crate::analysis::{show_ty, Workspace};
+use crate::analysis::{show_ty, TyNames, Workspace};
+use crate::probe::item_chunk;
 
 /// A signature's label and its parameters' labels.
 pub type Signature = (String, Vec<String>);
@@ -19,6 +19,8 @@ pub enum CompletionKind {
     Destination,
     Type,
     Value,
+    /// `true`, `none`, a currency code.
+    Constant,
 }
 
 #[derive(Debug, Clone)]
@@ -27,7 +29,28 @@ pub struct Completion {
     pub kind: CompletionKind,
     pub detail: Option<String>,
     pub docs: Option<String>,
+    /// Of the type expected at the cursor: listed (and ranked) first.
+    pub expected: bool,
 }
+
+impl Completion {
+    fn new(label: impl Into<String>, kind: CompletionKind, detail: Option<String>) -> Completion {
+        Completion {
+            label: label.into(),
+            kind,
+            detail,
+            docs: None,
+            expected: false,
+        }
+    }
+}
+
+/// Currency codes offered where a Currency is expected, after those the
+/// file already uses.
+const CURRENCIES: &[&str] = &[
+    "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN", "CZK",
+    "HUF", "CNY", "HKD", "SGD", "INR", "BRL", "MXN", "ZAR", "KRW", "TRY", "ILS", "AED", "SAR",
+];
 
 const KEYWORDS_STMT: &[&str] = &[
     "let", "check", "require", "reject", "emit", "if", "match", "for",
@@ -46,8 +69,6 @@ const KEYWORDS_ITEM: &[&str] = &[
 ];
 
 const KEYWORDS_TEST: &[&str] = &["given", "with", "expect", "assert"];
-
-const PLACEHOLDER: &str = "canon_completion_placeholder";
 
 /// The parameter types of a built-in signature such as `(Decimal, Int) -> Decimal`.
 fn split_params(sig: &str) -> Vec<String> {
@@ -150,16 +171,31 @@ impl Workspace {
         let start = offset - prefix_len;
         let head = before.get(..start).unwrap_or("");
         if head.ends_with('.') {
-            return self.member_completion(key, text, start, head);
+            return self.member_completion(key, start, head);
         }
-        if let Some(fields) = self.record_literal_completion(head) {
-            return fields;
+        let expected = self.expected_completion(key, text, start, head);
+        if expected.is_none() {
+            if let Some(fields) = self.record_literal_completion(head) {
+                return fields;
+            }
         }
         let line = head.rsplit('\n').next().unwrap_or("");
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.last() == Some(&"emit") {
             return self.destination_completion();
         }
+        let mut out = expected.unwrap_or_default();
+        let general: Vec<Completion> = self
+            .general_completion(line)
+            .into_iter()
+            .filter(|g| !out.iter().any(|e| e.label == g.label))
+            .collect();
+        out.extend(general);
+        out
+    }
+
+    /// Keywords, built-ins and the package's items.
+    fn general_completion(&self, line: &str) -> Vec<Completion> {
         let mut out = Vec::new();
         if line.trim().is_empty() {
             let kws = if line.is_empty() {
@@ -171,12 +207,7 @@ impl Workspace {
                 .iter()
                 .chain(KEYWORDS_TEST.iter().filter(|_| !line.is_empty()))
             {
-                out.push(Completion {
-                    label: k.to_string(),
-                    kind: CompletionKind::Keyword,
-                    detail: None,
-                    docs: None,
-                });
+                out.push(Completion::new(*k, CompletionKind::Keyword, None));
             }
         }
         for b in canon_stdlib::functions::ALL {
@@ -186,83 +217,70 @@ impl Workspace {
                 .map(|s| format!("{}{s}", b.name))
                 .collect();
             out.push(Completion {
-                label: b.name.to_string(),
-                kind: CompletionKind::Function,
-                detail: Some(sigs.join(" | ")),
                 docs: Some(b.summary.to_string()),
+                ..Completion::new(b.name, CompletionKind::Function, Some(sigs.join(" | ")))
             });
         }
         if let Some(c) = self.checked() {
             let pkg = &c.package;
+            let names = TyNames::new(pkg);
             for e in pkg.enums.iter() {
                 out.push(Completion {
-                    label: e.name.clone(),
-                    kind: CompletionKind::Type,
-                    detail: Some("enum".into()),
                     docs: e.docs.clone(),
+                    ..Completion::new(&e.name, CompletionKind::Type, Some("enum".into()))
                 });
                 for v in &e.variants {
-                    out.push(Completion {
-                        label: v.name.clone(),
-                        kind: CompletionKind::Variant,
-                        detail: Some(format!("{}.{}", e.name, v.name)),
-                        docs: v.docs.clone(),
-                    });
+                    out.push(variant_completion(&e.name, v));
                 }
             }
             for r in pkg.records.iter().skip(1) {
                 out.push(Completion {
-                    label: r.name.clone(),
-                    kind: CompletionKind::Type,
-                    detail: Some("record".into()),
                     docs: r.docs.clone(),
+                    ..Completion::new(&r.name, CompletionKind::Type, Some("record".into()))
                 });
             }
             for f in &pkg.functions {
                 let params: Vec<String> = f
                     .params
                     .iter()
-                    .map(|(n, t)| format!("{n}: {}", show_ty(pkg, t)))
+                    .map(|(n, t)| format!("{n}: {}", names.show(t)))
                     .collect();
                 let detail = format!(
                     "fn {}({}) -> {}",
                     f.name,
                     params.join(", "),
-                    show_ty(pkg, &f.ret)
+                    names.show(&f.ret)
                 );
-                out.push(Completion {
-                    label: f.name.clone(),
-                    kind: CompletionKind::Function,
-                    detail: Some(detail),
-                    docs: None,
-                });
+                out.push(Completion::new(
+                    &f.name,
+                    CompletionKind::Function,
+                    Some(detail),
+                ));
             }
             for d in &pkg.decisions {
                 let params: Vec<String> = d
                     .params
                     .iter()
-                    .map(|(n, t)| format!("{n}: {}", show_ty(pkg, t)))
+                    .map(|(n, t)| format!("{n}: {}", names.show(t)))
                     .collect();
                 let detail = format!(
                     "decision {}({}) -> {}",
                     d.name,
                     params.join(", "),
-                    show_ty(pkg, &d.ret)
+                    names.show(&d.ret)
                 );
-                out.push(Completion {
-                    label: d.name.clone(),
-                    kind: CompletionKind::Function,
-                    detail: Some(detail),
-                    docs: None,
-                });
+                out.push(Completion::new(
+                    &d.name,
+                    CompletionKind::Function,
+                    Some(detail),
+                ));
             }
             for t in &pkg.tables {
-                out.push(Completion {
-                    label: t.name.clone(),
-                    kind: CompletionKind::Value,
-                    detail: Some("table".into()),
-                    docs: None,
-                });
+                out.push(Completion::new(
+                    &t.name,
+                    CompletionKind::Value,
+                    Some("table".into()),
+                ));
             }
         }
         out
@@ -274,31 +292,12 @@ impl Workspace {
         if last != '{' && last != ',' {
             return None;
         }
-        // The unmatched `{` and the literal's text so far.
-        let mut depth = 0i32;
-        let mut open = None;
-        for (i, ch) in head.char_indices().rev() {
-            match ch {
-                '}' | ')' | ']' => depth += 1,
-                '(' | '[' if depth == 0 => return None,
-                '{' | '(' | '[' if depth > 0 => depth -= 1,
-                '{' => {
-                    open = Some(i);
-                    break;
-                }
-                _ => {}
-            }
+        let (open, kind, _) = unmatched_open(head)?;
+        if kind != '{' {
+            return None;
         }
-        let open = open?;
         let before = head.get(..open)?.trim_end();
-        let name: String = before
-            .chars()
-            .rev()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let name = ident_before(before);
         // `record Name {` declares fields; it does not give them.
         let decl = before
             .get(..before.len() - name.len())
@@ -317,10 +316,8 @@ impl Workspace {
                 .iter()
                 .filter(|f| !given.contains(&f.name))
                 .map(|f| Completion {
-                    label: f.name.clone(),
-                    kind: CompletionKind::Field,
-                    detail: Some(show_ty(pkg, &f.ty)),
                     docs: f.docs.clone(),
+                    ..Completion::new(&f.name, CompletionKind::Field, Some(show_ty(pkg, &f.ty)))
                 })
                 .collect(),
         )
@@ -333,37 +330,22 @@ impl Workspace {
         let pkg = &c.package;
         pkg.destinations
             .iter()
-            .map(|d| Completion {
-                label: d.name.clone(),
-                kind: CompletionKind::Destination,
-                detail: pkg
-                    .record(d.record)
-                    .map(|r| format!("destination {}: {}", d.name, r.name)),
-                docs: None,
+            .map(|d| {
+                Completion::new(
+                    &d.name,
+                    CompletionKind::Destination,
+                    pkg.record(d.record)
+                        .map(|r| format!("destination {}: {}", d.name, r.name)),
+                )
             })
             .collect()
     }
 
     /// Fields of the record before `.` (or `?.`), or variants after `Enum.`.
-    fn member_completion(
-        &self,
-        key: &str,
-        text: &str,
-        start: usize,
-        head: &str,
-    ) -> Vec<Completion> {
+    fn member_completion(&self, key: &str, start: usize, head: &str) -> Vec<Completion> {
         let dot = head.len() - 1;
         let base_end = if head.ends_with("?.") { dot - 1 } else { dot };
-        let word: String = head
-            .get(..base_end)
-            .unwrap_or("")
-            .chars()
-            .rev()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let word = ident_before(head.get(..base_end).unwrap_or(""));
         let Some(c) = self.checked() else {
             return Vec::new();
         };
@@ -372,69 +354,464 @@ impl Workspace {
             return e
                 .variants
                 .iter()
-                .map(|v| Completion {
-                    label: v.name.clone(),
-                    kind: CompletionKind::Variant,
-                    detail: Some(format!("{}.{}", e.name, v.name)),
-                    docs: v.docs.clone(),
-                })
+                .map(|v| variant_completion(&e.name, v))
                 .collect();
         }
-        // Check the package with a placeholder field name at the cursor, so
-        // `t.` parses, and read the type of the expression before the dot.
-        let mut patched = String::with_capacity(text.len() + PLACEHOLDER.len());
-        patched.push_str(text.get(..start).unwrap_or(""));
-        patched.push_str(PLACEHOLDER);
-        patched.push_str(text.get(start..).unwrap_or(""));
-        let Some(fid) = self.file_id(key) else {
+        if word == "Currency" {
+            return self.currency_completion(key, false);
+        }
+        // Check the item around the cursor with a placeholder field name at
+        // the cursor, so `t.` parses, and read the type of the expression
+        // before the dot.
+        let Some(probe) = self.probe(key, start) else {
             return Vec::new();
         };
-        let keys = self.keys();
-        let texts: Vec<String> = keys
-            .iter()
-            .map(|k| {
-                if k == key {
-                    patched.clone()
-                } else {
-                    self.text(k).unwrap_or("").to_string()
-                }
-            })
-            .collect();
-        let parsed: Vec<_> = texts
-            .iter()
-            .map(|t| canon_compiler::syntax::parse(t, FileId(0)))
-            .collect();
-        let inputs: Vec<check::Input<'_>> = keys
-            .iter()
-            .zip(texts.iter())
-            .zip(parsed.iter())
-            .map(|((path, text), p)| check::Input {
-                path,
-                text,
-                ast: &p.file,
-            })
-            .collect();
-        let (pkg, _) = check::check(&inputs);
-        let base_ty = pkg
-            .types
-            .iter()
-            .filter(|(f, s, _)| *f == fid && s.end as usize == base_end)
-            .max_by_key(|(_, s, _)| s.end.saturating_sub(s.start))
-            .map(|(_, _, t)| t.clone());
+        let base_ty = probe.type_ending_at(base_end);
         let Some(Ty::Record(r)) = base_ty.as_ref().map(Ty::strip) else {
             return Vec::new();
         };
-        let Some(def) = pkg.record(*r) else {
+        let Some(def) = probe.pkg.record(*r) else {
             return Vec::new();
         };
         def.fields
             .iter()
             .map(|f| Completion {
-                label: f.name.clone(),
-                kind: CompletionKind::Field,
-                detail: Some(show_ty(&pkg, &f.ty)),
                 docs: f.docs.clone(),
+                ..Completion::new(
+                    &f.name,
+                    CompletionKind::Field,
+                    Some(show_ty(&probe.pkg, &f.ty)),
+                )
             })
             .collect()
     }
+
+    // ------------------------------------------------------------ by expected type
+
+    /// The values of the type the context expects at `start` (the start of
+    /// the word being typed), marked `expected`; `None` where the context
+    /// says nothing.
+    fn expected_completion(
+        &self,
+        key: &str,
+        text: &str,
+        start: usize,
+        head: &str,
+    ) -> Option<Vec<Completion>> {
+        let h = head.trim_end();
+        // `12.50 |`: the currency of a Money literal.
+        let number = h
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '_')
+            .count();
+        let before_number = h.get(..h.len() - number).unwrap_or("");
+        if number > 0
+            && h.len() < head.len()
+            && !head.get(h.len()..).unwrap_or("").contains('\n')
+            && h.get(h.len() - number..)
+                .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+            && !before_number.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+        {
+            return Some(self.currency_completion(key, true));
+        }
+        // Contexts the text and the declarations decide.
+        let c = self.checked()?;
+        let pkg = &c.package;
+        if let Some(ty) = self
+            .field_value_type(pkg, head)
+            .or_else(|| argument_type(pkg, head))
+            .or_else(|| result_type(pkg, head))
+            .or_else(|| decision_cell_type(pkg, text, head))
+        {
+            return self.values_of(key, pkg, &ty);
+        }
+        // Contexts that need the type of an expression before the cursor.
+        if let Some((lhs_end, coalesce)) = comparison_lhs(head) {
+            let probe = self.probe(key, start)?;
+            let ty = probe.type_ending_at(lhs_end)?;
+            let ty = if coalesce { ty.strip().clone() } else { ty };
+            return self.values_of(key, &probe.pkg, &ty);
+        }
+        if let Some(brace) = match_brace(head) {
+            let probe = self.probe_match(key, brace)?;
+            let end = head.get(..brace)?.trim_end().len();
+            let ty = probe.type_ending_at(end)?;
+            return self.values_of(key, &probe.pkg, &ty);
+        }
+        None
+    }
+
+    /// `Record { field: |`: the type of `field`.
+    fn field_value_type(&self, pkg: &ir::Package, head: &str) -> Option<Ty> {
+        let h = head.trim_end().strip_suffix(':')?.trim_end();
+        let field = ident_before(h);
+        let (open, kind, _) = unmatched_open(head)?;
+        if kind != '{' || field.is_empty() {
+            return None;
+        }
+        let between = h.get(open + 1..h.len() - field.len())?.trim();
+        if !(between.is_empty() || between.ends_with(',')) {
+            return None;
+        }
+        let name = ident_before(head.get(..open)?.trim_end());
+        let rec = pkg.records.iter().skip(1).find(|r| r.name == name)?;
+        rec.fields
+            .iter()
+            .find(|f| f.name == field)
+            .map(|f| f.ty.clone())
+    }
+
+    /// The values of `ty`, marked expected (`None` when it has none to offer).
+    fn values_of(&self, key: &str, pkg: &ir::Package, ty: &Ty) -> Option<Vec<Completion>> {
+        let mut out = match ty.strip() {
+            Ty::Enum(e) => {
+                let def = pkg.enum_def(*e)?;
+                def.variants
+                    .iter()
+                    .map(|v| variant_completion(&def.name, v))
+                    .collect()
+            }
+            Ty::Currency => self.currency_completion(key, true),
+            Ty::Bool => ["true", "false"]
+                .iter()
+                .map(|b| Completion::new(*b, CompletionKind::Constant, Some("Bool".into())))
+                .collect(),
+            _ if ty.is_optional() => Vec::new(),
+            _ => return None,
+        };
+        if ty.is_optional() {
+            out.push(Completion::new(
+                "none",
+                CompletionKind::Constant,
+                Some(show_ty(pkg, ty)),
+            ));
+        }
+        for c in &mut out {
+            c.expected = true;
+        }
+        Some(out)
+    }
+
+    /// Currency codes: those written in the file first, then common ones.
+    fn currency_completion(&self, key: &str, bare: bool) -> Vec<Completion> {
+        let text = self.text(key).unwrap_or("");
+        let variants: Vec<String> = self
+            .checked()
+            .map(|c| {
+                c.package
+                    .enums
+                    .iter()
+                    .flat_map(|e| e.variants.iter().map(|v| v.name.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Three capitals standing alone, but a variant or a rejection code.
+        let mut codes: Vec<String> = Vec::new();
+        for (i, _) in text.match_indices(|c: char| c.is_ascii_uppercase()) {
+            let before = text.get(..i).unwrap_or("");
+            if before.ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let word = text.get(i..).map(ident_at_start).unwrap_or("");
+            if word.len() == 3
+                && word.chars().all(|c| c.is_ascii_uppercase())
+                && !ends_with_word(before.trim_end(), "reject")
+                && !variants.iter().any(|v| v == word)
+                && !codes.iter().any(|c| c == word)
+            {
+                codes.push(word.to_string());
+            }
+        }
+        for c in CURRENCIES {
+            if !codes.iter().any(|x| x == c) {
+                codes.push((*c).to_string());
+            }
+        }
+        codes
+            .into_iter()
+            .map(|code| Completion {
+                expected: bare,
+                ..Completion::new(
+                    code.clone(),
+                    CompletionKind::Constant,
+                    Some(format!("Currency.{code}")),
+                )
+            })
+            .collect()
+    }
+}
+
+fn variant_completion(enum_name: &str, v: &ir::VariantDef) -> Completion {
+    Completion {
+        docs: v.docs.clone(),
+        ..Completion::new(
+            &v.name,
+            CompletionKind::Variant,
+            Some(format!("{enum_name}.{}", v.name)),
+        )
+    }
+}
+
+/// The identifier at the start of `s`.
+fn ident_at_start(s: &str) -> &str {
+    let n: usize = s
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .map(char::len_utf8)
+        .sum();
+    s.get(..n).unwrap_or("")
+}
+
+/// The identifier at the end of `s`.
+fn ident_before(s: &str) -> &str {
+    let n: usize = s
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .map(char::len_utf8)
+        .sum();
+    s.get(s.len() - n..).unwrap_or("")
+}
+
+/// The last bracket of `head` left open: its offset, the bracket, and the
+/// commas at its depth after it.
+fn unmatched_open(head: &str) -> Option<(usize, char, u32)> {
+    let (mut depth, mut commas) = (0i32, 0u32);
+    for (i, ch) in head.char_indices().rev() {
+        match ch {
+            ')' | ']' | '}' => depth += 1,
+            '(' | '[' | '{' if depth > 0 => depth -= 1,
+            '(' | '[' | '{' => return Some((i, ch, commas)),
+            ',' if depth == 0 => commas += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `s` ends with the keyword `kw`.
+fn ends_with_word(s: &str, kw: &str) -> bool {
+    s.strip_suffix(kw)
+        .is_some_and(|b| !b.ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
+/// `f(a, |`: the type of the parameter being written.
+fn argument_type(pkg: &ir::Package, head: &str) -> Option<Ty> {
+    let h = head.trim_end();
+    if !(h.ends_with('(') || h.ends_with(',')) {
+        return None;
+    }
+    let (open, kind, commas) = unmatched_open(head)?;
+    if kind != '(' {
+        return None;
+    }
+    let name = ident_before(head.get(..open)?);
+    let index = commas as usize;
+    if let Some(f) = pkg.functions.iter().find(|f| f.name == name) {
+        return f.params.get(index).map(|(_, t)| t.clone());
+    }
+    if let Some(d) = pkg.decisions.iter().find(|d| d.name == name) {
+        return d.params.get(index).map(|(_, t)| t.clone());
+    }
+    // A built-in: the parameter's type when every signature that has it agrees.
+    let b = canon_stdlib::functions::lookup(name)?;
+    let mut found: Option<String> = None;
+    for sig in b.signatures {
+        if let Some(p) = split_params(sig).into_iter().nth(index) {
+            if found.as_ref().is_some_and(|f| *f != p) {
+                return None;
+            }
+            found = Some(p);
+        }
+    }
+    named_type(pkg, &found?)
+}
+
+/// `fn f(...) -> T = |`: the declared result.
+fn result_type(pkg: &ir::Package, head: &str) -> Option<Ty> {
+    let h = head.trim_end().strip_suffix('=')?;
+    if h.ends_with(['=', '!', '<', '>']) {
+        return None;
+    }
+    let h = h.trim_end();
+    let n: usize = h
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '?' | '<' | '>'))
+        .map(char::len_utf8)
+        .sum();
+    let ty = h.get(h.len() - n..)?;
+    if !h.get(..h.len() - n)?.trim_end().ends_with("->") {
+        return None;
+    }
+    named_type(pkg, ty)
+}
+
+/// A type written as a name, with or without `?` (enums, Currency, Bool).
+fn named_type(pkg: &ir::Package, name: &str) -> Option<Ty> {
+    let (name, optional) = match name.strip_suffix('?') {
+        Some(n) => (n, true),
+        None => (name, false),
+    };
+    let ty = match name {
+        "Currency" => Ty::Currency,
+        "Bool" => Ty::Bool,
+        _ => {
+            let i = pkg.enums.iter().position(|e| e.name == name)?;
+            Ty::Enum(canon_compiler::types::EnumId(i as u32))
+        }
+    };
+    Some(if optional { Ty::optional(ty) } else { ty })
+}
+
+/// In a decision row: the type of the cell being written (its input's
+/// parameter, or its output column).
+fn decision_cell_type(pkg: &ir::Package, text: &str, head: &str) -> Option<Ty> {
+    let line = head.rsplit('\n').next().unwrap_or(head);
+    if !line.trim_start().starts_with('|') {
+        return None;
+    }
+    let (start, end) = item_chunk(text, head.len());
+    let item = text.get(start..end)?;
+    let decl = item
+        .lines()
+        .find(|l| !l.trim_start().starts_with("//"))?
+        .trim_start();
+    let name = ident_before(
+        decl.strip_prefix("decision")?
+            .trim_start()
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()?,
+    );
+    let header_at = item.find("\n")? + 1;
+    let header = item
+        .get(header_at..)?
+        .lines()
+        .find(|l| l.trim_start().starts_with('|'))?;
+    let header_start = start + header_at + item.get(header_at..)?.find(header)?;
+    if head.len() <= header_start + header.len() {
+        return None;
+    }
+    let (ins, outs) = header.split_once("||")?;
+    let columns = |s: &str| -> Vec<String> {
+        s.split('|')
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect()
+    };
+    // The signature: checked, or read from the text while the table does not parse.
+    let (params, ret) = match pkg.decisions.iter().find(|d| d.name == name) {
+        Some(d) => (d.params.clone(), d.ret.clone()),
+        None => {
+            let (ps, ret) = decl.split_once('(')?.1.split_once(')')?;
+            let params = ps
+                .split(',')
+                .filter_map(|p| {
+                    let (n, t) = p.split_once(':')?;
+                    Some((n.trim().to_string(), named_type(pkg, t.trim())?))
+                })
+                .collect();
+            let ret = ret.trim().strip_prefix("->")?.trim();
+            let ret = named_type(pkg, ret).or_else(|| {
+                let i = pkg.records.iter().position(|r| r.name == ret)?;
+                Some(Ty::Record(canon_compiler::types::RecordId(i as u32)))
+            })?;
+            (params, ret)
+        }
+    };
+    match line.split_once("||") {
+        None => {
+            let col = columns(ins)
+                .get(line.matches('|').count().checked_sub(1)?)?
+                .clone();
+            params
+                .iter()
+                .find(|(n, _)| *n == col)
+                .map(|(_, t)| t.clone())
+        }
+        Some((_, after)) => {
+            let col = columns(outs).get(after.matches('|').count())?.clone();
+            match ret.strip() {
+                Ty::Record(r) => pkg
+                    .record(*r)?
+                    .fields
+                    .iter()
+                    .find(|f| f.name == col)
+                    .map(|f| f.ty.clone()),
+                t => Some(t.clone()),
+            }
+        }
+    }
+}
+
+/// `a == |`, `a != |`, `a ?? |`, `a in [x, |`: where the expression `a`
+/// ends, and whether it is `??` (which expects `a` without its `?`).
+fn comparison_lhs(head: &str) -> Option<(usize, bool)> {
+    let h = head.trim_end();
+    for op in ["==", "!=", "??"] {
+        if let Some(lhs) = h.strip_suffix(op) {
+            return Some((lhs.trim_end().len(), op == "??"));
+        }
+    }
+    if !(h.ends_with('[') || h.ends_with(',')) {
+        return None;
+    }
+    let (open, kind, _) = unmatched_open(head)?;
+    let before = head.get(..open)?.trim_end();
+    if kind != '[' || !ends_with_word(before, "in") {
+        return None;
+    }
+    let mut lhs = before.get(..before.len() - 2)?.trim_end();
+    if ends_with_word(lhs, "not") {
+        lhs = lhs.get(..lhs.len() - 3)?.trim_end();
+    }
+    Some((lhs.len(), false))
+}
+
+/// Where a pattern of a `match` arm is being written: the offset of the
+/// match's `{`.
+fn match_brace(head: &str) -> Option<usize> {
+    let h = head.trim_end();
+    if !h.ends_with(['{', ',', '|', '}']) {
+        return None;
+    }
+    // The arm being written has no `=>` yet: back to the previous arm's
+    // end (a `,` or the `}` of a block) or the match's `{`.
+    let mut depth = 0i32;
+    let mut arrow = false;
+    let mut segment_done = false;
+    let mut prev = ' ';
+    for (i, ch) in head.char_indices().rev() {
+        match ch {
+            '}' if depth == 0 && !segment_done => {
+                segment_done = true;
+                depth += 1;
+            }
+            ')' | ']' | '}' => depth += 1,
+            '(' | '[' | '{' if depth > 0 => depth -= 1,
+            '{' => {
+                if arrow {
+                    return None;
+                }
+                let before = head.get(..i)?.trim_end();
+                // `match <expr> {`: the keyword starts a line or follows `=`, `(`...
+                let kw = before.rfind("match")?;
+                let scrutinee = before.get(kw + 5..)?;
+                if !ends_with_word(before.get(..kw + 5)?, "match")
+                    || !scrutinee.starts_with(char::is_whitespace)
+                    || scrutinee.contains(['{', '}', '\n'])
+                {
+                    return None;
+                }
+                return Some(i);
+            }
+            '(' | '[' => return None,
+            ',' if depth == 0 => segment_done = true,
+            '=' if depth == 0 && !segment_done && prev == '>' => arrow = true,
+            _ => {}
+        }
+        prev = ch;
+    }
+    None
 }

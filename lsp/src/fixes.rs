@@ -1,23 +1,35 @@
-//! Quick fixes (code actions) for diagnostics.
+//! Quick fixes (code actions) for diagnostics: the missing fields of a
+//! record literal (E0104), the missing arms of a `match` (E0301) and the
+//! decision row that completeness asks for (E0302). Each inserts values of
+//! the right type to replace (`0`, `""`, `Status.Open`, ...), so the result
+//! checks as it is.
 
-use canon_compiler::diagnostics::Code;
+use std::collections::HashMap;
+
+use canon_compiler::diagnostics::{Code, Data};
 use canon_compiler::ir;
-use canon_compiler::syntax::ast::Span;
+use canon_compiler::syntax::ast::{self, Span};
 use canon_compiler::types::Ty;
 
 use crate::analysis::Workspace;
 use crate::completion::given_fields;
 
+/// A fix: its title and its edits (a span to replace and the new text).
+pub type Fix = (String, Vec<(Span, String)>);
+
 impl Workspace {
+    /// Every quick fix for the diagnostics of file `key` overlapping `start..end`.
+    pub fn quick_fixes(&self, key: &str, start: u32, end: u32) -> Vec<Fix> {
+        let mut out = self.missing_field_fixes(key, start, end);
+        out.extend(self.missing_arm_fixes(key, start, end));
+        out.extend(self.missing_row_fixes(key, start, end));
+        out
+    }
+
     /// Quick fixes for the E0104s overlapping `start..end`: add the missing
     /// fields of a record literal, each with a placeholder of its type.
     /// Each fix is a title and its edits (a span to replace and the new text).
-    pub fn missing_field_fixes(
-        &self,
-        key: &str,
-        start: u32,
-        end: u32,
-    ) -> Vec<(String, Vec<(Span, String)>)> {
+    pub fn missing_field_fixes(&self, key: &str, start: u32, end: u32) -> Vec<Fix> {
         let (Some(c), Some(fid), Some(text)) = (self.checked(), self.file_id(key), self.text(key))
         else {
             return Vec::new();
@@ -43,7 +55,7 @@ impl Workspace {
                 .fields
                 .iter()
                 .filter(|f| !given.contains(&f.name) && !f.ty.is_optional())
-                .map(|f| format!("{}: {}", f.name, placeholder(pkg, &f.ty)))
+                .map(|f| format!("{}: {}", f.name, placeholder(pkg, &f.ty, 0)))
                 .collect();
             if missing.is_empty() {
                 continue;
@@ -112,8 +124,9 @@ fn braces_after(text: &str, from: usize) -> Option<(usize, usize)> {
     None
 }
 
-/// A value of a type, to fill in for the author to replace.
-fn placeholder(pkg: &ir::Package, ty: &Ty) -> String {
+/// A value of a type, to fill in for the author to replace: one that
+/// type-checks (a record literal gives its required fields, to a depth).
+pub(crate) fn placeholder(pkg: &ir::Package, ty: &Ty, depth: usize) -> String {
     match ty {
         Ty::Bool => "false".into(),
         Ty::Int => "0".into(),
@@ -127,11 +140,523 @@ fn placeholder(pkg: &ir::Package, ty: &Ty) -> String {
             .enum_def(*e)
             .and_then(|d| d.variants.first().map(|v| format!("{}.{}", d.name, v.name)))
             .unwrap_or_default(),
-        Ty::Record(r) => pkg
-            .record(*r)
-            .map(|d| format!("{} {{}}", d.name))
-            .unwrap_or_default(),
+        Ty::Record(r) => {
+            let Some(d) = pkg.record(*r) else {
+                return String::new();
+            };
+            let fields: Vec<String> = d
+                .fields
+                .iter()
+                .filter(|f| !f.ty.is_optional())
+                .map(|f| format!("{}: {}", f.name, placeholder(pkg, &f.ty, depth + 1)))
+                .collect();
+            if fields.is_empty() || depth >= 2 {
+                format!("{} {{}}", d.name)
+            } else {
+                format!("{} {{ {} }}", d.name, fields.join(", "))
+            }
+        }
         Ty::List(_) => "[]".into(),
         Ty::Optional(_) | Ty::NoneLit | Ty::Error => "none".into(),
     }
+}
+
+// ---------------------------------------------------------------- match arms
+
+/// A `match` in the syntax tree.
+enum MatchAt<'a> {
+    /// A statement: its arms are blocks.
+    Stmt(&'a [ast::StmtArm]),
+    /// An expression: its arms are expressions, separated by commas.
+    Expr(&'a [ast::ExprArm]),
+}
+
+impl Workspace {
+    /// Quick fixes for the E0301s overlapping `start..end`: one arm for each
+    /// case the diagnostic names (`_` for a match on a type with no cases),
+    /// with an empty block or a value of the match's type to replace.
+    pub fn missing_arm_fixes(&self, key: &str, start: u32, end: u32) -> Vec<Fix> {
+        let (Some(c), Some(fid), Some(text), Some(file)) = (
+            self.checked(),
+            self.file_id(key),
+            self.text(key),
+            self.ast(key),
+        ) else {
+            return Vec::new();
+        };
+        let pkg = &c.package;
+        let types: HashMap<(u32, u32), &Ty> = pkg
+            .types
+            .iter()
+            .filter(|(f, _, _)| *f == fid)
+            .map(|(_, s, t)| ((s.start, s.end), t))
+            .collect();
+        let mut out = Vec::new();
+        for d in c.diagnostics.iter() {
+            if d.file != fid || d.code != Code::E0301 || d.span.end < start || d.span.start > end {
+                continue;
+            }
+            let Some(m) = find_match(file, d.span) else {
+                continue;
+            };
+            // The cases named between backquotes after "not covered:".
+            let cases: Vec<String> = match d.message.split_once("not covered:") {
+                Some((_, list)) => list
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_string)
+                    .collect(),
+                None => vec!["_".to_string()],
+            };
+            if cases.is_empty() {
+                continue;
+            }
+            let body = match m {
+                MatchAt::Stmt(_) => "{}".to_string(),
+                MatchAt::Expr(arms) => {
+                    let guess = file
+                        .items
+                        .iter()
+                        .find_map(|i| match i {
+                            ast::Item::Fn(f) if f.body.span == d.span => Some(f),
+                            _ => None,
+                        })
+                        .and_then(|f| pkg.functions.iter().find(|x| x.name == f.name.text))
+                        .map(|f| f.ret.clone())
+                        .or_else(|| arms.iter().find_map(|a| guess_type(pkg, &types, &a.body)));
+                    match guess {
+                        Some(t) => placeholder(pkg, &t, 0),
+                        // A copy of the first arm's body (arms bind nothing).
+                        None => arms
+                            .first()
+                            .and_then(|a| {
+                                text.get(a.body.span.start as usize..a.body.span.end as usize)
+                            })
+                            .unwrap_or("none")
+                            .to_string(),
+                    }
+                }
+            };
+            let Some(edits) = arm_edits(text, d.span, &m, &cases, &body) else {
+                continue;
+            };
+            let title = if cases.len() == 1 {
+                format!("Add the missing arm `{}`", cases.join(""))
+            } else {
+                format!("Add the missing arms {}", quoted(&cases))
+            };
+            out.push((title, edits));
+        }
+        out
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The edit that adds one arm per case after the last arm of a match.
+fn arm_edits(
+    text: &str,
+    span: Span,
+    m: &MatchAt<'_>,
+    cases: &[String],
+    body: &str,
+) -> Option<Vec<(Span, String)>> {
+    let close = (span.end as usize).checked_sub(1)?;
+    if text.get(close..close + 1)? != "}" {
+        return None;
+    }
+    let (is_expr, first, last) = match m {
+        MatchAt::Stmt(arms) => (
+            false,
+            arms.first().map(|a| a.span),
+            arms.last().map(|a| a.span),
+        ),
+        MatchAt::Expr(arms) => (
+            true,
+            arms.first().map(|a| a.span),
+            arms.last().map(|a| a.span),
+        ),
+    };
+    let arms: Vec<String> = cases.iter().map(|c| format!("{c} => {body}")).collect();
+    let indent_of = |at: usize| -> String {
+        let start = text
+            .get(..at)
+            .and_then(|t| t.rfind('\n'))
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        text.get(start..at)
+            .unwrap_or("")
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect()
+    };
+    // After the last arm (and its comma), or after the `{`.
+    let mut lead = String::new();
+    let at = match last {
+        Some(l) => {
+            let rest = text.get(l.end as usize..close)?;
+            match rest
+                .find(',')
+                .filter(|i| rest.get(..*i).is_some_and(|t| t.trim().is_empty()))
+            {
+                Some(i) => l.end as usize + i + 1,
+                None => {
+                    if is_expr {
+                        lead.push(',');
+                    }
+                    l.end as usize
+                }
+            }
+        }
+        None => span.start as usize + text.get(span.start as usize..close)?.rfind('{')? + 1,
+    };
+    if text.get(span.start as usize..close)?.contains('\n') {
+        // One arm a line, indented as the first arm (or one level in).
+        let indent = match first {
+            Some(f) => indent_of(f.start as usize),
+            None => format!("{}  ", indent_of(span.start as usize)),
+        };
+        for a in &arms {
+            lead.push_str(&format!("\n{indent}{a}{}", if is_expr { "," } else { "" }));
+        }
+    } else {
+        lead.push(' ');
+        lead.push_str(&arms.join(if is_expr { ", " } else { " " }));
+        if last.is_none() {
+            lead.push(' ');
+        }
+    }
+    Some(vec![(Span::new(at, at), lead)])
+}
+
+/// The `match` with this span.
+fn find_match(file: &ast::File, span: Span) -> Option<MatchAt<'_>> {
+    let mut found = None;
+    for item in &file.items {
+        match item {
+            ast::Item::Fn(f) => {
+                for l in &f.lets {
+                    expr_match(&l.value, span, &mut found);
+                }
+                expr_match(&f.body, span, &mut found);
+            }
+            ast::Item::Decision(d) => {
+                for r in &d.rows {
+                    for o in &r.outputs {
+                        expr_match(o, span, &mut found);
+                    }
+                }
+            }
+            ast::Item::Handler(h) => block_match(&h.body, span, &mut found),
+            ast::Item::Test(t) => {
+                for s in &t.stmts {
+                    match &s.kind {
+                        ast::TestStmtKind::Given(e)
+                        | ast::TestStmtKind::Assert(e)
+                        | ast::TestStmtKind::ExpectEmit { record: e, .. } => {
+                            expr_match(e, span, &mut found)
+                        }
+                        ast::TestStmtKind::With { rows, .. } => {
+                            for e in rows {
+                                expr_match(e, span, &mut found);
+                            }
+                        }
+                        ast::TestStmtKind::Let(l) => expr_match(&l.value, span, &mut found),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        if found.is_some() {
+            break;
+        }
+    }
+    found
+}
+
+fn block_match<'a>(b: &'a ast::Block, span: Span, found: &mut Option<MatchAt<'a>>) {
+    for s in &b.stmts {
+        if found.is_some() {
+            return;
+        }
+        match &s.kind {
+            ast::StmtKind::Let(l) => expr_match(&l.value, span, found),
+            ast::StmtKind::Check { cond, reject } | ast::StmtKind::Require { cond, reject } => {
+                expr_match(cond, span, found);
+                if let Some(m) = &reject.message {
+                    expr_match(m, span, found);
+                }
+            }
+            ast::StmtKind::Reject(r) => {
+                if let Some(m) = &r.message {
+                    expr_match(m, span, found);
+                }
+            }
+            ast::StmtKind::Emit { value, .. } => expr_match(value, span, found),
+            ast::StmtKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (c, b) in branches {
+                    expr_match(c, span, found);
+                    block_match(b, span, found);
+                }
+                if let Some(b) = otherwise {
+                    block_match(b, span, found);
+                }
+            }
+            ast::StmtKind::Match { scrutinee, arms } => {
+                if s.span == span {
+                    *found = Some(MatchAt::Stmt(arms));
+                    return;
+                }
+                expr_match(scrutinee, span, found);
+                for a in arms {
+                    block_match(&a.body, span, found);
+                }
+            }
+            ast::StmtKind::For { iter, body, .. } => {
+                expr_match(iter, span, found);
+                block_match(body, span, found);
+            }
+        }
+    }
+}
+
+fn expr_match<'a>(e: &'a ast::Expr, span: Span, found: &mut Option<MatchAt<'a>>) {
+    if found.is_some() || e.span.start > span.start || e.span.end < span.end {
+        return;
+    }
+    match &e.kind {
+        ast::ExprKind::Match { scrutinee, arms } => {
+            if e.span == span {
+                *found = Some(MatchAt::Expr(arms));
+                return;
+            }
+            expr_match(scrutinee, span, found);
+            for a in arms {
+                expr_match(&a.body, span, found);
+            }
+        }
+        ast::ExprKind::Lit(_) | ast::ExprKind::Name(_) => {}
+        ast::ExprKind::Text(parts) => {
+            for p in parts {
+                if let ast::StrPart::Expr(x) = p {
+                    expr_match(x, span, found);
+                }
+            }
+        }
+        ast::ExprKind::Field { base, .. } => expr_match(base, span, found),
+        ast::ExprKind::Call { args, .. } => {
+            for a in args {
+                match a {
+                    ast::Arg::Expr(x) | ast::Arg::Lambda { body: x, .. } => {
+                        expr_match(x, span, found)
+                    }
+                }
+            }
+        }
+        ast::ExprKind::BadCall { callee } => expr_match(callee, span, found),
+        ast::ExprKind::Index { base, keys } => {
+            expr_match(base, span, found);
+            for k in keys {
+                expr_match(k, span, found);
+            }
+        }
+        ast::ExprKind::Unary { expr, .. } | ast::ExprKind::Paren(expr) => {
+            expr_match(expr, span, found)
+        }
+        ast::ExprKind::Binary { lhs, rhs, .. } => {
+            expr_match(lhs, span, found);
+            expr_match(rhs, span, found);
+        }
+        ast::ExprKind::If {
+            cond,
+            then,
+            otherwise,
+        } => {
+            expr_match(cond, span, found);
+            expr_match(then, span, found);
+            expr_match(otherwise, span, found);
+        }
+        ast::ExprKind::Record { fields, .. } => {
+            for f in fields {
+                expr_match(&f.value, span, found);
+            }
+        }
+        ast::ExprKind::List(items) => {
+            for x in items {
+                expr_match(x, span, found);
+            }
+        }
+    }
+}
+
+/// The type of an arm's body, where the side table or the syntax says it.
+fn guess_type(pkg: &ir::Package, types: &HashMap<(u32, u32), &Ty>, e: &ast::Expr) -> Option<Ty> {
+    if let Some(t) = types
+        .get(&(e.span.start, e.span.end))
+        .filter(|t| !t.is_error())
+    {
+        return Some((*t).clone());
+    }
+    Some(match &e.kind {
+        ast::ExprKind::Lit(l) => match l {
+            ast::LitKind::Int(_) => Ty::Int,
+            ast::LitKind::Decimal(_) => Ty::Decimal,
+            ast::LitKind::Money(..) => Ty::Money,
+            ast::LitKind::Text(_) => Ty::Text,
+            ast::LitKind::Bool(_) => Ty::Bool,
+            ast::LitKind::Temporal(t) if t.len() <= 10 => Ty::Date,
+            ast::LitKind::Temporal(_) => Ty::Timestamp,
+            _ => return None,
+        },
+        ast::ExprKind::Text(_) => Ty::Text,
+        ast::ExprKind::Record { name, .. } => {
+            let i = pkg.records.iter().position(|r| r.name == name.text)?;
+            Ty::Record(canon_compiler::types::RecordId(i as u32))
+        }
+        ast::ExprKind::Call { callee, .. } => {
+            if let Some(f) = pkg.functions.iter().find(|f| f.name == callee.text) {
+                f.ret.clone()
+            } else {
+                let d = pkg.decisions.iter().find(|d| d.name == callee.text)?;
+                if d.hit == ir::Hit::Collect {
+                    return None;
+                }
+                d.ret.clone()
+            }
+        }
+        ast::ExprKind::Paren(x) => return guess_type(pkg, types, x),
+        ast::ExprKind::If {
+            then, otherwise, ..
+        } => return guess_type(pkg, types, then).or_else(|| guess_type(pkg, types, otherwise)),
+        ast::ExprKind::Unary {
+            op: ast::UnOp::Not, ..
+        } => Ty::Bool,
+        ast::ExprKind::Binary {
+            op:
+                ast::BinOp::Eq
+                | ast::BinOp::Ne
+                | ast::BinOp::Lt
+                | ast::BinOp::Le
+                | ast::BinOp::Gt
+                | ast::BinOp::Ge
+                | ast::BinOp::In
+                | ast::BinOp::NotIn
+                | ast::BinOp::And
+                | ast::BinOp::Or,
+            ..
+        } => Ty::Bool,
+        ast::ExprKind::Match { arms, .. } => {
+            return arms.iter().find_map(|a| guess_type(pkg, types, &a.body))
+        }
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------- decision rows
+
+impl Workspace {
+    /// Quick fixes for the E0302s overlapping `start..end`: a row that
+    /// covers the input the diagnostic names, with placeholder outputs,
+    /// the table laid out again as `canon fmt` does.
+    pub fn missing_row_fixes(&self, key: &str, start: u32, end: u32) -> Vec<Fix> {
+        let (Some(c), Some(fid), Some(text), Some(file)) = (
+            self.checked(),
+            self.file_id(key),
+            self.text(key),
+            self.ast(key),
+        ) else {
+            return Vec::new();
+        };
+        let pkg = &c.package;
+        let mut out = Vec::new();
+        for d in c.diagnostics.iter() {
+            if d.file != fid || d.code != Code::E0302 || d.span.end < start || d.span.start > end {
+                continue;
+            }
+            let Some(Data::UncoveredInput(cells)) = &d.data else {
+                continue;
+            };
+            let Some(decl) = file.items.iter().find_map(|i| match i {
+                ast::Item::Decision(x) if x.name.span == d.span => Some(x),
+                _ => None,
+            }) else {
+                continue;
+            };
+            let Some(def) = pkg.decisions.iter().find(|x| x.name == decl.name.text) else {
+                continue;
+            };
+            if let Some(edit) = row_edit(pkg, text, decl, def, cells) {
+                let input = d.message.split_once("no row matches ").map(|(_, w)| w);
+                out.push((
+                    format!("Add a row for {}", input.unwrap_or("the missing input")),
+                    vec![edit],
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// The edit that adds the row after the last one and lays the table out again.
+fn row_edit(
+    pkg: &ir::Package,
+    text: &str,
+    decl: &ast::DecisionDecl,
+    def: &ir::DecisionDef,
+    cells: &[String],
+) -> Option<(Span, String)> {
+    if cells.len() != decl.inputs.len() {
+        return None;
+    }
+    let outputs: Vec<String> = decl
+        .outputs
+        .iter()
+        .map(|o| {
+            let ty = match def.ret.strip() {
+                Ty::Record(r) => pkg
+                    .record(*r)
+                    .and_then(|rec| rec.fields.iter().find(|f| f.name == o.text))
+                    .map(|f| f.ty.clone())
+                    .unwrap_or(Ty::Error),
+                t => t.clone(),
+            };
+            placeholder(pkg, &ty, 0)
+        })
+        .collect();
+    let row = format!("| {} || {} |", cells.join(" | "), outputs.join(" | "));
+    // The table runs to the end of the line of its last row (a comment there stays).
+    let last = decl.rows.last().map(|r| r.span).unwrap_or(decl.header_span);
+    let start = decl.span.start as usize;
+    let end = text
+        .get(last.end as usize..)
+        .and_then(|r| r.find('\n'))
+        .map(|i| last.end as usize + i)
+        .unwrap_or(text.len());
+    let line_start = text
+        .get(..last.start as usize)?
+        .rfind('\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let indent = text.get(line_start..last.start as usize)?;
+    let indent = if indent.trim().is_empty() {
+        indent
+    } else {
+        "  "
+    };
+    let table = format!("{}\n{indent}{row}", text.get(start..end)?);
+    let laid_out = canon_compiler::fmt::format(&table)
+        .map(|t| t.trim_end().to_string())
+        .unwrap_or(table);
+    Some((Span::new(start, end), laid_out))
 }

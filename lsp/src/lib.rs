@@ -4,13 +4,16 @@
 //!
 //! Only [`server`] knows the protocol. [`analysis`] holds the package and
 //! answers in byte offsets and plain data ([`completion`] and the quick fixes
-//! extend it), [`index`] resolves every identifier of a file, and [`text`]
-//! converts byte offsets to UTF-16 positions. See docs/lsp.md.
+//! extend it; completion learns types while a line does not parse from a
+//! quick check of the item around the cursor, in `probe`), [`index`]
+//! resolves every identifier of a file, and [`text`] converts byte offsets
+//! to UTF-16 positions. See docs/lsp.md.
 
 pub mod analysis;
 pub mod completion;
 mod fixes;
 pub mod index;
+mod probe;
 pub mod server;
 pub mod text;
 

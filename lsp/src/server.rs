@@ -281,7 +281,7 @@ fn document_symbol(text: &str, s: &Symbol) -> DocumentSymbol {
     }
 }
 
-fn completion_item(c: Completion) -> CompletionItem {
+fn completion_item(index: usize, c: Completion) -> CompletionItem {
     let kind = match c.kind {
         CompletionKind::Field => CompletionItemKind::FIELD,
         CompletionKind::Variant => CompletionItemKind::ENUM_MEMBER,
@@ -290,11 +290,15 @@ fn completion_item(c: Completion) -> CompletionItem {
         CompletionKind::Destination => CompletionItemKind::INTERFACE,
         CompletionKind::Type => CompletionItemKind::STRUCT,
         CompletionKind::Value => CompletionItemKind::VARIABLE,
+        CompletionKind::Constant => CompletionItemKind::CONSTANT,
     };
     CompletionItem {
         label: c.label,
         kind: Some(kind),
         detail: c.detail,
+        // The analysis lists values of the expected type first: keep its order.
+        sort_text: Some(format!("{index:05}")),
+        preselect: (c.expected && index == 0).then_some(true),
         documentation: c.docs.map(|d| {
             Documentation::MarkupContent(MarkupContent {
                 kind: MarkupKind::Markdown,
@@ -555,7 +559,8 @@ impl LanguageServer for Backend {
                 let items = ws
                     .completion(&key, off)
                     .into_iter()
-                    .map(completion_item)
+                    .enumerate()
+                    .map(|(i, c)| completion_item(i, c))
                     .collect();
                 Some(CompletionResponse::Array(items))
             })
@@ -667,12 +672,18 @@ impl LanguageServer for Backend {
                 let uri = params.text_document.uri.clone();
                 let key = ws.key_of(&uri_path(&uri)?);
                 let text = ws.text(&key)?;
-                let (start, end) = (
+                // The range asked about, widened to the diagnostics the
+                // client says are there (a cursor on the line of one).
+                let (mut start, mut end) = (
                     offset(text, params.range.start),
                     offset(text, params.range.end),
                 );
+                for d in &params.context.diagnostics {
+                    start = start.min(offset(text, d.range.start));
+                    end = end.max(offset(text, d.range.end));
+                }
                 let actions = ws
-                    .missing_field_fixes(&key, start, end)
+                    .quick_fixes(&key, start, end)
                     .into_iter()
                     .map(|(title, edits)| {
                         let edits = edits

@@ -950,3 +950,443 @@ async fn code_action_adds_missing_record_literal_fields() {
         );
     }
 }
+
+// ------------------------------------------------------------ quick fixes
+
+/// Starts a server on one file `a.canon` holding `text`, open in the editor.
+async fn single(text: &str) -> Client {
+    let mut c = Client::start(&[("a.canon", text)]).await;
+    c.open("a.canon", text).await;
+    c
+}
+
+/// Asks for the code actions at the line of the first diagnostic with
+/// `code` in `a.canon` (whose current text is `text`), that diagnostic in
+/// the context, and applies the first action.
+async fn apply_fix(c: &mut Client, text: &str, code: &str) -> (String, String) {
+    let d = c.diagnostics("a.canon").await;
+    let diag = d
+        .iter()
+        .find(|d| d["code"] == json!(code))
+        .unwrap_or_else(|| panic!("no {code} in {d:?} for\n{text}"))
+        .clone();
+    let uri = c.uri("a.canon");
+    // The cursor at the start of the diagnostic's line, as an editor asks.
+    let line = diag["range"]["start"]["line"].clone();
+    let cursor = json!({ "start": { "line": line, "character": 0 }, "end": { "line": line, "character": 0 } });
+    let r = c
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": cursor, "context": { "diagnostics": [diag] } }),
+        )
+        .await;
+    assert_eq!(r[0]["kind"], json!("quickfix"), "{r}");
+    let title = r[0]["title"].as_str().unwrap_or("").to_string();
+    let fixed = apply(text, r[0]["edit"]["changes"][&uri].as_array().unwrap());
+    (title, fixed)
+}
+
+/// Codes of the diagnostics published for `a.canon` after changing it to `text`.
+async fn codes_after(c: &mut Client, version: i32, text: &str) -> Vec<String> {
+    c.change("a.canon", version, text).await;
+    c.diagnostics("a.canon")
+        .await
+        .iter()
+        .filter_map(|d| d["code"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn code_action_adds_missing_record_fields_of_every_type() {
+    let text = r#"enum Status { Open, Closed }
+record Address { city: Text, zip: Text }
+record Everything {
+  n: Int
+  ok: Bool
+  price: Money
+  cur: Currency
+  day: Date
+  at: Timestamp
+  tags: List<Text>
+  status: Status
+  address: Address
+  note: Text?
+}
+fn make() -> Everything = Everything { n: 1 }
+"#;
+    let mut c = single(text).await;
+    let (title, fixed) = apply_fix(&mut c, text, "E0104").await;
+    assert_eq!(title, "Add the missing fields of `Everything`");
+    assert!(
+        fixed.contains("status: Status.Open")
+            && fixed.contains("address: Address { city: \"\", zip: \"\" }"),
+        "{fixed}"
+    );
+    assert!(!fixed.contains("note: none"), "{fixed}");
+    assert_eq!(
+        codes_after(&mut c, 2, &fixed).await,
+        Vec::<String>::new(),
+        "{fixed}"
+    );
+}
+
+#[tokio::test]
+async fn code_action_adds_missing_match_arms() {
+    let cases: &[(&str, &str, &str)] = &[
+        // An expression match on one line, in a function.
+        (
+            "enum Role { Associate, Senior, Partner }\nfn label(r: Role) -> Text = match r { Associate => \"a\" }\n",
+            "Add the missing arms `Senior`, `Partner`",
+            "match r { Associate => \"a\", Senior => \"\", Partner => \"\" }",
+        ),
+        // One arm a line, the last without its comma.
+        (
+            "enum Kind { Employee, Contractor, Agency }\n\nfn code(k: Kind) -> Text = match k {\n  Employee => \"EMP\",\n  Contractor => \"CTR\"\n}\n",
+            "Add the missing arm `Agency`",
+            "  Contractor => \"CTR\",\n  Agency => \"\",\n}",
+        ),
+        // Bool.
+        (
+            "fn account(billable: Bool) -> Text = match billable {\n  true => \"4000-REVENUE\",\n}\n",
+            "Add the missing arm `false`",
+            "  false => \"\",\n}",
+        ),
+        // An optional, in a `let` of a handler: the arms' type comes from their bodies.
+        (
+            "enum Tier { Standard, Strategic }\nevent E as \"e\" {\n  tier: Tier?\n}\nrecord Out { label: Decimal }\ndestination out: Out\non E as e {\n  let label = match e.tier {\n    Standard => 1.5,\n    Strategic => 2.5,\n  }\n  emit out Out { label: label }\n}\n",
+            "Add the missing arm `none`",
+            "    none => 0.0,\n  }",
+        ),
+        // Text needs `_`.
+        (
+            "fn region(country: Text) -> Text = match country {\n  \"US\" => \"NA\",\n  \"DE\" => \"EU\",\n}\n",
+            "Add the missing arm `_`",
+            "  _ => \"\",\n}",
+        ),
+        // A match statement: the arms are blocks.
+        (
+            "enum Status { Open, Closed, Archived }\nevent E as \"e\" {\n  status: Status\n}\non E as e {\n  match e.status {\n    Open => {\n      reject OPEN \"open\"\n    }\n  }\n}\n",
+            "Add the missing arms `Closed`, `Archived`",
+            "    }\n    Closed => {}\n    Archived => {}\n  }",
+        ),
+    ];
+    for (text, title, expect) in cases {
+        let mut c = single(text).await;
+        let (t, fixed) = apply_fix(&mut c, text, "E0301").await;
+        assert_eq!(t, *title);
+        assert!(fixed.contains(expect), "{fixed}");
+        assert_eq!(
+            codes_after(&mut c, 2, &fixed).await,
+            Vec::<String>::new(),
+            "{fixed}"
+        );
+    }
+}
+
+/// Whether every line of the table that holds `marker` has its `|` at the same columns.
+fn aligned(text: &str, marker: &str) -> bool {
+    let start = text.find(marker).unwrap_or(0);
+    let rows: Vec<Vec<usize>> = text[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with('|') || l.trim_start().starts_with("hit"))
+        .filter(|l| l.trim_start().starts_with('|'))
+        .map(|l| {
+            l.char_indices()
+                .filter(|(_, c)| *c == '|')
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect();
+    rows.len() > 1 && rows.windows(2).all(|w| w[0] == w[1])
+}
+
+#[tokio::test]
+async fn code_action_adds_the_missing_decision_row() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/check");
+    let mut texts: Vec<String> = [
+        "decision_gap_in_ranges",
+        "decision_incomplete_bool",
+        "decision_incomplete_combination",
+        "decision_incomplete_enum",
+    ]
+    .iter()
+    .map(|n| std::fs::read_to_string(dir.join(format!("{n}.canon"))).expect("corpus file"))
+    .collect();
+    // Text and Date columns under `hit unique`, a record result, a comment after the last row.
+    texts.push(
+        r#"record Route { region: Text, weight: Int }
+
+decision route(country: Text, day: Date) -> Route
+  hit unique
+  | country    | day             || region | weight |
+  | "US"       | -               || "NA"   | 1      |
+  | "DE", "FR" | < @"2024-01-01" || "EU"   | 2      | // old rates
+"#
+        .to_string(),
+    );
+    for text in texts {
+        let mut c = single(&text).await;
+        let mut text = text;
+        let mut version = 2;
+        loop {
+            let (title, fixed) = apply_fix(&mut c, &text, "E0302").await;
+            assert!(title.starts_with("Add a row for "), "{title}");
+            assert!(aligned(&fixed, "decision"), "{fixed}");
+            assert!(
+                fixed.contains("// old rates") || !text.contains("// old rates"),
+                "{fixed}"
+            );
+            let codes = codes_after(&mut c, version, &fixed).await;
+            version += 1;
+            text = fixed;
+            assert!(codes.iter().all(|c| c == "E0302"), "{codes:?}\n{text}");
+            if codes.is_empty() {
+                break;
+            }
+            // Re-publish for the next round.
+            assert!(version < 20, "{text}");
+            c.change("a.canon", version, &text).await;
+            version += 1;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_missing_decision_row_uses_wildcards_where_no_row_interferes() {
+    let text = r#"enum Role { Associate, Senior, Partner }
+enum Region { NA, EU }
+
+decision rate(role: Role, region: Region, hours: Decimal) -> Money
+  hit unique
+  | role      | region | hours || rate     |
+  | Associate | NA     | -     || 1.00 USD |
+  | Partner   | -      | < 8   || 2.00 USD |
+  | Partner   | -      | >= 8  || 3.00 USD |
+"#;
+    let mut c = single(text).await;
+    let (title, fixed) = apply_fix(&mut c, text, "E0302").await;
+    assert_eq!(
+        title,
+        "Add a row for role = Associate, region = EU, hours < 8"
+    );
+    assert!(
+        fixed.contains("  | not Partner | EU     | -     || 0.00 USD |\n"),
+        "{fixed}"
+    );
+    assert!(aligned(&fixed, "decision"), "{fixed}");
+    let (_, fixed) = {
+        c.change("a.canon", 2, &fixed).await;
+        apply_fix(&mut c, &fixed, "E0302").await
+    };
+    assert!(
+        fixed.contains("  | Senior      | NA     | -     || 0.00 USD |\n"),
+        "{fixed}"
+    );
+    assert_eq!(
+        codes_after(&mut c, 3, &fixed).await,
+        Vec::<String>::new(),
+        "{fixed}"
+    );
+}
+
+// ------------------------------------------------------------ completion by type
+
+const TYPED: &str = r#"enum Status { Open, Closed }
+enum Tier { Standard, Strategic }
+
+record Project {
+  code: Text
+  status: Status
+  tier: Tier?
+  price: Money
+}
+
+record Assignment { project: Text, status: Status, currency: Currency }
+
+event Booked as "booked" {
+  project: Text
+  hours: Decimal
+  amount: Money
+}
+
+destination out: Assignment
+table projects: Project key code
+
+fn is_open(s: Status, c: Currency) -> Bool = s == Open and c == EUR
+
+decision band(status: Status, hours: Decimal) -> Tier
+  hit first
+  | status | hours || band      |
+  | Open   | < 8   || Standard  |
+  | -      | -     || Strategic |
+"#;
+
+/// The labels offered at the end of `head` (appended to `TYPED`, with
+/// `tail` after the cursor) and how many are of the expected type.
+async fn typed_labels(head: &str, tail: &str) -> (Vec<String>, usize) {
+    let text = format!("{TYPED}{head}{tail}");
+    let mut c = Client::start(&[("a.canon", TYPED)]).await;
+    c.open("a.canon", &text).await;
+    let at = format!("{TYPED}{head}");
+    let line = at.matches('\n').count();
+    let character: usize = at
+        .rsplit('\n')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .map(char::len_utf16)
+        .sum();
+    let r = c
+        .at(
+            "textDocument/completion",
+            "a.canon",
+            json!({ "line": line, "character": character }),
+        )
+        .await;
+    let items = r.as_array().cloned().unwrap_or_default();
+    // The server keeps its order: sortText follows the list.
+    let sorted: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i["sortText"].as_str())
+        .collect();
+    let mut by_sort = sorted.clone();
+    by_sort.sort();
+    assert_eq!(sorted, by_sort);
+    let labels: Vec<String> = items
+        .iter()
+        .filter_map(|i| i["label"].as_str().map(str::to_string))
+        .collect();
+    let expected = items
+        .iter()
+        .take_while(|i| i["kind"] == json!(20) || i["kind"] == json!(21))
+        .count();
+    if expected > 0 {
+        assert_eq!(items[0]["preselect"], json!(true), "{r}");
+    }
+    (labels, expected)
+}
+
+#[tokio::test]
+async fn completion_ranks_values_of_the_expected_type_first() {
+    let on = "on Booked as b {\n  let p = projects[b.project]\n  require p != none else reject UNKNOWN \"no\"\n";
+    let cases: &[(String, &str, &[&str])] = &[
+        // The other side of a comparison.
+        (
+            format!("{on}  check p.status == "),
+            " else reject CLOSED \"closed\"\n}\n",
+            &["Open", "Closed"],
+        ),
+        (
+            format!("{on}  check p.status != Cl"),
+            " else reject CLOSED \"closed\"\n}\n",
+            &["Open", "Closed"],
+        ),
+        // ...while the line is still being written (no `else`, no `}` yet).
+        (format!("{on}  if p.status == "), "", &["Open", "Closed"]),
+        // `in [...]` and `??`.
+        (
+            format!("{on}  check p.status in [Open, "),
+            "] else reject X \"x\"\n}\n",
+            &["Open", "Closed"],
+        ),
+        (
+            format!("{on}  let t = p.tier ?? "),
+            "\n}\n",
+            &["Standard", "Strategic"],
+        ),
+        // A record literal's field.
+        (
+            format!("{on}  emit out Assignment {{ project: b.project, status: "),
+            " }\n}\n",
+            &["Open", "Closed"],
+        ),
+        // A function's argument, a built-in's (`round(x, 2, Rounding)`) and a Currency.
+        (
+            format!("{on}  check is_open("),
+            ") else reject X \"x\"\n}\n",
+            &["Open", "Closed"],
+        ),
+        (
+            format!("{on}  check is_open(Open, "),
+            ") else reject X \"x\"\n}\n",
+            &["EUR", "USD"],
+        ),
+        (
+            format!("{on}  let r = round(b.hours, 2, "),
+            ")\n}\n",
+            &["HalfEven", "HalfUp"],
+        ),
+        // The currency of a Money literal.
+        (format!("{on}  let m = 12.50 "), "\n}\n", &["EUR", "USD"]),
+        // The arms of a match.
+        (
+            format!("{on}  let n = match p.status {{\n    "),
+            "\n  }\n}\n",
+            &["Open", "Closed"],
+        ),
+        (
+            format!("{on}  let n = match p.tier {{\n    Standard => 1,\n    "),
+            "\n  }\n}\n",
+            &["Standard", "Strategic", "none"],
+        ),
+        (
+            format!("{on}  match p.status {{\n    Open => {{}}\n    "),
+            "\n  }\n}\n",
+            &["Open", "Closed"],
+        ),
+        // A function's result.
+        (
+            "fn default_tier() -> Tier? = ".to_string(),
+            "\n",
+            &["Standard", "Strategic", "none"],
+        ),
+        // A decision cell: an input column, then an output column.
+        (
+            "decision again(status: Status) -> Tier\n  hit first\n  | status || band |\n  | "
+                .to_string(),
+            "\n",
+            &["Open", "Closed"],
+        ),
+        (
+            "decision again(status: Status) -> Tier\n  hit first\n  | status || band |\n  | - || "
+                .to_string(),
+            "\n",
+            &["Standard", "Strategic"],
+        ),
+    ];
+    for (head, tail, want) in cases {
+        let (labels, expected) = typed_labels(head, tail).await;
+        assert!(
+            labels.len() >= want.len()
+                && labels[..want.len()]
+                    == want.iter().map(|w| w.to_string()).collect::<Vec<_>>()[..],
+            "{head}|{tail}: {labels:?}"
+        );
+        assert!(expected >= want.len(), "{head}: {labels:?}");
+        // The rest follows: built-ins and the package's names.
+        assert!(labels.iter().any(|l| l == "round"), "{head}: {labels:?}");
+    }
+    // No expected type: no ranking.
+    let (labels, expected) = typed_labels(&format!("{on}  let x = "), "\n}\n").await;
+    assert_eq!(expected, 0, "{labels:?}");
+}
+
+#[tokio::test]
+async fn completion_after_dot_in_an_unfinished_item() {
+    // The handler has no closing brace yet.
+    let (labels, _) = typed_labels(
+        "on Booked as b {\n  let p = projects[b.project]\n  let x = b.",
+        "",
+    )
+    .await;
+    assert_eq!(labels, ["project", "hours", "amount"]);
+    let (labels, _) = typed_labels(
+        "on Booked as b {\n  let p = projects[b.project]\n  if p?.",
+        "",
+    )
+    .await;
+    assert_eq!(labels, ["code", "status", "tier", "price"]);
+    let (labels, _) = typed_labels("fn f(p: Project) -> Bool = p.", "").await;
+    assert_eq!(labels, ["code", "status", "tier", "price"]);
+}

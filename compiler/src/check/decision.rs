@@ -14,7 +14,7 @@ use canon_stdlib::{num, Currency, Date, Decimal, Timestamp};
 
 use super::expr::{quote_list, Env};
 use super::Checker;
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Data, Diagnostic};
 use crate::ir::{self, CellTest, CmpOp, Const, DecisionId, Hit};
 use crate::syntax::ast;
 use crate::types::{OrdKind, Ty};
@@ -315,11 +315,27 @@ impl<'a> Checker<'a> {
         if hit != Hit::Collect && !def.ret.is_optional() {
             if let Some(w) = uncovered(&sets, &domains, &all_rows, 0, None, &mut Vec::new()) {
                 let msg = format!("decision `{}` does not cover every input: no row matches {}", def.name, describe(&w));
+                let ordered: Vec<bool> = columns
+                    .iter()
+                    .map(|c| {
+                        let t = def.params.get(*c as usize).map(|(_, t)| t.strip().clone()).unwrap_or(Ty::Error);
+                        t.ord_kind().is_some() && t != Ty::Text
+                    })
+                    .collect();
+                let boxes = widen(&sets, &domains, &w);
+                let cells = w
+                    .iter()
+                    .zip(domains.iter())
+                    .zip(boxes.iter().zip(ordered.iter()))
+                    .map(|((a, dom), (set, ord))| set_cell(dom, set, *a, *ord))
+                    .collect();
                 self.diags.push(
-                    Diagnostic::new(Code::E0302, self.file, d.name.span, msg).with_help(format!(
-                        "add a row for it (a last row of `-` cells catches everything), or make the result optional: `-> {}?`",
-                        self.show(&def.ret)
-                    )),
+                    Diagnostic::new(Code::E0302, self.file, d.name.span, msg)
+                        .with_help(format!(
+                            "add a row for it (a last row of `-` cells catches everything), or make the result optional: `-> {}?`",
+                            self.show(&def.ret)
+                        ))
+                        .with_data(Data::UncoveredInput(cells)),
                 );
             }
         }
@@ -433,6 +449,147 @@ impl Atom {
             Label::Other => format!("{col} = any other value"),
             Label::Any => format!("{col} = any value"),
         }
+    }
+}
+
+/// Grows an uncovered input (one atom per column) to a box that no row
+/// matches either: column by column, every atom that keeps the box clear of
+/// every row joins it. (Atoms that are safe one by one are safe together,
+/// as the other columns stay fixed.)
+fn widen(sets: &[Vec<Vec<bool>>], domains: &[Vec<Atom>], w: &[usize]) -> Vec<Vec<bool>> {
+    let mut boxes: Vec<Vec<bool>> =
+        domains.iter().zip(w.iter()).map(|(d, a)| (0..d.len()).map(|i| i == *a).collect()).collect();
+    let clear_elsewhere = |boxes: &[Vec<bool>], row: &[Vec<bool>], col: usize| {
+        boxes.iter().zip(row.iter()).enumerate().any(|(c, (b, r))| {
+            c != col && !b.iter().zip(r.iter()).any(|(x, y)| *x && *y)
+        })
+    };
+    for col in 0..boxes.len() {
+        let n = domains.get(col).map(Vec::len).unwrap_or(0);
+        for atom in 0..n {
+            let safe = sets.iter().all(|row| {
+                !row.get(col).and_then(|r| r.get(atom)).copied().unwrap_or(false)
+                    || clear_elsewhere(&boxes, row, col)
+            });
+            if safe {
+                if let Some(x) = boxes.get_mut(col).and_then(|b| b.get_mut(atom)) {
+                    *x = true;
+                }
+            }
+        }
+    }
+    boxes
+}
+
+/// The cell for a set of atoms of a column that contains `witness`: `-` for
+/// all of them; in an ordered column the comparison or range of the run of
+/// atoms around the witness; else the values (or `not` the others).
+fn set_cell(dom: &[Atom], set: &[bool], witness: usize, ordered: bool) -> String {
+    if set.iter().all(|b| *b) {
+        return "-".into();
+    }
+    let is_none = |i: usize| dom.get(i).is_some_and(|a| a.rep == Const::None);
+    let included = |i: usize| set.get(i).copied().unwrap_or(false);
+    let lit = |i: usize| dom.get(i).map(|a| cell_literal(&a.rep, &a.label)).unwrap_or_default();
+    if ordered {
+        if is_none(witness) {
+            return "none".into();
+        }
+        let (mut lo, mut hi) = (witness, witness);
+        while lo > 0 && included(lo - 1) && !is_none(lo - 1) {
+            lo -= 1;
+        }
+        while included(hi + 1) && !is_none(hi + 1) {
+            hi += 1;
+        }
+        let values = dom.iter().filter(|a| a.rep != Const::None).count();
+        if lo == 0 && hi + 1 == values {
+            return "not none".into();
+        }
+        if lo == hi {
+            return atom_cell(dom, lo);
+        }
+        let low = match dom.get(lo).map(|a| &a.label) {
+            Some(Label::Eq(_)) => Some(("[", lit(lo))),
+            Some(Label::Between(..) | Label::Above(_)) => Some(("(", lit(lo.saturating_sub(1)))),
+            _ => None,
+        };
+        let high = match dom.get(hi).map(|a| &a.label) {
+            Some(Label::Eq(_)) => Some(("]", lit(hi))),
+            Some(Label::Between(..) | Label::Below(_)) => Some((")", lit(hi + 1))),
+            _ => None,
+        };
+        return match (low, high) {
+            (None, Some((")", b))) => format!("< {b}"),
+            (None, Some((_, b))) => format!("<= {b}"),
+            (Some(("(", a)), None) => format!("> {a}"),
+            (Some((_, a)), None) => format!(">= {a}"),
+            (Some((o, a)), Some((c, b))) => format!("{o}{a}..{b}{c}"),
+            (None, None) => "-".into(),
+        };
+    }
+    let chosen: Vec<usize> = (0..dom.len()).filter(|i| included(*i)).collect();
+    let others: Vec<usize> = (0..dom.len()).filter(|i| !included(*i)).collect();
+    let other_in = chosen.iter().any(|i| dom.get(*i).is_some_and(|a| matches!(a.label, Label::Other)));
+    let other_out = others.iter().any(|i| dom.get(*i).is_some_and(|a| matches!(a.label, Label::Other)));
+    if other_in || (!other_out && others.len() < chosen.len()) {
+        format!("not {}", others.iter().map(|i| lit(*i)).collect::<Vec<_>>().join(", "))
+    } else {
+        chosen.iter().map(|i| lit(*i)).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// A decision cell that matches exactly the atom `i` of a column's domain
+/// (the ordered atoms sit between the constants around them).
+fn atom_cell(dom: &[Atom], i: usize) -> String {
+    let Some(atom) = dom.get(i) else { return "-".into() };
+    let neighbour = |j: Option<usize>| j.and_then(|j| dom.get(j)).map(|a| cell_literal(&a.rep, &a.label));
+    match &atom.label {
+        Label::Eq(_) => cell_literal(&atom.rep, &atom.label),
+        Label::Below(_) => neighbour(i.checked_add(1)).map(|v| format!("< {v}")).unwrap_or_else(|| "-".into()),
+        Label::Above(_) => neighbour(i.checked_sub(1)).map(|v| format!("> {v}")).unwrap_or_else(|| "-".into()),
+        Label::Between(_, _) => match (neighbour(i.checked_sub(1)), neighbour(i.checked_add(1))) {
+            (Some(a), Some(b)) => format!("({a}..{b})"),
+            _ => "-".into(),
+        },
+        Label::Other => {
+            let listed: Vec<String> = dom
+                .iter()
+                .filter(|a| matches!(a.label, Label::Eq(_)) && a.rep != Const::None)
+                .map(|a| cell_literal(&a.rep, &a.label))
+                .collect();
+            if listed.is_empty() {
+                "-".into()
+            } else {
+                format!("not {}", listed.join(", "))
+            }
+        }
+        Label::Any => "-".into(),
+    }
+}
+
+/// A constant as it is written in a decision cell.
+fn cell_literal(c: &Const, label: &Label) -> String {
+    match (c, label) {
+        (Const::Enum(..), Label::Eq(name)) => name.clone(),
+        (Const::Text(t), _) => {
+            let mut s = String::from("\"");
+            for ch in t.chars() {
+                match ch {
+                    '"' | '\\' | '{' | '}' => {
+                        s.push('\\');
+                        s.push(ch);
+                    }
+                    '\n' => s.push_str("\\n"),
+                    '\t' => s.push_str("\\t"),
+                    _ => s.push(ch),
+                }
+            }
+            s.push('"');
+            s
+        }
+        (Const::Date(_) | Const::Timestamp(_), _) => format!("@\"{}\"", show_const(c)),
+        _ => show_const(c),
     }
 }
 
