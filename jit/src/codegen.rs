@@ -573,6 +573,9 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                         *slot = Some(t);
                     }
                 }
+                if self.inline_builtin(*op, cells, dst, e.loc) {
+                    return Ok(());
+                }
                 let id = self.l.shared.builtins.len() as i64;
                 self.l.shared.builtins.push((*op, args.iter().map(|a| a.ty.clone()).collect()));
                 self.helper_checked(Helper::builtin, [cells[0], cells[1], cells[2], Some(dst)], id, e.loc);
@@ -835,8 +838,8 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                 };
                 let currency_of = match op {
                     BinaryOp::MulDecimal => None,
-                    BinaryOp::MulMoneyDecimal => Some(a),
-                    _ => Some(b),
+                    BinaryOp::MulMoneyDecimal => Some((a, 16)),
+                    _ => Some((b, 16)),
                 };
                 self.small_mul(a, b, currency_of, dst, h, e.loc);
                 None
@@ -887,8 +890,24 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
     /// coefficients fit in 32 bits and the scales add up to at most 28, the
     /// product is exact and is built here, as `num::mul` builds it (a zero
     /// is never negative); otherwise the helper `h` computes it. `currency_of`
-    /// is the Money operand, whose currency the result keeps.
-    fn small_mul(&mut self, a: CValue, b: CValue, currency_of: Option<CValue>, dst: CValue, h: Helper, loc: Loc) {
+    /// is the cell and byte offset of the currency the result takes.
+    fn small_mul(&mut self, a: CValue, b: CValue, currency_of: Option<(CValue, i32)>, dst: CValue, h: Helper, loc: Loc) {
+        self.small_mul_with(a, b, currency_of, dst, h, 0, [Some(a), Some(b), None], loc);
+    }
+
+    /// [`Fn::small_mul`] whose slow path calls `h` with `slow_args` and `aux`.
+    #[allow(clippy::too_many_arguments)]
+    fn small_mul_with(
+        &mut self,
+        a: CValue,
+        b: CValue,
+        currency_of: Option<(CValue, i32)>,
+        dst: CValue,
+        h: Helper,
+        aux: i64,
+        slow_args: [Option<CValue>; 3],
+        loc: Loc,
+    ) {
         let x0 = self.load(types::I64, a, 0);
         let x1 = self.load(types::I64, a, 8);
         let y0 = self.load(types::I64, b, 0);
@@ -926,7 +945,10 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
         let w0 = self.b.ins().bor(flags, lo);
         let w1 = self.b.ins().ushr_imm_u(p, 32);
         let w2 = match currency_of {
-            Some(m) => self.load(types::I64, m, 16),
+            Some((m, at)) => {
+                let w = self.load(types::I64, m, at);
+                self.b.ins().band_imm_s(w, 0xff_ffff)
+            }
             None => self.b.ins().iconst(types::I64, 0),
         };
         let one = self.b.ins().iconst(types::I64, 1);
@@ -937,9 +959,66 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
         self.b.ins().jump(end, &[]);
 
         self.b.switch_to_block(slow);
-        self.helper_checked(h, [Some(a), Some(b), None, Some(dst)], 0, loc);
+        self.helper_checked(h, [slow_args[0], slow_args[1], slow_args[2], Some(dst)], aux, loc);
         self.b.ins().jump(end, &[]);
         self.b.switch_to_block(end);
+    }
+
+    /// The built-ins simple enough to need no helper; `false` for the others.
+    /// Each writes exactly the cell its `rt::builtin` arm writes.
+    fn inline_builtin(&mut self, op: ir::Builtin, args: [Option<CValue>; 3], dst: CValue, loc: Loc) -> bool {
+        let one = |f: &mut Self| f.b.ins().iconst(types::I64, 1);
+        let zero = |f: &mut Self| f.b.ins().iconst(types::I64, 0);
+        match (op, args) {
+            // `currency(m)`: the currency word of a Money cell.
+            (ir::Builtin::Currency, [Some(x), _, _]) => {
+                let w = self.load(types::I64, x, 16);
+                let w = self.b.ins().band_imm_s(w, 0xff_ffff);
+                let (z, o) = (zero(self), one(self));
+                self.store(w, dst, 0);
+                self.store(z, dst, 8);
+                self.store(z, dst, 16);
+                self.store(o, dst, 24);
+                true
+            }
+            // `amount(m)`: the decimal of a Money cell.
+            (ir::Builtin::Amount, [Some(x), _, _]) => {
+                let w0 = self.load(types::I64, x, 0);
+                let w1 = self.load(types::I64, x, 8);
+                let (z, o) = (zero(self), one(self));
+                self.store(w0, dst, 0);
+                self.store(w1, dst, 8);
+                self.store(z, dst, 16);
+                self.store(o, dst, 24);
+                true
+            }
+            // `date(t)`: the UTC day of a timestamp in microseconds, rounded down.
+            (ir::Builtin::Date, [Some(x), _, _]) => {
+                const MICROS_PER_DAY: i64 = 86_400_000_000;
+                let t = self.word0(x);
+                let q = self.b.ins().sdiv_imm_s(t, MICROS_PER_DAY);
+                let r = self.b.ins().srem_imm_s(t, MICROS_PER_DAY);
+                let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                let neg = self.b.ins().uextend(types::I64, neg);
+                let q = self.b.ins().isub(q, neg);
+                let d = self.b.ins().ireduce(types::I32, q);
+                let w = self.b.ins().uextend(types::I64, d);
+                let (z, o) = (zero(self), one(self));
+                self.store(w, dst, 0);
+                self.store(z, dst, 8);
+                self.store(z, dst, 16);
+                self.store(o, dst, 24);
+                true
+            }
+            // `convert(m, currency, rate)`: `m`'s amount times `rate`, in `currency`.
+            (ir::Builtin::Convert, [Some(x), Some(c), Some(r)]) => {
+                let id = self.l.shared.builtins.len() as i64;
+                self.l.shared.builtins.push((op, Vec::new()));
+                self.small_mul_with(x, r, Some((c, 0)), dst, Helper::builtin, id, [Some(x), Some(c), Some(r)], loc);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Equality of two cells of type `ty` (optional or not); an i8.
