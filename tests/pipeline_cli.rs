@@ -187,3 +187,35 @@ fn exit_statuses_of_bad_states_packages_and_inputs() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+/// `canon process` evaluates with the JIT compiled with lineage by default:
+/// `--engine interp` (the reference) gives the same outcomes, the same
+/// exception queue and the same lineage of every exception.
+#[test]
+fn both_engines_record_the_same_lineage() {
+    let events = format!("{EXAMPLE}/events.jsonl");
+    let mut seen = Vec::new();
+    for engine in ["jit", "interp"] {
+        let state = temp(&format!("engine-{engine}"));
+        let out = canon(&["process", EXAMPLE, "--input", &events, "--state", p(&state), "--engine", engine]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let list = canon(&["exceptions", "list", "--format", "json", "--state", p(&state)]);
+        let items: Vec<Json> = serde_json::from_slice(&list.stdout).unwrap();
+        assert!(!items.is_empty(), "the example has rejected events");
+        let mut shown = Vec::new();
+        for item in &items {
+            let id = item["id"].to_string();
+            let show = canon(&["exceptions", "show", &id, "--format", "json", "--state", p(&state)]);
+            assert_eq!(show.status.code(), Some(0), "{}", text(&show.stderr));
+            let v: Json = serde_json::from_slice(&show.stdout).unwrap();
+            assert!(!v["lineage"]["trace"].as_array().map(|a| a.is_empty()).unwrap_or(true), "{v}");
+            // What was decided and why; not when (the clock differs from run to run).
+            let l = &v["lineage"];
+            shown.push(serde_json::json!([v["event"], v["rejections"], v["status"], l["trace"], l["outcome"], l["package_version"]]));
+        }
+        seen.push((text(&out.stdout), shown));
+        let _ = std::fs::remove_dir_all(&state);
+    }
+    assert_eq!(seen[0].0, seen[1].0, "outcome lines");
+    assert_eq!(seen[0].1, seen[1].1, "exceptions and their lineage");
+}
