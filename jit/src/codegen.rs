@@ -967,29 +967,19 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
     /// The built-ins simple enough to need no helper; `false` for the others.
     /// Each writes exactly the cell its `rt::builtin` arm writes.
     fn inline_builtin(&mut self, op: ir::Builtin, args: [Option<CValue>; 3], dst: CValue, loc: Loc) -> bool {
-        let one = |f: &mut Self| f.b.ins().iconst(types::I64, 1);
-        let zero = |f: &mut Self| f.b.ins().iconst(types::I64, 0);
         match (op, args) {
             // `currency(m)`: the currency word of a Money cell.
             (ir::Builtin::Currency, [Some(x), _, _]) => {
                 let w = self.load(types::I64, x, 16);
                 let w = self.b.ins().band_imm_s(w, 0xff_ffff);
-                let (z, o) = (zero(self), one(self));
-                self.store(w, dst, 0);
-                self.store(z, dst, 8);
-                self.store(z, dst, 16);
-                self.store(o, dst, 24);
+                self.store_words(dst, w, None);
                 true
             }
             // `amount(m)`: the decimal of a Money cell.
             (ir::Builtin::Amount, [Some(x), _, _]) => {
                 let w0 = self.load(types::I64, x, 0);
                 let w1 = self.load(types::I64, x, 8);
-                let (z, o) = (zero(self), one(self));
-                self.store(w0, dst, 0);
-                self.store(w1, dst, 8);
-                self.store(z, dst, 16);
-                self.store(o, dst, 24);
+                self.store_words(dst, w0, Some(w1));
                 true
             }
             // `date(t)`: the UTC day of a timestamp in microseconds, rounded down.
@@ -1003,11 +993,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                 let q = self.b.ins().isub(q, neg);
                 let d = self.b.ins().ireduce(types::I32, q);
                 let w = self.b.ins().uextend(types::I64, d);
-                let (z, o) = (zero(self), one(self));
-                self.store(w, dst, 0);
-                self.store(z, dst, 8);
-                self.store(z, dst, 16);
-                self.store(o, dst, 24);
+                self.store_words(dst, w, None);
                 true
             }
             // `convert(m, currency, rate)`: `m`'s amount times `rate`, in `currency`.

@@ -222,15 +222,7 @@ impl JitEngine {
         let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
         // SAFETY: the context, event and meta cells outlive the call.
         let status = unsafe { f(&mut ctx, &ev.data, &mc, 0) };
-        if status == 2 {
-            if let Some(fault) = ctx.fault.take() {
-                let at = pkg.loc_string(fault.loc);
-                if let Some(t) = ctx.trace.as_mut() {
-                    t.push(TraceEvent::Rejected { code: fault.code.to_string(), at: at.clone() });
-                }
-                ctx.rejections.push(Rejection { code: fault.code, message: fault.message, at, path: None });
-            }
-        }
+        finish(&mut ctx, status);
         let accepted = ctx.rejections.is_empty();
         let mut emits = Vec::new();
         let mut records = Vec::new();
@@ -274,15 +266,7 @@ impl JitEngine {
         let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
         // SAFETY: the context, event and meta cells outlive the call.
         let status = unsafe { f(&mut ctx, &ev, &mc, 0) };
-        if status == 2 {
-            if let Some(fault) = ctx.fault.take() {
-                let at = pkg.loc_string(fault.loc);
-                if let Some(t) = ctx.trace.as_mut() {
-                    t.push(TraceEvent::Rejected { code: fault.code.to_string(), at: at.clone() });
-                }
-                ctx.rejections.push(Rejection { code: fault.code, message: fault.message, at, path: None });
-            }
-        }
+        finish(&mut ctx, status);
         if let (Some(out), Some(t)) = (trace, ctx.trace.take()) {
             *out = t;
         }
@@ -326,12 +310,7 @@ impl JitEngine {
         let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
         // SAFETY: the context, event and meta cells outlive the call.
         let status = unsafe { f(&mut ctx, &ev.data, &mc, 0) };
-        if status == 2 {
-            if let Some(fault) = ctx.fault.take() {
-                let at = pkg.loc_string(fault.loc);
-                ctx.rejections.push(Rejection { code: fault.code, message: fault.message, at, path: None });
-            }
-        }
+        finish(&mut ctx, status);
         let accepted = ctx.rejections.is_empty();
         let head = canon_runtime::engine::OutcomeHead {
             line: line_no,
@@ -403,4 +382,18 @@ fn meta_cell(arena: &bumpalo::Bump, ev: &crate::native::Event<'_>) -> Cell {
     ];
     let cells = arena.alloc_slice_copy(&fields);
     Cell::from_parts(cells.as_ptr() as usize, 0)
+}
+
+/// After a body returned `status`: a fault that stopped it (status 2)
+/// becomes its rejection, and a step of the lineage when it is traced.
+fn finish(ctx: &mut Ctx<'_>, status: i32) {
+    if status != 2 {
+        return;
+    }
+    let Some(fault) = ctx.fault.take() else { return };
+    let at = ctx.shared.pkg.loc_string(fault.loc);
+    if let Some(t) = ctx.trace.as_mut() {
+        t.push(TraceEvent::Rejected { code: fault.code.to_string(), at: at.clone() });
+    }
+    ctx.rejections.push(Rejection { code: fault.code, message: fault.message, at, path: None });
 }
