@@ -1252,25 +1252,66 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
             let scan = self.b.create_block();
             self.indexed(index, d, &index_plan, dst, scan)?;
             self.b.switch_to_block(scan);
+        } else if let Some(plan) = MixedPlan::of(&self.l.shared.pkg, d) {
+            // Some columns are enums or Bools: they pick the rows that can
+            // match, and only those are scanned, on the other columns.
+            let scan = self.b.create_block();
+            self.mixed(index, d, &plan, dst, scan)?;
+            self.b.switch_to_block(scan);
         }
+        let all: Vec<usize> = (0..d.rows.len()).collect();
         match d.hit {
-            Hit::First => {
+            Hit::First | Hit::Unique => self.scan(index, d, &all, &[], dst)?,
+            Hit::Collect => {
+                let t = self.temp();
+                self.helper(Helper::alloc, [None, None, None, Some(t)], d.rows.len() as i64);
+                let base = self.word0(t);
+                let n = self.b.declare_var(types::I64);
+                let z = self.b.ins().iconst(types::I64, 0);
+                self.b.def_var(n, z);
                 for row in &d.rows {
                     let next = self.b.create_block();
-                    self.row_test(d, row, next)?;
+                    self.row_test(d, row, &[], next)?;
+                    let nv = self.b.use_var(n);
+                    let off = self.b.ins().imul_imm_s(nv, CELL as i64);
+                    let slot = self.b.ins().iadd(base, off);
+                    self.row_output(index, d, row, slot)?;
+                    let nv = self.b.use_var(n);
+                    let n1 = self.b.ins().iadd_imm_s(nv, 1);
+                    self.b.def_var(n, n1);
+                    self.b.ins().jump(next, &[]);
+                    self.b.switch_to_block(next);
+                }
+                let nv = self.b.use_var(n);
+                self.store_words(dst, base, Some(nv));
+                self.ret(0);
+            }
+        }
+        Ok(())
+    }
+
+    /// Scans `rows` (indices into `d.rows`, in order) under `hit first` or
+    /// `hit unique`, testing every column except those `skip` marks (already
+    /// known to match), then writes the result or the fault.
+    fn scan(&mut self, index: usize, d: &ir::DecisionDef, rows: &[usize], skip: &[bool], dst: CValue) -> Result<(), Unsupported> {
+        match d.hit {
+            Hit::First => {
+                for row in rows.iter().filter_map(|r| d.rows.get(*r)) {
+                    let next = self.b.create_block();
+                    self.row_test(d, row, skip, next)?;
                     self.row_output(index, d, row, dst)?;
                     self.ret(0);
                     self.b.switch_to_block(next);
                 }
                 self.no_row(index, d, dst);
             }
-            Hit::Unique => {
+            _ => {
                 let found = self.b.declare_var(types::I64);
                 let m1 = self.b.ins().iconst(types::I64, -1);
                 self.b.def_var(found, m1);
-                for (ri, row) in d.rows.iter().enumerate() {
+                for (ri, row) in rows.iter().filter_map(|r| d.rows.get(*r).map(|row| (*r, row))) {
                     let next = self.b.create_block();
-                    self.row_test(d, row, next)?;
+                    self.row_test(d, row, skip, next)?;
                     let prev = self.b.use_var(found);
                     let dup = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, prev, 0);
                     let conflict = self.b.create_block();
@@ -1294,7 +1335,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                     self.b.ins().jump(next, &[]);
                     self.b.switch_to_block(next);
                 }
-                for (ri, row) in d.rows.iter().enumerate() {
+                for (ri, row) in rows.iter().filter_map(|r| d.rows.get(*r).map(|row| (*r, row))) {
                     let f = self.b.use_var(found);
                     let is = self.b.ins().icmp_imm_s(IntCC::Equal, f, ri as i64);
                     let yes = self.b.create_block();
@@ -1307,43 +1348,18 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                 }
                 self.no_row(index, d, dst);
             }
-            Hit::Collect => {
-                let t = self.temp();
-                self.helper(Helper::alloc, [None, None, None, Some(t)], d.rows.len() as i64);
-                let base = self.word0(t);
-                let n = self.b.declare_var(types::I64);
-                let z = self.b.ins().iconst(types::I64, 0);
-                self.b.def_var(n, z);
-                for row in &d.rows {
-                    let next = self.b.create_block();
-                    self.row_test(d, row, next)?;
-                    let nv = self.b.use_var(n);
-                    let off = self.b.ins().imul_imm_s(nv, CELL as i64);
-                    let slot = self.b.ins().iadd(base, off);
-                    self.row_output(index, d, row, slot)?;
-                    let nv = self.b.use_var(n);
-                    let n1 = self.b.ins().iadd_imm_s(nv, 1);
-                    self.b.def_var(n, n1);
-                    self.b.ins().jump(next, &[]);
-                    self.b.switch_to_block(next);
-                }
-                let nv = self.b.use_var(n);
-                self.store_words(dst, base, Some(nv));
-                self.ret(0);
-            }
         }
         Ok(())
     }
 
-    /// The lookup of a decision whose matching row depends only on a small
-    /// product of enum and Bool values: the row (or conflict) for each
-    /// combination is computed here, once; at run time, one load and a jump.
-    fn indexed(&mut self, index: usize, d: &ir::DecisionDef, plan: &IndexPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
-        let table = self.l.shared.store.keep_u32(plan.entries.clone());
+    /// The entry of a decision's index for the values of the columns `cols`
+    /// ((parameter, count of codes, optional), the first most significant):
+    /// a u32 loaded from `table`. A value out of range jumps to `scan`.
+    fn entry(&mut self, d: &ir::DecisionDef, cols: &[(u32, u32, bool)], table: usize, scan: Block) -> CValue {
         let mut idx = self.b.ins().iconst(types::I64, 0);
-        for (col, (&size, &optional)) in d.columns.iter().zip(plan.sizes.iter().zip(plan.optional.iter())) {
-            let v = self.local(*col);
-            let is_bool = d.params.get(*col as usize).is_some_and(|(_, t)| matches!(t.strip(), Ty::Bool));
+        for &(col, size, optional) in cols {
+            let v = self.local(col);
+            let is_bool = d.params.get(col as usize).is_some_and(|(_, t)| matches!(t.strip(), Ty::Bool));
             let raw = self.load(if is_bool { types::I8 } else { types::I32 }, v, 0);
             let raw = self.b.ins().uextend(types::I64, raw);
             let code = if optional {
@@ -1365,7 +1381,35 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
         let base = self.b.ins().iconst(PTR, table as i64);
         let off = self.b.ins().ishl_imm_u(idx, 2);
         let at = self.b.ins().iadd(base, off);
-        let entry = self.b.ins().load(types::I32, flags(), at, 0);
+        self.b.ins().load(types::I32, flags(), at, 0)
+    }
+
+    /// A decision with some enum or Bool columns: their values pick, through
+    /// an index computed at compile time, the list of rows that can match,
+    /// and only those are scanned, on the other columns.
+    fn mixed(&mut self, index: usize, d: &ir::DecisionDef, plan: &MixedPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
+        let table = self.l.shared.store.keep_u32(plan.entries.clone());
+        let entry = self.entry(d, &plan.cols, table, scan);
+        let blocks: Vec<Block> = plan.lists.iter().map(|_| self.b.create_block()).collect();
+        let targets: Vec<_> = blocks.iter().map(|b| self.b.func.dfg.block_call(*b, &[])).collect();
+        let default = self.b.func.dfg.block_call(scan, &[]);
+        let jt = self.b.create_jump_table(cranelift_codegen::ir::JumpTableData::new(default, &targets));
+        self.b.ins().br_table(entry, jt);
+        for (rows, blk) in plan.lists.iter().zip(blocks) {
+            self.b.switch_to_block(blk);
+            self.scan(index, d, rows, &plan.skip, dst)?;
+        }
+        Ok(())
+    }
+
+    /// The lookup of a decision whose matching row depends only on a small
+    /// product of enum and Bool values: the row (or conflict) for each
+    /// combination is computed here, once; at run time, one load and a jump.
+    fn indexed(&mut self, index: usize, d: &ir::DecisionDef, plan: &IndexPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
+        let table = self.l.shared.store.keep_u32(plan.entries.clone());
+        let cols: Vec<(u32, u32, bool)> =
+            d.columns.iter().zip(plan.sizes.iter().zip(plan.optional.iter())).map(|(c, (s, o))| (*c, *s, *o)).collect();
+        let entry = self.entry(d, &cols, table, scan);
         // Entry 0: no row; 1..=rows: that row; after: a conflict pair.
         let none_block = self.b.create_block();
         let row_blocks: Vec<Block> = d.rows.iter().map(|_| self.b.create_block()).collect();
@@ -1416,8 +1460,11 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
     }
 
     /// Falls through when the row matches, else jumps to `next`.
-    fn row_test(&mut self, d: &ir::DecisionDef, row: &ir::DecisionRow, next: Block) -> Result<(), Unsupported> {
-        for (cell, col) in row.cells.iter().zip(d.columns.iter()) {
+    fn row_test(&mut self, d: &ir::DecisionDef, row: &ir::DecisionRow, skip: &[bool], next: Block) -> Result<(), Unsupported> {
+        for (i, (cell, col)) in row.cells.iter().zip(d.columns.iter()).enumerate() {
+            if skip.get(i).copied().unwrap_or(false) {
+                continue;
+            }
             let ty = d.params.get(*col as usize).map(|(_, t)| t.clone()).unwrap_or(Ty::Error);
             let v = self.local(*col);
             let ok = match cell {
@@ -1515,6 +1562,123 @@ struct IndexPlan {
     conflicts: Vec<(u32, u32)>,
 }
 
+/// Whether an equality cell (`-` or a value list) holds for the value of
+/// code `code` of a column with `n` codes (`none` the last when `optional`).
+fn cell_matches(cell: &CellTest, code: u32, n: u32, optional: bool) -> bool {
+    let is_none = optional && code == n - 1;
+    match cell {
+        CellTest::In { values, negated } => {
+            let hit = values.iter().any(|v| match v {
+                Const::None => is_none,
+                Const::Enum(_, x) => !is_none && *x == code,
+                Const::Bool(b) => !is_none && u32::from(*b) == code,
+                _ => false,
+            });
+            hit != *negated
+        }
+        _ => true,
+    }
+}
+
+/// The number of codes of an enum or Bool column (with `none` when
+/// optional), if every row tests it by equality only.
+fn index_column(pkg: &ir::Package, d: &ir::DecisionDef, pos: usize) -> Option<(u32, u32, bool)> {
+    let col = *d.columns.get(pos)?;
+    let (_, ty) = d.params.get(col as usize)?;
+    let n = match ty.strip() {
+        Ty::Bool => 2,
+        Ty::Enum(e) => u32::try_from(pkg.enum_def(*e)?.variants.len()).ok()?,
+        _ => return None,
+    };
+    let equality = d.rows.iter().all(|r| match r.cells.get(pos) {
+        Some(CellTest::Any) => true,
+        Some(CellTest::In { values, .. }) => {
+            values.iter().all(|v| matches!(v, Const::None | Const::Enum(..) | Const::Bool(_)))
+        }
+        _ => false,
+    });
+    equality.then_some((col, n + u32::from(ty.is_optional()), ty.is_optional()))
+}
+
+/// Index on some columns, scan on the others (see [`Fn::mixed`]): the
+/// enum and Bool columns tested by equality only are indexed (while the
+/// product of their codes stays within [`MAX_INDEX`]); at least one other
+/// column must remain, or [`IndexPlan`] applies.
+struct MixedPlan {
+    /// The indexed columns: (parameter, count of codes, optional).
+    cols: Vec<(u32, u32, bool)>,
+    /// Per column of the table, whether it is indexed (its test is known).
+    skip: Vec<bool>,
+    /// Per combination of the indexed columns' codes: which list.
+    entries: Vec<u32>,
+    /// The distinct lists of rows that can match, in row order.
+    lists: Vec<Vec<usize>>,
+}
+
+/// The most row tests the lists of a [`MixedPlan`] may hold in all.
+const MAX_MIXED_TESTS: usize = 2048;
+
+impl MixedPlan {
+    fn of(pkg: &ir::Package, d: &ir::DecisionDef) -> Option<MixedPlan> {
+        if !matches!(d.hit, Hit::First | Hit::Unique) || d.rows.is_empty() {
+            return None;
+        }
+        let mut cols = Vec::new();
+        let mut skip = Vec::new();
+        let mut total = 1usize;
+        for pos in 0..d.columns.len() {
+            match index_column(pkg, d, pos) {
+                Some(c) if total.saturating_mul(c.1 as usize) <= MAX_INDEX => {
+                    total *= c.1 as usize;
+                    cols.push((pos, c));
+                    skip.push(true);
+                }
+                _ => skip.push(false),
+            }
+        }
+        if cols.is_empty() || skip.iter().all(|s| *s) {
+            return None;
+        }
+        let mut entries = Vec::with_capacity(total);
+        let mut lists: Vec<Vec<usize>> = Vec::new();
+        let mut seen: HashMap<Vec<usize>, u32> = HashMap::new();
+        let mut codes = vec![0u32; cols.len()];
+        let mut tests = 0usize;
+        for _ in 0..total {
+            let rows: Vec<usize> = (0..d.rows.len())
+                .filter(|r| {
+                    let row = d.rows.get(*r);
+                    cols.iter().zip(codes.iter()).all(|(&(pos, (_, n, opt)), &code)| {
+                        row.and_then(|row| row.cells.get(pos)).is_none_or(|cell| cell_matches(cell, code, n, opt))
+                    })
+                })
+                .collect();
+            let k = match seen.get(&rows) {
+                Some(k) => *k,
+                None => {
+                    tests += rows.len();
+                    if tests > MAX_MIXED_TESTS {
+                        return None;
+                    }
+                    let k = lists.len() as u32;
+                    seen.insert(rows.clone(), k);
+                    lists.push(rows);
+                    k
+                }
+            };
+            entries.push(k);
+            for (c, (_, (_, n, _))) in codes.iter_mut().zip(cols.iter()).rev() {
+                *c += 1;
+                if *c < *n {
+                    break;
+                }
+                *c = 0;
+            }
+        }
+        Some(MixedPlan { cols: cols.into_iter().map(|(_, c)| c).collect(), skip, entries, lists })
+    }
+}
+
 /// The largest index a decision gets (entries of 4 bytes).
 const MAX_INDEX: usize = 4096;
 
@@ -1526,51 +1690,21 @@ impl IndexPlan {
         let mut sizes = Vec::new();
         let mut optional = Vec::new();
         let mut total = 1usize;
-        for col in &d.columns {
-            let (_, ty) = d.params.get(*col as usize)?;
-            let n = match ty.strip() {
-                Ty::Bool => 2,
-                Ty::Enum(e) => u32::try_from(pkg.enum_def(*e)?.variants.len()).ok()?,
-                _ => return None,
-            };
-            let n = n + u32::from(ty.is_optional());
+        for pos in 0..d.columns.len() {
+            let (_, n, opt) = index_column(pkg, d, pos)?;
             total = total.checked_mul(n as usize).filter(|t| *t <= MAX_INDEX)?;
             sizes.push(n);
-            optional.push(ty.is_optional());
-        }
-        for row in &d.rows {
-            for cell in &row.cells {
-                match cell {
-                    CellTest::Any => {}
-                    CellTest::In { values, .. } => {
-                        if !values.iter().all(|v| matches!(v, Const::None | Const::Enum(..) | Const::Bool(_))) {
-                            return None;
-                        }
-                    }
-                    CellTest::Cmp { .. } | CellTest::Range { .. } => return None,
-                }
-            }
+            optional.push(opt);
         }
         let mut entries = Vec::with_capacity(total);
         let mut conflicts = Vec::new();
         let mut codes = vec![0u32; sizes.len()];
         for _ in 0..total {
             let matches = |row: &ir::DecisionRow| {
-                row.cells.iter().zip(codes.iter().zip(sizes.iter().zip(optional.iter()))).all(|(cell, (&code, (&n, &opt)))| {
-                    let is_none = opt && code == n - 1;
-                    match cell {
-                        CellTest::In { values, negated } => {
-                            let hit = values.iter().any(|v| match v {
-                                Const::None => is_none,
-                                Const::Enum(_, x) => !is_none && *x == code,
-                                Const::Bool(b) => !is_none && u32::from(*b) == code,
-                                _ => false,
-                            });
-                            hit != *negated
-                        }
-                        _ => true,
-                    }
-                })
+                row.cells
+                    .iter()
+                    .zip(codes.iter().zip(sizes.iter().zip(optional.iter())))
+                    .all(|(cell, (&code, (&n, &opt)))| cell_matches(cell, code, n, opt))
             };
             let mut hits = d.rows.iter().enumerate().filter(|(_, r)| matches(r)).map(|(i, _)| i as u32);
             let entry = match (hits.next(), d.hit) {

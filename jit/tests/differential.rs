@@ -70,6 +70,14 @@ decision route(k: Kind, b: Bool, ko: Kind?) -> Text?
   | not Alpha | -     | Gamma       || "g"  |
   | Beta      | true  | not Gamma   || "b"  |
 
+decision band(k: Kind?, d: Decimal, b: Bool) -> Text?
+  hit unique
+  | k          | d       | b     || r    |
+  | Alpha      | < 0     | -     || "an" |
+  | Alpha      | >= 0    | true  || "ap" |
+  | Beta, none | [0..10] | -     || "b"  |
+  | Gamma      | -       | false || "g"  |
+
 decision pick(b: Bool, k: Kind) -> Text
   hit first
   | b     | k           || p   |
@@ -197,7 +205,10 @@ impl<'r> Gen<'r> {
             }),
             3 => self.deeper(|g| match g.rng.gen_range(0..3) {
                 0 => format!("tier({}, {})", g.kind(), g.int()),
-                1 => format!("(route({}, {}, {}) ?? \"-\")", g.kind(), g.boolean(), g.kind_opt()),
+                1 => match g.rng.gen_range(0..2) {
+                    0 => format!("(route({}, {}, {}) ?? \"-\")", g.kind(), g.boolean(), g.kind_opt()),
+                    _ => format!("(band({}, {}, {}) ?? \"-\")", g.kind_opt(), g.decimal(), g.boolean()),
+                },
                 _ => format!("pick({}, {})", g.boolean(), g.kind()),
             }),
             4 => self.deeper(|g| format!("trim({})", g.text())),
