@@ -739,31 +739,6 @@ impl Workspace {
             })
             .collect()
     }
-
-    /// The type of every `let` in a file: the end of its name and `: Type`.
-    pub fn inlay_hints(&self, key: &str) -> Vec<(u32, String)> {
-        let (Some(c), Some(fid), Some(file)) = (self.checked(), self.file_id(key), self.ast(key))
-        else {
-            return Vec::new();
-        };
-        let pkg = &c.package;
-        let mut lets = Vec::new();
-        collect_lets(file, &mut lets);
-        let types: HashMap<(u32, u32), &Ty> = pkg
-            .types
-            .iter()
-            .filter(|(f, _, _)| *f == fid)
-            .map(|(_, s, t)| ((s.start, s.end), t))
-            .collect();
-        lets.iter()
-            .filter_map(|s| {
-                types
-                    .get(&(s.start, s.end))
-                    .filter(|t| !t.is_error())
-                    .map(|t| (s.end, format!(": {}", show_ty(pkg, t))))
-            })
-            .collect()
-    }
 }
 
 fn code(s: &str) -> String {
@@ -935,49 +910,6 @@ fn item_symbol(item: &ast::Item) -> Option<Symbol> {
             Vec::new(),
         ),
     })
-}
-
-/// The name spans of every `let` of a file.
-fn collect_lets(file: &ast::File, out: &mut Vec<Span>) {
-    fn block(b: &ast::Block, out: &mut Vec<Span>) {
-        for s in &b.stmts {
-            match &s.kind {
-                ast::StmtKind::Let(l) => out.push(l.name.span),
-                ast::StmtKind::If {
-                    branches,
-                    otherwise,
-                } => {
-                    for (_, b) in branches {
-                        block(b, out);
-                    }
-                    if let Some(b) = otherwise {
-                        block(b, out);
-                    }
-                }
-                ast::StmtKind::Match { arms, .. } => {
-                    for a in arms {
-                        block(&a.body, out);
-                    }
-                }
-                ast::StmtKind::For { body, .. } => block(body, out),
-                _ => {}
-            }
-        }
-    }
-    for item in &file.items {
-        match item {
-            ast::Item::Fn(f) => out.extend(f.lets.iter().map(|l| l.name.span)),
-            ast::Item::Handler(h) => block(&h.body, out),
-            ast::Item::Test(t) => {
-                for s in &t.stmts {
-                    if let ast::TestStmtKind::Let(l) = &s.kind {
-                        out.push(l.name.span);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {

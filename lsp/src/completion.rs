@@ -173,13 +173,35 @@ impl Workspace {
         if head.ends_with('.') {
             return self.member_completion(key, start, head);
         }
+        let line = head.rsplit('\n').next().unwrap_or("");
+        match decision_header(text, start) {
+            // The parameters not yet a column, then everything else.
+            Some(Header::Inputs(params)) => {
+                let mut out: Vec<Completion> = params
+                    .into_iter()
+                    .map(|(name, ty)| Completion {
+                        expected: true,
+                        ..Completion::new(name, CompletionKind::Value, Some(ty))
+                    })
+                    .collect();
+                let general: Vec<Completion> = self
+                    .general_completion(line)
+                    .into_iter()
+                    .filter(|g| !out.iter().any(|e| e.label == g.label))
+                    .collect();
+                out.extend(general);
+                return out;
+            }
+            // Any name is an output's: nothing known to offer first.
+            Some(Header::Outputs) => return self.general_completion(line),
+            None => {}
+        }
         let expected = self.expected_completion(key, text, start, head);
         if expected.is_none() {
             if let Some(fields) = self.record_literal_completion(head) {
                 return fields;
             }
         }
-        let line = head.rsplit('\n').next().unwrap_or("");
         let words: Vec<&str> = line.split_whitespace().collect();
         if words.last() == Some(&"emit") {
             return self.destination_completion();
@@ -665,6 +687,136 @@ fn named_type(pkg: &ir::Package, name: &str) -> Option<Ty> {
     Some(if optional { Ty::optional(ty) } else { ty })
 }
 
+/// Where in a decision's header row (`| param | ... || out | ... |`, the
+/// first after `hit`) the cursor is.
+#[derive(Debug, PartialEq, Eq)]
+enum Header {
+    /// Left of `||`: the parameters (name and type as written) not yet a
+    /// column, in declaration order.
+    Inputs(Vec<(String, String)>),
+    /// Right of `||`.
+    Outputs,
+}
+
+/// The header row of a decision around `at`, read from the text alone (the
+/// decision does not parse while its header is being written).
+fn decision_header(text: &str, at: usize) -> Option<Header> {
+    let (start, end) = item_chunk(text, at);
+    let code = blank_comments(text.get(start..end)?);
+    let at = at.checked_sub(start)?;
+    let kw = find_word(&code, "decision")?;
+    if !code.get(..kw)?.trim().is_empty() {
+        return None;
+    }
+    let open = kw + code.get(kw..)?.find('(')?;
+    let close = open + closing_paren(code.get(open..)?)?;
+    let hit = close + find_word(code.get(close..)?, "hit")?;
+    let bar = hit + code.get(hit..)?.find('|')?;
+    let line_end = code.get(bar..)?.find('\n').map_or(code.len(), |i| bar + i);
+    if at <= bar || at > line_end {
+        return None;
+    }
+    // The header after its first `|`, and the cursor in it.
+    let header = code.get(bar + 1..line_end)?;
+    let cursor = at - bar - 1;
+    if header.get(..cursor)?.contains("||") {
+        return Some(Header::Outputs);
+    }
+    let inputs = header.get(..header.find("||").unwrap_or(header.len()))?;
+    // The columns given, but the one the cursor is in.
+    let mut used = Vec::new();
+    let mut cell_start = 0;
+    for cell in inputs.split('|') {
+        let cell_end = cell_start + cell.len();
+        if !(cell_start <= cursor && cursor <= cell_end) {
+            used.push(cell.trim());
+        }
+        cell_start = cell_end + 1;
+    }
+    let params = signature_params(code.get(open + 1..close)?)
+        .into_iter()
+        .filter(|(name, _)| !used.contains(&name.as_str()))
+        .collect();
+    Some(Header::Inputs(params))
+}
+
+/// `text` with its `//` comments blanked out (offsets kept).
+fn blank_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (code, comment) = match line.find("//") {
+            Some(i) => line.split_at(i),
+            None => (line, ""),
+        };
+        out.push_str(code);
+        for c in comment.chars() {
+            if c == '\n' {
+                out.push(c);
+            } else {
+                out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+            }
+        }
+    }
+    out
+}
+
+/// The offset of the first `word` in `s` standing alone.
+fn find_word(s: &str, word: &str) -> Option<usize> {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    s.match_indices(word).map(|(i, _)| i).find(|&i| {
+        !s.get(..i).is_some_and(|b| b.ends_with(ident))
+            && !s
+                .get(i + word.len()..)
+                .is_some_and(|a| a.starts_with(ident))
+    })
+}
+
+/// The offset of the `)` closing the `(` that starts `s`.
+fn closing_paren(s: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The names and types (as written) of `name: Type, ...`.
+fn signature_params(params: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut from = 0;
+    let mut push = |p: &str| {
+        if let Some((n, t)) = p.split_once(':') {
+            let (n, t) = (n.trim(), t.trim());
+            if !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                out.push((n.to_string(), t.to_string()));
+            }
+        }
+    };
+    for (i, c) in params.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                push(params.get(from..i).unwrap_or(""));
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    push(params.get(from..).unwrap_or(""));
+    out
+}
+
 /// In a decision row: the type of the cell being written (its input's
 /// parameter, or its output column).
 fn decision_cell_type(pkg: &ir::Package, text: &str, head: &str) -> Option<Ty> {
@@ -701,8 +853,10 @@ fn decision_cell_type(pkg: &ir::Package, text: &str, head: &str) -> Option<Ty> {
             .collect()
     };
     // The signature: checked, or read from the text while the table does not parse.
+    // (A result that is not an enum, Bool, Currency or record, such as
+    // Money, is unknown then; the input columns still are.)
     let (params, ret) = match pkg.decisions.iter().find(|d| d.name == name) {
-        Some(d) => (d.params.clone(), d.ret.clone()),
+        Some(d) => (d.params.clone(), Some(d.ret.clone())),
         None => {
             let (ps, ret) = decl.split_once('(')?.1.split_once(')')?;
             let params = ps
@@ -716,7 +870,7 @@ fn decision_cell_type(pkg: &ir::Package, text: &str, head: &str) -> Option<Ty> {
             let ret = named_type(pkg, ret).or_else(|| {
                 let i = pkg.records.iter().position(|r| r.name == ret)?;
                 Some(Ty::Record(canon_compiler::types::RecordId(i as u32)))
-            })?;
+            });
             (params, ret)
         }
     };
@@ -732,7 +886,7 @@ fn decision_cell_type(pkg: &ir::Package, text: &str, head: &str) -> Option<Ty> {
         }
         Some((_, after)) => {
             let col = columns(outs).get(after.matches('|').count())?.clone();
-            match ret.strip() {
+            match ret?.strip() {
                 Ty::Record(r) => pkg
                     .record(*r)?
                     .fields
@@ -814,4 +968,69 @@ fn match_brace(head: &str) -> Option<usize> {
         prev = ch;
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The header at the end of `head` (with `tail` after it).
+    fn header(head: &str, tail: &str) -> Option<Header> {
+        decision_header(&format!("{head}{tail}"), head.len())
+    }
+
+    fn inputs(names: &[(&str, &str)]) -> Option<Header> {
+        Some(Header::Inputs(
+            names
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn the_header_is_the_row_after_hit() {
+        // A signature over lines, a `List<...>` type, comments (one naming `hit`).
+        let sig = "/// A decision: hit | me.\ndecision d(\n  a: Int, // hit | a\n  b: List<Text>,\n  c: Bool\n) -> Int\n  hit first // the policy\n";
+        assert_eq!(
+            header(&format!("{sig}  | "), ""),
+            inputs(&[("a", "Int"), ("b", "List<Text>"), ("c", "Bool")])
+        );
+        assert_eq!(
+            header(
+                &format!("{sig}  | c | "),
+                " | a || v |\n  | 1 | - | - || 2 |\n"
+            ),
+            inputs(&[("b", "List<Text>")])
+        );
+        assert_eq!(
+            header(&format!("{sig}  | a | b | c || "), ""),
+            Some(Header::Outputs)
+        );
+        // Not the header: the rows, the signature, another item.
+        assert_eq!(
+            header(&format!("{sig}  | a | b | c || v |\n  | "), ""),
+            None
+        );
+        assert_eq!(
+            header(
+                "decision d(a: Int) -> Int\n  hit first\n  | a || v |\n  | ",
+                ""
+            ),
+            None
+        );
+        assert_eq!(
+            header("decision d(", "a: Int) -> Int\n  hit first\n  | a || v |\n"),
+            None
+        );
+        assert_eq!(
+            header("fn f(a: Int) -> Int = match a {\n  1 | ", "2 => 3\n}\n"),
+            None
+        );
+        // On one line with `hit`.
+        assert_eq!(
+            header("decision d(a: Int) -> Int hit first | ", ""),
+            inputs(&[("a", "Int")])
+        );
+    }
 }

@@ -4,14 +4,15 @@
 //!
 //! Only [`server`] knows the protocol. [`analysis`] holds the package and
 //! answers in byte offsets and plain data ([`completion`] and the quick fixes
-//! extend it; completion learns types while a line does not parse from a
-//! quick check of the item around the cursor, in `probe`), [`index`]
-//! resolves every identifier of a file, and [`text`] converts byte offsets
-//! to UTF-16 positions. See docs/lsp.md.
+//! extend it, as do the inlay hints; completion learns types while a line
+//! does not parse from a quick check of the item around the cursor, in
+//! `probe`), [`index`] resolves every identifier of a file, and [`text`]
+//! converts byte offsets to UTF-16 positions. See docs/lsp.md.
 
 pub mod analysis;
 pub mod completion;
 mod fixes;
+mod hints;
 pub mod index;
 mod probe;
 pub mod server;

@@ -740,8 +740,10 @@ impl LanguageServer for Backend {
                 let key = ws.key_of(&uri_path(&params.text_document.uri)?);
                 let text = ws.text(&key)?;
                 let p = Positions::new(text);
+                let from = offset(text, params.range.start);
+                let to = offset(text, params.range.end);
                 let hints = ws
-                    .inlay_hints(&key)
+                    .inlay_hints(&key, from, to)
                     .into_iter()
                     .map(|(off, label)| {
                         let at = p.pos(off);

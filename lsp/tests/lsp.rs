@@ -1390,3 +1390,239 @@ async fn completion_after_dot_in_an_unfinished_item() {
     let (labels, _) = typed_labels("fn f(p: Project) -> Bool = p.", "").await;
     assert_eq!(labels, ["code", "status", "tier", "price"]);
 }
+
+// ------------------------------------------------------------ decisions
+
+const DECISIONS: &str = r#"enum Role { Associate, Partner }
+enum Region { EU, US }
+record Line { code: Text, rate: Money }
+event Booked as "booked" { role: Role }
+
+decision bill_rate(role: Role, region: Region) -> Money
+  hit first
+  | role    | region || rate       |
+  | Partner | -      || 450.00 USD |
+  | -       | -      || 200.00 USD |
+
+decision label(role: Role) -> Text?
+  hit first
+  | role    || label |
+  | Partner || "P"   |
+
+decision lines(role: Role) -> Line
+  hit collect
+  | role || code | rate                |
+  | -    || "a"  | bill_rate(role, EU) |
+
+fn total(r: Role) -> Money = bill_rate(r, EU) + (bill_rate(r, US))
+
+on Booked as b {
+  let rate = bill_rate(b.role, EU)
+  let all = (lines(b.role))
+  let name = label(b.role) ?? "none"
+  check bill_rate(b.role, US) > 0.00 USD else reject LOW "low"
+  check len(lines(b.role)) > 0 else reject NONE "none"
+}
+
+test "rates" {
+  assert bill_rate(Partner, EU) == 450.00 USD
+}
+"#;
+
+/// The inlay hints of a file in `range`: position, label and kind.
+async fn inlay_hints(c: &mut Client, name: &str, range: Value) -> Vec<(Value, Value, Value)> {
+    let uri = c.uri(name);
+    let r = c
+        .request(
+            "textDocument/inlayHint",
+            json!({ "textDocument": { "uri": uri }, "range": range }),
+        )
+        .await;
+    r.as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| (h["position"].clone(), h["label"].clone(), h["kind"].clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn inlay_hints_show_the_result_of_decision_calls() {
+    let mut c = Client::start(&[("d.canon", DECISIONS)]).await;
+    c.open("d.canon", DECISIONS).await;
+    assert_eq!(c.diagnostics("d.canon").await, Vec::<Value>::new());
+    let end = |needle: &str, nth: usize| pos(DECISIONS, needle, nth, needle.len());
+    let ty = |k: &str| -> (Value, Value) { (json!(k), json!(1)) };
+    let want = [
+        // In a decision's output cell (and no hints naming the columns).
+        (end("bill_rate(role, EU)", 0), ty(": Money")),
+        (end("bill_rate(r, EU)", 0), ty(": Money")),
+        // In parentheses: after the call.
+        (end("bill_rate(r, US)", 0), ty(": Money")),
+        // The whole value of a `let`: the `let` alone shows the type, also
+        // in parentheses.
+        (end("let rate", 0), ty(": Money")),
+        (end("let all", 0), ty(": List<Line>")),
+        (end("let name", 0), ty(": Text")),
+        // Part of a `let`'s value: the call shows its own type.
+        (end("label(b.role)", 0), ty(": Text?")),
+        (end("bill_rate(b.role, US)", 0), ty(": Money")),
+        (end("lines(b.role)", 1), ty(": List<Line>")),
+        (end("bill_rate(Partner, EU)", 0), ty(": Money")),
+    ];
+    let all =
+        json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 99, "character": 0 } });
+    let hints = inlay_hints(&mut c, "d.canon", all).await;
+    let got: Vec<(Value, (Value, Value))> =
+        hints.into_iter().map(|(p, l, k)| (p, (l, k))).collect();
+    assert_eq!(got, want);
+    // Only the hints in the range asked for: the handler's lines.
+    let handler = pos(DECISIONS, "on Booked", 0, 0);
+    let test = pos(DECISIONS, "test \"rates\"", 0, 0);
+    let range = json!({ "start": handler, "end": test });
+    let hints = inlay_hints(&mut c, "d.canon", range).await;
+    let labels: Vec<Value> = hints.into_iter().map(|(_, l, _)| l).collect();
+    assert_eq!(
+        labels,
+        [
+            ": Money",
+            ": List<Line>",
+            ": Text",
+            ": Text?",
+            ": Money",
+            ": List<Line>"
+        ]
+    );
+    // A decision table alone: no hints in its rows.
+    let table = json!({ "start": pos(DECISIONS, "decision bill_rate", 0, 0), "end": pos(DECISIONS, "decision lines", 0, 0) });
+    assert_eq!(inlay_hints(&mut c, "d.canon", table).await, []);
+}
+
+/// The completion items (label, detail, preselect) at the end of `head`,
+/// with `tail` after the cursor, in the server's order.
+async fn completion_items(head: &str, tail: &str) -> Vec<(String, Value, Value)> {
+    let text = format!("{head}{tail}");
+    let mut c = Client::start(&[("a.canon", &text)]).await;
+    c.open("a.canon", &text).await;
+    let line = head.matches('\n').count();
+    let character: usize = head
+        .rsplit('\n')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .map(char::len_utf16)
+        .sum();
+    let r = c
+        .at(
+            "textDocument/completion",
+            "a.canon",
+            json!({ "line": line, "character": character }),
+        )
+        .await;
+    let items = r.as_array().cloned().unwrap_or_default();
+    let sorted: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i["sortText"].as_str())
+        .collect();
+    let mut by_sort = sorted.clone();
+    by_sort.sort();
+    assert_eq!(sorted, by_sort);
+    items
+        .iter()
+        .map(|i| {
+            (
+                i["label"].as_str().unwrap_or("").to_string(),
+                i["detail"].clone(),
+                i["preselect"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn completion_of_parameter_names_in_a_decision_header() {
+    let types = "enum Role { Associate, Partner }\nenum Region { EU, US }\nenum Tier { Standard, Gold }\n\n";
+    let sig = format!(
+        "{types}/// The rate.\ndecision bill_rate(role: Role, region: Region, tier: Tier) -> Money\n  hit first\n"
+    );
+    let after = "\n\nfn f() -> Int = 1\n";
+    let params = ["role", "region", "tier"];
+    // The text before and after the cursor, and the parameters offered first.
+    type Case<'a> = (String, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
+        // The header being typed: the file does not parse.
+        (
+            format!("{sig}  | "),
+            after,
+            &[("role", "Role"), ("region", "Region"), ("tier", "Tier")],
+        ),
+        (
+            format!("{sig}  | role | "),
+            after,
+            &[("region", "Region"), ("tier", "Tier")],
+        ),
+        (
+            format!("{sig}  | tier | re"),
+            after,
+            &[("role", "Role"), ("region", "Region")],
+        ),
+        // A column to the right counts too; the one at the cursor does not.
+        (
+            format!("{sig}  | role | "),
+            " | tier || rate |\n  | - | - | - || 1.00 USD |\n",
+            &[("region", "Region")],
+        ),
+        (
+            format!("{sig}  | role | region"),
+            " | tier || rate |\n  | - | - | - || 1.00 USD |\n",
+            &[("region", "Region")],
+        ),
+        // At the end of the file, every column given.
+        (format!("{sig}  | role | region | tier | "), "", &[]),
+    ];
+    for (head, tail, want) in cases {
+        let items = completion_items(head, tail).await;
+        let first: Vec<(&str, &str)> = items
+            .iter()
+            .take_while(|(l, _, _)| params.contains(&l.as_str()))
+            .map(|(l, d, _)| (l.as_str(), d.as_str().unwrap_or("")))
+            .collect();
+        assert_eq!(first, *want, "{head}|{tail}: {items:?}");
+        // No parameter further down; everything else follows.
+        assert!(
+            !items[want.len()..]
+                .iter()
+                .any(|(l, _, _)| params.contains(&l.as_str())),
+            "{head}: {items:?}"
+        );
+        assert!(
+            items.iter().any(|(l, _, _)| l == "round"),
+            "{head}: {items:?}"
+        );
+        if !want.is_empty() {
+            assert_eq!(items[0].2, json!(true), "{head}: {items:?}");
+        }
+    }
+    // Right of `||` (output names) and in the rows: no parameter names.
+    for (head, tail) in [
+        (format!("{sig}  | role || "), after),
+        (format!("{sig}  | role | region | tier || "), after),
+        (format!("{sig}  | role | region | tier || ra"), after),
+        (
+            format!("{sig}  | role | region | tier || rate |\n  | "),
+            after,
+        ),
+    ] {
+        let items = completion_items(&head, tail).await;
+        assert!(
+            !items.iter().any(|(l, _, _)| params.contains(&l.as_str())),
+            "{head}: {items:?}"
+        );
+    }
+    // A row, not the header: the values of the column, as before.
+    let items = completion_items(
+        &format!("{sig}  | role | region | tier || rate |\n  | "),
+        after,
+    )
+    .await;
+    assert_eq!(items[0].0, "Associate", "{items:?}");
+}
