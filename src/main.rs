@@ -222,9 +222,15 @@ fn run(
         Err(c) => return c,
     };
     let interp = Engine::new(pkg.package(), tables);
-    // `--explain` traces in the interpreter, the reference.
-    let engine = if kind == EngineArg::Jit && !explain {
-        match canon_jit::JitEngine::new(pkg.package(), interp.tables()) {
+    // `--explain` needs code compiled with lineage (the same trace as the
+    // interpreter's, which the differential tests check).
+    let engine = if kind == EngineArg::Jit {
+        let compiled = if explain {
+            canon_jit::JitEngine::with_lineage(pkg.package(), interp.tables())
+        } else {
+            canon_jit::JitEngine::new(pkg.package(), interp.tables())
+        };
+        match compiled {
             Ok(j) => AnyEngine::Jit(j),
             Err(e) => {
                 eprintln!("note: the JIT cannot compile this package ({}); using the interpreter", e.0);
@@ -339,8 +345,11 @@ fn outcome_line(engine: &AnyEngine, line_no: u64, bytes: &[u8], explain: bool, o
         return;
     }
     let line = line.trim_end_matches(['\n', '\r']);
-    if let (true, AnyEngine::Interp(engine)) = (explain, engine) {
-        let (outcome, trace) = engine.evaluate_traced(line_no, line);
+    if explain {
+        let (outcome, trace) = match engine {
+            AnyEngine::Interp(e) => e.evaluate_traced(line_no, line),
+            AnyEngine::Jit(e) => e.evaluate_traced(line_no, line),
+        };
         engine.write_outcome(&outcome, out);
         out.pop();
         out.push_str(",\"trace\":[");

@@ -135,3 +135,19 @@ fn threads_keep_input_order() {
     assert!(!one.stdout.is_empty());
     assert_eq!(one.stdout, three.stdout);
 }
+
+/// `canon run --explain` traces with either engine, and the traces are the
+/// interpreter's, byte for byte.
+#[test]
+fn explain_traces_are_the_same_with_both_engines() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let pkg = format!("{root}/examples/timesheets");
+    let events = format!("{pkg}/events.jsonl");
+    let jit = canon(&["run", &pkg, "--input", &events, "--explain", "--engine", "jit"]);
+    let interp = canon(&["run", &pkg, "--input", &events, "--explain", "--engine", "interp"]);
+    assert_eq!(jit.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&jit.stdout).into_owned();
+    assert!(text.lines().all(|l| l.contains("\"trace\":[")), "{text}");
+    assert!(text.contains("\"kind\":\"decision\""), "{text}");
+    assert_eq!(text, String::from_utf8_lossy(&interp.stdout));
+}
