@@ -271,10 +271,13 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     }
     let local_seconds = i64::from(date.0) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
     let utc_seconds = local_seconds.checked_sub(offset_seconds)?;
-    utc_seconds
-        .checked_mul(MICROS_PER_SECOND)?
-        .checked_add(micros)
-        .map(Timestamp)
+    let ts = utc_seconds.checked_mul(MICROS_PER_SECOND)?.checked_add(micros)?;
+    // Output is RFC 3339 in UTC, whose year has four digits: an offset that
+    // moves the instant out of 0000..=9999 leaves no way to write it back
+    // ("9999-12-31T23:59:59-01:00" is in year 10000), so it is no Timestamp.
+    let first = days_from_civil(0, 1, 1) * MICROS_PER_DAY;
+    let end = days_from_civil(10_000, 1, 1) * MICROS_PER_DAY;
+    (first..end).contains(&ts).then_some(Timestamp(ts))
 }
 
 /// RFC 3339 in UTC with `Z`; fractional seconds only when non-zero, without
@@ -453,10 +456,8 @@ mod tests {
         );
         assert_eq!(ts("1969-12-31T23:59:59.9999999Z"), Timestamp(-1));
         assert_eq!(show_ts(Timestamp(-1)), "1969-12-31T23:59:59.999999Z");
-        assert_eq!(
-            show_ts(ts("0000-01-01T00:30:00+01:00")),
-            "-0001-12-31T23:30:00Z"
-        );
+        // Its UTC instant is in year -1, which RFC 3339 cannot write.
+        assert_eq!(parse_timestamp("0000-01-01T00:30:00+01:00"), None);
         assert_eq!(date_of(ts("2026-03-01T23:30:00-05:00")), date("2026-03-02"));
         assert_eq!(date_of(ts("2026-03-02T01:00:00+02:00")), date("2026-03-01"));
         assert_eq!(date_of(Timestamp(-1)), date("1969-12-31"));
@@ -479,8 +480,19 @@ mod tests {
             "2026-11-25T9:30:00Z",
             "",
             "2026-11-25T09:30:00.1234567890x",
+            // Instants whose UTC year has no four-digit form.
+            "9999-12-31T23:59:59-01:00",
+            "0000-01-01T00:00:00+01:00",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+        for (good, utc) in [
+            ("9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999999Z"),
+            ("9999-12-31T23:59:59+01:00", "9999-12-31T22:59:59Z"),
+            ("0000-01-01T00:00:00Z", "0000-01-01T00:00:00Z"),
+            ("0000-01-01T00:00:00-01:00", "0000-01-01T01:00:00Z"),
+        ] {
+            assert_eq!(parse_timestamp(good).map(show_ts).as_deref(), Some(utc), "{good}");
         }
         // Extremes stay total.
         let _ = (
