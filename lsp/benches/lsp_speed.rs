@@ -3,8 +3,8 @@
 //!
 //! It writes a generated package (the module of `scripts/gen_package.py`,
 //! about 70 lines, repeated over files of about 1,000 lines) to a temporary
-//! directory, drives the server in process as `lsp/tests/lsp.rs` does, and
-//! prints the median and 90th percentile of
+//! directory, drives the server in process with the client of the tests
+//! (`lsp/tests/common/mod.rs`), and prints the median and 90th percentile of
 //!
 //! - diagnostics: from a one-character edit (`didChange`, full text) until
 //!   the diagnostics of every file are published, alternating between an
@@ -23,16 +23,13 @@
     clippy::indexing_slicing
 )]
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use serde_json::{json, Value};
-use tokio::sync::Notify;
-use tower::{Service, ServiceExt};
-use tower_lsp_server::jsonrpc::Request;
-use tower_lsp_server::ls_types::Uri;
-use tower_lsp_server::LspService;
+use serde_json::json;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::Client;
 
 /// One module of the package (as in scripts/gen_package.py); `{i}` is its number.
 const MODULE: &str = r#"/// Module {i}: seniority used for rate cards.
@@ -118,97 +115,6 @@ fn generate(lines: usize) -> Vec<(String, String)> {
     files
 }
 
-struct Client {
-    service: LspService<canon_lsp::server::Backend>,
-    notes: Arc<Mutex<Vec<(String, Value)>>>,
-    /// Woken when a notification arrives.
-    arrived: Arc<Notify>,
-    next_id: i64,
-    dir: tempfile::TempDir,
-}
-
-impl Client {
-    fn uri(&self, name: &str) -> String {
-        let path = if name.is_empty() {
-            self.dir.path().to_path_buf()
-        } else {
-            self.dir.path().join(name)
-        };
-        Uri::from_file_path(path).expect("uri").as_str().to_string()
-    }
-
-    async fn request(&mut self, method: &'static str, params: Value) -> Value {
-        let req = Request::build(method)
-            .params(params)
-            .id(self.next_id)
-            .finish();
-        self.next_id += 1;
-        let resp = self
-            .service
-            .ready()
-            .await
-            .expect("ready")
-            .call(req)
-            .await
-            .expect("call")
-            .expect("response");
-        resp.into_parts().1.expect("ok response")
-    }
-
-    async fn notify(&mut self, method: &'static str, params: Value) {
-        let req = Request::build(method).params(params).finish();
-        self.service
-            .ready()
-            .await
-            .expect("ready")
-            .call(req)
-            .await
-            .expect("call");
-    }
-
-    async fn change(&mut self, name: &str, version: i32, text: &str) {
-        let uri = self.uri(name);
-        self.notify(
-            "textDocument/didChange",
-            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
-        )
-        .await;
-    }
-
-    /// How many diagnostics notifications were published, and the last
-    /// diagnostics of `uri`.
-    fn published(&self, uri: &str) -> (usize, Option<Vec<Value>>) {
-        let notes = self.notes.lock().expect("lock");
-        let all: Vec<&Value> = notes
-            .iter()
-            .filter(|(m, _)| m == "textDocument/publishDiagnostics")
-            .map(|(_, p)| p)
-            .collect();
-        let last = all
-            .iter()
-            .rev()
-            .find(|p| p["uri"] == json!(uri))
-            .and_then(|p| p["diagnostics"].as_array().cloned());
-        (all.len(), last)
-    }
-
-    /// Waits until `n` diagnostics notifications have been published.
-    async fn await_published(&self, n: usize) {
-        loop {
-            let arrived = self.arrived.notified();
-            if self.published("").0 >= n {
-                return;
-            }
-            if tokio::time::timeout(Duration::from_secs(10), arrived)
-                .await
-                .is_err()
-            {
-                panic!("diagnostics were not published");
-            }
-        }
-    }
-}
-
 fn stats(name: &str, mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -242,35 +148,9 @@ fn main() {
 async fn run(lines: usize, runs: usize) {
     let files = generate(lines);
     let total: usize = files.iter().map(|(_, t)| t.lines().count()).sum();
-    let dir = tempfile::tempdir().expect("tempdir");
-    for (name, text) in &files {
-        std::fs::write(dir.path().join(name), text).expect("write");
-    }
-    let (service, mut socket) = canon_lsp::service();
-    let notes = Arc::new(Mutex::new(Vec::new()));
-    let arrived = Arc::new(Notify::new());
-    let (sink, wake) = (notes.clone(), arrived.clone());
-    tokio::spawn(async move {
-        while let Some(req) = socket.next().await {
-            let (method, _, params) = req.into_parts();
-            sink.lock()
-                .expect("lock")
-                .push((method.to_string(), params.unwrap_or(Value::Null)));
-            wake.notify_waiters();
-        }
-    });
-    let mut c = Client {
-        service,
-        notes,
-        arrived,
-        next_id: 1,
-        dir,
-    };
-    let root = c.uri("");
+    let mut c = Client::new(files.as_slice());
     let t0 = Instant::now();
-    c.request("initialize", json!({ "capabilities": {}, "rootUri": root }))
-        .await;
-    c.notify("initialized", json!({})).await;
+    c.initialize().await;
     c.await_published(files.len()).await;
     println!(
         "canon lsp speed: {total} lines in {} files; initial load and check {:.1} ms",
@@ -281,11 +161,7 @@ async fn run(lines: usize, runs: usize) {
     // Edit a file in the middle of the package.
     let (name, base) = files[files.len() / 2].clone();
     let uri = c.uri(&name);
-    c.notify(
-        "textDocument/didOpen",
-        json!({ "textDocument": { "uri": uri, "languageId": "canon", "version": 1, "text": base } }),
-    )
-    .await;
+    c.open(&name, &base).await;
     let mut version = 2;
 
     // (a) Diagnostics after a one-character edit: `l.hours` <-> `l.hourz`
@@ -316,76 +192,119 @@ async fn run(lines: usize, runs: usize) {
         .match_indices("  let rate = ")
         .map(|(i, _)| i)
         .collect();
-    let mut samples = Vec::new();
-    for i in 0..runs + 2 {
-        let at = handlers[i % handlers.len()];
-        let mut text = base.clone();
-        text.insert_str(at, "  let x = l.\n");
-        let line = text[..at].matches('\n').count();
-        let before = c.published("").0;
-        c.change(&name, version, &text).await;
-        c.await_published(before + files.len()).await;
-        version += 1;
-        let t = Instant::now();
-        let r = c
-            .request(
-                "textDocument/completion",
-                json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": 12 } }),
-            )
-            .await;
-        let dt = t.elapsed();
-        let labels: Vec<&str> = r
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i["label"].as_str())
-            .collect();
-        assert_eq!(
-            labels,
-            ["role", "region", "project", "hours", "note", "day"]
-        );
-        if i >= 2 {
-            samples.push(dt);
-        }
-    }
+    let mut file = Edited {
+        name: &name,
+        base: &base,
+        handlers: &handlers,
+        files: files.len(),
+        version,
+    };
+    let samples = completion_samples(
+        &mut c,
+        &mut file,
+        runs,
+        Typed {
+            line: "  let x = l.",
+            character: 12,
+            first: &["role", "region", "project", "hours", "note", "day"],
+            only: true,
+        },
+    )
+    .await;
     let compl = stats("completion after `.`", samples);
 
     // (c) Completion by expected type: `check l.role == ` (the variants of
     // `Role<i>` first), on a line that is still being typed.
-    let mut samples = Vec::new();
-    for i in 0..runs + 2 {
-        let at = handlers[i % handlers.len()];
-        let mut text = base.clone();
-        text.insert_str(at, "  check l.role == \n");
-        let line = text[..at].matches('\n').count();
-        let before = c.published("").0;
-        c.change(&name, version, &text).await;
-        c.await_published(before + files.len()).await;
-        version += 1;
-        let t = Instant::now();
-        let r = c
-            .request(
-                "textDocument/completion",
-                json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": 17 } }),
-            )
-            .await;
-        let dt = t.elapsed();
-        let labels: Vec<&str> = r
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i["label"].as_str())
-            .take(4)
-            .collect();
-        assert_eq!(labels, ["Associate", "Senior", "Principal", "Partner"]);
-        if i >= 2 {
-            samples.push(dt);
-        }
-    }
+    let samples = completion_samples(
+        &mut c,
+        &mut file,
+        runs,
+        Typed {
+            line: "  check l.role == ",
+            character: 17,
+            first: &["Associate", "Senior", "Principal", "Partner"],
+            only: false,
+        },
+    )
+    .await;
     stats("completion after `==`", samples);
     println!(
         "targets: diagnostics < 100 ms median ({}), completion < 50 ms median ({})",
         if diag.0 < 100.0 { "met" } else { "MISSED" },
         if compl.0 < 50.0 { "met" } else { "MISSED" }
     );
+}
+
+/// The file the completion figures edit.
+struct Edited<'a> {
+    name: &'a str,
+    /// Its text before each edit.
+    base: &'a str,
+    /// The offsets of the lines that begin `let rate = ` in `base`.
+    handlers: &'a [usize],
+    /// How many files the package has (each edit publishes diagnostics for each).
+    files: usize,
+    /// The version of the next edit.
+    version: i32,
+}
+
+/// What a completion figure types, and the labels it must be offered.
+struct Typed<'a> {
+    /// The new line.
+    line: &'a str,
+    /// The cursor's column in it.
+    character: usize,
+    /// The labels offered first.
+    first: &'a [&'a str],
+    /// Whether no other labels are offered.
+    only: bool,
+}
+
+/// Completion timed `runs` times (after two more to warm up): `typed.line`
+/// inserted before a different handler of `file` each time, the completion
+/// asked at its cursor once the server has published that text's
+/// diagnostics (as an editor would see it).
+async fn completion_samples(
+    c: &mut Client,
+    file: &mut Edited<'_>,
+    runs: usize,
+    typed: Typed<'_>,
+) -> Vec<Duration> {
+    let uri = c.uri(file.name);
+    let take = if typed.only {
+        usize::MAX
+    } else {
+        typed.first.len()
+    };
+    let mut samples = Vec::new();
+    for i in 0..runs + 2 {
+        let at = file.handlers[i % file.handlers.len()];
+        let mut text = file.base.to_string();
+        text.insert_str(at, &format!("{}\n", typed.line));
+        let line = text[..at].matches('\n').count();
+        let before = c.published("").0;
+        c.change(file.name, file.version, &text).await;
+        c.await_published(before + file.files).await;
+        file.version += 1;
+        let t = Instant::now();
+        let r = c
+            .request(
+                "textDocument/completion",
+                json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": typed.character } }),
+            )
+            .await;
+        let dt = t.elapsed();
+        let labels: Vec<&str> = r
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["label"].as_str())
+            .take(take)
+            .collect();
+        assert_eq!(labels, typed.first);
+        if i >= 2 {
+            samples.push(dt);
+        }
+    }
+    samples
 }

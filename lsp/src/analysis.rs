@@ -780,6 +780,16 @@ pub(crate) fn show_ty(pkg: &ir::Package, t: &Ty) -> String {
     .to_string()
 }
 
+/// The type the checker gave each expression of file `fid`, by its span's
+/// start and end.
+pub(crate) fn types_of(pkg: &ir::Package, fid: FileId) -> HashMap<(u32, u32), &Ty> {
+    pkg.types
+        .iter()
+        .filter(|(f, _, _)| *f == fid)
+        .map(|(_, s, t)| ((s.start, s.end), t))
+        .collect()
+}
+
 fn item_docs(item: &ast::Item) -> Option<&str> {
     match item {
         ast::Item::Enum(d) => d.docs.as_deref(),

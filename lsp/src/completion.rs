@@ -56,7 +56,8 @@ const KEYWORDS_STMT: &[&str] = &[
     "let", "check", "require", "reject", "emit", "if", "match", "for",
 ];
 
-const KEYWORDS_ITEM: &[&str] = &[
+/// The keywords that begin a top-level item.
+pub(crate) const KEYWORDS_ITEM: &[&str] = &[
     "enum",
     "record",
     "event",
@@ -177,20 +178,14 @@ impl Workspace {
         match decision_header(text, start) {
             // The parameters not yet a column, then everything else.
             Some(Header::Inputs(params)) => {
-                let mut out: Vec<Completion> = params
+                let first: Vec<Completion> = params
                     .into_iter()
                     .map(|(name, ty)| Completion {
                         expected: true,
                         ..Completion::new(name, CompletionKind::Value, Some(ty))
                     })
                     .collect();
-                let general: Vec<Completion> = self
-                    .general_completion(line)
-                    .into_iter()
-                    .filter(|g| !out.iter().any(|e| e.label == g.label))
-                    .collect();
-                out.extend(general);
-                return out;
+                return self.then_general(first, line);
             }
             // Any name is an output's: nothing known to offer first.
             Some(Header::Outputs) => return self.general_completion(line),
@@ -206,14 +201,19 @@ impl Workspace {
         if words.last() == Some(&"emit") {
             return self.destination_completion();
         }
-        let mut out = expected.unwrap_or_default();
+        self.then_general(expected.unwrap_or_default(), line)
+    }
+
+    /// `first`, then the general completions (see `general_completion`)
+    /// with a label not among them.
+    fn then_general(&self, mut first: Vec<Completion>, line: &str) -> Vec<Completion> {
         let general: Vec<Completion> = self
             .general_completion(line)
             .into_iter()
-            .filter(|g| !out.iter().any(|e| e.label == g.label))
+            .filter(|g| !first.iter().any(|e| e.label == g.label))
             .collect();
-        out.extend(general);
-        out
+        first.extend(general);
+        first
     }
 
     /// Keywords, built-ins and the package's items.

@@ -6,18 +6,49 @@
 
 use std::collections::HashMap;
 
-use canon_compiler::diagnostics::{Code, Data};
+use canon_compiler::db::Checked;
+use canon_compiler::diagnostics::{Code, Data, Diagnostic, FileId};
 use canon_compiler::ir;
 use canon_compiler::syntax::ast::{self, Span};
 use canon_compiler::types::Ty;
 
-use crate::analysis::Workspace;
+use crate::analysis::{types_of, Workspace};
 use crate::completion::given_fields;
+use crate::walk::walk_item;
 
 /// A fix: its title and its edits (a span to replace and the new text).
 pub type Fix = (String, Vec<(Span, String)>);
 
+/// What the quick fixes of a file read: the checked package and the
+/// file's number, text and syntax tree.
+struct Site<'a> {
+    c: Checked,
+    fid: FileId,
+    text: &'a str,
+    file: &'a ast::File,
+}
+
+impl Site<'_> {
+    /// The file's diagnostics with `code` that overlap `start..end`.
+    fn diagnostics(&self, code: Code, start: u32, end: u32) -> impl Iterator<Item = &Diagnostic> {
+        self.c.diagnostics.iter().filter(move |d| {
+            d.file == self.fid && d.code == code && d.span.end >= start && d.span.start <= end
+        })
+    }
+}
+
 impl Workspace {
+    /// The file `key` as its quick fixes read it; `None` while it or the
+    /// package is not known.
+    fn site(&self, key: &str) -> Option<Site<'_>> {
+        Some(Site {
+            c: self.checked()?,
+            fid: self.file_id(key)?,
+            text: self.text(key)?,
+            file: self.ast(key)?,
+        })
+    }
+
     /// Every quick fix for the diagnostics of file `key` overlapping `start..end`.
     pub fn quick_fixes(&self, key: &str, start: u32, end: u32) -> Vec<Fix> {
         let mut out = self.missing_field_fixes(key, start, end);
@@ -30,16 +61,12 @@ impl Workspace {
     /// fields of a record literal, each with a placeholder of its type.
     /// Each fix is a title and its edits (a span to replace and the new text).
     pub fn missing_field_fixes(&self, key: &str, start: u32, end: u32) -> Vec<Fix> {
-        let (Some(c), Some(fid), Some(text)) = (self.checked(), self.file_id(key), self.text(key))
-        else {
+        let Some(site) = self.site(key) else {
             return Vec::new();
         };
-        let pkg = &c.package;
+        let (pkg, text) = (&site.c.package, site.text);
         let mut out = Vec::new();
-        for d in c.diagnostics.iter() {
-            if d.file != fid || d.code != Code::E0104 || d.span.end < start || d.span.start > end {
-                continue;
-            }
+        for d in site.diagnostics(Code::E0104, start, end) {
             let Some(name) = text.get(d.span.start as usize..d.span.end as usize) else {
                 continue;
             };
@@ -176,26 +203,13 @@ impl Workspace {
     /// case the diagnostic names (`_` for a match on a type with no cases),
     /// with an empty block or a value of the match's type to replace.
     pub fn missing_arm_fixes(&self, key: &str, start: u32, end: u32) -> Vec<Fix> {
-        let (Some(c), Some(fid), Some(text), Some(file)) = (
-            self.checked(),
-            self.file_id(key),
-            self.text(key),
-            self.ast(key),
-        ) else {
+        let Some(site) = self.site(key) else {
             return Vec::new();
         };
-        let pkg = &c.package;
-        let types: HashMap<(u32, u32), &Ty> = pkg
-            .types
-            .iter()
-            .filter(|(f, _, _)| *f == fid)
-            .map(|(_, s, t)| ((s.start, s.end), t))
-            .collect();
+        let (pkg, text, file) = (&site.c.package, site.text, site.file);
+        let types = types_of(pkg, site.fid);
         let mut out = Vec::new();
-        for d in c.diagnostics.iter() {
-            if d.file != fid || d.code != Code::E0301 || d.span.end < start || d.span.start > end {
-                continue;
-            }
+        for d in site.diagnostics(Code::E0301, start, end) {
             let Some(m) = find_match(file, d.span) else {
                 continue;
             };
@@ -338,166 +352,29 @@ fn arm_edits(
 
 /// The `match` with this span.
 fn find_match(file: &ast::File, span: Span) -> Option<MatchAt<'_>> {
-    let mut found = None;
     for item in &file.items {
-        match item {
-            ast::Item::Fn(f) => {
-                for l in &f.lets {
-                    expr_match(&l.value, span, &mut found);
+        // A statement and an expression never have the same span.
+        let (mut stmt, mut expr) = (None, None);
+        walk_item(
+            item,
+            &mut |s| match &s.kind {
+                ast::StmtKind::Match { arms, .. } if s.span == span => {
+                    stmt.get_or_insert(MatchAt::Stmt(arms));
                 }
-                expr_match(&f.body, span, &mut found);
-            }
-            ast::Item::Decision(d) => {
-                for r in &d.rows {
-                    for o in &r.outputs {
-                        expr_match(o, span, &mut found);
-                    }
+                _ => {}
+            },
+            &mut |e| match &e.kind {
+                ast::ExprKind::Match { arms, .. } if e.span == span => {
+                    expr.get_or_insert(MatchAt::Expr(arms));
                 }
-            }
-            ast::Item::Handler(h) => block_match(&h.body, span, &mut found),
-            ast::Item::Test(t) => {
-                for s in &t.stmts {
-                    match &s.kind {
-                        ast::TestStmtKind::Given(e)
-                        | ast::TestStmtKind::Assert(e)
-                        | ast::TestStmtKind::ExpectEmit { record: e, .. } => {
-                            expr_match(e, span, &mut found)
-                        }
-                        ast::TestStmtKind::With { rows, .. } => {
-                            for e in rows {
-                                expr_match(e, span, &mut found);
-                            }
-                        }
-                        ast::TestStmtKind::Let(l) => expr_match(&l.value, span, &mut found),
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-        if found.is_some() {
-            break;
+                _ => {}
+            },
+        );
+        if let Some(m) = stmt.or(expr) {
+            return Some(m);
         }
     }
-    found
-}
-
-fn block_match<'a>(b: &'a ast::Block, span: Span, found: &mut Option<MatchAt<'a>>) {
-    for s in &b.stmts {
-        if found.is_some() {
-            return;
-        }
-        match &s.kind {
-            ast::StmtKind::Let(l) => expr_match(&l.value, span, found),
-            ast::StmtKind::Check { cond, reject } | ast::StmtKind::Require { cond, reject } => {
-                expr_match(cond, span, found);
-                if let Some(m) = &reject.message {
-                    expr_match(m, span, found);
-                }
-            }
-            ast::StmtKind::Reject(r) => {
-                if let Some(m) = &r.message {
-                    expr_match(m, span, found);
-                }
-            }
-            ast::StmtKind::Emit { value, .. } => expr_match(value, span, found),
-            ast::StmtKind::If {
-                branches,
-                otherwise,
-            } => {
-                for (c, b) in branches {
-                    expr_match(c, span, found);
-                    block_match(b, span, found);
-                }
-                if let Some(b) = otherwise {
-                    block_match(b, span, found);
-                }
-            }
-            ast::StmtKind::Match { scrutinee, arms } => {
-                if s.span == span {
-                    *found = Some(MatchAt::Stmt(arms));
-                    return;
-                }
-                expr_match(scrutinee, span, found);
-                for a in arms {
-                    block_match(&a.body, span, found);
-                }
-            }
-            ast::StmtKind::For { iter, body, .. } => {
-                expr_match(iter, span, found);
-                block_match(body, span, found);
-            }
-        }
-    }
-}
-
-fn expr_match<'a>(e: &'a ast::Expr, span: Span, found: &mut Option<MatchAt<'a>>) {
-    if found.is_some() || e.span.start > span.start || e.span.end < span.end {
-        return;
-    }
-    match &e.kind {
-        ast::ExprKind::Match { scrutinee, arms } => {
-            if e.span == span {
-                *found = Some(MatchAt::Expr(arms));
-                return;
-            }
-            expr_match(scrutinee, span, found);
-            for a in arms {
-                expr_match(&a.body, span, found);
-            }
-        }
-        ast::ExprKind::Lit(_) | ast::ExprKind::Name(_) => {}
-        ast::ExprKind::Text(parts) => {
-            for p in parts {
-                if let ast::StrPart::Expr(x) = p {
-                    expr_match(x, span, found);
-                }
-            }
-        }
-        ast::ExprKind::Field { base, .. } => expr_match(base, span, found),
-        ast::ExprKind::Call { args, .. } => {
-            for a in args {
-                match a {
-                    ast::Arg::Expr(x) | ast::Arg::Lambda { body: x, .. } => {
-                        expr_match(x, span, found)
-                    }
-                }
-            }
-        }
-        ast::ExprKind::BadCall { callee } => expr_match(callee, span, found),
-        ast::ExprKind::Index { base, keys } => {
-            expr_match(base, span, found);
-            for k in keys {
-                expr_match(k, span, found);
-            }
-        }
-        ast::ExprKind::Unary { expr, .. } | ast::ExprKind::Paren(expr) => {
-            expr_match(expr, span, found)
-        }
-        ast::ExprKind::Binary { lhs, rhs, .. } => {
-            expr_match(lhs, span, found);
-            expr_match(rhs, span, found);
-        }
-        ast::ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } => {
-            expr_match(cond, span, found);
-            expr_match(then, span, found);
-            expr_match(otherwise, span, found);
-        }
-        ast::ExprKind::Record { fields, .. } => {
-            for f in fields {
-                expr_match(&f.value, span, found);
-            }
-        }
-        ast::ExprKind::List(items) => {
-            for x in items {
-                expr_match(x, span, found);
-            }
-        }
-    }
+    None
 }
 
 /// The type of an arm's body, where the side table or the syntax says it.
@@ -570,20 +447,12 @@ impl Workspace {
     /// covers the input the diagnostic names, with placeholder outputs,
     /// the table laid out again as `canon fmt` does.
     pub fn missing_row_fixes(&self, key: &str, start: u32, end: u32) -> Vec<Fix> {
-        let (Some(c), Some(fid), Some(text), Some(file)) = (
-            self.checked(),
-            self.file_id(key),
-            self.text(key),
-            self.ast(key),
-        ) else {
+        let Some(site) = self.site(key) else {
             return Vec::new();
         };
-        let pkg = &c.package;
+        let (pkg, text, file) = (&site.c.package, site.text, site.file);
         let mut out = Vec::new();
-        for d in c.diagnostics.iter() {
-            if d.file != fid || d.code != Code::E0302 || d.span.end < start || d.span.start > end {
-                continue;
-            }
+        for d in site.diagnostics(Code::E0302, start, end) {
             let Some(Data::UncoveredInput(cells)) = &d.data else {
                 continue;
             };

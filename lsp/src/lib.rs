@@ -17,5 +17,6 @@ pub mod index;
 mod probe;
 pub mod server;
 pub mod text;
+mod walk;
 
 pub use server::{run_stdio, service};

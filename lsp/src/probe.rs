@@ -17,21 +17,10 @@ use canon_compiler::syntax::{self, ast};
 use canon_compiler::types::Ty;
 
 use crate::analysis::Workspace;
+use crate::completion::KEYWORDS_ITEM;
 
 /// The name put at the cursor so that `t.` and `a ==` parse.
 pub(crate) const PLACEHOLDER: &str = "canon_completion_placeholder";
-
-const ITEM_KEYWORDS: &[&str] = &[
-    "enum",
-    "record",
-    "event",
-    "destination",
-    "table",
-    "fn",
-    "decision",
-    "on",
-    "test",
-];
 
 /// The declarations of a file without bodies (see the module docs).
 #[salsa::tracked(returns(ref))]
@@ -124,7 +113,7 @@ pub(crate) fn item_chunk(text: &str, offset: usize) -> (usize, usize) {
             .collect();
         if trimmed.starts_with("///") {
             doc_start.get_or_insert(at + indent);
-        } else if ITEM_KEYWORDS.contains(&word.as_str()) && (indent == 0 || doc_start.is_some()) {
+        } else if KEYWORDS_ITEM.contains(&word.as_str()) && (indent == 0 || doc_start.is_some()) {
             let s = doc_start.take().unwrap_or(at + indent);
             if s > 0 {
                 starts.push(s);

@@ -1,5 +1,6 @@
-//! An in-process LSP client: drives `canon_lsp::service()` with JSON-RPC
-//! requests and asserts on the responses and published diagnostics.
+//! The server end to end: an in-process LSP client (`common`) drives
+//! `canon_lsp::service()` with JSON-RPC requests, and the tests assert on
+//! the responses and published diagnostics.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,16 +8,10 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use futures::StreamExt;
 use serde_json::{json, Value};
-use tower::{Service, ServiceExt};
-use tower_lsp_server::jsonrpc::Request;
-use tower_lsp_server::ls_types::Uri;
-use tower_lsp_server::LspService;
+
+mod common;
+use common::Client;
 
 const TYPES: &str = r#"/// The state of a project.
 enum Status {
@@ -56,16 +51,6 @@ on TimesheetApproved as t {
 }
 "#;
 
-struct Client {
-    service: LspService<canon_lsp::server::Backend>,
-    notes: Arc<Mutex<Vec<(String, Value)>>>,
-    seen: HashMap<String, usize>,
-    next_id: i64,
-    dir: tempfile::TempDir,
-    /// The server's answer to `initialize`.
-    init: Value,
-}
-
 /// The 0-based line and UTF-16 column of the `nth` occurrence of `needle`, plus `delta` characters.
 fn pos(text: &str, needle: &str, nth: usize, delta: usize) -> Value {
     let mut at = 0;
@@ -84,154 +69,6 @@ fn pos(text: &str, needle: &str, nth: usize, delta: usize) -> Value {
         .sum::<usize>()
         + delta;
     json!({ "line": line, "character": col })
-}
-
-impl Client {
-    async fn start(files: &[(&str, &str)]) -> Client {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for (name, text) in files {
-            std::fs::write(dir.path().join(name), text).expect("write");
-        }
-        let (service, mut socket) = canon_lsp::service();
-        let notes = Arc::new(Mutex::new(Vec::new()));
-        let sink = notes.clone();
-        tokio::spawn(async move {
-            while let Some(req) = socket.next().await {
-                let (method, _, params) = req.into_parts();
-                sink.lock()
-                    .expect("lock")
-                    .push((method.to_string(), params.unwrap_or(Value::Null)));
-            }
-        });
-        let mut c = Client {
-            service,
-            notes,
-            seen: HashMap::new(),
-            next_id: 1,
-            dir,
-            init: Value::Null,
-        };
-        let root = c.uri("");
-        let init = c
-            .request("initialize", json!({ "capabilities": {}, "rootUri": root }))
-            .await;
-        assert_eq!(init["capabilities"]["hoverProvider"], json!(true));
-        c.init = init;
-        c.notify("initialized", json!({})).await;
-        c
-    }
-
-    fn uri(&self, name: &str) -> String {
-        let path = if name.is_empty() {
-            self.dir.path().to_path_buf()
-        } else {
-            self.dir.path().join(name)
-        };
-        Uri::from_file_path(path).expect("uri").as_str().to_string()
-    }
-
-    async fn request(&mut self, method: &'static str, params: Value) -> Value {
-        let req = Request::build(method)
-            .params(params)
-            .id(self.next_id)
-            .finish();
-        self.next_id += 1;
-        let resp = self
-            .service
-            .ready()
-            .await
-            .expect("ready")
-            .call(req)
-            .await
-            .expect("call")
-            .expect("response");
-        let (_, body) = resp.into_parts();
-        body.expect("ok response")
-    }
-
-    async fn notify(&mut self, method: &'static str, params: Value) {
-        let req = Request::build(method).params(params).finish();
-        let resp = self
-            .service
-            .ready()
-            .await
-            .expect("ready")
-            .call(req)
-            .await
-            .expect("call");
-        assert!(resp.is_none());
-    }
-
-    async fn open(&mut self, name: &str, text: &str) {
-        let uri = self.uri(name);
-        self.notify(
-            "textDocument/didOpen",
-            json!({ "textDocument": { "uri": uri, "languageId": "canon", "version": 1, "text": text } }),
-        )
-        .await;
-    }
-
-    async fn change(&mut self, name: &str, version: i32, text: &str) {
-        let uri = self.uri(name);
-        self.notify(
-            "textDocument/didChange",
-            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
-        )
-        .await;
-    }
-
-    /// The next diagnostics published for a file (waits up to 5 s).
-    async fn diagnostics(&mut self, name: &str) -> Vec<Value> {
-        let uri = self.uri(name);
-        let seen = self.seen.get(&uri).copied().unwrap_or(0);
-        for _ in 0..500 {
-            let found: Vec<Value> = {
-                let notes = self.notes.lock().expect("lock");
-                notes
-                    .iter()
-                    .filter(|(m, p)| {
-                        m == "textDocument/publishDiagnostics" && p["uri"] == json!(uri)
-                    })
-                    .map(|(_, p)| p["diagnostics"].clone())
-                    .collect()
-            };
-            if found.len() > seen {
-                self.seen.insert(uri.clone(), found.len());
-                return found
-                    .last()
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("no diagnostics published for {name}");
-    }
-
-    async fn at(&mut self, method: &'static str, name: &str, position: Value) -> Value {
-        let uri = self.uri(name);
-        self.request(
-            method,
-            json!({ "textDocument": { "uri": uri }, "position": position }),
-        )
-        .await
-    }
-
-    async fn hover(&mut self, name: &str, position: Value) -> String {
-        let h = self.at("textDocument/hover", name, position).await;
-        h["contents"]["value"].as_str().unwrap_or("").to_string()
-    }
-
-    async fn completion_labels(&mut self, name: &str, position: Value) -> Vec<String> {
-        let r = self.at("textDocument/completion", name, position).await;
-        r.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|i| i["label"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
 }
 
 async fn package() -> Client {
@@ -688,20 +525,13 @@ async fn rename_changes_every_reference_across_files() {
     let edits = r["changes"][&uri].as_array().cloned().unwrap_or_default();
     assert_eq!(edits.len(), 6, "{edits:?}");
     // A keyword is not a name.
-    let req = tower_lsp_server::jsonrpc::Request::build("textDocument/rename")
-        .params(json!({ "textDocument": { "uri": uri }, "position": pos(RULES, "double", 1, 0), "newName": "match" }))
-        .id(999)
-        .finish();
     let resp = c
-        .service
-        .ready()
-        .await
-        .expect("ready")
-        .call(req)
-        .await
-        .expect("call")
-        .expect("response");
-    assert!(resp.into_parts().1.is_err());
+        .answer(
+            "textDocument/rename",
+            json!({ "textDocument": { "uri": uri }, "position": pos(RULES, "double", 1, 0), "newName": "match" }),
+        )
+        .await;
+    assert!(resp.is_err());
 }
 
 #[tokio::test]
@@ -1225,12 +1055,30 @@ decision band(status: Status, hours: Decimal) -> Tier
 /// The labels offered at the end of `head` (appended to `TYPED`, with
 /// `tail` after the cursor) and how many are of the expected type.
 async fn typed_labels(head: &str, tail: &str) -> (Vec<String>, usize) {
-    let text = format!("{TYPED}{head}{tail}");
-    let mut c = Client::start(&[("a.canon", TYPED)]).await;
+    let items = completed(TYPED, &format!("{TYPED}{head}"), tail).await;
+    let labels: Vec<String> = items
+        .iter()
+        .filter_map(|i| i["label"].as_str().map(str::to_string))
+        .collect();
+    let expected = items
+        .iter()
+        .take_while(|i| i["kind"] == json!(20) || i["kind"] == json!(21))
+        .count();
+    if expected > 0 {
+        assert_eq!(items[0]["preselect"], json!(true), "{}", json!(items));
+    }
+    (labels, expected)
+}
+
+/// The completion items offered at the end of `head` in `a.canon`, open
+/// with `head` and then `tail` (on disk: `disk`), in the server's order,
+/// which sortText follows.
+async fn completed(disk: &str, head: &str, tail: &str) -> Vec<Value> {
+    let text = format!("{head}{tail}");
+    let mut c = Client::start(&[("a.canon", disk)]).await;
     c.open("a.canon", &text).await;
-    let at = format!("{TYPED}{head}");
-    let line = at.matches('\n').count();
-    let character: usize = at
+    let line = head.matches('\n').count();
+    let character: usize = head
         .rsplit('\n')
         .next()
         .unwrap_or("")
@@ -1245,7 +1093,6 @@ async fn typed_labels(head: &str, tail: &str) -> (Vec<String>, usize) {
         )
         .await;
     let items = r.as_array().cloned().unwrap_or_default();
-    // The server keeps its order: sortText follows the list.
     let sorted: Vec<&str> = items
         .iter()
         .filter_map(|i| i["sortText"].as_str())
@@ -1253,18 +1100,7 @@ async fn typed_labels(head: &str, tail: &str) -> (Vec<String>, usize) {
     let mut by_sort = sorted.clone();
     by_sort.sort();
     assert_eq!(sorted, by_sort);
-    let labels: Vec<String> = items
-        .iter()
-        .filter_map(|i| i["label"].as_str().map(str::to_string))
-        .collect();
-    let expected = items
-        .iter()
-        .take_while(|i| i["kind"] == json!(20) || i["kind"] == json!(21))
-        .count();
-    if expected > 0 {
-        assert_eq!(items[0]["preselect"], json!(true), "{r}");
-    }
-    (labels, expected)
+    items
 }
 
 #[tokio::test]
@@ -1500,33 +1336,8 @@ async fn inlay_hints_show_the_result_of_decision_calls() {
 /// The completion items (label, detail, preselect) at the end of `head`,
 /// with `tail` after the cursor, in the server's order.
 async fn completion_items(head: &str, tail: &str) -> Vec<(String, Value, Value)> {
-    let text = format!("{head}{tail}");
-    let mut c = Client::start(&[("a.canon", &text)]).await;
-    c.open("a.canon", &text).await;
-    let line = head.matches('\n').count();
-    let character: usize = head
-        .rsplit('\n')
-        .next()
-        .unwrap_or("")
-        .chars()
-        .map(char::len_utf16)
-        .sum();
-    let r = c
-        .at(
-            "textDocument/completion",
-            "a.canon",
-            json!({ "line": line, "character": character }),
-        )
-        .await;
-    let items = r.as_array().cloned().unwrap_or_default();
-    let sorted: Vec<&str> = items
-        .iter()
-        .filter_map(|i| i["sortText"].as_str())
-        .collect();
-    let mut by_sort = sorted.clone();
-    by_sort.sort();
-    assert_eq!(sorted, by_sort);
-    items
+    completed(&format!("{head}{tail}"), head, tail)
+        .await
         .iter()
         .map(|i| {
             (

@@ -1,0 +1,170 @@
+//! Walks over a file's syntax tree: the statements and expressions of an
+//! item, each where it stands in the text, outer ones first.
+
+use canon_compiler::syntax::ast;
+
+/// Calls `f` on every expression of an item, outer ones first.
+pub(crate) fn item_exprs<'a>(item: &'a ast::Item, f: &mut dyn FnMut(&'a ast::Expr)) {
+    walk_item(item, &mut |_| {}, f);
+}
+
+/// Calls `stmt` on every statement of an item (a handler's, nested ones
+/// included) and `f` on every expression, outer ones first, each where it
+/// stands in the text.
+pub(crate) fn walk_item<'a>(
+    item: &'a ast::Item,
+    stmt: &mut dyn FnMut(&'a ast::Stmt),
+    f: &mut dyn FnMut(&'a ast::Expr),
+) {
+    match item {
+        ast::Item::Fn(d) => {
+            for l in &d.lets {
+                expr(&l.value, f);
+            }
+            expr(&d.body, f);
+        }
+        ast::Item::Decision(d) => {
+            for row in &d.rows {
+                for o in &row.outputs {
+                    expr(o, f);
+                }
+            }
+        }
+        ast::Item::Handler(h) => walk_block(&h.body, stmt, &mut |e| expr(e, f)),
+        ast::Item::Test(t) => {
+            for s in &t.stmts {
+                match &s.kind {
+                    ast::TestStmtKind::Given(e) | ast::TestStmtKind::Assert(e) => expr(e, f),
+                    ast::TestStmtKind::With { rows, .. } => {
+                        for r in rows {
+                            expr(r, f);
+                        }
+                    }
+                    ast::TestStmtKind::ExpectEmit { record, .. } => expr(record, f),
+                    ast::TestStmtKind::Let(l) => expr(&l.value, f),
+                    ast::TestStmtKind::GivenFile(_)
+                    | ast::TestStmtKind::ExpectStatus(_)
+                    | ast::TestStmtKind::ExpectReject(_)
+                    | ast::TestStmtKind::ExpectNoEmit { .. } => {}
+                }
+            }
+        }
+        ast::Item::Enum(_)
+        | ast::Item::Record(_)
+        | ast::Item::Destination(_)
+        | ast::Item::Table(_) => {}
+    }
+}
+
+/// Walks the statements of a block in order, nested blocks included: calls
+/// `stmt` on each statement, then `top` on each expression it holds itself
+/// (a condition, a value, a rejection's message) and walks its blocks,
+/// each where it stands in the text.
+pub(crate) fn walk_block<'a>(
+    b: &'a ast::Block,
+    stmt: &mut dyn FnMut(&'a ast::Stmt),
+    top: &mut dyn FnMut(&'a ast::Expr),
+) {
+    for s in &b.stmts {
+        stmt(s);
+        match &s.kind {
+            ast::StmtKind::Let(l) => top(&l.value),
+            ast::StmtKind::Check { cond, reject } | ast::StmtKind::Require { cond, reject } => {
+                top(cond);
+                if let Some(m) = &reject.message {
+                    top(m);
+                }
+            }
+            ast::StmtKind::Reject(r) => {
+                if let Some(m) = &r.message {
+                    top(m);
+                }
+            }
+            ast::StmtKind::Emit { value, .. } => top(value),
+            ast::StmtKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (c, b) in branches {
+                    top(c);
+                    walk_block(b, stmt, top);
+                }
+                if let Some(b) = otherwise {
+                    walk_block(b, stmt, top);
+                }
+            }
+            ast::StmtKind::Match { scrutinee, arms } => {
+                top(scrutinee);
+                for a in arms {
+                    walk_block(&a.body, stmt, top);
+                }
+            }
+            ast::StmtKind::For { iter, body, .. } => {
+                top(iter);
+                walk_block(body, stmt, top);
+            }
+        }
+    }
+}
+
+/// Calls `f` on an expression and on every expression within it, outer
+/// ones first.
+fn expr<'a>(e: &'a ast::Expr, f: &mut dyn FnMut(&'a ast::Expr)) {
+    f(e);
+    match &e.kind {
+        ast::ExprKind::Lit(_) | ast::ExprKind::Name(_) => {}
+        ast::ExprKind::Text(parts) => {
+            for p in parts {
+                if let ast::StrPart::Expr(x) = p {
+                    expr(x, f);
+                }
+            }
+        }
+        ast::ExprKind::Field { base, .. } => expr(base, f),
+        ast::ExprKind::Call { args, .. } => {
+            for a in args {
+                match a {
+                    ast::Arg::Expr(x) => expr(x, f),
+                    ast::Arg::Lambda { body, .. } => expr(body, f),
+                }
+            }
+        }
+        ast::ExprKind::BadCall { callee } => expr(callee, f),
+        ast::ExprKind::Index { base, keys } => {
+            expr(base, f);
+            for k in keys {
+                expr(k, f);
+            }
+        }
+        ast::ExprKind::Unary { expr: x, .. } | ast::ExprKind::Paren(x) => expr(x, f),
+        ast::ExprKind::Binary { lhs, rhs, .. } => {
+            expr(lhs, f);
+            expr(rhs, f);
+        }
+        ast::ExprKind::If {
+            cond,
+            then,
+            otherwise,
+        } => {
+            expr(cond, f);
+            expr(then, f);
+            expr(otherwise, f);
+        }
+        ast::ExprKind::Match { scrutinee, arms } => {
+            expr(scrutinee, f);
+            for a in arms {
+                expr(&a.body, f);
+            }
+        }
+        ast::ExprKind::Record { fields, .. } => {
+            for x in fields {
+                expr(&x.value, f);
+            }
+        }
+        ast::ExprKind::List(items) => {
+            for x in items {
+                expr(x, f);
+            }
+        }
+    }
+}
