@@ -1623,11 +1623,27 @@ impl MixedPlan {
         if !matches!(d.hit, Hit::First | Hit::Unique) || d.rows.is_empty() {
             return None;
         }
+        // A row's cells are tested left to right and the first that fails
+        // ends its test (§5), so a cell right of it raises no fault. The
+        // only tests that can fault are ordered ones on Money (two
+        // currencies): a row may be skipped on an indexed column only if
+        // that column comes before every such cell.
+        let faulting = (0..d.columns.len())
+            .find(|&pos| {
+                let money = d
+                    .columns
+                    .get(pos)
+                    .and_then(|c| d.params.get(*c as usize))
+                    .is_some_and(|(_, t)| matches!(t.strip(), Ty::Money));
+                money
+                    && d.rows.iter().any(|r| matches!(r.cells.get(pos), Some(CellTest::Cmp { .. } | CellTest::Range { .. })))
+            })
+            .unwrap_or(d.columns.len());
         let mut cols = Vec::new();
         let mut skip = Vec::new();
         let mut total = 1usize;
         for pos in 0..d.columns.len() {
-            match index_column(pkg, d, pos) {
+            match index_column(pkg, d, pos).filter(|_| pos < faulting) {
                 Some(c) if total.saturating_mul(c.1 as usize) <= MAX_INDEX => {
                     total *= c.1 as usize;
                     cols.push((pos, c));
