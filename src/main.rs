@@ -189,7 +189,7 @@ fn prepare(path: &Path, data: Option<&Path>, allow_missing: bool) -> Result<(pac
 /// The engine `canon run` evaluates with.
 enum AnyEngine {
     Interp(Engine),
-    Jit(canon_jit::JitEngine),
+    Jit(Box<canon_jit::JitEngine>),
 }
 
 impl AnyEngine {
@@ -231,7 +231,7 @@ fn run(
             canon_jit::JitEngine::new(pkg.package(), interp.tables())
         };
         match compiled {
-            Ok(j) => AnyEngine::Jit(j),
+            Ok(j) => AnyEngine::Jit(Box::new(j)),
             Err(e) => {
                 eprintln!("note: the JIT cannot compile this package ({}); using the interpreter", e.0);
                 AnyEngine::Interp(interp)

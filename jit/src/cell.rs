@@ -28,18 +28,13 @@ pub const CELL: usize = 32;
 pub const TAG: usize = 24;
 
 #[repr(C, align(8))]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct Cell {
     /// Four little-endian words; whole words are written so that stores and
     /// loads of the same cell always have the same width (no store-forwarding stalls).
     pub words: [u64; 4],
 }
 
-impl Default for Cell {
-    fn default() -> Self {
-        Cell { words: [0; 4] }
-    }
-}
 
 const PRESENT: u64 = 1;
 

@@ -641,8 +641,10 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                     _ => value.ty.clone(),
                 };
                 let x = self.temp();
+                let mixed = value.ty.strip() != elem_ty.strip() && !matches!(value.ty.strip(), Ty::NoneLit);
+                let value_ty = value.ty.clone();
                 self.each(l, x, |f| {
-                    let eq = f.equal(v, x, &elem_ty, e.loc)?;
+                    let eq = if mixed { f.equal_as(v, x, &value_ty, &elem_ty, e.loc) } else { f.equal(v, x, &elem_ty, e.loc)? };
                     let cur = f.b.use_var(found);
                     let n = f.b.ins().bor(cur, eq);
                     f.b.def_var(found, n);
@@ -859,6 +861,11 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                     let ta = self.tag(a);
                     let tb = self.tag(b);
                     self.b.ins().icmp(IntCC::Equal, ta, tb)
+                } else if lhs.ty.strip() != rhs.ty.strip() && !matches!(ty.strip(), Ty::NoneLit) {
+                    // Different types (an Int list against a Decimal list):
+                    // compared by value, each side read as its own type.
+                    let (lt, rt) = (lhs.ty.clone(), rhs.ty.clone());
+                    self.equal_as(a, b, &lt, &rt, e.loc)
                 } else {
                     self.equal(a, b, &ty, e.loc)?
                 };
@@ -1020,13 +1027,17 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                 let e3 = self.b.ins().icmp(IntCC::Equal, x3, y3);
                 Ok(self.b.ins().band(e0, e3))
             }
-            _ => {
-                let t = self.temp();
-                let id = self.l.type_id(ty);
-                self.helper_checked(Helper::eq, [Some(a), Some(b), None, Some(t)], id, loc);
-                Ok(self.load(types::I8, t, 0))
-            }
+            _ => Ok(self.equal_as(a, b, ty, ty, loc)),
         }
+    }
+
+    /// Equality by value (the `eq` helper) of a cell of type `lty` and one
+    /// of type `rty`; an i8.
+    fn equal_as(&mut self, a: CValue, b: CValue, lty: &Ty, rty: &Ty, loc: Loc) -> CValue {
+        let t = self.temp();
+        let id = self.l.type_id(lty) | (self.l.type_id(rty) << 32);
+        self.helper_checked(Helper::eq, [Some(a), Some(b), None, Some(t)], id, loc);
+        self.load(types::I8, t, 0)
     }
 
     /// `a op b` for an ordered kind; an i8. Faults (currency mismatch) at `loc`.

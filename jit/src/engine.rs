@@ -20,6 +20,9 @@ use crate::cell::{from_cell, to_cell, Cell};
 use crate::codegen::{Lowering, Unsupported};
 use crate::rt::{Ctx, Helper, Shared, Store, TableIndex};
 
+/// An outcome, its emitted records as JSON text, and its lineage.
+pub type Traced = (Outcome, Vec<(ir::DestId, String)>, Vec<TraceEvent>);
+
 type BodyFn = unsafe extern "C" fn(*mut Ctx<'_>, *const Cell, *const Cell, i64) -> i32;
 
 /// Owns the JIT code memory; freed on drop.
@@ -188,7 +191,7 @@ impl JitEngine {
     /// As [`JitEngine::evaluate_traced`], with the emitted records as JSON
     /// text (`encode::value`'s bytes) rather than values: the outcome's
     /// `emits` is empty and the records come second, in emit order.
-    pub fn evaluate_traced_encoded(&self, line_no: u64, line: &str) -> (Outcome, Vec<(ir::DestId, String)>, Vec<TraceEvent>) {
+    pub fn evaluate_traced_encoded(&self, line_no: u64, line: &str) -> Traced {
         if let Some(r) = self.fast_traced(line_no, line, true) {
             return r;
         }
@@ -210,7 +213,7 @@ impl JitEngine {
     /// [`JitEngine::evaluate_traced`] through the one-pass decoder into
     /// cells, the records as values or (`encoded`) as JSON text; `None`
     /// sends the line to the shared decoder.
-    fn fast_traced(&self, line_no: u64, line: &str, encoded: bool) -> Option<(Outcome, Vec<(ir::DestId, String)>, Vec<TraceEvent>)> {
+    fn fast_traced(&self, line_no: u64, line: &str, encoded: bool) -> Option<Traced> {
         let pkg = &self.shared.pkg;
         let mut ctx = Ctx::new(&self.shared);
         ctx.trace = Some(Vec::new());

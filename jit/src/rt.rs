@@ -320,10 +320,16 @@ fn ord_kind(code: i64) -> OrdKind {
 /// Equality of LANGUAGE.md §3 on values of type `types[aux]`; writes a Bool cell.
 extern "C" fn eq(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, dst, |ctx| {
-        let ty = ty_of(ctx, aux).clone();
+        // `aux`: the type ids of the left and the right cell.
+        let ty = ty_of(ctx, aux & 0xffff_ffff).clone();
+        let rty = ty_of(ctx, aux >> 32).clone();
         let (x, y) = (rd(a), rd(b));
         let same = if x.is_none() || y.is_none() {
             x.is_none() && y.is_none()
+        } else if ty.strip() != rty.strip() {
+            let pkg = &ctx.shared.pkg;
+            // SAFETY: each cell is a live value of its own type.
+            unsafe { from_cell(pkg, &ty, x) == from_cell(pkg, &rty, y) }
         } else {
             match ty.strip() {
                 // SAFETY: Text cells point to live UTF-8.

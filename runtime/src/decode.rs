@@ -298,9 +298,6 @@ impl<'de> Visitor<'de> for Container<'_, '_> {
             self.dec.error = err;
             return Err(E::custom("schema violation"));
         }
-        match self.ty.strip() {
-            _ => {}
-        }
         self.wrong(format!("a string `{}`", shown(&format!("{v:?}"))))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {

@@ -10,25 +10,15 @@ use crate::value::Value;
 
 /// The bytes after which a string may need an escape: controls, `"`, `\`,
 /// and the lead bytes of U+0085 (0xC2) and U+2028/U+2029 (0xE2).
-static NEEDS_LOOK: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t[0xC2] = true;
-    t[0xE2] = true;
-    t
-};
+fn needs_look(b: u8) -> bool {
+    matches!(b, 0..=0x1f | b'"' | b'\\' | 0xC2 | 0xE2)
+}
 
 /// Appends a JSON string literal.
 pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
     // U+0085, U+2028 and U+2029 are escaped too: some line readers split on them.
-    if !s.bytes().any(|b| NEEDS_LOOK[b as usize]) {
+    if !s.bytes().any(needs_look) {
         out.push_str(s);
         out.push('"');
         return;

@@ -332,7 +332,7 @@ impl<'a> Interp<'a> {
             ExprKind::In { value, list, negated } => {
                 let v = self.eval(value, frame)?;
                 let found = match self.eval(list, frame)? {
-                    Value::List(items) => items.iter().any(|x| *x == v),
+                    Value::List(items) => items.contains(&v),
                     _ => false,
                 };
                 Value::Bool(found != *negated)

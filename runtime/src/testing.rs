@@ -33,10 +33,7 @@ pub fn run_tests(pkg: &Arc<ir::Package>, base: &Tables, root: &Path) -> Vec<Test
 
 fn run_test(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef) -> TestResult {
     let at = pkg.loc_string(t.loc);
-    let failure = match run_steps(pkg, base, root, t) {
-        Ok(()) => None,
-        Err(e) => Some(e),
-    };
+    let failure = run_steps(pkg, base, root, t).err();
     TestResult { name: t.name.clone(), at, failure }
 }
 
@@ -144,17 +141,15 @@ fn check_expectation(
                 ));
             }
         }
-        TestStmt::ExpectReject { code, loc } => {
-            if !o.rejections.iter().any(|r| &*r.code == code.as_str()) {
+        TestStmt::ExpectReject { code, loc }
+            if !o.rejections.iter().any(|r| &*r.code == code.as_str()) => {
                 return Err(format!("expected a rejection {code} at {}, got {}", pkg.loc_string(*loc), describe(pkg, o)));
             }
-        }
-        TestStmt::ExpectNoEmit { dest, loc } => {
-            if o.emits.iter().any(|(d, _)| d == dest) {
+        TestStmt::ExpectNoEmit { dest, loc }
+            if o.emits.iter().any(|(d, _)| d == dest) => {
                 let name = pkg.destinations.get(dest.0 as usize).map(|d| d.name.as_str()).unwrap_or("");
                 return Err(format!("expected no emit to {name} at {}, got {}", pkg.loc_string(*loc), describe(pkg, o)));
             }
-        }
         TestStmt::ExpectEmit { dest, fields, loc, text, .. } => {
             let mut wanted = Vec::new();
             for f in fields {

@@ -76,7 +76,7 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::Bool),
         any::<i64>().prop_map(|i| serde_json::json!(i)),
-        "[-0-9.eE]{1,12}".prop_map(|s| serde_json::Value::String(s)),
+        "[-0-9.eE]{1,12}".prop_map(serde_json::Value::String),
         prop::sample::select(vec!["Senior", "EU", "Contractor", "P-0001", "2026-10-01", "2026-10-05T09:00:00Z", "7.5"])
             .prop_map(|s| serde_json::Value::String(s.to_string())),
     ];
