@@ -383,8 +383,9 @@ fn test(path: &Path) -> ExitCode {
             }
             Some(why) => {
                 failed += 1;
-                println!("FAIL {} ({})", r.name, r.at);
-                println!("     {why}");
+                // One line a test (RUNTIME.md §3): the reason follows on it.
+                let why = why.replace('\n', " ");
+                println!("FAIL {} ({}): {why}", r.name, r.at);
             }
         }
     }
