@@ -724,7 +724,10 @@ impl<'a> Checker<'a> {
             BinOp::In | BinOp::NotIn => {
                 let a = self.expr(env, lhs, None);
                 let list_ty = Ty::list(a.ty.strip().clone());
-                let l = self.expr(env, rhs, Some(&list_ty));
+                // The value's type names bare variants in the list; numbers
+                // and lists unify with the list's elements instead.
+                let hint = !matches!(a.ty.strip(), Ty::Int | Ty::Decimal | Ty::List(_));
+                let l = self.expr(env, rhs, hint.then_some(&list_ty));
                 let elem = match &l.ty {
                     Ty::List(t) => (**t).clone(),
                     Ty::Error => Ty::Error,
@@ -736,9 +739,17 @@ impl<'a> Checker<'a> {
                 };
                 let a = match unify(&a.ty, &elem) {
                     Some(u) => {
-                        let l_target = Ty::list(u.clone());
-                        let a = self.coerce(a, &u, lhs.span);
-                        let l = self.coerce(l, &l_target, rhs.span);
+                        // As for `==` (§3): an Int value meets Decimal
+                        // elements as a Decimal, a `T?` may be looked for
+                        // among `T`s; elements of another numeric type than
+                        // the value's are compared by value, the list keeps
+                        // its type (there is no List<Int> to List<Decimal>).
+                        let a = if u.strip() == &Ty::Decimal {
+                            let t = if a.ty.is_optional() { Ty::optional(Ty::Decimal) } else { Ty::Decimal };
+                            self.coerce(a, &t, lhs.span)
+                        } else {
+                            a
+                        };
                         return mk(
                             ExprKind::In { value: Box::new(a), list: Box::new(l), negated: op == BinOp::NotIn },
                             Ty::Bool,
