@@ -343,10 +343,10 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         return None;
     }
     let local = i64::from(date.0) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    local
-        .checked_sub(offset_seconds)?
-        .checked_mul(1_000_000)?
-        .checked_add(micros)
+    let ts = local.checked_sub(offset_seconds)?.checked_mul(1_000_000)?.checked_add(micros)?;
+    // As Canon: an instant whose UTC year has no four-digit form is no timestamp.
+    let day = 86_400 * 1_000_000;
+    (days_from_civil(0, 1, 1) * day..days_from_civil(10_000, 1, 1) * day).contains(&ts).then_some(ts)
 }
 
 /// The UTC date of an instant.
