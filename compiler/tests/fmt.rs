@@ -489,7 +489,9 @@ fn expr_from(atom: impl Strategy<Value = Program> + Clone + 'static) -> BoxedStr
             .prop_map(|(xs, op)| join(xs, op, false)),
         1 => atom.clone().prop_map(|a| toks(&["not"]).then(a)),
         1 => (atom.clone(), atom.clone(), atom.clone())
-            .prop_map(|(c, t, e)| toks(&["if"]).then(c).tok("then").then(t).tok("else").then(e)),
+            // The condition in parentheses: it may be a record literal, which
+            // cannot stand directly in the head of an `if` (§7.1).
+            .prop_map(|(c, t, e)| toks(&["if", "("]).then(c).tok(")").tok("then").then(t).tok("else").then(e)),
     ]
     .boxed()
 }
