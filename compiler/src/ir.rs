@@ -49,8 +49,9 @@ pub struct Package {
     pub tests: Vec<TestDef>,
     /// Event wire type to handler index.
     pub handler_by_type: HashMap<String, usize>,
-    /// For the language server: the type of each name, field access and
-    /// `let` name the checker saw, with its file and span.
+    /// For the language server: the type of each name, field access, `let`
+    /// name, call, table lookup, parenthesised, `if`, `match` and `??`
+    /// expression the checker saw, with its file and span.
     pub types: Vec<(FileId, Span, Ty)>,
 }
 

@@ -384,7 +384,8 @@ impl Workspace {
         }
         // Check the item around the cursor with a placeholder field name at
         // the cursor, so `t.` parses, and read the type of the expression
-        // before the dot.
+        // before the dot (a name, a field access, `projects[k]`, `f(x)`,
+        // `(a ?? b)`...).
         let Some(probe) = self.probe(key, start) else {
             return Vec::new();
         };

@@ -195,8 +195,10 @@ pub(crate) struct Probe {
 }
 
 impl Probe {
-    /// The type of the widest name or field access ending at `end` (a
-    /// workspace offset before the cursor).
+    /// The type of the widest expression the checker typed ending at `end`
+    /// (a workspace offset before the cursor): a name, a field access, a
+    /// call, a lookup, a parenthesised expression, an `if`, a `match` or a
+    /// `??` (see `ir::Package::types`).
     pub fn type_ending_at(&self, end: usize) -> Option<Ty> {
         let end = end.checked_sub(self.start)? as u32;
         self.pkg

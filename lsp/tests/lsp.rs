@@ -1227,6 +1227,160 @@ async fn completion_after_dot_in_an_unfinished_item() {
     assert_eq!(labels, ["code", "status", "tier", "price"]);
 }
 
+/// Items returning records and enums, appended to `TYPED` for completion
+/// on the result of a lookup, a call or a parenthesised expression.
+const RESULTS: &str = r#"
+record Line { code: Text, rate: Money }
+
+fn find(code: Text) -> Project? = projects[code]
+
+fn fallback() -> Project = Project { code: "x", status: Open, tier: none, price: 0.00 EUR }
+
+decision line_of(status: Status) -> Line
+  hit first
+  | status || code | rate     |
+  | -      || "a"  | 1.00 EUR |
+
+"#;
+
+#[tokio::test]
+async fn completion_after_dot_on_lookups_calls_and_parentheses() {
+    let on = format!("{RESULTS}on Booked as b {{\n  let p = projects[b.project]\n");
+    let project: &[&str] = &["code", "status", "tier", "price"];
+    let line: &[&str] = &["code", "rate"];
+    let cases: &[(String, &str, &[&str])] = &[
+        // A table lookup, with `?.` and with `.` (which the checker rejects
+        // on an optional, but the fields are still what is meant).
+        (
+            format!("{on}  let r = projects[b.project]?."),
+            "\n}\n",
+            project,
+        ),
+        (
+            format!("{on}  let r = projects[b.project]."),
+            "\n}\n",
+            project,
+        ),
+        (
+            format!("{on}  let r = projects[b.project]?.pr"),
+            "\n}\n",
+            project,
+        ),
+        // ...in a handler not closed yet, and inside a call being written.
+        (format!("{on}  let r = projects[b.project]?."), "", project),
+        (
+            format!("{on}  let r = len(projects[b.project]?."),
+            "",
+            project,
+        ),
+        // A function call and a decision call.
+        (format!("{on}  let r = find(b.project)?."), "\n}\n", project),
+        (format!("{on}  let r = line_of(Open)."), "\n}\n", line),
+        (format!("{on}  check line_of(p?.status ?? Open)."), "", line),
+        // Parenthesised: `??`, `if`, `match`.
+        (
+            format!("{on}  let r = (p ?? fallback())."),
+            "\n}\n",
+            project,
+        ),
+        (
+            format!("{on}  let r = (if b.hours > 8 then fallback() else fallback())."),
+            "\n}\n",
+            project,
+        ),
+        (
+            format!(
+                "{on}  let r = (match b.hours {{ 1 => line_of(Open), _ => line_of(Closed) }})."
+            ),
+            "\n}\n",
+            line,
+        ),
+        // In a function's body.
+        (
+            format!("{RESULTS}fn rate(c: Text) -> Money? = find(c)?."),
+            "",
+            project,
+        ),
+    ];
+    for (head, tail, want) in cases {
+        let (labels, _) = typed_labels(head, tail).await;
+        assert_eq!(labels, *want, "{head}|{tail}");
+    }
+}
+
+#[tokio::test]
+async fn completion_by_type_after_calls_lookups_and_parentheses() {
+    let on = format!("{RESULTS}on Booked as b {{\n  let p = projects[b.project]\n");
+    let tier: &[&str] = &["Standard", "Strategic"];
+    let status: &[&str] = &["Open", "Closed"];
+    let cases: &[(String, &str, &[&str])] = &[
+        // A decision call returning an enum, on the left of `==`, `!=`, `in`.
+        (
+            format!("{on}  check band(Open, b.hours) == "),
+            " else reject X \"x\"\n}\n",
+            tier,
+        ),
+        (format!("{on}  if band(Open, b.hours) != "), "", tier),
+        (
+            format!("{on}  check band(Open, b.hours) in [Standard, "),
+            "] else reject X \"x\"\n}\n",
+            tier,
+        ),
+        // Parenthesised: `??` and `if`.
+        (
+            format!("{on}  check (p?.tier ?? Standard) == "),
+            " else reject X \"x\"\n}\n",
+            tier,
+        ),
+        (
+            format!("{on}  if (if b.hours > 8 then Status.Open else Status.Closed) != "),
+            "",
+            status,
+        ),
+        // A match on a call.
+        (
+            format!("{on}  let n = match band(Open, b.hours) {{\n    "),
+            "\n  }\n}\n",
+            tier,
+        ),
+    ];
+    for (head, tail, want) in cases {
+        let (labels, expected) = typed_labels(head, tail).await;
+        assert!(
+            labels.len() >= want.len() && labels[..want.len()] == **want,
+            "{head}|{tail}: {labels:?}"
+        );
+        assert!(expected >= want.len(), "{head}: {labels:?}");
+    }
+}
+
+#[tokio::test]
+async fn fields_after_a_lookup_or_call_are_references() {
+    let text = format!("{TYPED}{RESULTS}fn c(k: Text) -> Status? = projects[k]?.status\nfn d(k: Text) -> Text? = find(k)?.code\n");
+    let mut c = Client::start(&[("a.canon", text.as_str())]).await;
+    c.open("a.canon", &text).await;
+    let r = c
+        .at(
+            "textDocument/definition",
+            "a.canon",
+            pos(&text, "]?.status", 0, 4),
+        )
+        .await;
+    assert_eq!(
+        r["range"]["start"],
+        pos(&text, "status: Status", 0, 0),
+        "{r}"
+    );
+    let r = c
+        .at(
+            "textDocument/definition",
+            "a.canon",
+            pos(&text, ")?.code", 0, 4),
+        )
+        .await;
+    assert_eq!(r["range"]["start"], pos(&text, "code: Text", 0, 0), "{r}");
+}
+
 // ------------------------------------------------------------ decisions
 
 const DECISIONS: &str = r#"enum Role { Associate, Partner }

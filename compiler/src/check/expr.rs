@@ -352,7 +352,11 @@ impl<'a> Checker<'a> {
                 None => self.err_expr(e.span),
             },
             ast::ExprKind::Text(parts) => self.interpolation(env, parts, e.span),
-            ast::ExprKind::Paren(inner) => self.expr(env, inner, expected),
+            ast::ExprKind::Paren(inner) => {
+                let x = self.expr(env, inner, expected);
+                self.note_type(e.span, &x.ty);
+                x
+            }
             ast::ExprKind::Name(id) => {
                 let x = self.name(env, id, expected);
                 self.note_type(e.span, &x.ty);
@@ -363,14 +367,28 @@ impl<'a> Checker<'a> {
                 self.note_type(e.span, &x.ty);
                 x
             }
-            ast::ExprKind::Call { callee, args } => self.call(env, callee, args, e.span, expected),
+            ast::ExprKind::Call { callee, args } => {
+                let x = self.call(env, callee, args, e.span, expected);
+                self.note_type(e.span, &x.ty);
+                x
+            }
             ast::ExprKind::BadCall { callee } => {
                 self.error(Code::E0201, callee.span, "only functions, decisions and built-ins can be called");
                 self.err_expr(e.span)
             }
-            ast::ExprKind::Index { base, keys } => self.lookup(env, base, keys, e.span),
+            ast::ExprKind::Index { base, keys } => {
+                let x = self.lookup(env, base, keys, e.span);
+                self.note_type(e.span, &x.ty);
+                x
+            }
             ast::ExprKind::Unary { op, expr } => self.unary(env, *op, expr, e.span),
-            ast::ExprKind::Binary { op, lhs, rhs } => self.binary(env, *op, lhs, rhs, e.span, expected),
+            ast::ExprKind::Binary { op, lhs, rhs } => {
+                let x = self.binary(env, *op, lhs, rhs, e.span, expected);
+                if *op == ast::BinOp::Coalesce {
+                    self.note_type(e.span, &x.ty);
+                }
+                x
+            }
             ast::ExprKind::If { cond, then, otherwise } => {
                 let c = self.expect(env, cond, &Ty::Bool);
                 let (t_facts, f_facts) = facts(&c);
@@ -386,6 +404,7 @@ impl<'a> Checker<'a> {
                 };
                 let a = self.coerce(a, &ty, then.span);
                 let b = self.coerce(b, &ty, otherwise.span);
+                self.note_type(e.span, &ty);
                 mk(ExprKind::If { cond: Box::new(c), then: Box::new(a), otherwise: Box::new(b) }, ty, loc)
             }
             ast::ExprKind::Match { scrutinee, arms } => {
@@ -418,6 +437,7 @@ impl<'a> Checker<'a> {
                 }
                 let ty = ty.unwrap_or(Ty::Error);
                 let arms = out.into_iter().map(|(p, b, sp)| (p, self.coerce(b, &ty, sp))).collect();
+                self.note_type(e.span, &ty);
                 mk(ExprKind::Match { scrutinee: Box::new(s), arms }, ty, loc)
             }
             ast::ExprKind::Record { name, fields, rest } => {

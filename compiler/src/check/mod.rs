@@ -213,7 +213,9 @@ impl<'a> Checker<'a> {
         Some(DeclSite { file: self.file, span, line: self.loc(span).line })
     }
 
-    /// Records the type of a name, field access or `let` for the language server.
+    /// Records the type of an expression (a name, field access, call, lookup,
+    /// parenthesised expression, `if`, `match` or `??`) or a `let` for the
+    /// language server.
     pub(crate) fn note_type(&mut self, span: Span, ty: &Ty) {
         self.pkg.types.push((self.file, span, ty.clone()));
     }
