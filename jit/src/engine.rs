@@ -320,7 +320,7 @@ impl JitEngine {
             id: Some(&ev.id),
             event_type: Some(&ev.event_type),
             correlation_id: ev.correlation_id.as_deref(),
-            status: if accepted { Status::Accepted } else { Status::Rejected },
+            status: if accepted { Status::Accepted } else { Status::Rejected }.as_str(),
         };
         let emits = &ctx.emits;
         let write_emits = |out: &mut String| {

@@ -18,7 +18,7 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use canon_compiler::types::Ty;
-use canon_runtime::engine::Outcome;
+use canon_runtime::engine::{write_outcome_head, write_rejections, Outcome, OutcomeHead};
 use canon_runtime::interp::{Rejection, TraceEvent};
 use canon_runtime::{encode, Engine, LoadedPackage, Status, Tables};
 use rusqlite::{Connection, TransactionBehavior};
@@ -336,14 +336,7 @@ fn prepared(
     // from the records encoded once.
     let mut line =
         String::with_capacity(160 + rejections.len() + emits.iter().map(|e| e.record.len() + 40).sum::<usize>());
-    outcome_head(
-        &mut line,
-        outcome.line,
-        &outcome.id,
-        &outcome.event_type,
-        &outcome.correlation_id,
-        outcome.status.as_str(),
-    );
+    write_outcome_head(&head_of(outcome.line, &outcome.id, &outcome.event_type, &outcome.correlation_id, outcome.status.as_str()), &mut line);
     for (i, e) in emits.iter().enumerate() {
         if i > 0 {
             line.push(',');
@@ -372,30 +365,15 @@ fn prepared(
     }
 }
 
-/// An outcome line up to the opening of its `emits` array.
-fn outcome_head(
-    out: &mut String,
+/// The borrowed head of an outcome line (the runtime writes the format).
+fn head_of<'a>(
     line: u64,
-    id: &Option<String>,
-    ty: &Option<String>,
-    corr: &Option<String>,
-    status: &str,
-) {
-    let opt = |out: &mut String, s: &Option<String>| match s {
-        Some(s) => encode::json_str(out, s),
-        None => out.push_str("null"),
-    };
-    out.push_str("{\"line\":");
-    out.push_str(&line.to_string());
-    out.push_str(",\"id\":");
-    opt(out, id);
-    out.push_str(",\"type\":");
-    opt(out, ty);
-    out.push_str(",\"correlation_id\":");
-    opt(out, corr);
-    out.push_str(",\"status\":\"");
-    out.push_str(status);
-    out.push_str("\",\"emits\":[");
+    id: &'a Option<String>,
+    ty: &'a Option<String>,
+    corr: &'a Option<String>,
+    status: &'a str,
+) -> OutcomeHead<'a> {
+    OutcomeHead { line, id: id.as_deref(), event_type: ty.as_deref(), correlation_id: corr.as_deref(), status }
 }
 
 /// The stable part of an event's delivery ids: its key and payload hashed,
@@ -411,35 +389,15 @@ pub(crate) fn delivery_base(identity: &Identity) -> String {
 
 /// Rejections as the JSON array of an outcome line.
 pub(crate) fn rejections_json(rejections: &[Rejection]) -> String {
-    let mut out = String::from("[");
-    for (i, r) in rejections.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"code\":");
-        encode::json_str(&mut out, &r.code);
-        out.push_str(",\"message\":");
-        encode::json_str(&mut out, &r.message);
-        out.push_str(",\"at\":");
-        if r.at.is_empty() {
-            out.push_str("null");
-        } else {
-            encode::json_str(&mut out, &r.at);
-        }
-        if let Some(p) = &r.path {
-            out.push_str(",\"path\":");
-            encode::json_str(&mut out, p);
-        }
-        out.push('}');
-    }
-    out.push(']');
+    let mut out = String::new();
+    write_rejections(&mut out, rejections);
     out
 }
 
 /// An outcome line for a status decided by the ledger.
 fn ledger_outcome(p: &Prepared, status: &str, rejections: &str) -> String {
     let mut out = String::with_capacity(160 + rejections.len());
-    outcome_head(&mut out, p.line, &p.id, &p.event_type, &p.correlation_id, status);
+    write_outcome_head(&head_of(p.line, &p.id, &p.event_type, &p.correlation_id, status), &mut out);
     out.push_str("],\"rejections\":");
     out.push_str(rejections);
     out.push('}');

@@ -299,7 +299,7 @@ pub fn write_outcome_with(pkg: &ir::Package, o: &Outcome, out: &mut String, emit
         id: o.id.as_deref(),
         event_type: o.event_type.as_deref(),
         correlation_id: o.correlation_id.as_deref(),
-        status: o.status,
+        status: o.status.as_str(),
     };
     let own = |out: &mut String| {
         for (i, (dest, v)) in o.emits.iter().enumerate() {
@@ -325,13 +325,23 @@ pub struct OutcomeHead<'a> {
     pub id: Option<&'a str>,
     pub event_type: Option<&'a str>,
     pub correlation_id: Option<&'a str>,
-    pub status: Status,
+    /// `Status::as_str`, or a status the pipeline's ledger decides (`duplicate`).
+    pub status: &'a str,
 }
 
 /// Appends an outcome line (without the newline) from its parts: the one
-/// writer of the outcome format, for every engine. `emits` writes the inside
-/// of the `emits` array.
+/// writer of the outcome format, for every engine and the pipeline. `emits`
+/// writes the inside of the `emits` array.
 pub fn write_outcome_parts(head: &OutcomeHead<'_>, emits: &dyn Fn(&mut String), rejections: &[Rejection], out: &mut String) {
+    write_outcome_head(head, out);
+    emits(out);
+    out.push_str("],\"rejections\":");
+    write_rejections(out, rejections);
+    out.push('}');
+}
+
+/// An outcome line up to the opening of its `emits` array.
+pub fn write_outcome_head(head: &OutcomeHead<'_>, out: &mut String) {
     let opt = |out: &mut String, s: Option<&str>| match s {
         Some(s) => encode::json_str(out, s),
         None => out.push_str("null"),
@@ -345,10 +355,13 @@ pub fn write_outcome_parts(head: &OutcomeHead<'_>, emits: &dyn Fn(&mut String), 
     out.push_str(",\"correlation_id\":");
     opt(out, head.correlation_id);
     out.push_str(",\"status\":\"");
-    out.push_str(head.status.as_str());
+    out.push_str(head.status);
     out.push_str("\",\"emits\":[");
-    emits(out);
-    out.push_str("],\"rejections\":[");
+}
+
+/// Appends the JSON array of an outcome's rejections.
+pub fn write_rejections(out: &mut String, rejections: &[Rejection]) {
+    out.push('[');
     for (i, r) in rejections.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -369,7 +382,7 @@ pub fn write_outcome_parts(head: &OutcomeHead<'_>, emits: &dyn Fn(&mut String), 
         }
         out.push('}');
     }
-    out.push_str("]}");
+    out.push(']');
 }
 
 /// An event decoded and ready for its handler, or already decided.
