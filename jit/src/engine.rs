@@ -363,16 +363,7 @@ fn meta_cell(arena: &bumpalo::Bump, ev: &crate::native::Event<'_>) -> Cell {
     let opt = |s: &Option<Cow<'_, str>>| s.as_ref().map(text).unwrap_or_default();
     let key = match &ev.idempotency_key {
         Some(k) => text(k),
-        None => {
-            // RUNTIME.md: the default key is the JSON array `[source, id]`.
-            let mut k = String::with_capacity(ev.source.len() + ev.id.len() + 8);
-            k.push('[');
-            canon_runtime::encode::json_str(&mut k, &ev.source);
-            k.push(',');
-            canon_runtime::encode::json_str(&mut k, &ev.id);
-            k.push(']');
-            crate::cell::text_cell(arena, &k)
-        }
+        None => crate::cell::text_cell(arena, &canon_runtime::engine::default_idempotency_key(&ev.source, &ev.id)),
     };
     let fields = [
         text(&ev.id),

@@ -62,13 +62,7 @@ pub fn identity(line: &str, valid: bool, scratch: &mut Scratch) -> Identity {
     let key = match (valid && parsed, top) {
         (true, Top { key: Some(k), .. }) => k,
         (true, Top { id: Some(id), source: Some(source), .. }) => {
-            let mut k = String::with_capacity(id.len() + source.len() + 7);
-            k.push('[');
-            canon_runtime::encode::json_str(&mut k, &source);
-            k.push(',');
-            canon_runtime::encode::json_str(&mut k, &id);
-            k.push(']');
-            k
+            canon_runtime::engine::default_idempotency_key(&source, &id)
         }
         _ => format!("invalid:{}", hex(&hash)),
     };

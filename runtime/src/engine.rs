@@ -98,6 +98,18 @@ fn opt_string(raw: Option<&RawValue>) -> Result<Option<String>, ()> {
     }
 }
 
+/// The idempotency key of an event without `idempotencykey` (RUNTIME.md §1):
+/// the JSON array text `["<source>","<id>"]`.
+pub fn default_idempotency_key(source: &str, id: &str) -> String {
+    let mut k = String::with_capacity(source.len() + id.len() + 7);
+    k.push('[');
+    encode::json_str(&mut k, source);
+    k.push(',');
+    encode::json_str(&mut k, id);
+    k.push(']');
+    k
+}
+
 /// The envelope of an event, decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
@@ -207,14 +219,7 @@ fn parse_envelope(line: &str) -> Result<(Envelope, Option<&RawValue>), Invalid> 
     }
     let idempotency_key = match opt_string(raw.idempotencykey) {
         Ok(Some(k)) => k,
-        Ok(None) => {
-            let mut k = String::from("[");
-            encode::json_str(&mut k, &source);
-            k.push(',');
-            encode::json_str(&mut k, &id_s);
-            k.push(']');
-            k
-        }
+        Ok(None) => default_idempotency_key(&source, &id_s),
         Err(()) => return Err(bad("`idempotencykey` is not a string".into())),
     };
     Ok((
