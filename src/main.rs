@@ -98,6 +98,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `canon explain E0302 | head`: a reader that stops early ends the
+    // command quietly, as for any Unix filter, rather than a panic of
+    // `println!`. The pipeline and the language server keep the default
+    // (an error on writing), which they handle.
+    #[cfg(unix)]
+    if !matches!(cli.command, Command::Process(_) | Command::Lsp) {
+        // SAFETY: restoring the default action of a signal, before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match cli.command {
         Command::Check { package, format } => check(&package, format),
         Command::Run { package, input, output, data, engine, explain, threads } => {

@@ -151,3 +151,23 @@ fn explain_traces_are_the_same_with_both_engines() {
     assert!(text.contains("\"kind\":\"decision\""), "{text}");
     assert_eq!(text, String::from_utf8_lossy(&interp.stdout));
 }
+
+/// A reader that stops early (`canon explain E0302 | head -1`) ends the
+/// command quietly, as for any Unix filter: no panic, nothing on stderr.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_canon"))
+        .args(["explain", "E0302"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before the command writes.
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let _ = child.wait().unwrap();
+    assert!(err.is_empty(), "{err}");
+}
