@@ -8,5 +8,6 @@ pub mod db;
 pub mod diagnostics;
 pub mod fmt;
 pub mod ir;
+pub mod package;
 pub mod syntax;
 pub mod types;

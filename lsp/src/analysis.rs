@@ -141,8 +141,8 @@ impl Workspace {
     /// Sets the package root and reads every `.canon` file under it.
     pub fn load_root(&mut self, root: &Path) {
         self.root = Some(root.to_path_buf());
-        let mut found = Vec::new();
-        collect(root, root, &mut found);
+        // Directories that cannot be read are skipped: the rest is analysed.
+        let (found, _) = canon_compiler::package::source_files(root);
         for (key, path) in found {
             if self.files.contains_key(&key) {
                 continue;
@@ -922,27 +922,3 @@ fn item_symbol(item: &ast::Item) -> Option<Symbol> {
     })
 }
 
-fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in rd.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().to_string();
-        if name.starts_with('.') || name == "target" || name == "node_modules" {
-            continue;
-        }
-        if path.is_dir() {
-            collect(&path, root, out);
-        } else if path.extension().is_some_and(|x| x == "canon") {
-            let rel = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().to_string())
-                .collect::<Vec<_>>()
-                .join("/");
-            out.push((rel, path));
-        }
-    }
-}

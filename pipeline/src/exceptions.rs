@@ -11,7 +11,7 @@ use serde_json::{json, Value as Json};
 use crate::canonical::Identity;
 use crate::error::{Error, Result};
 use crate::http::{deliver, DeliveryCounts};
-use crate::process::{commit, count_run, insert_emits, prepare_again, Counts, Ledger, Rules, Writer};
+use crate::process::{begin_run, commit, count_run, insert_emits, prepare_again, Counts, Ledger, Rules, Writer};
 use crate::sink::Sinks;
 use crate::state::State;
 use canon_runtime::Status;
@@ -313,19 +313,8 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
         }
     };
     state.lock()?;
-    let version_id = state.package_version_id(&rules.version, &rules.root, &rules.data_dir)?;
-    let mut sinks = Sinks::open(&state.conn, state.dir(), &rules.config)?;
-    state.conn.execute(
-        "INSERT INTO runs (command, input, package_version, started_at) VALUES ('retry', 'exceptions', ?1, ?2)",
-        rusqlite::params![version_id, crate::now()],
-    )?;
-    let run_id = state.conn.last_insert_rowid();
-    let ledger = Ledger {
-        version_id,
-        run_id,
-        routes: sinks.routes.clone(),
-        dest_names: rules.config.sinks.iter().map(|(n, _)| n.clone()).collect(),
-    };
+    let (mut sinks, ledger) = begin_run(state, rules, "retry", "exceptions")?;
+    let run_id = ledger.run_id;
     let mut summary = RetrySummary::default();
     for chunk in ids.chunks(1000) {
         let now = crate::now();

@@ -297,20 +297,7 @@ pub fn trace_step(step: &serde_json::Value) -> serde_json::Value {
 /// A line that is not UTF-8 (so no JSON).
 fn prepare_bytes(engine: &Engine, line_no: u64, bytes: &[u8], scratch: &mut canonical::Scratch) -> Prepared {
     let text = String::from_utf8_lossy(bytes).into_owned();
-    let outcome = Outcome {
-        line: line_no,
-        id: None,
-        event_type: None,
-        correlation_id: None,
-        status: Status::Invalid,
-        emits: Vec::new(),
-        rejections: vec![Rejection {
-            code: "INVALID_ENVELOPE".into(),
-            message: "the line is not valid UTF-8".into(),
-            at: String::new(),
-            path: None,
-        }],
-    };
+    let outcome = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
     let identity = canonical::identity(&text, false, scratch);
     prepared(engine, outcome, Vec::new(), identity, "[]".into(), text)
 }
@@ -816,19 +803,8 @@ pub fn process(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary> {
     let start = Instant::now();
-    let version_id = state.package_version_id(&rules.version, &rules.root, &rules.data_dir)?;
-    let sinks = Sinks::open(&state.conn, state.dir(), &rules.config)?;
-    state.conn.execute(
-        "INSERT INTO runs (command, input, package_version, started_at) VALUES ('process', ?1, ?2, ?3)",
-        rusqlite::params![opts.input_name, version_id, crate::now()],
-    )?;
-    let run_id = state.conn.last_insert_rowid();
-    let ledger = Ledger {
-        version_id,
-        run_id,
-        routes: sinks.routes.clone(),
-        dest_names: rules.config.sinks.iter().map(|(n, _)| n.clone()).collect(),
-    };
+    let (sinks, ledger) = begin_run(state, rules, "process", &opts.input_name)?;
+    let run_id = ledger.run_id;
     let http_sinks = sinks.http.clone();
     let http_conn = if http_sinks.is_empty() { None } else { Some(state.connect_again()?) };
     let (chunk_tx, chunk_rx) = sync_channel::<Msg>(128);
@@ -890,6 +866,24 @@ pub fn process(
     };
     state.conn.execute("UPDATE runs SET finished_at = ?2 WHERE id = ?1", rusqlite::params![run_id, crate::now()])?;
     Ok(Summary { counts, http, elapsed: start.elapsed(), run: run_id })
+}
+
+/// Starts a run of `command` on `input`: records the package version and
+/// the run, opens the sinks; the ledger context of its batches.
+pub(crate) fn begin_run(state: &State, rules: &Rules, command: &str, input: &str) -> Result<(Sinks, Ledger)> {
+    let version_id = state.package_version_id(&rules.version, &rules.root, &rules.data_dir)?;
+    let sinks = Sinks::open(&state.conn, state.dir(), &rules.config)?;
+    state.conn.execute(
+        "INSERT INTO runs (command, input, package_version, started_at) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![command, input, version_id, crate::now()],
+    )?;
+    let ledger = Ledger {
+        version_id,
+        run_id: state.conn.last_insert_rowid(),
+        routes: sinks.routes.clone(),
+        dest_names: rules.config.sinks.iter().map(|(n, _)| n.clone()).collect(),
+    };
+    Ok((sinks, ledger))
 }
 
 /// Adds a batch's counts to its run.

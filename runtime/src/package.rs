@@ -49,30 +49,6 @@ impl LoadedPackage {
     }
 }
 
-fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), LoadError> {
-    let rd = std::fs::read_dir(dir).map_err(|e| LoadError::Io { path: dir.to_path_buf(), source: e })?;
-    for entry in rd {
-        let entry = entry.map_err(|e| LoadError::Io { path: dir.to_path_buf(), source: e })?;
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().to_string();
-        if name.starts_with('.') || name == "target" || name == "node_modules" {
-            continue;
-        }
-        if path.is_dir() {
-            collect(&path, root, out)?;
-        } else if path.extension().is_some_and(|x| x == "canon") {
-            let rel = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().to_string())
-                .collect::<Vec<_>>()
-                .join("/");
-            out.push((rel, path));
-        }
-    }
-    Ok(())
-}
 
 /// Loads a package directory (or a single `.canon` file) and prepares it for checking.
 pub fn load(path: &Path) -> Result<LoadedPackage, LoadError> {
@@ -84,8 +60,10 @@ pub fn load(path: &Path) -> Result<LoadedPackage, LoadError> {
         let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         (root, vec![(name, path.to_path_buf())])
     } else {
-        let mut files = Vec::new();
-        collect(path, path, &mut files)?;
+        let (files, mut errors) = canon_compiler::package::source_files(path);
+        if let Some((dir, source)) = errors.pop() {
+            return Err(LoadError::Io { path: dir, source });
+        }
         (path.to_path_buf(), files)
     };
     let mut files = files;
