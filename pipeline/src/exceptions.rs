@@ -260,14 +260,13 @@ struct Item {
     trace: String,
     line: i64,
     event_id: Option<String>,
-    correlation_id: Option<String>,
 }
 
 fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, Item)>> {
     Ok(conn
         .query_row(
             "SELECT x.status, x.id, x.event, x.attempts, x.rejections, x.updated_at, e.idem_key, e.payload_hash,
-                    e.event, e.status, e.package_version, e.trace, e.line, e.event_id, e.correlation_id
+                    e.event, e.status, e.package_version, e.trace, e.line, e.event_id
              FROM exceptions x JOIN events e ON e.id = x.event WHERE x.id = ?1",
             [id],
             |r| {
@@ -287,7 +286,6 @@ fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, Ite
                         trace: r.get(11)?,
                         line: r.get(12)?,
                         event_id: r.get(13)?,
-                        correlation_id: r.get(14)?,
                     },
                 ))
             },
@@ -398,7 +396,7 @@ fn retry_one(
         item.trace
     ])?;
     conn.prepare_cached("UPDATE events SET status = ?2, package_version = ?3, trace = ?4 WHERE id = ?1")?
-        .execute(rusqlite::params![item.event, p.status.as_str(), ledger.version_id, p.trace])?;
+        .execute(rusqlite::params![item.event, p.status.as_str(), ledger.version_id, p.trace()])?;
     let resolved = matches!(p.status, Status::Accepted | Status::Ignored);
     if resolved {
         conn.prepare_cached(
@@ -406,12 +404,12 @@ fn retry_one(
              attempts = attempts + 1, updated_at = ?2, resolved_at = ?2 WHERE id = ?1",
         )?
         .execute(rusqlite::params![item.id, now])?;
-        insert_emits(w, ledger, sinks, item.event, &p.emits, item.event_id.as_deref(), item.correlation_id.as_deref())?;
+        insert_emits(w, ledger, sinks, item.event, &p)?;
     } else {
         conn.prepare_cached(
             "UPDATE exceptions SET rejections = ?2, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1",
         )?
-        .execute(rusqlite::params![item.id, p.rejections, now])?;
+        .execute(rusqlite::params![item.id, p.rejections(), now])?;
     }
     match p.status {
         Status::Accepted => counts.accepted += 1,
@@ -423,7 +421,7 @@ fn retry_one(
         id: item.id,
         event_id: item.event_id,
         outcome: p.status.as_str().into(),
-        rejections: parse(&p.rejections),
+        rejections: parse(p.rejections()),
         resolved,
     })
 }

@@ -72,7 +72,7 @@ pub(crate) fn deliver(
             worked = true;
             let mut results = Vec::with_capacity(due.len());
             for row in &due {
-                let mut body = Vec::with_capacity(row.record.as_deref().map_or(0, str::len) + 96);
+                let mut body = String::with_capacity(row.record.as_deref().map_or(0, str::len) + 96);
                 delivery_json(
                     &mut body,
                     &row.delivery_id,
@@ -80,7 +80,7 @@ pub(crate) fn deliver(
                     row.correlation_id.as_deref(),
                     row.record.as_deref().unwrap_or("null"),
                 );
-                results.push(post(agent, cfg, &row.delivery_id, &body));
+                results.push(post(agent, cfg, &row.delivery_id, body.as_bytes()));
             }
             let now = crate::now();
             let now_ms = crate::now_ms();

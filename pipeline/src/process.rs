@@ -196,48 +196,105 @@ enum Final {
     Conflict,
 }
 
-/// One emitted record, encoded.
-pub(crate) struct Emit {
-    pub dest: usize,
-    pub delivery_id: String,
-    pub record: String,
+/// A part of a prepared event's buffer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: usize,
+    end: usize,
 }
 
-/// One event, evaluated and encoded, waiting for the ledger.
+impl Span {
+    fn of(r: std::ops::Range<usize>) -> Span {
+        Span { start: r.start, end: r.end }
+    }
+}
+
+/// One emitted record: its delivered line (file sinks), and the delivery id
+/// and record inside it (the outbox of HTTP sinks).
+pub(crate) struct Emit {
+    pub dest: usize,
+    delivery: Span,
+    delivery_id: Span,
+    record: Span,
+}
+
+/// One event, evaluated and encoded, waiting for the ledger. Everything the
+/// ledger writes is text in one buffer (`buf`), so an event costs a couple
+/// of allocations rather than one per field, and is freed as cheaply.
 pub(crate) struct Prepared {
     pub line: u64,
-    pub identity: Identity,
     pub status: Status,
-    pub id: Option<String>,
-    pub event_type: Option<String>,
-    pub correlation_id: Option<String>,
+    /// The first 16 bytes of the payload's SHA-256.
+    pub hash: [u8; 16],
+    key: Span,
+    id: Option<Span>,
+    event_type: Option<Span>,
+    correlation_id: Option<Span>,
     /// The outcome line (RUNTIME.md §2), without the newline.
-    pub outcome: String,
-    pub emits: Vec<Emit>,
-    /// The rejections as a JSON array.
-    pub rejections: String,
+    outcome: Span,
+    /// The rejections as a JSON array (inside the outcome line).
+    rejections: Span,
     /// The lineage as a JSON array.
-    pub trace: String,
+    trace: Span,
+    pub emits: Vec<Emit>,
+    buf: String,
     /// The event as received.
     pub text: String,
+}
+
+impl Prepared {
+    fn get(&self, s: Span) -> &str {
+        self.buf.get(s.start..s.end).unwrap_or_default()
+    }
+    /// The idempotency key.
+    pub fn key(&self) -> &str {
+        self.get(self.key)
+    }
+    pub fn id(&self) -> Option<&str> {
+        self.id.map(|s| self.get(s))
+    }
+    pub fn event_type(&self) -> Option<&str> {
+        self.event_type.map(|s| self.get(s))
+    }
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.correlation_id.map(|s| self.get(s))
+    }
+    pub fn outcome(&self) -> &str {
+        self.get(self.outcome)
+    }
+    pub fn rejections(&self) -> &str {
+        self.get(self.rejections)
+    }
+    pub fn trace(&self) -> &str {
+        self.get(self.trace)
+    }
+    /// An emit's delivered line, without the newline.
+    pub fn delivery(&self, e: &Emit) -> &str {
+        self.get(e.delivery)
+    }
+    pub fn delivery_id(&self, e: &Emit) -> &str {
+        self.get(e.delivery_id)
+    }
+    pub fn record(&self, e: &Emit) -> &str {
+        self.get(e.record)
+    }
 }
 
 /// Evaluates one line with its lineage and encodes everything the ledger needs.
 pub(crate) fn prepare(rules: &Rules, line_no: u64, text: String, scratch: &mut canonical::Scratch) -> Prepared {
     let (outcome, records, trace) = rules.evaluate_encoded(line_no, &text);
     let identity = canonical::identity(&text, outcome.status != Status::Invalid, scratch);
-    prepared(&rules.engine, outcome, records, identity, trace_json(&trace), text)
+    prepared(&rules.engine, outcome, records, identity, &trace, text)
 }
 
 /// Evaluates an event again (a retry), keeping the identity it was recorded with.
 pub(crate) fn prepare_again(rules: &Rules, line_no: u64, text: String, identity: Identity) -> Prepared {
     let (outcome, records, trace) = rules.evaluate_encoded(line_no, &text);
-    prepared(&rules.engine, outcome, records, identity, trace_json(&trace), text)
+    prepared(&rules.engine, outcome, records, identity, &trace, text)
 }
 
-/// The lineage in the compact form the ledger stores (see the schema).
-fn trace_json(trace: &[TraceEvent]) -> String {
-    let mut out = String::with_capacity(40 * trace.len() + 2);
+/// Appends the lineage in the compact form the ledger stores (see the schema).
+fn trace_json(out: &mut String, trace: &[TraceEvent]) {
     out.push('[');
     for (i, t) in trace.iter().enumerate() {
         if i > 0 {
@@ -246,38 +303,37 @@ fn trace_json(trace: &[TraceEvent]) -> String {
         match t {
             TraceEvent::Lookup { table, key, found } => {
                 out.push_str("[\"lookup\",");
-                encode::json_str(&mut out, table);
+                encode::json_str(out, table);
                 out.push(',');
-                encode::json_str(&mut out, key);
+                encode::json_str(out, key);
                 out.push_str(if *found { ",true]" } else { ",false]" });
             }
             TraceEvent::DecisionRow { decision, row, at } => {
                 out.push_str("[\"decision\",");
-                encode::json_str(&mut out, decision);
+                encode::json_str(out, decision);
                 out.push(',');
-                out.push_str(&row.to_string());
+                out.push_str(itoa::Buffer::new().format(*row));
                 out.push(',');
-                encode::json_str(&mut out, at);
+                encode::json_str(out, at);
                 out.push(']');
             }
             TraceEvent::Rejected { code, at } => {
                 out.push_str("[\"rejected\",");
-                encode::json_str(&mut out, code);
+                encode::json_str(out, code);
                 out.push(',');
-                encode::json_str(&mut out, at);
+                encode::json_str(out, at);
                 out.push(']');
             }
             TraceEvent::Emit { destination, at } => {
                 out.push_str("[\"emit\",");
-                encode::json_str(&mut out, destination);
+                encode::json_str(out, destination);
                 out.push(',');
-                encode::json_str(&mut out, at);
+                encode::json_str(out, at);
                 out.push(']');
             }
         }
     }
     out.push(']');
-    out
 }
 
 /// A stored lineage step as the object `canon run --explain` prints.
@@ -299,7 +355,14 @@ fn prepare_bytes(engine: &Engine, line_no: u64, bytes: &[u8], scratch: &mut cano
     let text = String::from_utf8_lossy(bytes).into_owned();
     let outcome = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
     let identity = canonical::identity(&text, false, scratch);
-    prepared(engine, outcome, Vec::new(), identity, "[]".into(), text)
+    prepared(engine, outcome, Vec::new(), identity, &[], text)
+}
+
+/// Appends `s` to `buf`; where it is.
+fn push(buf: &mut String, s: &str) -> Span {
+    let start = buf.len();
+    buf.push_str(s);
+    Span { start, end: buf.len() }
 }
 
 fn prepared(
@@ -307,60 +370,98 @@ fn prepared(
     outcome: Outcome,
     records: Vec<(usize, String)>,
     identity: Identity,
-    trace: String,
+    trace: &[TraceEvent],
     text: String,
 ) -> Prepared {
     let pkg = engine.package();
+    let records_len: usize = records.iter().map(|(_, r)| r.len()).sum();
+    let mut buf = String::with_capacity(400 + 48 * trace.len() + 2 * records_len + 120 * records.len());
+    let key = push(&mut buf, &identity.key);
+    let id = outcome.id.as_deref().map(|s| push(&mut buf, s));
+    let event_type = outcome.event_type.as_deref().map(|s| push(&mut buf, s));
+    let correlation_id = outcome.correlation_id.as_deref().map(|s| push(&mut buf, s));
+    let start = buf.len();
+    trace_json(&mut buf, trace);
+    let trace = Span { start, end: buf.len() };
+    // The outcome line of RUNTIME.md §2, exactly as `canon run` writes it,
+    // from the records encoded once; the rejections and the records are
+    // read from inside it.
+    let start = buf.len();
+    let status = outcome.status.as_str();
+    write_outcome_head(
+        &OutcomeHead {
+            line: outcome.line,
+            id: outcome.id.as_deref(),
+            event_type: outcome.event_type.as_deref(),
+            correlation_id: outcome.correlation_id.as_deref(),
+            status,
+        },
+        &mut buf,
+    );
+    let mut in_line = Vec::with_capacity(records.len());
+    for (i, (dest, record)) in records.iter().enumerate() {
+        if i > 0 {
+            buf.push(',');
+        }
+        buf.push_str("{\"destination\":");
+        encode::json_str(&mut buf, pkg.destinations.get(*dest).map(|d| d.name.as_str()).unwrap_or(""));
+        buf.push_str(",\"record\":");
+        in_line.push(push(&mut buf, record));
+        buf.push('}');
+    }
+    buf.push_str("],\"rejections\":");
+    let rejections_start = buf.len();
+    write_rejections(&mut buf, &outcome.rejections);
+    let rejections = Span { start: rejections_start, end: buf.len() };
+    buf.push('}');
+    let outcome_span = Span { start, end: buf.len() };
     let mut emits = Vec::with_capacity(records.len());
     if !records.is_empty() {
         let base = delivery_base(&identity);
-        for (n, (dest, record)) in records.into_iter().enumerate() {
-            emits.push(Emit { dest, delivery_id: format!("{base}-{}", n + 1), record });
+        let mut delivery_id = String::with_capacity(base.len() + 4);
+        for (n, (dest, record)) in records.iter().enumerate() {
+            delivery_id.clear();
+            delivery_id.push_str(&base);
+            delivery_id.push('-');
+            delivery_id.push_str(itoa::Buffer::new().format(n + 1));
+            let at = buf.len();
+            let (rec, did) = delivery_json(
+                &mut buf,
+                &delivery_id,
+                outcome.id.as_deref(),
+                outcome.correlation_id.as_deref(),
+                record,
+            );
+            let delivery = Span { start: at, end: buf.len() };
+            let _ = rec;
+            emits.push(Emit {
+                dest: *dest,
+                delivery,
+                delivery_id: Span::of(did),
+                record: in_line.get(n).copied().unwrap_or_else(|| Span::of(rec)),
+            });
         }
     }
-    let rejections = rejections_json(&outcome.rejections);
-    // The outcome line of RUNTIME.md §2, exactly as `canon run` writes it,
-    // from the records encoded once.
-    let mut line =
-        String::with_capacity(160 + rejections.len() + emits.iter().map(|e| e.record.len() + 40).sum::<usize>());
-    write_outcome_head(&head_of(outcome.line, &outcome.id, &outcome.event_type, &outcome.correlation_id, outcome.status.as_str()), &mut line);
-    for (i, e) in emits.iter().enumerate() {
-        if i > 0 {
-            line.push(',');
-        }
-        line.push_str("{\"destination\":");
-        encode::json_str(&mut line, pkg.destinations.get(e.dest).map(|d| d.name.as_str()).unwrap_or(""));
-        line.push_str(",\"record\":");
-        line.push_str(&e.record);
-        line.push('}');
-    }
-    line.push_str("],\"rejections\":");
-    line.push_str(&rejections);
-    line.push('}');
     Prepared {
         line: outcome.line,
-        identity,
         status: outcome.status,
-        id: outcome.id,
-        event_type: outcome.event_type,
-        correlation_id: outcome.correlation_id,
-        outcome: line,
-        emits,
+        hash: identity.hash,
+        key,
+        id,
+        event_type,
+        correlation_id,
+        outcome: outcome_span,
         rejections,
         trace,
+        emits,
+        buf,
         text,
     }
 }
 
 /// The borrowed head of an outcome line (the runtime writes the format).
-fn head_of<'a>(
-    line: u64,
-    id: &'a Option<String>,
-    ty: &'a Option<String>,
-    corr: &'a Option<String>,
-    status: &'a str,
-) -> OutcomeHead<'a> {
-    OutcomeHead { line, id: id.as_deref(), event_type: ty.as_deref(), correlation_id: corr.as_deref(), status }
+fn head_of<'a>(p: &'a Prepared, status: &'a str) -> OutcomeHead<'a> {
+    OutcomeHead { line: p.line, id: p.id(), event_type: p.event_type(), correlation_id: p.correlation_id(), status }
 }
 
 /// The stable part of an event's delivery ids: its key and payload hashed,
@@ -381,14 +482,12 @@ pub(crate) fn rejections_json(rejections: &[Rejection]) -> String {
     out
 }
 
-/// An outcome line for a status decided by the ledger.
-fn ledger_outcome(p: &Prepared, status: &str, rejections: &str) -> String {
-    let mut out = String::with_capacity(160 + rejections.len());
-    write_outcome_head(&head_of(p.line, &p.id, &p.event_type, &p.correlation_id, status), &mut out);
+/// Appends an outcome line for a status decided by the ledger.
+fn ledger_outcome(out: &mut String, p: &Prepared, status: &str, rejections: &str) {
+    write_outcome_head(&head_of(p, status), out);
     out.push_str("],\"rejections\":");
     out.push_str(rejections);
     out.push('}');
-    out
 }
 
 /// A chunk of evaluated events, numbered in input order, with the input
@@ -631,11 +730,11 @@ impl<'c> Writer<'c> {
         head: bool,
     ) -> Result<Option<i64>> {
         let params = rusqlite::params![
-            p.identity.key,
-            &p.identity.hash[..],
-            p.id,
-            p.event_type,
-            p.correlation_id,
+            p.key(),
+            &p.hash[..],
+            p.id(),
+            p.event_type(),
+            p.correlation_id(),
             status,
             ledger.version_id,
             ledger.run_id,
@@ -670,8 +769,8 @@ pub(crate) fn record(
 ) -> Result<bool> {
     let exception = matches!(p.status, Status::Rejected | Status::Invalid);
     // The common case, a key never seen: one insert.
-    if let Some(event) = w.insert_event(ledger, p, p.status.as_str(), &p.trace, exception, now, true)? {
-        lines.push_str(&p.outcome);
+    if let Some(event) = w.insert_event(ledger, p, p.status.as_str(), p.trace(), exception, now, true)? {
+        lines.push_str(p.outcome());
         lines.push('\n');
         return recorded(w, ledger, sinks, p, event, exception, now, counts);
     }
@@ -679,16 +778,16 @@ pub(crate) fn record(
     let mut first: Option<(i64, Option<String>, String)> = None;
     let mut same = false;
     {
-        let mut rows = w.lookup.query([&p.identity.key])?;
+        let mut rows = w.lookup.query([p.key()])?;
         while let Some(row) = rows.next()? {
             let key = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-            if key != p.identity.key {
+            if key != p.key() {
                 continue;
             }
             if first.is_none() {
                 first = Some((row.get(0)?, row.get(3)?, row.get(4)?));
             }
-            if row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)? == p.identity.hash.as_slice() {
+            if row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)? == p.hash.as_slice() {
                 same = true;
                 break;
             }
@@ -696,16 +795,16 @@ pub(crate) fn record(
     }
     if same {
         counts.add(Final::Duplicate);
-        lines.push_str(&ledger_outcome(p, "duplicate", "[]"));
+        ledger_outcome(lines, p, "duplicate", "[]");
         lines.push('\n');
         return Ok(false);
     }
     let Some((_, orig_id, orig_at)) = first else {
-        return Err(Error::Other(format!("the ledger refused key `{}` but holds no row for it", p.identity.key)));
+        return Err(Error::Other(format!("the ledger refused key `{}` but holds no row for it", p.key())));
     };
     let message = format!(
         "idempotency key `{}` was processed at {orig_at} (event `{}`) with a different payload; the first one stands",
-        p.identity.key,
+        p.key(),
         orig_id.unwrap_or_default()
     );
     let rejections =
@@ -713,7 +812,7 @@ pub(crate) fn record(
     let event = w.insert_event(ledger, p, "rejected", "[]", true, now, false)?.unwrap_or(0);
     w.insert_exception(event, &rejections, now)?;
     counts.add(Final::Conflict);
-    lines.push_str(&ledger_outcome(p, "rejected", &rejections));
+    ledger_outcome(lines, p, "rejected", &rejections);
     lines.push('\n');
     Ok(false)
 }
@@ -731,9 +830,9 @@ fn recorded(
     counts: &mut Counts,
 ) -> Result<bool> {
     if exception {
-        w.insert_exception(event, &p.rejections, now)?;
+        w.insert_exception(event, p.rejections(), now)?;
     }
-    let http_rows = insert_emits(w, ledger, sinks, event, &p.emits, p.id.as_deref(), p.correlation_id.as_deref())?;
+    let http_rows = insert_emits(w, ledger, sinks, event, p)?;
     counts.add(Final::Status(p.status));
     Ok(http_rows)
 }
@@ -741,30 +840,21 @@ fn recorded(
 /// An accepted event's emits: lines queued for the file sinks (written at
 /// this batch's commit), pending outbox rows for the HTTP sinks. Returns
 /// whether any outbox row was added.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn insert_emits(
-    w: &mut Writer<'_>,
-    ledger: &Ledger,
-    sinks: &mut Sinks,
-    event: i64,
-    emits: &[Emit],
-    event_id: Option<&str>,
-    correlation_id: Option<&str>,
-) -> Result<bool> {
+pub(crate) fn insert_emits(w: &mut Writer<'_>, ledger: &Ledger, sinks: &mut Sinks, event: i64, p: &Prepared) -> Result<bool> {
     let mut http = false;
-    for e in emits {
+    for e in &p.emits {
         let name = ledger.dest_names.get(e.dest).map(String::as_str).unwrap_or("");
         match ledger.routes.get(e.dest) {
             Some(Route::File(i)) => {
                 if let Some(f) = sinks.files.get_mut(*i) {
-                    delivery_json(&mut f.pending, &e.delivery_id, event_id, correlation_id, &e.record);
+                    f.pending.extend_from_slice(p.delivery(e).as_bytes());
                     f.pending.push(b'\n');
                     f.pending_records += 1;
                 }
             }
             Some(Route::Http(_)) | None => {
                 http = true;
-                w.to_send.execute(rusqlite::params![e.delivery_id, event, name, e.record])?;
+                w.to_send.execute(rusqlite::params![p.delivery_id(e), event, name, p.record(e)])?;
             }
         }
     }

@@ -205,29 +205,33 @@ fn open_file(conn: &Connection, dest: &str, key: String, path: PathBuf) -> Resul
     })
 }
 
-/// One delivered line (file sinks) or request body (HTTP sinks), without the newline.
+/// One delivered line (file sinks) or request body (HTTP sinks), without
+/// the newline; returns where the record and the delivery id are in `out`.
 pub(crate) fn delivery_json(
-    out: &mut Vec<u8>,
+    out: &mut String,
     delivery_id: &str,
     event_id: Option<&str>,
     correlation_id: Option<&str>,
     record: &str,
-) {
-    let mut s = String::with_capacity(96);
-    s.push_str("{\"delivery_id\":");
-    json_str(&mut s, delivery_id);
-    s.push_str(",\"event_id\":");
+) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    out.push_str("{\"delivery_id\":");
+    let id_start = out.len() + 1;
+    json_str(out, delivery_id);
+    let id = id_start..out.len() - 1;
+    out.push_str(",\"event_id\":");
     match event_id {
-        Some(v) => json_str(&mut s, v),
-        None => s.push_str("null"),
+        Some(v) => json_str(out, v),
+        None => out.push_str("null"),
     }
-    s.push_str(",\"correlation_id\":");
+    out.push_str(",\"correlation_id\":");
     match correlation_id {
-        Some(v) => json_str(&mut s, v),
-        None => s.push_str("null"),
+        Some(v) => json_str(out, v),
+        None => out.push_str("null"),
     }
-    s.push_str(",\"record\":");
-    out.extend_from_slice(s.as_bytes());
-    out.extend_from_slice(record.as_bytes());
-    out.push(b'}');
+    out.push_str(",\"record\":");
+    let at = out.len();
+    out.push_str(record);
+    let rec = at..out.len();
+    out.push('}');
+    (rec, id)
 }
