@@ -142,8 +142,8 @@ pub fn process(args: ProcessArgs) -> ExitCode {
             }
         }
     };
-    let writer: Box<dyn Write> = if args.output == "-" {
-        Box::new(std::io::stdout().lock())
+    let writer: Box<dyn Write + Send> = if args.output == "-" {
+        Box::new(std::io::stdout())
     } else {
         match std::fs::File::create(&args.output) {
             Ok(f) => Box::new(f),

@@ -888,7 +888,7 @@ pub fn process(
     state: &mut State,
     rules: &Rules,
     input: Box<dyn Read + Send>,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
     opts: &Options,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary> {
@@ -897,6 +897,18 @@ pub fn process(
     let run_id = ledger.run_id;
     let http_sinks = sinks.http.clone();
     let http_conn = if http_sinks.is_empty() { None } else { Some(state.connect_again()?) };
+    // Checkpoints run beside the writer, on a connection of their own: the
+    // writer's commits signal when the WAL has grown past a threshold.
+    let ckpt_conn = state.connect_again()?;
+    let (ckpt_tx, ckpt_rx) = sync_channel::<()>(1);
+    let page_size: i64 = state.conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    let checkpoint_pages = (CHECKPOINT_BYTES / page_size.max(512)) as std::ffi::c_int;
+    state.conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+        if pages >= checkpoint_pages {
+            let _ = ckpt_tx.try_send(());
+        }
+        Ok(())
+    }))?;
     let (chunk_tx, chunk_rx) = sync_channel::<Msg>(128);
     let (wake_tx, wake_rx) = sync_channel::<()>(1);
     let stop = AtomicBool::new(false);
@@ -936,8 +948,31 @@ pub fn process(
                     .map_err(|e| Error::Other(format!("cannot start the delivery thread: {e}")))?,
             ),
         };
+        std::thread::Builder::new()
+            .name("canon-checkpoint".into())
+            .spawn_scoped(s, move || checkpoints(&ckpt_conn, &ckpt_rx))
+            .map_err(|e| Error::Other(format!("cannot start the checkpoint thread: {e}")))?;
+        let (ack_tx, ack_rx) = sync_channel::<String>(2);
+        let acknowledger = std::thread::Builder::new()
+            .name("canon-acknowledge".into())
+            .spawn_scoped(s, move || acknowledge(out, &ack_rx))
+            .map_err(|e| Error::Other(format!("cannot start the output thread: {e}")))?;
         let rx = InOrder { rx: chunk_rx, next: 0, early: std::collections::BTreeMap::new() };
-        let written = write_stream(state, &ledger, sinks, rx, garbage, out, opts, progress, wake_tx);
+        let written = write_stream(state, &ledger, sinks, rx, garbage, &ack_tx, opts, progress, wake_tx);
+        drop(ack_tx);
+        // Back to SQLite's own checkpoints (the hook and the pragma share a
+        // slot); dropping the hook ends the checkpoint thread.
+        let restored = state
+            .conn
+            .wal_hook(None::<fn(&mut rusqlite::hooks::Wal, std::ffi::c_int) -> rusqlite::Result<()>>)
+            .and_then(|()| state.conn.pragma_update(None, "wal_autocheckpoint", crate::state::AUTOCHECKPOINT_PAGES));
+        let acknowledged = acknowledger.join();
+        let written = match (written, acknowledged) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(_)) => Err(Error::Other("internal error: the output thread panicked".into())),
+            (Ok(_), Ok(Err(e))) => Err(Error::Output(e)),
+            (Ok(c), Ok(Ok(()))) => restored.map(|()| c).map_err(Error::from),
+        };
         if written.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
@@ -976,6 +1011,29 @@ pub(crate) fn begin_run(state: &State, rules: &Rules, command: &str, input: &str
     Ok((sinks, ledger))
 }
 
+/// The WAL size past which a commit asks for a checkpoint.
+const CHECKPOINT_BYTES: i64 = 64 << 20;
+
+/// Copies the WAL into the database whenever the writer asks, without
+/// blocking it (`PASSIVE`). A checkpoint that fails loses nothing: the
+/// frames stay in the WAL for the next one.
+fn checkpoints(conn: &Connection, asked: &Receiver<()>) {
+    while asked.recv().is_ok() {
+        let _ = conn.wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE);
+    }
+}
+
+/// Writes each committed batch's outcome lines (the acknowledgement), in
+/// order, on a thread of its own so that the writer can go on with the
+/// next batch.
+fn acknowledge(out: &mut (dyn Write + Send), batches: &Receiver<String>) -> std::io::Result<()> {
+    while let Ok(lines) = batches.recv() {
+        out.write_all(lines.as_bytes())?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
 /// Adds a batch's counts to its run.
 pub(crate) fn count_run(conn: &Connection, run: i64, c: &Counts) -> Result<()> {
     conn.execute(
@@ -1000,7 +1058,7 @@ fn write_stream(
     mut sinks: Sinks,
     mut rx: InOrder,
     garbage: Vec<std::sync::mpsc::Sender<Garbage>>,
-    out: &mut dyn Write,
+    out: &SyncSender<String>,
     opts: &Options,
     progress: &mut dyn FnMut(&Progress),
     wake: SyncSender<()>,
@@ -1010,7 +1068,7 @@ fn write_stream(
     let mut batch: Vec<(usize, Vec<Prepared>)> = Vec::new();
     let mut size = 0usize;
     let mut bytes: u64;
-    let mut lines = String::with_capacity(1 << 20);
+    let mut lines = String::new();
     let mut done = false;
     while !done {
         let mut failed = None;
@@ -1046,7 +1104,7 @@ fn write_stream(
         let now = crate::now();
         let mut batch_counts = Counts::default();
         let mut http_rows = false;
-        lines.clear();
+        lines.reserve(size * 512);
         let tx = state.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let recorded = (|| -> Result<()> {
             let mut w = Writer::new(&tx)?;
@@ -1070,7 +1128,10 @@ fn write_stream(
             }
         }
         size = 0;
-        out.write_all(lines.as_bytes()).and_then(|()| out.flush()).map_err(Error::Output)?;
+        if out.send(std::mem::take(&mut lines)).is_err() {
+            // The output thread stopped on a write error, which it returns.
+            return Ok(counts);
+        }
         counts.accepted += batch_counts.accepted;
         counts.rejected += batch_counts.rejected;
         counts.ignored += batch_counts.ignored;
@@ -1083,3 +1144,4 @@ fn write_stream(
     }
     Ok(counts)
 }
+
