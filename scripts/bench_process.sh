@@ -41,13 +41,22 @@ for i in 1 2 3; do
 done
 cmp -s "$tmp/run.jsonl" "$tmp/process.jsonl" || { echo "error: canon process and canon run printed different outcomes" >&2; exit 1; }
 cmp -s "$tmp/run.jsonl" "$tmp/process-i.jsonl" || { echo "error: canon process --engine interp printed other outcomes" >&2; exit 1; }
-# The lineage is the same whichever engine evaluated.
+# The lineage is the same whichever engine evaluated (each state numbers
+# its lineage steps in the order it met them: compare them spelled out).
 python3 - "$tmp/state/state.db" "$tmp/state-i/state.db" <<'PY' || exit 1
-import sqlite3, sys
-q = "SELECT line, trace FROM events ORDER BY line"
-a = sqlite3.connect(sys.argv[1]).execute(q).fetchall()
-b = sqlite3.connect(sys.argv[2]).execute(q).fetchall()
-if a != b:
+import json, sqlite3, sys
+def traces(path):
+    db = sqlite3.connect(path)
+    steps = {i: json.loads(s) for i, s in db.execute("SELECT id, step FROM trace_steps")}
+    def step(s):
+        if isinstance(s, int):
+            return steps[s]
+        if isinstance(s, list) and s and isinstance(s[0], int):
+            t = steps[s[0]]
+            return t[:-1] + [s[1], t[-1]]
+        return s
+    return [(line, [step(s) for s in json.loads(t)]) for line, t in db.execute("SELECT line, trace FROM events ORDER BY line")]
+if traces(sys.argv[1]) != traces(sys.argv[2]):
     sys.exit("error: the JIT's lineage differs from the interpreter's")
 PY
 db=$(du -m "$tmp/state/state.db" | cut -f1)

@@ -11,7 +11,8 @@ use serde_json::{json, Value as Json};
 use crate::canonical::Identity;
 use crate::error::{Error, Result};
 use crate::http::{deliver, DeliveryCounts};
-use crate::process::{begin_run, commit, count_run, insert_emits, prepare_again, Counts, Ledger, Rules, Writer};
+use crate::lineage::{StepCache, Steps, Templates};
+use crate::process::{begin_run, commit, count_run, insert_emits, prepare_again, Counts, Ledger, Lineage, Rules, Writer};
 use crate::sink::Sinks;
 use crate::state::State;
 use canon_runtime::Status;
@@ -30,8 +31,8 @@ fn parse(text: &str) -> Json {
 }
 
 /// A stored lineage as `canon run --explain` objects.
-fn steps(text: &str) -> Json {
-    match parse(text) {
+fn steps(templates: &Templates, text: &str) -> Json {
+    match templates.expand(&parse(text)) {
         Json::Array(a) => Json::Array(a.iter().map(crate::process::trace_step).collect()),
         other => other,
     }
@@ -70,6 +71,7 @@ pub fn list(state: &State, filter: &Filter) -> Result<Vec<Json>> {
 /// lineage (package version and trace), earlier attempts, deliveries.
 pub fn show(state: &State, id: i64) -> Result<Json> {
     let conn = &state.conn;
+    let templates = Templates::load(conn)?;
     let item = conn
         .query_row(
             "SELECT x.id, x.status, x.resolution, x.note, x.attempts, x.rejections, x.created_at, x.updated_at,
@@ -102,7 +104,7 @@ pub fn show(state: &State, id: i64) -> Result<Json> {
                             "package": r.get::<_, String>(19)?,
                             "data": r.get::<_, String>(20)?,
                             "outcome": r.get::<_, String>(17)?,
-                            "trace": steps(&r.get::<_, String>(16)?),
+                            "trace": steps(&templates, &r.get::<_, String>(16)?),
                         },
                     }),
                 ))
@@ -123,7 +125,7 @@ pub fn show(state: &State, id: i64) -> Result<Json> {
                 "package_version": r.get::<_, String>(2)?,
                 "outcome": r.get::<_, String>(3)?,
                 "rejections": parse(&r.get::<_, String>(4)?),
-                "trace": steps(&r.get::<_, String>(5)?),
+                "trace": steps(&templates, &r.get::<_, String>(5)?),
             }))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -313,6 +315,8 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
     state.lock()?;
     let (mut sinks, ledger) = begin_run(state, rules, "retry", "exceptions")?;
     let run_id = ledger.run_id;
+    let steps = Steps::load(&state.conn)?;
+    let mut lineage = Lineage { steps: &steps, cache: StepCache::default() };
     let mut summary = RetrySummary::default();
     for chunk in ids.chunks(1000) {
         let now = crate::now();
@@ -326,8 +330,9 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
                 if status != "open" {
                     continue;
                 }
-                results.push(retry_one(&mut w, rules, &ledger, &mut sinks, item, &now, &mut counts)?);
+                results.push(retry_one(&mut w, rules, &ledger, &mut sinks, item, &now, &mut counts, &mut lineage)?);
             }
+            steps.save(&tx)?;
             count_run(&tx, run_id, &counts)
         })();
         if let Err(e) = done {
@@ -356,14 +361,17 @@ fn retry_one(
     item: Item,
     now: &str,
     counts: &mut Counts,
+    lineage: &mut Lineage<'_>,
 ) -> Result<RetryResult> {
     let conn = w.conn;
     // An event whose key was first seen with another payload stays a conflict.
-    let earlier: i64 = conn.query_row(
-        "SELECT count(*) FROM events WHERE idem_key = ?1 AND id < ?2",
-        rusqlite::params![item.key, item.event],
-        |r| r.get(0),
-    )?;
+    let earlier: i64 = conn
+        .prepare_cached(
+            // Through the ledger's two partial indexes on the key.
+            "SELECT (SELECT count(*) FROM events WHERE idem_key = ?1 AND head = 1 AND id < ?2)
+                  + (SELECT count(*) FROM events WHERE idem_key = ?1 AND head = 0 AND id < ?2)",
+        )?
+        .query_row(rusqlite::params![item.key, item.event], |r| r.get(0))?;
     let text = match (&item.text, earlier) {
         (Some(t), 0) => t.clone(),
         _ => {
@@ -381,7 +389,7 @@ fn retry_one(
         *h = *b;
     }
     let identity = Identity { key: item.key.clone(), hash };
-    let p = prepare_again(rules, item.line.max(0) as u64, text, identity);
+    let p = prepare_again(rules, item.line.max(0) as u64, text, identity, lineage);
     conn.prepare_cached(
         "INSERT INTO exception_history (exception, attempt, at, package_version, status, rejections, trace)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -3,6 +3,7 @@
 //!
 //! - `state.rs`: the state directory, its schema and version checks.
 //! - `canonical.rs`: idempotency keys and payload hashes.
+//! - `lineage.rs`: traces in compact form, their steps stored once.
 //! - `version.rs`: the package version, a content hash of sources and data.
 //! - `config.rs`: `canon.toml`, binding destinations to sinks.
 //! - `sink.rs`: exactly-once JSONL file sinks; `http.rs`: HTTP sinks.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod error;
 pub mod exceptions;
 pub mod http;
+pub mod lineage;
 pub mod process;
 pub mod progress;
 pub(crate) mod sink;

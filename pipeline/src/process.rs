@@ -28,6 +28,7 @@ use crate::canonical::{self, Identity};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::{deliver, DeliveryCounts};
+use crate::lineage::{StepCache, Steps};
 use crate::sink::{delivery_json, Route, Sinks};
 use crate::state::State;
 
@@ -280,60 +281,36 @@ impl Prepared {
     }
 }
 
+/// How an evaluation thread writes lineage: the state's steps, and its
+/// own cache of their ids.
+pub(crate) struct Lineage<'a> {
+    pub steps: &'a Steps,
+    pub cache: StepCache,
+}
+
 /// Evaluates one line with its lineage and encodes everything the ledger needs.
-pub(crate) fn prepare(rules: &Rules, line_no: u64, text: String, scratch: &mut canonical::Scratch) -> Prepared {
+pub(crate) fn prepare(
+    rules: &Rules,
+    line_no: u64,
+    text: String,
+    scratch: &mut canonical::Scratch,
+    lineage: &mut Lineage<'_>,
+) -> Prepared {
     let (outcome, records, trace) = rules.evaluate_encoded(line_no, &text);
     let identity = canonical::identity(&text, outcome.status != Status::Invalid, scratch);
-    prepared(&rules.engine, outcome, records, identity, &trace, text)
+    prepared(&rules.engine, outcome, records, identity, &trace, text, lineage)
 }
 
 /// Evaluates an event again (a retry), keeping the identity it was recorded with.
-pub(crate) fn prepare_again(rules: &Rules, line_no: u64, text: String, identity: Identity) -> Prepared {
+pub(crate) fn prepare_again(
+    rules: &Rules,
+    line_no: u64,
+    text: String,
+    identity: Identity,
+    lineage: &mut Lineage<'_>,
+) -> Prepared {
     let (outcome, records, trace) = rules.evaluate_encoded(line_no, &text);
-    prepared(&rules.engine, outcome, records, identity, &trace, text)
-}
-
-/// Appends the lineage in the compact form the ledger stores (see the schema).
-fn trace_json(out: &mut String, trace: &[TraceEvent]) {
-    out.push('[');
-    for (i, t) in trace.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        match t {
-            TraceEvent::Lookup { table, key, found } => {
-                out.push_str("[\"lookup\",");
-                encode::json_str(out, table);
-                out.push(',');
-                encode::json_str(out, key);
-                out.push_str(if *found { ",true]" } else { ",false]" });
-            }
-            TraceEvent::DecisionRow { decision, row, at } => {
-                out.push_str("[\"decision\",");
-                encode::json_str(out, decision);
-                out.push(',');
-                out.push_str(itoa::Buffer::new().format(*row));
-                out.push(',');
-                encode::json_str(out, at);
-                out.push(']');
-            }
-            TraceEvent::Rejected { code, at } => {
-                out.push_str("[\"rejected\",");
-                encode::json_str(out, code);
-                out.push(',');
-                encode::json_str(out, at);
-                out.push(']');
-            }
-            TraceEvent::Emit { destination, at } => {
-                out.push_str("[\"emit\",");
-                encode::json_str(out, destination);
-                out.push(',');
-                encode::json_str(out, at);
-                out.push(']');
-            }
-        }
-    }
-    out.push(']');
+    prepared(&rules.engine, outcome, records, identity, &trace, text, lineage)
 }
 
 /// A stored lineage step as the object `canon run --explain` prints.
@@ -351,11 +328,17 @@ pub fn trace_step(step: &serde_json::Value) -> serde_json::Value {
 }
 
 /// A line that is not UTF-8 (so no JSON).
-fn prepare_bytes(engine: &Engine, line_no: u64, bytes: &[u8], scratch: &mut canonical::Scratch) -> Prepared {
+fn prepare_bytes(
+    engine: &Engine,
+    line_no: u64,
+    bytes: &[u8],
+    scratch: &mut canonical::Scratch,
+    lineage: &mut Lineage<'_>,
+) -> Prepared {
     let text = String::from_utf8_lossy(bytes).into_owned();
     let outcome = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
     let identity = canonical::identity(&text, false, scratch);
-    prepared(engine, outcome, Vec::new(), identity, &[], text)
+    prepared(engine, outcome, Vec::new(), identity, &[], text, lineage)
 }
 
 /// Appends `s` to `buf`; where it is.
@@ -372,16 +355,17 @@ fn prepared(
     identity: Identity,
     trace: &[TraceEvent],
     text: String,
+    lineage: &mut Lineage<'_>,
 ) -> Prepared {
     let pkg = engine.package();
     let records_len: usize = records.iter().map(|(_, r)| r.len()).sum();
-    let mut buf = String::with_capacity(400 + 48 * trace.len() + 2 * records_len + 120 * records.len());
+    let mut buf = String::with_capacity(400 + 24 * trace.len() + 2 * records_len + 120 * records.len());
     let key = push(&mut buf, &identity.key);
     let id = outcome.id.as_deref().map(|s| push(&mut buf, s));
     let event_type = outcome.event_type.as_deref().map(|s| push(&mut buf, s));
     let correlation_id = outcome.correlation_id.as_deref().map(|s| push(&mut buf, s));
     let start = buf.len();
-    trace_json(&mut buf, trace);
+    lineage.cache.write(lineage.steps, trace, &mut buf);
     let trace = Span { start, end: buf.len() };
     // The outcome line of RUNTIME.md §2, exactly as `canon run` writes it,
     // from the records encoded once; the rejections and the records are
@@ -570,6 +554,7 @@ fn yield_to_the_writer() {
 /// One evaluation worker: takes chunks from the source until it is dry.
 fn evaluate_chunks(
     rules: &Rules,
+    steps: &Steps,
     source: &std::sync::Mutex<Source>,
     tx: SyncSender<Msg>,
     worker: usize,
@@ -577,6 +562,7 @@ fn evaluate_chunks(
 ) {
     yield_to_the_writer();
     let mut scratch = canonical::Scratch::default();
+    let mut lineage = Lineage { steps, cache: StepCache::default() };
     loop {
         while let Ok(done) = garbage.try_recv() {
             drop(done);
@@ -602,9 +588,11 @@ fn evaluate_chunks(
                     if s.trim().is_empty() {
                         continue;
                     }
-                    prepare(rules, line_no, s, &mut scratch)
+                    prepare(rules, line_no, s, &mut scratch, &mut lineage)
                 }
-                Err(e) => prepare_bytes(&rules.engine, line_no, e.as_bytes().trim_ascii_end(), &mut scratch),
+                Err(e) => {
+                    prepare_bytes(&rules.engine, line_no, e.as_bytes().trim_ascii_end(), &mut scratch, &mut lineage)
+                }
             };
             chunk.push(p);
         }
@@ -894,6 +882,7 @@ pub fn process(
 ) -> Result<Summary> {
     let start = Instant::now();
     let (sinks, ledger) = begin_run(state, rules, "process", &opts.input_name)?;
+    let steps = Steps::load(&state.conn)?;
     let run_id = ledger.run_id;
     let http_sinks = sinks.http.clone();
     let http_conn = if http_sinks.is_empty() { None } else { Some(state.connect_again()?) };
@@ -923,6 +912,7 @@ pub fn process(
 
     let (written, evaluated, delivered) = std::thread::scope(|s| {
         let engine = rules;
+        let steps = &steps;
         let mut workers = Vec::new();
         let mut garbage = Vec::new();
         for i in 0..opts.workers.max(1) {
@@ -932,7 +922,7 @@ pub fn process(
             garbage.push(g_tx);
             let w = std::thread::Builder::new()
                 .name(format!("canon-evaluate-{i}"))
-                .spawn_scoped(s, move || evaluate_chunks(engine, source, tx, i, g_rx))
+                .spawn_scoped(s, move || evaluate_chunks(engine, steps, source, tx, i, g_rx))
                 .map_err(|e| Error::Other(format!("cannot start an evaluation thread: {e}")))?;
             workers.push(w);
         }
@@ -958,7 +948,7 @@ pub fn process(
             .spawn_scoped(s, move || acknowledge(out, &ack_rx))
             .map_err(|e| Error::Other(format!("cannot start the output thread: {e}")))?;
         let rx = InOrder { rx: chunk_rx, next: 0, early: std::collections::BTreeMap::new() };
-        let written = write_stream(state, &ledger, sinks, rx, garbage, &ack_tx, opts, progress, wake_tx);
+        let written = write_stream(state, &ledger, steps, sinks, rx, garbage, &ack_tx, opts, progress, wake_tx);
         drop(ack_tx);
         // Back to SQLite's own checkpoints (the hook and the pragma share a
         // slot); dropping the hook ends the checkpoint thread.
@@ -1055,6 +1045,7 @@ pub(crate) fn count_run(conn: &Connection, run: i64, c: &Counts) -> Result<()> {
 fn write_stream(
     state: &mut State,
     ledger: &Ledger,
+    steps: &Steps,
     mut sinks: Sinks,
     mut rx: InOrder,
     garbage: Vec<std::sync::mpsc::Sender<Garbage>>,
@@ -1107,6 +1098,8 @@ fn write_stream(
         lines.reserve(size * 512);
         let tx = state.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let recorded = (|| -> Result<()> {
+            // First the lineage steps met so far: the batch's events refer to them.
+            steps.save(&tx)?;
             let mut w = Writer::new(&tx)?;
             for p in batch.iter().flat_map(|(_, c)| c) {
                 http_rows |= record(&mut w, ledger, &mut sinks, p, &now, &mut batch_counts, &mut lines)?;

@@ -14,8 +14,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::{Error, Result};
 
-/// The schema this canon writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema this canon writes and reads. Version 1 (traces spelled out in
+/// full) is upgraded when opened.
+pub const SCHEMA_VERSION: i64 = 2;
 /// SQLite's `application_id` of a canon state ("Cann").
 pub const APPLICATION_ID: i64 = 0x4361_6e6e;
 /// SQLite's automatic checkpoints: every 64 MiB of WAL rather than every 4,
@@ -59,10 +60,9 @@ CREATE TABLE runs (
 -- The idempotency ledger and the lineage of each event's current outcome.
 -- A key has one row, or more when it came again with other payloads (each
 -- such conflict is a row of its own, in the exception queue). `trace` is the
--- lineage in compact form: [["lookup", table, key, found], ["decision",
--- decision, row, at], ["rejected", code, at], ["emit", destination, at]].
--- `event` (the line as received) is kept for events that may be evaluated
--- again: those in the exception queue.
+-- lineage in compact form (see `trace_steps`). `event` (the line as
+-- received) is kept for events that may be evaluated again: those in the
+-- exception queue.
 CREATE TABLE events (
   id              INTEGER PRIMARY KEY,
   idem_key        TEXT NOT NULL,
@@ -77,12 +77,22 @@ CREATE TABLE events (
   received_at     TEXT NOT NULL,
   trace           TEXT NOT NULL,
   event           TEXT,
-  head            INTEGER NOT NULL -- 1 for the first row of its key
+  head            INTEGER NOT NULL  -- 1 for the first row of its key
 );
 -- A new key costs one insert (the unique index refuses a key seen before);
 -- a key's later rows (its conflicts) are found through the second index.
+-- (Keys are indexed as text, not hashed: ids that grow, as most do, then
+-- insert next to each other, and a batch dirties few index pages.)
 CREATE UNIQUE INDEX events_key ON events(idem_key) WHERE head = 1;
 CREATE INDEX events_key_more ON events(idem_key) WHERE head = 0;
+-- The static part of each lineage step, stored once: ["lookup", table,
+-- found], ["decision", decision, row, at], ["rejected", code, at] or
+-- ["emit", destination, at]. A trace's steps are ids of these, or [id, key]
+-- for a lookup (traces of schema 1 spell their steps out in full).
+CREATE TABLE trace_steps (
+  id   INTEGER PRIMARY KEY,
+  step TEXT NOT NULL UNIQUE
+);
 -- The outbox of the sinks that deliver after the commit (HTTP): every
 -- record with its stable delivery id; `state` is pending, delivered or dead
 -- (dead-lettered after its sink's attempts). A file sink needs no outbox
@@ -184,7 +194,11 @@ impl State {
             return Err(Error::NoState(dir.to_path_buf()));
         }
         let conn = connect(&db_path, false)?;
-        check(&conn, &db_path)?;
+        if check(&conn, &db_path)? {
+            // Upgraded only when no `canon process` is writing it.
+            let _lock = lock(dir)?;
+            upgrade_from_1(&conn, &db_path)?;
+        }
         configure(&conn, &db_path)?;
         Ok(State { conn, dir: dir.to_path_buf(), lock_file: None })
     }
@@ -306,10 +320,15 @@ fn init_or_check(conn: &Connection, path: &Path) -> Result<()> {
         tx.commit()?;
         return Ok(());
     }
-    check(conn, path)
+    if check(conn, path)? {
+        upgrade_from_1(conn, path)?;
+    }
+    Ok(())
 }
 
-fn check(conn: &Connection, path: &Path) -> Result<()> {
+/// Checks that the database is a canon state this canon can read; whether
+/// it must be upgraded first (which takes the state's lock).
+fn check(conn: &Connection, path: &Path) -> Result<bool> {
     let app: i64 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| corrupt(path, e))?;
     if app != APPLICATION_ID {
         return Err(Error::Foreign { path: path.to_path_buf(), detail: format!("its application id is {app:#x}") });
@@ -326,10 +345,29 @@ fn check(conn: &Connection, path: &Path) -> Result<()> {
         Some(v) if v > SCHEMA_VERSION => {
             Err(Error::NewerSchema { path: path.to_path_buf(), found: v, known: SCHEMA_VERSION })
         }
+        Some(1) => Ok(true),
         Some(v) if v < SCHEMA_VERSION => Err(Error::Foreign {
             path: path.to_path_buf(),
             detail: format!("schema version {v} is older than {SCHEMA_VERSION} and cannot be upgraded"),
         }),
-        Some(_) => Ok(()),
+        Some(_) => Ok(false),
     }
+}
+
+/// Schema 1 to 2: the table of lineage steps. Traces already written stay
+/// as they are (they are read in either form).
+fn upgrade_from_1(conn: &Connection, path: &Path) -> Result<()> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| corrupt(path, e))?;
+    // Another canon may have upgraded it since it was read.
+    let version: i64 = tx.query_row("SELECT version FROM canon_schema WHERE app = 'canon'", [], |r| r.get(0))?;
+    if version != 1 {
+        return Ok(());
+    }
+    tx.execute_batch(
+        "CREATE TABLE trace_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);
+         UPDATE canon_schema SET version = 2 WHERE app = 'canon';",
+    )?;
+    tx.commit()?;
+    Ok(())
 }

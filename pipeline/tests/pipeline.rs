@@ -270,7 +270,15 @@ fn a_full_state_disk_commits_nothing_and_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let rules = rules(&package(tmp.path()));
     let state_dir = tmp.path().join("state");
-    let events = sample_events();
+    // Enough events to need many more pages than the disk has room for.
+    let mut events = String::new();
+    for copy in 0..20 {
+        for line in sample_events().lines() {
+            let mut e: Json = serde_json::from_str(line).unwrap();
+            e["id"] = format!("{}-{copy}", e["id"].as_str().unwrap()).into();
+            events.push_str(&format!("{e}\n"));
+        }
+    }
     let mut state = State::open(&state_dir).unwrap();
     // SQLite's own "database or disk is full", a few pages from now.
     let pages: i64 = state.connection().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
@@ -294,7 +302,7 @@ fn a_full_state_disk_commits_nothing_and_loses_nothing() {
     assert_eq!(s.counts.duplicate, acknowledged);
     assert_eq!(
         sink_lines(&state_dir, "erp_posting").len() + sink_lines(&state_dir, "payroll_staging").len(),
-        expected_emits()
+        20 * expected_emits()
     );
 }
 
@@ -409,6 +417,61 @@ fn resolve_show_and_status() {
     assert_eq!(erp["accepted"].as_u64().unwrap() as usize, sink_lines(&state_dir, "erp_posting").len());
     assert_eq!(st["runs"]["count"], 1);
     assert_eq!(st["runs"]["unfinished"], 0);
+}
+
+#[test]
+fn a_state_of_schema_1_is_upgraded_and_its_traces_still_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = rules(&package(tmp.path()));
+    let state_dir = tmp.path().join("state");
+    let events = sample_events();
+    let mut lines = events.lines();
+    let first_half: String = lines.by_ref().take(10).map(|l| format!("{l}\n")).collect();
+    {
+        let mut state = State::open(&state_dir).unwrap();
+        run(&mut state, &rules, &first_half);
+        // As schema 1 wrote it: no table of steps, every trace in full.
+        let c = state.connection();
+        let templates = canon_pipeline::lineage::Templates::load(c).unwrap();
+        let rows: Vec<(i64, String)> = c
+            .prepare("SELECT id, trace FROM events")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        for (id, trace) in rows {
+            let full = templates.expand(&serde_json::from_str(&trace).unwrap());
+            c.execute("UPDATE events SET trace = ?2 WHERE id = ?1", rusqlite::params![id, full.to_string()]).unwrap();
+        }
+        c.execute_batch("DROP TABLE trace_steps; UPDATE canon_schema SET version = 1;").unwrap();
+    }
+    let old = State::open_existing(&state_dir).unwrap();
+    let version: i64 = old.connection().query_row("SELECT version FROM canon_schema", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, canon_pipeline::state::SCHEMA_VERSION);
+    drop(old);
+    let mut state = State::open(&state_dir).unwrap();
+    let (s, _) = run(&mut state, &rules, &events);
+    assert_eq!(s.counts.duplicate, 10, "the ledger of schema 1 still counts");
+    // Items from before and after the upgrade show the same kind of lineage.
+    let open = exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap();
+    assert!(open.len() >= 2);
+    let trace_of = |item: &Json| {
+        let shown = exceptions::show(&state, item["id"].as_i64().unwrap()).unwrap();
+        shown["lineage"]["trace"].as_array().unwrap().clone()
+    };
+    for item in &open {
+        let trace = trace_of(item);
+        assert!(!trace.is_empty());
+        for step in &trace {
+            assert!(step["kind"].is_string(), "{step}");
+            if step["kind"] == "lookup" {
+                assert!(step["key"].is_string() && step["found"].is_boolean(), "{step}");
+            } else {
+                assert!(step["at"].is_string(), "{step}");
+            }
+        }
+    }
 }
 
 #[test]
