@@ -389,7 +389,10 @@ fn retry_one(
         *h = *b;
     }
     let identity = Identity { key: item.key.clone(), hash };
-    let p = prepare_again(rules, item.line.max(0) as u64, text, identity, lineage);
+    let chunk = prepare_again(rules, item.line.max(0) as u64, &text, identity, lineage);
+    let Some(p) = chunk.events().next() else {
+        return Err(Error::Other(format!("internal error: exception {} was not evaluated again", item.id)));
+    };
     conn.prepare_cached(
         "INSERT INTO exception_history (exception, attempt, at, package_version, status, rejections, trace)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -412,7 +415,7 @@ fn retry_one(
              attempts = attempts + 1, updated_at = ?2, resolved_at = ?2 WHERE id = ?1",
         )?
         .execute(rusqlite::params![item.id, now])?;
-        insert_emits(w, ledger, sinks, item.event, &p)?;
+        insert_emits(w, ledger, sinks, item.event, p)?;
     } else {
         conn.prepare_cached(
             "UPDATE exceptions SET rejections = ?2, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1",

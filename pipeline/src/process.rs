@@ -197,7 +197,7 @@ enum Final {
     Conflict,
 }
 
-/// A part of a prepared event's buffer.
+/// A part of a chunk's buffer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Span {
     start: usize,
@@ -219,9 +219,8 @@ pub(crate) struct Emit {
     record: Span,
 }
 
-/// One event, evaluated and encoded, waiting for the ledger. Everything the
-/// ledger writes is text in one buffer (`buf`), so an event costs a couple
-/// of allocations rather than one per field, and is freed as cheaply.
+/// One event, evaluated and encoded, waiting for the ledger: its text
+/// parts are spans of its chunk's buffers.
 pub(crate) struct Prepared {
     pub line: u64,
     pub status: Status,
@@ -237,46 +236,106 @@ pub(crate) struct Prepared {
     rejections: Span,
     /// The lineage as a JSON array.
     trace: Span,
-    pub emits: Vec<Emit>,
-    buf: String,
-    /// The event as received.
-    pub text: String,
+    /// Its records, in the chunk's `emits`.
+    emits: Span,
+    /// The event as received, in the chunk's `input`.
+    text: Span,
 }
 
-impl Prepared {
-    fn get(&self, s: Span) -> &str {
-        self.buf.get(s.start..s.end).unwrap_or_default()
+/// Events evaluated together, with everything the ledger writes for them
+/// in a few buffers: the lines as read, the encoded text (keys, outcome
+/// lines, lineage, deliveries) and the records. A chunk is reused once the
+/// ledger has committed it, so that in a steady run nothing is allocated
+/// or freed per event.
+#[derive(Default)]
+pub(crate) struct Chunk {
+    input: Vec<u8>,
+    buf: String,
+    emits: Vec<Emit>,
+    items: Vec<Prepared>,
+}
+
+impl Chunk {
+    fn clear(&mut self) {
+        self.input.clear();
+        self.buf.clear();
+        self.emits.clear();
+        self.items.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Its events, in input order.
+    pub fn events(&self) -> impl Iterator<Item = Ev<'_>> {
+        self.items.iter().map(move |p| Ev { chunk: self, p })
+    }
+
+    /// Appends an event's line to `input`; its span.
+    fn push_input(&mut self, text: &[u8]) -> Span {
+        let start = self.input.len();
+        self.input.extend_from_slice(text);
+        Span { start, end: self.input.len() }
+    }
+}
+
+/// One event of a chunk, with its text.
+#[derive(Clone, Copy)]
+pub(crate) struct Ev<'a> {
+    chunk: &'a Chunk,
+    p: &'a Prepared,
+}
+
+impl std::ops::Deref for Ev<'_> {
+    type Target = Prepared;
+    fn deref(&self) -> &Prepared {
+        self.p
+    }
+}
+
+impl<'a> Ev<'a> {
+    fn get(&self, s: Span) -> &'a str {
+        self.chunk.buf.get(s.start..s.end).unwrap_or_default()
     }
     /// The idempotency key.
-    pub fn key(&self) -> &str {
-        self.get(self.key)
+    pub fn key(&self) -> &'a str {
+        self.get(self.p.key)
     }
-    pub fn id(&self) -> Option<&str> {
-        self.id.map(|s| self.get(s))
+    pub fn id(&self) -> Option<&'a str> {
+        self.p.id.map(|s| self.get(s))
     }
-    pub fn event_type(&self) -> Option<&str> {
-        self.event_type.map(|s| self.get(s))
+    pub fn event_type(&self) -> Option<&'a str> {
+        self.p.event_type.map(|s| self.get(s))
     }
-    pub fn correlation_id(&self) -> Option<&str> {
-        self.correlation_id.map(|s| self.get(s))
+    pub fn correlation_id(&self) -> Option<&'a str> {
+        self.p.correlation_id.map(|s| self.get(s))
     }
-    pub fn outcome(&self) -> &str {
-        self.get(self.outcome)
+    pub fn outcome(&self) -> &'a str {
+        self.get(self.p.outcome)
     }
-    pub fn rejections(&self) -> &str {
-        self.get(self.rejections)
+    pub fn rejections(&self) -> &'a str {
+        self.get(self.p.rejections)
     }
-    pub fn trace(&self) -> &str {
-        self.get(self.trace)
+    pub fn trace(&self) -> &'a str {
+        self.get(self.p.trace)
+    }
+    /// The event as received.
+    pub fn text(&self) -> &'a str {
+        let t = self.p.text;
+        self.chunk.input.get(t.start..t.end).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default()
+    }
+    pub fn emits(&self) -> &'a [Emit] {
+        self.chunk.emits.get(self.p.emits.start..self.p.emits.end).unwrap_or_default()
     }
     /// An emit's delivered line, without the newline.
-    pub fn delivery(&self, e: &Emit) -> &str {
+    pub fn delivery(&self, e: &Emit) -> &'a str {
         self.get(e.delivery)
     }
-    pub fn delivery_id(&self, e: &Emit) -> &str {
+    pub fn delivery_id(&self, e: &Emit) -> &'a str {
         self.get(e.delivery_id)
     }
-    pub fn record(&self, e: &Emit) -> &str {
+    pub fn record(&self, e: &Emit) -> &'a str {
         self.get(e.record)
     }
 }
@@ -288,29 +347,52 @@ pub(crate) struct Lineage<'a> {
     pub cache: StepCache,
 }
 
-/// Evaluates one line with its lineage and encodes everything the ledger needs.
-pub(crate) fn prepare(
+/// Evaluates the line at `text` of the chunk's input with its lineage and
+/// adds it, encoded for the ledger, to the chunk (a blank line is skipped).
+fn prepare(
     rules: &Rules,
     line_no: u64,
-    text: String,
+    chunk: &mut Chunk,
+    text: Span,
     scratch: &mut canonical::Scratch,
     lineage: &mut Lineage<'_>,
-) -> Prepared {
-    let (outcome, records, trace) = rules.evaluate_encoded(line_no, &text);
-    let identity = canonical::identity(&text, outcome.status != Status::Invalid, scratch);
-    prepared(&rules.engine, outcome, records, identity, &trace, text, lineage)
+) {
+    let line = chunk.input.get(text.start..text.end).unwrap_or_default();
+    let line = match std::str::from_utf8(line) {
+        Ok(line) if line.trim().is_empty() => return,
+        Ok(line) => line,
+        Err(_) => {
+            // Not UTF-8, so no JSON: kept as read, lossily.
+            let lossy = String::from_utf8_lossy(line.trim_ascii_end()).into_owned();
+            let outcome = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
+            let identity = canonical::identity(&lossy, false, scratch);
+            let text = chunk.push_input(lossy.as_bytes());
+            let p = prepared(&rules.engine, chunk, outcome, Vec::new(), identity, &[], text, lineage);
+            chunk.items.push(p);
+            return;
+        }
+    };
+    let (outcome, records, trace) = rules.evaluate_encoded(line_no, line);
+    let identity = canonical::identity(line, outcome.status != Status::Invalid, scratch);
+    let p = prepared(&rules.engine, chunk, outcome, records, identity, &trace, text, lineage);
+    chunk.items.push(p);
 }
 
-/// Evaluates an event again (a retry), keeping the identity it was recorded with.
+/// Evaluates an event again (a retry), keeping the identity it was recorded
+/// with: a chunk of one event.
 pub(crate) fn prepare_again(
     rules: &Rules,
     line_no: u64,
-    text: String,
+    text: &str,
     identity: Identity,
     lineage: &mut Lineage<'_>,
-) -> Prepared {
-    let (outcome, records, trace) = rules.evaluate_encoded(line_no, &text);
-    prepared(&rules.engine, outcome, records, identity, &trace, text, lineage)
+) -> Chunk {
+    let mut chunk = Chunk::default();
+    let span = chunk.push_input(text.as_bytes());
+    let (outcome, records, trace) = rules.evaluate_encoded(line_no, text);
+    let p = prepared(&rules.engine, &mut chunk, outcome, records, identity, &trace, span, lineage);
+    chunk.items.push(p);
+    chunk
 }
 
 /// A stored lineage step as the object `canon run --explain` prints.
@@ -327,20 +409,6 @@ pub fn trace_step(step: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// A line that is not UTF-8 (so no JSON).
-fn prepare_bytes(
-    engine: &Engine,
-    line_no: u64,
-    bytes: &[u8],
-    scratch: &mut canonical::Scratch,
-    lineage: &mut Lineage<'_>,
-) -> Prepared {
-    let text = String::from_utf8_lossy(bytes).into_owned();
-    let outcome = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
-    let identity = canonical::identity(&text, false, scratch);
-    prepared(engine, outcome, Vec::new(), identity, &[], text, lineage)
-}
-
 /// Appends `s` to `buf`; where it is.
 fn push(buf: &mut String, s: &str) -> Span {
     let start = buf.len();
@@ -348,24 +416,25 @@ fn push(buf: &mut String, s: &str) -> Span {
     Span { start, end: buf.len() }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn prepared(
     engine: &Engine,
+    chunk: &mut Chunk,
     outcome: Outcome,
     records: Vec<(usize, String)>,
     identity: Identity,
     trace: &[TraceEvent],
-    text: String,
+    text: Span,
     lineage: &mut Lineage<'_>,
 ) -> Prepared {
     let pkg = engine.package();
-    let records_len: usize = records.iter().map(|(_, r)| r.len()).sum();
-    let mut buf = String::with_capacity(400 + 24 * trace.len() + 2 * records_len + 120 * records.len());
-    let key = push(&mut buf, &identity.key);
-    let id = outcome.id.as_deref().map(|s| push(&mut buf, s));
-    let event_type = outcome.event_type.as_deref().map(|s| push(&mut buf, s));
-    let correlation_id = outcome.correlation_id.as_deref().map(|s| push(&mut buf, s));
+    let buf = &mut chunk.buf;
+    let key = push(buf, &identity.key);
+    let id = outcome.id.as_deref().map(|s| push(buf, s));
+    let event_type = outcome.event_type.as_deref().map(|s| push(buf, s));
+    let correlation_id = outcome.correlation_id.as_deref().map(|s| push(buf, s));
     let start = buf.len();
-    lineage.cache.write(lineage.steps, trace, &mut buf);
+    lineage.cache.write(lineage.steps, trace, buf);
     let trace = Span { start, end: buf.len() };
     // The outcome line of RUNTIME.md §2, exactly as `canon run` writes it,
     // from the records encoded once; the rejections and the records are
@@ -380,50 +449,41 @@ fn prepared(
             correlation_id: outcome.correlation_id.as_deref(),
             status,
         },
-        &mut buf,
+        buf,
     );
-    let mut in_line = Vec::with_capacity(records.len());
+    let first_emit = chunk.emits.len();
     for (i, (dest, record)) in records.iter().enumerate() {
         if i > 0 {
             buf.push(',');
         }
         buf.push_str("{\"destination\":");
-        encode::json_str(&mut buf, pkg.destinations.get(*dest).map(|d| d.name.as_str()).unwrap_or(""));
+        encode::json_str(buf, pkg.destinations.get(*dest).map(|d| d.name.as_str()).unwrap_or(""));
         buf.push_str(",\"record\":");
-        in_line.push(push(&mut buf, record));
+        let record = push(buf, record);
         buf.push('}');
+        chunk.emits.push(Emit { dest: *dest, delivery: Span::default(), delivery_id: Span::default(), record });
     }
     buf.push_str("],\"rejections\":");
     let rejections_start = buf.len();
-    write_rejections(&mut buf, &outcome.rejections);
+    write_rejections(buf, &outcome.rejections);
     let rejections = Span { start: rejections_start, end: buf.len() };
     buf.push('}');
     let outcome_span = Span { start, end: buf.len() };
-    let mut emits = Vec::with_capacity(records.len());
     if !records.is_empty() {
         let base = delivery_base(&identity);
         let mut delivery_id = String::with_capacity(base.len() + 4);
-        for (n, (dest, record)) in records.iter().enumerate() {
+        for (n, (_, record)) in records.iter().enumerate() {
             delivery_id.clear();
             delivery_id.push_str(&base);
             delivery_id.push('-');
             delivery_id.push_str(itoa::Buffer::new().format(n + 1));
             let at = buf.len();
-            let (rec, did) = delivery_json(
-                &mut buf,
-                &delivery_id,
-                outcome.id.as_deref(),
-                outcome.correlation_id.as_deref(),
-                record,
-            );
-            let delivery = Span { start: at, end: buf.len() };
-            let _ = rec;
-            emits.push(Emit {
-                dest: *dest,
-                delivery,
-                delivery_id: Span::of(did),
-                record: in_line.get(n).copied().unwrap_or_else(|| Span::of(rec)),
-            });
+            let (_, did) =
+                delivery_json(buf, &delivery_id, outcome.id.as_deref(), outcome.correlation_id.as_deref(), record);
+            if let Some(e) = chunk.emits.get_mut(first_emit + n) {
+                e.delivery = Span { start: at, end: buf.len() };
+                e.delivery_id = Span::of(did);
+            }
         }
     }
     Prepared {
@@ -437,14 +497,13 @@ fn prepared(
         outcome: outcome_span,
         rejections,
         trace,
-        emits,
-        buf,
+        emits: Span { start: first_emit, end: chunk.emits.len() },
         text,
     }
 }
 
 /// The borrowed head of an outcome line (the runtime writes the format).
-fn head_of<'a>(p: &'a Prepared, status: &'a str) -> OutcomeHead<'a> {
+fn head_of<'a>(p: Ev<'a>, status: &'a str) -> OutcomeHead<'a> {
     OutcomeHead { line: p.line, id: p.id(), event_type: p.event_type(), correlation_id: p.correlation_id(), status }
 }
 
@@ -467,7 +526,7 @@ pub(crate) fn rejections_json(rejections: &[Rejection]) -> String {
 }
 
 /// Appends an outcome line for a status decided by the ledger.
-fn ledger_outcome(out: &mut String, p: &Prepared, status: &str, rejections: &str) {
+fn ledger_outcome(out: &mut String, p: Ev<'_>, status: &str, rejections: &str) {
     write_outcome_head(&head_of(p, status), out);
     out.push_str("],\"rejections\":");
     out.push_str(rejections);
@@ -477,14 +536,14 @@ fn ledger_outcome(out: &mut String, p: &Prepared, status: &str, rejections: &str
 /// A chunk of evaluated events, numbered in input order, with the input
 /// bytes read so far and the worker that made it.
 enum Msg {
-    Chunk(u64, Vec<Prepared>, u64, usize),
+    Chunk(u64, Chunk, u64, usize),
     Failed(u64, std::io::Error),
 }
 
-/// Chunks go back to the worker that made them, to be freed there: freeing
-/// memory in the thread that allocated it is much cheaper with most
-/// allocators (glibc's in particular) than freeing it in another.
-type Garbage = Vec<Prepared>;
+/// Chunks go back to the worker that made them once committed, to be
+/// reused: nothing is allocated or freed per event, and no memory is freed
+/// in another thread than the one that allocated it (slow with glibc).
+type Garbage = Chunk;
 
 const CHUNK: usize = 128;
 
@@ -499,20 +558,22 @@ struct Source {
     chunk: usize,
 }
 
-/// Lines of one chunk: their numbers and bytes.
-type Lines = Vec<(u64, Vec<u8>)>;
-
 impl Source {
-    /// The next chunk: up to `chunk` lines, fewer when the next read could
-    /// block (a pipe), so slow input is committed and acknowledged promptly.
-    fn next(&mut self) -> Option<(u64, std::result::Result<Lines, std::io::Error>, u64)> {
+    /// Reads the next chunk's lines into `input`: up to `chunk` lines, fewer
+    /// when the next read could block (a pipe), so slow input is committed
+    /// and acknowledged promptly. Each line is numbered, without its line
+    /// ending. `None` at the end of the input.
+    fn next_into(
+        &mut self,
+        input: &mut Vec<u8>,
+        lines: &mut Vec<(u64, Span)>,
+    ) -> Option<(u64, std::result::Result<(), std::io::Error>, u64)> {
         if self.done {
             return None;
         }
-        let mut lines = Vec::with_capacity(self.chunk);
         while lines.len() < self.chunk && (lines.is_empty() || !self.reader.buffer().is_empty()) {
-            let mut buf = Vec::with_capacity(1024);
-            match self.reader.read_until(b'\n', &mut buf) {
+            let start = input.len();
+            match self.reader.read_until(b'\n', input) {
                 Ok(0) => {
                     self.done = true;
                     break;
@@ -520,7 +581,11 @@ impl Source {
                 Ok(n) => {
                     self.bytes += n as u64;
                     self.line_no += 1;
-                    lines.push((self.line_no, buf));
+                    let mut end = input.len();
+                    while end > start && matches!(input.get(end - 1), Some(b'\n' | b'\r')) {
+                        end -= 1;
+                    }
+                    lines.push((self.line_no, Span { start, end }));
                 }
                 Err(e) => {
                     self.done = true;
@@ -535,7 +600,7 @@ impl Source {
         }
         let seq = self.seq;
         self.seq += 1;
-        Some((seq, Ok(lines), self.bytes))
+        Some((seq, Ok(()), self.bytes))
     }
 }
 
@@ -563,38 +628,26 @@ fn evaluate_chunks(
     yield_to_the_writer();
     let mut scratch = canonical::Scratch::default();
     let mut lineage = Lineage { steps, cache: StepCache::default() };
+    let mut pool: Vec<Chunk> = Vec::new();
+    let mut lines = Vec::with_capacity(CHUNK);
     loop {
-        while let Ok(done) = garbage.try_recv() {
-            drop(done);
+        while let Ok(mut done) = garbage.try_recv() {
+            done.clear();
+            pool.push(done);
         }
+        let mut chunk = pool.pop().unwrap_or_default();
+        lines.clear();
         let next = match source.lock() {
-            Ok(mut s) => s.next(),
+            Ok(mut s) => s.next_into(&mut chunk.input, &mut lines),
             Err(_) => return,
         };
-        let Some((seq, lines, bytes)) = next else { return };
-        let lines = match lines {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = tx.send(Msg::Failed(seq, e));
-                return;
-            }
-        };
-        let mut chunk = Vec::with_capacity(lines.len());
-        for (line_no, buf) in lines {
-            let p = match String::from_utf8(buf) {
-                Ok(mut s) => {
-                    let keep = s.trim_end_matches(['\n', '\r']).len();
-                    s.truncate(keep);
-                    if s.trim().is_empty() {
-                        continue;
-                    }
-                    prepare(rules, line_no, s, &mut scratch, &mut lineage)
-                }
-                Err(e) => {
-                    prepare_bytes(&rules.engine, line_no, e.as_bytes().trim_ascii_end(), &mut scratch, &mut lineage)
-                }
-            };
-            chunk.push(p);
+        let Some((seq, read, bytes)) = next else { return };
+        if let Err(e) = read {
+            let _ = tx.send(Msg::Failed(seq, e));
+            return;
+        }
+        for &(line_no, span) in &lines {
+            prepare(rules, line_no, &mut chunk, span, &mut scratch, &mut lineage);
         }
         if tx.send(Msg::Chunk(seq, chunk, bytes, worker)).is_err() {
             return;
@@ -610,7 +663,7 @@ struct InOrder {
 }
 
 enum Got {
-    Chunk(Vec<Prepared>, u64, usize),
+    Chunk(Chunk, u64, usize),
     Failed(std::io::Error),
     Timeout,
     End,
@@ -710,7 +763,7 @@ impl<'c> Writer<'c> {
     fn insert_event(
         &mut self,
         ledger: &Ledger,
-        p: &Prepared,
+        p: Ev<'_>,
         status: &str,
         trace: &str,
         keep_text: bool,
@@ -729,7 +782,7 @@ impl<'c> Writer<'c> {
             p.line as i64,
             now,
             trace,
-            keep_text.then_some(p.text.as_str()),
+            keep_text.then_some(p.text()),
         ];
         let st = if head { &mut self.insert_head } else { &mut self.insert_more };
         let n = st.execute(params)?;
@@ -750,7 +803,7 @@ pub(crate) fn record(
     w: &mut Writer<'_>,
     ledger: &Ledger,
     sinks: &mut Sinks,
-    p: &Prepared,
+    p: Ev<'_>,
     now: &str,
     counts: &mut Counts,
     lines: &mut String,
@@ -811,7 +864,7 @@ fn recorded(
     w: &mut Writer<'_>,
     ledger: &Ledger,
     sinks: &mut Sinks,
-    p: &Prepared,
+    p: Ev<'_>,
     event: i64,
     exception: bool,
     now: &str,
@@ -828,9 +881,9 @@ fn recorded(
 /// An accepted event's emits: lines queued for the file sinks (written at
 /// this batch's commit), pending outbox rows for the HTTP sinks. Returns
 /// whether any outbox row was added.
-pub(crate) fn insert_emits(w: &mut Writer<'_>, ledger: &Ledger, sinks: &mut Sinks, event: i64, p: &Prepared) -> Result<bool> {
+pub(crate) fn insert_emits(w: &mut Writer<'_>, ledger: &Ledger, sinks: &mut Sinks, event: i64, p: Ev<'_>) -> Result<bool> {
     let mut http = false;
-    for e in &p.emits {
+    for e in p.emits() {
         let name = ledger.dest_names.get(e.dest).map(String::as_str).unwrap_or("");
         match ledger.routes.get(e.dest) {
             Some(Route::File(i)) => {
@@ -1056,7 +1109,7 @@ fn write_stream(
 ) -> Result<Counts> {
     let mut counts = Counts::default();
     // The batch: chunks with the worker that made each.
-    let mut batch: Vec<(usize, Vec<Prepared>)> = Vec::new();
+    let mut batch: Vec<(usize, Chunk)> = Vec::new();
     let mut size = 0usize;
     let mut bytes: u64;
     let mut lines = String::new();
@@ -1101,7 +1154,7 @@ fn write_stream(
             // First the lineage steps met so far: the batch's events refer to them.
             steps.save(&tx)?;
             let mut w = Writer::new(&tx)?;
-            for p in batch.iter().flat_map(|(_, c)| c) {
+            for p in batch.iter().flat_map(|(_, c)| c.events()) {
                 http_rows |= record(&mut w, ledger, &mut sinks, p, &now, &mut batch_counts, &mut lines)?;
             }
             count_run(&tx, ledger.run_id, &batch_counts)

@@ -113,6 +113,44 @@ fn outcomes_match_the_interpreter_and_a_second_run_is_all_duplicates() {
 }
 
 #[test]
+fn blank_lines_crlf_and_bytes_that_are_not_utf8() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = rules(&package(tmp.path()));
+    let mut state = State::open(&tmp.path().join("state")).unwrap();
+    let events = sample_events();
+    let mut lines = events.lines();
+    let (a, b) = (lines.next().unwrap(), lines.next().unwrap());
+    let mut input = Vec::new();
+    input.extend_from_slice(format!("{a}\r\n\n   \t\r\n").as_bytes());
+    input.extend_from_slice(b"{\"id\": \"\xff\xfe\"}  \n");
+    input.extend_from_slice(format!("{b}").as_bytes()); // no final newline
+    let go = |state: &mut State| {
+        let mut out = Vec::new();
+        let s = process(state, &rules, Box::new(std::io::Cursor::new(input.clone())), &mut out, &opts(), &mut |_| {})
+            .unwrap();
+        let lines: Vec<Json> =
+            String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        (s, lines)
+    };
+    let (s, out) = go(&mut state);
+    // Blank lines are skipped; the others keep their line numbers.
+    assert_eq!(out.iter().map(|o| o["line"].as_u64().unwrap()).collect::<Vec<_>>(), vec![1, 4, 5]);
+    assert_eq!(out[1]["status"], "invalid");
+    assert!(out[1]["rejections"][0]["message"].as_str().unwrap().contains("UTF-8"), "{}", out[1]);
+    assert_ne!(out[0]["status"], "invalid");
+    assert_ne!(out[2]["status"], "invalid");
+    assert_eq!(s.counts.total(), 3);
+    // Kept as read (lossily) in the queue, without its line ending.
+    let open = exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap();
+    let invalid = open.iter().find(|i| i["event_id"].is_null()).unwrap();
+    let shown = exceptions::show(&state, invalid["id"].as_i64().unwrap()).unwrap();
+    assert_eq!(shown["event"], serde_json::json!({"id": "\u{fffd}\u{fffd}"}));
+    // Again: every line a duplicate, the invalid one too.
+    let (s, out) = go(&mut state);
+    assert_eq!(s.counts.duplicate, 3, "{out:?}");
+}
+
+#[test]
 fn same_key_other_payload_is_a_conflict_in_the_queue() {
     let tmp = tempfile::tempdir().unwrap();
     let rules = rules(&package(tmp.path()));
