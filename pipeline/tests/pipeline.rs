@@ -123,7 +123,7 @@ fn blank_lines_crlf_and_bytes_that_are_not_utf8() {
     let mut input = Vec::new();
     input.extend_from_slice(format!("{a}\r\n\n   \t\r\n").as_bytes());
     input.extend_from_slice(b"{\"id\": \"\xff\xfe\"}  \n");
-    input.extend_from_slice(format!("{b}").as_bytes()); // no final newline
+    input.extend_from_slice(b.as_bytes()); // no final newline
     let go = |state: &mut State| {
         let mut out = Vec::new();
         let s = process(state, &rules, Box::new(std::io::Cursor::new(input.clone())), &mut out, &opts(), &mut |_| {})
