@@ -58,7 +58,12 @@ pub struct Package {
 impl Package {
     pub fn loc_string(&self, loc: Loc) -> String {
         let path = self.files.get(loc.file.0 as usize).map(|f| f.path.as_str()).unwrap_or("?");
-        format!("{path}:{}", loc.line)
+        // Called for every step of a lineage: no `format!` machinery.
+        let mut s = String::with_capacity(path.len() + 6);
+        s.push_str(path);
+        s.push(':');
+        s.push_str(itoa::Buffer::new().format(loc.line));
+        s
     }
     pub fn enum_names(&self) -> Vec<String> {
         self.enums.iter().map(|e| e.name.clone()).collect()
