@@ -1154,8 +1154,14 @@ fn write_stream(
             // First the lineage steps met so far: the batch's events refer to them.
             steps.save(&tx)?;
             let mut w = Writer::new(&tx)?;
-            for p in batch.iter().flat_map(|(_, c)| c.events()) {
-                http_rows |= record(&mut w, ledger, &mut sinks, p, &now, &mut batch_counts, &mut lines)?;
+            for (n, (_, chunk)) in batch.iter().enumerate() {
+                for p in chunk.events() {
+                    http_rows |= record(&mut w, ledger, &mut sinks, p, &now, &mut batch_counts, &mut lines)?;
+                }
+                // The sinks' lines go to disk while the next chunks are recorded.
+                if n % 8 == 7 {
+                    sinks.write_some()?;
+                }
             }
             count_run(&tx, ledger.run_id, &batch_counts)
         })();
