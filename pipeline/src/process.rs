@@ -795,9 +795,34 @@ impl<'c> Writer<'c> {
     }
 }
 
+/// A batch's acknowledgement: its events' outcome lines, as evaluated
+/// except where the ledger decided otherwise (a duplicate, a conflict).
+#[derive(Default)]
+pub(crate) struct Ack {
+    /// The batch's chunks, with the worker that made each.
+    chunks: Vec<(usize, Chunk)>,
+    /// (event number in the batch, outcome line) where the ledger decided.
+    decided: Vec<(usize, String)>,
+    /// Events recorded so far.
+    next: usize,
+}
+
+impl Ack {
+    /// The next event's outcome line is the one it was evaluated with.
+    fn as_evaluated(&mut self) {
+        self.next += 1;
+    }
+
+    /// The next event's outcome line is the ledger's.
+    fn decided(&mut self, line: String) {
+        self.decided.push((self.next, line));
+        self.next += 1;
+    }
+}
+
 /// Records one prepared event in the open transaction (ledger, lineage,
-/// outbox, exception), queues its file-sink lines and appends its outcome
-/// line to `lines`. Returns whether outbox rows were added.
+/// outbox, exception), queues its file-sink lines and notes its outcome
+/// line in `ack`. Returns whether outbox rows were added.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn record(
     w: &mut Writer<'_>,
@@ -806,13 +831,12 @@ pub(crate) fn record(
     p: Ev<'_>,
     now: &str,
     counts: &mut Counts,
-    lines: &mut String,
+    ack: &mut Ack,
 ) -> Result<bool> {
     let exception = matches!(p.status, Status::Rejected | Status::Invalid);
     // The common case, a key never seen: one insert.
     if let Some(event) = w.insert_event(ledger, p, p.status.as_str(), p.trace(), exception, now, true)? {
-        lines.push_str(p.outcome());
-        lines.push('\n');
+        ack.as_evaluated();
         return recorded(w, ledger, sinks, p, event, exception, now, counts);
     }
     // The key is known: a duplicate or a conflict.
@@ -836,8 +860,9 @@ pub(crate) fn record(
     }
     if same {
         counts.add(Final::Duplicate);
-        ledger_outcome(lines, p, "duplicate", "[]");
-        lines.push('\n');
+        let mut line = String::with_capacity(160);
+        ledger_outcome(&mut line, p, "duplicate", "[]");
+        ack.decided(line);
         return Ok(false);
     }
     let Some((_, orig_id, orig_at)) = first else {
@@ -853,8 +878,9 @@ pub(crate) fn record(
     let event = w.insert_event(ledger, p, "rejected", "[]", true, now, false)?.unwrap_or(0);
     w.insert_exception(event, &rejections, now)?;
     counts.add(Final::Conflict);
-    ledger_outcome(lines, p, "rejected", &rejections);
-    lines.push('\n');
+    let mut line = String::with_capacity(160 + rejections.len());
+    ledger_outcome(&mut line, p, "rejected", &rejections);
+    ack.decided(line);
     Ok(false)
 }
 
@@ -995,13 +1021,13 @@ pub fn process(
             .name("canon-checkpoint".into())
             .spawn_scoped(s, move || checkpoints(&ckpt_conn, &ckpt_rx))
             .map_err(|e| Error::Other(format!("cannot start the checkpoint thread: {e}")))?;
-        let (ack_tx, ack_rx) = sync_channel::<String>(2);
+        let (ack_tx, ack_rx) = sync_channel::<Ack>(2);
         let acknowledger = std::thread::Builder::new()
             .name("canon-acknowledge".into())
-            .spawn_scoped(s, move || acknowledge(out, &ack_rx))
+            .spawn_scoped(s, move || acknowledge(out, &ack_rx, garbage))
             .map_err(|e| Error::Other(format!("cannot start the output thread: {e}")))?;
         let rx = InOrder { rx: chunk_rx, next: 0, early: std::collections::BTreeMap::new() };
-        let written = write_stream(state, &ledger, steps, sinks, rx, garbage, &ack_tx, opts, progress, wake_tx);
+        let written = write_stream(state, &ledger, steps, sinks, rx, &ack_tx, opts, progress, wake_tx);
         drop(ack_tx);
         // Back to SQLite's own checkpoints (the hook and the pragma share a
         // slot); dropping the hook ends the checkpoint thread.
@@ -1068,11 +1094,31 @@ fn checkpoints(conn: &Connection, asked: &Receiver<()>) {
 
 /// Writes each committed batch's outcome lines (the acknowledgement), in
 /// order, on a thread of its own so that the writer can go on with the
-/// next batch.
-fn acknowledge(out: &mut (dyn Write + Send), batches: &Receiver<String>) -> std::io::Result<()> {
-    while let Ok(lines) = batches.recv() {
-        out.write_all(lines.as_bytes())?;
+/// next batch; then gives each chunk back to the worker that made it.
+fn acknowledge(
+    out: &mut (dyn Write + Send),
+    batches: &Receiver<Ack>,
+    garbage: Vec<std::sync::mpsc::Sender<Garbage>>,
+) -> std::io::Result<()> {
+    while let Ok(ack) = batches.recv() {
+        let mut decided = ack.decided.iter().peekable();
+        let mut n = 0;
+        for (_, chunk) in &ack.chunks {
+            for p in chunk.events() {
+                match decided.next_if(|(i, _)| *i == n) {
+                    Some((_, line)) => out.write_all(line.as_bytes())?,
+                    None => out.write_all(p.outcome().as_bytes())?,
+                }
+                out.write_all(b"\n")?;
+                n += 1;
+            }
+        }
         out.flush()?;
+        for (worker, chunk) in ack.chunks {
+            if let Some(g) = garbage.get(worker) {
+                let _ = g.send(chunk);
+            }
+        }
     }
     Ok(())
 }
@@ -1101,8 +1147,7 @@ fn write_stream(
     steps: &Steps,
     mut sinks: Sinks,
     mut rx: InOrder,
-    garbage: Vec<std::sync::mpsc::Sender<Garbage>>,
-    out: &SyncSender<String>,
+    out: &SyncSender<Ack>,
     opts: &Options,
     progress: &mut dyn FnMut(&Progress),
     wake: SyncSender<()>,
@@ -1112,7 +1157,6 @@ fn write_stream(
     let mut batch: Vec<(usize, Chunk)> = Vec::new();
     let mut size = 0usize;
     let mut bytes: u64;
-    let mut lines = String::new();
     let mut done = false;
     while !done {
         let mut failed = None;
@@ -1148,7 +1192,7 @@ fn write_stream(
         let now = crate::now();
         let mut batch_counts = Counts::default();
         let mut http_rows = false;
-        lines.reserve(size * 512);
+        let mut ack = Ack::default();
         let tx = state.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let recorded = (|| -> Result<()> {
             // First the lineage steps met so far: the batch's events refer to them.
@@ -1156,7 +1200,7 @@ fn write_stream(
             let mut w = Writer::new(&tx)?;
             for (n, (_, chunk)) in batch.iter().enumerate() {
                 for p in chunk.events() {
-                    http_rows |= record(&mut w, ledger, &mut sinks, p, &now, &mut batch_counts, &mut lines)?;
+                    http_rows |= record(&mut w, ledger, &mut sinks, p, &now, &mut batch_counts, &mut ack)?;
                 }
                 // The sinks' lines go to disk while the next chunks are recorded.
                 if n % 8 == 7 {
@@ -1174,13 +1218,9 @@ fn write_stream(
         if http_rows {
             let _ = wake.try_send(());
         }
-        for (worker, chunk) in batch.drain(..) {
-            if let Some(g) = garbage.get(worker) {
-                let _ = g.send(chunk);
-            }
-        }
+        ack.chunks = std::mem::take(&mut batch);
         size = 0;
-        if out.send(std::mem::take(&mut lines)).is_err() {
+        if out.send(ack).is_err() {
             // The output thread stopped on a write error, which it returns.
             return Ok(counts);
         }
