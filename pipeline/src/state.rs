@@ -279,6 +279,11 @@ fn connect(path: &Path, create: bool) -> Result<Connection> {
     // Reading the header first turns "not a database" into a clear error.
     conn.pragma_query_value(None, "application_id", |r| r.get::<_, i64>(0)).map_err(|e| corrupt(path, e))?;
     conn.set_prepared_statement_cache_capacity(64);
+    // SQLite's default, which rusqlite's bundled build turns around: the
+    // ledger writes every referenced row itself, before the rows that
+    // refer to it, and checking each reference again would cost two index
+    // lookups per event.
+    conn.pragma_update(None, "foreign_keys", false).map_err(|e| corrupt(path, e))?;
     // Plans must not depend on bound values: else SQLite prepares the
     // ledger lookup again for every key.
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(|e| corrupt(path, e))?;
