@@ -1017,15 +1017,17 @@ pub fn process(
                     .map_err(|e| Error::Other(format!("cannot start the delivery thread: {e}")))?,
             ),
         };
-        std::thread::Builder::new()
-            .name("canon-checkpoint".into())
-            .spawn_scoped(s, move || checkpoints(&ckpt_conn, &ckpt_rx))
-            .map_err(|e| Error::Other(format!("cannot start the checkpoint thread: {e}")))?;
         let (ack_tx, ack_rx) = sync_channel::<Ack>(2);
         let acknowledger = std::thread::Builder::new()
             .name("canon-acknowledge".into())
             .spawn_scoped(s, move || acknowledge(out, &ack_rx, garbage))
             .map_err(|e| Error::Other(format!("cannot start the output thread: {e}")))?;
+        // Last: once it runs, nothing returns before the hook that feeds it
+        // is removed below (else the scope would wait for it forever).
+        std::thread::Builder::new()
+            .name("canon-checkpoint".into())
+            .spawn_scoped(s, move || checkpoints(&ckpt_conn, &ckpt_rx))
+            .map_err(|e| Error::Other(format!("cannot start the checkpoint thread: {e}")))?;
         let rx = InOrder { rx: chunk_rx, next: 0, early: std::collections::BTreeMap::new() };
         let written = write_stream(state, &ledger, steps, sinks, rx, &ack_tx, opts, progress, wake_tx);
         drop(ack_tx);
