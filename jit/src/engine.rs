@@ -200,7 +200,7 @@ impl JitEngine {
         let records = std::mem::take(&mut o.emits)
             .into_iter()
             .map(|(dest, v)| {
-                let mut s = String::with_capacity(192);
+                let mut s = String::with_capacity(512);
                 if let Some(d) = pkg.destinations.get(dest.0 as usize) {
                     canon_runtime::encode::value(&mut s, pkg, &Ty::Record(d.record), &v);
                 }
@@ -233,7 +233,7 @@ impl JitEngine {
             for (dest, cell) in &ctx.emits {
                 let ty = pkg.destinations.get(*dest as usize).map(|d| Ty::Record(d.record)).unwrap_or(Ty::Error);
                 if encoded {
-                    let mut s = String::with_capacity(192);
+                    let mut s = String::with_capacity(512);
                     // SAFETY: emitted cells live in this event's arena (or in `line`), still alive.
                     unsafe { crate::native::encode(&mut s, pkg, &ty, cell) };
                     records.push((ir::DestId(*dest), s));

@@ -113,7 +113,7 @@ fn encode_records(engine: &Engine, emits: Vec<(canon_compiler::ir::DestId, canon
     emits
         .into_iter()
         .map(|(dest, value)| {
-            let mut record = String::with_capacity(192);
+            let mut record = String::with_capacity(512);
             if let Some(def) = pkg.destinations.get(dest.0 as usize) {
                 encode::value(&mut record, pkg, &Ty::Record(def.record), &value);
             }
