@@ -375,8 +375,14 @@ impl Parser<'_> {
         };
         let v = self.bytes(value);
         *slot = match (value, v.first()) {
+            // As serde_json reads it: a raw control character makes no string.
             (Val::Raw(..), Some(b'"')) => {
-                std::str::from_utf8(v.get(1..v.len().saturating_sub(1)).unwrap_or_default()).ok().map(str::to_string)
+                let inner = v.get(1..v.len().saturating_sub(1)).unwrap_or_default();
+                if inner.iter().any(|b| *b < 0x20) {
+                    None
+                } else {
+                    std::str::from_utf8(inner).ok().map(str::to_string)
+                }
             }
             _ => serde_json::from_slice::<Option<String>>(v).ok().flatten(),
         };
@@ -771,6 +777,9 @@ mod tests {
         assert_eq!(k.key, "K-1");
         let n = identity(r#"{"id":"e1","source":"s","idempotencykey":null}"#, true, &mut s);
         assert_eq!(n.key, r#"["s","e1"]"#);
+        // A raw control character makes no id (as serde_json reads it).
+        let tab = identity("{\"id\":\"e\t1\",\"source\":\"s\"}", true, &mut s);
+        assert!(tab.key.starts_with("invalid:"), "{}", tab.key);
         let bad = identity("not json", false, &mut s);
         assert!(bad.key.starts_with("invalid:"));
         assert_eq!(bad, identity("not json", false, &mut s));

@@ -70,7 +70,10 @@ pub fn list(state: &State, filter: &Filter) -> Result<Vec<Json>> {
 /// One item in full: the event, each rejection with its rule location, the
 /// lineage (package version and trace), earlier attempts, deliveries.
 pub fn show(state: &State, id: i64) -> Result<Json> {
-    let conn = &state.conn;
+    // One read transaction: the lineage steps read are those the item's
+    // trace refers to, whatever `canon process` commits meanwhile.
+    let tx = state.conn.unchecked_transaction()?;
+    let conn: &rusqlite::Connection = &tx;
     let templates = Templates::load(conn)?;
     let item = conn
         .query_row(

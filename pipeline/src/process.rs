@@ -969,11 +969,17 @@ pub fn process(
     // writer's commits signal when the WAL has grown past a threshold.
     let ckpt_conn = state.connect_again()?;
     let (ckpt_tx, ckpt_rx) = sync_channel::<()>(1);
+    // The hook holds the sender weakly; the scope below owns it, so that
+    // however the scope ends (a panic included) the checkpoint thread ends.
+    let ckpt_tx = std::sync::Arc::new(ckpt_tx);
+    let ckpt_weak = std::sync::Arc::downgrade(&ckpt_tx);
     let page_size: i64 = state.conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
     let checkpoint_pages = (CHECKPOINT_BYTES / page_size.max(512)) as std::ffi::c_int;
     state.conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
         if pages >= checkpoint_pages {
-            let _ = ckpt_tx.try_send(());
+            if let Some(tx) = ckpt_weak.upgrade() {
+                let _ = tx.try_send(());
+            }
         }
         Ok(())
     }))?;
@@ -990,6 +996,7 @@ pub fn process(
     });
 
     let (written, evaluated, delivered) = std::thread::scope(|s| {
+        let ckpt_tx = ckpt_tx;
         let engine = rules;
         let steps = &steps;
         let mut workers = Vec::new();
@@ -1036,7 +1043,8 @@ pub fn process(
         let restored = state
             .conn
             .wal_hook(None::<fn(&mut rusqlite::hooks::Wal, std::ffi::c_int) -> rusqlite::Result<()>>)
-            .and_then(|()| state.conn.pragma_update(None, "wal_autocheckpoint", crate::state::AUTOCHECKPOINT_PAGES));
+            .and_then(|()| crate::state::autocheckpoint(&state.conn));
+        drop(ckpt_tx);
         let acknowledged = acknowledger.join();
         let written = match (written, acknowledged) {
             (Err(e), _) => Err(e),

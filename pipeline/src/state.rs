@@ -22,7 +22,14 @@ pub const APPLICATION_ID: i64 = 0x4361_6e6e;
 /// SQLite's automatic checkpoints: every 64 MiB of WAL rather than every 4,
 /// so that index pages that many batches touch are copied into the database
 /// once, not per batch. (`canon process` checkpoints on a thread of its own.)
-pub(crate) const AUTOCHECKPOINT_PAGES: i64 = 16384;
+pub(crate) const AUTOCHECKPOINT_BYTES: i64 = 64 << 20;
+
+/// Sets SQLite's automatic checkpoints to every [`AUTOCHECKPOINT_BYTES`]
+/// (the pragma counts pages, whose size depends on the state).
+pub(crate) fn autocheckpoint(conn: &Connection) -> rusqlite::Result<()> {
+    let page: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    conn.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_BYTES / page.max(512))
+}
 /// The page size of a new state's database.
 const PAGE_SIZE: i64 = 16384;
 /// The database file in the state directory.
@@ -195,8 +202,22 @@ impl State {
         }
         let conn = connect(&db_path, false)?;
         if check(&conn, &db_path)? {
-            // Upgraded only when no `canon process` is writing it.
-            let _lock = lock(dir)?;
+            // Upgraded only when no `canon process` is writing it; another
+            // reader may be upgrading it just now: wait a little for it.
+            let mut waited = 0;
+            let _lock = loop {
+                match lock(dir) {
+                    Ok(l) => break Some(l),
+                    Err(Error::Locked(_)) if waited < 50 => {
+                        std::thread::sleep(Duration::from_millis(100));
+                        waited += 1;
+                        if !check(&conn, &db_path)? {
+                            break None;
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
             upgrade_from_1(&conn, &db_path)?;
         }
         configure(&conn, &db_path)?;
@@ -297,7 +318,7 @@ fn configure(conn: &Connection, path: &Path) -> Result<()> {
     conn.pragma_update(None, "synchronous", "FULL").map_err(|e| corrupt(path, e))?;
     // 64 MiB of page cache: the ledger's key index stays in memory.
     conn.pragma_update(None, "cache_size", -65536).map_err(|e| corrupt(path, e))?;
-    conn.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES).map_err(|e| corrupt(path, e))?;
+    autocheckpoint(conn).map_err(|e| corrupt(path, e))?;
     // Closing leaves the WAL to the next checkpoint instead of copying it
     // into the database on the way out: committed frames are as durable in
     // the WAL, and a run's end need not wait for a copy of its last batches.

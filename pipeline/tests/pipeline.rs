@@ -151,6 +151,26 @@ fn blank_lines_crlf_and_bytes_that_are_not_utf8() {
 }
 
 #[test]
+fn a_panic_in_the_progress_callback_ends_the_run() {
+    // Every thread of the run ends, the checkpoint thread included: the
+    // panic reaches the caller instead of a hang.
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = rules(&package(tmp.path()));
+    let state_dir = tmp.path().join("state");
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut state = State::open(&state_dir).unwrap();
+            let input = Box::new(std::io::Cursor::new(sample_events()));
+            let _ = process(&mut state, &rules, input, &mut Vec::new(), &opts(), &mut |_| panic!("progress"));
+        }));
+        let _ = done_tx.send(result.is_err());
+    });
+    let panicked = done_rx.recv_timeout(Duration::from_secs(60)).expect("process() hung after a panic");
+    assert!(panicked);
+}
+
+#[test]
 fn same_key_other_payload_is_a_conflict_in_the_queue() {
     let tmp = tempfile::tempdir().unwrap();
     let rules = rules(&package(tmp.path()));
