@@ -974,7 +974,8 @@ pub fn process(
     let ckpt_tx = std::sync::Arc::new(ckpt_tx);
     let ckpt_weak = std::sync::Arc::downgrade(&ckpt_tx);
     let page_size: i64 = state.conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
-    let checkpoint_pages = (CHECKPOINT_BYTES / page_size.max(512)) as std::ffi::c_int;
+    // The same threshold as SQLite's own checkpoints on the state's other connections.
+    let checkpoint_pages = (crate::state::AUTOCHECKPOINT_BYTES / page_size.max(512)) as std::ffi::c_int;
     state.conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
         if pages >= checkpoint_pages {
             if let Some(tx) = ckpt_weak.upgrade() {
@@ -1090,8 +1091,6 @@ pub(crate) fn begin_run(state: &State, rules: &Rules, command: &str, input: &str
     Ok((sinks, ledger))
 }
 
-/// The WAL size past which a commit asks for a checkpoint.
-const CHECKPOINT_BYTES: i64 = 64 << 20;
 
 /// Copies the WAL into the database whenever the writer asks, without
 /// blocking it (`PASSIVE`). A checkpoint that fails loses nothing: the
