@@ -1,14 +1,16 @@
 //! `canon process`: evaluate a stream of events durably.
 //!
 //! Evaluation threads take chunks of lines from the input in turn, evaluate
-//! each line with the reference interpreter (recording its lineage), compute
-//! its idempotency key and payload hash, and encode its outcome, records and
-//! trace. The writing thread (the caller's) takes the chunks in input order
-//! and batches them: in one SQLite transaction per batch it checks the
-//! ledger, records each new event with its lineage, its outbox rows and its
-//! exception; appends the file sinks' lines and `fsync`s them; records their
-//! committed lengths; commits; and only then writes the batch's outcome lines
-//! (the acknowledgement). Another thread delivers to HTTP sinks from the
+//! each line (the JIT compiled with lineage, or the traced interpreter),
+//! compute its idempotency key and payload hash, and encode its outcome,
+//! records and compact trace into the chunk's buffers. The writing thread
+//! (the caller's) takes the chunks in input order and batches them: in one
+//! SQLite transaction per batch it checks the ledger, records each new event
+//! with its lineage, its outbox rows and its exception; appends the file
+//! sinks' lines and `fsync`s them; records their committed lengths; commits.
+//! Only then does the output thread write the batch's outcome lines (the
+//! acknowledgement) and give the chunks back to be reused. Checkpoints run
+//! on a thread of their own; another thread delivers to HTTP sinks from the
 //! outbox once rows are committed.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -478,7 +480,7 @@ fn prepared(
             delivery_id.push('-');
             delivery_id.push_str(itoa::Buffer::new().format(n + 1));
             let at = buf.len();
-            let (_, did) =
+            let did =
                 delivery_json(buf, &delivery_id, outcome.id.as_deref(), outcome.correlation_id.as_deref(), record);
             if let Some(e) = chunk.emits.get_mut(first_emit + n) {
                 e.delivery = Span { start: at, end: buf.len() };

@@ -250,14 +250,14 @@ fn open_file(conn: &Connection, dest: &str, key: String, path: PathBuf) -> Resul
 }
 
 /// One delivered line (file sinks) or request body (HTTP sinks), without
-/// the newline; returns where the record and the delivery id are in `out`.
+/// the newline; returns where the delivery id is in `out`.
 pub(crate) fn delivery_json(
     out: &mut String,
     delivery_id: &str,
     event_id: Option<&str>,
     correlation_id: Option<&str>,
     record: &str,
-) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+) -> std::ops::Range<usize> {
     out.push_str("{\"delivery_id\":");
     let id_start = out.len() + 1;
     json_str(out, delivery_id);
@@ -273,9 +273,7 @@ pub(crate) fn delivery_json(
         None => out.push_str("null"),
     }
     out.push_str(",\"record\":");
-    let at = out.len();
     out.push_str(record);
-    let rec = at..out.len();
     out.push('}');
-    (rec, id)
+    id
 }
