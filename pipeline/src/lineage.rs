@@ -27,6 +27,13 @@ use serde_json::Value as Json;
 
 use crate::error::Result;
 
+/// The steps a state has stored: (id, static part).
+fn stored(conn: &Connection) -> Result<Vec<(i64, String)>> {
+    let mut st = conn.prepare("SELECT id, step FROM trace_steps")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// The static parts of the steps known to a state, shared by the threads
 /// of a run.
 #[derive(Debug, Default)]
@@ -45,11 +52,8 @@ struct Known {
 impl Steps {
     /// The steps a state knows.
     pub fn load(conn: &Connection) -> Result<Steps> {
-        let mut st = conn.prepare("SELECT id, step FROM trace_steps")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         let mut known = Known { next: 1, ..Known::default() };
-        for row in rows {
-            let (id, step) = row?;
+        for (id, step) in stored(conn)? {
             known.next = known.next.max(id + 1);
             known.ids.insert(step, id);
         }
@@ -167,11 +171,8 @@ pub struct Templates(HashMap<i64, Json>);
 
 impl Templates {
     pub fn load(conn: &Connection) -> Result<Templates> {
-        let mut st = conn.prepare("SELECT id, step FROM trace_steps")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         let mut map = HashMap::new();
-        for row in rows {
-            let (id, step) = row?;
+        for (id, step) in stored(conn)? {
             map.insert(id, serde_json::from_str(&step).unwrap_or(Json::String(step)));
         }
         Ok(Templates(map))
