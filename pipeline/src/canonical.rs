@@ -64,6 +64,16 @@ pub fn identity(line: &str, valid: bool, scratch: &mut Scratch) -> Identity {
     Identity { key, hash }
 }
 
+/// The canonical form of a JSON text (the form whose hash is the payload
+/// hash), or `None` when the text is not JSON.
+pub fn canonical(text: &str) -> Option<Vec<u8>> {
+    let mut scratch = Scratch::default();
+    let mut top = Top::default();
+    let mut p = Parser { s: text.as_bytes(), i: 0, out: &mut scratch.out, members: &mut scratch.members };
+    let v = p.document(&mut top)?;
+    Some(p.bytes(v).to_vec())
+}
+
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
