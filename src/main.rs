@@ -352,7 +352,7 @@ fn outcome_line(engine: &AnyEngine, line_no: u64, bytes: &[u8], explain: bool, o
         out.push('\n');
         return;
     };
-    if line.trim().is_empty() {
+    if canon_runtime::engine::is_blank(line) {
         return;
     }
     let line = line.trim_end_matches(['\n', '\r']);
