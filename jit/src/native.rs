@@ -213,7 +213,9 @@ struct Key(&'static [&'static str]);
 impl<'de> DeserializeSeed<'de> for Key {
     type Value = Option<usize>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
-        d.deserialize_str(self)
+        // As bytes, so that a key with an unpaired surrogate escape is just
+        // another unknown key (see `canon_runtime::decode::KeyName`).
+        d.deserialize_bytes(self)
     }
 }
 
@@ -225,6 +227,9 @@ impl<'de> Visitor<'de> for Key {
     fn visit_str<E: sde::Error>(self, v: &str) -> Result<Option<usize>, E> {
         Ok(self.0.iter().position(|k| *k == v))
     }
+    fn visit_bytes<E: sde::Error>(self, v: &[u8]) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|k| k.as_bytes() == v))
+    }
 }
 
 /// A record's field key by wire name, without allocating.
@@ -233,7 +238,7 @@ struct FieldKey<'a>(&'a ir::RecordDef);
 impl<'de> DeserializeSeed<'de> for FieldKey<'_> {
     type Value = Option<u32>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u32>, D::Error> {
-        d.deserialize_str(self)
+        d.deserialize_bytes(self)
     }
 }
 
@@ -244,6 +249,9 @@ impl<'de> Visitor<'de> for FieldKey<'_> {
     }
     fn visit_str<E: sde::Error>(self, v: &str) -> Result<Option<u32>, E> {
         Ok(self.0.field_by_wire(v))
+    }
+    fn visit_bytes<E: sde::Error>(self, v: &[u8]) -> Result<Option<u32>, E> {
+        Ok(std::str::from_utf8(v).ok().and_then(|v| self.0.field_by_wire(v)))
     }
 }
 

@@ -51,9 +51,50 @@ impl<'de> Deserialize<'de> for Name<'de> {
             fn visit_str<E: sde::Error>(self, v: &str) -> Result<Name<'de>, E> {
                 Ok(Name(Cow::Owned(v.to_owned())))
             }
+            fn visit_borrowed_bytes<E: sde::Error>(self, v: &'de [u8]) -> Result<Name<'de>, E> {
+                match std::str::from_utf8(v) {
+                    Ok(s) => Ok(Name(Cow::Borrowed(s))),
+                    Err(_) => self.visit_bytes(v),
+                }
+            }
+            // An unpaired surrogate escape: a name no attribute has.
+            fn visit_bytes<E: sde::Error>(self, v: &[u8]) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(wtf8_shown(v))))
+            }
         }
-        d.deserialize_str(V)
+        // As bytes: serde_json keeps an unpaired surrogate instead of failing.
+        d.deserialize_bytes(V)
     }
+}
+
+/// A name serde_json read as WTF-8 (an unpaired surrogate is three bytes
+/// starting 0xED), shown with each surrogate as its JSON escape.
+fn wtf8_shown(mut rest: &[u8]) -> String {
+    let mut out = String::new();
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                break;
+            }
+            Err(e) => {
+                let (ok, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(ok).unwrap_or_default());
+                match bad {
+                    [0xed, a @ 0xa0..=0xbf, b, ..] => {
+                        let u = 0xd000 | (u32::from(a & 0x3f) << 6) | u32::from(b & 0x3f);
+                        out.push_str(&format!("\\u{u:04x}"));
+                        rest = bad.get(3..).unwrap_or_default();
+                    }
+                    _ => {
+                        out.push('\u{fffd}');
+                        rest = bad.get(1..).unwrap_or_default();
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The members of the line's object, in order, values as written.
