@@ -152,6 +152,45 @@ fn explain_traces_are_the_same_with_both_engines() {
     assert_eq!(text, String::from_utf8_lossy(&interp.stdout));
 }
 
+/// A lookup in a table keyed by an enum names the key by the variant's wire
+/// name (as events and data files write it), with either engine.
+#[test]
+fn explain_traces_name_enum_keys_by_wire_name() {
+    let case = "tests/conformance/c161-lookup-enum-key";
+    let events = format!("{case}/events.jsonl");
+    let mut traces = Vec::new();
+    for engine in ["interp", "jit"] {
+        let out = canon(&["run", case, "--input", &events, "--explain", "--engine", engine]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let keys: Vec<String> = text(&out.stdout)
+            .lines()
+            .flat_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["trace"].as_array().unwrap().clone()
+            })
+            .filter(|t| t["kind"] == "lookup")
+            .map(|t| format!("{}[{}]", t["table"].as_str().unwrap(), t["key"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "entities[UK01]",
+                "limits[UK01, GBP]",
+                "entities[UK01]",
+                "limits[UK01, GBP]",
+                "entities[UK01]",
+                "limits[UK01, USD]",
+                "entities[SG01]",
+                "entities[US01]",
+                "limits[US01, USD]",
+            ],
+            "{engine}"
+        );
+        traces.push(out.stdout);
+    }
+    assert_eq!(text(&traces[0]), text(&traces[1]));
+}
+
 /// A reader that stops early (`canon explain E0302 | head -1`) ends the
 /// command quietly, as for any Unix filter: no panic, nothing on stderr.
 #[cfg(unix)]

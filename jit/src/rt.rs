@@ -455,7 +455,7 @@ extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
             _ => None,
         };
         if let Some(t) = ctx.trace.as_mut() {
-            let key = key.iter().map(KeyPart::describe).collect::<Vec<_>>().join(", ");
+            let key = KeyPart::describe_key(pkg, def, &key);
             t.push(TraceEvent::Lookup { table: def.name.clone(), key, found: found.is_some() });
         }
         Ok(found.unwrap_or_else(Cell::none))

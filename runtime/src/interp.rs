@@ -299,10 +299,13 @@ impl<'a> Interp<'a> {
                     key.push(KeyPart::of(&self.eval(k, frame)?));
                 }
                 let found = self.tables.get(*table, &key).cloned();
-                self.note(|| TraceEvent::Lookup {
-                    table: self.pkg.tables.get(table.0 as usize).map(|t| t.name.clone()).unwrap_or_default(),
-                    key: key.iter().map(KeyPart::describe).collect::<Vec<_>>().join(", "),
-                    found: found.is_some(),
+                self.note(|| match self.pkg.tables.get(table.0 as usize) {
+                    Some(def) => TraceEvent::Lookup {
+                        table: def.name.clone(),
+                        key: KeyPart::describe_key(self.pkg, def, &key),
+                        found: found.is_some(),
+                    },
+                    None => TraceEvent::Lookup { table: String::new(), key: String::new(), found: found.is_some() },
                 });
                 found.unwrap_or(Value::None)
             }
