@@ -10,7 +10,8 @@ use canon_compiler::ir::{
     Stmt, UnaryOp,
 };
 use canon_compiler::types::OrdKind;
-use canon_stdlib::{money, num, text, time, Rounding, Weekday};
+use canon_stdlib::money::{self, MoneyOp};
+use canon_stdlib::{num, text, time, Rounding, Weekday};
 use smallvec::SmallVec;
 
 use crate::encode;
@@ -432,18 +433,21 @@ impl<'a> Interp<'a> {
             (BinaryOp::Eq, x, y) => Value::Bool(x == y),
             (BinaryOp::Ne, x, y) => Value::Bool(x != y),
             (BinaryOp::Cmp(op, kind), x, y) => {
-                let o = self.order(kind, &x, &y, loc)?;
+                let o = self.order(kind, &x, &y, op.money_op(), loc)?;
                 Value::Bool(cmp_holds(op, o))
             }
             _ => Value::None,
         })
     }
 
-    fn order(&self, _kind: OrdKind, x: &Value, y: &Value, loc: Loc) -> R<Ordering> {
+    /// Orders two values; `op` is what asks, named by a currency mismatch.
+    fn order(&self, _kind: OrdKind, x: &Value, y: &Value, op: MoneyOp, loc: Loc) -> R<Ordering> {
         Ok(match (x, y) {
             (Value::Int(a), Value::Int(b)) => a.cmp(b),
             (Value::Decimal(a), Value::Decimal(b)) => num::cmp(a, b),
-            (Value::Money(a, c), Value::Money(b, d)) => money::cmp((*a, *c), (*b, *d)).map_err(|f| self.fault(f, loc))?,
+            (Value::Money(a, c), Value::Money(b, d)) => {
+                money::cmp((*a, *c), (*b, *d), op).map_err(|f| self.fault(f, loc))?
+            }
             (Value::Date(a), Value::Date(b)) => a.cmp(b),
             (Value::Timestamp(a), Value::Timestamp(b)) => a.cmp(b),
             (Value::Text(a), Value::Text(b)) => text::cmp(a, b),
@@ -540,18 +544,20 @@ impl<'a> Interp<'a> {
                 if v.is_none() {
                     return Ok(false);
                 }
-                let o = self.order(*kind, v, &const_value(value), loc)?;
+                let o = self.order(*kind, v, &const_value(value), op.money_op(), loc)?;
                 cmp_holds(*op, o)
             }
             CellTest::Range { lo, lo_closed, hi, hi_closed, kind } => {
                 if v.is_none() {
                     return Ok(false);
                 }
-                let a = self.order(*kind, v, &const_value(lo), loc)?;
+                let lo_op = if *lo_closed { MoneyOp::Ge } else { MoneyOp::Gt };
+                let a = self.order(*kind, v, &const_value(lo), lo_op, loc)?;
                 if !(if *lo_closed { a != Ordering::Less } else { a == Ordering::Greater }) {
                     return Ok(false);
                 }
-                let b = self.order(*kind, v, &const_value(hi), loc)?;
+                let hi_op = if *hi_closed { MoneyOp::Le } else { MoneyOp::Lt };
+                let b = self.order(*kind, v, &const_value(hi), hi_op, loc)?;
                 if *hi_closed {
                     b != Ordering::Greater
                 } else {
@@ -597,7 +603,7 @@ impl<'a> Interp<'a> {
                     if let Value::Money(d, c) = self.eval(body, frame)? {
                         acc = Some(match acc {
                             None => (d, c),
-                            Some(a) => money::add(a, (d, c)).map_err(f)?,
+                            Some(a) => canon_stdlib::functions::sum::add_money(a, (d, c)).map_err(f)?,
                         });
                     }
                 }
@@ -648,7 +654,7 @@ impl<'a> Interp<'a> {
             (Builtin::AbsDecimal, Value::Decimal(d), _) => Value::Decimal(num::abs(d)),
             (Builtin::AbsMoney, Value::Money(d, c), _) => Value::Money(num::abs(d), c),
             (Builtin::Min(k), x, y) => {
-                let o = self.order(k, &x, &y, loc)?;
+                let o = self.order(k, &x, &y, MoneyOp::Min, loc)?;
                 if o == Ordering::Greater {
                     y
                 } else {
@@ -656,7 +662,7 @@ impl<'a> Interp<'a> {
                 }
             }
             (Builtin::Max(k), x, y) => {
-                let o = self.order(k, &x, &y, loc)?;
+                let o = self.order(k, &x, &y, MoneyOp::Max, loc)?;
                 if o == Ordering::Less {
                     y
                 } else {
