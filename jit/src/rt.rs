@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use bumpalo::Bump;
+use canon_compiler::diagnostics::RuntimeCode;
 use canon_compiler::ir::{self, Builtin, CmpOp, Loc};
 use canon_compiler::types::{OrdKind, Ty};
 use canon_runtime::interp::{Rejection, TraceEvent};
@@ -637,7 +638,7 @@ extern "C" fn decision_conflict(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cel
         row_loc(rd(b)),
         pkg.loc_string(loc)
     );
-    ctx.fault = Some(FinalFault { code: Arc::from("DECISION_CONFLICT"), message, loc });
+    ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
     1
 }
 
@@ -649,7 +650,7 @@ extern "C" fn decision_no_row(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell
     let Some(d) = pkg.decisions.get(aux as usize) else { return 1 };
     let loc = ctx.shared.locs.get(rd(a).i64() as usize).copied().unwrap_or_default();
     let message = format!("no row of decision `{}` matches (at {})", d.name, pkg.loc_string(loc));
-    ctx.fault = Some(FinalFault { code: Arc::from("DECISION_CONFLICT"), message, loc });
+    ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
     1
 }
 

@@ -9,6 +9,7 @@ use canon_compiler::ir::{
     self, Aggregate, BinaryOp, Builtin, CellTest, CmpOp, Const, DestId, Expr, ExprKind, Hit, InterpPart, Loc, Pat,
     Stmt, UnaryOp,
 };
+use canon_compiler::diagnostics::RuntimeCode;
 use canon_compiler::types::OrdKind;
 use canon_stdlib::money::{self, MoneyOp};
 use canon_stdlib::{num, text, time, Rounding, Weekday};
@@ -477,7 +478,7 @@ impl<'a> Interp<'a> {
                                 self.pkg.loc_string(row.loc),
                                 self.pkg.loc_string(loc)
                             );
-                            return Err(Fault { code: Arc::from("DECISION_CONFLICT"), message: msg, loc });
+                            return Err(Fault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message: msg, loc });
                         }
                         found = Some(row);
                     }
@@ -504,7 +505,7 @@ impl<'a> Interp<'a> {
             return Ok(Value::None);
         }
         let msg = format!("no row of decision `{}` matches (at {})", d.name, self.pkg.loc_string(loc));
-        Err(Fault { code: Arc::from("DECISION_CONFLICT"), message: msg, loc })
+        Err(Fault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message: msg, loc })
     }
 
     fn row_output(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &mut [Value]) -> R<Value> {
