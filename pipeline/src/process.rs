@@ -35,7 +35,7 @@ use crate::sink::{delivery_json, Route, Sinks};
 use crate::state::State;
 
 /// The code of a rejection for an idempotency key seen with another payload.
-pub const IDEMPOTENCY_CONFLICT: &str = "IDEMPOTENCY_CONFLICT";
+pub const IDEMPOTENCY_CONFLICT: &str = canon_compiler::diagnostics::RuntimeCode::IdempotencyConflict.as_str();
 
 /// A checked package with its tables, version and sinks, ready to process.
 pub struct Rules {

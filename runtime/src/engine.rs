@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use canon_compiler::diagnostics::RuntimeCode;
 use canon_compiler::ir::{self, DestId, Loc};
 use canon_compiler::types::{Ty, ENVELOPE};
 use std::borrow::Cow;
@@ -322,7 +323,7 @@ pub fn invalid_outcome(line_no: u64, message: &str) -> Outcome {
         status: Status::Invalid,
         emits: Vec::new(),
         rejections: vec![Rejection {
-            code: Arc::from("INVALID_ENVELOPE"),
+            code: Arc::from(RuntimeCode::InvalidEnvelope.as_str()),
             message: message.to_string(),
             at: String::new(),
             path: None,
@@ -343,7 +344,7 @@ pub fn decode_line(pkg: &ir::Package, line_no: u64, line: &str) -> Decoded {
                 status: Status::Invalid,
                 emits: Vec::new(),
                 rejections: vec![Rejection {
-                    code: Arc::from("INVALID_ENVELOPE"),
+                    code: Arc::from(RuntimeCode::InvalidEnvelope.as_str()),
                     message: inv.message,
                     at: String::new(),
                     path: None,
@@ -380,7 +381,7 @@ pub fn decode_event(pkg: &ir::Package, line_no: u64, env: &Envelope, data: &str)
                 .unwrap_or_default();
             outcome.status = Status::Rejected;
             outcome.rejections.push(Rejection {
-                code: Arc::from("SCHEMA_VIOLATION"),
+                code: Arc::from(RuntimeCode::SchemaViolation.as_str()),
                 message: format!("{}: {}", e.path, e.message),
                 at,
                 path: Some(e.path),
