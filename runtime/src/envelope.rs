@@ -179,7 +179,23 @@ pub fn check_string(s: &str) -> Result<(), String> {
 
 /// An RFC 3986 URI-reference (the type of `source`).
 pub fn is_uri_reference(s: &str) -> bool {
-    fluent_uri::UriRef::parse(s).is_ok()
+    thread_local! {
+        /// The last `source` found valid: a stream's events mostly share one.
+        static LAST: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    if LAST.with(|last| last.try_borrow().is_ok_and(|last| !last.is_empty() && *last == s)) {
+        return true;
+    }
+    let valid = fluent_uri::UriRef::parse(s).is_ok();
+    if valid {
+        LAST.with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                last.clear();
+                last.push_str(s);
+            }
+        });
+    }
+    valid
 }
 
 /// An RFC 3986 §4.3 absolute URI: a scheme, and no fragment (the type URI
