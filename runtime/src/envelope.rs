@@ -139,8 +139,8 @@ enum Str {
     Value(String),
     /// A JSON string serde cannot hold: it has a lone surrogate escape.
     LoneSurrogate,
-    /// Not a string (the kind of value it is).
-    Other(&'static str),
+    /// Not a string.
+    Other,
 }
 
 fn string_of(raw: Option<&RawValue>) -> Str {
@@ -153,7 +153,7 @@ fn string_of(raw: Option<&RawValue>) -> Str {
             // escape of half a surrogate pair.
             Err(_) => Str::LoneSurrogate,
         },
-        _ => Str::Other(kind_of(raw)),
+        _ => Str::Other,
     }
 }
 
@@ -341,10 +341,13 @@ pub(crate) fn parse(line: &str) -> Result<(Envelope, Option<Cow<'_, str>>), Inva
             Str::LoneSurrogate => Err(bad(format!(
                 "`{name}` contains an unpaired surrogate escape (such as \\ud800), which a CloudEvents String cannot hold"
             ))),
-            Str::Other(kind) => Err(bad(format!("`{name}` must be a string, got {kind}"))),
+            Str::Other => Err(bad(format!("`{name}` is not a string"))),
         }
     };
     let required = |name: &str, raw: Option<&RawValue>| -> Result<String, Invalid> {
+        if let Str::Other = string_of(raw) {
+            return Err(bad(format!("`{name}` is missing or not a string")));
+        }
         match string(name, raw)? {
             Some(s) if !s.is_empty() => Ok(s),
             Some(_) => Err(bad(format!("`{name}` is empty"))),
