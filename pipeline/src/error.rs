@@ -60,4 +60,15 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+impl Error {
+    /// Damage a query ran into ([`Error::CorruptDb`]) as the damage of the
+    /// state directory `dir`'s database, which the message then names.
+    pub fn in_state(self, dir: &std::path::Path) -> Error {
+        match self {
+            Error::CorruptDb(detail) => Error::Corrupt { path: dir.join(crate::state::DB_FILE), detail },
+            e => e,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, Error>;

@@ -201,7 +201,9 @@ impl State {
             return Err(Error::NoState(dir.to_path_buf()));
         }
         let conn = connect(&db_path, false)?;
-        if check(&conn, &db_path)? {
+        let old = check(&conn, &db_path)?;
+        verify(&conn, &db_path)?;
+        if old {
             // Upgraded only when no `canon process` is writing it; another
             // reader may be upgrading it just now: wait a little for it.
             let mut waited = 0;
@@ -296,6 +298,10 @@ fn connect(path: &Path, create: bool) -> Result<Connection> {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
     let conn = Connection::open_with_flags(path, flags).map_err(|e| corrupt(path, e))?;
+    // Closing must not checkpoint a WAL into a database that is then
+    // refused (newer, damaged): a refused state is left as it was.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(|e| corrupt(path, e))?;
     conn.busy_timeout(Duration::from_secs(30)).map_err(|e| corrupt(path, e))?;
     // Reading the header first turns "not a database" into a clear error.
     conn.pragma_query_value(None, "application_id", |r| r.get::<_, i64>(0)).map_err(|e| corrupt(path, e))?;
@@ -346,10 +352,33 @@ fn init_or_check(conn: &Connection, path: &Path) -> Result<()> {
         tx.commit()?;
         return Ok(());
     }
-    if check(conn, path)? {
+    let old = check(conn, path)?;
+    verify(conn, path)?;
+    if old {
         upgrade_from_1(conn, path)?;
     }
     Ok(())
+}
+
+/// Reads every page of the database (`PRAGMA quick_check`), so that damage
+/// anywhere in it (bytes overwritten, a truncated file) refuses the state
+/// before anything is read from it or written to it, rather than when some
+/// later query happens on the damaged page.
+fn verify(conn: &Connection, path: &Path) -> Result<()> {
+    let first: String =
+        conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(|e| corrupt_any(path, e))?;
+    if first != "ok" {
+        return Err(Error::Corrupt { path: path.to_path_buf(), detail: first });
+    }
+    Ok(())
+}
+
+/// Any error of an integrity check says the database is damaged.
+fn corrupt_any(path: &Path, e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => Error::from(e),
+        _ => Error::Corrupt { path: path.to_path_buf(), detail: e.to_string() },
+    }
 }
 
 /// Checks that the database is a canon state this canon can read; whether
