@@ -14,9 +14,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::{Error, Result};
 
-/// The schema this canon writes and reads. Version 1 (traces spelled out in
-/// full) is upgraded when opened.
-pub const SCHEMA_VERSION: i64 = 2;
+/// The schema this canon writes and reads. Versions 1 (traces spelled out in
+/// full) and 2 (no hash of a file sink's last line) are upgraded when opened.
+pub const SCHEMA_VERSION: i64 = 3;
 /// SQLite's `application_id` of a canon state ("Cann").
 pub const APPLICATION_ID: i64 = 0x4361_6e6e;
 /// SQLite's automatic checkpoints: every 64 MiB of WAL rather than every 4,
@@ -120,12 +120,17 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_event ON outbox(event);
 CREATE INDEX outbox_pending ON outbox(destination, id) WHERE state = 'pending';
 -- The committed length of each file sink: bytes past it are a torn or
--- uncommitted tail, cut before anything else is written.
+-- uncommitted tail, cut before anything else is written when they are the
+-- lines `sinks.pending` says the last batch was writing (else refused). The
+-- last committed line's offset and hash (`sink::line_hash`) are checked on
+-- every open (NULL until a batch of schema 3 writes the file).
 CREATE TABLE sink_files (
   path        TEXT PRIMARY KEY,
   destination TEXT NOT NULL,
   committed   INTEGER NOT NULL, -- bytes
-  records     INTEGER NOT NULL  -- lines
+  records     INTEGER NOT NULL, -- lines
+  tail_start  INTEGER,
+  tail_hash   INTEGER
 );
 -- The exception queue: one item per rejected or invalid event, with the
 -- rejections of its latest evaluation.
@@ -220,7 +225,7 @@ impl State {
                     Err(e) => return Err(e),
                 }
             };
-            upgrade_from_1(&conn, &db_path)?;
+            upgrade(&conn, &db_path)?;
         }
         configure(&conn, &db_path)?;
         Ok(State { conn, dir: dir.to_path_buf(), lock_file: None })
@@ -355,7 +360,7 @@ fn init_or_check(conn: &Connection, path: &Path) -> Result<()> {
     let old = check(conn, path)?;
     verify(conn, path)?;
     if old {
-        upgrade_from_1(conn, path)?;
+        upgrade(conn, path)?;
     }
     Ok(())
 }
@@ -400,7 +405,7 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
         Some(v) if v > SCHEMA_VERSION => {
             Err(Error::NewerSchema { path: path.to_path_buf(), found: v, known: SCHEMA_VERSION })
         }
-        Some(1) => Ok(true),
+        Some(1 | 2) => Ok(true),
         Some(v) if v < SCHEMA_VERSION => Err(Error::Foreign {
             path: path.to_path_buf(),
             detail: format!("schema version {v} is older than {SCHEMA_VERSION} and cannot be upgraded"),
@@ -409,20 +414,27 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
     }
 }
 
-/// Schema 1 to 2: the table of lineage steps. Traces already written stay
-/// as they are (they are read in either form).
-fn upgrade_from_1(conn: &Connection, path: &Path) -> Result<()> {
+/// Schema 1 to 2: the table of lineage steps (traces already written stay
+/// as they are: they are read in either form). 2 to 3: the offset and hash
+/// of each file sink's last committed line (unknown, so unchecked, until the
+/// sink is next written).
+fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| corrupt(path, e))?;
     // Another canon may have upgraded it since it was read.
     let version: i64 = tx.query_row("SELECT version FROM canon_schema WHERE app = 'canon'", [], |r| r.get(0))?;
-    if version != 1 {
-        return Ok(());
+    if version == 1 {
+        tx.execute_batch("CREATE TABLE trace_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);")?;
     }
-    tx.execute_batch(
-        "CREATE TABLE trace_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);
-         UPDATE canon_schema SET version = 2 WHERE app = 'canon';",
-    )?;
-    tx.commit()?;
+    if version <= 2 {
+        tx.execute_batch(
+            "ALTER TABLE sink_files ADD COLUMN tail_start INTEGER;
+             ALTER TABLE sink_files ADD COLUMN tail_hash INTEGER;",
+        )?;
+    }
+    if version < SCHEMA_VERSION {
+        tx.execute("UPDATE canon_schema SET version = ?1 WHERE app = 'canon'", [SCHEMA_VERSION])?;
+        tx.commit()?;
+    }
     Ok(())
 }
