@@ -30,6 +30,8 @@ pub enum Error {
     SinkWrite { destination: String, path: PathBuf, source: std::io::Error },
     #[error("sink `{destination}`: `{path}` has {len} bytes but {committed} were delivered to it: it was truncated or replaced outside canon")]
     SinkShrunk { destination: String, path: PathBuf, len: u64, committed: u64 },
+    #[error("cannot write `{path}` (the file sinks' intent): {source}; nothing of the current batch was committed, run again once it is fixed")]
+    IntentWrite { path: PathBuf, source: std::io::Error },
     #[error("sink `{destination}`: `{path}` has {len} bytes, of which canon delivered the first {committed}, but the rest is not what canon was writing there ({found}): it was appended to or changed outside canon. Nothing was processed and the file was left as it is; move those bytes away (keep the first {committed}) and run again")]
     SinkAppended { destination: String, path: PathBuf, len: u64, committed: u64, found: String },
     #[error("sink `{destination}`: the last line canon delivered to `{path}` (bytes {start} to {end}) is not what canon wrote there: the file was changed outside canon. Nothing was processed and the file was left as it is; restore it from a backup")]

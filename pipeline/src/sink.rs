@@ -195,6 +195,7 @@ impl Sinks {
     fn write_intent(&mut self) -> Result<()> {
         let mut buf = Vec::with_capacity(64 + self.files.iter().map(|f| 8 * f.pending_lines.len() + 64).sum::<usize>());
         buf.extend_from_slice(INTENT_MAGIC);
+        buf.extend_from_slice(&0u64.to_le_bytes());
         let with_lines = self.files.iter().filter(|f| !f.pending.is_empty()).count() as u32;
         buf.extend_from_slice(&with_lines.to_le_bytes());
         for f in self.files.iter_mut().filter(|f| !f.pending.is_empty()) {
@@ -214,9 +215,17 @@ impl Sinks {
             }
             f.batch_tail = last;
         }
+        // After the magic, the length of what follows it; at the end, a hash
+        // of both. The file is never shortened: a shorter intent leaves the
+        // longer one's bytes after it, ignored, and its size (so its inode)
+        // changes only when an intent is longer than any before it.
+        let body = (buf.len() - INTENT_MAGIC.len() - 8) as u64;
+        if let Some(len) = buf.get_mut(INTENT_MAGIC.len()..INTENT_MAGIC.len() + 8) {
+            len.copy_from_slice(&body.to_le_bytes());
+        }
         let h = line_hash(&buf);
         buf.extend_from_slice(&h.to_le_bytes());
-        let err = |e: std::io::Error| Error::Read { path: self.intent.clone(), source: e };
+        let err = |e: std::io::Error| Error::IntentWrite { path: self.intent.clone(), source: e };
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -224,7 +233,6 @@ impl Sinks {
             .open(&self.intent)
             .map_err(err)?;
         file.write_all(&buf).map_err(err)?;
-        file.set_len(buf.len() as u64).map_err(err)?;
         file.sync_data().map_err(err)
     }
 
@@ -313,14 +321,18 @@ fn read_intent(path: &Path) -> Vec<Intent> {
 }
 
 fn parse_intent(bytes: &[u8]) -> Option<Vec<Intent>> {
-    let (body, sum) = bytes.split_at(bytes.len().checked_sub(8)?);
-    if u64::from_le_bytes(sum.try_into().ok()?) != line_hash(body) {
+    let mut r = Bytes(bytes);
+    if r.take(INTENT_MAGIC.len())? != INTENT_MAGIC {
+        return None;
+    }
+    let body_len = usize::try_from(r.u64()?).ok()?;
+    let body = r.take(body_len)?;
+    let sum = r.u64()?;
+    let whole = bytes.get(..INTENT_MAGIC.len() + 8 + body_len)?;
+    if sum != line_hash(whole) {
         return None;
     }
     let mut r = Bytes(body);
-    if r.take(8)? != INTENT_MAGIC {
-        return None;
-    }
     let mut out = Vec::new();
     for _ in 0..r.u32()? {
         let key_len = r.u32()? as usize;
