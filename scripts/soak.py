@@ -81,7 +81,12 @@ class Receiver:
                 pass
 
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                want = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(want)
+                if len(body) < want:
+                    # The client was killed while sending: no answer, no record.
+                    self.close_connection = True
+                    return
                 did = self.headers.get("Canon-Delivery-Id")
                 with recv.lock:
                     r = recv.rng.random()
