@@ -266,20 +266,8 @@ pub struct Event<'l> {
     pub data: Cell,
 }
 
-const ENVELOPE_KEYS: &[&str] = &[
-    "specversion",
-    "id",
-    "source",
-    "type",
-    "time",
-    "subject",
-    "datacontenttype",
-    "correlationid",
-    "idempotencykey",
-    "data",
-    "dataschema",
-    "data_base64",
-];
+/// The envelope's members by index, as `canon_runtime::envelope` knows them.
+const ENVELOPE_KEYS: [&str; 12] = envelope::MEMBERS;
 const DATA: usize = 9;
 
 /// Decodes a whole input line in one pass: the envelope, and `data` straight

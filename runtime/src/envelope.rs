@@ -267,8 +267,9 @@ pub fn extension_integer(t: &str) -> Result<i32, &'static str> {
     t.parse::<i32>().map_err(|_| "an integer outside the CloudEvents Integer range (-2147483648 to 2147483647)")
 }
 
-/// The attributes Canon knows, and the two data members.
-const KNOWN: &[&str] = &[
+/// The attributes Canon knows, and the two data members, in this order
+/// (the JIT's one-pass decoder reads them by these indices).
+pub const MEMBERS: [&str; 12] = [
     "specversion",
     "id",
     "source",
@@ -276,10 +277,10 @@ const KNOWN: &[&str] = &[
     "time",
     "subject",
     "datacontenttype",
-    "dataschema",
     "correlationid",
     "idempotencykey",
     "data",
+    "dataschema",
     "data_base64",
 ];
 
@@ -301,18 +302,18 @@ pub(crate) fn parse(line: &str) -> Result<(Envelope, Option<Cow<'_, str>>), Inva
             })
         }
     };
-    // Each known member by its index in KNOWN; the first repeated name.
+    // Each known member by its index in MEMBERS; the first repeated name.
     let mut known: [Option<&RawValue>; 12] = [None; 12];
     let mut repeated: Option<&str> = None;
     for (n, (name, value)) in members.iter().enumerate() {
         if repeated.is_none() && members.iter().take(n).any(|(other, _)| other == name) {
             repeated = Some(name);
         }
-        if let Some(slot) = KNOWN.iter().position(|k| k == name).and_then(|i| known.get_mut(i)) {
+        if let Some(slot) = MEMBERS.iter().position(|k| k == name).and_then(|i| known.get_mut(i)) {
             slot.get_or_insert(value);
         }
     }
-    let [specversion, id, source, ty, time, subject, content_type, dataschema, correlationid, idempotencykey, data, data_base64] =
+    let [specversion, id, source, ty, time, subject, content_type, correlationid, idempotencykey, data, dataschema, data_base64] =
         known;
     // `id` and `type` are given in the outcome wherever they are single strings.
     let single = |name: &str, raw: Option<&RawValue>| match (string_of(raw), repeated == Some(name)) {
@@ -402,7 +403,7 @@ pub(crate) fn parse(line: &str) -> Result<(Envelope, Option<Cow<'_, str>>), Inva
         None => default_idempotency_key(&source, &id),
     };
     for (name, value) in &members {
-        if KNOWN.contains(&name.as_ref()) {
+        if MEMBERS.contains(&name.as_ref()) {
             continue;
         }
         if !is_attribute_name(name) {
