@@ -155,7 +155,7 @@ pub fn process(args: ProcessArgs) -> ExitCode {
     };
     let mut out = BufWriter::with_capacity(1 << 16, writer);
     let mut state = match State::open(&args.state) {
-        Ok(s) => s,
+        Ok(s) => warned(s),
         Err(e) => return fail(&e.in_state(&args.state)),
     };
     let mut opts = Options { batch_events: args.batch.max(1), input_name: args.input.clone(), ..Options::default() };
@@ -199,7 +199,7 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
     match cmd {
         ExceptionsCommand::List { status, code, format, state: dir } => {
             let state = match State::open_existing(&dir) {
-                Ok(s) => s,
+                Ok(s) => warned(s),
                 Err(e) => return fail(&e.in_state(&dir)),
             };
             let status = status.map(|s| match s {
@@ -219,7 +219,7 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
         }
         ExceptionsCommand::Show { id, format, state: dir } => {
             let state = match State::open_existing(&dir) {
-                Ok(s) => s,
+                Ok(s) => warned(s),
                 Err(e) => return fail(&e.in_state(&dir)),
             };
             match exceptions::show(&state, id) {
@@ -236,7 +236,7 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
         ExceptionsCommand::Retry { args, all_open, data, format, state } => retry(args, all_open, data, format, &state),
         ExceptionsCommand::Resolve { id, note, state: dir } => {
             let state = match State::open_existing(&dir) {
-                Ok(s) => s,
+                Ok(s) => warned(s),
                 Err(e) => return fail(&e.in_state(&dir)),
             };
             match exceptions::resolve(&state, id, &note) {
@@ -267,7 +267,7 @@ fn retry(args: Vec<String>, all_open: bool, data: Option<PathBuf>, format: Forma
         }
     };
     let mut state = match State::open_existing(state_dir) {
-        Ok(s) => s,
+        Ok(s) => warned(s),
         Err(e) => return fail(&e.in_state(state_dir)),
     };
     let (package, data) = match package {
@@ -333,7 +333,7 @@ fn retry(args: Vec<String>, all_open: bool, data: Option<PathBuf>, format: Forma
 
 pub fn status(args: StatusArgs) -> ExitCode {
     let state = match State::open_existing(&args.state) {
-        Ok(s) => s,
+        Ok(s) => warned(s),
         Err(e) => return fail(&e.in_state(&args.state)),
     };
     let s = match canon_pipeline::status::status(&state) {
@@ -345,6 +345,15 @@ pub fn status(args: StatusArgs) -> ExitCode {
         Format::Human => print_status(&s),
     }
     ExitCode::SUCCESS
+}
+
+/// The state, after warning (once, on stderr) when other accounts can read
+/// or write it.
+fn warned(state: State) -> State {
+    if !state.exposed().is_empty() {
+        eprintln!("{}", canon_pipeline::private::warning(state.dir(), state.exposed()));
+    }
+    state
 }
 
 /// Writes a line to stdout; a closed pipe (`| head`) is not an error.
@@ -502,6 +511,12 @@ fn print_item(i: &Json) {
 
 fn print_status(s: &Json) {
     say(format!("state {} (schema {})", text(s, "state"), int(s, "schema_version")));
+    if let Some(exposed) = s.get("exposed").and_then(Json::as_array).filter(|e| !e.is_empty()) {
+        say("  not private: other accounts can read or write");
+        for e in exposed {
+            say(format!("    {} ({})", text(e, "path"), text(e, "mode")));
+        }
+    }
     let events = s.get("events").unwrap_or(&Json::Null);
     say("events");
     if let Some(by_type) = events.get("by_type").and_then(Json::as_object) {

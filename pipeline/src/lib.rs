@@ -30,6 +30,7 @@ pub mod error;
 pub mod exceptions;
 pub mod http;
 pub mod lineage;
+pub mod private;
 pub mod process;
 pub mod progress;
 pub(crate) mod sink;

@@ -213,12 +213,9 @@ impl Sinks {
         let h = line_hash(&buf);
         buf.extend_from_slice(&h.to_le_bytes());
         let err = |e: std::io::Error| Error::IntentWrite { path: self.intent.clone(), source: e };
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&self.intent)
-            .map_err(err)?;
+        let mut file =
+            crate::private::open(&self.intent, std::fs::OpenOptions::new().write(true).create(true).truncate(false))
+                .map_err(err)?;
         file.write_all(&buf).map_err(err)?;
         file.sync_data().map_err(err)
     }
@@ -435,15 +432,11 @@ fn open_file(conn: &Connection, dest: &str, key: String, path: PathBuf, intent: 
     };
     let created = len.is_none();
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(write_err)?;
+        crate::private::create_dir_all(parent).map_err(write_err)?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(write_err)?;
+    let mut file =
+        crate::private::open(&path, std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false))
+            .map_err(write_err)?;
     if let Some((start, hash)) = tail {
         // The last line delivered must still be the one canon wrote.
         let mut line = vec![0; committed.saturating_sub(start) as usize];

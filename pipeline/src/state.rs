@@ -165,6 +165,8 @@ pub struct State {
     dir: PathBuf,
     /// Held while this process may write sink files.
     lock_file: Option<File>,
+    /// What other accounts can read or write, as found on opening.
+    exposed: Vec<crate::private::Exposed>,
 }
 
 impl std::fmt::Debug for State {
@@ -178,7 +180,7 @@ impl State {
     /// exist (or is empty), and takes its lock.
     pub fn open(dir: &Path) -> Result<State> {
         if !dir.exists() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::CreateDir { path: dir.to_path_buf(), source: e })?;
+            crate::private::create_dir_all(dir).map_err(|e| Error::CreateDir { path: dir.to_path_buf(), source: e })?;
         }
         let db_path = dir.join(DB_FILE);
         if !db_path.exists() {
@@ -191,10 +193,15 @@ impl State {
             }
         }
         let lock = lock(dir)?;
+        if !db_path.exists() {
+            // Created 0600 first: SQLite gives its WAL and shared memory the database's mode.
+            crate::private::touch(&db_path).map_err(|e| Error::Read { path: db_path.clone(), source: e })?;
+        }
         let conn = connect(&db_path, true)?;
         init_or_check(&conn, &db_path)?;
         configure(&conn, &db_path)?;
-        Ok(State { conn, dir: dir.to_path_buf(), lock_file: Some(lock) })
+        let exposed = crate::private::exposed(dir);
+        Ok(State { conn, dir: dir.to_path_buf(), lock_file: Some(lock), exposed })
     }
 
     /// Opens an existing state without its lock, for reading the queue and
@@ -228,7 +235,8 @@ impl State {
             upgrade(&conn, &db_path)?;
         }
         configure(&conn, &db_path)?;
-        Ok(State { conn, dir: dir.to_path_buf(), lock_file: None })
+        let exposed = crate::private::exposed(dir);
+        Ok(State { conn, dir: dir.to_path_buf(), lock_file: None, exposed })
     }
 
     /// Takes the lock of a state opened with [`State::open_existing`] (needed
@@ -242,6 +250,12 @@ impl State {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The state's paths that other accounts can read or write (empty when
+    /// it is private, as Canon creates it).
+    pub fn exposed(&self) -> &[crate::private::Exposed] {
+        &self.exposed
     }
 
     /// The connection (for tools and tests that read the state directly).
@@ -275,11 +289,7 @@ fn absolute(p: &Path) -> String {
 
 fn lock(dir: &Path) -> Result<File> {
     let path = dir.join("lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    let file = crate::private::open(&path, std::fs::OpenOptions::new().create(true).truncate(false).write(true))
         .map_err(|e| Error::Read { path: path.clone(), source: e })?;
     match file.try_lock() {
         Ok(()) => Ok(file),

@@ -126,6 +126,8 @@ pub fn status(state: &State) -> Result<Json> {
     Ok(json!({
         "state": state.dir().display().to_string(),
         "schema_version": SCHEMA_VERSION,
+        // Paths other accounts can read or write (docs/pipeline.md, "Security").
+        "exposed": state.exposed().iter().map(|e| json!({"path": e.path.display().to_string(), "mode": format!("{:04o}", e.mode & 0o7777)})).collect::<Vec<_>>(),
         "events": {
             "by_type": events,
             "duplicates": duplicates,
