@@ -455,6 +455,11 @@ fn print_item(i: &Json) {
     if let Some(note) = i.get("note").and_then(Json::as_str) {
         say(format!("note         {note}"));
     }
+    if let Some(by) = i.get("resolved_by").and_then(Json::as_str) {
+        say(format!("resolved     by {by} at {}", text(i, "resolved_at")));
+    } else if let Some(by) = i.get("updated_by").and_then(Json::as_str) {
+        say(format!("retried      by {by} at {}", text(i, "updated_at")));
+    }
     let lineage = i.get("lineage").unwrap_or(&Json::Null);
     say(format!(
         "package      {} ({}, data {})",
@@ -483,8 +488,9 @@ fn print_item(i: &Json) {
     if !history.is_empty() {
         say("earlier evaluations");
         for h in &history {
+            let by = h.get("by").and_then(Json::as_str).map(|b| format!(" (retried by {b})")).unwrap_or_default();
             say(format!(
-                "  #{} at {} with {}: {} {}",
+                "  #{} at {}{by} with {}: {} {}",
                 int(h, "attempt"),
                 text(h, "at"),
                 canon_pipeline::version::short(text(h, "package_version")),

@@ -79,7 +79,7 @@ pub fn show(state: &State, id: i64) -> Result<Json> {
         .query_row(
             "SELECT x.id, x.status, x.resolution, x.note, x.attempts, x.rejections, x.created_at, x.updated_at,
                     x.resolved_at, e.id, e.event_id, e.event_type, e.correlation_id, e.idem_key, e.received_at,
-                    e.event, e.trace, e.status, v.hash, v.root, v.data_dir
+                    e.event, e.trace, e.status, v.hash, v.root, v.data_dir, x.updated_by, x.resolved_by
              FROM exceptions x JOIN events e ON e.id = x.event JOIN package_versions v ON v.id = e.package_version
              WHERE x.id = ?1",
             [id],
@@ -96,6 +96,8 @@ pub fn show(state: &State, id: i64) -> Result<Json> {
                         "created_at": r.get::<_, String>(6)?,
                         "updated_at": r.get::<_, String>(7)?,
                         "resolved_at": r.get::<_, Option<String>>(8)?,
+                        "updated_by": r.get::<_, Option<String>>(21)?,
+                        "resolved_by": r.get::<_, Option<String>>(22)?,
                         "event_id": r.get::<_, Option<String>>(10)?,
                         "event_type": r.get::<_, Option<String>>(11)?,
                         "correlation_id": r.get::<_, Option<String>>(12)?,
@@ -116,7 +118,7 @@ pub fn show(state: &State, id: i64) -> Result<Json> {
         .optional()?;
     let Some((event, mut item)) = item else { return Err(Error::NotFound(id)) };
     let mut st = conn.prepare(
-        "SELECT h.attempt, h.at, v.hash, h.status, h.rejections, h.trace
+        "SELECT h.attempt, h.at, v.hash, h.status, h.rejections, h.trace, h.by
          FROM exception_history h JOIN package_versions v ON v.id = h.package_version
          WHERE h.exception = ?1 ORDER BY h.attempt",
     )?;
@@ -129,6 +131,7 @@ pub fn show(state: &State, id: i64) -> Result<Json> {
                 "outcome": r.get::<_, String>(3)?,
                 "rejections": parse(&r.get::<_, String>(4)?),
                 "trace": steps(&templates, &r.get::<_, String>(5)?),
+                "by": r.get::<_, Option<String>>(6)?,
             }))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -194,10 +197,12 @@ fn deliveries(conn: &rusqlite::Connection, event: i64, item: &Json) -> Result<Ve
 /// Closes an open item with a note.
 pub fn resolve(state: &State, id: i64, note: &str) -> Result<()> {
     let now = crate::now();
+    let who = operator();
     let n = state.conn.execute(
-        "UPDATE exceptions SET status = 'resolved', resolution = 'note', note = ?2, resolved_at = ?3, updated_at = ?3
+        "UPDATE exceptions SET status = 'resolved', resolution = 'note', note = ?2, resolved_at = ?3, updated_at = ?3,
+         resolved_by = ?4, updated_by = ?4
          WHERE id = ?1 AND status = 'open'",
-        rusqlite::params![id, note, now],
+        rusqlite::params![id, note, now, who],
     )?;
     if n == 1 {
         return Ok(());
@@ -207,6 +212,29 @@ pub fn resolve(state: &State, id: i64, note: &str) -> Result<()> {
     match status {
         None => Err(Error::NotFound(id)),
         Some(_) => Err(Error::AlreadyResolved(id)),
+    }
+}
+
+/// Who is working the queue: the operating-system user's name (from the
+/// password database, else `$USER`), with the uid when no name is known.
+pub fn operator() -> String {
+    // SAFETY: getuid cannot fail; getpwuid_r writes only into the buffers
+    // given, and the name is read only when it reported success.
+    let uid = unsafe { libc::getuid() };
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc == 0 && !result.is_null() && !pwd.pw_name.is_null() {
+        // SAFETY: a NUL-terminated string inside `buf`, which is alive.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }.to_string_lossy().into_owned();
+        if !name.is_empty() {
+            return name;
+        }
+    }
+    match std::env::var("USER") {
+        Ok(name) if !name.is_empty() => format!("{name} (uid {uid})"),
+        _ => format!("uid {uid}"),
     }
 }
 
@@ -257,6 +285,7 @@ struct Item {
     attempts: i64,
     rejections: String,
     updated_at: String,
+    updated_by: Option<String>,
     key: String,
     hash: Vec<u8>,
     text: Option<String>,
@@ -271,7 +300,7 @@ fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, Ite
     Ok(conn
         .query_row(
             "SELECT x.status, x.id, x.event, x.attempts, x.rejections, x.updated_at, e.idem_key, e.payload_hash,
-                    e.event, e.status, e.package_version, e.trace, e.line, e.event_id
+                    e.event, e.status, e.package_version, e.trace, e.line, e.event_id, x.updated_by
              FROM exceptions x JOIN events e ON e.id = x.event WHERE x.id = ?1",
             [id],
             |r| {
@@ -291,6 +320,7 @@ fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, Ite
                         trace: r.get(11)?,
                         line: r.get(12)?,
                         event_id: r.get(13)?,
+                        updated_by: r.get(14)?,
                     },
                 ))
             },
@@ -321,6 +351,7 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
     let steps = Steps::load(&state.conn)?;
     let mut lineage = Lineage { steps: &steps, cache: StepCache::default() };
     let mut summary = RetrySummary::default();
+    let who = operator();
     for chunk in ids.chunks(1000) {
         let now = crate::now();
         let tx = state.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -333,7 +364,8 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
                 if status != "open" {
                     continue;
                 }
-                results.push(retry_one(&mut w, rules, &ledger, &mut sinks, item, &now, &mut counts, &mut lineage)?);
+                let act = Act { now: &now, who: &who };
+                results.push(retry_one(&mut w, rules, &ledger, &mut sinks, item, &act, &mut counts, &mut lineage)?);
             }
             steps.save(&tx)?;
             count_run(&tx, run_id, &counts)
@@ -355,6 +387,12 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
     Ok(summary)
 }
 
+/// When, and by whom, the queue is being worked.
+struct Act<'a> {
+    now: &'a str,
+    who: &'a str,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn retry_one(
     w: &mut Writer<'_>,
@@ -362,7 +400,7 @@ fn retry_one(
     ledger: &Ledger,
     sinks: &mut Sinks,
     item: Item,
-    now: &str,
+    act: &Act<'_>,
     counts: &mut Counts,
     lineage: &mut Lineage<'_>,
 ) -> Result<RetryResult> {
@@ -397,8 +435,8 @@ fn retry_one(
         return Err(Error::Other(format!("internal error: exception {} was not evaluated again", item.id)));
     };
     conn.prepare_cached(
-        "INSERT INTO exception_history (exception, attempt, at, package_version, status, rejections, trace)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO exception_history (exception, attempt, at, package_version, status, rejections, trace, by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(rusqlite::params![
         item.id,
@@ -407,7 +445,8 @@ fn retry_one(
         item.version,
         item.status,
         item.rejections,
-        item.trace
+        item.trace,
+        item.updated_by
     ])?;
     conn.prepare_cached("UPDATE events SET status = ?2, package_version = ?3, trace = ?4 WHERE id = ?1")?
         .execute(rusqlite::params![item.event, p.status.as_str(), ledger.version_id, p.trace()])?;
@@ -415,15 +454,15 @@ fn retry_one(
     if resolved {
         conn.prepare_cached(
             "UPDATE exceptions SET status = 'resolved', resolution = 'retried', rejections = '[]',
-             attempts = attempts + 1, updated_at = ?2, resolved_at = ?2 WHERE id = ?1",
+             attempts = attempts + 1, updated_at = ?2, resolved_at = ?2, updated_by = ?3, resolved_by = ?3 WHERE id = ?1",
         )?
-        .execute(rusqlite::params![item.id, now])?;
+        .execute(rusqlite::params![item.id, act.now, act.who])?;
         insert_emits(w, ledger, sinks, item.event, p)?;
     } else {
         conn.prepare_cached(
-            "UPDATE exceptions SET rejections = ?2, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1",
+            "UPDATE exceptions SET rejections = ?2, attempts = attempts + 1, updated_at = ?3, updated_by = ?4 WHERE id = ?1",
         )?
-        .execute(rusqlite::params![item.id, p.rejections(), now])?;
+        .execute(rusqlite::params![item.id, p.rejections(), act.now, act.who])?;
     }
     match p.status {
         Status::Accepted => counts.accepted += 1,

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// The schema this canon writes and reads. Versions 1 (traces spelled out in
 /// full) and 2 (no hash of a file sink's last line) are upgraded when opened.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 /// SQLite's `application_id` of a canon state ("Cann").
 pub const APPLICATION_ID: i64 = 0x4361_6e6e;
 /// SQLite's automatic checkpoints: every 64 MiB of WAL rather than every 4,
@@ -144,7 +144,10 @@ CREATE TABLE exceptions (
   attempts    INTEGER NOT NULL DEFAULT 1,
   created_at  TEXT NOT NULL,
   updated_at  TEXT NOT NULL,
-  resolved_at TEXT
+  resolved_at TEXT,
+  -- Who retried or resolved it last, and who resolved it: the operating-system user.
+  updated_by  TEXT,
+  resolved_by TEXT
 );
 -- Earlier evaluations of an exception's event, kept when it is retried.
 CREATE TABLE exception_history (
@@ -155,7 +158,9 @@ CREATE TABLE exception_history (
   package_version INTEGER NOT NULL REFERENCES package_versions(id),
   status          TEXT NOT NULL,
   rejections      TEXT NOT NULL,
-  trace           TEXT NOT NULL
+  trace           TEXT NOT NULL,
+  -- Who asked for that evaluation (a retry's user; null for canon process).
+  by              TEXT
 );
 "#;
 
@@ -415,7 +420,7 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
         Some(v) if v > SCHEMA_VERSION => {
             Err(Error::NewerSchema { path: path.to_path_buf(), found: v, known: SCHEMA_VERSION })
         }
-        Some(1 | 2) => Ok(true),
+        Some(1..=3) => Ok(true),
         Some(v) if v < SCHEMA_VERSION => Err(Error::Foreign {
             path: path.to_path_buf(),
             detail: format!("schema version {v} is older than {SCHEMA_VERSION} and cannot be upgraded"),
@@ -427,7 +432,8 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
 /// Schema 1 to 2: the table of lineage steps (traces already written stay
 /// as they are: they are read in either form). 2 to 3: the offset and hash
 /// of each file sink's last committed line (unknown, so unchecked, until the
-/// sink is next written).
+/// sink is next written). 3 to 4: who retried and resolved exceptions
+/// (unknown before).
 fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| corrupt(path, e))?;
@@ -440,6 +446,13 @@ fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
         tx.execute_batch(
             "ALTER TABLE sink_files ADD COLUMN tail_start INTEGER;
              ALTER TABLE sink_files ADD COLUMN tail_hash INTEGER;",
+        )?;
+    }
+    if version <= 3 {
+        tx.execute_batch(
+            "ALTER TABLE exceptions ADD COLUMN updated_by TEXT;
+             ALTER TABLE exceptions ADD COLUMN resolved_by TEXT;
+             ALTER TABLE exception_history ADD COLUMN by TEXT;",
         )?;
     }
     if version < SCHEMA_VERSION {

@@ -503,7 +503,9 @@ fn a_state_of_schema_1_is_upgraded_and_its_traces_still_read() {
         }
         c.execute_batch(
             "DROP TABLE trace_steps; UPDATE canon_schema SET version = 1;
-             ALTER TABLE sink_files DROP COLUMN tail_start; ALTER TABLE sink_files DROP COLUMN tail_hash;",
+             ALTER TABLE sink_files DROP COLUMN tail_start; ALTER TABLE sink_files DROP COLUMN tail_hash;
+             ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
+             ALTER TABLE exception_history DROP COLUMN by;",
         )
         .unwrap();
     }
@@ -550,6 +552,8 @@ fn a_state_of_schema_2_is_upgraded_and_its_sinks_checked_from_their_next_batch()
             .connection()
             .execute_batch(
                 "ALTER TABLE sink_files DROP COLUMN tail_start; ALTER TABLE sink_files DROP COLUMN tail_hash;
+                 ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
+                 ALTER TABLE exception_history DROP COLUMN by;
                  UPDATE canon_schema SET version = 2;",
             )
             .unwrap();
@@ -811,4 +815,32 @@ fn backoff_doubles_with_jitter_and_is_capped() {
         let b9 = canon_pipeline::http::backoff(&cfg, 9);
         assert!(b9 >= Duration::from_millis(500) && b9 <= Duration::from_millis(1000), "{b9:?}");
     }
+}
+
+#[test]
+fn a_state_of_schema_3_is_upgraded_and_records_who_resolves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = rules(&package(tmp.path()));
+    let state_dir = tmp.path().join("state");
+    {
+        let mut state = State::open(&state_dir).unwrap();
+        run(&mut state, &rules, &sample_events());
+        exceptions::resolve(&state, 1, "before the upgrade").unwrap();
+        // As schema 3 wrote it: nobody recorded.
+        state
+            .connection()
+            .execute_batch(
+                "ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
+                 ALTER TABLE exception_history DROP COLUMN by; UPDATE canon_schema SET version = 3;",
+            )
+            .unwrap();
+    }
+    let state = State::open_existing(&state_dir).unwrap();
+    let version: i64 = state.connection().query_row("SELECT version FROM canon_schema", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, canon_pipeline::state::SCHEMA_VERSION);
+    let before = exceptions::show(&state, 1).unwrap();
+    assert_eq!(before["status"], "resolved");
+    assert_eq!(before["resolved_by"], Json::Null, "unknown before the upgrade");
+    exceptions::resolve(&state, 2, "after the upgrade").unwrap();
+    assert_eq!(exceptions::show(&state, 2).unwrap()["resolved_by"], exceptions::operator().as_str());
 }
