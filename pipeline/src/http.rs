@@ -56,7 +56,12 @@ pub(crate) fn deliver(
     let agents: Vec<ureq::Agent> = sinks
         .iter()
         .map(|(_, h)| {
-            ureq::Agent::config_builder().timeout_global(Some(h.timeout)).http_status_as_error(false).build().into()
+            ureq::Agent::config_builder()
+                .timeout_global(Some(h.timeout))
+                .http_status_as_error(false)
+                .tls_config(h.tls.ureq_config())
+                .build()
+                .into()
         })
         .collect();
     loop {
@@ -193,7 +198,52 @@ fn post(agent: &ureq::Agent, cfg: &HttpConfig, delivery_id: &str, body: &[u8]) -
                 _ => Attempt::Dead(format!("HTTP {status} from {}", cfg.url)),
             }
         }
-        Err(e) => Attempt::Retry(format!("{} ({e})", cfg.url)),
+        Err(e) => Attempt::Retry(format!("{} ({})", cfg.url, describe(&e, cfg))),
+    }
+}
+
+/// A failed request's reason; a certificate that fails verification says
+/// why in words (never delivered: the row is retried, then dead-lettered).
+fn describe(e: &ureq::Error, cfg: &HttpConfig) -> String {
+    let tls = match e {
+        ureq::Error::Rustls(t) => Some(t),
+        ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+        _ => None,
+    };
+    let Some(tls) = tls else {
+        // Under TLS 1.3 a server that wants a client certificate checks it
+        // after the client's side of the handshake: the request then finds
+        // the connection closed.
+        let closed = matches!(e, ureq::Error::Io(io) if matches!(io.kind(),
+            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted));
+        if closed && cfg.url.starts_with("https://") {
+            let hint = if cfg.tls.client.is_some() {
+                "it may not accept `client_cert`"
+            } else {
+                "if it requires a client certificate, set `client_cert` and `client_key`"
+            };
+            return format!("{e}: the server closed the connection; {hint}");
+        }
+        return e.to_string();
+    };
+    use rustls::CertificateError as C;
+    match tls {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => "certificate is not trusted: UnknownIssuer".to_string(),
+            C::Expired => "certificate expired".to_string(),
+            C::NotValidYet => "certificate not valid yet".to_string(),
+            // "certificate expired: verification time ..., but ..."
+            C::ExpiredContext { .. } | C::NotValidYetContext { .. } => c.to_string(),
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                format!("certificate is for another host: {c}")
+            }
+            C::Revoked => "certificate revoked".to_string(),
+            other => format!("certificate is not trusted: {other}"),
+        },
+        rustls::Error::AlertReceived(alert) => {
+            format!("the server refused the TLS handshake: {alert:?}")
+        }
+        other => format!("TLS: {other}"),
     }
 }
 

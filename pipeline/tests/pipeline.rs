@@ -806,6 +806,7 @@ fn backoff_doubles_with_jitter_and_is_capped() {
         max_backoff: Duration::from_millis(1000),
         timeout: Duration::from_secs(1),
         headers: Vec::new(),
+        tls: Default::default(),
     };
     for _ in 0..50 {
         let b1 = canon_pipeline::http::backoff(&cfg, 1);
