@@ -293,8 +293,17 @@ fn http_tls(s: &RawSink, url: &str, root: &Path) -> std::result::Result<HttpTls,
                 .map_err(|e| format!("`client_key` {}: no PEM private key in it ({e})", key.display()))?;
             let der = rustls::pki_types::PrivateKeyDer::try_from(private.der().to_vec())
                 .map_err(|e| format!("`client_key` {}: {e}", key.display()))?;
-            rustls::crypto::ring::sign::any_supported_type(&der)
-                .map_err(|e| format!("`client_key` {}: not a usable private key: {e}", key.display()))?;
+            let ders = chain.iter().map(|c| rustls::pki_types::CertificateDer::from(c.der().to_vec())).collect();
+            rustls::sign::CertifiedKey::from_der(ders, der, &rustls::crypto::ring::default_provider()).map_err(
+                |e| match e {
+                    rustls::Error::InconsistentKeys(_) => format!(
+                        "`client_key` {} is not the key of `client_cert` {} (the first certificate in it)",
+                        key.display(),
+                        cert.display()
+                    ),
+                    e => format!("`client_key` {}: not a usable private key: {e}", key.display()),
+                },
+            )?;
             tls.identity = Some(ureq::tls::ClientCert::new_with_certs(&chain, private));
             tls.client = Some((cert, key));
         }

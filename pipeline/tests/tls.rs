@@ -362,6 +362,11 @@ fn tls_files_are_checked_when_canon_toml_is_loaded() {
     std::fs::set_permissions(pkg.join("canon.key"), PermissionsExt::from_mode(0o600)).unwrap();
     with_sink(&pkg, url, "client_cert = \"canon.pem\"\nclient_key = \"canon.key\"").unwrap();
 
+    let stranger = Pki::new("client CA").leaf(&["canon.example.com"], false);
+    write(&pkg.join("other.key"), &stranger.key);
+    std::fs::set_permissions(pkg.join("other.key"), PermissionsExt::from_mode(0o600)).unwrap();
+    let e = config_error(with_sink(&pkg, url, "client_cert = \"canon.pem\"\nclient_key = \"other.key\""));
+    assert!(e.contains("`client_key`") && e.contains("is not the key of `client_cert`"), "{e}");
     let e = config_error(with_sink(&pkg, url, "client_cert = \"canon.pem\""));
     assert!(e.contains("`client_cert` needs `client_key`"), "{e}");
     write(&pkg.join("cert-as-key.pem"), &me.cert);
