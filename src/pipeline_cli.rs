@@ -565,6 +565,9 @@ fn print_status(s: &Json) {
                 group(int(d, "dead")),
                 d.get("file").and_then(Json::as_str).map(|f| format!("  ({f})")).unwrap_or_default()
             ));
+            if let Some(why) = d.get("last_error").and_then(Json::as_str) {
+                say(format!("    last error: {why}"));
+            }
         }
     }
     let runs = s.get("runs").unwrap_or(&Json::Null);

@@ -14,6 +14,8 @@ use crate::state::{State, SCHEMA_VERSION};
 ///   `open_by_code` (an item with several codes counts under each);
 /// - `destinations`: per destination, records `accepted` (emitted),
 ///   `delivered`, `pending` and `dead`, and the file sinks' committed bytes;
+///   `last_error`: why the latest failed HTTP delivery still pending or dead
+///   failed (e.g. `certificate is not trusted: UnknownIssuer`), when there is one;
 /// - `runs`: how many, how many did not finish (interrupted, or running now), and the last one;
 /// - `package_versions`: each version seen, in order.
 pub fn status(state: &State) -> Result<Json> {
@@ -64,6 +66,17 @@ pub fn status(state: &State) -> Result<Json> {
             let total = e.get("accepted").and_then(Json::as_i64).unwrap_or(0);
             e.insert("accepted".into(), json!(total + n));
             e.insert(s, json!(n));
+        }
+        // SQLite takes the bare column from the row of max(id).
+        let mut st = conn.prepare(
+            "SELECT destination, last_error, max(id) FROM outbox
+             WHERE state IN ('pending', 'dead') AND last_error IS NOT NULL GROUP BY destination",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let d: String = r.get(0)?;
+            let why: String = r.get(1)?;
+            dests.entry(d).or_default().insert("last_error".into(), json!(why));
         }
         // A file sink's records are delivered in the commit that accepts them.
         let mut st = conn.prepare("SELECT destination, path, committed, records FROM sink_files")?;

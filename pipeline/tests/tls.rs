@@ -246,6 +246,8 @@ fn expect(tmp: &Path, rules: &Rules, server: &Server, reason: Option<&[&str]>) {
             assert_eq!((s.http.delivered as usize, s.http.dead), (erp, 0), "{rows:?}");
             assert_eq!(server.seen.lock().unwrap().len(), erp);
             assert!(rows.iter().all(|(st, e)| st == "delivered" && e.is_none()), "{rows:?}");
+            let st = canon_pipeline::status::status(&state).unwrap();
+            assert!(st["destinations"]["erp_posting"].get("last_error").is_none(), "{st}");
         }
         Some(why) => {
             assert_eq!((s.http.delivered, s.http.dead as usize, s.http.retried as usize), (0, erp, erp), "{rows:?}");
@@ -258,6 +260,8 @@ fn expect(tmp: &Path, rules: &Rules, server: &Server, reason: Option<&[&str]>) {
             }
             let st = canon_pipeline::status::status(&state).unwrap();
             assert_eq!(st["destinations"]["erp_posting"]["dead"].as_u64().unwrap() as usize, erp);
+            let last = st["destinations"]["erp_posting"]["last_error"].as_str().unwrap();
+            assert!(why.iter().any(|w| last.contains(w)), "{last}");
         }
     }
 }
