@@ -308,9 +308,11 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// A local server that answers every request 500, keeping each request's
-/// headers (name, value).
-fn failing_server() -> (String, std::sync::Arc<tiny_http::Server>, std::thread::JoinHandle<Vec<Vec<(String, String)>>>) {
+/// Each request's headers (name, value), in order.
+type Requests = Vec<Vec<(String, String)>>;
+
+/// A local server that answers every request 500, keeping each request's headers.
+fn failing_server() -> (String, std::sync::Arc<tiny_http::Server>, std::thread::JoinHandle<Requests>) {
     let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
     let port = server.server_addr().to_ip().unwrap().port();
     let srv = server.clone();
