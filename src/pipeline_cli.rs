@@ -41,6 +41,11 @@ pub struct ProcessArgs {
     /// (the reference interpreter). Outcomes and lineage are the same.
     #[arg(long, value_enum, default_value = "jit")]
     engine: crate::EngineArg,
+    /// Refuse a literal secret in canon.toml (an `Authorization` header, a
+    /// header named like a token, secret, password or API key, a URL with a
+    /// password) rather than warn: give it as `{ env = "VAR" }` or `{ file = "PATH" }`.
+    #[arg(long)]
+    strict_secrets: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -87,6 +92,9 @@ pub enum ExceptionsCommand {
         format: Format,
         #[arg(long)]
         state: PathBuf,
+        /// Refuse a literal secret in canon.toml rather than warn (see `canon process`).
+        #[arg(long)]
+        strict_secrets: bool,
     },
     /// Close an item with a note.
     Resolve {
@@ -115,15 +123,27 @@ fn fail(e: &Error) -> ExitCode {
     }
 }
 
-/// Loads and checks the package and its data (1 on errors), then its pipeline rules.
-fn rules(package: &Path, data: Option<&Path>) -> Result<Rules, ExitCode> {
+/// Loads and checks the package and its data (1 on errors), then its
+/// pipeline rules; warns once of each literal secret in canon.toml (an error,
+/// 1, under `strict_secrets`).
+fn rules(package: &Path, data: Option<&Path>, strict_secrets: bool) -> Result<Rules, ExitCode> {
     let (pkg, tables) = crate::prepare(package, data, false)?;
     let data_dir = data.map(Path::to_path_buf).unwrap_or_else(|| pkg.data_dir());
-    Rules::new(&pkg, tables, &data_dir).map_err(|e| fail(&e))
+    let rules = Rules::new(&pkg, tables, &data_dir).map_err(|e| fail(&e))?;
+    if strict_secrets && !rules.config.warnings.is_empty() {
+        for w in &rules.config.warnings {
+            eprintln!("error: {w} (refused under --strict-secrets)");
+        }
+        return Err(ExitCode::from(1));
+    }
+    for w in &rules.config.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(rules)
 }
 
 pub fn process(args: ProcessArgs) -> ExitCode {
-    let rules = match rules(&args.package, args.data.as_deref()) {
+    let rules = match rules(&args.package, args.data.as_deref(), args.strict_secrets) {
         Ok(r) if args.engine == crate::EngineArg::Interp => r.interpreted(),
         Ok(r) => r,
         Err(c) => return c,
@@ -233,7 +253,9 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
                 Err(e) => fail(&e.in_state(&dir)),
             }
         }
-        ExceptionsCommand::Retry { args, all_open, data, format, state } => retry(args, all_open, data, format, &state),
+        ExceptionsCommand::Retry { args, all_open, data, format, state, strict_secrets } => {
+            retry(args, all_open, data, format, &state, strict_secrets)
+        }
         ExceptionsCommand::Resolve { id, note, state: dir } => {
             let state = match State::open_existing(&dir) {
                 Ok(s) => warned(s),
@@ -250,7 +272,14 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
     }
 }
 
-fn retry(args: Vec<String>, all_open: bool, data: Option<PathBuf>, format: Format, state_dir: &Path) -> ExitCode {
+fn retry(
+    args: Vec<String>,
+    all_open: bool,
+    data: Option<PathBuf>,
+    format: Format,
+    state_dir: &Path,
+    strict_secrets: bool,
+) -> ExitCode {
     let (selection, package) = match (all_open, args.as_slice()) {
         (true, []) => (Selection::AllOpen, None),
         (true, [pkg]) => (Selection::AllOpen, Some(PathBuf::from(pkg))),
@@ -281,7 +310,7 @@ fn retry(args: Vec<String>, all_open: bool, data: Option<PathBuf>, format: Forma
             Err(e) => return fail(&e.in_state(state_dir)),
         },
     };
-    let rules = match rules(&package, data.as_deref()) {
+    let rules = match rules(&package, data.as_deref(), strict_secrets) {
         Ok(r) => r,
         Err(c) => return c,
     };

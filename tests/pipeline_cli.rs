@@ -260,3 +260,263 @@ fn stored_lineage_names_enum_keys_by_wire_name() {
         let _ = std::fs::remove_dir_all(&state);
     }
 }
+
+/// `canon` with extra environment variables.
+fn canon_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_canon"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// A copy of the timesheet example's sources and data in `dir`, with `toml`
+/// as its canon.toml.
+fn package_with(dir: &Path, toml: &str) {
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    for entry in std::fs::read_dir(EXAMPLE).unwrap() {
+        let f = entry.unwrap().path();
+        if f.extension().is_some_and(|x| x == "canon") {
+            std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    for f in ["projects.csv", "fx.csv"] {
+        std::fs::copy(Path::new(EXAMPLE).join("data").join(f), dir.join("data").join(f)).unwrap();
+    }
+    std::fs::write(dir.join("canon.toml"), toml).unwrap();
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Each request's headers (name, value), in order.
+type Requests = Vec<Vec<(String, String)>>;
+
+/// A local server that answers every request 500, keeping each request's headers.
+fn failing_server() -> (String, std::sync::Arc<tiny_http::Server>, std::thread::JoinHandle<Requests>) {
+    let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+    let port = server.server_addr().to_ip().unwrap().port();
+    let srv = server.clone();
+    let thread = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for _ in 0..500 {
+            let Ok(Some(req)) = srv.recv_timeout(std::time::Duration::from_secs(30)) else { break };
+            seen.push(req.headers().iter().map(|h| (h.field.to_string(), h.value.to_string())).collect());
+            let _ = req.respond(tiny_http::Response::from_string("down").with_status_code(500));
+        }
+        seen
+    });
+    (format!("http://127.0.0.1:{port}/postings"), server, thread)
+}
+
+/// A port on 127.0.0.1 where nothing listens (connections are refused).
+fn refused_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/payables?key=")
+}
+
+/// Secrets from the environment and from a file reach the server, and no
+/// output of any command, nor any byte of the state directory, holds them,
+/// though the server fails (500) and the other sink refuses connections.
+#[test]
+fn secrets_are_sent_and_never_printed_or_stored() {
+    let root = temp("secrets");
+    let pkg = root.join("pkg");
+    let env_token = format!("env-tok-{}-q7Zx", std::process::id());
+    let file_token = format!("file-tok-{}-W3rk", std::process::id());
+    let url_token = format!("url-tok-{}-Pm4v", std::process::id());
+    let secret_file = root.join("payroll.secret");
+    let (erp_url, server, thread) = failing_server();
+    let payroll_url = format!("{}{url_token}", refused_url());
+    package_with(
+        &pkg,
+        &format!(
+            r#"
+[sinks.erp_posting]
+type = "http"
+url = "{erp_url}"
+max_attempts = 2
+initial_backoff_ms = 5
+max_backoff_ms = 10
+timeout_ms = 5000
+headers = {{ Authorization = {{ env = "CANON_TEST_ERP_TOKEN", prefix = "Bearer " }} }}
+
+[sinks.payroll_staging]
+type = "http"
+url = {{ env = "CANON_TEST_PAYROLL_URL" }}
+max_attempts = 2
+initial_backoff_ms = 5
+max_backoff_ms = 10
+timeout_ms = 5000
+headers = {{ X-Api-Key = {{ file = "{}" }} }}
+"#,
+            secret_file.display()
+        ),
+    );
+    std::fs::write(&secret_file, format!("{file_token}\n")).unwrap();
+    set_mode(&secret_file, 0o600);
+    let env = [("CANON_TEST_ERP_TOKEN", env_token.as_str()), ("CANON_TEST_PAYROLL_URL", payroll_url.as_str())];
+    let state = root.join("state");
+    let events = format!("{EXAMPLE}/events.jsonl");
+    let mut outputs = Vec::new();
+    let out = canon_env(&["process", p(&pkg), "--input", &events, "--state", p(&state)], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("dead-lettered"), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("warning: `"), "no literal secret: {}", text(&out.stderr));
+    outputs.push(out);
+    server.unblock();
+    let requests = thread.join().unwrap();
+    assert!(!requests.is_empty());
+    for headers in &requests {
+        let auth = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("Authorization"));
+        assert_eq!(auth.map(|(_, v)| v.as_str()), Some(format!("Bearer {env_token}").as_str()), "{headers:?}");
+    }
+    // The errors kept name the headers sent, not their values.
+    let db = rusqlite::Connection::open(state.join("state.db")).unwrap();
+    let errors: Vec<String> = db
+        .prepare("SELECT last_error FROM outbox WHERE state = 'dead'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(db);
+    assert!(errors.iter().any(|e| e.contains("HTTP 500") && e.contains("Authorization")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("$CANON_TEST_PAYROLL_URL") && e.contains("X-Api-Key")), "{errors:?}");
+
+    let list = canon_env(&["exceptions", "list", "--format", "json", "--state", p(&state)], &env);
+    let items: Vec<Json> = serde_json::from_slice(&list.stdout).unwrap();
+    assert!(!items.is_empty(), "the example has rejected events");
+    let id = items[0]["id"].to_string();
+    outputs.push(list);
+    for args in [
+        vec!["status"],
+        vec!["status", "--format", "json"],
+        vec!["exceptions", "list"],
+        vec!["exceptions", "show", &id],
+        vec!["exceptions", "show", &id, "--format", "json"],
+        vec!["exceptions", "retry", "--all-open"],
+        vec!["exceptions", "retry", "--all-open", "--format", "json"],
+    ] {
+        let mut a = args.clone();
+        a.extend(["--state", p(&state)]);
+        let out = canon_env(&a, &env);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        outputs.push(out);
+    }
+    // Again: all duplicates, and one more delivery-free run.
+    let again = canon_env(&["process", p(&pkg), "--input", &events, "--state", p(&state)], &env);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    outputs.push(again);
+    for secret in [&env_token, &file_token, &url_token] {
+        for out in &outputs {
+            assert!(!text(&out.stdout).contains(secret.as_str()), "{secret} in stdout:\n{}", text(&out.stdout));
+            assert!(!text(&out.stderr).contains(secret.as_str()), "{secret} in stderr:\n{}", text(&out.stderr));
+        }
+        for file in files_under(&state) {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} in {}", file.display());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A secret that cannot be had, or a secret file that others may read, is a
+/// canon.toml error (1) naming the sink and the setting, before any event.
+#[test]
+fn missing_or_exposed_secrets_stop_before_any_event() {
+    let root = temp("secrets-missing");
+    let pkg = root.join("pkg");
+    let state = root.join("state");
+    let events = format!("{EXAMPLE}/events.jsonl");
+    package_with(
+        &pkg,
+        "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { Authorization = { env = \"CANON_TEST_NOT_SET_ANYWHERE\" } }\n",
+    );
+    let out = canon(&["process", p(&pkg), "--input", &events, "--state", p(&state)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    for needle in ["canon.toml", "[sinks.erp_posting]", "header `Authorization`", "`CANON_TEST_NOT_SET_ANYWHERE` is not set"] {
+        assert!(err.contains(needle), "{needle} in {err}");
+    }
+    assert!(out.stdout.is_empty() && !state.exists(), "no event was processed");
+
+    let secret_file = root.join("erp.secret");
+    std::fs::write(&secret_file, "tok-readable-by-all\n").unwrap();
+    set_mode(&secret_file, 0o644);
+    package_with(
+        &pkg,
+        &format!(
+            "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = {{ X-Api-Key = {{ file = \"{}\" }} }}\n",
+            secret_file.display()
+        ),
+    );
+    let out = canon(&["process", p(&pkg), "--input", &events, "--state", p(&state)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    for needle in ["[sinks.erp_posting]", "header `X-Api-Key`", &format!("chmod 600 {}", secret_file.display())] {
+        assert!(err.contains(needle), "{needle} in {err}");
+    }
+    assert!(!err.contains("tok-readable-by-all"), "{err}");
+    assert!(out.stdout.is_empty() && !state.exists(), "no event was processed");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A literal `Authorization` header is a warning, printed once, naming the
+/// file, the sink and the header, and an error under --strict-secrets.
+#[test]
+fn a_literal_authorization_header_warns_and_is_refused_under_strict_secrets() {
+    let root = temp("secrets-literal");
+    let pkg = root.join("pkg");
+    let state = root.join("state");
+    let events = format!("{EXAMPLE}/events.jsonl");
+    package_with(
+        &pkg,
+        &format!(
+            "[sinks.erp_posting]\ntype = \"http\"\nurl = \"{}\"\nmax_attempts = 1\nheaders = {{ Authorization = \"Bearer literal-tok-5521\" }}\n",
+            refused_url()
+        ),
+    );
+    let strict = canon(&["process", p(&pkg), "--input", &events, "--state", p(&state), "--strict-secrets"]);
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict.stderr));
+    let err = text(&strict.stderr);
+    assert!(err.contains("error: ") && err.contains("--strict-secrets"), "{err}");
+    assert!(strict.stdout.is_empty() && !state.exists(), "no event was processed");
+
+    let out = canon(&["process", p(&pkg), "--input", &events, "--state", p(&state)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("header `Authorization`")).collect();
+    assert_eq!(warnings.len(), 1, "once: {err}");
+    for needle in ["warning: ", "canon.toml", "[sinks.erp_posting]", "env = \"ERP_POSTING_AUTHORIZATION\""] {
+        assert!(warnings[0].contains(needle), "{needle} in {err}");
+    }
+    assert!(!err.contains("literal-tok-5521"), "{err}");
+    let retry = canon(&["exceptions", "retry", "--all-open", "--strict-secrets", "--state", p(&state)]);
+    assert_eq!(retry.status.code(), Some(1), "{}", text(&retry.stderr));
+    let retry = canon(&["exceptions", "retry", "--all-open", "--state", p(&state)]);
+    assert_eq!(retry.status.code(), Some(0), "{}", text(&retry.stderr));
+    assert!(text(&retry.stderr).contains("warning: "), "{}", text(&retry.stderr));
+    let _ = std::fs::remove_dir_all(&root);
+}

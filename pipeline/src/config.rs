@@ -8,7 +8,7 @@
 //! initial_backoff_ms = 500            # doubled after each failure, with jitter
 //! max_backoff_ms = 60000
 //! timeout_ms = 10000
-//! headers = { Authorization = "Bearer ..." }
+//! headers = { Authorization = { env = "ERP_TOKEN", prefix = "Bearer " } }
 //! ca_file = "/etc/ssl/erp-ca.pem"     # optional: the only trusted roots (else the system's)
 //! client_cert = "tls/canon.pem"       # optional, with client_key: mutual TLS
 //! client_key = "tls/canon.key"        # relative to the package directory; mode 0600
@@ -20,6 +20,19 @@
 //! ```
 //!
 //! A destination without an entry goes to `STATE/out/<destination>.jsonl`.
+//!
+//! Secrets stay out of the rules' directory: an HTTP sink's `url` and each
+//! header value is either a literal string or names where its value comes
+//! from, `{ env = "VAR" }` or `{ file = "/run/secrets/erp" }` (the file's
+//! contents less one trailing newline; a relative path is relative to the
+//! package directory), each with an optional `prefix` put before it. They are
+//! resolved when the configuration is loaded, so a missing variable or file,
+//! or a secret file that group or others may read or write, is an error
+//! before any event is read. A literal value that looks like a secret (an
+//! `Authorization` header, a header whose name has `token`, `secret`,
+//! `password`, `api-key` or `apikey` in it, a URL with a password) is a
+//! warning in [`Config::warnings`] (an error under `--strict-secrets`).
+//! Resolved values are held as [`Secret`]s, which print as `***`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,23 +53,73 @@ struct RawConfig {
     sinks: BTreeMap<String, RawSink>,
 }
 
+/// A setting's value: the value itself, or where it comes from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawValue {
+    Literal(String),
+    From(RawFrom),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFrom {
+    env: Option<String>,
+    file: Option<PathBuf>,
+    #[serde(default)]
+    prefix: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSink {
     #[serde(rename = "type", default)]
     kind: Option<String>,
     path: Option<PathBuf>,
-    url: Option<String>,
+    url: Option<RawValue>,
     max_attempts: Option<u32>,
     initial_backoff_ms: Option<u64>,
     max_backoff_ms: Option<u64>,
     timeout_ms: Option<u64>,
     #[serde(default)]
-    headers: BTreeMap<String, String>,
+    headers: BTreeMap<String, RawValue>,
     ca_file: Option<PathBuf>,
     client_cert: Option<PathBuf>,
     client_key: Option<PathBuf>,
     allow_plain_http: Option<bool>,
+}
+
+/// A value that must not be shown: its `Debug` and `Display` print `***`.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, to send it (never to print it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Secret {
+        Secret(value.to_string())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// Where one destination's records go.
@@ -72,20 +135,28 @@ pub enum SinkConfig {
 /// An HTTP endpoint that receives one POST per record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
-    pub url: String,
+    /// Where records are POSTed (it may carry a token: never print it).
+    pub url: Secret,
+    /// The URL as errors and the state show it: the literal URL less any
+    /// password, or `$VAR` / `file PATH` for one given by `env` / `file`.
+    pub shown_url: String,
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
     pub timeout: Duration,
-    pub headers: Vec<(String, String)>,
-    /// Trusted roots and client certificate, read when the config is loaded.
-    pub tls: HttpTls,
+    pub headers: Vec<(String, Secret)>,
+    /// Trusted roots and client certificate, read when the config is loaded
+    /// (boxed: most sinks are files).
+    pub tls: Box<HttpTls>,
 }
 
 /// The sinks of every destination of a package, in destination order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     pub sinks: Vec<(String, SinkConfig)>,
+    /// Literal secret-looking values, one message each (shown as warnings,
+    /// or errors under `--strict-secrets`); none holds the value.
+    pub warnings: Vec<String>,
 }
 
 impl Config {
@@ -95,7 +166,7 @@ impl Config {
         let path = root.join(FILE_NAME);
         let raw = match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str::<RawConfig>(&text)
-                .map_err(|e| Error::Config { path: path.clone(), message: e.to_string().trim().to_string() })?,
+                .map_err(|e| Error::Config { path: path.clone(), message: toml_message(&e) })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => RawConfig::default(),
             Err(e) => return Err(Error::Read { path, source: e }),
         };
@@ -103,22 +174,23 @@ impl Config {
     }
 
     /// Parses the text of a `canon.toml` (for tests and tools); relative
-    /// `ca_file`, `client_cert` and `client_key` are read from the current
-    /// directory.
+    /// secret files, `ca_file`, `client_cert` and `client_key` are read from
+    /// the current directory.
     pub fn parse(text: &str, pkg: &ir::Package) -> Result<Config> {
         Config::parse_in(text, pkg, Path::new(""))
     }
 
     /// Parses the text of a `canon.toml` as if it were in the package
-    /// directory `root` (relative TLS files are read from there).
+    /// directory `root` (relative secret and TLS files are read from there).
     pub fn parse_in(text: &str, pkg: &ir::Package, root: &Path) -> Result<Config> {
         let path = root.join(FILE_NAME);
         let raw = toml::from_str::<RawConfig>(text)
-            .map_err(|e| Error::Config { path: path.clone(), message: e.to_string().trim().to_string() })?;
+            .map_err(|e| Error::Config { path: path.clone(), message: toml_message(&e) })?;
         Config::from_raw(raw, pkg, &path, root)
     }
 
     fn from_raw(raw: RawConfig, pkg: &ir::Package, path: &Path, root: &Path) -> Result<Config> {
+        let mut warnings = Vec::new();
         let bad = |message: String| Error::Config { path: path.to_path_buf(), message };
         for name in raw.sinks.keys() {
             if pkg.destination_by_name(name).is_none() {
@@ -147,16 +219,49 @@ impl Config {
                         SinkConfig::File { path: s.path.clone() }
                     }
                     "http" => {
-                        let Some(url) = s.url.clone() else {
+                        let Some(raw_url) = &s.url else {
                             return Err(bad(format!("`[sinks.{}]`: an http sink needs `url`", d.name)));
                         };
-                        if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        let url = resolve(raw_url, &d.name, "`url`", root, path)?;
+                        let shown_url = match raw_url {
+                            RawValue::Literal(u) => without_password(u),
+                            RawValue::From(from) => from.shown(),
+                        };
+                        if !(url.expose().starts_with("http://") || url.expose().starts_with("https://")) {
                             return Err(bad(format!(
-                                "`[sinks.{}]`: `url` must start with http:// or https://, got `{url}`",
+                                "`[sinks.{}]`: `url` must start with http:// or https://, got `{shown_url}`",
                                 d.name
                             )));
                         }
-                        let tls = http_tls(s, &url, root).map_err(|m| bad(format!("`[sinks.{}]`: {m}", d.name)))?;
+                        if let RawValue::Literal(u) = raw_url {
+                            if shown_url != *u {
+                                warnings.push(literal_warning(path, &d.name, "`url` has a password in it", "url"));
+                            }
+                        }
+                        let mut headers = Vec::with_capacity(s.headers.len());
+                        for (name, value) in &s.headers {
+                            let setting = format!("header `{name}`");
+                            if let RawValue::Literal(_) = value {
+                                if looks_secret(name) {
+                                    warnings.push(literal_warning(
+                                        path,
+                                        &d.name,
+                                        &format!("header `{name}` holds a literal value"),
+                                        &format!("headers = {{ {name} = {{ env = \"{}\" }} }}", env_name(&d.name, name)),
+                                    ));
+                                }
+                            }
+                            let v = resolve(value, &d.name, &setting, root, path)?;
+                            if v.expose().chars().any(|c| c.is_control() && c != '\t') {
+                                return Err(bad(format!(
+                                    "`[sinks.{}]`: {setting}: the value has a line break or another control character",
+                                    d.name
+                                )));
+                            }
+                            headers.push((name.clone(), v));
+                        }
+                        let tls = http_tls(s, url.expose(), &shown_url, root)
+                            .map_err(|m| bad(format!("`[sinks.{}]`: {m}", d.name)))?;
                         let max_attempts = s.max_attempts.unwrap_or(8);
                         if max_attempts == 0 {
                             return Err(bad(format!("`[sinks.{}]`: `max_attempts` must be at least 1", d.name)));
@@ -164,12 +269,13 @@ impl Config {
                         let initial = Duration::from_millis(s.initial_backoff_ms.unwrap_or(500));
                         SinkConfig::Http(HttpConfig {
                             url,
+                            shown_url,
                             max_attempts,
                             initial_backoff: initial,
                             max_backoff: Duration::from_millis(s.max_backoff_ms.unwrap_or(60_000)).max(initial),
                             timeout: Duration::from_millis(s.timeout_ms.unwrap_or(10_000)),
-                            headers: s.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-                            tls,
+                            headers,
+                            tls: Box::new(tls),
                         })
                     }
                     other => {
@@ -182,8 +288,111 @@ impl Config {
             };
             sinks.push((d.name.clone(), sink));
         }
-        Ok(Config { sinks })
+        Ok(Config { sinks, warnings })
     }
+}
+
+impl RawFrom {
+    /// Where the value comes from, as messages show it.
+    fn shown(&self) -> String {
+        match (&self.env, &self.file) {
+            (Some(var), _) => format!("${var}"),
+            (None, Some(file)) => format!("file {}", file.display()),
+            (None, None) => "(nothing)".to_string(),
+        }
+    }
+}
+
+/// The parser's message, with serde's "did not match any variant" spelled out.
+fn toml_message(e: &toml::de::Error) -> String {
+    let m = e.to_string().trim().to_string();
+    m.replace(
+        "data did not match any variant of untagged enum RawValue",
+        "expected a string, or `{ env = \"VAR\" }` or `{ file = \"PATH\" }` with an optional `prefix = \"...\"`",
+    )
+}
+
+/// Whether a header's value is a credential (by the header's name).
+fn looks_secret(header: &str) -> bool {
+    let h = header.to_ascii_lowercase();
+    h.contains("authorization")
+        || ["token", "secret", "password", "passwd", "api-key", "api_key", "apikey", "cookie"].iter().any(|w| h.contains(w))
+}
+
+/// `ERP_POSTING_AUTHORIZATION`: a name to suggest for a header's variable.
+fn env_name(sink: &str, header: &str) -> String {
+    format!("{sink}_{header}").chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
+}
+
+fn literal_warning(path: &Path, sink: &str, what: &str, fix: &str) -> String {
+    format!(
+        "`{}`: `[sinks.{sink}]`: {what}, and canon.toml is kept with the rules: give it from the environment or a file instead, e.g. `{fix}` (or `{{ file = \"/run/secrets/...\" }}`)",
+        path.display()
+    )
+}
+
+/// A URL less the password of its user info (`https://user:***@host/...`).
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A setting's value, read from the environment or a file when it names one.
+fn resolve(value: &RawValue, sink: &str, setting: &str, root: &Path, path: &Path) -> Result<Secret> {
+    let bad = |message: String| Error::Config { path: path.to_path_buf(), message: format!("`[sinks.{sink}]`: {setting}: {message}") };
+    let from = match value {
+        RawValue::Literal(v) => return Ok(Secret(v.clone())),
+        RawValue::From(from) => from,
+    };
+    let value = match (&from.env, &from.file) {
+        (Some(var), None) => match std::env::var(var) {
+            Ok(v) if !v.is_empty() => v,
+            Ok(_) => return Err(bad(format!("the environment variable `{var}` is empty"))),
+            Err(std::env::VarError::NotPresent) => {
+                return Err(bad(format!("the environment variable `{var}` is not set")))
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(bad(format!("the environment variable `{var}` is not valid UTF-8")))
+            }
+        },
+        (None, Some(file)) => {
+            let full = root.join(file);
+            let meta = std::fs::metadata(&full)
+                .map_err(|e| bad(format!("cannot read the secret file `{}`: {e}", full.display())))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(bad(format!(
+                        "the secret file `{}` may be read or written by group or others (mode {mode:o}); run `chmod 600 {}`",
+                        full.display(),
+                        full.display()
+                    )));
+                }
+            }
+            let _ = &meta;
+            let mut text = std::fs::read_to_string(&full)
+                .map_err(|e| bad(format!("cannot read the secret file `{}`: {e}", full.display())))?;
+            if text.ends_with('\n') {
+                text.pop();
+                if text.ends_with('\r') {
+                    text.pop();
+                }
+            }
+            text
+        }
+        _ => return Err(bad("give either `env = \"VAR\"` or `file = \"PATH\"`".to_string())),
+    };
+    Ok(Secret(format!("{}{value}", from.prefix)))
 }
 
 /// The TLS settings of an HTTP sink. The files are read and checked when
@@ -228,19 +437,20 @@ impl Eq for HttpTls {}
 
 /// Checks an HTTP sink's `url` against `allow_plain_http` and reads its TLS
 /// files (relative to the package directory `root`). The message names the key.
-fn http_tls(s: &RawSink, url: &str, root: &Path) -> std::result::Result<HttpTls, String> {
+/// `shown` is the URL as messages may show it.
+fn http_tls(s: &RawSink, url: &str, shown: &str, root: &Path) -> std::result::Result<HttpTls, String> {
     if url.starts_with("http://") && !s.allow_plain_http.unwrap_or(false) {
         let host = url_host(url);
         if !is_loopback(host) {
             return Err(format!(
-                "`url` {url} is plain http to `{host}`, which is not this machine: records (pay, hours) would cross \
+                "`url` {shown} is plain http to `{host}`, which is not this machine: records (pay, hours) would cross \
                  the network unencrypted; use https://, or set `allow_plain_http = true` if the network is trusted"
             ));
         }
     }
     let https = url.starts_with("https://");
     if !https && (s.ca_file.is_some() || s.client_cert.is_some() || s.client_key.is_some()) {
-        return Err(format!("`ca_file`, `client_cert` and `client_key` need an https:// `url`, got {url}"));
+        return Err(format!("`ca_file`, `client_cert` and `client_key` need an https:// `url`, got {shown}"));
     }
     let mut tls = HttpTls::default();
     if let Some(file) = &s.ca_file {

@@ -184,21 +184,31 @@ fn next_attempt(conn: &Connection, sinks: &[(String, HttpConfig)]) -> Result<Opt
 }
 
 fn post(agent: &ureq::Agent, cfg: &HttpConfig, delivery_id: &str, body: &[u8]) -> Attempt {
-    let mut req =
-        agent.post(&cfg.url).header(DELIVERY_ID_HEADER, delivery_id).header("Content-Type", "application/json");
+    let mut req = agent
+        .post(cfg.url.expose())
+        .header(DELIVERY_ID_HEADER, delivery_id)
+        .header("Content-Type", "application/json");
     for (k, v) in &cfg.headers {
-        req = req.header(k.as_str(), v.as_str());
+        req = req.header(k.as_str(), v.expose());
     }
+    // What an error says: the URL as shown and the names of the headers
+    // sent, never their values (nor the URL when it is a secret).
+    let sent = if cfg.headers.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = cfg.headers.iter().map(|(k, _)| k.as_str()).collect();
+        format!(" (sent with {})", names.join(", "))
+    };
     match req.send(body) {
         Ok(resp) => {
             let status = resp.status().as_u16();
             match status {
                 200..=299 => Attempt::Delivered,
-                408 | 425 | 429 | 500..=599 => Attempt::Retry(format!("HTTP {status} from {}", cfg.url)),
-                _ => Attempt::Dead(format!("HTTP {status} from {}", cfg.url)),
+                408 | 425 | 429 | 500..=599 => Attempt::Retry(format!("HTTP {status} from {}{sent}", cfg.shown_url)),
+                _ => Attempt::Dead(format!("HTTP {status} from {}{sent}", cfg.shown_url)),
             }
         }
-        Err(e) => Attempt::Retry(format!("{} ({})", cfg.url, describe(&e, cfg))),
+        Err(e) => Attempt::Retry(redact(format!("{} ({}){sent}", cfg.shown_url, describe(&e, cfg)), cfg)),
     }
 }
 
@@ -216,7 +226,7 @@ fn describe(e: &ureq::Error, cfg: &HttpConfig) -> String {
         // the connection closed.
         let closed = matches!(e, ureq::Error::Io(io) if matches!(io.kind(),
             std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted));
-        if closed && cfg.url.starts_with("https://") {
+        if closed && cfg.url.expose().starts_with("https://") {
             let hint = if cfg.tls.client.is_some() {
                 "it may not accept `client_cert`"
             } else {
@@ -245,6 +255,32 @@ fn describe(e: &ureq::Error, cfg: &HttpConfig) -> String {
         }
         other => format!("TLS: {other}"),
     }
+}
+
+/// `text` with every secret of `cfg` (the URL, its parts, the header values)
+/// replaced by `***`: a transport error may quote what it was given.
+fn redact(mut text: String, cfg: &HttpConfig) -> String {
+    let url = cfg.url.expose();
+    let mut secrets: Vec<&str> = cfg.headers.iter().map(|(_, v)| v.expose()).collect();
+    if url != cfg.shown_url {
+        secrets.push(url);
+        // The parts a message may quote on their own: past the host, and the query.
+        if let Some(rest) = url.split_once("://").map(|(_, r)| r) {
+            if let Some(i) = rest.find(['/', '?']) {
+                secrets.push(rest.get(i..).unwrap_or(""));
+            }
+        }
+        if let Some((_, q)) = url.split_once('?') {
+            secrets.push(q);
+        }
+    }
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in secrets {
+        if s.len() >= 4 && s != "/" {
+            text = text.replace(s, "***");
+        }
+    }
+    text
 }
 
 /// The wait before attempt `attempts + 1`: the initial backoff doubled per

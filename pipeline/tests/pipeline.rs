@@ -801,6 +801,7 @@ fn canon_toml_errors_name_the_problem() {
 fn backoff_doubles_with_jitter_and_is_capped() {
     let cfg = canon_pipeline::config::HttpConfig {
         url: "http://127.0.0.1:1/".into(),
+        shown_url: "http://127.0.0.1:1/".into(),
         max_attempts: 10,
         initial_backoff: Duration::from_millis(100),
         max_backoff: Duration::from_millis(1000),
@@ -844,4 +845,118 @@ fn a_state_of_schema_3_is_upgraded_and_records_who_resolves() {
     assert_eq!(before["resolved_by"], Json::Null, "unknown before the upgrade");
     exceptions::resolve(&state, 2, "after the upgrade").unwrap();
     assert_eq!(exceptions::show(&state, 2).unwrap()["resolved_by"], exceptions::operator().as_str());
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn secrets_come_from_the_environment_or_a_file_and_print_as_stars() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = rules(&package(tmp.path())).engine().package().clone();
+    // Each test has its own variables: tests run in parallel threads.
+    std::env::set_var("CANON_TEST_SECRET_ENV_1", "tok-from-env-41");
+    std::env::set_var("CANON_TEST_SECRET_URL_1", "http://127.0.0.1:9/in?key=url-secret-77");
+    let file = tmp.path().join("erp.secret");
+    std::fs::write(&file, "tok-from-file-42\n").unwrap();
+    set_mode(&file, 0o600);
+    let text = format!(
+        r#"
+        [sinks.erp_posting]
+        type = "http"
+        url = {{ env = "CANON_TEST_SECRET_URL_1" }}
+        headers = {{ Authorization = {{ env = "CANON_TEST_SECRET_ENV_1", prefix = "Bearer " }}, X-Api-Key = {{ file = "{}" }}, X-Team = "payroll" }}
+        "#,
+        file.display()
+    );
+    let config = Config::parse(&text, &pkg).unwrap();
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let canon_pipeline::config::SinkConfig::Http(h) = &config.sinks[0].1 else { panic!("{:?}", config.sinks) };
+    assert_eq!(h.url.expose(), "http://127.0.0.1:9/in?key=url-secret-77");
+    assert_eq!(h.shown_url, "$CANON_TEST_SECRET_URL_1");
+    let headers: Vec<(&str, &str)> = h.headers.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+    assert_eq!(
+        headers,
+        [("Authorization", "Bearer tok-from-env-41"), ("X-Api-Key", "tok-from-file-42"), ("X-Team", "payroll")]
+    );
+    let debug = format!("{config:?} {h:?} {}", h.headers[0].1);
+    for secret in ["tok-from-env-41", "tok-from-file-42", "url-secret-77", "payroll\""] {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+    assert!(debug.contains("***"));
+}
+
+#[test]
+fn a_missing_secret_or_a_secret_file_others_may_read_is_an_error_naming_sink_and_setting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = rules(&package(tmp.path())).engine().package().clone();
+    let err = Config::parse(
+        "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { Authorization = { env = \"CANON_TEST_SECRET_UNSET_2\" } }\n",
+        &pkg,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err}");
+    let m = err.to_string();
+    for needle in ["[sinks.erp_posting]", "header `Authorization`", "`CANON_TEST_SECRET_UNSET_2` is not set"] {
+        assert!(m.contains(needle), "{needle} in {m}");
+    }
+    let err = Config::parse(
+        "[sinks.erp_posting]\ntype = \"http\"\nurl = { env = \"CANON_TEST_SECRET_UNSET_3\" }\n",
+        &pkg,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("`url`") && err.to_string().contains("is not set"), "{err}");
+
+    let file = tmp.path().join("open.secret");
+    std::fs::write(&file, "tok-world-readable-43\n").unwrap();
+    set_mode(&file, 0o644);
+    let text = format!(
+        "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = {{ X-Api-Key = {{ file = \"{}\" }} }}\n",
+        file.display()
+    );
+    let m = Config::parse(&text, &pkg).unwrap_err().to_string();
+    for needle in ["[sinks.erp_posting]", "header `X-Api-Key`", &format!("chmod 600 {}", file.display())] {
+        assert!(m.contains(needle), "{needle} in {m}");
+    }
+    assert!(!m.contains("tok-world-readable-43"), "{m}");
+    set_mode(&file, 0o600);
+    Config::parse(&text, &pkg).unwrap();
+    let missing = text.replace("open.secret", "absent.secret");
+    let m = Config::parse(&missing, &pkg).unwrap_err().to_string();
+    assert!(m.contains("header `X-Api-Key`") && m.contains("absent.secret"), "{m}");
+    let both = "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { A = { env = \"X\", file = \"y\" } }\n";
+    assert!(Config::parse(both, &pkg).unwrap_err().to_string().contains("either"));
+    let unknown = "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { A = { vault = \"X\" } }\n";
+    let m = Config::parse(unknown, &pkg).unwrap_err().to_string();
+    assert!(m.contains("env = ") && m.contains("file = "), "{m}");
+}
+
+#[test]
+fn literal_secrets_in_canon_toml_are_warned_of_without_their_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = rules(&package(tmp.path())).engine().package().clone();
+    let config = Config::parse(
+        r#"
+        [sinks.erp_posting]
+        type = "http"
+        url = "https://svc:pw-literal-44@erp.example.com/in"
+        headers = { Authorization = "Bearer lit-45", Proxy-Authorization = "Basic lit-46", X-ERP-Token = "lit-47", x-apikey = "lit-48", X-Client-Secret = "lit-49", X-Team = "payroll" }
+        "#,
+        &pkg,
+    )
+    .unwrap();
+    let all = config.warnings.join("\n");
+    assert_eq!(config.warnings.len(), 6, "{all}");
+    for needle in ["Authorization", "Proxy-Authorization", "X-ERP-Token", "x-apikey", "X-Client-Secret", "`url`", "env = "]
+    {
+        assert!(all.contains(needle), "{needle} in {all}");
+    }
+    assert!(!all.contains("X-Team"), "{all}");
+    for secret in ["pw-literal-44", "lit-45", "lit-46", "lit-47", "lit-48", "lit-49"] {
+        assert!(!all.contains(secret), "{secret} in {all}");
+    }
+    let canon_pipeline::config::SinkConfig::Http(h) = &config.sinks[0].1 else { panic!() };
+    assert_eq!(h.shown_url, "https://svc:***@erp.example.com/in");
 }
