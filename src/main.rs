@@ -9,7 +9,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use canon_compiler::diagnostics::{Code, LineIndex};
+use canon_compiler::diagnostics::{Code, LineIndex, RuntimeCode};
 use canon_runtime::{package, Engine, Tables};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -72,9 +72,9 @@ enum Command {
         #[arg(default_value = ".")]
         package: PathBuf,
     },
-    /// Print the long explanation of a diagnostic code.
+    /// Print the long explanation of a diagnostic code or a run-time rejection code.
     Explain {
-        /// A code such as E0302.
+        /// A code such as E0302 or CURRENCY_MISMATCH.
         code: String,
     },
     /// Format .canon files in place (`--check`: list those that would change).
@@ -352,7 +352,7 @@ fn outcome_line(engine: &AnyEngine, line_no: u64, bytes: &[u8], explain: bool, o
         out.push('\n');
         return;
     };
-    if line.trim().is_empty() {
+    if canon_runtime::engine::is_blank(line) {
         return;
     }
     let line = line.trim_end_matches(['\n', '\r']);
@@ -408,16 +408,20 @@ fn test(path: &Path) -> ExitCode {
     }
 }
 
+/// The long text of a diagnostic code or a built-in run-time code.
 fn explain(code: &str) -> ExitCode {
-    match Code::parse(code) {
-        Some(c) => {
-            println!("{}", c.explanation().trim_end());
+    match canon_compiler::diagnostics::explanation(code) {
+        Some(text) => {
+            println!("{}", text.trim_end());
             ExitCode::SUCCESS
         }
         None => {
             eprintln!("error: unknown diagnostic code `{code}`");
             let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+            let runtime: Vec<&str> = RuntimeCode::ALL.iter().map(|c| c.as_str()).collect();
             eprintln!("  help: the codes are {}", all.join(", "));
+            eprintln!("  help: the run-time rejection codes are {}", runtime.join(", "));
+            eprintln!("  note: a code that a package's own `reject` gives is explained by its message and that package");
             ExitCode::from(2)
         }
     }

@@ -126,6 +126,144 @@ fn explain_every_code_and_reject_unknown_ones() {
     assert_eq!(canon(&["explain", "E9999"]).status.code(), Some(2));
 }
 
+/// The fenced blocks of a Markdown section: (language, text).
+fn fenced_blocks(section: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(String, String)> = None;
+    for line in section.lines() {
+        match (&mut open, line.strip_prefix("```")) {
+            (None, Some(lang)) => open = Some((lang.trim().to_string(), String::new())),
+            (Some(_), Some(_)) => blocks.extend(open.take()),
+            (Some((_, text)), None) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    blocks
+}
+
+/// Every built-in run-time code has an explanation (`canon explain`, any
+/// case), and its example does what it says: the package and events of its
+/// `## Example` give exactly the outcomes shown, with both engines.
+#[test]
+fn explain_every_runtime_code_with_a_working_example() {
+    use canon_compiler::diagnostics::RuntimeCode;
+    for code in RuntimeCode::ALL {
+        let name = code.as_str();
+        let out = canon(&["explain", &name.to_ascii_lowercase()]);
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let body = text(&out.stdout);
+        assert!(body.starts_with(&format!("# {name}: {}\n", code.title())), "{body}");
+        let example = body.split("\n## Example\n").nth(1).unwrap_or_else(|| panic!("{name} has no example"));
+        let example = example.split("\n## ").next().unwrap();
+        let blocks = fenced_blocks(example);
+        let block = |lang: &str| {
+            blocks.iter().find(|(l, _)| l == lang).map(|(_, t)| t.clone()).unwrap_or_else(|| panic!("{name}: no {lang} block"))
+        };
+        let dir = temp_package(&format!("explain-{name}"), &[("p.canon", &block("canon")), ("events.jsonl", &block("jsonl"))]);
+        let events = dir.join("events.jsonl");
+        let mut runs = Vec::new();
+        for engine in ["interp", "jit"] {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_canon"));
+            if *code == RuntimeCode::IdempotencyConflict {
+                cmd.arg("process").arg(&dir).arg("--state").arg(dir.join(format!("state-{engine}")));
+            } else {
+                cmd.arg("run").arg(&dir);
+            }
+            let out = cmd.arg("--input").arg(&events).args(["--engine", engine]).output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+            runs.push(text(&out.stdout));
+        }
+        // The one clock in an outcome: when the first of two conflicting events was processed.
+        let clock = |s: &str| {
+            s.split(' ')
+                .map(|w| if w.len() == 24 && w.ends_with('Z') && w.as_bytes()[10] == b'T' { "TIME" } else { w })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for run in &runs {
+            assert_eq!(clock(run), clock(&block("json")), "{name}: the example's outcomes");
+        }
+        assert!(runs.iter().any(|r| r.contains(&format!("\"code\":\"{name}\""))), "{name}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert_eq!(canon(&["explain", "CURRENCY_MISMATCH"]).status.code(), Some(0));
+    // A package's own `reject CODE` is not a built-in code.
+    let user = canon(&["explain", "PROJECT_NOT_OPEN"]);
+    assert_eq!(user.status.code(), Some(2));
+    assert!(text(&user.stderr).contains("CURRENCY_MISMATCH"), "{}", text(&user.stderr));
+}
+
+/// Every rejection code the runtime can raise is a [`RuntimeCode`], and so is
+/// explained: each fault of the standard library, and every code-like
+/// string literal in the sources of the runtime, the JIT, the pipeline and
+/// the CLI (a new code written there as a literal fails this test).
+#[test]
+fn every_runtime_code_is_explained() {
+    use canon_compiler::diagnostics::RuntimeCode;
+    use canon_stdlib::Fault;
+    let usd = canon_stdlib::Currency::parse("USD").unwrap();
+    let faults = [
+        Fault::IntegerOverflow,
+        Fault::DecimalOverflow,
+        Fault::DivisionByZero,
+        Fault::CurrencyMismatch {
+            op: canon_stdlib::money::MoneyOp::Add,
+            left: (canon_stdlib::Decimal::ONE, usd),
+            right: (canon_stdlib::Decimal::ONE, usd),
+        },
+        Fault::InvalidArgument(String::new()),
+    ];
+    for f in &faults {
+        // A new kind of fault must be listed above (this match stops compiling).
+        match f {
+            Fault::IntegerOverflow
+            | Fault::DecimalOverflow
+            | Fault::DivisionByZero
+            | Fault::CurrencyMismatch { .. }
+            | Fault::InvalidArgument(_) => {}
+        }
+        assert!(RuntimeCode::parse(f.code()).is_some(), "{} has no explanation", f.code());
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let not_codes = ["CANON_JIT_DUMP"];
+    let mut seen = 0;
+    for dir in ["runtime/src", "jit/src", "pipeline/src", "stdlib/src", "src"] {
+        let mut stack = vec![root.join(dir)];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let source = std::fs::read_to_string(&path).unwrap();
+                for line in source.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                    for literal in line.split('"').skip(1).step_by(2) {
+                        let code_like = literal.contains('_')
+                            && literal.starts_with(|c: char| c.is_ascii_uppercase())
+                            && literal.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                        if code_like && !not_codes.contains(&literal) {
+                            seen += 1;
+                            assert!(
+                                RuntimeCode::parse(literal).is_some(),
+                                "{}: `{literal}` looks like a rejection code but has no explanation (add it to RuntimeCode)",
+                                path.display()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen > 0, "the scan found the stdlib's codes");
+}
+
 #[test]
 fn threads_keep_input_order() {
     let one = canon(&["run", "examples/timesheets", "--input", "examples/timesheets/events.jsonl", "--threads", "1"]);
@@ -150,6 +288,45 @@ fn explain_traces_are_the_same_with_both_engines() {
     assert!(text.lines().all(|l| l.contains("\"trace\":[")), "{text}");
     assert!(text.contains("\"kind\":\"decision\""), "{text}");
     assert_eq!(text, String::from_utf8_lossy(&interp.stdout));
+}
+
+/// A lookup in a table keyed by an enum names the key by the variant's wire
+/// name (as events and data files write it), with either engine.
+#[test]
+fn explain_traces_name_enum_keys_by_wire_name() {
+    let case = "tests/conformance/c161-lookup-enum-key";
+    let events = format!("{case}/events.jsonl");
+    let mut traces = Vec::new();
+    for engine in ["interp", "jit"] {
+        let out = canon(&["run", case, "--input", &events, "--explain", "--engine", engine]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let keys: Vec<String> = text(&out.stdout)
+            .lines()
+            .flat_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["trace"].as_array().unwrap().clone()
+            })
+            .filter(|t| t["kind"] == "lookup")
+            .map(|t| format!("{}[{}]", t["table"].as_str().unwrap(), t["key"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "entities[UK01]",
+                "limits[UK01, GBP]",
+                "entities[UK01]",
+                "limits[UK01, GBP]",
+                "entities[UK01]",
+                "limits[UK01, USD]",
+                "entities[SG01]",
+                "entities[US01]",
+                "limits[US01, USD]",
+            ],
+            "{engine}"
+        );
+        traces.push(out.stdout);
+    }
+    assert_eq!(text(&traces[0]), text(&traces[1]));
 }
 
 /// A reader that stops early (`canon explain E0302 | head -1`) ends the

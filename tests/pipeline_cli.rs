@@ -219,3 +219,44 @@ fn both_engines_record_the_same_lineage() {
     assert_eq!(seen[0].0, seen[1].0, "outcome lines");
     assert_eq!(seen[0].1, seen[1].1, "exceptions and their lineage");
 }
+
+/// The stored lineage names a lookup's enum key by the variant's wire name
+/// (`UK01`, not the variant's index), whichever engine evaluated it.
+#[test]
+fn stored_lineage_names_enum_keys_by_wire_name() {
+    let case = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance/c161-lookup-enum-key");
+    let events = format!("{case}/events.jsonl");
+    for engine in ["jit", "interp"] {
+        let state = temp(&format!("enum-key-{engine}"));
+        let out = canon(&["process", case, "--input", &events, "--state", p(&state), "--engine", engine]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let list = canon(&["exceptions", "list", "--format", "json", "--state", p(&state)]);
+        let items: Vec<Json> = serde_json::from_slice(&list.stdout).unwrap();
+        let mut lookups = Vec::new();
+        for item in &items {
+            let id = item["id"].to_string();
+            let show = canon(&["exceptions", "show", &id, "--format", "json", "--state", p(&state)]);
+            assert_eq!(show.status.code(), Some(0), "{}", text(&show.stderr));
+            let v: Json = serde_json::from_slice(&show.stdout).unwrap();
+            for step in v["lineage"]["trace"].as_array().unwrap() {
+                if step["kind"] == "lookup" {
+                    lookups.push(format!("{}[{}]", step["table"].as_str().unwrap(), step["key"].as_str().unwrap()));
+                }
+            }
+            let human = text(&canon(&["exceptions", "show", &id, "--state", p(&state)]).stdout);
+            assert!(human.contains("lookup entities[") && !human.contains("variant "), "{human}");
+        }
+        assert_eq!(
+            lookups,
+            [
+                "entities[UK01]",
+                "limits[UK01, GBP]",
+                "entities[UK01]",
+                "limits[UK01, USD]",
+                "entities[SG01]",
+            ],
+            "{engine}"
+        );
+        let _ = std::fs::remove_dir_all(&state);
+    }
+}

@@ -24,50 +24,76 @@ impl Severity {
 }
 
 macro_rules! codes {
-    ($($name:ident = $text:literal, $title:literal;)*) => {
-        /// Every diagnostic code of LANGUAGE.md §11. Codes are stable and never reused.
+    ($(#[$doc:meta])* $ty:ident { $($name:ident = $text:literal, $title:literal;)* }) => {
+        $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Code { $($name),* }
+        pub enum $ty { $($name),* }
 
-        impl Code {
-            pub const ALL: &'static [Code] = &[$(Code::$name),*];
-            pub fn as_str(self) -> &'static str {
-                match self { $(Code::$name => $text),* }
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$name),*];
+            pub const fn as_str(self) -> &'static str {
+                match self { $($ty::$name => $text),* }
             }
             /// One line saying what the code means.
             pub fn title(self) -> &'static str {
-                match self { $(Code::$name => $title),* }
+                match self { $($ty::$name => $title),* }
             }
             /// The long text of `canon explain`.
             pub fn explanation(self) -> &'static str {
-                match self { $(Code::$name => include_str!(concat!("explain/", $text, ".md"))),* }
+                match self { $($ty::$name => include_str!(concat!("explain/", $text, ".md"))),* }
             }
-            pub fn parse(s: &str) -> Option<Code> {
+            pub fn parse(s: &str) -> Option<$ty> {
                 let s = s.trim().to_ascii_uppercase();
-                match s.as_str() { $($text => Some(Code::$name),)* _ => None }
+                match s.as_str() { $($text => Some($ty::$name),)* _ => None }
             }
         }
     };
 }
 
 codes! {
-    E0001 = "E0001", "syntax error";
-    E0101 = "E0101", "unknown name";
-    E0102 = "E0102", "duplicate definition";
-    E0103 = "E0103", "unknown field";
-    E0104 = "E0104", "record literal is missing fields";
-    E0105 = "E0105", "ambiguous or unresolvable enum variant";
-    E0201 = "E0201", "type mismatch";
-    E0202 = "E0202", "optional value used where a value is required";
-    E0203 = "E0203", "wrong number of arguments";
-    E0204 = "E0204", "operator not defined for these types";
-    E0301 = "E0301", "match is not exhaustive";
-    E0302 = "E0302", "decision may not match every input";
-    E0303 = "E0303", "decision rows overlap under `hit unique`";
-    W0304 = "W0304", "decision row can never match";
-    E0305 = "E0305", "decision row has the wrong number of cells";
-    E0401 = "E0401", "recursion";
-    E0402 = "E0402", "a second handler for the same event type";
+    /// Every diagnostic code of LANGUAGE.md §11. Codes are stable and never reused.
+    Code {
+        E0001 = "E0001", "syntax error";
+        E0101 = "E0101", "unknown name";
+        E0102 = "E0102", "duplicate definition";
+        E0103 = "E0103", "unknown field";
+        E0104 = "E0104", "record literal is missing fields";
+        E0105 = "E0105", "ambiguous or unresolvable enum variant";
+        E0201 = "E0201", "type mismatch";
+        E0202 = "E0202", "optional value used where a value is required";
+        E0203 = "E0203", "wrong number of arguments";
+        E0204 = "E0204", "operator not defined for these types";
+        E0301 = "E0301", "match is not exhaustive";
+        E0302 = "E0302", "decision may not match every input";
+        E0303 = "E0303", "decision rows overlap under `hit unique`";
+        W0304 = "W0304", "decision row can never match";
+        E0305 = "E0305", "decision row has the wrong number of cells";
+        E0401 = "E0401", "recursion";
+        E0402 = "E0402", "a second handler for the same event type";
+    }
+}
+
+codes! {
+    /// Every rejection code the runtime raises itself (LANGUAGE.md §12,
+    /// RUNTIME.md §2 and §4), as opposed to a package's own `reject CODE`.
+    /// The engines and the pipeline write them from here.
+    RuntimeCode {
+        SchemaViolation = "SCHEMA_VIOLATION", "the event does not fit its declared type";
+        IntegerOverflow = "INTEGER_OVERFLOW", "an Int result does not fit 64 bits";
+        DecimalOverflow = "DECIMAL_OVERFLOW", "a Decimal result does not fit 96 bits";
+        DivisionByZero = "DIVISION_BY_ZERO", "division by zero";
+        CurrencyMismatch = "CURRENCY_MISMATCH", "two Money values of different currencies met";
+        DecisionConflict = "DECISION_CONFLICT", "a decision found no row, or two rows under `hit unique`";
+        InvalidArgument = "INVALID_ARGUMENT", "a built-in was given a value outside its domain";
+        InvalidEnvelope = "INVALID_ENVELOPE", "the line is not a valid CloudEvent";
+        IdempotencyConflict = "IDEMPOTENCY_CONFLICT", "an idempotency key came again with a different payload";
+    }
+}
+
+/// The long text of `canon explain` for a diagnostic or run-time code
+/// (any case).
+pub fn explanation(code: &str) -> Option<&'static str> {
+    Code::parse(code).map(Code::explanation).or_else(|| RuntimeCode::parse(code).map(RuntimeCode::explanation))
 }
 
 impl Code {

@@ -245,6 +245,19 @@ pub enum CmpOp {
     Ge,
 }
 
+impl CmpOp {
+    /// The comparison as the Money operation a currency mismatch names.
+    pub fn money_op(self) -> canon_stdlib::money::MoneyOp {
+        use canon_stdlib::money::MoneyOp;
+        match self {
+            CmpOp::Lt => MoneyOp::Lt,
+            CmpOp::Le => MoneyOp::Le,
+            CmpOp::Gt => MoneyOp::Gt,
+            CmpOp::Ge => MoneyOp::Ge,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct HandlerDef {
     pub event: RecordId,

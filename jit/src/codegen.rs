@@ -21,7 +21,7 @@ use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 
 use crate::cell::{Cell, CELL, TAG};
-use crate::rt::{ord_code, Helper, Shared};
+use crate::rt::{cmp_aux, Helper, Shared};
 
 const PTR: types::Type = types::I64;
 
@@ -1097,7 +1097,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                 self.b.ins().jump(merge, &[BlockArg::Value(o)]);
                 self.b.switch_to_block(slow);
                 let t = self.temp();
-                self.helper_checked(Helper::cmp, [Some(a), Some(b), None, Some(t)], ord_code(kind), loc);
+                self.helper_checked(Helper::cmp, [Some(a), Some(b), None, Some(t)], cmp_aux(kind, op), loc);
                 let o = self.word0(t);
                 self.b.ins().jump(merge, &[BlockArg::Value(o)]);
                 self.b.switch_to_block(merge);
@@ -1107,7 +1107,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
             }
             _ => {
                 let t = self.temp();
-                self.helper_checked(Helper::cmp, [Some(a), Some(b), None, Some(t)], ord_code(kind), loc);
+                self.helper_checked(Helper::cmp, [Some(a), Some(b), None, Some(t)], cmp_aux(kind, op), loc);
                 let o = self.word0(t);
                 let z = self.b.ins().iconst(types::I64, 0);
                 (o, z)
@@ -1184,7 +1184,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
                     f.copy_cell(x, dst);
                     f.b.ins().jump(end, &[]);
                     f.b.switch_to_block(add);
-                    f.helper_checked(Helper::money_add, [Some(dst), Some(x), None, Some(dst)], 0, e.loc);
+                    f.helper_checked(Helper::money_sum_add, [Some(dst), Some(x), None, Some(dst)], 0, e.loc);
                     f.b.ins().jump(end, &[]);
                     f.b.switch_to_block(end);
                     Ok(())

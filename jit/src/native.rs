@@ -15,6 +15,7 @@ use bumpalo::Bump;
 use canon_compiler::ir;
 use canon_compiler::types::Ty;
 use canon_runtime::encode::json_str;
+use canon_runtime::envelope;
 use canon_stdlib::{num, time, Currency, Date, Timestamp};
 use serde::de::{self as sde, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -212,7 +213,9 @@ struct Key(&'static [&'static str]);
 impl<'de> DeserializeSeed<'de> for Key {
     type Value = Option<usize>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
-        d.deserialize_str(self)
+        // As bytes, so that a key with an unpaired surrogate escape is just
+        // another unknown key (see `canon_runtime::decode::KeyName`).
+        d.deserialize_bytes(self)
     }
 }
 
@@ -224,6 +227,9 @@ impl<'de> Visitor<'de> for Key {
     fn visit_str<E: sde::Error>(self, v: &str) -> Result<Option<usize>, E> {
         Ok(self.0.iter().position(|k| *k == v))
     }
+    fn visit_bytes<E: sde::Error>(self, v: &[u8]) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|k| k.as_bytes() == v))
+    }
 }
 
 /// A record's field key by wire name, without allocating.
@@ -232,7 +238,7 @@ struct FieldKey<'a>(&'a ir::RecordDef);
 impl<'de> DeserializeSeed<'de> for FieldKey<'_> {
     type Value = Option<u32>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u32>, D::Error> {
-        d.deserialize_str(self)
+        d.deserialize_bytes(self)
     }
 }
 
@@ -243,6 +249,9 @@ impl<'de> Visitor<'de> for FieldKey<'_> {
     }
     fn visit_str<E: sde::Error>(self, v: &str) -> Result<Option<u32>, E> {
         Ok(self.0.field_by_wire(v))
+    }
+    fn visit_bytes<E: sde::Error>(self, v: &[u8]) -> Result<Option<u32>, E> {
+        Ok(std::str::from_utf8(v).ok().and_then(|v| self.0.field_by_wire(v)))
     }
 }
 
@@ -260,16 +269,29 @@ pub struct Event<'l> {
     pub data: Cell,
 }
 
-const ENVELOPE_KEYS: &[&str] =
-    &["specversion", "id", "source", "type", "time", "subject", "datacontenttype", "correlationid", "idempotencykey", "data"];
+const ENVELOPE_KEYS: &[&str] = &[
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "time",
+    "subject",
+    "datacontenttype",
+    "correlationid",
+    "idempotencykey",
+    "data",
+    "dataschema",
+    "data_base64",
+];
 const DATA: usize = 9;
 
 /// Decodes a whole input line in one pass: the envelope, and `data` straight
 /// into cells as soon as the event type names a handler. `None` for anything
 /// the shared path must word or decide (an invalid envelope, an ignored type,
-/// a schema violation, a duplicate attribute): this accepts only lines
-/// `canon_runtime::engine::envelope` accepts, with the same values. Text
-/// cells may point into `line`: it must outlive them.
+/// a schema violation, a duplicate attribute, `dataschema` or `data_base64`):
+/// this accepts only lines `canon_runtime::engine::envelope` accepts, with
+/// the same values, through the same checks (`canon_runtime::envelope`).
+/// Text cells may point into `line`: it must outlive them.
 pub fn decode_event<'l>(pkg: &ir::Package, arena: &Bump, line: &'l str) -> Option<Event<'l>> {
     let mut de = serde_json::Deserializer::from_str(line);
     let ev = sde::Deserializer::deserialize_map(&mut de, EventSeed { pkg, arena }).ok()?;
@@ -282,6 +304,75 @@ struct EventSeed<'a> {
     arena: &'a Bump,
 }
 
+/// An envelope member's name: a known attribute, or an extension attribute
+/// named without escapes.
+enum Member<'de> {
+    Known(usize),
+    Extension(&'de str),
+}
+
+struct MemberName;
+
+impl<'de> DeserializeSeed<'de> for MemberName {
+    type Value = Member<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Member<'de>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MemberName {
+    type Value = Member<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_borrowed_str<E: sde::Error>(self, v: &'de str) -> Result<Member<'de>, E> {
+        match ENVELOPE_KEYS.iter().position(|k| *k == v) {
+            Some(i) => Ok(Member::Known(i)),
+            None if envelope::is_attribute_name(v) => Ok(Member::Extension(v)),
+            None => Err(no()),
+        }
+    }
+    fn visit_str<E: sde::Error>(self, v: &str) -> Result<Member<'de>, E> {
+        // An escaped name: the shared path decides.
+        match ENVELOPE_KEYS.iter().position(|k| *k == v) {
+            Some(i) => Ok(Member::Known(i)),
+            None => Err(no()),
+        }
+    }
+}
+
+/// An extension attribute's value, checked as `canon_runtime::envelope` does:
+/// a String, a boolean, an Integer, or null.
+struct Extension;
+
+impl<'de> sde::Deserialize<'de> for Extension {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Extension)
+    }
+}
+
+impl<'de> Visitor<'de> for Extension {
+    type Value = Extension;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an extension attribute")
+    }
+    fn visit_unit<E: sde::Error>(self) -> Result<Extension, E> {
+        Ok(Extension)
+    }
+    fn visit_bool<E: sde::Error>(self, _: bool) -> Result<Extension, E> {
+        Ok(Extension)
+    }
+    fn visit_i64<E: sde::Error>(self, v: i64) -> Result<Extension, E> {
+        i32::try_from(v).map(|_| Extension).map_err(|_| no())
+    }
+    fn visit_u64<E: sde::Error>(self, v: u64) -> Result<Extension, E> {
+        i32::try_from(v).map(|_| Extension).map_err(|_| no())
+    }
+    fn visit_str<E: sde::Error>(self, v: &str) -> Result<Extension, E> {
+        envelope::check_string(v).map(|()| Extension).map_err(|_| no())
+    }
+}
+
 impl<'de> Visitor<'de> for EventSeed<'_> {
     type Value = Event<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -290,14 +381,22 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event<'de>, A::Error> {
         let mut attrs: [Option<Cow<'de, str>>; DATA] = Default::default();
         let mut seen = 0u16;
+        let mut extensions: Vec<&'de str> = Vec::new();
         let mut data: Option<(usize, Cell)> = None;
         let mut raw_data: Option<&'de RawValue> = None;
-        while let Some(k) = map.next_key_seed(Key(ENVELOPE_KEYS))? {
-            let Some(k) = k else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
+        while let Some(k) = map.next_key_seed(MemberName)? {
+            let k = match k {
+                Member::Known(k) => k,
+                Member::Extension(name) => {
+                    if extensions.contains(&name) {
+                        return Err(no());
+                    }
+                    extensions.push(name);
+                    map.next_value::<Extension>()?;
+                    continue;
+                }
             };
-            if seen & (1 << k) != 0 {
+            if seen & (1 << k) != 0 || k > DATA {
                 return Err(no());
             }
             seen |= 1 << k;
@@ -312,7 +411,11 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
                     None => raw_data = Some(map.next_value()?),
                 }
             } else if let Some(slot) = attrs.get_mut(k) {
-                *slot = map.next_value::<Option<Str<'de>>>()?.map(|s| s.0);
+                let v = map.next_value::<Option<Str<'de>>>()?.map(|s| s.0);
+                if v.as_deref().is_some_and(|v| envelope::check_string(v).is_err()) {
+                    return Err(no());
+                }
+                *slot = v;
             }
         }
         let [specversion, id, source, event_type, time, subject, content_type, correlation_id, idempotency_key] = attrs;
@@ -320,14 +423,17 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
             return Err(no());
         }
         let (Some(id), Some(source), Some(event_type)) = (id, source, event_type) else { return Err(no()) };
-        if id.is_empty() || source.is_empty() || event_type.is_empty() {
+        if id.is_empty() || source.is_empty() || event_type.is_empty() || !envelope::is_uri_reference(&source) {
+            return Err(no());
+        }
+        if subject.as_deref().is_some_and(str::is_empty) || idempotency_key.as_deref().is_some_and(str::is_empty) {
             return Err(no());
         }
         let time = match time {
             None => None,
             Some(t) => Some(time::parse_timestamp(&t).ok_or_else(no)?),
         };
-        if content_type.is_some_and(|ct| !ct.contains("json")) {
+        if content_type.is_some_and(|ct| envelope::json_media_type(&ct) != Some(true)) {
             return Err(no());
         }
         let (handler, data) = match (data, raw_data) {

@@ -10,12 +10,15 @@
 use std::sync::Arc;
 
 use bumpalo::Bump;
-use canon_compiler::ir::{self, Builtin, Loc};
+use canon_compiler::diagnostics::RuntimeCode;
+use canon_compiler::ir::{self, Builtin, CmpOp, Loc};
 use canon_compiler::types::{OrdKind, Ty};
 use canon_runtime::interp::{Rejection, TraceEvent};
 use canon_runtime::value::KeyPart;
 use canon_runtime::{encode, Value};
-use canon_stdlib::{money, num, text, time, Currency, Date, Fault, Rounding, Timestamp};
+use canon_stdlib::functions::sum;
+use canon_stdlib::money::{self, MoneyOp};
+use canon_stdlib::{num, text, time, Currency, Date, Fault, Rounding, Timestamp};
 
 use crate::cell::{from_cell, text_cell, to_cell, Cell};
 
@@ -193,7 +196,7 @@ macro_rules! helpers {
 
 helpers! {
     dec_add, dec_sub, dec_mul, dec_div, int_div, int_to_dec, neg_dec,
-    money_add, money_sub, money_mul_dec, dec_mul_money, money_div_dec, money_div_money, neg_money,
+    money_add, money_sum_add, money_sub, money_mul_dec, dec_mul_money, money_div_dec, money_div_money, neg_money,
     concat, cmp, eq, builtin, lookup, alloc, text_begin, text_lit, text_value, text_end,
     reject, emit, trace_row, fault_int, fault_at, decision_conflict, decision_no_row,
 }
@@ -256,6 +259,7 @@ dec2!(int_div, |a: &Cell, b: &Cell| num::int_div(a.i64(), b.i64()).map(Cell::fro
 dec2!(int_to_dec, |a: &Cell, _b: &Cell| Ok(if a.is_none() { Cell::none() } else { Cell::from_decimal(num::from_int(a.i64())) }));
 dec2!(neg_dec, |a: &Cell, _b: &Cell| Ok(Cell::from_decimal(num::neg(a.decimal()))));
 dec2!(money_add, |a: &Cell, b: &Cell| money::add(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
+dec2!(money_sum_add, |a: &Cell, b: &Cell| sum::add_money(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
 dec2!(money_sub, |a: &Cell, b: &Cell| money::sub(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
 dec2!(money_mul_dec, |a: &Cell, b: &Cell| money::mul(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
 dec2!(dec_mul_money, |a: &Cell, b: &Cell| money::mul(money_of(b), a.decimal()).map(|m| Cell::from_money(m.0, m.1)));
@@ -278,14 +282,15 @@ extern "C" fn concat(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *con
 }
 
 /// Orders two values of an ordered type; writes -1, 0 or 1 as an Int cell.
-/// `aux` is the [`OrdKind`] code of [`ord_code`].
+/// `aux` is [`cmp_aux`]: the [`OrdKind`] and the comparison that asks (which
+/// a currency mismatch names).
 extern "C" fn cmp(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, dst, |_| {
         let (x, y) = (rd(a), rd(b));
-        let o = match ord_kind(aux) {
+        let o = match ord_kind(aux & 0xff) {
             OrdKind::Int => x.i64().cmp(&y.i64()),
             OrdKind::Decimal => num::cmp(&x.decimal(), &y.decimal()),
-            OrdKind::Money => money::cmp(money_of(x), money_of(y))?,
+            OrdKind::Money => money::cmp(money_of(x), money_of(y), cmp_op(aux >> 8).money_op())?,
             OrdKind::Date => x.i32().cmp(&y.i32()),
             OrdKind::Timestamp => x.i64().cmp(&y.i64()),
             // SAFETY: Text cells point to live UTF-8.
@@ -295,7 +300,27 @@ extern "C" fn cmp(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const 
     })
 }
 
-pub fn ord_code(k: OrdKind) -> i64 {
+/// The `aux` of the `cmp` helper for `op` on values of kind `k`.
+pub fn cmp_aux(k: OrdKind, op: CmpOp) -> i64 {
+    let op = match op {
+        CmpOp::Lt => 0,
+        CmpOp::Le => 1,
+        CmpOp::Gt => 2,
+        CmpOp::Ge => 3,
+    };
+    ord_code(k) | (op << 8)
+}
+
+fn cmp_op(code: i64) -> CmpOp {
+    match code {
+        1 => CmpOp::Le,
+        2 => CmpOp::Gt,
+        3 => CmpOp::Ge,
+        _ => CmpOp::Lt,
+    }
+}
+
+fn ord_code(k: OrdKind) -> i64 {
     match k {
         OrdKind::Int => 0,
         OrdKind::Decimal => 1,
@@ -381,7 +406,10 @@ extern "C" fn builtin(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *con
                     OrdKind::Int | OrdKind::Timestamp => x.i64().cmp(&y.i64()),
                     OrdKind::Date => x.i32().cmp(&y.i32()),
                     OrdKind::Decimal => num::cmp(&x.decimal(), &y.decimal()),
-                    OrdKind::Money => money::cmp(money_of(x), money_of(y))?,
+                    OrdKind::Money => {
+                        let op = if matches!(op, Builtin::Min(_)) { MoneyOp::Min } else { MoneyOp::Max };
+                        money::cmp(money_of(x), money_of(y), op)?
+                    }
                     OrdKind::Text => unsafe { text::cmp(x.text(), y.text()) },
                 };
                 let first = if matches!(op, Builtin::Min(_)) { o.is_le() } else { o.is_ge() };
@@ -455,7 +483,7 @@ extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
             _ => None,
         };
         if let Some(t) = ctx.trace.as_mut() {
-            let key = key.iter().map(KeyPart::describe).collect::<Vec<_>>().join(", ");
+            let key = KeyPart::describe_key(pkg, def, &key);
             t.push(TraceEvent::Lookup { table: def.name.clone(), key, found: found.is_some() });
         }
         Ok(found.unwrap_or_else(Cell::none))
@@ -610,7 +638,7 @@ extern "C" fn decision_conflict(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cel
         row_loc(rd(b)),
         pkg.loc_string(loc)
     );
-    ctx.fault = Some(FinalFault { code: Arc::from("DECISION_CONFLICT"), message, loc });
+    ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
     1
 }
 
@@ -622,7 +650,7 @@ extern "C" fn decision_no_row(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell
     let Some(d) = pkg.decisions.get(aux as usize) else { return 1 };
     let loc = ctx.shared.locs.get(rd(a).i64() as usize).copied().unwrap_or_default();
     let message = format!("no row of decision `{}` matches (at {})", d.name, pkg.loc_string(loc));
-    ctx.fault = Some(FinalFault { code: Arc::from("DECISION_CONFLICT"), message, loc });
+    ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
     1
 }
 

@@ -28,50 +28,99 @@ struct Top {
     key: Option<String>,
 }
 
+/// The reference canonicaliser's depth limit (the one above has none).
+#[cfg(test)]
 const MAX_DEPTH: usize = 128;
 
 /// Buffers reused from one line to the next.
 #[derive(Debug, Default)]
 pub struct Scratch {
+    /// Strings rebuilt from their escapes, and empty containers written with white space.
     out: Vec<u8>,
-    members: Vec<Member>,
+    /// The members (or elements) of the containers being read, innermost last.
+    pending: Vec<Member>,
+    /// The members of the containers already read, each container's contiguous.
+    kids: Vec<Member>,
+    /// The containers being read, innermost last.
+    open: Vec<Open>,
+    /// The canonical form of a document that was not canonical as written.
+    doc: Vec<u8>,
+    /// The containers being written, innermost last.
+    writing: Vec<Writing>,
 }
 
 /// The identity of a line. `valid` says whether the engine found a valid
 /// envelope; only then are `source` and `id` (or `idempotencykey`) the key.
 pub fn identity(line: &str, valid: bool, scratch: &mut Scratch) -> Identity {
-    scratch.out.clear();
-    scratch.members.clear();
     let mut top = Top::default();
-    let mut p = Parser { s: line.as_bytes(), i: 0, out: &mut scratch.out, members: &mut scratch.members };
-    let canonical = p.document(&mut top).map(|v| p.bytes(v));
-    let parsed = canonical.is_some();
-    let digest = match canonical {
+    let digest = match canonical_into(line, &mut top, scratch) {
         Some(bytes) => Sha256::digest(bytes),
-        None => Sha256::digest(line.trim().as_bytes()),
+        None => Sha256::digest(line.trim_matches(is_json_space).as_bytes()),
     };
-    let mut hash = [0u8; 16];
-    for (h, d) in hash.iter_mut().zip(digest.iter()) {
-        *h = *d;
-    }
-    let key = match (valid && parsed, top) {
+    let hash = first_16(&digest);
+    let key = match (valid, top) {
         (true, Top { key: Some(k), .. }) => k,
         (true, Top { id: Some(id), source: Some(source), .. }) => {
             canon_runtime::engine::default_idempotency_key(&source, &id)
         }
+        // A valid envelope always has its key: the canonicaliser reads every
+        // JSON text the envelope check accepts, and its strings as serde_json does.
         _ => format!("invalid:{}", hex(&hash)),
     };
     Identity { key, hash }
+}
+
+/// The identity of a line that is not UTF-8 (so no JSON, and no event):
+/// keyed and hashed by its bytes, so lines that differ in one byte differ.
+pub fn identity_of_bytes(line: &[u8]) -> Identity {
+    let hash = first_16(&Sha256::digest(line.trim_ascii()));
+    Identity { key: format!("invalid:{}", hex(&hash)), hash }
+}
+
+fn first_16(digest: &[u8]) -> [u8; 16] {
+    let mut hash = [0u8; 16];
+    for (h, d) in hash.iter_mut().zip(digest.iter()) {
+        *h = *d;
+    }
+    hash
+}
+
+fn is_json_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
 /// The canonical form of a JSON text (the form whose hash is the payload
 /// hash), or `None` when the text is not JSON.
 pub fn canonical(text: &str) -> Option<Vec<u8>> {
     let mut scratch = Scratch::default();
-    let mut top = Top::default();
-    let mut p = Parser { s: text.as_bytes(), i: 0, out: &mut scratch.out, members: &mut scratch.members };
-    let v = p.document(&mut top)?;
-    Some(p.bytes(v).to_vec())
+    canonical_into(text, &mut Top::default(), &mut scratch).map(<[u8]>::to_vec)
+}
+
+/// The canonical form of `text`, borrowed from it when it is canonical as
+/// written, else from `scratch`.
+fn canonical_into<'a>(text: &'a str, top: &mut Top, scratch: &'a mut Scratch) -> Option<&'a [u8]> {
+    scratch.out.clear();
+    scratch.pending.clear();
+    scratch.kids.clear();
+    scratch.open.clear();
+    let s = text.as_bytes();
+    let mut p = Parser {
+        s,
+        i: 0,
+        out: &mut scratch.out,
+        pending: &mut scratch.pending,
+        kids: &mut scratch.kids,
+        open: &mut scratch.open,
+    };
+    let root = p.document(top)?;
+    match root {
+        Node::Raw(a, b) => s.get(a..b),
+        _ => {
+            scratch.doc.clear();
+            write(root, s, &scratch.out, &scratch.kids, &mut scratch.writing, &mut scratch.doc);
+            Some(&scratch.doc)
+        }
+    }
 }
 
 /// Lower-case hexadecimal.
@@ -112,27 +161,97 @@ fn is_number(t: &[u8]) -> bool {
     rest.is_empty()
 }
 
-/// Where a value's canonical form is: the input itself, when it is already
-/// canonical (no white space, no escapes, keys in order: the common case
-/// for everything below the top level), or the output buffer.
+/// A value read, by where its canonical form is.
 #[derive(Debug, Clone, Copy)]
-enum Val {
+enum Node {
+    /// The input itself, canonical as written (no white space, no escapes,
+    /// keys in order: the common case for everything below the top level).
     Raw(usize, usize),
+    /// These bytes of the output buffer (a string rebuilt from its escapes).
     Built(usize, usize),
+    /// An array whose elements are these `kids` (their values).
+    Array(usize, usize),
+    /// An object whose members are these `kids`, sorted by key.
+    Object(usize, usize),
 }
 
-/// An object member being read: its key and its value.
+/// An object member (or an array element, whose key is unused).
 #[derive(Debug, Clone, Copy)]
 struct Member {
-    key: Val,
-    value: Val,
+    key: Node,
+    value: Node,
 }
 
-/// The bytes of a value read from `s` into `out`.
-fn bytes_of<'b>(s: &'b [u8], out: &'b [u8], v: Val) -> &'b [u8] {
+const NO_KEY: Node = Node::Raw(0, 0);
+
+/// A container being read.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    /// Where it starts in the input.
+    start: usize,
+    /// Where its members start in `pending`.
+    first: usize,
+    /// Whether it is canonical as written so far.
+    raw: bool,
+    object: bool,
+    /// The document's own object, whose `id`, `source` and `idempotencykey` are read.
+    top: bool,
+    /// The key of the member whose value is being read.
+    key: Node,
+}
+
+/// A container being written: its next member and its end in `kids`.
+#[derive(Debug, Clone, Copy)]
+struct Writing {
+    next: usize,
+    start: usize,
+    end: usize,
+    object: bool,
+}
+
+/// The bytes of a string or raw value.
+fn bytes_of<'b>(s: &'b [u8], out: &'b [u8], v: Node) -> &'b [u8] {
     match v {
-        Val::Raw(a, b) => s.get(a..b).unwrap_or_default(),
-        Val::Built(a, b) => out.get(a..b).unwrap_or_default(),
+        Node::Raw(a, b) => s.get(a..b).unwrap_or_default(),
+        Node::Built(a, b) => out.get(a..b).unwrap_or_default(),
+        Node::Array(..) | Node::Object(..) => &[],
+    }
+}
+
+/// Writes the canonical form of `root`, a container, without recursion.
+fn write(root: Node, s: &[u8], out: &[u8], kids: &[Member], stack: &mut Vec<Writing>, doc: &mut Vec<u8>) {
+    stack.clear();
+    let open = |v: Node, stack: &mut Vec<Writing>, doc: &mut Vec<u8>| match v {
+        Node::Array(a, b) => {
+            doc.push(b'[');
+            stack.push(Writing { next: a, start: a, end: b, object: false });
+        }
+        Node::Object(a, b) => {
+            doc.push(b'{');
+            stack.push(Writing { next: a, start: a, end: b, object: true });
+        }
+        v => doc.extend_from_slice(bytes_of(s, out, v)),
+    };
+    open(root, stack, doc);
+    while let Some(w) = stack.last_mut() {
+        if w.next >= w.end {
+            doc.push(if w.object { b'}' } else { b']' });
+            stack.pop();
+            continue;
+        }
+        if w.next > w.start {
+            doc.push(b',');
+        }
+        let Some(m) = kids.get(w.next).copied() else {
+            stack.pop();
+            continue;
+        };
+        w.next += 1;
+        if w.object {
+            doc.extend_from_slice(bytes_of(s, out, m.key));
+            doc.push(b':');
+        }
+        open(m.value, stack, doc);
     }
 }
 
@@ -140,8 +259,9 @@ struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     out: &'a mut Vec<u8>,
-    /// The members of the objects being read, innermost last.
-    members: &'a mut Vec<Member>,
+    pending: &'a mut Vec<Member>,
+    kids: &'a mut Vec<Member>,
+    open: &'a mut Vec<Open>,
 }
 
 impl Parser<'_> {
@@ -158,63 +278,147 @@ impl Parser<'_> {
         self.i != start
     }
 
-    fn bytes(&self, v: Val) -> &[u8] {
+    fn bytes(&self, v: Node) -> &[u8] {
         bytes_of(self.s, self.out, v)
     }
 
-    /// Appends a value's canonical form to the output.
-    fn emit(&mut self, v: Val) {
-        match v {
-            Val::Raw(a, b) => self.out.extend_from_slice(self.s.get(a..b).unwrap_or_default()),
-            Val::Built(a, b) => self.out.extend_from_within(a..b),
-        }
-    }
-
-    fn document(&mut self, top: &mut Top) -> Option<Val> {
+    fn document(&mut self, top: &mut Top) -> Option<Node> {
         self.ws();
-        let v = if self.peek() == Some(b'{') { self.object(0, Some(top))? } else { self.value(0)? };
+        let v = self.value(top)?;
         self.ws();
         (self.i == self.s.len()).then_some(v)
     }
 
-    fn value(&mut self, depth: usize) -> Option<Val> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        match self.peek()? {
-            b'{' => self.object(depth, None),
-            b'[' => self.array(depth),
-            b'"' => self.string(),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => self.number(),
-            _ => None,
+    /// Reads one value, containers with an explicit stack (any depth).
+    fn value(&mut self, top: &mut Top) -> Option<Node> {
+        'value: loop {
+            let mut node = match self.peek()? {
+                c @ (b'{' | b'[') => {
+                    let object = c == b'{';
+                    let start = self.i;
+                    self.i += 1;
+                    let raw = !self.ws();
+                    if self.peek() == Some(if object { b'}' } else { b']' }) {
+                        self.i += 1;
+                        if raw {
+                            Node::Raw(start, self.i)
+                        } else {
+                            let at = self.out.len();
+                            self.out.extend_from_slice(if object { b"{}" } else { b"[]" });
+                            Node::Built(at, self.out.len())
+                        }
+                    } else {
+                        let top = object && self.open.is_empty();
+                        let mut f = Open { start, first: self.pending.len(), raw, object, top, key: NO_KEY };
+                        if object {
+                            f.key = self.key(&mut f.raw)?;
+                        }
+                        self.open.push(f);
+                        continue 'value;
+                    }
+                }
+                b'"' => self.string()?,
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.number()?,
+                _ => return None,
+            };
+            // A value is complete: add it to its container, and close every
+            // container that ends after it.
+            loop {
+                let Some(mut f) = self.open.last().copied() else { return Some(node) };
+                if f.top {
+                    self.top_member(top, f.key, node);
+                }
+                f.raw &= matches!((f.key, node), (Node::Raw(..), Node::Raw(..)));
+                if f.raw && f.object {
+                    // Still canonical only while the keys ascend strictly.
+                    if let Some(prev) = self.pending.get(f.first..).and_then(|m| m.last()) {
+                        f.raw = self.bytes(prev.key) < self.bytes(f.key);
+                    }
+                }
+                self.pending.push(Member { key: f.key, value: node });
+                f.raw &= !self.ws();
+                let close = if f.object { b'}' } else { b']' };
+                match self.peek()? {
+                    b',' => {
+                        self.i += 1;
+                        f.raw &= !self.ws();
+                        if f.object {
+                            f.key = self.key(&mut f.raw)?;
+                        }
+                        *self.open.last_mut()? = f;
+                        continue 'value;
+                    }
+                    c if c == close => {
+                        self.i += 1;
+                        self.open.pop();
+                        node = self.close(f);
+                    }
+                    _ => return None,
+                }
+            }
         }
     }
 
-    fn literal(&mut self, word: &[u8]) -> Option<Val> {
+    /// An object member's key and its colon.
+    fn key(&mut self, raw: &mut bool) -> Option<Node> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let key = self.string()?;
+        *raw &= !self.ws();
+        if self.peek()? != b':' {
+            return None;
+        }
+        self.i += 1;
+        *raw &= !self.ws();
+        Some(key)
+    }
+
+    /// The node of a container just closed.
+    fn close(&mut self, f: Open) -> Node {
+        if f.raw {
+            self.pending.truncate(f.first);
+            return Node::Raw(f.start, self.i);
+        }
+        let a = self.kids.len();
+        self.kids.extend(self.pending.drain(f.first..));
+        let b = self.kids.len();
+        if !f.object {
+            return Node::Array(a, b);
+        }
+        // Members are ordered by their key's canonical encoding.
+        let (s, out) = (self.s, &*self.out);
+        if let Some(m) = self.kids.get_mut(a..b) {
+            m.sort_by(|x, y| bytes_of(s, out, x.key).cmp(bytes_of(s, out, y.key)));
+        }
+        Node::Object(a, b)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<Node> {
         let start = self.i;
         if self.s.get(start..start + word.len())? == word {
             self.i += word.len();
-            Some(Val::Raw(start, self.i))
+            Some(Node::Raw(start, self.i))
         } else {
             None
         }
     }
 
-    fn number(&mut self) -> Option<Val> {
+    fn number(&mut self) -> Option<Node> {
         let start = self.i;
         while let Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') = self.peek() {
             self.i += 1;
         }
         // Exactly as written, once it is a JSON number.
-        is_number(self.s.get(start..self.i)?).then_some(Val::Raw(start, self.i))
+        is_number(self.s.get(start..self.i)?).then_some(Node::Raw(start, self.i))
     }
 
     /// A string: as written when it has no escapes, else decoded and
-    /// re-escaped minimally.
-    fn string(&mut self) -> Option<Val> {
+    /// re-escaped minimally (a lone surrogate is kept as its escape).
+    fn string(&mut self) -> Option<Node> {
         let start = self.i;
         self.i += 1;
         let mut escaped = false;
@@ -225,154 +429,41 @@ impl Parser<'_> {
                     escaped = true;
                     self.i += 2;
                 }
+                // A raw control character is not JSON.
+                0..=0x1f => return None,
+                // U+0085, U+2028 and U+2029 are escaped in the canonical
+                // form, whether they were written raw or as escapes.
+                0xc2 if self.s.get(self.i + 1) == Some(&0x85) => {
+                    escaped = true;
+                    self.i += 2;
+                }
+                0xe2 if matches!(self.s.get(self.i + 1..self.i + 3), Some([0x80, 0xa8 | 0xa9])) => {
+                    escaped = true;
+                    self.i += 3;
+                }
                 _ => self.i += 1,
             }
         }
         self.i += 1;
         if !escaped {
-            return Some(Val::Raw(start, self.i));
+            return Some(Node::Raw(start, self.i));
         }
-        let value: String = serde_json::from_slice(self.s.get(start..self.i)?).ok()?;
-        let mut enc = String::with_capacity(value.len() + 2);
-        canon_runtime::encode::json_str(&mut enc, &value);
+        let body = self.s.get(start + 1..self.i - 1)?;
         let at = self.out.len();
-        self.out.extend_from_slice(enc.as_bytes());
-        Some(Val::Built(at, self.out.len()))
+        self.out.push(b'"');
+        unescape(body, self.out)?;
+        self.out.push(b'"');
+        Some(Node::Built(at, self.out.len()))
     }
 
-    fn array(&mut self, depth: usize) -> Option<Val> {
-        let start = self.i;
-        self.i += 1;
-        let mut raw = !self.ws();
-        if self.peek() == Some(b']') {
-            self.i += 1;
-            return Some(if raw { Val::Raw(start, self.i) } else { Val::Built(self.push(b"[]"), self.out.len()) });
-        }
-        // Elements are kept on the member stack (as values without keys)
-        // until it is known whether the array was canonical as written.
-        let first = self.members.len();
-        loop {
-            let v = self.value(depth + 1)?;
-            raw &= matches!(v, Val::Raw(..));
-            self.members.push(Member { key: Val::Raw(0, 0), value: v });
-            raw &= !self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    raw &= !self.ws();
-                }
-                b']' => {
-                    self.i += 1;
-                    break;
-                }
-                _ => return None,
-            }
-        }
-        if raw {
-            self.members.truncate(first);
-            return Some(Val::Raw(start, self.i));
-        }
-        let at = self.out.len();
-        self.out.push(b'[');
-        for n in first..self.members.len() {
-            if n > first {
-                self.out.push(b',');
-            }
-            let v = self.members.get(n)?.value;
-            self.emit(v);
-        }
-        self.out.push(b']');
-        self.members.truncate(first);
-        Some(Val::Built(at, self.out.len()))
-    }
-
-    fn push(&mut self, b: &[u8]) -> usize {
-        let at = self.out.len();
-        self.out.extend_from_slice(b);
-        at
-    }
-
-    fn object(&mut self, depth: usize, mut top: Option<&mut Top>) -> Option<Val> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        let start = self.i;
-        self.i += 1;
-        let mut raw = !self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return Some(if raw { Val::Raw(start, self.i) } else { Val::Built(self.push(b"{}"), self.out.len()) });
-        }
-        // Members are ordered by their key's canonical encoding.
-        let first = self.members.len();
-        loop {
-            if self.peek()? != b'"' {
-                return None;
-            }
-            let key = self.string()?;
-            raw &= !self.ws();
-            if self.peek()? != b':' {
-                return None;
-            }
-            self.i += 1;
-            raw &= !self.ws();
-            let value = self.value(depth + 1)?;
-            if let Some(top) = top.as_deref_mut() {
-                self.top_member(top, key, value);
-            }
-            raw &= matches!((key, value), (Val::Raw(..), Val::Raw(..)));
-            if raw {
-                // Still canonical only while the keys ascend strictly.
-                if let Some(prev) = self.members.get(first..).and_then(|m| m.last()) {
-                    raw = self.bytes(prev.key) < self.bytes(key);
-                }
-            }
-            self.members.push(Member { key, value });
-            raw &= !self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    raw &= !self.ws();
-                }
-                b'}' => {
-                    self.i += 1;
-                    break;
-                }
-                _ => return None,
-            }
-        }
-        if raw {
-            self.members.truncate(first);
-            return Some(Val::Raw(start, self.i));
-        }
-        let mut members = std::mem::take(self.members);
-        let (s, out) = (self.s, &*self.out);
-        if let Some(m) = members.get_mut(first..) {
-            m.sort_by(|a, b| bytes_of(s, out, a.key).cmp(bytes_of(s, out, b.key)));
-        }
-        let at = self.out.len();
-        self.out.push(b'{');
-        for (n, m) in members.get(first..).unwrap_or_default().iter().enumerate() {
-            if n > 0 {
-                self.out.push(b',');
-            }
-            self.emit(m.key);
-            self.out.push(b':');
-            self.emit(m.value);
-        }
-        self.out.push(b'}');
-        members.truncate(first);
-        *self.members = members;
-        Some(Val::Built(at, self.out.len()))
-    }
-
-    /// Reads the top-level `id`, `source` and `idempotencykey`.
-    fn top_member(&self, top: &mut Top, key: Val, value: Val) {
+    /// Reads the top-level `id`, `source` and `idempotencykey`, as serde_json
+    /// reads strings (so a lone surrogate makes no string).
+    fn top_member(&self, top: &mut Top, key: Node, value: Node) {
         let key_bytes = self.bytes(key);
         let decoded;
         let name = match key {
-            Val::Raw(..) => key_bytes.get(1..key_bytes.len().saturating_sub(1)).unwrap_or_default(),
-            Val::Built(..) => {
+            Node::Raw(..) => key_bytes.get(1..key_bytes.len().saturating_sub(1)).unwrap_or_default(),
+            _ => {
                 decoded = serde_json::from_slice::<String>(key_bytes).unwrap_or_default();
                 decoded.as_bytes()
             }
@@ -385,18 +476,116 @@ impl Parser<'_> {
         };
         let v = self.bytes(value);
         *slot = match (value, v.first()) {
-            // As serde_json reads it: a raw control character makes no string.
-            (Val::Raw(..), Some(b'"')) => {
-                let inner = v.get(1..v.len().saturating_sub(1)).unwrap_or_default();
-                if inner.iter().any(|b| *b < 0x20) {
-                    None
-                } else {
-                    std::str::from_utf8(inner).ok().map(str::to_string)
-                }
+            (Node::Raw(..), Some(b'"')) => {
+                std::str::from_utf8(v.get(1..v.len().saturating_sub(1)).unwrap_or_default()).ok().map(str::to_string)
             }
-            _ => serde_json::from_slice::<Option<String>>(v).ok().flatten(),
+            (Node::Built(..), Some(b'"')) => serde_json::from_slice::<String>(v).ok(),
+            _ => None,
         };
     }
+}
+
+/// Decodes the escapes of a string's body into `out`, re-escaped minimally:
+/// `\"`, `\\`, `\n`, `\r`, `\t`, other control characters and U+0085,
+/// U+2028, U+2029 as `\u00XX` (lower-case, as the outcome writer does), a
+/// lone surrogate as its `\uXXXX` escape in lower case, everything else as
+/// the character itself. `None` for an invalid escape.
+fn unescape(body: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let mut j = 0;
+    while let Some(&b) = body.get(j) {
+        if b != b'\\' {
+            // Copy the run up to the next escape as written (valid UTF-8:
+            // the input is a `str`, and a run ends only before a backslash).
+            let run = body.get(j..)?;
+            let n = memchr::memchr(b'\\', run).unwrap_or(run.len());
+            push_text(out, run.get(..n)?);
+            j += n;
+            continue;
+        }
+        let e = *body.get(j + 1)?;
+        j += 2;
+        let c = match e {
+            b'"' => 0x22,
+            b'\\' => 0x5c,
+            b'/' => 0x2f,
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => 0x0a,
+            b'r' => 0x0d,
+            b't' => 0x09,
+            b'u' => {
+                let u = hex4(body.get(j..j + 4)?)?;
+                j += 4;
+                if (0xd800..0xdc00).contains(&u) {
+                    let low = match (body.get(j..j + 2), body.get(j + 2..j + 6).and_then(hex4)) {
+                        (Some(b"\\u"), Some(lo)) if (0xdc00..0xe000).contains(&lo) => Some(lo),
+                        _ => None,
+                    };
+                    match low {
+                        Some(lo) => {
+                            j += 6;
+                            0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00)
+                        }
+                        None => {
+                            push_u_escape(out, u);
+                            continue;
+                        }
+                    }
+                } else if (0xdc00..0xe000).contains(&u) {
+                    push_u_escape(out, u);
+                    continue;
+                } else {
+                    u
+                }
+            }
+            _ => return None,
+        };
+        let c = char::from_u32(c)?;
+        let mut buf = [0u8; 4];
+        push_char(out, c, c.encode_utf8(&mut buf).as_bytes());
+    }
+    Some(())
+}
+
+/// Appends text that needs no decoding, escaping what the canonical form escapes.
+fn push_text(out: &mut Vec<u8>, text: &[u8]) {
+    let needs = |b: &u8| *b < 0x20 || *b == b'"' || *b == 0xc2 || *b == 0xe2;
+    if !text.iter().any(needs) {
+        out.extend_from_slice(text);
+        return;
+    }
+    for c in String::from_utf8_lossy(text).chars() {
+        let mut buf = [0u8; 4];
+        push_char(out, c, c.encode_utf8(&mut buf).as_bytes());
+    }
+}
+
+fn push_char(out: &mut Vec<u8>, c: char, utf8: &[u8]) {
+    match c {
+        '"' => out.extend_from_slice(b"\\\""),
+        '\\' => out.extend_from_slice(b"\\\\"),
+        '\n' => out.extend_from_slice(b"\\n"),
+        '\r' => out.extend_from_slice(b"\\r"),
+        '\t' => out.extend_from_slice(b"\\t"),
+        c if (c as u32) < 0x20 || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') => push_u_escape(out, c as u32),
+        _ => out.extend_from_slice(utf8),
+    }
+}
+
+fn push_u_escape(out: &mut Vec<u8>, u: u32) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(DIGITS.get(((u >> shift) & 15) as usize).copied().unwrap_or(b'0'));
+    }
+}
+
+fn hex4(h: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    for &b in h.get(..4)? {
+        v = v * 16 + char::from(b).to_digit(16)?;
+    }
+    Some(v)
 }
 
 #[cfg(test)]
@@ -621,11 +810,7 @@ mod tests {
     use super::*;
 
     fn canon(s: &str) -> Option<String> {
-        let (mut out, mut members) = (Vec::new(), Vec::new());
-        let mut top = Top::default();
-        let mut p = Parser { s: s.as_bytes(), i: 0, out: &mut out, members: &mut members };
-        let v = p.document(&mut top)?;
-        Some(String::from_utf8(p.bytes(v).to_vec()).unwrap())
+        canonical(s).map(|b| String::from_utf8(b).unwrap())
     }
 
     fn reference(s: &str) -> Option<String> {
@@ -661,8 +846,64 @@ mod tests {
         for bad in ["{", "{\"a\":}", "[1,]", "{\"a\":1} x", "{'a':1}", "{\"a\":01}", "[1.]", "[-]", "[1e]", "nul"] {
             assert!(canon(bad).is_none(), "{bad}");
         }
-        let deep = "[".repeat(1000) + &"]".repeat(1000);
-        assert!(canon(&deep).is_none());
+        for bad in ["\"\t\"", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"", "[\"a\"", "{\"a\" 1}", "{1:2}", "[1 2]"] {
+            assert!(canon(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn any_depth_without_recursion() {
+        for n in [129, 1000, 1_000_000] {
+            let deep = "[".repeat(n) + &"]".repeat(n);
+            assert_eq!(canon(&deep).unwrap(), deep);
+            // With white space at every level, each level is rebuilt, in linear time.
+            let spaced = "[ ".repeat(n) + &" ]".repeat(n);
+            assert_eq!(canon(&spaced).unwrap(), deep);
+            let objects = "{\"b\":1, \"a\":".repeat(n) + "0" + &"}".repeat(n);
+            let sorted = "{\"a\":".repeat(n) + "0" + &",\"b\":1}".repeat(n);
+            assert_eq!(canon(&objects).unwrap(), sorted);
+        }
+        assert!(canon(&("[".repeat(1000) + &"]".repeat(999))).is_none());
+    }
+
+    #[test]
+    fn lone_surrogates_are_kept_as_escapes() {
+        assert_eq!(canon(r#"{"n":"\uD800"}"#).unwrap(), r#"{"n":"\ud800"}"#);
+        assert_eq!(canon(r#"["\udc00x\ud800","\ud800\ud800"]"#).unwrap(), r#"["\udc00x\ud800","\ud800\ud800"]"#);
+        // A pair is one character, however it is written.
+        assert_eq!(canon(r#"["\ud83d\ude00"]"#).unwrap(), "[\"\u{1F600}\"]");
+        // Keys sort by their canonical bytes: the escape's backslash before `a`.
+        assert_eq!(canon(r#"{"a":2,"\ud800":1}"#).unwrap(), r#"{"\ud800":1,"a":2}"#);
+    }
+
+    #[test]
+    fn line_separators_are_escaped_however_written() {
+        let raw = canon("[\"a\u{2028}b\u{85}\u{2029}\"]").unwrap();
+        assert_eq!(raw, r#"["a\u2028b\u0085\u2029"]"#);
+        assert_eq!(canon(r#"["a\u2028b\u0085\u2029"]"#).unwrap(), raw);
+        assert_eq!(canon(r#"["a\u2028b\u0085\u2029\/"]"#).unwrap(), r#"["a\u2028b\u0085\u2029/"]"#);
+    }
+
+    #[test]
+    fn valid_events_are_keyed_whatever_their_payload() {
+        let mut s = Scratch::default();
+        let surrogate = identity(r#"{"id":"e1","source":"s","type":"t","data":{"note":"\ud800"}}"#, true, &mut s);
+        assert_eq!(surrogate.key, r#"["s","e1"]"#);
+        let spaced = identity(r#"{"id":"e1", "source":"s","type":"t","data":{"note":"\uD800"}}"#, true, &mut s);
+        assert_eq!(surrogate, spaced);
+        let deep = format!(r#"{{"id":"e1","source":"s","type":"t","data":{{"x":{}1{}}}}}"#, "[".repeat(200), "]".repeat(200));
+        let d = identity(&deep, true, &mut s);
+        assert_eq!(d.key, r#"["s","e1"]"#);
+        assert_ne!(d.hash, surrogate.hash);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_told_apart() {
+        let a = identity_of_bytes(b"{\"id\":\"\xff\"}");
+        let b = identity_of_bytes(b"{\"id\":\"\xfe\"}");
+        assert_ne!(a.key, b.key);
+        assert!(a.key.starts_with("invalid:"));
+        assert_eq!(a, identity_of_bytes(b"{\"id\":\"\xff\"}\r"));
     }
 
     /// JSON text for `v` in random key order, with random white space and

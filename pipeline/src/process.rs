@@ -35,7 +35,7 @@ use crate::sink::{delivery_json, Route, Sinks};
 use crate::state::State;
 
 /// The code of a rejection for an idempotency key seen with another payload.
-pub const IDEMPOTENCY_CONFLICT: &str = "IDEMPOTENCY_CONFLICT";
+pub const IDEMPOTENCY_CONFLICT: &str = canon_compiler::diagnostics::RuntimeCode::IdempotencyConflict.as_str();
 
 /// A checked package with its tables, version and sinks, ready to process.
 pub struct Rules {
@@ -361,13 +361,13 @@ fn prepare(
 ) {
     let line = chunk.input.get(text.start..text.end).unwrap_or_default();
     let line = match std::str::from_utf8(line) {
-        Ok(line) if line.trim().is_empty() => return,
+        Ok(line) if canon_runtime::engine::is_blank(line) => return,
         Ok(line) => line,
         Err(_) => {
-            // Not UTF-8, so no JSON: kept as read, lossily.
+            // Not UTF-8, so no JSON: keyed by its bytes, kept lossily.
+            let identity = canonical::identity_of_bytes(line);
             let lossy = String::from_utf8_lossy(line.trim_ascii_end()).into_owned();
             let outcome = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
-            let identity = canonical::identity(&lossy, false, scratch);
             let text = chunk.push_input(lossy.as_bytes());
             let p = prepared(&rules.engine, chunk, outcome, Vec::new(), identity, &[], text, lineage);
             chunk.items.push(p);

@@ -68,6 +68,40 @@ fn string_of(raw: &str) -> Option<Cow<'_, str>> {
     }
 }
 
+/// An object key as read: its text, or `None` when it holds an unpaired
+/// surrogate escape, which JSON allows and no name Canon declares can match
+/// (such a key is unknown, so ignored, like any other).
+pub struct KeyName<'de>(pub Option<Cow<'de, str>>);
+
+impl<'de> Deserialize<'de> for KeyName<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // As bytes: serde_json then keeps an unpaired surrogate (as WTF-8)
+        // instead of failing, and borrows a key without escapes.
+        d.deserialize_bytes(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = KeyName<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E: sde::Error>(self, v: &'de str) -> Result<KeyName<'de>, E> {
+        Ok(KeyName(Some(Cow::Borrowed(v))))
+    }
+    fn visit_str<E: sde::Error>(self, v: &str) -> Result<KeyName<'de>, E> {
+        Ok(KeyName(Some(Cow::Owned(v.to_owned()))))
+    }
+    fn visit_borrowed_bytes<E: sde::Error>(self, v: &'de [u8]) -> Result<KeyName<'de>, E> {
+        Ok(KeyName(std::str::from_utf8(v).ok().map(Cow::Borrowed)))
+    }
+    fn visit_bytes<E: sde::Error>(self, v: &[u8]) -> Result<KeyName<'de>, E> {
+        Ok(KeyName(std::str::from_utf8(v).ok().map(|s| Cow::Owned(s.to_owned()))))
+    }
+}
+
 /// The decoding context: the package (for type definitions) and the JSON path so far.
 pub struct Decoder<'p> {
     pub pkg: &'p ir::Package,
@@ -321,7 +355,11 @@ impl<'de> Visitor<'de> for Container<'_, '_> {
             Ty::Money => {
                 let mut amount = None;
                 let mut currency = None;
-                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(KeyName(k)) = map.next_key()? {
+                    let Some(k) = k else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
                     let len = self.dec.path.len();
                     push_key(&mut self.dec.path, &k);
                     let parsed: Result<(), SchemaError> = match k.as_ref() {
@@ -370,8 +408,8 @@ impl<'de> Visitor<'de> for Container<'_, '_> {
                 let pkg = self.dec.pkg;
                 let Some(def) = pkg.record(*r) else { return self.wrong("an object".into()) };
                 let mut fields: Vec<Option<Value>> = vec![None; def.fields.len()];
-                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-                    let Some(i) = def.field_by_wire(k.as_ref()) else {
+                while let Some(KeyName(k)) = map.next_key()? {
+                    let Some((k, i)) = k.and_then(|k| def.field_by_wire(k.as_ref()).map(|i| (k, i))) else {
                         map.next_value::<IgnoredAny>()?;
                         continue;
                     };

@@ -2,11 +2,10 @@
 
 use std::sync::Arc;
 
+use canon_compiler::diagnostics::RuntimeCode;
 use canon_compiler::ir::{self, DestId, Loc};
 use canon_compiler::types::{Ty, ENVELOPE};
-use canon_stdlib::time;
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 use crate::decode::Decoder;
 use crate::encode;
@@ -66,38 +65,6 @@ pub struct Engine {
 
 type Trace = RefCell<Vec<TraceEvent>>;
 
-#[derive(Deserialize)]
-struct RawEnvelope<'a> {
-    #[serde(borrow)]
-    specversion: Option<&'a RawValue>,
-    #[serde(borrow)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow)]
-    source: Option<&'a RawValue>,
-    #[serde(borrow, rename = "type")]
-    ty: Option<&'a RawValue>,
-    #[serde(borrow)]
-    time: Option<&'a RawValue>,
-    #[serde(borrow)]
-    subject: Option<&'a RawValue>,
-    #[serde(borrow)]
-    datacontenttype: Option<&'a RawValue>,
-    #[serde(borrow)]
-    correlationid: Option<&'a RawValue>,
-    #[serde(borrow)]
-    idempotencykey: Option<&'a RawValue>,
-    #[serde(borrow)]
-    data: Option<&'a RawValue>,
-}
-
-/// A JSON string's value, `Ok(None)` for absent or null, `Err` for another type.
-fn opt_string(raw: Option<&RawValue>) -> Result<Option<String>, ()> {
-    match raw.map(|r| r.get().trim()) {
-        None | Some("null") => Ok(None),
-        Some(t) => serde_json::from_str::<String>(t).map(Some).map_err(|_| ()),
-    }
-}
-
 /// The idempotency key of an event without `idempotencykey` (RUNTIME.md §1):
 /// the JSON array text `["<source>","<id>"]`.
 pub fn default_idempotency_key(source: &str, id: &str) -> String {
@@ -154,79 +121,14 @@ impl Envelope {
     }
 }
 
-/// Why an envelope is invalid, with whatever `id` and `type` could be read.
-struct Invalid {
-    id: Option<String>,
-    event_type: Option<String>,
-    message: String,
+/// The envelope of a valid CloudEvent line and the text of its `data`
+/// (absent or `null`: `None`), or `None` when the line is `invalid` (then
+/// [`decode_line`] gives its outcome).
+pub fn envelope(line: &str) -> Option<(Envelope, Option<Cow<'_, str>>)> {
+    crate::envelope::parse(line).ok()
 }
 
-/// The envelope and raw `data` of a valid CloudEvent line, or `None` when the
-/// line is `invalid` (then [`decode_line`] gives its outcome).
-pub fn envelope(line: &str) -> Option<(Envelope, Option<&RawValue>)> {
-    parse_envelope(line).ok()
-}
-
-fn parse_envelope(line: &str) -> Result<(Envelope, Option<&RawValue>), Invalid> {
-    if !line.trim_start().starts_with('{') {
-        // serde would also read a JSON array positionally: only objects are events.
-        return Err(Invalid { id: None, event_type: None, message: "the line is not a JSON object".into() });
-    }
-    let raw: RawEnvelope<'_> = match serde_json::from_str(line) {
-        Ok(r) => r,
-        Err(e) => {
-            let message = if line.trim_start().starts_with('{') {
-                format!("the line is not a valid CloudEvents JSON object: {e}")
-            } else {
-                "the line is not a JSON object".to_string()
-            };
-            return Err(Invalid { id: None, event_type: None, message });
-        }
-    };
-    let id = opt_string(raw.id).ok().flatten();
-    let event_type = opt_string(raw.ty).ok().flatten();
-    let bad = |message: String| Invalid { id: id.clone(), event_type: event_type.clone(), message };
-    match opt_string(raw.specversion) {
-        Ok(Some(v)) if v == "1.0" => {}
-        Ok(Some(v)) => return Err(bad(format!("`specversion` must be \"1.0\", got \"{v}\""))),
-        _ => return Err(bad("`specversion` is missing or not a string".into())),
-    }
-    let required = |name: &str, raw: Option<&RawValue>| -> Result<String, Invalid> {
-        match opt_string(raw) {
-            Ok(Some(s)) if !s.is_empty() => Ok(s),
-            Ok(Some(_)) => Err(bad(format!("`{name}` is empty"))),
-            _ => Err(bad(format!("`{name}` is missing or not a string"))),
-        }
-    };
-    let id_s = required("id", raw.id)?;
-    let source = required("source", raw.source)?;
-    let ty = required("type", raw.ty)?;
-    let time = match opt_string(raw.time) {
-        Ok(None) => None,
-        Ok(Some(t)) => match time::parse_timestamp(&t) {
-            Some(ts) => Some(ts),
-            None => return Err(bad(format!("`time` is not an RFC 3339 timestamp: \"{t}\""))),
-        },
-        Err(()) => return Err(bad("`time` is not a string".into())),
-    };
-    let subject = opt_string(raw.subject).map_err(|_| bad("`subject` is not a string".into()))?;
-    let correlation_id = opt_string(raw.correlationid).map_err(|_| bad("`correlationid` is not a string".into()))?;
-    match opt_string(raw.datacontenttype) {
-        Ok(None) => {}
-        Ok(Some(ct)) if ct.contains("json") => {}
-        Ok(Some(ct)) => return Err(bad(format!("`datacontenttype` must be JSON, got \"{ct}\""))),
-        Err(()) => return Err(bad("`datacontenttype` is not a string".into())),
-    }
-    let idempotency_key = match opt_string(raw.idempotencykey) {
-        Ok(Some(k)) => k,
-        Ok(None) => default_idempotency_key(&source, &id_s),
-        Err(()) => return Err(bad("`idempotencykey` is not a string".into())),
-    };
-    Ok((
-        Envelope { id: id_s, source, event_type: ty, time, subject, correlation_id, idempotency_key },
-        raw.data,
-    ))
-}
+pub use crate::envelope::is_blank;
 
 impl Engine {
     pub fn new(pkg: Arc<ir::Package>, tables: Tables) -> Engine {
@@ -421,7 +323,7 @@ pub fn invalid_outcome(line_no: u64, message: &str) -> Outcome {
         status: Status::Invalid,
         emits: Vec::new(),
         rejections: vec![Rejection {
-            code: Arc::from("INVALID_ENVELOPE"),
+            code: Arc::from(RuntimeCode::InvalidEnvelope.as_str()),
             message: message.to_string(),
             at: String::new(),
             path: None,
@@ -431,7 +333,7 @@ pub fn invalid_outcome(line_no: u64, message: &str) -> Outcome {
 
 /// Validates the envelope of one input line and decodes its data (RUNTIME.md §1).
 pub fn decode_line(pkg: &ir::Package, line_no: u64, line: &str) -> Decoded {
-    let (env, data) = match parse_envelope(line) {
+    let (env, data) = match crate::envelope::parse(line) {
         Ok(x) => x,
         Err(inv) => {
             return Decoded::Done(Outcome {
@@ -442,7 +344,7 @@ pub fn decode_line(pkg: &ir::Package, line_no: u64, line: &str) -> Decoded {
                 status: Status::Invalid,
                 emits: Vec::new(),
                 rejections: vec![Rejection {
-                    code: Arc::from("INVALID_ENVELOPE"),
+                    code: Arc::from(RuntimeCode::InvalidEnvelope.as_str()),
                     message: inv.message,
                     at: String::new(),
                     path: None,
@@ -450,9 +352,7 @@ pub fn decode_line(pkg: &ir::Package, line_no: u64, line: &str) -> Decoded {
             });
         }
     };
-    let data = data.map(|d| d.get()).unwrap_or("{}");
-    let data = if data.trim() == "null" { "{}" } else { data };
-    decode_event(pkg, line_no, &env, data)
+    decode_event(pkg, line_no, &env, data.as_deref().unwrap_or("{}"))
 }
 
 /// Decodes an event's data for the handler of its type.
@@ -481,7 +381,7 @@ pub fn decode_event(pkg: &ir::Package, line_no: u64, env: &Envelope, data: &str)
                 .unwrap_or_default();
             outcome.status = Status::Rejected;
             outcome.rejections.push(Rejection {
-                code: Arc::from("SCHEMA_VIOLATION"),
+                code: Arc::from(RuntimeCode::SchemaViolation.as_str()),
                 message: format!("{}: {}", e.path, e.message),
                 at,
                 path: Some(e.path),

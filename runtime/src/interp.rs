@@ -9,8 +9,10 @@ use canon_compiler::ir::{
     self, Aggregate, BinaryOp, Builtin, CellTest, CmpOp, Const, DestId, Expr, ExprKind, Hit, InterpPart, Loc, Pat,
     Stmt, UnaryOp,
 };
+use canon_compiler::diagnostics::RuntimeCode;
 use canon_compiler::types::OrdKind;
-use canon_stdlib::{money, num, text, time, Rounding, Weekday};
+use canon_stdlib::money::{self, MoneyOp};
+use canon_stdlib::{num, text, time, Rounding, Weekday};
 use smallvec::SmallVec;
 
 use crate::encode;
@@ -299,10 +301,13 @@ impl<'a> Interp<'a> {
                     key.push(KeyPart::of(&self.eval(k, frame)?));
                 }
                 let found = self.tables.get(*table, &key).cloned();
-                self.note(|| TraceEvent::Lookup {
-                    table: self.pkg.tables.get(table.0 as usize).map(|t| t.name.clone()).unwrap_or_default(),
-                    key: key.iter().map(KeyPart::describe).collect::<Vec<_>>().join(", "),
-                    found: found.is_some(),
+                self.note(|| match self.pkg.tables.get(table.0 as usize) {
+                    Some(def) => TraceEvent::Lookup {
+                        table: def.name.clone(),
+                        key: KeyPart::describe_key(self.pkg, def, &key),
+                        found: found.is_some(),
+                    },
+                    None => TraceEvent::Lookup { table: String::new(), key: String::new(), found: found.is_some() },
                 });
                 found.unwrap_or(Value::None)
             }
@@ -429,18 +434,21 @@ impl<'a> Interp<'a> {
             (BinaryOp::Eq, x, y) => Value::Bool(x == y),
             (BinaryOp::Ne, x, y) => Value::Bool(x != y),
             (BinaryOp::Cmp(op, kind), x, y) => {
-                let o = self.order(kind, &x, &y, loc)?;
+                let o = self.order(kind, &x, &y, op.money_op(), loc)?;
                 Value::Bool(cmp_holds(op, o))
             }
             _ => Value::None,
         })
     }
 
-    fn order(&self, _kind: OrdKind, x: &Value, y: &Value, loc: Loc) -> R<Ordering> {
+    /// Orders two values; `op` is what asks, named by a currency mismatch.
+    fn order(&self, _kind: OrdKind, x: &Value, y: &Value, op: MoneyOp, loc: Loc) -> R<Ordering> {
         Ok(match (x, y) {
             (Value::Int(a), Value::Int(b)) => a.cmp(b),
             (Value::Decimal(a), Value::Decimal(b)) => num::cmp(a, b),
-            (Value::Money(a, c), Value::Money(b, d)) => money::cmp((*a, *c), (*b, *d)).map_err(|f| self.fault(f, loc))?,
+            (Value::Money(a, c), Value::Money(b, d)) => {
+                money::cmp((*a, *c), (*b, *d), op).map_err(|f| self.fault(f, loc))?
+            }
             (Value::Date(a), Value::Date(b)) => a.cmp(b),
             (Value::Timestamp(a), Value::Timestamp(b)) => a.cmp(b),
             (Value::Text(a), Value::Text(b)) => text::cmp(a, b),
@@ -470,7 +478,7 @@ impl<'a> Interp<'a> {
                                 self.pkg.loc_string(row.loc),
                                 self.pkg.loc_string(loc)
                             );
-                            return Err(Fault { code: Arc::from("DECISION_CONFLICT"), message: msg, loc });
+                            return Err(Fault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message: msg, loc });
                         }
                         found = Some(row);
                     }
@@ -497,7 +505,7 @@ impl<'a> Interp<'a> {
             return Ok(Value::None);
         }
         let msg = format!("no row of decision `{}` matches (at {})", d.name, self.pkg.loc_string(loc));
-        Err(Fault { code: Arc::from("DECISION_CONFLICT"), message: msg, loc })
+        Err(Fault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message: msg, loc })
     }
 
     fn row_output(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &mut [Value]) -> R<Value> {
@@ -537,18 +545,20 @@ impl<'a> Interp<'a> {
                 if v.is_none() {
                     return Ok(false);
                 }
-                let o = self.order(*kind, v, &const_value(value), loc)?;
+                let o = self.order(*kind, v, &const_value(value), op.money_op(), loc)?;
                 cmp_holds(*op, o)
             }
             CellTest::Range { lo, lo_closed, hi, hi_closed, kind } => {
                 if v.is_none() {
                     return Ok(false);
                 }
-                let a = self.order(*kind, v, &const_value(lo), loc)?;
+                let lo_op = if *lo_closed { MoneyOp::Ge } else { MoneyOp::Gt };
+                let a = self.order(*kind, v, &const_value(lo), lo_op, loc)?;
                 if !(if *lo_closed { a != Ordering::Less } else { a == Ordering::Greater }) {
                     return Ok(false);
                 }
-                let b = self.order(*kind, v, &const_value(hi), loc)?;
+                let hi_op = if *hi_closed { MoneyOp::Le } else { MoneyOp::Lt };
+                let b = self.order(*kind, v, &const_value(hi), hi_op, loc)?;
                 if *hi_closed {
                     b != Ordering::Greater
                 } else {
@@ -594,7 +604,7 @@ impl<'a> Interp<'a> {
                     if let Value::Money(d, c) = self.eval(body, frame)? {
                         acc = Some(match acc {
                             None => (d, c),
-                            Some(a) => money::add(a, (d, c)).map_err(f)?,
+                            Some(a) => canon_stdlib::functions::sum::add_money(a, (d, c)).map_err(f)?,
                         });
                     }
                 }
@@ -645,7 +655,7 @@ impl<'a> Interp<'a> {
             (Builtin::AbsDecimal, Value::Decimal(d), _) => Value::Decimal(num::abs(d)),
             (Builtin::AbsMoney, Value::Money(d, c), _) => Value::Money(num::abs(d), c),
             (Builtin::Min(k), x, y) => {
-                let o = self.order(k, &x, &y, loc)?;
+                let o = self.order(k, &x, &y, MoneyOp::Min, loc)?;
                 if o == Ordering::Greater {
                     y
                 } else {
@@ -653,7 +663,7 @@ impl<'a> Interp<'a> {
                 }
             }
             (Builtin::Max(k), x, y) => {
-                let o = self.order(k, &x, &y, loc)?;
+                let o = self.order(k, &x, &y, MoneyOp::Max, loc)?;
                 if o == Ordering::Less {
                     y
                 } else {

@@ -31,6 +31,7 @@
 pub mod decode;
 pub mod encode;
 pub mod engine;
+pub mod envelope;
 pub mod interp;
 pub mod package;
 pub mod tables;

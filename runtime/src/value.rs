@@ -5,6 +5,8 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use canon_compiler::ir;
+use canon_compiler::types::Ty;
 use canon_stdlib::{num, Currency, Date, Decimal, Timestamp};
 
 #[derive(Debug, Clone)]
@@ -72,8 +74,9 @@ pub enum KeyPart {
 }
 
 impl KeyPart {
-    /// The key as text, for traces.
-    pub fn describe(&self) -> String {
+    /// The key part as text, for traces: an enum variant by its wire name
+    /// (as events and data files write it), given the enum.
+    pub fn describe(&self, variants: Option<&ir::EnumDef>) -> String {
         let mut s = String::new();
         match self {
             KeyPart::None => s.push_str("none"),
@@ -85,8 +88,37 @@ impl KeyPart {
             KeyPart::Text(t) => s.push_str(t),
             KeyPart::Date(d) => canon_stdlib::time::format_date(Date(*d), &mut s),
             KeyPart::Timestamp(t) => canon_stdlib::time::format_timestamp(Timestamp(*t), &mut s),
-            KeyPart::Enum(e) => s.push_str(&format!("variant {e}")),
+            KeyPart::Enum(e) => match variants.and_then(|d| d.variants.get(*e as usize)) {
+                Some(v) => s.push_str(&v.wire),
+                None => s.push_str(&format!("variant {e}")),
+            },
             KeyPart::Other(o) => s.push_str(o),
+        }
+        s
+    }
+
+    /// A lookup's key as text, for traces: its parts joined by `, `, each
+    /// read as the type of its key field of `table`.
+    pub fn describe_key(pkg: &ir::Package, table: &ir::TableDef, key: &[KeyPart]) -> String {
+        let fields = pkg
+            .record(table.record)
+            .map(|r| r.fields.as_slice())
+            .unwrap_or(&[]);
+        let mut s = String::new();
+        for (i, part) in key.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            let ty = table
+                .keys
+                .get(i)
+                .and_then(|f| fields.get(*f as usize))
+                .map(|f| f.ty.strip());
+            let variants = match ty {
+                Some(Ty::Enum(e)) => pkg.enum_def(*e),
+                _ => None,
+            };
+            s.push_str(&part.describe(variants));
         }
         s
     }

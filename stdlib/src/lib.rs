@@ -36,8 +36,13 @@ pub enum Fault {
     DecimalOverflow,
     /// A division (Int, Decimal or Money) by zero.
     DivisionByZero,
-    /// Two Money values of different currencies met where one currency is required.
-    CurrencyMismatch { left: Currency, right: Currency },
+    /// Two Money values of different currencies met where one currency is
+    /// required: the operation and its operands, left to right.
+    CurrencyMismatch {
+        op: money::MoneyOp,
+        left: money::Money,
+        right: money::Money,
+    },
     /// A built-in was given a value outside its domain; the text says which and why
     /// (lowercase, no final period, user values in backticks).
     InvalidArgument(String),
@@ -65,12 +70,8 @@ impl Fault {
                 "decimal overflow: the result does not fit a 96-bit coefficient".to_owned()
             }
             Fault::DivisionByZero => "division by zero".to_owned(),
-            Fault::CurrencyMismatch { left, right } => {
-                format!(
-                    "currency mismatch: `{}` and `{}`",
-                    left.as_str(),
-                    right.as_str()
-                )
+            Fault::CurrencyMismatch { op, left, right } => {
+                money::mismatch_message(*op, *left, *right)
             }
             Fault::InvalidArgument(detail) => format!("invalid argument: {detail}"),
         }
@@ -237,11 +238,15 @@ mod tests {
         let usd = Currency::parse("USD").unwrap();
         let eur = Currency::parse("EUR").unwrap();
         let mismatch = Fault::CurrencyMismatch {
-            left: usd,
-            right: eur,
+            op: money::MoneyOp::Add,
+            left: (num::parse("1500.00").unwrap(), usd),
+            right: (num::parse("100").unwrap(), eur),
         };
         assert_eq!(mismatch.code(), "CURRENCY_MISMATCH");
-        assert_eq!(mismatch.message(), "currency mismatch: `USD` and `EUR`");
+        assert_eq!(
+            mismatch.message(),
+            "currency mismatch: `1500.00 USD + 100 EUR`"
+        );
         assert_eq!(Fault::IntegerOverflow.code(), "INTEGER_OVERFLOW");
         assert_eq!(Fault::DecimalOverflow.code(), "DECIMAL_OVERFLOW");
         assert_eq!(Fault::DivisionByZero.code(), "DIVISION_BY_ZERO");

@@ -1,8 +1,8 @@
 //! Money operations of LANGUAGE.md §6: decimal arithmetic on the amount plus currency checks.
 //!
 //! A Money is passed as `(amount, currency)`. Operations that combine two
-//! Money values need one currency, else [`Fault::CurrencyMismatch`] (the
-//! left operand's currency first).
+//! Money values need one currency, else [`Fault::CurrencyMismatch`], which
+//! names the operation and both operands (the left one first).
 
 use crate::{num, Currency, Decimal, Fault};
 use std::cmp::Ordering;
@@ -10,30 +10,85 @@ use std::cmp::Ordering;
 /// A Money value: an exact amount and its currency.
 pub type Money = (Decimal, Currency);
 
-/// Checks that two currencies are the same.
-pub fn same_currency(left: Currency, right: Currency) -> Result<Currency, Fault> {
-    if left == right {
-        Ok(left)
+/// The operation that met two currencies, for the message of a
+/// `CURRENCY_MISMATCH` (see `docs/decisions.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MoneyOp {
+    Add,
+    Sub,
+    Div,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Min,
+    Max,
+    /// One step of `sum` over a list: the total so far plus the next value.
+    Sum,
+}
+
+impl MoneyOp {
+    /// The operator or function as written in Canon.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MoneyOp::Add | MoneyOp::Sum => "+",
+            MoneyOp::Sub => "-",
+            MoneyOp::Div => "/",
+            MoneyOp::Lt => "<",
+            MoneyOp::Le => "<=",
+            MoneyOp::Gt => ">",
+            MoneyOp::Ge => ">=",
+            MoneyOp::Min => "min",
+            MoneyOp::Max => "max",
+        }
+    }
+}
+
+/// The message of a currency mismatch: the operation as it would be written,
+/// with both operands (`currency mismatch: `1500.00 EUR + 100.00 USD``,
+/// `` `max(1500.00 EUR, 100.00 USD)` ``; in a `sum`, the total so far and
+/// the next value).
+pub fn mismatch_message(op: MoneyOp, left: Money, right: Money) -> String {
+    let mut a = String::new();
+    format(left, &mut a);
+    let mut b = String::new();
+    format(right, &mut b);
+    match op {
+        MoneyOp::Min | MoneyOp::Max => {
+            format!("currency mismatch: `{}({a}, {b})`", op.as_str())
+        }
+        MoneyOp::Sum => format!(
+            "currency mismatch in `sum`: `{a} + {b}` (the total so far, then the next value)"
+        ),
+        _ => format!("currency mismatch: `{a} {} {b}`", op.as_str()),
+    }
+}
+
+/// Checks that two Money values have one currency; `op` is the operation
+/// that asks, for the fault.
+pub fn same_currency(op: MoneyOp, left: Money, right: Money) -> Result<Currency, Fault> {
+    if left.1 == right.1 {
+        Ok(left.1)
     } else {
-        Err(Fault::CurrencyMismatch { left, right })
+        Err(Fault::CurrencyMismatch { op, left, right })
     }
 }
 
 /// `Money + Money`: one currency, exact amount (scale = the larger scale).
 pub fn add(a: Money, b: Money) -> Result<Money, Fault> {
-    let currency = same_currency(a.1, b.1)?;
+    let currency = same_currency(MoneyOp::Add, a, b)?;
     Ok((num::add(a.0, b.0)?, currency))
 }
 
 /// `Money - Money`: one currency, exact amount (scale = the larger scale).
 pub fn sub(a: Money, b: Money) -> Result<Money, Fault> {
-    let currency = same_currency(a.1, b.1)?;
+    let currency = same_currency(MoneyOp::Sub, a, b)?;
     Ok((num::sub(a.0, b.0)?, currency))
 }
 
 /// `Money / Money`: one currency; the ratio is a Decimal.
 pub fn div_money(a: Money, b: Money) -> Result<Decimal, Fault> {
-    same_currency(a.1, b.1)?;
+    same_currency(MoneyOp::Div, a, b)?;
     num::div(a.0, b.0)
 }
 
@@ -52,9 +107,10 @@ pub fn neg(a: Money) -> Money {
     (num::neg(a.0), a.1)
 }
 
-/// Ordering of two Money values of one currency, by amount value.
-pub fn cmp(a: Money, b: Money) -> Result<Ordering, Fault> {
-    same_currency(a.1, b.1)?;
+/// Ordering of two Money values of one currency, by amount value; `op` is
+/// the comparison (or `min`, `max`) that asks, for the fault.
+pub fn cmp(a: Money, b: Money, op: MoneyOp) -> Result<Ordering, Fault> {
+    same_currency(op, a, b)?;
     Ok(num::cmp(&a.0, &b.0))
 }
 
@@ -120,8 +176,14 @@ mod tests {
             num::to_string(&div_money(m("30.00", "USD"), m("120", "USD")).unwrap()),
             "0.25"
         );
-        assert_eq!(cmp(m("1.0", "USD"), m("1.00", "USD")), Ok(Ordering::Equal));
-        assert_eq!(cmp(m("2", "USD"), m("10", "USD")), Ok(Ordering::Less));
+        assert_eq!(
+            cmp(m("1.0", "USD"), m("1.00", "USD"), MoneyOp::Lt),
+            Ok(Ordering::Equal)
+        );
+        assert_eq!(
+            cmp(m("2", "USD"), m("10", "USD"), MoneyOp::Lt),
+            Ok(Ordering::Less)
+        );
         assert!(eq(m("1.0", "USD"), m("1.00", "USD")));
         assert!(!eq(m("1.0", "USD"), m("1.0", "EUR")));
         assert_eq!(show(neg(m("0.00", "USD"))), "0.00 USD");
@@ -130,19 +192,40 @@ mod tests {
 
     #[test]
     fn currency_mismatch_and_faults() {
-        let usd = Currency::parse("USD").unwrap();
-        let eur = Currency::parse("EUR").unwrap();
-        let mismatch = Fault::CurrencyMismatch {
-            left: usd,
-            right: eur,
-        };
-        assert_eq!(add(m("1", "USD"), m("1", "EUR")), Err(mismatch.clone()));
-        assert_eq!(sub(m("1", "USD"), m("1", "EUR")), Err(mismatch.clone()));
+        let (a, b) = (m("1500.00", "USD"), m("100", "EUR"));
+        let message = |r: Result<(), Fault>| r.unwrap_err().message();
         assert_eq!(
-            div_money(m("1", "USD"), m("1", "EUR")),
-            Err(mismatch.clone())
+            add(a, b),
+            Err(Fault::CurrencyMismatch {
+                op: MoneyOp::Add,
+                left: a,
+                right: b
+            })
         );
-        assert_eq!(cmp(m("1", "USD"), m("1", "EUR")), Err(mismatch));
+        assert_eq!(
+            message(add(a, b).map(drop)),
+            "currency mismatch: `1500.00 USD + 100 EUR`"
+        );
+        assert_eq!(
+            message(sub(a, b).map(drop)),
+            "currency mismatch: `1500.00 USD - 100 EUR`"
+        );
+        assert_eq!(
+            message(div_money(a, b).map(drop)),
+            "currency mismatch: `1500.00 USD / 100 EUR`"
+        );
+        assert_eq!(
+            message(cmp(a, b, MoneyOp::Le).map(drop)),
+            "currency mismatch: `1500.00 USD <= 100 EUR`"
+        );
+        assert_eq!(
+            message(cmp(a, b, MoneyOp::Max).map(drop)),
+            "currency mismatch: `max(1500.00 USD, 100 EUR)`"
+        );
+        assert_eq!(
+            mismatch_message(MoneyOp::Sum, a, b),
+            "currency mismatch in `sum`: `1500.00 USD + 100 EUR` (the total so far, then the next value)"
+        );
         assert_eq!(
             div(m("1", "USD"), Decimal::ZERO),
             Err(Fault::DivisionByZero)

@@ -214,8 +214,8 @@ pub fn format_date(d: Date, out: &mut String) {
 
 /// RFC 3339: `YYYY-MM-DD` `T`/`t` `HH:MM:SS` optional `.fraction`, then `Z`/`z`
 /// or `±HH:MM`. The offset is normalised to UTC; fractional digits beyond
-/// microseconds are dropped (toward the past). A leap second (`:60`) is `None`:
-/// a Timestamp cannot represent it.
+/// microseconds are dropped (toward the past). A leap second (`23:59:60` in
+/// UTC) reads as `23:59:59.999999`; `:60` at any other UTC time is `None`.
 pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     let mut c = Cursor { rest: s.as_bytes() };
     let date = parse_date_part(&mut c)?;
@@ -227,9 +227,15 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     let minute = c.digits(2)?;
     c.expect(b':')?;
     let second = c.digits(2)?;
-    if hour > 23 || minute > 59 || second > 59 {
+    // RFC 3339 allows a leap second, `:60`, which a Timestamp (microseconds
+    // of a day of 86,400 seconds) cannot hold: it reads as the last
+    // microsecond of its minute (docs/spec/RUNTIME.md §1), so it keeps its
+    // date and its order with the instants around it.
+    let leap = second == 60;
+    if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
+    let second = if leap { 59 } else { second };
     let mut micros: i64 = 0;
     if c.peek() == Some(b'.') {
         c.byte()?;
@@ -271,6 +277,11 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     }
     let local_seconds = i64::from(date.0) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
     let utc_seconds = local_seconds.checked_sub(offset_seconds)?;
+    // Only 23:59:60 in UTC is a leap second (whatever the offset it is written with).
+    if leap && utc_seconds.rem_euclid(86_400) != 86_399 {
+        return None;
+    }
+    let micros = if leap { MICROS_PER_SECOND - 1 } else { micros };
     let ts = utc_seconds.checked_mul(MICROS_PER_SECOND)?.checked_add(micros)?;
     // Output is RFC 3339 in UTC, whose year has four digits: an offset that
     // moves the instant out of 0000..=9999 leaves no way to write it back
@@ -469,7 +480,11 @@ mod tests {
             "2026-11-25T09:30Z",
             "2026-11-25T24:00:00Z",
             "2026-11-25T23:60:00Z",
-            "2026-12-31T23:59:60Z",
+            // A leap second is 23:59:60 in UTC, and only that.
+            "2026-11-25T12:00:60Z",
+            "2026-12-31T23:58:60Z",
+            "2016-12-31T23:59:60+01:00",
+            "2016-12-31T23:59:61Z",
             "2026-11-25T09:30:00.Z",
             "2026-11-25T09:30:00+0200",
             "2026-11-25T09:30:00+02",
@@ -491,6 +506,11 @@ mod tests {
             ("9999-12-31T23:59:59+01:00", "9999-12-31T22:59:59Z"),
             ("0000-01-01T00:00:00Z", "0000-01-01T00:00:00Z"),
             ("0000-01-01T00:00:00-01:00", "0000-01-01T01:00:00Z"),
+            // A leap second reads as the last microsecond of its minute.
+            ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59.999999Z"),
+            ("2016-12-31T23:59:60.5Z", "2016-12-31T23:59:59.999999Z"),
+            ("1990-12-31T15:59:60-08:00", "1990-12-31T23:59:59.999999Z"),
+            ("2017-01-01T05:29:60+05:30", "2016-12-31T23:59:59.999999Z"),
         ] {
             assert_eq!(parse_timestamp(good).map(show_ts).as_deref(), Some(utc), "{good}");
         }

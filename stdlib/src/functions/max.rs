@@ -60,7 +60,11 @@ pub fn max_decimal(a: Decimal, b: Decimal) -> Decimal {
 
 /// `max` on Money of one currency, by amount; the first on a tie.
 pub fn max_money(a: Money, b: Money) -> Result<Money, Fault> {
-    Ok(pick(a, b, money::cmp(a, b)? == Ordering::Less))
+    Ok(pick(
+        a,
+        b,
+        money::cmp(a, b, money::MoneyOp::Max)? == Ordering::Less,
+    ))
 }
 
 /// `max` on Dates.
@@ -127,8 +131,9 @@ mod tests {
         assert_eq!(
             max_money(money("1", "USD"), money("1", "EUR")),
             Err(Fault::CurrencyMismatch {
-                left: cur("USD"),
-                right: cur("EUR")
+                op: money::MoneyOp::Max,
+                left: money("1", "USD"),
+                right: money("1", "EUR")
             })
         );
         assert_eq!(

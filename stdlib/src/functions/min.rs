@@ -60,7 +60,11 @@ pub fn min_decimal(a: Decimal, b: Decimal) -> Decimal {
 
 /// `min` on Money of one currency, by amount; the first on a tie.
 pub fn min_money(a: Money, b: Money) -> Result<Money, Fault> {
-    Ok(pick(a, b, money::cmp(a, b)? == Ordering::Greater))
+    Ok(pick(
+        a,
+        b,
+        money::cmp(a, b, money::MoneyOp::Min)? == Ordering::Greater,
+    ))
 }
 
 /// `min` on Dates.
@@ -121,8 +125,9 @@ mod tests {
         assert_eq!(
             min_money(money("1", "USD"), money("1", "EUR")),
             Err(Fault::CurrencyMismatch {
-                left: cur("USD"),
-                right: cur("EUR")
+                op: money::MoneyOp::Min,
+                left: money("1", "USD"),
+                right: money("1", "EUR")
             })
         );
         assert_eq!(

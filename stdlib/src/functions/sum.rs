@@ -26,7 +26,8 @@ argument of the aggregates.
   handle it with `??`, e.g. `sum(lines, l => l.amount) ?? money(0, EUR)`.
 
 Faults: `INTEGER_OVERFLOW` or `DECIMAL_OVERFLOW` when the total does not
-fit; `CURRENCY_MISMATCH` when two values have different currencies. A fault
+fit; `CURRENCY_MISMATCH` when two values have different currencies (the
+message names the total so far and the value that does not fit it). A fault
 in `e` for any element rejects the whole sum."#,
     examples: &[
         Example {
@@ -74,6 +75,13 @@ pub fn add_decimal(total: Decimal, value: Decimal) -> Result<Decimal, Fault> {
     num::add(total, value)
 }
 
+/// One step of a Money sum: the total so far plus the next value, of one
+/// currency (else `CurrencyMismatch` naming the two, as `sum`'s).
+pub fn add_money(total: Money, value: Money) -> Result<Money, Fault> {
+    money::same_currency(money::MoneyOp::Sum, total, value)?;
+    money::add(total, value)
+}
+
 /// The running total of a Money sum: `none` until the first value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MoneySum {
@@ -90,7 +98,7 @@ impl MoneySum {
     pub fn add(&mut self, value: Money) -> Result<(), Fault> {
         self.total = Some(match self.total {
             None => (num::normalize_zero(value.0), value.1),
-            Some(total) => money::add(total, value)?,
+            Some(total) => add_money(total, value)?,
         });
         Ok(())
     }
@@ -153,8 +161,9 @@ mod tests {
         assert_eq!(
             sum_money([money("1", "USD"), money("2", "USD"), money("3", "EUR")]),
             Err(Fault::CurrencyMismatch {
-                left: cur("USD"),
-                right: cur("EUR")
+                op: money::MoneyOp::Sum,
+                left: money("3", "USD"),
+                right: money("3", "EUR")
             })
         );
         assert_eq!(add_int(i64::MAX, 1), Err(Fault::IntegerOverflow));
