@@ -156,7 +156,7 @@ pub fn process(args: ProcessArgs) -> ExitCode {
     let mut out = BufWriter::with_capacity(1 << 16, writer);
     let mut state = match State::open(&args.state) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.in_state(&args.state)),
     };
     let mut opts = Options { batch_events: args.batch.max(1), input_name: args.input.clone(), ..Options::default() };
     if let Some(n) = args.threads {
@@ -191,16 +191,16 @@ pub fn process(args: ProcessArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&e),
+        Err(e) => fail(&e.in_state(&args.state)),
     }
 }
 
 pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
     match cmd {
-        ExceptionsCommand::List { status, code, format, state } => {
-            let state = match State::open_existing(&state) {
+        ExceptionsCommand::List { status, code, format, state: dir } => {
+            let state = match State::open_existing(&dir) {
                 Ok(s) => s,
-                Err(e) => return fail(&e),
+                Err(e) => return fail(&e.in_state(&dir)),
             };
             let status = status.map(|s| match s {
                 ItemStatus::Open => "open".to_string(),
@@ -214,13 +214,13 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(&e),
+                Err(e) => fail(&e.in_state(&dir)),
             }
         }
-        ExceptionsCommand::Show { id, format, state } => {
-            let state = match State::open_existing(&state) {
+        ExceptionsCommand::Show { id, format, state: dir } => {
+            let state = match State::open_existing(&dir) {
                 Ok(s) => s,
-                Err(e) => return fail(&e),
+                Err(e) => return fail(&e.in_state(&dir)),
             };
             match exceptions::show(&state, id) {
                 Ok(item) => {
@@ -230,21 +230,21 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(&e),
+                Err(e) => fail(&e.in_state(&dir)),
             }
         }
         ExceptionsCommand::Retry { args, all_open, data, format, state } => retry(args, all_open, data, format, &state),
-        ExceptionsCommand::Resolve { id, note, state } => {
-            let state = match State::open_existing(&state) {
+        ExceptionsCommand::Resolve { id, note, state: dir } => {
+            let state = match State::open_existing(&dir) {
                 Ok(s) => s,
-                Err(e) => return fail(&e),
+                Err(e) => return fail(&e.in_state(&dir)),
             };
             match exceptions::resolve(&state, id, &note) {
                 Ok(()) => {
                     say(format!("exception {id} resolved"));
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(&e),
+                Err(e) => fail(&e.in_state(&dir)),
             }
         }
     }
@@ -268,7 +268,7 @@ fn retry(args: Vec<String>, all_open: bool, data: Option<PathBuf>, format: Forma
     };
     let mut state = match State::open_existing(state_dir) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.in_state(state_dir)),
     };
     let (package, data) = match package {
         Some(p) => (p, data),
@@ -278,7 +278,7 @@ fn retry(args: Vec<String>, all_open: bool, data: Option<PathBuf>, format: Forma
                 eprintln!("error: the state records no package; give one: `canon exceptions retry ID PKG`");
                 return ExitCode::from(2);
             }
-            Err(e) => return fail(&e),
+            Err(e) => return fail(&e.in_state(state_dir)),
         },
     };
     let rules = match rules(&package, data.as_deref()) {
@@ -287,7 +287,7 @@ fn retry(args: Vec<String>, all_open: bool, data: Option<PathBuf>, format: Forma
     };
     let summary = match exceptions::retry(&mut state, &rules, selection) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.in_state(state_dir)),
     };
     match format {
         Format::Json => {
@@ -334,11 +334,11 @@ fn retry(args: Vec<String>, all_open: bool, data: Option<PathBuf>, format: Forma
 pub fn status(args: StatusArgs) -> ExitCode {
     let state = match State::open_existing(&args.state) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.in_state(&args.state)),
     };
     let s = match canon_pipeline::status::status(&state) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e.in_state(&args.state)),
     };
     match args.format {
         Format::Json => say(format!("{s}")),

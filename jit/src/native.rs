@@ -213,9 +213,10 @@ struct Key(&'static [&'static str]);
 impl<'de> DeserializeSeed<'de> for Key {
     type Value = Option<usize>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
-        // As bytes, so that a key with an unpaired surrogate escape is just
-        // another unknown key (see `canon_runtime::decode::KeyName`).
-        d.deserialize_bytes(self)
+        // A key with an unpaired surrogate escape fails here, and the shared
+        // decoder, which reads keys as bytes, takes it as an unknown key
+        // (`canon_runtime::decode::KeyName`): the fast path stays fast.
+        d.deserialize_str(self)
     }
 }
 
@@ -227,9 +228,7 @@ impl<'de> Visitor<'de> for Key {
     fn visit_str<E: sde::Error>(self, v: &str) -> Result<Option<usize>, E> {
         Ok(self.0.iter().position(|k| *k == v))
     }
-    fn visit_bytes<E: sde::Error>(self, v: &[u8]) -> Result<Option<usize>, E> {
-        Ok(self.0.iter().position(|k| k.as_bytes() == v))
-    }
+
 }
 
 /// A record's field key by wire name, without allocating.
@@ -238,7 +237,7 @@ struct FieldKey<'a>(&'a ir::RecordDef);
 impl<'de> DeserializeSeed<'de> for FieldKey<'_> {
     type Value = Option<u32>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u32>, D::Error> {
-        d.deserialize_bytes(self)
+        d.deserialize_str(self)
     }
 }
 
@@ -250,9 +249,7 @@ impl<'de> Visitor<'de> for FieldKey<'_> {
     fn visit_str<E: sde::Error>(self, v: &str) -> Result<Option<u32>, E> {
         Ok(self.0.field_by_wire(v))
     }
-    fn visit_bytes<E: sde::Error>(self, v: &[u8]) -> Result<Option<u32>, E> {
-        Ok(std::str::from_utf8(v).ok().and_then(|v| self.0.field_by_wire(v)))
-    }
+
 }
 
 /// The envelope attributes of a line, borrowed from it where they hold no
@@ -269,20 +266,8 @@ pub struct Event<'l> {
     pub data: Cell,
 }
 
-const ENVELOPE_KEYS: &[&str] = &[
-    "specversion",
-    "id",
-    "source",
-    "type",
-    "time",
-    "subject",
-    "datacontenttype",
-    "correlationid",
-    "idempotencykey",
-    "data",
-    "dataschema",
-    "data_base64",
-];
+/// The envelope's members by index, as `canon_runtime::envelope` knows them.
+const ENVELOPE_KEYS: [&str; 12] = envelope::MEMBERS;
 const DATA: usize = 9;
 
 /// Decodes a whole input line in one pass: the envelope, and `data` straight
@@ -412,7 +397,8 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
                 }
             } else if let Some(slot) = attrs.get_mut(k) {
                 let v = map.next_value::<Option<Str<'de>>>()?.map(|s| s.0);
-                if v.as_deref().is_some_and(|v| envelope::check_string(v).is_err()) {
+                // `specversion` (0) and `time` (4) are compared and parsed: no need.
+                if k != 0 && k != 4 && v.as_deref().is_some_and(|v| envelope::check_string(v).is_err()) {
                     return Err(no());
                 }
                 *slot = v;

@@ -255,6 +255,19 @@ fn write(root: Node, s: &[u8], out: &[u8], kids: &[Member], stack: &mut Vec<Writ
     }
 }
 
+/// The bytes a string's scan stops at: `"`, `\`, control characters (not
+/// JSON), and 0xC2 and 0xE2, which start U+0085, U+2028 and U+2029.
+#[allow(clippy::indexing_slicing)] // a constant, evaluated at compile time
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i < 0x20 || i == b'"' as usize || i == b'\\' as usize || i == 0xc2 || i == 0xe2;
+        i += 1;
+    }
+    t
+};
+
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
@@ -423,6 +436,9 @@ impl Parser<'_> {
         self.i += 1;
         let mut escaped = false;
         loop {
+            // Skip the bytes that need no look, one table lookup each.
+            let rest = self.s.get(self.i..)?;
+            self.i += rest.iter().position(|b| STOP.get(usize::from(*b)).copied().unwrap_or(true))?;
             match self.peek()? {
                 b'"' => break,
                 b'\\' => {

@@ -30,6 +30,12 @@ pub enum Error {
     SinkWrite { destination: String, path: PathBuf, source: std::io::Error },
     #[error("sink `{destination}`: `{path}` has {len} bytes but {committed} were delivered to it: it was truncated or replaced outside canon")]
     SinkShrunk { destination: String, path: PathBuf, len: u64, committed: u64 },
+    #[error("cannot write `{path}` (the file sinks' intent): {source}; nothing of the current batch was committed, run again once it is fixed")]
+    IntentWrite { path: PathBuf, source: std::io::Error },
+    #[error("sink `{destination}`: `{path}` has {len} bytes, of which canon delivered the first {committed}, but the rest is not what canon was writing there ({found}): it was appended to or changed outside canon. Nothing was processed and the file was left as it is; move those bytes away (keep the first {committed}) and run again")]
+    SinkAppended { destination: String, path: PathBuf, len: u64, committed: u64, found: String },
+    #[error("sink `{destination}`: the last line canon delivered to `{path}` (bytes {start} to {end}) is not what canon wrote there: the file was changed outside canon. Nothing was processed and the file was left as it is; restore it from a backup")]
+    SinkChanged { destination: String, path: PathBuf, start: u64, end: u64 },
     #[error("sink `{destination}`: `{path}` already holds {len} bytes that this state did not write; move it away or use another --state directory")]
     SinkForeign { destination: String, path: PathBuf, len: u64 },
     #[error("cannot read `{path}`: {source}")]
@@ -56,6 +62,17 @@ impl From<rusqlite::Error> for Error {
             }
             Some(rusqlite::ErrorCode::DiskFull) => Error::DiskFull(e.to_string()),
             _ => Error::Db(e),
+        }
+    }
+}
+
+impl Error {
+    /// Damage a query ran into ([`Error::CorruptDb`]) as the damage of the
+    /// state directory `dir`'s database, which the message then names.
+    pub fn in_state(self, dir: &std::path::Path) -> Error {
+        match self {
+            Error::CorruptDb(detail) => Error::Corrupt { path: dir.join(crate::state::DB_FILE), detail },
+            e => e,
         }
     }
 }

@@ -916,9 +916,11 @@ pub(crate) fn insert_emits(w: &mut Writer<'_>, ledger: &Ledger, sinks: &mut Sink
         match ledger.routes.get(e.dest) {
             Some(Route::File(i)) => {
                 if let Some(f) = sinks.files.get_mut(*i) {
-                    f.pending.extend_from_slice(p.delivery(e).as_bytes());
+                    let line = p.delivery(e).as_bytes();
+                    f.pending.extend_from_slice(line);
                     f.pending.push(b'\n');
                     f.pending_records += 1;
+                    f.pending_lines.push(line.len() as u32 + 1);
                 }
             }
             Some(Route::Http(_)) | None => {
@@ -1078,8 +1080,10 @@ pub fn process(
 /// Starts a run of `command` on `input`: records the package version and
 /// the run, opens the sinks; the ledger context of its batches.
 pub(crate) fn begin_run(state: &State, rules: &Rules, command: &str, input: &str) -> Result<(Sinks, Ledger)> {
-    let version_id = state.package_version_id(&rules.version, &rules.root, &rules.data_dir)?;
+    // The sinks first: one changed outside canon stops the run before it
+    // records anything.
     let sinks = Sinks::open(&state.conn, state.dir(), &rules.config)?;
+    let version_id = state.package_version_id(&rules.version, &rules.root, &rules.data_dir)?;
     state.conn.execute(
         "INSERT INTO runs (command, input, package_version, started_at) VALUES (?1, ?2, ?3, ?4)",
         rusqlite::params![command, input, version_id, crate::now()],
@@ -1209,13 +1213,9 @@ fn write_stream(
             // First the lineage steps met so far: the batch's events refer to them.
             steps.save(&tx)?;
             let mut w = Writer::new(&tx)?;
-            for (n, (_, chunk)) in batch.iter().enumerate() {
+            for (_, chunk) in &batch {
                 for p in chunk.events() {
                     http_rows |= record(&mut w, ledger, &mut sinks, p, &now, &mut batch_counts, &mut ack)?;
-                }
-                // The sinks' lines go to disk while the next chunks are recorded.
-                if n % 8 == 7 {
-                    sinks.write_some()?;
                 }
             }
             count_run(&tx, ledger.run_id, &batch_counts)

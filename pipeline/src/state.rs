@@ -14,9 +14,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::{Error, Result};
 
-/// The schema this canon writes and reads. Version 1 (traces spelled out in
-/// full) is upgraded when opened.
-pub const SCHEMA_VERSION: i64 = 2;
+/// The schema this canon writes and reads. Versions 1 (traces spelled out in
+/// full) and 2 (no hash of a file sink's last line) are upgraded when opened.
+pub const SCHEMA_VERSION: i64 = 3;
 /// SQLite's `application_id` of a canon state ("Cann").
 pub const APPLICATION_ID: i64 = 0x4361_6e6e;
 /// SQLite's automatic checkpoints: every 64 MiB of WAL rather than every 4,
@@ -120,12 +120,17 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_event ON outbox(event);
 CREATE INDEX outbox_pending ON outbox(destination, id) WHERE state = 'pending';
 -- The committed length of each file sink: bytes past it are a torn or
--- uncommitted tail, cut before anything else is written.
+-- uncommitted tail, cut before anything else is written when they are the
+-- lines `sinks.pending` says the last batch was writing (else refused). The
+-- last committed line's offset and hash (`sink::line_hash`) are checked on
+-- every open (NULL until a batch of schema 3 writes the file).
 CREATE TABLE sink_files (
   path        TEXT PRIMARY KEY,
   destination TEXT NOT NULL,
   committed   INTEGER NOT NULL, -- bytes
-  records     INTEGER NOT NULL  -- lines
+  records     INTEGER NOT NULL, -- lines
+  tail_start  INTEGER,
+  tail_hash   INTEGER
 );
 -- The exception queue: one item per rejected or invalid event, with the
 -- rejections of its latest evaluation.
@@ -201,7 +206,9 @@ impl State {
             return Err(Error::NoState(dir.to_path_buf()));
         }
         let conn = connect(&db_path, false)?;
-        if check(&conn, &db_path)? {
+        let old = check(&conn, &db_path)?;
+        verify(&conn, &db_path)?;
+        if old {
             // Upgraded only when no `canon process` is writing it; another
             // reader may be upgrading it just now: wait a little for it.
             let mut waited = 0;
@@ -218,7 +225,7 @@ impl State {
                     Err(e) => return Err(e),
                 }
             };
-            upgrade_from_1(&conn, &db_path)?;
+            upgrade(&conn, &db_path)?;
         }
         configure(&conn, &db_path)?;
         Ok(State { conn, dir: dir.to_path_buf(), lock_file: None })
@@ -296,6 +303,10 @@ fn connect(path: &Path, create: bool) -> Result<Connection> {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
     }
     let conn = Connection::open_with_flags(path, flags).map_err(|e| corrupt(path, e))?;
+    // Closing must not checkpoint a WAL into a database that is then
+    // refused (newer, damaged): a refused state is left as it was.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(|e| corrupt(path, e))?;
     conn.busy_timeout(Duration::from_secs(30)).map_err(|e| corrupt(path, e))?;
     // Reading the header first turns "not a database" into a clear error.
     conn.pragma_query_value(None, "application_id", |r| r.get::<_, i64>(0)).map_err(|e| corrupt(path, e))?;
@@ -346,10 +357,33 @@ fn init_or_check(conn: &Connection, path: &Path) -> Result<()> {
         tx.commit()?;
         return Ok(());
     }
-    if check(conn, path)? {
-        upgrade_from_1(conn, path)?;
+    let old = check(conn, path)?;
+    verify(conn, path)?;
+    if old {
+        upgrade(conn, path)?;
     }
     Ok(())
+}
+
+/// Reads every page of the database (`PRAGMA quick_check`), so that damage
+/// anywhere in it (bytes overwritten, a truncated file) refuses the state
+/// before anything is read from it or written to it, rather than when some
+/// later query happens on the damaged page.
+fn verify(conn: &Connection, path: &Path) -> Result<()> {
+    let first: String =
+        conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(|e| corrupt_any(path, e))?;
+    if first != "ok" {
+        return Err(Error::Corrupt { path: path.to_path_buf(), detail: first });
+    }
+    Ok(())
+}
+
+/// Any error of an integrity check says the database is damaged.
+fn corrupt_any(path: &Path, e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => Error::from(e),
+        _ => Error::Corrupt { path: path.to_path_buf(), detail: e.to_string() },
+    }
 }
 
 /// Checks that the database is a canon state this canon can read; whether
@@ -371,7 +405,7 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
         Some(v) if v > SCHEMA_VERSION => {
             Err(Error::NewerSchema { path: path.to_path_buf(), found: v, known: SCHEMA_VERSION })
         }
-        Some(1) => Ok(true),
+        Some(1 | 2) => Ok(true),
         Some(v) if v < SCHEMA_VERSION => Err(Error::Foreign {
             path: path.to_path_buf(),
             detail: format!("schema version {v} is older than {SCHEMA_VERSION} and cannot be upgraded"),
@@ -380,20 +414,27 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
     }
 }
 
-/// Schema 1 to 2: the table of lineage steps. Traces already written stay
-/// as they are (they are read in either form).
-fn upgrade_from_1(conn: &Connection, path: &Path) -> Result<()> {
+/// Schema 1 to 2: the table of lineage steps (traces already written stay
+/// as they are: they are read in either form). 2 to 3: the offset and hash
+/// of each file sink's last committed line (unknown, so unchecked, until the
+/// sink is next written).
+fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| corrupt(path, e))?;
     // Another canon may have upgraded it since it was read.
     let version: i64 = tx.query_row("SELECT version FROM canon_schema WHERE app = 'canon'", [], |r| r.get(0))?;
-    if version != 1 {
-        return Ok(());
+    if version == 1 {
+        tx.execute_batch("CREATE TABLE trace_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);")?;
     }
-    tx.execute_batch(
-        "CREATE TABLE trace_steps (id INTEGER PRIMARY KEY, step TEXT NOT NULL UNIQUE);
-         UPDATE canon_schema SET version = 2 WHERE app = 'canon';",
-    )?;
-    tx.commit()?;
+    if version <= 2 {
+        tx.execute_batch(
+            "ALTER TABLE sink_files ADD COLUMN tail_start INTEGER;
+             ALTER TABLE sink_files ADD COLUMN tail_hash INTEGER;",
+        )?;
+    }
+    if version < SCHEMA_VERSION {
+        tx.execute("UPDATE canon_schema SET version = ?1 WHERE app = 'canon'", [SCHEMA_VERSION])?;
+        tx.commit()?;
+    }
     Ok(())
 }

@@ -228,7 +228,7 @@ fn idempotencykey_attribute_is_the_key() {
 }
 
 #[test]
-fn a_torn_sink_tail_is_cut_and_nothing_is_written_twice() {
+fn bytes_past_the_committed_length_that_no_batch_was_writing_are_refused_not_cut() {
     let tmp = tempfile::tempdir().unwrap();
     let rules = rules(&package(tmp.path()));
     let state_dir = tmp.path().join("state");
@@ -239,21 +239,20 @@ fn a_torn_sink_tail_is_cut_and_nothing_is_written_twice() {
     }
     let sink = state_dir.join("out/erp_posting.jsonl");
     let good = std::fs::read(&sink).unwrap();
-    // What a crash between the append and the commit leaves: a partial line.
+    // Looks like a line torn by a crash, but the run ended cleanly: no batch
+    // was writing there, so someone else wrote it (a real crash's tail is
+    // cut: tests/pipeline_faults.rs).
     let mut torn = good.clone();
     torn.extend_from_slice(b"{\"delivery_id\":\"x-1\",\"event_id\":\"evt-99\",\"rec");
     std::fs::write(&sink, &torn).unwrap();
     let mut state = State::open(&state_dir).unwrap();
-    run(&mut state, &rules, &(events.join("\n") + "\n"));
-    let text = std::fs::read_to_string(&sink).unwrap();
-    assert!(text.as_bytes().starts_with(&good));
-    let ids: Vec<String> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Json>(l).unwrap()["delivery_id"].as_str().unwrap().to_string())
-        .collect();
-    let unique: HashSet<&String> = ids.iter().collect();
-    assert_eq!(unique.len(), ids.len());
-    assert!(!text.contains("evt-99"));
+    let mut out = Vec::new();
+    let input = Box::new(std::io::Cursor::new(events.join("\n") + "\n"));
+    let err = process(&mut state, &rules, input, &mut out, &opts(), &mut |_| {}).unwrap_err();
+    assert!(matches!(err, Error::SinkAppended { .. }), "{err}");
+    assert!(err.to_string().contains("canon was writing nothing there"), "{err}");
+    assert!(out.is_empty());
+    assert_eq!(std::fs::read(&sink).unwrap(), torn, "left as it is");
 }
 
 #[test]
@@ -502,7 +501,11 @@ fn a_state_of_schema_1_is_upgraded_and_its_traces_still_read() {
             let full = templates.expand(&serde_json::from_str(&trace).unwrap());
             c.execute("UPDATE events SET trace = ?2 WHERE id = ?1", rusqlite::params![id, full.to_string()]).unwrap();
         }
-        c.execute_batch("DROP TABLE trace_steps; UPDATE canon_schema SET version = 1;").unwrap();
+        c.execute_batch(
+            "DROP TABLE trace_steps; UPDATE canon_schema SET version = 1;
+             ALTER TABLE sink_files DROP COLUMN tail_start; ALTER TABLE sink_files DROP COLUMN tail_hash;",
+        )
+        .unwrap();
     }
     let old = State::open_existing(&state_dir).unwrap();
     let version: i64 = old.connection().query_row("SELECT version FROM canon_schema", [], |r| r.get(0)).unwrap();
@@ -530,6 +533,47 @@ fn a_state_of_schema_1_is_upgraded_and_its_traces_still_read() {
             }
         }
     }
+}
+
+#[test]
+fn a_state_of_schema_2_is_upgraded_and_its_sinks_checked_from_their_next_batch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = rules(&package(tmp.path()));
+    let state_dir = tmp.path().join("state");
+    let events = sample_events();
+    let first_half: String = events.lines().take(25).map(|l| format!("{l}\n")).collect();
+    {
+        let mut state = State::open(&state_dir).unwrap();
+        run(&mut state, &rules, &first_half);
+        // As schema 2 wrote it: no hash of the sinks' last lines.
+        state
+            .connection()
+            .execute_batch(
+                "ALTER TABLE sink_files DROP COLUMN tail_start; ALTER TABLE sink_files DROP COLUMN tail_hash;
+                 UPDATE canon_schema SET version = 2;",
+            )
+            .unwrap();
+    }
+    let mut state = State::open(&state_dir).unwrap();
+    let version: i64 = state.connection().query_row("SELECT version FROM canon_schema", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, canon_pipeline::state::SCHEMA_VERSION);
+    let (s, _) = run(&mut state, &rules, &events);
+    assert_eq!(s.counts.duplicate, 25, "the ledger of schema 2 still counts");
+    assert_eq!(
+        sink_lines(&state_dir, "erp_posting").len() + sink_lines(&state_dir, "payroll_staging").len(),
+        expected_emits()
+    );
+    drop(state);
+    // The upgraded state now knows each sink's last line: changing it is found.
+    let sink = state_dir.join("out/erp_posting.jsonl");
+    let mut bytes = std::fs::read(&sink).unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 1;
+    std::fs::write(&sink, &bytes).unwrap();
+    let mut state = State::open(&state_dir).unwrap();
+    let err =
+        process(&mut state, &rules, Box::new(std::io::empty()), &mut Vec::new(), &opts(), &mut |_| {}).unwrap_err();
+    assert!(matches!(err, Error::SinkChanged { .. }), "{err}");
 }
 
 #[test]

@@ -139,8 +139,8 @@ enum Str {
     Value(String),
     /// A JSON string serde cannot hold: it has a lone surrogate escape.
     LoneSurrogate,
-    /// Not a string (the kind of value it is).
-    Other(&'static str),
+    /// Not a string.
+    Other,
 }
 
 fn string_of(raw: Option<&RawValue>) -> Str {
@@ -153,7 +153,7 @@ fn string_of(raw: Option<&RawValue>) -> Str {
             // escape of half a surrogate pair.
             Err(_) => Str::LoneSurrogate,
         },
-        _ => Str::Other(kind_of(raw)),
+        _ => Str::Other,
     }
 }
 
@@ -179,7 +179,23 @@ pub fn check_string(s: &str) -> Result<(), String> {
 
 /// An RFC 3986 URI-reference (the type of `source`).
 pub fn is_uri_reference(s: &str) -> bool {
-    fluent_uri::UriRef::parse(s).is_ok()
+    thread_local! {
+        /// The last `source` found valid: a stream's events mostly share one.
+        static LAST: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    if LAST.with(|last| last.try_borrow().is_ok_and(|last| !last.is_empty() && *last == s)) {
+        return true;
+    }
+    let valid = fluent_uri::UriRef::parse(s).is_ok();
+    if valid {
+        LAST.with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                last.clear();
+                last.push_str(s);
+            }
+        });
+    }
+    valid
 }
 
 /// An RFC 3986 §4.3 absolute URI: a scheme, and no fragment (the type URI
@@ -251,8 +267,9 @@ pub fn extension_integer(t: &str) -> Result<i32, &'static str> {
     t.parse::<i32>().map_err(|_| "an integer outside the CloudEvents Integer range (-2147483648 to 2147483647)")
 }
 
-/// The attributes Canon knows, and the two data members.
-const KNOWN: &[&str] = &[
+/// The attributes Canon knows, and the two data members, in this order
+/// (the JIT's one-pass decoder reads them by these indices).
+pub const MEMBERS: [&str; 12] = [
     "specversion",
     "id",
     "source",
@@ -260,10 +277,10 @@ const KNOWN: &[&str] = &[
     "time",
     "subject",
     "datacontenttype",
-    "dataschema",
     "correlationid",
     "idempotencykey",
     "data",
+    "dataschema",
     "data_base64",
 ];
 
@@ -285,18 +302,18 @@ pub(crate) fn parse(line: &str) -> Result<(Envelope, Option<Cow<'_, str>>), Inva
             })
         }
     };
-    // Each known member by its index in KNOWN; the first repeated name.
+    // Each known member by its index in MEMBERS; the first repeated name.
     let mut known: [Option<&RawValue>; 12] = [None; 12];
     let mut repeated: Option<&str> = None;
     for (n, (name, value)) in members.iter().enumerate() {
         if repeated.is_none() && members.iter().take(n).any(|(other, _)| other == name) {
             repeated = Some(name);
         }
-        if let Some(slot) = KNOWN.iter().position(|k| k == name).and_then(|i| known.get_mut(i)) {
+        if let Some(slot) = MEMBERS.iter().position(|k| k == name).and_then(|i| known.get_mut(i)) {
             slot.get_or_insert(value);
         }
     }
-    let [specversion, id, source, ty, time, subject, content_type, dataschema, correlationid, idempotencykey, data, data_base64] =
+    let [specversion, id, source, ty, time, subject, content_type, correlationid, idempotencykey, data, dataschema, data_base64] =
         known;
     // `id` and `type` are given in the outcome wherever they are single strings.
     let single = |name: &str, raw: Option<&RawValue>| match (string_of(raw), repeated == Some(name)) {
@@ -325,10 +342,13 @@ pub(crate) fn parse(line: &str) -> Result<(Envelope, Option<Cow<'_, str>>), Inva
             Str::LoneSurrogate => Err(bad(format!(
                 "`{name}` contains an unpaired surrogate escape (such as \\ud800), which a CloudEvents String cannot hold"
             ))),
-            Str::Other(kind) => Err(bad(format!("`{name}` must be a string, got {kind}"))),
+            Str::Other => Err(bad(format!("`{name}` is not a string"))),
         }
     };
     let required = |name: &str, raw: Option<&RawValue>| -> Result<String, Invalid> {
+        if let Str::Other = string_of(raw) {
+            return Err(bad(format!("`{name}` is missing or not a string")));
+        }
         match string(name, raw)? {
             Some(s) if !s.is_empty() => Ok(s),
             Some(_) => Err(bad(format!("`{name}` is empty"))),
@@ -383,7 +403,7 @@ pub(crate) fn parse(line: &str) -> Result<(Envelope, Option<Cow<'_, str>>), Inva
         None => default_idempotency_key(&source, &id),
     };
     for (name, value) in &members {
-        if KNOWN.contains(&name.as_ref()) {
+        if MEMBERS.contains(&name.as_ref()) {
             continue;
         }
         if !is_attribute_name(name) {

@@ -122,7 +122,7 @@ pub fn decode_fast(line: &str) -> Option<(Meta<'_>, Timesheet<'_>)> {
         && env
             .datacontenttype
             .as_deref()
-            .is_none_or(|ct| ct.contains("json"));
+            .is_none_or(crate::fallback::is_json_media_type);
     if !valid_envelope {
         return None;
     }

@@ -72,6 +72,55 @@ fn opt_string(raw: Option<&RawValue>) -> Result<Option<String>, ()> {
     }
 }
 
+/// A media type whose subtype is `json` or ends in `+json`.
+pub fn is_json_media_type(ct: &str) -> bool {
+    let essence = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some((ty, sub)) => !ty.is_empty() && (sub == "json" || sub.ends_with("+json")),
+        None => false,
+    }
+}
+
+/// The outcome of an object with a repeated member: invalid, with `id` and
+/// `type` where each appears once as a string.
+fn repeated_member(line: &str) -> Option<Decoded<'static>> {
+    let members: Vec<(String, &RawValue)> = serde_json::from_str::<Members<'_>>(line).ok()?.0;
+    let count = |name: &str| members.iter().filter(|(k, _)| k == name).count();
+    let repeated = members.iter().enumerate().find(|(i, (k, _))| members.iter().take(*i).any(|(o, _)| o == k))?.1 .0.clone();
+    let once = |name: &str| {
+        let raw = members.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+        if count(name) == 1 { opt_string(raw).ok().flatten() } else { None }
+    };
+    Some(Decoded::Invalid {
+        id: once("id"),
+        event_type: once("type"),
+        message: format!("the member `{repeated}` appears more than once: an event gives each attribute once"),
+    })
+}
+
+/// An object's members in order, values as written.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    out.push((k, map.next_value()?));
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// Decodes one line the fast path did not take.
 pub fn decode(line: &str) -> Decoded<'static> {
     if !line.trim_start().starts_with('{') {
@@ -80,6 +129,9 @@ pub fn decode(line: &str) -> Decoded<'static> {
     let raw: RawEnvelope<'_> = match serde_json::from_str(line) {
         Ok(r) => r,
         Err(e) => {
+            if let Some(invalid) = repeated_member(line) {
+                return invalid;
+            }
             let message = if line.trim_start().starts_with('{') {
                 format!("the line is not a valid CloudEvents JSON object: {e}")
             } else {
@@ -126,8 +178,12 @@ pub fn decode(line: &str) -> Decoded<'static> {
             .map_err(|_| "`correlationid` is not a string".to_string())?;
         match opt_string(raw.datacontenttype) {
             Ok(None) => {}
-            Ok(Some(ct)) if ct.contains("json") => {}
-            Ok(Some(ct)) => return Err(format!("`datacontenttype` must be JSON, got \"{ct}\"")),
+            Ok(Some(ct)) if is_json_media_type(&ct) => {}
+            Ok(Some(ct)) => {
+                return Err(format!(
+                    "Canon reads JSON data: `datacontenttype` \"{ct}\" is not a JSON media type (such as application/json)"
+                ))
+            }
             Err(()) => return Err("`datacontenttype` is not a string".into()),
         }
         opt_string(raw.idempotencykey)

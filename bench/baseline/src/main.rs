@@ -89,7 +89,7 @@ fn process(
             Err(_) => {
                 rules::write_invalid(&mut out, line_no, None, None, "the line is not valid UTF-8")
             }
-            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) if line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) => continue,
             Ok(line) => outcome(
                 &mut rules,
                 &mut out,

@@ -35,7 +35,7 @@ fn canon_outcomes(data: &Path, events: &Path) -> Vec<u8> {
             Err(_) => {
                 canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8")
             }
-            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) if line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) => continue,
             Ok(line) => engine.evaluate(line_no, line.trim_end_matches(['\n', '\r'])),
         };
         engine.write_outcome(&outcome, &mut out);
