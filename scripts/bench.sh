@@ -10,7 +10,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-shared=$(cd "$root/../shared" && pwd)
+shared=$root
 n=${1:-200000}
 canon=${CANON:-target/release/canon}
 [[ -x $canon ]] || cargo build --release --bin canon
@@ -27,9 +27,9 @@ best() { # best wall time in seconds of 3 runs of "$@"
   echo "$b"
 }
 
-python3 "$shared/bench/gen.py" --events "$n" --out "$tmp/ts"
+python3 "$shared/bench/workload/gen.py" --events "$n" --out "$tmp/ts"
 run_t=$(best taskset -c 0 "$canon" run examples/timesheets --input "$tmp/ts/events.jsonl" --data "$tmp/ts/data" --engine interp --output "$tmp/out.jsonl")
-ref_t=$(best taskset -c 0 python3 "$shared/bench/reference.py" "$tmp/ts")
+ref_t=$(best taskset -c 0 python3 "$shared/bench/workload/reference.py" "$tmp/ts")
 python3 - "$n" "$run_t" "$ref_t" <<'PY'
 import sys
 n, run, ref = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])

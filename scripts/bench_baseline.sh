@@ -12,7 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-shared=$(cd "$root/../shared" && pwd)
+shared=$root
 n=${1:-200000}
 canon=${CANON:-target/release/canon}
 baseline=${BASELINE:-target/release/timesheet-baseline}
@@ -32,7 +32,7 @@ best() { # best wall time in seconds of 3 runs of "$@"
   echo "$b"
 }
 
-python3 "$shared/bench/gen.py" --events "$n" --out "$tmp/ts" > /dev/null
+python3 "$shared/bench/workload/gen.py" --events "$n" --out "$tmp/ts" > /dev/null
 events=$tmp/ts/events.jsonl
 data=$tmp/ts/data
 run_baseline() { taskset -c 0 "$baseline" "$data" "$events" "$1"; }

@@ -10,13 +10,13 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-shared=$(cd "$root/../shared" && pwd)
+shared=$root
 n=${1:-200000}
 canon=${CANON:-target/release/canon}
 [[ -x $canon ]] || cargo build --release --bin canon
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-python3 "$shared/bench/gen.py" --events "$n" --out "$tmp/ts"
+python3 "$shared/bench/workload/gen.py" --events "$n" --out "$tmp/ts"
 pkg=examples/timesheets
 ev="$tmp/ts/events.jsonl"
 data="$tmp/ts/data"

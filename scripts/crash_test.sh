@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The crash test of the durable pipeline at full size: `canon process` on the
 # timesheet workload is killed with SIGKILL at random instants and restarted
-# until it finishes; then every expected emit (../shared/bench/reference.py)
+# until it finishes; then every expected emit (bench/workload/reference.py)
 # must be in the sinks exactly once, every rejected event exactly once in the
 # exception queue, nothing else anywhere, and a second full run must add
 # nothing (every outcome `duplicate`). CI runs the same test on 20,000 events.

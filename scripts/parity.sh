@@ -3,8 +3,8 @@
 #
 #   scripts/parity.sh [N]        (default N = 100000)
 #
-# Generates N events with ../shared/bench/gen.py, computes the expected
-# outcomes with ../shared/bench/reference.py, runs
+# Generates N events with bench/workload/gen.py, computes the expected
+# outcomes with bench/workload/reference.py, runs
 # `canon run examples/timesheets` on the same events and data, and compares
 # the two line by line: line, id, type, correlation_id, status and emits
 # exactly, and the list of rejection codes (the oracle gives codes only).
@@ -23,7 +23,7 @@ fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-shared=$(cd "$root/../shared" && pwd)
+shared=$root
 canon=${CANON:-target/release/canon}
 engine=${ENGINE:-interp}
 
@@ -39,8 +39,8 @@ else
   trap 'rm -rf "$dir"' EXIT
 fi
 
-python3 "$shared/bench/gen.py" --events "$n" --out "$dir"
-python3 "$shared/bench/reference.py" "$dir" > "$dir/expected.jsonl"
+python3 "$shared/bench/workload/gen.py" --events "$n" --out "$dir"
+python3 "$shared/bench/workload/reference.py" "$dir" > "$dir/expected.jsonl"
 status=0
 "$canon" run examples/timesheets --input "$dir/events.jsonl" --data "$dir/data" \
   --engine "$engine" > "$dir/got.jsonl" 2> "$dir/canon.err" || status=$?

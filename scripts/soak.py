@@ -4,8 +4,8 @@ scripts/soak.sh, which builds the release binary first.
 
     soak.py CANON EVENTS KILLS [--seed S] [--keep]
 
-Generates the timesheet workload (../shared/bench/gen.py) and its expected
-outcomes (../shared/bench/reference.py), binds `erp_posting` to a file sink
+Generates the timesheet workload (bench/workload/gen.py) and its expected
+outcomes (bench/workload/reference.py), binds `erp_posting` to a file sink
 and `payroll_staging` to an HTTP sink on 127.0.0.1 (a receiver in this
 process that records every request with its delivery id and body, and answers
 some with 500 and some too slowly for the client's timeout, so deliveries are
@@ -43,7 +43,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 EXAMPLE = os.path.join(ROOT, "examples", "timesheets")
-BENCH = os.path.join(ROOT, "..", "shared", "bench")
+BENCH = os.path.join(ROOT, "bench", "workload")
 COMBOS = [("jit", 1), ("interp", 2), ("jit", 2), ("interp", 1)]
 
 

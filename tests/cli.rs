@@ -44,7 +44,7 @@ fn rendered_diagnostics() {
 
 #[test]
 fn json_diagnostics_of_conformance_013() {
-    let out = canon(&["check", "../shared/conformance/013-diag-decisions", "--format", "json"]);
+    let out = canon(&["check", "tests/conformance/shared/013-diag-decisions", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     insta::assert_snapshot!(serde_json::to_string_pretty(&v).unwrap());
@@ -64,9 +64,9 @@ fn check_exit_statuses() {
 fn run_prints_outcomes() {
     let out = canon(&[
         "run",
-        "../shared/conformance/001-passthrough",
+        "tests/conformance/shared/001-passthrough",
         "--input",
-        "../shared/conformance/001-passthrough/events.jsonl",
+        "tests/conformance/shared/001-passthrough/events.jsonl",
         "--engine",
         "interp",
     ]);
@@ -107,7 +107,7 @@ fn run_with_a_bad_data_row_names_file_line_and_column_and_runs_nothing() {
 
 #[test]
 fn test_command_summary_and_exit_status() {
-    let out = canon(&["test", "../shared/conformance/014-test-blocks"]);
+    let out = canon(&["test", "tests/conformance/shared/014-test-blocks"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).trim_end().ends_with("3 passed, 1 failed"), "{}", text(&out.stdout));
     let ok = canon(&["test", "examples/timesheets"]);

@@ -19,7 +19,7 @@ use serde_json::Value as Json;
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/timesheets");
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/workload")
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -89,7 +89,7 @@ fn sigkill_at_random_instants_loses_nothing_and_duplicates_nothing() {
         .args(["--events", &events.to_string(), "--out"])
         .arg(&tmp)
         .status()
-        .expect("python3 runs ../shared/bench/gen.py");
+        .expect("python3 runs bench/workload/gen.py");
     assert!(gen.success());
     let reference = Command::new("python3").arg(shared().join("reference.py")).arg(&tmp).output().unwrap();
     assert!(reference.status.success(), "{}", String::from_utf8_lossy(&reference.stderr));

@@ -26,7 +26,7 @@ fn canon_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn repo_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
-    for dir in ["examples", "tests/check", "tests/conformance", "../shared/conformance", "compiler/tests/fmt"] {
+    for dir in ["examples", "tests/check", "tests/conformance", "compiler/tests/fmt"] {
         canon_files(&root.join(dir), &mut files);
     }
     files

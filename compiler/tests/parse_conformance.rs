@@ -19,7 +19,7 @@ fn canon_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn conformance_and_examples_parse() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
-    canon_files(&root.join("../shared/conformance"), &mut files);
+    canon_files(&root.join("tests/conformance/shared"), &mut files);
     canon_files(&root.join("examples"), &mut files);
     let mut failures = Vec::new();
     for f in &files {

@@ -33,7 +33,7 @@ fn main() {
     let tmp = given.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("canon-bench-eval-{}", std::process::id())));
     if given.is_none() {
         let ok = Command::new("python3")
-            .arg(root.join("../shared/bench/gen.py"))
+            .arg(root.join("bench/workload/gen.py"))
             .args(["--events", &n.to_string(), "--out"])
             .arg(&tmp)
             .status()

@@ -463,7 +463,7 @@ fn regressions() {
 fn conformance_and_examples_match() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut dirs = Vec::new();
-    for base in ["../shared/conformance", "tests/conformance"] {
+    for base in ["tests/conformance/shared", "tests/conformance"] {
         if let Ok(rd) = std::fs::read_dir(root.join(base)) {
             dirs.extend(rd.flatten().map(|e| e.path()));
         }

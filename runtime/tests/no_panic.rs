@@ -30,7 +30,7 @@ fn example_sources() -> &'static Vec<String> {
     S.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut out = Vec::new();
-        for dir in ["examples/timesheets", "examples/expenses", "../shared/conformance/013-diag-decisions"] {
+        for dir in ["examples/timesheets", "examples/expenses", "tests/conformance/shared/013-diag-decisions"] {
             if let Ok(rd) = std::fs::read_dir(root.join(dir)) {
                 for e in rd.flatten() {
                     if e.path().extension().is_some_and(|x| x == "canon") {

@@ -1,4 +1,4 @@
-//! The timesheet example against the Python oracle (`../shared/bench`) on a
+//! The timesheet example against the Python oracle (`bench/workload`) on a
 //! small generated sample: every outcome line must agree (status, emits
 //! exactly, rejection codes in order). `scripts/parity.sh` runs 100k events.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -11,7 +11,7 @@ use canon_runtime::{Engine, Tables};
 #[test]
 fn timesheet_outcomes_equal_the_oracle() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bench = root.join("../shared/bench");
+    let bench = root.join("bench/workload");
     let tmp = std::env::temp_dir().join(format!("canon-parity-{}", std::process::id()));
     let gen = Command::new("python3")
         .arg(bench.join("gen.py"))

@@ -1,5 +1,5 @@
 //! `timesheet-baseline DATA_DIR EVENTS.jsonl OUT.jsonl`: the timesheet
-//! workload (../../shared/bench/WORKLOAD.md) written by hand in Rust, printing
+//! workload (../workload/WORKLOAD.md) written by hand in Rust, printing
 //! for every input line exactly the outcome line that
 //! `canon run examples/timesheets --engine interp` prints. It is the baseline
 //! of Canon's speed benchmark (issue 3, `scripts/bench_baseline.sh`).

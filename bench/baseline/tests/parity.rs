@@ -86,7 +86,7 @@ fn scratch(name: &str) -> PathBuf {
 fn generated_events_give_canons_outcomes() {
     let tmp = scratch("gen");
     let gen = Command::new("python3")
-        .arg(repo().join("../shared/bench/gen.py"))
+        .arg(repo().join("bench/workload/gen.py"))
         .args(["--events", "2000", "--seed", "11", "--out"])
         .arg(&tmp)
         .status()
