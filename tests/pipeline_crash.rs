@@ -18,8 +18,37 @@ use serde_json::Value as Json;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/timesheets");
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/workload")
+/// The oracle's golden outputs for 3,000 timesheet events (`tests/golden`).
+fn golden() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/timesheets")
+}
+
+/// `n` events and the oracle's outcome line for each: the golden events over
+/// and over, each round after the first with its own event ids
+/// (`evt-R.K`), which the outcomes of these stateless rules do not depend on.
+fn workload(n: u64, dir: &Path) -> Vec<String> {
+    let events = std::fs::read_to_string(golden().join("events.jsonl")).expect("the golden events (tests/golden)");
+    let expected = std::fs::read_to_string(golden().join("expected.jsonl")).expect("the golden outputs (tests/golden)");
+    let pairs: Vec<(&str, &str)> = events.lines().zip(expected.lines()).collect();
+    assert_eq!(pairs.len(), 3000);
+    let (mut input, mut outcomes) = (String::new(), Vec::new());
+    for i in 0..n as usize {
+        let (event, outcome) = pairs[i % pairs.len()];
+        let round = i / pairs.len();
+        let rename = |s: &str, key: &str| {
+            if round == 0 {
+                s.to_string()
+            } else {
+                s.replacen(&format!("\"{key}\":\"evt-"), &format!("\"{key}\":\"evt-{round}."), 1)
+            }
+        };
+        input.push_str(&rename(event, "id"));
+        input.push('\n');
+        outcomes.push(rename(outcome, "id"));
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("events.jsonl"), input).unwrap();
+    outcomes
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -47,7 +76,7 @@ fn process(dir: &Path, state: &Path, stdout: Stdio, batch: u64) -> Command {
     c.args(["process", EXAMPLE, "--batch", &batch.to_string(), "--input"])
         .arg(dir.join("events.jsonl"))
         .arg("--data")
-        .arg(dir.join("data"))
+        .arg(golden().join("data"))
         .arg("--state")
         .arg(state)
         .stdin(Stdio::null())
@@ -84,20 +113,12 @@ fn sigkill_at_random_instants_loses_nothing_and_duplicates_nothing() {
 
     let tmp = std::env::temp_dir().join(format!("canon-crash-{}-{seed}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    let gen = Command::new("python3")
-        .arg(shared().join("gen.py"))
-        .args(["--events", &events.to_string(), "--out"])
-        .arg(&tmp)
-        .status()
-        .expect("python3 runs bench/workload/gen.py");
-    assert!(gen.success());
-    let reference = Command::new("python3").arg(shared().join("reference.py")).arg(&tmp).output().unwrap();
-    assert!(reference.status.success(), "{}", String::from_utf8_lossy(&reference.stderr));
+    let reference = workload(events, &tmp);
     let mut want: HashMap<(String, String, String), usize> = HashMap::new();
     // About how many bytes `erp_posting.jsonl` will hold in the end.
     let mut erp_bytes = 0u64;
     let mut want_rejected: HashSet<String> = HashSet::new();
-    for line in String::from_utf8(reference.stdout).unwrap().lines() {
+    for line in &reference {
         let o: Json = serde_json::from_str(line).unwrap();
         let id = o["id"].as_str().unwrap().to_string();
         match o["status"].as_str().unwrap() {

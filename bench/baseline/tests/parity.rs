@@ -1,5 +1,5 @@
 //! The baseline prints, byte for byte, what `canon run examples/timesheets
-//! --engine interp` prints: on ~2,000 generated events (`gen.py`), and on
+//! --engine interp` prints: on the 3,000 generated events of `tests/golden`, and on
 //! the hand-written edge cases in `tests/edge/` (invalid envelopes, ignored
 //! types, schema violations, every rejection, escapes, odd decimals and
 //! timestamps). Canon runs in-process through `canon_runtime`, line by line
@@ -85,16 +85,10 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn generated_events_give_canons_outcomes() {
     let tmp = scratch("gen");
-    let gen = Command::new("python3")
-        .arg(repo().join("bench/workload/gen.py"))
-        .args(["--events", "2000", "--seed", "11", "--out"])
-        .arg(&tmp)
-        .status()
-        .expect("python3 is needed to generate the events");
-    assert!(gen.success());
-    let (data, events) = (tmp.join("data"), tmp.join("events.jsonl"));
+    let golden = repo().join("tests/golden/timesheets");
+    let (data, events) = (golden.join("data"), golden.join("events.jsonl"));
     let canon = canon_outcomes(&data, &events);
-    assert_eq!(canon.iter().filter(|&&b| b == b'\n').count(), 2000);
+    assert_eq!(canon.iter().filter(|&&b| b == b'\n').count(), 3000);
     let text = String::from_utf8_lossy(&canon);
     assert!(text.contains("\"status\":\"accepted\"") && text.contains("\"status\":\"rejected\""));
     assert_same(&canon, &baseline_outcomes(&data, &events, &tmp));
