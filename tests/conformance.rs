@@ -66,7 +66,11 @@ fn find_cases(root: &Path, out: &mut Vec<(PathBuf, Kind)>) {
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(canon()).args(args).output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn read_json(path: &Path) -> Json {
@@ -116,7 +120,8 @@ fn compare_outcome(want: &Json, got: &Json) -> Vec<String> {
 
 fn case_run(case: &Path, engine: &str) -> Vec<String> {
     let events = case.join("events.jsonl");
-    let (code, out, err) = run(&["run", case.to_str().unwrap(), "--input", events.to_str().unwrap(), "--engine", engine]);
+    let (code, out, err) =
+        run(&["run", case.to_str().unwrap(), "--input", events.to_str().unwrap(), "--engine", engine]);
     if code != Some(0) {
         let tail: String = err.trim().chars().rev().take(600).collect::<Vec<_>>().into_iter().rev().collect();
         return vec![format!("exit {code:?}: {tail}")];
@@ -224,22 +229,23 @@ fn every_conformance_case_passes_with_both_engines() {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
     std::thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| loop {
-                let Some((case, kind, engine)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
-                let diffs = match (kind, engine) {
-                    (Kind::Run, Some(e)) => case_run(case, e),
-                    (Kind::Check, _) => case_check(case),
-                    _ => case_test(case),
-                };
-                if !diffs.is_empty() {
-                    let name = case.strip_prefix(&root).unwrap_or(case).display().to_string();
-                    let label = match (kind, engine) {
-                        (Kind::Run, Some(e)) => format!("run/{e}"),
-                        (Kind::Check, _) => "check".into(),
-                        _ => "test".into(),
+            s.spawn(|| {
+                while let Some((case, kind, engine)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let diffs = match (kind, engine) {
+                        (Kind::Run, Some(e)) => case_run(case, e),
+                        (Kind::Check, _) => case_check(case),
+                        _ => case_test(case),
                     };
-                    let shown: Vec<String> = diffs.iter().take(8).map(|d| format!("     {d}")).collect();
-                    failures.lock().unwrap().push(format!("FAIL {name} [{label}]\n{}", shown.join("\n")));
+                    if !diffs.is_empty() {
+                        let name = case.strip_prefix(&root).unwrap_or(case).display().to_string();
+                        let label = match (kind, engine) {
+                            (Kind::Run, Some(e)) => format!("run/{e}"),
+                            (Kind::Check, _) => "check".into(),
+                            _ => "test".into(),
+                        };
+                        let shown: Vec<String> = diffs.iter().take(8).map(|d| format!("     {d}")).collect();
+                        failures.lock().unwrap().push(format!("FAIL {name} [{label}]\n{}", shown.join("\n")));
+                    }
                 }
             });
         }
@@ -254,10 +260,8 @@ fn every_conformance_case_passes_with_both_engines() {
 /// different rejection code are each reported.
 #[test]
 fn the_comparison_reports_differences() {
-    let want: Json = serde_json::from_str(
-        r#"{"status":"rejected","rejections":[{"code":"A","message":"m"}],"emits":[]}"#,
-    )
-    .unwrap();
+    let want: Json =
+        serde_json::from_str(r#"{"status":"rejected","rejections":[{"code":"A","message":"m"}],"emits":[]}"#).unwrap();
     let same = want.clone();
     assert!(compare_outcome(&want, &same).is_empty());
     let got: Json = serde_json::from_str(r#"{"status":"accepted","rejections":[{"code":"B"}]}"#).unwrap();
