@@ -1,14 +1,16 @@
 //! Calls: user functions, decisions, built-ins and the aggregates `sum`, `count`, `any` and `all`.
 
+use canon_stdlib::functions::{self, Overload, Target, TypeRef};
+
 use super::{mk, unify, Env};
 use crate::check::{closest, Callee, Checker, ValueName};
 use crate::diagnostics::Code;
-use crate::ir::{self, Aggregate, Builtin, Const, ExprKind};
+use crate::ir::{self, Const, ExprKind};
 use crate::syntax::ast::{self, Span};
 use crate::types::{Ty, ROUNDING, WEEKDAY};
 
 impl<'a> Checker<'a> {
-    pub(super) fn call(&mut self, env: &mut Env, callee: &ast::Ident, args: &[ast::Arg], span: Span, expected: Option<&Ty>) -> ir::Expr {
+    pub(super) fn call(&mut self, env: &mut Env, callee: &ast::Ident, args: &[ast::Arg], span: Span) -> ir::Expr {
         let loc = self.loc(span);
         match self.values.get(&callee.text).copied() {
             Some(ValueName::Fn(id)) => {
@@ -41,7 +43,7 @@ impl<'a> Checker<'a> {
                     Some(format!("send a record to it with `emit {} Record {{ ... }}`", callee.text));
                 self.err_expr(span)
             }
-            None => match self.builtin(env, callee, args, span, expected) {
+            None => match self.builtin(env, callee, args, span) {
                 Some(e) => e,
                 None if self.is_broken(&callee.text) => self.err_expr(span),
                 None => {
@@ -120,188 +122,140 @@ impl<'a> Checker<'a> {
         self.error(Code::E0201, span, format!("`{name}` takes {wants}, not `{shown}`"));
     }
 
-    pub(super) fn builtin(
-        &mut self,
-        env: &mut Env,
-        callee: &ast::Ident,
-        args: &[ast::Arg],
-        span: Span,
-        _expected: Option<&Ty>,
-    ) -> Option<ir::Expr> {
+    /// A call of a built-in, resolved against the overloads its stdlib file declares.
+    pub(super) fn builtin(&mut self, env: &mut Env, callee: &ast::Ident, args: &[ast::Arg], span: Span) -> Option<ir::Expr> {
         let name = callee.text.as_str();
-        let arity: &[usize] = match name {
-            "round" => &[2, 3],
-            "abs" | "amount" | "currency" | "len" | "upper" | "lower" | "trim" | "date" | "year" | "month" | "day"
-            | "weekday" | "start_of_month" | "end_of_month" => &[1],
-            "min" | "max" | "money" | "starts_with" | "ends_with" | "contains" | "add_days" | "days_between" | "sum"
-            | "count" | "any" | "all" => &[2],
-            "convert" => &[3],
-            _ => return None,
-        };
-        let loc = self.loc(span);
-        if !arity.contains(&args.len()) {
-            let want = arity.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" or ");
+        let decl = functions::lookup(name)?;
+        let mut arities: Vec<usize> = decl.overloads.iter().map(|o| o.params.len()).collect();
+        arities.sort_unstable();
+        arities.dedup();
+        if !arities.contains(&args.len()) {
+            let want = arities.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" or ");
             self.error(Code::E0203, span, format!("`{name}` takes {want} arguments but {} were given", args.len()))
-                .help = canon_stdlib::functions::lookup(name).map(|b| format!("`{name}{}`", b.signatures.join("`, `")));
+                .help = Some(format!("`{name}{}`", decl.signatures().collect::<Vec<_>>().join("`, `")));
             return Some(self.err_expr(span));
         }
-        let a0 = args.first().map(ast::Arg::span).unwrap_or(span);
-        let b = |op: Builtin, args: Vec<ir::Expr>, ty: Ty| mk(ExprKind::Builtin { op, args }, ty, loc);
-        let e = |c: &mut Self| c.err_expr(span);
-        Some(match name {
-            "sum" | "count" | "any" | "all" => return Some(self.aggregate(env, name, args, span)),
-            "round" => {
-                let (Some(x0), Some(p0)) = (args.first(), args.get(1)) else { return Some(e(self)) };
-                let x = self.value_arg(env, x0);
-                let places = self.typed_arg(env, p0, &Ty::Int);
-                let mode = match args.get(2) {
-                    Some(m) => self.typed_arg(env, m, &Ty::Enum(ROUNDING)),
-                    None => mk(ExprKind::Const(Const::Enum(ROUNDING, 0)), Ty::Enum(ROUNDING), loc),
-                };
-                match x.ty {
-                    Ty::Int | Ty::Decimal => {
-                        let x = self.coerce(x, &Ty::Decimal, a0);
-                        b(Builtin::RoundDecimal, vec![x, places, mode], Ty::Decimal)
-                    }
-                    Ty::Money => b(Builtin::RoundMoney, vec![x, places, mode], Ty::Money),
-                    _ => {
-                        self.wrong_arg(name, &x, a0, "a Decimal or Money");
-                        e(self)
-                    }
-                }
-            }
-            "abs" => {
-                let x = args.first().map(|a| self.value_arg(env, a));
-                let Some(x) = x else { return Some(e(self)) };
-                match x.ty {
-                    Ty::Int => b(Builtin::AbsInt, vec![x], Ty::Int),
-                    Ty::Decimal => b(Builtin::AbsDecimal, vec![x], Ty::Decimal),
-                    Ty::Money => b(Builtin::AbsMoney, vec![x], Ty::Money),
-                    _ => {
-                        self.wrong_arg(name, &x, a0, "an Int, Decimal or Money");
-                        e(self)
-                    }
-                }
-            }
-            "min" | "max" => {
-                let (Some(x0), Some(y0)) = (args.first(), args.get(1)) else { return Some(e(self)) };
-                let x = self.value_arg(env, x0);
-                let y = match self.arg_expr(y0) {
-                    Some(ye) => {
-                        let y = self.expr(env, ye, Some(&x.ty));
-                        self.require_value(y, ye.span)
-                    }
-                    None => e(self),
-                };
-                if x.ty.is_error() || y.ty.is_error() {
-                    return Some(e(self));
-                }
-                let u = unify(&x.ty, &y.ty);
-                match u.as_ref().and_then(Ty::ord_kind) {
-                    Some(k) => {
-                        let Some(u) = u else { return Some(e(self)) };
-                        let x = self.coerce(x, &u, a0);
-                        let y = self.coerce(y, &u, y0.span());
-                        let op = if name == "min" { Builtin::Min(k) } else { Builtin::Max(k) };
-                        b(op, vec![x, y], u)
-                    }
-                    None => {
-                        let (s1, s2) = (self.show(&x.ty), self.show(&y.ty));
-                        self.error(Code::E0201, span, format!("`{name}` needs two values of one ordered type, not `{s1}` and `{s2}`"));
-                        e(self)
-                    }
-                }
-            }
-            "money" => {
-                let (Some(x0), Some(c0)) = (args.first(), args.get(1)) else { return Some(e(self)) };
-                let x = self.typed_arg(env, x0, &Ty::Decimal);
-                let c = self.typed_arg(env, c0, &Ty::Currency);
-                b(Builtin::Money, vec![x, c], Ty::Money)
-            }
-            "amount" | "currency" => {
-                let Some(x0) = args.first() else { return Some(e(self)) };
-                let x = self.typed_arg(env, x0, &Ty::Money);
-                if name == "amount" {
-                    b(Builtin::Amount, vec![x], Ty::Decimal)
-                } else {
-                    b(Builtin::Currency, vec![x], Ty::Currency)
-                }
-            }
-            "convert" => {
-                let (Some(m0), Some(c0), Some(r0)) = (args.first(), args.get(1), args.get(2)) else { return Some(e(self)) };
-                let m = self.typed_arg(env, m0, &Ty::Money);
-                let c = self.typed_arg(env, c0, &Ty::Currency);
-                let r = self.typed_arg(env, r0, &Ty::Decimal);
-                b(Builtin::Convert, vec![m, c, r], Ty::Money)
-            }
-            "len" => {
-                let Some(x0) = args.first() else { return Some(e(self)) };
-                let x = self.value_arg(env, x0);
-                match x.ty {
-                    Ty::Text => b(Builtin::LenText, vec![x], Ty::Int),
-                    Ty::List(_) => b(Builtin::LenList, vec![x], Ty::Int),
-                    _ => {
-                        self.wrong_arg(name, &x, a0, "a Text or a List");
-                        e(self)
-                    }
-                }
-            }
-            "upper" | "lower" | "trim" => {
-                let Some(x0) = args.first() else { return Some(e(self)) };
-                let x = self.typed_arg(env, x0, &Ty::Text);
-                let op = match name {
-                    "upper" => Builtin::Upper,
-                    "lower" => Builtin::Lower,
-                    _ => Builtin::Trim,
-                };
-                b(op, vec![x], Ty::Text)
-            }
-            "starts_with" | "ends_with" | "contains" => {
-                let (Some(x0), Some(y0)) = (args.first(), args.get(1)) else { return Some(e(self)) };
-                let x = self.typed_arg(env, x0, &Ty::Text);
-                let y = self.typed_arg(env, y0, &Ty::Text);
-                let op = match name {
-                    "starts_with" => Builtin::StartsWith,
-                    "ends_with" => Builtin::EndsWith,
-                    _ => Builtin::Contains,
-                };
-                b(op, vec![x, y], Ty::Bool)
-            }
-            "date" => {
-                let Some(x0) = args.first() else { return Some(e(self)) };
-                let x = self.typed_arg(env, x0, &Ty::Timestamp);
-                b(Builtin::Date, vec![x], Ty::Date)
-            }
-            "year" | "month" | "day" | "weekday" | "start_of_month" | "end_of_month" => {
-                let Some(x0) = args.first() else { return Some(e(self)) };
-                let x = self.typed_arg(env, x0, &Ty::Date);
-                let (op, ty) = match name {
-                    "year" => (Builtin::Year, Ty::Int),
-                    "month" => (Builtin::Month, Ty::Int),
-                    "day" => (Builtin::Day, Ty::Int),
-                    "weekday" => (Builtin::Weekday, Ty::Enum(WEEKDAY)),
-                    "start_of_month" => (Builtin::StartOfMonth, Ty::Date),
-                    _ => (Builtin::EndOfMonth, Ty::Date),
-                };
-                b(op, vec![x], ty)
-            }
-            "add_days" => {
-                let (Some(x0), Some(n0)) = (args.first(), args.get(1)) else { return Some(e(self)) };
-                let x = self.typed_arg(env, x0, &Ty::Date);
-                let n = self.typed_arg(env, n0, &Ty::Int);
-                b(Builtin::AddDays, vec![x, n], Ty::Date)
-            }
-            "days_between" => {
-                let (Some(x0), Some(y0)) = (args.first(), args.get(1)) else { return Some(e(self)) };
-                let x = self.typed_arg(env, x0, &Ty::Date);
-                let y = self.typed_arg(env, y0, &Ty::Date);
-                b(Builtin::DaysBetween, vec![x, y], Ty::Int)
-            }
-            _ => return None,
-        })
+        let cands: Vec<&Overload> = decl.overloads.iter().filter(|o| o.params.len() == args.len()).collect();
+        if cands.iter().any(|o| o.params.iter().any(|p| matches!(p.ty, TypeRef::Lambda(_)))) {
+            return Some(self.aggregate(env, name, &cands, args, span));
+        }
+        Some(self.overload(env, decl.overloads, &cands, name, args, span))
     }
 
-    pub(super) fn aggregate(&mut self, env: &mut Env, name: &str, args: &[ast::Arg], span: Span) -> ir::Expr {
+    /// Checks the arguments of a built-in that takes values and picks the overload: a position
+    /// where all candidates agree is checked against that type; the positions where they differ
+    /// decide, by the argument's own type (an Int widening to Decimal when nothing takes it as
+    /// is), and positions that share one type in every candidate must unify.
+    fn overload(
+        &mut self,
+        env: &mut Env,
+        all: &[Overload],
+        cands: &[&Overload],
+        name: &str,
+        args: &[ast::Arg],
+        span: Span,
+    ) -> ir::Expr {
+        let loc = self.loc(span);
+        let param = |o: &Overload, i: usize| o.params.get(i).map(|p| p.ty);
+        let first = cands.first().copied();
+        let varies = |i: usize| cands.iter().any(|o| param(o, i) != first.and_then(|f| param(f, i)));
+        let mut vals: Vec<ir::Expr> = Vec::new();
+        let mut deciding: Vec<usize> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            let x = if !varies(i) {
+                match first.and_then(|f| param(f, i)).and_then(ty_of) {
+                    Some(t) => self.typed_arg(env, a, &t),
+                    None => self.value_arg(env, a),
+                }
+            } else {
+                let linked = deciding.first().copied().filter(|&j| cands.iter().all(|o| param(o, i) == param(o, j)));
+                match linked.and_then(|j| vals.get(j)).map(|x| x.ty.clone()) {
+                    Some(t) => match self.arg_expr(a) {
+                        Some(e) => {
+                            let y = self.expr(env, e, Some(&t));
+                            self.require_value(y, e.span)
+                        }
+                        None => self.err_expr(span),
+                    },
+                    None => self.value_arg(env, a),
+                }
+            };
+            if varies(i) {
+                deciding.push(i);
+            }
+            vals.push(x);
+        }
+        let chosen = match deciding.as_slice() {
+            [] => first,
+            [i] => {
+                let i = *i;
+                let (Some(x), Some(a)) = (vals.get(i), args.get(i)) else { return self.err_expr(span) };
+                if x.ty.is_error() {
+                    return self.err_expr(span);
+                }
+                let exact = cands.iter().copied().find(|o| param(o, i).is_some_and(|t| fits(t, &x.ty)));
+                let widened = || cands.iter().copied().find(|o| x.ty == Ty::Int && param(o, i) == Some(TypeRef::Decimal));
+                match exact.or_else(widened) {
+                    Some(o) => {
+                        if let (Some(t), Some(slot)) = (param(o, i).and_then(ty_of), vals.get_mut(i)) {
+                            let x = std::mem::replace(slot, mk(ExprKind::Error, Ty::Error, loc));
+                            *slot = self.coerce(x, &t, a.span());
+                        }
+                        Some(o)
+                    }
+                    None => {
+                        let mut types: Vec<TypeRef> = Vec::new();
+                        for t in cands.iter().filter_map(|o| param(o, i)) {
+                            if !types.contains(&t) {
+                                types.push(t);
+                            }
+                        }
+                        self.wrong_arg(name, x, a.span(), &one_of(&types));
+                        return self.err_expr(span);
+                    }
+                }
+            }
+            many => {
+                let tys: Vec<Ty> = many.iter().filter_map(|&j| vals.get(j)).map(|x| x.ty.clone()).collect();
+                if tys.iter().any(Ty::is_error) {
+                    return self.err_expr(span);
+                }
+                let u = tys.iter().skip(1).try_fold(tys.first().cloned().unwrap_or(Ty::Error), |u, t| unify(&u, t));
+                let found = u.as_ref().and_then(|u| {
+                    cands.iter().copied().find(|o| many.iter().all(|&j| param(o, j).is_some_and(|t| fits(t, u))))
+                });
+                let (Some(o), Some(u)) = (found, u) else {
+                    let shown: Vec<String> = tys.iter().map(|t| format!("`{}`", self.show(t))).collect();
+                    let n = ["no", "one", "two", "three"].get(tys.len()).copied().unwrap_or("several");
+                    let msg = format!("`{name}` needs {n} values of one ordered type, not {}", shown.join(" and "));
+                    self.error(Code::E0201, span, msg);
+                    return self.err_expr(span);
+                };
+                for &j in many {
+                    if let (Some(slot), Some(a)) = (vals.get_mut(j), args.get(j)) {
+                        let x = std::mem::replace(slot, mk(ExprKind::Error, Ty::Error, loc));
+                        *slot = self.coerce(x, &u, a.span());
+                    }
+                }
+                Some(o)
+            }
+        };
+        let Some(o) = chosen else { return self.err_expr(span) };
+        let (Target::Op(op), Some(ty)) = (o.target, ty_of(o.result)) else { return self.err_expr(span) };
+        // A left-out trailing argument (round's mode) takes its type's default.
+        if let Some(full) = all.iter().filter(|f| f.target == o.target).max_by_key(|f| f.params.len()) {
+            for p in full.params.iter().skip(vals.len()) {
+                if let Some((c, t)) = default_of(p.ty) {
+                    vals.push(mk(ExprKind::Const(c), t, loc));
+                }
+            }
+        }
+        mk(ExprKind::Builtin { op, args: vals }, ty, loc)
+    }
+
+    /// `sum`, `count`, `any` and `all`: a list and a lambda over its elements; the lambda's
+    /// result type picks the overload.
+    fn aggregate(&mut self, env: &mut Env, name: &str, cands: &[&Overload], args: &[ast::Arg], span: Span) -> ir::Expr {
         let loc = self.loc(span);
         let (Some(l0), Some(f0)) = (args.first(), args.get(1)) else { return self.err_expr(span) };
         let list = self.value_arg(env, l0);
@@ -319,35 +273,106 @@ impl<'a> Checker<'a> {
                 Some(format!("write `{name}(items, x => ...)`"));
             return self.err_expr(span);
         };
+        let lambda = |o: &Overload| match o.params.get(1).map(|p| p.ty) {
+            Some(TypeRef::Lambda(t)) => Some(*t),
+            _ => None,
+        };
+        let results: Vec<TypeRef> = cands.iter().filter_map(|o| lambda(o)).collect();
         let m = env.mark();
         let slot = env.bind(&param.text, elem);
-        let (op, body, ty) = match name {
-            "sum" => {
-                let x = self.expr(env, body, None);
-                let x = self.require_value(x, body.span);
-                match x.ty {
-                    Ty::Int => (Aggregate::SumInt, x, Ty::Int),
-                    Ty::Decimal => (Aggregate::SumDecimal, x, Ty::Decimal),
-                    Ty::Money => (Aggregate::SumMoney, x, Ty::optional(Ty::Money)),
-                    Ty::Error => (Aggregate::SumDecimal, x, Ty::Error),
-                    ref other => {
-                        let shown = self.show(other);
-                        self.error(Code::E0201, body.span, format!("`sum` adds Int, Decimal or Money, not `{shown}`"));
-                        (Aggregate::SumDecimal, x, Ty::Error)
-                    }
-                }
+        let (chosen, body) = match (results.as_slice(), cands.first()) {
+            ([one], Some(o)) if ty_of(*one).is_some() => {
+                let t = ty_of(*one).unwrap_or(Ty::Error);
+                (Some(*o), self.expect(env, body, &t))
             }
             _ => {
-                let x = self.expect(env, body, &Ty::Bool);
-                let (op, ty) = match name {
-                    "count" => (Aggregate::Count, Ty::Int),
-                    "any" => (Aggregate::Any, Ty::Bool),
-                    _ => (Aggregate::All, Ty::Bool),
-                };
-                (op, x, ty)
+                let x = self.expr(env, body, None);
+                let x = self.require_value(x, body.span);
+                let found = cands.iter().copied().find(|o| lambda(o).is_some_and(|t| fits(t, &x.ty)));
+                if found.is_none() && !x.ty.is_error() {
+                    let shown = self.show(&x.ty);
+                    let names: Vec<&str> = results.iter().map(|t| t.name()).collect();
+                    self.error(Code::E0201, body.span, format!("`{name}` adds {}, not `{shown}`", or_list(&names)));
+                }
+                (found, x)
             }
         };
         env.reset(&m);
+        let fallback = cands.first().map(|o| o.target);
+        let (op, ty) = match chosen.map(|o| (o.target, ty_of(o.result))) {
+            Some((Target::Aggregate(op), Some(ty))) => (op, ty),
+            _ => match fallback {
+                Some(Target::Aggregate(op)) => (op, Ty::Error),
+                _ => return self.err_expr(span),
+            },
+        };
         mk(ExprKind::Aggregate { op, list: Box::new(list), slot, body: Box::new(body) }, ty, loc)
+    }
+}
+
+/// The checker's type for a declared parameter or result type; `None` for `T` and lambdas,
+/// which only [`fits`] can compare.
+fn ty_of(t: TypeRef) -> Option<Ty> {
+    Some(match t {
+        TypeRef::Int => Ty::Int,
+        TypeRef::Decimal => Ty::Decimal,
+        TypeRef::Money => Ty::Money,
+        TypeRef::Text => Ty::Text,
+        TypeRef::Bool => Ty::Bool,
+        TypeRef::Date => Ty::Date,
+        TypeRef::Timestamp => Ty::Timestamp,
+        TypeRef::Currency => Ty::Currency,
+        TypeRef::Rounding => Ty::Enum(ROUNDING),
+        TypeRef::Weekday => Ty::Enum(WEEKDAY),
+        TypeRef::List(t) => Ty::list(ty_of(*t)?),
+        TypeRef::Optional(t) => Ty::optional(ty_of(*t)?),
+        TypeRef::Var | TypeRef::Lambda(_) => return None,
+    })
+}
+
+/// Whether a value of type `ty` is exactly a `t` (`T` is any type, so `List<T>` takes every list).
+fn fits(t: TypeRef, ty: &Ty) -> bool {
+    match (t, ty) {
+        (TypeRef::Var, _) => true,
+        (TypeRef::List(e), Ty::List(x)) => fits(*e, x),
+        (TypeRef::Optional(e), Ty::Optional(x)) => fits(*e, x),
+        _ => ty_of(t).as_ref() == Some(ty),
+    }
+}
+
+/// The value a left-out trailing parameter takes: `Rounding.HalfEven` for a rounding mode.
+fn default_of(t: TypeRef) -> Option<(Const, Ty)> {
+    match t {
+        TypeRef::Rounding => Some((Const::Enum(ROUNDING, 0), Ty::Enum(ROUNDING))),
+        _ => None,
+    }
+}
+
+/// "a Decimal or Money", "an Int, Decimal or Money", "a Text or a List".
+fn one_of(types: &[TypeRef]) -> String {
+    let words: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let name = t.name();
+            if i == 0 || matches!(t, TypeRef::List(_)) {
+                let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+                format!("{article} {name}")
+            } else {
+                name.to_string()
+            }
+        })
+        .collect();
+    or_list(&words)
+}
+
+/// `a, b or c`.
+fn or_list<S: AsRef<str>>(words: &[S]) -> String {
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => {
+            let rest: Vec<&str> = rest.iter().map(AsRef::as_ref).collect();
+            format!("{} or {}", rest.join(", "), last.as_ref())
+        }
+        _ => words.iter().map(AsRef::as_ref).collect(),
     }
 }

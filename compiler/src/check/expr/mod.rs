@@ -228,7 +228,7 @@ impl<'a> Checker<'a> {
                 x
             }
             ast::ExprKind::Call { callee, args } => {
-                let x = self.call(env, callee, args, e.span, expected);
+                let x = self.call(env, callee, args, e.span);
                 self.note_type(e.span, &x.ty);
                 x
             }
