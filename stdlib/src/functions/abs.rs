@@ -7,9 +7,21 @@ use crate::{num, Decimal, Fault};
 pub static BUILTIN: Builtin = Builtin {
     name: "abs",
     overloads: &[
-        Overload { params: &[Param { name: "x", ty: TypeRef::Int }], result: TypeRef::Int, target: Target::Op(Op::AbsInt) },
-        Overload { params: &[Param { name: "x", ty: TypeRef::Decimal }], result: TypeRef::Decimal, target: Target::Op(Op::AbsDecimal) },
-        Overload { params: &[Param { name: "x", ty: TypeRef::Money }], result: TypeRef::Money, target: Target::Op(Op::AbsMoney) },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Int }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::AbsInt),
+        },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Decimal }],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::AbsDecimal),
+        },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Money }],
+            result: TypeRef::Money,
+            target: Target::Op(Op::AbsMoney),
+        },
     ],
     summary: "The absolute value, keeping a Decimal's scale and a Money's currency.",
     docs: r#"`abs(x)` is `x` without its sign. A Decimal keeps its scale

@@ -6,7 +6,11 @@ use crate::{time, Date, Fault};
 pub static BUILTIN: Builtin = Builtin {
     name: "add_days",
     overloads: &[
-        Overload { params: &[Param { name: "date", ty: TypeRef::Date }, Param { name: "days", ty: TypeRef::Int }], result: TypeRef::Date, target: Target::Op(Op::AddDays) },
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }, Param { name: "days", ty: TypeRef::Int }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::AddDays),
+        },
     ],
     summary: "The Date `n` days later (earlier for a negative `n`).",
     docs: r#"`add_days(d, n)` counts `n` calendar days forward from `d`, or

@@ -5,7 +5,14 @@ use super::{Aggregate, Builtin, Example, Overload, Param, Target, TypeRef};
 pub static BUILTIN: Builtin = Builtin {
     name: "all",
     overloads: &[
-        Overload { params: &[Param { name: "items", ty: TypeRef::List(&TypeRef::Var) }, Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) }], result: TypeRef::Bool, target: Target::Aggregate(Aggregate::All) },
+        Overload {
+            params: &[
+                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+                Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
+            ],
+            result: TypeRef::Bool,
+            target: Target::Aggregate(Aggregate::All),
+        },
     ],
     summary: "Whether the condition holds for every element; true for an empty list.",
     docs: r#"`all(xs, x => c)` is true when `c` is true for every element `x`

@@ -7,7 +7,11 @@ use crate::Decimal;
 pub static BUILTIN: Builtin = Builtin {
     name: "amount",
     overloads: &[
-        Overload { params: &[Param { name: "m", ty: TypeRef::Money }], result: TypeRef::Decimal, target: Target::Op(Op::Amount) },
+        Overload {
+            params: &[Param { name: "m", ty: TypeRef::Money }],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::Amount),
+        },
     ],
     summary: "The amount of a Money, as a Decimal with its scale.",
     docs: r#"`amount(m)` is the amount of `m` without its currency, keeping

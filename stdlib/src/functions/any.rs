@@ -5,7 +5,14 @@ use super::{Aggregate, Builtin, Example, Overload, Param, Target, TypeRef};
 pub static BUILTIN: Builtin = Builtin {
     name: "any",
     overloads: &[
-        Overload { params: &[Param { name: "items", ty: TypeRef::List(&TypeRef::Var) }, Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) }], result: TypeRef::Bool, target: Target::Aggregate(Aggregate::Any) },
+        Overload {
+            params: &[
+                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+                Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
+            ],
+            result: TypeRef::Bool,
+            target: Target::Aggregate(Aggregate::Any),
+        },
     ],
     summary: "Whether the condition holds for at least one element; false for an empty list.",
     docs: r#"`any(xs, x => c)` is true when `c` is true for at least one

@@ -6,7 +6,11 @@ use crate::text;
 pub static BUILTIN: Builtin = Builtin {
     name: "contains",
     overloads: &[
-        Overload { params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "part", ty: TypeRef::Text }], result: TypeRef::Bool, target: Target::Op(Op::Contains) },
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "part", ty: TypeRef::Text }],
+            result: TypeRef::Bool,
+            target: Target::Op(Op::Contains),
+        },
     ],
     summary: "Whether the second Text occurs in the first (case-sensitive).",
     docs: r#"`contains(t, part)` is true when `part` occurs anywhere in `t`,

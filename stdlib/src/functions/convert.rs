@@ -7,7 +7,15 @@ use crate::{num, Currency, Decimal, Fault};
 pub static BUILTIN: Builtin = Builtin {
     name: "convert",
     overloads: &[
-        Overload { params: &[Param { name: "m", ty: TypeRef::Money }, Param { name: "to", ty: TypeRef::Currency }, Param { name: "rate", ty: TypeRef::Decimal }], result: TypeRef::Money, target: Target::Op(Op::Convert) },
+        Overload {
+            params: &[
+                Param { name: "m", ty: TypeRef::Money },
+                Param { name: "to", ty: TypeRef::Currency },
+                Param { name: "rate", ty: TypeRef::Decimal },
+            ],
+            result: TypeRef::Money,
+            target: Target::Op(Op::Convert),
+        },
     ],
     summary: "Converts a Money to another currency: amount × rate, not rounded.",
     docs: r#"`convert(m, to, rate)` is `amount(m) * rate` in currency `to`.

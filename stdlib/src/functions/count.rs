@@ -6,7 +6,14 @@ use crate::{num, Fault};
 pub static BUILTIN: Builtin = Builtin {
     name: "count",
     overloads: &[
-        Overload { params: &[Param { name: "items", ty: TypeRef::List(&TypeRef::Var) }, Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) }], result: TypeRef::Int, target: Target::Aggregate(Aggregate::Count) },
+        Overload {
+            params: &[
+                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+                Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
+            ],
+            result: TypeRef::Int,
+            target: Target::Aggregate(Aggregate::Count),
+        },
     ],
     summary: "The number of elements for which the condition holds.",
     docs: r#"`count(xs, x => c)` evaluates `c` for every element `x` of `xs`,

@@ -7,7 +7,11 @@ use crate::Currency;
 pub static BUILTIN: Builtin = Builtin {
     name: "currency",
     overloads: &[
-        Overload { params: &[Param { name: "m", ty: TypeRef::Money }], result: TypeRef::Currency, target: Target::Op(Op::Currency) },
+        Overload {
+            params: &[Param { name: "m", ty: TypeRef::Money }],
+            result: TypeRef::Currency,
+            target: Target::Op(Op::Currency),
+        },
     ],
     summary: "The currency of a Money.",
     docs: r#"`currency(m)` is the currency code of `m`. Its JSON output is

@@ -6,7 +6,11 @@ use crate::{time, Date, Timestamp};
 pub static BUILTIN: Builtin = Builtin {
     name: "date",
     overloads: &[
-        Overload { params: &[Param { name: "ts", ty: TypeRef::Timestamp }], result: TypeRef::Date, target: Target::Op(Op::Date) },
+        Overload {
+            params: &[Param { name: "ts", ty: TypeRef::Timestamp }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::Date),
+        },
     ],
     summary: "The calendar date of a Timestamp in UTC.",
     docs: r#"`date(ts)` is the date on which the instant `ts` falls in UTC.

@@ -6,7 +6,11 @@ use crate::{time, Date};
 pub static BUILTIN: Builtin = Builtin {
     name: "day",
     overloads: &[
-        Overload { params: &[Param { name: "date", ty: TypeRef::Date }], result: TypeRef::Int, target: Target::Op(Op::Day) },
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::Day),
+        },
     ],
     summary: "The day of the month of a Date, 1 to 31.",
     docs: r#"`day(d)` is the day of the month of `d` as an Int from 1 to 31.

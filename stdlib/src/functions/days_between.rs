@@ -6,7 +6,11 @@ use crate::{time, Date};
 pub static BUILTIN: Builtin = Builtin {
     name: "days_between",
     overloads: &[
-        Overload { params: &[Param { name: "from", ty: TypeRef::Date }, Param { name: "to", ty: TypeRef::Date }], result: TypeRef::Int, target: Target::Op(Op::DaysBetween) },
+        Overload {
+            params: &[Param { name: "from", ty: TypeRef::Date }, Param { name: "to", ty: TypeRef::Date }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::DaysBetween),
+        },
     ],
     summary: "The second Date minus the first, in days.",
     docs: r#"`days_between(a, b)` is the number of days from `a` to `b`:

@@ -6,7 +6,11 @@ use crate::{time, Date};
 pub static BUILTIN: Builtin = Builtin {
     name: "end_of_month",
     overloads: &[
-        Overload { params: &[Param { name: "date", ty: TypeRef::Date }], result: TypeRef::Date, target: Target::Op(Op::EndOfMonth) },
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::EndOfMonth),
+        },
     ],
     summary: "The last day of the Date's month.",
     docs: r#"`end_of_month(d)` is the last day of `d`'s month: the 28th, 29th,

@@ -6,7 +6,11 @@ use crate::text;
 pub static BUILTIN: Builtin = Builtin {
     name: "ends_with",
     overloads: &[
-        Overload { params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "suffix", ty: TypeRef::Text }], result: TypeRef::Bool, target: Target::Op(Op::EndsWith) },
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "suffix", ty: TypeRef::Text }],
+            result: TypeRef::Bool,
+            target: Target::Op(Op::EndsWith),
+        },
     ],
     summary: "Whether the first Text ends with the second (case-sensitive).",
     docs: r#"`ends_with(t, suffix)` is true when `t` ends with `suffix`,

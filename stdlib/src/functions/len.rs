@@ -6,8 +6,16 @@ use crate::text;
 pub static BUILTIN: Builtin = Builtin {
     name: "len",
     overloads: &[
-        Overload { params: &[Param { name: "x", ty: TypeRef::Text }], result: TypeRef::Int, target: Target::Op(Op::LenText) },
-        Overload { params: &[Param { name: "x", ty: TypeRef::List(&TypeRef::Var) }], result: TypeRef::Int, target: Target::Op(Op::LenList) },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Text }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::LenText),
+        },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::List(&TypeRef::Var) }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::LenList),
+        },
     ],
     summary:
         "The number of characters (Unicode scalar values) in a Text, or of elements in a list.",

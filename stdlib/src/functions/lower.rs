@@ -6,7 +6,11 @@ use crate::text;
 pub static BUILTIN: Builtin = Builtin {
     name: "lower",
     overloads: &[
-        Overload { params: &[Param { name: "text", ty: TypeRef::Text }], result: TypeRef::Text, target: Target::Op(Op::Lower) },
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }],
+            result: TypeRef::Text,
+            target: Target::Op(Op::Lower),
+        },
     ],
     summary: "The Text in lower case (Unicode default case conversion).",
     docs: r#"`lower(t)` applies the Unicode default lower-case mapping, exactly

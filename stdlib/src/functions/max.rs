@@ -8,12 +8,36 @@ use std::cmp::Ordering;
 pub static BUILTIN: Builtin = Builtin {
     name: "max",
     overloads: &[
-        Overload { params: &[Param { name: "a", ty: TypeRef::Int }, Param { name: "b", ty: TypeRef::Int }], result: TypeRef::Int, target: Target::Op(Op::Max(OrdKind::Int)) },
-        Overload { params: &[Param { name: "a", ty: TypeRef::Decimal }, Param { name: "b", ty: TypeRef::Decimal }], result: TypeRef::Decimal, target: Target::Op(Op::Max(OrdKind::Decimal)) },
-        Overload { params: &[Param { name: "a", ty: TypeRef::Money }, Param { name: "b", ty: TypeRef::Money }], result: TypeRef::Money, target: Target::Op(Op::Max(OrdKind::Money)) },
-        Overload { params: &[Param { name: "a", ty: TypeRef::Date }, Param { name: "b", ty: TypeRef::Date }], result: TypeRef::Date, target: Target::Op(Op::Max(OrdKind::Date)) },
-        Overload { params: &[Param { name: "a", ty: TypeRef::Timestamp }, Param { name: "b", ty: TypeRef::Timestamp }], result: TypeRef::Timestamp, target: Target::Op(Op::Max(OrdKind::Timestamp)) },
-        Overload { params: &[Param { name: "a", ty: TypeRef::Text }, Param { name: "b", ty: TypeRef::Text }], result: TypeRef::Text, target: Target::Op(Op::Max(OrdKind::Text)) },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Int }, Param { name: "b", ty: TypeRef::Int }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::Max(OrdKind::Int)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Decimal }, Param { name: "b", ty: TypeRef::Decimal }],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::Max(OrdKind::Decimal)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Money }, Param { name: "b", ty: TypeRef::Money }],
+            result: TypeRef::Money,
+            target: Target::Op(Op::Max(OrdKind::Money)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Date }, Param { name: "b", ty: TypeRef::Date }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::Max(OrdKind::Date)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Timestamp }, Param { name: "b", ty: TypeRef::Timestamp }],
+            result: TypeRef::Timestamp,
+            target: Target::Op(Op::Max(OrdKind::Timestamp)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Text }, Param { name: "b", ty: TypeRef::Text }],
+            result: TypeRef::Text,
+            target: Target::Op(Op::Max(OrdKind::Text)),
+        },
     ],
     summary: "The larger of two values of one ordered type.",
     docs: r#"`max(a, b)` is the larger of `a` and `b`. Numbers and Money compare

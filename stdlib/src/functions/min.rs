@@ -8,12 +8,36 @@ use std::cmp::Ordering;
 pub static BUILTIN: Builtin = Builtin {
     name: "min",
     overloads: &[
-        Overload { params: &[Param { name: "a", ty: TypeRef::Int }, Param { name: "b", ty: TypeRef::Int }], result: TypeRef::Int, target: Target::Op(Op::Min(OrdKind::Int)) },
-        Overload { params: &[Param { name: "a", ty: TypeRef::Decimal }, Param { name: "b", ty: TypeRef::Decimal }], result: TypeRef::Decimal, target: Target::Op(Op::Min(OrdKind::Decimal)) },
-        Overload { params: &[Param { name: "a", ty: TypeRef::Money }, Param { name: "b", ty: TypeRef::Money }], result: TypeRef::Money, target: Target::Op(Op::Min(OrdKind::Money)) },
-        Overload { params: &[Param { name: "a", ty: TypeRef::Date }, Param { name: "b", ty: TypeRef::Date }], result: TypeRef::Date, target: Target::Op(Op::Min(OrdKind::Date)) },
-        Overload { params: &[Param { name: "a", ty: TypeRef::Timestamp }, Param { name: "b", ty: TypeRef::Timestamp }], result: TypeRef::Timestamp, target: Target::Op(Op::Min(OrdKind::Timestamp)) },
-        Overload { params: &[Param { name: "a", ty: TypeRef::Text }, Param { name: "b", ty: TypeRef::Text }], result: TypeRef::Text, target: Target::Op(Op::Min(OrdKind::Text)) },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Int }, Param { name: "b", ty: TypeRef::Int }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::Min(OrdKind::Int)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Decimal }, Param { name: "b", ty: TypeRef::Decimal }],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::Min(OrdKind::Decimal)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Money }, Param { name: "b", ty: TypeRef::Money }],
+            result: TypeRef::Money,
+            target: Target::Op(Op::Min(OrdKind::Money)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Date }, Param { name: "b", ty: TypeRef::Date }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::Min(OrdKind::Date)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Timestamp }, Param { name: "b", ty: TypeRef::Timestamp }],
+            result: TypeRef::Timestamp,
+            target: Target::Op(Op::Min(OrdKind::Timestamp)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Text }, Param { name: "b", ty: TypeRef::Text }],
+            result: TypeRef::Text,
+            target: Target::Op(Op::Min(OrdKind::Text)),
+        },
     ],
     summary: "The smaller of two values of one ordered type.",
     docs: r#"`min(a, b)` is the smaller of `a` and `b`. Numbers and Money compare

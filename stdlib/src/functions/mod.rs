@@ -425,6 +425,22 @@ mod tests {
     }
 
     #[test]
+    fn overloads_are_distinct_and_render_as_canon_types() {
+        for b in ALL {
+            for (i, o) in b.overloads.iter().enumerate() {
+                assert!(o.params.iter().all(|p| !p.name.is_empty()), "{}: parameter names", b.name);
+                let same = b.overloads.iter().skip(i + 1).any(|q| q.render() == o.render());
+                assert!(!same, "{}: overload {} twice", b.name, o.render());
+            }
+        }
+        let round: Vec<String> = lookup("round").unwrap().signatures().collect();
+        assert_eq!(round[1], "(Decimal, Int, Rounding) -> Decimal");
+        let sum: Vec<String> = lookup("sum").unwrap().signatures().collect();
+        assert_eq!(sum[2], "(List<T>, x => Money) -> Money?");
+        assert_eq!(lookup("len").unwrap().overloads[1].target, Target::Op(Op::LenList));
+    }
+
+    #[test]
     fn pick_keeps_first_on_ties() {
         assert_eq!(pick(1, 2, false), 1);
         assert_eq!(pick(1, 2, true), 2);

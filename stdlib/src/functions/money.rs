@@ -7,7 +7,14 @@ use crate::{num, Currency, Decimal};
 pub static BUILTIN: Builtin = Builtin {
     name: "money",
     overloads: &[
-        Overload { params: &[Param { name: "amount", ty: TypeRef::Decimal }, Param { name: "currency", ty: TypeRef::Currency }], result: TypeRef::Money, target: Target::Op(Op::Money) },
+        Overload {
+            params: &[
+                Param { name: "amount", ty: TypeRef::Decimal },
+                Param { name: "currency", ty: TypeRef::Currency },
+            ],
+            result: TypeRef::Money,
+            target: Target::Op(Op::Money),
+        },
     ],
     summary: "Makes a Money from an amount and a currency.",
     docs: r#"`money(amount, currency)` pairs an amount with a currency; the

@@ -6,7 +6,11 @@ use crate::{time, Date};
 pub static BUILTIN: Builtin = Builtin {
     name: "month",
     overloads: &[
-        Overload { params: &[Param { name: "date", ty: TypeRef::Date }], result: TypeRef::Int, target: Target::Op(Op::Month) },
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::Month),
+        },
     ],
     summary: "The month of a Date, 1 (January) to 12 (December).",
     docs: r#"`month(d)` is the month of `d` as an Int from 1 to 12 (not

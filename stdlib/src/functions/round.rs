@@ -7,10 +7,34 @@ use crate::{num, Decimal, Fault, Rounding};
 pub static BUILTIN: Builtin = Builtin {
     name: "round",
     overloads: &[
-        Overload { params: &[Param { name: "x", ty: TypeRef::Decimal }, Param { name: "places", ty: TypeRef::Int }], result: TypeRef::Decimal, target: Target::Op(Op::RoundDecimal) },
-        Overload { params: &[Param { name: "x", ty: TypeRef::Decimal }, Param { name: "places", ty: TypeRef::Int }, Param { name: "mode", ty: TypeRef::Rounding }], result: TypeRef::Decimal, target: Target::Op(Op::RoundDecimal) },
-        Overload { params: &[Param { name: "x", ty: TypeRef::Money }, Param { name: "places", ty: TypeRef::Int }], result: TypeRef::Money, target: Target::Op(Op::RoundMoney) },
-        Overload { params: &[Param { name: "x", ty: TypeRef::Money }, Param { name: "places", ty: TypeRef::Int }, Param { name: "mode", ty: TypeRef::Rounding }], result: TypeRef::Money, target: Target::Op(Op::RoundMoney) },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Decimal }, Param { name: "places", ty: TypeRef::Int }],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::RoundDecimal),
+        },
+        Overload {
+            params: &[
+                Param { name: "x", ty: TypeRef::Decimal },
+                Param { name: "places", ty: TypeRef::Int },
+                Param { name: "mode", ty: TypeRef::Rounding },
+            ],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::RoundDecimal),
+        },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Money }, Param { name: "places", ty: TypeRef::Int }],
+            result: TypeRef::Money,
+            target: Target::Op(Op::RoundMoney),
+        },
+        Overload {
+            params: &[
+                Param { name: "x", ty: TypeRef::Money },
+                Param { name: "places", ty: TypeRef::Int },
+                Param { name: "mode", ty: TypeRef::Rounding },
+            ],
+            result: TypeRef::Money,
+            target: Target::Op(Op::RoundMoney),
+        },
     ],
     summary: "Rounds to `places` fractional digits, half-even unless a `Rounding` mode is given.",
     docs: r#"`round(x, places)` rounds `x` to `places` fractional digits using

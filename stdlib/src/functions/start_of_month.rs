@@ -6,7 +6,11 @@ use crate::{time, Date};
 pub static BUILTIN: Builtin = Builtin {
     name: "start_of_month",
     overloads: &[
-        Overload { params: &[Param { name: "date", ty: TypeRef::Date }], result: TypeRef::Date, target: Target::Op(Op::StartOfMonth) },
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::StartOfMonth),
+        },
     ],
     summary: "The first day of the Date's month.",
     docs: r#"`start_of_month(d)` is the 1st of `d`'s month and year. The last

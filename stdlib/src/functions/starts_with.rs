@@ -6,7 +6,11 @@ use crate::text;
 pub static BUILTIN: Builtin = Builtin {
     name: "starts_with",
     overloads: &[
-        Overload { params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "prefix", ty: TypeRef::Text }], result: TypeRef::Bool, target: Target::Op(Op::StartsWith) },
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "prefix", ty: TypeRef::Text }],
+            result: TypeRef::Bool,
+            target: Target::Op(Op::StartsWith),
+        },
     ],
     summary: "Whether the first Text begins with the second (case-sensitive).",
     docs: r#"`starts_with(t, prefix)` is true when `t` begins with `prefix`,

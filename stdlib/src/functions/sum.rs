@@ -7,9 +7,30 @@ use crate::{num, Decimal, Fault};
 pub static BUILTIN: Builtin = Builtin {
     name: "sum",
     overloads: &[
-        Overload { params: &[Param { name: "items", ty: TypeRef::List(&TypeRef::Var) }, Param { name: "value", ty: TypeRef::Lambda(&TypeRef::Int) }], result: TypeRef::Int, target: Target::Aggregate(Aggregate::SumInt) },
-        Overload { params: &[Param { name: "items", ty: TypeRef::List(&TypeRef::Var) }, Param { name: "value", ty: TypeRef::Lambda(&TypeRef::Decimal) }], result: TypeRef::Decimal, target: Target::Aggregate(Aggregate::SumDecimal) },
-        Overload { params: &[Param { name: "items", ty: TypeRef::List(&TypeRef::Var) }, Param { name: "value", ty: TypeRef::Lambda(&TypeRef::Money) }], result: TypeRef::Optional(&TypeRef::Money), target: Target::Aggregate(Aggregate::SumMoney) },
+        Overload {
+            params: &[
+                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+                Param { name: "value", ty: TypeRef::Lambda(&TypeRef::Int) },
+            ],
+            result: TypeRef::Int,
+            target: Target::Aggregate(Aggregate::SumInt),
+        },
+        Overload {
+            params: &[
+                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+                Param { name: "value", ty: TypeRef::Lambda(&TypeRef::Decimal) },
+            ],
+            result: TypeRef::Decimal,
+            target: Target::Aggregate(Aggregate::SumDecimal),
+        },
+        Overload {
+            params: &[
+                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+                Param { name: "value", ty: TypeRef::Lambda(&TypeRef::Money) },
+            ],
+            result: TypeRef::Optional(&TypeRef::Money),
+            target: Target::Aggregate(Aggregate::SumMoney),
+        },
     ],
     summary: "The total of `x => e` over the list's elements: exact, in list order.",
     docs: r#"`sum(xs, x => e)` evaluates `e` for each element `x` of `xs`, in

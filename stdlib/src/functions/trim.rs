@@ -6,7 +6,11 @@ use crate::text;
 pub static BUILTIN: Builtin = Builtin {
     name: "trim",
     overloads: &[
-        Overload { params: &[Param { name: "text", ty: TypeRef::Text }], result: TypeRef::Text, target: Target::Op(Op::Trim) },
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }],
+            result: TypeRef::Text,
+            target: Target::Op(Op::Trim),
+        },
     ],
     summary: "The Text without leading and trailing white space.",
     docs: r#"`trim(t)` removes every leading and trailing character with the

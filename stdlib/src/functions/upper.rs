@@ -6,7 +6,11 @@ use crate::text;
 pub static BUILTIN: Builtin = Builtin {
     name: "upper",
     overloads: &[
-        Overload { params: &[Param { name: "text", ty: TypeRef::Text }], result: TypeRef::Text, target: Target::Op(Op::Upper) },
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }],
+            result: TypeRef::Text,
+            target: Target::Op(Op::Upper),
+        },
     ],
     summary: "The Text in upper case (Unicode default case conversion).",
     docs: r#"`upper(t)` applies the Unicode default upper-case mapping to

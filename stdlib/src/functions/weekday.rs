@@ -6,7 +6,11 @@ use crate::{time, Date, Weekday};
 pub static BUILTIN: Builtin = Builtin {
     name: "weekday",
     overloads: &[
-        Overload { params: &[Param { name: "date", ty: TypeRef::Date }], result: TypeRef::Weekday, target: Target::Op(Op::Weekday) },
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Weekday,
+            target: Target::Op(Op::Weekday),
+        },
     ],
     summary: "The day of the week of a Date.",
     docs: r#"`weekday(d)` is a variant of the built-in enum

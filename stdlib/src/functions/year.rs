@@ -6,7 +6,11 @@ use crate::{time, Date};
 pub static BUILTIN: Builtin = Builtin {
     name: "year",
     overloads: &[
-        Overload { params: &[Param { name: "date", ty: TypeRef::Date }], result: TypeRef::Int, target: Target::Op(Op::Year) },
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::Year),
+        },
     ],
     summary: "The year of a Date.",
     docs: r#"`year(d)` is the (proleptic Gregorian) year of `d` as an Int. For
