@@ -376,3 +376,80 @@ fn or_list<S: AsRef<str>>(words: &[S]) -> String {
         _ => words.iter().map(AsRef::as_ref).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use crate::check::{check, Input};
+    use crate::diagnostics::FileId;
+    use crate::ir::{Builtin, ExprKind};
+    use crate::syntax::parser::parse;
+    use crate::types::OrdKind;
+
+    /// The diagnostics of `fn f(<params>) -> <ret> = <body>`, as `code message [help]`, and f's body.
+    fn check_fn(params: &str, ret: &str, body: &str) -> (Vec<String>, Option<ExprKind>) {
+        let text = format!("fn f({params}) -> {ret} = {body}\n");
+        let parsed = parse(&text, FileId(0));
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let (pkg, diags) = check(&[Input { path: "a.canon", text: &text, ast: &parsed.file }]);
+        let shown = diags
+            .iter()
+            .map(|d| match &d.help {
+                Some(h) => format!("{:?} {} [{h}]", d.code, d.message),
+                None => format!("{:?} {}", d.code, d.message),
+            })
+            .collect();
+        (shown, pkg.functions.first().map(|f| f.body.kind.clone()))
+    }
+
+    fn errors(params: &str, ret: &str, body: &str) -> Vec<String> {
+        check_fn(params, ret, body).0
+    }
+
+    #[test]
+    fn overloads_pick_the_operation() {
+        let (d, body) = check_fn("x: Int", "Decimal", "round(x, 2)");
+        assert!(d.is_empty(), "{d:?}");
+        let Some(ExprKind::Builtin { op, args }) = body else { panic!("{body:?}") };
+        assert_eq!(op, Builtin::RoundDecimal);
+        assert_eq!(args.len(), 3, "the mode defaults to HalfEven");
+        assert!(matches!(args[0].kind, ExprKind::IntToDecimal(_)));
+        let (_, body) = check_fn("x: Int", "Int", "abs(x)");
+        assert!(matches!(body, Some(ExprKind::Builtin { op: Builtin::AbsInt, .. })));
+        let (_, body) = check_fn("x: Int, y: Decimal", "Decimal", "max(x, y)");
+        assert!(matches!(body, Some(ExprKind::Builtin { op: Builtin::Max(OrdKind::Decimal), .. })));
+        let (_, body) = check_fn("xs: List<Text>", "Int", "len(xs)");
+        assert!(matches!(body, Some(ExprKind::Builtin { op: Builtin::LenList, .. })));
+        let (d, _) = check_fn("xs: List<Int>", "Money?", "sum(xs, x => 1.00 USD)");
+        assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn wrong_calls_are_reported_as_before() {
+        assert_eq!(errors("x: Text", "Decimal", "round(x, 2)"), ["E0201 `round` takes a Decimal or Money, not `Text`"]);
+        assert_eq!(errors("x: Bool", "Int", "abs(x)"), ["E0201 `abs` takes an Int, Decimal or Money, not `Bool`"]);
+        assert_eq!(errors("x: Bool", "Int", "len(x)"), ["E0201 `len` takes a Text or a List, not `Bool`"]);
+        assert_eq!(
+            errors("x: Int, y: Text", "Int", "min(x, y)"),
+            ["E0201 `min` needs two values of one ordered type, not `Int` and `Text`"]
+        );
+        assert_eq!(
+            errors("x: Int", "Int", "min(x)"),
+            ["E0203 `min` takes 2 arguments but 1 were given [`min(Int, Int) -> Int`, `(Decimal, Decimal) -> Decimal`, \
+              `(Money, Money) -> Money`, `(Date, Date) -> Date`, `(Timestamp, Timestamp) -> Timestamp`, `(Text, Text) -> Text`]"]
+        );
+        assert_eq!(errors("x: Int", "Decimal", "round(x, 2, 3)"), ["E0201 expected `Rounding`, found `Int`"]);
+        assert_eq!(errors("xs: List<Int>", "Int", "sum(xs, x => \"a\")"), ["E0201 `sum` adds Int, Decimal or Money, not `Text`"]);
+        assert_eq!(errors("xs: List<Int>", "Int", "count(xs, x => 1)"), ["E0201 expected `Bool`, found `Int`"]);
+        assert_eq!(errors("x: Int", "Int", "sum(x, y => 1)"), ["E0201 `sum` takes a List, not `Int`"]);
+        assert_eq!(
+            errors("xs: List<Int>", "Int", "sum(xs, 1)"),
+            ["E0201 `sum` takes a lambda as its second argument [write `sum(items, x => ...)`]"]
+        );
+        assert_eq!(
+            errors("x: Int", "Int", "min(x, y => 1)"),
+            ["E0201 a lambda `x => ...` is only allowed as an argument of sum, count, any and all"]
+        );
+        assert_eq!(errors("x: Int", "Text", "upper(x)"), ["E0201 expected `Text`, found `Int`"]);
+    }
+}
