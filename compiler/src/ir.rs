@@ -339,48 +339,9 @@ pub enum BinaryOp {
     Or,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Aggregate {
-    SumInt,
-    SumDecimal,
-    SumMoney,
-    Count,
-    Any,
-    All,
-}
-
-/// A built-in function, resolved to one overload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Builtin {
-    RoundDecimal,
-    RoundMoney,
-    AbsInt,
-    AbsDecimal,
-    AbsMoney,
-    Min(OrdKind),
-    Max(OrdKind),
-    Money,
-    Amount,
-    Currency,
-    Convert,
-    LenText,
-    LenList,
-    Upper,
-    Lower,
-    Trim,
-    StartsWith,
-    EndsWith,
-    Contains,
-    Date,
-    Year,
-    Month,
-    Day,
-    Weekday,
-    AddDays,
-    DaysBetween,
-    StartOfMonth,
-    EndOfMonth,
-}
+/// An aggregate (`sum`, `count`, `any`, `all`) and a built-in function, each resolved to one
+/// overload; declared with the built-ins in `canon_stdlib::functions`.
+pub use canon_stdlib::functions::{Aggregate, Op as Builtin};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum InterpPart {

@@ -83,16 +83,8 @@ impl Ty {
     }
 }
 
-/// How two values of an ordered type compare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OrdKind {
-    Int,
-    Decimal,
-    Money,
-    Date,
-    Timestamp,
-    Text,
-}
+/// How two values of an ordered type compare (declared with the built-ins `min` and `max`).
+pub use canon_stdlib::functions::OrdKind;
 
 /// Names types for messages; needs the package for enum and record names.
 pub struct TyDisplay<'a> {

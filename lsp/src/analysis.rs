@@ -497,11 +497,7 @@ impl Workspace {
         match &occ.target {
             Target::Builtin(name) => {
                 let b = canon_stdlib::functions::lookup(name)?;
-                let sigs: Vec<String> = b
-                    .signatures
-                    .iter()
-                    .map(|s| format!("{}{s}", b.name))
-                    .collect();
+                let sigs: Vec<String> = b.signatures().map(|s| format!("{}{s}", b.name)).collect();
                 parts.push(code(&sigs.join("\n")));
                 parts.push(b.summary.to_string());
                 parts.push(b.docs.to_string());

@@ -71,20 +71,6 @@ pub(crate) const KEYWORDS_ITEM: &[&str] = &[
 
 const KEYWORDS_TEST: &[&str] = &["given", "with", "expect", "assert"];
 
-/// The parameter types of a built-in signature such as `(Decimal, Int) -> Decimal`.
-fn split_params(sig: &str) -> Vec<String> {
-    let inner = sig
-        .split_once('(')
-        .and_then(|(_, r)| r.rsplit_once(") ->"))
-        .map(|(p, _)| p)
-        .unwrap_or("");
-    inner
-        .split(',')
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
 /// The field names given at depth 0 of a record literal's body (`name: value, ...`).
 pub(crate) fn given_fields(body: &str) -> Vec<String> {
     let mut given = Vec::new();
@@ -135,9 +121,9 @@ impl Workspace {
             .collect();
         if let Some(b) = canon_stdlib::functions::lookup(&name) {
             let sigs = b
-                .signatures
+                .overloads
                 .iter()
-                .map(|s| (format!("{}{s}", b.name), split_params(s)))
+                .map(|o| (format!("{}{}", b.name, o.render()), o.params.iter().map(|p| p.ty.to_string()).collect()))
                 .collect();
             return Some((sigs, commas));
         }
@@ -233,11 +219,7 @@ impl Workspace {
             }
         }
         for b in canon_stdlib::functions::ALL {
-            let sigs: Vec<String> = b
-                .signatures
-                .iter()
-                .map(|s| format!("{}{s}", b.name))
-                .collect();
+            let sigs: Vec<String> = b.signatures().map(|s| format!("{}{s}", b.name)).collect();
             out.push(Completion {
                 docs: Some(b.summary.to_string()),
                 ..Completion::new(b.name, CompletionKind::Function, Some(sigs.join(" | ")))
@@ -640,8 +622,8 @@ fn argument_type(pkg: &ir::Package, head: &str) -> Option<Ty> {
     // A built-in: the parameter's type when every signature that has it agrees.
     let b = canon_stdlib::functions::lookup(name)?;
     let mut found: Option<String> = None;
-    for sig in b.signatures {
-        if let Some(p) = split_params(sig).into_iter().nth(index) {
+    for o in b.overloads {
+        if let Some(p) = o.params.get(index).map(|p| p.ty.to_string()) {
             if found.as_ref().is_some_and(|f| *f != p) {
                 return None;
             }

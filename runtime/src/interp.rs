@@ -12,7 +12,7 @@ use canon_compiler::ir::{
 use canon_compiler::diagnostics::RuntimeCode;
 use canon_compiler::types::OrdKind;
 use canon_stdlib::money::{self, MoneyOp};
-use canon_stdlib::{num, text, time, Rounding, Weekday};
+use canon_stdlib::{num, text, Rounding};
 use smallvec::SmallVec;
 
 use crate::encode;
@@ -568,7 +568,9 @@ impl<'a> Interp<'a> {
         })
     }
 
+    /// An aggregate: the accumulation steps its stdlib file declares.
     fn aggregate(&self, op: Aggregate, list: &Expr, slot: u32, body: &Expr, frame: &mut [Value], loc: Loc) -> R<Value> {
+        use canon_stdlib::functions::{count, sum};
         let items = match self.eval(list, frame)? {
             Value::List(items) => items,
             _ => return Ok(Value::None),
@@ -576,22 +578,22 @@ impl<'a> Interp<'a> {
         let f = |r: canon_stdlib::Fault| self.fault(r, loc);
         match op {
             Aggregate::SumInt => {
-                let mut acc = 0i64;
+                let mut acc = sum::INT_ZERO;
                 for it in items.iter() {
                     set(frame, slot, it.clone());
                     if let Value::Int(i) = self.eval(body, frame)? {
-                        acc = num::int_add(acc, i).map_err(f)?;
+                        acc = sum::add_int(acc, i).map_err(f)?;
                     }
                 }
                 Ok(Value::Int(acc))
             }
             Aggregate::SumDecimal => {
-                let mut acc = canon_stdlib::Decimal::ZERO;
+                let mut acc = sum::decimal_zero();
                 for it in items.iter() {
                     set(frame, slot, it.clone());
                     match self.eval(body, frame)? {
-                        Value::Decimal(d) => acc = num::add(acc, d).map_err(f)?,
-                        Value::Int(i) => acc = num::add(acc, num::from_int(i)).map_err(f)?,
+                        Value::Decimal(d) => acc = sum::add_decimal(acc, d).map_err(f)?,
+                        Value::Int(i) => acc = sum::add_decimal(acc, num::from_int(i)).map_err(f)?,
                         _ => {}
                     }
                 }
@@ -604,7 +606,7 @@ impl<'a> Interp<'a> {
                     if let Value::Money(d, c) = self.eval(body, frame)? {
                         acc = Some(match acc {
                             None => (d, c),
-                            Some(a) => canon_stdlib::functions::sum::add_money(a, (d, c)).map_err(f)?,
+                            Some(a) => sum::add_money(a, (d, c)).map_err(f)?,
                         });
                     }
                 }
@@ -614,9 +616,7 @@ impl<'a> Interp<'a> {
                 let mut n = 0i64;
                 for it in items.iter() {
                     set(frame, slot, it.clone());
-                    if self.truth(body, frame)? {
-                        n += 1;
-                    }
+                    n = count::step(n, self.truth(body, frame)?).map_err(f)?;
                 }
                 Ok(Value::Int(n))
             }
@@ -633,7 +633,12 @@ impl<'a> Interp<'a> {
         }
     }
 
+    /// A built-in call: each overload runs the native function its stdlib file declares.
     fn builtin(&self, op: Builtin, args: &[Expr], frame: &mut [Value], loc: Loc) -> R<Value> {
+        use canon_stdlib::functions::{
+            abs, add_days, amount, contains, convert, currency, date, day, days_between, end_of_month, ends_with, len,
+            lower, max, min, money, month, round, start_of_month, starts_with, trim, upper, weekday, year,
+        };
         let mut vals: SmallVec<[Value; 3]> = SmallVec::new();
         for a in args {
             vals.push(self.eval(a, frame)?);
@@ -644,63 +649,63 @@ impl<'a> Interp<'a> {
             Value::Enum(i) => Rounding::from_index(i).unwrap_or(Rounding::HalfEven),
             _ => Rounding::HalfEven,
         };
+        // The first of two texts unless the native function picked the second.
+        let text = |a: Arc<str>, b: Arc<str>, picked: &str| Value::Text(if std::ptr::eq(picked, &*b) { b } else { a });
         Ok(match (op, arg(0), arg(1)) {
             (Builtin::RoundDecimal, Value::Decimal(x), Value::Int(p)) => {
-                Value::Decimal(num::round(x, p, rounding(arg(2))).map_err(f)?)
+                Value::Decimal(round::round_decimal(x, p, rounding(arg(2))).map_err(f)?)
             }
             (Builtin::RoundMoney, Value::Money(x, c), Value::Int(p)) => {
-                Value::Money(num::round(x, p, rounding(arg(2))).map_err(f)?, c)
+                mv(round::round_money((x, c), p, rounding(arg(2))).map_err(f)?)
             }
-            (Builtin::AbsInt, Value::Int(i), _) => Value::Int(num::int_abs(i).map_err(f)?),
-            (Builtin::AbsDecimal, Value::Decimal(d), _) => Value::Decimal(num::abs(d)),
-            (Builtin::AbsMoney, Value::Money(d, c), _) => Value::Money(num::abs(d), c),
-            (Builtin::Min(k), x, y) => {
-                let o = self.order(k, &x, &y, MoneyOp::Min, loc)?;
-                if o == Ordering::Greater {
-                    y
-                } else {
-                    x
-                }
+            (Builtin::AbsInt, Value::Int(i), _) => Value::Int(abs::abs_int(i).map_err(f)?),
+            (Builtin::AbsDecimal, Value::Decimal(d), _) => Value::Decimal(abs::abs_decimal(d)),
+            (Builtin::AbsMoney, Value::Money(d, c), _) => mv(abs::abs_money((d, c))),
+            (Builtin::Min(_), Value::Int(a), Value::Int(b)) => Value::Int(min::min_int(a, b)),
+            (Builtin::Min(_), Value::Decimal(a), Value::Decimal(b)) => Value::Decimal(min::min_decimal(a, b)),
+            (Builtin::Min(_), Value::Money(a, c), Value::Money(b, d)) => mv(min::min_money((a, c), (b, d)).map_err(f)?),
+            (Builtin::Min(_), Value::Date(a), Value::Date(b)) => Value::Date(min::min_date(a, b)),
+            (Builtin::Min(_), Value::Timestamp(a), Value::Timestamp(b)) => Value::Timestamp(min::min_timestamp(a, b)),
+            (Builtin::Min(_), Value::Text(a), Value::Text(b)) => {
+                let picked = min::min_text(&a, &b);
+                text(a.clone(), b.clone(), picked)
             }
-            (Builtin::Max(k), x, y) => {
-                let o = self.order(k, &x, &y, MoneyOp::Max, loc)?;
-                if o == Ordering::Less {
-                    y
-                } else {
-                    x
-                }
+            (Builtin::Max(_), Value::Int(a), Value::Int(b)) => Value::Int(max::max_int(a, b)),
+            (Builtin::Max(_), Value::Decimal(a), Value::Decimal(b)) => Value::Decimal(max::max_decimal(a, b)),
+            (Builtin::Max(_), Value::Money(a, c), Value::Money(b, d)) => mv(max::max_money((a, c), (b, d)).map_err(f)?),
+            (Builtin::Max(_), Value::Date(a), Value::Date(b)) => Value::Date(max::max_date(a, b)),
+            (Builtin::Max(_), Value::Timestamp(a), Value::Timestamp(b)) => Value::Timestamp(max::max_timestamp(a, b)),
+            (Builtin::Max(_), Value::Text(a), Value::Text(b)) => {
+                let picked = max::max_text(&a, &b);
+                text(a.clone(), b.clone(), picked)
             }
-            (Builtin::Money, Value::Decimal(d), Value::Currency(c)) => Value::Money(num::normalize_zero(d), c),
-            (Builtin::Amount, Value::Money(d, _), _) => Value::Decimal(d),
-            (Builtin::Currency, Value::Money(_, c), _) => Value::Currency(c),
-            (Builtin::Convert, Value::Money(d, _), Value::Currency(to)) => match arg(2) {
-                Value::Decimal(rate) => Value::Money(num::mul(d, rate).map_err(f)?, to),
+            (Builtin::Money, Value::Decimal(d), Value::Currency(c)) => mv(money::money(d, c)),
+            (Builtin::Amount, Value::Money(d, c), _) => Value::Decimal(amount::amount((d, c))),
+            (Builtin::Currency, Value::Money(d, c), _) => Value::Currency(currency::currency((d, c))),
+            (Builtin::Convert, Value::Money(d, c), Value::Currency(to)) => match arg(2) {
+                Value::Decimal(rate) => mv(convert::convert((d, c), to, rate).map_err(f)?),
                 _ => Value::None,
             },
-            (Builtin::LenText, Value::Text(t), _) => Value::Int(text::len(&t)),
-            (Builtin::LenList, Value::List(l), _) => Value::Int(l.len() as i64),
-            (Builtin::Upper, Value::Text(t), _) => Value::Text(Arc::from(text::upper(&t))),
-            (Builtin::Lower, Value::Text(t), _) => Value::Text(Arc::from(text::lower(&t))),
-            (Builtin::Trim, Value::Text(t), _) => Value::Text(Arc::from(text::trim(&t))),
-            (Builtin::StartsWith, Value::Text(a), Value::Text(b)) => Value::Bool(text::starts_with(&a, &b)),
-            (Builtin::EndsWith, Value::Text(a), Value::Text(b)) => Value::Bool(text::ends_with(&a, &b)),
-            (Builtin::Contains, Value::Text(a), Value::Text(b)) => Value::Bool(text::contains(&a, &b)),
-            (Builtin::Date, Value::Timestamp(t), _) => Value::Date(time::date_of(t)),
-            (Builtin::Year, Value::Date(d), _) => Value::Int(i64::from(time::ymd(d).0)),
-            (Builtin::Month, Value::Date(d), _) => Value::Int(i64::from(time::ymd(d).1)),
-            (Builtin::Day, Value::Date(d), _) => Value::Int(i64::from(time::ymd(d).2)),
-            (Builtin::Weekday, Value::Date(d), _) => Value::Enum(weekday_index(time::weekday(d))),
-            (Builtin::AddDays, Value::Date(d), Value::Int(n)) => Value::Date(time::add_days(d, n).map_err(f)?),
-            (Builtin::DaysBetween, Value::Date(a), Value::Date(b)) => Value::Int(time::days_between(a, b)),
-            (Builtin::StartOfMonth, Value::Date(d), _) => Value::Date(time::start_of_month(d)),
-            (Builtin::EndOfMonth, Value::Date(d), _) => Value::Date(time::end_of_month(d)),
+            (Builtin::LenText, Value::Text(t), _) => Value::Int(len::len_text(&t)),
+            (Builtin::LenList, Value::List(l), _) => Value::Int(len::len_list(l.len())),
+            (Builtin::Upper, Value::Text(t), _) => Value::Text(Arc::from(upper::upper(&t))),
+            (Builtin::Lower, Value::Text(t), _) => Value::Text(Arc::from(lower::lower(&t))),
+            (Builtin::Trim, Value::Text(t), _) => Value::Text(Arc::from(trim::trim(&t))),
+            (Builtin::StartsWith, Value::Text(a), Value::Text(b)) => Value::Bool(starts_with::starts_with(&a, &b)),
+            (Builtin::EndsWith, Value::Text(a), Value::Text(b)) => Value::Bool(ends_with::ends_with(&a, &b)),
+            (Builtin::Contains, Value::Text(a), Value::Text(b)) => Value::Bool(contains::contains(&a, &b)),
+            (Builtin::Date, Value::Timestamp(t), _) => Value::Date(date::date(t)),
+            (Builtin::Year, Value::Date(d), _) => Value::Int(year::year(d)),
+            (Builtin::Month, Value::Date(d), _) => Value::Int(month::month(d)),
+            (Builtin::Day, Value::Date(d), _) => Value::Int(day::day(d)),
+            (Builtin::Weekday, Value::Date(d), _) => Value::Enum(weekday::weekday(d) as u32),
+            (Builtin::AddDays, Value::Date(d), Value::Int(n)) => Value::Date(add_days::add_days(d, n).map_err(f)?),
+            (Builtin::DaysBetween, Value::Date(a), Value::Date(b)) => Value::Int(days_between::days_between(a, b)),
+            (Builtin::StartOfMonth, Value::Date(d), _) => Value::Date(start_of_month::start_of_month(d)),
+            (Builtin::EndOfMonth, Value::Date(d), _) => Value::Date(end_of_month::end_of_month(d)),
             _ => Value::None,
         })
     }
-}
-
-fn weekday_index(w: Weekday) -> u32 {
-    w as u32
 }
 
 fn mv(m: (canon_stdlib::Decimal, canon_stdlib::Currency)) -> Value {

@@ -1,12 +1,28 @@
 //! `abs`: the absolute value of an Int, Decimal or Money.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::money::Money;
 use crate::{num, Decimal, Fault};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "abs",
-    signatures: &["(Int) -> Int", "(Decimal) -> Decimal", "(Money) -> Money"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Int }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::AbsInt),
+        },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Decimal }],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::AbsDecimal),
+        },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Money }],
+            result: TypeRef::Money,
+            target: Target::Op(Op::AbsMoney),
+        },
+    ],
     summary: "The absolute value, keeping a Decimal's scale and a Money's currency.",
     docs: r#"`abs(x)` is `x` without its sign. A Decimal keeps its scale
 (`abs(-1.50)` is `1.50`) and a Money keeps its currency.

@@ -1,11 +1,17 @@
 //! `add_days`: a Date moved by a number of days.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::{time, Date, Fault};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "add_days",
-    signatures: &["(Date, Int) -> Date"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }, Param { name: "days", ty: TypeRef::Int }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::AddDays),
+        },
+    ],
     summary: "The Date `n` days later (earlier for a negative `n`).",
     docs: r#"`add_days(d, n)` counts `n` calendar days forward from `d`, or
 back when `n` is negative, across month and year ends and leap days.

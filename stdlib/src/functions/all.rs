@@ -1,10 +1,19 @@
 //! `all`: whether a condition holds for every element of a list (an aggregate with a lambda).
 
-use super::{Builtin, Example};
+use super::{Aggregate, Builtin, Example, Overload, Param, Target, TypeRef};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "all",
-    signatures: &["(List<T>, x => Bool) -> Bool"],
+    overloads: &[
+        Overload {
+            params: &[
+                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+                Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
+            ],
+            result: TypeRef::Bool,
+            target: Target::Aggregate(Aggregate::All),
+        },
+    ],
     summary: "Whether the condition holds for every element; true for an empty list.",
     docs: r#"`all(xs, x => c)` is true when `c` is true for every element `x`
 of `xs`. Elements are tested in list order and testing stops at the first

@@ -1,12 +1,18 @@
 //! `amount`: the Decimal amount of a Money.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::money::Money;
 use crate::Decimal;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "amount",
-    signatures: &["(Money) -> Decimal"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "m", ty: TypeRef::Money }],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::Amount),
+        },
+    ],
     summary: "The amount of a Money, as a Decimal with its scale.",
     docs: r#"`amount(m)` is the amount of `m` without its currency, keeping
 its scale (`amount(100 EUR)` is `100`, `amount(125.50 USD)` is `125.50`).

@@ -1,10 +1,19 @@
 //! `any`: whether a condition holds for at least one element of a list (an aggregate with a lambda).
 
-use super::{Builtin, Example};
+use super::{Aggregate, Builtin, Example, Overload, Param, Target, TypeRef};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "any",
-    signatures: &["(List<T>, x => Bool) -> Bool"],
+    overloads: &[
+        Overload {
+            params: &[
+                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+                Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
+            ],
+            result: TypeRef::Bool,
+            target: Target::Aggregate(Aggregate::Any),
+        },
+    ],
     summary: "Whether the condition holds for at least one element; false for an empty list.",
     docs: r#"`any(xs, x => c)` is true when `c` is true for at least one
 element `x` of `xs`. Elements are tested in list order and testing stops at

@@ -1,11 +1,17 @@
 //! `contains`: whether a Text occurs inside another.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "contains",
-    signatures: &["(Text, Text) -> Bool"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "part", ty: TypeRef::Text }],
+            result: TypeRef::Bool,
+            target: Target::Op(Op::Contains),
+        },
+    ],
     summary: "Whether the second Text occurs in the first (case-sensitive).",
     docs: r#"`contains(t, part)` is true when `part` occurs anywhere in `t`,
 comparing code points exactly: case-sensitive and without Unicode

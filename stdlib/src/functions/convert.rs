@@ -1,12 +1,22 @@
 //! `convert`: converts a Money to another currency at a given rate, exactly and without rounding.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::money::Money;
 use crate::{num, Currency, Decimal, Fault};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "convert",
-    signatures: &["(Money, Currency, Decimal) -> Money"],
+    overloads: &[
+        Overload {
+            params: &[
+                Param { name: "m", ty: TypeRef::Money },
+                Param { name: "to", ty: TypeRef::Currency },
+                Param { name: "rate", ty: TypeRef::Decimal },
+            ],
+            result: TypeRef::Money,
+            target: Target::Op(Op::Convert),
+        },
+    ],
     summary: "Converts a Money to another currency: amount × rate, not rounded.",
     docs: r#"`convert(m, to, rate)` is `amount(m) * rate` in currency `to`.
 The multiplication is exact, so the scale is the sum of the two scales

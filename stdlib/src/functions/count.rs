@@ -1,11 +1,20 @@
 //! `count`: how many elements of a list satisfy a condition (an aggregate with a lambda).
 
-use super::{Builtin, Example};
+use super::{Aggregate, Builtin, Example, Overload, Param, Target, TypeRef};
 use crate::{num, Fault};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "count",
-    signatures: &["(List<T>, x => Bool) -> Int"],
+    overloads: &[
+        Overload {
+            params: &[
+                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+                Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
+            ],
+            result: TypeRef::Int,
+            target: Target::Aggregate(Aggregate::Count),
+        },
+    ],
     summary: "The number of elements for which the condition holds.",
     docs: r#"`count(xs, x => c)` evaluates `c` for every element `x` of `xs`,
 in list order, and counts those for which it is true. An empty list counts

@@ -1,12 +1,18 @@
 //! `currency`: the Currency of a Money.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::money::Money;
 use crate::Currency;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "currency",
-    signatures: &["(Money) -> Currency"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "m", ty: TypeRef::Money }],
+            result: TypeRef::Currency,
+            target: Target::Op(Op::Currency),
+        },
+    ],
     summary: "The currency of a Money.",
     docs: r#"`currency(m)` is the currency code of `m`. Its JSON output is
 the code as a string (`"USD"`). A typical use is a zero in the currency of

@@ -1,11 +1,17 @@
 //! `date`: the UTC calendar date of a Timestamp.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::{time, Date, Timestamp};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "date",
-    signatures: &["(Timestamp) -> Date"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "ts", ty: TypeRef::Timestamp }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::Date),
+        },
+    ],
     summary: "The calendar date of a Timestamp in UTC.",
     docs: r#"`date(ts)` is the date on which the instant `ts` falls in UTC.
 Timestamps are normalised to UTC when they are read, so a local offset in

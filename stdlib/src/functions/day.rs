@@ -1,11 +1,17 @@
 //! `day`: the day of the month (1..=31) of a Date.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::{time, Date};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "day",
-    signatures: &["(Date) -> Int"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::Day),
+        },
+    ],
     summary: "The day of the month of a Date, 1 to 31.",
     docs: r#"`day(d)` is the day of the month of `d` as an Int from 1 to 31.
 `day(end_of_month(d))` is the number of days in `d`'s month.

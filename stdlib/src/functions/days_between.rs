@@ -1,11 +1,17 @@
 //! `days_between`: the number of days from one Date to another.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::{time, Date};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "days_between",
-    signatures: &["(Date, Date) -> Int"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "from", ty: TypeRef::Date }, Param { name: "to", ty: TypeRef::Date }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::DaysBetween),
+        },
+    ],
     summary: "The second Date minus the first, in days.",
     docs: r#"`days_between(a, b)` is the number of days from `a` to `b`:
 positive when `b` is later, negative when it is earlier, 0 on the same day.

@@ -1,11 +1,17 @@
 //! `end_of_month`: the last day of a Date's month.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::{time, Date};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "end_of_month",
-    signatures: &["(Date) -> Date"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::EndOfMonth),
+        },
+    ],
     summary: "The last day of the Date's month.",
     docs: r#"`end_of_month(d)` is the last day of `d`'s month: the 28th, 29th,
 30th or 31st. February has 29 days in leap years (divisible by 4, except

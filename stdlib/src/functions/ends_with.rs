@@ -1,11 +1,17 @@
 //! `ends_with`: whether a Text ends with another.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "ends_with",
-    signatures: &["(Text, Text) -> Bool"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "suffix", ty: TypeRef::Text }],
+            result: TypeRef::Bool,
+            target: Target::Op(Op::EndsWith),
+        },
+    ],
     summary: "Whether the first Text ends with the second (case-sensitive).",
     docs: r#"`ends_with(t, suffix)` is true when `t` ends with `suffix`,
 comparing code points exactly: case-sensitive and without Unicode

@@ -1,11 +1,22 @@
 //! `len`: the length of a Text (in Unicode scalar values) or of a list.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "len",
-    signatures: &["(Text) -> Int", "(List<T>) -> Int"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Text }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::LenText),
+        },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::List(&TypeRef::Var) }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::LenList),
+        },
+    ],
     summary:
         "The number of characters (Unicode scalar values) in a Text, or of elements in a list.",
     docs: r#"`len(t)` counts the Unicode scalar values of a Text: not bytes

@@ -1,11 +1,17 @@
 //! `lower`: Unicode default lower-casing of a Text.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "lower",
-    signatures: &["(Text) -> Text"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }],
+            result: TypeRef::Text,
+            target: Target::Op(Op::Lower),
+        },
+    ],
     summary: "The Text in lower case (Unicode default case conversion).",
     docs: r#"`lower(t)` applies the Unicode default lower-case mapping, exactly
 as Rust's `str::to_lowercase`: not locale-specific, and a Greek capital

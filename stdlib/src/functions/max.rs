@@ -1,19 +1,43 @@
 //! `max`: the larger of two values of one ordered type (Int, Decimal, Money, Date, Timestamp, Text).
 
-use super::{pick, Builtin, Example};
+use super::{pick, Builtin, Example, Op, OrdKind, Overload, Param, Target, TypeRef};
 use crate::money::{self, Money};
 use crate::{num, Date, Decimal, Fault, Timestamp};
 use std::cmp::Ordering;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "max",
-    signatures: &[
-        "(Int, Int) -> Int",
-        "(Decimal, Decimal) -> Decimal",
-        "(Money, Money) -> Money",
-        "(Date, Date) -> Date",
-        "(Timestamp, Timestamp) -> Timestamp",
-        "(Text, Text) -> Text",
+    overloads: &[
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Int }, Param { name: "b", ty: TypeRef::Int }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::Max(OrdKind::Int)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Decimal }, Param { name: "b", ty: TypeRef::Decimal }],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::Max(OrdKind::Decimal)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Money }, Param { name: "b", ty: TypeRef::Money }],
+            result: TypeRef::Money,
+            target: Target::Op(Op::Max(OrdKind::Money)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Date }, Param { name: "b", ty: TypeRef::Date }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::Max(OrdKind::Date)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Timestamp }, Param { name: "b", ty: TypeRef::Timestamp }],
+            result: TypeRef::Timestamp,
+            target: Target::Op(Op::Max(OrdKind::Timestamp)),
+        },
+        Overload {
+            params: &[Param { name: "a", ty: TypeRef::Text }, Param { name: "b", ty: TypeRef::Text }],
+            result: TypeRef::Text,
+            target: Target::Op(Op::Max(OrdKind::Text)),
+        },
     ],
     summary: "The larger of two values of one ordered type.",
     docs: r#"`max(a, b)` is the larger of `a` and `b`. Numbers and Money compare

@@ -1,11 +1,14 @@
 //! The built-in functions of LANGUAGE.md §10: one file per function with its signatures, docs, examples and native code.
 //!
-//! Each `functions/<name>.rs` holds a `pub static BUILTIN: Builtin` (what the
-//! compiler, `canon explain`-style docs and the language server's hover show,
-//! and whose examples the interpreter runs as tests) next to the native
-//! functions the engines call. The aggregates `sum`, `count`, `any` and `all`
-//! take a lambda that only the interpreter can evaluate; their files hold
-//! the docs, examples and the accumulation helpers.
+//! Each `functions/<name>.rs` is the one place a built-in is declared: a
+//! `pub static BUILTIN: Builtin` with its typed overloads (which the checker
+//! resolves calls against, each naming the [`Op`] or [`Aggregate`] it lowers
+//! to), docs and examples (which hover, completion and signature help show,
+//! and which jit/tests/builtin_examples.rs runs through both engines), next to
+//! the native functions the interpreter calls. The aggregates `sum`, `count`,
+//! `any` and `all` take a lambda; their files hold the accumulation steps.
+
+use std::fmt;
 
 pub mod abs;
 pub mod add_days;
@@ -36,19 +39,173 @@ pub mod upper;
 pub mod weekday;
 pub mod year;
 
-/// The description of one built-in function.
+/// The description of one built-in function: everything the checker, both
+/// engines and the language server know about it.
 #[derive(Debug)]
 pub struct Builtin {
     /// The name it is called by.
     pub name: &'static str,
-    /// Every accepted signature, in Canon type syntax (`(Decimal, Int) -> Decimal`).
-    pub signatures: &'static [&'static str],
+    /// Every accepted signature, in the order messages and signature help list them.
+    pub overloads: &'static [Overload],
     /// One sentence for completion lists and hover headers.
     pub summary: &'static str,
     /// Longer Markdown: behaviour, edge cases and faults.
     pub docs: &'static str,
     /// Canon expressions with the JSON output of their value (LANGUAGE.md §3); run as tests.
     pub examples: &'static [Example],
+}
+
+/// One accepted signature of a built-in and the operation it resolves to.
+#[derive(Debug)]
+pub struct Overload {
+    pub params: &'static [Param],
+    pub result: TypeRef,
+    pub target: Target,
+}
+
+/// A parameter of an overload.
+#[derive(Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub ty: TypeRef,
+}
+
+/// A type a built-in takes or returns, in terms the standard library can name
+/// (the compiler maps it to its own types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeRef {
+    Int,
+    Decimal,
+    Money,
+    Text,
+    Bool,
+    Date,
+    Timestamp,
+    Currency,
+    /// The built-in enum `Rounding`.
+    Rounding,
+    /// The built-in enum `Weekday`.
+    Weekday,
+    /// Any type `T` (the elements of a list).
+    Var,
+    /// `List<T>`.
+    List(&'static TypeRef),
+    /// `T?`.
+    Optional(&'static TypeRef),
+    /// A lambda `x => U` whose parameter is bound to the elements of the list argument before it.
+    Lambda(&'static TypeRef),
+}
+
+impl TypeRef {
+    /// The name of the type's outermost constructor (`List` for `List<T>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TypeRef::Int => "Int",
+            TypeRef::Decimal => "Decimal",
+            TypeRef::Money => "Money",
+            TypeRef::Text => "Text",
+            TypeRef::Bool => "Bool",
+            TypeRef::Date => "Date",
+            TypeRef::Timestamp => "Timestamp",
+            TypeRef::Currency => "Currency",
+            TypeRef::Rounding => "Rounding",
+            TypeRef::Weekday => "Weekday",
+            TypeRef::Var => "T",
+            TypeRef::List(_) => "List",
+            TypeRef::Optional(t) => t.name(),
+            TypeRef::Lambda(_) => "lambda",
+        }
+    }
+}
+
+/// The type in Canon syntax: `Int`, `List<T>`, `Money?`, `x => Bool`.
+impl fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TypeRef::List(t) => write!(f, "List<{t}>"),
+            TypeRef::Optional(t) => write!(f, "{t}?"),
+            TypeRef::Lambda(t) => write!(f, "x => {t}"),
+            named => f.write_str(named.name()),
+        }
+    }
+}
+
+impl Overload {
+    /// The signature in Canon type syntax: `(Decimal, Int) -> Decimal`.
+    pub fn render(&self) -> String {
+        let params: Vec<String> = self.params.iter().map(|p| p.ty.to_string()).collect();
+        format!("({}) -> {}", params.join(", "), self.result)
+    }
+}
+
+impl Builtin {
+    /// Every signature, rendered (see [`Overload::render`]).
+    pub fn signatures(&self) -> impl Iterator<Item = String> + '_ {
+        self.overloads.iter().map(Overload::render)
+    }
+}
+
+/// What a call resolves to: an operation on evaluated arguments, or an
+/// aggregate that evaluates its lambda once per list element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Op(Op),
+    Aggregate(Aggregate),
+}
+
+/// A built-in function, resolved to one overload (the compiler's `ir::Builtin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    RoundDecimal,
+    RoundMoney,
+    AbsInt,
+    AbsDecimal,
+    AbsMoney,
+    Min(OrdKind),
+    Max(OrdKind),
+    Money,
+    Amount,
+    Currency,
+    Convert,
+    LenText,
+    LenList,
+    Upper,
+    Lower,
+    Trim,
+    StartsWith,
+    EndsWith,
+    Contains,
+    Date,
+    Year,
+    Month,
+    Day,
+    Weekday,
+    AddDays,
+    DaysBetween,
+    StartOfMonth,
+    EndOfMonth,
+}
+
+/// An aggregate over a list, resolved to one overload (the compiler's `ir::Aggregate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Aggregate {
+    SumInt,
+    SumDecimal,
+    SumMoney,
+    Count,
+    Any,
+    All,
+}
+
+/// How two values of an ordered type compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrdKind {
+    Int,
+    Decimal,
+    Money,
+    Date,
+    Timestamp,
+    Text,
 }
 
 /// A Canon expression and the exact JSON (compact, LANGUAGE.md §3) of its value.
@@ -237,7 +394,7 @@ mod tests {
         for name in spec {
             let b = lookup(name).unwrap_or_else(|| panic!("missing built-in {name}"));
             assert_eq!(b.name, name);
-            assert!(!b.signatures.is_empty(), "{name}: signatures");
+            assert!(!b.overloads.is_empty(), "{name}: overloads");
             assert!(
                 b.summary.ends_with('.') && !b.summary.is_empty(),
                 "{name}: summary"
@@ -256,7 +413,7 @@ mod tests {
                     e.json
                 );
             }
-            for s in b.signatures {
+            for s in b.signatures() {
                 assert!(
                     s.starts_with('(') && s.contains(") -> "),
                     "{name}: signature {s}"
@@ -265,6 +422,22 @@ mod tests {
         }
         assert!(lookup("nope").is_none());
         assert!(lookup("").is_none());
+    }
+
+    #[test]
+    fn overloads_are_distinct_and_render_as_canon_types() {
+        for b in ALL {
+            for (i, o) in b.overloads.iter().enumerate() {
+                assert!(o.params.iter().all(|p| !p.name.is_empty()), "{}: parameter names", b.name);
+                let same = b.overloads.iter().skip(i + 1).any(|q| q.render() == o.render());
+                assert!(!same, "{}: overload {} twice", b.name, o.render());
+            }
+        }
+        let round: Vec<String> = lookup("round").unwrap().signatures().collect();
+        assert_eq!(round[1], "(Decimal, Int, Rounding) -> Decimal");
+        let sum: Vec<String> = lookup("sum").unwrap().signatures().collect();
+        assert_eq!(sum[2], "(List<T>, x => Money) -> Money?");
+        assert_eq!(lookup("len").unwrap().overloads[1].target, Target::Op(Op::LenList));
     }
 
     #[test]

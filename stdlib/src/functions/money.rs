@@ -1,12 +1,21 @@
 //! `money`: builds a Money from a Decimal amount and a Currency.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::money::Money;
 use crate::{num, Currency, Decimal};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "money",
-    signatures: &["(Decimal, Currency) -> Money"],
+    overloads: &[
+        Overload {
+            params: &[
+                Param { name: "amount", ty: TypeRef::Decimal },
+                Param { name: "currency", ty: TypeRef::Currency },
+            ],
+            result: TypeRef::Money,
+            target: Target::Op(Op::Money),
+        },
+    ],
     summary: "Makes a Money from an amount and a currency.",
     docs: r#"`money(amount, currency)` pairs an amount with a currency; the
 amount keeps its scale (`money(12.5, USD)` is `12.5 USD`, not `12.50 USD`:

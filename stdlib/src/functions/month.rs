@@ -1,11 +1,17 @@
 //! `month`: the month (1..=12) of a Date.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::{time, Date};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "month",
-    signatures: &["(Date) -> Int"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::Month),
+        },
+    ],
     summary: "The month of a Date, 1 (January) to 12 (December).",
     docs: r#"`month(d)` is the month of `d` as an Int from 1 to 12 (not
 zero-based). Being an Int, it has no leading zero in text interpolation:

@@ -1,16 +1,40 @@
 //! `round`: rounds a Decimal or Money to a number of fractional digits, half-even or by a `Rounding` mode.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::money::Money;
 use crate::{num, Decimal, Fault, Rounding};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "round",
-    signatures: &[
-        "(Decimal, Int) -> Decimal",
-        "(Decimal, Int, Rounding) -> Decimal",
-        "(Money, Int) -> Money",
-        "(Money, Int, Rounding) -> Money",
+    overloads: &[
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Decimal }, Param { name: "places", ty: TypeRef::Int }],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::RoundDecimal),
+        },
+        Overload {
+            params: &[
+                Param { name: "x", ty: TypeRef::Decimal },
+                Param { name: "places", ty: TypeRef::Int },
+                Param { name: "mode", ty: TypeRef::Rounding },
+            ],
+            result: TypeRef::Decimal,
+            target: Target::Op(Op::RoundDecimal),
+        },
+        Overload {
+            params: &[Param { name: "x", ty: TypeRef::Money }, Param { name: "places", ty: TypeRef::Int }],
+            result: TypeRef::Money,
+            target: Target::Op(Op::RoundMoney),
+        },
+        Overload {
+            params: &[
+                Param { name: "x", ty: TypeRef::Money },
+                Param { name: "places", ty: TypeRef::Int },
+                Param { name: "mode", ty: TypeRef::Rounding },
+            ],
+            result: TypeRef::Money,
+            target: Target::Op(Op::RoundMoney),
+        },
     ],
     summary: "Rounds to `places` fractional digits, half-even unless a `Rounding` mode is given.",
     docs: r#"`round(x, places)` rounds `x` to `places` fractional digits using

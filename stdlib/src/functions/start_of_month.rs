@@ -1,11 +1,17 @@
 //! `start_of_month`: the first day of a Date's month.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::{time, Date};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "start_of_month",
-    signatures: &["(Date) -> Date"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Date,
+            target: Target::Op(Op::StartOfMonth),
+        },
+    ],
     summary: "The first day of the Date's month.",
     docs: r#"`start_of_month(d)` is the 1st of `d`'s month and year. The last
 day of the previous month is `add_days(start_of_month(d), -1)`.

@@ -1,11 +1,17 @@
 //! `starts_with`: whether a Text begins with another.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "starts_with",
-    signatures: &["(Text, Text) -> Bool"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "prefix", ty: TypeRef::Text }],
+            result: TypeRef::Bool,
+            target: Target::Op(Op::StartsWith),
+        },
+    ],
     summary: "Whether the first Text begins with the second (case-sensitive).",
     docs: r#"`starts_with(t, prefix)` is true when `t` begins with `prefix`,
 comparing code points exactly: case-sensitive and without Unicode

@@ -1,11 +1,17 @@
 //! `trim`: removes leading and trailing Unicode White_Space from a Text.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "trim",
-    signatures: &["(Text) -> Text"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }],
+            result: TypeRef::Text,
+            target: Target::Op(Op::Trim),
+        },
+    ],
     summary: "The Text without leading and trailing white space.",
     docs: r#"`trim(t)` removes every leading and trailing character with the
 Unicode White_Space property: spaces, tabs, line breaks, the no-break space

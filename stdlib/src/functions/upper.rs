@@ -1,11 +1,17 @@
 //! `upper`: Unicode default upper-casing of a Text.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "upper",
-    signatures: &["(Text) -> Text"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "text", ty: TypeRef::Text }],
+            result: TypeRef::Text,
+            target: Target::Op(Op::Upper),
+        },
+    ],
     summary: "The Text in upper case (Unicode default case conversion).",
     docs: r#"`upper(t)` applies the Unicode default upper-case mapping to
 every character, exactly as Rust's `str::to_uppercase`: it is not

@@ -1,11 +1,17 @@
 //! `weekday`: the day of the week of a Date, as the built-in enum `Weekday`.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::{time, Date, Weekday};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "weekday",
-    signatures: &["(Date) -> Weekday"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Weekday,
+            target: Target::Op(Op::Weekday),
+        },
+    ],
     summary: "The day of the week of a Date.",
     docs: r#"`weekday(d)` is a variant of the built-in enum
 `Weekday { Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday }`;

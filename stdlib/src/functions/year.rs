@@ -1,11 +1,17 @@
 //! `year`: the year of a Date.
 
-use super::{Builtin, Example};
+use super::{Builtin, Example, Op, Overload, Param, Target, TypeRef};
 use crate::{time, Date};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "year",
-    signatures: &["(Date) -> Int"],
+    overloads: &[
+        Overload {
+            params: &[Param { name: "date", ty: TypeRef::Date }],
+            result: TypeRef::Int,
+            target: Target::Op(Op::Year),
+        },
+    ],
     summary: "The year of a Date.",
     docs: r#"`year(d)` is the (proleptic Gregorian) year of `d` as an Int. For
 a Timestamp take its UTC date first: `year(date(ts))`. In text interpolation
