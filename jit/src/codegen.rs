@@ -162,6 +162,11 @@ impl<'m> Lowering<'m> {
     }
 
     fn define(&mut self, id: FuncId, ctx: &mut cranelift_codegen::Context) -> Result<(), Unsupported> {
+        // `CANON_JIT_CLIF=1` prints every body as lowered, before Cranelift
+        // optimises it (to check that a change to lowering emits the same code).
+        if std::env::var_os("CANON_JIT_CLIF").is_some() {
+            eprintln!("{}", ctx.func.display());
+        }
         if let Err(e) = self.module.define_function(id, ctx) {
             if std::env::var_os("CANON_JIT_DUMP").is_some() {
                 eprintln!("{}", ctx.func.display());
