@@ -1,0 +1,301 @@
+//! Arithmetic and comparison: inline Int operations and fast paths, helpers otherwise.
+
+use canon_compiler::ir::{BinaryOp, CmpOp, Const, Expr, ExprKind, Loc};
+use canon_compiler::types::{OrdKind, Ty};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder};
+use cranelift_codegen::ir::Value as CValue;
+
+use crate::rt::{cmp_aux, Helper};
+
+use super::{Fn, Unsupported};
+
+impl Fn<'_, '_, '_> {
+    pub(super) fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, dst: CValue, e: &Expr) -> Result<(), Unsupported> {
+        match op {
+            BinaryOp::And | BinaryOp::Or => {
+                self.expr(lhs, dst)?;
+                let a = self.load(types::I8, dst, 0);
+                let rest = self.b.create_block();
+                let end = self.b.create_block();
+                if op == BinaryOp::And {
+                    self.b.ins().brif(a, rest, &[], end, &[]);
+                } else {
+                    self.b.ins().brif(a, end, &[], rest, &[]);
+                }
+                self.b.switch_to_block(rest);
+                self.expr(rhs, dst)?;
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(end);
+                return Ok(());
+            }
+            _ => {}
+        }
+        let a = self.temp();
+        self.expr(lhs, a)?;
+        let b = self.temp();
+        self.expr(rhs, b)?;
+        let helper = |h: Helper| Some(h);
+        let h = match op {
+            BinaryOp::AddInt | BinaryOp::SubInt | BinaryOp::MulInt => {
+                let x = self.word0(a);
+                let y = self.word0(b);
+                let (r, of) = match op {
+                    BinaryOp::AddInt => self.b.ins().sadd_overflow(x, y),
+                    BinaryOp::SubInt => self.b.ins().ssub_overflow(x, y),
+                    _ => self.b.ins().smul_overflow(x, y),
+                };
+                self.int_overflow_check(of, e.loc);
+                self.store_words(dst, r, None);
+                None
+            }
+            BinaryOp::DivInt => helper(Helper::int_div),
+            BinaryOp::AddDecimal => helper(Helper::dec_add),
+            BinaryOp::SubDecimal => helper(Helper::dec_sub),
+            BinaryOp::MulDecimal | BinaryOp::MulMoneyDecimal | BinaryOp::MulDecimalMoney => {
+                let h = match op {
+                    BinaryOp::MulDecimal => Helper::dec_mul,
+                    BinaryOp::MulMoneyDecimal => Helper::money_mul_dec,
+                    _ => Helper::dec_mul_money,
+                };
+                let currency_of = match op {
+                    BinaryOp::MulDecimal => None,
+                    BinaryOp::MulMoneyDecimal => Some((a, 16)),
+                    _ => Some((b, 16)),
+                };
+                self.small_mul(a, b, currency_of, dst, h, e.loc);
+                None
+            }
+            BinaryOp::DivDecimal => helper(Helper::dec_div),
+            BinaryOp::AddMoney => helper(Helper::money_add),
+            BinaryOp::SubMoney => helper(Helper::money_sub),
+            BinaryOp::DivMoneyDecimal => helper(Helper::money_div_dec),
+            BinaryOp::DivMoneyMoney => helper(Helper::money_div_money),
+            BinaryOp::Concat => helper(Helper::concat),
+            BinaryOp::Eq | BinaryOp::Ne => {
+                let ty = if lhs.ty.is_optional() { rhs.ty.clone() } else { lhs.ty.clone() };
+                let ty = if matches!(ty, Ty::NoneLit) { lhs.ty.clone() } else { ty };
+                let is_none = |x: &Expr| matches!(x.kind, ExprKind::Const(Const::None));
+                let r = if is_none(lhs) || is_none(rhs) {
+                    // `x == none`: only the tags matter.
+                    let ta = self.tag(a);
+                    let tb = self.tag(b);
+                    self.b.ins().icmp(IntCC::Equal, ta, tb)
+                } else if lhs.ty.strip() != rhs.ty.strip() && !matches!(ty.strip(), Ty::NoneLit) {
+                    // Different types (an Int list against a Decimal list):
+                    // compared by value, each side read as its own type.
+                    let (lt, rt) = (lhs.ty.clone(), rhs.ty.clone());
+                    self.equal_as(a, b, &lt, &rt, e.loc)
+                } else {
+                    self.equal(a, b, &ty, e.loc)?
+                };
+                let r = if op == BinaryOp::Ne {
+                    let one = self.b.ins().iconst(types::I8, 1);
+                    self.b.ins().bxor(r, one)
+                } else {
+                    r
+                };
+                let w = self.b.ins().uextend(types::I64, r);
+                self.store_words(dst, w, None);
+                None
+            }
+            BinaryOp::Cmp(cop, kind) => {
+                let r = self.compare(cop, kind, a, b, e.loc)?;
+                let w = self.b.ins().uextend(types::I64, r);
+                self.store_words(dst, w, None);
+                None
+            }
+            BinaryOp::And | BinaryOp::Or => None,
+        };
+        if let Some(h) = h {
+            self.helper_checked(h, [Some(a), Some(b), None, Some(dst)], 0, e.loc);
+        }
+        Ok(())
+    }
+
+    /// Decimal (or Money) multiplication with an inline fast path: when both
+    /// coefficients fit in 32 bits and the scales add up to at most 28, the
+    /// product is exact and is built here, as `num::mul` builds it (a zero
+    /// is never negative); otherwise the helper `h` computes it. `currency_of`
+    /// is the cell and byte offset of the currency the result takes.
+    pub(super) fn small_mul(&mut self, a: CValue, b: CValue, currency_of: Option<(CValue, i32)>, dst: CValue, h: Helper, loc: Loc) {
+        self.small_mul_with(a, b, currency_of, dst, h, 0, [Some(a), Some(b), None], loc);
+    }
+
+    /// [`Fn::small_mul`] whose slow path calls `h` with `slow_args` and `aux`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn small_mul_with(
+        &mut self,
+        a: CValue,
+        b: CValue,
+        currency_of: Option<(CValue, i32)>,
+        dst: CValue,
+        h: Helper,
+        aux: i64,
+        slow_args: [Option<CValue>; 3],
+        loc: Loc,
+    ) {
+        let x0 = self.load(types::I64, a, 0);
+        let x1 = self.load(types::I64, a, 8);
+        let y0 = self.load(types::I64, b, 0);
+        let y1 = self.load(types::I64, b, 8);
+        let hi = self.b.ins().bor(x1, y1);
+        let small = self.b.ins().icmp_imm_s(IntCC::Equal, hi, 0);
+        // Decimal::serialize: flags (scale in bits 16..24, sign in bit 31), then lo, mid, hi.
+        let xs = self.b.ins().ushr_imm_u(x0, 16);
+        let xs = self.b.ins().band_imm_s(xs, 0xff);
+        let ys = self.b.ins().ushr_imm_u(y0, 16);
+        let ys = self.b.ins().band_imm_s(ys, 0xff);
+        let scale = self.b.ins().iadd(xs, ys);
+        let fits = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThanOrEqual, scale, 28);
+        let ok = self.b.ins().band(small, fits);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let end = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        let xl = self.b.ins().ushr_imm_u(x0, 32);
+        let yl = self.b.ins().ushr_imm_u(y0, 32);
+        let p = self.b.ins().imul(xl, yl);
+        let sign = self.b.ins().bxor(x0, y0);
+        let sign = self.b.ins().ushr_imm_u(sign, 31);
+        let sign = self.b.ins().band_imm_s(sign, 1);
+        let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, p, 0);
+        let nonzero = self.b.ins().uextend(types::I64, nonzero);
+        let sign = self.b.ins().band(sign, nonzero);
+        let sign = self.b.ins().ishl_imm_u(sign, 31);
+        let flags = self.b.ins().ishl_imm_u(scale, 16);
+        let flags = self.b.ins().bor(flags, sign);
+        let lo = self.b.ins().ishl_imm_u(p, 32);
+        let w0 = self.b.ins().bor(flags, lo);
+        let w1 = self.b.ins().ushr_imm_u(p, 32);
+        let w2 = match currency_of {
+            Some((m, at)) => {
+                let w = self.load(types::I64, m, at);
+                self.b.ins().band_imm_s(w, 0xff_ffff)
+            }
+            None => self.b.ins().iconst(types::I64, 0),
+        };
+        let one = self.b.ins().iconst(types::I64, 1);
+        self.store(w0, dst, 0);
+        self.store(w1, dst, 8);
+        self.store(w2, dst, 16);
+        self.store(one, dst, 24);
+        self.b.ins().jump(end, &[]);
+
+        self.b.switch_to_block(slow);
+        self.helper_checked(h, [slow_args[0], slow_args[1], slow_args[2], Some(dst)], aux, loc);
+        self.b.ins().jump(end, &[]);
+        self.b.switch_to_block(end);
+    }
+
+    /// Equality of two cells of type `ty` (optional or not); an i8.
+    pub(super) fn equal(&mut self, a: CValue, b: CValue, ty: &Ty, loc: Loc) -> Result<CValue, Unsupported> {
+        match ty.strip() {
+            Ty::Int | Ty::Bool | Ty::Enum(_) | Ty::Date | Ty::Timestamp | Ty::Currency | Ty::NoneLit => {
+                // Cells are written whole, so equal values have equal words 0 and 3.
+                let x0 = self.word0(a);
+                let y0 = self.word0(b);
+                let x3 = self.load(types::I64, a, 24);
+                let y3 = self.load(types::I64, b, 24);
+                let e0 = self.b.ins().icmp(IntCC::Equal, x0, y0);
+                let e3 = self.b.ins().icmp(IntCC::Equal, x3, y3);
+                Ok(self.b.ins().band(e0, e3))
+            }
+            _ => Ok(self.equal_as(a, b, ty, ty, loc)),
+        }
+    }
+
+    /// Equality by value (the `eq` helper) of a cell of type `lty` and one
+    /// of type `rty`; an i8.
+    pub(super) fn equal_as(&mut self, a: CValue, b: CValue, lty: &Ty, rty: &Ty, loc: Loc) -> CValue {
+        let t = self.temp();
+        let id = self.l.type_id(lty) | (self.l.type_id(rty) << 32);
+        self.helper_checked(Helper::eq, [Some(a), Some(b), None, Some(t)], id, loc);
+        self.load(types::I8, t, 0)
+    }
+
+    /// `a op b` for an ordered kind; an i8. Faults (currency mismatch) at `loc`.
+    pub(super) fn compare(&mut self, op: CmpOp, kind: OrdKind, a: CValue, b: CValue, loc: Loc) -> Result<CValue, Unsupported> {
+        let (x, y) = match kind {
+            OrdKind::Int | OrdKind::Timestamp => (self.word0(a), self.word0(b)),
+            OrdKind::Date => (self.load(types::I32, a, 0), self.load(types::I32, b, 0)),
+            OrdKind::Decimal => {
+                // Inline when both have one scale and sign (the 96-bit
+                // coefficients then order the values) or one side is zero;
+                // else the helper.
+                let fa = self.load(types::I32, a, 0);
+                let fb = self.load(types::I32, b, 0);
+                let ha = self.load(types::I64, a, 8);
+                let hb = self.load(types::I64, b, 8);
+                let la = self.load(types::I32, a, 4);
+                let lb = self.load(types::I32, b, 4);
+                let la64 = self.b.ins().uextend(types::I64, la);
+                let lb64 = self.b.ins().uextend(types::I64, lb);
+                let ma = self.b.ins().bor(ha, la64);
+                let mb = self.b.ins().bor(hb, lb64);
+                let az = self.b.ins().icmp_imm_s(IntCC::Equal, ma, 0);
+                let bz = self.b.ins().icmp_imm_s(IntCC::Equal, mb, 0);
+                let same = self.b.ins().icmp(IntCC::Equal, fa, fb);
+                let any_zero = self.b.ins().bor(az, bz);
+                let fast = self.b.ins().bor(same, any_zero);
+                let inline = self.b.create_block();
+                let slow = self.b.create_block();
+                let merge = self.b.create_block();
+                self.b.append_block_param(merge, types::I64);
+                self.b.ins().brif(fast, inline, &[], slow, &[]);
+                self.b.switch_to_block(inline);
+                let m1 = self.b.ins().iconst(types::I64, -1);
+                let p1 = self.b.ins().iconst(types::I64, 1);
+                let z = self.b.ins().iconst(types::I64, 0);
+                let lt_h = self.b.ins().icmp(IntCC::UnsignedLessThan, ha, hb);
+                let gt_h = self.b.ins().icmp(IntCC::UnsignedGreaterThan, ha, hb);
+                let lt_l = self.b.ins().icmp(IntCC::UnsignedLessThan, la, lb);
+                let gt_l = self.b.ins().icmp(IntCC::UnsignedGreaterThan, la, lb);
+                let oh_gt = self.b.ins().select(gt_h, p1, z);
+                let oh = self.b.ins().select(lt_h, m1, oh_gt);
+                let ol_gt = self.b.ins().select(gt_l, p1, z);
+                let ol = self.b.ins().select(lt_l, m1, ol_gt);
+                let heq = self.b.ins().icmp(IntCC::Equal, ha, hb);
+                let o_mag = self.b.ins().select(heq, ol, oh);
+                let neg_a = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, fa, 0);
+                let neg_b = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, fb, 0);
+                let o_neg = self.b.ins().ineg(o_mag);
+                let o_same = self.b.ins().select(neg_a, o_neg, o_mag);
+                // b is zero: the sign of a decides (0 when a is zero too).
+                let sa = self.b.ins().select(neg_a, m1, p1);
+                let o_bz = self.b.ins().select(az, z, sa);
+                // a is zero, b is not: the opposite of b's sign.
+                let o_az = self.b.ins().select(neg_b, p1, m1);
+                let o_zero = self.b.ins().select(bz, o_bz, o_az);
+                let o = self.b.ins().select(same, o_same, o_zero);
+                self.b.ins().jump(merge, &[BlockArg::Value(o)]);
+                self.b.switch_to_block(slow);
+                let t = self.temp();
+                self.helper_checked(Helper::cmp, [Some(a), Some(b), None, Some(t)], cmp_aux(kind, op), loc);
+                let o = self.word0(t);
+                self.b.ins().jump(merge, &[BlockArg::Value(o)]);
+                self.b.switch_to_block(merge);
+                let o = self.b.block_params(merge).first().copied().unwrap_or(z);
+                let z2 = self.b.ins().iconst(types::I64, 0);
+                (o, z2)
+            }
+            _ => {
+                let t = self.temp();
+                self.helper_checked(Helper::cmp, [Some(a), Some(b), None, Some(t)], cmp_aux(kind, op), loc);
+                let o = self.word0(t);
+                let z = self.b.ins().iconst(types::I64, 0);
+                (o, z)
+            }
+        };
+        let cc = match op {
+            CmpOp::Lt => IntCC::SignedLessThan,
+            CmpOp::Le => IntCC::SignedLessThanOrEqual,
+            CmpOp::Gt => IntCC::SignedGreaterThan,
+            CmpOp::Ge => IntCC::SignedGreaterThanOrEqual,
+        };
+        Ok(self.b.ins().icmp(cc, x, y))
+    }
+}

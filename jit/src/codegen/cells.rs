@@ -1,0 +1,155 @@
+//! Cell and helper-call primitives: frames, temporaries, loads and stores,
+//! calls to helpers and compiled bodies, fault exits.
+
+use canon_compiler::ir::Loc;
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind};
+use cranelift_codegen::ir::{FuncRef, Value as CValue};
+use cranelift_module::{FuncId, Module};
+
+use crate::cell::{Cell, CELL, TAG};
+use crate::rt::Helper;
+
+use super::{Fn, PTR};
+
+pub(super) fn flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+impl Fn<'_, '_, '_> {
+    // ------------------------------------------------------------ cells
+
+    pub(super) fn local(&mut self, slot: u32) -> CValue {
+        self.b.ins().iadd_imm_s(self.frame, i64::from(slot) * CELL as i64)
+    }
+
+    pub(super) fn temp(&mut self) -> CValue {
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, CELL as u32, 3));
+        self.b.ins().stack_addr(PTR, slot, 0)
+    }
+
+    pub(super) fn temps(&mut self, n: usize) -> CValue {
+        let slot =
+            self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, (n.max(1) * CELL) as u32, 3));
+        self.b.ins().stack_addr(PTR, slot, 0)
+    }
+
+    pub(super) fn load(&mut self, ty: types::Type, p: CValue, off: i32) -> CValue {
+        self.b.ins().load(ty, flags(), p, off)
+    }
+
+    pub(super) fn store(&mut self, v: CValue, p: CValue, off: i32) {
+        self.b.ins().store(flags(), v, p, off);
+    }
+
+    pub(super) fn copy_cell(&mut self, from: CValue, to: CValue) {
+        for w in 0..4 {
+            let v = self.load(types::I64, from, w * 8);
+            self.store(v, to, w * 8);
+        }
+    }
+
+    pub(super) fn store_none(&mut self, p: CValue) {
+        let z = self.b.ins().iconst(types::I64, 0);
+        for w in 0..4 {
+            self.store(z, p, w * 8);
+        }
+    }
+
+    /// Writes a whole cell from words (word 3 holds the tag).
+    pub(super) fn store_words(&mut self, p: CValue, w0: CValue, w1: Option<CValue>) {
+        let z = self.b.ins().iconst(types::I64, 0);
+        let one = self.b.ins().iconst(types::I64, 1);
+        self.store(w0, p, 0);
+        self.store(w1.unwrap_or(z), p, 8);
+        self.store(z, p, 16);
+        self.store(one, p, 24);
+    }
+
+    pub(super) fn store_const_cell(&mut self, c: &Cell, p: CValue) {
+        for w in 0..4 {
+            let v = self.b.ins().iconst(types::I64, i64::from_le_bytes(c.word(w * 8)));
+            self.store(v, p, (w * 8) as i32);
+        }
+    }
+
+    pub(super) fn tag(&mut self, p: CValue) -> CValue {
+        self.load(types::I8, p, TAG as i32)
+    }
+
+    pub(super) fn word0(&mut self, p: CValue) -> CValue {
+        self.load(types::I64, p, 0)
+    }
+
+    // ------------------------------------------------------------ calls
+
+    pub(super) fn func_ref(&mut self, id: FuncId) -> FuncRef {
+        if let Some(r) = self.funcs.get(&id) {
+            return *r;
+        }
+        let r = self.l.module.declare_func_in_func(id, self.b.func);
+        self.funcs.insert(id, r);
+        r
+    }
+
+    /// Calls a helper; returns its status.
+    pub(super) fn helper(&mut self, h: Helper, args: [Option<CValue>; 4], aux: i64) -> CValue {
+        let id = self.l.helpers.get(&h).copied();
+        let z = self.b.ins().iconst(PTR, 0);
+        let auxv = self.b.ins().iconst(PTR, aux);
+        let [a, b, c, d] = args;
+        let call_args = [self.ctx, a.unwrap_or(z), b.unwrap_or(z), c.unwrap_or(z), d.unwrap_or(z), auxv];
+        let Some(id) = id else { return self.b.ins().iconst(types::I32, 1) };
+        let fr = self.func_ref(id);
+        let call = self.b.ins().call(fr, &call_args);
+        self.b.inst_results(call).first().copied().unwrap_or(z)
+    }
+
+    /// Branches to a cold block that finalises the pending fault at `loc` and returns 2.
+    pub(super) fn check_status(&mut self, status: CValue, loc: Loc) {
+        let fault = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(fault);
+        self.b.ins().brif(status, fault, &[], cont, &[]);
+        self.b.switch_to_block(fault);
+        let lid = self.l.loc_id(loc);
+        self.helper(Helper::fault_at, [None, None, None, None], lid);
+        let two = self.b.ins().iconst(types::I32, 2);
+        self.b.ins().return_(&[two]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// A call to compiled code: a non-zero status means the fault is already final.
+    pub(super) fn propagate(&mut self, status: CValue) {
+        let out = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(out);
+        self.b.ins().brif(status, out, &[], cont, &[]);
+        self.b.switch_to_block(out);
+        let two = self.b.ins().iconst(types::I32, 2);
+        self.b.ins().return_(&[two]);
+        self.b.switch_to_block(cont);
+    }
+
+    pub(super) fn helper_checked(&mut self, h: Helper, args: [Option<CValue>; 4], aux: i64, loc: Loc) {
+        let st = self.helper(h, args, aux);
+        self.check_status(st, loc);
+    }
+
+    pub(super) fn ret(&mut self, code: i64) {
+        let v = self.b.ins().iconst(types::I32, code);
+        self.b.ins().return_(&[v]);
+    }
+
+    pub(super) fn int_overflow_check(&mut self, of: CValue, loc: Loc) {
+        let fault = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(fault);
+        self.b.ins().brif(of, fault, &[], cont, &[]);
+        self.b.switch_to_block(fault);
+        self.helper(Helper::fault_int, [None, None, None, None], 0);
+        let lid = self.l.loc_id(loc);
+        self.helper(Helper::fault_at, [None, None, None, None], lid);
+        self.ret(2);
+        self.b.switch_to_block(cont);
+    }
+}

@@ -1,0 +1,145 @@
+//! Statements: bindings, checks, rejections, emits, branches and loops.
+
+use canon_compiler::ir::{self, Expr, Stmt};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::Value as CValue;
+
+use crate::cell::CELL;
+use crate::rt::Helper;
+
+use super::{Fn, Unsupported};
+
+impl Fn<'_, '_, '_> {
+    pub(super) fn reject(&mut self, r: &ir::RejectInfo) -> Result<(), Unsupported> {
+        let msg = match &r.message {
+            Some(m) => {
+                let t = self.temp();
+                self.expr(m, t)?;
+                Some(t)
+            }
+            None => None,
+        };
+        let id = self.l.shared.rejects.len() as i64;
+        self.l.shared.rejects.push((r.code.clone(), r.loc));
+        self.helper(Helper::reject, [msg, None, None, None], id);
+        Ok(())
+    }
+
+    /// Evaluates a Bool expression to an i8 truth value.
+    pub(super) fn truth(&mut self, e: &Expr) -> Result<CValue, Unsupported> {
+        let t = self.temp();
+        self.expr(e, t)?;
+        Ok(self.load(types::I8, t, 0))
+    }
+
+    pub(super) fn stmt(&mut self, s: &Stmt) -> Result<(), Unsupported> {
+        match s {
+            Stmt::Let { slot, value } => {
+                let dst = self.local(*slot);
+                self.expr(value, dst)?;
+            }
+            Stmt::Check { cond, reject } | Stmt::Require { cond, reject } => {
+                let c = self.truth(cond)?;
+                let fail = self.b.create_block();
+                let cont = self.b.create_block();
+                self.b.ins().brif(c, cont, &[], fail, &[]);
+                self.b.switch_to_block(fail);
+                self.reject(reject)?;
+                if matches!(s, Stmt::Require { .. }) {
+                    self.ret(1);
+                } else {
+                    self.b.ins().jump(cont, &[]);
+                }
+                self.b.switch_to_block(cont);
+            }
+            Stmt::Reject(r) => {
+                self.reject(r)?;
+                self.ret(1);
+                let dead = self.b.create_block();
+                self.b.switch_to_block(dead);
+            }
+            Stmt::Emit { dest, value } => {
+                let t = self.temp();
+                self.expr(value, t)?;
+                let at = self.l.loc_id(value.loc);
+                self.helper(Helper::emit, [Some(t), None, None, None], i64::from(dest.0) | (at << 32));
+            }
+            Stmt::If { branches, otherwise } => {
+                let end = self.b.create_block();
+                for (c, body) in branches {
+                    let v = self.truth(c)?;
+                    let yes = self.b.create_block();
+                    let no = self.b.create_block();
+                    self.b.ins().brif(v, yes, &[], no, &[]);
+                    self.b.switch_to_block(yes);
+                    self.block(body)?;
+                    self.b.ins().jump(end, &[]);
+                    self.b.switch_to_block(no);
+                }
+                if let Some(o) = otherwise {
+                    self.block(o)?;
+                }
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(end);
+            }
+            Stmt::Match { scrutinee, arms } => {
+                let sv = self.temp();
+                self.expr(scrutinee, sv)?;
+                let end = self.b.create_block();
+                for (pats, body) in arms {
+                    let m = self.pats_match(pats, sv, &scrutinee.ty)?;
+                    let yes = self.b.create_block();
+                    let no = self.b.create_block();
+                    self.b.ins().brif(m, yes, &[], no, &[]);
+                    self.b.switch_to_block(yes);
+                    self.block(body)?;
+                    self.b.ins().jump(end, &[]);
+                    self.b.switch_to_block(no);
+                }
+                self.b.ins().jump(end, &[]);
+                self.b.switch_to_block(end);
+            }
+            Stmt::For { slot, list, body } => {
+                let lv = self.temp();
+                self.expr(list, lv)?;
+                let var = self.local(*slot);
+                self.each(lv, var, |f| f.block(body))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Loops over a list cell, copying each element into `var`.
+    pub(super) fn each(
+        &mut self,
+        list: CValue,
+        var: CValue,
+        mut body: impl FnMut(&mut Self) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        let ptr = self.word0(list);
+        let len = self.load(types::I64, list, 8);
+        let i = self.b.declare_var(types::I64);
+        let z = self.b.ins().iconst(types::I64, 0);
+        self.b.def_var(i, z);
+        let head = self.b.create_block();
+        let body_b = self.b.create_block();
+        let end = self.b.create_block();
+        self.b.ins().jump(head, &[]);
+        self.b.switch_to_block(head);
+        let iv = self.b.use_var(i);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, iv, len);
+        self.b.ins().brif(more, body_b, &[], end, &[]);
+        self.b.switch_to_block(body_b);
+        let off = self.b.ins().imul_imm_s(iv, CELL as i64);
+        let elem = self.b.ins().iadd(ptr, off);
+        self.copy_cell(elem, var);
+        body(self)?;
+        let iv = self.b.use_var(i);
+        let next = self.b.ins().iadd_imm_s(iv, 1);
+        self.b.def_var(i, next);
+        self.b.ins().jump(head, &[]);
+        self.b.switch_to_block(end);
+        Ok(())
+    }
+}
