@@ -10,6 +10,7 @@ pub mod cell;
 pub mod codegen;
 pub mod engine;
 pub mod native;
+pub mod plan;
 pub mod rt;
 
 pub use codegen::Unsupported;

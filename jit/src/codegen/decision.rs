@@ -1,7 +1,5 @@
 //! Decision tables: index lookups, scans of the rows, hit policies.
 
-use std::collections::HashMap;
-
 use canon_compiler::ir::{self, CellTest, CmpOp, Const, Hit};
 use canon_compiler::types::Ty;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -9,6 +7,7 @@ use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_codegen::ir::{Block, Value as CValue};
 
 use crate::cell::CELL;
+use crate::plan::{IndexPlan, IndexedColumn, MixedPlan};
 use crate::rt::Helper;
 
 use super::{Fn, Unsupported, PTR};
@@ -132,11 +131,11 @@ impl Fn<'_, '_, '_> {
     }
 
     /// The entry of a decision's index for the values of the columns `cols`
-    /// ((parameter, count of codes, optional), the first most significant):
-    /// a u32 loaded from `table`. A value out of range jumps to `scan`.
-    pub(super) fn entry(&mut self, d: &ir::DecisionDef, cols: &[(u32, u32, bool)], table: usize, scan: Block) -> CValue {
+    /// (the first most significant): a u32 loaded from `table`. A value out
+    /// of range jumps to `scan`.
+    fn entry(&mut self, d: &ir::DecisionDef, cols: &[IndexedColumn], table: usize, scan: Block) -> CValue {
         let mut idx = self.b.ins().iconst(types::I64, 0);
-        for &(col, size, optional) in cols {
+        for &IndexedColumn { param: col, codes: size, optional } in cols {
             let v = self.local(col);
             let is_bool = d.params.get(col as usize).is_some_and(|(_, t)| matches!(t.strip(), Ty::Bool));
             let raw = self.load(if is_bool { types::I8 } else { types::I32 }, v, 0);
@@ -168,7 +167,7 @@ impl Fn<'_, '_, '_> {
     /// and only those are scanned, on the other columns.
     fn mixed(&mut self, index: usize, d: &ir::DecisionDef, plan: &MixedPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
         let table = self.l.shared.store.keep_u32(plan.entries.clone());
-        let entry = self.entry(d, &plan.cols, table, scan);
+        let entry = self.entry(d, &plan.columns, table, scan);
         let blocks: Vec<Block> = plan.lists.iter().map(|_| self.b.create_block()).collect();
         let targets: Vec<_> = blocks.iter().map(|b| self.b.func.dfg.block_call(*b, &[])).collect();
         let default = self.b.func.dfg.block_call(scan, &[]);
@@ -176,7 +175,7 @@ impl Fn<'_, '_, '_> {
         self.b.ins().br_table(entry, jt);
         for (rows, blk) in plan.lists.iter().zip(blocks) {
             self.b.switch_to_block(blk);
-            self.scan(index, d, rows, &plan.skip, dst)?;
+            self.scan(index, d, rows, &plan.indexed, dst)?;
         }
         Ok(())
     }
@@ -186,9 +185,7 @@ impl Fn<'_, '_, '_> {
     /// combination is computed here, once; at run time, one load and a jump.
     fn indexed(&mut self, index: usize, d: &ir::DecisionDef, plan: &IndexPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
         let table = self.l.shared.store.keep_u32(plan.entries.clone());
-        let cols: Vec<(u32, u32, bool)> =
-            d.columns.iter().zip(plan.sizes.iter().zip(plan.optional.iter())).map(|(c, (s, o))| (*c, *s, *o)).collect();
-        let entry = self.entry(d, &cols, table, scan);
+        let entry = self.entry(d, &plan.columns, table, scan);
         // Entry 0: no row; 1..=rows: that row; after: a conflict pair.
         let none_block = self.b.create_block();
         let row_blocks: Vec<Block> = d.rows.iter().map(|_| self.b.create_block()).collect();
@@ -205,14 +202,14 @@ impl Fn<'_, '_, '_> {
             self.row_output(index, d, row, dst)?;
             self.ret(0);
         }
-        for (&(a, b), blk) in plan.conflicts.iter().zip(conflict_blocks) {
+        for (conflict, blk) in plan.conflicts.iter().zip(conflict_blocks) {
             self.b.switch_to_block(blk);
             self.b.set_cold_block(blk);
             let ca = self.temp();
-            let av = self.b.ins().iconst(types::I64, i64::from(a));
+            let av = self.b.ins().iconst(types::I64, i64::from(conflict.first_row));
             self.store_words(ca, av, None);
             let cb = self.temp();
-            let bv = self.b.ins().iconst(types::I64, i64::from(b));
+            let bv = self.b.ins().iconst(types::I64, i64::from(conflict.second_row));
             self.store_words(cb, bv, None);
             let c = self.temp();
             let site = self.site;
@@ -320,212 +317,5 @@ impl Fn<'_, '_, '_> {
             self.store_none(dst);
         }
         Ok(())
-    }
-}
-
-/// How a decision table becomes an index lookup: every input column is an
-/// enum or a Bool (optional or not) tested only by `-` and value lists, the
-/// hit policy is `first` or `unique`, and the product of the columns' value
-/// counts is small. Codes: an enum's variant index, a Bool's 0/1, then
-/// `none` last for an optional column.
-struct IndexPlan {
-    sizes: Vec<u32>,
-    optional: Vec<bool>,
-    /// Per combination (the first column most significant): 0 for no row,
-    /// `r + 1` for row `r`, `rows + 1 + k` for conflict `k`.
-    entries: Vec<u32>,
-    /// Under `hit unique`, the first two rows that both match.
-    conflicts: Vec<(u32, u32)>,
-}
-
-/// Whether an equality cell (`-` or a value list) holds for the value of
-/// code `code` of a column with `n` codes (`none` the last when `optional`).
-fn cell_matches(cell: &CellTest, code: u32, n: u32, optional: bool) -> bool {
-    let is_none = optional && code == n - 1;
-    match cell {
-        CellTest::In { values, negated } => {
-            let hit = values.iter().any(|v| match v {
-                Const::None => is_none,
-                Const::Enum(_, x) => !is_none && *x == code,
-                Const::Bool(b) => !is_none && u32::from(*b) == code,
-                _ => false,
-            });
-            hit != *negated
-        }
-        _ => true,
-    }
-}
-
-/// The number of codes of an enum or Bool column (with `none` when
-/// optional), if every row tests it by equality only.
-fn index_column(pkg: &ir::Package, d: &ir::DecisionDef, pos: usize) -> Option<(u32, u32, bool)> {
-    let col = *d.columns.get(pos)?;
-    let (_, ty) = d.params.get(col as usize)?;
-    let n = match ty.strip() {
-        Ty::Bool => 2,
-        Ty::Enum(e) => u32::try_from(pkg.enum_def(*e)?.variants.len()).ok()?,
-        _ => return None,
-    };
-    let equality = d.rows.iter().all(|r| match r.cells.get(pos) {
-        Some(CellTest::Any) => true,
-        Some(CellTest::In { values, .. }) => {
-            values.iter().all(|v| matches!(v, Const::None | Const::Enum(..) | Const::Bool(_)))
-        }
-        _ => false,
-    });
-    equality.then_some((col, n + u32::from(ty.is_optional()), ty.is_optional()))
-}
-
-/// Index on some columns, scan on the others (see [`Fn::mixed`]): the
-/// enum and Bool columns tested by equality only are indexed (while the
-/// product of their codes stays within [`MAX_INDEX`]); at least one other
-/// column must remain, or [`IndexPlan`] applies.
-struct MixedPlan {
-    /// The indexed columns: (parameter, count of codes, optional).
-    cols: Vec<(u32, u32, bool)>,
-    /// Per column of the table, whether it is indexed (its test is known).
-    skip: Vec<bool>,
-    /// Per combination of the indexed columns' codes: which list.
-    entries: Vec<u32>,
-    /// The distinct lists of rows that can match, in row order.
-    lists: Vec<Vec<usize>>,
-}
-
-/// The most row tests the lists of a [`MixedPlan`] may hold in all.
-const MAX_MIXED_TESTS: usize = 2048;
-
-impl MixedPlan {
-    fn of(pkg: &ir::Package, d: &ir::DecisionDef) -> Option<MixedPlan> {
-        if !matches!(d.hit, Hit::First | Hit::Unique) || d.rows.is_empty() {
-            return None;
-        }
-        // A row's cells are tested left to right and the first that fails
-        // ends its test (§5), so a cell right of it raises no fault. The
-        // only tests that can fault are ordered ones on Money (two
-        // currencies): a row may be skipped on an indexed column only if
-        // that column comes before every such cell.
-        let faulting = (0..d.columns.len())
-            .find(|&pos| {
-                let money = d
-                    .columns
-                    .get(pos)
-                    .and_then(|c| d.params.get(*c as usize))
-                    .is_some_and(|(_, t)| matches!(t.strip(), Ty::Money));
-                money
-                    && d.rows.iter().any(|r| matches!(r.cells.get(pos), Some(CellTest::Cmp { .. } | CellTest::Range { .. })))
-            })
-            .unwrap_or(d.columns.len());
-        let mut cols = Vec::new();
-        let mut skip = Vec::new();
-        let mut total = 1usize;
-        for pos in 0..d.columns.len() {
-            match index_column(pkg, d, pos).filter(|_| pos < faulting) {
-                Some(c) if total.saturating_mul(c.1 as usize) <= MAX_INDEX => {
-                    total *= c.1 as usize;
-                    cols.push((pos, c));
-                    skip.push(true);
-                }
-                _ => skip.push(false),
-            }
-        }
-        if cols.is_empty() || skip.iter().all(|s| *s) {
-            return None;
-        }
-        let mut entries = Vec::with_capacity(total);
-        let mut lists: Vec<Vec<usize>> = Vec::new();
-        let mut seen: HashMap<Vec<usize>, u32> = HashMap::new();
-        let mut codes = vec![0u32; cols.len()];
-        let mut tests = 0usize;
-        for _ in 0..total {
-            let rows: Vec<usize> = (0..d.rows.len())
-                .filter(|r| {
-                    let row = d.rows.get(*r);
-                    cols.iter().zip(codes.iter()).all(|(&(pos, (_, n, opt)), &code)| {
-                        row.and_then(|row| row.cells.get(pos)).is_none_or(|cell| cell_matches(cell, code, n, opt))
-                    })
-                })
-                .collect();
-            let k = match seen.get(&rows) {
-                Some(k) => *k,
-                None => {
-                    tests += rows.len();
-                    if tests > MAX_MIXED_TESTS {
-                        return None;
-                    }
-                    let k = lists.len() as u32;
-                    seen.insert(rows.clone(), k);
-                    lists.push(rows);
-                    k
-                }
-            };
-            entries.push(k);
-            for (c, (_, (_, n, _))) in codes.iter_mut().zip(cols.iter()).rev() {
-                *c += 1;
-                if *c < *n {
-                    break;
-                }
-                *c = 0;
-            }
-        }
-        Some(MixedPlan { cols: cols.into_iter().map(|(_, c)| c).collect(), skip, entries, lists })
-    }
-}
-
-/// The largest index a decision gets (entries of 4 bytes).
-const MAX_INDEX: usize = 4096;
-
-impl IndexPlan {
-    fn of(pkg: &ir::Package, d: &ir::DecisionDef) -> Option<IndexPlan> {
-        if !matches!(d.hit, Hit::First | Hit::Unique) || d.columns.is_empty() || d.rows.len() >= 1 << 20 {
-            return None;
-        }
-        let mut sizes = Vec::new();
-        let mut optional = Vec::new();
-        let mut total = 1usize;
-        for pos in 0..d.columns.len() {
-            let (_, n, opt) = index_column(pkg, d, pos)?;
-            total = total.checked_mul(n as usize).filter(|t| *t <= MAX_INDEX)?;
-            sizes.push(n);
-            optional.push(opt);
-        }
-        let mut entries = Vec::with_capacity(total);
-        let mut conflicts = Vec::new();
-        let mut codes = vec![0u32; sizes.len()];
-        for _ in 0..total {
-            let matches = |row: &ir::DecisionRow| {
-                row.cells
-                    .iter()
-                    .zip(codes.iter().zip(sizes.iter().zip(optional.iter())))
-                    .all(|(cell, (&code, (&n, &opt)))| cell_matches(cell, code, n, opt))
-            };
-            let mut hits = d.rows.iter().enumerate().filter(|(_, r)| matches(r)).map(|(i, _)| i as u32);
-            let entry = match (hits.next(), d.hit) {
-                (None, _) => 0,
-                (Some(r), Hit::First) => r + 1,
-                (Some(r), _) => match hits.next() {
-                    None => r + 1,
-                    Some(s) => {
-                        let k = match conflicts.iter().position(|c| *c == (r, s)) {
-                            Some(k) => k,
-                            None => {
-                                conflicts.push((r, s));
-                                conflicts.len() - 1
-                            }
-                        };
-                        d.rows.len() as u32 + 1 + k as u32
-                    }
-                },
-            };
-            entries.push(entry);
-            // The next combination, the last column fastest.
-            for (c, n) in codes.iter_mut().zip(sizes.iter()).rev() {
-                *c += 1;
-                if *c < *n {
-                    break;
-                }
-                *c = 0;
-            }
-        }
-        Some(IndexPlan { sizes, optional, entries, conflicts })
     }
 }
