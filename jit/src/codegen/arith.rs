@@ -6,7 +6,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder};
 use cranelift_codegen::ir::Value as CValue;
 
-use crate::rt::{cmp_aux, Helper};
+use crate::rt::{helpers, Comparison, TwoToCell, TypePair};
 
 use super::{Fn, Unsupported};
 
@@ -35,8 +35,7 @@ impl Fn<'_, '_, '_> {
         self.expr(lhs, a)?;
         let b = self.temp();
         self.expr(rhs, b)?;
-        let helper = |h: Helper| Some(h);
-        let h = match op {
+        let h: Option<TwoToCell> = match op {
             BinaryOp::AddInt | BinaryOp::SubInt | BinaryOp::MulInt => {
                 let x = self.word0(a);
                 let y = self.word0(b);
@@ -49,14 +48,14 @@ impl Fn<'_, '_, '_> {
                 self.store_words(dst, r, None);
                 None
             }
-            BinaryOp::DivInt => helper(Helper::int_div),
-            BinaryOp::AddDecimal => helper(Helper::dec_add),
-            BinaryOp::SubDecimal => helper(Helper::dec_sub),
+            BinaryOp::DivInt => Some(helpers::int_div),
+            BinaryOp::AddDecimal => Some(helpers::dec_add),
+            BinaryOp::SubDecimal => Some(helpers::dec_sub),
             BinaryOp::MulDecimal | BinaryOp::MulMoneyDecimal | BinaryOp::MulDecimalMoney => {
                 let h = match op {
-                    BinaryOp::MulDecimal => Helper::dec_mul,
-                    BinaryOp::MulMoneyDecimal => Helper::money_mul_dec,
-                    _ => Helper::dec_mul_money,
+                    BinaryOp::MulDecimal => helpers::dec_mul,
+                    BinaryOp::MulMoneyDecimal => helpers::money_mul_dec,
+                    _ => helpers::dec_mul_money,
                 };
                 let currency_of = match op {
                     BinaryOp::MulDecimal => None,
@@ -66,12 +65,12 @@ impl Fn<'_, '_, '_> {
                 self.small_mul(a, b, currency_of, dst, h, e.loc);
                 None
             }
-            BinaryOp::DivDecimal => helper(Helper::dec_div),
-            BinaryOp::AddMoney => helper(Helper::money_add),
-            BinaryOp::SubMoney => helper(Helper::money_sub),
-            BinaryOp::DivMoneyDecimal => helper(Helper::money_div_dec),
-            BinaryOp::DivMoneyMoney => helper(Helper::money_div_money),
-            BinaryOp::Concat => helper(Helper::concat),
+            BinaryOp::DivDecimal => Some(helpers::dec_div),
+            BinaryOp::AddMoney => Some(helpers::money_add),
+            BinaryOp::SubMoney => Some(helpers::money_sub),
+            BinaryOp::DivMoneyDecimal => Some(helpers::money_div_dec),
+            BinaryOp::DivMoneyMoney => Some(helpers::money_div_money),
+            BinaryOp::Concat => Some(helpers::concat),
             BinaryOp::Eq | BinaryOp::Ne => {
                 let ty = if lhs.ty.is_optional() { rhs.ty.clone() } else { lhs.ty.clone() };
                 let ty = if matches!(ty, Ty::NoneLit) { lhs.ty.clone() } else { ty };
@@ -108,7 +107,8 @@ impl Fn<'_, '_, '_> {
             BinaryOp::And | BinaryOp::Or => None,
         };
         if let Some(h) = h {
-            self.helper_checked(h, [Some(a), Some(b), None, Some(dst)], 0, e.loc);
+            let status = self.call_two_to_cell(h, a, b, dst, ());
+            self.check_status(status, e.loc);
         }
         Ok(())
     }
@@ -118,21 +118,19 @@ impl Fn<'_, '_, '_> {
     /// product is exact and is built here, as `num::mul` builds it (a zero
     /// is never negative); otherwise the helper `h` computes it. `currency_of`
     /// is the cell and byte offset of the currency the result takes.
-    pub(super) fn small_mul(&mut self, a: CValue, b: CValue, currency_of: Option<(CValue, i32)>, dst: CValue, h: Helper, loc: Loc) {
-        self.small_mul_with(a, b, currency_of, dst, h, 0, [Some(a), Some(b), None], loc);
+    pub(super) fn small_mul(&mut self, a: CValue, b: CValue, currency_of: Option<(CValue, i32)>, dst: CValue, h: TwoToCell, loc: Loc) {
+        self.small_mul_with(a, b, currency_of, dst, |f| f.call_two_to_cell(h, a, b, dst, ()), loc);
     }
 
-    /// [`Fn::small_mul`] whose slow path calls `h` with `slow_args` and `aux`.
-    #[allow(clippy::too_many_arguments)]
+    /// [`Fn::small_mul`] whose slow path is the helper call `slow_call` emits
+    /// (it returns the status).
     pub(super) fn small_mul_with(
         &mut self,
         a: CValue,
         b: CValue,
         currency_of: Option<(CValue, i32)>,
         dst: CValue,
-        h: Helper,
-        aux: i64,
-        slow_args: [Option<CValue>; 3],
+        slow_call: impl FnOnce(&mut Self) -> CValue,
         loc: Loc,
     ) {
         let x0 = self.load(types::I64, a, 0);
@@ -186,7 +184,8 @@ impl Fn<'_, '_, '_> {
         self.b.ins().jump(end, &[]);
 
         self.b.switch_to_block(slow);
-        self.helper_checked(h, [slow_args[0], slow_args[1], slow_args[2], Some(dst)], aux, loc);
+        let status = slow_call(self);
+        self.check_status(status, loc);
         self.b.ins().jump(end, &[]);
         self.b.switch_to_block(end);
     }
@@ -212,8 +211,9 @@ impl Fn<'_, '_, '_> {
     /// of type `rty`; an i8.
     pub(super) fn equal_as(&mut self, a: CValue, b: CValue, lty: &Ty, rty: &Ty, loc: Loc) -> CValue {
         let t = self.temp();
-        let id = self.l.type_id(lty) | (self.l.type_id(rty) << 32);
-        self.helper_checked(Helper::eq, [Some(a), Some(b), None, Some(t)], id, loc);
+        let types = TypePair { left: self.l.type_id(lty), right: self.l.type_id(rty) };
+        let status = self.call_two_to_cell(helpers::eq, a, b, t, types);
+        self.check_status(status, loc);
         self.load(types::I8, t, 0)
     }
 
@@ -274,7 +274,8 @@ impl Fn<'_, '_, '_> {
                 self.b.ins().jump(merge, &[BlockArg::Value(o)]);
                 self.b.switch_to_block(slow);
                 let t = self.temp();
-                self.helper_checked(Helper::cmp, [Some(a), Some(b), None, Some(t)], cmp_aux(kind, op), loc);
+                let status = self.call_two_to_cell(helpers::cmp, a, b, t, Comparison { kind, op });
+                self.check_status(status, loc);
                 let o = self.word0(t);
                 self.b.ins().jump(merge, &[BlockArg::Value(o)]);
                 self.b.switch_to_block(merge);
@@ -284,7 +285,8 @@ impl Fn<'_, '_, '_> {
             }
             _ => {
                 let t = self.temp();
-                self.helper_checked(Helper::cmp, [Some(a), Some(b), None, Some(t)], cmp_aux(kind, op), loc);
+                let status = self.call_two_to_cell(helpers::cmp, a, b, t, Comparison { kind, op });
+                self.check_status(status, loc);
                 let o = self.word0(t);
                 let z = self.b.ins().iconst(types::I64, 0);
                 (o, z)

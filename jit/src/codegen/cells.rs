@@ -7,12 +7,25 @@ use cranelift_codegen::ir::{FuncRef, Value as CValue};
 use cranelift_module::{FuncId, Module};
 
 use crate::cell::{Cell, CELL, TAG};
-use crate::rt::Helper;
+use crate::rt::{helpers, ArgsToCell, Aux, Effect, Helper, OneToCell, TakesOne, TakesOptional, TakesThree, ToCell, TwoToCell};
 
 use super::{Fn, PTR};
 
 pub(super) fn flags() -> MemFlagsData {
     MemFlagsData::trusted()
+}
+
+/// The cell arguments of a helper call: `a`, `b`, `c` and `dst`, null when absent.
+#[derive(Clone, Copy)]
+struct HelperCells {
+    a: Option<CValue>,
+    b: Option<CValue>,
+    c: Option<CValue>,
+    dst: Option<CValue>,
+}
+
+impl HelperCells {
+    const NONE: HelperCells = HelperCells { a: None, b: None, c: None, dst: None };
 }
 
 impl Fn<'_, '_, '_> {
@@ -91,17 +104,55 @@ impl Fn<'_, '_, '_> {
         r
     }
 
-    /// Calls a helper; returns its status.
-    pub(super) fn helper(&mut self, h: Helper, args: [Option<CValue>; 4], aux: i64) -> CValue {
+    /// Emits a call of a helper with its six arguments (absent cells are
+    /// null); returns its status. Only the typed calls below use it.
+    fn call_helper(&mut self, h: Helper, cells: HelperCells, aux: i64) -> CValue {
         let id = self.l.helpers.get(&h).copied();
         let z = self.b.ins().iconst(PTR, 0);
         let auxv = self.b.ins().iconst(PTR, aux);
-        let [a, b, c, d] = args;
-        let call_args = [self.ctx, a.unwrap_or(z), b.unwrap_or(z), c.unwrap_or(z), d.unwrap_or(z), auxv];
+        let HelperCells { a, b, c, dst } = cells;
+        let call_args = [self.ctx, a.unwrap_or(z), b.unwrap_or(z), c.unwrap_or(z), dst.unwrap_or(z), auxv];
         let Some(id) = id else { return self.b.ins().iconst(types::I32, 1) };
         let fr = self.func_ref(id);
         let call = self.b.ins().call(fr, &call_args);
         self.b.inst_results(call).first().copied().unwrap_or(z)
+    }
+
+    // The typed calls, one per shape of `rt::helpers!`: each returns the status.
+
+    pub(super) fn call_to_cell<A: Aux>(&mut self, h: ToCell<A>, dst: CValue, aux: A) -> CValue {
+        self.call_helper(h.helper(), HelperCells { dst: Some(dst), ..HelperCells::NONE }, aux.encode())
+    }
+
+    pub(super) fn call_one_to_cell<A: Aux>(&mut self, h: OneToCell<A>, a: CValue, dst: CValue, aux: A) -> CValue {
+        self.call_helper(h.helper(), HelperCells { a: Some(a), dst: Some(dst), ..HelperCells::NONE }, aux.encode())
+    }
+
+    pub(super) fn call_two_to_cell<A: Aux>(&mut self, h: TwoToCell<A>, a: CValue, b: CValue, dst: CValue, aux: A) -> CValue {
+        let cells = HelperCells { a: Some(a), b: Some(b), c: None, dst: Some(dst) };
+        self.call_helper(h.helper(), cells, aux.encode())
+    }
+
+    pub(super) fn call_args_to_cell<A: Aux>(&mut self, h: ArgsToCell<A>, args: [Option<CValue>; 3], dst: CValue, aux: A) -> CValue {
+        let [a, b, c] = args;
+        self.call_helper(h.helper(), HelperCells { a, b, c, dst: Some(dst) }, aux.encode())
+    }
+
+    pub(super) fn call_effect<A: Aux>(&mut self, h: Effect<A>, aux: A) -> CValue {
+        self.call_helper(h.helper(), HelperCells::NONE, aux.encode())
+    }
+
+    pub(super) fn call_takes_one<A: Aux>(&mut self, h: TakesOne<A>, a: CValue, aux: A) -> CValue {
+        self.call_helper(h.helper(), HelperCells { a: Some(a), ..HelperCells::NONE }, aux.encode())
+    }
+
+    pub(super) fn call_takes_optional<A: Aux>(&mut self, h: TakesOptional<A>, a: Option<CValue>, aux: A) -> CValue {
+        self.call_helper(h.helper(), HelperCells { a, ..HelperCells::NONE }, aux.encode())
+    }
+
+    pub(super) fn call_takes_three<A: Aux>(&mut self, h: TakesThree<A>, args: [CValue; 3], aux: A) -> CValue {
+        let [a, b, c] = args;
+        self.call_helper(h.helper(), HelperCells { a: Some(a), b: Some(b), c: Some(c), dst: None }, aux.encode())
     }
 
     /// Branches to a cold block that finalises the pending fault at `loc` and returns 2.
@@ -111,8 +162,8 @@ impl Fn<'_, '_, '_> {
         self.b.set_cold_block(fault);
         self.b.ins().brif(status, fault, &[], cont, &[]);
         self.b.switch_to_block(fault);
-        let lid = self.l.loc_id(loc);
-        self.helper(Helper::fault_at, [None, None, None, None], lid);
+        let at = self.l.loc_id(loc);
+        self.call_effect(helpers::fault_at, at);
         let two = self.b.ins().iconst(types::I32, 2);
         self.b.ins().return_(&[two]);
         self.b.switch_to_block(cont);
@@ -130,11 +181,6 @@ impl Fn<'_, '_, '_> {
         self.b.switch_to_block(cont);
     }
 
-    pub(super) fn helper_checked(&mut self, h: Helper, args: [Option<CValue>; 4], aux: i64, loc: Loc) {
-        let st = self.helper(h, args, aux);
-        self.check_status(st, loc);
-    }
-
     pub(super) fn ret(&mut self, code: i64) {
         let v = self.b.ins().iconst(types::I32, code);
         self.b.ins().return_(&[v]);
@@ -146,9 +192,9 @@ impl Fn<'_, '_, '_> {
         self.b.set_cold_block(fault);
         self.b.ins().brif(of, fault, &[], cont, &[]);
         self.b.switch_to_block(fault);
-        self.helper(Helper::fault_int, [None, None, None, None], 0);
-        let lid = self.l.loc_id(loc);
-        self.helper(Helper::fault_at, [None, None, None, None], lid);
+        self.call_effect(helpers::fault_int, ());
+        let at = self.l.loc_id(loc);
+        self.call_effect(helpers::fault_at, at);
         self.ret(2);
         self.b.switch_to_block(cont);
     }

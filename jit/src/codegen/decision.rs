@@ -8,7 +8,7 @@ use cranelift_codegen::ir::{Block, Value as CValue};
 
 use crate::cell::CELL;
 use crate::plan::{IndexPlan, IndexedColumn, MixedPlan};
-use crate::rt::Helper;
+use crate::rt::{helpers, CellCount, DecisionIndex, MatchedRow};
 
 use super::{Fn, Unsupported, PTR};
 use super::cells::flags;
@@ -42,7 +42,7 @@ impl Fn<'_, '_, '_> {
             Hit::First | Hit::Unique => self.scan(index, d, &all, &[], dst)?,
             Hit::Collect => {
                 let t = self.temp();
-                self.helper(Helper::alloc, [None, None, None, Some(t)], d.rows.len() as i64);
+                self.call_to_cell(helpers::alloc, t, CellCount(d.rows.len()));
                 let base = self.word0(t);
                 let n = self.b.declare_var(types::I64);
                 let z = self.b.ins().iconst(types::I64, 0);
@@ -105,7 +105,7 @@ impl Fn<'_, '_, '_> {
                     let c = self.temp();
                     let site = self.site;
                     self.store_words(c, site, None);
-                    self.helper(Helper::decision_conflict, [Some(a), Some(bcell), Some(c), None], index as i64);
+                    self.call_takes_three(helpers::decision_conflict, [a, bcell, c], DecisionIndex(index as u32));
                     self.ret(2);
                     self.b.switch_to_block(record);
                     let riv = self.b.ins().iconst(types::I64, ri as i64);
@@ -214,7 +214,7 @@ impl Fn<'_, '_, '_> {
             let c = self.temp();
             let site = self.site;
             self.store_words(c, site, None);
-            self.helper(Helper::decision_conflict, [Some(ca), Some(cb), Some(c), None], index as i64);
+            self.call_takes_three(helpers::decision_conflict, [ca, cb, c], DecisionIndex(index as u32));
             self.ret(2);
         }
         self.b.switch_to_block(none_block);
@@ -230,7 +230,7 @@ impl Fn<'_, '_, '_> {
             let c = self.temp();
             let site = self.site;
             self.store_words(c, site, None);
-            self.helper(Helper::decision_no_row, [Some(c), None, None, None], index as i64);
+            self.call_takes_one(helpers::decision_no_row, c, DecisionIndex(index as u32));
             self.ret(2);
         }
     }
@@ -300,11 +300,11 @@ impl Fn<'_, '_, '_> {
     pub(super) fn row_output(&mut self, index: usize, d: &ir::DecisionDef, row: &ir::DecisionRow, dst: CValue) -> Result<(), Unsupported> {
         if self.l.shared.traced {
             let ri = d.rows.iter().position(|r| std::ptr::eq(r, row)).unwrap_or(0);
-            self.helper(Helper::trace_row, [None, None, None, None], index as i64 | ((ri as i64) << 32));
+            self.call_effect(helpers::trace_row, MatchedRow { decision: DecisionIndex(index as u32), row: ri as u32 });
         }
         if d.output_record.is_some() {
             let t = self.temp();
-            self.helper(Helper::alloc, [None, None, None, Some(t)], row.outputs.len() as i64);
+            self.call_to_cell(helpers::alloc, t, CellCount(row.outputs.len()));
             let p = self.word0(t);
             for (i, o) in row.outputs.iter().enumerate() {
                 let fp = self.b.ins().iadd_imm_s(p, (i * CELL) as i64);

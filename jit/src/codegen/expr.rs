@@ -9,7 +9,7 @@ use cranelift_codegen::ir::Value as CValue;
 use cranelift_module::FuncId;
 
 use crate::cell::{Cell, CELL};
-use crate::rt::Helper;
+use crate::rt::{helpers, BuiltinIndex, CellCount, TableLookup};
 
 use super::{Fn, Unsupported, PTR};
 
@@ -74,9 +74,10 @@ impl Fn<'_, '_, '_> {
                 if self.inline_builtin(*op, cells, dst, e.loc) {
                     return Ok(());
                 }
-                let id = self.l.shared.builtins.len() as i64;
+                let id = BuiltinIndex(self.l.shared.builtins.len() as u32);
                 self.l.shared.builtins.push((*op, args.iter().map(|a| a.ty.clone()).collect()));
-                self.helper_checked(Helper::builtin, [cells[0], cells[1], cells[2], Some(dst)], id, e.loc);
+                let status = self.call_args_to_cell(helpers::builtin, cells, dst, id);
+                self.check_status(status, e.loc);
             }
             ExprKind::Aggregate { op, list, slot, body } => self.aggregate(*op, list, *slot, body, dst, e)?,
             ExprKind::Lookup { table, keys } => {
@@ -85,8 +86,9 @@ impl Fn<'_, '_, '_> {
                     let p = self.b.ins().iadd_imm_s(arr, (i * CELL) as i64);
                     self.expr(k, p)?;
                 }
-                let aux = i64::from(table.0) | ((keys.len() as i64) << 32);
-                self.helper_checked(Helper::lookup, [Some(arr), None, None, Some(dst)], aux, e.loc);
+                let lookup = TableLookup { table: *table, keys: keys.len() as u32 };
+                let status = self.call_one_to_cell(helpers::lookup, arr, dst, lookup);
+                self.check_status(status, e.loc);
             }
             ExprKind::Unary { op, expr } => {
                 let t = self.temp();
@@ -107,10 +109,10 @@ impl Fn<'_, '_, '_> {
                         self.store_words(dst, r, None);
                     }
                     UnaryOp::NegDecimal => {
-                        self.helper(Helper::neg_dec, [Some(t), None, None, Some(dst)], 0);
+                        self.call_one_to_cell(helpers::neg_dec, t, dst, ());
                     }
                     UnaryOp::NegMoney => {
-                        self.helper(Helper::neg_money, [Some(t), None, None, Some(dst)], 0);
+                        self.call_one_to_cell(helpers::neg_money, t, dst, ());
                     }
                 }
             }
@@ -192,7 +194,7 @@ impl Fn<'_, '_, '_> {
             }
             ExprKind::Record { fields, .. } => {
                 let t = self.temp();
-                self.helper(Helper::alloc, [None, None, None, Some(t)], fields.len() as i64);
+                self.call_to_cell(helpers::alloc, t, CellCount(fields.len()));
                 let p = self.word0(t);
                 for (i, f) in fields.iter().enumerate() {
                     let fp = self.b.ins().iadd_imm_s(p, (i * CELL) as i64);
@@ -202,7 +204,7 @@ impl Fn<'_, '_, '_> {
             }
             ExprKind::List(items) => {
                 let t = self.temp();
-                self.helper(Helper::alloc, [None, None, None, Some(t)], items.len() as i64);
+                self.call_to_cell(helpers::alloc, t, CellCount(items.len()));
                 let p = self.word0(t);
                 for (i, f) in items.iter().enumerate() {
                     let fp = self.b.ins().iadd_imm_s(p, (i * CELL) as i64);
@@ -227,26 +229,26 @@ impl Fn<'_, '_, '_> {
                         }
                     }
                 }
-                self.helper(Helper::text_begin, [None, None, None, None], 0);
+                self.call_effect(helpers::text_begin, ());
                 for (c, t, ty) in cells {
                     match t {
                         None => {
                             let tmp = self.temp();
                             self.store_const_cell(&c, tmp);
-                            self.helper(Helper::text_lit, [Some(tmp), None, None, None], 0);
+                            self.call_takes_one(helpers::text_lit, tmp, ());
                         }
                         Some(t) => {
                             let id = self.l.type_id(&ty);
-                            self.helper(Helper::text_value, [Some(t), None, None, None], id);
+                            self.call_takes_one(helpers::text_value, t, id);
                         }
                     }
                 }
-                self.helper(Helper::text_end, [None, None, None, Some(dst)], 0);
+                self.call_to_cell(helpers::text_end, dst, ());
             }
             ExprKind::IntToDecimal(x) => {
                 let t = self.temp();
                 self.expr(x, t)?;
-                self.helper(Helper::int_to_dec, [Some(t), None, None, Some(dst)], 0);
+                self.call_one_to_cell(helpers::int_to_dec, t, dst, ());
             }
             ExprKind::Error => return Err(Unsupported("an expression with an error".into())),
         }
@@ -266,8 +268,8 @@ impl Fn<'_, '_, '_> {
             let p = self.b.ins().iadd_imm_s(arr, (i * CELL) as i64);
             self.expr(a, p)?;
         }
-        let lid = self.l.loc_id(loc);
-        let site = self.b.ins().iconst(PTR, lid);
+        let at = self.l.loc_id(loc);
+        let site = self.b.ins().iconst(PTR, i64::from(at.0));
         let fr = self.func_ref(id);
         let call = self.b.ins().call(fr, &[self.ctx, arr, dst, site]);
         let z = self.b.ins().iconst(types::I32, 0);
@@ -310,9 +312,10 @@ impl Fn<'_, '_, '_> {
             }
             // `convert(m, currency, rate)`: `m`'s amount times `rate`, in `currency`.
             (ir::Builtin::Convert, [Some(x), Some(c), Some(r)]) => {
-                let id = self.l.shared.builtins.len() as i64;
+                let id = BuiltinIndex(self.l.shared.builtins.len() as u32);
                 self.l.shared.builtins.push((op, Vec::new()));
-                self.small_mul_with(x, r, Some((c, 0)), dst, Helper::builtin, id, [Some(x), Some(c), Some(r)], loc);
+                let args = [Some(x), Some(c), Some(r)];
+                self.small_mul_with(x, r, Some((c, 0)), dst, |f| f.call_args_to_cell(helpers::builtin, args, dst, id), loc);
                 true
             }
             _ => false,
@@ -362,9 +365,10 @@ impl Fn<'_, '_, '_> {
                 self.each(l, var, |f| {
                     f.expr(body, x)?;
                     if body_is_int {
-                        f.helper(Helper::int_to_dec, [Some(x), None, None, Some(x)], 0);
+                        f.call_one_to_cell(helpers::int_to_dec, x, x, ());
                     }
-                    f.helper_checked(Helper::dec_add, [Some(dst), Some(x), None, Some(dst)], 0, e.loc);
+                    let status = f.call_two_to_cell(helpers::dec_add, dst, x, dst, ());
+                    f.check_status(status, e.loc);
                     Ok(())
                 })?;
             }
@@ -381,7 +385,8 @@ impl Fn<'_, '_, '_> {
                     f.copy_cell(x, dst);
                     f.b.ins().jump(end, &[]);
                     f.b.switch_to_block(add);
-                    f.helper_checked(Helper::money_sum_add, [Some(dst), Some(x), None, Some(dst)], 0, e.loc);
+                    let status = f.call_two_to_cell(helpers::money_sum_add, dst, x, dst, ());
+                    f.check_status(status, e.loc);
                     f.b.ins().jump(end, &[]);
                     f.b.switch_to_block(end);
                     Ok(())

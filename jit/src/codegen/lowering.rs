@@ -11,7 +11,7 @@ use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 
 use crate::cell::CELL;
-use crate::rt::{Helper, Shared};
+use crate::rt::{Helper, LocIndex, Shared, TypeIndex};
 
 use super::{Unsupported, PTR};
 
@@ -46,8 +46,8 @@ pub struct Lowering<'m> {
     pub shared: &'m mut Shared,
     pub helpers: HashMap<Helper, FuncId>,
     pub compiled: Compiled,
-    type_ids: HashMap<Ty, i64>,
-    loc_ids: HashMap<Loc, i64>,
+    type_ids: HashMap<Ty, TypeIndex>,
+    loc_ids: HashMap<Loc, LocIndex>,
 }
 
 impl<'m> Lowering<'m> {
@@ -79,21 +79,21 @@ impl<'m> Lowering<'m> {
         Ok(Lowering { module, shared, helpers, compiled, type_ids: HashMap::new(), loc_ids: HashMap::new() })
     }
 
-    pub(super) fn type_id(&mut self, ty: &Ty) -> i64 {
+    pub(super) fn type_id(&mut self, ty: &Ty) -> TypeIndex {
         if let Some(i) = self.type_ids.get(ty) {
             return *i;
         }
-        let i = self.shared.types.len() as i64;
+        let i = TypeIndex(self.shared.types.len() as u32);
         self.shared.types.push(ty.clone());
         self.type_ids.insert(ty.clone(), i);
         i
     }
 
-    pub(super) fn loc_id(&mut self, loc: Loc) -> i64 {
+    pub(super) fn loc_id(&mut self, loc: Loc) -> LocIndex {
         if let Some(i) = self.loc_ids.get(&loc) {
             return *i;
         }
-        let i = self.shared.locs.len() as i64;
+        let i = LocIndex(self.shared.locs.len() as u32);
         self.shared.locs.push(loc);
         self.loc_ids.insert(loc, i);
         i

@@ -6,7 +6,7 @@ use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_codegen::ir::Value as CValue;
 
 use crate::cell::CELL;
-use crate::rt::Helper;
+use crate::rt::{helpers, EmitSite, RejectIndex};
 
 use super::{Fn, Unsupported};
 
@@ -20,9 +20,9 @@ impl Fn<'_, '_, '_> {
             }
             None => None,
         };
-        let id = self.l.shared.rejects.len() as i64;
+        let id = RejectIndex(self.l.shared.rejects.len() as u32);
         self.l.shared.rejects.push((r.code.clone(), r.loc));
-        self.helper(Helper::reject, [msg, None, None, None], id);
+        self.call_takes_optional(helpers::reject, msg, id);
         Ok(())
     }
 
@@ -62,8 +62,8 @@ impl Fn<'_, '_, '_> {
             Stmt::Emit { dest, value } => {
                 let t = self.temp();
                 self.expr(value, t)?;
-                let at = self.l.loc_id(value.loc);
-                self.helper(Helper::emit, [Some(t), None, None, None], i64::from(dest.0) | (at << 32));
+                let value_at = self.l.loc_id(value.loc);
+                self.call_takes_one(helpers::emit, t, EmitSite { destination: *dest, value_at });
             }
             Stmt::If { branches, otherwise } => {
                 let end = self.b.create_block();
