@@ -150,7 +150,8 @@ impl Drop for Ctx<'_> {
         };
         p.arena.reset();
         p.emits.clear();
-        let _ = POOL.try_with(|a| *a.borrow_mut() = Some(p));
+        // While the thread exits, the pool is gone: the memory is simply freed.
+        POOL.try_with(|a| *a.borrow_mut() = Some(p)).ok();
     }
 }
 
@@ -544,7 +545,8 @@ fn guard(ctx: *mut Ctx<'_>, dst: *mut Cell, f: impl FnOnce(&mut Ctx<'_>) -> Resu
     }
 }
 
-fn rd<'c>(p: *const Cell) -> &'c Cell {
+/// The cell an argument points to (none when null).
+fn cell_arg<'c>(p: *const Cell) -> &'c Cell {
     // SAFETY: compiled code passes pointers to live cells, or null.
     unsafe { p.as_ref() }.unwrap_or(&Cell::NONE)
 }
@@ -559,29 +561,29 @@ fn money_of(c: &Cell) -> (canon_stdlib::Decimal, Currency) {
 
 // ------------------------------------------------------------------ arithmetic
 
-macro_rules! dec2 {
+macro_rules! two_cell_helper {
     ($name:ident, $op:expr) => {
         extern "C" fn $name(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, _aux: i64) -> i32 {
-            guard(ctx, dst, |_| $op(rd(a), rd(b)))
+            guard(ctx, dst, |_| $op(cell_arg(a), cell_arg(b)))
         }
     };
 }
 
-dec2!(dec_add, |a: &Cell, b: &Cell| num::add(a.decimal(), b.decimal()).map(Cell::from_decimal));
-dec2!(dec_sub, |a: &Cell, b: &Cell| num::sub(a.decimal(), b.decimal()).map(Cell::from_decimal));
-dec2!(dec_mul, |a: &Cell, b: &Cell| num::mul(a.decimal(), b.decimal()).map(Cell::from_decimal));
-dec2!(dec_div, |a: &Cell, b: &Cell| num::div(a.decimal(), b.decimal()).map(Cell::from_decimal));
-dec2!(int_div, |a: &Cell, b: &Cell| num::int_div(a.i64(), b.i64()).map(Cell::from_decimal));
-dec2!(int_to_dec, |a: &Cell, _b: &Cell| Ok(if a.is_none() { Cell::none() } else { Cell::from_decimal(num::from_int(a.i64())) }));
-dec2!(neg_dec, |a: &Cell, _b: &Cell| Ok(Cell::from_decimal(num::neg(a.decimal()))));
-dec2!(money_add, |a: &Cell, b: &Cell| money::add(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(money_sum_add, |a: &Cell, b: &Cell| sum::add_money(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(money_sub, |a: &Cell, b: &Cell| money::sub(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(money_mul_dec, |a: &Cell, b: &Cell| money::mul(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(dec_mul_money, |a: &Cell, b: &Cell| money::mul(money_of(b), a.decimal()).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(money_div_dec, |a: &Cell, b: &Cell| money::div(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(money_div_money, |a: &Cell, b: &Cell| money::div_money(money_of(a), money_of(b)).map(Cell::from_decimal));
-dec2!(neg_money, |a: &Cell, _b: &Cell| Ok({
+two_cell_helper!(dec_add, |a: &Cell, b: &Cell| num::add(a.decimal(), b.decimal()).map(Cell::from_decimal));
+two_cell_helper!(dec_sub, |a: &Cell, b: &Cell| num::sub(a.decimal(), b.decimal()).map(Cell::from_decimal));
+two_cell_helper!(dec_mul, |a: &Cell, b: &Cell| num::mul(a.decimal(), b.decimal()).map(Cell::from_decimal));
+two_cell_helper!(dec_div, |a: &Cell, b: &Cell| num::div(a.decimal(), b.decimal()).map(Cell::from_decimal));
+two_cell_helper!(int_div, |a: &Cell, b: &Cell| num::int_div(a.i64(), b.i64()).map(Cell::from_decimal));
+two_cell_helper!(int_to_dec, |a: &Cell, _b: &Cell| Ok(if a.is_none() { Cell::none() } else { Cell::from_decimal(num::from_int(a.i64())) }));
+two_cell_helper!(neg_dec, |a: &Cell, _b: &Cell| Ok(Cell::from_decimal(num::neg(a.decimal()))));
+two_cell_helper!(money_add, |a: &Cell, b: &Cell| money::add(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_sum_add, |a: &Cell, b: &Cell| sum::add_money(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_sub, |a: &Cell, b: &Cell| money::sub(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_mul_dec, |a: &Cell, b: &Cell| money::mul(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(dec_mul_money, |a: &Cell, b: &Cell| money::mul(money_of(b), a.decimal()).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_div_dec, |a: &Cell, b: &Cell| money::div(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_div_money, |a: &Cell, b: &Cell| money::div_money(money_of(a), money_of(b)).map(Cell::from_decimal));
+two_cell_helper!(neg_money, |a: &Cell, _b: &Cell| Ok({
     let (d, c) = money_of(a);
     Cell::from_money(num::neg(d), c)
 }));
@@ -589,7 +591,7 @@ dec2!(neg_money, |a: &Cell, _b: &Cell| Ok({
 extern "C" fn concat(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, _aux: i64) -> i32 {
     guard(ctx, dst, |ctx| {
         // SAFETY: Text cells point to live UTF-8.
-        let (x, y) = unsafe { (rd(a).text(), rd(b).text()) };
+        let (x, y) = unsafe { (cell_arg(a).text(), cell_arg(b).text()) };
         let mut s = String::with_capacity(x.len() + y.len());
         s.push_str(x);
         s.push_str(y);
@@ -600,7 +602,7 @@ extern "C" fn concat(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *con
 /// Orders two values of an ordered type; writes -1, 0 or 1 as an Int cell.
 extern "C" fn cmp(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, dst, |_| {
-        let (x, y) = (rd(a), rd(b));
+        let (x, y) = (cell_arg(a), cell_arg(b));
         let comparison = Comparison::decode(aux);
         let o = match comparison.kind {
             OrdKind::Int => x.i64().cmp(&y.i64()),
@@ -621,7 +623,7 @@ extern "C" fn eq(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const C
         let types = TypePair::decode(aux);
         let ty = ty_of(ctx, types.left).clone();
         let rty = ty_of(ctx, types.right).clone();
-        let (x, y) = (rd(a), rd(b));
+        let (x, y) = (cell_arg(a), cell_arg(b));
         let same = if x.is_none() || y.is_none() {
             x.is_none() && y.is_none()
         } else if ty.strip() != rty.strip() {
@@ -660,7 +662,7 @@ extern "C" fn builtin(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *con
         let Some((op, _)) = ctx.shared.builtins.get(BuiltinIndex::decode(aux).index()) else {
             return Err(Fault::InvalidArgument("unknown built-in".into()));
         };
-        let (x, y, z) = (rd(a), rd(b), rd(c));
+        let (x, y, z) = (cell_arg(a), cell_arg(b), cell_arg(c));
         // SAFETY (text reads below): Text cells point to live UTF-8.
         Ok(match op {
             Builtin::RoundDecimal => Cell::from_decimal(num::round(x.decimal(), y.i64(), rounding(z))?),
@@ -787,7 +789,7 @@ extern "C" fn text_begin(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c
 extern "C" fn text_lit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, _aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
         // SAFETY: a constant Text cell.
-        let s = unsafe { rd(a).text() };
+        let s = unsafe { cell_arg(a).text() };
         if let Some(t) = ctx.text_depth.checked_sub(1).and_then(|d| ctx.texts.get_mut(d)) {
             t.push_str(s);
         }
@@ -798,14 +800,14 @@ extern "C" fn text_lit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *
 /// Appends the interpolation text of a value of the given type.
 extern "C" fn text_value(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
-        let c = rd(a);
+        let c = cell_arg(a);
         let shared = ctx.shared;
         let ty = shared.types.get(TypeIndex::decode(aux).index()).unwrap_or(&Ty::Error);
         let Some(t) = ctx.text_depth.checked_sub(1).and_then(|d| ctx.texts.get_mut(d)) else { return Ok(Cell::none()) };
         match ty {
             // SAFETY: a Text cell.
             Ty::Text => t.push_str(unsafe { c.text() }),
-            Ty::Int => t.push_str(itoa_i64(c.i64()).as_str()),
+            Ty::Int => t.push_str(itoa::Buffer::new().format(c.i64())),
             Ty::Decimal => num::format(&c.decimal(), t),
             Ty::Date => time::format_date(Date(c.i32()), t),
             _ => {
@@ -836,7 +838,7 @@ extern "C" fn reject(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
             code.to_string()
         } else {
             // SAFETY: a Text cell.
-            unsafe { rd(a).text() }.to_string()
+            unsafe { cell_arg(a).text() }.to_string()
         };
         let at = ctx.shared.pkg.loc_string(loc);
         if let Some(t) = ctx.trace.as_mut() {
@@ -858,7 +860,7 @@ extern "C" fn emit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *cons
             let destination = pkg.destinations.get(dest as usize).map(|d| d.name.clone()).unwrap_or_default();
             t.push(TraceEvent::Emit { destination, at: pkg.loc_string(loc) });
         }
-        ctx.emits.push((dest, *rd(a)));
+        ctx.emits.push((dest, *cell_arg(a)));
         Ok(Cell::none())
     })
 }
@@ -905,12 +907,12 @@ extern "C" fn decision_conflict(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cel
     let pkg = ctx.shared.pkg.clone();
     let Some(d) = pkg.decisions.get(DecisionIndex::decode(aux).index()) else { return 1 };
     let row_loc = |c: &Cell| d.rows.get(c.i64() as usize).map(|r| pkg.loc_string(r.loc)).unwrap_or_default();
-    let loc = ctx.shared.locs.get(rd(c).i64() as usize).copied().unwrap_or_default();
+    let loc = ctx.shared.locs.get(cell_arg(c).i64() as usize).copied().unwrap_or_default();
     let message = format!(
         "decision `{}`: rows at {} and {} both match under `hit unique` (at {})",
         d.name,
-        row_loc(rd(a)),
-        row_loc(rd(b)),
+        row_loc(cell_arg(a)),
+        row_loc(cell_arg(b)),
         pkg.loc_string(loc)
     );
     ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
@@ -923,12 +925,8 @@ extern "C" fn decision_no_row(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell
     let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
     let pkg = ctx.shared.pkg.clone();
     let Some(d) = pkg.decisions.get(DecisionIndex::decode(aux).index()) else { return 1 };
-    let loc = ctx.shared.locs.get(rd(a).i64() as usize).copied().unwrap_or_default();
+    let loc = ctx.shared.locs.get(cell_arg(a).i64() as usize).copied().unwrap_or_default();
     let message = format!("no row of decision `{}` matches (at {})", d.name, pkg.loc_string(loc));
     ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
     1
-}
-
-fn itoa_i64(i: i64) -> String {
-    i.to_string()
 }

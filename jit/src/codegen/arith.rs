@@ -8,25 +8,25 @@ use cranelift_codegen::ir::Value as CValue;
 
 use crate::rt::{helpers, Comparison, TwoToCell, TypePair};
 
-use super::{Fn, Unsupported};
+use super::{BodyLowering, Unsupported};
 
-impl Fn<'_, '_, '_> {
+impl BodyLowering<'_, '_, '_> {
     pub(super) fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, dst: CValue, e: &Expr) -> Result<(), Unsupported> {
         match op {
             BinaryOp::And | BinaryOp::Or => {
                 self.expr(lhs, dst)?;
                 let a = self.load(types::I8, dst, 0);
-                let rest = self.b.create_block();
-                let end = self.b.create_block();
+                let rest = self.builder.create_block();
+                let end = self.builder.create_block();
                 if op == BinaryOp::And {
-                    self.b.ins().brif(a, rest, &[], end, &[]);
+                    self.builder.ins().brif(a, rest, &[], end, &[]);
                 } else {
-                    self.b.ins().brif(a, end, &[], rest, &[]);
+                    self.builder.ins().brif(a, end, &[], rest, &[]);
                 }
-                self.b.switch_to_block(rest);
+                self.builder.switch_to_block(rest);
                 self.expr(rhs, dst)?;
-                self.b.ins().jump(end, &[]);
-                self.b.switch_to_block(end);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
                 return Ok(());
             }
             _ => {}
@@ -40,9 +40,9 @@ impl Fn<'_, '_, '_> {
                 let x = self.word0(a);
                 let y = self.word0(b);
                 let (r, of) = match op {
-                    BinaryOp::AddInt => self.b.ins().sadd_overflow(x, y),
-                    BinaryOp::SubInt => self.b.ins().ssub_overflow(x, y),
-                    _ => self.b.ins().smul_overflow(x, y),
+                    BinaryOp::AddInt => self.builder.ins().sadd_overflow(x, y),
+                    BinaryOp::SubInt => self.builder.ins().ssub_overflow(x, y),
+                    _ => self.builder.ins().smul_overflow(x, y),
                 };
                 self.int_overflow_check(of, e.loc);
                 self.store_words(dst, r, None);
@@ -79,7 +79,7 @@ impl Fn<'_, '_, '_> {
                     // `x == none`: only the tags matter.
                     let ta = self.tag(a);
                     let tb = self.tag(b);
-                    self.b.ins().icmp(IntCC::Equal, ta, tb)
+                    self.builder.ins().icmp(IntCC::Equal, ta, tb)
                 } else if lhs.ty.strip() != rhs.ty.strip() && !matches!(ty.strip(), Ty::NoneLit) {
                     // Different types (an Int list against a Decimal list):
                     // compared by value, each side read as its own type.
@@ -89,18 +89,18 @@ impl Fn<'_, '_, '_> {
                     self.equal(a, b, &ty, e.loc)?
                 };
                 let r = if op == BinaryOp::Ne {
-                    let one = self.b.ins().iconst(types::I8, 1);
-                    self.b.ins().bxor(r, one)
+                    let one = self.builder.ins().iconst(types::I8, 1);
+                    self.builder.ins().bxor(r, one)
                 } else {
                     r
                 };
-                let w = self.b.ins().uextend(types::I64, r);
+                let w = self.builder.ins().uextend(types::I64, r);
                 self.store_words(dst, w, None);
                 None
             }
             BinaryOp::Cmp(cop, kind) => {
                 let r = self.compare(cop, kind, a, b, e.loc)?;
-                let w = self.b.ins().uextend(types::I64, r);
+                let w = self.builder.ins().uextend(types::I64, r);
                 self.store_words(dst, w, None);
                 None
             }
@@ -122,7 +122,7 @@ impl Fn<'_, '_, '_> {
         self.small_mul_with(a, b, currency_of, dst, |f| f.call_two_to_cell(h, a, b, dst, ()), loc);
     }
 
-    /// [`Fn::small_mul`] whose slow path is the helper call `slow_call` emits
+    /// [`BodyLowering::small_mul`] whose slow path is the helper call `slow_call` emits
     /// (it returns the status).
     pub(super) fn small_mul_with(
         &mut self,
@@ -137,57 +137,57 @@ impl Fn<'_, '_, '_> {
         let x1 = self.load(types::I64, a, 8);
         let y0 = self.load(types::I64, b, 0);
         let y1 = self.load(types::I64, b, 8);
-        let hi = self.b.ins().bor(x1, y1);
-        let small = self.b.ins().icmp_imm_s(IntCC::Equal, hi, 0);
+        let hi = self.builder.ins().bor(x1, y1);
+        let small = self.builder.ins().icmp_imm_s(IntCC::Equal, hi, 0);
         // Decimal::serialize: flags (scale in bits 16..24, sign in bit 31), then lo, mid, hi.
-        let xs = self.b.ins().ushr_imm_u(x0, 16);
-        let xs = self.b.ins().band_imm_s(xs, 0xff);
-        let ys = self.b.ins().ushr_imm_u(y0, 16);
-        let ys = self.b.ins().band_imm_s(ys, 0xff);
-        let scale = self.b.ins().iadd(xs, ys);
-        let fits = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThanOrEqual, scale, 28);
-        let ok = self.b.ins().band(small, fits);
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        let end = self.b.create_block();
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        let xs = self.builder.ins().ushr_imm_u(x0, 16);
+        let xs = self.builder.ins().band_imm_s(xs, 0xff);
+        let ys = self.builder.ins().ushr_imm_u(y0, 16);
+        let ys = self.builder.ins().band_imm_s(ys, 0xff);
+        let scale = self.builder.ins().iadd(xs, ys);
+        let fits = self.builder.ins().icmp_imm_s(IntCC::UnsignedLessThanOrEqual, scale, 28);
+        let ok = self.builder.ins().band(small, fits);
+        let fast = self.builder.create_block();
+        let slow = self.builder.create_block();
+        let end = self.builder.create_block();
+        self.builder.set_cold_block(slow);
+        self.builder.ins().brif(ok, fast, &[], slow, &[]);
 
-        self.b.switch_to_block(fast);
-        let xl = self.b.ins().ushr_imm_u(x0, 32);
-        let yl = self.b.ins().ushr_imm_u(y0, 32);
-        let p = self.b.ins().imul(xl, yl);
-        let sign = self.b.ins().bxor(x0, y0);
-        let sign = self.b.ins().ushr_imm_u(sign, 31);
-        let sign = self.b.ins().band_imm_s(sign, 1);
-        let nonzero = self.b.ins().icmp_imm_s(IntCC::NotEqual, p, 0);
-        let nonzero = self.b.ins().uextend(types::I64, nonzero);
-        let sign = self.b.ins().band(sign, nonzero);
-        let sign = self.b.ins().ishl_imm_u(sign, 31);
-        let flags = self.b.ins().ishl_imm_u(scale, 16);
-        let flags = self.b.ins().bor(flags, sign);
-        let lo = self.b.ins().ishl_imm_u(p, 32);
-        let w0 = self.b.ins().bor(flags, lo);
-        let w1 = self.b.ins().ushr_imm_u(p, 32);
+        self.builder.switch_to_block(fast);
+        let xl = self.builder.ins().ushr_imm_u(x0, 32);
+        let yl = self.builder.ins().ushr_imm_u(y0, 32);
+        let p = self.builder.ins().imul(xl, yl);
+        let sign = self.builder.ins().bxor(x0, y0);
+        let sign = self.builder.ins().ushr_imm_u(sign, 31);
+        let sign = self.builder.ins().band_imm_s(sign, 1);
+        let nonzero = self.builder.ins().icmp_imm_s(IntCC::NotEqual, p, 0);
+        let nonzero = self.builder.ins().uextend(types::I64, nonzero);
+        let sign = self.builder.ins().band(sign, nonzero);
+        let sign = self.builder.ins().ishl_imm_u(sign, 31);
+        let flags = self.builder.ins().ishl_imm_u(scale, 16);
+        let flags = self.builder.ins().bor(flags, sign);
+        let lo = self.builder.ins().ishl_imm_u(p, 32);
+        let w0 = self.builder.ins().bor(flags, lo);
+        let w1 = self.builder.ins().ushr_imm_u(p, 32);
         let w2 = match currency_of {
             Some((m, at)) => {
                 let w = self.load(types::I64, m, at);
-                self.b.ins().band_imm_s(w, 0xff_ffff)
+                self.builder.ins().band_imm_s(w, 0xff_ffff)
             }
-            None => self.b.ins().iconst(types::I64, 0),
+            None => self.builder.ins().iconst(types::I64, 0),
         };
-        let one = self.b.ins().iconst(types::I64, 1);
+        let one = self.builder.ins().iconst(types::I64, 1);
         self.store(w0, dst, 0);
         self.store(w1, dst, 8);
         self.store(w2, dst, 16);
         self.store(one, dst, 24);
-        self.b.ins().jump(end, &[]);
+        self.builder.ins().jump(end, &[]);
 
-        self.b.switch_to_block(slow);
+        self.builder.switch_to_block(slow);
         let status = slow_call(self);
         self.check_status(status, loc);
-        self.b.ins().jump(end, &[]);
-        self.b.switch_to_block(end);
+        self.builder.ins().jump(end, &[]);
+        self.builder.switch_to_block(end);
     }
 
     /// Equality of two cells of type `ty` (optional or not); an i8.
@@ -199,9 +199,9 @@ impl Fn<'_, '_, '_> {
                 let y0 = self.word0(b);
                 let x3 = self.load(types::I64, a, 24);
                 let y3 = self.load(types::I64, b, 24);
-                let e0 = self.b.ins().icmp(IntCC::Equal, x0, y0);
-                let e3 = self.b.ins().icmp(IntCC::Equal, x3, y3);
-                Ok(self.b.ins().band(e0, e3))
+                let e0 = self.builder.ins().icmp(IntCC::Equal, x0, y0);
+                let e3 = self.builder.ins().icmp(IntCC::Equal, x3, y3);
+                Ok(self.builder.ins().band(e0, e3))
             }
             _ => Ok(self.equal_as(a, b, ty, ty, loc)),
         }
@@ -211,7 +211,7 @@ impl Fn<'_, '_, '_> {
     /// of type `rty`; an i8.
     pub(super) fn equal_as(&mut self, a: CValue, b: CValue, lty: &Ty, rty: &Ty, loc: Loc) -> CValue {
         let t = self.temp();
-        let types = TypePair { left: self.l.type_id(lty), right: self.l.type_id(rty) };
+        let types = TypePair { left: self.lowering.type_id(lty), right: self.lowering.type_id(rty) };
         let status = self.call_two_to_cell(helpers::eq, a, b, t, types);
         self.check_status(status, loc);
         self.load(types::I8, t, 0)
@@ -232,55 +232,55 @@ impl Fn<'_, '_, '_> {
                 let hb = self.load(types::I64, b, 8);
                 let la = self.load(types::I32, a, 4);
                 let lb = self.load(types::I32, b, 4);
-                let la64 = self.b.ins().uextend(types::I64, la);
-                let lb64 = self.b.ins().uextend(types::I64, lb);
-                let ma = self.b.ins().bor(ha, la64);
-                let mb = self.b.ins().bor(hb, lb64);
-                let az = self.b.ins().icmp_imm_s(IntCC::Equal, ma, 0);
-                let bz = self.b.ins().icmp_imm_s(IntCC::Equal, mb, 0);
-                let same = self.b.ins().icmp(IntCC::Equal, fa, fb);
-                let any_zero = self.b.ins().bor(az, bz);
-                let fast = self.b.ins().bor(same, any_zero);
-                let inline = self.b.create_block();
-                let slow = self.b.create_block();
-                let merge = self.b.create_block();
-                self.b.append_block_param(merge, types::I64);
-                self.b.ins().brif(fast, inline, &[], slow, &[]);
-                self.b.switch_to_block(inline);
-                let m1 = self.b.ins().iconst(types::I64, -1);
-                let p1 = self.b.ins().iconst(types::I64, 1);
-                let z = self.b.ins().iconst(types::I64, 0);
-                let lt_h = self.b.ins().icmp(IntCC::UnsignedLessThan, ha, hb);
-                let gt_h = self.b.ins().icmp(IntCC::UnsignedGreaterThan, ha, hb);
-                let lt_l = self.b.ins().icmp(IntCC::UnsignedLessThan, la, lb);
-                let gt_l = self.b.ins().icmp(IntCC::UnsignedGreaterThan, la, lb);
-                let oh_gt = self.b.ins().select(gt_h, p1, z);
-                let oh = self.b.ins().select(lt_h, m1, oh_gt);
-                let ol_gt = self.b.ins().select(gt_l, p1, z);
-                let ol = self.b.ins().select(lt_l, m1, ol_gt);
-                let heq = self.b.ins().icmp(IntCC::Equal, ha, hb);
-                let o_mag = self.b.ins().select(heq, ol, oh);
-                let neg_a = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, fa, 0);
-                let neg_b = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, fb, 0);
-                let o_neg = self.b.ins().ineg(o_mag);
-                let o_same = self.b.ins().select(neg_a, o_neg, o_mag);
+                let la64 = self.builder.ins().uextend(types::I64, la);
+                let lb64 = self.builder.ins().uextend(types::I64, lb);
+                let ma = self.builder.ins().bor(ha, la64);
+                let mb = self.builder.ins().bor(hb, lb64);
+                let az = self.builder.ins().icmp_imm_s(IntCC::Equal, ma, 0);
+                let bz = self.builder.ins().icmp_imm_s(IntCC::Equal, mb, 0);
+                let same = self.builder.ins().icmp(IntCC::Equal, fa, fb);
+                let any_zero = self.builder.ins().bor(az, bz);
+                let fast = self.builder.ins().bor(same, any_zero);
+                let inline = self.builder.create_block();
+                let slow = self.builder.create_block();
+                let merge = self.builder.create_block();
+                self.builder.append_block_param(merge, types::I64);
+                self.builder.ins().brif(fast, inline, &[], slow, &[]);
+                self.builder.switch_to_block(inline);
+                let m1 = self.builder.ins().iconst(types::I64, -1);
+                let p1 = self.builder.ins().iconst(types::I64, 1);
+                let z = self.builder.ins().iconst(types::I64, 0);
+                let lt_h = self.builder.ins().icmp(IntCC::UnsignedLessThan, ha, hb);
+                let gt_h = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, ha, hb);
+                let lt_l = self.builder.ins().icmp(IntCC::UnsignedLessThan, la, lb);
+                let gt_l = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, la, lb);
+                let oh_gt = self.builder.ins().select(gt_h, p1, z);
+                let oh = self.builder.ins().select(lt_h, m1, oh_gt);
+                let ol_gt = self.builder.ins().select(gt_l, p1, z);
+                let ol = self.builder.ins().select(lt_l, m1, ol_gt);
+                let heq = self.builder.ins().icmp(IntCC::Equal, ha, hb);
+                let o_mag = self.builder.ins().select(heq, ol, oh);
+                let neg_a = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, fa, 0);
+                let neg_b = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, fb, 0);
+                let o_neg = self.builder.ins().ineg(o_mag);
+                let o_same = self.builder.ins().select(neg_a, o_neg, o_mag);
                 // b is zero: the sign of a decides (0 when a is zero too).
-                let sa = self.b.ins().select(neg_a, m1, p1);
-                let o_bz = self.b.ins().select(az, z, sa);
+                let sa = self.builder.ins().select(neg_a, m1, p1);
+                let o_bz = self.builder.ins().select(az, z, sa);
                 // a is zero, b is not: the opposite of b's sign.
-                let o_az = self.b.ins().select(neg_b, p1, m1);
-                let o_zero = self.b.ins().select(bz, o_bz, o_az);
-                let o = self.b.ins().select(same, o_same, o_zero);
-                self.b.ins().jump(merge, &[BlockArg::Value(o)]);
-                self.b.switch_to_block(slow);
+                let o_az = self.builder.ins().select(neg_b, p1, m1);
+                let o_zero = self.builder.ins().select(bz, o_bz, o_az);
+                let o = self.builder.ins().select(same, o_same, o_zero);
+                self.builder.ins().jump(merge, &[BlockArg::Value(o)]);
+                self.builder.switch_to_block(slow);
                 let t = self.temp();
                 let status = self.call_two_to_cell(helpers::cmp, a, b, t, Comparison { kind, op });
                 self.check_status(status, loc);
                 let o = self.word0(t);
-                self.b.ins().jump(merge, &[BlockArg::Value(o)]);
-                self.b.switch_to_block(merge);
-                let o = self.b.block_params(merge).first().copied().unwrap_or(z);
-                let z2 = self.b.ins().iconst(types::I64, 0);
+                self.builder.ins().jump(merge, &[BlockArg::Value(o)]);
+                self.builder.switch_to_block(merge);
+                let o = self.builder.block_params(merge).first().copied().unwrap_or(z);
+                let z2 = self.builder.ins().iconst(types::I64, 0);
                 (o, z2)
             }
             _ => {
@@ -288,7 +288,7 @@ impl Fn<'_, '_, '_> {
                 let status = self.call_two_to_cell(helpers::cmp, a, b, t, Comparison { kind, op });
                 self.check_status(status, loc);
                 let o = self.word0(t);
-                let z = self.b.ins().iconst(types::I64, 0);
+                let z = self.builder.ins().iconst(types::I64, 0);
                 (o, z)
             }
         };
@@ -298,6 +298,6 @@ impl Fn<'_, '_, '_> {
             CmpOp::Gt => IntCC::SignedGreaterThan,
             CmpOp::Ge => IntCC::SignedGreaterThanOrEqual,
         };
-        Ok(self.b.ins().icmp(cc, x, y))
+        Ok(self.builder.ins().icmp(cc, x, y))
     }
 }

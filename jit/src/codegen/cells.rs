@@ -9,7 +9,7 @@ use cranelift_module::{FuncId, Module};
 use crate::cell::{Cell, CELL, TAG};
 use crate::rt::{helpers, ArgsToCell, Aux, Effect, Helper, OneToCell, TakesOne, TakesOptional, TakesThree, ToCell, TwoToCell};
 
-use super::{Fn, PTR};
+use super::{BodyLowering, PTR};
 
 pub(super) fn flags() -> MemFlagsData {
     MemFlagsData::trusted()
@@ -28,30 +28,30 @@ impl HelperCells {
     const NONE: HelperCells = HelperCells { a: None, b: None, c: None, dst: None };
 }
 
-impl Fn<'_, '_, '_> {
+impl BodyLowering<'_, '_, '_> {
     // ------------------------------------------------------------ cells
 
     pub(super) fn local(&mut self, slot: u32) -> CValue {
-        self.b.ins().iadd_imm_s(self.frame, i64::from(slot) * CELL as i64)
+        self.builder.ins().iadd_imm_s(self.frame, i64::from(slot) * CELL as i64)
     }
 
     pub(super) fn temp(&mut self) -> CValue {
-        let slot = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, CELL as u32, 3));
-        self.b.ins().stack_addr(PTR, slot, 0)
+        let slot = self.builder.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, CELL as u32, 3));
+        self.builder.ins().stack_addr(PTR, slot, 0)
     }
 
     pub(super) fn temps(&mut self, n: usize) -> CValue {
         let slot =
-            self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, (n.max(1) * CELL) as u32, 3));
-        self.b.ins().stack_addr(PTR, slot, 0)
+            self.builder.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, (n.max(1) * CELL) as u32, 3));
+        self.builder.ins().stack_addr(PTR, slot, 0)
     }
 
     pub(super) fn load(&mut self, ty: types::Type, p: CValue, off: i32) -> CValue {
-        self.b.ins().load(ty, flags(), p, off)
+        self.builder.ins().load(ty, flags(), p, off)
     }
 
     pub(super) fn store(&mut self, v: CValue, p: CValue, off: i32) {
-        self.b.ins().store(flags(), v, p, off);
+        self.builder.ins().store(flags(), v, p, off);
     }
 
     pub(super) fn copy_cell(&mut self, from: CValue, to: CValue) {
@@ -62,7 +62,7 @@ impl Fn<'_, '_, '_> {
     }
 
     pub(super) fn store_none(&mut self, p: CValue) {
-        let z = self.b.ins().iconst(types::I64, 0);
+        let z = self.builder.ins().iconst(types::I64, 0);
         for w in 0..4 {
             self.store(z, p, w * 8);
         }
@@ -70,8 +70,8 @@ impl Fn<'_, '_, '_> {
 
     /// Writes a whole cell from words (word 3 holds the tag).
     pub(super) fn store_words(&mut self, p: CValue, w0: CValue, w1: Option<CValue>) {
-        let z = self.b.ins().iconst(types::I64, 0);
-        let one = self.b.ins().iconst(types::I64, 1);
+        let z = self.builder.ins().iconst(types::I64, 0);
+        let one = self.builder.ins().iconst(types::I64, 1);
         self.store(w0, p, 0);
         self.store(w1.unwrap_or(z), p, 8);
         self.store(z, p, 16);
@@ -80,7 +80,7 @@ impl Fn<'_, '_, '_> {
 
     pub(super) fn store_const_cell(&mut self, c: &Cell, p: CValue) {
         for w in 0..4 {
-            let v = self.b.ins().iconst(types::I64, i64::from_le_bytes(c.word(w * 8)));
+            let v = self.builder.ins().iconst(types::I64, i64::from_le_bytes(c.word(w * 8)));
             self.store(v, p, (w * 8) as i32);
         }
     }
@@ -99,7 +99,7 @@ impl Fn<'_, '_, '_> {
         if let Some(r) = self.funcs.get(&id) {
             return *r;
         }
-        let r = self.l.module.declare_func_in_func(id, self.b.func);
+        let r = self.lowering.module.declare_func_in_func(id, self.builder.func);
         self.funcs.insert(id, r);
         r
     }
@@ -107,15 +107,15 @@ impl Fn<'_, '_, '_> {
     /// Emits a call of a helper with its six arguments (absent cells are
     /// null); returns its status. Only the typed calls below use it.
     fn call_helper(&mut self, h: Helper, cells: HelperCells, aux: i64) -> CValue {
-        let id = self.l.helpers.get(&h).copied();
-        let z = self.b.ins().iconst(PTR, 0);
-        let auxv = self.b.ins().iconst(PTR, aux);
+        let id = self.lowering.helpers.get(&h).copied();
+        let z = self.builder.ins().iconst(PTR, 0);
+        let auxv = self.builder.ins().iconst(PTR, aux);
         let HelperCells { a, b, c, dst } = cells;
         let call_args = [self.ctx, a.unwrap_or(z), b.unwrap_or(z), c.unwrap_or(z), dst.unwrap_or(z), auxv];
-        let Some(id) = id else { return self.b.ins().iconst(types::I32, 1) };
+        let Some(id) = id else { return self.builder.ins().iconst(types::I32, 1) };
         let fr = self.func_ref(id);
-        let call = self.b.ins().call(fr, &call_args);
-        self.b.inst_results(call).first().copied().unwrap_or(z)
+        let call = self.builder.ins().call(fr, &call_args);
+        self.builder.inst_results(call).first().copied().unwrap_or(z)
     }
 
     // The typed calls, one per shape of `rt::helpers!`: each returns the status.
@@ -157,45 +157,45 @@ impl Fn<'_, '_, '_> {
 
     /// Branches to a cold block that finalises the pending fault at `loc` and returns 2.
     pub(super) fn check_status(&mut self, status: CValue, loc: Loc) {
-        let fault = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(fault);
-        self.b.ins().brif(status, fault, &[], cont, &[]);
-        self.b.switch_to_block(fault);
-        let at = self.l.loc_id(loc);
+        let fault = self.builder.create_block();
+        let cont = self.builder.create_block();
+        self.builder.set_cold_block(fault);
+        self.builder.ins().brif(status, fault, &[], cont, &[]);
+        self.builder.switch_to_block(fault);
+        let at = self.lowering.loc_id(loc);
         self.call_effect(helpers::fault_at, at);
-        let two = self.b.ins().iconst(types::I32, 2);
-        self.b.ins().return_(&[two]);
-        self.b.switch_to_block(cont);
+        let two = self.builder.ins().iconst(types::I32, 2);
+        self.builder.ins().return_(&[two]);
+        self.builder.switch_to_block(cont);
     }
 
     /// A call to compiled code: a non-zero status means the fault is already final.
     pub(super) fn propagate(&mut self, status: CValue) {
-        let out = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(out);
-        self.b.ins().brif(status, out, &[], cont, &[]);
-        self.b.switch_to_block(out);
-        let two = self.b.ins().iconst(types::I32, 2);
-        self.b.ins().return_(&[two]);
-        self.b.switch_to_block(cont);
+        let out = self.builder.create_block();
+        let cont = self.builder.create_block();
+        self.builder.set_cold_block(out);
+        self.builder.ins().brif(status, out, &[], cont, &[]);
+        self.builder.switch_to_block(out);
+        let two = self.builder.ins().iconst(types::I32, 2);
+        self.builder.ins().return_(&[two]);
+        self.builder.switch_to_block(cont);
     }
 
     pub(super) fn ret(&mut self, code: i64) {
-        let v = self.b.ins().iconst(types::I32, code);
-        self.b.ins().return_(&[v]);
+        let v = self.builder.ins().iconst(types::I32, code);
+        self.builder.ins().return_(&[v]);
     }
 
     pub(super) fn int_overflow_check(&mut self, of: CValue, loc: Loc) {
-        let fault = self.b.create_block();
-        let cont = self.b.create_block();
-        self.b.set_cold_block(fault);
-        self.b.ins().brif(of, fault, &[], cont, &[]);
-        self.b.switch_to_block(fault);
+        let fault = self.builder.create_block();
+        let cont = self.builder.create_block();
+        self.builder.set_cold_block(fault);
+        self.builder.ins().brif(of, fault, &[], cont, &[]);
+        self.builder.switch_to_block(fault);
         self.call_effect(helpers::fault_int, ());
-        let at = self.l.loc_id(loc);
+        let at = self.lowering.loc_id(loc);
         self.call_effect(helpers::fault_at, at);
         self.ret(2);
-        self.b.switch_to_block(cont);
+        self.builder.switch_to_block(cont);
     }
 }

@@ -10,32 +10,32 @@ use crate::cell::CELL;
 use crate::plan::{IndexPlan, IndexedColumn, MixedPlan};
 use crate::rt::{helpers, CellCount, DecisionIndex, MatchedRow};
 
-use super::{Fn, Unsupported, PTR};
+use super::{BodyLowering, Unsupported, PTR};
 use super::cells::flags;
 
-impl Fn<'_, '_, '_> {
+impl BodyLowering<'_, '_, '_> {
     // ------------------------------------------------------------ decisions
 
     pub(super) fn decision(&mut self, index: usize, d: &ir::DecisionDef) -> Result<(), Unsupported> {
         for i in 0..d.params.len() {
-            let src = self.b.ins().iadd_imm_s(self.p1, (i * CELL) as i64);
+            let src = self.builder.ins().iadd_imm_s(self.inputs, (i * CELL) as i64);
             let dst = self.local(i as u32);
             self.copy_cell(src, dst);
         }
-        let dst = self.p2;
-        if let Some(index_plan) = IndexPlan::of(&self.l.shared.pkg, d) {
+        let dst = self.result_or_meta;
+        if let Some(index_plan) = IndexPlan::of(&self.lowering.shared.pkg, d) {
             // Columns that allow it (enums and Bools, with equality cells)
             // are looked up, not scanned; an out-of-range value (never
             // produced by the decoder) falls back to the scan below.
-            let scan = self.b.create_block();
+            let scan = self.builder.create_block();
             self.indexed(index, d, &index_plan, dst, scan)?;
-            self.b.switch_to_block(scan);
-        } else if let Some(plan) = MixedPlan::of(&self.l.shared.pkg, d) {
+            self.builder.switch_to_block(scan);
+        } else if let Some(plan) = MixedPlan::of(&self.lowering.shared.pkg, d) {
             // Some columns are enums or Bools: they pick the rows that can
             // match, and only those are scanned, on the other columns.
-            let scan = self.b.create_block();
+            let scan = self.builder.create_block();
             self.mixed(index, d, &plan, dst, scan)?;
-            self.b.switch_to_block(scan);
+            self.builder.switch_to_block(scan);
         }
         let all: Vec<usize> = (0..d.rows.len()).collect();
         match d.hit {
@@ -44,23 +44,23 @@ impl Fn<'_, '_, '_> {
                 let t = self.temp();
                 self.call_to_cell(helpers::alloc, t, CellCount(d.rows.len()));
                 let base = self.word0(t);
-                let n = self.b.declare_var(types::I64);
-                let z = self.b.ins().iconst(types::I64, 0);
-                self.b.def_var(n, z);
+                let n = self.builder.declare_var(types::I64);
+                let z = self.builder.ins().iconst(types::I64, 0);
+                self.builder.def_var(n, z);
                 for row in &d.rows {
-                    let next = self.b.create_block();
+                    let next = self.builder.create_block();
                     self.row_test(d, row, &[], next)?;
-                    let nv = self.b.use_var(n);
-                    let off = self.b.ins().imul_imm_s(nv, CELL as i64);
-                    let slot = self.b.ins().iadd(base, off);
+                    let nv = self.builder.use_var(n);
+                    let off = self.builder.ins().imul_imm_s(nv, CELL as i64);
+                    let slot = self.builder.ins().iadd(base, off);
                     self.row_output(index, d, row, slot)?;
-                    let nv = self.b.use_var(n);
-                    let n1 = self.b.ins().iadd_imm_s(nv, 1);
-                    self.b.def_var(n, n1);
-                    self.b.ins().jump(next, &[]);
-                    self.b.switch_to_block(next);
+                    let nv = self.builder.use_var(n);
+                    let n1 = self.builder.ins().iadd_imm_s(nv, 1);
+                    self.builder.def_var(n, n1);
+                    self.builder.ins().jump(next, &[]);
+                    self.builder.switch_to_block(next);
                 }
-                let nv = self.b.use_var(n);
+                let nv = self.builder.use_var(n);
                 self.store_words(dst, base, Some(nv));
                 self.ret(0);
             }
@@ -75,54 +75,54 @@ impl Fn<'_, '_, '_> {
         match d.hit {
             Hit::First => {
                 for row in rows.iter().filter_map(|r| d.rows.get(*r)) {
-                    let next = self.b.create_block();
+                    let next = self.builder.create_block();
                     self.row_test(d, row, skip, next)?;
                     self.row_output(index, d, row, dst)?;
                     self.ret(0);
-                    self.b.switch_to_block(next);
+                    self.builder.switch_to_block(next);
                 }
                 self.no_row(index, d, dst);
             }
             _ => {
-                let found = self.b.declare_var(types::I64);
-                let m1 = self.b.ins().iconst(types::I64, -1);
-                self.b.def_var(found, m1);
+                let found = self.builder.declare_var(types::I64);
+                let m1 = self.builder.ins().iconst(types::I64, -1);
+                self.builder.def_var(found, m1);
                 for (ri, row) in rows.iter().filter_map(|r| d.rows.get(*r).map(|row| (*r, row))) {
-                    let next = self.b.create_block();
+                    let next = self.builder.create_block();
                     self.row_test(d, row, skip, next)?;
-                    let prev = self.b.use_var(found);
-                    let dup = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, prev, 0);
-                    let conflict = self.b.create_block();
-                    let record = self.b.create_block();
-                    self.b.set_cold_block(conflict);
-                    self.b.ins().brif(dup, conflict, &[], record, &[]);
-                    self.b.switch_to_block(conflict);
+                    let prev = self.builder.use_var(found);
+                    let dup = self.builder.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, prev, 0);
+                    let conflict = self.builder.create_block();
+                    let record = self.builder.create_block();
+                    self.builder.set_cold_block(conflict);
+                    self.builder.ins().brif(dup, conflict, &[], record, &[]);
+                    self.builder.switch_to_block(conflict);
                     let a = self.temp();
                     self.store_words(a, prev, None);
                     let bcell = self.temp();
-                    let riv = self.b.ins().iconst(types::I64, ri as i64);
+                    let riv = self.builder.ins().iconst(types::I64, ri as i64);
                     self.store_words(bcell, riv, None);
                     let c = self.temp();
                     let site = self.site;
                     self.store_words(c, site, None);
                     self.call_takes_three(helpers::decision_conflict, [a, bcell, c], DecisionIndex(index as u32));
                     self.ret(2);
-                    self.b.switch_to_block(record);
-                    let riv = self.b.ins().iconst(types::I64, ri as i64);
-                    self.b.def_var(found, riv);
-                    self.b.ins().jump(next, &[]);
-                    self.b.switch_to_block(next);
+                    self.builder.switch_to_block(record);
+                    let riv = self.builder.ins().iconst(types::I64, ri as i64);
+                    self.builder.def_var(found, riv);
+                    self.builder.ins().jump(next, &[]);
+                    self.builder.switch_to_block(next);
                 }
                 for (ri, row) in rows.iter().filter_map(|r| d.rows.get(*r).map(|row| (*r, row))) {
-                    let f = self.b.use_var(found);
-                    let is = self.b.ins().icmp_imm_s(IntCC::Equal, f, ri as i64);
-                    let yes = self.b.create_block();
-                    let no = self.b.create_block();
-                    self.b.ins().brif(is, yes, &[], no, &[]);
-                    self.b.switch_to_block(yes);
+                    let f = self.builder.use_var(found);
+                    let is = self.builder.ins().icmp_imm_s(IntCC::Equal, f, ri as i64);
+                    let yes = self.builder.create_block();
+                    let no = self.builder.create_block();
+                    self.builder.ins().brif(is, yes, &[], no, &[]);
+                    self.builder.switch_to_block(yes);
                     self.row_output(index, d, row, dst)?;
                     self.ret(0);
-                    self.b.switch_to_block(no);
+                    self.builder.switch_to_block(no);
                 }
                 self.no_row(index, d, dst);
             }
@@ -134,47 +134,47 @@ impl Fn<'_, '_, '_> {
     /// (the first most significant): a u32 loaded from `table`. A value out
     /// of range jumps to `scan`.
     fn entry(&mut self, d: &ir::DecisionDef, cols: &[IndexedColumn], table: usize, scan: Block) -> CValue {
-        let mut idx = self.b.ins().iconst(types::I64, 0);
+        let mut idx = self.builder.ins().iconst(types::I64, 0);
         for &IndexedColumn { param: col, codes: size, optional } in cols {
             let v = self.local(col);
             let is_bool = d.params.get(col as usize).is_some_and(|(_, t)| matches!(t.strip(), Ty::Bool));
             let raw = self.load(if is_bool { types::I8 } else { types::I32 }, v, 0);
-            let raw = self.b.ins().uextend(types::I64, raw);
+            let raw = self.builder.ins().uextend(types::I64, raw);
             let code = if optional {
                 // `none` is the last code of an optional column.
                 let tag = self.tag(v);
-                let none = self.b.ins().iconst(types::I64, i64::from(size - 1));
-                self.b.ins().select(tag, raw, none)
+                let none = self.builder.ins().iconst(types::I64, i64::from(size - 1));
+                self.builder.ins().select(tag, raw, none)
             } else {
                 raw
             };
-            let out = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, code, i64::from(size));
-            let ok = self.b.create_block();
-            self.b.set_cold_block(scan);
-            self.b.ins().brif(out, scan, &[], ok, &[]);
-            self.b.switch_to_block(ok);
-            let scaled = self.b.ins().imul_imm_s(idx, i64::from(size));
-            idx = self.b.ins().iadd(scaled, code);
+            let out = self.builder.ins().icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, code, i64::from(size));
+            let ok = self.builder.create_block();
+            self.builder.set_cold_block(scan);
+            self.builder.ins().brif(out, scan, &[], ok, &[]);
+            self.builder.switch_to_block(ok);
+            let scaled = self.builder.ins().imul_imm_s(idx, i64::from(size));
+            idx = self.builder.ins().iadd(scaled, code);
         }
-        let base = self.b.ins().iconst(PTR, table as i64);
-        let off = self.b.ins().ishl_imm_u(idx, 2);
-        let at = self.b.ins().iadd(base, off);
-        self.b.ins().load(types::I32, flags(), at, 0)
+        let base = self.builder.ins().iconst(PTR, table as i64);
+        let off = self.builder.ins().ishl_imm_u(idx, 2);
+        let at = self.builder.ins().iadd(base, off);
+        self.builder.ins().load(types::I32, flags(), at, 0)
     }
 
     /// A decision with some enum or Bool columns: their values pick, through
     /// an index computed at compile time, the list of rows that can match,
     /// and only those are scanned, on the other columns.
     fn mixed(&mut self, index: usize, d: &ir::DecisionDef, plan: &MixedPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
-        let table = self.l.shared.store.keep_u32(plan.entries.clone());
+        let table = self.lowering.shared.store.keep_u32(plan.entries.clone());
         let entry = self.entry(d, &plan.columns, table, scan);
-        let blocks: Vec<Block> = plan.lists.iter().map(|_| self.b.create_block()).collect();
-        let targets: Vec<_> = blocks.iter().map(|b| self.b.func.dfg.block_call(*b, &[])).collect();
-        let default = self.b.func.dfg.block_call(scan, &[]);
-        let jt = self.b.create_jump_table(cranelift_codegen::ir::JumpTableData::new(default, &targets));
-        self.b.ins().br_table(entry, jt);
+        let blocks: Vec<Block> = plan.lists.iter().map(|_| self.builder.create_block()).collect();
+        let targets: Vec<_> = blocks.iter().map(|b| self.builder.func.dfg.block_call(*b, &[])).collect();
+        let default = self.builder.func.dfg.block_call(scan, &[]);
+        let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(default, &targets));
+        self.builder.ins().br_table(entry, jt);
         for (rows, blk) in plan.lists.iter().zip(blocks) {
-            self.b.switch_to_block(blk);
+            self.builder.switch_to_block(blk);
             self.scan(index, d, rows, &plan.indexed, dst)?;
         }
         Ok(())
@@ -184,32 +184,32 @@ impl Fn<'_, '_, '_> {
     /// product of enum and Bool values: the row (or conflict) for each
     /// combination is computed here, once; at run time, one load and a jump.
     fn indexed(&mut self, index: usize, d: &ir::DecisionDef, plan: &IndexPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
-        let table = self.l.shared.store.keep_u32(plan.entries.clone());
+        let table = self.lowering.shared.store.keep_u32(plan.entries.clone());
         let entry = self.entry(d, &plan.columns, table, scan);
         // Entry 0: no row; 1..=rows: that row; after: a conflict pair.
-        let none_block = self.b.create_block();
-        let row_blocks: Vec<Block> = d.rows.iter().map(|_| self.b.create_block()).collect();
-        let conflict_blocks: Vec<Block> = plan.conflicts.iter().map(|_| self.b.create_block()).collect();
-        let mut targets = vec![self.b.func.dfg.block_call(none_block, &[])];
+        let none_block = self.builder.create_block();
+        let row_blocks: Vec<Block> = d.rows.iter().map(|_| self.builder.create_block()).collect();
+        let conflict_blocks: Vec<Block> = plan.conflicts.iter().map(|_| self.builder.create_block()).collect();
+        let mut targets = vec![self.builder.func.dfg.block_call(none_block, &[])];
         for blk in row_blocks.iter().chain(conflict_blocks.iter()) {
-            targets.push(self.b.func.dfg.block_call(*blk, &[]));
+            targets.push(self.builder.func.dfg.block_call(*blk, &[]));
         }
-        let default = self.b.func.dfg.block_call(none_block, &[]);
-        let jt = self.b.create_jump_table(cranelift_codegen::ir::JumpTableData::new(default, &targets));
-        self.b.ins().br_table(entry, jt);
+        let default = self.builder.func.dfg.block_call(none_block, &[]);
+        let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(default, &targets));
+        self.builder.ins().br_table(entry, jt);
         for (row, blk) in d.rows.iter().zip(row_blocks) {
-            self.b.switch_to_block(blk);
+            self.builder.switch_to_block(blk);
             self.row_output(index, d, row, dst)?;
             self.ret(0);
         }
         for (conflict, blk) in plan.conflicts.iter().zip(conflict_blocks) {
-            self.b.switch_to_block(blk);
-            self.b.set_cold_block(blk);
+            self.builder.switch_to_block(blk);
+            self.builder.set_cold_block(blk);
             let ca = self.temp();
-            let av = self.b.ins().iconst(types::I64, i64::from(conflict.first_row));
+            let av = self.builder.ins().iconst(types::I64, i64::from(conflict.first_row));
             self.store_words(ca, av, None);
             let cb = self.temp();
-            let bv = self.b.ins().iconst(types::I64, i64::from(conflict.second_row));
+            let bv = self.builder.ins().iconst(types::I64, i64::from(conflict.second_row));
             self.store_words(cb, bv, None);
             let c = self.temp();
             let site = self.site;
@@ -217,7 +217,7 @@ impl Fn<'_, '_, '_> {
             self.call_takes_three(helpers::decision_conflict, [ca, cb, c], DecisionIndex(index as u32));
             self.ret(2);
         }
-        self.b.switch_to_block(none_block);
+        self.builder.switch_to_block(none_block);
         self.no_row(index, d, dst);
         Ok(())
     }
@@ -246,17 +246,17 @@ impl Fn<'_, '_, '_> {
             let ok = match cell {
                 CellTest::Any => continue,
                 CellTest::In { values, negated } => {
-                    let mut acc = self.b.ins().iconst(types::I8, 0);
+                    let mut acc = self.builder.ins().iconst(types::I8, 0);
                     for c in values {
                         let t = self.temp();
                         let cty = if matches!(c, Const::None) { Ty::NoneLit } else { ty.strip().clone() };
                         self.constant(c, &cty, t);
                         let m = self.equal(v, t, &ty, row.loc)?;
-                        acc = self.b.ins().bor(acc, m);
+                        acc = self.builder.ins().bor(acc, m);
                     }
                     if *negated {
-                        let one = self.b.ins().iconst(types::I8, 1);
-                        self.b.ins().bxor(acc, one)
+                        let one = self.builder.ins().iconst(types::I8, 1);
+                        self.builder.ins().bxor(acc, one)
                     } else {
                         acc
                     }
@@ -273,18 +273,18 @@ impl Fn<'_, '_, '_> {
                     self.constant(lo, ty.strip(), tl);
                     let lop = if *lo_closed { CmpOp::Ge } else { CmpOp::Gt };
                     let a = self.compare(lop, *kind, v, tl, row.loc)?;
-                    let mid = self.b.create_block();
-                    self.b.ins().brif(a, mid, &[], next, &[]);
-                    self.b.switch_to_block(mid);
+                    let mid = self.builder.create_block();
+                    self.builder.ins().brif(a, mid, &[], next, &[]);
+                    self.builder.switch_to_block(mid);
                     let th = self.temp();
                     self.constant(hi, ty.strip(), th);
                     let hop = if *hi_closed { CmpOp::Le } else { CmpOp::Lt };
                     self.compare(hop, *kind, v, th, row.loc)?
                 }
             };
-            let cont = self.b.create_block();
-            self.b.ins().brif(ok, cont, &[], next, &[]);
-            self.b.switch_to_block(cont);
+            let cont = self.builder.create_block();
+            self.builder.ins().brif(ok, cont, &[], next, &[]);
+            self.builder.switch_to_block(cont);
         }
         Ok(())
     }
@@ -292,13 +292,13 @@ impl Fn<'_, '_, '_> {
     /// Jumps to `next` when the cell is none (ordered tests never match none).
     pub(super) fn present_or(&mut self, v: CValue, next: Block) {
         let tag = self.tag(v);
-        let cont = self.b.create_block();
-        self.b.ins().brif(tag, cont, &[], next, &[]);
-        self.b.switch_to_block(cont);
+        let cont = self.builder.create_block();
+        self.builder.ins().brif(tag, cont, &[], next, &[]);
+        self.builder.switch_to_block(cont);
     }
 
     pub(super) fn row_output(&mut self, index: usize, d: &ir::DecisionDef, row: &ir::DecisionRow, dst: CValue) -> Result<(), Unsupported> {
-        if self.l.shared.traced {
+        if self.lowering.shared.traced {
             let ri = d.rows.iter().position(|r| std::ptr::eq(r, row)).unwrap_or(0);
             self.call_effect(helpers::trace_row, MatchedRow { decision: DecisionIndex(index as u32), row: ri as u32 });
         }
@@ -307,7 +307,7 @@ impl Fn<'_, '_, '_> {
             self.call_to_cell(helpers::alloc, t, CellCount(row.outputs.len()));
             let p = self.word0(t);
             for (i, o) in row.outputs.iter().enumerate() {
-                let fp = self.b.ins().iadd_imm_s(p, (i * CELL) as i64);
+                let fp = self.builder.ins().iadd_imm_s(p, (i * CELL) as i64);
                 self.expr(o, fp)?;
             }
             self.store_words(dst, p, None);

@@ -11,9 +11,9 @@ use cranelift_module::FuncId;
 use crate::cell::{Cell, CELL};
 use crate::rt::{helpers, BuiltinIndex, CellCount, TableLookup};
 
-use super::{Fn, Unsupported, PTR};
+use super::{BodyLowering, Unsupported, PTR};
 
-impl Fn<'_, '_, '_> {
+impl BodyLowering<'_, '_, '_> {
     // ------------------------------------------------------------ expressions
 
     pub(super) fn expr(&mut self, e: &Expr, dst: CValue) -> Result<(), Unsupported> {
@@ -24,41 +24,41 @@ impl Fn<'_, '_, '_> {
                 self.copy_cell(src, dst);
             }
             ExprKind::Meta => {
-                let p2 = self.p2;
+                let p2 = self.result_or_meta;
                 self.copy_cell(p2, dst);
             }
             ExprKind::Field { base, index } => {
                 let t = self.temp();
                 self.expr(base, t)?;
                 let p = self.word0(t);
-                let src = self.b.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
+                let src = self.builder.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
                 self.copy_cell(src, dst);
             }
             ExprKind::OptField { base, index } => {
                 let t = self.temp();
                 self.expr(base, t)?;
                 let tag = self.tag(t);
-                let some = self.b.create_block();
-                let none = self.b.create_block();
-                let end = self.b.create_block();
-                self.b.ins().brif(tag, some, &[], none, &[]);
-                self.b.switch_to_block(some);
+                let some = self.builder.create_block();
+                let none = self.builder.create_block();
+                let end = self.builder.create_block();
+                self.builder.ins().brif(tag, some, &[], none, &[]);
+                self.builder.switch_to_block(some);
                 let p = self.word0(t);
-                let src = self.b.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
+                let src = self.builder.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
                 self.copy_cell(src, dst);
-                self.b.ins().jump(end, &[]);
-                self.b.switch_to_block(none);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(none);
                 self.store_none(dst);
-                self.b.ins().jump(end, &[]);
-                self.b.switch_to_block(end);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
             }
             ExprKind::Call { func, args } => {
-                let id = self.l.compiled.functions.get(func.0 as usize).copied();
+                let id = self.lowering.compiled.functions.get(func.0 as usize).copied();
                 let id = id.ok_or_else(|| Unsupported("unknown function".into()))?;
                 self.call_body(id, args, dst, e.loc)?;
             }
             ExprKind::Decide { decision, args } => {
-                let id = self.l.compiled.decisions.get(decision.0 as usize).copied();
+                let id = self.lowering.compiled.decisions.get(decision.0 as usize).copied();
                 let id = id.ok_or_else(|| Unsupported("unknown decision".into()))?;
                 self.call_body(id, args, dst, e.loc)?;
             }
@@ -74,8 +74,8 @@ impl Fn<'_, '_, '_> {
                 if self.inline_builtin(*op, cells, dst, e.loc) {
                     return Ok(());
                 }
-                let id = BuiltinIndex(self.l.shared.builtins.len() as u32);
-                self.l.shared.builtins.push((*op, args.iter().map(|a| a.ty.clone()).collect()));
+                let id = BuiltinIndex(self.lowering.shared.builtins.len() as u32);
+                self.lowering.shared.builtins.push((*op, args.iter().map(|a| a.ty.clone()).collect()));
                 let status = self.call_args_to_cell(helpers::builtin, cells, dst, id);
                 self.check_status(status, e.loc);
             }
@@ -83,7 +83,7 @@ impl Fn<'_, '_, '_> {
             ExprKind::Lookup { table, keys } => {
                 let arr = self.temps(keys.len());
                 for (i, k) in keys.iter().enumerate() {
-                    let p = self.b.ins().iadd_imm_s(arr, (i * CELL) as i64);
+                    let p = self.builder.ins().iadd_imm_s(arr, (i * CELL) as i64);
                     self.expr(k, p)?;
                 }
                 let lookup = TableLookup { table: *table, keys: keys.len() as u32 };
@@ -96,15 +96,15 @@ impl Fn<'_, '_, '_> {
                 match op {
                     UnaryOp::Not => {
                         let v = self.load(types::I8, t, 0);
-                        let one = self.b.ins().iconst(types::I8, 1);
-                        let r = self.b.ins().bxor(v, one);
-                        let w = self.b.ins().uextend(types::I64, r);
+                        let one = self.builder.ins().iconst(types::I8, 1);
+                        let r = self.builder.ins().bxor(v, one);
+                        let w = self.builder.ins().uextend(types::I64, r);
                         self.store_words(dst, w, None);
                     }
                     UnaryOp::NegInt => {
                         let v = self.word0(t);
-                        let z = self.b.ins().iconst(types::I64, 0);
-                        let (r, of) = self.b.ins().ssub_overflow(z, v);
+                        let z = self.builder.ins().iconst(types::I64, 0);
+                        let (r, of) = self.builder.ins().ssub_overflow(z, v);
                         self.int_overflow_check(of, e.loc);
                         self.store_words(dst, r, None);
                     }
@@ -120,22 +120,22 @@ impl Fn<'_, '_, '_> {
             ExprKind::Coalesce { lhs, rhs } => {
                 self.expr(lhs, dst)?;
                 let tag = self.tag(dst);
-                let none = self.b.create_block();
-                let end = self.b.create_block();
-                self.b.ins().brif(tag, end, &[], none, &[]);
-                self.b.switch_to_block(none);
+                let none = self.builder.create_block();
+                let end = self.builder.create_block();
+                self.builder.ins().brif(tag, end, &[], none, &[]);
+                self.builder.switch_to_block(none);
                 self.expr(rhs, dst)?;
-                self.b.ins().jump(end, &[]);
-                self.b.switch_to_block(end);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
             }
             ExprKind::In { value, list, negated } => {
                 let v = self.temp();
                 self.expr(value, v)?;
                 let l = self.temp();
                 self.expr(list, l)?;
-                let found = self.b.declare_var(types::I8);
-                let z = self.b.ins().iconst(types::I8, 0);
-                self.b.def_var(found, z);
+                let found = self.builder.declare_var(types::I8);
+                let z = self.builder.ins().iconst(types::I8, 0);
+                self.builder.def_var(found, z);
                 let elem_ty = match list.ty.strip() {
                     Ty::List(t) => (**t).clone(),
                     _ => value.ty.clone(),
@@ -145,59 +145,59 @@ impl Fn<'_, '_, '_> {
                 let value_ty = value.ty.clone();
                 self.each(l, x, |f| {
                     let eq = if mixed { f.equal_as(v, x, &value_ty, &elem_ty, e.loc) } else { f.equal(v, x, &elem_ty, e.loc)? };
-                    let cur = f.b.use_var(found);
-                    let n = f.b.ins().bor(cur, eq);
-                    f.b.def_var(found, n);
+                    let cur = f.builder.use_var(found);
+                    let n = f.builder.ins().bor(cur, eq);
+                    f.builder.def_var(found, n);
                     Ok(())
                 })?;
-                let r = self.b.use_var(found);
+                let r = self.builder.use_var(found);
                 let r = if *negated {
-                    let one = self.b.ins().iconst(types::I8, 1);
-                    self.b.ins().bxor(r, one)
+                    let one = self.builder.ins().iconst(types::I8, 1);
+                    self.builder.ins().bxor(r, one)
                 } else {
                     r
                 };
-                let w = self.b.ins().uextend(types::I64, r);
+                let w = self.builder.ins().uextend(types::I64, r);
                 self.store_words(dst, w, None);
             }
             ExprKind::If { cond, then, otherwise } => {
                 let c = self.truth(cond)?;
-                let yes = self.b.create_block();
-                let no = self.b.create_block();
-                let end = self.b.create_block();
-                self.b.ins().brif(c, yes, &[], no, &[]);
-                self.b.switch_to_block(yes);
+                let yes = self.builder.create_block();
+                let no = self.builder.create_block();
+                let end = self.builder.create_block();
+                self.builder.ins().brif(c, yes, &[], no, &[]);
+                self.builder.switch_to_block(yes);
                 self.expr(then, dst)?;
-                self.b.ins().jump(end, &[]);
-                self.b.switch_to_block(no);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(no);
                 self.expr(otherwise, dst)?;
-                self.b.ins().jump(end, &[]);
-                self.b.switch_to_block(end);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
             }
             ExprKind::Match { scrutinee, arms } => {
                 let sv = self.temp();
                 self.expr(scrutinee, sv)?;
-                let end = self.b.create_block();
+                let end = self.builder.create_block();
                 for (pats, body) in arms {
                     let m = self.pats_match(pats, sv, &scrutinee.ty)?;
-                    let yes = self.b.create_block();
-                    let no = self.b.create_block();
-                    self.b.ins().brif(m, yes, &[], no, &[]);
-                    self.b.switch_to_block(yes);
+                    let yes = self.builder.create_block();
+                    let no = self.builder.create_block();
+                    self.builder.ins().brif(m, yes, &[], no, &[]);
+                    self.builder.switch_to_block(yes);
                     self.expr(body, dst)?;
-                    self.b.ins().jump(end, &[]);
-                    self.b.switch_to_block(no);
+                    self.builder.ins().jump(end, &[]);
+                    self.builder.switch_to_block(no);
                 }
                 self.store_none(dst);
-                self.b.ins().jump(end, &[]);
-                self.b.switch_to_block(end);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
             }
             ExprKind::Record { fields, .. } => {
                 let t = self.temp();
                 self.call_to_cell(helpers::alloc, t, CellCount(fields.len()));
                 let p = self.word0(t);
                 for (i, f) in fields.iter().enumerate() {
-                    let fp = self.b.ins().iadd_imm_s(p, (i * CELL) as i64);
+                    let fp = self.builder.ins().iadd_imm_s(p, (i * CELL) as i64);
                     self.expr(f, fp)?;
                 }
                 self.store_words(dst, p, None);
@@ -207,10 +207,10 @@ impl Fn<'_, '_, '_> {
                 self.call_to_cell(helpers::alloc, t, CellCount(items.len()));
                 let p = self.word0(t);
                 for (i, f) in items.iter().enumerate() {
-                    let fp = self.b.ins().iadd_imm_s(p, (i * CELL) as i64);
+                    let fp = self.builder.ins().iadd_imm_s(p, (i * CELL) as i64);
                     self.expr(f, fp)?;
                 }
-                let n = self.b.ins().iconst(types::I64, items.len() as i64);
+                let n = self.builder.ins().iconst(types::I64, items.len() as i64);
                 self.store_words(dst, p, Some(n));
             }
             ExprKind::Interp(parts) => {
@@ -219,7 +219,7 @@ impl Fn<'_, '_, '_> {
                 for p in parts {
                     match p {
                         InterpPart::Text(t) => {
-                            let c = self.l.shared.store.cell_of(&self.l.shared.pkg.clone(), &Ty::Text, &Value::Text(t.clone()));
+                            let c = self.lowering.shared.store.cell_of(&self.lowering.shared.pkg.clone(), &Ty::Text, &Value::Text(t.clone()));
                             cells.push((c, None, Ty::Text));
                         }
                         InterpPart::Expr(x) => {
@@ -238,7 +238,7 @@ impl Fn<'_, '_, '_> {
                             self.call_takes_one(helpers::text_lit, tmp, ());
                         }
                         Some(t) => {
-                            let id = self.l.type_id(&ty);
+                            let id = self.lowering.type_id(&ty);
                             self.call_takes_one(helpers::text_value, t, id);
                         }
                     }
@@ -256,24 +256,24 @@ impl Fn<'_, '_, '_> {
     }
 
     pub(super) fn constant(&mut self, c: &Const, ty: &Ty, dst: CValue) {
-        let pkg = self.l.shared.pkg.clone();
+        let pkg = self.lowering.shared.pkg.clone();
         let v = canon_runtime::interp::const_value(c);
-        let cell = self.l.shared.store.cell_of(&pkg, ty, &v);
+        let cell = self.lowering.shared.store.cell_of(&pkg, ty, &v);
         self.store_const_cell(&cell, dst);
     }
 
     pub(super) fn call_body(&mut self, id: FuncId, args: &[Expr], dst: CValue, loc: Loc) -> Result<(), Unsupported> {
         let arr = self.temps(args.len());
         for (i, a) in args.iter().enumerate() {
-            let p = self.b.ins().iadd_imm_s(arr, (i * CELL) as i64);
+            let p = self.builder.ins().iadd_imm_s(arr, (i * CELL) as i64);
             self.expr(a, p)?;
         }
-        let at = self.l.loc_id(loc);
-        let site = self.b.ins().iconst(PTR, i64::from(at.0));
+        let at = self.lowering.loc_id(loc);
+        let site = self.builder.ins().iconst(PTR, i64::from(at.0));
         let fr = self.func_ref(id);
-        let call = self.b.ins().call(fr, &[self.ctx, arr, dst, site]);
-        let z = self.b.ins().iconst(types::I32, 0);
-        let st = self.b.inst_results(call).first().copied().unwrap_or(z);
+        let call = self.builder.ins().call(fr, &[self.ctx, arr, dst, site]);
+        let z = self.builder.ins().iconst(types::I32, 0);
+        let st = self.builder.inst_results(call).first().copied().unwrap_or(z);
         self.propagate(st);
         Ok(())
     }
@@ -285,7 +285,7 @@ impl Fn<'_, '_, '_> {
             // `currency(m)`: the currency word of a Money cell.
             (ir::Builtin::Currency, [Some(x), _, _]) => {
                 let w = self.load(types::I64, x, 16);
-                let w = self.b.ins().band_imm_s(w, 0xff_ffff);
+                let w = self.builder.ins().band_imm_s(w, 0xff_ffff);
                 self.store_words(dst, w, None);
                 true
             }
@@ -300,20 +300,20 @@ impl Fn<'_, '_, '_> {
             (ir::Builtin::Date, [Some(x), _, _]) => {
                 const MICROS_PER_DAY: i64 = 86_400_000_000;
                 let t = self.word0(x);
-                let q = self.b.ins().sdiv_imm_s(t, MICROS_PER_DAY);
-                let r = self.b.ins().srem_imm_s(t, MICROS_PER_DAY);
-                let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
-                let neg = self.b.ins().uextend(types::I64, neg);
-                let q = self.b.ins().isub(q, neg);
-                let d = self.b.ins().ireduce(types::I32, q);
-                let w = self.b.ins().uextend(types::I64, d);
+                let q = self.builder.ins().sdiv_imm_s(t, MICROS_PER_DAY);
+                let r = self.builder.ins().srem_imm_s(t, MICROS_PER_DAY);
+                let neg = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                let neg = self.builder.ins().uextend(types::I64, neg);
+                let q = self.builder.ins().isub(q, neg);
+                let d = self.builder.ins().ireduce(types::I32, q);
+                let w = self.builder.ins().uextend(types::I64, d);
                 self.store_words(dst, w, None);
                 true
             }
             // `convert(m, currency, rate)`: `m`'s amount times `rate`, in `currency`.
             (ir::Builtin::Convert, [Some(x), Some(c), Some(r)]) => {
-                let id = BuiltinIndex(self.l.shared.builtins.len() as u32);
-                self.l.shared.builtins.push((op, Vec::new()));
+                let id = BuiltinIndex(self.lowering.shared.builtins.len() as u32);
+                self.lowering.shared.builtins.push((op, Vec::new()));
                 let args = [Some(x), Some(c), Some(r)];
                 self.small_mul_with(x, r, Some((c, 0)), dst, |f| f.call_args_to_cell(helpers::builtin, args, dst, id), loc);
                 true
@@ -323,10 +323,10 @@ impl Fn<'_, '_, '_> {
     }
 
     pub(super) fn pats_match(&mut self, pats: &[Pat], v: CValue, ty: &Ty) -> Result<CValue, Unsupported> {
-        let mut acc = self.b.ins().iconst(types::I8, 0);
+        let mut acc = self.builder.ins().iconst(types::I8, 0);
         for p in pats {
             let m = match p {
-                Pat::Wildcard => self.b.ins().iconst(types::I8, 1),
+                Pat::Wildcard => self.builder.ins().iconst(types::I8, 1),
                 Pat::Const(c) => {
                     let t = self.temp();
                     let cty = if matches!(c, Const::None) { Ty::NoneLit } else { ty.strip().clone() };
@@ -334,7 +334,7 @@ impl Fn<'_, '_, '_> {
                     self.equal(v, t, ty, Loc::default())?
                 }
             };
-            acc = self.b.ins().bor(acc, m);
+            acc = self.builder.ins().bor(acc, m);
         }
         Ok(acc)
     }
@@ -346,13 +346,13 @@ impl Fn<'_, '_, '_> {
         let x = self.temp();
         match op {
             Aggregate::SumInt => {
-                let z = self.b.ins().iconst(types::I64, 0);
+                let z = self.builder.ins().iconst(types::I64, 0);
                 self.store_words(dst, z, None);
                 self.each(l, var, |f| {
                     f.expr(body, x)?;
                     let acc = f.word0(dst);
                     let v = f.word0(x);
-                    let (r, of) = f.b.ins().sadd_overflow(acc, v);
+                    let (r, of) = f.builder.ins().sadd_overflow(acc, v);
                     f.int_overflow_check(of, e.loc);
                     f.store_words(dst, r, None);
                     Ok(())
@@ -377,30 +377,30 @@ impl Fn<'_, '_, '_> {
                 self.each(l, var, |f| {
                     f.expr(body, x)?;
                     let tag = f.tag(dst);
-                    let add = f.b.create_block();
-                    let first = f.b.create_block();
-                    let end = f.b.create_block();
-                    f.b.ins().brif(tag, add, &[], first, &[]);
-                    f.b.switch_to_block(first);
+                    let add = f.builder.create_block();
+                    let first = f.builder.create_block();
+                    let end = f.builder.create_block();
+                    f.builder.ins().brif(tag, add, &[], first, &[]);
+                    f.builder.switch_to_block(first);
                     f.copy_cell(x, dst);
-                    f.b.ins().jump(end, &[]);
-                    f.b.switch_to_block(add);
+                    f.builder.ins().jump(end, &[]);
+                    f.builder.switch_to_block(add);
                     let status = f.call_two_to_cell(helpers::money_sum_add, dst, x, dst, ());
                     f.check_status(status, e.loc);
-                    f.b.ins().jump(end, &[]);
-                    f.b.switch_to_block(end);
+                    f.builder.ins().jump(end, &[]);
+                    f.builder.switch_to_block(end);
                     Ok(())
                 })?;
             }
             Aggregate::Count => {
-                let z = self.b.ins().iconst(types::I64, 0);
+                let z = self.builder.ins().iconst(types::I64, 0);
                 self.store_words(dst, z, None);
                 self.each(l, var, |f| {
                     f.expr(body, x)?;
                     let v = f.load(types::I8, x, 0);
-                    let v = f.b.ins().uextend(types::I64, v);
+                    let v = f.builder.ins().uextend(types::I64, v);
                     let acc = f.word0(dst);
-                    let r = f.b.ins().iadd(acc, v);
+                    let r = f.builder.ins().iadd(acc, v);
                     f.store_words(dst, r, None);
                     Ok(())
                 })?;
@@ -408,42 +408,42 @@ impl Fn<'_, '_, '_> {
             Aggregate::Any | Aggregate::All => {
                 // Stops at the first element that decides (as the interpreter does).
                 let want = i64::from(op == Aggregate::Any);
-                let init = self.b.ins().iconst(types::I64, 1 - want);
+                let init = self.builder.ins().iconst(types::I64, 1 - want);
                 self.store_words(dst, init, None);
                 let ptr = self.word0(l);
                 let len = self.load(types::I64, l, 8);
-                let i = self.b.declare_var(types::I64);
-                let z = self.b.ins().iconst(types::I64, 0);
-                self.b.def_var(i, z);
-                let head = self.b.create_block();
-                let bodyb = self.b.create_block();
-                let hit = self.b.create_block();
-                let next = self.b.create_block();
-                let end = self.b.create_block();
-                self.b.ins().jump(head, &[]);
-                self.b.switch_to_block(head);
-                let iv = self.b.use_var(i);
-                let more = self.b.ins().icmp(IntCC::SignedLessThan, iv, len);
-                self.b.ins().brif(more, bodyb, &[], end, &[]);
-                self.b.switch_to_block(bodyb);
-                let off = self.b.ins().imul_imm_s(iv, CELL as i64);
-                let elem = self.b.ins().iadd(ptr, off);
+                let i = self.builder.declare_var(types::I64);
+                let z = self.builder.ins().iconst(types::I64, 0);
+                self.builder.def_var(i, z);
+                let head = self.builder.create_block();
+                let bodyb = self.builder.create_block();
+                let hit = self.builder.create_block();
+                let next = self.builder.create_block();
+                let end = self.builder.create_block();
+                self.builder.ins().jump(head, &[]);
+                self.builder.switch_to_block(head);
+                let iv = self.builder.use_var(i);
+                let more = self.builder.ins().icmp(IntCC::SignedLessThan, iv, len);
+                self.builder.ins().brif(more, bodyb, &[], end, &[]);
+                self.builder.switch_to_block(bodyb);
+                let off = self.builder.ins().imul_imm_s(iv, CELL as i64);
+                let elem = self.builder.ins().iadd(ptr, off);
                 self.copy_cell(elem, var);
                 self.expr(body, x)?;
                 let v = self.load(types::I8, x, 0);
-                let v = self.b.ins().uextend(types::I64, v);
-                let decided = self.b.ins().icmp_imm_s(IntCC::Equal, v, want);
-                self.b.ins().brif(decided, hit, &[], next, &[]);
-                self.b.switch_to_block(hit);
-                let w = self.b.ins().iconst(types::I64, want);
+                let v = self.builder.ins().uextend(types::I64, v);
+                let decided = self.builder.ins().icmp_imm_s(IntCC::Equal, v, want);
+                self.builder.ins().brif(decided, hit, &[], next, &[]);
+                self.builder.switch_to_block(hit);
+                let w = self.builder.ins().iconst(types::I64, want);
                 self.store_words(dst, w, None);
-                self.b.ins().jump(end, &[]);
-                self.b.switch_to_block(next);
-                let iv = self.b.use_var(i);
-                let n = self.b.ins().iadd_imm_s(iv, 1);
-                self.b.def_var(i, n);
-                self.b.ins().jump(head, &[]);
-                self.b.switch_to_block(end);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(next);
+                let iv = self.builder.use_var(i);
+                let n = self.builder.ins().iadd_imm_s(iv, 1);
+                self.builder.def_var(i, n);
+                self.builder.ins().jump(head, &[]);
+                self.builder.switch_to_block(end);
             }
         }
         Ok(())

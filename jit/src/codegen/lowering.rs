@@ -102,49 +102,38 @@ impl<'m> Lowering<'m> {
     /// Compiles every body of the package.
     pub fn compile_all(&mut self) -> Result<(), Unsupported> {
         let pkg = self.shared.pkg.clone();
-        let mut ctx = self.module.make_context();
-        let mut fctx = FunctionBuilderContext::new();
-        let cfg = self.module.target_config();
+        let mut contexts = Contexts { code: self.module.make_context(), builder: FunctionBuilderContext::new() };
         for (i, h) in pkg.handlers.iter().enumerate() {
-            ctx.func.signature = body_sig(self.module);
-            {
-                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-                let mut f = Fn::begin(self, &mut b, h.n_locals);
-                f.handler(h)?;
-                f.b.seal_all_blocks();
-                drop(f);
-                b.finalize(cfg);
-            }
             let id = self.compiled.handlers.get(i).copied().ok_or_else(|| Unsupported("handler id".into()))?;
-            self.define(id, &mut ctx)?;
+            self.compile_body(&mut contexts, id, h.n_locals, |f| f.handler(h))?;
         }
         for (i, d) in pkg.functions.iter().enumerate() {
-            ctx.func.signature = body_sig(self.module);
-            {
-                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-                let mut f = Fn::begin(self, &mut b, d.n_locals);
-                f.function(d)?;
-                f.b.seal_all_blocks();
-                drop(f);
-                b.finalize(cfg);
-            }
             let id = self.compiled.functions.get(i).copied().ok_or_else(|| Unsupported("fn id".into()))?;
-            self.define(id, &mut ctx)?;
+            self.compile_body(&mut contexts, id, d.n_locals, |f| f.function(d))?;
         }
         for (i, d) in pkg.decisions.iter().enumerate() {
-            ctx.func.signature = body_sig(self.module);
-            {
-                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-                let mut f = Fn::begin(self, &mut b, d.n_locals.max(d.params.len() as u32));
-                f.decision(i, d)?;
-                f.b.seal_all_blocks();
-                drop(f);
-                b.finalize(cfg);
-            }
             let id = self.compiled.decisions.get(i).copied().ok_or_else(|| Unsupported("decision id".into()))?;
-            self.define(id, &mut ctx)?;
+            self.compile_body(&mut contexts, id, d.n_locals.max(d.params.len() as u32), |f| f.decision(i, d))?;
         }
         Ok(())
+    }
+
+    /// Lowers one body with `lower` into a frame of `n_locals` cells, and defines it as `id`.
+    fn compile_body(
+        &mut self,
+        contexts: &mut Contexts,
+        id: FuncId,
+        n_locals: u32,
+        lower: impl FnOnce(&mut BodyLowering<'_, 'm, '_>) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        contexts.code.func.signature = body_sig(self.module);
+        let target = self.module.target_config();
+        let mut builder = FunctionBuilder::new(&mut contexts.code.func, &mut contexts.builder);
+        let mut body = BodyLowering::begin(self, &mut builder, n_locals);
+        lower(&mut body)?;
+        body.builder.seal_all_blocks();
+        builder.finalize(target);
+        self.define(id, &mut contexts.code)
     }
 
     fn define(&mut self, id: FuncId, ctx: &mut cranelift_codegen::Context) -> Result<(), Unsupported> {
@@ -164,43 +153,55 @@ impl<'m> Lowering<'m> {
     }
 }
 
-/// Lowering of one function body.
-pub(super) struct Fn<'l, 'm, 'b> {
-    pub(super) l: &'l mut Lowering<'m>,
-    pub(super) b: &'l mut FunctionBuilder<'b>,
+/// The memory Cranelift reuses from body to body.
+struct Contexts {
+    code: cranelift_codegen::Context,
+    builder: FunctionBuilderContext,
+}
+
+/// Lowering of one body (handler, function or decision), whose parameters
+/// are those of [`body_sig`].
+pub(super) struct BodyLowering<'l, 'm, 'b> {
+    pub(super) lowering: &'l mut Lowering<'m>,
+    pub(super) builder: &'l mut FunctionBuilder<'b>,
+    /// The per-event context.
     pub(super) ctx: CValue,
+    /// The locals, one cell each.
     pub(super) frame: CValue,
-    /// The second and third parameters (event/args and meta/dst) and the site.
-    pub(super) p1: CValue,
-    pub(super) p2: CValue,
+    /// The event cell (a handler) or the argument cells (a function or decision).
+    pub(super) inputs: CValue,
+    /// The envelope's meta cell (a handler) or the result cell (a function or decision).
+    pub(super) result_or_meta: CValue,
+    /// The location index of the call (a decision's faults name it).
     pub(super) site: CValue,
+    /// The bodies and helpers this body calls, declared in it.
     pub(super) funcs: HashMap<FuncId, FuncRef>,
 }
 
-impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
-    pub(super) fn begin(l: &'l mut Lowering<'m>, b: &'l mut FunctionBuilder<'b>, n_locals: u32) -> Fn<'l, 'm, 'b> {
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        let params = b.block_params(entry).to_vec();
+impl<'l, 'm, 'b> BodyLowering<'l, 'm, 'b> {
+    pub(super) fn begin(lowering: &'l mut Lowering<'m>, builder: &'l mut FunctionBuilder<'b>, n_locals: u32) -> BodyLowering<'l, 'm, 'b> {
+        let entry = builder.create_block();
+        builder.append_block_params_for_function_params(entry);
+        builder.switch_to_block(entry);
+        let params = builder.block_params(entry).to_vec();
         let ctx = params.first().copied();
-        let p1 = params.get(1).copied();
-        let p2 = params.get(2).copied();
+        let inputs = params.get(1).copied();
+        let result_or_meta = params.get(2).copied();
         let site = params.get(3).copied();
-        let slot = b.create_sized_stack_slot(StackSlotData::new(
+        let slot = builder.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,
             (n_locals.max(1) as usize * CELL) as u32,
             3,
         ));
-        let frame = b.ins().stack_addr(PTR, slot, 0);
-        let zero = b.ins().iconst(PTR, 0);
-        let mut f = Fn {
-            l,
-            b,
+        let frame = builder.ins().stack_addr(PTR, slot, 0);
+        let zero = builder.ins().iconst(PTR, 0);
+        let mut f = BodyLowering {
+            lowering,
+            builder,
             ctx: ctx.unwrap_or(zero),
             frame,
-            p1: p1.unwrap_or(zero),
-            p2: p2.unwrap_or(zero),
+            inputs: inputs.unwrap_or(zero),
+            result_or_meta: result_or_meta.unwrap_or(zero),
             site: site.unwrap_or(zero),
             funcs: HashMap::new(),
         };
@@ -216,9 +217,9 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
 
     fn handler(&mut self, h: &ir::HandlerDef) -> Result<(), Unsupported> {
         // The event is local 0.
-        let l0 = self.local(0);
-        let p1 = self.p1;
-        self.copy_cell(p1, l0);
+        let event = self.local(0);
+        let inputs = self.inputs;
+        self.copy_cell(inputs, event);
         self.block(&h.body)?;
         self.ret(0);
         Ok(())
@@ -226,7 +227,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
 
     fn function(&mut self, d: &ir::FnDef) -> Result<(), Unsupported> {
         for i in 0..d.params.len() {
-            let src = self.b.ins().iadd_imm_s(self.p1, (i * CELL) as i64);
+            let src = self.builder.ins().iadd_imm_s(self.inputs, (i * CELL) as i64);
             let dst = self.local(i as u32);
             self.copy_cell(src, dst);
         }
@@ -234,7 +235,7 @@ impl<'l, 'm, 'b> Fn<'l, 'm, 'b> {
             let dst = self.local(*slot);
             self.expr(e, dst)?;
         }
-        let out = self.p2;
+        let out = self.result_or_meta;
         self.expr(&d.body, out)?;
         self.ret(0);
         Ok(())

@@ -16,7 +16,7 @@ mod stmt;
 use cranelift_codegen::ir::types;
 
 pub use lowering::{body_sig, helper_sig, Compiled, Lowering};
-use lowering::Fn;
+use lowering::BodyLowering;
 
 const PTR: types::Type = types::I64;
 

@@ -8,9 +8,9 @@ use cranelift_codegen::ir::Value as CValue;
 use crate::cell::CELL;
 use crate::rt::{helpers, EmitSite, RejectIndex};
 
-use super::{Fn, Unsupported};
+use super::{BodyLowering, Unsupported};
 
-impl Fn<'_, '_, '_> {
+impl BodyLowering<'_, '_, '_> {
     pub(super) fn reject(&mut self, r: &ir::RejectInfo) -> Result<(), Unsupported> {
         let msg = match &r.message {
             Some(m) => {
@@ -20,8 +20,8 @@ impl Fn<'_, '_, '_> {
             }
             None => None,
         };
-        let id = RejectIndex(self.l.shared.rejects.len() as u32);
-        self.l.shared.rejects.push((r.code.clone(), r.loc));
+        let id = RejectIndex(self.lowering.shared.rejects.len() as u32);
+        self.lowering.shared.rejects.push((r.code.clone(), r.loc));
         self.call_takes_optional(helpers::reject, msg, id);
         Ok(())
     }
@@ -41,64 +41,64 @@ impl Fn<'_, '_, '_> {
             }
             Stmt::Check { cond, reject } | Stmt::Require { cond, reject } => {
                 let c = self.truth(cond)?;
-                let fail = self.b.create_block();
-                let cont = self.b.create_block();
-                self.b.ins().brif(c, cont, &[], fail, &[]);
-                self.b.switch_to_block(fail);
+                let fail = self.builder.create_block();
+                let cont = self.builder.create_block();
+                self.builder.ins().brif(c, cont, &[], fail, &[]);
+                self.builder.switch_to_block(fail);
                 self.reject(reject)?;
                 if matches!(s, Stmt::Require { .. }) {
                     self.ret(1);
                 } else {
-                    self.b.ins().jump(cont, &[]);
+                    self.builder.ins().jump(cont, &[]);
                 }
-                self.b.switch_to_block(cont);
+                self.builder.switch_to_block(cont);
             }
             Stmt::Reject(r) => {
                 self.reject(r)?;
                 self.ret(1);
-                let dead = self.b.create_block();
-                self.b.switch_to_block(dead);
+                let dead = self.builder.create_block();
+                self.builder.switch_to_block(dead);
             }
             Stmt::Emit { dest, value } => {
                 let t = self.temp();
                 self.expr(value, t)?;
-                let value_at = self.l.loc_id(value.loc);
+                let value_at = self.lowering.loc_id(value.loc);
                 self.call_takes_one(helpers::emit, t, EmitSite { destination: *dest, value_at });
             }
             Stmt::If { branches, otherwise } => {
-                let end = self.b.create_block();
+                let end = self.builder.create_block();
                 for (c, body) in branches {
                     let v = self.truth(c)?;
-                    let yes = self.b.create_block();
-                    let no = self.b.create_block();
-                    self.b.ins().brif(v, yes, &[], no, &[]);
-                    self.b.switch_to_block(yes);
+                    let yes = self.builder.create_block();
+                    let no = self.builder.create_block();
+                    self.builder.ins().brif(v, yes, &[], no, &[]);
+                    self.builder.switch_to_block(yes);
                     self.block(body)?;
-                    self.b.ins().jump(end, &[]);
-                    self.b.switch_to_block(no);
+                    self.builder.ins().jump(end, &[]);
+                    self.builder.switch_to_block(no);
                 }
                 if let Some(o) = otherwise {
                     self.block(o)?;
                 }
-                self.b.ins().jump(end, &[]);
-                self.b.switch_to_block(end);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
             }
             Stmt::Match { scrutinee, arms } => {
                 let sv = self.temp();
                 self.expr(scrutinee, sv)?;
-                let end = self.b.create_block();
+                let end = self.builder.create_block();
                 for (pats, body) in arms {
                     let m = self.pats_match(pats, sv, &scrutinee.ty)?;
-                    let yes = self.b.create_block();
-                    let no = self.b.create_block();
-                    self.b.ins().brif(m, yes, &[], no, &[]);
-                    self.b.switch_to_block(yes);
+                    let yes = self.builder.create_block();
+                    let no = self.builder.create_block();
+                    self.builder.ins().brif(m, yes, &[], no, &[]);
+                    self.builder.switch_to_block(yes);
                     self.block(body)?;
-                    self.b.ins().jump(end, &[]);
-                    self.b.switch_to_block(no);
+                    self.builder.ins().jump(end, &[]);
+                    self.builder.switch_to_block(no);
                 }
-                self.b.ins().jump(end, &[]);
-                self.b.switch_to_block(end);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
             }
             Stmt::For { slot, list, body } => {
                 let lv = self.temp();
@@ -119,27 +119,27 @@ impl Fn<'_, '_, '_> {
     ) -> Result<(), Unsupported> {
         let ptr = self.word0(list);
         let len = self.load(types::I64, list, 8);
-        let i = self.b.declare_var(types::I64);
-        let z = self.b.ins().iconst(types::I64, 0);
-        self.b.def_var(i, z);
-        let head = self.b.create_block();
-        let body_b = self.b.create_block();
-        let end = self.b.create_block();
-        self.b.ins().jump(head, &[]);
-        self.b.switch_to_block(head);
-        let iv = self.b.use_var(i);
-        let more = self.b.ins().icmp(IntCC::SignedLessThan, iv, len);
-        self.b.ins().brif(more, body_b, &[], end, &[]);
-        self.b.switch_to_block(body_b);
-        let off = self.b.ins().imul_imm_s(iv, CELL as i64);
-        let elem = self.b.ins().iadd(ptr, off);
+        let i = self.builder.declare_var(types::I64);
+        let z = self.builder.ins().iconst(types::I64, 0);
+        self.builder.def_var(i, z);
+        let head = self.builder.create_block();
+        let body_b = self.builder.create_block();
+        let end = self.builder.create_block();
+        self.builder.ins().jump(head, &[]);
+        self.builder.switch_to_block(head);
+        let iv = self.builder.use_var(i);
+        let more = self.builder.ins().icmp(IntCC::SignedLessThan, iv, len);
+        self.builder.ins().brif(more, body_b, &[], end, &[]);
+        self.builder.switch_to_block(body_b);
+        let off = self.builder.ins().imul_imm_s(iv, CELL as i64);
+        let elem = self.builder.ins().iadd(ptr, off);
         self.copy_cell(elem, var);
         body(self)?;
-        let iv = self.b.use_var(i);
-        let next = self.b.ins().iadd_imm_s(iv, 1);
-        self.b.def_var(i, next);
-        self.b.ins().jump(head, &[]);
-        self.b.switch_to_block(end);
+        let iv = self.builder.use_var(i);
+        let next = self.builder.ins().iadd_imm_s(iv, 1);
+        self.builder.def_var(i, next);
+        self.builder.ins().jump(head, &[]);
+        self.builder.switch_to_block(end);
         Ok(())
     }
 }
