@@ -1,7 +1,9 @@
 //! What JIT code runs against: the per-event context and the `extern "C"`
-//! helpers. Every helper has the same signature, and all of them are listed
-//! once in [`helpers!`], from which both their Cranelift signatures and their
-//! symbol registrations are generated (as wasmtime's builtin list does).
+//! helpers. Every helper has the same ABI ([`HelperFn`]), and all of them
+//! are listed once in [`helpers!`], each with its shape (the cells it reads
+//! and writes) and the type of its `aux`; the list generates their symbol
+//! registrations and the typed constants of [`helpers`] the code generator
+//! calls them through (as wasmtime's builtin list does).
 //!
 //! A helper never panics or unwinds: it returns 0, or 1 after leaving a
 //! pending fault in the context; the JIT code then calls `fault_at` with the
