@@ -30,14 +30,21 @@ pub struct Shared {
     pub pkg: Arc<ir::Package>,
     pub types: Vec<Ty>,
     pub locs: Vec<Loc>,
-    pub rejects: Vec<(Arc<str>, Loc)>,
-    pub builtins: Vec<(Builtin, Vec<Ty>)>,
+    pub rejects: Vec<RejectSite>,
+    pub builtins: Vec<Builtin>,
     pub tables: Vec<TableIndex>,
     /// Compiled with lineage: decision rows report themselves, and helpers
     /// record lookups, rejections and emits in `Ctx::trace`.
     pub traced: bool,
     /// Memory behind constant and table cells (never freed while compiled code lives).
     pub store: Store,
+}
+
+/// A `reject` (or failed `check`/`require`) in the source: its code and location.
+#[derive(Clone)]
+pub struct RejectSite {
+    pub code: Arc<str>,
+    pub loc: Loc,
 }
 
 /// A table's rows by key, as cells.
@@ -661,7 +668,7 @@ fn rounding(c: &Cell) -> Rounding {
 /// A built-in function.
 extern "C" fn builtin(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, dst, |ctx| {
-        let Some((op, _)) = ctx.shared.builtins.get(BuiltinIndex::decode(aux).index()) else {
+        let Some(op) = ctx.shared.builtins.get(BuiltinIndex::decode(aux).index()) else {
             return Err(Fault::InvalidArgument("unknown built-in".into()));
         };
         let (x, y, z) = (cell_arg(a), cell_arg(b), cell_arg(c));
@@ -835,7 +842,7 @@ extern "C" fn text_end(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: 
 /// Records a rejection; `a` is the message (or null).
 extern "C" fn reject(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
-        let Some((code, loc)) = ctx.shared.rejects.get(RejectIndex::decode(aux).index()).cloned() else { return Ok(Cell::none()) };
+        let Some(RejectSite { code, loc }) = ctx.shared.rejects.get(RejectIndex::decode(aux).index()).cloned() else { return Ok(Cell::none()) };
         let message = if a.is_null() {
             code.to_string()
         } else {

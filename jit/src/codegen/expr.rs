@@ -75,7 +75,7 @@ impl BodyLowering<'_, '_, '_> {
                     return Ok(());
                 }
                 let id = BuiltinIndex(self.lowering.shared.builtins.len() as u32);
-                self.lowering.shared.builtins.push((*op, args.iter().map(|a| a.ty.clone()).collect()));
+                self.lowering.shared.builtins.push(*op);
                 let status = self.call_args_to_cell(helpers::builtin, cells, dst, id);
                 self.check_status(status, e.loc);
             }
@@ -313,7 +313,7 @@ impl BodyLowering<'_, '_, '_> {
             // `convert(m, currency, rate)`: `m`'s amount times `rate`, in `currency`.
             (ir::Builtin::Convert, [Some(x), Some(c), Some(r)]) => {
                 let id = BuiltinIndex(self.lowering.shared.builtins.len() as u32);
-                self.lowering.shared.builtins.push((op, Vec::new()));
+                self.lowering.shared.builtins.push(op);
                 let args = [Some(x), Some(c), Some(r)];
                 self.small_mul_with(x, r, Some((c, 0)), dst, |f| f.call_args_to_cell(helpers::builtin, args, dst, id), loc);
                 true

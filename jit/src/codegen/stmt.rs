@@ -6,7 +6,7 @@ use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_codegen::ir::Value as CValue;
 
 use crate::cell::CELL;
-use crate::rt::{helpers, EmitSite, RejectIndex};
+use crate::rt::{helpers, EmitSite, RejectIndex, RejectSite};
 
 use super::{BodyLowering, Unsupported};
 
@@ -21,7 +21,7 @@ impl BodyLowering<'_, '_, '_> {
             None => None,
         };
         let id = RejectIndex(self.lowering.shared.rejects.len() as u32);
-        self.lowering.shared.rejects.push((r.code.clone(), r.loc));
+        self.lowering.shared.rejects.push(RejectSite { code: r.code.clone(), loc: r.loc });
         self.call_takes_optional(helpers::reject, msg, id);
         Ok(())
     }
