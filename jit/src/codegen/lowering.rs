@@ -137,13 +137,15 @@ impl<'m> Lowering<'m> {
     }
 
     fn define(&mut self, id: FuncId, ctx: &mut cranelift_codegen::Context) -> Result<(), Unsupported> {
-        // `CANON_JIT_CLIF=1` prints every body as lowered, before Cranelift
+        // `CANON_JIT_DUMP` prints the CLIF of a body Cranelift rejects;
+        // `CANON_JIT_DUMP=all` prints every body as lowered, before Cranelift
         // optimises it (to check that a change to lowering emits the same code).
-        if std::env::var_os("CANON_JIT_CLIF").is_some() {
+        let dump = std::env::var("CANON_JIT_DUMP").ok();
+        if dump.as_deref() == Some("all") {
             eprintln!("{}", ctx.func.display());
         }
         if let Err(e) = self.module.define_function(id, ctx) {
-            if std::env::var_os("CANON_JIT_DUMP").is_some() {
+            if dump.is_some() {
                 eprintln!("{}", ctx.func.display());
             }
             return Err(Unsupported(format!("codegen: {e:?}")));
