@@ -939,3 +939,46 @@ extern "C" fn decision_no_row(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell
     ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
     1
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+    use super::*;
+
+    fn round_trip<A: Aux + PartialEq + std::fmt::Debug>(aux: A) {
+        assert_eq!(A::decode(aux.encode()), aux);
+    }
+
+    #[test]
+    fn every_aux_decodes_what_it_encodes() {
+        for kind in [OrdKind::Int, OrdKind::Decimal, OrdKind::Money, OrdKind::Date, OrdKind::Timestamp, OrdKind::Text] {
+            for op in [CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge] {
+                round_trip(Comparison { kind, op });
+            }
+        }
+        round_trip(TypePair { left: TypeIndex(7), right: TypeIndex(u32::MAX) });
+        round_trip(TableLookup { table: ir::TableId(3), keys: 2 });
+        round_trip(EmitSite { destination: ir::DestId(1), value_at: LocIndex(40_000) });
+        round_trip(MatchedRow { decision: DecisionIndex(2), row: 1 << 20 });
+        round_trip(CellCount(12));
+        round_trip(LocIndex(9));
+    }
+
+    #[test]
+    fn aux_encodings_are_those_compiled_code_was_built_with() {
+        // The packing is part of the generated code: it must not drift.
+        assert_eq!(Comparison { kind: OrdKind::Money, op: CmpOp::Ge }.encode(), 2 | (3 << 8));
+        assert_eq!(EmitSite { destination: ir::DestId(5), value_at: LocIndex(6) }.encode(), 5 | (6 << 32));
+        assert_eq!(CellCount::decode(-1), CellCount(0));
+    }
+
+    #[test]
+    fn every_helper_has_a_distinct_symbol() {
+        let mut symbols: Vec<&str> = Helper::ALL.iter().map(|h| h.symbol()).collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        assert_eq!(symbols.len(), Helper::ALL.len());
+        assert_eq!(helpers::cmp.helper(), Helper::cmp);
+    }
+}
