@@ -25,8 +25,12 @@ pub type Traced = (Outcome, Vec<(ir::DestId, String)>, Vec<TraceEvent>);
 
 type BodyFn = unsafe extern "C" fn(*mut Ctx<'_>, *const Cell, *const Cell, i64) -> i32;
 
-/// Owns the JIT code memory; freed on drop.
-struct Code(Option<JITModule>);
+/// Owns the JIT code memory, freed on drop, and the entry of each handler in it.
+struct Code {
+    module: Option<JITModule>,
+    /// The address of each handler's finalized body, by handler index.
+    handlers: Vec<usize>,
+}
 
 // SAFETY: after `finalize_definitions` the module is only read (its code is
 // executed, never modified), and it is freed only on drop.
@@ -36,7 +40,7 @@ unsafe impl Sync for Code {}
 
 impl Drop for Code {
     fn drop(&mut self) {
-        if let Some(m) = self.0.take() {
+        if let Some(m) = self.module.take() {
             // SAFETY: the engine that owns `Code` holds the only function
             // pointers into it, and they die with it.
             unsafe { m.free_memory() };
@@ -48,7 +52,6 @@ impl Drop for Code {
 pub struct JitEngine {
     // Field order matters: the code is dropped before the data it points into.
     code: Code,
-    handlers: Vec<usize>,
     shared: Box<Shared>,
     /// How long compilation took.
     pub compile_time: std::time::Duration,
@@ -133,7 +136,7 @@ impl JitEngine {
         };
         module.finalize_definitions().map_err(|e| Unsupported(format!("finalize: {e}")))?;
         let handlers = compiled.handlers.iter().map(|id| module.get_finalized_function(*id) as usize).collect();
-        Ok(JitEngine { code: Code(Some(module)), handlers, shared, compile_time: start.elapsed() })
+        Ok(JitEngine { code: Code { module: Some(module), handlers }, shared, compile_time: start.elapsed() })
     }
 
     pub fn package(&self) -> &ir::Package {
@@ -175,7 +178,7 @@ impl JitEngine {
     /// in a fresh context; returns the status and the number of emits and
     /// rejections (for benchmarks of evaluation alone).
     pub fn run_cells(&self, handler: usize, event: &Cell, meta: &Cell) -> (i32, usize, usize) {
-        let Some(&fptr) = self.handlers.get(handler) else { return (-1, 0, 0) };
+        let Some(&fptr) = self.code.handlers.get(handler) else { return (-1, 0, 0) };
         let mut ctx = Ctx::new(&self.shared);
         // SAFETY: as in `run`.
         let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
@@ -219,7 +222,7 @@ impl JitEngine {
         ctx.trace = Some(Vec::new());
         // Text cells of `ev` may point into `line`, which outlives `ctx`.
         let ev = crate::native::decode_event(pkg, &ctx.arena, line)?;
-        let fptr = *self.handlers.get(ev.handler)?;
+        let fptr = *self.code.handlers.get(ev.handler)?;
         let mc = meta_cell(&ctx.arena, &ev);
         // SAFETY: as in `run`.
         let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
@@ -258,7 +261,7 @@ impl JitEngine {
     fn run_with(&self, r: Ready, trace: Option<&mut Vec<TraceEvent>>) -> Outcome {
         let Ready { mut outcome, handler, meta, event } = r;
         let pkg = &self.shared.pkg;
-        let (Some(h), Some(&fptr)) = (pkg.handlers.get(handler), self.handlers.get(handler)) else { return outcome };
+        let (Some(h), Some(&fptr)) = (pkg.handlers.get(handler), self.code.handlers.get(handler)) else { return outcome };
         let mut ctx = Ctx::new(&self.shared);
         if trace.is_some() {
             ctx.trace = Some(Vec::new());
@@ -273,7 +276,6 @@ impl JitEngine {
         if let (Some(out), Some(t)) = (trace, ctx.trace.take()) {
             *out = t;
         }
-        let _ = &self.code;
         if ctx.rejections.is_empty() {
             outcome.status = Status::Accepted;
             for (dest, cell) in &ctx.emits {
@@ -307,7 +309,7 @@ impl JitEngine {
         let mut ctx = Ctx::new(&self.shared);
         // Text cells of `ev` may point into `line`, which outlives `ctx`.
         let Some(ev) = crate::native::decode_event(pkg, &ctx.arena, line) else { return false };
-        let Some(&fptr) = self.handlers.get(ev.handler) else { return false };
+        let Some(&fptr) = self.code.handlers.get(ev.handler) else { return false };
         let mc = meta_cell(&ctx.arena, &ev);
         // SAFETY: as in `run`.
         let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };

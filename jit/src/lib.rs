@@ -2,14 +2,18 @@
 //! tables, giving byte-identical outcomes to the reference interpreter.
 //!
 //! - `cell.rs`: the native value layout (32-byte cells).
-//! - `rt.rs`: the per-event context and the single list of `extern "C"` helpers.
-//! - `codegen.rs`: lowering of the checked IR to Cranelift.
+//! - `rt.rs`: the per-event context and the single, typed list of `extern "C"` helpers.
+//! - `codegen/`: lowering of the checked IR to Cranelift, by responsibility
+//!   (`lowering`, `cells`, `stmt`, `expr`, `arith`, `decision`).
+//! - `plan.rs`: the index and mixed plans of decision tables (no Cranelift).
+//! - `native.rs`: the one-pass decoder of events into cells, and the encoder of records from cells.
 //! - `engine.rs`: compiling a package and evaluating events.
 
 pub mod cell;
 pub mod codegen;
 pub mod engine;
 pub mod native;
+pub mod plan;
 pub mod rt;
 
 pub use codegen::Unsupported;

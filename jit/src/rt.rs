@@ -1,7 +1,9 @@
 //! What JIT code runs against: the per-event context and the `extern "C"`
-//! helpers. Every helper has the same signature, and all of them are listed
-//! once in [`helpers!`], from which both their Cranelift signatures and their
-//! symbol registrations are generated (as wasmtime's builtin list does).
+//! helpers. Every helper has the same ABI ([`HelperFn`]), and all of them
+//! are listed once in [`helpers!`], each with its shape (the cells it reads
+//! and writes) and the type of its `aux`; the list generates their symbol
+//! registrations and the typed constants of [`helpers`] the code generator
+//! calls them through (as wasmtime's builtin list does).
 //!
 //! A helper never panics or unwinds: it returns 0, or 1 after leaving a
 //! pending fault in the context; the JIT code then calls `fault_at` with the
@@ -28,14 +30,21 @@ pub struct Shared {
     pub pkg: Arc<ir::Package>,
     pub types: Vec<Ty>,
     pub locs: Vec<Loc>,
-    pub rejects: Vec<(Arc<str>, Loc)>,
-    pub builtins: Vec<(Builtin, Vec<Ty>)>,
+    pub rejects: Vec<RejectSite>,
+    pub builtins: Vec<Builtin>,
     pub tables: Vec<TableIndex>,
     /// Compiled with lineage: decision rows report themselves, and helpers
     /// record lookups, rejections and emits in `Ctx::trace`.
     pub traced: bool,
     /// Memory behind constant and table cells (never freed while compiled code lives).
     pub store: Store,
+}
+
+/// A `reject` (or failed `check`/`require`) in the source: its code and location.
+#[derive(Clone)]
+pub struct RejectSite {
+    pub code: Arc<str>,
+    pub loc: Loc,
 }
 
 /// A table's rows by key, as cells.
@@ -150,7 +159,8 @@ impl Drop for Ctx<'_> {
         };
         p.arena.reset();
         p.emits.clear();
-        let _ = POOL.try_with(|a| *a.borrow_mut() = Some(p));
+        // While the thread exits, the pool is gone: the memory is simply freed.
+        POOL.try_with(|a| *a.borrow_mut() = Some(p)).ok();
     }
 }
 
@@ -171,10 +181,256 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The one ABI of every helper: `(ctx, a, b, c, dst, aux) -> status`. `a`,
+/// `b`, `c` point to argument cells (or are null), `dst` to the result cell
+/// (or is null), and `aux` is a compile-time constant whose meaning the
+/// helper's [`Aux`] type gives. The status is 0, or 1 with a pending fault.
 pub type HelperFn = extern "C" fn(*mut Ctx<'_>, *const Cell, *const Cell, *const Cell, *mut Cell, i64) -> i32;
 
+/// What a helper's `aux` argument means, and how it is packed into the
+/// `i64` the helper receives: the code generator encodes, the helper
+/// decodes, both through this one impl.
+pub trait Aux: Copy {
+    fn encode(self) -> i64;
+    fn decode(raw: i64) -> Self;
+}
+
+/// No `aux` (0 is passed).
+impl Aux for () {
+    fn encode(self) -> i64 {
+        0
+    }
+    fn decode(_: i64) -> Self {}
+}
+
+/// Defines `u32` index types into the tables of [`Shared`] and the package.
+macro_rules! index_aux {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name(pub u32);
+
+        impl Aux for $name {
+            fn encode(self) -> i64 {
+                i64::from(self.0)
+            }
+            fn decode(raw: i64) -> Self {
+                $name(raw as u32)
+            }
+        }
+
+        impl $name {
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+    )*};
+}
+
+index_aux! {
+    /// An index into [`Shared::types`].
+    TypeIndex,
+    /// An index into [`Shared::locs`].
+    LocIndex,
+    /// An index into [`Shared::rejects`].
+    RejectIndex,
+    /// An index into [`Shared::builtins`].
+    BuiltinIndex,
+    /// An index into the package's decisions.
+    DecisionIndex,
+}
+
+/// How many cells to allocate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CellCount(pub usize);
+
+impl Aux for CellCount {
+    fn encode(self) -> i64 {
+        self.0 as i64
+    }
+    fn decode(raw: i64) -> Self {
+        CellCount(raw.max(0) as usize)
+    }
+}
+
+/// An ordering comparison: the kind of values ordered, and the operator
+/// that asks (which a currency mismatch names). Packed as the kind's code
+/// in bits 0..8 and the operator's in bits 8..16.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    pub kind: OrdKind,
+    pub op: CmpOp,
+}
+
+impl Aux for Comparison {
+    fn encode(self) -> i64 {
+        let op = match self.op {
+            CmpOp::Lt => 0,
+            CmpOp::Le => 1,
+            CmpOp::Gt => 2,
+            CmpOp::Ge => 3,
+        };
+        let kind = match self.kind {
+            OrdKind::Int => 0,
+            OrdKind::Decimal => 1,
+            OrdKind::Money => 2,
+            OrdKind::Date => 3,
+            OrdKind::Timestamp => 4,
+            OrdKind::Text => 5,
+        };
+        kind | (op << 8)
+    }
+    fn decode(raw: i64) -> Self {
+        let kind = match raw & 0xff {
+            1 => OrdKind::Decimal,
+            2 => OrdKind::Money,
+            3 => OrdKind::Date,
+            4 => OrdKind::Timestamp,
+            5 => OrdKind::Text,
+            _ => OrdKind::Int,
+        };
+        let op = match raw >> 8 {
+            1 => CmpOp::Le,
+            2 => CmpOp::Gt,
+            3 => CmpOp::Ge,
+            _ => CmpOp::Lt,
+        };
+        Comparison { kind, op }
+    }
+}
+
+/// Two `u32` halves of an `aux`: the first in the low 32 bits.
+fn pack(low: u32, high: u32) -> i64 {
+    i64::from(low) | (i64::from(high) << 32)
+}
+
+fn unpack(raw: i64) -> (u32, u32) {
+    ((raw & 0xffff_ffff) as u32, (raw >> 32) as u32)
+}
+
+/// The types of the two cells an equality compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TypePair {
+    pub left: TypeIndex,
+    pub right: TypeIndex,
+}
+
+impl Aux for TypePair {
+    fn encode(self) -> i64 {
+        pack(self.left.0, self.right.0)
+    }
+    fn decode(raw: i64) -> Self {
+        let (left, right) = unpack(raw);
+        TypePair { left: TypeIndex(left), right: TypeIndex(right) }
+    }
+}
+
+/// A table lookup: the table, and how many key cells `a` points to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableLookup {
+    pub table: ir::TableId,
+    pub keys: u32,
+}
+
+impl Aux for TableLookup {
+    fn encode(self) -> i64 {
+        pack(self.table.0, self.keys)
+    }
+    fn decode(raw: i64) -> Self {
+        let (table, keys) = unpack(raw);
+        TableLookup { table: ir::TableId(table), keys }
+    }
+}
+
+/// An emit: its destination, and the location of the emitted value (for the lineage).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmitSite {
+    pub destination: ir::DestId,
+    pub value_at: LocIndex,
+}
+
+impl Aux for EmitSite {
+    fn encode(self) -> i64 {
+        pack(self.destination.0, self.value_at.0)
+    }
+    fn decode(raw: i64) -> Self {
+        let (destination, value_at) = unpack(raw);
+        EmitSite { destination: ir::DestId(destination), value_at: LocIndex(value_at) }
+    }
+}
+
+/// A decision row that matched (0-based), for the lineage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatchedRow {
+    pub decision: DecisionIndex,
+    pub row: u32,
+}
+
+impl Aux for MatchedRow {
+    fn encode(self) -> i64 {
+        pack(self.decision.0, self.row)
+    }
+    fn decode(raw: i64) -> Self {
+        let (decision, row) = unpack(raw);
+        MatchedRow { decision: DecisionIndex(decision), row }
+    }
+}
+
+/// Defines the shapes of helper calls: which of `a`, `b`, `c` and `dst` a
+/// helper reads or writes, each a type parameterised by the helper's
+/// [`Aux`]. A helper of a shape can only be called through that shape's
+/// call in the code generator (`codegen/cells.rs`), with that many cells
+/// and that `aux`.
+macro_rules! shapes {
+    ($($(#[$doc:meta])* $shape:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $shape<A: Aux = ()>(Helper, std::marker::PhantomData<A>);
+
+        impl<A: Aux> Clone for $shape<A> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+
+        impl<A: Aux> Copy for $shape<A> {}
+
+        impl<A: Aux> $shape<A> {
+            const fn new(helper: Helper) -> Self {
+                $shape(helper, std::marker::PhantomData)
+            }
+            pub fn helper(self) -> Helper {
+                self.0
+            }
+        }
+    )*};
+}
+
+shapes! {
+    /// Reads no cell, writes `dst`.
+    ToCell,
+    /// Reads `a`, writes `dst`.
+    OneToCell,
+    /// Reads `a` and `b`, writes `dst`.
+    TwoToCell,
+    /// Reads those of `a`, `b` and `c` that are not null, writes `dst`.
+    ArgsToCell,
+    /// Reads nothing, writes nothing (an effect on the context).
+    Effect,
+    /// Reads `a`, writes nothing.
+    TakesOne,
+    /// Reads `a` when it is not null, writes nothing.
+    TakesOptional,
+    /// Reads `a`, `b` and `c`, writes nothing.
+    TakesThree,
+}
+
+/// The single list of helpers: each with its shape (which cells it reads
+/// and writes) and the type of its `aux`. From it come the [`Helper`] enum,
+/// the symbols and addresses registered with the JIT, and the typed
+/// constants of [`helpers`] through which the code generator calls them.
 macro_rules! helpers {
-    ($($name:ident),* $(,)?) => {
+    ($($(#[$doc:meta])* $name:ident: $shape:ident $(<$aux:ty>)?),* $(,)?) => {
         /// Every runtime helper JIT code may call.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[allow(non_camel_case_types)]
@@ -191,14 +447,84 @@ macro_rules! helpers {
                 match self { $(Helper::$name => { let f: HelperFn = $name; f as *const u8 }),* }
             }
         }
+
+        /// Each helper as a typed value: its shape and its `aux`.
+        #[allow(non_upper_case_globals)]
+        pub mod helpers {
+            use super::*;
+            $(
+                $(#[$doc])*
+                pub const $name: $shape $(<$aux>)? = $shape::new(Helper::$name);
+            )*
+        }
     };
 }
 
 helpers! {
-    dec_add, dec_sub, dec_mul, dec_div, int_div, int_to_dec, neg_dec,
-    money_add, money_sum_add, money_sub, money_mul_dec, dec_mul_money, money_div_dec, money_div_money, neg_money,
-    concat, cmp, eq, builtin, lookup, alloc, text_begin, text_lit, text_value, text_end,
-    reject, emit, trace_row, fault_int, fault_at, decision_conflict, decision_no_row,
+    /// Decimal `a + b`.
+    dec_add: TwoToCell,
+    /// Decimal `a - b`.
+    dec_sub: TwoToCell,
+    /// Decimal `a * b`.
+    dec_mul: TwoToCell,
+    /// Decimal `a / b`.
+    dec_div: TwoToCell,
+    /// Int `a / b`, a Decimal.
+    int_div: TwoToCell,
+    /// The Int `a` as a Decimal (none stays none).
+    int_to_dec: OneToCell,
+    /// Decimal `-a`.
+    neg_dec: OneToCell,
+    /// Money `a + b`.
+    money_add: TwoToCell,
+    /// Money `a + b` within a `sum` (its own currency-mismatch fault).
+    money_sum_add: TwoToCell,
+    /// Money `a - b`.
+    money_sub: TwoToCell,
+    /// Money `a` times Decimal `b`.
+    money_mul_dec: TwoToCell,
+    /// Decimal `a` times Money `b`.
+    dec_mul_money: TwoToCell,
+    /// Money `a` divided by Decimal `b`.
+    money_div_dec: TwoToCell,
+    /// Money `a` divided by Money `b`: a Decimal.
+    money_div_money: TwoToCell,
+    /// Money `-a`.
+    neg_money: OneToCell,
+    /// Text `a ++ b`.
+    concat: TwoToCell,
+    /// Orders `a` and `b`: -1, 0 or 1 as an Int cell.
+    cmp: TwoToCell<Comparison>,
+    /// Equality of `a` and `b`, each read as its own type: a Bool cell.
+    eq: TwoToCell<TypePair>,
+    /// A built-in function on up to three arguments.
+    builtin: ArgsToCell<BuiltinIndex>,
+    /// Looks a row up; `a` points to the key cells.
+    lookup: OneToCell<TableLookup>,
+    /// Allocates zeroed cells in the event arena: (pointer, count).
+    alloc: ToCell<CellCount>,
+    /// Begins an interpolation.
+    text_begin: Effect,
+    /// Appends the constant Text `a` to the interpolation.
+    text_lit: TakesOne,
+    /// Appends the interpolation text of `a`, a value of the given type.
+    text_value: TakesOne<TypeIndex>,
+    /// Ends the interpolation: its Text.
+    text_end: ToCell,
+    /// Records a rejection; `a` is its message, or null for the code.
+    reject: TakesOptional<RejectIndex>,
+    /// Queues an emit of `a`.
+    emit: TakesOne<EmitSite>,
+    /// Lineage: a decision row matched.
+    trace_row: Effect<MatchedRow>,
+    /// Leaves an `INTEGER_OVERFLOW` pending (inline Int arithmetic overflowed).
+    fault_int: Effect,
+    /// Turns the pending fault into the final one, at the location.
+    fault_at: Effect<LocIndex>,
+    /// `hit unique` matched two rows: `a`, `b` hold the row indices, `c` the call's location index.
+    decision_conflict: TakesThree<DecisionIndex>,
+    /// No row matched a decision with a required result; `a` holds the call's location index.
+    decision_no_row: TakesOne<DecisionIndex>,
 }
 
 // ------------------------------------------------------------------ plumbing
@@ -228,13 +554,14 @@ fn guard(ctx: *mut Ctx<'_>, dst: *mut Cell, f: impl FnOnce(&mut Ctx<'_>) -> Resu
     }
 }
 
-fn rd<'c>(p: *const Cell) -> &'c Cell {
+/// The cell an argument points to (none when null).
+fn cell_arg<'c>(p: *const Cell) -> &'c Cell {
     // SAFETY: compiled code passes pointers to live cells, or null.
     unsafe { p.as_ref() }.unwrap_or(&Cell::NONE)
 }
 
-fn ty_of<'s>(ctx: &'s Ctx<'_>, aux: i64) -> &'s Ty {
-    ctx.shared.types.get(aux as usize).unwrap_or(&Ty::Error)
+fn ty_of<'s>(ctx: &'s Ctx<'_>, ty: TypeIndex) -> &'s Ty {
+    ctx.shared.types.get(ty.index()).unwrap_or(&Ty::Error)
 }
 
 fn money_of(c: &Cell) -> (canon_stdlib::Decimal, Currency) {
@@ -243,29 +570,29 @@ fn money_of(c: &Cell) -> (canon_stdlib::Decimal, Currency) {
 
 // ------------------------------------------------------------------ arithmetic
 
-macro_rules! dec2 {
+macro_rules! two_cell_helper {
     ($name:ident, $op:expr) => {
         extern "C" fn $name(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, _aux: i64) -> i32 {
-            guard(ctx, dst, |_| $op(rd(a), rd(b)))
+            guard(ctx, dst, |_| $op(cell_arg(a), cell_arg(b)))
         }
     };
 }
 
-dec2!(dec_add, |a: &Cell, b: &Cell| num::add(a.decimal(), b.decimal()).map(Cell::from_decimal));
-dec2!(dec_sub, |a: &Cell, b: &Cell| num::sub(a.decimal(), b.decimal()).map(Cell::from_decimal));
-dec2!(dec_mul, |a: &Cell, b: &Cell| num::mul(a.decimal(), b.decimal()).map(Cell::from_decimal));
-dec2!(dec_div, |a: &Cell, b: &Cell| num::div(a.decimal(), b.decimal()).map(Cell::from_decimal));
-dec2!(int_div, |a: &Cell, b: &Cell| num::int_div(a.i64(), b.i64()).map(Cell::from_decimal));
-dec2!(int_to_dec, |a: &Cell, _b: &Cell| Ok(if a.is_none() { Cell::none() } else { Cell::from_decimal(num::from_int(a.i64())) }));
-dec2!(neg_dec, |a: &Cell, _b: &Cell| Ok(Cell::from_decimal(num::neg(a.decimal()))));
-dec2!(money_add, |a: &Cell, b: &Cell| money::add(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(money_sum_add, |a: &Cell, b: &Cell| sum::add_money(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(money_sub, |a: &Cell, b: &Cell| money::sub(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(money_mul_dec, |a: &Cell, b: &Cell| money::mul(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(dec_mul_money, |a: &Cell, b: &Cell| money::mul(money_of(b), a.decimal()).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(money_div_dec, |a: &Cell, b: &Cell| money::div(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
-dec2!(money_div_money, |a: &Cell, b: &Cell| money::div_money(money_of(a), money_of(b)).map(Cell::from_decimal));
-dec2!(neg_money, |a: &Cell, _b: &Cell| Ok({
+two_cell_helper!(dec_add, |a: &Cell, b: &Cell| num::add(a.decimal(), b.decimal()).map(Cell::from_decimal));
+two_cell_helper!(dec_sub, |a: &Cell, b: &Cell| num::sub(a.decimal(), b.decimal()).map(Cell::from_decimal));
+two_cell_helper!(dec_mul, |a: &Cell, b: &Cell| num::mul(a.decimal(), b.decimal()).map(Cell::from_decimal));
+two_cell_helper!(dec_div, |a: &Cell, b: &Cell| num::div(a.decimal(), b.decimal()).map(Cell::from_decimal));
+two_cell_helper!(int_div, |a: &Cell, b: &Cell| num::int_div(a.i64(), b.i64()).map(Cell::from_decimal));
+two_cell_helper!(int_to_dec, |a: &Cell, _b: &Cell| Ok(if a.is_none() { Cell::none() } else { Cell::from_decimal(num::from_int(a.i64())) }));
+two_cell_helper!(neg_dec, |a: &Cell, _b: &Cell| Ok(Cell::from_decimal(num::neg(a.decimal()))));
+two_cell_helper!(money_add, |a: &Cell, b: &Cell| money::add(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_sum_add, |a: &Cell, b: &Cell| sum::add_money(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_sub, |a: &Cell, b: &Cell| money::sub(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_mul_dec, |a: &Cell, b: &Cell| money::mul(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(dec_mul_money, |a: &Cell, b: &Cell| money::mul(money_of(b), a.decimal()).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_div_dec, |a: &Cell, b: &Cell| money::div(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_div_money, |a: &Cell, b: &Cell| money::div_money(money_of(a), money_of(b)).map(Cell::from_decimal));
+two_cell_helper!(neg_money, |a: &Cell, _b: &Cell| Ok({
     let (d, c) = money_of(a);
     Cell::from_money(num::neg(d), c)
 }));
@@ -273,7 +600,7 @@ dec2!(neg_money, |a: &Cell, _b: &Cell| Ok({
 extern "C" fn concat(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, _aux: i64) -> i32 {
     guard(ctx, dst, |ctx| {
         // SAFETY: Text cells point to live UTF-8.
-        let (x, y) = unsafe { (rd(a).text(), rd(b).text()) };
+        let (x, y) = unsafe { (cell_arg(a).text(), cell_arg(b).text()) };
         let mut s = String::with_capacity(x.len() + y.len());
         s.push_str(x);
         s.push_str(y);
@@ -282,15 +609,14 @@ extern "C" fn concat(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *con
 }
 
 /// Orders two values of an ordered type; writes -1, 0 or 1 as an Int cell.
-/// `aux` is [`cmp_aux`]: the [`OrdKind`] and the comparison that asks (which
-/// a currency mismatch names).
 extern "C" fn cmp(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, dst, |_| {
-        let (x, y) = (rd(a), rd(b));
-        let o = match ord_kind(aux & 0xff) {
+        let (x, y) = (cell_arg(a), cell_arg(b));
+        let comparison = Comparison::decode(aux);
+        let o = match comparison.kind {
             OrdKind::Int => x.i64().cmp(&y.i64()),
             OrdKind::Decimal => num::cmp(&x.decimal(), &y.decimal()),
-            OrdKind::Money => money::cmp(money_of(x), money_of(y), cmp_op(aux >> 8).money_op())?,
+            OrdKind::Money => money::cmp(money_of(x), money_of(y), comparison.op.money_op())?,
             OrdKind::Date => x.i32().cmp(&y.i32()),
             OrdKind::Timestamp => x.i64().cmp(&y.i64()),
             // SAFETY: Text cells point to live UTF-8.
@@ -300,55 +626,13 @@ extern "C" fn cmp(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const 
     })
 }
 
-/// The `aux` of the `cmp` helper for `op` on values of kind `k`.
-pub fn cmp_aux(k: OrdKind, op: CmpOp) -> i64 {
-    let op = match op {
-        CmpOp::Lt => 0,
-        CmpOp::Le => 1,
-        CmpOp::Gt => 2,
-        CmpOp::Ge => 3,
-    };
-    ord_code(k) | (op << 8)
-}
-
-fn cmp_op(code: i64) -> CmpOp {
-    match code {
-        1 => CmpOp::Le,
-        2 => CmpOp::Gt,
-        3 => CmpOp::Ge,
-        _ => CmpOp::Lt,
-    }
-}
-
-fn ord_code(k: OrdKind) -> i64 {
-    match k {
-        OrdKind::Int => 0,
-        OrdKind::Decimal => 1,
-        OrdKind::Money => 2,
-        OrdKind::Date => 3,
-        OrdKind::Timestamp => 4,
-        OrdKind::Text => 5,
-    }
-}
-
-fn ord_kind(code: i64) -> OrdKind {
-    match code {
-        1 => OrdKind::Decimal,
-        2 => OrdKind::Money,
-        3 => OrdKind::Date,
-        4 => OrdKind::Timestamp,
-        5 => OrdKind::Text,
-        _ => OrdKind::Int,
-    }
-}
-
-/// Equality of LANGUAGE.md §3 on values of type `types[aux]`; writes a Bool cell.
+/// Equality of LANGUAGE.md §3 of a value of one type and one of another; writes a Bool cell.
 extern "C" fn eq(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, dst, |ctx| {
-        // `aux`: the type ids of the left and the right cell.
-        let ty = ty_of(ctx, aux & 0xffff_ffff).clone();
-        let rty = ty_of(ctx, aux >> 32).clone();
-        let (x, y) = (rd(a), rd(b));
+        let types = TypePair::decode(aux);
+        let ty = ty_of(ctx, types.left).clone();
+        let rty = ty_of(ctx, types.right).clone();
+        let (x, y) = (cell_arg(a), cell_arg(b));
         let same = if x.is_none() || y.is_none() {
             x.is_none() && y.is_none()
         } else if ty.strip() != rty.strip() {
@@ -381,13 +665,13 @@ fn rounding(c: &Cell) -> Rounding {
     Rounding::from_index(c.u32()).unwrap_or(Rounding::HalfEven)
 }
 
-/// A built-in function; `aux` indexes `Shared::builtins`.
+/// A built-in function.
 extern "C" fn builtin(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, dst, |ctx| {
-        let Some((op, _)) = ctx.shared.builtins.get(aux as usize) else {
+        let Some(op) = ctx.shared.builtins.get(BuiltinIndex::decode(aux).index()) else {
             return Err(Fault::InvalidArgument("unknown built-in".into()));
         };
-        let (x, y, z) = (rd(a), rd(b), rd(c));
+        let (x, y, z) = (cell_arg(a), cell_arg(b), cell_arg(c));
         // SAFETY (text reads below): Text cells point to live UTF-8.
         Ok(match op {
             Builtin::RoundDecimal => Cell::from_decimal(num::round(x.decimal(), y.i64(), rounding(z))?),
@@ -446,11 +730,12 @@ extern "C" fn builtin(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *con
 
 // ------------------------------------------------------------------ tables, memory, text
 
-/// Looks a row up: `a` points to `aux >> 32` key cells, `aux & 0xffff_ffff` is the table.
+/// Looks a row up: `a` points to the key cells.
 extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, dst, |ctx| {
-        let table = (aux & 0xffff_ffff) as usize;
-        let n = (aux >> 32) as usize;
+        let lookup = TableLookup::decode(aux);
+        let table = lookup.table.0 as usize;
+        let n = lookup.keys as usize;
         let pkg = &ctx.shared.pkg;
         let Some(def) = pkg.tables.get(table) else { return Ok(Cell::none()) };
         let Some(rec) = pkg.record(def.record) else { return Ok(Cell::none()) };
@@ -490,10 +775,10 @@ extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
     })
 }
 
-/// Allocates `aux` zeroed cells in the event arena; writes (pointer, aux).
+/// Allocates zeroed cells in the event arena; writes (pointer, count).
 extern "C" fn alloc(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, dst, |ctx| {
-        let n = aux.max(0) as usize;
+        let CellCount(n) = CellCount::decode(aux);
         let cells = ctx.arena.alloc_slice_fill_default::<Cell>(n.max(1));
         Ok(Cell::from_parts(cells.as_ptr() as usize, n))
     })
@@ -513,7 +798,7 @@ extern "C" fn text_begin(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c
 extern "C" fn text_lit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, _aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
         // SAFETY: a constant Text cell.
-        let s = unsafe { rd(a).text() };
+        let s = unsafe { cell_arg(a).text() };
         if let Some(t) = ctx.text_depth.checked_sub(1).and_then(|d| ctx.texts.get_mut(d)) {
             t.push_str(s);
         }
@@ -521,17 +806,17 @@ extern "C" fn text_lit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *
     })
 }
 
-/// Appends the interpolation text of a value of type `types[aux]`.
+/// Appends the interpolation text of a value of the given type.
 extern "C" fn text_value(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
-        let c = rd(a);
+        let c = cell_arg(a);
         let shared = ctx.shared;
-        let ty = shared.types.get(aux as usize).unwrap_or(&Ty::Error);
+        let ty = shared.types.get(TypeIndex::decode(aux).index()).unwrap_or(&Ty::Error);
         let Some(t) = ctx.text_depth.checked_sub(1).and_then(|d| ctx.texts.get_mut(d)) else { return Ok(Cell::none()) };
         match ty {
             // SAFETY: a Text cell.
             Ty::Text => t.push_str(unsafe { c.text() }),
-            Ty::Int => t.push_str(itoa_i64(c.i64()).as_str()),
+            Ty::Int => t.push_str(itoa::Buffer::new().format(c.i64())),
             Ty::Decimal => num::format(&c.decimal(), t),
             Ty::Date => time::format_date(Date(c.i32()), t),
             _ => {
@@ -554,15 +839,15 @@ extern "C" fn text_end(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: 
 
 // ------------------------------------------------------------------ outcomes
 
-/// Records a rejection; `aux` indexes `Shared::rejects`, `a` is the message (or null).
+/// Records a rejection; `a` is the message (or null).
 extern "C" fn reject(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
-        let Some((code, loc)) = ctx.shared.rejects.get(aux as usize).cloned() else { return Ok(Cell::none()) };
+        let Some(RejectSite { code, loc }) = ctx.shared.rejects.get(RejectIndex::decode(aux).index()).cloned() else { return Ok(Cell::none()) };
         let message = if a.is_null() {
             code.to_string()
         } else {
             // SAFETY: a Text cell.
-            unsafe { rd(a).text() }.to_string()
+            unsafe { cell_arg(a).text() }.to_string()
         };
         let at = ctx.shared.pkg.loc_string(loc);
         if let Some(t) = ctx.trace.as_mut() {
@@ -573,27 +858,28 @@ extern "C" fn reject(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
     })
 }
 
-/// Queues an emit to destination `aux & 0xffff_ffff`; the emitted value's
-/// location is `locs[aux >> 32]` (for the lineage).
+/// Queues an emit; the emitted value's location is for the lineage.
 extern "C" fn emit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
-        let dest = (aux & 0xffff_ffff) as u32;
+        let site = EmitSite::decode(aux);
+        let dest = site.destination.0;
         if let Some(t) = ctx.trace.as_mut() {
             let pkg = &ctx.shared.pkg;
-            let loc = ctx.shared.locs.get((aux >> 32) as usize).copied().unwrap_or_default();
+            let loc = ctx.shared.locs.get(site.value_at.index()).copied().unwrap_or_default();
             let destination = pkg.destinations.get(dest as usize).map(|d| d.name.clone()).unwrap_or_default();
             t.push(TraceEvent::Emit { destination, at: pkg.loc_string(loc) });
         }
-        ctx.emits.push((dest, *rd(a)));
+        ctx.emits.push((dest, *cell_arg(a)));
         Ok(Cell::none())
     })
 }
 
-/// Lineage: row `aux >> 32` (0-based) of decision `aux & 0xffff_ffff` matched.
+/// Lineage: a row of a decision matched.
 extern "C" fn trace_row(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
         let pkg = &ctx.shared.pkg;
-        let (di, ri) = ((aux & 0xffff_ffff) as usize, (aux >> 32) as usize);
+        let matched = MatchedRow::decode(aux);
+        let (di, ri) = (matched.decision.index(), matched.row as usize);
         if let (Some(t), Some(d)) = (ctx.trace.as_mut(), pkg.decisions.get(di)) {
             let at = d.rows.get(ri).map(|r| pkg.loc_string(r.loc)).unwrap_or_default();
             t.push(TraceEvent::DecisionRow { decision: d.name.clone(), row: ri + 1, at });
@@ -611,11 +897,11 @@ extern "C" fn fault_int(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c:
     1
 }
 
-/// Turns the pending fault into the final one, at location `locs[aux]`.
+/// Turns the pending fault into the final one, at the given location.
 extern "C" fn fault_at(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
     // SAFETY: the live context.
     let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
-    let loc = ctx.shared.locs.get(aux as usize).copied().unwrap_or_default();
+    let loc = ctx.shared.locs.get(LocIndex::decode(aux).index()).copied().unwrap_or_default();
     let f = ctx.pending.take().unwrap_or(Fault::InvalidArgument("unknown fault".into()));
     let at = ctx.shared.pkg.loc_string(loc);
     ctx.fault = Some(FinalFault { code: Arc::from(f.code()), message: format!("{} at {at}", f.message()), loc });
@@ -623,19 +909,19 @@ extern "C" fn fault_at(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: 
 }
 
 /// `hit unique` matched two rows: `a`, `b` hold the row indices, `c` the call's
-/// location index, `aux` the decision.
+/// location index.
 extern "C" fn decision_conflict(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
     // SAFETY: the live context.
     let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
     let pkg = ctx.shared.pkg.clone();
-    let Some(d) = pkg.decisions.get(aux as usize) else { return 1 };
+    let Some(d) = pkg.decisions.get(DecisionIndex::decode(aux).index()) else { return 1 };
     let row_loc = |c: &Cell| d.rows.get(c.i64() as usize).map(|r| pkg.loc_string(r.loc)).unwrap_or_default();
-    let loc = ctx.shared.locs.get(rd(c).i64() as usize).copied().unwrap_or_default();
+    let loc = ctx.shared.locs.get(cell_arg(c).i64() as usize).copied().unwrap_or_default();
     let message = format!(
         "decision `{}`: rows at {} and {} both match under `hit unique` (at {})",
         d.name,
-        row_loc(rd(a)),
-        row_loc(rd(b)),
+        row_loc(cell_arg(a)),
+        row_loc(cell_arg(b)),
         pkg.loc_string(loc)
     );
     ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
@@ -647,13 +933,52 @@ extern "C" fn decision_no_row(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell
     // SAFETY: the live context.
     let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
     let pkg = ctx.shared.pkg.clone();
-    let Some(d) = pkg.decisions.get(aux as usize) else { return 1 };
-    let loc = ctx.shared.locs.get(rd(a).i64() as usize).copied().unwrap_or_default();
+    let Some(d) = pkg.decisions.get(DecisionIndex::decode(aux).index()) else { return 1 };
+    let loc = ctx.shared.locs.get(cell_arg(a).i64() as usize).copied().unwrap_or_default();
     let message = format!("no row of decision `{}` matches (at {})", d.name, pkg.loc_string(loc));
     ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
     1
 }
 
-fn itoa_i64(i: i64) -> String {
-    i.to_string()
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+    use super::*;
+
+    fn round_trip<A: Aux + PartialEq + std::fmt::Debug>(aux: A) {
+        assert_eq!(A::decode(aux.encode()), aux);
+    }
+
+    #[test]
+    fn every_aux_decodes_what_it_encodes() {
+        for kind in [OrdKind::Int, OrdKind::Decimal, OrdKind::Money, OrdKind::Date, OrdKind::Timestamp, OrdKind::Text] {
+            for op in [CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge] {
+                round_trip(Comparison { kind, op });
+            }
+        }
+        round_trip(TypePair { left: TypeIndex(7), right: TypeIndex(u32::MAX) });
+        round_trip(TableLookup { table: ir::TableId(3), keys: 2 });
+        round_trip(EmitSite { destination: ir::DestId(1), value_at: LocIndex(40_000) });
+        round_trip(MatchedRow { decision: DecisionIndex(2), row: 1 << 20 });
+        round_trip(CellCount(12));
+        round_trip(LocIndex(9));
+    }
+
+    #[test]
+    fn aux_encodings_are_those_compiled_code_was_built_with() {
+        // The packing is part of the generated code: it must not drift.
+        assert_eq!(Comparison { kind: OrdKind::Money, op: CmpOp::Ge }.encode(), 2 | (3 << 8));
+        assert_eq!(EmitSite { destination: ir::DestId(5), value_at: LocIndex(6) }.encode(), 5 | (6 << 32));
+        assert_eq!(CellCount::decode(-1), CellCount(0));
+    }
+
+    #[test]
+    fn every_helper_has_a_distinct_symbol() {
+        let mut symbols: Vec<&str> = Helper::ALL.iter().map(|h| h.symbol()).collect();
+        symbols.sort_unstable();
+        symbols.dedup();
+        assert_eq!(symbols.len(), Helper::ALL.len());
+        assert_eq!(helpers::cmp.helper(), Helper::cmp);
+    }
 }

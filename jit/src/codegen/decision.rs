@@ -1,0 +1,321 @@
+//! Decision tables: index lookups, scans of the rows, hit policies.
+
+use canon_compiler::ir::{self, CellTest, CmpOp, Const, Hit};
+use canon_compiler::types::Ty;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::{Block, Value as CValue};
+
+use crate::cell::CELL;
+use crate::plan::{IndexPlan, IndexedColumn, MixedPlan};
+use crate::rt::{helpers, CellCount, DecisionIndex, MatchedRow};
+
+use super::{BodyLowering, Unsupported, PTR};
+use super::cells::flags;
+
+impl BodyLowering<'_, '_, '_> {
+    // ------------------------------------------------------------ decisions
+
+    pub(super) fn decision(&mut self, index: usize, d: &ir::DecisionDef) -> Result<(), Unsupported> {
+        for i in 0..d.params.len() {
+            let src = self.builder.ins().iadd_imm_s(self.inputs, (i * CELL) as i64);
+            let dst = self.local(i as u32);
+            self.copy_cell(src, dst);
+        }
+        let dst = self.result_or_meta;
+        if let Some(index_plan) = IndexPlan::of(&self.lowering.shared.pkg, d) {
+            // Columns that allow it (enums and Bools, with equality cells)
+            // are looked up, not scanned; an out-of-range value (never
+            // produced by the decoder) falls back to the scan below.
+            let scan = self.builder.create_block();
+            self.indexed(index, d, &index_plan, dst, scan)?;
+            self.builder.switch_to_block(scan);
+        } else if let Some(plan) = MixedPlan::of(&self.lowering.shared.pkg, d) {
+            // Some columns are enums or Bools: they pick the rows that can
+            // match, and only those are scanned, on the other columns.
+            let scan = self.builder.create_block();
+            self.mixed(index, d, &plan, dst, scan)?;
+            self.builder.switch_to_block(scan);
+        }
+        let all: Vec<usize> = (0..d.rows.len()).collect();
+        match d.hit {
+            Hit::First | Hit::Unique => self.scan(index, d, &all, &[], dst)?,
+            Hit::Collect => {
+                let t = self.temp();
+                self.call_to_cell(helpers::alloc, t, CellCount(d.rows.len()));
+                let base = self.word0(t);
+                let n = self.builder.declare_var(types::I64);
+                let z = self.builder.ins().iconst(types::I64, 0);
+                self.builder.def_var(n, z);
+                for row in &d.rows {
+                    let next = self.builder.create_block();
+                    self.row_test(d, row, &[], next)?;
+                    let nv = self.builder.use_var(n);
+                    let off = self.builder.ins().imul_imm_s(nv, CELL as i64);
+                    let slot = self.builder.ins().iadd(base, off);
+                    self.row_output(index, d, row, slot)?;
+                    let nv = self.builder.use_var(n);
+                    let n1 = self.builder.ins().iadd_imm_s(nv, 1);
+                    self.builder.def_var(n, n1);
+                    self.builder.ins().jump(next, &[]);
+                    self.builder.switch_to_block(next);
+                }
+                let nv = self.builder.use_var(n);
+                self.store_words(dst, base, Some(nv));
+                self.ret(0);
+            }
+        }
+        Ok(())
+    }
+
+    /// Scans `rows` (indices into `d.rows`, in order) under `hit first` or
+    /// `hit unique`, testing every column except those `skip` marks (already
+    /// known to match), then writes the result or the fault.
+    pub(super) fn scan(&mut self, index: usize, d: &ir::DecisionDef, rows: &[usize], skip: &[bool], dst: CValue) -> Result<(), Unsupported> {
+        match d.hit {
+            Hit::First => {
+                for row in rows.iter().filter_map(|r| d.rows.get(*r)) {
+                    let next = self.builder.create_block();
+                    self.row_test(d, row, skip, next)?;
+                    self.row_output(index, d, row, dst)?;
+                    self.ret(0);
+                    self.builder.switch_to_block(next);
+                }
+                self.no_row(index, d, dst);
+            }
+            _ => {
+                let found = self.builder.declare_var(types::I64);
+                let m1 = self.builder.ins().iconst(types::I64, -1);
+                self.builder.def_var(found, m1);
+                for (ri, row) in rows.iter().filter_map(|r| d.rows.get(*r).map(|row| (*r, row))) {
+                    let next = self.builder.create_block();
+                    self.row_test(d, row, skip, next)?;
+                    let prev = self.builder.use_var(found);
+                    let dup = self.builder.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, prev, 0);
+                    let conflict = self.builder.create_block();
+                    let record = self.builder.create_block();
+                    self.builder.set_cold_block(conflict);
+                    self.builder.ins().brif(dup, conflict, &[], record, &[]);
+                    self.builder.switch_to_block(conflict);
+                    let a = self.temp();
+                    self.store_words(a, prev, None);
+                    let bcell = self.temp();
+                    let riv = self.builder.ins().iconst(types::I64, ri as i64);
+                    self.store_words(bcell, riv, None);
+                    let c = self.temp();
+                    let site = self.site;
+                    self.store_words(c, site, None);
+                    self.call_takes_three(helpers::decision_conflict, [a, bcell, c], DecisionIndex(index as u32));
+                    self.ret(2);
+                    self.builder.switch_to_block(record);
+                    let riv = self.builder.ins().iconst(types::I64, ri as i64);
+                    self.builder.def_var(found, riv);
+                    self.builder.ins().jump(next, &[]);
+                    self.builder.switch_to_block(next);
+                }
+                for (ri, row) in rows.iter().filter_map(|r| d.rows.get(*r).map(|row| (*r, row))) {
+                    let f = self.builder.use_var(found);
+                    let is = self.builder.ins().icmp_imm_s(IntCC::Equal, f, ri as i64);
+                    let yes = self.builder.create_block();
+                    let no = self.builder.create_block();
+                    self.builder.ins().brif(is, yes, &[], no, &[]);
+                    self.builder.switch_to_block(yes);
+                    self.row_output(index, d, row, dst)?;
+                    self.ret(0);
+                    self.builder.switch_to_block(no);
+                }
+                self.no_row(index, d, dst);
+            }
+        }
+        Ok(())
+    }
+
+    /// The entry of a decision's index for the values of the columns `cols`
+    /// (the first most significant): a u32 loaded from `table`. A value out
+    /// of range jumps to `scan`.
+    fn entry(&mut self, d: &ir::DecisionDef, cols: &[IndexedColumn], table: usize, scan: Block) -> CValue {
+        let mut idx = self.builder.ins().iconst(types::I64, 0);
+        for &IndexedColumn { param: col, codes: size, optional } in cols {
+            let v = self.local(col);
+            let is_bool = d.params.get(col as usize).is_some_and(|(_, t)| matches!(t.strip(), Ty::Bool));
+            let raw = self.load(if is_bool { types::I8 } else { types::I32 }, v, 0);
+            let raw = self.builder.ins().uextend(types::I64, raw);
+            let code = if optional {
+                // `none` is the last code of an optional column.
+                let tag = self.tag(v);
+                let none = self.builder.ins().iconst(types::I64, i64::from(size - 1));
+                self.builder.ins().select(tag, raw, none)
+            } else {
+                raw
+            };
+            let out = self.builder.ins().icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, code, i64::from(size));
+            let ok = self.builder.create_block();
+            self.builder.set_cold_block(scan);
+            self.builder.ins().brif(out, scan, &[], ok, &[]);
+            self.builder.switch_to_block(ok);
+            let scaled = self.builder.ins().imul_imm_s(idx, i64::from(size));
+            idx = self.builder.ins().iadd(scaled, code);
+        }
+        let base = self.builder.ins().iconst(PTR, table as i64);
+        let off = self.builder.ins().ishl_imm_u(idx, 2);
+        let at = self.builder.ins().iadd(base, off);
+        self.builder.ins().load(types::I32, flags(), at, 0)
+    }
+
+    /// A decision with some enum or Bool columns: their values pick, through
+    /// an index computed at compile time, the list of rows that can match,
+    /// and only those are scanned, on the other columns.
+    fn mixed(&mut self, index: usize, d: &ir::DecisionDef, plan: &MixedPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
+        let table = self.lowering.shared.store.keep_u32(plan.entries.clone());
+        let entry = self.entry(d, &plan.columns, table, scan);
+        let blocks: Vec<Block> = plan.lists.iter().map(|_| self.builder.create_block()).collect();
+        let targets: Vec<_> = blocks.iter().map(|b| self.builder.func.dfg.block_call(*b, &[])).collect();
+        let default = self.builder.func.dfg.block_call(scan, &[]);
+        let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(default, &targets));
+        self.builder.ins().br_table(entry, jt);
+        for (rows, blk) in plan.lists.iter().zip(blocks) {
+            self.builder.switch_to_block(blk);
+            self.scan(index, d, rows, &plan.indexed, dst)?;
+        }
+        Ok(())
+    }
+
+    /// The lookup of a decision whose matching row depends only on a small
+    /// product of enum and Bool values: the row (or conflict) for each
+    /// combination is computed here, once; at run time, one load and a jump.
+    fn indexed(&mut self, index: usize, d: &ir::DecisionDef, plan: &IndexPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
+        let table = self.lowering.shared.store.keep_u32(plan.entries.clone());
+        let entry = self.entry(d, &plan.columns, table, scan);
+        // Entry 0: no row; 1..=rows: that row; after: a conflict pair.
+        let none_block = self.builder.create_block();
+        let row_blocks: Vec<Block> = d.rows.iter().map(|_| self.builder.create_block()).collect();
+        let conflict_blocks: Vec<Block> = plan.conflicts.iter().map(|_| self.builder.create_block()).collect();
+        let mut targets = vec![self.builder.func.dfg.block_call(none_block, &[])];
+        for blk in row_blocks.iter().chain(conflict_blocks.iter()) {
+            targets.push(self.builder.func.dfg.block_call(*blk, &[]));
+        }
+        let default = self.builder.func.dfg.block_call(none_block, &[]);
+        let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(default, &targets));
+        self.builder.ins().br_table(entry, jt);
+        for (row, blk) in d.rows.iter().zip(row_blocks) {
+            self.builder.switch_to_block(blk);
+            self.row_output(index, d, row, dst)?;
+            self.ret(0);
+        }
+        for (conflict, blk) in plan.conflicts.iter().zip(conflict_blocks) {
+            self.builder.switch_to_block(blk);
+            self.builder.set_cold_block(blk);
+            let ca = self.temp();
+            let av = self.builder.ins().iconst(types::I64, i64::from(conflict.first_row));
+            self.store_words(ca, av, None);
+            let cb = self.temp();
+            let bv = self.builder.ins().iconst(types::I64, i64::from(conflict.second_row));
+            self.store_words(cb, bv, None);
+            let c = self.temp();
+            let site = self.site;
+            self.store_words(c, site, None);
+            self.call_takes_three(helpers::decision_conflict, [ca, cb, c], DecisionIndex(index as u32));
+            self.ret(2);
+        }
+        self.builder.switch_to_block(none_block);
+        self.no_row(index, d, dst);
+        Ok(())
+    }
+
+    pub(super) fn no_row(&mut self, index: usize, d: &ir::DecisionDef, dst: CValue) {
+        if d.ret.is_optional() {
+            self.store_none(dst);
+            self.ret(0);
+        } else {
+            let c = self.temp();
+            let site = self.site;
+            self.store_words(c, site, None);
+            self.call_takes_one(helpers::decision_no_row, c, DecisionIndex(index as u32));
+            self.ret(2);
+        }
+    }
+
+    /// Falls through when the row matches, else jumps to `next`.
+    pub(super) fn row_test(&mut self, d: &ir::DecisionDef, row: &ir::DecisionRow, skip: &[bool], next: Block) -> Result<(), Unsupported> {
+        for (i, (cell, col)) in row.cells.iter().zip(d.columns.iter()).enumerate() {
+            if skip.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let ty = d.params.get(*col as usize).map(|(_, t)| t.clone()).unwrap_or(Ty::Error);
+            let v = self.local(*col);
+            let ok = match cell {
+                CellTest::Any => continue,
+                CellTest::In { values, negated } => {
+                    let mut acc = self.builder.ins().iconst(types::I8, 0);
+                    for c in values {
+                        let t = self.temp();
+                        let cty = if matches!(c, Const::None) { Ty::NoneLit } else { ty.strip().clone() };
+                        self.constant(c, &cty, t);
+                        let m = self.equal(v, t, &ty, row.loc)?;
+                        acc = self.builder.ins().bor(acc, m);
+                    }
+                    if *negated {
+                        let one = self.builder.ins().iconst(types::I8, 1);
+                        self.builder.ins().bxor(acc, one)
+                    } else {
+                        acc
+                    }
+                }
+                CellTest::Cmp { op, value, kind } => {
+                    self.present_or(v, next);
+                    let t = self.temp();
+                    self.constant(value, ty.strip(), t);
+                    self.compare(*op, *kind, v, t, row.loc)?
+                }
+                CellTest::Range { lo, lo_closed, hi, hi_closed, kind } => {
+                    self.present_or(v, next);
+                    let tl = self.temp();
+                    self.constant(lo, ty.strip(), tl);
+                    let lop = if *lo_closed { CmpOp::Ge } else { CmpOp::Gt };
+                    let a = self.compare(lop, *kind, v, tl, row.loc)?;
+                    let mid = self.builder.create_block();
+                    self.builder.ins().brif(a, mid, &[], next, &[]);
+                    self.builder.switch_to_block(mid);
+                    let th = self.temp();
+                    self.constant(hi, ty.strip(), th);
+                    let hop = if *hi_closed { CmpOp::Le } else { CmpOp::Lt };
+                    self.compare(hop, *kind, v, th, row.loc)?
+                }
+            };
+            let cont = self.builder.create_block();
+            self.builder.ins().brif(ok, cont, &[], next, &[]);
+            self.builder.switch_to_block(cont);
+        }
+        Ok(())
+    }
+
+    /// Jumps to `next` when the cell is none (ordered tests never match none).
+    pub(super) fn present_or(&mut self, v: CValue, next: Block) {
+        let tag = self.tag(v);
+        let cont = self.builder.create_block();
+        self.builder.ins().brif(tag, cont, &[], next, &[]);
+        self.builder.switch_to_block(cont);
+    }
+
+    pub(super) fn row_output(&mut self, index: usize, d: &ir::DecisionDef, row: &ir::DecisionRow, dst: CValue) -> Result<(), Unsupported> {
+        if self.lowering.shared.traced {
+            let ri = d.rows.iter().position(|r| std::ptr::eq(r, row)).unwrap_or(0);
+            self.call_effect(helpers::trace_row, MatchedRow { decision: DecisionIndex(index as u32), row: ri as u32 });
+        }
+        if d.output_record.is_some() {
+            let t = self.temp();
+            self.call_to_cell(helpers::alloc, t, CellCount(row.outputs.len()));
+            let p = self.word0(t);
+            for (i, o) in row.outputs.iter().enumerate() {
+                let fp = self.builder.ins().iadd_imm_s(p, (i * CELL) as i64);
+                self.expr(o, fp)?;
+            }
+            self.store_words(dst, p, None);
+        } else if let Some(o) = row.outputs.first() {
+            self.expr(o, dst)?;
+        } else {
+            self.store_none(dst);
+        }
+        Ok(())
+    }
+}

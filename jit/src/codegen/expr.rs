@@ -1,0 +1,451 @@
+//! Expressions: values, calls, built-ins, aggregates, records, lists and text.
+
+use canon_compiler::ir::{self, Aggregate, Const, Expr, ExprKind, InterpPart, Loc, Pat, UnaryOp};
+use canon_compiler::types::Ty;
+use canon_runtime::Value;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::Value as CValue;
+use cranelift_module::FuncId;
+
+use crate::cell::{Cell, CELL};
+use crate::rt::{helpers, BuiltinIndex, CellCount, TableLookup};
+
+use super::{BodyLowering, Unsupported, PTR};
+
+impl BodyLowering<'_, '_, '_> {
+    // ------------------------------------------------------------ expressions
+
+    pub(super) fn expr(&mut self, e: &Expr, dst: CValue) -> Result<(), Unsupported> {
+        match &e.kind {
+            ExprKind::Const(c) => self.constant(c, &e.ty, dst),
+            ExprKind::Local(s) => {
+                let src = self.local(*s);
+                self.copy_cell(src, dst);
+            }
+            ExprKind::Meta => {
+                let p2 = self.result_or_meta;
+                self.copy_cell(p2, dst);
+            }
+            ExprKind::Field { base, index } => {
+                let t = self.temp();
+                self.expr(base, t)?;
+                let p = self.word0(t);
+                let src = self.builder.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
+                self.copy_cell(src, dst);
+            }
+            ExprKind::OptField { base, index } => {
+                let t = self.temp();
+                self.expr(base, t)?;
+                let tag = self.tag(t);
+                let some = self.builder.create_block();
+                let none = self.builder.create_block();
+                let end = self.builder.create_block();
+                self.builder.ins().brif(tag, some, &[], none, &[]);
+                self.builder.switch_to_block(some);
+                let p = self.word0(t);
+                let src = self.builder.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
+                self.copy_cell(src, dst);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(none);
+                self.store_none(dst);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
+            }
+            ExprKind::Call { func, args } => {
+                let id = self.lowering.compiled.functions.get(func.0 as usize).copied();
+                let id = id.ok_or_else(|| Unsupported("unknown function".into()))?;
+                self.call_body(id, args, dst, e.loc)?;
+            }
+            ExprKind::Decide { decision, args } => {
+                let id = self.lowering.compiled.decisions.get(decision.0 as usize).copied();
+                let id = id.ok_or_else(|| Unsupported("unknown decision".into()))?;
+                self.call_body(id, args, dst, e.loc)?;
+            }
+            ExprKind::Builtin { op, args } => {
+                let mut cells = [None, None, None];
+                for (i, a) in args.iter().enumerate().take(3) {
+                    let t = self.temp();
+                    self.expr(a, t)?;
+                    if let Some(slot) = cells.get_mut(i) {
+                        *slot = Some(t);
+                    }
+                }
+                if self.inline_builtin(*op, cells, dst, e.loc) {
+                    return Ok(());
+                }
+                let id = BuiltinIndex(self.lowering.shared.builtins.len() as u32);
+                self.lowering.shared.builtins.push(*op);
+                let status = self.call_args_to_cell(helpers::builtin, cells, dst, id);
+                self.check_status(status, e.loc);
+            }
+            ExprKind::Aggregate { op, list, slot, body } => self.aggregate(*op, list, *slot, body, dst, e)?,
+            ExprKind::Lookup { table, keys } => {
+                let arr = self.temps(keys.len());
+                for (i, k) in keys.iter().enumerate() {
+                    let p = self.builder.ins().iadd_imm_s(arr, (i * CELL) as i64);
+                    self.expr(k, p)?;
+                }
+                let lookup = TableLookup { table: *table, keys: keys.len() as u32 };
+                let status = self.call_one_to_cell(helpers::lookup, arr, dst, lookup);
+                self.check_status(status, e.loc);
+            }
+            ExprKind::Unary { op, expr } => {
+                let t = self.temp();
+                self.expr(expr, t)?;
+                match op {
+                    UnaryOp::Not => {
+                        let v = self.load(types::I8, t, 0);
+                        let one = self.builder.ins().iconst(types::I8, 1);
+                        let r = self.builder.ins().bxor(v, one);
+                        let w = self.builder.ins().uextend(types::I64, r);
+                        self.store_words(dst, w, None);
+                    }
+                    UnaryOp::NegInt => {
+                        let v = self.word0(t);
+                        let z = self.builder.ins().iconst(types::I64, 0);
+                        let (r, of) = self.builder.ins().ssub_overflow(z, v);
+                        self.int_overflow_check(of, e.loc);
+                        self.store_words(dst, r, None);
+                    }
+                    UnaryOp::NegDecimal => {
+                        self.call_one_to_cell(helpers::neg_dec, t, dst, ());
+                    }
+                    UnaryOp::NegMoney => {
+                        self.call_one_to_cell(helpers::neg_money, t, dst, ());
+                    }
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, dst, e)?,
+            ExprKind::Coalesce { lhs, rhs } => {
+                self.expr(lhs, dst)?;
+                let tag = self.tag(dst);
+                let none = self.builder.create_block();
+                let end = self.builder.create_block();
+                self.builder.ins().brif(tag, end, &[], none, &[]);
+                self.builder.switch_to_block(none);
+                self.expr(rhs, dst)?;
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
+            }
+            ExprKind::In { value, list, negated } => {
+                let v = self.temp();
+                self.expr(value, v)?;
+                let l = self.temp();
+                self.expr(list, l)?;
+                let found = self.builder.declare_var(types::I8);
+                let z = self.builder.ins().iconst(types::I8, 0);
+                self.builder.def_var(found, z);
+                let elem_ty = match list.ty.strip() {
+                    Ty::List(t) => (**t).clone(),
+                    _ => value.ty.clone(),
+                };
+                let x = self.temp();
+                let mixed = value.ty.strip() != elem_ty.strip() && !matches!(value.ty.strip(), Ty::NoneLit);
+                let value_ty = value.ty.clone();
+                self.each(l, x, |f| {
+                    let eq = if mixed { f.equal_as(v, x, &value_ty, &elem_ty, e.loc) } else { f.equal(v, x, &elem_ty, e.loc)? };
+                    let cur = f.builder.use_var(found);
+                    let n = f.builder.ins().bor(cur, eq);
+                    f.builder.def_var(found, n);
+                    Ok(())
+                })?;
+                let r = self.builder.use_var(found);
+                let r = if *negated {
+                    let one = self.builder.ins().iconst(types::I8, 1);
+                    self.builder.ins().bxor(r, one)
+                } else {
+                    r
+                };
+                let w = self.builder.ins().uextend(types::I64, r);
+                self.store_words(dst, w, None);
+            }
+            ExprKind::If { cond, then, otherwise } => {
+                let c = self.truth(cond)?;
+                let yes = self.builder.create_block();
+                let no = self.builder.create_block();
+                let end = self.builder.create_block();
+                self.builder.ins().brif(c, yes, &[], no, &[]);
+                self.builder.switch_to_block(yes);
+                self.expr(then, dst)?;
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(no);
+                self.expr(otherwise, dst)?;
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                let sv = self.temp();
+                self.expr(scrutinee, sv)?;
+                let end = self.builder.create_block();
+                for (pats, body) in arms {
+                    let m = self.pats_match(pats, sv, &scrutinee.ty)?;
+                    let yes = self.builder.create_block();
+                    let no = self.builder.create_block();
+                    self.builder.ins().brif(m, yes, &[], no, &[]);
+                    self.builder.switch_to_block(yes);
+                    self.expr(body, dst)?;
+                    self.builder.ins().jump(end, &[]);
+                    self.builder.switch_to_block(no);
+                }
+                self.store_none(dst);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
+            }
+            ExprKind::Record { fields, .. } => {
+                let t = self.temp();
+                self.call_to_cell(helpers::alloc, t, CellCount(fields.len()));
+                let p = self.word0(t);
+                for (i, f) in fields.iter().enumerate() {
+                    let fp = self.builder.ins().iadd_imm_s(p, (i * CELL) as i64);
+                    self.expr(f, fp)?;
+                }
+                self.store_words(dst, p, None);
+            }
+            ExprKind::List(items) => {
+                let t = self.temp();
+                self.call_to_cell(helpers::alloc, t, CellCount(items.len()));
+                let p = self.word0(t);
+                for (i, f) in items.iter().enumerate() {
+                    let fp = self.builder.ins().iadd_imm_s(p, (i * CELL) as i64);
+                    self.expr(f, fp)?;
+                }
+                let n = self.builder.ins().iconst(types::I64, items.len() as i64);
+                self.store_words(dst, p, Some(n));
+            }
+            ExprKind::Interp(parts) => {
+                // Evaluate the parts first: a part may interpolate text itself.
+                let mut cells = Vec::new();
+                for p in parts {
+                    match p {
+                        InterpPart::Text(t) => {
+                            let c = self.lowering.shared.store.cell_of(&self.lowering.shared.pkg.clone(), &Ty::Text, &Value::Text(t.clone()));
+                            cells.push((c, None, Ty::Text));
+                        }
+                        InterpPart::Expr(x) => {
+                            let t = self.temp();
+                            self.expr(x, t)?;
+                            cells.push((Cell::none(), Some(t), x.ty.clone()));
+                        }
+                    }
+                }
+                self.call_effect(helpers::text_begin, ());
+                for (c, t, ty) in cells {
+                    match t {
+                        None => {
+                            let tmp = self.temp();
+                            self.store_const_cell(&c, tmp);
+                            self.call_takes_one(helpers::text_lit, tmp, ());
+                        }
+                        Some(t) => {
+                            let id = self.lowering.type_id(&ty);
+                            self.call_takes_one(helpers::text_value, t, id);
+                        }
+                    }
+                }
+                self.call_to_cell(helpers::text_end, dst, ());
+            }
+            ExprKind::IntToDecimal(x) => {
+                let t = self.temp();
+                self.expr(x, t)?;
+                self.call_one_to_cell(helpers::int_to_dec, t, dst, ());
+            }
+            ExprKind::Error => return Err(Unsupported("an expression with an error".into())),
+        }
+        Ok(())
+    }
+
+    pub(super) fn constant(&mut self, c: &Const, ty: &Ty, dst: CValue) {
+        let pkg = self.lowering.shared.pkg.clone();
+        let v = canon_runtime::interp::const_value(c);
+        let cell = self.lowering.shared.store.cell_of(&pkg, ty, &v);
+        self.store_const_cell(&cell, dst);
+    }
+
+    pub(super) fn call_body(&mut self, id: FuncId, args: &[Expr], dst: CValue, loc: Loc) -> Result<(), Unsupported> {
+        let arr = self.temps(args.len());
+        for (i, a) in args.iter().enumerate() {
+            let p = self.builder.ins().iadd_imm_s(arr, (i * CELL) as i64);
+            self.expr(a, p)?;
+        }
+        let at = self.lowering.loc_id(loc);
+        let site = self.builder.ins().iconst(PTR, i64::from(at.0));
+        let fr = self.func_ref(id);
+        let call = self.builder.ins().call(fr, &[self.ctx, arr, dst, site]);
+        let z = self.builder.ins().iconst(types::I32, 0);
+        let st = self.builder.inst_results(call).first().copied().unwrap_or(z);
+        self.propagate(st);
+        Ok(())
+    }
+
+    /// The built-ins simple enough to need no helper; `false` for the others.
+    /// Each writes exactly the cell its `rt::builtin` arm writes.
+    pub(super) fn inline_builtin(&mut self, op: ir::Builtin, args: [Option<CValue>; 3], dst: CValue, loc: Loc) -> bool {
+        match (op, args) {
+            // `currency(m)`: the currency word of a Money cell.
+            (ir::Builtin::Currency, [Some(x), _, _]) => {
+                let w = self.load(types::I64, x, 16);
+                let w = self.builder.ins().band_imm_s(w, 0xff_ffff);
+                self.store_words(dst, w, None);
+                true
+            }
+            // `amount(m)`: the decimal of a Money cell.
+            (ir::Builtin::Amount, [Some(x), _, _]) => {
+                let w0 = self.load(types::I64, x, 0);
+                let w1 = self.load(types::I64, x, 8);
+                self.store_words(dst, w0, Some(w1));
+                true
+            }
+            // `date(t)`: the UTC day of a timestamp in microseconds, rounded down.
+            (ir::Builtin::Date, [Some(x), _, _]) => {
+                const MICROS_PER_DAY: i64 = 86_400_000_000;
+                let t = self.word0(x);
+                let q = self.builder.ins().sdiv_imm_s(t, MICROS_PER_DAY);
+                let r = self.builder.ins().srem_imm_s(t, MICROS_PER_DAY);
+                let neg = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                let neg = self.builder.ins().uextend(types::I64, neg);
+                let q = self.builder.ins().isub(q, neg);
+                let d = self.builder.ins().ireduce(types::I32, q);
+                let w = self.builder.ins().uextend(types::I64, d);
+                self.store_words(dst, w, None);
+                true
+            }
+            // `convert(m, currency, rate)`: `m`'s amount times `rate`, in `currency`.
+            (ir::Builtin::Convert, [Some(x), Some(c), Some(r)]) => {
+                let id = BuiltinIndex(self.lowering.shared.builtins.len() as u32);
+                self.lowering.shared.builtins.push(op);
+                let args = [Some(x), Some(c), Some(r)];
+                self.small_mul_with(x, r, Some((c, 0)), dst, |f| f.call_args_to_cell(helpers::builtin, args, dst, id), loc);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(super) fn pats_match(&mut self, pats: &[Pat], v: CValue, ty: &Ty) -> Result<CValue, Unsupported> {
+        let mut acc = self.builder.ins().iconst(types::I8, 0);
+        for p in pats {
+            let m = match p {
+                Pat::Wildcard => self.builder.ins().iconst(types::I8, 1),
+                Pat::Const(c) => {
+                    let t = self.temp();
+                    let cty = if matches!(c, Const::None) { Ty::NoneLit } else { ty.strip().clone() };
+                    self.constant(c, &cty, t);
+                    self.equal(v, t, ty, Loc::default())?
+                }
+            };
+            acc = self.builder.ins().bor(acc, m);
+        }
+        Ok(acc)
+    }
+
+    pub(super) fn aggregate(&mut self, op: Aggregate, list: &Expr, slot: u32, body: &Expr, dst: CValue, e: &Expr) -> Result<(), Unsupported> {
+        let l = self.temp();
+        self.expr(list, l)?;
+        let var = self.local(slot);
+        let x = self.temp();
+        match op {
+            Aggregate::SumInt => {
+                let z = self.builder.ins().iconst(types::I64, 0);
+                self.store_words(dst, z, None);
+                self.each(l, var, |f| {
+                    f.expr(body, x)?;
+                    let acc = f.word0(dst);
+                    let v = f.word0(x);
+                    let (r, of) = f.builder.ins().sadd_overflow(acc, v);
+                    f.int_overflow_check(of, e.loc);
+                    f.store_words(dst, r, None);
+                    Ok(())
+                })?;
+            }
+            Aggregate::SumDecimal => {
+                let zero = Cell::from_decimal(canon_stdlib::Decimal::ZERO);
+                self.store_const_cell(&zero, dst);
+                let body_is_int = body.ty == Ty::Int;
+                self.each(l, var, |f| {
+                    f.expr(body, x)?;
+                    if body_is_int {
+                        f.call_one_to_cell(helpers::int_to_dec, x, x, ());
+                    }
+                    let status = f.call_two_to_cell(helpers::dec_add, dst, x, dst, ());
+                    f.check_status(status, e.loc);
+                    Ok(())
+                })?;
+            }
+            Aggregate::SumMoney => {
+                self.store_none(dst);
+                self.each(l, var, |f| {
+                    f.expr(body, x)?;
+                    let tag = f.tag(dst);
+                    let add = f.builder.create_block();
+                    let first = f.builder.create_block();
+                    let end = f.builder.create_block();
+                    f.builder.ins().brif(tag, add, &[], first, &[]);
+                    f.builder.switch_to_block(first);
+                    f.copy_cell(x, dst);
+                    f.builder.ins().jump(end, &[]);
+                    f.builder.switch_to_block(add);
+                    let status = f.call_two_to_cell(helpers::money_sum_add, dst, x, dst, ());
+                    f.check_status(status, e.loc);
+                    f.builder.ins().jump(end, &[]);
+                    f.builder.switch_to_block(end);
+                    Ok(())
+                })?;
+            }
+            Aggregate::Count => {
+                let z = self.builder.ins().iconst(types::I64, 0);
+                self.store_words(dst, z, None);
+                self.each(l, var, |f| {
+                    f.expr(body, x)?;
+                    let v = f.load(types::I8, x, 0);
+                    let v = f.builder.ins().uextend(types::I64, v);
+                    let acc = f.word0(dst);
+                    let r = f.builder.ins().iadd(acc, v);
+                    f.store_words(dst, r, None);
+                    Ok(())
+                })?;
+            }
+            Aggregate::Any | Aggregate::All => {
+                // Stops at the first element that decides (as the interpreter does).
+                let want = i64::from(op == Aggregate::Any);
+                let init = self.builder.ins().iconst(types::I64, 1 - want);
+                self.store_words(dst, init, None);
+                let ptr = self.word0(l);
+                let len = self.load(types::I64, l, 8);
+                let i = self.builder.declare_var(types::I64);
+                let z = self.builder.ins().iconst(types::I64, 0);
+                self.builder.def_var(i, z);
+                let head = self.builder.create_block();
+                let bodyb = self.builder.create_block();
+                let hit = self.builder.create_block();
+                let next = self.builder.create_block();
+                let end = self.builder.create_block();
+                self.builder.ins().jump(head, &[]);
+                self.builder.switch_to_block(head);
+                let iv = self.builder.use_var(i);
+                let more = self.builder.ins().icmp(IntCC::SignedLessThan, iv, len);
+                self.builder.ins().brif(more, bodyb, &[], end, &[]);
+                self.builder.switch_to_block(bodyb);
+                let off = self.builder.ins().imul_imm_s(iv, CELL as i64);
+                let elem = self.builder.ins().iadd(ptr, off);
+                self.copy_cell(elem, var);
+                self.expr(body, x)?;
+                let v = self.load(types::I8, x, 0);
+                let v = self.builder.ins().uextend(types::I64, v);
+                let decided = self.builder.ins().icmp_imm_s(IntCC::Equal, v, want);
+                self.builder.ins().brif(decided, hit, &[], next, &[]);
+                self.builder.switch_to_block(hit);
+                let w = self.builder.ins().iconst(types::I64, want);
+                self.store_words(dst, w, None);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(next);
+                let iv = self.builder.use_var(i);
+                let n = self.builder.ins().iadd_imm_s(iv, 1);
+                self.builder.def_var(i, n);
+                self.builder.ins().jump(head, &[]);
+                self.builder.switch_to_block(end);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,145 @@
+//! Statements: bindings, checks, rejections, emits, branches and loops.
+
+use canon_compiler::ir::{self, Expr, Stmt};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::Value as CValue;
+
+use crate::cell::CELL;
+use crate::rt::{helpers, EmitSite, RejectIndex, RejectSite};
+
+use super::{BodyLowering, Unsupported};
+
+impl BodyLowering<'_, '_, '_> {
+    pub(super) fn reject(&mut self, r: &ir::RejectInfo) -> Result<(), Unsupported> {
+        let msg = match &r.message {
+            Some(m) => {
+                let t = self.temp();
+                self.expr(m, t)?;
+                Some(t)
+            }
+            None => None,
+        };
+        let id = RejectIndex(self.lowering.shared.rejects.len() as u32);
+        self.lowering.shared.rejects.push(RejectSite { code: r.code.clone(), loc: r.loc });
+        self.call_takes_optional(helpers::reject, msg, id);
+        Ok(())
+    }
+
+    /// Evaluates a Bool expression to an i8 truth value.
+    pub(super) fn truth(&mut self, e: &Expr) -> Result<CValue, Unsupported> {
+        let t = self.temp();
+        self.expr(e, t)?;
+        Ok(self.load(types::I8, t, 0))
+    }
+
+    pub(super) fn stmt(&mut self, s: &Stmt) -> Result<(), Unsupported> {
+        match s {
+            Stmt::Let { slot, value } => {
+                let dst = self.local(*slot);
+                self.expr(value, dst)?;
+            }
+            Stmt::Check { cond, reject } | Stmt::Require { cond, reject } => {
+                let c = self.truth(cond)?;
+                let fail = self.builder.create_block();
+                let cont = self.builder.create_block();
+                self.builder.ins().brif(c, cont, &[], fail, &[]);
+                self.builder.switch_to_block(fail);
+                self.reject(reject)?;
+                if matches!(s, Stmt::Require { .. }) {
+                    self.ret(1);
+                } else {
+                    self.builder.ins().jump(cont, &[]);
+                }
+                self.builder.switch_to_block(cont);
+            }
+            Stmt::Reject(r) => {
+                self.reject(r)?;
+                self.ret(1);
+                let dead = self.builder.create_block();
+                self.builder.switch_to_block(dead);
+            }
+            Stmt::Emit { dest, value } => {
+                let t = self.temp();
+                self.expr(value, t)?;
+                let value_at = self.lowering.loc_id(value.loc);
+                self.call_takes_one(helpers::emit, t, EmitSite { destination: *dest, value_at });
+            }
+            Stmt::If { branches, otherwise } => {
+                let end = self.builder.create_block();
+                for (c, body) in branches {
+                    let v = self.truth(c)?;
+                    let yes = self.builder.create_block();
+                    let no = self.builder.create_block();
+                    self.builder.ins().brif(v, yes, &[], no, &[]);
+                    self.builder.switch_to_block(yes);
+                    self.block(body)?;
+                    self.builder.ins().jump(end, &[]);
+                    self.builder.switch_to_block(no);
+                }
+                if let Some(o) = otherwise {
+                    self.block(o)?;
+                }
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
+            }
+            Stmt::Match { scrutinee, arms } => {
+                let sv = self.temp();
+                self.expr(scrutinee, sv)?;
+                let end = self.builder.create_block();
+                for (pats, body) in arms {
+                    let m = self.pats_match(pats, sv, &scrutinee.ty)?;
+                    let yes = self.builder.create_block();
+                    let no = self.builder.create_block();
+                    self.builder.ins().brif(m, yes, &[], no, &[]);
+                    self.builder.switch_to_block(yes);
+                    self.block(body)?;
+                    self.builder.ins().jump(end, &[]);
+                    self.builder.switch_to_block(no);
+                }
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
+            }
+            Stmt::For { slot, list, body } => {
+                let lv = self.temp();
+                self.expr(list, lv)?;
+                let var = self.local(*slot);
+                self.each(lv, var, |f| f.block(body))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Loops over a list cell, copying each element into `var`.
+    pub(super) fn each(
+        &mut self,
+        list: CValue,
+        var: CValue,
+        mut body: impl FnMut(&mut Self) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        let ptr = self.word0(list);
+        let len = self.load(types::I64, list, 8);
+        let i = self.builder.declare_var(types::I64);
+        let z = self.builder.ins().iconst(types::I64, 0);
+        self.builder.def_var(i, z);
+        let head = self.builder.create_block();
+        let body_b = self.builder.create_block();
+        let end = self.builder.create_block();
+        self.builder.ins().jump(head, &[]);
+        self.builder.switch_to_block(head);
+        let iv = self.builder.use_var(i);
+        let more = self.builder.ins().icmp(IntCC::SignedLessThan, iv, len);
+        self.builder.ins().brif(more, body_b, &[], end, &[]);
+        self.builder.switch_to_block(body_b);
+        let off = self.builder.ins().imul_imm_s(iv, CELL as i64);
+        let elem = self.builder.ins().iadd(ptr, off);
+        self.copy_cell(elem, var);
+        body(self)?;
+        let iv = self.builder.use_var(i);
+        let next = self.builder.ins().iadd_imm_s(iv, 1);
+        self.builder.def_var(i, next);
+        self.builder.ins().jump(head, &[]);
+        self.builder.switch_to_block(end);
+        Ok(())
+    }
+}
