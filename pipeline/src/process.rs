@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use canon_compiler::types::Ty;
 use canon_runtime::engine::{write_outcome_head, write_rejections, Outcome, OutcomeHead};
-use canon_runtime::interp::{Rejection, TraceEvent};
+use canon_runtime::outcome::{Rejection, TraceEvent};
 use canon_runtime::{encode, Engine, LoadedPackage, Status, Tables};
 use rusqlite::{Connection, TransactionBehavior};
 use sha2::{Digest, Sha256};
@@ -33,9 +33,6 @@ use crate::http::{deliver, DeliveryCounts};
 use crate::lineage::{StepCache, Steps};
 use crate::sink::{delivery_json, Route, Sinks};
 use crate::state::State;
-
-/// The code of a rejection for an idempotency key seen with another payload.
-pub const IDEMPOTENCY_CONFLICT: &str = canon_compiler::diagnostics::RuntimeCode::IdempotencyConflict.as_str();
 
 /// A checked package with its tables, version and sinks, ready to process.
 pub struct Rules {
@@ -870,13 +867,8 @@ pub(crate) fn record(
     let Some((_, orig_id, orig_at)) = first else {
         return Err(Error::Other(format!("the ledger refused key `{}` but holds no row for it", p.key())));
     };
-    let message = format!(
-        "idempotency key `{}` was processed at {orig_at} (event `{}`) with a different payload; the first one stands",
-        p.key(),
-        orig_id.unwrap_or_default()
-    );
-    let rejections =
-        rejections_json(&[Rejection { code: IDEMPOTENCY_CONFLICT.into(), message, at: String::new(), path: None }]);
+    let conflict = Rejection::idempotency_conflict(p.key(), &orig_at, orig_id.as_deref().unwrap_or_default());
+    let rejections = rejections_json(&[conflict]);
     let event = w.insert_event(ledger, p, "rejected", "[]", true, now, false)?.unwrap_or(0);
     w.insert_exception(event, &rejections, now)?;
     counts.add(Final::Conflict);
