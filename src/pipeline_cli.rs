@@ -126,10 +126,10 @@ fn fail(e: &Error) -> ExitCode {
 /// Loads and checks the package and its data (1 on errors), then its
 /// pipeline rules; warns once of each literal secret in canon.toml (an error,
 /// 1, under `strict_secrets`).
-fn rules(package: &Path, data: Option<&Path>, strict_secrets: bool) -> Result<Rules, ExitCode> {
+fn rules(package: &Path, data: Option<&Path>, strict_secrets: bool, engine: crate::EngineArg) -> Result<Rules, ExitCode> {
     let (pkg, tables) = crate::prepare(package, data, false)?;
     let data_dir = data.map(Path::to_path_buf).unwrap_or_else(|| pkg.data_dir());
-    let rules = Rules::new(&pkg, tables, &data_dir).map_err(|e| fail(&e))?;
+    let rules = Rules::new(&pkg, tables, &data_dir, engine.backend()).map_err(|e| fail(&e))?;
     if strict_secrets && !rules.config.warnings.is_empty() {
         for w in &rules.config.warnings {
             eprintln!("error: {w} (refused under --strict-secrets)");
@@ -143,8 +143,7 @@ fn rules(package: &Path, data: Option<&Path>, strict_secrets: bool) -> Result<Ru
 }
 
 pub fn process(args: ProcessArgs) -> ExitCode {
-    let rules = match rules(&args.package, args.data.as_deref(), args.strict_secrets) {
-        Ok(r) if args.engine == crate::EngineArg::Interp => r.interpreted(),
+    let rules = match rules(&args.package, args.data.as_deref(), args.strict_secrets, args.engine) {
         Ok(r) => r,
         Err(c) => return c,
     };
@@ -310,7 +309,7 @@ fn retry(
             Err(e) => return fail(&e.in_state(state_dir)),
         },
     };
-    let rules = match rules(&package, data.as_deref(), strict_secrets) {
+    let rules = match rules(&package, data.as_deref(), strict_secrets, crate::EngineArg::Jit) {
         Ok(r) => r,
         Err(c) => return c,
     };

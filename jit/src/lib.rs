@@ -5,17 +5,21 @@
 //! - `rt.rs`: the per-event context and the single list of `extern "C"` helpers.
 //! - `codegen.rs`: lowering of the checked IR to Cranelift.
 //! - `engine.rs`: compiling a package and evaluating events.
+//! - `evaluator.rs`: the one evaluator over the JIT and the interpreter, where the engine is chosen.
 
 pub mod cell;
 pub mod codegen;
 pub mod engine;
+pub mod evaluator;
 pub mod native;
 pub mod rt;
 
 pub use codegen::Unsupported;
 pub use engine::JitEngine;
+pub use evaluator::{Backend, Choice, Evaluator};
 
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<JitEngine>();
+    assert_send_sync::<Evaluator>();
 };

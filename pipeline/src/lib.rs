@@ -17,7 +17,7 @@
 //! let pkg = canon_runtime::load(Path::new("examples/timesheets")).unwrap();
 //! let data = pkg.data_dir();
 //! let tables = canon_runtime::Tables::load(&pkg.package(), &data, false).unwrap();
-//! let rules = Rules::new(&pkg, tables, &data).unwrap();
+//! let rules = Rules::new(&pkg, tables, &data, canon_jit::Backend::Jit).unwrap();
 //! let mut state = State::open(Path::new("/tmp/state")).unwrap();
 //! let input = std::fs::File::open("events.jsonl").unwrap();
 //! let summary = process(&mut state, &rules, Box::new(input), &mut std::io::sink(), &Options::default(), &mut |_| {}).unwrap();

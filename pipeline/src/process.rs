@@ -19,10 +19,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
-use canon_compiler::types::Ty;
+use canon_compiler::ir::{DestId, Package};
+use canon_jit::{Backend, Choice, Evaluator};
 use canon_runtime::engine::{write_outcome_head, write_rejections, Outcome, OutcomeHead};
 use canon_runtime::outcome::{Rejection, TraceEvent};
-use canon_runtime::{encode, Engine, LoadedPackage, Status, Tables};
+use canon_runtime::{encode, LoadedPackage, Status, Tables};
 use rusqlite::{Connection, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
@@ -36,10 +37,9 @@ use crate::state::State;
 
 /// A checked package with its tables, version and sinks, ready to process.
 pub struct Rules {
-    pub(crate) engine: Engine,
-    /// The package compiled with lineage, when the JIT compiles it: it
-    /// evaluates (the interpreter stays the reference and the fallback).
-    pub(crate) jit: Option<canon_jit::JitEngine>,
+    /// Evaluates with lineage: the JIT when it compiles the package and is
+    /// asked for, else the reference interpreter.
+    pub(crate) evaluator: Evaluator,
     /// The package version (hex SHA-256 of sources and data).
     pub version: String,
     pub root: PathBuf,
@@ -48,20 +48,14 @@ pub struct Rules {
 }
 
 impl Rules {
-    /// `pkg` must have no errors and `tables` must be loaded from `data_dir`.
-    pub fn new(pkg: &LoadedPackage, tables: Tables, data_dir: &Path) -> Result<Rules> {
+    /// `pkg` must have no errors and `tables` must be loaded from `data_dir`;
+    /// `backend` is `--engine`.
+    pub fn new(pkg: &LoadedPackage, tables: Tables, data_dir: &Path, backend: Backend) -> Result<Rules> {
         let ir = pkg.package();
         let version = crate::version::package_version(&pkg.sources, &ir, data_dir)?;
         let config = Config::load(&pkg.root, &ir)?;
-        let jit = canon_jit::JitEngine::with_lineage(ir.clone(), &tables).ok();
-        Ok(Rules {
-            engine: Engine::new(ir, tables),
-            jit,
-            version,
-            root: pkg.root.clone(),
-            data_dir: data_dir.to_path_buf(),
-            config,
-        })
+        let (evaluator, _) = Evaluator::new(ir, tables, Choice { backend, lineage: true });
+        Ok(Rules { evaluator, version, root: pkg.root.clone(), data_dir: data_dir.to_path_buf(), config })
     }
 
     /// Replaces the sink configuration (tests and embedders).
@@ -70,55 +64,14 @@ impl Rules {
         self
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    /// Evaluates with the reference interpreter only (`--engine interp`).
-    pub fn interpreted(mut self) -> Rules {
-        self.jit = None;
-        self
-    }
-
-    /// Whether events are evaluated by compiled code.
-    pub fn compiled(&self) -> bool {
-        self.jit.is_some()
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.evaluator
     }
 
     /// One line's outcome and lineage: the same with either engine.
     pub fn evaluate_traced(&self, line_no: u64, line: &str) -> (Outcome, Vec<TraceEvent>) {
-        match &self.jit {
-            Some(j) => j.evaluate_traced(line_no, line),
-            None => self.engine.evaluate_traced(line_no, line),
-        }
+        self.evaluator.evaluate_traced(line_no, line)
     }
-
-    /// As [`Rules::evaluate_traced`], the emitted records encoded as JSON
-    /// (by destination index) and taken out of the outcome.
-    fn evaluate_encoded(&self, line_no: u64, line: &str) -> (Outcome, Vec<(usize, String)>, Vec<TraceEvent>) {
-        if let Some(j) = &self.jit {
-            let (o, records, t) = j.evaluate_traced_encoded(line_no, line);
-            return (o, records.into_iter().map(|(d, r)| (d.0 as usize, r)).collect(), t);
-        }
-        let (mut o, t) = self.engine.evaluate_traced(line_no, line);
-        let records = encode_records(&self.engine, std::mem::take(&mut o.emits));
-        (o, records, t)
-    }
-}
-
-/// The records of an outcome's emits as JSON, by destination index.
-fn encode_records(engine: &Engine, emits: Vec<(canon_compiler::ir::DestId, canon_runtime::Value)>) -> Vec<(usize, String)> {
-    let pkg = engine.package();
-    emits
-        .into_iter()
-        .map(|(dest, value)| {
-            let mut record = String::with_capacity(512);
-            if let Some(def) = pkg.destinations.get(dest.0 as usize) {
-                encode::value(&mut record, pkg, &Ty::Record(def.record), &value);
-            }
-            (dest.0 as usize, record)
-        })
-        .collect()
 }
 
 /// How `process` batches its commits.
@@ -366,14 +319,14 @@ fn prepare(
             let lossy = String::from_utf8_lossy(line.trim_ascii_end()).into_owned();
             let outcome = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
             let text = chunk.push_input(lossy.as_bytes());
-            let p = prepared(&rules.engine, chunk, outcome, Vec::new(), identity, &[], text, lineage);
+            let p = prepared(rules.evaluator.package(), chunk, outcome, Vec::new(), identity, &[], text, lineage);
             chunk.items.push(p);
             return;
         }
     };
-    let (outcome, records, trace) = rules.evaluate_encoded(line_no, line);
+    let (outcome, records, trace) = rules.evaluator.evaluate_traced_encoded(line_no, line);
     let identity = canonical::identity(line, outcome.status != Status::Invalid, scratch);
-    let p = prepared(&rules.engine, chunk, outcome, records, identity, &trace, text, lineage);
+    let p = prepared(rules.evaluator.package(), chunk, outcome, records, identity, &trace, text, lineage);
     chunk.items.push(p);
 }
 
@@ -388,8 +341,8 @@ pub(crate) fn prepare_again(
 ) -> Chunk {
     let mut chunk = Chunk::default();
     let span = chunk.push_input(text.as_bytes());
-    let (outcome, records, trace) = rules.evaluate_encoded(line_no, text);
-    let p = prepared(&rules.engine, &mut chunk, outcome, records, identity, &trace, span, lineage);
+    let (outcome, records, trace) = rules.evaluator.evaluate_traced_encoded(line_no, text);
+    let p = prepared(rules.evaluator.package(), &mut chunk, outcome, records, identity, &trace, span, lineage);
     chunk.items.push(p);
     chunk
 }
@@ -417,16 +370,15 @@ fn push(buf: &mut String, s: &str) -> Span {
 
 #[allow(clippy::too_many_arguments)]
 fn prepared(
-    engine: &Engine,
+    pkg: &Package,
     chunk: &mut Chunk,
     outcome: Outcome,
-    records: Vec<(usize, String)>,
+    records: Vec<(DestId, String)>,
     identity: Identity,
     trace: &[TraceEvent],
     text: Span,
     lineage: &mut Lineage<'_>,
 ) -> Prepared {
-    let pkg = engine.package();
     let buf = &mut chunk.buf;
     let key = push(buf, &identity.key);
     let id = outcome.id.as_deref().map(|s| push(buf, s));
@@ -456,11 +408,11 @@ fn prepared(
             buf.push(',');
         }
         buf.push_str("{\"destination\":");
-        encode::json_str(buf, pkg.destinations.get(*dest).map(|d| d.name.as_str()).unwrap_or(""));
+        encode::json_str(buf, pkg.destinations.get(dest.0 as usize).map(|d| d.name.as_str()).unwrap_or(""));
         buf.push_str(",\"record\":");
         let record = push(buf, record);
         buf.push('}');
-        chunk.emits.push(Emit { dest: *dest, delivery: Span::default(), delivery_id: Span::default(), record });
+        chunk.emits.push(Emit { dest: dest.0 as usize, delivery: Span::default(), delivery_id: Span::default(), record });
     }
     buf.push_str("],\"rejections\":");
     let rejections_start = buf.len();

@@ -27,7 +27,7 @@ fn rules(dir: &Path) -> Rules {
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics());
     let data = loaded.data_dir();
     let tables = canon_runtime::Tables::load(&loaded.package(), &data, false).unwrap();
-    Rules::new(&loaded, tables, &data).unwrap()
+    Rules::new(&loaded, tables, &data, canon_jit::Backend::Jit).unwrap()
 }
 
 /// Processes `input` (bytes); the outcome lines.

@@ -35,7 +35,7 @@ fn rules(pkg: &Path) -> Rules {
     assert!(!loaded.has_errors());
     let data = loaded.data_dir();
     let tables = canon_runtime::Tables::load(&loaded.package(), &data, false).unwrap();
-    Rules::new(&loaded, tables, &data).unwrap()
+    Rules::new(&loaded, tables, &data, canon_jit::Backend::Jit).unwrap()
 }
 
 fn opts() -> Options {
@@ -85,7 +85,7 @@ fn outcomes_match_the_interpreter_and_a_second_run_is_all_duplicates() {
     let events = sample_events();
     let (s, lines) = run(&mut state, &rules, &events);
     // The same lines `canon run` would print.
-    let engine = rules.engine();
+    let engine = rules.evaluator();
     for (i, (line, got)) in events.lines().zip(&lines).enumerate() {
         let mut want = String::new();
         engine.write_outcome(&engine.evaluate(i as u64 + 1, line), &mut want);
@@ -720,7 +720,7 @@ fn http_config(rules: &Rules, erp_url: &str, payroll_url: &str, max_attempts: u3
         max_backoff_ms = 40
         "#
     );
-    Config::parse(&text, &rules.engine().package().clone()).unwrap()
+    Config::parse(&text, &rules.evaluator().package().clone()).unwrap()
 }
 
 #[test]
@@ -784,7 +784,7 @@ fn http_sink_dead_letters_after_its_attempts() {
 fn canon_toml_errors_name_the_problem() {
     let tmp = tempfile::tempdir().unwrap();
     let rules = rules(&package(tmp.path()));
-    let pkg = rules.engine().package().clone();
+    let pkg = rules.evaluator().package().clone();
     let err = Config::parse("[sinks.nowhere]\ntype = \"file\"\n", &pkg).unwrap_err();
     assert!(err.to_string().contains("no destination `nowhere`"), "{err}");
     let err = Config::parse("[sinks.erp_posting]\ntype = \"http\"\n", &pkg).unwrap_err();
@@ -855,7 +855,7 @@ fn set_mode(path: &Path, mode: u32) {
 #[test]
 fn secrets_come_from_the_environment_or_a_file_and_print_as_stars() {
     let tmp = tempfile::tempdir().unwrap();
-    let pkg = rules(&package(tmp.path())).engine().package().clone();
+    let pkg = rules(&package(tmp.path())).evaluator().package().clone();
     // Each test has its own variables: tests run in parallel threads.
     std::env::set_var("CANON_TEST_SECRET_ENV_1", "tok-from-env-41");
     std::env::set_var("CANON_TEST_SECRET_URL_1", "http://127.0.0.1:9/in?key=url-secret-77");
@@ -891,7 +891,7 @@ fn secrets_come_from_the_environment_or_a_file_and_print_as_stars() {
 #[test]
 fn a_missing_secret_or_a_secret_file_others_may_read_is_an_error_naming_sink_and_setting() {
     let tmp = tempfile::tempdir().unwrap();
-    let pkg = rules(&package(tmp.path())).engine().package().clone();
+    let pkg = rules(&package(tmp.path())).evaluator().package().clone();
     let err = Config::parse(
         "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { Authorization = { env = \"CANON_TEST_SECRET_UNSET_2\" } }\n",
         &pkg,
@@ -936,7 +936,7 @@ fn a_missing_secret_or_a_secret_file_others_may_read_is_an_error_naming_sink_and
 #[test]
 fn literal_secrets_in_canon_toml_are_warned_of_without_their_value() {
     let tmp = tempfile::tempdir().unwrap();
-    let pkg = rules(&package(tmp.path())).engine().package().clone();
+    let pkg = rules(&package(tmp.path())).evaluator().package().clone();
     let config = Config::parse(
         r#"
         [sinks.erp_posting]

@@ -32,6 +32,7 @@ pub mod decode;
 pub mod encode;
 pub mod engine;
 pub mod envelope;
+pub mod input;
 pub mod interp;
 pub mod outcome;
 pub mod package;
