@@ -7,7 +7,7 @@
 //! - `version.rs`: the package version, a content hash of sources and data.
 //! - `config.rs`: `canon.toml`, binding destinations to sinks.
 //! - `sink.rs`: exactly-once JSONL file sinks; `http.rs`: HTTP sinks.
-//! - `process.rs`: evaluating a stream of events durably, in batches.
+//! - `process/`: evaluating a stream of events durably, in batches: the input, chunks, their ordering, the ledger writer, the acknowledgement and the orchestration (`mod.rs`).
 //! - `exceptions.rs`: list, show, retry and resolve; `status.rs`: reconciliation.
 //!
 //! ```no_run
