@@ -3,6 +3,7 @@
 
 use canon_compiler::ir::{DestId, Package};
 use canon_runtime::engine::{write_outcome_head, write_rejections, Outcome, OutcomeHead};
+use canon_runtime::input::{not_utf8_outcome, Line, ReadLine};
 use canon_runtime::outcome::{Rejection, TraceEvent};
 use canon_runtime::{encode, Status};
 use sha2::{Digest, Sha256};
@@ -167,30 +168,30 @@ pub(crate) struct Lineage<'a> {
 /// adds it, encoded for the ledger, to the chunk (a blank line is skipped).
 pub(super) fn prepare(
     rules: &Rules,
-    line_no: u64,
+    line: &ReadLine,
     chunk: &mut Chunk,
-    text: Span,
     scratch: &mut canonical::Scratch,
     lineage: &mut Lineage<'_>,
 ) {
-    let line = chunk.input.get(text.start..text.end).unwrap_or_default();
-    let line = match std::str::from_utf8(line) {
-        Ok(line) if canon_runtime::engine::is_blank(line) => return,
-        Ok(line) => line,
-        Err(_) => {
+    let text = Span::of(line.range.clone());
+    let bytes = chunk.input.get(line.range.clone()).unwrap_or_default();
+    let pkg = rules.evaluator.package();
+    let event = match Line::of(bytes) {
+        Line::Blank => return,
+        Line::Event(event) => event,
+        Line::NotUtf8 => {
             // Not UTF-8, so no JSON: keyed by its bytes, kept lossily.
-            let identity = canonical::identity_of_bytes(line);
-            let lossy = String::from_utf8_lossy(line.trim_ascii_end()).into_owned();
-            let outcome = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
+            let identity = canonical::identity_of_bytes(bytes);
+            let lossy = String::from_utf8_lossy(bytes.trim_ascii_end()).into_owned();
             let text = chunk.push_input(lossy.as_bytes());
-            let p = prepared(rules.evaluator.package(), chunk, outcome, Vec::new(), identity, &[], text, lineage);
+            let p = prepared(pkg, chunk, not_utf8_outcome(line.number), Vec::new(), identity, &[], text, lineage);
             chunk.items.push(p);
             return;
         }
     };
-    let (outcome, records, trace) = rules.evaluator.evaluate_traced_encoded(line_no, line);
-    let identity = canonical::identity(line, outcome.status != Status::Invalid, scratch);
-    let p = prepared(rules.evaluator.package(), chunk, outcome, records, identity, &trace, text, lineage);
+    let (outcome, records, trace) = rules.evaluator.evaluate_traced_encoded(line.number, event);
+    let identity = canonical::identity(event, outcome.status != Status::Invalid, scratch);
+    let p = prepared(pkg, chunk, outcome, records, identity, &trace, text, lineage);
     chunk.items.push(p);
 }
 

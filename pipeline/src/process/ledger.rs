@@ -68,19 +68,10 @@ impl<'c> Writer<'c> {
         })
     }
 
-    /// Inserts an event row: as the head of its key when `head`, and then
-    /// `None` when that key already has one.
-    #[allow(clippy::too_many_arguments)]
-    fn insert_event(
-        &mut self,
-        ledger: &Ledger,
-        p: Ev<'_>,
-        status: &str,
-        trace: &str,
-        keep_text: bool,
-        now: &str,
-        head: bool,
-    ) -> Result<Option<i64>> {
+    /// Inserts an event row (see [`EventRow`]); `None` when it was to be
+    /// the head of its key and that key already has one.
+    fn insert_event(&mut self, ledger: &Ledger, p: Ev<'_>, row: EventRow<'_>, now: &str) -> Result<Option<i64>> {
+        let EventRow { status, trace, keep_text, head } = row;
         let params = rusqlite::params![
             p.key(),
             &p.hash[..],
@@ -106,24 +97,43 @@ impl<'c> Writer<'c> {
     }
 }
 
+/// How an event's row goes into the ledger.
+#[derive(Clone, Copy)]
+struct EventRow<'a> {
+    status: &'a str,
+    /// Its lineage, as stored.
+    trace: &'a str,
+    /// Keep the event's text (an exception's, for a retry).
+    keep_text: bool,
+    /// As the head of its key (a key never seen), or as one more row of a known key.
+    head: bool,
+}
+
+/// What the events of a batch recorded so far add up to.
+#[derive(Default)]
+pub(super) struct BatchRecord {
+    pub(super) counts: Counts,
+    /// The outcome lines to acknowledge once the batch is committed.
+    pub(super) ack: Ack,
+    /// Whether outbox rows were added (the delivery thread is woken).
+    pub(super) http_rows: bool,
+}
+
 /// Records one prepared event in the open transaction (ledger, lineage,
 /// outbox, exception), queues its file-sink lines and notes its outcome
-/// line in `ack`. Returns whether outbox rows were added.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn record(
-    w: &mut Writer<'_>,
-    ledger: &Ledger,
-    sinks: &mut Sinks,
-    p: Ev<'_>,
-    now: &str,
-    counts: &mut Counts,
-    ack: &mut Ack,
-) -> Result<bool> {
+/// line and its count in `batch`.
+pub(super) fn record(w: &mut Writer<'_>, ledger: &Ledger, sinks: &mut Sinks, p: Ev<'_>, now: &str, batch: &mut BatchRecord) -> Result<()> {
     let exception = matches!(p.status, Status::Rejected | Status::Invalid);
     // The common case, a key never seen: one insert.
-    if let Some(event) = w.insert_event(ledger, p, p.status.as_str(), p.trace(), exception, now, true)? {
-        ack.as_evaluated();
-        return recorded(w, ledger, sinks, p, event, exception, now, counts);
+    let row = EventRow { status: p.status.as_str(), trace: p.trace(), keep_text: exception, head: true };
+    if let Some(event) = w.insert_event(ledger, p, row, now)? {
+        batch.ack.as_evaluated();
+        if exception {
+            w.insert_exception(event, p.rejections(), now)?;
+        }
+        batch.http_rows |= insert_emits(w, ledger, sinks, event, p)?;
+        batch.counts.add(Final::Status(p.status));
+        return Ok(());
     }
     // The key is known: a duplicate or a conflict.
     let mut first: Option<(i64, Option<String>, String)> = None;
@@ -145,44 +155,25 @@ pub(crate) fn record(
         }
     }
     if same {
-        counts.add(Final::Duplicate);
+        batch.counts.add(Final::Duplicate);
         let mut line = String::with_capacity(160);
         ledger_outcome(&mut line, p, "duplicate", "[]");
-        ack.decided(line);
-        return Ok(false);
+        batch.ack.decided(line);
+        return Ok(());
     }
     let Some((_, orig_id, orig_at)) = first else {
         return Err(Error::Other(format!("the ledger refused key `{}` but holds no row for it", p.key())));
     };
     let conflict = Rejection::idempotency_conflict(p.key(), &orig_at, orig_id.as_deref().unwrap_or_default());
     let rejections = rejections_json(&[conflict]);
-    let event = w.insert_event(ledger, p, "rejected", "[]", true, now, false)?.unwrap_or(0);
+    let row = EventRow { status: "rejected", trace: "[]", keep_text: true, head: false };
+    let event = w.insert_event(ledger, p, row, now)?.unwrap_or(0);
     w.insert_exception(event, &rejections, now)?;
-    counts.add(Final::Conflict);
+    batch.counts.add(Final::Conflict);
     let mut line = String::with_capacity(160 + rejections.len());
     ledger_outcome(&mut line, p, "rejected", &rejections);
-    ack.decided(line);
-    Ok(false)
-}
-
-/// The rest of recording a new event: its exception or its outbox rows.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn recorded(
-    w: &mut Writer<'_>,
-    ledger: &Ledger,
-    sinks: &mut Sinks,
-    p: Ev<'_>,
-    event: i64,
-    exception: bool,
-    now: &str,
-    counts: &mut Counts,
-) -> Result<bool> {
-    if exception {
-        w.insert_exception(event, p.rejections(), now)?;
-    }
-    let http_rows = insert_emits(w, ledger, sinks, event, p)?;
-    counts.add(Final::Status(p.status));
-    Ok(http_rows)
+    batch.ack.decided(line);
+    Ok(())
 }
 
 /// An accepted event's emits: lines queued for the file sinks (written at

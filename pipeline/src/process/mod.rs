@@ -13,13 +13,14 @@
 //! on a thread of their own; another thread delivers to HTTP sinks from the
 //! outbox once rows are committed.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use canon_jit::{Backend, Choice, Evaluator};
+use canon_runtime::input::ReadLine;
 use canon_runtime::engine::Outcome;
 use canon_runtime::outcome::TraceEvent;
 use canon_runtime::{LoadedPackage, Status, Tables};
@@ -45,9 +46,9 @@ pub(crate) use ledger::{commit, count_run, insert_emits, Ledger, Writer};
 
 use ack::{acknowledge, Ack, Garbage};
 use chunks::{prepare, Chunk};
-use input::{Source, CHUNK};
-use ledger::record;
-use ordering::{Got, InOrder, Msg};
+use input::{ChunkRead, Source, CHUNK};
+use ledger::{record, BatchRecord};
+use ordering::{Evaluated, Got, InOrder, Msg};
 
 /// A checked package with its tables, version and sinks, ready to process.
 pub struct Rules {
@@ -188,7 +189,7 @@ fn evaluate_chunks(
     let mut scratch = canonical::Scratch::default();
     let mut lineage = Lineage { steps, cache: StepCache::default() };
     let mut pool: Vec<Chunk> = Vec::new();
-    let mut lines = Vec::with_capacity(CHUNK);
+    let mut lines: Vec<ReadLine> = Vec::with_capacity(CHUNK);
     loop {
         while let Ok(mut done) = garbage.try_recv() {
             done.clear();
@@ -200,15 +201,19 @@ fn evaluate_chunks(
             Ok(mut s) => s.next_into(&mut chunk.input, &mut lines),
             Err(_) => return,
         };
-        let Some((seq, read, bytes)) = next else { return };
-        if let Err(e) = read {
-            let _ = tx.send(Msg::Failed(seq, e));
-            return;
+        let (seq, bytes_read) = match next {
+            None => return,
+            Some(ChunkRead::Lines { seq, bytes_read }) => (seq, bytes_read),
+            Some(ChunkRead::Failed { seq, error }) => {
+                // The writer stops on it; if the writer is gone, so is the run.
+                tx.send(Msg::Failed { seq, error }).ok();
+                return;
+            }
+        };
+        for line in &lines {
+            prepare(rules, line, &mut chunk, &mut scratch, &mut lineage);
         }
-        for &(line_no, span) in &lines {
-            prepare(rules, line_no, &mut chunk, span, &mut scratch, &mut lineage);
-        }
-        if tx.send(Msg::Chunk(seq, chunk, bytes, worker)).is_err() {
+        if tx.send(Msg::Chunk { seq, evaluated: Evaluated { chunk, bytes_read, worker } }).is_err() {
             return;
         }
     }
@@ -253,14 +258,7 @@ pub fn process(
     let (chunk_tx, chunk_rx) = sync_channel::<Msg>(128);
     let (wake_tx, wake_rx) = sync_channel::<()>(1);
     let stop = AtomicBool::new(false);
-    let source = std::sync::Mutex::new(Source {
-        reader: BufReader::with_capacity(1 << 16, input),
-        line_no: 0,
-        bytes: 0,
-        seq: 0,
-        done: false,
-        chunk: CHUNK.min(opts.batch_events.max(1)),
-    });
+    let source = std::sync::Mutex::new(Source::new(input, CHUNK.min(opts.batch_events.max(1))));
 
     let (written, evaluated, delivered) = std::thread::scope(|s| {
         let ckpt_tx = ckpt_tx;
@@ -302,7 +300,7 @@ pub fn process(
             .name("canon-checkpoint".into())
             .spawn_scoped(s, move || checkpoints(&ckpt_conn, &ckpt_rx))
             .map_err(|e| Error::Other(format!("cannot start the checkpoint thread: {e}")))?;
-        let rx = InOrder { rx: chunk_rx, next: 0, early: std::collections::BTreeMap::new() };
+        let rx = InOrder::new(chunk_rx);
         let written = write_stream(state, &ledger, steps, sinks, rx, &ack_tx, opts, progress, wake_tx);
         drop(ack_tx);
         // Back to SQLite's own checkpoints (the hook and the pragma share a
@@ -390,10 +388,10 @@ fn write_stream(
     while !done {
         let mut failed = None;
         match rx.recv(None) {
-            Got::Chunk(c, b, w) => {
-                size += c.len();
-                batch.push((w, c));
-                bytes = b;
+            Got::Chunk(Evaluated { chunk, bytes_read, worker }) => {
+                size += chunk.len();
+                batch.push((worker, chunk));
+                bytes = bytes_read;
             }
             Got::Failed(e) => return Err(Error::Input(e)),
             Got::Timeout | Got::End => break,
@@ -402,10 +400,10 @@ fn write_stream(
         while size < opts.batch_events {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv(Some(left)) {
-                Got::Chunk(c, b, w) => {
-                    size += c.len();
-                    batch.push((w, c));
-                    bytes = b;
+                Got::Chunk(Evaluated { chunk, bytes_read, worker }) => {
+                    size += chunk.len();
+                    batch.push((worker, chunk));
+                    bytes = bytes_read;
                 }
                 Got::Failed(e) => {
                     failed = Some(e);
@@ -419,9 +417,7 @@ fn write_stream(
             }
         }
         let now = crate::now();
-        let mut batch_counts = Counts::default();
-        let mut http_rows = false;
-        let mut ack = Ack::default();
+        let mut recorded_batch = BatchRecord::default();
         let tx = state.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let recorded = (|| -> Result<()> {
             // First the lineage steps met so far: the batch's events refer to them.
@@ -429,10 +425,10 @@ fn write_stream(
             let mut w = Writer::new(&tx)?;
             for (_, chunk) in &batch {
                 for p in chunk.events() {
-                    http_rows |= record(&mut w, ledger, &mut sinks, p, &now, &mut batch_counts, &mut ack)?;
+                    record(&mut w, ledger, &mut sinks, p, &now, &mut recorded_batch)?;
                 }
             }
-            count_run(&tx, ledger.run_id, &batch_counts)
+            count_run(&tx, ledger.run_id, &recorded_batch.counts)
         })();
         if let Err(e) = recorded {
             sinks.rollback();
@@ -440,6 +436,7 @@ fn write_stream(
         }
         commit(tx, &mut sinks)?;
         // Durable: now acknowledge.
+        let BatchRecord { counts: batch_counts, mut ack, http_rows } = recorded_batch;
         if http_rows {
             let _ = wake.try_send(());
         }

@@ -5,36 +5,56 @@ use std::time::{Duration, Instant};
 
 use super::chunks::Chunk;
 
+/// A chunk of evaluated events, with the input bytes read up to its end
+/// and the worker that made it (which gets it back to reuse).
+pub(super) struct Evaluated {
+    pub(super) chunk: Chunk,
+    pub(super) bytes_read: u64,
+    pub(super) worker: usize,
+}
 
-
-/// A chunk of evaluated events, numbered in input order, with the input
-/// bytes read so far and the worker that made it.
+/// What a worker sends: chunk `seq` (numbered in input order), or why it could not be read.
 pub(super) enum Msg {
-    Chunk(u64, Chunk, u64, usize),
-    Failed(u64, std::io::Error),
+    Chunk { seq: u64, evaluated: Evaluated },
+    Failed { seq: u64, error: std::io::Error },
+}
+
+impl Msg {
+    fn seq(&self) -> u64 {
+        match self {
+            Msg::Chunk { seq, .. } | Msg::Failed { seq, .. } => *seq,
+        }
+    }
 }
 
 /// Receives chunks in any order and hands them out in input order.
 pub(super) struct InOrder {
-    pub(super) rx: Receiver<Msg>,
-    pub(super) next: u64,
-    pub(super) early: std::collections::BTreeMap<u64, Msg>,
+    rx: Receiver<Msg>,
+    /// The number of the chunk to hand out next.
+    next: u64,
+    /// Chunks that came before their turn.
+    early: std::collections::BTreeMap<u64, Msg>,
 }
 
+/// What [`InOrder::recv`] got.
 pub(super) enum Got {
-    Chunk(Chunk, u64, usize),
+    Chunk(Evaluated),
     Failed(std::io::Error),
     Timeout,
     End,
 }
 
 impl InOrder {
+    pub(super) fn new(rx: Receiver<Msg>) -> InOrder {
+        InOrder { rx, next: 0, early: std::collections::BTreeMap::new() }
+    }
+
     fn take_ready(&mut self) -> Option<Got> {
         let msg = self.early.remove(&self.next)?;
         self.next += 1;
         Some(match msg {
-            Msg::Chunk(_, c, b, w) => Got::Chunk(c, b, w),
-            Msg::Failed(_, e) => Got::Failed(e),
+            Msg::Chunk { evaluated, .. } => Got::Chunk(evaluated),
+            Msg::Failed { error, .. } => Got::Failed(error),
         })
     }
 
@@ -66,10 +86,7 @@ impl InOrder {
                     Err(RecvTimeoutError::Disconnected) => return self.end(),
                 },
             };
-            let seq = match &msg {
-                Msg::Chunk(s, ..) | Msg::Failed(s, _) => *s,
-            };
-            self.early.insert(seq, msg);
+            self.early.insert(msg.seq(), msg);
         }
     }
 }
