@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use canon_pipeline::exceptions::{self, Filter, Selection};
 use canon_pipeline::progress::{self, group, Bar};
+use canon_pipeline::status::Status;
 use canon_pipeline::{Error, Options, Rules, State};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value as Json;
@@ -369,7 +370,13 @@ pub fn status(args: StatusArgs) -> ExitCode {
         Err(e) => return fail(&e.in_state(&args.state)),
     };
     match args.format {
-        Format::Json => say(format!("{s}")),
+        Format::Json => match json_line(&s) {
+            Ok(line) => say(line),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        },
         Format::Human => print_status(&s),
     }
     ExitCode::SUCCESS
@@ -543,74 +550,72 @@ fn print_item(i: &Json) {
     }
 }
 
-fn print_status(s: &Json) {
-    say(format!("state {} (schema {})", text(s, "state"), int(s, "schema_version")));
-    if let Some(exposed) = s.get("exposed").and_then(Json::as_array).filter(|e| !e.is_empty()) {
+/// A value as one line of JSON, its object keys in alphabetical order.
+fn json_line(v: &impl serde::Serialize) -> serde_json::Result<String> {
+    serde_json::to_value(v).map(|v| v.to_string())
+}
+
+fn print_status(s: &Status) {
+    say(format!("state {} (schema {})", s.state, s.schema_version));
+    if !s.exposed.is_empty() {
         say("  not private: other accounts can read or write");
-        for e in exposed {
-            say(format!("    {} ({})", text(e, "path"), text(e, "mode")));
+        for e in &s.exposed {
+            say(format!("    {} ({})", e.path, e.mode));
         }
     }
-    let events = s.get("events").unwrap_or(&Json::Null);
     say("events");
-    if let Some(by_type) = events.get("by_type").and_then(Json::as_object) {
-        if by_type.is_empty() {
-            say("  none yet");
-        }
-        for (ty, counts) in by_type {
-            let parts: Vec<String> = counts
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| format!("{} {k}", group(v.as_u64().unwrap_or(0))))
-                .collect();
-            say(format!("  {ty}: {}", parts.join(" · ")));
-        }
+    if s.events.by_type.is_empty() {
+        say("  none yet");
     }
-    say(format!("  duplicates seen: {}", group(int(events, "duplicates"))));
-    let x = s.get("exceptions").unwrap_or(&Json::Null);
+    for (ty, counts) in &s.events.by_type {
+        let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{} {k}", group(count(*n)))).collect();
+        say(format!("  {ty}: {}", parts.join(" · ")));
+    }
+    say(format!("  duplicates seen: {}", group(count(s.events.duplicates))));
+    let x = &s.exceptions;
     say("exceptions");
     say(format!(
         "  {} open · {} resolved ({} by retry, {} by note)",
-        group(int(x, "open")),
-        group(int(x, "resolved")),
-        group(int(x, "retried")),
-        group(int(x, "resolved_by_note"))
+        group(count(x.open)),
+        group(count(x.resolved)),
+        group(count(x.retried)),
+        group(count(x.resolved_by_note))
     ));
-    if let Some(by_code) = x.get("open_by_code").and_then(Json::as_object) {
-        for (code, n) in by_code {
-            say(format!("    {code}: {}", group(n.as_u64().unwrap_or(0))));
-        }
+    for (code, n) in &x.open_by_code {
+        say(format!("    {code}: {}", group(count(*n))));
     }
     say("destinations          accepted   delivered     pending        dead");
-    if let Some(dests) = s.get("destinations").and_then(Json::as_object) {
-        for (name, d) in dests {
-            say(format!(
-                "  {name:<18} {:>10}  {:>10}  {:>10}  {:>10}{}",
-                group(int(d, "accepted")),
-                group(int(d, "delivered")),
-                group(int(d, "pending")),
-                group(int(d, "dead")),
-                d.get("file").and_then(Json::as_str).map(|f| format!("  ({f})")).unwrap_or_default()
-            ));
-            if let Some(why) = d.get("last_error").and_then(Json::as_str) {
-                say(format!("    last error: {why}"));
-            }
+    for (name, d) in &s.destinations {
+        say(format!(
+            "  {name:<18} {:>10}  {:>10}  {:>10}  {:>10}{}",
+            group(count(d.accepted)),
+            group(count(d.delivered)),
+            group(count(d.pending)),
+            group(count(d.dead)),
+            d.file.as_ref().map(|f| format!("  ({f})")).unwrap_or_default()
+        ));
+        if let Some(why) = &d.last_error {
+            say(format!("    last error: {why}"));
         }
     }
-    let runs = s.get("runs").unwrap_or(&Json::Null);
-    say_part(format!("runs: {} ({} unfinished)", int(runs, "count"), int(runs, "unfinished")));
-    match runs.get("last").filter(|l| !l.is_null()) {
+    let runs = &s.runs;
+    say_part(format!("runs: {} ({} unfinished)", runs.count, runs.unfinished));
+    match &runs.last {
         Some(last) => say(format!(
             "; last: {} {} started {}, {}",
-            text(last, "command"),
-            text(last, "input"),
-            text(last, "started_at"),
-            match last.get("finished_at").and_then(Json::as_str) {
+            last.command,
+            last.input,
+            last.started_at,
+            match &last.finished_at {
                 Some(f) => format!("finished {f}"),
                 None => "not finished".into(),
             }
         )),
         None => say(""),
     }
+}
+
+/// A count from the state (never negative) for [`group`].
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
