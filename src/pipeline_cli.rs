@@ -5,7 +5,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use canon_pipeline::exceptions::{self, Filter, Selection};
+use canon_pipeline::exceptions::{self, Filter, Item, ItemSummary, Selection, StoredRejection};
 use canon_pipeline::progress::{self, group, Bar};
 use canon_pipeline::status::Status;
 use canon_pipeline::{Error, Options, Rules, State};
@@ -229,7 +229,7 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
             match exceptions::list(&state, &Filter { status, code }) {
                 Ok(items) => {
                     match format {
-                        Format::Json => say(format!("{}", Json::Array(items))),
+                        Format::Json => return print_json(&items),
                         Format::Human => print_list(&items),
                     }
                     ExitCode::SUCCESS
@@ -245,7 +245,7 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
             match exceptions::show(&state, id) {
                 Ok(item) => {
                     match format {
-                        Format::Json => say(format!("{item}")),
+                        Format::Json => return print_json(&item),
                         Format::Human => print_item(&item),
                     }
                     ExitCode::SUCCESS
@@ -320,17 +320,10 @@ fn retry(
     };
     match format {
         Format::Json => {
-            let items: Vec<Json> = summary
-                .results
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "id": r.id, "event_id": r.event_id, "outcome": r.outcome,
-                        "resolved": r.resolved, "rejections": r.rejections,
-                    })
-                })
-                .collect();
-            say(format!("{}", Json::Array(items)));
+            let printed = print_json(&summary.results);
+            if printed != ExitCode::SUCCESS {
+                return printed;
+            }
         }
         Format::Human => {
             for r in &summary.results {
@@ -370,16 +363,12 @@ pub fn status(args: StatusArgs) -> ExitCode {
         Err(e) => return fail(&e.in_state(&args.state)),
     };
     match args.format {
-        Format::Json => match json_line(&s) {
-            Ok(line) => say(line),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        },
-        Format::Human => print_status(&s),
+        Format::Json => print_json(&s),
+        Format::Human => {
+            print_status(&s);
+            ExitCode::SUCCESS
+        }
     }
-    ExitCode::SUCCESS
 }
 
 /// The state, after warning (once, on stderr) when other accounts can read
@@ -409,14 +398,18 @@ fn int(v: &Json, key: &str) -> u64 {
     v.get(key).and_then(Json::as_u64).unwrap_or(0)
 }
 
-/// `CODE, CODE` of a rejections array.
-fn codes(rejections: &Json) -> String {
-    let list: Vec<&str> =
-        rejections.as_array().into_iter().flatten().filter_map(|r| r.get("code").and_then(Json::as_str)).collect();
+/// `CODE, CODE` of rejections.
+fn codes(rejections: &[StoredRejection]) -> String {
+    let list: Vec<&str> = rejections.iter().map(|r| r.code.as_str()).collect();
     list.join(", ")
 }
 
-fn print_list(items: &[Json]) {
+/// An optional text, `-` when absent.
+fn or_dash(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("-")
+}
+
+fn print_list(items: &[ItemSummary]) {
     if items.is_empty() {
         say("no exceptions");
         return;
@@ -425,12 +418,12 @@ fn print_list(items: &[Json]) {
         .iter()
         .map(|i| {
             [
-                int(i, "id").to_string(),
-                text(i, "status").to_string(),
-                codes(i.get("rejections").unwrap_or(&Json::Null)),
-                text(i, "event_id").to_string(),
-                text(i, "correlation_id").to_string(),
-                text(i, "received_at").to_string(),
+                i.id.to_string(),
+                i.status.clone(),
+                codes(&i.rejections),
+                or_dash(&i.event_id).to_string(),
+                or_dash(&i.correlation_id).to_string(),
+                i.received_at.clone(),
             ]
         })
         .collect();
@@ -475,73 +468,63 @@ fn step(t: &Json) -> String {
     }
 }
 
-fn print_item(i: &Json) {
-    let attempts = int(i, "attempts");
+fn print_item(i: &Item) {
     say(format!(
-        "exception {} · {}{} · {attempts} evaluation(s)",
-        int(i, "id"),
-        text(i, "status"),
-        i.get("resolution").and_then(Json::as_str).map(|r| format!(" ({r})")).unwrap_or_default()
+        "exception {} · {}{} · {} evaluation(s)",
+        i.id,
+        i.status,
+        i.resolution.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+        i.attempts
     ));
-    say(format!("event        {} ({})", text(i, "event_id"), text(i, "event_type")));
-    say(format!("correlation  {}", text(i, "correlation_id")));
-    say(format!("key          {}", text(i, "idempotency_key")));
-    say(format!("received     {}", text(i, "received_at")));
-    if let Some(note) = i.get("note").and_then(Json::as_str) {
+    say(format!("event        {} ({})", or_dash(&i.event_id), or_dash(&i.event_type)));
+    say(format!("correlation  {}", or_dash(&i.correlation_id)));
+    say(format!("key          {}", i.idempotency_key));
+    say(format!("received     {}", i.received_at));
+    if let Some(note) = &i.note {
         say(format!("note         {note}"));
     }
-    if let Some(by) = i.get("resolved_by").and_then(Json::as_str) {
-        say(format!("resolved     by {by} at {}", text(i, "resolved_at")));
-    } else if let Some(by) = i.get("updated_by").and_then(Json::as_str) {
-        say(format!("retried      by {by} at {}", text(i, "updated_at")));
+    if let Some(by) = &i.resolved_by {
+        say(format!("resolved     by {by} at {}", or_dash(&i.resolved_at)));
+    } else if let Some(by) = &i.updated_by {
+        say(format!("retried      by {by} at {}", i.updated_at));
     }
-    let lineage = i.get("lineage").unwrap_or(&Json::Null);
-    say(format!(
-        "package      {} ({}, data {})",
-        text(lineage, "package_version"),
-        text(lineage, "package"),
-        text(lineage, "data")
-    ));
-    say(format!("outcome      {}", text(lineage, "outcome")));
-    let rejections = i.get("rejections").and_then(Json::as_array).cloned().unwrap_or_default();
-    if !rejections.is_empty() {
+    let lineage = &i.lineage;
+    say(format!("package      {} ({}, data {})", lineage.package_version, lineage.package, lineage.data));
+    say(format!("outcome      {}", lineage.outcome));
+    if !i.rejections.is_empty() {
         say("rejections");
-        for r in &rejections {
-            let at = r.get("at").and_then(Json::as_str).unwrap_or("(no rule)");
-            say(format!("  {} at {at}: {}", text(r, "code"), text(r, "message")));
+        for r in &i.rejections {
+            say(format!("  {} at {}: {}", r.code, r.at.as_deref().unwrap_or("(no rule)"), r.message));
         }
     }
     say("lineage");
-    let trace = lineage.get("trace").and_then(Json::as_array).cloned().unwrap_or_default();
-    if trace.is_empty() {
+    if lineage.trace.is_empty() {
         say("  (no rule ran)");
     }
-    for t in &trace {
+    for t in &lineage.trace {
         say(format!("  {}", step(t)));
     }
-    let history = i.get("history").and_then(Json::as_array).cloned().unwrap_or_default();
-    if !history.is_empty() {
+    if !i.history.is_empty() {
         say("earlier evaluations");
-        for h in &history {
-            let by = h.get("by").and_then(Json::as_str).map(|b| format!(" (retried by {b})")).unwrap_or_default();
+        for h in &i.history {
+            let by = h.by.as_ref().map(|b| format!(" (retried by {b})")).unwrap_or_default();
             say(format!(
                 "  #{} at {}{by} with {}: {} {}",
-                int(h, "attempt"),
-                text(h, "at"),
-                canon_pipeline::version::short(text(h, "package_version")),
-                text(h, "outcome"),
-                codes(h.get("rejections").unwrap_or(&Json::Null))
+                h.attempt,
+                h.at,
+                canon_pipeline::version::short(&h.package_version),
+                h.outcome,
+                codes(&h.rejections)
             ));
         }
     }
-    let deliveries = i.get("deliveries").and_then(Json::as_array).cloned().unwrap_or_default();
-    if !deliveries.is_empty() {
+    if !i.deliveries.is_empty() {
         say("deliveries");
-        for d in &deliveries {
-            say(format!("  {} {} {}", text(d, "destination"), text(d, "delivery_id"), text(d, "state")));
+        for d in &i.deliveries {
+            say(format!("  {} {} {}", d.destination(), d.delivery_id(), d.state()));
         }
     }
-    if let Some(event) = i.get("event").filter(|e| !e.is_null()) {
+    if let Some(event) = i.event.as_ref().filter(|e| !e.is_null()) {
         say("event");
         let pretty = serde_json::to_string_pretty(event).unwrap_or_default();
         for l in pretty.lines() {
@@ -550,9 +533,18 @@ fn print_item(i: &Json) {
     }
 }
 
-/// A value as one line of JSON, its object keys in alphabetical order.
-fn json_line(v: &impl serde::Serialize) -> serde_json::Result<String> {
-    serde_json::to_value(v).map(|v| v.to_string())
+/// Prints a value as one line of JSON, its object keys in alphabetical order (`--format json`).
+fn print_json(v: &impl serde::Serialize) -> ExitCode {
+    match serde_json::to_value(v) {
+        Ok(json) => {
+            say(json.to_string());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn print_status(s: &Status) {
