@@ -120,8 +120,6 @@ pub fn envelope(line: &str) -> Option<(Envelope, Option<Cow<'_, str>>)> {
     crate::envelope::parse(line).ok()
 }
 
-pub use crate::envelope::is_blank;
-
 impl Engine {
     pub fn new(pkg: Arc<ir::Package>, tables: Tables) -> Engine {
         Engine { pkg, tables: Arc::new(tables) }

@@ -21,8 +21,6 @@ use std::time::{Duration, Instant};
 
 use canon_jit::{Backend, Choice, Evaluator};
 use canon_runtime::input::ReadLine;
-use canon_runtime::engine::Outcome;
-use canon_runtime::outcome::TraceEvent;
 use canon_runtime::{LoadedPackage, Status, Tables};
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -81,11 +79,6 @@ impl Rules {
 
     pub fn evaluator(&self) -> &Evaluator {
         &self.evaluator
-    }
-
-    /// One line's outcome and lineage: the same with either engine.
-    pub fn evaluate_traced(&self, line_no: u64, line: &str) -> (Outcome, Vec<TraceEvent>) {
-        self.evaluator.evaluate_traced(line_no, line)
     }
 }
 
