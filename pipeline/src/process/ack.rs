@@ -5,13 +5,6 @@ use std::sync::mpsc::Receiver;
 
 use super::chunks::Chunk;
 
-
-
-/// Chunks go back to the worker that made them once committed, to be
-/// reused: nothing is allocated or freed per event, and no memory is freed
-/// in another thread than the one that allocated it (slow with glibc).
-pub(super) type Garbage = Chunk;
-
 /// A batch's acknowledgement: its events' outcome lines, as evaluated
 /// except where the ledger decided otherwise (a duplicate, a conflict).
 #[derive(Default)]
@@ -43,7 +36,7 @@ impl Ack {
 pub(super) fn acknowledge(
     out: &mut (dyn Write + Send),
     batches: &Receiver<Ack>,
-    garbage: Vec<std::sync::mpsc::Sender<Garbage>>,
+    garbage: Vec<std::sync::mpsc::Sender<Chunk>>,
 ) -> std::io::Result<()> {
     while let Ok(ack) = batches.recv() {
         let mut decided = ack.decided.iter().peekable();

@@ -1,6 +1,5 @@
 //! Chunks: events evaluated together, encoded for the ledger into a few reused buffers.
 
-
 use canon_compiler::ir::{DestId, Package};
 use canon_runtime::engine::{write_outcome_head, write_rejections, Outcome, OutcomeHead};
 use canon_runtime::input::{not_utf8_outcome, Line, ReadLine};

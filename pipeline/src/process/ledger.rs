@@ -1,6 +1,5 @@
 //! The ledger writer: each event recorded (ledger, lineage, outbox, exception) in the batch's transaction, then the commit.
 
-
 use canon_runtime::engine::{write_outcome_head, OutcomeHead};
 use canon_runtime::outcome::Rejection;
 use canon_runtime::Status;
