@@ -10,7 +10,6 @@ use canon_pipeline::progress::{self, group, Bar};
 use canon_pipeline::status::Status;
 use canon_pipeline::{Error, Options, Rules, State};
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::Value as Json;
 
 use crate::Format;
 
@@ -390,14 +389,6 @@ fn say_part(text: impl AsRef<str>) {
     let _ = std::io::stdout().lock().write_all(text.as_ref().as_bytes());
 }
 
-fn text<'a>(v: &'a Json, key: &str) -> &'a str {
-    v.get(key).and_then(Json::as_str).unwrap_or("-")
-}
-
-fn int(v: &Json, key: &str) -> u64 {
-    v.get(key).and_then(Json::as_u64).unwrap_or(0)
-}
-
 /// `CODE, CODE` of rejections.
 fn codes(rejections: &[StoredRejection]) -> String {
     let list: Vec<&str> = rejections.iter().map(|r| r.code.as_str()).collect();
@@ -452,22 +443,6 @@ fn print_list(items: &[ItemSummary]) {
     say(format!("{} item(s)", rows.len()));
 }
 
-/// One lineage step as text.
-fn step(t: &Json) -> String {
-    match text(t, "kind") {
-        "rejected" => format!("rejected {} at {}", text(t, "code"), text(t, "at")),
-        "decision" => format!("decision {}: row {} matched ({})", text(t, "decision"), int(t, "row"), text(t, "at")),
-        "lookup" => format!(
-            "lookup {}[{}]: {}",
-            text(t, "table"),
-            text(t, "key"),
-            if t.get("found").and_then(Json::as_bool).unwrap_or(false) { "found" } else { "not found" }
-        ),
-        "emit" => format!("emit {} at {}", text(t, "destination"), text(t, "at")),
-        _ => t.to_string(),
-    }
-}
-
 fn print_item(i: &Item) {
     say(format!(
         "exception {} · {}{} · {} evaluation(s)",
@@ -502,7 +477,7 @@ fn print_item(i: &Item) {
         say("  (no rule ran)");
     }
     for t in &lineage.trace {
-        say(format!("  {}", step(t)));
+        say(format!("  {}", t.describe()));
     }
     if !i.history.is_empty() {
         say("earlier evaluations");

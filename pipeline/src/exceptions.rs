@@ -16,7 +16,7 @@ use crate::lineage::{StepCache, Steps, Templates};
 use crate::process::{begin_run, commit, count_run, insert_emits, prepare_again, Counts, Ledger, Lineage, Rules, Writer};
 use crate::sink::Sinks;
 use crate::state::State;
-use canon_runtime::Status;
+use canon_runtime::{Status, TraceEvent};
 
 /// Which items `list` returns.
 #[derive(Debug, Clone, Default)]
@@ -84,7 +84,7 @@ pub struct Item {
 }
 
 /// What decided an item's latest evaluation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemLineage {
     pub package_version: String,
     /// The package's root.
@@ -93,8 +93,8 @@ pub struct ItemLineage {
     pub data: String,
     /// The status it was evaluated to.
     pub outcome: String,
-    /// The steps, as the objects of `canon run --explain`.
-    pub trace: Vec<Json>,
+    /// The steps (their serde form is the objects of `canon run --explain`).
+    pub trace: Vec<TraceEvent>,
 }
 
 /// An earlier evaluation of an item.
@@ -105,7 +105,7 @@ pub struct Attempt {
     pub package_version: String,
     pub outcome: String,
     pub rejections: Vec<StoredRejection>,
-    pub trace: Vec<Json>,
+    pub trace: Vec<TraceEvent>,
     /// Who retried it.
     pub by: Option<String>,
 }
@@ -155,12 +155,12 @@ fn event_json(text: &str) -> Json {
     serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.to_string()))
 }
 
-/// A stored lineage as `canon run --explain` objects.
-fn steps(templates: &Templates, text: &str) -> Vec<Json> {
-    let trace = serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.to_string()));
+/// A stored lineage, its steps spelled out (a step that is none is left out).
+fn steps(templates: &Templates, text: &str) -> Vec<TraceEvent> {
+    let trace = serde_json::from_str(text).unwrap_or(Json::Null);
     match templates.expand(&trace) {
-        Json::Array(a) => a.iter().map(crate::process::trace_step).collect(),
-        other => vec![other],
+        Json::Array(a) => a.iter().filter_map(crate::process::trace_event).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -297,14 +297,17 @@ fn deliveries(conn: &rusqlite::Connection, event: i64, lineage: &ItemLineage) ->
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let emits = lineage.trace.iter().filter(|t| t["kind"] == "emit");
+    let emits = lineage.trace.iter().filter_map(|t| match t {
+        TraceEvent::Emit { destination, .. } => Some(destination),
+        _ => None,
+    });
     let mut out = Vec::new();
-    for (n, e) in emits.enumerate() {
+    for (n, destination) in emits.enumerate() {
         let id = format!("{base}-{}", n + 1);
         match outbox.iter().position(|o| o.delivery_id() == id) {
             Some(i) => out.push(outbox.remove(i)),
             None => out.push(Delivery::File {
-                destination: e["destination"].as_str().unwrap_or_default().to_string(),
+                destination: destination.clone(),
                 delivery_id: id,
                 state: "delivered".into(),
             }),

@@ -161,6 +161,39 @@ impl TraceEvent {
     }
 }
 
+/// The objects of [`TraceEvent::write_json`], for serde (`canon exceptions show --format json`).
+impl serde::Serialize for TraceEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        match self {
+            TraceEvent::Rejected { code, at } => {
+                map.serialize_entry("kind", "rejected")?;
+                map.serialize_entry("code", code)?;
+                map.serialize_entry("at", at)?;
+            }
+            TraceEvent::DecisionRow { decision, row, at } => {
+                map.serialize_entry("kind", "decision")?;
+                map.serialize_entry("decision", decision)?;
+                map.serialize_entry("row", row)?;
+                map.serialize_entry("at", at)?;
+            }
+            TraceEvent::Lookup { table, key, found } => {
+                map.serialize_entry("kind", "lookup")?;
+                map.serialize_entry("table", table)?;
+                map.serialize_entry("key", key)?;
+                map.serialize_entry("found", found)?;
+            }
+            TraceEvent::Emit { destination, at } => {
+                map.serialize_entry("kind", "emit")?;
+                map.serialize_entry("destination", destination)?;
+                map.serialize_entry("at", at)?;
+            }
+        }
+        map.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +205,22 @@ mod tests {
         assert_eq!(f.message, "division by zero at a.canon:3");
         let r = f.into_rejection("a.canon:3".into());
         assert_eq!(&*r.code, "DIVISION_BY_ZERO");
+    }
+
+    #[test]
+    fn trace_events_serialize_as_they_write() {
+        let events = [
+            TraceEvent::Rejected { code: "C".into(), at: "a:1".into() },
+            TraceEvent::DecisionRow { decision: "d".into(), row: 2, at: "a:2".into() },
+            TraceEvent::Lookup { table: "t".into(), key: "k".into(), found: true },
+            TraceEvent::Emit { destination: "out".into(), at: "a:3".into() },
+        ];
+        for e in &events {
+            let mut written = String::new();
+            e.write_json(&mut written);
+            let written: serde_json::Value = serde_json::from_str(&written).unwrap_or_default();
+            assert_eq!(serde_json::to_value(e).ok(), Some(written));
+        }
     }
 
     #[test]

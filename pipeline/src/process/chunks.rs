@@ -211,18 +211,22 @@ pub(crate) fn prepare_again(
     chunk
 }
 
-/// A stored lineage step as the object `canon run --explain` prints.
-pub fn trace_step(step: &serde_json::Value) -> serde_json::Value {
-    use serde_json::json;
-    let Some(a) = step.as_array() else { return step.clone() };
-    let at = |i: usize| a.get(i).cloned().unwrap_or(serde_json::Value::Null);
-    match a.first().and_then(|k| k.as_str()) {
-        Some("lookup") => json!({"kind": "lookup", "table": at(1), "key": at(2), "found": at(3)}),
-        Some("decision") => json!({"kind": "decision", "decision": at(1), "row": at(2), "at": at(3)}),
-        Some("rejected") => json!({"kind": "rejected", "code": at(1), "at": at(2)}),
-        Some("emit") => json!({"kind": "emit", "destination": at(1), "at": at(2)}),
-        _ => step.clone(),
-    }
+/// A stored lineage step, spelled out (`Templates::expand`), as the step of
+/// lineage it records; `None` for anything else.
+pub fn trace_event(step: &serde_json::Value) -> Option<TraceEvent> {
+    let a = step.as_array()?;
+    let text = |i: usize| a.get(i).and_then(serde_json::Value::as_str).map(str::to_string);
+    Some(match a.first()?.as_str()? {
+        "lookup" => TraceEvent::Lookup { table: text(1)?, key: text(2)?, found: a.get(3)?.as_bool()? },
+        "decision" => TraceEvent::DecisionRow {
+            decision: text(1)?,
+            row: usize::try_from(a.get(2)?.as_u64()?).ok()?,
+            at: text(3)?,
+        },
+        "rejected" => TraceEvent::Rejected { code: text(1)?, at: text(2)? },
+        "emit" => TraceEvent::Emit { destination: text(1)?, at: text(2)? },
+        _ => return None,
+    })
 }
 
 /// Appends `s` to `buf`; where it is.

@@ -38,7 +38,7 @@ mod input;
 mod ledger;
 mod ordering;
 
-pub use chunks::trace_step;
+pub use chunks::trace_event;
 pub(crate) use chunks::{delivery_base, prepare_again, Lineage};
 pub(crate) use ledger::{commit, count_run, insert_emits, Ledger, Writer};
 
