@@ -5,12 +5,14 @@ mod lsp_cli;
 mod pipeline_cli;
 mod render;
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use canon_compiler::diagnostics::{Code, LineIndex, RuntimeCode};
-use canon_runtime::{package, Engine, Tables};
+use canon_jit::{Backend, Choice, Evaluator};
+use canon_runtime::input::{not_utf8_outcome, InputReader, Line};
+use canon_runtime::{package, Tables};
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -32,6 +34,15 @@ pub(crate) enum EngineArg {
     Jit,
     /// The reference interpreter.
     Interp,
+}
+
+impl EngineArg {
+    pub(crate) fn backend(self) -> Backend {
+        match self {
+            EngineArg::Jit => Backend::Jit,
+            EngineArg::Interp => Backend::Interp,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -197,28 +208,6 @@ fn prepare(path: &Path, data: Option<&Path>, allow_missing: bool) -> Result<(pac
     }
 }
 
-/// The engine `canon run` evaluates with.
-enum AnyEngine {
-    Interp(Engine),
-    Jit(Box<canon_jit::JitEngine>),
-}
-
-impl AnyEngine {
-    fn write_outcome(&self, o: &canon_runtime::Outcome, out: &mut String) {
-        match self {
-            AnyEngine::Interp(e) => e.write_outcome(o, out),
-            AnyEngine::Jit(e) => e.write_outcome(o, out),
-        }
-    }
-    /// Evaluates a line and appends its outcome line.
-    fn outcome_json(&self, line_no: u64, line: &str, out: &mut String) {
-        match self {
-            AnyEngine::Interp(e) => e.write_outcome(&e.evaluate(line_no, line), out),
-            AnyEngine::Jit(e) => e.evaluate_json(line_no, line, out),
-        }
-    }
-}
-
 fn run(
     path: &Path,
     input: &str,
@@ -232,30 +221,17 @@ fn run(
         Ok(x) => x,
         Err(c) => return c,
     };
-    let interp = Engine::new(pkg.package(), tables);
     // `--explain` needs code compiled with lineage (the same trace as the
     // interpreter's, which the differential tests check).
-    let engine = if kind == EngineArg::Jit {
-        let compiled = if explain {
-            canon_jit::JitEngine::with_lineage(pkg.package(), interp.tables())
-        } else {
-            canon_jit::JitEngine::new(pkg.package(), interp.tables())
-        };
-        match compiled {
-            Ok(j) => AnyEngine::Jit(Box::new(j)),
-            Err(e) => {
-                eprintln!("note: the JIT cannot compile this package ({}); using the interpreter", e.0);
-                AnyEngine::Interp(interp)
-            }
-        }
-    } else {
-        AnyEngine::Interp(interp)
-    };
-    let reader: Box<dyn BufRead> = if input == "-" {
-        Box::new(std::io::BufReader::new(std::io::stdin().lock()))
+    let (engine, fallback) = Evaluator::new(pkg.package(), tables, Choice { backend: kind.backend(), lineage: explain });
+    if let Some(why) = fallback {
+        eprintln!("note: the JIT cannot compile this package ({}); using the interpreter", why.0);
+    }
+    let reader: Box<dyn Read> = if input == "-" {
+        Box::new(std::io::stdin().lock())
     } else {
         match std::fs::File::open(input) {
-            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            Ok(f) => Box::new(f),
             Err(e) => {
                 eprintln!("error: cannot read `{input}`: {e}");
                 return ExitCode::from(2);
@@ -274,12 +250,11 @@ fn run(
         }
     };
     let mut writer = BufWriter::with_capacity(1 << 16, writer);
-    let mut reader = reader;
+    let mut reader = InputReader::new(reader);
     let threads = threads.max(1);
     // Lines are read in batches; a batch is evaluated on `threads` cores and
     // written in input order, so memory stays flat and the order is kept.
     let batch_size = if threads > 1 { 4096 * threads } else { 1 };
-    let mut line_no = 0u64;
     // Line buffers and outcome strings are reused from batch to batch.
     let mut lines: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch_size);
     let mut outs: Vec<String> = Vec::new();
@@ -291,25 +266,20 @@ fn run(
             }
             let Some((no, buf)) = lines.get_mut(n) else { break };
             buf.clear();
-            match reader.read_until(b'\n', buf) {
-                Ok(0) => break,
-                Ok(_) => {}
+            match reader.read_line(buf) {
+                Ok(None) => break,
+                Ok(Some(line)) => {
+                    buf.truncate(line.range.end);
+                    *no = line.number;
+                }
                 Err(e) => {
                     eprintln!("error: reading `{input}`: {e}");
                     return ExitCode::from(2);
                 }
             }
-            line_no += 1;
-            *no = line_no;
             n += 1;
         }
-        let Some(batch) = lines.get_mut(..n).filter(|b| !b.is_empty()) else { break };
-        // A byte-order mark at the start of the input is not part of the first event.
-        if let Some((1, first)) = batch.first_mut() {
-            if first.starts_with(&[0xEF, 0xBB, 0xBF]) {
-                first.drain(..3);
-            }
-        }
+        let Some(batch) = lines.get(..n).filter(|b| !b.is_empty()) else { break };
         outs.resize(batch.len(), String::new());
         if threads > 1 {
             let per = batch.len().div_ceil(threads);
@@ -343,24 +313,19 @@ fn run(
 }
 
 /// The outcome line of one input line into `out` (empty for a blank line).
-fn outcome_line(engine: &AnyEngine, line_no: u64, bytes: &[u8], explain: bool, out: &mut String) {
+fn outcome_line(engine: &Evaluator, line_no: u64, bytes: &[u8], explain: bool, out: &mut String) {
     out.clear();
-    let Ok(line) = std::str::from_utf8(bytes) else {
-        // JSON text is UTF-8: a line that is not is no CloudEvent.
-        let o = canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8");
-        engine.write_outcome(&o, out);
-        out.push('\n');
-        return;
+    let line = match Line::of(bytes) {
+        Line::Blank => return,
+        Line::NotUtf8 => {
+            engine.write_outcome(&not_utf8_outcome(line_no), out);
+            out.push('\n');
+            return;
+        }
+        Line::Event(line) => line,
     };
-    if canon_runtime::engine::is_blank(line) {
-        return;
-    }
-    let line = line.trim_end_matches(['\n', '\r']);
     if explain {
-        let (outcome, trace) = match engine {
-            AnyEngine::Interp(e) => e.evaluate_traced(line_no, line),
-            AnyEngine::Jit(e) => e.evaluate_traced(line_no, line),
-        };
+        let (outcome, trace) = engine.evaluate_traced(line_no, line);
         engine.write_outcome(&outcome, out);
         out.pop();
         out.push_str(",\"trace\":[");
@@ -372,7 +337,7 @@ fn outcome_line(engine: &AnyEngine, line_no: u64, bytes: &[u8], explain: bool, o
         }
         out.push_str("]}");
     } else {
-        engine.outcome_json(line_no, line, out);
+        engine.evaluate_json(line_no, line, out);
     }
     out.push('\n');
 }

@@ -5,11 +5,11 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use canon_pipeline::exceptions::{self, Filter, Selection};
+use canon_pipeline::exceptions::{self, Filter, Item, ItemSummary, Selection, StoredRejection};
 use canon_pipeline::progress::{self, group, Bar};
+use canon_pipeline::status::Status;
 use canon_pipeline::{Error, Options, Rules, State};
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::Value as Json;
 
 use crate::Format;
 
@@ -126,10 +126,10 @@ fn fail(e: &Error) -> ExitCode {
 /// Loads and checks the package and its data (1 on errors), then its
 /// pipeline rules; warns once of each literal secret in canon.toml (an error,
 /// 1, under `strict_secrets`).
-fn rules(package: &Path, data: Option<&Path>, strict_secrets: bool) -> Result<Rules, ExitCode> {
+fn rules(package: &Path, data: Option<&Path>, strict_secrets: bool, engine: crate::EngineArg) -> Result<Rules, ExitCode> {
     let (pkg, tables) = crate::prepare(package, data, false)?;
     let data_dir = data.map(Path::to_path_buf).unwrap_or_else(|| pkg.data_dir());
-    let rules = Rules::new(&pkg, tables, &data_dir).map_err(|e| fail(&e))?;
+    let rules = Rules::new(&pkg, tables, &data_dir, engine.backend()).map_err(|e| fail(&e))?;
     if strict_secrets && !rules.config.warnings.is_empty() {
         for w in &rules.config.warnings {
             eprintln!("error: {w} (refused under --strict-secrets)");
@@ -143,8 +143,7 @@ fn rules(package: &Path, data: Option<&Path>, strict_secrets: bool) -> Result<Ru
 }
 
 pub fn process(args: ProcessArgs) -> ExitCode {
-    let rules = match rules(&args.package, args.data.as_deref(), args.strict_secrets) {
-        Ok(r) if args.engine == crate::EngineArg::Interp => r.interpreted(),
+    let rules = match rules(&args.package, args.data.as_deref(), args.strict_secrets, args.engine) {
         Ok(r) => r,
         Err(c) => return c,
     };
@@ -229,7 +228,7 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
             match exceptions::list(&state, &Filter { status, code }) {
                 Ok(items) => {
                     match format {
-                        Format::Json => say(format!("{}", Json::Array(items))),
+                        Format::Json => return print_json(&items),
                         Format::Human => print_list(&items),
                     }
                     ExitCode::SUCCESS
@@ -245,7 +244,7 @@ pub fn exceptions(cmd: ExceptionsCommand) -> ExitCode {
             match exceptions::show(&state, id) {
                 Ok(item) => {
                     match format {
-                        Format::Json => say(format!("{item}")),
+                        Format::Json => return print_json(&item),
                         Format::Human => print_item(&item),
                     }
                     ExitCode::SUCCESS
@@ -310,7 +309,7 @@ fn retry(
             Err(e) => return fail(&e.in_state(state_dir)),
         },
     };
-    let rules = match rules(&package, data.as_deref(), strict_secrets) {
+    let rules = match rules(&package, data.as_deref(), strict_secrets, crate::EngineArg::Jit) {
         Ok(r) => r,
         Err(c) => return c,
     };
@@ -320,17 +319,10 @@ fn retry(
     };
     match format {
         Format::Json => {
-            let items: Vec<Json> = summary
-                .results
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "id": r.id, "event_id": r.event_id, "outcome": r.outcome,
-                        "resolved": r.resolved, "rejections": r.rejections,
-                    })
-                })
-                .collect();
-            say(format!("{}", Json::Array(items)));
+            let printed = print_json(&summary.results);
+            if printed != ExitCode::SUCCESS {
+                return printed;
+            }
         }
         Format::Human => {
             for r in &summary.results {
@@ -370,10 +362,12 @@ pub fn status(args: StatusArgs) -> ExitCode {
         Err(e) => return fail(&e.in_state(&args.state)),
     };
     match args.format {
-        Format::Json => say(format!("{s}")),
-        Format::Human => print_status(&s),
+        Format::Json => print_json(&s),
+        Format::Human => {
+            print_status(&s);
+            ExitCode::SUCCESS
+        }
     }
-    ExitCode::SUCCESS
 }
 
 /// The state, after warning (once, on stderr) when other accounts can read
@@ -395,22 +389,18 @@ fn say_part(text: impl AsRef<str>) {
     let _ = std::io::stdout().lock().write_all(text.as_ref().as_bytes());
 }
 
-fn text<'a>(v: &'a Json, key: &str) -> &'a str {
-    v.get(key).and_then(Json::as_str).unwrap_or("-")
-}
-
-fn int(v: &Json, key: &str) -> u64 {
-    v.get(key).and_then(Json::as_u64).unwrap_or(0)
-}
-
-/// `CODE, CODE` of a rejections array.
-fn codes(rejections: &Json) -> String {
-    let list: Vec<&str> =
-        rejections.as_array().into_iter().flatten().filter_map(|r| r.get("code").and_then(Json::as_str)).collect();
+/// `CODE, CODE` of rejections.
+fn codes(rejections: &[StoredRejection]) -> String {
+    let list: Vec<&str> = rejections.iter().map(|r| r.code.as_str()).collect();
     list.join(", ")
 }
 
-fn print_list(items: &[Json]) {
+/// An optional text, `-` when absent.
+fn or_dash(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("-")
+}
+
+fn print_list(items: &[ItemSummary]) {
     if items.is_empty() {
         say("no exceptions");
         return;
@@ -419,12 +409,12 @@ fn print_list(items: &[Json]) {
         .iter()
         .map(|i| {
             [
-                int(i, "id").to_string(),
-                text(i, "status").to_string(),
-                codes(i.get("rejections").unwrap_or(&Json::Null)),
-                text(i, "event_id").to_string(),
-                text(i, "correlation_id").to_string(),
-                text(i, "received_at").to_string(),
+                i.id.to_string(),
+                i.status.clone(),
+                codes(&i.rejections),
+                or_dash(&i.event_id).to_string(),
+                or_dash(&i.correlation_id).to_string(),
+                i.received_at.clone(),
             ]
         })
         .collect();
@@ -453,89 +443,63 @@ fn print_list(items: &[Json]) {
     say(format!("{} item(s)", rows.len()));
 }
 
-/// One lineage step as text.
-fn step(t: &Json) -> String {
-    match text(t, "kind") {
-        "rejected" => format!("rejected {} at {}", text(t, "code"), text(t, "at")),
-        "decision" => format!("decision {}: row {} matched ({})", text(t, "decision"), int(t, "row"), text(t, "at")),
-        "lookup" => format!(
-            "lookup {}[{}]: {}",
-            text(t, "table"),
-            text(t, "key"),
-            if t.get("found").and_then(Json::as_bool).unwrap_or(false) { "found" } else { "not found" }
-        ),
-        "emit" => format!("emit {} at {}", text(t, "destination"), text(t, "at")),
-        _ => t.to_string(),
-    }
-}
-
-fn print_item(i: &Json) {
-    let attempts = int(i, "attempts");
+fn print_item(i: &Item) {
     say(format!(
-        "exception {} · {}{} · {attempts} evaluation(s)",
-        int(i, "id"),
-        text(i, "status"),
-        i.get("resolution").and_then(Json::as_str).map(|r| format!(" ({r})")).unwrap_or_default()
+        "exception {} · {}{} · {} evaluation(s)",
+        i.id,
+        i.status,
+        i.resolution.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+        i.attempts
     ));
-    say(format!("event        {} ({})", text(i, "event_id"), text(i, "event_type")));
-    say(format!("correlation  {}", text(i, "correlation_id")));
-    say(format!("key          {}", text(i, "idempotency_key")));
-    say(format!("received     {}", text(i, "received_at")));
-    if let Some(note) = i.get("note").and_then(Json::as_str) {
+    say(format!("event        {} ({})", or_dash(&i.event_id), or_dash(&i.event_type)));
+    say(format!("correlation  {}", or_dash(&i.correlation_id)));
+    say(format!("key          {}", i.idempotency_key));
+    say(format!("received     {}", i.received_at));
+    if let Some(note) = &i.note {
         say(format!("note         {note}"));
     }
-    if let Some(by) = i.get("resolved_by").and_then(Json::as_str) {
-        say(format!("resolved     by {by} at {}", text(i, "resolved_at")));
-    } else if let Some(by) = i.get("updated_by").and_then(Json::as_str) {
-        say(format!("retried      by {by} at {}", text(i, "updated_at")));
+    if let Some(by) = &i.resolved_by {
+        say(format!("resolved     by {by} at {}", or_dash(&i.resolved_at)));
+    } else if let Some(by) = &i.updated_by {
+        say(format!("retried      by {by} at {}", i.updated_at));
     }
-    let lineage = i.get("lineage").unwrap_or(&Json::Null);
-    say(format!(
-        "package      {} ({}, data {})",
-        text(lineage, "package_version"),
-        text(lineage, "package"),
-        text(lineage, "data")
-    ));
-    say(format!("outcome      {}", text(lineage, "outcome")));
-    let rejections = i.get("rejections").and_then(Json::as_array).cloned().unwrap_or_default();
-    if !rejections.is_empty() {
+    let lineage = &i.lineage;
+    say(format!("package      {} ({}, data {})", lineage.package_version, lineage.package, lineage.data));
+    say(format!("outcome      {}", lineage.outcome));
+    if !i.rejections.is_empty() {
         say("rejections");
-        for r in &rejections {
-            let at = r.get("at").and_then(Json::as_str).unwrap_or("(no rule)");
-            say(format!("  {} at {at}: {}", text(r, "code"), text(r, "message")));
+        for r in &i.rejections {
+            say(format!("  {} at {}: {}", r.code, r.at.as_deref().unwrap_or("(no rule)"), r.message));
         }
     }
     say("lineage");
-    let trace = lineage.get("trace").and_then(Json::as_array).cloned().unwrap_or_default();
-    if trace.is_empty() {
+    if lineage.trace.is_empty() {
         say("  (no rule ran)");
     }
-    for t in &trace {
-        say(format!("  {}", step(t)));
+    for t in &lineage.trace {
+        say(format!("  {}", t.describe()));
     }
-    let history = i.get("history").and_then(Json::as_array).cloned().unwrap_or_default();
-    if !history.is_empty() {
+    if !i.history.is_empty() {
         say("earlier evaluations");
-        for h in &history {
-            let by = h.get("by").and_then(Json::as_str).map(|b| format!(" (retried by {b})")).unwrap_or_default();
+        for h in &i.history {
+            let by = h.by.as_ref().map(|b| format!(" (retried by {b})")).unwrap_or_default();
             say(format!(
                 "  #{} at {}{by} with {}: {} {}",
-                int(h, "attempt"),
-                text(h, "at"),
-                canon_pipeline::version::short(text(h, "package_version")),
-                text(h, "outcome"),
-                codes(h.get("rejections").unwrap_or(&Json::Null))
+                h.attempt,
+                h.at,
+                canon_pipeline::version::short(&h.package_version),
+                h.outcome,
+                codes(&h.rejections)
             ));
         }
     }
-    let deliveries = i.get("deliveries").and_then(Json::as_array).cloned().unwrap_or_default();
-    if !deliveries.is_empty() {
+    if !i.deliveries.is_empty() {
         say("deliveries");
-        for d in &deliveries {
-            say(format!("  {} {} {}", text(d, "destination"), text(d, "delivery_id"), text(d, "state")));
+        for d in &i.deliveries {
+            say(format!("  {} {} {}", d.destination(), d.delivery_id(), d.state()));
         }
     }
-    if let Some(event) = i.get("event").filter(|e| !e.is_null()) {
+    if let Some(event) = i.event.as_ref().filter(|e| !e.is_null()) {
         say("event");
         let pretty = serde_json::to_string_pretty(event).unwrap_or_default();
         for l in pretty.lines() {
@@ -544,74 +508,81 @@ fn print_item(i: &Json) {
     }
 }
 
-fn print_status(s: &Json) {
-    say(format!("state {} (schema {})", text(s, "state"), int(s, "schema_version")));
-    if let Some(exposed) = s.get("exposed").and_then(Json::as_array).filter(|e| !e.is_empty()) {
+/// Prints a value as one line of JSON, its object keys in alphabetical order (`--format json`).
+fn print_json(v: &impl serde::Serialize) -> ExitCode {
+    match serde_json::to_value(v) {
+        Ok(json) => {
+            say(json.to_string());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print_status(s: &Status) {
+    say(format!("state {} (schema {})", s.state, s.schema_version));
+    if !s.exposed.is_empty() {
         say("  not private: other accounts can read or write");
-        for e in exposed {
-            say(format!("    {} ({})", text(e, "path"), text(e, "mode")));
+        for e in &s.exposed {
+            say(format!("    {} ({})", e.path, e.mode));
         }
     }
-    let events = s.get("events").unwrap_or(&Json::Null);
     say("events");
-    if let Some(by_type) = events.get("by_type").and_then(Json::as_object) {
-        if by_type.is_empty() {
-            say("  none yet");
-        }
-        for (ty, counts) in by_type {
-            let parts: Vec<String> = counts
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| format!("{} {k}", group(v.as_u64().unwrap_or(0))))
-                .collect();
-            say(format!("  {ty}: {}", parts.join(" · ")));
-        }
+    if s.events.by_type.is_empty() {
+        say("  none yet");
     }
-    say(format!("  duplicates seen: {}", group(int(events, "duplicates"))));
-    let x = s.get("exceptions").unwrap_or(&Json::Null);
+    for (ty, counts) in &s.events.by_type {
+        let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{} {k}", group(count(*n)))).collect();
+        say(format!("  {ty}: {}", parts.join(" · ")));
+    }
+    say(format!("  duplicates seen: {}", group(count(s.events.duplicates))));
+    let x = &s.exceptions;
     say("exceptions");
     say(format!(
         "  {} open · {} resolved ({} by retry, {} by note)",
-        group(int(x, "open")),
-        group(int(x, "resolved")),
-        group(int(x, "retried")),
-        group(int(x, "resolved_by_note"))
+        group(count(x.open)),
+        group(count(x.resolved)),
+        group(count(x.retried)),
+        group(count(x.resolved_by_note))
     ));
-    if let Some(by_code) = x.get("open_by_code").and_then(Json::as_object) {
-        for (code, n) in by_code {
-            say(format!("    {code}: {}", group(n.as_u64().unwrap_or(0))));
-        }
+    for (code, n) in &x.open_by_code {
+        say(format!("    {code}: {}", group(count(*n))));
     }
     say("destinations          accepted   delivered     pending        dead");
-    if let Some(dests) = s.get("destinations").and_then(Json::as_object) {
-        for (name, d) in dests {
-            say(format!(
-                "  {name:<18} {:>10}  {:>10}  {:>10}  {:>10}{}",
-                group(int(d, "accepted")),
-                group(int(d, "delivered")),
-                group(int(d, "pending")),
-                group(int(d, "dead")),
-                d.get("file").and_then(Json::as_str).map(|f| format!("  ({f})")).unwrap_or_default()
-            ));
-            if let Some(why) = d.get("last_error").and_then(Json::as_str) {
-                say(format!("    last error: {why}"));
-            }
+    for (name, d) in &s.destinations {
+        say(format!(
+            "  {name:<18} {:>10}  {:>10}  {:>10}  {:>10}{}",
+            group(count(d.accepted)),
+            group(count(d.delivered)),
+            group(count(d.pending)),
+            group(count(d.dead)),
+            d.file.as_ref().map(|f| format!("  ({f})")).unwrap_or_default()
+        ));
+        if let Some(why) = &d.last_error {
+            say(format!("    last error: {why}"));
         }
     }
-    let runs = s.get("runs").unwrap_or(&Json::Null);
-    say_part(format!("runs: {} ({} unfinished)", int(runs, "count"), int(runs, "unfinished")));
-    match runs.get("last").filter(|l| !l.is_null()) {
+    let runs = &s.runs;
+    say_part(format!("runs: {} ({} unfinished)", runs.count, runs.unfinished));
+    match &runs.last {
         Some(last) => say(format!(
             "; last: {} {} started {}, {}",
-            text(last, "command"),
-            text(last, "input"),
-            text(last, "started_at"),
-            match last.get("finished_at").and_then(Json::as_str) {
+            last.command,
+            last.input,
+            last.started_at,
+            match &last.finished_at {
                 Some(f) => format!("finished {f}"),
                 None => "not finished".into(),
             }
         )),
         None => say(""),
     }
+}
+
+/// A count from the state (never negative) for [`group`].
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }

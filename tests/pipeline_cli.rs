@@ -220,6 +220,39 @@ fn both_engines_record_the_same_lineage() {
     assert_eq!(seen[0].1, seen[1].1, "exceptions and their lineage");
 }
 
+/// `run` and `process` read input alike (one reader): a byte-order mark,
+/// CRLF line endings, blank lines and a line that is not UTF-8.
+#[test]
+fn run_and_process_read_input_alike() {
+    let dir = temp("input");
+    std::fs::create_dir_all(&dir).unwrap();
+    let events = std::fs::read(format!("{EXAMPLE}/events.jsonl")).unwrap();
+    let mut input = b"\xEF\xBB\xBF".to_vec();
+    for (i, line) in events.split(|b| *b == b'\n').filter(|l| !l.is_empty()).take(6).enumerate() {
+        input.extend_from_slice(line);
+        input.extend_from_slice(if i % 2 == 0 { b"\r\n" } else { b"\n" });
+        if i == 2 {
+            input.extend_from_slice(b" \t\r\n\n{\"id\":\"\xFF\"}\n");
+        }
+    }
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, &input).unwrap();
+    for engine in ["jit", "interp"] {
+        let run = canon(&["run", EXAMPLE, "--input", p(&file), "--engine", engine]);
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+        let state = dir.join(format!("state-{engine}"));
+        let out = canon(&["process", EXAMPLE, "--input", p(&file), "--state", p(&state), "--engine", engine]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), text(&run.stdout));
+        let outcomes: Vec<Json> = text(&run.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<u64> = outcomes.iter().map(|o| o["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, [1, 2, 3, 6, 7, 8, 9], "blank lines keep their numbers");
+        assert_ne!(outcomes[0]["status"], "invalid", "the byte-order mark is not part of the first event");
+        assert_eq!(outcomes[3]["rejections"][0]["message"], "the line is not valid UTF-8");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The stored lineage names a lookup's enum key by the variant's wire name
 /// (`UK01`, not the variant's index), whichever engine evaluated it.
 #[test]

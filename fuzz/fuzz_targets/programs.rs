@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use canon_jit::JitEngine;
-use canon_runtime::interp::TraceEvent;
+use canon_runtime::outcome::TraceEvent;
 use canon_runtime::{package, Engine, Outcome, Tables};
 use libfuzzer_sys::fuzz_target;
 

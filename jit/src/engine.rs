@@ -10,7 +10,7 @@ use std::time::Instant;
 use canon_compiler::ir;
 use canon_compiler::types::{Ty, ENVELOPE};
 use canon_runtime::engine::{decode_line, Decoded, Ready};
-use canon_runtime::interp::{Rejection, TraceEvent};
+use canon_runtime::outcome::TraceEvent;
 use canon_runtime::{Outcome, Status, Tables};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_jit::{JITBuilder, JITModule};
@@ -389,7 +389,7 @@ fn finish(ctx: &mut Ctx<'_>, status: i32) {
     let Some(fault) = ctx.fault.take() else { return };
     let at = ctx.shared.pkg.loc_string(fault.loc);
     if let Some(t) = ctx.trace.as_mut() {
-        t.push(TraceEvent::Rejected { code: fault.code.to_string(), at: at.clone() });
+        t.push(TraceEvent::Rejected { code: fault.code.as_str().to_string(), at: at.clone() });
     }
-    ctx.rejections.push(Rejection { code: fault.code, message: fault.message, at, path: None });
+    ctx.rejections.push(fault.into_rejection(at));
 }

@@ -8,18 +8,22 @@
 //! - `plan.rs`: the index and mixed plans of decision tables (no Cranelift).
 //! - `native.rs`: the one-pass decoder of events into cells, and the encoder of records from cells.
 //! - `engine.rs`: compiling a package and evaluating events.
+//! - `evaluator.rs`: the one evaluator over the JIT and the interpreter, where the engine is chosen.
 
 pub mod cell;
 pub mod codegen;
 pub mod engine;
+pub mod evaluator;
 pub mod native;
 pub mod plan;
 pub mod rt;
 
 pub use codegen::Unsupported;
 pub use engine::JitEngine;
+pub use evaluator::{Backend, Choice, Evaluator};
 
 const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<JitEngine>();
+    assert_send_sync::<Evaluator>();
 };

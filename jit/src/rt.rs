@@ -12,10 +12,9 @@
 use std::sync::Arc;
 
 use bumpalo::Bump;
-use canon_compiler::diagnostics::RuntimeCode;
 use canon_compiler::ir::{self, Builtin, CmpOp, Loc};
 use canon_compiler::types::{OrdKind, Ty};
-use canon_runtime::interp::{Rejection, TraceEvent};
+use canon_runtime::outcome::{Rejection, TraceEvent};
 use canon_runtime::value::KeyPart;
 use canon_runtime::{encode, Value};
 use canon_stdlib::functions::sum;
@@ -115,13 +114,6 @@ impl Store {
     }
 }
 
-/// A fault with its final code and message, as the interpreter words it.
-pub struct FinalFault {
-    pub code: Arc<str>,
-    pub message: String,
-    pub loc: Loc,
-}
-
 /// The per-event context passed to compiled code.
 pub struct Ctx<'a> {
     pub shared: &'a Shared,
@@ -129,7 +121,7 @@ pub struct Ctx<'a> {
     pub emits: Vec<(u32, Cell)>,
     pub rejections: Vec<Rejection>,
     pub pending: Option<Fault>,
-    pub fault: Option<FinalFault>,
+    pub fault: Option<canon_runtime::outcome::Fault>,
     /// The interpolations being built, innermost last: `texts[..text_depth]`
     /// (the strings past it are kept for their capacity).
     pub texts: Vec<String>,
@@ -903,8 +895,7 @@ extern "C" fn fault_at(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: 
     let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
     let loc = ctx.shared.locs.get(LocIndex::decode(aux).index()).copied().unwrap_or_default();
     let f = ctx.pending.take().unwrap_or(Fault::InvalidArgument("unknown fault".into()));
-    let at = ctx.shared.pkg.loc_string(loc);
-    ctx.fault = Some(FinalFault { code: Arc::from(f.code()), message: format!("{} at {at}", f.message()), loc });
+    ctx.fault = Some(canon_runtime::outcome::Fault::from_stdlib(&f, loc, &ctx.shared.pkg.loc_string(loc)));
     1
 }
 
@@ -917,14 +908,8 @@ extern "C" fn decision_conflict(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cel
     let Some(d) = pkg.decisions.get(DecisionIndex::decode(aux).index()) else { return 1 };
     let row_loc = |c: &Cell| d.rows.get(c.i64() as usize).map(|r| pkg.loc_string(r.loc)).unwrap_or_default();
     let loc = ctx.shared.locs.get(cell_arg(c).i64() as usize).copied().unwrap_or_default();
-    let message = format!(
-        "decision `{}`: rows at {} and {} both match under `hit unique` (at {})",
-        d.name,
-        row_loc(cell_arg(a)),
-        row_loc(cell_arg(b)),
-        pkg.loc_string(loc)
-    );
-    ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
+    let fault = canon_runtime::outcome::Fault::rows_conflict(&d.name, &row_loc(cell_arg(a)), &row_loc(cell_arg(b)), loc, &pkg.loc_string(loc));
+    ctx.fault = Some(fault);
     1
 }
 
@@ -935,8 +920,7 @@ extern "C" fn decision_no_row(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell
     let pkg = ctx.shared.pkg.clone();
     let Some(d) = pkg.decisions.get(DecisionIndex::decode(aux).index()) else { return 1 };
     let loc = ctx.shared.locs.get(cell_arg(a).i64() as usize).copied().unwrap_or_default();
-    let message = format!("no row of decision `{}` matches (at {})", d.name, pkg.loc_string(loc));
-    ctx.fault = Some(FinalFault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message, loc });
+    ctx.fault = Some(canon_runtime::outcome::Fault::no_row(&d.name, loc, &pkg.loc_string(loc)));
     1
 }
 

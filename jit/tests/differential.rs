@@ -342,7 +342,7 @@ impl<'r> Gen<'r> {
 }
 
 /// An outcome and its lineage as one text, for comparison.
-fn traced((o, trace): &(canon_runtime::Outcome, Vec<canon_runtime::interp::TraceEvent>)) -> String {
+fn traced((o, trace): &(canon_runtime::Outcome, Vec<canon_runtime::outcome::TraceEvent>)) -> String {
     let mut s = format!("{o:?}\n");
     for t in trace {
         t.write_json(&mut s);
@@ -351,7 +351,7 @@ fn traced((o, trace): &(canon_runtime::Outcome, Vec<canon_runtime::interp::Trace
     s
 }
 
-type Encoded = (canon_runtime::Outcome, Vec<(canon_compiler::ir::DestId, String)>, Vec<canon_runtime::interp::TraceEvent>);
+type Encoded = (canon_runtime::Outcome, Vec<(canon_compiler::ir::DestId, String)>, Vec<canon_runtime::outcome::TraceEvent>);
 
 /// An outcome with its records as JSON text and its lineage, as one text.
 fn encoded((o, records, trace): &Encoded) -> String {
@@ -363,7 +363,7 @@ fn encoded((o, records, trace): &Encoded) -> String {
 }
 
 /// The interpreter's traced outcome in the form of [`encoded`].
-fn encoded_values(interp: &Engine, (mut o, trace): (canon_runtime::Outcome, Vec<canon_runtime::interp::TraceEvent>)) -> String {
+fn encoded_values(interp: &Engine, (mut o, trace): (canon_runtime::Outcome, Vec<canon_runtime::outcome::TraceEvent>)) -> String {
     let pkg = interp.package();
     let records = std::mem::take(&mut o.emits)
         .into_iter()

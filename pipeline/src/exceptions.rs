@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use rusqlite::{OptionalExtension, TransactionBehavior};
-use serde_json::{json, Value as Json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
 
 use crate::canonical::Identity;
 use crate::error::{Error, Result};
@@ -15,7 +16,7 @@ use crate::lineage::{StepCache, Steps, Templates};
 use crate::process::{begin_run, commit, count_run, insert_emits, prepare_again, Counts, Ledger, Lineage, Rules, Writer};
 use crate::sink::Sinks;
 use crate::state::State;
-use canon_runtime::Status;
+use canon_runtime::{Status, TraceEvent};
 
 /// Which items `list` returns.
 #[derive(Debug, Clone, Default)]
@@ -26,22 +27,145 @@ pub struct Filter {
     pub code: Option<String>,
 }
 
-fn parse(text: &str) -> Json {
-    serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.to_string()))
+/// A rejection as an item stores it (the `rejections` of an outcome line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRejection {
+    pub code: String,
+    pub message: String,
+    /// Where in the package; `None` for a rejection that is not the package's.
+    pub at: Option<String>,
+    /// The JSON Pointer of a schema violation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
-/// A stored lineage as `canon run --explain` objects.
-fn steps(templates: &Templates, text: &str) -> Json {
-    match templates.expand(&parse(text)) {
-        Json::Array(a) => Json::Array(a.iter().map(crate::process::trace_step).collect()),
-        other => other,
+/// One item of the queue, as `list` gives it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemSummary {
+    pub id: i64,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub correlation_id: Option<String>,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// `retried` or `note`.
+    pub resolution: Option<String>,
+    pub rejections: Vec<StoredRejection>,
+    pub package_version: String,
+    pub received_at: String,
+    pub attempts: i64,
+}
+
+/// One item in full, as `show` gives it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    pub id: i64,
+    pub status: String,
+    pub resolution: Option<String>,
+    pub note: Option<String>,
+    pub attempts: i64,
+    pub rejections: Vec<StoredRejection>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub resolved_at: Option<String>,
+    pub updated_by: Option<String>,
+    pub resolved_by: Option<String>,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub correlation_id: Option<String>,
+    pub idempotency_key: String,
+    pub received_at: String,
+    /// The event as received (JSON), when it is kept.
+    pub event: Option<Json>,
+    pub lineage: ItemLineage,
+    /// Earlier evaluations, oldest first.
+    pub history: Vec<Attempt>,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// What decided an item's latest evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemLineage {
+    pub package_version: String,
+    /// The package's root.
+    pub package: String,
+    /// Its data directory.
+    pub data: String,
+    /// The status it was evaluated to.
+    pub outcome: String,
+    /// The steps (their serde form is the objects of `canon run --explain`).
+    pub trace: Vec<TraceEvent>,
+}
+
+/// An earlier evaluation of an item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    pub attempt: i64,
+    pub at: String,
+    pub package_version: String,
+    pub outcome: String,
+    pub rejections: Vec<StoredRejection>,
+    pub trace: Vec<TraceEvent>,
+    /// Who retried it.
+    pub by: Option<String>,
+}
+
+/// A delivery of an accepted event's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "sink", rename_all = "lowercase")]
+pub enum Delivery {
+    /// To an HTTP sink, from its outbox row.
+    Http {
+        destination: String,
+        delivery_id: String,
+        state: String,
+        attempts: i64,
+        last_error: Option<String>,
+        delivered_at: Option<String>,
+    },
+    /// To a file sink: delivered in the commit that accepted the event.
+    File { destination: String, delivery_id: String, state: String },
+}
+
+impl Delivery {
+    pub fn destination(&self) -> &str {
+        match self {
+            Delivery::Http { destination, .. } | Delivery::File { destination, .. } => destination,
+        }
+    }
+    pub fn delivery_id(&self) -> &str {
+        match self {
+            Delivery::Http { delivery_id, .. } | Delivery::File { delivery_id, .. } => delivery_id,
+        }
+    }
+    pub fn state(&self) -> &str {
+        match self {
+            Delivery::Http { state, .. } | Delivery::File { state, .. } => state,
+        }
     }
 }
 
-/// The queue's items, oldest first: `id`, `event_id`, `event_type`,
-/// `correlation_id`, `status`, `resolution`, `rejections`, `package_version`,
-/// `received_at`, `attempts`.
-pub fn list(state: &State, filter: &Filter) -> Result<Vec<Json>> {
+/// Stored rejections (a JSON array written by the pipeline; nothing for anything else).
+fn rejections(text: &str) -> Vec<StoredRejection> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// The event's text as JSON (a line that is not JSON as a string).
+fn event_json(text: &str) -> Json {
+    serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.to_string()))
+}
+
+/// A stored lineage, its steps spelled out (a step that is none is left out).
+fn steps(templates: &Templates, text: &str) -> Vec<TraceEvent> {
+    let trace = serde_json::from_str(text).unwrap_or(Json::Null);
+    match templates.expand(&trace) {
+        Json::Array(a) => a.iter().filter_map(crate::process::trace_event).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The queue's items, oldest first.
+pub fn list(state: &State, filter: &Filter) -> Result<Vec<ItemSummary>> {
     let mut st = state.conn.prepare(
         "SELECT x.id, e.event_id, e.event_type, e.correlation_id, x.status, x.resolution, x.rejections,
                 v.hash, e.received_at, x.attempts
@@ -51,25 +175,25 @@ pub fn list(state: &State, filter: &Filter) -> Result<Vec<Json>> {
          ORDER BY x.id",
     )?;
     let rows = st.query_map(rusqlite::params![filter.status, filter.code], |r| {
-        Ok(json!({
-            "id": r.get::<_, i64>(0)?,
-            "event_id": r.get::<_, Option<String>>(1)?,
-            "event_type": r.get::<_, Option<String>>(2)?,
-            "correlation_id": r.get::<_, Option<String>>(3)?,
-            "status": r.get::<_, String>(4)?,
-            "resolution": r.get::<_, Option<String>>(5)?,
-            "rejections": parse(&r.get::<_, String>(6)?),
-            "package_version": r.get::<_, String>(7)?,
-            "received_at": r.get::<_, String>(8)?,
-            "attempts": r.get::<_, i64>(9)?,
-        }))
+        Ok(ItemSummary {
+            id: r.get(0)?,
+            event_id: r.get(1)?,
+            event_type: r.get(2)?,
+            correlation_id: r.get(3)?,
+            status: r.get(4)?,
+            resolution: r.get(5)?,
+            rejections: rejections(&r.get::<_, String>(6)?),
+            package_version: r.get(7)?,
+            received_at: r.get(8)?,
+            attempts: r.get(9)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// One item in full: the event, each rejection with its rule location, the
 /// lineage (package version and trace), earlier attempts, deliveries.
-pub fn show(state: &State, id: i64) -> Result<Json> {
+pub fn show(state: &State, id: i64) -> Result<Item> {
     // One read transaction: the lineage steps read are those the item's
     // trace refers to, whatever `canon process` commits meanwhile.
     let tx = state.conn.unchecked_transaction()?;
@@ -86,32 +210,34 @@ pub fn show(state: &State, id: i64) -> Result<Json> {
             |r| {
                 Ok((
                     r.get::<_, i64>(9)?,
-                    json!({
-                        "id": r.get::<_, i64>(0)?,
-                        "status": r.get::<_, String>(1)?,
-                        "resolution": r.get::<_, Option<String>>(2)?,
-                        "note": r.get::<_, Option<String>>(3)?,
-                        "attempts": r.get::<_, i64>(4)?,
-                        "rejections": parse(&r.get::<_, String>(5)?),
-                        "created_at": r.get::<_, String>(6)?,
-                        "updated_at": r.get::<_, String>(7)?,
-                        "resolved_at": r.get::<_, Option<String>>(8)?,
-                        "updated_by": r.get::<_, Option<String>>(21)?,
-                        "resolved_by": r.get::<_, Option<String>>(22)?,
-                        "event_id": r.get::<_, Option<String>>(10)?,
-                        "event_type": r.get::<_, Option<String>>(11)?,
-                        "correlation_id": r.get::<_, Option<String>>(12)?,
-                        "idempotency_key": r.get::<_, String>(13)?,
-                        "received_at": r.get::<_, String>(14)?,
-                        "event": r.get::<_, Option<String>>(15)?.map(|t| parse(&t)),
-                        "lineage": {
-                            "package_version": r.get::<_, String>(18)?,
-                            "package": r.get::<_, String>(19)?,
-                            "data": r.get::<_, String>(20)?,
-                            "outcome": r.get::<_, String>(17)?,
-                            "trace": steps(&templates, &r.get::<_, String>(16)?),
+                    Item {
+                        id: r.get(0)?,
+                        status: r.get(1)?,
+                        resolution: r.get(2)?,
+                        note: r.get(3)?,
+                        attempts: r.get(4)?,
+                        rejections: rejections(&r.get::<_, String>(5)?),
+                        created_at: r.get(6)?,
+                        updated_at: r.get(7)?,
+                        resolved_at: r.get(8)?,
+                        updated_by: r.get(21)?,
+                        resolved_by: r.get(22)?,
+                        event_id: r.get(10)?,
+                        event_type: r.get(11)?,
+                        correlation_id: r.get(12)?,
+                        idempotency_key: r.get(13)?,
+                        received_at: r.get(14)?,
+                        event: r.get::<_, Option<String>>(15)?.map(|t| event_json(&t)),
+                        lineage: ItemLineage {
+                            package_version: r.get(18)?,
+                            package: r.get(19)?,
+                            data: r.get(20)?,
+                            outcome: r.get(17)?,
+                            trace: steps(&templates, &r.get::<_, String>(16)?),
                         },
-                    }),
+                        history: Vec::new(),
+                        deliveries: Vec::new(),
+                    },
                 ))
             },
         )
@@ -124,31 +250,27 @@ pub fn show(state: &State, id: i64) -> Result<Json> {
     )?;
     let history = st
         .query_map([id], |r| {
-            Ok(json!({
-                "attempt": r.get::<_, i64>(0)?,
-                "at": r.get::<_, String>(1)?,
-                "package_version": r.get::<_, String>(2)?,
-                "outcome": r.get::<_, String>(3)?,
-                "rejections": parse(&r.get::<_, String>(4)?),
-                "trace": steps(&templates, &r.get::<_, String>(5)?),
-                "by": r.get::<_, Option<String>>(6)?,
-            }))
+            Ok(Attempt {
+                attempt: r.get(0)?,
+                at: r.get(1)?,
+                package_version: r.get(2)?,
+                outcome: r.get(3)?,
+                rejections: rejections(&r.get::<_, String>(4)?),
+                trace: steps(&templates, &r.get::<_, String>(5)?),
+                by: r.get(6)?,
+            })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let deliveries = deliveries(conn, event, &item)?;
-    if let Some(obj) = item.as_object_mut() {
-        obj.insert("history".into(), Json::Array(history));
-        obj.insert("deliveries".into(), Json::Array(deliveries));
-    }
+    item.deliveries = deliveries(conn, event, &item.lineage)?;
+    item.history = history;
     Ok(item)
 }
 
 /// The deliveries of an accepted event, in emit order: an HTTP sink's from
 /// its outbox row; a file sink's (which has none) from the lineage's emits
 /// and the delivery id they were written with.
-fn deliveries(conn: &rusqlite::Connection, event: i64, item: &Json) -> Result<Vec<Json>> {
-    let lineage = &item["lineage"];
-    if lineage["outcome"] != "accepted" {
+fn deliveries(conn: &rusqlite::Connection, event: i64, lineage: &ItemLineage) -> Result<Vec<Delivery>> {
+    if lineage.outcome != "accepted" {
         return Ok(Vec::new());
     }
     let (key, hash): (String, Vec<u8>) =
@@ -163,31 +285,32 @@ fn deliveries(conn: &rusqlite::Connection, event: i64, item: &Json) -> Result<Ve
     let mut st = conn.prepare(
         "SELECT destination, delivery_id, state, attempts, last_error, delivered_at FROM outbox WHERE event = ?1 ORDER BY id",
     )?;
-    let mut outbox: Vec<Json> = st
+    let mut outbox: Vec<Delivery> = st
         .query_map([event], |r| {
-            Ok(json!({
-                "destination": r.get::<_, String>(0)?,
-                "delivery_id": r.get::<_, String>(1)?,
-                "sink": "http",
-                "state": r.get::<_, String>(2)?,
-                "attempts": r.get::<_, i64>(3)?,
-                "last_error": r.get::<_, Option<String>>(4)?,
-                "delivered_at": r.get::<_, Option<String>>(5)?,
-            }))
+            Ok(Delivery::Http {
+                destination: r.get(0)?,
+                delivery_id: r.get(1)?,
+                state: r.get(2)?,
+                attempts: r.get(3)?,
+                last_error: r.get(4)?,
+                delivered_at: r.get(5)?,
+            })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let emits = lineage["trace"].as_array().into_iter().flatten().filter(|t| t["kind"] == "emit");
+    let emits = lineage.trace.iter().filter_map(|t| match t {
+        TraceEvent::Emit { destination, .. } => Some(destination),
+        _ => None,
+    });
     let mut out = Vec::new();
-    for (n, e) in emits.enumerate() {
+    for (n, destination) in emits.enumerate() {
         let id = format!("{base}-{}", n + 1);
-        match outbox.iter().position(|o| o["delivery_id"] == id.as_str()) {
+        match outbox.iter().position(|o| o.delivery_id() == id) {
             Some(i) => out.push(outbox.remove(i)),
-            None => out.push(json!({
-                "destination": e["destination"],
-                "delivery_id": id,
-                "sink": "file",
-                "state": "delivered",
-            })),
+            None => out.push(Delivery::File {
+                destination: destination.clone(),
+                delivery_id: id,
+                state: "delivered".into(),
+            }),
         }
     }
     out.extend(outbox);
@@ -260,15 +383,15 @@ pub enum Selection {
 }
 
 /// What retrying one item gave.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RetryResult {
     pub id: i64,
     pub event_id: Option<String>,
     /// `accepted`, `ignored`, `rejected`, `invalid`, or `conflict` (an
     /// idempotency conflict cannot be retried: resolve it with a note).
     pub outcome: String,
-    /// The rejections of this evaluation (JSON).
-    pub rejections: Json,
+    /// The rejections of this evaluation.
+    pub rejections: Vec<StoredRejection>,
     pub resolved: bool,
 }
 
@@ -279,7 +402,8 @@ pub struct RetrySummary {
     pub http: DeliveryCounts,
 }
 
-struct Item {
+/// An item as a retry loads it.
+struct RetryItem {
     id: i64,
     event: i64,
     attempts: i64,
@@ -296,7 +420,7 @@ struct Item {
     event_id: Option<String>,
 }
 
-fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, Item)>> {
+fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, RetryItem)>> {
     Ok(conn
         .query_row(
             "SELECT x.status, x.id, x.event, x.attempts, x.rejections, x.updated_at, e.idem_key, e.payload_hash,
@@ -306,7 +430,7 @@ fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, Ite
             |r| {
                 Ok((
                     r.get(0)?,
-                    Item {
+                    RetryItem {
                         id: r.get(1)?,
                         event: r.get(2)?,
                         attempts: r.get(3)?,
@@ -399,7 +523,7 @@ fn retry_one(
     rules: &Rules,
     ledger: &Ledger,
     sinks: &mut Sinks,
-    item: Item,
+    item: RetryItem,
     act: &Act<'_>,
     counts: &mut Counts,
     lineage: &mut Lineage<'_>,
@@ -420,7 +544,7 @@ fn retry_one(
                 id: item.id,
                 event_id: item.event_id,
                 outcome: "conflict".into(),
-                rejections: parse(&item.rejections),
+                rejections: rejections(&item.rejections),
                 resolved: false,
             })
         }
@@ -474,7 +598,7 @@ fn retry_one(
         id: item.id,
         event_id: item.event_id,
         outcome: p.status.as_str().into(),
-        rejections: parse(p.rejections()),
+        rejections: rejections(p.rejections()),
         resolved,
     })
 }

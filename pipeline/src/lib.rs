@@ -7,7 +7,7 @@
 //! - `version.rs`: the package version, a content hash of sources and data.
 //! - `config.rs`: `canon.toml`, binding destinations to sinks.
 //! - `sink.rs`: exactly-once JSONL file sinks; `http.rs`: HTTP sinks.
-//! - `process.rs`: evaluating a stream of events durably, in batches.
+//! - `process/`: evaluating a stream of events durably, in batches: the input, chunks, their ordering, the ledger writer, the acknowledgement and the orchestration (`mod.rs`).
 //! - `exceptions.rs`: list, show, retry and resolve; `status.rs`: reconciliation.
 //!
 //! ```no_run
@@ -17,7 +17,7 @@
 //! let pkg = canon_runtime::load(Path::new("examples/timesheets")).unwrap();
 //! let data = pkg.data_dir();
 //! let tables = canon_runtime::Tables::load(&pkg.package(), &data, false).unwrap();
-//! let rules = Rules::new(&pkg, tables, &data).unwrap();
+//! let rules = Rules::new(&pkg, tables, &data, canon_jit::Backend::Jit).unwrap();
 //! let mut state = State::open(Path::new("/tmp/state")).unwrap();
 //! let input = std::fs::File::open("events.jsonl").unwrap();
 //! let summary = process(&mut state, &rules, Box::new(input), &mut std::io::sink(), &Options::default(), &mut |_| {}).unwrap();

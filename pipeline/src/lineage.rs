@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use canon_runtime::encode::json_str;
-use canon_runtime::interp::TraceEvent;
+use canon_runtime::outcome::TraceEvent;
 use rusqlite::Connection;
 use serde_json::Value as Json;
 

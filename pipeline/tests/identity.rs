@@ -27,7 +27,7 @@ fn rules(dir: &Path) -> Rules {
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics());
     let data = loaded.data_dir();
     let tables = canon_runtime::Tables::load(&loaded.package(), &data, false).unwrap();
-    Rules::new(&loaded, tables, &data).unwrap()
+    Rules::new(&loaded, tables, &data, canon_jit::Backend::Jit).unwrap()
 }
 
 /// Processes `input` (bytes); the outcome lines.
@@ -66,7 +66,7 @@ fn payloads_serde_cannot_hold_or_nest_deep_are_keyed_by_source_and_id() {
         assert_eq!(statuses(&lines), ["accepted", "duplicate", "rejected", "duplicate"], "{extra}");
         assert_eq!(lines[2]["rejections"][0]["code"], "IDEMPOTENCY_CONFLICT");
         let conflicts =
-            exceptions::list(&state, &Filter { status: None, code: Some("IDEMPOTENCY_CONFLICT".into()) }).unwrap();
+            json_items(exceptions::list(&state, &Filter { status: None, code: Some("IDEMPOTENCY_CONFLICT".into()) }).unwrap());
         assert_eq!(conflicts.len(), 1);
         // Sent again in a later run: still the same key.
         let again = run(&mut state, &rules, spaced.as_bytes());
@@ -82,7 +82,7 @@ fn lines_that_are_not_utf8_differ_by_their_bytes() {
     let input = b"{\"id\":\"\xff\"}\n{\"id\":\"\xfe\"}\n{\"id\":\"\xff\"}\n";
     let lines = run(&mut state, &rules, input);
     assert_eq!(statuses(&lines), ["invalid", "invalid", "duplicate"]);
-    let open = exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap();
+    let open = json_items(exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap());
     assert_eq!(open.len(), 2);
 }
 
@@ -94,4 +94,9 @@ fn lines_of_other_white_space_are_events_not_blank() {
     let lines = run(&mut state, &rules, " \t\r\n\x0c\n\x0b\n\u{a0}\n".as_bytes());
     assert_eq!(lines.iter().map(|o| o["line"].as_u64().unwrap()).collect::<Vec<_>>(), [2, 3, 4]);
     assert_eq!(statuses(&lines), ["invalid", "invalid", "invalid"]);
+}
+
+/// Items as `--format json` shows them.
+fn json_items<T: serde::Serialize>(items: Vec<T>) -> Vec<serde_json::Value> {
+    items.iter().map(|i| serde_json::to_value(i).unwrap()).collect()
 }

@@ -49,13 +49,13 @@ fn inputs() -> [Vec<u8>; 3] {
     [whole, data, field]
 }
 
-fn rules(dir: &Path) -> Rules {
+fn rules(dir: &Path, backend: canon_jit::Backend) -> Rules {
     std::fs::write(dir.join("t.canon"), PACKAGE).unwrap();
     let loaded = canon_runtime::load(dir).unwrap();
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics());
     let data = loaded.data_dir();
     let tables = canon_runtime::Tables::load(&loaded.package(), &data, false).unwrap();
-    Rules::new(&loaded, tables, &data).unwrap()
+    Rules::new(&loaded, tables, &data, backend).unwrap()
 }
 
 fn run(state: &mut State, rules: &Rules, input: &[u8]) -> Vec<Json> {
@@ -90,9 +90,9 @@ fn evaluated(o: &Json) -> bool {
 #[test]
 fn every_document_as_line_data_and_field() {
     let tmp = tempfile::tempdir().unwrap();
-    let jit = rules(tmp.path());
-    assert!(jit.compiled());
-    let interp = rules(tmp.path()).interpreted();
+    let jit = rules(tmp.path(), canon_jit::Backend::Jit);
+    assert!(jit.evaluator().compiled());
+    let interp = rules(tmp.path(), canon_jit::Backend::Interp);
     for (n, input) in inputs().iter().enumerate() {
         let mut outcomes = Vec::new();
         for (name, rules) in [("jit", &jit), ("interp", &interp)] {

@@ -35,7 +35,7 @@ fn rules(pkg: &Path) -> Rules {
     assert!(!loaded.has_errors());
     let data = loaded.data_dir();
     let tables = canon_runtime::Tables::load(&loaded.package(), &data, false).unwrap();
-    Rules::new(&loaded, tables, &data).unwrap()
+    Rules::new(&loaded, tables, &data, canon_jit::Backend::Jit).unwrap()
 }
 
 fn opts() -> Options {
@@ -85,7 +85,7 @@ fn outcomes_match_the_interpreter_and_a_second_run_is_all_duplicates() {
     let events = sample_events();
     let (s, lines) = run(&mut state, &rules, &events);
     // The same lines `canon run` would print.
-    let engine = rules.engine();
+    let engine = rules.evaluator();
     for (i, (line, got)) in events.lines().zip(&lines).enumerate() {
         let mut want = String::new();
         engine.write_outcome(&engine.evaluate(i as u64 + 1, line), &mut want);
@@ -108,7 +108,7 @@ fn outcomes_match_the_interpreter_and_a_second_run_is_all_duplicates() {
     assert_eq!(s2.counts.duplicate, expected.len() as u64);
     assert!(lines2.iter().all(|o| o["status"] == "duplicate" && o["emits"] == serde_json::json!([])));
     assert_eq!(std::fs::read(state_dir.join("out/erp_posting.jsonl")).unwrap(), before);
-    let open = exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap();
+    let open = json_items(exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap());
     assert_eq!(open.len() as u64, s.counts.rejected);
 }
 
@@ -141,9 +141,9 @@ fn blank_lines_crlf_and_bytes_that_are_not_utf8() {
     assert_ne!(out[2]["status"], "invalid");
     assert_eq!(s.counts.total(), 3);
     // Kept as read (lossily) in the queue, without its line ending.
-    let open = exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap();
+    let open = json_items(exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap());
     let invalid = open.iter().find(|i| i["event_id"].is_null()).unwrap();
-    let shown = exceptions::show(&state, invalid["id"].as_i64().unwrap()).unwrap();
+    let shown = serde_json::to_value(exceptions::show(&state, invalid["id"].as_i64().unwrap()).unwrap()).unwrap();
     assert_eq!(shown["event"], serde_json::json!({"id": "\u{fffd}\u{fffd}"}));
     // Again: every line a duplicate, the invalid one too.
     let (s, out) = go(&mut state);
@@ -192,7 +192,7 @@ fn same_key_other_payload_is_a_conflict_in_the_queue() {
     assert_eq!(statuses, ["accepted", "duplicate", "rejected", "duplicate"]);
     assert_eq!(lines[2]["rejections"][0]["code"], "IDEMPOTENCY_CONFLICT");
     assert_eq!(s.counts.accepted, 1);
-    let items = exceptions::list(&state, &Filter { status: None, code: Some("IDEMPOTENCY_CONFLICT".into()) }).unwrap();
+    let items = json_items(exceptions::list(&state, &Filter { status: None, code: Some("IDEMPOTENCY_CONFLICT".into()) }).unwrap());
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["event_id"], "evt-1");
     // Only the first payload was delivered.
@@ -305,7 +305,7 @@ fn a_full_disk_under_a_sink_commits_nothing_and_loses_nothing() {
     let msg = err.to_string();
     assert!(msg.contains("payroll_staging") && msg.contains("nothing of the current batch was committed"), "{msg}");
     assert!(out.is_empty(), "nothing is acknowledged");
-    let status = canon_pipeline::status::status(&state).unwrap();
+    let status = serde_json::to_value(canon_pipeline::status::status(&state).unwrap()).unwrap();
     assert_eq!(status["events"]["by_type"], serde_json::json!({}));
     assert_eq!(std::fs::metadata(state_dir.join("out/erp_posting.jsonl")).unwrap().len(), 0, "cut back");
     drop(state);
@@ -391,8 +391,8 @@ fn retry_after_a_master_data_fix_delivers_and_resolves() {
     let mut state = State::open(&state_dir).unwrap();
     let (_, lines) = run(&mut state, &before, &format!("{unknown}\n"));
     assert_eq!(lines[0]["rejections"][0]["code"], "UNKNOWN_PROJECT");
-    let items = exceptions::list(&state, &Filter { status: Some("open".into()), code: Some("UNKNOWN_PROJECT".into()) })
-        .unwrap();
+    let items = json_items(exceptions::list(&state, &Filter { status: Some("open".into()), code: Some("UNKNOWN_PROJECT".into()) })
+        .unwrap());
     assert_eq!(items.len(), 1);
     let id = items[0]["id"].as_i64().unwrap();
 
@@ -417,7 +417,7 @@ fn retry_after_a_master_data_fix_delivers_and_resolves() {
     assert_eq!(posted[0]["event_id"], "evt-new");
     assert_eq!(posted[0]["record"]["project"], "P-7777");
 
-    let item = exceptions::show(&state, id).unwrap();
+    let item = serde_json::to_value(exceptions::show(&state, id).unwrap()).unwrap();
     assert_eq!(item["status"], "resolved");
     assert_eq!(item["resolution"], "retried");
     assert_eq!(item["lineage"]["package_version"], after.version.as_str());
@@ -443,9 +443,9 @@ fn resolve_show_and_status() {
     let events = sample_events();
     let (s, _) = run(&mut state, &rules, &(events.clone() + "not json\n"));
     assert_eq!(s.counts.invalid, 1);
-    let open = exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap();
+    let open = json_items(exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap());
     let first = open[0]["id"].as_i64().unwrap();
-    let shown = exceptions::show(&state, first).unwrap();
+    let shown = serde_json::to_value(exceptions::show(&state, first).unwrap()).unwrap();
     assert_eq!(shown["event"]["id"], shown["event_id"]);
     let at = shown["rejections"][0]["at"].as_str().unwrap();
     assert!(at.starts_with("posting.canon:"), "{at}");
@@ -455,10 +455,10 @@ fn resolve_show_and_status() {
     assert!(matches!(exceptions::resolve(&state, first, "again"), Err(Error::AlreadyResolved(_))));
     assert!(matches!(exceptions::resolve(&state, 999_999, "x"), Err(Error::NotFound(999_999))));
     assert!(matches!(exceptions::show(&state, 999_999), Err(Error::NotFound(_))));
-    let shown = exceptions::show(&state, first).unwrap();
+    let shown = serde_json::to_value(exceptions::show(&state, first).unwrap()).unwrap();
     assert_eq!(shown["note"], "posted by hand in the ERP");
 
-    let st = canon_pipeline::status::status(&state).unwrap();
+    let st = serde_json::to_value(canon_pipeline::status::status(&state).unwrap()).unwrap();
     let ty = &st["events"]["by_type"]["com.acme.timesheet.approved"];
     assert_eq!(ty["accepted"].as_u64().unwrap(), s.counts.accepted);
     assert_eq!(ty["rejected"].as_u64().unwrap(), s.counts.rejected);
@@ -517,10 +517,10 @@ fn a_state_of_schema_1_is_upgraded_and_its_traces_still_read() {
     let (s, _) = run(&mut state, &rules, &events);
     assert_eq!(s.counts.duplicate, 10, "the ledger of schema 1 still counts");
     // Items from before and after the upgrade show the same kind of lineage.
-    let open = exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap();
+    let open = json_items(exceptions::list(&state, &Filter { status: Some("open".into()), code: None }).unwrap());
     assert!(open.len() >= 2);
     let trace_of = |item: &Json| {
-        let shown = exceptions::show(&state, item["id"].as_i64().unwrap()).unwrap();
+        let shown = serde_json::to_value(exceptions::show(&state, item["id"].as_i64().unwrap()).unwrap()).unwrap();
         shown["lineage"]["trace"].as_array().unwrap().clone()
     };
     for item in &open {
@@ -720,7 +720,7 @@ fn http_config(rules: &Rules, erp_url: &str, payroll_url: &str, max_attempts: u3
         max_backoff_ms = 40
         "#
     );
-    Config::parse(&text, &rules.engine().package().clone()).unwrap()
+    Config::parse(&text, &rules.evaluator().package().clone()).unwrap()
 }
 
 #[test]
@@ -749,7 +749,7 @@ fn http_sink_retries_with_backoff_then_delivers_each_record_once() {
         assert_eq!(body["delivery_id"].as_str().unwrap(), id.as_str());
         assert!(body["record"]["journalId"].as_str().unwrap().starts_with("JE-"));
     }
-    let st = canon_pipeline::status::status(&state).unwrap();
+    let st = serde_json::to_value(canon_pipeline::status::status(&state).unwrap()).unwrap();
     assert_eq!(st["destinations"]["erp_posting"]["delivered"].as_u64().unwrap() as usize, erp_emits);
     assert_eq!(st["destinations"]["erp_posting"]["pending"], 0);
     assert!(!state_dir.join("out/erp_posting.jsonl").exists());
@@ -773,7 +773,7 @@ fn http_sink_dead_letters_after_its_attempts() {
     // 500 is retried up to max_attempts; 422 is final at once.
     assert_eq!(down.seen.lock().unwrap().len(), 3 * erp);
     assert_eq!(refuses.seen.lock().unwrap().len(), payroll);
-    let st = canon_pipeline::status::status(&state).unwrap();
+    let st = serde_json::to_value(canon_pipeline::status::status(&state).unwrap()).unwrap();
     assert_eq!(st["destinations"]["erp_posting"]["dead"].as_u64().unwrap() as usize, erp);
     assert_eq!(st["destinations"]["payroll_staging"]["dead"].as_u64().unwrap() as usize, payroll);
     // Dead letters are not exceptions: the events themselves were accepted.
@@ -784,7 +784,7 @@ fn http_sink_dead_letters_after_its_attempts() {
 fn canon_toml_errors_name_the_problem() {
     let tmp = tempfile::tempdir().unwrap();
     let rules = rules(&package(tmp.path()));
-    let pkg = rules.engine().package().clone();
+    let pkg = rules.evaluator().package().clone();
     let err = Config::parse("[sinks.nowhere]\ntype = \"file\"\n", &pkg).unwrap_err();
     assert!(err.to_string().contains("no destination `nowhere`"), "{err}");
     let err = Config::parse("[sinks.erp_posting]\ntype = \"http\"\n", &pkg).unwrap_err();
@@ -840,11 +840,11 @@ fn a_state_of_schema_3_is_upgraded_and_records_who_resolves() {
     let state = State::open_existing(&state_dir).unwrap();
     let version: i64 = state.connection().query_row("SELECT version FROM canon_schema", [], |r| r.get(0)).unwrap();
     assert_eq!(version, canon_pipeline::state::SCHEMA_VERSION);
-    let before = exceptions::show(&state, 1).unwrap();
+    let before = serde_json::to_value(exceptions::show(&state, 1).unwrap()).unwrap();
     assert_eq!(before["status"], "resolved");
     assert_eq!(before["resolved_by"], Json::Null, "unknown before the upgrade");
     exceptions::resolve(&state, 2, "after the upgrade").unwrap();
-    assert_eq!(exceptions::show(&state, 2).unwrap()["resolved_by"], exceptions::operator().as_str());
+    assert_eq!(serde_json::to_value(exceptions::show(&state, 2).unwrap()).unwrap()["resolved_by"], exceptions::operator().as_str());
 }
 
 fn set_mode(path: &Path, mode: u32) {
@@ -855,7 +855,7 @@ fn set_mode(path: &Path, mode: u32) {
 #[test]
 fn secrets_come_from_the_environment_or_a_file_and_print_as_stars() {
     let tmp = tempfile::tempdir().unwrap();
-    let pkg = rules(&package(tmp.path())).engine().package().clone();
+    let pkg = rules(&package(tmp.path())).evaluator().package().clone();
     // Each test has its own variables: tests run in parallel threads.
     std::env::set_var("CANON_TEST_SECRET_ENV_1", "tok-from-env-41");
     std::env::set_var("CANON_TEST_SECRET_URL_1", "http://127.0.0.1:9/in?key=url-secret-77");
@@ -891,7 +891,7 @@ fn secrets_come_from_the_environment_or_a_file_and_print_as_stars() {
 #[test]
 fn a_missing_secret_or_a_secret_file_others_may_read_is_an_error_naming_sink_and_setting() {
     let tmp = tempfile::tempdir().unwrap();
-    let pkg = rules(&package(tmp.path())).engine().package().clone();
+    let pkg = rules(&package(tmp.path())).evaluator().package().clone();
     let err = Config::parse(
         "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { Authorization = { env = \"CANON_TEST_SECRET_UNSET_2\" } }\n",
         &pkg,
@@ -936,7 +936,7 @@ fn a_missing_secret_or_a_secret_file_others_may_read_is_an_error_naming_sink_and
 #[test]
 fn literal_secrets_in_canon_toml_are_warned_of_without_their_value() {
     let tmp = tempfile::tempdir().unwrap();
-    let pkg = rules(&package(tmp.path())).engine().package().clone();
+    let pkg = rules(&package(tmp.path())).evaluator().package().clone();
     let config = Config::parse(
         r#"
         [sinks.erp_posting]
@@ -959,4 +959,9 @@ fn literal_secrets_in_canon_toml_are_warned_of_without_their_value() {
     }
     let canon_pipeline::config::SinkConfig::Http(h) = &config.sinks[0].1 else { panic!() };
     assert_eq!(h.shown_url, "https://svc:***@erp.example.com/in");
+}
+
+/// Items as `--format json` shows them.
+fn json_items<T: serde::Serialize>(items: Vec<T>) -> Vec<serde_json::Value> {
+    items.iter().map(|i| serde_json::to_value(i).unwrap()).collect()
 }

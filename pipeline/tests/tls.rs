@@ -39,7 +39,7 @@ fn rules(pkg: &Path) -> canon_pipeline::Result<Rules> {
     assert!(!loaded.has_errors());
     let data = loaded.data_dir();
     let tables = canon_runtime::Tables::load(&loaded.package(), &data, false).unwrap();
-    Rules::new(&loaded, tables, &data)
+    Rules::new(&loaded, tables, &data, canon_jit::Backend::Jit)
 }
 
 /// The first events of the example; returns how many records go to `erp_posting`.
@@ -246,7 +246,7 @@ fn expect(tmp: &Path, rules: &Rules, server: &Server, reason: Option<&[&str]>) {
             assert_eq!((s.http.delivered as usize, s.http.dead), (erp, 0), "{rows:?}");
             assert_eq!(server.seen.lock().unwrap().len(), erp);
             assert!(rows.iter().all(|(st, e)| st == "delivered" && e.is_none()), "{rows:?}");
-            let st = canon_pipeline::status::status(&state).unwrap();
+            let st = serde_json::to_value(canon_pipeline::status::status(&state).unwrap()).unwrap();
             assert!(st["destinations"]["erp_posting"].get("last_error").is_none(), "{st}");
         }
         Some(why) => {
@@ -258,7 +258,7 @@ fn expect(tmp: &Path, rules: &Rules, server: &Server, reason: Option<&[&str]>) {
                 eprintln!("last_error: {e}");
                 assert!(why.iter().any(|w| e.contains(w)) && e.contains(&server.url), "{e}");
             }
-            let st = canon_pipeline::status::status(&state).unwrap();
+            let st = serde_json::to_value(canon_pipeline::status::status(&state).unwrap()).unwrap();
             assert_eq!(st["destinations"]["erp_posting"]["dead"].as_u64().unwrap() as usize, erp);
             let last = st["destinations"]["erp_posting"]["last_error"].as_str().unwrap();
             assert!(why.iter().any(|w| last.contains(w)), "{last}");
@@ -404,7 +404,7 @@ fn plain_http_to_another_machine_needs_allow_plain_http() {
     let e = config_error(with_sink(&pkg, "http://127.0.0.1:9/", "ca_file = \"ca.pem\""));
     assert!(e.contains("need an https:// `url`"), "{e}");
     // Config::parse_in reads relative files from the given directory.
-    let ir = with_sink(&pkg, "http://127.0.0.1:9/", "").unwrap().engine().package().clone();
+    let ir = with_sink(&pkg, "http://127.0.0.1:9/", "").unwrap().evaluator().package().clone();
     let text = "[sinks.erp_posting]\ntype = \"http\"\nurl = \"https://erp.example.com/\"\nca_file = \"ca.pem\"\n";
     let parsed = Config::parse_in(text, &ir, &pkg).unwrap();
     assert!(

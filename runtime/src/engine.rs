@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use canon_compiler::diagnostics::RuntimeCode;
 use canon_compiler::ir::{self, DestId, Loc};
 use canon_compiler::types::{Ty, ENVELOPE};
 use std::borrow::Cow;
@@ -11,7 +10,8 @@ use crate::decode::Decoder;
 use crate::encode;
 use std::cell::RefCell;
 
-use crate::interp::{Interp, Rejection, TraceEvent};
+use crate::interp::Interp;
+use crate::outcome::{Rejection, TraceEvent};
 use crate::tables::Tables;
 use crate::value::Value;
 
@@ -45,14 +45,6 @@ pub struct Outcome {
     pub status: Status,
     pub emits: Vec<(DestId, Value)>,
     pub rejections: Vec<Rejection>,
-}
-
-/// Which engine evaluates handlers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EngineKind {
-    /// The reference interpreter.
-    #[default]
-    Interp,
 }
 
 /// A checked package with its tables, ready to evaluate events. `Send + Sync`;
@@ -127,8 +119,6 @@ impl Envelope {
 pub fn envelope(line: &str) -> Option<(Envelope, Option<Cow<'_, str>>)> {
     crate::envelope::parse(line).ok()
 }
-
-pub use crate::envelope::is_blank;
 
 impl Engine {
     pub fn new(pkg: Arc<ir::Package>, tables: Tables) -> Engine {
@@ -322,12 +312,7 @@ pub fn invalid_outcome(line_no: u64, message: &str) -> Outcome {
         correlation_id: None,
         status: Status::Invalid,
         emits: Vec::new(),
-        rejections: vec![Rejection {
-            code: Arc::from(RuntimeCode::InvalidEnvelope.as_str()),
-            message: message.to_string(),
-            at: String::new(),
-            path: None,
-        }],
+        rejections: vec![Rejection::invalid_envelope(message)],
     }
 }
 
@@ -343,12 +328,7 @@ pub fn decode_line(pkg: &ir::Package, line_no: u64, line: &str) -> Decoded {
                 correlation_id: None,
                 status: Status::Invalid,
                 emits: Vec::new(),
-                rejections: vec![Rejection {
-                    code: Arc::from(RuntimeCode::InvalidEnvelope.as_str()),
-                    message: inv.message,
-                    at: String::new(),
-                    path: None,
-                }],
+                rejections: vec![Rejection::invalid_envelope(inv.message)],
             });
         }
     };
@@ -380,12 +360,7 @@ pub fn decode_event(pkg: &ir::Package, line_no: u64, env: &Envelope, data: &str)
                 .map(|s| pkg.loc_string(Loc { file: s.file, line: s.line }))
                 .unwrap_or_default();
             outcome.status = Status::Rejected;
-            outcome.rejections.push(Rejection {
-                code: Arc::from(RuntimeCode::SchemaViolation.as_str()),
-                message: format!("{}: {}", e.path, e.message),
-                at,
-                path: Some(e.path),
-            });
+            outcome.rejections.push(Rejection::schema_violation(e.path, &e.message, at));
             Decoded::Done(outcome)
         }
     }

@@ -9,35 +9,15 @@ use canon_compiler::ir::{
     self, Aggregate, BinaryOp, Builtin, CellTest, CmpOp, Const, DestId, Expr, ExprKind, Hit, InterpPart, Loc, Pat,
     Stmt, UnaryOp,
 };
-use canon_compiler::diagnostics::RuntimeCode;
 use canon_compiler::types::OrdKind;
 use canon_stdlib::money::{self, MoneyOp};
 use canon_stdlib::{num, text, Rounding};
 use smallvec::SmallVec;
 
 use crate::encode;
+use crate::outcome::{Fault, Rejection, TraceEvent};
 use crate::tables::Tables;
 use crate::value::{KeyPart, Value};
-
-/// A run-time fault: a rejection that stops the handler (LANGUAGE.md §8).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fault {
-    pub code: Arc<str>,
-    pub message: String,
-    pub loc: Loc,
-}
-
-type R<T> = Result<T, Fault>;
-
-/// One recorded rejection.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
-    pub code: Arc<str>,
-    pub message: String,
-    pub at: String,
-    /// JSON Pointer of a schema violation.
-    pub path: Option<String>,
-}
 
 /// What a handler did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -52,68 +32,6 @@ pub struct Interp<'a> {
     pub meta: &'a Value,
     /// When set, records which rules, decision rows and lookups decided the outcome.
     pub trace: Option<&'a RefCell<Vec<TraceEvent>>>,
-}
-
-/// One step of an outcome's lineage (RUNTIME.md §4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TraceEvent {
-    /// A `check`, `require` or `reject` recorded a rejection (or a fault did).
-    Rejected { code: String, at: String },
-    /// A decision row matched.
-    DecisionRow { decision: String, row: usize, at: String },
-    /// A table lookup, and whether it found a row.
-    Lookup { table: String, key: String, found: bool },
-    /// An emit was queued.
-    Emit { destination: String, at: String },
-}
-
-impl TraceEvent {
-    /// The event as a JSON object (the `trace` of `canon run --explain`).
-    pub fn write_json(&self, out: &mut String) {
-        let field = |out: &mut String, k: &str, v: &str| {
-            out.push(',');
-            crate::encode::json_str(out, k);
-            out.push(':');
-            crate::encode::json_str(out, v);
-        };
-        match self {
-            TraceEvent::Rejected { code, at } => {
-                out.push_str("{\"kind\":\"rejected\"");
-                field(out, "code", code);
-                field(out, "at", at);
-            }
-            TraceEvent::DecisionRow { decision, row, at } => {
-                out.push_str("{\"kind\":\"decision\"");
-                field(out, "decision", decision);
-                out.push_str(&format!(",\"row\":{row}"));
-                field(out, "at", at);
-            }
-            TraceEvent::Lookup { table, key, found } => {
-                out.push_str("{\"kind\":\"lookup\"");
-                field(out, "table", table);
-                field(out, "key", key);
-                out.push_str(if *found { ",\"found\":true" } else { ",\"found\":false" });
-            }
-            TraceEvent::Emit { destination, at } => {
-                out.push_str("{\"kind\":\"emit\"");
-                field(out, "destination", destination);
-                field(out, "at", at);
-            }
-        }
-        out.push('}');
-    }
-
-    /// One line of text.
-    pub fn describe(&self) -> String {
-        match self {
-            TraceEvent::Rejected { code, at } => format!("rejected {code} at {at}"),
-            TraceEvent::DecisionRow { decision, row, at } => format!("decision {decision}: row {row} matched ({at})"),
-            TraceEvent::Lookup { table, key, found } => {
-                format!("lookup {table}[{key}]: {}", if *found { "found" } else { "not found" })
-            }
-            TraceEvent::Emit { destination, at } => format!("emit {destination} at {at}"),
-        }
-    }
 }
 
 enum Flow {
@@ -144,8 +62,7 @@ impl<'a> Interp<'a> {
     }
 
     fn fault(&self, f: canon_stdlib::Fault, loc: Loc) -> Fault {
-        let at = self.pkg.loc_string(loc);
-        Fault { code: Arc::from(f.code()), message: format!("{} at {at}", f.message()), loc }
+        Fault::from_stdlib(&f, loc, &self.pkg.loc_string(loc))
     }
 
     /// Runs a handler on a decoded event.
@@ -157,8 +74,8 @@ impl<'a> Interp<'a> {
         let mut out = HandlerResult::default();
         if let Err(f) = self.block(&h.body, &mut frame, &mut out) {
             let at = self.pkg.loc_string(f.loc);
-            self.note(|| TraceEvent::Rejected { code: f.code.to_string(), at: at.clone() });
-            out.rejections.push(Rejection { code: f.code, message: f.message, at, path: None });
+            self.note(|| TraceEvent::Rejected { code: f.code.as_str().to_string(), at: at.clone() });
+            out.rejections.push(f.into_rejection(at));
         }
         if !out.rejections.is_empty() {
             out.emits.clear();
@@ -166,7 +83,7 @@ impl<'a> Interp<'a> {
         out
     }
 
-    fn block(&self, b: &ir::Block, frame: &mut [Value], out: &mut HandlerResult) -> R<Flow> {
+    fn block(&self, b: &ir::Block, frame: &mut [Value], out: &mut HandlerResult) -> Result<Flow, Fault> {
         for s in &b.stmts {
             if let Flow::Stop = self.stmt(s, frame, out)? {
                 return Ok(Flow::Stop);
@@ -175,7 +92,7 @@ impl<'a> Interp<'a> {
         Ok(Flow::Go)
     }
 
-    fn reject(&self, r: &ir::RejectInfo, frame: &mut [Value], out: &mut HandlerResult) -> R<()> {
+    fn reject(&self, r: &ir::RejectInfo, frame: &mut [Value], out: &mut HandlerResult) -> Result<(), Fault> {
         let message = match &r.message {
             Some(m) => match self.eval(m, frame)? {
                 Value::Text(t) => t.to_string(),
@@ -189,7 +106,7 @@ impl<'a> Interp<'a> {
         Ok(())
     }
 
-    fn stmt(&self, s: &Stmt, frame: &mut [Value], out: &mut HandlerResult) -> R<Flow> {
+    fn stmt(&self, s: &Stmt, frame: &mut [Value], out: &mut HandlerResult) -> Result<Flow, Fault> {
         match s {
             Stmt::Let { slot, value } => {
                 let v = self.eval(value, frame)?;
@@ -250,12 +167,12 @@ impl<'a> Interp<'a> {
         Ok(Flow::Go)
     }
 
-    fn truth(&self, e: &Expr, frame: &mut [Value]) -> R<bool> {
+    fn truth(&self, e: &Expr, frame: &mut [Value]) -> Result<bool, Fault> {
         Ok(matches!(self.eval(e, frame)?, Value::Bool(true)))
     }
 
     /// Evaluates an expression in a frame of locals.
-    pub fn eval(&self, e: &Expr, frame: &mut [Value]) -> R<Value> {
+    pub fn eval(&self, e: &Expr, frame: &mut [Value]) -> Result<Value, Fault> {
         Ok(match &e.kind {
             ExprKind::Const(c) => const_value(c),
             ExprKind::Local(s) => frame.get(*s as usize).cloned().unwrap_or(Value::None),
@@ -406,7 +323,7 @@ impl<'a> Interp<'a> {
         }
     }
 
-    fn binary(&self, op: BinaryOp, a: Value, b: Value, loc: Loc) -> R<Value> {
+    fn binary(&self, op: BinaryOp, a: Value, b: Value, loc: Loc) -> Result<Value, Fault> {
         let f = |r: Result<Value, canon_stdlib::Fault>| r.map_err(|x| self.fault(x, loc));
         Ok(match (op, a, b) {
             (BinaryOp::AddInt, Value::Int(x), Value::Int(y)) => f(num::int_add(x, y).map(Value::Int))?,
@@ -442,7 +359,7 @@ impl<'a> Interp<'a> {
     }
 
     /// Orders two values; `op` is what asks, named by a currency mismatch.
-    fn order(&self, _kind: OrdKind, x: &Value, y: &Value, op: MoneyOp, loc: Loc) -> R<Ordering> {
+    fn order(&self, _kind: OrdKind, x: &Value, y: &Value, op: MoneyOp, loc: Loc) -> Result<Ordering, Fault> {
         Ok(match (x, y) {
             (Value::Int(a), Value::Int(b)) => a.cmp(b),
             (Value::Decimal(a), Value::Decimal(b)) => num::cmp(a, b),
@@ -456,7 +373,7 @@ impl<'a> Interp<'a> {
         })
     }
 
-    fn decide(&self, d: &ir::DecisionDef, frame: &mut [Value], loc: Loc) -> R<Value> {
+    fn decide(&self, d: &ir::DecisionDef, frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
         match d.hit {
             Hit::First => {
                 for row in &d.rows {
@@ -471,14 +388,8 @@ impl<'a> Interp<'a> {
                 for row in &d.rows {
                     if self.row_matches(d, row, frame)? {
                         if let Some(first) = found {
-                            let msg = format!(
-                                "decision `{}`: rows at {} and {} both match under `hit unique` (at {})",
-                                d.name,
-                                self.pkg.loc_string(first.loc),
-                                self.pkg.loc_string(row.loc),
-                                self.pkg.loc_string(loc)
-                            );
-                            return Err(Fault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message: msg, loc });
+                            let (first, second) = (self.pkg.loc_string(first.loc), self.pkg.loc_string(row.loc));
+                            return Err(Fault::rows_conflict(&d.name, &first, &second, loc, &self.pkg.loc_string(loc)));
                         }
                         found = Some(row);
                     }
@@ -500,15 +411,14 @@ impl<'a> Interp<'a> {
         }
     }
 
-    fn no_row(&self, d: &ir::DecisionDef, loc: Loc) -> R<Value> {
+    fn no_row(&self, d: &ir::DecisionDef, loc: Loc) -> Result<Value, Fault> {
         if d.ret.is_optional() {
             return Ok(Value::None);
         }
-        let msg = format!("no row of decision `{}` matches (at {})", d.name, self.pkg.loc_string(loc));
-        Err(Fault { code: Arc::from(RuntimeCode::DecisionConflict.as_str()), message: msg, loc })
+        Err(Fault::no_row(&d.name, loc, &self.pkg.loc_string(loc)))
     }
 
-    fn row_output(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &mut [Value]) -> R<Value> {
+    fn row_output(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &mut [Value]) -> Result<Value, Fault> {
         self.note(|| TraceEvent::DecisionRow {
             decision: d.name.clone(),
             row: d.rows.iter().position(|r| std::ptr::eq(r, row)).map(|i| i + 1).unwrap_or(0),
@@ -527,7 +437,7 @@ impl<'a> Interp<'a> {
         }
     }
 
-    fn row_matches(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &[Value]) -> R<bool> {
+    fn row_matches(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &[Value]) -> Result<bool, Fault> {
         for (cell, col) in row.cells.iter().zip(d.columns.iter()) {
             let v = frame.get(*col as usize).unwrap_or(&Value::None);
             if !self.cell_matches(cell, v, row.loc)? {
@@ -537,7 +447,7 @@ impl<'a> Interp<'a> {
         Ok(true)
     }
 
-    fn cell_matches(&self, cell: &CellTest, v: &Value, loc: Loc) -> R<bool> {
+    fn cell_matches(&self, cell: &CellTest, v: &Value, loc: Loc) -> Result<bool, Fault> {
         Ok(match cell {
             CellTest::Any => true,
             CellTest::In { values, negated } => values.iter().any(|c| eq_const(v, c)) != *negated,
@@ -569,7 +479,7 @@ impl<'a> Interp<'a> {
     }
 
     /// An aggregate: the accumulation steps its stdlib file declares.
-    fn aggregate(&self, op: Aggregate, list: &Expr, slot: u32, body: &Expr, frame: &mut [Value], loc: Loc) -> R<Value> {
+    fn aggregate(&self, op: Aggregate, list: &Expr, slot: u32, body: &Expr, frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
         use canon_stdlib::functions::{count, sum};
         let items = match self.eval(list, frame)? {
             Value::List(items) => items,
@@ -634,7 +544,7 @@ impl<'a> Interp<'a> {
     }
 
     /// A built-in call: each overload runs the native function its stdlib file declares.
-    fn builtin(&self, op: Builtin, args: &[Expr], frame: &mut [Value], loc: Loc) -> R<Value> {
+    fn builtin(&self, op: Builtin, args: &[Expr], frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
         use canon_stdlib::functions::{
             abs, add_days, amount, contains, convert, currency, date, day, days_between, end_of_month, ends_with, len,
             lower, max, min, money, month, round, start_of_month, starts_with, trim, upper, weekday, year,

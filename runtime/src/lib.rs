@@ -32,13 +32,16 @@ pub mod decode;
 pub mod encode;
 pub mod engine;
 pub mod envelope;
+pub mod input;
 pub mod interp;
+pub mod outcome;
 pub mod package;
 pub mod tables;
 pub mod testing;
 pub mod value;
 
-pub use engine::{Engine, EngineKind, Envelope, Outcome, Status};
+pub use engine::{Engine, Envelope, Outcome, Status};
+pub use outcome::{Fault, Rejection, TraceEvent};
 pub use package::{load, LoadError, LoadedPackage};
 pub use tables::{DataError, Tables};
 pub use value::Value;

@@ -47,7 +47,7 @@ fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef
         let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None };
         match s {
             TestStmt::Let { slot, value } => {
-                let v = interp.eval(value, &mut frame).map_err(|f| format!("{}: {}", f.code, f.message))?;
+                let v = interp.eval(value, &mut frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?;
                 if let Some(x) = frame.get_mut(*slot as usize) {
                     *x = v;
                 }
@@ -56,11 +56,11 @@ fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef
                 match interp.eval(cond, &mut frame) {
                     Ok(Value::Bool(true)) => {}
                     Ok(_) => return Err(format!("assertion failed at {}: {text}", pkg.loc_string(*loc))),
-                    Err(f) => return Err(format!("assertion at {} rejected with {}: {}", pkg.loc_string(*loc), f.code, f.message)),
+                    Err(f) => return Err(format!("assertion at {} rejected with {}: {}", pkg.loc_string(*loc), f.code.as_str(), f.message)),
                 }
             }
             TestStmt::Given { event, data } => {
-                let v = interp.eval(data, &mut frame).map_err(|f| format!("{}: {}", f.code, f.message))?;
+                let v = interp.eval(data, &mut frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?;
                 given = Given::Data(*event, v);
                 outcome = None;
             }
@@ -74,7 +74,7 @@ fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef
             TestStmt::With { table, rows } => {
                 let mut vals = Vec::new();
                 for r in rows {
-                    vals.push(interp.eval(r, &mut frame).map_err(|f| format!("{}: {}", f.code, f.message))?);
+                    vals.push(interp.eval(r, &mut frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?);
                 }
                 tables.set_rows(pkg, *table, vals)?;
                 outcome = None;
@@ -154,7 +154,7 @@ fn check_expectation(
             let mut wanted = Vec::new();
             for f in fields {
                 wanted.push(match f {
-                    Some(e) => Some(interp.eval(e, frame).map_err(|f| format!("{}: {}", f.code, f.message))?),
+                    Some(e) => Some(interp.eval(e, frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?),
                     None => None,
                 });
             }

@@ -21,7 +21,7 @@ fn eval_example(expr: &str) -> Result<String, String> {
     let meta = Value::None;
     let interp = Interp { pkg: &checked, tables: &tables, meta: &meta, trace: None };
     let mut frame = vec![Value::None; test.n_locals.max(1) as usize];
-    let v = interp.eval(value, &mut frame).map_err(|f| format!("{}: {}", f.code, f.message))?;
+    let v = interp.eval(value, &mut frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?;
     let mut out = String::new();
     encode::value(&mut out, &checked, &value.ty, &v);
     Ok(out)
