@@ -20,8 +20,6 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-const ITEM_KEYWORDS: &[&str] = &["enum", "record", "event", "destination", "table", "fn", "decision", "on", "test"];
-
 /// Parses a whole file.
 pub fn parse(text: &str, file_id: FileId) -> Parsed {
     let mut b = Builder { text, file: file_id, diagnostics: Vec::new() };
@@ -94,7 +92,7 @@ fn item_chunks(text: &str) -> Vec<(usize, usize)> {
             if doc_start.is_none() {
                 doc_start = Some(offset + indent);
             }
-        } else if ITEM_KEYWORDS.contains(&first_word.as_str()) && (indent == 0 || doc_start.is_some()) {
+        } else if super::keywords::ITEM.contains(&first_word.as_str()) && (indent == 0 || doc_start.is_some()) {
             starts.push(doc_start.unwrap_or(offset + indent));
             doc_start = None;
         } else if !trimmed.trim().is_empty() {
