@@ -488,7 +488,8 @@ impl Workspace {
                 match ty {
                     Some(t) => parts.push(code(&format!("{name}: {}", show(&t)))),
                     None => {
-                        // A parameter's declaration: its written type.
+                        // A parameter of an item the checker skipped (a second
+                        // declaration of a name): its written type.
                         let p = self.param_text(key, *decl);
                         parts.push(code(&p.unwrap_or_else(|| name.to_string())));
                     }

@@ -26,7 +26,8 @@ impl<'a> Checker<'a> {
             None => (Vec::new(), Ty::Error),
         };
         let mut env = Env::default();
-        for (n, t) in &params {
+        for ((n, t), p) in params.iter().zip(&f.params) {
+            self.note_type(p.name.span, t);
             env.bind(n, t.clone());
         }
         let mut lets = Vec::new();

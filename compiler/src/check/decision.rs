@@ -141,7 +141,8 @@ impl<'a> Checker<'a> {
         }
         // Rows.
         let mut env = Env::default();
-        for (n, t) in &def.params {
+        for ((n, t), p) in def.params.iter().zip(&d.params) {
+            self.note_type(p.name.span, t);
             env.bind(n, t.clone());
         }
         let mut rows = Vec::new();

@@ -501,8 +501,8 @@ impl<'a> Checker<'a> {
     }
 
     /// Records the type of an expression (a name, field access, call, lookup,
-    /// parenthesised expression, `if`, `match` or `??`) or a `let` for the
-    /// language server.
+    /// parenthesised expression, `if`, `match` or `??`), a `let` or a
+    /// parameter for the language server.
     pub(crate) fn note_type(&mut self, span: Span, ty: &Ty) {
         self.noted.push((self.file, span, ty.clone()));
     }
