@@ -34,10 +34,46 @@ pub struct Package {
 pub trait Db: salsa::Database {}
 
 /// Parses one file (syntax errors are reported with `FileId(0)`; the package
-/// query assigns the real file ids).
+/// query assigns the real file ids). Each top-level item is parsed alone and
+/// memoised by its text, so an edit re-parses the item it touched; when one
+/// does not parse alone, the whole file is parsed as [`syntax::parse`] does,
+/// which recovers item by item and words the errors.
 #[salsa::tracked(returns(ref))]
 pub fn parse_file(db: &dyn Db, file: SourceFile) -> Parsed {
-    syntax::parse(file.text(db), FileId(0))
+    let text = file.text(db);
+    let mut items = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (start, end) in syntax::parser::item_chunks(text) {
+        let Some(chunk) = text.get(start..end) else { return syntax::parse(text, FileId(0)) };
+        let Some(parsed) = parse_chunk(db, Chunk::new(db, chunk.to_string())) else {
+            return syntax::parse(text, FileId(0));
+        };
+        let by = start as u32;
+        items.extend(parsed.file.items.iter().map(|i| syntax::shift::moved(i, by)));
+        diagnostics.extend(parsed.diagnostics.iter().map(|d| {
+            let mut d = d.clone();
+            d.span = ast::Span { start: d.span.start + by, end: d.span.end + by };
+            for l in &mut d.labels {
+                l.span = ast::Span { start: l.span.start + by, end: l.span.end + by };
+            }
+            d
+        }));
+    }
+    Parsed { file: ast::File { items, broken: Vec::new() }, diagnostics }
+}
+
+/// The text of one top-level item of a file (see [`syntax::parser::item_chunks`]).
+#[salsa::interned(debug)]
+pub struct Chunk<'db> {
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// One top-level item parsed alone, spans relative to its start (`None` when
+/// it does not parse alone).
+#[salsa::tracked(returns(ref))]
+pub fn parse_chunk<'db>(db: &'db dyn Db, chunk: Chunk<'db>) -> Option<Parsed> {
+    syntax::parser::parse_chunk(chunk.text(db))
 }
 
 /// The checked package and every diagnostic of every file.
@@ -392,5 +428,50 @@ test "a payment is posted doubled" {
         assert_same_as_from_scratch(&db, package, &[("d.canon", &moved)]);
         let diags = &check_package(&db, package).diagnostics;
         assert!(diags.iter().any(|d| d.labels.iter().any(|l| l.message.contains("line 6"))), "{diags:?}");
+    }
+
+    fn canon_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.ends_with("target") {
+                canon_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "canon") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Parsing item by item gives the tree and errors of parsing the whole
+    /// file, on every `.canon` file of the repository, and after edits.
+    #[test]
+    fn parsing_item_by_item_is_parsing_the_file() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut paths = Vec::new();
+        for d in ["examples", "tests", "compiler", "jit", "lsp", "runtime", "pipeline"] {
+            canon_files(&root.join(d), &mut paths);
+        }
+        assert!(paths.len() > 100, "{}", paths.len());
+        let mut db = LoggingDb::new();
+        let file = SourceFile::new(&db, "a.canon".into(), String::new());
+        for p in &paths {
+            let text = std::fs::read_to_string(p).unwrap();
+            let mut variants = vec![
+                text.clone(),
+                format!("\n\n{text}"),
+                text.replacen('}', "", 1),
+                text.replacen("\n", "\n  x =\n", 1),
+                text.replace("\n}\n", "\n}\n// a comment\n\n"),
+                text.replace("\n///", "\n// c\n///"),
+                text.replace("\n///", "\n\n///"),
+            ];
+            if let Some(i) = text.find("\n\n") {
+                variants.push(format!("{}\n/// d\n// c\n{}", &text[..i], &text[i..]));
+                variants.push(format!("{}\n/// d\n\n{}", &text[..i], &text[i..]));
+            }
+            for v in variants {
+                file.set_text(&mut db).to(v.clone());
+                assert_eq!(*parse_file(&db, file), syntax::parse(&v, FileId(0)), "{}\n{v}", p.display());
+            }
+        }
     }
 }

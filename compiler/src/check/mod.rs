@@ -33,7 +33,8 @@ pub struct Input<'a> {
 /// the assembly.
 pub fn check(files: &[Input<'_>]) -> (ir::Package, Vec<Diagnostic>) {
     let sigs = signatures(files);
-    let scope = sigs.body_scope();
+    // Positions in the scope are harmless here (nothing is compared).
+    let scope = &sigs.scope;
     let mut checked = Vec::new();
     for (fi, f) in files.iter().enumerate() {
         let file = FileId(fi as u32);
@@ -44,7 +45,7 @@ pub fn check(files: &[Input<'_>]) -> (ir::Package, Vec<Diagnostic>) {
             let span = item.span();
             let text = f.text.get(span.start as usize..span.end as usize).unwrap_or("");
             let rel = crate::syntax::shift::relative(item, span.start);
-            let result = check_item(&scope, text, &rel, sigs.line_of(file, span.start).saturating_sub(1));
+            let result = check_item(scope, text, &rel, sigs.line_of(file, span.start).saturating_sub(1));
             checked.push((file, item, result));
         }
     }

@@ -6,17 +6,32 @@ use super::ast::*;
 /// Subtracts `by` from every span of `item` (which must start at or after `by`).
 pub fn relative(item: &Item, by: u32) -> Item {
     let mut item = item.clone();
-    let mut s = Shift(by);
-    s.item(&mut item);
+    Shift { by, back: true }.item(&mut item);
     item
 }
 
-struct Shift(u32);
+/// Adds `by` to every span of `item`.
+pub fn moved(item: &Item, by: u32) -> Item {
+    let mut item = item.clone();
+    Shift { by, back: false }.item(&mut item);
+    item
+}
+
+/// Adds or (`back`) subtracts `by`.
+struct Shift {
+    by: u32,
+    back: bool,
+}
 
 impl Shift {
     fn span(&mut self, s: &mut Span) {
-        s.start = s.start.saturating_sub(self.0);
-        s.end = s.end.saturating_sub(self.0);
+        if self.back {
+            s.start = s.start.saturating_sub(self.by);
+            s.end = s.end.saturating_sub(self.by);
+        } else {
+            s.start = s.start.saturating_add(self.by);
+            s.end = s.end.saturating_add(self.by);
+        }
     }
     fn ident(&mut self, i: &mut Ident) {
         self.span(&mut i.span);
