@@ -210,6 +210,11 @@ impl Workspace {
         self.files.get(key).map(|f| f.text(&self.db).as_str())
     }
 
+    /// The package's salsa input, once a root is loaded.
+    pub(crate) fn package(&self) -> Option<db::Package> {
+        self.package
+    }
+
     pub(crate) fn db(&self) -> &Database {
         &self.db
     }

@@ -65,6 +65,13 @@ pub struct Scope {
     broken_names: HashSet<String>,
 }
 
+impl Scope {
+    /// The package's declarations (no bodies, no positions).
+    pub fn package(&self) -> &ir::Package {
+        &self.pkg
+    }
+}
+
 /// The package's declarations and signatures, checked; no body yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sigs {
@@ -272,6 +279,11 @@ pub fn assemble<'r>(
 }
 
 impl ItemResult {
+    /// The types the checker noted in the body, spans relative to the item.
+    pub fn types(&self) -> &[(Span, Ty)] {
+        &self.types
+    }
+
     fn caller(&self) -> Option<Callee> {
         match &self.body {
             ItemBody::Fn { id, .. } => Some(Callee::Fn(id.0)),
