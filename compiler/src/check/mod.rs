@@ -350,7 +350,7 @@ pub(crate) struct Checker<'a> {
     /// The callee whose body is being checked.
     current: Option<Callee>,
     /// Decisions whose signature or rows had errors (no analysis for them).
-    broken_decisions: Cow<'a, Vec<bool>>,
+    broken_decisions: Cow<'a, [bool]>,
     /// Names of items that failed to parse: not reported again as unknown.
     broken_names: Cow<'a, HashSet<String>>,
 }
@@ -468,7 +468,7 @@ impl<'a> Checker<'a> {
             noted: Vec::new(),
             calls: HashMap::new(),
             current: None,
-            broken_decisions: Cow::Borrowed(&scope.broken_decisions),
+            broken_decisions: Cow::Borrowed(scope.broken_decisions.as_slice()),
             broken_names: Cow::Borrowed(&scope.broken_names),
         }
     }
@@ -489,7 +489,7 @@ impl<'a> Checker<'a> {
             noted: Vec::new(),
             calls: HashMap::new(),
             current: None,
-            broken_decisions: Cow::Borrowed(&sigs.scope.broken_decisions),
+            broken_decisions: Cow::Borrowed(sigs.scope.broken_decisions.as_slice()),
             broken_names: Cow::Borrowed(&sigs.scope.broken_names),
         }
     }
