@@ -9,6 +9,7 @@ use canon_compiler::db::{self, check_package, parse_file, Checked, Database, Sou
 use canon_compiler::diagnostics::{Diagnostic, FileId};
 use canon_compiler::ir;
 use canon_compiler::syntax::ast::{self, Span};
+use canon_compiler::syntax::keywords;
 use canon_compiler::types::{Ty, TyDisplay};
 use salsa::Setter;
 
@@ -93,41 +94,6 @@ pub struct Workspace {
     open: HashSet<String>,
 }
 
-const KEYWORDS: &[&str] = &[
-    "and",
-    "as",
-    "assert",
-    "check",
-    "decision",
-    "destination",
-    "else",
-    "emit",
-    "enum",
-    "event",
-    "expect",
-    "false",
-    "fn",
-    "for",
-    "given",
-    "hit",
-    "if",
-    "in",
-    "key",
-    "let",
-    "match",
-    "none",
-    "not",
-    "on",
-    "or",
-    "record",
-    "reject",
-    "require",
-    "table",
-    "test",
-    "then",
-    "true",
-    "with",
-];
 
 impl Workspace {
     pub fn new() -> Workspace {
@@ -242,6 +208,11 @@ impl Workspace {
 
     pub fn text(&self, key: &str) -> Option<&str> {
         self.files.get(key).map(|f| f.text(&self.db).as_str())
+    }
+
+    /// The package's salsa input, once a root is loaded.
+    pub(crate) fn package(&self) -> Option<db::Package> {
+        self.package
     }
 
     pub(crate) fn db(&self) -> &Database {
@@ -463,7 +434,7 @@ impl Workspace {
             && new_name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !KEYWORDS.contains(&new_name);
+            && !keywords::is_keyword(new_name);
         if !valid {
             return Err(format!("`{new_name}` is not a valid name"));
         }
@@ -518,7 +489,8 @@ impl Workspace {
                 match ty {
                     Some(t) => parts.push(code(&format!("{name}: {}", show(&t)))),
                     None => {
-                        // A parameter's declaration: its written type.
+                        // A parameter of an item the checker skipped (a second
+                        // declaration of a name): its written type.
                         let p = self.param_text(key, *decl);
                         parts.push(code(&p.unwrap_or_else(|| name.to_string())));
                     }

@@ -2,6 +2,7 @@
 //! text before it and the checked package.
 
 use canon_compiler::ir;
+use canon_compiler::syntax::keywords;
 use canon_compiler::types::Ty;
 
 use crate::analysis::{show_ty, TyNames, Workspace};
@@ -52,24 +53,13 @@ const CURRENCIES: &[&str] = &[
     "HUF", "CNY", "HKD", "SGD", "INR", "BRL", "MXN", "ZAR", "KRW", "TRY", "ILS", "AED", "SAR",
 ];
 
-const KEYWORDS_STMT: &[&str] = &[
-    "let", "check", "require", "reject", "emit", "if", "match", "for",
-];
+// The keywords are declared once, in the compiler (`syntax::keywords`).
+const KEYWORDS_STMT: &[&str] = keywords::STATEMENT;
 
 /// The keywords that begin a top-level item.
-pub(crate) const KEYWORDS_ITEM: &[&str] = &[
-    "enum",
-    "record",
-    "event",
-    "destination",
-    "table",
-    "fn",
-    "decision",
-    "on",
-    "test",
-];
+pub(crate) const KEYWORDS_ITEM: &[&str] = keywords::ITEM;
 
-const KEYWORDS_TEST: &[&str] = &["given", "with", "expect", "assert"];
+const KEYWORDS_TEST: &[&str] = keywords::TEST;
 
 /// The field names given at depth 0 of a record literal's body (`name: value, ...`).
 pub(crate) fn given_fields(body: &str) -> Vec<String> {

@@ -4,7 +4,6 @@
 //! the right type to replace (`0`, `""`, `Status.Open`, ...), so the result
 //! checks as it is.
 
-use std::collections::HashMap;
 
 use canon_compiler::db::Checked;
 use canon_compiler::diagnostics::{Code, Data, Diagnostic, FileId};
@@ -229,16 +228,9 @@ impl Workspace {
             let body = match m {
                 MatchAt::Stmt(_) => "{}".to_string(),
                 MatchAt::Expr(arms) => {
-                    let guess = file
-                        .items
-                        .iter()
-                        .find_map(|i| match i {
-                            ast::Item::Fn(f) if f.body.span == d.span => Some(f),
-                            _ => None,
-                        })
-                        .and_then(|f| pkg.functions.iter().find(|x| x.name == f.name.text))
-                        .map(|f| f.ret.clone())
-                        .or_else(|| arms.iter().find_map(|a| guess_type(pkg, &types, &a.body)));
+                    // The checker's type of the whole `match` (the function's
+                    // result, the type expected there, or its arms' joined).
+                    let guess = types.get(&(d.span.start, d.span.end)).filter(|t| !t.is_error()).map(|t| (*t).clone());
                     match guess {
                         Some(t) => placeholder(pkg, &t, 0),
                         // A copy of the first arm's body (arms bind nothing).
@@ -375,69 +367,6 @@ fn find_match(file: &ast::File, span: Span) -> Option<MatchAt<'_>> {
         }
     }
     None
-}
-
-/// The type of an arm's body, where the side table or the syntax says it.
-fn guess_type(pkg: &ir::Package, types: &HashMap<(u32, u32), &Ty>, e: &ast::Expr) -> Option<Ty> {
-    if let Some(t) = types
-        .get(&(e.span.start, e.span.end))
-        .filter(|t| !t.is_error())
-    {
-        return Some((*t).clone());
-    }
-    Some(match &e.kind {
-        ast::ExprKind::Lit(l) => match l {
-            ast::LitKind::Int(_) => Ty::Int,
-            ast::LitKind::Decimal(_) => Ty::Decimal,
-            ast::LitKind::Money(..) => Ty::Money,
-            ast::LitKind::Text(_) => Ty::Text,
-            ast::LitKind::Bool(_) => Ty::Bool,
-            ast::LitKind::Temporal(t) if t.len() <= 10 => Ty::Date,
-            ast::LitKind::Temporal(_) => Ty::Timestamp,
-            _ => return None,
-        },
-        ast::ExprKind::Text(_) => Ty::Text,
-        ast::ExprKind::Record { name, .. } => {
-            let i = pkg.records.iter().position(|r| r.name == name.text)?;
-            Ty::Record(canon_compiler::types::RecordId(i as u32))
-        }
-        ast::ExprKind::Call { callee, .. } => {
-            if let Some(f) = pkg.functions.iter().find(|f| f.name == callee.text) {
-                f.ret.clone()
-            } else {
-                let d = pkg.decisions.iter().find(|d| d.name == callee.text)?;
-                if d.hit == ir::Hit::Collect {
-                    return None;
-                }
-                d.ret.clone()
-            }
-        }
-        ast::ExprKind::Paren(x) => return guess_type(pkg, types, x),
-        ast::ExprKind::If {
-            then, otherwise, ..
-        } => return guess_type(pkg, types, then).or_else(|| guess_type(pkg, types, otherwise)),
-        ast::ExprKind::Unary {
-            op: ast::UnOp::Not, ..
-        } => Ty::Bool,
-        ast::ExprKind::Binary {
-            op:
-                ast::BinOp::Eq
-                | ast::BinOp::Ne
-                | ast::BinOp::Lt
-                | ast::BinOp::Le
-                | ast::BinOp::Gt
-                | ast::BinOp::Ge
-                | ast::BinOp::In
-                | ast::BinOp::NotIn
-                | ast::BinOp::And
-                | ast::BinOp::Or,
-            ..
-        } => Ty::Bool,
-        ast::ExprKind::Match { arms, .. } => {
-            return arms.iter().find_map(|a| guess_type(pkg, types, &a.body))
-        }
-        _ => return None,
-    })
 }
 
 // ---------------------------------------------------------------- decision rows

@@ -3,9 +3,7 @@
 
 use std::collections::HashSet;
 
-use canon_compiler::ir;
 use canon_compiler::syntax::ast::{self, Span};
-use canon_compiler::types::Ty;
 
 use crate::analysis::{types_of, TyNames, Workspace};
 use crate::walk::{item_exprs, walk_block};
@@ -46,28 +44,16 @@ impl Workspace {
             if shown.contains(&span) {
                 continue;
             }
-            if let Some(t) = decision_result(pkg, name) {
-                out.push((span.end, format!(": {}", names.show(&t))));
+            // The call's type as the checker gave it (`List<Out>` under `hit collect`).
+            let is_decision = pkg.decisions.iter().any(|d| d.name == name);
+            if let Some(t) = types.get(&(span.start, span.end)).filter(|t| is_decision && !t.is_error()) {
+                out.push((span.end, format!(": {}", names.show(t))));
             }
         }
         out.retain(|(at, _)| from <= *at && *at <= to);
         out.sort_by_key(|(at, _)| *at);
         out
     }
-}
-
-/// The type a call of the decision `name` has (`List<Out>` under `hit
-/// collect`), as the checker gives it; `None` when `name` is not a
-/// decision. Top-level names are unique, so a decision's name is not also a
-/// function's; built-ins cannot be declared.
-fn decision_result(pkg: &ir::Package, name: &str) -> Option<Ty> {
-    let d = pkg.decisions.iter().find(|d| d.name == name)?;
-    let ty = if d.hit == ir::Hit::Collect {
-        Ty::list(d.ret.strip().clone())
-    } else {
-        d.ret.clone()
-    };
-    (!ty.is_error()).then_some(ty)
 }
 
 fn unparen(e: &ast::Expr) -> &ast::Expr {

@@ -9,6 +9,8 @@
 //! decision rows, handlers or tests — which salsa keeps per file, so the
 //! check costs about the size of that one item.
 
+use std::borrow::Cow;
+
 use canon_compiler::check;
 use canon_compiler::db::{parse_file, Db, SourceFile};
 use canon_compiler::diagnostics::FileId;
@@ -186,27 +188,29 @@ fn close_brackets(text: &mut String) {
 }
 
 /// The package checked with the placeholder at the cursor.
-pub(crate) struct Probe {
-    pub pkg: ir::Package,
-    /// The file id the item around the cursor was checked under.
-    file: FileId,
+pub(crate) struct Probe<'w> {
+    /// The package's declarations (from salsa when only a handler or a test
+    /// was checked, else the whole probe package).
+    pub pkg: Cow<'w, ir::Package>,
+    /// The types the checker noted in the item around the cursor, spans
+    /// relative to `start`.
+    types: Vec<(ast::Span, Ty)>,
     /// Where that item starts in the workspace text.
     start: usize,
 }
 
-impl Probe {
+impl Probe<'_> {
     /// The type of the widest expression the checker typed ending at `end`
     /// (a workspace offset before the cursor): a name, a field access, a
     /// call, a lookup, a parenthesised expression, an `if`, a `match` or a
     /// `??` (see `ir::Package::types`).
     pub fn type_ending_at(&self, end: usize) -> Option<Ty> {
         let end = end.checked_sub(self.start)? as u32;
-        self.pkg
-            .types
+        self.types
             .iter()
-            .filter(|(f, s, t)| *f == self.file && s.end == end && !t.is_error())
-            .max_by_key(|(_, s, _)| s.end.saturating_sub(s.start))
-            .map(|(_, _, t)| t.clone())
+            .filter(|(s, t)| s.end == end && !t.is_error())
+            .max_by_key(|(s, _)| s.end.saturating_sub(s.start))
+            .map(|(_, t)| t.clone())
     }
 }
 
@@ -215,7 +219,7 @@ impl Workspace {
     /// `key`. When the item around it does not parse, it is cut after the
     /// cursor's line (and given a block or an `else reject`, for an `if` or
     /// `check` condition being written) and closed.
-    pub(crate) fn probe(&self, key: &str, offset: usize) -> Option<Probe> {
+    pub(crate) fn probe(&self, key: &str, offset: usize) -> Option<Probe<'_>> {
         let text = self.text(key)?;
         let offset = offset.min(text.len());
         let (start, end) = item_chunk(text, offset);
@@ -245,7 +249,7 @@ impl Workspace {
 
     /// Checks the package with the `match` whose `{` is at `brace` cut
     /// there and given one arm, to learn the scrutinee's type.
-    pub(crate) fn probe_match(&self, key: &str, brace: usize) -> Option<Probe> {
+    pub(crate) fn probe_match(&self, key: &str, brace: usize) -> Option<Probe<'_>> {
         let text = self.text(key)?;
         let (start, end) = item_chunk(text, brace);
         let head = text.get(start..brace)?;
@@ -260,8 +264,10 @@ impl Workspace {
         None
     }
 
-    /// Checks the skeletons of the package with `item` (the text `chunk`,
-    /// standing for `start..end` of file `key`) in full.
+    /// Checks `item` (the text `chunk`, standing for `start..end` of file
+    /// `key`). A handler or a test declares nothing, so it is checked alone
+    /// against the package's signatures as salsa has them (`db::body_scope`);
+    /// anything else with the skeletons of the package, in full.
     fn check_with(
         &self,
         key: &str,
@@ -269,8 +275,22 @@ impl Workspace {
         end: usize,
         chunk: &str,
         item: &ast::File,
-    ) -> Option<Probe> {
+    ) -> Option<Probe<'_>> {
         let db = self.db();
+        if let ([one @ (ast::Item::Handler(_) | ast::Item::Test(_))], Some(package)) =
+            (item.items.as_slice(), self.package())
+        {
+            let span = one.span();
+            let text = chunk.get(span.start as usize..span.end as usize)?;
+            let scope = canon_compiler::db::body_scope(db, package);
+            let rel = syntax::shift::relative(one, span.start);
+            let result = check::check_item(scope, text, &rel, 0);
+            return Some(Probe {
+                pkg: Cow::Borrowed(scope.package()),
+                types: result.types().to_vec(),
+                start: start + span.start as usize,
+            });
+        }
         let keys = self.keys();
         let mut edited = None;
         let mut skeletons = Vec::with_capacity(keys.len());
@@ -310,11 +330,9 @@ impl Workspace {
             ast: item,
         });
         let (pkg, _) = check::check(&inputs);
-        Some(Probe {
-            pkg,
-            file: FileId(keys.len() as u32),
-            start,
-        })
+        let file = FileId(keys.len() as u32);
+        let types = pkg.types.iter().filter(|(f, _, _)| *f == file).map(|(_, s, t)| (*s, t.clone())).collect();
+        Some(Probe { pkg: Cow::Owned(pkg), types, start })
     }
 }
 

@@ -4,16 +4,30 @@ use std::sync::Arc;
 
 use super::expr::{facts, Env};
 use super::{Checker, TypeName, ValueName};
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::Code;
 use crate::ir::{self, FnId, Stmt};
 use crate::syntax::ast;
 use crate::types::{RecordId, Ty};
 
+/// A checked handler body, before it takes its place in the package.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct HandlerBody {
+    pub(super) event: RecordId,
+    pub(super) event_type: String,
+    pub(super) n_locals: u32,
+    pub(super) body: ir::Block,
+}
+
 impl<'a> Checker<'a> {
-    pub(super) fn check_fn(&mut self, id: FnId, f: &'a ast::FnDecl) {
-        let Some(def) = self.pkg.functions.get(id.0 as usize).cloned() else { return };
+    /// Checks a function's body: its `let`s, its result and its number of locals.
+    pub(super) fn check_fn(&mut self, id: FnId, f: &ast::FnDecl) -> (Vec<(u32, ir::Expr)>, ir::Expr, u32) {
+        let (params, ret) = match self.pkg.functions.get(id.0 as usize) {
+            Some(def) => (def.params.clone(), def.ret.clone()),
+            None => (Vec::new(), Ty::Error),
+        };
         let mut env = Env::default();
-        for (n, t) in &def.params {
+        for ((n, t), p) in params.iter().zip(&f.params) {
+            self.note_type(p.name.span, t);
             env.bind(n, t.clone());
         }
         let mut lets = Vec::new();
@@ -23,55 +37,37 @@ impl<'a> Checker<'a> {
             let slot = env.bind(&l.name.text, v.ty.clone());
             lets.push((slot, v));
         }
-        let body = self.expect(&mut env, &f.body, &def.ret);
-        if let Some(d) = self.pkg.functions.get_mut(id.0 as usize) {
-            d.lets = lets;
-            d.body = body;
-            d.n_locals = env.n_locals;
-        }
+        let body = self.expect(&mut env, &f.body, &ret);
+        (lets, body, env.n_locals)
     }
 
-    pub(super) fn check_handler(&mut self, h: &'a ast::Handler) {
+    /// Checks a handler's body. Whether another handler already takes its
+    /// event is for [`super::assemble`] to say.
+    pub(super) fn check_handler(&mut self, h: &ast::Handler) -> Option<HandlerBody> {
         let event = match self.types.get(&h.event.text).copied() {
             Some(TypeName::Record(r)) => r,
             _ => {
                 if !self.is_broken(&h.event.text) {
                     self.error(Code::E0101, h.event.span, format!("unknown event `{}`", h.event.text));
                 }
-                return;
+                return None;
             }
         };
-        let Some(def) = self.pkg.record(event) else { return };
+        let def = self.pkg.record(event)?;
         let Some(event_type) = def.event_type.clone() else {
             self.error(Code::E0201, h.event.span, format!("`{}` is a record, not an event", h.event.text)).help =
                 Some(format!("declare it with `event {} as \"...\" {{ ... }}` to handle it", h.event.text));
-            return;
+            return None;
         };
-        if let Some(first) = self.pkg.handler_by_type.get(&event_type).copied() {
-            let mut d = Diagnostic::new(
-                Code::E0402,
-                self.file,
-                h.event.span,
-                format!("`{}` already has a handler", h.event.text),
-            )
-            .with_help("one event type has one handler: merge the two");
-            if let Some(site) = self.pkg.handlers.get(first).and_then(|h| h.site) {
-                d = d.with_label(site.file, site.span, "the first handler");
-            }
-            self.diags.push(d);
-            return;
-        }
         let mut env = Env::default();
         env.allow_meta = true;
         self.note_type(h.binding.span, &Ty::Record(event));
         env.bind(&h.binding.text, Ty::Record(event));
         let body = self.block(&mut env, &h.body);
-        let site = self.site(h.event.span);
-        self.pkg.handler_by_type.insert(event_type.clone(), self.pkg.handlers.len());
-        self.pkg.handlers.push(ir::HandlerDef { event, event_type, n_locals: env.n_locals, body, site });
+        Some(HandlerBody { event, event_type, n_locals: env.n_locals, body })
     }
 
-    fn block(&mut self, env: &mut Env, b: &'a ast::Block) -> ir::Block {
+    fn block(&mut self, env: &mut Env, b: &ast::Block) -> ir::Block {
         let m = env.mark();
         let mut stmts = Vec::new();
         for s in &b.stmts {
@@ -88,7 +84,7 @@ impl<'a> Checker<'a> {
         ir::RejectInfo { code: Arc::from(r.code.text.as_str()), message, loc: self.loc(span) }
     }
 
-    fn stmt(&mut self, env: &mut Env, s: &'a ast::Stmt) -> Option<Stmt> {
+    fn stmt(&mut self, env: &mut Env, s: &ast::Stmt) -> Option<Stmt> {
         Some(match &s.kind {
             ast::StmtKind::Let(l) => {
                 let v = self.expr(env, &l.value, None);
@@ -197,7 +193,7 @@ impl<'a> Checker<'a> {
         })
     }
 
-    pub(super) fn check_test(&mut self, t: &'a ast::TestDecl) {
+    pub(super) fn check_test(&mut self, t: &ast::TestDecl) -> ir::TestDef {
         let mut env = Env::default();
         let mut stmts = Vec::new();
         for s in &t.stmts {
@@ -292,6 +288,6 @@ impl<'a> Checker<'a> {
             stmts.push(st);
         }
         let loc = self.loc(t.name.span);
-        self.pkg.tests.push(ir::TestDef { name: t.name.value.clone(), loc, n_locals: env.n_locals, stmts });
+        ir::TestDef { name: t.name.value.clone(), loc, n_locals: env.n_locals, stmts }
     }
 }

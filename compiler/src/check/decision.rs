@@ -19,23 +19,54 @@ use crate::ir::{self, CellTest, CmpOp, Const, DecisionId, Hit};
 use crate::syntax::ast;
 use crate::types::{OrdKind, Ty};
 
+/// A checked decision table, before it takes its place in the package.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct DecisionBody {
+    hit: Hit,
+    columns: Vec<u32>,
+    output_record: Option<crate::types::RecordId>,
+    rows: Vec<ir::DecisionRow>,
+    n_locals: u32,
+}
+
+impl DecisionBody {
+    /// Writes the table into its declaration, in place.
+    pub(super) fn apply(&self, def: &mut ir::DecisionDef, place: &super::place::Place) {
+        def.hit = self.hit;
+        def.columns = self.columns.clone();
+        def.output_record = self.output_record;
+        def.rows = self
+            .rows
+            .iter()
+            .map(|r| ir::DecisionRow { cells: r.cells.clone(), outputs: r.outputs.iter().map(|e| place.expr(e)).collect(), loc: place.loc(r.loc) })
+            .collect();
+        def.n_locals = self.n_locals;
+    }
+}
+
+/// The hit policy a decision names, if it is one.
+pub(super) fn hit_policy(name: &str) -> Option<Hit> {
+    match name {
+        "first" => Some(Hit::First),
+        "unique" => Some(Hit::Unique),
+        "collect" => Some(Hit::Collect),
+        _ => None,
+    }
+}
+
 impl<'a> Checker<'a> {
-    pub(super) fn check_decision(&mut self, id: DecisionId, d: &'a ast::DecisionDecl) {
-        let Some(def) = self.pkg.decisions.get(id.0 as usize).cloned() else { return };
+    /// Checks a decision's table (and analyses it when it has no error).
+    pub(super) fn check_decision(&mut self, id: DecisionId, d: &ast::DecisionDecl) -> Option<DecisionBody> {
+        let def = self.pkg.decisions.get(id.0 as usize).cloned()?;
         let errors_before = self.diags.iter().filter(|d| d.is_error()).count();
-        let hit = match d.hit.text.as_str() {
-            "first" => Hit::First,
-            "unique" => Hit::Unique,
-            "collect" => Hit::Collect,
-            other => {
-                self.error(Code::E0001, d.hit.span, format!("unknown hit policy `{other}`")).help =
+        let hit = match hit_policy(&d.hit.text) {
+            Some(hit) => hit,
+            None => {
+                self.error(Code::E0001, d.hit.span, format!("unknown hit policy `{}`", d.hit.text)).help =
                     Some("write `hit first`, `hit unique` or `hit collect`".into());
                 Hit::First
             }
         };
-        if let Some(x) = self.pkg.decisions.get_mut(id.0 as usize) {
-            x.hit = hit;
-        }
         // Header: inputs name parameters.
         let mut columns: Vec<u32> = Vec::new();
         for inp in &d.inputs {
@@ -110,7 +141,8 @@ impl<'a> Checker<'a> {
         }
         // Rows.
         let mut env = Env::default();
-        for (n, t) in &def.params {
+        for ((n, t), p) in def.params.iter().zip(&d.params) {
+            self.note_type(p.name.span, t);
             env.bind(n, t.clone());
         }
         let mut rows = Vec::new();
@@ -159,12 +191,7 @@ impl<'a> Checker<'a> {
         if errors_after == errors_before && !broken && !bad_rows {
             self.analyse(&def, hit, &columns, &rows, d);
         }
-        if let Some(x) = self.pkg.decisions.get_mut(id.0 as usize) {
-            x.columns = columns;
-            x.output_record = output_record;
-            x.rows = rows.into_iter().map(|(r, _)| r).collect();
-            x.n_locals = env.n_locals;
-        }
+        Some(DecisionBody { hit, columns, output_record, rows: rows.into_iter().map(|(r, _)| r).collect(), n_locals: env.n_locals })
     }
 
     fn cell(&mut self, cell: &ast::Cell, ty: &Ty) -> CellTest {
@@ -294,7 +321,7 @@ impl<'a> Checker<'a> {
                     }
                     if overlap {
                         let (Some((_, span_i)), Some((_, span_j))) = (rows.get(i), rows.get(j)) else { continue };
-                        let line_i = self.loc(*span_i).line;
+                        let line_i = self.loc(*span_i).line + self.line_base;
                         let msg = format!(
                             "rows {} and {} overlap under `hit unique`: both match {}",
                             i + 1,

@@ -8,10 +8,11 @@
 mod body;
 mod decision;
 mod expr;
+mod place;
 mod recursion;
 
-use std::collections::HashMap;
-
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostics::{Code, Diagnostic, FileId, LineIndex};
 use crate::ir::{self, DeclSite, DestId, FnId, Loc, TableId};
@@ -27,14 +28,269 @@ pub struct Input<'a> {
 }
 
 /// Checks a package. Files must be sorted by path (the first declaration of a
-/// name, by path then position, is the one in effect).
+/// name, by path then position, is the one in effect). The same steps as the
+/// salsa queries of [`crate::db`]: signatures, then each body on its own, then
+/// the assembly.
 pub fn check(files: &[Input<'_>]) -> (ir::Package, Vec<Diagnostic>) {
+    let sigs = signatures(files);
+    // Positions in the scope are harmless here (nothing is compared).
+    let scope = &sigs.scope;
+    let mut checked = Vec::new();
+    for (fi, f) in files.iter().enumerate() {
+        let file = FileId(fi as u32);
+        for item in &f.ast.items {
+            if !sigs.has_body(file, item) {
+                continue;
+            }
+            let span = item.span();
+            let text = f.text.get(span.start as usize..span.end as usize).unwrap_or("");
+            let rel = crate::syntax::shift::relative(item, span.start);
+            let result = check_item(scope, text, &rel, sigs.line_of(file, span.start).saturating_sub(1));
+            checked.push((file, item, result));
+        }
+    }
+    let texts: Vec<&str> = files.iter().map(|f| f.text).collect();
+    assemble(&sigs, &texts, checked.iter().map(|(f, i, r)| (*f, *i, r)))
+}
+
+/// What checking a body reads: every declaration and signature, without
+/// positions, so it compares equal after an edit that only moves items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    pkg: ir::Package,
+    types: HashMap<String, TypeName>,
+    values: HashMap<String, ValueName>,
+    variant_owners: HashMap<String, Vec<EnumId>>,
+    broken_decisions: Vec<bool>,
+    broken_names: HashSet<String>,
+}
+
+impl Scope {
+    /// The package's declarations (no bodies, no positions).
+    pub fn package(&self) -> &ir::Package {
+        &self.pkg
+    }
+}
+
+/// The package's declarations and signatures, checked; no body yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sigs {
+    scope: Scope,
+    declared: HashMap<String, (FileId, Span)>,
+    lines: Vec<LineIndex>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Sigs {
+    /// The scope bodies are checked in, with every position cleared.
+    pub fn body_scope(&self) -> Scope {
+        let mut scope = self.scope.clone();
+        for e in &mut scope.pkg.enums {
+            e.site = None;
+        }
+        for r in &mut scope.pkg.records {
+            r.site = None;
+        }
+        for f in &mut scope.pkg.functions {
+            f.site = None;
+        }
+        for d in &mut scope.pkg.decisions {
+            d.site = None;
+            d.loc = Loc::default();
+        }
+        scope
+    }
+
+    /// Whether `item` (of `file`) has a body to check: handlers, tests, and
+    /// the functions and decisions whose declaration is in effect.
+    pub fn has_body(&self, file: FileId, item: &ast::Item) -> bool {
+        let in_effect = |name: &ast::Ident| self.declared.get(&name.text).map(|(f, s)| (*f, *s)) == Some((file, name.span));
+        match item {
+            ast::Item::Fn(f) => in_effect(&f.name),
+            ast::Item::Decision(d) => in_effect(&d.name),
+            ast::Item::Handler(_) | ast::Item::Test(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The 1-based line of an offset of a file.
+    pub fn line_of(&self, file: FileId, offset: u32) -> u32 {
+        self.lines.get(file.0 as usize).map(|l| l.line(offset)).unwrap_or(1)
+    }
+}
+
+/// Checks every declaration and signature of a package (the first three phases).
+pub fn signatures<'a>(files: &[Input<'a>]) -> Sigs {
     let mut c = Checker::new(files);
-    c.run();
+    for (fi, f) in files.iter().enumerate() {
+        c.file = FileId(fi as u32);
+        for item in &f.ast.items {
+            c.declare(item);
+        }
+    }
+    for (fi, f) in files.iter().enumerate() {
+        c.file = FileId(fi as u32);
+        for item in &f.ast.items {
+            c.define_types(item);
+        }
+    }
+    for (fi, f) in files.iter().enumerate() {
+        c.file = FileId(fi as u32);
+        for item in &f.ast.items {
+            c.define_signatures(item);
+        }
+    }
+    Sigs {
+        scope: Scope {
+            pkg: c.pkg.into_owned(),
+            types: c.types.into_owned(),
+            values: c.values.into_owned(),
+            variant_owners: c.variant_owners.into_owned(),
+            broken_decisions: c.broken_decisions.into_owned(),
+            broken_names: c.broken_names.into_owned(),
+        },
+        declared: c.declared.into_owned(),
+        lines: c.lines.into_owned(),
+        diags: c.diags,
+    }
+}
+
+/// One checked body, with spans relative to its item's start, lines counted
+/// from the item's first line and [`FileId`] 0: equal however far the item
+/// moved. [`assemble`] puts it in place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemResult {
+    body: ItemBody,
+    diags: Vec<Diagnostic>,
+    types: Vec<(Span, Ty)>,
+    calls: Vec<(Callee, Span)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum ItemBody {
+    None,
+    Fn { id: FnId, lets: Vec<(u32, ir::Expr)>, body: ir::Expr, n_locals: u32 },
+    Decision { id: ir::DecisionId, body: decision::DecisionBody },
+    Handler(Option<body::HandlerBody>),
+    Test(ir::TestDef),
+}
+
+/// Checks one body. `item` has spans relative to its start and `text` is the
+/// item's text; `line_base` is the line before the item's first (decision
+/// overlap messages name absolute lines, so only decisions depend on it).
+pub fn check_item(scope: &Scope, text: &str, item: &ast::Item, line_base: u32) -> ItemResult {
+    let mut c = Checker::for_body(scope, text, line_base);
+    let body = match item {
+        ast::Item::Fn(f) => match c.values.get(&f.name.text).copied() {
+            Some(ValueName::Fn(id)) => {
+                c.current = Some(Callee::Fn(id.0));
+                let (lets, body, n_locals) = c.check_fn(id, f);
+                ItemBody::Fn { id, lets, body, n_locals }
+            }
+            _ => ItemBody::None,
+        },
+        ast::Item::Decision(d) => match c.values.get(&d.name.text).copied() {
+            Some(ValueName::Decision(id)) => {
+                c.current = Some(Callee::Decision(id.0));
+                match c.check_decision(id, d) {
+                    Some(body) => ItemBody::Decision { id, body },
+                    None => ItemBody::None,
+                }
+            }
+            _ => ItemBody::None,
+        },
+        ast::Item::Handler(h) => ItemBody::Handler(c.check_handler(h)),
+        ast::Item::Test(t) => ItemBody::Test(c.check_test(t)),
+        _ => ItemBody::None,
+    };
+    let calls = c.calls.into_values().flatten().map(|(callee, _, span)| (callee, span)).collect();
+    ItemResult { body, diags: c.diags, types: c.noted.into_iter().map(|(_, s, t)| (s, t)).collect(), calls }
+}
+
+/// Puts the checked bodies (in file and item order, each with its item's
+/// absolute tree) into the package, then checks what spans items: one
+/// handler per event, no recursion.
+pub fn assemble<'r>(
+    sigs: &Sigs,
+    texts: &[&str],
+    items: impl Iterator<Item = (FileId, &'r ast::Item, &'r ItemResult)>,
+) -> (ir::Package, Vec<Diagnostic>) {
+    let mut c = Checker::for_assembly(sigs, texts.to_vec());
+    for (file, item, result) in items {
+        c.file = file;
+        let start = item.span().start;
+        let place = place::Place { file, offset: start, lines: sigs.line_of(file, start).saturating_sub(1) };
+        if let (ast::Item::Handler(h), ItemBody::Handler(Some(hb))) = (item, &result.body) {
+            if let Some(first) = c.pkg.handler_by_type.get(&hb.event_type).copied() {
+                let mut d = Diagnostic::new(Code::E0402, file, h.event.span, format!("`{}` already has a handler", h.event.text))
+                    .with_help("one event type has one handler: merge the two");
+                if let Some(site) = c.pkg.handlers.get(first).and_then(|h| h.site) {
+                    d = d.with_label(site.file, site.span, "the first handler");
+                }
+                c.diags.push(d);
+                continue;
+            }
+        }
+        c.diags.extend(result.diags.iter().map(|d| place.diagnostic(d)));
+        c.noted.extend(result.types.iter().map(|(s, t)| (file, place.span(*s), t.clone())));
+        for (callee, span) in &result.calls {
+            if let Some(cur) = result.caller() {
+                c.calls.entry(cur).or_default().push((*callee, file, place.span(*span)));
+            }
+        }
+        let pkg = c.pkg.to_mut();
+        match &result.body {
+            ItemBody::None => {}
+            ItemBody::Fn { id, lets, body, n_locals } => {
+                if let Some(d) = pkg.functions.get_mut(id.0 as usize) {
+                    d.lets = lets.iter().map(|(slot, e)| (*slot, place.expr(e))).collect();
+                    d.body = place.expr(body);
+                    d.n_locals = *n_locals;
+                }
+            }
+            ItemBody::Decision { id, body } => {
+                if let Some(d) = pkg.decisions.get_mut(id.0 as usize) {
+                    body.apply(d, &place);
+                }
+            }
+            ItemBody::Handler(None) => {}
+            ItemBody::Handler(Some(hb)) => {
+                let ast::Item::Handler(h) = item else { continue };
+                let site = Some(DeclSite { file, span: h.event.span, line: sigs.line_of(file, h.event.span.start) });
+                pkg.handler_by_type.insert(hb.event_type.clone(), pkg.handlers.len());
+                pkg.handlers.push(ir::HandlerDef {
+                    event: hb.event,
+                    event_type: hb.event_type.clone(),
+                    n_locals: hb.n_locals,
+                    body: place.block(&hb.body),
+                    site,
+                });
+            }
+            ItemBody::Test(t) => pkg.tests.push(place.test(t)),
+        }
+    }
+    c.check_recursion();
+    let mut pkg = c.pkg.into_owned();
+    pkg.types = c.noted;
     let mut diags = c.diags;
     diags.sort_by_key(|d| (d.file, d.span.start, d.code));
     diags.dedup();
-    (c.pkg, diags)
+    (pkg, diags)
+}
+
+impl ItemResult {
+    /// The types the checker noted in the body, spans relative to the item.
+    pub fn types(&self) -> &[(Span, Ty)] {
+        &self.types
+    }
+
+    fn caller(&self) -> Option<Callee> {
+        match &self.body {
+            ItemBody::Fn { id, .. } => Some(Callee::Fn(id.0)),
+            ItemBody::Decision { id, .. } => Some(Callee::Decision(id.0)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,29 +328,31 @@ pub(super) enum Callee {
 }
 
 pub(crate) struct Checker<'a> {
-    files: &'a [Input<'a>],
-    lines: Vec<LineIndex>,
+    /// Each file's text (one, the item's, when checking a body).
+    texts: Vec<&'a str>,
+    lines: Cow<'a, [LineIndex]>,
+    /// Added to the lines a body's messages name (see [`check_item`]).
+    line_base: u32,
     diags: Vec<Diagnostic>,
-    pkg: ir::Package,
+    pkg: Cow<'a, ir::Package>,
     /// The file whose items are being checked.
     file: FileId,
-    types: HashMap<String, TypeName>,
-    values: HashMap<String, ValueName>,
+    types: Cow<'a, HashMap<String, TypeName>>,
+    values: Cow<'a, HashMap<String, ValueName>>,
     /// Where each top-level name was first declared.
-    declared: HashMap<String, (FileId, Span)>,
+    declared: Cow<'a, HashMap<String, (FileId, Span)>>,
     /// Variant name to the enums that have it.
-    variant_owners: HashMap<String, Vec<EnumId>>,
-    /// AST of each function and decision, by id, with its file.
-    fn_asts: Vec<(FileId, &'a ast::FnDecl)>,
-    decision_asts: Vec<(FileId, &'a ast::DecisionDecl)>,
+    variant_owners: Cow<'a, HashMap<String, Vec<EnumId>>>,
+    /// The types of expressions noted for the language server.
+    noted: Vec<(FileId, Span, Ty)>,
     /// Calls made by each function / decision body.
     calls: HashMap<Callee, Vec<(Callee, FileId, Span)>>,
     /// The callee whose body is being checked.
     current: Option<Callee>,
     /// Decisions whose signature or rows had errors (no analysis for them).
-    broken_decisions: Vec<bool>,
+    broken_decisions: Cow<'a, [bool]>,
     /// Names of items that failed to parse: not reported again as unknown.
-    broken_names: std::collections::HashSet<String>,
+    broken_names: Cow<'a, HashSet<String>>,
 }
 
 const BUILTIN_FUNCTIONS: &[&str] = &[
@@ -104,7 +362,7 @@ const BUILTIN_FUNCTIONS: &[&str] = &[
 ];
 
 impl<'a> Checker<'a> {
-    fn new(files: &'a [Input<'a>]) -> Checker<'a> {
+    fn new(files: &[Input<'a>]) -> Checker<'a> {
         let mut pkg = ir::Package {
             files: files.iter().map(|f| ir::SourceInfo { path: f.path.to_string() }).collect(),
             enums: Vec::new(),
@@ -176,21 +434,63 @@ impl<'a> Checker<'a> {
             }
         }
         Checker {
-            files,
-            lines: files.iter().map(|f| LineIndex::new(f.text)).collect(),
+            texts: files.iter().map(|f| f.text).collect(),
+            lines: Cow::Owned(files.iter().map(|f| LineIndex::new(f.text)).collect()),
+            line_base: 0,
             diags: Vec::new(),
-            pkg,
+            pkg: Cow::Owned(pkg),
             file: FileId(0),
-            types,
-            values: HashMap::new(),
-            declared: HashMap::new(),
-            variant_owners,
-            fn_asts: Vec::new(),
-            decision_asts: Vec::new(),
+            types: Cow::Owned(types),
+            values: Cow::default(),
+            declared: Cow::default(),
+            variant_owners: Cow::Owned(variant_owners),
+            noted: Vec::new(),
             calls: HashMap::new(),
             current: None,
-            broken_decisions: Vec::new(),
-            broken_names: files.iter().flat_map(|f| f.ast.broken.iter().cloned()).collect(),
+            broken_decisions: Cow::default(),
+            broken_names: Cow::Owned(files.iter().flat_map(|f| f.ast.broken.iter().cloned()).collect()),
+        }
+    }
+
+    /// A checker for one body: reads the scope, writes only its own results.
+    fn for_body(scope: &'a Scope, text: &'a str, line_base: u32) -> Checker<'a> {
+        Checker {
+            texts: vec![text],
+            lines: Cow::Owned(vec![LineIndex::new(text)]),
+            line_base,
+            diags: Vec::new(),
+            pkg: Cow::Borrowed(&scope.pkg),
+            file: FileId(0),
+            types: Cow::Borrowed(&scope.types),
+            values: Cow::Borrowed(&scope.values),
+            declared: Cow::default(),
+            variant_owners: Cow::Borrowed(&scope.variant_owners),
+            noted: Vec::new(),
+            calls: HashMap::new(),
+            current: None,
+            broken_decisions: Cow::Borrowed(scope.broken_decisions.as_slice()),
+            broken_names: Cow::Borrowed(&scope.broken_names),
+        }
+    }
+
+    /// A checker that assembles the checked bodies into the package.
+    fn for_assembly(sigs: &'a Sigs, texts: Vec<&'a str>) -> Checker<'a> {
+        Checker {
+            texts,
+            lines: Cow::Borrowed(&sigs.lines),
+            line_base: 0,
+            diags: sigs.diags.clone(),
+            pkg: Cow::Owned(sigs.scope.pkg.clone()),
+            file: FileId(0),
+            types: Cow::Borrowed(&sigs.scope.types),
+            values: Cow::Borrowed(&sigs.scope.values),
+            declared: Cow::Borrowed(&sigs.declared),
+            variant_owners: Cow::Borrowed(&sigs.scope.variant_owners),
+            noted: Vec::new(),
+            calls: HashMap::new(),
+            current: None,
+            broken_decisions: Cow::Borrowed(sigs.scope.broken_decisions.as_slice()),
+            broken_names: Cow::Borrowed(&sigs.scope.broken_names),
         }
     }
 
@@ -214,10 +514,10 @@ impl<'a> Checker<'a> {
     }
 
     /// Records the type of an expression (a name, field access, call, lookup,
-    /// parenthesised expression, `if`, `match` or `??`) or a `let` for the
-    /// language server.
+    /// parenthesised expression, `if`, `match` or `??`), a `let` or a
+    /// parameter for the language server.
     pub(crate) fn note_type(&mut self, span: Span, ty: &Ty) {
-        self.pkg.types.push((self.file, span, ty.clone()));
+        self.noted.push((self.file, span, ty.clone()));
     }
 
     pub(crate) fn show(&self, ty: &Ty) -> String {
@@ -227,43 +527,14 @@ impl<'a> Checker<'a> {
     }
 
     fn source_text(&self, span: Span) -> String {
-        self.files
+        self.texts
             .get(self.file.0 as usize)
-            .and_then(|f| f.text.get(span.start as usize..span.end as usize))
+            .and_then(|t| t.get(span.start as usize..span.end as usize))
             .unwrap_or("")
             .to_string()
     }
 
     // ------------------------------------------------------------ phases
-
-    fn run(&mut self) {
-        let files = self.files;
-        for (fi, f) in files.iter().enumerate() {
-            self.file = FileId(fi as u32);
-            for item in &f.ast.items {
-                self.declare(item);
-            }
-        }
-        for (fi, f) in files.iter().enumerate() {
-            self.file = FileId(fi as u32);
-            for item in &f.ast.items {
-                self.define_types(item);
-            }
-        }
-        for (fi, f) in files.iter().enumerate() {
-            self.file = FileId(fi as u32);
-            for item in &f.ast.items {
-                self.define_signatures(item);
-            }
-        }
-        for (fi, f) in files.iter().enumerate() {
-            self.file = FileId(fi as u32);
-            for item in &f.ast.items {
-                self.check_item(item);
-            }
-        }
-        self.check_recursion();
-    }
 
     /// Registers a top-level name; reports E0102 when it is taken.
     fn claim(&mut self, name: &ast::Ident) -> bool {
@@ -280,16 +551,16 @@ impl<'a> Checker<'a> {
             self.diags.push(d);
             return false;
         }
-        self.declared.insert(name.text.clone(), (self.file, name.span));
+        self.declared.to_mut().insert(name.text.clone(), (self.file, name.span));
         true
     }
 
-    fn declare(&mut self, item: &'a ast::Item) {
+    fn declare(&mut self, item: &ast::Item) {
         match item {
             ast::Item::Enum(e) => {
                 if self.claim(&e.name) {
                     let id = EnumId(self.pkg.enums.len() as u32);
-                    self.types.insert(e.name.text.clone(), TypeName::Enum(id));
+                    self.types.to_mut().insert(e.name.text.clone(), TypeName::Enum(id));
                     let mut def = ir::EnumDef {
                         name: e.name.text.clone(),
                         docs: e.docs.clone(),
@@ -319,24 +590,25 @@ impl<'a> Checker<'a> {
                         }
                         def.by_wire.insert(wire.clone(), def.variants.len() as u32);
                         def.variants.push(ir::VariantDef { name: v.name.text.clone(), wire, docs: v.docs.clone() });
-                        self.variant_owners.entry(v.name.text.clone()).or_default().push(id);
+                        self.variant_owners.to_mut().entry(v.name.text.clone()).or_default().push(id);
                     }
-                    self.pkg.enums.push(def);
+                    self.pkg.to_mut().enums.push(def);
                 }
             }
             ast::Item::Record(r) => {
                 if self.claim(&r.name) {
                     let id = RecordId(self.pkg.records.len() as u32);
-                    self.types.insert(r.name.text.clone(), TypeName::Record(id));
+                    self.types.to_mut().insert(r.name.text.clone(), TypeName::Record(id));
                     let event_type = r
                         .is_event
                         .then(|| r.wire_type.as_ref().map(|w| w.value.clone()).unwrap_or_else(|| r.name.text.clone()));
-                    self.pkg.records.push(ir::RecordDef {
+                    let site = self.site(r.name.span);
+                    self.pkg.to_mut().records.push(ir::RecordDef {
                         name: r.name.text.clone(),
                         docs: r.docs.clone(),
                         event_type,
                         fields: Vec::new(),
-                        site: self.site(r.name.span),
+                        site,
                         by_wire: HashMap::new(),
                     });
                 }
@@ -344,15 +616,15 @@ impl<'a> Checker<'a> {
             ast::Item::Destination(d) => {
                 if self.claim(&d.name) {
                     let id = DestId(self.pkg.destinations.len() as u32);
-                    self.values.insert(d.name.text.clone(), ValueName::Destination(id));
-                    self.pkg.destinations.push(ir::DestDef { name: d.name.text.clone(), record: RecordId(u32::MAX) });
+                    self.values.to_mut().insert(d.name.text.clone(), ValueName::Destination(id));
+                    self.pkg.to_mut().destinations.push(ir::DestDef { name: d.name.text.clone(), record: RecordId(u32::MAX) });
                 }
             }
             ast::Item::Table(t) => {
                 if self.claim(&t.name) {
                     let id = TableId(self.pkg.tables.len() as u32);
-                    self.values.insert(t.name.text.clone(), ValueName::Table(id));
-                    self.pkg.tables.push(ir::TableDef {
+                    self.values.to_mut().insert(t.name.text.clone(), ValueName::Table(id));
+                    self.pkg.to_mut().tables.push(ir::TableDef {
                         name: t.name.text.clone(),
                         record: RecordId(u32::MAX),
                         keys: Vec::new(),
@@ -362,27 +634,27 @@ impl<'a> Checker<'a> {
             ast::Item::Fn(f) => {
                 if self.claim(&f.name) {
                     let id = FnId(self.pkg.functions.len() as u32);
-                    self.values.insert(f.name.text.clone(), ValueName::Fn(id));
-                    self.fn_asts.push((self.file, f));
-                    self.pkg.functions.push(ir::FnDef {
+                    self.values.to_mut().insert(f.name.text.clone(), ValueName::Fn(id));
+                    let site = self.site(f.name.span);
+                    self.pkg.to_mut().functions.push(ir::FnDef {
                         name: f.name.text.clone(),
                         params: Vec::new(),
                         ret: Ty::Error,
                         n_locals: 0,
                         lets: Vec::new(),
                         body: ir::Expr { kind: ir::ExprKind::Error, ty: Ty::Error, loc: Loc::default() },
-                        site: self.site(f.name.span),
+                        site,
                     });
                 }
             }
             ast::Item::Decision(d) => {
                 if self.claim(&d.name) {
                     let id = ir::DecisionId(self.pkg.decisions.len() as u32);
-                    self.values.insert(d.name.text.clone(), ValueName::Decision(id));
-                    self.decision_asts.push((self.file, d));
-                    self.broken_decisions.push(false);
+                    self.values.to_mut().insert(d.name.text.clone(), ValueName::Decision(id));
+                    self.broken_decisions.to_mut().push(false);
                     let loc = self.loc(d.name.span);
-                    self.pkg.decisions.push(ir::DecisionDef {
+                    let site = self.site(d.name.span);
+                    self.pkg.to_mut().decisions.push(ir::DecisionDef {
                         name: d.name.text.clone(),
                         params: Vec::new(),
                         ret: Ty::Error,
@@ -391,7 +663,7 @@ impl<'a> Checker<'a> {
                         output_record: None,
                         rows: Vec::new(),
                         n_locals: 0,
-                        site: self.site(d.name.span),
+                        site,
                         loc,
                     });
                 }
@@ -433,7 +705,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn define_types(&mut self, item: &'a ast::Item) {
+    fn define_types(&mut self, item: &ast::Item) {
         let ast::Item::Record(r) = item else { return };
         let Some(TypeName::Record(id)) = self.types.get(&r.name.text).copied() else { return };
         // Only the declaration in effect defines the fields.
@@ -461,7 +733,7 @@ impl<'a> Checker<'a> {
             by_wire.insert(wire.clone(), fields.len() as u32);
             fields.push(ir::FieldDef { name: f.name.text.clone(), wire, ty, docs: f.docs.clone() });
         }
-        if let Some(def) = self.pkg.records.get_mut(id.0 as usize) {
+        if let Some(def) = self.pkg.to_mut().records.get_mut(id.0 as usize) {
             def.fields = fields;
             def.by_wire = by_wire;
         }
@@ -471,7 +743,7 @@ impl<'a> Checker<'a> {
         self.declared.get(&name.text).map(|(f, s)| (*f, *s)) == Some((self.file, name.span))
     }
 
-    fn define_signatures(&mut self, item: &'a ast::Item) {
+    fn define_signatures(&mut self, item: &ast::Item) {
         match item {
             ast::Item::Destination(d) if self.is_in_effect(&d.name) => {
                 let ty = self.resolve_type(&d.ty);
@@ -485,7 +757,7 @@ impl<'a> Checker<'a> {
                     }
                 };
                 if let Some(ValueName::Destination(id)) = self.values.get(&d.name.text).copied() {
-                    if let Some(def) = self.pkg.destinations.get_mut(id.0 as usize) {
+                    if let Some(def) = self.pkg.to_mut().destinations.get_mut(id.0 as usize) {
                         def.record = record;
                     }
                 }
@@ -514,7 +786,7 @@ impl<'a> Checker<'a> {
                     }
                 };
                 if let Some(ValueName::Table(id)) = self.values.get(&t.name.text).copied() {
-                    if let Some(def) = self.pkg.tables.get_mut(id.0 as usize) {
+                    if let Some(def) = self.pkg.to_mut().tables.get_mut(id.0 as usize) {
                         def.record = record;
                         def.keys = keys;
                     }
@@ -524,7 +796,7 @@ impl<'a> Checker<'a> {
                 let params = self.params(&f.params);
                 let ret = self.resolve_type(&f.ret);
                 if let Some(ValueName::Fn(id)) = self.values.get(&f.name.text).copied() {
-                    if let Some(def) = self.pkg.functions.get_mut(id.0 as usize) {
+                    if let Some(def) = self.pkg.to_mut().functions.get_mut(id.0 as usize) {
                         def.params = params;
                         def.ret = ret;
                     }
@@ -535,13 +807,15 @@ impl<'a> Checker<'a> {
                 let ret = self.resolve_type(&d.ret);
                 if let Some(ValueName::Decision(id)) = self.values.get(&d.name.text).copied() {
                     if params.iter().any(|(_, t)| t.is_error()) || ret.is_error() {
-                        if let Some(b) = self.broken_decisions.get_mut(id.0 as usize) {
+                        if let Some(b) = self.broken_decisions.to_mut().get_mut(id.0 as usize) {
                             *b = true;
                         }
                     }
-                    if let Some(def) = self.pkg.decisions.get_mut(id.0 as usize) {
+                    if let Some(def) = self.pkg.to_mut().decisions.get_mut(id.0 as usize) {
                         def.params = params;
                         def.ret = ret;
+                        // The hit policy is part of the signature: a `collect` call is a list.
+                        def.hit = decision::hit_policy(&d.hit.text).unwrap_or(ir::Hit::First);
                     }
                 }
             }
@@ -559,28 +833,6 @@ impl<'a> Checker<'a> {
             out.push((p.name.text.clone(), ty));
         }
         out
-    }
-
-    fn check_item(&mut self, item: &'a ast::Item) {
-        match item {
-            ast::Item::Fn(f) if self.is_in_effect(&f.name) => {
-                if let Some(ValueName::Fn(id)) = self.values.get(&f.name.text).copied() {
-                    self.current = Some(Callee::Fn(id.0));
-                    self.check_fn(id, f);
-                    self.current = None;
-                }
-            }
-            ast::Item::Decision(d) if self.is_in_effect(&d.name) => {
-                if let Some(ValueName::Decision(id)) = self.values.get(&d.name.text).copied() {
-                    self.current = Some(Callee::Decision(id.0));
-                    self.check_decision(id, d);
-                    self.current = None;
-                }
-            }
-            ast::Item::Handler(h) => self.check_handler(h),
-            ast::Item::Test(t) => self.check_test(t),
-            _ => {}
-        }
     }
 
     pub(crate) fn is_broken(&self, name: &str) -> bool {

@@ -20,8 +20,6 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-const ITEM_KEYWORDS: &[&str] = &["enum", "record", "event", "destination", "table", "fn", "decision", "on", "test"];
-
 /// Parses a whole file.
 pub fn parse(text: &str, file_id: FileId) -> Parsed {
     let mut b = Builder { text, file: file_id, diagnostics: Vec::new() };
@@ -64,6 +62,18 @@ pub fn parse(text: &str, file_id: FileId) -> Parsed {
     }
 }
 
+/// Parses one chunk of [`item_chunks`] (a top-level item, the docs before
+/// it and the comments after it) as a file of its own, spans relative to its
+/// start: `None` when it does not parse alone. When every chunk of a file
+/// parses, the file's tree is theirs, moved to where each chunk starts (the
+/// salsa `parse_file` re-parses only the chunks an edit touched).
+pub fn parse_chunk(chunk: &str) -> Option<Parsed> {
+    let mut b = Builder { text: chunk, file: FileId(0), diagnostics: Vec::new() };
+    let mut pairs = CanonParser::parse(Rule::file, chunk).ok()?;
+    let items = pairs.next().map(|p| b.items(p, 0)).unwrap_or_default();
+    Some(Parsed { file: File { items, broken: Vec::new() }, diagnostics: b.diagnostics })
+}
+
 /// The name an item declares, read from its first words (`record Line {` gives `Line`).
 fn declared_name(chunk: &str) -> Option<String> {
     let code: String = chunk
@@ -82,7 +92,7 @@ fn declared_name(chunk: &str) -> Option<String> {
 
 /// Splits a file at lines that start a top-level item (a line starting with an
 /// item keyword, or a `///` doc comment before one).
-fn item_chunks(text: &str) -> Vec<(usize, usize)> {
+pub fn item_chunks(text: &str) -> Vec<(usize, usize)> {
     let mut starts = Vec::new();
     let mut offset = 0usize;
     let mut doc_start: Option<usize> = None;
@@ -94,7 +104,7 @@ fn item_chunks(text: &str) -> Vec<(usize, usize)> {
             if doc_start.is_none() {
                 doc_start = Some(offset + indent);
             }
-        } else if ITEM_KEYWORDS.contains(&first_word.as_str()) && (indent == 0 || doc_start.is_some()) {
+        } else if super::keywords::ITEM.contains(&first_word.as_str()) && (indent == 0 || doc_start.is_some()) {
             starts.push(doc_start.unwrap_or(offset + indent));
             doc_start = None;
         } else if !trimmed.trim().is_empty() {
@@ -111,6 +121,18 @@ fn item_chunks(text: &str) -> Vec<(usize, usize)> {
         chunks.push((*s, e));
     }
     chunks
+}
+
+/// `s` without the whitespace and whole-line comments at its end.
+fn trim_trivia(mut s: &str) -> &str {
+    loop {
+        s = s.trim_end();
+        let last_line = s.rfind('\n').and_then(|nl| s.get(nl + 1..).map(|l| (nl, l)));
+        match last_line {
+            Some((nl, line)) if line.trim_start().starts_with("//") => s = s.get(..nl).unwrap_or(""),
+            _ => return s,
+        }
+    }
 }
 
 struct Builder<'t> {
@@ -232,9 +254,10 @@ impl<'t> Builder<'t> {
     }
 
     fn span(&self, p: &Pair<Rule>, base: usize) -> Span {
-        // Pest spans can end in the implicit whitespace after the last token.
+        // Pest spans can end in the implicit whitespace and comments after
+        // the last token (up to the next item's docs).
         let s = p.as_span();
-        let trimmed = p.as_str().trim_end().len();
+        let trimmed = trim_trivia(p.as_str()).len();
         Span::new(base + s.start(), base + s.start() + trimmed)
     }
 

@@ -1,0 +1,51 @@
+//! Canon's reserved words (LANGUAGE.md §2), each once, grouped by the place
+//! it begins or belongs to. The parser's item recovery, the language server's
+//! completion and rename read these lists; a test of the language server
+//! checks that grammar/canon.pest, the lexer and the VS Code grammar agree.
+
+/// Words that begin a top-level item, in the order completion offers them.
+pub const ITEM: &[&str] = &["enum", "record", "event", "destination", "table", "fn", "decision", "on", "test"];
+
+/// Words that begin a statement of a handler (`if` and `match` are also expressions).
+pub const STATEMENT: &[&str] = &["let", "check", "require", "reject", "emit", "if", "match", "for"];
+
+/// Words that begin a statement of a test (besides `let`).
+pub const TEST: &[&str] = &["given", "with", "expect", "assert"];
+
+/// Words inside expressions: operators, the rest of `if`, and the literals.
+pub const EXPRESSION: &[&str] = &["and", "or", "not", "in", "then", "else", "true", "false", "none"];
+
+/// Words inside a declaration: `event X as "..."`, `on X as x`, `table t: T key k`, `hit first`.
+pub const CLAUSE: &[&str] = &["as", "key", "hit"];
+
+/// Every group, each word in exactly one.
+pub const ALL: &[&[&str]] = &[ITEM, STATEMENT, TEST, EXPRESSION, CLAUSE];
+
+/// Whether `word` is reserved.
+pub fn is_keyword(word: &str) -> bool {
+    ALL.iter().any(|g| g.contains(&word))
+}
+
+/// Every reserved word.
+pub fn all() -> impl Iterator<Item = &'static str> {
+    ALL.iter().flat_map(|g| g.iter().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use std::collections::HashSet;
+
+    use crate::syntax::lexer;
+
+    #[test]
+    fn each_keyword_is_declared_once_and_lexes_as_a_keyword() {
+        let words: Vec<&str> = super::all().collect();
+        let unique: HashSet<&str> = words.iter().copied().collect();
+        assert_eq!(words.len(), unique.len(), "a keyword is in two groups");
+        for w in &words {
+            let toks = lexer::lex(w);
+            assert!(toks.len() == 1 && toks[0].token.is_some_and(|t| t.is_keyword()), "`{w}` does not lex as a keyword");
+        }
+    }
+}
