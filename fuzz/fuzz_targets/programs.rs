@@ -18,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 #[path = "../../jit/tests/common/programs.rs"]
 mod programs;
 
-use programs::{compare, Failure, Gen, Rng};
+use programs::Failure;
 
 static INPUTS: AtomicU64 = AtomicU64::new(0);
 static VALID: AtomicU64 = AtomicU64::new(0);
@@ -35,23 +35,13 @@ fn count(valid: bool) {
     }
 }
 
-fuzz_target!(|data: &[u8]| {
-    // Seeded with FNV-1a's offset basis: once the input's bytes are used up,
-    // the stream is FNV-1a of the input fed to splitmix64.
-    let mut rng = Rng::new(0xCBF2_9CE4_8422_2325, data);
-    let mut g = Gen::new(&mut rng);
-    let source = g.program();
-    let n_events = 1 + g.rng.gen_range(0..6);
-    let events: Vec<String> = (0..n_events).map(|n| g.event(n)).collect();
-    let with_lineage = g.rng.gen_range(0..4) == 0;
-    match compare(&source, &events, with_lineage) {
-        Ok(_) => count(true),
-        Err(Failure::DoesNotCheck(diagnostic)) => {
-            count(false);
-            if std::env::var_os("CANON_FUZZ_SHOW_INVALID").is_some() {
-                eprintln!("{diagnostic}");
-            }
+fuzz_target!(|data: &[u8]| match programs::fuzz_input(data) {
+    Ok(_) => count(true),
+    Err(Failure::DoesNotCheck(diagnostic)) => {
+        count(false);
+        if std::env::var_os("CANON_FUZZ_SHOW_INVALID").is_some() {
+            eprintln!("{diagnostic}");
         }
-        Err(Failure::Diverges(divergence)) => panic!("{divergence}"),
     }
+    Err(Failure::Diverges(divergence)) => panic!("{divergence}"),
 });

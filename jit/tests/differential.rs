@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use canon_jit::JitEngine;
 use canon_runtime::{Engine, Tables};
-use common::programs::{compare, traced, Gen, Rng};
+use common::programs::{compare, fuzz_input, traced, Failure, Gen, Rng};
 use proptest::prelude::*;
 
 mod common;
@@ -51,6 +51,25 @@ fn regressions() {
         }
     }
     assert!(n > 0, "no regression cases in {}", dir.display());
+}
+
+/// The `programs` fuzz target's committed seed inputs, replayed as it runs
+/// them (`fuzz_input`): the byte-driven side of the generator, in CI.
+#[test]
+fn fuzz_seeds_match() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/programs");
+    let rd = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let (mut inputs, mut checked) = (0, 0);
+    for e in rd.flatten() {
+        let data = std::fs::read(e.path()).unwrap();
+        inputs += 1;
+        match fuzz_input(&data) {
+            Ok(_) => checked += 1,
+            Err(Failure::DoesNotCheck(_)) => {}
+            Err(Failure::Diverges(d)) => panic!("{}: {d}", e.path().display()),
+        }
+    }
+    assert!(checked > 0, "none of the {inputs} seeds in {} gives a program that checks", dir.display());
 }
 
 /// The shared conformance cases and the examples run identically on both engines.

@@ -126,7 +126,7 @@ decision score(k: Kind?) -> Decimal?
 
 /// A generator of programs ([`Gen::program`]) and of events for them ([`Gen::event`]).
 pub struct Gen<'r, 'd> {
-    pub rng: &'r mut Rng<'d>,
+    rng: &'r mut Rng<'d>,
     depth: u32,
     /// The handler's `let`s so far, with their types.
     lets: Vec<(String, &'static str)>,
@@ -447,6 +447,21 @@ impl fmt::Display for Failure {
             Failure::DoesNotCheck(m) | Failure::Diverges(m) => f.write_str(m),
         }
     }
+}
+
+/// One input of the `programs` fuzz target: its bytes drive the generator (one
+/// a choice) to a program, one to six events and whether lineage is compared
+/// too (a quarter of the inputs); then [`compare`].
+pub fn fuzz_input(data: &[u8]) -> Result<usize, Failure> {
+    // Seeded with FNV-1a's offset basis: once the input's bytes are used up,
+    // the stream is splitmix64 from FNV-1a of the input.
+    let mut rng = Rng::new(0xCBF2_9CE4_8422_2325, data);
+    let mut g = Gen::new(&mut rng);
+    let source = g.program();
+    let n_events = 1 + g.rng.gen_range(0..6);
+    let events: Vec<String> = (0..n_events).map(|n| g.event(n)).collect();
+    let with_lineage = g.rng.gen_range(0..4) == 0;
+    compare(&source, &events, with_lineage)
 }
 
 /// Checks `source`, compiles it for both engines and runs every event line
