@@ -435,7 +435,7 @@ fn encoded_values(interp: &Engine, (mut o, trace): (Outcome, Vec<TraceEvent>)) -
 /// Why a comparison did not pass.
 #[derive(Debug)]
 pub enum Failure {
-    /// The program has errors (a generator that wrote it is too loose).
+    /// The generated program has errors: the checker rejects it.
     DoesNotCheck(String),
     /// The JIT did not compile it, or an outcome differs between the engines.
     Diverges(String),
