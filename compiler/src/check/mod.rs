@@ -355,12 +355,6 @@ pub(crate) struct Checker<'a> {
     broken_names: Cow<'a, HashSet<String>>,
 }
 
-const BUILTIN_FUNCTIONS: &[&str] = &[
-    "round", "abs", "min", "max", "money", "amount", "currency", "convert", "len", "upper", "lower", "trim",
-    "starts_with", "ends_with", "contains", "date", "year", "month", "day", "weekday", "add_days", "days_between",
-    "start_of_month", "end_of_month", "sum", "count", "any", "all",
-];
-
 impl<'a> Checker<'a> {
     fn new(files: &[Input<'a>]) -> Checker<'a> {
         let mut pkg = ir::Package {
@@ -538,7 +532,7 @@ impl<'a> Checker<'a> {
 
     /// Registers a top-level name; reports E0102 when it is taken.
     fn claim(&mut self, name: &ast::Ident) -> bool {
-        let builtin_fn = BUILTIN_FUNCTIONS.contains(&name.text.as_str()) || name.text == "meta";
+        let builtin_fn = canon_stdlib::functions::lookup(&name.text).is_some() || name.text == "meta";
         if self.types.contains_key(&name.text) && !self.declared.contains_key(&name.text) || builtin_fn {
             self.error(Code::E0102, name.span, format!("`{}` is already defined by Canon", name.text))
                 .help = Some("choose another name".into());
@@ -856,7 +850,9 @@ pub(crate) fn closest<'s>(name: &str, candidates: impl Iterator<Item = &'s str>)
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = edit_distance(name, c);
-        if d <= (name.len() / 3).max(1) && best.map(|(bd, _)| d < bd).unwrap_or(true) {
+        // The nearest; of equally near names, the first in alphabetical order
+        // (so the suggestion does not depend on the order names were stored in).
+        if d <= (name.len() / 3).max(1) && best.is_none_or(|(bd, bc)| d < bd || (d == bd && c < bc)) {
             best = Some((d, c));
         }
     }
@@ -880,3 +876,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev.last().copied().unwrap_or(0)
 }
 
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::closest;
+
+    #[test]
+    fn the_suggestion_does_not_depend_on_the_order_of_names() {
+        assert_eq!(closest("mix", ["min", "max"].into_iter()).as_deref(), Some("max"));
+        assert_eq!(closest("mix", ["max", "min"].into_iter()).as_deref(), Some("max"));
+        assert_eq!(closest("rond", ["round", "amount"].into_iter()).as_deref(), Some("round"));
+        assert_eq!(closest("zzzzzz", ["round"].into_iter()), None);
+    }
+}

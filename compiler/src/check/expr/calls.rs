@@ -48,7 +48,7 @@ impl<'a> Checker<'a> {
                 None if self.is_broken(&callee.text) => self.err_expr(span),
                 None => {
                     let mut names: Vec<String> = self.values.keys().cloned().collect();
-                    names.extend(crate::check::BUILTIN_FUNCTIONS.iter().map(|s| s.to_string()));
+                    names.extend(canon_stdlib::functions::ALL.iter().map(|b| b.name.to_string()));
                     let help =
                         closest(&callee.text, names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
                     self.error(Code::E0101, callee.span, format!("unknown function `{}`", callee.text)).help = help;
