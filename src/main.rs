@@ -157,7 +157,8 @@ fn check(path: &Path, format: Format) -> ExitCode {
         Format::Json => {
             let mut items = Vec::new();
             for d in diags {
-                let (file, text) = pkg.sources.get(d.file.0 as usize).map(|(p, t)| (p.as_str(), t.as_str())).unwrap_or(("", ""));
+                let (file, text) =
+                    pkg.sources.get(d.file.0 as usize).map(|(p, t)| (p.as_str(), t.as_str())).unwrap_or(("", ""));
                 let (line, column) = LineIndex::new(text).line_col(text, d.span.start);
                 items.push(serde_json::json!({
                     "severity": d.severity.as_str(),
@@ -189,7 +190,11 @@ fn check(path: &Path, format: Format) -> ExitCode {
 }
 
 /// Loads, checks and loads data; prints problems. `Err` carries the exit code.
-fn prepare(path: &Path, data: Option<&Path>, allow_missing: bool) -> Result<(package::LoadedPackage, Tables), ExitCode> {
+fn prepare(
+    path: &Path,
+    data: Option<&Path>,
+    allow_missing: bool,
+) -> Result<(package::LoadedPackage, Tables), ExitCode> {
     let pkg = load(path)?;
     if pkg.has_errors() {
         render::diagnostics(&pkg, pkg.diagnostics());
@@ -223,7 +228,8 @@ fn run(
     };
     // `--explain` needs code compiled with lineage (the same trace as the
     // interpreter's, which the differential tests check).
-    let (engine, fallback) = Evaluator::new(pkg.package(), tables, Choice { backend: kind.backend(), lineage: explain });
+    let (engine, fallback) =
+        Evaluator::new(pkg.package(), tables, Choice { backend: kind.backend(), lineage: explain });
     if let Some(why) = fallback {
         eprintln!("note: the JIT cannot compile this package ({}); using the interpreter", why.0);
     }
@@ -386,7 +392,9 @@ fn explain(code: &str) -> ExitCode {
             let runtime: Vec<&str> = RuntimeCode::ALL.iter().map(|c| c.as_str()).collect();
             eprintln!("  help: the codes are {}", all.join(", "));
             eprintln!("  help: the run-time rejection codes are {}", runtime.join(", "));
-            eprintln!("  note: a code that a package's own `reject` gives is explained by its message and that package");
+            eprintln!(
+                "  note: a code that a package's own `reject` gives is explained by its message and that package"
+            );
             ExitCode::from(2)
         }
     }

@@ -126,7 +126,12 @@ fn fail(e: &Error) -> ExitCode {
 /// Loads and checks the package and its data (1 on errors), then its
 /// pipeline rules; warns once of each literal secret in canon.toml (an error,
 /// 1, under `strict_secrets`).
-fn rules(package: &Path, data: Option<&Path>, strict_secrets: bool, engine: crate::EngineArg) -> Result<Rules, ExitCode> {
+fn rules(
+    package: &Path,
+    data: Option<&Path>,
+    strict_secrets: bool,
+    engine: crate::EngineArg,
+) -> Result<Rules, ExitCode> {
     let (pkg, tables) = crate::prepare(package, data, false)?;
     let data_dir = data.map(Path::to_path_buf).unwrap_or_else(|| pkg.data_dir());
     let rules = Rules::new(&pkg, tables, &data_dir, engine.backend()).map_err(|e| fail(&e))?;

@@ -158,9 +158,16 @@ fn explain_every_runtime_code_with_a_working_example() {
         let example = example.split("\n## ").next().unwrap();
         let blocks = fenced_blocks(example);
         let block = |lang: &str| {
-            blocks.iter().find(|(l, _)| l == lang).map(|(_, t)| t.clone()).unwrap_or_else(|| panic!("{name}: no {lang} block"))
+            blocks
+                .iter()
+                .find(|(l, _)| l == lang)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_else(|| panic!("{name}: no {lang} block"))
         };
-        let dir = temp_package(&format!("explain-{name}"), &[("p.canon", &block("canon")), ("events.jsonl", &block("jsonl"))]);
+        let dir = temp_package(
+            &format!("explain-{name}"),
+            &[("p.canon", &block("canon")), ("events.jsonl", &block("jsonl"))],
+        );
         let events = dir.join("events.jsonl");
         let mut runs = Vec::new();
         for engine in ["interp", "jit"] {

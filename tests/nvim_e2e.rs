@@ -7,12 +7,7 @@
 //!
 //! Without `nvim` on PATH the test prints a note and passes, unless `CI` is
 //! set (`.ci/run` installs neovim), where it fails.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -71,11 +66,7 @@ fn nvim() -> Option<String> {
 fn write_package(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
-    for (name, body) in [
-        ("types.canon", TYPES),
-        ("handler.canon", HANDLER),
-        ("bad.canon", BAD),
-    ] {
+    for (name, body) in [("types.canon", TYPES), ("handler.canon", HANDLER), ("bad.canon", BAD)] {
         std::fs::write(dir.join(name), body).unwrap();
     }
 }
@@ -91,10 +82,7 @@ fn read_to_string(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<
 /// The last lines of neovim's LSP log (under the test's XDG directories).
 fn lsp_log(xdg: &Path) -> String {
     let mut out = String::new();
-    for p in [
-        xdg.join("state/nvim/lsp.log"),
-        xdg.join("cache/nvim/lsp.log"),
-    ] {
+    for p in [xdg.join("state/nvim/lsp.log"), xdg.join("cache/nvim/lsp.log")] {
         if let Ok(s) = std::fs::read_to_string(&p) {
             let lines: Vec<&str> = s.lines().collect();
             let tail = lines[lines.len().saturating_sub(40)..].join("\n");
@@ -155,53 +143,27 @@ fn neovim_diagnostics_hover_and_completion() {
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
     let report_text = std::fs::read_to_string(&report_path).unwrap_or_default();
-    let context = format!(
-        "status: {status:?}\nreport: {report_text}\nstdout:\n{stdout}\nstderr:\n{stderr}\n{}",
-        lsp_log(&xdg)
-    );
+    let context =
+        format!("status: {status:?}\nreport: {report_text}\nstdout:\n{stdout}\nstderr:\n{stderr}\n{}", lsp_log(&xdg));
 
-    let status =
-        status.unwrap_or_else(|| panic!("neovim did not finish in {DEADLINE:?}\n{context}"));
+    let status = status.unwrap_or_else(|| panic!("neovim did not finish in {DEADLINE:?}\n{context}"));
     assert!(status.success(), "the neovim script failed\n{context}");
-    let report: serde_json::Value = serde_json::from_str(&report_text)
-        .unwrap_or_else(|e| panic!("no JSON report ({e})\n{context}"));
+    let report: serde_json::Value =
+        serde_json::from_str(&report_text).unwrap_or_else(|e| panic!("no JSON report ({e})\n{context}"));
 
     // The script checked all of this; check the essentials again from its
     // report, so that a script that stops checking cannot pass.
     assert_eq!(report["failures"], serde_json::json!([]), "{context}");
-    assert!(
-        report["checks"].as_array().is_some_and(|c| c.len() >= 15),
-        "{context}"
-    );
+    assert!(report["checks"].as_array().is_some_and(|c| c.len() >= 15), "{context}");
     let diagnostics = report["diagnostics"].as_array().unwrap();
     assert!(
         diagnostics.iter().any(|d| d["code"] == "E0201"
-            && d["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("expected `Decimal`, found `Text`")),
+            && d["message"].as_str().unwrap_or("").contains("expected `Decimal`, found `Text`")),
         "an E0201 diagnostic on bad.canon\n{context}"
     );
-    assert!(
-        report["hover"]["worked"]
-            .as_str()
-            .unwrap_or("")
-            .contains("Decimal"),
-        "{context}"
-    );
-    assert!(
-        report["hover"]["project.hours"]
-            .as_str()
-            .unwrap_or("")
-            .contains("Project"),
-        "{context}"
-    );
-    let labels: Vec<&str> = report["completion"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l.as_str())
-        .collect();
+    assert!(report["hover"]["worked"].as_str().unwrap_or("").contains("Decimal"), "{context}");
+    assert!(report["hover"]["project.hours"].as_str().unwrap_or("").contains("Project"), "{context}");
+    let labels: Vec<&str> = report["completion"].as_array().unwrap().iter().filter_map(|l| l.as_str()).collect();
     assert_eq!(labels, ["code", "hours", "rate"], "{context}");
 
     let _ = std::fs::remove_dir_all(&base);

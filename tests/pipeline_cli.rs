@@ -211,7 +211,14 @@ fn both_engines_record_the_same_lineage() {
             assert!(!v["lineage"]["trace"].as_array().map(|a| a.is_empty()).unwrap_or(true), "{v}");
             // What was decided and why; not when (the clock differs from run to run).
             let l = &v["lineage"];
-            shown.push(serde_json::json!([v["event"], v["rejections"], v["status"], l["trace"], l["outcome"], l["package_version"]]));
+            shown.push(serde_json::json!([
+                v["event"],
+                v["rejections"],
+                v["status"],
+                l["trace"],
+                l["outcome"],
+                l["package_version"]
+            ]));
         }
         seen.push((text(&out.stdout), shown));
         let _ = std::fs::remove_dir_all(&state);
@@ -281,13 +288,7 @@ fn stored_lineage_names_enum_keys_by_wire_name() {
         }
         assert_eq!(
             lookups,
-            [
-                "entities[UK01]",
-                "limits[UK01, GBP]",
-                "entities[UK01]",
-                "limits[UK01, USD]",
-                "entities[SG01]",
-            ],
+            ["entities[UK01]", "limits[UK01, GBP]", "entities[UK01]", "limits[UK01, USD]", "entities[SG01]",],
             "{engine}"
         );
         let _ = std::fs::remove_dir_all(&state);
@@ -490,7 +491,9 @@ fn missing_or_exposed_secrets_stop_before_any_event() {
     let out = canon(&["process", p(&pkg), "--input", &events, "--state", p(&state)]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    for needle in ["canon.toml", "[sinks.erp_posting]", "header `Authorization`", "`CANON_TEST_NOT_SET_ANYWHERE` is not set"] {
+    for needle in
+        ["canon.toml", "[sinks.erp_posting]", "header `Authorization`", "`CANON_TEST_NOT_SET_ANYWHERE` is not set"]
+    {
         assert!(err.contains(needle), "{needle} in {err}");
     }
     assert!(out.stdout.is_empty() && !state.exists(), "no event was processed");

@@ -229,30 +229,60 @@ fn a_crash_between_the_sink_append_and_the_commit_leaves_a_tail_that_is_cut() {
 fn a_sink_file_appended_to_truncated_or_rewritten_between_runs_is_refused() {
     type Change = fn(&mut Vec<u8>);
     let changes: [(&str, bool, Change, &str); 8] = [
-        ("a line of its own appended again", false, |b| {
-            let last = b[..b.len() - 1].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
-            let line = b[last..].to_vec();
-            b.extend_from_slice(&line);
-        }, "not what canon was writing there (canon was writing nothing there"),
-        ("someone else's text appended", false, |b| b.extend_from_slice(b"hello\n"), "appended to or changed outside canon"),
+        (
+            "a line of its own appended again",
+            false,
+            |b| {
+                let last = b[..b.len() - 1].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+                let line = b[last..].to_vec();
+                b.extend_from_slice(&line);
+            },
+            "not what canon was writing there (canon was writing nothing there",
+        ),
+        (
+            "someone else's text appended",
+            false,
+            |b| b.extend_from_slice(b"hello\n"),
+            "appended to or changed outside canon",
+        ),
         ("truncated", false, |b| b.truncate(b.len() - 10), "were delivered to it: it was truncated"),
-        ("its last line rewritten", false, |b| {
-            let n = b.len();
-            b[n - 5] = b'#';
-        }, "is not what canon wrote there"),
-        ("truncated, then appended to", false, |b| {
-            b.truncate(b.len() - 10);
-            b.extend_from_slice(b"0000000000, \"and more\": true}\n");
-        }, "is not what canon wrote there"),
+        (
+            "its last line rewritten",
+            false,
+            |b| {
+                let n = b.len();
+                b[n - 5] = b'#';
+            },
+            "is not what canon wrote there",
+        ),
+        (
+            "truncated, then appended to",
+            false,
+            |b| {
+                b.truncate(b.len() - 10);
+                b.extend_from_slice(b"0000000000, \"and more\": true}\n");
+            },
+            "is not what canon wrote there",
+        ),
         ("a crash's tail, then appended to", true, |b| b.extend_from_slice(b"hello\n"), "canon's last batch had only"),
-        ("a crash's tail, rewritten", true, |b| {
-            let n = b.len();
-            b[n - 5] = b'#';
-        }, "are not the line canon was writing there"),
-        ("a crash's tail, cut and appended to", true, |b| {
-            b.truncate(b.len() - 100);
-            b.extend_from_slice(b"hello\n");
-        }, "are not the line canon was writing there"),
+        (
+            "a crash's tail, rewritten",
+            true,
+            |b| {
+                let n = b.len();
+                b[n - 5] = b'#';
+            },
+            "are not the line canon was writing there",
+        ),
+        (
+            "a crash's tail, cut and appended to",
+            true,
+            |b| {
+                b.truncate(b.len() - 100);
+                b.extend_from_slice(b"hello\n");
+            },
+            "are not the line canon was writing there",
+        ),
     ];
     let dir = temp("sinks");
     let input = events(&dir, 4);

@@ -75,7 +75,11 @@ fn a_state_others_can_read_is_reported_with_the_fix() {
     assert!(canon(&["process", EXAMPLE, "--input", &events, "--state", s]).status.success());
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(state.join("state.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    for args in [vec!["status", "--state", s], vec!["exceptions", "list", "--state", s], vec!["process", EXAMPLE, "--input", &events, "--state", s]] {
+    for args in [
+        vec!["status", "--state", s],
+        vec!["exceptions", "list", "--state", s],
+        vec!["process", EXAMPLE, "--input", &events, "--state", s],
+    ] {
         let out = canon(&args);
         assert!(out.status.success(), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
@@ -91,7 +95,12 @@ fn a_state_others_can_read_is_reported_with_the_fix() {
     let exposed: Vec<&str> = v["exposed"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
     assert_eq!(exposed, [s.to_string(), format!("{s}/state.db")]);
     // Fixed as the warning says: quiet again.
-    assert!(Command::new("sh").arg("-c").arg(format!("chmod 700 {s} && chmod -R go-rwx {s}")).status().unwrap().success());
+    assert!(Command::new("sh")
+        .arg("-c")
+        .arg(format!("chmod 700 {s} && chmod -R go-rwx {s}"))
+        .status()
+        .unwrap()
+        .success());
     let out = canon(&["status", "--state", s, "--format", "json"]);
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

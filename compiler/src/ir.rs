@@ -232,9 +232,22 @@ pub struct DecisionRow {
 pub enum CellTest {
     Any,
     /// Equal to one of the values (or, negated, to none of them).
-    In { values: Vec<Const>, negated: bool },
-    Cmp { op: CmpOp, value: Const, kind: OrdKind },
-    Range { lo: Const, lo_closed: bool, hi: Const, hi_closed: bool, kind: OrdKind },
+    In {
+        values: Vec<Const>,
+        negated: bool,
+    },
+    Cmp {
+        op: CmpOp,
+        value: Const,
+        kind: OrdKind,
+    },
+    Range {
+        lo: Const,
+        lo_closed: bool,
+        hi: Const,
+        hi_closed: bool,
+        kind: OrdKind,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -356,21 +369,68 @@ pub enum ExprKind {
     /// The event envelope (`meta`).
     Meta,
     /// A field of a record value.
-    Field { base: Box<Expr>, index: u32 },
+    Field {
+        base: Box<Expr>,
+        index: u32,
+    },
     /// `base?.field`: none when the base is none.
-    OptField { base: Box<Expr>, index: u32 },
-    Call { func: FnId, args: Vec<Expr> },
-    Decide { decision: DecisionId, args: Vec<Expr> },
-    Builtin { op: Builtin, args: Vec<Expr> },
-    Aggregate { op: Aggregate, list: Box<Expr>, slot: u32, body: Box<Expr> },
-    Lookup { table: TableId, keys: Vec<Expr> },
-    Unary { op: UnaryOp, expr: Box<Expr> },
-    Binary { op: BinaryOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Coalesce { lhs: Box<Expr>, rhs: Box<Expr> },
-    In { value: Box<Expr>, list: Box<Expr>, negated: bool },
-    If { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
-    Match { scrutinee: Box<Expr>, arms: Vec<(Vec<Pat>, Expr)> },
-    Record { record: RecordId, fields: Vec<Expr> },
+    OptField {
+        base: Box<Expr>,
+        index: u32,
+    },
+    Call {
+        func: FnId,
+        args: Vec<Expr>,
+    },
+    Decide {
+        decision: DecisionId,
+        args: Vec<Expr>,
+    },
+    Builtin {
+        op: Builtin,
+        args: Vec<Expr>,
+    },
+    Aggregate {
+        op: Aggregate,
+        list: Box<Expr>,
+        slot: u32,
+        body: Box<Expr>,
+    },
+    Lookup {
+        table: TableId,
+        keys: Vec<Expr>,
+    },
+    Unary {
+        op: UnaryOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Coalesce {
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    In {
+        value: Box<Expr>,
+        list: Box<Expr>,
+        negated: bool,
+    },
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    Match {
+        scrutinee: Box<Expr>,
+        arms: Vec<(Vec<Pat>, Expr)>,
+    },
+    Record {
+        record: RecordId,
+        fields: Vec<Expr>,
+    },
     List(Vec<Expr>),
     Interp(Vec<InterpPart>),
     IntToDecimal(Box<Expr>),
@@ -395,16 +455,47 @@ pub enum Status {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TestStmt {
-    Let { slot: u32, value: Expr },
-    Assert { cond: Expr, loc: Loc, text: String },
+    Let {
+        slot: u32,
+        value: Expr,
+    },
+    Assert {
+        cond: Expr,
+        loc: Loc,
+        text: String,
+    },
     /// The event's data, built in the test.
-    Given { event: RecordId, data: Expr },
+    Given {
+        event: RecordId,
+        data: Expr,
+    },
     /// A CloudEvents JSON file, relative to the package root.
-    GivenFile { path: String, loc: Loc },
-    With { table: TableId, rows: Vec<Expr> },
-    ExpectStatus { status: Status, loc: Loc },
-    ExpectReject { code: String, loc: Loc },
+    GivenFile {
+        path: String,
+        loc: Loc,
+    },
+    With {
+        table: TableId,
+        rows: Vec<Expr>,
+    },
+    ExpectStatus {
+        status: Status,
+        loc: Loc,
+    },
+    ExpectReject {
+        code: String,
+        loc: Loc,
+    },
     /// Fields left out by `..` are `None`.
-    ExpectEmit { dest: DestId, record: RecordId, fields: Vec<Option<Expr>>, loc: Loc, text: String },
-    ExpectNoEmit { dest: DestId, loc: Loc },
+    ExpectEmit {
+        dest: DestId,
+        record: RecordId,
+        fields: Vec<Option<Expr>>,
+        loc: Loc,
+        text: String,
+    },
+    ExpectNoEmit {
+        dest: DestId,
+        loc: Loc,
+    },
 }

@@ -30,7 +30,8 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     // BENCH_DIR: an already generated workload (events.jsonl and data/).
     let given = std::env::var_os("BENCH_DIR").map(PathBuf::from);
-    let tmp = given.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("canon-bench-eval-{}", std::process::id())));
+    let tmp =
+        given.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("canon-bench-eval-{}", std::process::id())));
     if given.is_none() {
         let ok = Command::new("python3")
             .arg(root.join("bench/workload/gen.py"))

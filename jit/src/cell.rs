@@ -35,7 +35,6 @@ pub struct Cell {
     pub words: [u64; 4],
 }
 
-
 const PRESENT: u64 = 1;
 
 impl Cell {
@@ -170,7 +169,9 @@ pub fn to_cell(pkg: &ir::Package, arena: &Bump, ty: &Ty, v: &Value) -> Cell {
         Value::Enum(i) => Cell::from_u32(*i),
         Value::Record(fields) => {
             let field_tys: Vec<Ty> = match ty.strip() {
-                Ty::Record(r) => pkg.record(*r).map(|d| d.fields.iter().map(|f| f.ty.clone()).collect()).unwrap_or_default(),
+                Ty::Record(r) => {
+                    pkg.record(*r).map(|d| d.fields.iter().map(|f| f.ty.clone()).collect()).unwrap_or_default()
+                }
                 _ => Vec::new(),
             };
             let cells = arena.alloc_slice_fill_default::<Cell>(fields.len());

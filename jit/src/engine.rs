@@ -116,7 +116,9 @@ impl JitEngine {
         });
 
         let mut flags = settings::builder();
-        let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| Unsupported(format!("flag {k}: {e}")));
+        let set = |f: &mut settings::Builder, k: &str, v: &str| {
+            f.set(k, v).map_err(|e| Unsupported(format!("flag {k}: {e}")))
+        };
         set(&mut flags, "opt_level", "speed")?;
         set(&mut flags, "use_colocated_libcalls", "false")?;
         set(&mut flags, "is_pic", "false")?;
@@ -261,7 +263,9 @@ impl JitEngine {
     fn run_with(&self, r: Ready, trace: Option<&mut Vec<TraceEvent>>) -> Outcome {
         let Ready { mut outcome, handler, meta, event } = r;
         let pkg = &self.shared.pkg;
-        let (Some(h), Some(&fptr)) = (pkg.handlers.get(handler), self.code.handlers.get(handler)) else { return outcome };
+        let (Some(h), Some(&fptr)) = (pkg.handlers.get(handler), self.code.handlers.get(handler)) else {
+            return outcome;
+        };
         let mut ctx = Ctx::new(&self.shared);
         if trace.is_some() {
             ctx.trace = Some(Vec::new());

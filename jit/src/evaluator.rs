@@ -45,8 +45,11 @@ impl Evaluator {
         if choice.backend == Backend::Interp {
             return (Evaluator::Interp(Engine::new(pkg, tables)), None);
         }
-        let compiled =
-            if choice.lineage { JitEngine::with_lineage(pkg.clone(), &tables) } else { JitEngine::new(pkg.clone(), &tables) };
+        let compiled = if choice.lineage {
+            JitEngine::with_lineage(pkg.clone(), &tables)
+        } else {
+            JitEngine::new(pkg.clone(), &tables)
+        };
         match compiled {
             Ok(jit) => (Evaluator::Jit(Box::new(jit)), None),
             Err(why) => (Evaluator::Interp(Engine::new(pkg, tables)), Some(why)),

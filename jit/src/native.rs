@@ -228,7 +228,6 @@ impl<'de> Visitor<'de> for Key {
     fn visit_str<E: sde::Error>(self, v: &str) -> Result<Option<usize>, E> {
         Ok(self.0.iter().position(|k| *k == v))
     }
-
 }
 
 /// A record's field key by wire name, without allocating.
@@ -249,7 +248,6 @@ impl<'de> Visitor<'de> for FieldKey<'_> {
     fn visit_str<E: sde::Error>(self, v: &str) -> Result<Option<u32>, E> {
         Ok(self.0.field_by_wire(v))
     }
-
 }
 
 /// The envelope attributes of a line, borrowed from it where they hold no

@@ -135,7 +135,10 @@ impl IndexPlan {
         let mut codes = vec![0u32; columns.len()];
         for _ in 0..total {
             let matches = |row: &ir::DecisionRow| {
-                row.cells.iter().zip(codes.iter().zip(columns.iter())).all(|(cell, (&code, column))| cell_matches(cell, code, column))
+                row.cells
+                    .iter()
+                    .zip(codes.iter().zip(columns.iter()))
+                    .all(|(cell, (&code, column))| cell_matches(cell, code, column))
             };
             let mut hits = d.rows.iter().enumerate().filter(|(_, r)| matches(r)).map(|(i, _)| i as u32);
             let entry = match (hits.next(), d.hit) {
@@ -181,7 +184,9 @@ impl MixedPlan {
                     .and_then(|c| d.params.get(*c as usize))
                     .is_some_and(|(_, t)| matches!(t.strip(), Ty::Money));
                 money
-                    && d.rows.iter().any(|r| matches!(r.cells.get(pos), Some(CellTest::Cmp { .. } | CellTest::Range { .. })))
+                    && d.rows
+                        .iter()
+                        .any(|r| matches!(r.cells.get(pos), Some(CellTest::Cmp { .. } | CellTest::Range { .. })))
             })
             .unwrap_or(d.columns.len());
         // The indexed columns with their positions in the table.
@@ -278,7 +283,10 @@ mod tests {
             hit,
             columns: (0..params.len() as u32).collect(),
             output_record: None,
-            rows: rows.into_iter().map(|cells| ir::DecisionRow { cells, outputs: Vec::new(), loc: Loc::default() }).collect(),
+            rows: rows
+                .into_iter()
+                .map(|cells| ir::DecisionRow { cells, outputs: Vec::new(), loc: Loc::default() })
+                .collect(),
             n_locals: params.len() as u32,
             site: None,
             loc: Loc::default(),

@@ -94,7 +94,8 @@ impl Store {
                 let Some(def) = pkg.record(*r) else { return Cell::none() };
                 // SAFETY: as above.
                 let src = unsafe { c.cells(def.fields.len()) };
-                let owned: Vec<Cell> = def.fields.iter().zip(src.iter()).map(|(f, x)| self.own(pkg, &f.ty, x)).collect();
+                let owned: Vec<Cell> =
+                    def.fields.iter().zip(src.iter()).map(|(f, x)| self.own(pkg, &f.ty, x)).collect();
                 let b = owned.into_boxed_slice();
                 let cell = Cell::from_parts(b.as_ptr() as usize, 0);
                 self.cells.push(b);
@@ -564,7 +565,14 @@ fn money_of(c: &Cell) -> (canon_stdlib::Decimal, Currency) {
 
 macro_rules! two_cell_helper {
     ($name:ident, $op:expr) => {
-        extern "C" fn $name(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, _aux: i64) -> i32 {
+        extern "C" fn $name(
+            ctx: *mut Ctx<'_>,
+            a: *const Cell,
+            b: *const Cell,
+            _c: *const Cell,
+            dst: *mut Cell,
+            _aux: i64,
+        ) -> i32 {
             guard(ctx, dst, |_| $op(cell_arg(a), cell_arg(b)))
         }
     };
@@ -575,21 +583,39 @@ two_cell_helper!(dec_sub, |a: &Cell, b: &Cell| num::sub(a.decimal(), b.decimal()
 two_cell_helper!(dec_mul, |a: &Cell, b: &Cell| num::mul(a.decimal(), b.decimal()).map(Cell::from_decimal));
 two_cell_helper!(dec_div, |a: &Cell, b: &Cell| num::div(a.decimal(), b.decimal()).map(Cell::from_decimal));
 two_cell_helper!(int_div, |a: &Cell, b: &Cell| num::int_div(a.i64(), b.i64()).map(Cell::from_decimal));
-two_cell_helper!(int_to_dec, |a: &Cell, _b: &Cell| Ok(if a.is_none() { Cell::none() } else { Cell::from_decimal(num::from_int(a.i64())) }));
+two_cell_helper!(int_to_dec, |a: &Cell, _b: &Cell| Ok(if a.is_none() {
+    Cell::none()
+} else {
+    Cell::from_decimal(num::from_int(a.i64()))
+}));
 two_cell_helper!(neg_dec, |a: &Cell, _b: &Cell| Ok(Cell::from_decimal(num::neg(a.decimal()))));
-two_cell_helper!(money_add, |a: &Cell, b: &Cell| money::add(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
-two_cell_helper!(money_sum_add, |a: &Cell, b: &Cell| sum::add_money(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
-two_cell_helper!(money_sub, |a: &Cell, b: &Cell| money::sub(money_of(a), money_of(b)).map(|m| Cell::from_money(m.0, m.1)));
-two_cell_helper!(money_mul_dec, |a: &Cell, b: &Cell| money::mul(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
-two_cell_helper!(dec_mul_money, |a: &Cell, b: &Cell| money::mul(money_of(b), a.decimal()).map(|m| Cell::from_money(m.0, m.1)));
-two_cell_helper!(money_div_dec, |a: &Cell, b: &Cell| money::div(money_of(a), b.decimal()).map(|m| Cell::from_money(m.0, m.1)));
-two_cell_helper!(money_div_money, |a: &Cell, b: &Cell| money::div_money(money_of(a), money_of(b)).map(Cell::from_decimal));
+two_cell_helper!(money_add, |a: &Cell, b: &Cell| money::add(money_of(a), money_of(b))
+    .map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_sum_add, |a: &Cell, b: &Cell| sum::add_money(money_of(a), money_of(b))
+    .map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_sub, |a: &Cell, b: &Cell| money::sub(money_of(a), money_of(b))
+    .map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_mul_dec, |a: &Cell, b: &Cell| money::mul(money_of(a), b.decimal())
+    .map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(dec_mul_money, |a: &Cell, b: &Cell| money::mul(money_of(b), a.decimal())
+    .map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_div_dec, |a: &Cell, b: &Cell| money::div(money_of(a), b.decimal())
+    .map(|m| Cell::from_money(m.0, m.1)));
+two_cell_helper!(money_div_money, |a: &Cell, b: &Cell| money::div_money(money_of(a), money_of(b))
+    .map(Cell::from_decimal));
 two_cell_helper!(neg_money, |a: &Cell, _b: &Cell| Ok({
     let (d, c) = money_of(a);
     Cell::from_money(num::neg(d), c)
 }));
 
-extern "C" fn concat(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const Cell, dst: *mut Cell, _aux: i64) -> i32 {
+extern "C" fn concat(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    _aux: i64,
+) -> i32 {
     guard(ctx, dst, |ctx| {
         // SAFETY: Text cells point to live UTF-8.
         let (x, y) = unsafe { (cell_arg(a).text(), cell_arg(b).text()) };
@@ -658,7 +684,14 @@ fn rounding(c: &Cell) -> Rounding {
 }
 
 /// A built-in function.
-extern "C" fn builtin(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
+extern "C" fn builtin(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    b: *const Cell,
+    c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
     guard(ctx, dst, |ctx| {
         let Some(op) = ctx.shared.builtins.get(BuiltinIndex::decode(aux).index()) else {
             return Err(Fault::InvalidArgument("unknown built-in".into()));
@@ -723,7 +756,14 @@ extern "C" fn builtin(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *con
 // ------------------------------------------------------------------ tables, memory, text
 
 /// Looks a row up: `a` points to the key cells.
-extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
+extern "C" fn lookup(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
     guard(ctx, dst, |ctx| {
         let lookup = TableLookup::decode(aux);
         let table = lookup.table.0 as usize;
@@ -768,7 +808,14 @@ extern "C" fn lookup(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
 }
 
 /// Allocates zeroed cells in the event arena; writes (pointer, count).
-extern "C" fn alloc(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, dst: *mut Cell, aux: i64) -> i32 {
+extern "C" fn alloc(
+    ctx: *mut Ctx<'_>,
+    _a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
     guard(ctx, dst, |ctx| {
         let CellCount(n) = CellCount::decode(aux);
         let cells = ctx.arena.alloc_slice_fill_default::<Cell>(n.max(1));
@@ -776,7 +823,14 @@ extern "C" fn alloc(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *co
     })
 }
 
-extern "C" fn text_begin(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, _aux: i64) -> i32 {
+extern "C" fn text_begin(
+    ctx: *mut Ctx<'_>,
+    _a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    _aux: i64,
+) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
         match ctx.texts.get_mut(ctx.text_depth) {
             Some(t) => t.clear(),
@@ -787,7 +841,14 @@ extern "C" fn text_begin(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c
     })
 }
 
-extern "C" fn text_lit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, _aux: i64) -> i32 {
+extern "C" fn text_lit(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    _aux: i64,
+) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
         // SAFETY: a constant Text cell.
         let s = unsafe { cell_arg(a).text() };
@@ -799,7 +860,14 @@ extern "C" fn text_lit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *
 }
 
 /// Appends the interpolation text of a value of the given type.
-extern "C" fn text_value(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
+extern "C" fn text_value(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
         let c = cell_arg(a);
         let shared = ctx.shared;
@@ -821,7 +889,14 @@ extern "C" fn text_value(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c:
     })
 }
 
-extern "C" fn text_end(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, dst: *mut Cell, _aux: i64) -> i32 {
+extern "C" fn text_end(
+    ctx: *mut Ctx<'_>,
+    _a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    _aux: i64,
+) -> i32 {
     guard(ctx, dst, |ctx| {
         let Some(d) = ctx.text_depth.checked_sub(1) else { return Ok(Cell::none()) };
         ctx.text_depth = d;
@@ -832,9 +907,18 @@ extern "C" fn text_end(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: 
 // ------------------------------------------------------------------ outcomes
 
 /// Records a rejection; `a` is the message (or null).
-extern "C" fn reject(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
+extern "C" fn reject(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
-        let Some(RejectSite { code, loc }) = ctx.shared.rejects.get(RejectIndex::decode(aux).index()).cloned() else { return Ok(Cell::none()) };
+        let Some(RejectSite { code, loc }) = ctx.shared.rejects.get(RejectIndex::decode(aux).index()).cloned() else {
+            return Ok(Cell::none());
+        };
         let message = if a.is_null() {
             code.to_string()
         } else {
@@ -851,7 +935,14 @@ extern "C" fn reject(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *co
 }
 
 /// Queues an emit; the emitted value's location is for the lineage.
-extern "C" fn emit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
+extern "C" fn emit(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
         let site = EmitSite::decode(aux);
         let dest = site.destination.0;
@@ -867,7 +958,14 @@ extern "C" fn emit(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *cons
 }
 
 /// Lineage: a row of a decision matched.
-extern "C" fn trace_row(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
+extern "C" fn trace_row(
+    ctx: *mut Ctx<'_>,
+    _a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
     guard(ctx, std::ptr::null_mut(), |ctx| {
         let pkg = &ctx.shared.pkg;
         let matched = MatchedRow::decode(aux);
@@ -881,7 +979,14 @@ extern "C" fn trace_row(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c:
 }
 
 /// Leaves an `INTEGER_OVERFLOW` pending (inline Int arithmetic overflowed).
-extern "C" fn fault_int(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, _aux: i64) -> i32 {
+extern "C" fn fault_int(
+    ctx: *mut Ctx<'_>,
+    _a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    _aux: i64,
+) -> i32 {
     // SAFETY: the live context.
     if let Some(ctx) = unsafe { ctx.as_mut() } {
         ctx.pending = Some(Fault::IntegerOverflow);
@@ -890,7 +995,14 @@ extern "C" fn fault_int(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c:
 }
 
 /// Turns the pending fault into the final one, at the given location.
-extern "C" fn fault_at(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
+extern "C" fn fault_at(
+    ctx: *mut Ctx<'_>,
+    _a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
     // SAFETY: the live context.
     let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
     let loc = ctx.shared.locs.get(LocIndex::decode(aux).index()).copied().unwrap_or_default();
@@ -901,20 +1013,40 @@ extern "C" fn fault_at(ctx: *mut Ctx<'_>, _a: *const Cell, _b: *const Cell, _c: 
 
 /// `hit unique` matched two rows: `a`, `b` hold the row indices, `c` the call's
 /// location index.
-extern "C" fn decision_conflict(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
+extern "C" fn decision_conflict(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    b: *const Cell,
+    c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
     // SAFETY: the live context.
     let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
     let pkg = ctx.shared.pkg.clone();
     let Some(d) = pkg.decisions.get(DecisionIndex::decode(aux).index()) else { return 1 };
     let row_loc = |c: &Cell| d.rows.get(c.i64() as usize).map(|r| pkg.loc_string(r.loc)).unwrap_or_default();
     let loc = ctx.shared.locs.get(cell_arg(c).i64() as usize).copied().unwrap_or_default();
-    let fault = canon_runtime::outcome::Fault::rows_conflict(&d.name, &row_loc(cell_arg(a)), &row_loc(cell_arg(b)), loc, &pkg.loc_string(loc));
+    let fault = canon_runtime::outcome::Fault::rows_conflict(
+        &d.name,
+        &row_loc(cell_arg(a)),
+        &row_loc(cell_arg(b)),
+        loc,
+        &pkg.loc_string(loc),
+    );
     ctx.fault = Some(fault);
     1
 }
 
 /// No row matched a decision with a required result; `a` holds the call's location index.
-extern "C" fn decision_no_row(ctx: *mut Ctx<'_>, a: *const Cell, _b: *const Cell, _c: *const Cell, _dst: *mut Cell, aux: i64) -> i32 {
+extern "C" fn decision_no_row(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
     // SAFETY: the live context.
     let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
     let pkg = ctx.shared.pkg.clone();

@@ -85,7 +85,8 @@ fn every_example_holds_in_both_engines() {
             jit.write_outcome(&jit.evaluate(1, EVENT), &mut j);
             for (engine, outcome) in [("interpreter", &a), ("JIT", &j)] {
                 if emitted_value(outcome) != Some(ex.json) {
-                    failures.push(format!("{}: `{}` in the {engine}: want {}, got {outcome}", b.name, ex.expr, ex.json));
+                    failures
+                        .push(format!("{}: `{}` in the {engine}: want {}, got {outcome}", b.name, ex.expr, ex.json));
                 }
             }
             ran += 1;

@@ -111,7 +111,10 @@ fn conformance_and_examples_match() {
             let mut c = String::new();
             jit.evaluate_json(n as u64 + 1, line, &mut c);
             assert_eq!(a, c, "{} line {} (fast path)", d.display(), n + 1);
-            let (ta, tb) = (traced(&interp.evaluate_traced(n as u64 + 1, line)), traced(&lineage.evaluate_traced(n as u64 + 1, line)));
+            let (ta, tb) = (
+                traced(&interp.evaluate_traced(n as u64 + 1, line)),
+                traced(&lineage.evaluate_traced(n as u64 + 1, line)),
+            );
             assert_eq!(ta, tb, "{} line {} (lineage)", d.display(), n + 1);
         }
         checked += 1;
@@ -204,14 +207,37 @@ fn envelope_line(rng: &mut Rng<'_>) -> String {
         attr(rng, "id", &["\"e1\"", "\"e1\""]),
         attr(rng, "source", &text),
         attr(rng, "source", &["\"s\"", "\"urn:x\""]),
-        attr(rng, "type", &["\"com.example.meta\"", "\"com.example.meta\"", "\"com.example.other\"", "\"com.example.\\u006deta\"", "null"]),
+        attr(
+            rng,
+            "type",
+            &[
+                "\"com.example.meta\"",
+                "\"com.example.meta\"",
+                "\"com.example.other\"",
+                "\"com.example.\\u006deta\"",
+                "null",
+            ],
+        ),
         attr(rng, "time", &["\"2026-10-05T09:00:00Z\"", "\"2026-10-05T09:00:00+02:00\"", "\"yesterday\"", "null", "3"]),
         attr(rng, "subject", &text),
         attr(rng, "correlationid", &text),
         attr(rng, "datacontenttype", &["\"application/json\"", "\"text/plain\"", "null", "1"]),
         attr(rng, "idempotencykey", &text),
         attr(rng, "extra", &["{\"id\":1}", "[1,2]", "\"x\""]),
-        attr(rng, "data", &["{}", "null", "{\"note\":\"hi\"}", "{\"note\":\"\\u00e9\\\"q\"}", "{\"note\":5}", "{\"n\":1,\"n\":2}", "{\"n\":-0}", "[]"]),
+        attr(
+            rng,
+            "data",
+            &[
+                "{}",
+                "null",
+                "{\"note\":\"hi\"}",
+                "{\"note\":\"\\u00e9\\\"q\"}",
+                "{\"note\":5}",
+                "{\"n\":1,\"n\":2}",
+                "{\"n\":-0}",
+                "[]",
+            ],
+        ),
         attr(rng, "data", &["{\"note\":\"x\"}"]),
     ];
     // The common case most of the time: exactly one of each required attribute.

@@ -29,16 +29,41 @@ const MEMBERS: &[(&str, &[&str])] = &[
     ("id", &[r#""e1""#, r#""e1""#, r#""""#, r#""a\u0001""#, r#""\ud800""#, r#""\ufffe""#, "7", r#""é😀""#]),
     ("source", &[r#""urn:s""#, r#""/a/b?c#d""#, r#""a b""#, r#""""#, r#""%zz""#, r#""\u0085""#, "null"]),
     ("type", &[r#""com.example.e""#, r#""com.example.e""#, r#""other""#, r#""""#, "[]"]),
-    ("time", &[r#""2026-11-20T17:05:00Z""#, r#""2016-12-31T23:59:60Z""#, r#""2016-12-31T12:00:60Z""#, r#""x""#, "null", "1"]),
+    (
+        "time",
+        &[r#""2026-11-20T17:05:00Z""#, r#""2016-12-31T23:59:60Z""#, r#""2016-12-31T12:00:60Z""#, r#""x""#, "null", "1"],
+    ),
     ("subject", &[r#""s""#, r#""""#, "null", "1", r#""\u007f""#]),
     (
         "datacontenttype",
-        &[r#""application/json""#, r#""Application/Json; CharSet=UTF-8""#, r#""text/plain""#, r#""json""#, r#""a/b+json""#, r#""""#],
+        &[
+            r#""application/json""#,
+            r#""Application/Json; CharSet=UTF-8""#,
+            r#""text/plain""#,
+            r#""json""#,
+            r#""a/b+json""#,
+            r#""""#,
+        ],
     ),
     ("dataschema", &[r#""https://x.example/s""#, r#""rel""#, r#""https://x.example/s#f""#, r#""""#]),
     ("correlationid", &[r#""c-1""#, r#""""#, "1", "null"]),
     ("idempotencykey", &[r#""K""#, r#""""#, "null", "true", r#""\ud800x""#]),
-    ("ext", &[r#""v""#, "true", "2147483647", "2147483648", "-2147483648", "1.0", "1e2", "{}", "[1]", "null", r#""\u0000""#]),
+    (
+        "ext",
+        &[
+            r#""v""#,
+            "true",
+            "2147483647",
+            "2147483648",
+            "-2147483648",
+            "1.0",
+            "1e2",
+            "{}",
+            "[1]",
+            "null",
+            r#""\u0000""#,
+        ],
+    ),
     ("Bad", &["1"]),
     ("my-ext", &["1"]),
     ("data", &[r#"{"n":1}"#, r#"{"n":"x"}"#, "null", r#"{"n":2,"\ud800":1,"note":"\udc00"}"#, "[]", "{}"]),
@@ -66,7 +91,8 @@ fn line(rng: &mut Rng) -> String {
     let mut members: Vec<String> = Vec::new();
     for (i, (name, values)) in MEMBERS.iter().enumerate() {
         let required = i < 4 || *name == "data";
-        let present = if required { rng.below(10) != 0 } else { rng.below(if values.len() == 1 { 24 } else { 4 }) == 0 };
+        let present =
+            if required { rng.below(10) != 0 } else { rng.below(if values.len() == 1 { 24 } else { 4 }) == 0 };
         if !present {
             continue;
         }

@@ -16,12 +16,7 @@
 //!
 //! `CANON_BENCH_LINES` changes the size (default 10000), `CANON_BENCH_RUNS`
 //! the number of samples (default 40).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::time::{Duration, Instant};
 
@@ -61,28 +56,15 @@ fn stats(name: &str, mut samples: Vec<Duration>) -> (f64, f64) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let median = ms(samples[samples.len() / 2]);
     let p90 = ms(samples[(samples.len() * 9 / 10).min(samples.len() - 1)]);
-    println!(
-        "{name:<28} median {median:7.2} ms   p90 {p90:7.2} ms   ({} samples)",
-        samples.len()
-    );
+    println!("{name:<28} median {median:7.2} ms   p90 {p90:7.2} ms   ({} samples)", samples.len());
     (median, p90)
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` would too: run either way.
-    let lines: usize = std::env::var("CANON_BENCH_LINES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000);
-    let runs: usize = std::env::var("CANON_BENCH_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let lines: usize = std::env::var("CANON_BENCH_LINES").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let runs: usize = std::env::var("CANON_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(run(lines, runs));
 }
 
@@ -129,17 +111,8 @@ async fn run(lines: usize, runs: usize) {
 
     // (b) Completion after `.`: a new line `  let x = l.` in a handler in
     // the middle of the file, typed at a different handler each time.
-    let handlers: Vec<usize> = base
-        .match_indices("  let rate = ")
-        .map(|(i, _)| i)
-        .collect();
-    let mut file = Edited {
-        name: &name,
-        base: &base,
-        handlers: &handlers,
-        files: files.len(),
-        version,
-    };
+    let handlers: Vec<usize> = base.match_indices("  let rate = ").map(|(i, _)| i).collect();
+    let mut file = Edited { name: &name, base: &base, handlers: &handlers, files: files.len(), version };
     let samples = completion_samples(
         &mut c,
         &mut file,
@@ -205,18 +178,9 @@ struct Typed<'a> {
 /// inserted before a different handler of `file` each time, the completion
 /// asked at its cursor once the server has published that text's
 /// diagnostics (as an editor would see it).
-async fn completion_samples(
-    c: &mut Client,
-    file: &mut Edited<'_>,
-    runs: usize,
-    typed: Typed<'_>,
-) -> Vec<Duration> {
+async fn completion_samples(c: &mut Client, file: &mut Edited<'_>, runs: usize, typed: Typed<'_>) -> Vec<Duration> {
     let uri = c.uri(file.name);
-    let take = if typed.only {
-        usize::MAX
-    } else {
-        typed.first.len()
-    };
+    let take = if typed.only { usize::MAX } else { typed.first.len() };
     let mut samples = Vec::new();
     for i in 0..runs + 2 {
         let at = file.handlers[i % file.handlers.len()];
@@ -235,13 +199,8 @@ async fn completion_samples(
             )
             .await;
         let dt = t.elapsed();
-        let labels: Vec<&str> = r
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i["label"].as_str())
-            .take(take)
-            .collect();
+        let labels: Vec<&str> =
+            r.as_array().into_iter().flatten().filter_map(|i| i["label"].as_str()).take(take).collect();
         assert_eq!(labels, typed.first);
         if i >= 2 {
             samples.push(dt);

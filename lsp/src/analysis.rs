@@ -94,7 +94,6 @@ pub struct Workspace {
     open: HashSet<String>,
 }
 
-
 impl Workspace {
     pub fn new() -> Workspace {
         Workspace::default()
@@ -122,11 +121,7 @@ impl Workspace {
     /// The key of a file path: relative to the root with `/`, else the path itself.
     pub fn key_of(&self, path: &Path) -> String {
         if let Some(rel) = self.root.as_deref().and_then(|r| path.strip_prefix(r).ok()) {
-            return rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().to_string())
-                .collect::<Vec<_>>()
-                .join("/");
+            return rel.components().map(|c| c.as_os_str().to_string_lossy().to_string()).collect::<Vec<_>>().join("/");
         }
         path.to_string_lossy().to_string()
     }
@@ -224,10 +219,7 @@ impl Workspace {
     }
 
     pub(crate) fn file_id(&self, key: &str) -> Option<FileId> {
-        self.files
-            .keys()
-            .position(|k| k == key)
-            .map(|i| FileId(i as u32))
+        self.files.keys().position(|k| k == key).map(|i| FileId(i as u32))
     }
 
     fn key_at(&self, id: FileId) -> Option<String> {
@@ -246,8 +238,7 @@ impl Workspace {
 
     /// The diagnostics of every file (an empty list for a clean file).
     pub fn diagnostics(&self) -> Vec<(String, Vec<Diagnostic>)> {
-        let mut out: Vec<(String, Vec<Diagnostic>)> =
-            self.keys().into_iter().map(|k| (k, Vec::new())).collect();
+        let mut out: Vec<(String, Vec<Diagnostic>)> = self.keys().into_iter().map(|k| (k, Vec::new())).collect();
         if let Some(c) = self.checked() {
             for d in c.diagnostics.iter() {
                 if let Some((_, v)) = out.get_mut(d.file.0 as usize) {
@@ -276,10 +267,7 @@ impl Workspace {
                     ast::Item::Record(_) => ItemKind::Record,
                     ast::Item::Enum(e) => {
                         for v in &e.variants {
-                            variants
-                                .entry(v.name.text.clone())
-                                .or_default()
-                                .push(e.name.text.clone());
+                            variants.entry(v.name.text.clone()).or_default().push(e.name.text.clone());
                         }
                         ItemKind::Enum
                     }
@@ -300,21 +288,12 @@ impl Workspace {
     /// Occurrences of every file, by key.
     fn index(&self, pkg: &ir::Package) -> Vec<(String, Vec<Occurrence>)> {
         let (items, variants) = self.items();
-        let types: HashMap<(FileId, u32, u32), Ty> = pkg
-            .types
-            .iter()
-            .map(|(f, s, t)| ((*f, s.start, s.end), t.clone()))
-            .collect();
+        let types: HashMap<(FileId, u32, u32), Ty> =
+            pkg.types.iter().map(|(f, s, t)| ((*f, s.start, s.end), t.clone())).collect();
         let mut out = Vec::new();
         for (i, key) in self.files.keys().enumerate() {
             let Some(file) = self.ast(key) else { continue };
-            let cx = index::Context {
-                file: FileId(i as u32),
-                pkg,
-                types: &types,
-                items: &items,
-                variants: &variants,
-            };
+            let cx = index::Context { file: FileId(i as u32), pkg, types: &types, items: &items, variants: &variants };
             out.push((key.clone(), index::occurrences(&cx, file)));
         }
         out
@@ -326,19 +305,9 @@ impl Workspace {
         let (Some(file), Some(fid)) = (self.ast(key), self.file_id(key)) else {
             return Vec::new();
         };
-        let types: HashMap<(FileId, u32, u32), Ty> = pkg
-            .types
-            .iter()
-            .filter(|(f, _, _)| *f == fid)
-            .map(|(f, s, t)| ((*f, s.start, s.end), t.clone()))
-            .collect();
-        let cx = index::Context {
-            file: fid,
-            pkg,
-            types: &types,
-            items: &items,
-            variants: &variants,
-        };
+        let types: HashMap<(FileId, u32, u32), Ty> =
+            pkg.types.iter().filter(|(f, _, _)| *f == fid).map(|(f, s, t)| ((*f, s.start, s.end), t.clone())).collect();
+        let cx = index::Context { file: fid, pkg, types: &types, items: &items, variants: &variants };
         index::occurrences(&cx, file)
     }
 
@@ -352,41 +321,23 @@ impl Workspace {
     /// Where a target is declared.
     fn declaration(&self, target: &Target) -> Option<Place> {
         if let Target::Local { file, decl } = target {
-            return Some(Place {
-                file: self.key_at(*file)?,
-                span: *decl,
-            });
+            return Some(Place { file: self.key_at(*file)?, span: *decl });
         }
         for key in self.files.keys() {
             let Some(file) = self.ast(key) else { continue };
             for item in &file.items {
                 let span = match (target, item) {
-                    (Target::Item(n), _) if item.name().map(|i| &i.text) == Some(n) => {
-                        item.name().map(|i| i.span)
+                    (Target::Item(n), _) if item.name().map(|i| &i.text) == Some(n) => item.name().map(|i| i.span),
+                    (Target::Field { record, field }, ast::Item::Record(r)) if r.name.text == *record => {
+                        r.fields.iter().find(|f| f.name.text == *field).map(|f| f.name.span)
                     }
-                    (Target::Field { record, field }, ast::Item::Record(r))
-                        if r.name.text == *record =>
-                    {
-                        r.fields
-                            .iter()
-                            .find(|f| f.name.text == *field)
-                            .map(|f| f.name.span)
-                    }
-                    (Target::Variant { enum_name, variant }, ast::Item::Enum(e))
-                        if e.name.text == *enum_name =>
-                    {
-                        e.variants
-                            .iter()
-                            .find(|v| v.name.text == *variant)
-                            .map(|v| v.name.span)
+                    (Target::Variant { enum_name, variant }, ast::Item::Enum(e)) if e.name.text == *enum_name => {
+                        e.variants.iter().find(|v| v.name.text == *variant).map(|v| v.name.span)
                     }
                     _ => None,
                 };
                 if let Some(span) = span {
-                    return Some(Place {
-                        file: key.clone(),
-                        span,
-                    });
+                    return Some(Place { file: key.clone(), span });
                 }
             }
         }
@@ -414,10 +365,7 @@ impl Workspace {
         for (k, occs) in self.index(&c.package) {
             for o in occs {
                 if o.target == occ.target && (include_decl || !o.is_decl) {
-                    out.push(Place {
-                        file: k.clone(),
-                        span: o.span,
-                    });
+                    out.push(Place { file: k.clone(), span: o.span });
                 }
             }
         }
@@ -427,21 +375,14 @@ impl Workspace {
     /// The places to change to rename what is at `offset` (declaration
     /// included), or why it cannot be renamed.
     pub fn rename(&self, key: &str, offset: u32, new_name: &str) -> Result<Vec<Place>, String> {
-        let valid = new_name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && new_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        let valid = new_name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && new_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !keywords::is_keyword(new_name);
         if !valid {
             return Err(format!("`{new_name}` is not a valid name"));
         }
         let c = self.checked().ok_or("no package")?;
-        let occ = self
-            .occurrence_at(&c.package, key, offset)
-            .ok_or("nothing to rename here")?;
+        let occ = self.occurrence_at(&c.package, key, offset).ok_or("nothing to rename here")?;
         if let Target::Builtin(name) = &occ.target {
             return Err(format!("`{name}` is a built-in"));
         }
@@ -458,12 +399,7 @@ impl Workspace {
         let occ = self.occurrence_at(pkg, key, offset)?;
         let fid = self.file_id(key)?;
         let show = |t: &Ty| show_ty(pkg, t);
-        let ty_of = |span: Span| {
-            pkg.types
-                .iter()
-                .find(|(f, s, _)| *f == fid && *s == span)
-                .map(|(_, _, t)| t.clone())
-        };
+        let ty_of = |span: Span| pkg.types.iter().find(|(f, s, _)| *f == fid && *s == span).map(|(_, _, t)| t.clone());
         let mut parts: Vec<String> = Vec::new();
         match &occ.target {
             Target::Builtin(name) => {
@@ -473,18 +409,12 @@ impl Workspace {
                 parts.push(b.summary.to_string());
                 parts.push(b.docs.to_string());
                 if !b.examples.is_empty() {
-                    let ex: Vec<String> = b
-                        .examples
-                        .iter()
-                        .map(|e| format!("{}  // {}", e.expr, e.json))
-                        .collect();
+                    let ex: Vec<String> = b.examples.iter().map(|e| format!("{}  // {}", e.expr, e.json)).collect();
                     parts.push(format!("Examples:\n{}", code(&ex.join("\n"))));
                 }
             }
             Target::Local { decl, .. } => {
-                let name = self
-                    .text(key)
-                    .and_then(|t| t.get(occ.span.start as usize..occ.span.end as usize))?;
+                let name = self.text(key).and_then(|t| t.get(occ.span.start as usize..occ.span.end as usize))?;
                 let ty = occ.expr.and_then(ty_of).or_else(|| ty_of(*decl));
                 match ty {
                     Some(t) => parts.push(code(&format!("{name}: {}", show(&t)))),
@@ -499,10 +429,7 @@ impl Workspace {
             Target::Field { record, field } => {
                 let ty = occ.expr.and_then(ty_of);
                 let decl = self.declaration(&occ.target);
-                let (text, docs) = decl
-                    .as_ref()
-                    .and_then(|p| self.field_decl(p))
-                    .unwrap_or_default();
+                let (text, docs) = decl.as_ref().and_then(|p| self.field_decl(p)).unwrap_or_default();
                 match ty {
                     Some(t) => parts.push(code(&format!("{record}.{field}: {}", show(&t)))),
                     None if !text.is_empty() => parts.push(code(&format!("{record}.{text}"))),
@@ -515,11 +442,9 @@ impl Workspace {
             Target::Variant { enum_name, variant } => {
                 parts.push(code(&format!("{enum_name}.{variant}")));
                 let docs = self.items_of().into_iter().find_map(|it| match it {
-                    ast::Item::Enum(e) if e.name.text == *enum_name => e
-                        .variants
-                        .iter()
-                        .find(|v| v.name.text == *variant)
-                        .and_then(|v| v.docs.clone()),
+                    ast::Item::Enum(e) if e.name.text == *enum_name => {
+                        e.variants.iter().find(|v| v.name.text == *variant).and_then(|v| v.docs.clone())
+                    }
                     _ => None,
                 });
                 if let Some(d) = docs {
@@ -528,11 +453,8 @@ impl Workspace {
             }
             Target::Item(_) => {
                 let place = self.declaration(&occ.target)?;
-                let item = self
-                    .ast(&place.file)?
-                    .items
-                    .iter()
-                    .find(|i| i.name().map(|n| n.span) == Some(place.span))?;
+                let item =
+                    self.ast(&place.file)?.items.iter().find(|i| i.name().map(|n| n.span) == Some(place.span))?;
                 let text = self.text(&place.file)?;
                 parts.push(code(&item_signature(text, item)));
                 if let Some(d) = item_docs(item) {
@@ -544,11 +466,7 @@ impl Workspace {
     }
 
     fn items_of(&self) -> Vec<&ast::Item> {
-        self.files
-            .keys()
-            .filter_map(|k| self.ast(k))
-            .flat_map(|f| f.items.iter())
-            .collect()
+        self.files.keys().filter_map(|k| self.ast(k)).flat_map(|f| f.items.iter()).collect()
     }
 
     fn param_text(&self, key: &str, decl: Span) -> Option<String> {
@@ -596,23 +514,11 @@ impl Workspace {
             for s in self.document_symbols(key) {
                 for c in &s.children {
                     if c.name.to_lowercase().contains(&q) {
-                        out.push((
-                            key.clone(),
-                            Symbol {
-                                children: Vec::new(),
-                                ..c.clone()
-                            },
-                        ));
+                        out.push((key.clone(), Symbol { children: Vec::new(), ..c.clone() }));
                     }
                 }
                 if s.name.to_lowercase().contains(&q) {
-                    out.push((
-                        key.clone(),
-                        Symbol {
-                            children: Vec::new(),
-                            ..s
-                        },
-                    ));
+                    out.push((key.clone(), Symbol { children: Vec::new(), ..s }));
                 }
             }
         }
@@ -633,11 +539,7 @@ impl Workspace {
         };
         let (items, _) = self.items();
         let occs: HashMap<u32, Occurrence> = match self.checked() {
-            Some(c) => self
-                .file_occurrences(&c.package, key)
-                .into_iter()
-                .map(|o| (o.span.start, o))
-                .collect(),
+            Some(c) => self.file_occurrences(&c.package, key).into_iter().map(|o| (o.span.start, o)).collect(),
             None => HashMap::new(),
         };
         let mut params = Vec::new();
@@ -674,9 +576,7 @@ impl Workspace {
                         Some(ItemKind::Enum) => TokenClass::Enum,
                         Some(ItemKind::Record | ItemKind::Event) => TokenClass::Type,
                         Some(ItemKind::Function | ItemKind::Decision) => TokenClass::Function,
-                        Some(ItemKind::Table | ItemKind::Destination) | None => {
-                            TokenClass::Variable
-                        }
+                        Some(ItemKind::Table | ItemKind::Destination) | None => TokenClass::Variable,
                     },
                     Target::Field { .. } => TokenClass::Property,
                     Target::Variant { .. } => TokenClass::EnumMember,
@@ -701,10 +601,7 @@ impl Workspace {
         file.items
             .iter()
             .map(ast::Item::span)
-            .filter(|s| {
-                text.get(s.start as usize..s.end as usize)
-                    .is_some_and(|t| t.contains('\n'))
-            })
+            .filter(|s| text.get(s.start as usize..s.end as usize).is_some_and(|t| t.contains('\n')))
             .collect()
     }
 }
@@ -721,41 +618,24 @@ pub(crate) struct TyNames {
 
 impl TyNames {
     pub(crate) fn new(pkg: &ir::Package) -> TyNames {
-        TyNames {
-            enums: pkg.enum_names(),
-            records: pkg.record_names(),
-        }
+        TyNames { enums: pkg.enum_names(), records: pkg.record_names() }
     }
 
     pub(crate) fn show(&self, t: &Ty) -> String {
-        TyDisplay {
-            ty: t,
-            enums: &self.enums,
-            records: &self.records,
-        }
-        .to_string()
+        TyDisplay { ty: t, enums: &self.enums, records: &self.records }.to_string()
     }
 }
 
 pub(crate) fn show_ty(pkg: &ir::Package, t: &Ty) -> String {
     let enums = pkg.enum_names();
     let records = pkg.record_names();
-    TyDisplay {
-        ty: t,
-        enums: &enums,
-        records: &records,
-    }
-    .to_string()
+    TyDisplay { ty: t, enums: &enums, records: &records }.to_string()
 }
 
 /// The type the checker gave each expression of file `fid`, by its span's
 /// start and end.
 pub(crate) fn types_of(pkg: &ir::Package, fid: FileId) -> HashMap<(u32, u32), &Ty> {
-    pkg.types
-        .iter()
-        .filter(|(f, _, _)| *f == fid)
-        .map(|(_, s, t)| ((s.start, s.end), t))
-        .collect()
+    pkg.types.iter().filter(|(f, _, _)| *f == fid).map(|(_, s, t)| ((s.start, s.end), t)).collect()
 }
 
 fn item_docs(item: &ast::Item) -> Option<&str> {
@@ -782,10 +662,7 @@ fn item_signature(text: &str, item: &ast::Item) -> String {
     };
     let s = text.get(span.start as usize..end as usize).unwrap_or("");
     // Doc comments are shown separately.
-    let lines: Vec<&str> = s
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("///"))
-        .collect();
+    let lines: Vec<&str> = s.lines().filter(|l| !l.trim_start().starts_with("///")).collect();
     let mut out: Vec<&str> = lines.iter().take(40).copied().collect();
     if lines.len() > 40 {
         out.push("  ...");
@@ -806,87 +683,28 @@ fn item_symbol(item: &ast::Item) -> Option<Symbol> {
             let children = e
                 .variants
                 .iter()
-                .map(|v| {
-                    sym(
-                        &v.name.text,
-                        SymbolKind::Variant,
-                        v.name.span,
-                        v.name.span,
-                        Vec::new(),
-                    )
-                })
+                .map(|v| sym(&v.name.text, SymbolKind::Variant, v.name.span, v.name.span, Vec::new()))
                 .collect();
-            sym(
-                &e.name.text,
-                SymbolKind::Enum,
-                e.span,
-                e.name.span,
-                children,
-            )
+            sym(&e.name.text, SymbolKind::Enum, e.span, e.name.span, children)
         }
         ast::Item::Record(r) => {
             let children = r
                 .fields
                 .iter()
-                .map(|f| {
-                    sym(
-                        &f.name.text,
-                        SymbolKind::Field,
-                        f.name.span.to(f.ty.span()),
-                        f.name.span,
-                        Vec::new(),
-                    )
-                })
+                .map(|f| sym(&f.name.text, SymbolKind::Field, f.name.span.to(f.ty.span()), f.name.span, Vec::new()))
                 .collect();
-            let kind = if r.is_event {
-                SymbolKind::Event
-            } else {
-                SymbolKind::Record
-            };
+            let kind = if r.is_event { SymbolKind::Event } else { SymbolKind::Record };
             sym(&r.name.text, kind, r.span, r.name.span, children)
         }
-        ast::Item::Destination(d) => sym(
-            &d.name.text,
-            SymbolKind::Destination,
-            d.span,
-            d.name.span,
-            Vec::new(),
-        ),
-        ast::Item::Table(t) => sym(
-            &t.name.text,
-            SymbolKind::Table,
-            t.span,
-            t.name.span,
-            Vec::new(),
-        ),
-        ast::Item::Fn(f) => sym(
-            &f.name.text,
-            SymbolKind::Function,
-            f.span,
-            f.name.span,
-            Vec::new(),
-        ),
-        ast::Item::Decision(d) => sym(
-            &d.name.text,
-            SymbolKind::Decision,
-            d.span,
-            d.name.span,
-            Vec::new(),
-        ),
-        ast::Item::Handler(h) => sym(
-            &format!("on {}", h.event.text),
-            SymbolKind::Handler,
-            h.span,
-            h.event.span,
-            Vec::new(),
-        ),
-        ast::Item::Test(t) => sym(
-            &format!("test {:?}", t.name.value),
-            SymbolKind::Test,
-            t.span,
-            t.name.span,
-            Vec::new(),
-        ),
+        ast::Item::Destination(d) => sym(&d.name.text, SymbolKind::Destination, d.span, d.name.span, Vec::new()),
+        ast::Item::Table(t) => sym(&t.name.text, SymbolKind::Table, t.span, t.name.span, Vec::new()),
+        ast::Item::Fn(f) => sym(&f.name.text, SymbolKind::Function, f.span, f.name.span, Vec::new()),
+        ast::Item::Decision(d) => sym(&d.name.text, SymbolKind::Decision, d.span, d.name.span, Vec::new()),
+        ast::Item::Handler(h) => {
+            sym(&format!("on {}", h.event.text), SymbolKind::Handler, h.span, h.event.span, Vec::new())
+        }
+        ast::Item::Test(t) => {
+            sym(&format!("test {:?}", t.name.value), SymbolKind::Test, t.span, t.name.span, Vec::new())
+        }
     })
 }
-

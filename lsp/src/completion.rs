@@ -36,21 +36,15 @@ pub struct Completion {
 
 impl Completion {
     fn new(label: impl Into<String>, kind: CompletionKind, detail: Option<String>) -> Completion {
-        Completion {
-            label: label.into(),
-            kind,
-            detail,
-            docs: None,
-            expected: false,
-        }
+        Completion { label: label.into(), kind, detail, docs: None, expected: false }
     }
 }
 
 /// Currency codes offered where a Currency is expected, after those the
 /// file already uses.
 const CURRENCIES: &[&str] = &[
-    "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN", "CZK",
-    "HUF", "CNY", "HKD", "SGD", "INR", "BRL", "MXN", "ZAR", "KRW", "TRY", "ILS", "AED", "SAR",
+    "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "CNY", "HKD",
+    "SGD", "INR", "BRL", "MXN", "ZAR", "KRW", "TRY", "ILS", "AED", "SAR",
 ];
 
 // The keywords are declared once, in the compiler (`syntax::keywords`).
@@ -125,10 +119,7 @@ impl Workspace {
             let d = pkg.decisions.iter().find(|d| d.name == name)?;
             (&d.params, &d.ret, "decision")
         };
-        let ps: Vec<String> = params
-            .iter()
-            .map(|(n, t)| format!("{n}: {}", show_ty(pkg, t)))
-            .collect();
+        let ps: Vec<String> = params.iter().map(|(n, t)| format!("{n}: {}", show_ty(pkg, t))).collect();
         let label = format!("{kind} {name}({}) -> {}", ps.join(", "), show_ty(pkg, ret));
         Some((vec![(label, ps)], commas))
     }
@@ -139,12 +130,8 @@ impl Workspace {
         };
         let offset = (offset as usize).min(text.len());
         let before = text.get(..offset).unwrap_or("");
-        let prefix_len = before
-            .chars()
-            .rev()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .map(char::len_utf8)
-            .sum::<usize>();
+        let prefix_len =
+            before.chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_').map(char::len_utf8).sum::<usize>();
         let start = offset - prefix_len;
         let head = before.get(..start).unwrap_or("");
         if head.ends_with('.') {
@@ -183,11 +170,8 @@ impl Workspace {
     /// `first`, then the general completions (see `general_completion`)
     /// with a label not among them.
     fn then_general(&self, mut first: Vec<Completion>, line: &str) -> Vec<Completion> {
-        let general: Vec<Completion> = self
-            .general_completion(line)
-            .into_iter()
-            .filter(|g| !first.iter().any(|e| e.label == g.label))
-            .collect();
+        let general: Vec<Completion> =
+            self.general_completion(line).into_iter().filter(|g| !first.iter().any(|e| e.label == g.label)).collect();
         first.extend(general);
         first
     }
@@ -196,15 +180,8 @@ impl Workspace {
     fn general_completion(&self, line: &str) -> Vec<Completion> {
         let mut out = Vec::new();
         if line.trim().is_empty() {
-            let kws = if line.is_empty() {
-                KEYWORDS_ITEM
-            } else {
-                KEYWORDS_STMT
-            };
-            for k in kws
-                .iter()
-                .chain(KEYWORDS_TEST.iter().filter(|_| !line.is_empty()))
-            {
+            let kws = if line.is_empty() { KEYWORDS_ITEM } else { KEYWORDS_STMT };
+            for k in kws.iter().chain(KEYWORDS_TEST.iter().filter(|_| !line.is_empty())) {
                 out.push(Completion::new(*k, CompletionKind::Keyword, None));
             }
         }
@@ -234,47 +211,17 @@ impl Workspace {
                 });
             }
             for f in &pkg.functions {
-                let params: Vec<String> = f
-                    .params
-                    .iter()
-                    .map(|(n, t)| format!("{n}: {}", names.show(t)))
-                    .collect();
-                let detail = format!(
-                    "fn {}({}) -> {}",
-                    f.name,
-                    params.join(", "),
-                    names.show(&f.ret)
-                );
-                out.push(Completion::new(
-                    &f.name,
-                    CompletionKind::Function,
-                    Some(detail),
-                ));
+                let params: Vec<String> = f.params.iter().map(|(n, t)| format!("{n}: {}", names.show(t))).collect();
+                let detail = format!("fn {}({}) -> {}", f.name, params.join(", "), names.show(&f.ret));
+                out.push(Completion::new(&f.name, CompletionKind::Function, Some(detail)));
             }
             for d in &pkg.decisions {
-                let params: Vec<String> = d
-                    .params
-                    .iter()
-                    .map(|(n, t)| format!("{n}: {}", names.show(t)))
-                    .collect();
-                let detail = format!(
-                    "decision {}({}) -> {}",
-                    d.name,
-                    params.join(", "),
-                    names.show(&d.ret)
-                );
-                out.push(Completion::new(
-                    &d.name,
-                    CompletionKind::Function,
-                    Some(detail),
-                ));
+                let params: Vec<String> = d.params.iter().map(|(n, t)| format!("{n}: {}", names.show(t))).collect();
+                let detail = format!("decision {}({}) -> {}", d.name, params.join(", "), names.show(&d.ret));
+                out.push(Completion::new(&d.name, CompletionKind::Function, Some(detail)));
             }
             for t in &pkg.tables {
-                out.push(Completion::new(
-                    &t.name,
-                    CompletionKind::Value,
-                    Some("table".into()),
-                ));
+                out.push(Completion::new(&t.name, CompletionKind::Value, Some("table".into())));
             }
         }
         out
@@ -293,10 +240,7 @@ impl Workspace {
         let before = head.get(..open)?.trim_end();
         let name = ident_before(before);
         // `record Name {` declares fields; it does not give them.
-        let decl = before
-            .get(..before.len() - name.len())
-            .unwrap_or("")
-            .trim_end();
+        let decl = before.get(..before.len() - name.len()).unwrap_or("").trim_end();
         if decl.ends_with("record") || decl.ends_with("event") {
             return None;
         }
@@ -328,8 +272,7 @@ impl Workspace {
                 Completion::new(
                     &d.name,
                     CompletionKind::Destination,
-                    pkg.record(d.record)
-                        .map(|r| format!("destination {}: {}", d.name, r.name)),
+                    pkg.record(d.record).map(|r| format!("destination {}: {}", d.name, r.name)),
                 )
             })
             .collect()
@@ -345,11 +288,7 @@ impl Workspace {
         };
         // `Enum.` lists the variants.
         if let Some(e) = c.package.enums.iter().find(|e| e.name == word) {
-            return e
-                .variants
-                .iter()
-                .map(|v| variant_completion(&e.name, v))
-                .collect();
+            return e.variants.iter().map(|v| variant_completion(&e.name, v)).collect();
         }
         if word == "Currency" {
             return self.currency_completion(key, false);
@@ -372,11 +311,7 @@ impl Workspace {
             .iter()
             .map(|f| Completion {
                 docs: f.docs.clone(),
-                ..Completion::new(
-                    &f.name,
-                    CompletionKind::Field,
-                    Some(show_ty(&probe.pkg, &f.ty)),
-                )
+                ..Completion::new(&f.name, CompletionKind::Field, Some(show_ty(&probe.pkg, &f.ty)))
             })
             .collect()
     }
@@ -386,26 +321,15 @@ impl Workspace {
     /// The values of the type the context expects at `start` (the start of
     /// the word being typed), marked `expected`; `None` where the context
     /// says nothing.
-    fn expected_completion(
-        &self,
-        key: &str,
-        text: &str,
-        start: usize,
-        head: &str,
-    ) -> Option<Vec<Completion>> {
+    fn expected_completion(&self, key: &str, text: &str, start: usize, head: &str) -> Option<Vec<Completion>> {
         let h = head.trim_end();
         // `12.50 |`: the currency of a Money literal.
-        let number = h
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '_')
-            .count();
+        let number = h.chars().rev().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '_').count();
         let before_number = h.get(..h.len() - number).unwrap_or("");
         if number > 0
             && h.len() < head.len()
             && !head.get(h.len()..).unwrap_or("").contains('\n')
-            && h.get(h.len() - number..)
-                .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+            && h.get(h.len() - number..).is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
             && !before_number.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
         {
             return Some(self.currency_completion(key, true));
@@ -451,10 +375,7 @@ impl Workspace {
         }
         let name = ident_before(head.get(..open)?.trim_end());
         let rec = pkg.records.iter().skip(1).find(|r| r.name == name)?;
-        rec.fields
-            .iter()
-            .find(|f| f.name == field)
-            .map(|f| f.ty.clone())
+        rec.fields.iter().find(|f| f.name == field).map(|f| f.ty.clone())
     }
 
     /// The values of `ty`, marked expected (`None` when it has none to offer).
@@ -462,10 +383,7 @@ impl Workspace {
         let mut out = match ty.strip() {
             Ty::Enum(e) => {
                 let def = pkg.enum_def(*e)?;
-                def.variants
-                    .iter()
-                    .map(|v| variant_completion(&def.name, v))
-                    .collect()
+                def.variants.iter().map(|v| variant_completion(&def.name, v)).collect()
             }
             Ty::Currency => self.currency_completion(key, true),
             Ty::Bool => ["true", "false"]
@@ -476,11 +394,7 @@ impl Workspace {
             _ => return None,
         };
         if ty.is_optional() {
-            out.push(Completion::new(
-                "none",
-                CompletionKind::Constant,
-                Some(show_ty(pkg, ty)),
-            ));
+            out.push(Completion::new("none", CompletionKind::Constant, Some(show_ty(pkg, ty))));
         }
         for c in &mut out {
             c.expected = true;
@@ -493,13 +407,7 @@ impl Workspace {
         let text = self.text(key).unwrap_or("");
         let variants: Vec<String> = self
             .checked()
-            .map(|c| {
-                c.package
-                    .enums
-                    .iter()
-                    .flat_map(|e| e.variants.iter().map(|v| v.name.clone()))
-                    .collect()
-            })
+            .map(|c| c.package.enums.iter().flat_map(|e| e.variants.iter().map(|v| v.name.clone())).collect())
             .unwrap_or_default();
         // Three capitals standing alone, but a variant or a rejection code.
         let mut codes: Vec<String> = Vec::new();
@@ -527,11 +435,7 @@ impl Workspace {
             .into_iter()
             .map(|code| Completion {
                 expected: bare,
-                ..Completion::new(
-                    code.clone(),
-                    CompletionKind::Constant,
-                    Some(format!("Currency.{code}")),
-                )
+                ..Completion::new(code.clone(), CompletionKind::Constant, Some(format!("Currency.{code}")))
             })
             .collect()
     }
@@ -540,32 +444,19 @@ impl Workspace {
 fn variant_completion(enum_name: &str, v: &ir::VariantDef) -> Completion {
     Completion {
         docs: v.docs.clone(),
-        ..Completion::new(
-            &v.name,
-            CompletionKind::Variant,
-            Some(format!("{enum_name}.{}", v.name)),
-        )
+        ..Completion::new(&v.name, CompletionKind::Variant, Some(format!("{enum_name}.{}", v.name)))
     }
 }
 
 /// The identifier at the start of `s`.
 fn ident_at_start(s: &str) -> &str {
-    let n: usize = s
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .map(char::len_utf8)
-        .sum();
+    let n: usize = s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').map(char::len_utf8).sum();
     s.get(..n).unwrap_or("")
 }
 
 /// The identifier at the end of `s`.
 fn ident_before(s: &str) -> &str {
-    let n: usize = s
-        .chars()
-        .rev()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .map(char::len_utf8)
-        .sum();
+    let n: usize = s.chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_').map(char::len_utf8).sum();
     s.get(s.len() - n..).unwrap_or("")
 }
 
@@ -587,8 +478,7 @@ fn unmatched_open(head: &str) -> Option<(usize, char, u32)> {
 
 /// Whether `s` ends with the keyword `kw`.
 fn ends_with_word(s: &str, kw: &str) -> bool {
-    s.strip_suffix(kw)
-        .is_some_and(|b| !b.ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+    s.strip_suffix(kw).is_some_and(|b| !b.ends_with(|c: char| c.is_alphanumeric() || c == '_'))
 }
 
 /// `f(a, |`: the type of the parameter being written.
@@ -738,9 +628,7 @@ fn find_word(s: &str, word: &str) -> Option<usize> {
     let ident = |c: char| c.is_alphanumeric() || c == '_';
     s.match_indices(word).map(|(i, _)| i).find(|&i| {
         !s.get(..i).is_some_and(|b| b.ends_with(ident))
-            && !s
-                .get(i + word.len()..)
-                .is_some_and(|a| a.starts_with(ident))
+            && !s.get(i + word.len()..).is_some_and(|a| a.starts_with(ident))
     })
 }
 
@@ -799,32 +687,19 @@ fn decision_cell_type(pkg: &ir::Package, text: &str, head: &str) -> Option<Ty> {
     }
     let (start, end) = item_chunk(text, head.len());
     let item = text.get(start..end)?;
-    let decl = item
-        .lines()
-        .find(|l| !l.trim_start().starts_with("//"))?
-        .trim_start();
+    let decl = item.lines().find(|l| !l.trim_start().starts_with("//"))?.trim_start();
     let name = ident_before(
-        decl.strip_prefix("decision")?
-            .trim_start()
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .next()?,
+        decl.strip_prefix("decision")?.trim_start().split(|c: char| !(c.is_alphanumeric() || c == '_')).next()?,
     );
     let header_at = item.find("\n")? + 1;
-    let header = item
-        .get(header_at..)?
-        .lines()
-        .find(|l| l.trim_start().starts_with('|'))?;
+    let header = item.get(header_at..)?.lines().find(|l| l.trim_start().starts_with('|'))?;
     let header_start = start + header_at + item.get(header_at..)?.find(header)?;
     if head.len() <= header_start + header.len() {
         return None;
     }
     let (ins, outs) = header.split_once("||")?;
-    let columns = |s: &str| -> Vec<String> {
-        s.split('|')
-            .map(|c| c.trim().to_string())
-            .filter(|c| !c.is_empty())
-            .collect()
-    };
+    let columns =
+        |s: &str| -> Vec<String> { s.split('|').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect() };
     // The signature: checked, or read from the text while the table does not parse.
     // (A result that is not an enum, Bool, Currency or record, such as
     // Money, is unknown then; the input columns still are.)
@@ -849,23 +724,13 @@ fn decision_cell_type(pkg: &ir::Package, text: &str, head: &str) -> Option<Ty> {
     };
     match line.split_once("||") {
         None => {
-            let col = columns(ins)
-                .get(line.matches('|').count().checked_sub(1)?)?
-                .clone();
-            params
-                .iter()
-                .find(|(n, _)| *n == col)
-                .map(|(_, t)| t.clone())
+            let col = columns(ins).get(line.matches('|').count().checked_sub(1)?)?.clone();
+            params.iter().find(|(n, _)| *n == col).map(|(_, t)| t.clone())
         }
         Some((_, after)) => {
             let col = columns(outs).get(after.matches('|').count())?.clone();
             match ret?.strip() {
-                Ty::Record(r) => pkg
-                    .record(*r)?
-                    .fields
-                    .iter()
-                    .find(|f| f.name == col)
-                    .map(|f| f.ty.clone()),
+                Ty::Record(r) => pkg.record(*r)?.fields.iter().find(|f| f.name == col).map(|f| f.ty.clone()),
                 t => Some(t.clone()),
             }
         }
@@ -953,57 +818,25 @@ mod tests {
     }
 
     fn inputs(names: &[(&str, &str)]) -> Option<Header> {
-        Some(Header::Inputs(
-            names
-                .iter()
-                .map(|(n, t)| (n.to_string(), t.to_string()))
-                .collect(),
-        ))
+        Some(Header::Inputs(names.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()))
     }
 
     #[test]
     fn the_header_is_the_row_after_hit() {
         // A signature over lines, a `List<...>` type, comments (one naming `hit`).
         let sig = "/// A decision: hit | me.\ndecision d(\n  a: Int, // hit | a\n  b: List<Text>,\n  c: Bool\n) -> Int\n  hit first // the policy\n";
+        assert_eq!(header(&format!("{sig}  | "), ""), inputs(&[("a", "Int"), ("b", "List<Text>"), ("c", "Bool")]));
         assert_eq!(
-            header(&format!("{sig}  | "), ""),
-            inputs(&[("a", "Int"), ("b", "List<Text>"), ("c", "Bool")])
-        );
-        assert_eq!(
-            header(
-                &format!("{sig}  | c | "),
-                " | a || v |\n  | 1 | - | - || 2 |\n"
-            ),
+            header(&format!("{sig}  | c | "), " | a || v |\n  | 1 | - | - || 2 |\n"),
             inputs(&[("b", "List<Text>")])
         );
-        assert_eq!(
-            header(&format!("{sig}  | a | b | c || "), ""),
-            Some(Header::Outputs)
-        );
+        assert_eq!(header(&format!("{sig}  | a | b | c || "), ""), Some(Header::Outputs));
         // Not the header: the rows, the signature, another item.
-        assert_eq!(
-            header(&format!("{sig}  | a | b | c || v |\n  | "), ""),
-            None
-        );
-        assert_eq!(
-            header(
-                "decision d(a: Int) -> Int\n  hit first\n  | a || v |\n  | ",
-                ""
-            ),
-            None
-        );
-        assert_eq!(
-            header("decision d(", "a: Int) -> Int\n  hit first\n  | a || v |\n"),
-            None
-        );
-        assert_eq!(
-            header("fn f(a: Int) -> Int = match a {\n  1 | ", "2 => 3\n}\n"),
-            None
-        );
+        assert_eq!(header(&format!("{sig}  | a | b | c || v |\n  | "), ""), None);
+        assert_eq!(header("decision d(a: Int) -> Int\n  hit first\n  | a || v |\n  | ", ""), None);
+        assert_eq!(header("decision d(", "a: Int) -> Int\n  hit first\n  | a || v |\n"), None);
+        assert_eq!(header("fn f(a: Int) -> Int = match a {\n  1 | ", "2 => 3\n}\n"), None);
         // On one line with `hit`.
-        assert_eq!(
-            header("decision d(a: Int) -> Int hit first | ", ""),
-            inputs(&[("a", "Int")])
-        );
+        assert_eq!(header("decision d(a: Int) -> Int hit first | ", ""), inputs(&[("a", "Int")]));
     }
 }

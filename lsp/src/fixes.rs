@@ -4,7 +4,6 @@
 //! the right type to replace (`0`, `""`, `Status.Open`, ...), so the result
 //! checks as it is.
 
-
 use canon_compiler::db::Checked;
 use canon_compiler::diagnostics::{Code, Data, Diagnostic, FileId};
 use canon_compiler::ir;
@@ -30,9 +29,10 @@ struct Site<'a> {
 impl Site<'_> {
     /// The file's diagnostics with `code` that overlap `start..end`.
     fn diagnostics(&self, code: Code, start: u32, end: u32) -> impl Iterator<Item = &Diagnostic> {
-        self.c.diagnostics.iter().filter(move |d| {
-            d.file == self.fid && d.code == code && d.span.end >= start && d.span.start <= end
-        })
+        self.c
+            .diagnostics
+            .iter()
+            .filter(move |d| d.file == self.fid && d.code == code && d.span.end >= start && d.span.start <= end)
     }
 }
 
@@ -40,12 +40,7 @@ impl Workspace {
     /// The file `key` as its quick fixes read it; `None` while it or the
     /// package is not known.
     fn site(&self, key: &str) -> Option<Site<'_>> {
-        Some(Site {
-            c: self.checked()?,
-            fid: self.file_id(key)?,
-            text: self.text(key)?,
-            file: self.ast(key)?,
-        })
+        Some(Site { c: self.checked()?, fid: self.file_id(key)?, text: self.text(key)?, file: self.ast(key)? })
     }
 
     /// Every quick fix for the diagnostics of file `key` overlapping `start..end`.
@@ -93,33 +88,19 @@ impl Workspace {
             if body.contains('\n') {
                 // One field a line, before the line of the closing brace.
                 let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-                let indent: String = before
-                    .get(line_start..)
-                    .unwrap_or("")
-                    .chars()
-                    .take_while(|c| *c == ' ')
-                    .collect();
+                let indent: String = before.get(line_start..).unwrap_or("").chars().take_while(|c| *c == ' ').collect();
                 if needs_comma {
                     edits.push((Span::new(last.len(), last.len()), ",".to_string()));
                 }
-                let lines: String = missing
-                    .iter()
-                    .map(|m| format!("{indent}  {m},\n"))
-                    .collect();
-                if before
-                    .get(line_start..)
-                    .is_some_and(|t| t.trim().is_empty())
-                {
+                let lines: String = missing.iter().map(|m| format!("{indent}  {m},\n")).collect();
+                if before.get(line_start..).is_some_and(|t| t.trim().is_empty()) {
                     edits.push((Span::new(line_start, line_start), lines));
                 } else {
                     edits.push((Span::new(last.len(), close), format!("\n{lines}{indent}")));
                 }
             } else {
                 let sep = if needs_comma { ", " } else { " " };
-                edits.push((
-                    Span::new(last.len(), close),
-                    format!("{sep}{} ", missing.join(", ")),
-                ));
+                edits.push((Span::new(last.len(), close), format!("{sep}{} ", missing.join(", "))));
             }
             out.push((format!("Add the missing fields of `{name}`"), edits));
         }
@@ -214,12 +195,7 @@ impl Workspace {
             };
             // The cases named between backquotes after "not covered:".
             let cases: Vec<String> = match d.message.split_once("not covered:") {
-                Some((_, list)) => list
-                    .split('`')
-                    .skip(1)
-                    .step_by(2)
-                    .map(str::to_string)
-                    .collect(),
+                Some((_, list)) => list.split('`').skip(1).step_by(2).map(str::to_string).collect(),
                 None => vec!["_".to_string()],
             };
             if cases.is_empty() {
@@ -236,9 +212,7 @@ impl Workspace {
                         // A copy of the first arm's body (arms bind nothing).
                         None => arms
                             .first()
-                            .and_then(|a| {
-                                text.get(a.body.span.start as usize..a.body.span.end as usize)
-                            })
+                            .and_then(|a| text.get(a.body.span.start as usize..a.body.span.end as usize))
                             .unwrap_or("none")
                             .to_string(),
                     }
@@ -259,59 +233,30 @@ impl Workspace {
 }
 
 fn quoted(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// The edit that adds one arm per case after the last arm of a match.
-fn arm_edits(
-    text: &str,
-    span: Span,
-    m: &MatchAt<'_>,
-    cases: &[String],
-    body: &str,
-) -> Option<Vec<(Span, String)>> {
+fn arm_edits(text: &str, span: Span, m: &MatchAt<'_>, cases: &[String], body: &str) -> Option<Vec<(Span, String)>> {
     let close = (span.end as usize).checked_sub(1)?;
     if text.get(close..close + 1)? != "}" {
         return None;
     }
     let (is_expr, first, last) = match m {
-        MatchAt::Stmt(arms) => (
-            false,
-            arms.first().map(|a| a.span),
-            arms.last().map(|a| a.span),
-        ),
-        MatchAt::Expr(arms) => (
-            true,
-            arms.first().map(|a| a.span),
-            arms.last().map(|a| a.span),
-        ),
+        MatchAt::Stmt(arms) => (false, arms.first().map(|a| a.span), arms.last().map(|a| a.span)),
+        MatchAt::Expr(arms) => (true, arms.first().map(|a| a.span), arms.last().map(|a| a.span)),
     };
     let arms: Vec<String> = cases.iter().map(|c| format!("{c} => {body}")).collect();
     let indent_of = |at: usize| -> String {
-        let start = text
-            .get(..at)
-            .and_then(|t| t.rfind('\n'))
-            .map(|i| i + 1)
-            .unwrap_or(0);
-        text.get(start..at)
-            .unwrap_or("")
-            .chars()
-            .take_while(|c| *c == ' ' || *c == '\t')
-            .collect()
+        let start = text.get(..at).and_then(|t| t.rfind('\n')).map(|i| i + 1).unwrap_or(0);
+        text.get(start..at).unwrap_or("").chars().take_while(|c| *c == ' ' || *c == '\t').collect()
     };
     // After the last arm (and its comma), or after the `{`.
     let mut lead = String::new();
     let at = match last {
         Some(l) => {
             let rest = text.get(l.end as usize..close)?;
-            match rest
-                .find(',')
-                .filter(|i| rest.get(..*i).is_some_and(|t| t.trim().is_empty()))
-            {
+            match rest.find(',').filter(|i| rest.get(..*i).is_some_and(|t| t.trim().is_empty())) {
                 Some(i) => l.end as usize + i + 1,
                 None => {
                     if is_expr {
@@ -396,10 +341,7 @@ impl Workspace {
             };
             if let Some(edit) = row_edit(pkg, text, decl, def, cells) {
                 let input = d.message.split_once("no row matches ").map(|(_, w)| w);
-                out.push((
-                    format!("Add a row for {}", input.unwrap_or("the missing input")),
-                    vec![edit],
-                ));
+                out.push((format!("Add a row for {}", input.unwrap_or("the missing input")), vec![edit]));
             }
         }
         out
@@ -436,25 +378,12 @@ fn row_edit(
     // The table runs to the end of the line of its last row (a comment there stays).
     let last = decl.rows.last().map(|r| r.span).unwrap_or(decl.header_span);
     let start = decl.span.start as usize;
-    let end = text
-        .get(last.end as usize..)
-        .and_then(|r| r.find('\n'))
-        .map(|i| last.end as usize + i)
-        .unwrap_or(text.len());
-    let line_start = text
-        .get(..last.start as usize)?
-        .rfind('\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
+    let end =
+        text.get(last.end as usize..).and_then(|r| r.find('\n')).map(|i| last.end as usize + i).unwrap_or(text.len());
+    let line_start = text.get(..last.start as usize)?.rfind('\n').map(|i| i + 1).unwrap_or(0);
     let indent = text.get(line_start..last.start as usize)?;
-    let indent = if indent.trim().is_empty() {
-        indent
-    } else {
-        "  "
-    };
+    let indent = if indent.trim().is_empty() { indent } else { "  " };
     let table = format!("{}\n{indent}{row}", text.get(start..end)?);
-    let laid_out = canon_compiler::fmt::format(&table)
-        .map(|t| t.trim_end().to_string())
-        .unwrap_or(table);
+    let laid_out = canon_compiler::fmt::format(&table).map(|t| t.trim_end().to_string()).unwrap_or(table);
     Some((Span::new(start, end), laid_out))
 }

@@ -14,8 +14,7 @@ impl Workspace {
     /// name; a call of a decision its result after the `)`, unless it is the
     /// whole value of a `let` that shows the same type.
     pub fn inlay_hints(&self, key: &str, from: u32, to: u32) -> Vec<(u32, String)> {
-        let (Some(c), Some(fid), Some(file)) = (self.checked(), self.file_id(key), self.ast(key))
-        else {
+        let (Some(c), Some(fid), Some(file)) = (self.checked(), self.file_id(key), self.ast(key)) else {
             return Vec::new();
         };
         let pkg = &c.package;

@@ -62,11 +62,7 @@ pub enum ItemKind {
 
 /// All occurrences of one file, in source order.
 pub fn occurrences(cx: &Context<'_>, file: &ast::File) -> Vec<Occurrence> {
-    let mut w = Walker {
-        cx,
-        out: Vec::new(),
-        locals: Vec::new(),
-    };
+    let mut w = Walker { cx, out: Vec::new(), locals: Vec::new() };
     for item in &file.items {
         w.locals.clear();
         w.item(item);
@@ -83,29 +79,17 @@ struct Walker<'a, 'c> {
 
 impl Walker<'_, '_> {
     fn push(&mut self, id: &ast::Ident, target: Target, is_decl: bool) {
-        self.out.push(Occurrence {
-            span: id.span,
-            target,
-            is_decl,
-            expr: None,
-        });
+        self.out.push(Occurrence { span: id.span, target, is_decl, expr: None });
     }
 
     fn bind(&mut self, id: &ast::Ident) {
         self.locals.push((id.text.clone(), id.span));
-        let t = Target::Local {
-            file: self.cx.file,
-            decl: id.span,
-        };
+        let t = Target::Local { file: self.cx.file, decl: id.span };
         self.push(id, t, true);
     }
 
     fn local(&self, name: &str) -> Option<Span> {
-        self.locals
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, s)| *s)
+        self.locals.iter().rev().find(|(n, _)| n == name).map(|(_, s)| *s)
     }
 
     fn record_of_ty(&self, ty: &Ty) -> Option<String> {
@@ -134,9 +118,7 @@ impl Walker<'_, '_> {
     fn type_name(t: &ast::TypeRef) -> Option<&str> {
         match t {
             ast::TypeRef::Named(id) => Some(&id.text),
-            ast::TypeRef::List(inner, _) | ast::TypeRef::Optional(inner, _) => {
-                Self::type_name(inner)
-            }
+            ast::TypeRef::List(inner, _) | ast::TypeRef::Optional(inner, _) => Self::type_name(inner),
         }
     }
 
@@ -145,20 +127,14 @@ impl Walker<'_, '_> {
             ast::Item::Enum(e) => {
                 self.push(&e.name, Target::Item(e.name.text.clone()), true);
                 for v in &e.variants {
-                    let t = Target::Variant {
-                        enum_name: e.name.text.clone(),
-                        variant: v.name.text.clone(),
-                    };
+                    let t = Target::Variant { enum_name: e.name.text.clone(), variant: v.name.text.clone() };
                     self.push(&v.name, t, true);
                 }
             }
             ast::Item::Record(r) => {
                 self.push(&r.name, Target::Item(r.name.text.clone()), true);
                 for f in &r.fields {
-                    let t = Target::Field {
-                        record: r.name.text.clone(),
-                        field: f.name.text.clone(),
-                    };
+                    let t = Target::Field { record: r.name.text.clone(), field: f.name.text.clone() };
                     self.push(&f.name, t, true);
                     self.type_ref(&f.ty);
                 }
@@ -172,14 +148,7 @@ impl Walker<'_, '_> {
                 self.type_ref(&t.ty);
                 if let Some(rec) = Self::type_name(&t.ty).map(str::to_string) {
                     for k in &t.keys {
-                        self.push(
-                            k,
-                            Target::Field {
-                                record: rec.clone(),
-                                field: k.text.clone(),
-                            },
-                            false,
-                        );
+                        self.push(k, Target::Field { record: rec.clone(), field: k.text.clone() }, false);
                     }
                 }
             }
@@ -199,29 +168,14 @@ impl Walker<'_, '_> {
                 self.type_ref(&d.ret);
                 for i in &d.inputs {
                     if let Some(decl) = self.local(&i.text) {
-                        self.push(
-                            i,
-                            Target::Local {
-                                file: self.cx.file,
-                                decl,
-                            },
-                            false,
-                        );
+                        self.push(i, Target::Local { file: self.cx.file, decl }, false);
                     }
                 }
-                if let Some(rec) = Self::type_name(&d.ret)
-                    .filter(|n| self.cx.items.contains_key(*n))
-                    .map(str::to_string)
+                if let Some(rec) =
+                    Self::type_name(&d.ret).filter(|n| self.cx.items.contains_key(*n)).map(str::to_string)
                 {
                     for o in &d.outputs {
-                        self.push(
-                            o,
-                            Target::Field {
-                                record: rec.clone(),
-                                field: o.text.clone(),
-                            },
-                            false,
-                        );
+                        self.push(o, Target::Field { record: rec.clone(), field: o.text.clone() }, false);
                     }
                 }
                 for row in &d.rows {
@@ -284,35 +238,15 @@ impl Walker<'_, '_> {
     }
 
     fn bare_variant(&mut self, id: &ast::Ident) {
-        if let Some(e) = self
-            .cx
-            .variants
-            .get(&id.text)
-            .and_then(|v| v.first())
-            .cloned()
-        {
-            self.push(
-                id,
-                Target::Variant {
-                    enum_name: e,
-                    variant: id.text.clone(),
-                },
-                false,
-            );
+        if let Some(e) = self.cx.variants.get(&id.text).and_then(|v| v.first()).cloned() {
+            self.push(id, Target::Variant { enum_name: e, variant: id.text.clone() }, false);
         }
     }
 
     fn qualified(&mut self, ty: &ast::Ident, v: &ast::Ident) {
         if self.cx.items.get(&ty.text) == Some(&ItemKind::Enum) {
             self.push(ty, Target::Item(ty.text.clone()), false);
-            self.push(
-                v,
-                Target::Variant {
-                    enum_name: ty.text.clone(),
-                    variant: v.text.clone(),
-                },
-                false,
-            );
+            self.push(v, Target::Variant { enum_name: ty.text.clone(), variant: v.text.clone() }, false);
         }
     }
 
@@ -349,10 +283,7 @@ impl Walker<'_, '_> {
                 self.dest(dest);
                 self.expr(value);
             }
-            ast::StmtKind::If {
-                branches,
-                otherwise,
-            } => {
+            ast::StmtKind::If { branches, otherwise } => {
                 for (c, b) in branches {
                     self.expr(c);
                     self.block(b);
@@ -420,10 +351,7 @@ impl Walker<'_, '_> {
             }
             ast::ExprKind::Name(id) => {
                 let target = if let Some(decl) = self.local(&id.text) {
-                    Some(Target::Local {
-                        file: self.cx.file,
-                        decl,
-                    })
+                    Some(Target::Local { file: self.cx.file, decl })
                 } else if self.cx.items.contains_key(&id.text) {
                     Some(Target::Item(id.text.clone()))
                 } else {
@@ -431,25 +359,15 @@ impl Walker<'_, '_> {
                         .variants
                         .get(&id.text)
                         .and_then(|v| v.first())
-                        .map(|en| Target::Variant {
-                            enum_name: en.clone(),
-                            variant: id.text.clone(),
-                        })
+                        .map(|en| Target::Variant { enum_name: en.clone(), variant: id.text.clone() })
                 };
                 if let Some(target) = target {
-                    self.out.push(Occurrence {
-                        span: id.span,
-                        target,
-                        is_decl: false,
-                        expr: Some(e.span),
-                    });
+                    self.out.push(Occurrence { span: id.span, target, is_decl: false, expr: Some(e.span) });
                 }
             }
             ast::ExprKind::Field { base, name, .. } => {
                 if let ast::ExprKind::Name(tn) = &base.kind {
-                    if self.local(&tn.text).is_none()
-                        && self.cx.items.get(&tn.text) == Some(&ItemKind::Enum)
-                    {
+                    if self.local(&tn.text).is_none() && self.cx.items.get(&tn.text) == Some(&ItemKind::Enum) {
                         self.qualified(tn, name);
                         return;
                     }
@@ -457,22 +375,12 @@ impl Walker<'_, '_> {
                 self.expr(base);
                 let record = self.ty_at(base.span).and_then(|t| self.record_of_ty(t));
                 if let Some(record) = record {
-                    let target = Target::Field {
-                        record,
-                        field: name.text.clone(),
-                    };
-                    self.out.push(Occurrence {
-                        span: name.span,
-                        target,
-                        is_decl: false,
-                        expr: Some(e.span),
-                    });
+                    let target = Target::Field { record, field: name.text.clone() };
+                    self.out.push(Occurrence { span: name.span, target, is_decl: false, expr: Some(e.span) });
                 }
             }
             ast::ExprKind::Call { callee, args } => {
-                if canon_stdlib::functions::lookup(&callee.text).is_some()
-                    && self.local(&callee.text).is_none()
-                {
+                if canon_stdlib::functions::lookup(&callee.text).is_some() && self.local(&callee.text).is_none() {
                     self.push(callee, Target::Builtin(callee.text.clone()), false);
                 } else if self.cx.items.contains_key(&callee.text) {
                     self.push(callee, Target::Item(callee.text.clone()), false);
@@ -501,11 +409,7 @@ impl Walker<'_, '_> {
                 self.expr(lhs);
                 self.expr(rhs);
             }
-            ast::ExprKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
+            ast::ExprKind::If { cond, then, otherwise } => {
                 self.expr(cond);
                 self.expr(then);
                 self.expr(otherwise);
@@ -524,10 +428,7 @@ impl Walker<'_, '_> {
                 }
                 for f in fields {
                     if known {
-                        let t = Target::Field {
-                            record: name.text.clone(),
-                            field: f.name.text.clone(),
-                        };
+                        let t = Target::Field { record: name.text.clone(), field: f.name.text.clone() };
                         self.push(&f.name, t, false);
                     }
                     self.expr(&f.value);

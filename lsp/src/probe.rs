@@ -30,10 +30,7 @@ pub(crate) fn skeleton(db: &dyn Db, file: SourceFile) -> ast::File {
     let parsed = parse_file(db, file);
     let mut broken = parsed.file.broken.clone();
     broken.push(NO_BODY.into());
-    ast::File {
-        items: parsed.file.items.iter().filter_map(skeleton_item).collect(),
-        broken,
-    }
+    ast::File { items: parsed.file.items.iter().filter_map(skeleton_item).collect(), broken }
 }
 
 /// The name standing for a body left out: a broken item's name, so the
@@ -43,20 +40,8 @@ const NO_BODY: &str = "canon_skeleton_body";
 /// `-canon_skeleton_body`: no expected type reaches the name (which would
 /// make it a variant to look up), and the error type passes through.
 fn no_body(span: ast::Span) -> ast::Expr {
-    let name = ast::Expr {
-        kind: ast::ExprKind::Name(ast::Ident {
-            text: NO_BODY.into(),
-            span,
-        }),
-        span,
-    };
-    ast::Expr {
-        kind: ast::ExprKind::Unary {
-            op: ast::UnOp::Neg,
-            expr: Box::new(name),
-        },
-        span,
-    }
+    let name = ast::Expr { kind: ast::ExprKind::Name(ast::Ident { text: NO_BODY.into(), span }), span };
+    ast::Expr { kind: ast::ExprKind::Unary { op: ast::UnOp::Neg, expr: Box::new(name) }, span }
 }
 
 fn skeleton_item(item: &ast::Item) -> Option<ast::Item> {
@@ -82,14 +67,7 @@ fn skeleton_item(item: &ast::Item) -> Option<ast::Item> {
             outputs: d.outputs.clone(),
             header_span: d.header_span,
             rows: vec![ast::Row {
-                inputs: d
-                    .inputs
-                    .iter()
-                    .map(|i| ast::Cell {
-                        kind: ast::CellKind::Any,
-                        span: i.span,
-                    })
-                    .collect(),
+                inputs: d.inputs.iter().map(|i| ast::Cell { kind: ast::CellKind::Any, span: i.span }).collect(),
                 outputs: d.outputs.iter().map(|o| no_body(o.span)).collect(),
                 span: d.header_span,
             }],
@@ -109,10 +87,7 @@ pub(crate) fn item_chunk(text: &str, offset: usize) -> (usize, usize) {
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
-        let word: String = trimmed
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
+        let word: String = trimmed.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
         if trimmed.starts_with("///") {
             doc_start.get_or_insert(at + indent);
         } else if KEYWORDS_ITEM.contains(&word.as_str()) && (indent == 0 || doc_start.is_some()) {
@@ -135,11 +110,7 @@ pub(crate) fn item_chunk(text: &str, offset: usize) -> (usize, usize) {
 /// brackets still open there closed: an item being written whose end is
 /// not typed yet.
 fn closed_at_line(text: &str, cursor: usize, suffix: &str) -> String {
-    let end = text
-        .get(cursor..)
-        .and_then(|r| r.find('\n'))
-        .map(|i| cursor + i)
-        .unwrap_or(text.len());
+    let end = text.get(cursor..).and_then(|r| r.find('\n')).map(|i| cursor + i).unwrap_or(text.len());
     let mut out = text.get(..end).unwrap_or("").to_string();
     out.push_str(suffix);
     close_brackets(&mut out);
@@ -238,13 +209,7 @@ impl Workspace {
             parsed = syntax::parse(&text, FileId(0));
             closed = Some(text);
         }
-        self.check_with(
-            key,
-            start,
-            end,
-            closed.as_deref().unwrap_or(&chunk),
-            &parsed.file,
-        )
+        self.check_with(key, start, end, closed.as_deref().unwrap_or(&chunk), &parsed.file)
     }
 
     /// Checks the package with the `match` whose `{` is at `brace` cut
@@ -268,14 +233,7 @@ impl Workspace {
     /// `key`). A handler or a test declares nothing, so it is checked alone
     /// against the package's signatures as salsa has them (`db::body_scope`);
     /// anything else with the skeletons of the package, in full.
-    fn check_with(
-        &self,
-        key: &str,
-        start: usize,
-        end: usize,
-        chunk: &str,
-        item: &ast::File,
-    ) -> Option<Probe<'_>> {
+    fn check_with(&self, key: &str, start: usize, end: usize, chunk: &str, item: &ast::File) -> Option<Probe<'_>> {
         let db = self.db();
         if let ([one @ (ast::Item::Handler(_) | ast::Item::Test(_))], Some(package)) =
             (item.items.as_slice(), self.package())
@@ -318,17 +276,9 @@ impl Workspace {
         let probe_path = format!("{key}#completion");
         let mut inputs: Vec<check::Input<'_>> = skeletons
             .iter()
-            .map(|(path, text, sk)| check::Input {
-                path,
-                text,
-                ast: if *path == key { &edited } else { sk },
-            })
+            .map(|(path, text, sk)| check::Input { path, text, ast: if *path == key { &edited } else { sk } })
             .collect();
-        inputs.push(check::Input {
-            path: &probe_path,
-            text: chunk,
-            ast: item,
-        });
+        inputs.push(check::Input { path: &probe_path, text: chunk, ast: item });
         let (pkg, _) = check::check(&inputs);
         let file = FileId(keys.len() as u32);
         let types = pkg.types.iter().filter(|(f, _, _)| *f == file).map(|(_, s, t)| (*s, t.clone())).collect();
@@ -355,14 +305,8 @@ mod tests {
     fn unfinished_items_are_closed() {
         let text = "on E as e {\n  let x = f(e.\n  let y = 1\n";
         let cursor = text.find("e.").unwrap_or(0) + 2;
-        assert_eq!(
-            closed_at_line(text, cursor, ""),
-            "on E as e {\n  let x = f(e.\n)}\n"
-        );
-        assert_eq!(
-            closed_at_line("on E as e {\n  if e.x", 20, " {}"),
-            "on E as e {\n  if e.x {}\n}\n"
-        );
+        assert_eq!(closed_at_line(text, cursor, ""), "on E as e {\n  let x = f(e.\n)}\n");
+        assert_eq!(closed_at_line("on E as e {\n  if e.x", 20, " {}"), "on E as e {\n  if e.x {}\n}\n");
     }
 }
 #[cfg(test)]
@@ -373,11 +317,7 @@ mod workspace_tests {
     fn first_labels(head: &str, tail: &str, n: usize) -> Vec<String> {
         let mut ws = Workspace::new();
         ws.set_text("a.canon", format!("{head}{tail}"));
-        ws.completion("a.canon", head.len() as u32)
-            .into_iter()
-            .take(n)
-            .map(|c| c.label)
-            .collect()
+        ws.completion("a.canon", head.len() as u32).into_iter().take(n).map(|c| c.label).collect()
     }
 
     #[test]

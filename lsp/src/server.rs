@@ -35,14 +35,10 @@ pub fn service() -> (LspService<Backend>, ClientSocket) {
 
 /// Serves the protocol on stdin and stdout until the client exits.
 pub fn run_stdio() -> std::io::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
         let (service, socket) = service();
-        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-            .serve(service)
-            .await;
+        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service).await;
     });
     Ok(())
 }
@@ -54,17 +50,11 @@ fn uri_path(uri: &Uri) -> Option<PathBuf> {
 fn range(text: &str, span: Span) -> Range {
     let p = Positions::new(text);
     let (a, b) = (p.pos(span.start), p.pos(span.end));
-    Range {
-        start: Position::new(a.line, a.col16),
-        end: Position::new(b.line, b.col16),
-    }
+    Range { start: Position::new(a.line, a.col16), end: Position::new(b.line, b.col16) }
 }
 
 fn offset(text: &str, pos: Position) -> u32 {
-    Positions::new(text).offset(Pos {
-        line: pos.line,
-        col16: pos.character,
-    })
+    Positions::new(text).offset(Pos { line: pos.line, col16: pos.character })
 }
 
 impl Backend {
@@ -82,12 +72,7 @@ impl Backend {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
-                self.client
-                    .log_message(
-                        MessageType::ERROR,
-                        format!("canon lsp: {what} panicked: {msg}"),
-                    )
-                    .await;
+                self.client.log_message(MessageType::ERROR, format!("canon lsp: {what} panicked: {msg}")).await;
                 None
             }
         }
@@ -102,10 +87,7 @@ impl Backend {
 
     fn location(ws: &Workspace, place: &Place) -> Option<Location> {
         let uri = Uri::from_file_path(ws.path_of(&place.file))?;
-        Some(Location {
-            uri,
-            range: range(ws.text(&place.file)?, place.span),
-        })
+        Some(Location { uri, range: range(ws.text(&place.file)?, place.span) })
     }
 
     fn to_diagnostic(ws: &Workspace, text: &str, d: &CanonDiagnostic) -> Diagnostic {
@@ -119,17 +101,8 @@ impl Backend {
             .iter()
             .filter_map(|l| {
                 let key = ws.key_of_id(l.file)?;
-                let location = Self::location(
-                    ws,
-                    &Place {
-                        file: key,
-                        span: l.span,
-                    },
-                )?;
-                Some(DiagnosticRelatedInformation {
-                    location,
-                    message: l.message.clone(),
-                })
+                let location = Self::location(ws, &Place { file: key, span: l.span })?;
+                Some(DiagnosticRelatedInformation { location, message: l.message.clone() })
             })
             .collect();
         Diagnostic {
@@ -156,13 +129,7 @@ impl Backend {
                         continue;
                     };
                     let text = ws.text(&key).unwrap_or("");
-                    out.push((
-                        uri,
-                        diags
-                            .iter()
-                            .map(|d| Self::to_diagnostic(ws, text, d))
-                            .collect::<Vec<_>>(),
-                    ));
+                    out.push((uri, diags.iter().map(|d| Self::to_diagnostic(ws, text, d)).collect::<Vec<_>>()));
                 }
                 out
             })
@@ -225,15 +192,8 @@ fn semantic_tokens(ws: &Workspace, key: &str, only: Option<Range>) -> Option<Vec
             }
         }
         let delta_line = a.line - prev_line;
-        let delta_start = if delta_line == 0 {
-            a.col16 - prev_col
-        } else {
-            a.col16
-        };
-        let index = TokenClass::ALL
-            .iter()
-            .position(|c| *c == class)
-            .unwrap_or(0) as u32;
+        let delta_start = if delta_line == 0 { a.col16 - prev_col } else { a.col16 };
+        let index = TokenClass::ALL.iter().position(|c| *c == class).unwrap_or(0) as u32;
         out.push(SemanticToken {
             delta_line,
             delta_start,
@@ -264,11 +224,7 @@ fn symbol_kind(k: analysis::SymbolKind) -> SymbolKind {
 
 #[allow(deprecated)] // `DocumentSymbol::deprecated` must still be written
 fn document_symbol(text: &str, s: &Symbol) -> DocumentSymbol {
-    let children: Vec<DocumentSymbol> = s
-        .children
-        .iter()
-        .map(|c| document_symbol(text, c))
-        .collect();
+    let children: Vec<DocumentSymbol> = s.children.iter().map(|c| document_symbol(text, c)).collect();
     DocumentSymbol {
         name: s.name.clone(),
         detail: None,
@@ -299,24 +255,17 @@ fn completion_item(index: usize, c: Completion) -> CompletionItem {
         // The analysis lists values of the expected type first: keep its order.
         sort_text: Some(format!("{index:05}")),
         preselect: (c.expected && index == 0).then_some(true),
-        documentation: c.docs.map(|d| {
-            Documentation::MarkupContent(MarkupContent {
-                kind: MarkupKind::Markdown,
-                value: d,
-            })
-        }),
+        documentation: c
+            .docs
+            .map(|d| Documentation::MarkupContent(MarkupContent { kind: MarkupKind::Markdown, value: d })),
         ..CompletionItem::default()
     }
 }
 
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
-        let root = params
-            .workspace_folders
-            .as_ref()
-            .and_then(|f| f.first())
-            .and_then(|f| uri_path(&f.uri))
-            .or_else(|| {
+        let root =
+            params.workspace_folders.as_ref().and_then(|f| f.first()).and_then(|f| uri_path(&f.uri)).or_else(|| {
                 #[allow(deprecated)]
                 params.root_uri.as_ref().and_then(uri_path)
             });
@@ -329,15 +278,12 @@ impl LanguageServer for Backend {
             .unwrap_or(false);
         self.can_watch.store(watch, Ordering::Relaxed);
         if let Some(root) = root {
-            self.with("loading the workspace", |ws| ws.load_root(&root))
-                .await;
+            self.with("loading the workspace", |ws| ws.load_root(&root)).await;
         }
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 position_encoding: Some(PositionEncodingKind::UTF16),
-                text_document_sync: Some(TextDocumentSyncCapability::Kind(
-                    TextDocumentSyncKind::FULL,
-                )),
+                text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 definition_provider: Some(OneOf::Left(true)),
                 references_provider: Some(OneOf::Left(true)),
@@ -348,22 +294,17 @@ impl LanguageServer for Backend {
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 inlay_hint_provider: Some(OneOf::Left(true)),
                 code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
-                semantic_tokens_provider: Some(
-                    SemanticTokensServerCapabilities::SemanticTokensOptions(
-                        SemanticTokensOptions {
-                            legend: SemanticTokensLegend {
-                                token_types: TokenClass::ALL
-                                    .iter()
-                                    .map(|c| token_type(*c))
-                                    .collect(),
-                                token_modifiers: Vec::new(),
-                            },
-                            range: Some(true),
-                            full: Some(SemanticTokensFullOptions::Bool(true)),
-                            ..SemanticTokensOptions::default()
+                semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+                    SemanticTokensOptions {
+                        legend: SemanticTokensLegend {
+                            token_types: TokenClass::ALL.iter().map(|c| token_type(*c)).collect(),
+                            token_modifiers: Vec::new(),
                         },
-                    ),
-                ),
+                        range: Some(true),
+                        full: Some(SemanticTokensFullOptions::Bool(true)),
+                        ..SemanticTokensOptions::default()
+                    },
+                )),
                 signature_help_provider: Some(SignatureHelpOptions {
                     trigger_characters: Some(vec!["(".into(), ",".into()]),
                     ..SignatureHelpOptions::default()
@@ -374,10 +315,7 @@ impl LanguageServer for Backend {
                 }),
                 ..ServerCapabilities::default()
             },
-            server_info: Some(ServerInfo {
-                name: "canon".into(),
-                version: Some(env!("CARGO_PKG_VERSION").into()),
-            }),
+            server_info: Some(ServerInfo { name: "canon".into(), version: Some(env!("CARGO_PKG_VERSION").into()) }),
             ..InitializeResult::default()
         })
     }
@@ -455,10 +393,7 @@ impl LanguageServer for Backend {
                 let (key, off) = Self::locate(ws, &p.text_document.uri, p.position)?;
                 let (value, span) = ws.hover(&key, off)?;
                 Some(Hover {
-                    contents: HoverContents::Markup(MarkupContent {
-                        kind: MarkupKind::Markdown,
-                        value,
-                    }),
+                    contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }),
                     range: Some(range(ws.text(&key)?, span)),
                 })
             })
@@ -466,10 +401,7 @@ impl LanguageServer for Backend {
             .flatten())
     }
 
-    async fn goto_definition(
-        &self,
-        params: GotoDefinitionParams,
-    ) -> Result<Option<GotoDefinitionResponse>> {
+    async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
         let p = params.text_document_position_params;
         Ok(self
             .with("definition", |ws| {
@@ -488,53 +420,32 @@ impl LanguageServer for Backend {
             .with("references", |ws| {
                 let (key, off) = Self::locate(ws, &p.text_document.uri, p.position)?;
                 let places = ws.references(&key, off, include);
-                Some(
-                    places
-                        .iter()
-                        .filter_map(|pl| Self::location(ws, pl))
-                        .collect(),
-                )
+                Some(places.iter().filter_map(|pl| Self::location(ws, pl)).collect())
             })
             .await
             .flatten())
     }
 
-    async fn document_symbol(
-        &self,
-        params: DocumentSymbolParams,
-    ) -> Result<Option<DocumentSymbolResponse>> {
+    async fn document_symbol(&self, params: DocumentSymbolParams) -> Result<Option<DocumentSymbolResponse>> {
         Ok(self
             .with("document symbols", |ws| {
                 let key = ws.key_of(&uri_path(&params.text_document.uri)?);
                 let text = ws.text(&key)?;
-                let syms = ws
-                    .document_symbols(&key)
-                    .iter()
-                    .map(|s| document_symbol(text, s))
-                    .collect();
+                let syms = ws.document_symbols(&key).iter().map(|s| document_symbol(text, s)).collect();
                 Some(DocumentSymbolResponse::Nested(syms))
             })
             .await
             .flatten())
     }
 
-    async fn symbol(
-        &self,
-        params: WorkspaceSymbolParams,
-    ) -> Result<Option<WorkspaceSymbolResponse>> {
+    async fn symbol(&self, params: WorkspaceSymbolParams) -> Result<Option<WorkspaceSymbolResponse>> {
         Ok(self
             .with("workspace symbols", |ws| {
                 let syms = ws
                     .workspace_symbols(&params.query)
                     .into_iter()
                     .filter_map(|(key, s)| {
-                        let location = Self::location(
-                            ws,
-                            &Place {
-                                file: key,
-                                span: s.name_span,
-                            },
-                        )?;
+                        let location = Self::location(ws, &Place { file: key, span: s.name_span })?;
                         Some(WorkspaceSymbol {
                             name: s.name,
                             kind: symbol_kind(s.kind),
@@ -556,12 +467,8 @@ impl LanguageServer for Backend {
         Ok(self
             .with("completion", |ws| {
                 let (key, off) = Self::locate(ws, &p.text_document.uri, p.position)?;
-                let items = ws
-                    .completion(&key, off)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, c)| completion_item(i, c))
-                    .collect();
+                let items =
+                    ws.completion(&key, off).into_iter().enumerate().map(|(i, c)| completion_item(i, c)).collect();
                 Some(CompletionResponse::Array(items))
             })
             .await
@@ -573,23 +480,18 @@ impl LanguageServer for Backend {
         let new_name = params.new_name;
         let answer = self
             .with("rename", |ws| {
-                let (key, off) =
-                    Self::locate(ws, &p.text_document.uri, p.position).ok_or("no such file")?;
+                let (key, off) = Self::locate(ws, &p.text_document.uri, p.position).ok_or("no such file")?;
                 let places = ws.rename(&key, off, &new_name)?;
-                let mut changes: std::collections::HashMap<Uri, Vec<TextEdit>> =
-                    std::collections::HashMap::new();
+                let mut changes: std::collections::HashMap<Uri, Vec<TextEdit>> = std::collections::HashMap::new();
                 for place in &places {
                     if let Some(loc) = Self::location(ws, place) {
-                        changes.entry(loc.uri).or_default().push(TextEdit {
-                            range: loc.range,
-                            new_text: new_name.clone(),
-                        });
+                        changes
+                            .entry(loc.uri)
+                            .or_default()
+                            .push(TextEdit { range: loc.range, new_text: new_name.clone() });
                     }
                 }
-                Ok::<_, String>(WorkspaceEdit {
-                    changes: Some(changes),
-                    ..WorkspaceEdit::default()
-                })
+                Ok::<_, String>(WorkspaceEdit { changes: Some(changes), ..WorkspaceEdit::default() })
             })
             .await;
         match answer {
@@ -613,37 +515,24 @@ impl LanguageServer for Backend {
                         parameters: Some(
                             params
                                 .into_iter()
-                                .map(|p| ParameterInformation {
-                                    label: ParameterLabel::Simple(p),
-                                    documentation: None,
-                                })
+                                .map(|p| ParameterInformation { label: ParameterLabel::Simple(p), documentation: None })
                                 .collect(),
                         ),
                         active_parameter: None,
                     })
                     .collect();
-                Some(SignatureHelp {
-                    signatures,
-                    active_signature: Some(0),
-                    active_parameter: Some(active),
-                })
+                Some(SignatureHelp { signatures, active_signature: Some(0), active_parameter: Some(active) })
             })
             .await
             .flatten())
     }
 
-    async fn semantic_tokens_full(
-        &self,
-        params: SemanticTokensParams,
-    ) -> Result<Option<SemanticTokensResult>> {
+    async fn semantic_tokens_full(&self, params: SemanticTokensParams) -> Result<Option<SemanticTokensResult>> {
         Ok(self
             .with("semantic tokens", |ws| {
                 let key = ws.key_of(&uri_path(&params.text_document.uri)?);
                 let data = semantic_tokens(ws, &key, None)?;
-                Some(SemanticTokensResult::Tokens(SemanticTokens {
-                    result_id: None,
-                    data,
-                }))
+                Some(SemanticTokensResult::Tokens(SemanticTokens { result_id: None, data }))
             })
             .await
             .flatten())
@@ -657,10 +546,7 @@ impl LanguageServer for Backend {
             .with("semantic tokens", |ws| {
                 let key = ws.key_of(&uri_path(&params.text_document.uri)?);
                 let data = semantic_tokens(ws, &key, Some(params.range))?;
-                Some(SemanticTokensRangeResult::Tokens(SemanticTokens {
-                    result_id: None,
-                    data,
-                }))
+                Some(SemanticTokensRangeResult::Tokens(SemanticTokens { result_id: None, data }))
             })
             .await
             .flatten())
@@ -674,10 +560,7 @@ impl LanguageServer for Backend {
                 let text = ws.text(&key)?;
                 // The range asked about, widened to the diagnostics the
                 // client says are there (a cursor on the line of one).
-                let (mut start, mut end) = (
-                    offset(text, params.range.start),
-                    offset(text, params.range.end),
-                );
+                let (mut start, mut end) = (offset(text, params.range.start), offset(text, params.range.end));
                 for d in &params.context.diagnostics {
                     start = start.min(offset(text, d.range.start));
                     end = end.max(offset(text, d.range.end));
@@ -688,19 +571,13 @@ impl LanguageServer for Backend {
                     .map(|(title, edits)| {
                         let edits = edits
                             .into_iter()
-                            .map(|(span, new_text)| TextEdit {
-                                range: range(text, span),
-                                new_text,
-                            })
+                            .map(|(span, new_text)| TextEdit { range: range(text, span), new_text })
                             .collect();
                         let changes = std::collections::HashMap::from([(uri.clone(), edits)]);
                         CodeActionOrCommand::CodeAction(CodeAction {
                             title,
                             kind: Some(CodeActionKind::QUICKFIX),
-                            edit: Some(WorkspaceEdit {
-                                changes: Some(changes),
-                                ..WorkspaceEdit::default()
-                            }),
+                            edit: Some(WorkspaceEdit { changes: Some(changes), ..WorkspaceEdit::default() }),
                             ..CodeAction::default()
                         })
                     })
@@ -721,11 +598,7 @@ impl LanguageServer for Backend {
                     .into_iter()
                     .map(|s| {
                         let r = range(text, s);
-                        FoldingRange {
-                            start_line: r.start.line,
-                            end_line: r.end.line,
-                            ..FoldingRange::default()
-                        }
+                        FoldingRange { start_line: r.start.line, end_line: r.end.line, ..FoldingRange::default() }
                     })
                     .collect();
                 Some(ranges)
@@ -775,10 +648,7 @@ impl LanguageServer for Backend {
                     return Some(Vec::new());
                 }
                 let whole = range(text, Span::new(0, text.len()));
-                Some(vec![TextEdit {
-                    range: whole,
-                    new_text: formatted,
-                }])
+                Some(vec![TextEdit { range: whole, new_text: formatted }])
             })
             .await
             .flatten())
@@ -812,9 +682,6 @@ mod tests {
         // The workspace is still usable afterwards.
         assert_eq!(backend.with("keys", |ws| ws.keys().len()).await, Some(0));
         let logs = logs.await.expect("join");
-        assert!(
-            logs.iter().any(|l| l.contains("hover panicked: boom")),
-            "{logs:?}"
-        );
+        assert!(logs.iter().any(|l| l.contains("hover panicked: boom")), "{logs:?}");
     }
 }

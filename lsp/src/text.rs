@@ -17,10 +17,7 @@ pub struct Positions<'a> {
 
 impl<'a> Positions<'a> {
     pub fn new(text: &'a str) -> Positions<'a> {
-        Positions {
-            text,
-            lines: LineIndex::new(text),
-        }
+        Positions { text, lines: LineIndex::new(text) }
     }
 
     /// The position of a byte offset (clamped to the text; an offset inside a
@@ -36,10 +33,7 @@ impl<'a> Positions<'a> {
             }
             col16 += c.len_utf16() as u32;
         }
-        Pos {
-            line: line - 1,
-            col16,
-        }
+        Pos { line: line - 1, col16 }
     }
 
     /// The byte offset of a position (a column past the line's end is its end;

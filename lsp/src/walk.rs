@@ -49,10 +49,7 @@ pub(crate) fn walk_item<'a>(
                 }
             }
         }
-        ast::Item::Enum(_)
-        | ast::Item::Record(_)
-        | ast::Item::Destination(_)
-        | ast::Item::Table(_) => {}
+        ast::Item::Enum(_) | ast::Item::Record(_) | ast::Item::Destination(_) | ast::Item::Table(_) => {}
     }
 }
 
@@ -81,10 +78,7 @@ pub(crate) fn walk_block<'a>(
                 }
             }
             ast::StmtKind::Emit { value, .. } => top(value),
-            ast::StmtKind::If {
-                branches,
-                otherwise,
-            } => {
+            ast::StmtKind::If { branches, otherwise } => {
                 for (c, b) in branches {
                     top(c);
                     walk_block(b, stmt, top);
@@ -141,11 +135,7 @@ fn expr<'a>(e: &'a ast::Expr, f: &mut dyn FnMut(&'a ast::Expr)) {
             expr(lhs, f);
             expr(rhs, f);
         }
-        ast::ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } => {
+        ast::ExprKind::If { cond, then, otherwise } => {
             expr(cond, f);
             expr(then, f);
             expr(otherwise, f);

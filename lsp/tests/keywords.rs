@@ -38,14 +38,16 @@ fn the_vscode_grammar_highlights_the_declared_keywords() {
     let mut words = BTreeSet::new();
     for p in patterns {
         let m = p["match"].as_str().expect("a match");
-        let inner = m.split_once("(?<![A-Za-z0-9_])(").and_then(|(_, r)| r.split_once(")(?![A-Za-z0-9_])")).expect("(a|b|c)");
+        let inner =
+            m.split_once("(?<![A-Za-z0-9_])(").and_then(|(_, r)| r.split_once(")(?![A-Za-z0-9_])")).expect("(a|b|c)");
         words.extend(inner.0.split('|').map(str::to_string));
     }
     assert_eq!(words, declared());
     // Item keywords are declarations there.
     let decl = patterns.iter().find(|p| p["name"] == "keyword.declaration.$1.canon").expect("declarations");
     let items: BTreeSet<&str> = keywords::ITEM.iter().copied().collect();
-    let listed: BTreeSet<&str> = decl["match"].as_str().unwrap().split(['(', ')', '|']).filter(|w| items.contains(w)).collect();
+    let listed: BTreeSet<&str> =
+        decl["match"].as_str().unwrap().split(['(', ')', '|']).filter(|w| items.contains(w)).collect();
     assert_eq!(listed, items);
 }
 

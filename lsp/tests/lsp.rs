@@ -1,12 +1,7 @@
 //! The server end to end: an in-process LSP client (`common`) drives
 //! `canon_lsp::service()` with JSON-RPC requests, and the tests assert on
 //! the responses and published diagnostics.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use serde_json::{json, Value};
 
@@ -63,11 +58,7 @@ fn pos(text: &str, needle: &str, nth: usize, delta: usize) -> Value {
     let off = found.expect("found");
     let line_start = text[..off].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let line = text[..off].matches('\n').count();
-    let col: usize = text[line_start..off]
-        .chars()
-        .map(char::len_utf16)
-        .sum::<usize>()
-        + delta;
+    let col: usize = text[line_start..off].chars().map(char::len_utf16).sum::<usize>() + delta;
     json!({ "line": line, "character": col })
 }
 
@@ -95,10 +86,7 @@ async fn diagnostics_as_you_type_with_code_help_and_utf16_range() {
     assert_eq!(d[0]["code"], json!("E0103"));
     assert_eq!(d[0]["severity"], json!(1));
     let msg = d[0]["message"].as_str().unwrap_or("");
-    assert!(
-        msg.contains("no field `hourz`") && msg.contains("help: did you mean `hours`?"),
-        "{msg}"
-    );
+    assert!(msg.contains("no field `hourz`") && msg.contains("help: did you mean `hours`?"), "{msg}");
     let start = pos(&broken, "hourz", 0, 0);
     assert_eq!(d[0]["range"]["start"], start);
     // Fixing it clears the list.
@@ -114,17 +102,11 @@ async fn diagnostics_of_other_files_and_related_information() {
     let dup = format!("{TYPES}\nfn double(x: Int) -> Int = x\n");
     c.open("types.canon", &dup).await;
     let d = c.diagnostics("types.canon").await;
-    let e = d
-        .iter()
-        .find(|d| d["code"] == json!("E0102"))
-        .expect("E0102");
+    let e = d.iter().find(|d| d["code"] == json!("E0102")).expect("E0102");
     let related = &e["relatedInformation"][0];
     assert_eq!(related["location"]["uri"], json!(c.uri("rules.canon")));
     assert_eq!(related["message"], json!("first defined here"));
-    assert_eq!(
-        related["location"]["range"]["start"],
-        pos(RULES, "double", 0, 0)
-    );
+    assert_eq!(related["location"]["range"]["start"], pos(RULES, "double", 0, 0));
 }
 
 #[tokio::test]
@@ -133,10 +115,7 @@ async fn hover_shows_builtin_docs_and_examples() {
     let h = c.hover("rules.canon", pos(RULES, "round", 0, 1)).await;
     assert!(h.contains("round(Decimal, Int) -> Decimal"), "{h}");
     assert!(h.contains("half-even"), "{h}");
-    assert!(
-        h.contains("Examples:") && h.contains("round(2.675, 2)"),
-        "{h}"
-    );
+    assert!(h.contains("Examples:") && h.contains("round(2.675, 2)"), "{h}");
 }
 
 #[tokio::test]
@@ -145,21 +124,11 @@ async fn hover_shows_declarations_with_docs() {
     let h = c.hover("rules.canon", pos(RULES, "double", 1, 2)).await;
     assert!(h.contains("fn double(h: Decimal) -> Decimal"), "{h}");
     assert!(h.contains("Doubles the hours."), "{h}");
-    let h = c
-        .hover("rules.canon", pos(RULES, "erp_posting", 0, 0))
-        .await;
-    assert!(
-        h.contains("destination erp_posting: Posting") && h.contains("Journal lines for the ERP."),
-        "{h}"
-    );
+    let h = c.hover("rules.canon", pos(RULES, "erp_posting", 0, 0)).await;
+    assert!(h.contains("destination erp_posting: Posting") && h.contains("Journal lines for the ERP."), "{h}");
     let h = c.hover("rules.canon", pos(RULES, "Open", 0, 0)).await;
-    assert!(
-        h.contains("Status.Open") && h.contains("Time can be booked."),
-        "{h}"
-    );
-    let h = c
-        .hover("rules.canon", pos(RULES, "TimesheetApproved", 0, 0))
-        .await;
+    assert!(h.contains("Status.Open") && h.contains("Time can be booked."), "{h}");
+    let h = c.hover("rules.canon", pos(RULES, "TimesheetApproved", 0, 0)).await;
     assert!(h.contains("event TimesheetApproved as"), "{h}");
 }
 
@@ -175,14 +144,10 @@ async fn hover_shows_types_of_lets_params_and_fields() {
     let h = c.hover("rules.canon", pos(RULES, "h * 2", 0, 0)).await;
     assert!(h.contains("h: Decimal"), "{h}");
     // A field after non-ASCII text on the same line (UTF-16 columns).
-    let h = c
-        .hover("rules.canon", pos(RULES, "project_code}\"\n  let", 0, 2))
-        .await;
+    let h = c.hover("rules.canon", pos(RULES, "project_code}\"\n  let", 0, 2)).await;
     assert!(h.contains("TimesheetApproved.project_code: Text"), "{h}");
     // Field docs.
-    let h = c
-        .hover("rules.canon", pos(RULES, "project: t.project_code", 0, 0))
-        .await;
+    let h = c.hover("rules.canon", pos(RULES, "project: t.project_code", 0, 0)).await;
     assert!(h.contains("Posting.project"), "{h}");
 }
 
@@ -190,47 +155,17 @@ async fn hover_shows_types_of_lets_params_and_fields() {
 async fn go_to_definition_across_files() {
     let mut c = package().await;
     let types = c.uri("types.canon");
-    let r = c
-        .at(
-            "textDocument/definition",
-            "rules.canon",
-            pos(RULES, "projects[", 0, 1),
-        )
-        .await;
+    let r = c.at("textDocument/definition", "rules.canon", pos(RULES, "projects[", 0, 1)).await;
     assert_eq!(r["uri"], json!(types));
     assert_eq!(r["range"]["start"], pos(TYPES, "projects", 0, 0));
-    let r = c
-        .at(
-            "textDocument/definition",
-            "rules.canon",
-            pos(RULES, "status ==", 0, 0),
-        )
-        .await;
+    let r = c.at("textDocument/definition", "rules.canon", pos(RULES, "status ==", 0, 0)).await;
     assert_eq!(r["range"]["start"], pos(TYPES, "status: Status", 0, 0));
-    let r = c
-        .at(
-            "textDocument/definition",
-            "rules.canon",
-            pos(RULES, "Open", 0, 0),
-        )
-        .await;
+    let r = c.at("textDocument/definition", "rules.canon", pos(RULES, "Open", 0, 0)).await;
     assert_eq!(r["range"]["start"], pos(TYPES, "Open", 0, 0));
-    let r = c
-        .at(
-            "textDocument/definition",
-            "rules.canon",
-            pos(RULES, "Posting {", 0, 0),
-        )
-        .await;
+    let r = c.at("textDocument/definition", "rules.canon", pos(RULES, "Posting {", 0, 0)).await;
     assert_eq!(r["range"]["start"], pos(TYPES, "Posting {", 0, 0));
     // A local goes to its `let`.
-    let r = c
-        .at(
-            "textDocument/definition",
-            "rules.canon",
-            pos(RULES, "hours: hours", 0, 7),
-        )
-        .await;
+    let r = c.at("textDocument/definition", "rules.canon", pos(RULES, "hours: hours", 0, 7)).await;
     assert_eq!(r["uri"], json!(c.uri("rules.canon")));
     assert_eq!(r["range"]["start"], pos(RULES, "hours = double", 0, 0));
 }
@@ -249,10 +184,7 @@ async fn find_references_of_fields_and_types() {
     let locs = r.as_array().cloned().unwrap_or_default();
     // The declaration and four uses in rules.canon.
     assert_eq!(locs.len(), 5, "{locs:?}");
-    let in_rules = locs
-        .iter()
-        .filter(|l| l["uri"] == json!(c.uri("rules.canon")))
-        .count();
+    let in_rules = locs.iter().filter(|l| l["uri"] == json!(c.uri("rules.canon"))).count();
     assert_eq!(in_rules, 4);
     let r = c
         .request(
@@ -269,40 +201,14 @@ async fn find_references_of_fields_and_types() {
 async fn document_and_workspace_symbols() {
     let mut c = package().await;
     let uri = c.uri("types.canon");
-    let r = c
-        .request(
-            "textDocument/documentSymbol",
-            json!({ "textDocument": { "uri": uri } }),
-        )
-        .await;
-    let names: Vec<&str> = r
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["name"].as_str())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "Status",
-            "Project",
-            "TimesheetApproved",
-            "Posting",
-            "erp_posting",
-            "projects"
-        ]
-    );
+    let r = c.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } })).await;
+    let names: Vec<&str> = r.as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["Status", "Project", "TimesheetApproved", "Posting", "erp_posting", "projects"]);
     let project = &r[1];
-    let fields: Vec<&str> = project["children"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["name"].as_str())
-        .collect();
+    let fields: Vec<&str> =
+        project["children"].as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).collect();
     assert_eq!(fields, ["code", "status"]);
-    let r = c
-        .request("workspace/symbol", json!({ "query": "doub" }))
-        .await;
+    let r = c.request("workspace/symbol", json!({ "query": "doub" })).await;
     assert_eq!(r[0]["name"], json!("double"));
     assert_eq!(r[0]["location"]["uri"], json!(c.uri("rules.canon")));
 }
@@ -310,87 +216,37 @@ async fn document_and_workspace_symbols() {
 #[tokio::test]
 async fn completion_after_dot_lists_record_fields() {
     let mut c = package().await;
-    let editing = RULES.replace(
-        "  let hours = double",
-        "  let x = project.\n  let hours = double",
-    );
+    let editing = RULES.replace("  let hours = double", "  let x = project.\n  let hours = double");
     c.change("rules.canon", 2, &editing).await;
-    let labels = c
-        .completion_labels("rules.canon", pos(&editing, "project.\n", 0, 8))
-        .await;
+    let labels = c.completion_labels("rules.canon", pos(&editing, "project.\n", 0, 8)).await;
     assert_eq!(labels, ["code", "status"]);
-    let editing = RULES.replace(
-        "  let hours = double",
-        "  let x = t.pro\n  let hours = double",
-    );
+    let editing = RULES.replace("  let hours = double", "  let x = t.pro\n  let hours = double");
     c.change("rules.canon", 3, &editing).await;
-    let labels = c
-        .completion_labels("rules.canon", pos(&editing, "t.pro\n", 0, 5))
-        .await;
+    let labels = c.completion_labels("rules.canon", pos(&editing, "t.pro\n", 0, 5)).await;
     assert_eq!(labels, ["hours", "project_code"]);
-    let editing = RULES.replace(
-        "  require project",
-        "  let y = project?.\n  require project",
-    );
+    let editing = RULES.replace("  require project", "  let y = project?.\n  require project");
     c.change("rules.canon", 5, &editing).await;
-    let labels = c
-        .completion_labels("rules.canon", pos(&editing, "project?.\n", 0, 9))
-        .await;
+    let labels = c.completion_labels("rules.canon", pos(&editing, "project?.\n", 0, 9)).await;
     assert_eq!(labels, ["code", "status"]);
-    let editing = RULES.replace(
-        "  let hours = double",
-        "  let x = Status.\n  let hours = double",
-    );
+    let editing = RULES.replace("  let hours = double", "  let x = Status.\n  let hours = double");
     c.change("rules.canon", 4, &editing).await;
-    let labels = c
-        .completion_labels("rules.canon", pos(&editing, "Status.\n", 0, 7))
-        .await;
+    let labels = c.completion_labels("rules.canon", pos(&editing, "Status.\n", 0, 7)).await;
     assert_eq!(labels, ["Open", "Closed"]);
 }
 
 #[tokio::test]
 async fn completion_of_keywords_builtins_variants_and_destinations() {
     let mut c = package().await;
-    let editing = RULES.replace(
-        "  emit erp_posting Posting",
-        "  \n  emit erp_posting Posting",
-    );
+    let editing = RULES.replace("  emit erp_posting Posting", "  \n  emit erp_posting Posting");
     c.change("rules.canon", 2, &editing).await;
-    let labels = c
-        .completion_labels("rules.canon", pos(&editing, "  \n  emit", 0, 2))
-        .await;
-    for want in [
-        "let", "check", "require", "emit", "round", "Open", "double", "projects",
-    ] {
-        assert!(
-            labels.iter().any(|l| l == want),
-            "{want} missing from {labels:?}"
-        );
+    let labels = c.completion_labels("rules.canon", pos(&editing, "  \n  emit", 0, 2)).await;
+    for want in ["let", "check", "require", "emit", "round", "Open", "double", "projects"] {
+        assert!(labels.iter().any(|l| l == want), "{want} missing from {labels:?}");
     }
-    let r = c
-        .at(
-            "textDocument/completion",
-            "rules.canon",
-            pos(&editing, "  \n  emit", 0, 2),
-        )
-        .await;
-    let round = r
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|i| i["label"] == json!("round"))
-        .cloned()
-        .unwrap_or_default();
-    assert!(
-        round["detail"]
-            .as_str()
-            .unwrap_or("")
-            .contains("round(Decimal, Int) -> Decimal"),
-        "{round}"
-    );
-    let labels = c
-        .completion_labels("rules.canon", pos(&editing, "erp_posting Posting", 0, 0))
-        .await;
+    let r = c.at("textDocument/completion", "rules.canon", pos(&editing, "  \n  emit", 0, 2)).await;
+    let round = r.as_array().into_iter().flatten().find(|i| i["label"] == json!("round")).cloned().unwrap_or_default();
+    assert!(round["detail"].as_str().unwrap_or("").contains("round(Decimal, Int) -> Decimal"), "{round}");
+    let labels = c.completion_labels("rules.canon", pos(&editing, "erp_posting Posting", 0, 0)).await;
     assert_eq!(labels, ["erp_posting"]);
 }
 
@@ -423,19 +279,17 @@ async fn the_server_survives_garbage() {
         for character in [0, 1, 5, 40, 200] {
             let p = json!({ "line": line, "character": character });
             c.at("textDocument/hover", "rules.canon", p.clone()).await;
-            c.at("textDocument/definition", "rules.canon", p.clone())
-                .await;
+            c.at("textDocument/definition", "rules.canon", p.clone()).await;
             c.at("textDocument/completion", "rules.canon", p).await;
         }
     }
     let uri = c.uri("rules.canon");
+    c.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } })).await;
     c.request(
-        "textDocument/documentSymbol",
-        json!({ "textDocument": { "uri": uri } }),
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
     )
     .await;
-    c.request("textDocument/formatting", json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }))
-        .await;
     // Half a file: the items that parse still get hover.
     let half = format!("{}\non TimesheetApproved as t {{\n  let x = t.\n", RULES);
     c.change("rules.canon", 3, &half).await;
@@ -454,30 +308,18 @@ async fn files_not_open_are_read_from_disk_and_watched() {
     let extra = "fn triple(h: Decimal) -> Decimal = h * nope\n";
     std::fs::write(c.dir.path().join("extra.canon"), extra).expect("write");
     let uri = c.uri("extra.canon");
-    c.notify(
-        "workspace/didChangeWatchedFiles",
-        json!({ "changes": [{ "uri": uri, "type": 1 }] }),
-    )
-    .await;
+    c.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": uri, "type": 1 }] })).await;
     let d = c.diagnostics("extra.canon").await;
     assert_eq!(d.len(), 1, "{d:?}");
     assert_eq!(d[0]["code"], json!("E0101"));
     // ...and its declarations are visible from the others.
-    let r = c
-        .request("workspace/symbol", json!({ "query": "triple" }))
-        .await;
+    let r = c.request("workspace/symbol", json!({ "query": "triple" })).await;
     assert_eq!(r[0]["location"]["uri"], json!(uri));
     // Deleted, it leaves the package.
     std::fs::remove_file(c.dir.path().join("extra.canon")).expect("remove");
-    c.notify(
-        "workspace/didChangeWatchedFiles",
-        json!({ "changes": [{ "uri": uri, "type": 3 }] }),
-    )
-    .await;
+    c.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": uri, "type": 3 }] })).await;
     c.diagnostics("rules.canon").await;
-    let r = c
-        .request("workspace/symbol", json!({ "query": "triple" }))
-        .await;
+    let r = c.request("workspace/symbol", json!({ "query": "triple" })).await;
     assert_eq!(r, json!([]));
 }
 
@@ -488,11 +330,7 @@ async fn closing_a_file_goes_back_to_the_disk_text() {
     c.change("rules.canon", 2, "fn broken(").await;
     assert!(!c.diagnostics("rules.canon").await.is_empty());
     let uri = c.uri("rules.canon");
-    c.notify(
-        "textDocument/didClose",
-        json!({ "textDocument": { "uri": uri } }),
-    )
-    .await;
+    c.notify("textDocument/didClose", json!({ "textDocument": { "uri": uri } })).await;
     assert_eq!(c.diagnostics("rules.canon").await, Vec::<Value>::new());
 }
 
@@ -507,11 +345,7 @@ async fn rename_changes_every_reference_across_files() {
         )
         .await;
     let changes = r["changes"].as_object().cloned().unwrap_or_default();
-    assert_eq!(
-        changes[&c.uri("rules.canon")].as_array().map(Vec::len),
-        Some(4),
-        "{r}"
-    );
+    assert_eq!(changes[&c.uri("rules.canon")].as_array().map(Vec::len), Some(4), "{r}");
     let decl = &changes[&c.uri("types.canon")][0];
     assert_eq!(decl["range"]["start"], pos(TYPES, "project_code", 0, 0));
     assert_eq!(decl["newText"], json!("code_of_project"));
@@ -537,52 +371,25 @@ async fn rename_changes_every_reference_across_files() {
 #[tokio::test]
 async fn signature_help_for_builtins_and_functions() {
     let mut c = package().await;
-    let r = c
-        .at(
-            "textDocument/signatureHelp",
-            "rules.canon",
-            pos(RULES, "t.hours, 2", 0, 9),
-        )
-        .await;
-    assert_eq!(
-        r["signatures"][0]["label"],
-        json!("round(Decimal, Int) -> Decimal")
-    );
+    let r = c.at("textDocument/signatureHelp", "rules.canon", pos(RULES, "t.hours, 2", 0, 9)).await;
+    assert_eq!(r["signatures"][0]["label"], json!("round(Decimal, Int) -> Decimal"));
     assert_eq!(r["activeParameter"], json!(1));
-    let r = c
-        .at(
-            "textDocument/signatureHelp",
-            "rules.canon",
-            pos(RULES, "round(", 0, 0),
-        )
-        .await;
-    assert_eq!(
-        r["signatures"][0]["label"],
-        json!("fn double(h: Decimal) -> Decimal")
-    );
+    let r = c.at("textDocument/signatureHelp", "rules.canon", pos(RULES, "round(", 0, 0)).await;
+    assert_eq!(r["signatures"][0]["label"], json!("fn double(h: Decimal) -> Decimal"));
     assert_eq!(r["activeParameter"], json!(0));
 }
 
 #[tokio::test]
 async fn completion_of_record_literal_fields_not_yet_given() {
     let mut c = package().await;
-    let editing = RULES.replace(
-        "Posting { project: t.project_code, hours: hours }",
-        "Posting { project: t.project_code, ",
-    );
+    let editing =
+        RULES.replace("Posting { project: t.project_code, hours: hours }", "Posting { project: t.project_code, ");
     c.change("rules.canon", 2, &editing).await;
-    let labels = c
-        .completion_labels("rules.canon", pos(&editing, "project_code, ", 0, 14))
-        .await;
+    let labels = c.completion_labels("rules.canon", pos(&editing, "project_code, ", 0, 14)).await;
     assert_eq!(labels, ["hours"]);
-    let editing = RULES.replace(
-        "Posting { project: t.project_code, hours: hours }",
-        "Posting {",
-    );
+    let editing = RULES.replace("Posting { project: t.project_code, hours: hours }", "Posting {");
     c.change("rules.canon", 3, &editing).await;
-    let labels = c
-        .completion_labels("rules.canon", pos(&editing, "Posting {", 0, 9))
-        .await;
+    let labels = c.completion_labels("rules.canon", pos(&editing, "Posting {", 0, 9)).await;
     assert_eq!(labels, ["project", "hours"]);
 }
 
@@ -590,20 +397,10 @@ async fn completion_of_record_literal_fields_not_yet_given() {
 async fn inlay_hints_and_folding_ranges() {
     let mut c = package().await;
     let uri = c.uri("rules.canon");
-    let range =
-        json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 99, "character": 0 } });
-    let r = c
-        .request(
-            "textDocument/inlayHint",
-            json!({ "textDocument": { "uri": uri }, "range": range }),
-        )
-        .await;
-    let hints: Vec<(Value, Value)> = r
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|h| (h["position"].clone(), h["label"].clone()))
-        .collect();
+    let range = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 99, "character": 0 } });
+    let r = c.request("textDocument/inlayHint", json!({ "textDocument": { "uri": uri }, "range": range })).await;
+    let hints: Vec<(Value, Value)> =
+        r.as_array().into_iter().flatten().map(|h| (h["position"].clone(), h["label"].clone())).collect();
     assert_eq!(
         hints,
         [
@@ -611,12 +408,7 @@ async fn inlay_hints_and_folding_ranges() {
             (pos(RULES, "hours = double", 0, 5), json!(": Decimal")),
         ]
     );
-    let r = c
-        .request(
-            "textDocument/foldingRange",
-            json!({ "textDocument": { "uri": uri } }),
-        )
-        .await;
+    let r = c.request("textDocument/foldingRange", json!({ "textDocument": { "uri": uri } })).await;
     assert_eq!(r.as_array().map(Vec::len), Some(1), "{r}");
     assert_eq!(r[0]["startLine"], json!(3));
     assert_eq!(r[0]["endLine"], json!(9));
@@ -642,36 +434,20 @@ fn decode_tokens(legend: &[String], data: &[Value]) -> Vec<(u64, u64, u64, Strin
 #[tokio::test]
 async fn semantic_tokens_full_and_range() {
     let mut c = package().await;
-    let legend: Vec<String> = c.init["capabilities"]["semanticTokensProvider"]["legend"]
-        ["tokenTypes"]
+    let legend: Vec<String> = c.init["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|t| t.as_str().map(str::to_string))
         .collect();
     let uri = c.uri("rules.canon");
-    let r = c
-        .request(
-            "textDocument/semanticTokens/full",
-            json!({ "textDocument": { "uri": uri } }),
-        )
-        .await;
-    let toks = decode_tokens(
-        &legend,
-        r["data"].as_array().map(Vec::as_slice).unwrap_or(&[]),
-    );
+    let r = c.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": uri } })).await;
+    let toks = decode_tokens(&legend, r["data"].as_array().map(Vec::as_slice).unwrap_or(&[]));
     let at = |needle: &str, nth: usize| {
         let p = pos(RULES, needle, nth, 0);
-        (
-            p["line"].as_u64().unwrap_or(0),
-            p["character"].as_u64().unwrap_or(0),
-        )
+        (p["line"].as_u64().unwrap_or(0), p["character"].as_u64().unwrap_or(0))
     };
-    let kind_at = |(l, col): (u64, u64)| {
-        toks.iter()
-            .find(|t| t.0 == l && t.1 == col)
-            .map(|t| t.3.clone())
-    };
+    let kind_at = |(l, col): (u64, u64)| toks.iter().find(|t| t.0 == l && t.1 == col).map(|t| t.3.clone());
     assert_eq!(kind_at(at("/// Doubles", 0)), Some("comment".into()));
     assert_eq!(kind_at(at("fn double", 0)), Some("keyword".into()));
     assert_eq!(kind_at(at("double", 0)), Some("function".into()));
@@ -686,28 +462,17 @@ async fn semantic_tokens_full_and_range() {
     // After the multi-byte characters of the string on its line, columns are UTF-16.
     let check_line = at("check project", 0).0;
     assert!(toks.iter().any(|t| t.0 == check_line && t.3 == "string"));
-    let range =
-        json!({ "start": { "line": 1, "character": 0 }, "end": { "line": 1, "character": 99 } });
-    let r = c
-        .request(
-            "textDocument/semanticTokens/range",
-            json!({ "textDocument": { "uri": uri }, "range": range }),
-        )
-        .await;
-    let toks = decode_tokens(
-        &legend,
-        r["data"].as_array().map(Vec::as_slice).unwrap_or(&[]),
-    );
+    let range = json!({ "start": { "line": 1, "character": 0 }, "end": { "line": 1, "character": 99 } });
+    let r =
+        c.request("textDocument/semanticTokens/range", json!({ "textDocument": { "uri": uri }, "range": range })).await;
+    let toks = decode_tokens(&legend, r["data"].as_array().map(Vec::as_slice).unwrap_or(&[]));
     assert!(toks.iter().all(|t| t.0 == 1) && toks.len() >= 5, "{toks:?}");
 }
 
 /// Applies LSP text edits (UTF-16 positions) to a text.
 fn apply(text: &str, edits: &[Value]) -> String {
     let offset = |p: &Value| {
-        let (line, ch) = (
-            p["line"].as_u64().unwrap() as usize,
-            p["character"].as_u64().unwrap() as usize,
-        );
+        let (line, ch) = (p["line"].as_u64().unwrap() as usize, p["character"].as_u64().unwrap() as usize);
         let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
         let mut units = 0;
         for (i, c) in text[start..].char_indices() {
@@ -720,13 +485,7 @@ fn apply(text: &str, edits: &[Value]) -> String {
     };
     let mut spans: Vec<(usize, usize, String)> = edits
         .iter()
-        .map(|e| {
-            (
-                offset(&e["range"]["start"]),
-                offset(&e["range"]["end"]),
-                e["newText"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|e| (offset(&e["range"]["start"]), offset(&e["range"]["end"]), e["newText"].as_str().unwrap().to_string()))
         .collect();
     spans.sort_by_key(|s| std::cmp::Reverse(s.0));
     let mut out = text.to_string();
@@ -742,18 +501,9 @@ async fn code_action_adds_missing_record_literal_fields() {
     c.diagnostics("rules.canon").await;
     let uri = c.uri("rules.canon");
     for (version, (from, to)) in [
-        (
-            "Posting { project: t.project_code, hours: hours }",
-            "Posting { project: t.project_code }",
-        ),
-        (
-            "Posting { project: t.project_code, hours: hours }",
-            "Posting {\n    project: t.project_code\n  }",
-        ),
-        (
-            "Posting { project: t.project_code, hours: hours }",
-            "Posting {}",
-        ),
+        ("Posting { project: t.project_code, hours: hours }", "Posting { project: t.project_code }"),
+        ("Posting { project: t.project_code, hours: hours }", "Posting {\n    project: t.project_code\n  }"),
+        ("Posting { project: t.project_code, hours: hours }", "Posting {}"),
     ]
     .into_iter()
     .enumerate()
@@ -773,11 +523,7 @@ async fn code_action_adds_missing_record_literal_fields() {
         let fixed = apply(&broken, r[0]["edit"]["changes"][&uri].as_array().unwrap());
         assert!(fixed.contains("hours: 0.0"), "{fixed}");
         c.change("rules.canon", version as i32 + 20, &fixed).await;
-        assert_eq!(
-            c.diagnostics("rules.canon").await,
-            Vec::<Value>::new(),
-            "{fixed}"
-        );
+        assert_eq!(c.diagnostics("rules.canon").await, Vec::<Value>::new(), "{fixed}");
     }
 }
 
@@ -795,11 +541,8 @@ async fn single(text: &str) -> Client {
 /// the context, and applies the first action.
 async fn apply_fix(c: &mut Client, text: &str, code: &str) -> (String, String) {
     let d = c.diagnostics("a.canon").await;
-    let diag = d
-        .iter()
-        .find(|d| d["code"] == json!(code))
-        .unwrap_or_else(|| panic!("no {code} in {d:?} for\n{text}"))
-        .clone();
+    let diag =
+        d.iter().find(|d| d["code"] == json!(code)).unwrap_or_else(|| panic!("no {code} in {d:?} for\n{text}")).clone();
     let uri = c.uri("a.canon");
     // The cursor at the start of the diagnostic's line, as an editor asks.
     let line = diag["range"]["start"]["line"].clone();
@@ -819,11 +562,7 @@ async fn apply_fix(c: &mut Client, text: &str, code: &str) -> (String, String) {
 /// Codes of the diagnostics published for `a.canon` after changing it to `text`.
 async fn codes_after(c: &mut Client, version: i32, text: &str) -> Vec<String> {
     c.change("a.canon", version, text).await;
-    c.diagnostics("a.canon")
-        .await
-        .iter()
-        .filter_map(|d| d["code"].as_str().map(str::to_string))
-        .collect()
+    c.diagnostics("a.canon").await.iter().filter_map(|d| d["code"].as_str().map(str::to_string)).collect()
 }
 
 #[tokio::test]
@@ -848,16 +587,11 @@ fn make() -> Everything = Everything { n: 1 }
     let (title, fixed) = apply_fix(&mut c, text, "E0104").await;
     assert_eq!(title, "Add the missing fields of `Everything`");
     assert!(
-        fixed.contains("status: Status.Open")
-            && fixed.contains("address: Address { city: \"\", zip: \"\" }"),
+        fixed.contains("status: Status.Open") && fixed.contains("address: Address { city: \"\", zip: \"\" }"),
         "{fixed}"
     );
     assert!(!fixed.contains("note: none"), "{fixed}");
-    assert_eq!(
-        codes_after(&mut c, 2, &fixed).await,
-        Vec::<String>::new(),
-        "{fixed}"
-    );
+    assert_eq!(codes_after(&mut c, 2, &fixed).await, Vec::<String>::new(), "{fixed}");
 }
 
 #[tokio::test]
@@ -905,11 +639,7 @@ async fn code_action_adds_missing_match_arms() {
         let (t, fixed) = apply_fix(&mut c, text, "E0301").await;
         assert_eq!(t, *title);
         assert!(fixed.contains(expect), "{fixed}");
-        assert_eq!(
-            codes_after(&mut c, 2, &fixed).await,
-            Vec::<String>::new(),
-            "{fixed}"
-        );
+        assert_eq!(codes_after(&mut c, 2, &fixed).await, Vec::<String>::new(), "{fixed}");
     }
 }
 
@@ -921,12 +651,7 @@ fn aligned(text: &str, marker: &str) -> bool {
         .skip(1)
         .take_while(|l| l.trim_start().starts_with('|') || l.trim_start().starts_with("hit"))
         .filter(|l| l.trim_start().starts_with('|'))
-        .map(|l| {
-            l.char_indices()
-                .filter(|(_, c)| *c == '|')
-                .map(|(i, _)| i)
-                .collect()
-        })
+        .map(|l| l.char_indices().filter(|(_, c)| *c == '|').map(|(i, _)| i).collect())
         .collect();
     rows.len() > 1 && rows.windows(2).all(|w| w[0] == w[1])
 }
@@ -963,10 +688,7 @@ decision route(country: Text, day: Date) -> Route
             let (title, fixed) = apply_fix(&mut c, &text, "E0302").await;
             assert!(title.starts_with("Add a row for "), "{title}");
             assert!(aligned(&fixed, "decision"), "{fixed}");
-            assert!(
-                fixed.contains("// old rates") || !text.contains("// old rates"),
-                "{fixed}"
-            );
+            assert!(fixed.contains("// old rates") || !text.contains("// old rates"), "{fixed}");
             let codes = codes_after(&mut c, version, &fixed).await;
             version += 1;
             text = fixed;
@@ -996,28 +718,15 @@ decision rate(role: Role, region: Region, hours: Decimal) -> Money
 "#;
     let mut c = single(text).await;
     let (title, fixed) = apply_fix(&mut c, text, "E0302").await;
-    assert_eq!(
-        title,
-        "Add a row for role = Associate, region = EU, hours < 8"
-    );
-    assert!(
-        fixed.contains("  | not Partner | EU     | -     || 0.00 USD |\n"),
-        "{fixed}"
-    );
+    assert_eq!(title, "Add a row for role = Associate, region = EU, hours < 8");
+    assert!(fixed.contains("  | not Partner | EU     | -     || 0.00 USD |\n"), "{fixed}");
     assert!(aligned(&fixed, "decision"), "{fixed}");
     let (_, fixed) = {
         c.change("a.canon", 2, &fixed).await;
         apply_fix(&mut c, &fixed, "E0302").await
     };
-    assert!(
-        fixed.contains("  | Senior      | NA     | -     || 0.00 USD |\n"),
-        "{fixed}"
-    );
-    assert_eq!(
-        codes_after(&mut c, 3, &fixed).await,
-        Vec::<String>::new(),
-        "{fixed}"
-    );
+    assert!(fixed.contains("  | Senior      | NA     | -     || 0.00 USD |\n"), "{fixed}");
+    assert_eq!(codes_after(&mut c, 3, &fixed).await, Vec::<String>::new(), "{fixed}");
 }
 
 // ------------------------------------------------------------ completion by type
@@ -1056,14 +765,8 @@ decision band(status: Status, hours: Decimal) -> Tier
 /// `tail` after the cursor) and how many are of the expected type.
 async fn typed_labels(head: &str, tail: &str) -> (Vec<String>, usize) {
     let items = completed(TYPED, &format!("{TYPED}{head}"), tail).await;
-    let labels: Vec<String> = items
-        .iter()
-        .filter_map(|i| i["label"].as_str().map(str::to_string))
-        .collect();
-    let expected = items
-        .iter()
-        .take_while(|i| i["kind"] == json!(20) || i["kind"] == json!(21))
-        .count();
+    let labels: Vec<String> = items.iter().filter_map(|i| i["label"].as_str().map(str::to_string)).collect();
+    let expected = items.iter().take_while(|i| i["kind"] == json!(20) || i["kind"] == json!(21)).count();
     if expected > 0 {
         assert_eq!(items[0]["preselect"], json!(true), "{}", json!(items));
     }
@@ -1078,25 +781,10 @@ async fn completed(disk: &str, head: &str, tail: &str) -> Vec<Value> {
     let mut c = Client::start(&[("a.canon", disk)]).await;
     c.open("a.canon", &text).await;
     let line = head.matches('\n').count();
-    let character: usize = head
-        .rsplit('\n')
-        .next()
-        .unwrap_or("")
-        .chars()
-        .map(char::len_utf16)
-        .sum();
-    let r = c
-        .at(
-            "textDocument/completion",
-            "a.canon",
-            json!({ "line": line, "character": character }),
-        )
-        .await;
+    let character: usize = head.rsplit('\n').next().unwrap_or("").chars().map(char::len_utf16).sum();
+    let r = c.at("textDocument/completion", "a.canon", json!({ "line": line, "character": character })).await;
     let items = r.as_array().cloned().unwrap_or_default();
-    let sorted: Vec<&str> = items
-        .iter()
-        .filter_map(|i| i["sortText"].as_str())
-        .collect();
+    let sorted: Vec<&str> = items.iter().filter_map(|i| i["sortText"].as_str()).collect();
     let mut by_sort = sorted.clone();
     by_sort.sort();
     assert_eq!(sorted, by_sort);
@@ -1108,85 +796,39 @@ async fn completion_ranks_values_of_the_expected_type_first() {
     let on = "on Booked as b {\n  let p = projects[b.project]\n  require p != none else reject UNKNOWN \"no\"\n";
     let cases: &[(String, &str, &[&str])] = &[
         // The other side of a comparison.
-        (
-            format!("{on}  check p.status == "),
-            " else reject CLOSED \"closed\"\n}\n",
-            &["Open", "Closed"],
-        ),
-        (
-            format!("{on}  check p.status != Cl"),
-            " else reject CLOSED \"closed\"\n}\n",
-            &["Open", "Closed"],
-        ),
+        (format!("{on}  check p.status == "), " else reject CLOSED \"closed\"\n}\n", &["Open", "Closed"]),
+        (format!("{on}  check p.status != Cl"), " else reject CLOSED \"closed\"\n}\n", &["Open", "Closed"]),
         // ...while the line is still being written (no `else`, no `}` yet).
         (format!("{on}  if p.status == "), "", &["Open", "Closed"]),
         // `in [...]` and `??`.
-        (
-            format!("{on}  check p.status in [Open, "),
-            "] else reject X \"x\"\n}\n",
-            &["Open", "Closed"],
-        ),
-        (
-            format!("{on}  let t = p.tier ?? "),
-            "\n}\n",
-            &["Standard", "Strategic"],
-        ),
+        (format!("{on}  check p.status in [Open, "), "] else reject X \"x\"\n}\n", &["Open", "Closed"]),
+        (format!("{on}  let t = p.tier ?? "), "\n}\n", &["Standard", "Strategic"]),
         // A record literal's field.
-        (
-            format!("{on}  emit out Assignment {{ project: b.project, status: "),
-            " }\n}\n",
-            &["Open", "Closed"],
-        ),
+        (format!("{on}  emit out Assignment {{ project: b.project, status: "), " }\n}\n", &["Open", "Closed"]),
         // A function's argument, a built-in's (`round(x, 2, Rounding)`) and a Currency.
-        (
-            format!("{on}  check is_open("),
-            ") else reject X \"x\"\n}\n",
-            &["Open", "Closed"],
-        ),
-        (
-            format!("{on}  check is_open(Open, "),
-            ") else reject X \"x\"\n}\n",
-            &["EUR", "USD"],
-        ),
-        (
-            format!("{on}  let r = round(b.hours, 2, "),
-            ")\n}\n",
-            &["HalfEven", "HalfUp"],
-        ),
+        (format!("{on}  check is_open("), ") else reject X \"x\"\n}\n", &["Open", "Closed"]),
+        (format!("{on}  check is_open(Open, "), ") else reject X \"x\"\n}\n", &["EUR", "USD"]),
+        (format!("{on}  let r = round(b.hours, 2, "), ")\n}\n", &["HalfEven", "HalfUp"]),
         // The currency of a Money literal.
         (format!("{on}  let m = 12.50 "), "\n}\n", &["EUR", "USD"]),
         // The arms of a match.
-        (
-            format!("{on}  let n = match p.status {{\n    "),
-            "\n  }\n}\n",
-            &["Open", "Closed"],
-        ),
+        (format!("{on}  let n = match p.status {{\n    "), "\n  }\n}\n", &["Open", "Closed"]),
         (
             format!("{on}  let n = match p.tier {{\n    Standard => 1,\n    "),
             "\n  }\n}\n",
             &["Standard", "Strategic", "none"],
         ),
-        (
-            format!("{on}  match p.status {{\n    Open => {{}}\n    "),
-            "\n  }\n}\n",
-            &["Open", "Closed"],
-        ),
+        (format!("{on}  match p.status {{\n    Open => {{}}\n    "), "\n  }\n}\n", &["Open", "Closed"]),
         // A function's result.
-        (
-            "fn default_tier() -> Tier? = ".to_string(),
-            "\n",
-            &["Standard", "Strategic", "none"],
-        ),
+        ("fn default_tier() -> Tier? = ".to_string(), "\n", &["Standard", "Strategic", "none"]),
         // A decision cell: an input column, then an output column.
         (
-            "decision again(status: Status) -> Tier\n  hit first\n  | status || band |\n  | "
-                .to_string(),
+            "decision again(status: Status) -> Tier\n  hit first\n  | status || band |\n  | ".to_string(),
             "\n",
             &["Open", "Closed"],
         ),
         (
-            "decision again(status: Status) -> Tier\n  hit first\n  | status || band |\n  | - || "
-                .to_string(),
+            "decision again(status: Status) -> Tier\n  hit first\n  | status || band |\n  | - || ".to_string(),
             "\n",
             &["Standard", "Strategic"],
         ),
@@ -1195,8 +837,7 @@ async fn completion_ranks_values_of_the_expected_type_first() {
         let (labels, expected) = typed_labels(head, tail).await;
         assert!(
             labels.len() >= want.len()
-                && labels[..want.len()]
-                    == want.iter().map(|w| w.to_string()).collect::<Vec<_>>()[..],
+                && labels[..want.len()] == want.iter().map(|w| w.to_string()).collect::<Vec<_>>()[..],
             "{head}|{tail}: {labels:?}"
         );
         assert!(expected >= want.len(), "{head}: {labels:?}");
@@ -1211,17 +852,9 @@ async fn completion_ranks_values_of_the_expected_type_first() {
 #[tokio::test]
 async fn completion_after_dot_in_an_unfinished_item() {
     // The handler has no closing brace yet.
-    let (labels, _) = typed_labels(
-        "on Booked as b {\n  let p = projects[b.project]\n  let x = b.",
-        "",
-    )
-    .await;
+    let (labels, _) = typed_labels("on Booked as b {\n  let p = projects[b.project]\n  let x = b.", "").await;
     assert_eq!(labels, ["project", "hours", "amount"]);
-    let (labels, _) = typed_labels(
-        "on Booked as b {\n  let p = projects[b.project]\n  if p?.",
-        "",
-    )
-    .await;
+    let (labels, _) = typed_labels("on Booked as b {\n  let p = projects[b.project]\n  if p?.", "").await;
     assert_eq!(labels, ["code", "status", "tier", "price"]);
     let (labels, _) = typed_labels("fn f(p: Project) -> Bool = p.", "").await;
     assert_eq!(labels, ["code", "status", "tier", "price"]);
@@ -1251,56 +884,22 @@ async fn completion_after_dot_on_lookups_calls_and_parentheses() {
     let cases: &[(String, &str, &[&str])] = &[
         // A table lookup, with `?.` and with `.` (which the checker rejects
         // on an optional, but the fields are still what is meant).
-        (
-            format!("{on}  let r = projects[b.project]?."),
-            "\n}\n",
-            project,
-        ),
-        (
-            format!("{on}  let r = projects[b.project]."),
-            "\n}\n",
-            project,
-        ),
-        (
-            format!("{on}  let r = projects[b.project]?.pr"),
-            "\n}\n",
-            project,
-        ),
+        (format!("{on}  let r = projects[b.project]?."), "\n}\n", project),
+        (format!("{on}  let r = projects[b.project]."), "\n}\n", project),
+        (format!("{on}  let r = projects[b.project]?.pr"), "\n}\n", project),
         // ...in a handler not closed yet, and inside a call being written.
         (format!("{on}  let r = projects[b.project]?."), "", project),
-        (
-            format!("{on}  let r = len(projects[b.project]?."),
-            "",
-            project,
-        ),
+        (format!("{on}  let r = len(projects[b.project]?."), "", project),
         // A function call and a decision call.
         (format!("{on}  let r = find(b.project)?."), "\n}\n", project),
         (format!("{on}  let r = line_of(Open)."), "\n}\n", line),
         (format!("{on}  check line_of(p?.status ?? Open)."), "", line),
         // Parenthesised: `??`, `if`, `match`.
-        (
-            format!("{on}  let r = (p ?? fallback())."),
-            "\n}\n",
-            project,
-        ),
-        (
-            format!("{on}  let r = (if b.hours > 8 then fallback() else fallback())."),
-            "\n}\n",
-            project,
-        ),
-        (
-            format!(
-                "{on}  let r = (match b.hours {{ 1 => line_of(Open), _ => line_of(Closed) }})."
-            ),
-            "\n}\n",
-            line,
-        ),
+        (format!("{on}  let r = (p ?? fallback())."), "\n}\n", project),
+        (format!("{on}  let r = (if b.hours > 8 then fallback() else fallback())."), "\n}\n", project),
+        (format!("{on}  let r = (match b.hours {{ 1 => line_of(Open), _ => line_of(Closed) }})."), "\n}\n", line),
         // In a function's body.
-        (
-            format!("{RESULTS}fn rate(c: Text) -> Money? = find(c)?."),
-            "",
-            project,
-        ),
+        (format!("{RESULTS}fn rate(c: Text) -> Money? = find(c)?."), "", project),
     ];
     for (head, tail, want) in cases {
         let (labels, _) = typed_labels(head, tail).await;
@@ -1315,69 +914,32 @@ async fn completion_by_type_after_calls_lookups_and_parentheses() {
     let status: &[&str] = &["Open", "Closed"];
     let cases: &[(String, &str, &[&str])] = &[
         // A decision call returning an enum, on the left of `==`, `!=`, `in`.
-        (
-            format!("{on}  check band(Open, b.hours) == "),
-            " else reject X \"x\"\n}\n",
-            tier,
-        ),
+        (format!("{on}  check band(Open, b.hours) == "), " else reject X \"x\"\n}\n", tier),
         (format!("{on}  if band(Open, b.hours) != "), "", tier),
-        (
-            format!("{on}  check band(Open, b.hours) in [Standard, "),
-            "] else reject X \"x\"\n}\n",
-            tier,
-        ),
+        (format!("{on}  check band(Open, b.hours) in [Standard, "), "] else reject X \"x\"\n}\n", tier),
         // Parenthesised: `??` and `if`.
-        (
-            format!("{on}  check (p?.tier ?? Standard) == "),
-            " else reject X \"x\"\n}\n",
-            tier,
-        ),
-        (
-            format!("{on}  if (if b.hours > 8 then Status.Open else Status.Closed) != "),
-            "",
-            status,
-        ),
+        (format!("{on}  check (p?.tier ?? Standard) == "), " else reject X \"x\"\n}\n", tier),
+        (format!("{on}  if (if b.hours > 8 then Status.Open else Status.Closed) != "), "", status),
         // A match on a call.
-        (
-            format!("{on}  let n = match band(Open, b.hours) {{\n    "),
-            "\n  }\n}\n",
-            tier,
-        ),
+        (format!("{on}  let n = match band(Open, b.hours) {{\n    "), "\n  }\n}\n", tier),
     ];
     for (head, tail, want) in cases {
         let (labels, expected) = typed_labels(head, tail).await;
-        assert!(
-            labels.len() >= want.len() && labels[..want.len()] == **want,
-            "{head}|{tail}: {labels:?}"
-        );
+        assert!(labels.len() >= want.len() && labels[..want.len()] == **want, "{head}|{tail}: {labels:?}");
         assert!(expected >= want.len(), "{head}: {labels:?}");
     }
 }
 
 #[tokio::test]
 async fn fields_after_a_lookup_or_call_are_references() {
-    let text = format!("{TYPED}{RESULTS}fn c(k: Text) -> Status? = projects[k]?.status\nfn d(k: Text) -> Text? = find(k)?.code\n");
+    let text = format!(
+        "{TYPED}{RESULTS}fn c(k: Text) -> Status? = projects[k]?.status\nfn d(k: Text) -> Text? = find(k)?.code\n"
+    );
     let mut c = Client::start(&[("a.canon", text.as_str())]).await;
     c.open("a.canon", &text).await;
-    let r = c
-        .at(
-            "textDocument/definition",
-            "a.canon",
-            pos(&text, "]?.status", 0, 4),
-        )
-        .await;
-    assert_eq!(
-        r["range"]["start"],
-        pos(&text, "status: Status", 0, 0),
-        "{r}"
-    );
-    let r = c
-        .at(
-            "textDocument/definition",
-            "a.canon",
-            pos(&text, ")?.code", 0, 4),
-        )
-        .await;
+    let r = c.at("textDocument/definition", "a.canon", pos(&text, "]?.status", 0, 4)).await;
+    assert_eq!(r["range"]["start"], pos(&text, "status: Status", 0, 0), "{r}");
+    let r = c.at("textDocument/definition", "a.canon", pos(&text, ")?.code", 0, 4)).await;
     assert_eq!(r["range"]["start"], pos(&text, "code: Text", 0, 0), "{r}");
 }
 
@@ -1422,17 +984,8 @@ test "rates" {
 /// The inlay hints of a file in `range`: position, label and kind.
 async fn inlay_hints(c: &mut Client, name: &str, range: Value) -> Vec<(Value, Value, Value)> {
     let uri = c.uri(name);
-    let r = c
-        .request(
-            "textDocument/inlayHint",
-            json!({ "textDocument": { "uri": uri }, "range": range }),
-        )
-        .await;
-    r.as_array()
-        .into_iter()
-        .flatten()
-        .map(|h| (h["position"].clone(), h["label"].clone(), h["kind"].clone()))
-        .collect()
+    let r = c.request("textDocument/inlayHint", json!({ "textDocument": { "uri": uri }, "range": range })).await;
+    r.as_array().into_iter().flatten().map(|h| (h["position"].clone(), h["label"].clone(), h["kind"].clone())).collect()
 }
 
 #[tokio::test]
@@ -1459,11 +1012,9 @@ async fn inlay_hints_show_the_result_of_decision_calls() {
         (end("lines(b.role)", 1), ty(": List<Line>")),
         (end("bill_rate(Partner, EU)", 0), ty(": Money")),
     ];
-    let all =
-        json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 99, "character": 0 } });
+    let all = json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 99, "character": 0 } });
     let hints = inlay_hints(&mut c, "d.canon", all).await;
-    let got: Vec<(Value, (Value, Value))> =
-        hints.into_iter().map(|(p, l, k)| (p, (l, k))).collect();
+    let got: Vec<(Value, (Value, Value))> = hints.into_iter().map(|(p, l, k)| (p, (l, k))).collect();
     assert_eq!(got, want);
     // Only the hints in the range asked for: the handler's lines.
     let handler = pos(DECISIONS, "on Booked", 0, 0);
@@ -1471,19 +1022,10 @@ async fn inlay_hints_show_the_result_of_decision_calls() {
     let range = json!({ "start": handler, "end": test });
     let hints = inlay_hints(&mut c, "d.canon", range).await;
     let labels: Vec<Value> = hints.into_iter().map(|(_, l, _)| l).collect();
-    assert_eq!(
-        labels,
-        [
-            ": Money",
-            ": List<Line>",
-            ": Text",
-            ": Text?",
-            ": Money",
-            ": List<Line>"
-        ]
-    );
+    assert_eq!(labels, [": Money", ": List<Line>", ": Text", ": Text?", ": Money", ": List<Line>"]);
     // A decision table alone: no hints in its rows.
-    let table = json!({ "start": pos(DECISIONS, "decision bill_rate", 0, 0), "end": pos(DECISIONS, "decision lines", 0, 0) });
+    let table =
+        json!({ "start": pos(DECISIONS, "decision bill_rate", 0, 0), "end": pos(DECISIONS, "decision lines", 0, 0) });
     assert_eq!(inlay_hints(&mut c, "d.canon", table).await, []);
 }
 
@@ -1493,13 +1035,7 @@ async fn completion_items(head: &str, tail: &str) -> Vec<(String, Value, Value)>
     completed(&format!("{head}{tail}"), head, tail)
         .await
         .iter()
-        .map(|i| {
-            (
-                i["label"].as_str().unwrap_or("").to_string(),
-                i["detail"].clone(),
-                i["preselect"].clone(),
-            )
-        })
+        .map(|i| (i["label"].as_str().unwrap_or("").to_string(), i["detail"].clone(), i["preselect"].clone()))
         .collect()
 }
 
@@ -1515,27 +1051,11 @@ async fn completion_of_parameter_names_in_a_decision_header() {
     type Case<'a> = (String, &'a str, &'a [(&'a str, &'a str)]);
     let cases: &[Case] = &[
         // The header being typed: the file does not parse.
-        (
-            format!("{sig}  | "),
-            after,
-            &[("role", "Role"), ("region", "Region"), ("tier", "Tier")],
-        ),
-        (
-            format!("{sig}  | role | "),
-            after,
-            &[("region", "Region"), ("tier", "Tier")],
-        ),
-        (
-            format!("{sig}  | tier | re"),
-            after,
-            &[("role", "Role"), ("region", "Region")],
-        ),
+        (format!("{sig}  | "), after, &[("role", "Role"), ("region", "Region"), ("tier", "Tier")]),
+        (format!("{sig}  | role | "), after, &[("region", "Region"), ("tier", "Tier")]),
+        (format!("{sig}  | tier | re"), after, &[("role", "Role"), ("region", "Region")]),
         // A column to the right counts too; the one at the cursor does not.
-        (
-            format!("{sig}  | role | "),
-            " | tier || rate |\n  | - | - | - || 1.00 USD |\n",
-            &[("region", "Region")],
-        ),
+        (format!("{sig}  | role | "), " | tier || rate |\n  | - | - | - || 1.00 USD |\n", &[("region", "Region")]),
         (
             format!("{sig}  | role | region"),
             " | tier || rate |\n  | - | - | - || 1.00 USD |\n",
@@ -1553,16 +1073,8 @@ async fn completion_of_parameter_names_in_a_decision_header() {
             .collect();
         assert_eq!(first, *want, "{head}|{tail}: {items:?}");
         // No parameter further down; everything else follows.
-        assert!(
-            !items[want.len()..]
-                .iter()
-                .any(|(l, _, _)| params.contains(&l.as_str())),
-            "{head}: {items:?}"
-        );
-        assert!(
-            items.iter().any(|(l, _, _)| l == "round"),
-            "{head}: {items:?}"
-        );
+        assert!(!items[want.len()..].iter().any(|(l, _, _)| params.contains(&l.as_str())), "{head}: {items:?}");
+        assert!(items.iter().any(|(l, _, _)| l == "round"), "{head}: {items:?}");
         if !want.is_empty() {
             assert_eq!(items[0].2, json!(true), "{head}: {items:?}");
         }
@@ -1572,22 +1084,12 @@ async fn completion_of_parameter_names_in_a_decision_header() {
         (format!("{sig}  | role || "), after),
         (format!("{sig}  | role | region | tier || "), after),
         (format!("{sig}  | role | region | tier || ra"), after),
-        (
-            format!("{sig}  | role | region | tier || rate |\n  | "),
-            after,
-        ),
+        (format!("{sig}  | role | region | tier || rate |\n  | "), after),
     ] {
         let items = completion_items(&head, tail).await;
-        assert!(
-            !items.iter().any(|(l, _, _)| params.contains(&l.as_str())),
-            "{head}: {items:?}"
-        );
+        assert!(!items.iter().any(|(l, _, _)| params.contains(&l.as_str())), "{head}: {items:?}");
     }
     // A row, not the header: the values of the column, as before.
-    let items = completion_items(
-        &format!("{sig}  | role | region | tier || rate |\n  | "),
-        after,
-    )
-    .await;
+    let items = completion_items(&format!("{sig}  | role | region | tier || rate |\n  | "), after).await;
     assert_eq!(items[0].0, "Associate", "{items:?}");
 }

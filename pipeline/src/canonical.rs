@@ -832,9 +832,10 @@ mod tests {
     fn reference(s: &str) -> Option<String> {
         let (mut out, mut members, mut tmp) = (Vec::new(), Vec::new(), Vec::new());
         let mut top = Top::default();
-        let ok = super::reference::Parser { s: s.as_bytes(), i: 0, out: &mut out, members: &mut members, tmp: &mut tmp }
-            .document(&mut top)
-            .is_some();
+        let ok =
+            super::reference::Parser { s: s.as_bytes(), i: 0, out: &mut out, members: &mut members, tmp: &mut tmp }
+                .document(&mut top)
+                .is_some();
         ok.then(|| String::from_utf8(out).unwrap())
     }
 
@@ -907,7 +908,8 @@ mod tests {
         assert_eq!(surrogate.key, r#"["s","e1"]"#);
         let spaced = identity(r#"{"id":"e1", "source":"s","type":"t","data":{"note":"\uD800"}}"#, true, &mut s);
         assert_eq!(surrogate, spaced);
-        let deep = format!(r#"{{"id":"e1","source":"s","type":"t","data":{{"x":{}1{}}}}}"#, "[".repeat(200), "]".repeat(200));
+        let deep =
+            format!(r#"{{"id":"e1","source":"s","type":"t","data":{{"x":{}1{}}}}}"#, "[".repeat(200), "]".repeat(200));
         let d = identity(&deep, true, &mut s);
         assert_eq!(d.key, r#"["s","e1"]"#);
         assert_ne!(d.hash, surrogate.hash);
@@ -940,7 +942,9 @@ mod tests {
                     '"' => out.push_str("\\\""),
                     '\\' => out.push_str(if !noisy || rng.bool() { "\\\\" } else { "\\u005c" }),
                     c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                    c if noisy && c.len_utf16() == 1 && rng.u8(0..8) == 0 => out.push_str(&format!("\\u{:04X}", c as u32)),
+                    c if noisy && c.len_utf16() == 1 && rng.u8(0..8) == 0 => {
+                        out.push_str(&format!("\\u{:04X}", c as u32))
+                    }
                     '/' if noisy && rng.bool() => out.push_str("\\/"),
                     c => out.push(c),
                 }

@@ -247,7 +247,10 @@ impl Config {
                                         path,
                                         &d.name,
                                         &format!("header `{name}` holds a literal value"),
-                                        &format!("headers = {{ {name} = {{ env = \"{}\" }} }}", env_name(&d.name, name)),
+                                        &format!(
+                                            "headers = {{ {name} = {{ env = \"{}\" }} }}",
+                                            env_name(&d.name, name)
+                                        ),
                                     ));
                                 }
                             }
@@ -316,12 +319,17 @@ fn toml_message(e: &toml::de::Error) -> String {
 fn looks_secret(header: &str) -> bool {
     let h = header.to_ascii_lowercase();
     h.contains("authorization")
-        || ["token", "secret", "password", "passwd", "api-key", "api_key", "apikey", "cookie"].iter().any(|w| h.contains(w))
+        || ["token", "secret", "password", "passwd", "api-key", "api_key", "apikey", "cookie"]
+            .iter()
+            .any(|w| h.contains(w))
 }
 
 /// `ERP_POSTING_AUTHORIZATION`: a name to suggest for a header's variable.
 fn env_name(sink: &str, header: &str) -> String {
-    format!("{sink}_{header}").chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
+    format!("{sink}_{header}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect()
 }
 
 fn literal_warning(path: &Path, sink: &str, what: &str, fix: &str) -> String {
@@ -347,7 +355,10 @@ fn without_password(url: &str) -> String {
 
 /// A setting's value, read from the environment or a file when it names one.
 fn resolve(value: &RawValue, sink: &str, setting: &str, root: &Path, path: &Path) -> Result<Secret> {
-    let bad = |message: String| Error::Config { path: path.to_path_buf(), message: format!("`[sinks.{sink}]`: {setting}: {message}") };
+    let bad = |message: String| Error::Config {
+        path: path.to_path_buf(),
+        message: format!("`[sinks.{sink}]`: {setting}: {message}"),
+    };
     let from = match value {
         RawValue::Literal(v) => return Ok(Secret(v.clone())),
         RawValue::From(from) => from,

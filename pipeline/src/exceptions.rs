@@ -13,7 +13,9 @@ use crate::canonical::Identity;
 use crate::error::{Error, Result};
 use crate::http::{deliver, DeliveryCounts};
 use crate::lineage::{StepCache, Steps, Templates};
-use crate::process::{begin_run, commit, count_run, insert_emits, prepare_again, Counts, Ledger, Lineage, Rules, Writer};
+use crate::process::{
+    begin_run, commit, count_run, insert_emits, prepare_again, Counts, Ledger, Lineage, Rules, Writer,
+};
 use crate::sink::Sinks;
 use crate::state::State;
 use canon_runtime::{Status, TraceEvent};

@@ -184,10 +184,8 @@ fn next_attempt(conn: &Connection, sinks: &[(String, HttpConfig)]) -> Result<Opt
 }
 
 fn post(agent: &ureq::Agent, cfg: &HttpConfig, delivery_id: &str, body: &[u8]) -> Attempt {
-    let mut req = agent
-        .post(cfg.url.expose())
-        .header(DELIVERY_ID_HEADER, delivery_id)
-        .header("Content-Type", "application/json");
+    let mut req =
+        agent.post(cfg.url.expose()).header(DELIVERY_ID_HEADER, delivery_id).header("Content-Type", "application/json");
     for (k, v) in &cfg.headers {
         req = req.header(k.as_str(), v.expose());
     }

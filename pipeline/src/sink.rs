@@ -377,7 +377,8 @@ fn check_tail(file: &mut File, committed: u64, len: u64, intent: Option<&Intent>
         let len = len as usize;
         if rest.len() < len {
             // A torn line: it can only be the start of the line canon was writing.
-            let plausible = if rest.len() < LINE_START.len() { LINE_START.starts_with(rest) } else { rest.starts_with(LINE_START) };
+            let plausible =
+                if rest.len() < LINE_START.len() { LINE_START.starts_with(rest) } else { rest.starts_with(LINE_START) };
             if !plausible || rest.contains(&b'\n') {
                 return Ok(Some(format!("the bytes at offset {at} are not the line canon was writing there")));
             }

@@ -385,8 +385,7 @@ fn init_or_check(conn: &Connection, path: &Path) -> Result<()> {
 /// before anything is read from it or written to it, rather than when some
 /// later query happens on the damaged page.
 fn verify(conn: &Connection, path: &Path) -> Result<()> {
-    let first: String =
-        conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(|e| corrupt_any(path, e))?;
+    let first: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(|e| corrupt_any(path, e))?;
     if first != "ok" {
         return Err(Error::Corrupt { path: path.to_path_buf(), detail: first });
     }

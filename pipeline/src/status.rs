@@ -215,9 +215,8 @@ pub fn status(state: &State) -> Result<Status> {
     };
     let package_versions = {
         let mut st = conn.prepare("SELECT hash, root, first_seen FROM package_versions ORDER BY id")?;
-        let rows = st.query_map([], |r| {
-            Ok(PackageVersion { version: r.get(0)?, package: r.get(1)?, first_seen: r.get(2)? })
-        })?;
+        let rows =
+            st.query_map([], |r| Ok(PackageVersion { version: r.get(0)?, package: r.get(1)?, first_seen: r.get(2)? }))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
 

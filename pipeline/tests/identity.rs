@@ -32,7 +32,8 @@ fn rules(dir: &Path) -> Rules {
 
 /// Processes `input` (bytes); the outcome lines.
 fn run(state: &mut State, rules: &Rules, input: &[u8]) -> Vec<Json> {
-    let opts = Options { batch_events: 4, batch_latency: Duration::from_millis(50), input_name: "test".into(), workers: 2 };
+    let opts =
+        Options { batch_events: 4, batch_latency: Duration::from_millis(50), input_name: "test".into(), workers: 2 };
     let mut out = Vec::new();
     let input = Box::new(std::io::Cursor::new(input.to_vec()));
     process(state, rules, input, &mut out, &opts, &mut |_| {}).unwrap();
@@ -65,8 +66,9 @@ fn payloads_serde_cannot_hold_or_nest_deep_are_keyed_by_source_and_id() {
         let lines = run(&mut state, &rules, input.as_bytes());
         assert_eq!(statuses(&lines), ["accepted", "duplicate", "rejected", "duplicate"], "{extra}");
         assert_eq!(lines[2]["rejections"][0]["code"], "IDEMPOTENCY_CONFLICT");
-        let conflicts =
-            json_items(exceptions::list(&state, &Filter { status: None, code: Some("IDEMPOTENCY_CONFLICT".into()) }).unwrap());
+        let conflicts = json_items(
+            exceptions::list(&state, &Filter { status: None, code: Some("IDEMPOTENCY_CONFLICT".into()) }).unwrap(),
+        );
         assert_eq!(conflicts.len(), 1);
         // Sent again in a later run: still the same key.
         let again = run(&mut state, &rules, spaced.as_bytes());

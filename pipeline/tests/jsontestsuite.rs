@@ -36,13 +36,18 @@ fn inputs() -> [Vec<u8>; 3] {
     let (mut whole, mut data, mut field) = (Vec::new(), Vec::new(), Vec::new());
     for (i, p) in names.iter().enumerate() {
         // One line each: the documents' own line breaks become spaces.
-        let doc: Vec<u8> = std::fs::read(p).unwrap().into_iter().map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }).collect();
+        let doc: Vec<u8> =
+            std::fs::read(p).unwrap().into_iter().map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }).collect();
         whole.extend_from_slice(&doc);
         whole.push(b'\n');
-        data.extend_from_slice(format!(r#"{{"specversion":"1.0","id":"d{i}","source":"urn:s","type":"t","data":"#).as_bytes());
+        data.extend_from_slice(
+            format!(r#"{{"specversion":"1.0","id":"d{i}","source":"urn:s","type":"t","data":"#).as_bytes(),
+        );
         data.extend_from_slice(&doc);
         data.extend_from_slice(b"}\n");
-        field.extend_from_slice(format!(r#"{{"specversion":"1.0","id":"f{i}","source":"urn:s","type":"t","data":{{"g":"#).as_bytes());
+        field.extend_from_slice(
+            format!(r#"{{"specversion":"1.0","id":"f{i}","source":"urn:s","type":"t","data":{{"g":"#).as_bytes(),
+        );
         field.extend_from_slice(&doc);
         field.extend_from_slice(b"}}\n");
     }
@@ -59,7 +64,8 @@ fn rules(dir: &Path, backend: canon_jit::Backend) -> Rules {
 }
 
 fn run(state: &mut State, rules: &Rules, input: &[u8]) -> Vec<Json> {
-    let opts = Options { batch_events: 64, batch_latency: Duration::from_millis(50), input_name: "t".into(), workers: 2 };
+    let opts =
+        Options { batch_events: 64, batch_latency: Duration::from_millis(50), input_name: "t".into(), workers: 2 };
     let mut out = Vec::new();
     process(state, rules, Box::new(std::io::Cursor::new(input.to_vec())), &mut out, &opts, &mut |_| {}).unwrap();
     String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()

@@ -192,7 +192,9 @@ fn same_key_other_payload_is_a_conflict_in_the_queue() {
     assert_eq!(statuses, ["accepted", "duplicate", "rejected", "duplicate"]);
     assert_eq!(lines[2]["rejections"][0]["code"], "IDEMPOTENCY_CONFLICT");
     assert_eq!(s.counts.accepted, 1);
-    let items = json_items(exceptions::list(&state, &Filter { status: None, code: Some("IDEMPOTENCY_CONFLICT".into()) }).unwrap());
+    let items = json_items(
+        exceptions::list(&state, &Filter { status: None, code: Some("IDEMPOTENCY_CONFLICT".into()) }).unwrap(),
+    );
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["event_id"], "evt-1");
     // Only the first payload was delivered.
@@ -391,8 +393,10 @@ fn retry_after_a_master_data_fix_delivers_and_resolves() {
     let mut state = State::open(&state_dir).unwrap();
     let (_, lines) = run(&mut state, &before, &format!("{unknown}\n"));
     assert_eq!(lines[0]["rejections"][0]["code"], "UNKNOWN_PROJECT");
-    let items = json_items(exceptions::list(&state, &Filter { status: Some("open".into()), code: Some("UNKNOWN_PROJECT".into()) })
-        .unwrap());
+    let items = json_items(
+        exceptions::list(&state, &Filter { status: Some("open".into()), code: Some("UNKNOWN_PROJECT".into()) })
+            .unwrap(),
+    );
     assert_eq!(items.len(), 1);
     let id = items[0]["id"].as_i64().unwrap();
 
@@ -844,7 +848,10 @@ fn a_state_of_schema_3_is_upgraded_and_records_who_resolves() {
     assert_eq!(before["status"], "resolved");
     assert_eq!(before["resolved_by"], Json::Null, "unknown before the upgrade");
     exceptions::resolve(&state, 2, "after the upgrade").unwrap();
-    assert_eq!(serde_json::to_value(exceptions::show(&state, 2).unwrap()).unwrap()["resolved_by"], exceptions::operator().as_str());
+    assert_eq!(
+        serde_json::to_value(exceptions::show(&state, 2).unwrap()).unwrap()["resolved_by"],
+        exceptions::operator().as_str()
+    );
 }
 
 fn set_mode(path: &Path, mode: u32) {
@@ -902,11 +909,9 @@ fn a_missing_secret_or_a_secret_file_others_may_read_is_an_error_naming_sink_and
     for needle in ["[sinks.erp_posting]", "header `Authorization`", "`CANON_TEST_SECRET_UNSET_2` is not set"] {
         assert!(m.contains(needle), "{needle} in {m}");
     }
-    let err = Config::parse(
-        "[sinks.erp_posting]\ntype = \"http\"\nurl = { env = \"CANON_TEST_SECRET_UNSET_3\" }\n",
-        &pkg,
-    )
-    .unwrap_err();
+    let err =
+        Config::parse("[sinks.erp_posting]\ntype = \"http\"\nurl = { env = \"CANON_TEST_SECRET_UNSET_3\" }\n", &pkg)
+            .unwrap_err();
     assert!(err.to_string().contains("`url`") && err.to_string().contains("is not set"), "{err}");
 
     let file = tmp.path().join("open.secret");
@@ -928,7 +933,8 @@ fn a_missing_secret_or_a_secret_file_others_may_read_is_an_error_naming_sink_and
     assert!(m.contains("header `X-Api-Key`") && m.contains("absent.secret"), "{m}");
     let both = "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { A = { env = \"X\", file = \"y\" } }\n";
     assert!(Config::parse(both, &pkg).unwrap_err().to_string().contains("either"));
-    let unknown = "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { A = { vault = \"X\" } }\n";
+    let unknown =
+        "[sinks.erp_posting]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { A = { vault = \"X\" } }\n";
     let m = Config::parse(unknown, &pkg).unwrap_err().to_string();
     assert!(m.contains("env = ") && m.contains("file = "), "{m}");
 }
@@ -949,7 +955,8 @@ fn literal_secrets_in_canon_toml_are_warned_of_without_their_value() {
     .unwrap();
     let all = config.warnings.join("\n");
     assert_eq!(config.warnings.len(), 6, "{all}");
-    for needle in ["Authorization", "Proxy-Authorization", "X-ERP-Token", "x-apikey", "X-Client-Secret", "`url`", "env = "]
+    for needle in
+        ["Authorization", "Proxy-Authorization", "X-ERP-Token", "x-apikey", "X-Client-Secret", "`url`", "env = "]
     {
         assert!(all.contains(needle), "{needle} in {all}");
     }

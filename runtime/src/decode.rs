@@ -157,7 +157,9 @@ impl<'p> Decoder<'p> {
                 let ok = t.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-'));
                 match (ok, t.parse::<i64>()) {
                     (true, Ok(i)) => Ok(Value::Int(i)),
-                    (true, Err(_)) if t.len() > 1 => self.fail(format!("the number `{}` does not fit an Int", shown(t))),
+                    (true, Err(_)) if t.len() > 1 => {
+                        self.fail(format!("the number `{}` does not fit an Int", shown(t)))
+                    }
                     _ => self.expected("an integer", t),
                 }
             }
@@ -223,7 +225,6 @@ impl<'p> Decoder<'p> {
             None => num::parse(t),
         }
     }
-
 }
 
 /// Decodes one value of a type straight from the deserializer.

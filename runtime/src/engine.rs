@@ -229,7 +229,12 @@ pub struct OutcomeHead<'a> {
 /// Appends an outcome line (without the newline) from its parts: the one
 /// writer of the outcome format, for every engine and the pipeline. `emits`
 /// writes the inside of the `emits` array.
-pub fn write_outcome_parts(head: &OutcomeHead<'_>, emits: &dyn Fn(&mut String), rejections: &[Rejection], out: &mut String) {
+pub fn write_outcome_parts(
+    head: &OutcomeHead<'_>,
+    emits: &dyn Fn(&mut String),
+    rejections: &[Rejection],
+    out: &mut String,
+) {
     write_outcome_head(head, out);
     emits(out);
     out.push_str("],\"rejections\":");

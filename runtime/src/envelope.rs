@@ -379,11 +379,9 @@ pub(crate) fn parse(line: &str) -> Result<(Envelope, Option<Cow<'_, str>>), Inva
     if let Some(ct) = non_empty("datacontenttype", content_type)? {
         match json_media_type(&ct) {
             Some(true) => {}
-            Some(false) => {
-                return Err(bad(format!(
-                    "Canon reads JSON data: `datacontenttype` \"{ct}\" is not a JSON media type (such as application/json)"
-                )))
-            }
+            Some(false) => return Err(bad(format!(
+                "Canon reads JSON data: `datacontenttype` \"{ct}\" is not a JSON media type (such as application/json)"
+            ))),
             None => return Err(bad(format!("`datacontenttype` is not a media type (RFC 2046): \"{ct}\""))),
         }
     }
@@ -393,12 +391,10 @@ pub(crate) fn parse(line: &str) -> Result<(Envelope, Option<Cow<'_, str>>), Inva
         }
     }
     let idempotency_key = match string("idempotencykey", idempotencykey)? {
-        Some(k) if k.is_empty() => {
-            return Err(bad(
-                "`idempotencykey` is empty: give a non-empty key, or leave it out to key the event by its source and id"
-                    .into(),
-            ))
-        }
+        Some(k) if k.is_empty() => return Err(bad(
+            "`idempotencykey` is empty: give a non-empty key, or leave it out to key the event by its source and id"
+                .into(),
+        )),
         Some(k) => k,
         None => default_idempotency_key(&source, &id),
     };
@@ -411,7 +407,9 @@ pub(crate) fn parse(line: &str) -> Result<(Envelope, Option<Cow<'_, str>>), Inva
                 "`{name}` is not a CloudEvents attribute name: names are lower-case letters a-z and digits 0-9"
             )));
         }
-        let wrong = |what: &str| bad(format!("the extension attribute `{name}` must be a string, a boolean or an integer, got {what}"));
+        let wrong = |what: &str| {
+            bad(format!("the extension attribute `{name}` must be a string, a boolean or an integer, got {what}"))
+        };
         match value.get().as_bytes().first() {
             Some(b'"') => {
                 string(name, Some(value))?;
@@ -471,7 +469,16 @@ mod tests {
         for other in ["text/plain", "application/xml", "application/jsonx", "image/png; q=1"] {
             assert_eq!(json_media_type(other), Some(false), "{other}");
         }
-        for bad in ["json", "application/", "/json", "application json", "application/json;", "application/json; charset", "a/b c", ""] {
+        for bad in [
+            "json",
+            "application/",
+            "/json",
+            "application json",
+            "application/json;",
+            "application/json; charset",
+            "a/b c",
+            "",
+        ] {
             assert_eq!(json_media_type(bad), None, "{bad}");
         }
     }
@@ -479,7 +486,9 @@ mod tests {
     #[test]
     fn strings_and_names() {
         assert!(check_string("ts-4411-v2 é 😀").is_ok());
-        for bad in ["a\u{0}", "\u{1f}", "\u{7f}", "x\u{85}", "\u{9f}", "\u{fdd0}", "\u{fffe}", "\u{1ffff}", "\u{10ffff}"] {
+        for bad in
+            ["a\u{0}", "\u{1f}", "\u{7f}", "x\u{85}", "\u{9f}", "\u{fdd0}", "\u{fffe}", "\u{1ffff}", "\u{10ffff}"]
+        {
             assert!(check_string(bad).is_err(), "{bad:?}");
         }
         assert!(is_attribute_name("correlationid2"));

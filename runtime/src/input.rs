@@ -122,8 +122,13 @@ mod tests {
     #[test]
     fn numbers_lines_and_cuts_line_endings_and_the_byte_order_mark() {
         let got = lines(b"\xEF\xBB\xBF{\"a\":1}\r\n\r\n  \n{}\n\xEF\xBB\xBF{}");
-        let want: Vec<(u64, Vec<u8>)> =
-            vec![(1, b"{\"a\":1}".to_vec()), (2, b"".to_vec()), (3, b"  ".to_vec()), (4, b"{}".to_vec()), (5, b"\xEF\xBB\xBF{}".to_vec())];
+        let want: Vec<(u64, Vec<u8>)> = vec![
+            (1, b"{\"a\":1}".to_vec()),
+            (2, b"".to_vec()),
+            (3, b"  ".to_vec()),
+            (4, b"{}".to_vec()),
+            (5, b"\xEF\xBB\xBF{}".to_vec()),
+        ];
         assert_eq!(got, want);
     }
 
@@ -133,7 +138,10 @@ mod tests {
         assert_eq!(Line::of(b""), Line::Blank);
         assert_eq!(Line::of(b"{}"), Line::Event("{}"));
         assert_eq!(Line::of(b"{\xFF}"), Line::NotUtf8);
-        assert_eq!(not_utf8_outcome(7).rejections.first().map(|r| r.message.as_str()), Some("the line is not valid UTF-8"));
+        assert_eq!(
+            not_utf8_outcome(7).rejections.first().map(|r| r.message.as_str()),
+            Some("the line is not valid UTF-8")
+        );
     }
 
     #[test]

@@ -479,7 +479,15 @@ impl<'a> Interp<'a> {
     }
 
     /// An aggregate: the accumulation steps its stdlib file declares.
-    fn aggregate(&self, op: Aggregate, list: &Expr, slot: u32, body: &Expr, frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
+    fn aggregate(
+        &self,
+        op: Aggregate,
+        list: &Expr,
+        slot: u32,
+        body: &Expr,
+        frame: &mut [Value],
+        loc: Loc,
+    ) -> Result<Value, Fault> {
         use canon_stdlib::functions::{count, sum};
         let items = match self.eval(list, frame)? {
             Value::List(items) => items,

@@ -23,7 +23,12 @@ pub struct Rejection {
 impl Rejection {
     /// `INVALID_ENVELOPE`: the line is not a CloudEvent; `message` names the rule it breaks.
     pub fn invalid_envelope(message: impl Into<String>) -> Rejection {
-        Rejection { code: Arc::from(RuntimeCode::InvalidEnvelope.as_str()), message: message.into(), at: String::new(), path: None }
+        Rejection {
+            code: Arc::from(RuntimeCode::InvalidEnvelope.as_str()),
+            message: message.into(),
+            at: String::new(),
+            path: None,
+        }
     }
 
     /// `INVALID_ENVELOPE` for a line whose bytes are not UTF-8 (so no JSON).
@@ -83,14 +88,20 @@ impl Fault {
     pub fn rows_conflict(decision: &str, first_row: &str, second_row: &str, loc: Loc, at: &str) -> Fault {
         Fault {
             code: RuntimeCode::DecisionConflict,
-            message: format!("decision `{decision}`: rows at {first_row} and {second_row} both match under `hit unique` (at {at})"),
+            message: format!(
+                "decision `{decision}`: rows at {first_row} and {second_row} both match under `hit unique` (at {at})"
+            ),
             loc,
         }
     }
 
     /// `DECISION_CONFLICT`: no row of `decision` (with a required result) matched, called at `loc` (written `at`).
     pub fn no_row(decision: &str, loc: Loc, at: &str) -> Fault {
-        Fault { code: RuntimeCode::DecisionConflict, message: format!("no row of decision `{decision}` matches (at {at})"), loc }
+        Fault {
+            code: RuntimeCode::DecisionConflict,
+            message: format!("no row of decision `{decision}` matches (at {at})"),
+            loc,
+        }
     }
 
     /// The fault as the rejection it records; `at` is where it happened.
@@ -229,6 +240,9 @@ mod tests {
         assert_eq!(f.code, RuntimeCode::DecisionConflict);
         assert_eq!(f.message, "no row of decision `rate` matches (at a.canon:9)");
         let f = Fault::rows_conflict("rate", "a.canon:1", "a.canon:2", Loc::default(), "a.canon:9");
-        assert_eq!(f.message, "decision `rate`: rows at a.canon:1 and a.canon:2 both match under `hit unique` (at a.canon:9)");
+        assert_eq!(
+            f.message,
+            "decision `rate`: rows at a.canon:1 and a.canon:2 both match under `hit unique` (at a.canon:9)"
+        );
     }
 }

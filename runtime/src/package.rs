@@ -49,7 +49,6 @@ impl LoadedPackage {
     }
 }
 
-
 /// Loads a package directory (or a single `.canon` file) and prepares it for checking.
 pub fn load(path: &Path) -> Result<LoadedPackage, LoadError> {
     if !path.exists() {

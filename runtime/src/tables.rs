@@ -131,8 +131,16 @@ fn load_csv(pkg: &ir::Package, def: &ir::TableDef, path: &Path, shown: &str) -> 
         match headers.iter().position(|h| h.trim() == f.wire) {
             Some(c) => columns.push(Some(c)),
             None => {
-                let optional = if f.ty.is_optional() { " (an optional field still needs its column; leave its cells empty)" } else { "" };
-                return Err(err(1, 1, format!("missing column `{}` for field `{}` of `{}`{optional}", f.wire, f.name, rec.name)));
+                let optional = if f.ty.is_optional() {
+                    " (an optional field still needs its column; leave its cells empty)"
+                } else {
+                    ""
+                };
+                return Err(err(
+                    1,
+                    1,
+                    format!("missing column `{}` for field `{}` of `{}`{optional}", f.wire, f.name, rec.name),
+                ));
             }
         }
     }
@@ -147,8 +155,7 @@ fn load_csv(pkg: &ir::Package, def: &ir::TableDef, path: &Path, shown: &str) -> 
         for (f, col) in rec.fields.iter().zip(columns.iter()) {
             let cell = col.and_then(|c| record.get(c)).unwrap_or("");
             let column = col.map(|c| c as u64 + 1).unwrap_or(0);
-            let v = csv_cell(pkg, &f.ty, cell)
-                .map_err(|m| err(line, column, format!("column `{}`: {m}", f.wire)))?;
+            let v = csv_cell(pkg, &f.ty, cell).map_err(|m| err(line, column, format!("column `{}`: {m}", f.wire)))?;
             values.push(v);
         }
         rows.push((line, shown.to_string(), Value::Record(values.into())));

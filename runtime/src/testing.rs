@@ -52,13 +52,18 @@ fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef
                     *x = v;
                 }
             }
-            TestStmt::Assert { cond, loc, text } => {
-                match interp.eval(cond, &mut frame) {
-                    Ok(Value::Bool(true)) => {}
-                    Ok(_) => return Err(format!("assertion failed at {}: {text}", pkg.loc_string(*loc))),
-                    Err(f) => return Err(format!("assertion at {} rejected with {}: {}", pkg.loc_string(*loc), f.code.as_str(), f.message)),
+            TestStmt::Assert { cond, loc, text } => match interp.eval(cond, &mut frame) {
+                Ok(Value::Bool(true)) => {}
+                Ok(_) => return Err(format!("assertion failed at {}: {text}", pkg.loc_string(*loc))),
+                Err(f) => {
+                    return Err(format!(
+                        "assertion at {} rejected with {}: {}",
+                        pkg.loc_string(*loc),
+                        f.code.as_str(),
+                        f.message
+                    ))
                 }
-            }
+            },
             TestStmt::Given { event, data } => {
                 let v = interp.eval(data, &mut frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?;
                 given = Given::Data(*event, v);
@@ -141,15 +146,13 @@ fn check_expectation(
                 ));
             }
         }
-        TestStmt::ExpectReject { code, loc }
-            if !o.rejections.iter().any(|r| &*r.code == code.as_str()) => {
-                return Err(format!("expected a rejection {code} at {}, got {}", pkg.loc_string(*loc), describe(pkg, o)));
-            }
-        TestStmt::ExpectNoEmit { dest, loc }
-            if o.emits.iter().any(|(d, _)| d == dest) => {
-                let name = pkg.destinations.get(dest.0 as usize).map(|d| d.name.as_str()).unwrap_or("");
-                return Err(format!("expected no emit to {name} at {}, got {}", pkg.loc_string(*loc), describe(pkg, o)));
-            }
+        TestStmt::ExpectReject { code, loc } if !o.rejections.iter().any(|r| &*r.code == code.as_str()) => {
+            return Err(format!("expected a rejection {code} at {}, got {}", pkg.loc_string(*loc), describe(pkg, o)));
+        }
+        TestStmt::ExpectNoEmit { dest, loc } if o.emits.iter().any(|(d, _)| d == dest) => {
+            let name = pkg.destinations.get(dest.0 as usize).map(|d| d.name.as_str()).unwrap_or("");
+            return Err(format!("expected no emit to {name} at {}, got {}", pkg.loc_string(*loc), describe(pkg, o)));
+        }
         TestStmt::ExpectEmit { dest, fields, loc, text, .. } => {
             let mut wanted = Vec::new();
             for f in fields {

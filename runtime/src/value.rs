@@ -100,20 +100,13 @@ impl KeyPart {
     /// A lookup's key as text, for traces: its parts joined by `, `, each
     /// read as the type of its key field of `table`.
     pub fn describe_key(pkg: &ir::Package, table: &ir::TableDef, key: &[KeyPart]) -> String {
-        let fields = pkg
-            .record(table.record)
-            .map(|r| r.fields.as_slice())
-            .unwrap_or(&[]);
+        let fields = pkg.record(table.record).map(|r| r.fields.as_slice()).unwrap_or(&[]);
         let mut s = String::new();
         for (i, part) in key.iter().enumerate() {
             if i > 0 {
                 s.push_str(", ");
             }
-            let ty = table
-                .keys
-                .get(i)
-                .and_then(|f| fields.get(*f as usize))
-                .map(|f| f.ty.strip());
+            let ty = table.keys.get(i).and_then(|f| fields.get(*f as usize)).map(|f| f.ty.strip());
             let variants = match ty {
                 Some(Ty::Enum(e)) => pkg.enum_def(*e),
                 _ => None,

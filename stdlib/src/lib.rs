@@ -38,11 +38,7 @@ pub enum Fault {
     DivisionByZero,
     /// Two Money values of different currencies met where one currency is
     /// required: the operation and its operands, left to right.
-    CurrencyMismatch {
-        op: money::MoneyOp,
-        left: money::Money,
-        right: money::Money,
-    },
+    CurrencyMismatch { op: money::MoneyOp, left: money::Money, right: money::Money },
     /// A built-in was given a value outside its domain; the text says which and why
     /// (lowercase, no final period, user values in backticks).
     InvalidArgument(String),
@@ -63,16 +59,10 @@ impl Fault {
     /// A lowercase human-readable text without a final period.
     pub fn message(&self) -> String {
         match self {
-            Fault::IntegerOverflow => {
-                "integer overflow: the result does not fit a signed 64-bit Int".to_owned()
-            }
-            Fault::DecimalOverflow => {
-                "decimal overflow: the result does not fit a 96-bit coefficient".to_owned()
-            }
+            Fault::IntegerOverflow => "integer overflow: the result does not fit a signed 64-bit Int".to_owned(),
+            Fault::DecimalOverflow => "decimal overflow: the result does not fit a 96-bit coefficient".to_owned(),
             Fault::DivisionByZero => "division by zero".to_owned(),
-            Fault::CurrencyMismatch { op, left, right } => {
-                money::mismatch_message(*op, *left, *right)
-            }
+            Fault::CurrencyMismatch { op, left, right } => money::mismatch_message(*op, *left, *right),
             Fault::InvalidArgument(detail) => format!("invalid argument: {detail}"),
         }
     }
@@ -142,9 +132,7 @@ pub enum Rounding {
 
 impl Rounding {
     /// Variant names, indexed by discriminant (these are also the JSON wire names).
-    pub const NAMES: [&'static str; 7] = [
-        "HalfEven", "HalfUp", "HalfDown", "Up", "Down", "Ceiling", "Floor",
-    ];
+    pub const NAMES: [&'static str; 7] = ["HalfEven", "HalfUp", "HalfDown", "Up", "Down", "Ceiling", "Floor"];
 
     /// The variant with discriminant `i`.
     pub fn from_index(i: u32) -> Option<Rounding> {
@@ -162,10 +150,7 @@ impl Rounding {
 
     /// The variant's name (and wire name).
     pub fn name(self) -> &'static str {
-        Self::NAMES
-            .get(self as usize)
-            .copied()
-            .unwrap_or("HalfEven")
+        Self::NAMES.get(self as usize).copied().unwrap_or("HalfEven")
     }
 }
 
@@ -184,15 +169,7 @@ pub enum Weekday {
 
 impl Weekday {
     /// Variant names, indexed by discriminant (these are also the JSON wire names).
-    pub const NAMES: [&'static str; 7] = [
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-    ];
+    pub const NAMES: [&'static str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
     /// The variant with discriminant `i`.
     pub fn from_index(i: u32) -> Option<Weekday> {
@@ -216,12 +193,7 @@ impl Weekday {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
 
     #[test]
@@ -243,29 +215,15 @@ mod tests {
             right: (num::parse("100").unwrap(), eur),
         };
         assert_eq!(mismatch.code(), "CURRENCY_MISMATCH");
-        assert_eq!(
-            mismatch.message(),
-            "currency mismatch: `1500.00 USD + 100 EUR`"
-        );
+        assert_eq!(mismatch.message(), "currency mismatch: `1500.00 USD + 100 EUR`");
         assert_eq!(Fault::IntegerOverflow.code(), "INTEGER_OVERFLOW");
         assert_eq!(Fault::DecimalOverflow.code(), "DECIMAL_OVERFLOW");
         assert_eq!(Fault::DivisionByZero.code(), "DIVISION_BY_ZERO");
         assert_eq!(Fault::DivisionByZero.message(), "division by zero");
-        assert_eq!(
-            Fault::InvalidArgument("x".into()).code(),
-            "INVALID_ARGUMENT"
-        );
-        for f in [
-            Fault::IntegerOverflow,
-            Fault::DecimalOverflow,
-            Fault::DivisionByZero,
-            mismatch,
-        ] {
+        assert_eq!(Fault::InvalidArgument("x".into()).code(), "INVALID_ARGUMENT");
+        for f in [Fault::IntegerOverflow, Fault::DecimalOverflow, Fault::DivisionByZero, mismatch] {
             let m = f.message();
-            assert!(
-                m.starts_with(|c: char| c.is_ascii_lowercase()) && !m.ends_with('.'),
-                "{m}"
-            );
+            assert!(m.starts_with(|c: char| c.is_ascii_lowercase()) && !m.ends_with('.'), "{m}");
         }
     }
 

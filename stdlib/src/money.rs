@@ -57,9 +57,7 @@ pub fn mismatch_message(op: MoneyOp, left: Money, right: Money) -> String {
         MoneyOp::Min | MoneyOp::Max => {
             format!("currency mismatch: `{}({a}, {b})`", op.as_str())
         }
-        MoneyOp::Sum => format!(
-            "currency mismatch in `sum`: `{a} + {b}` (the total so far, then the next value)"
-        ),
+        MoneyOp::Sum => format!("currency mismatch in `sum`: `{a} + {b}` (the total so far, then the next value)"),
         _ => format!("currency mismatch: `{a} {} {b}`", op.as_str()),
     }
 }
@@ -129,19 +127,11 @@ pub fn format(m: Money, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
 
     fn m(amount: &str, currency: &str) -> Money {
-        (
-            num::parse(amount).unwrap(),
-            Currency::parse(currency).unwrap(),
-        )
+        (num::parse(amount).unwrap(), Currency::parse(currency).unwrap())
     }
 
     fn show(x: Money) -> String {
@@ -152,38 +142,14 @@ mod tests {
 
     #[test]
     fn same_currency_arithmetic() {
-        assert_eq!(
-            show(add(m("12.50", "USD"), m("0.5", "USD")).unwrap()),
-            "13.00 USD"
-        );
-        assert_eq!(
-            show(sub(m("10", "EUR"), m("10.00", "EUR")).unwrap()),
-            "0.00 EUR"
-        );
-        assert_eq!(
-            show(mul(m("180.00", "USD"), num::parse("7.5").unwrap()).unwrap()),
-            "1350.000 USD"
-        );
-        assert_eq!(
-            show(mul(m("99.99", "EUR"), num::parse("1.333").unwrap()).unwrap()),
-            "133.28667 EUR"
-        );
-        assert_eq!(
-            show(div(m("10.00", "USD"), num::parse("4").unwrap()).unwrap()),
-            "2.50 USD"
-        );
-        assert_eq!(
-            num::to_string(&div_money(m("30.00", "USD"), m("120", "USD")).unwrap()),
-            "0.25"
-        );
-        assert_eq!(
-            cmp(m("1.0", "USD"), m("1.00", "USD"), MoneyOp::Lt),
-            Ok(Ordering::Equal)
-        );
-        assert_eq!(
-            cmp(m("2", "USD"), m("10", "USD"), MoneyOp::Lt),
-            Ok(Ordering::Less)
-        );
+        assert_eq!(show(add(m("12.50", "USD"), m("0.5", "USD")).unwrap()), "13.00 USD");
+        assert_eq!(show(sub(m("10", "EUR"), m("10.00", "EUR")).unwrap()), "0.00 EUR");
+        assert_eq!(show(mul(m("180.00", "USD"), num::parse("7.5").unwrap()).unwrap()), "1350.000 USD");
+        assert_eq!(show(mul(m("99.99", "EUR"), num::parse("1.333").unwrap()).unwrap()), "133.28667 EUR");
+        assert_eq!(show(div(m("10.00", "USD"), num::parse("4").unwrap()).unwrap()), "2.50 USD");
+        assert_eq!(num::to_string(&div_money(m("30.00", "USD"), m("120", "USD")).unwrap()), "0.25");
+        assert_eq!(cmp(m("1.0", "USD"), m("1.00", "USD"), MoneyOp::Lt), Ok(Ordering::Equal));
+        assert_eq!(cmp(m("2", "USD"), m("10", "USD"), MoneyOp::Lt), Ok(Ordering::Less));
         assert!(eq(m("1.0", "USD"), m("1.00", "USD")));
         assert!(!eq(m("1.0", "USD"), m("1.0", "EUR")));
         assert_eq!(show(neg(m("0.00", "USD"))), "0.00 USD");
@@ -194,49 +160,18 @@ mod tests {
     fn currency_mismatch_and_faults() {
         let (a, b) = (m("1500.00", "USD"), m("100", "EUR"));
         let message = |r: Result<(), Fault>| r.unwrap_err().message();
-        assert_eq!(
-            add(a, b),
-            Err(Fault::CurrencyMismatch {
-                op: MoneyOp::Add,
-                left: a,
-                right: b
-            })
-        );
-        assert_eq!(
-            message(add(a, b).map(drop)),
-            "currency mismatch: `1500.00 USD + 100 EUR`"
-        );
-        assert_eq!(
-            message(sub(a, b).map(drop)),
-            "currency mismatch: `1500.00 USD - 100 EUR`"
-        );
-        assert_eq!(
-            message(div_money(a, b).map(drop)),
-            "currency mismatch: `1500.00 USD / 100 EUR`"
-        );
-        assert_eq!(
-            message(cmp(a, b, MoneyOp::Le).map(drop)),
-            "currency mismatch: `1500.00 USD <= 100 EUR`"
-        );
-        assert_eq!(
-            message(cmp(a, b, MoneyOp::Max).map(drop)),
-            "currency mismatch: `max(1500.00 USD, 100 EUR)`"
-        );
+        assert_eq!(add(a, b), Err(Fault::CurrencyMismatch { op: MoneyOp::Add, left: a, right: b }));
+        assert_eq!(message(add(a, b).map(drop)), "currency mismatch: `1500.00 USD + 100 EUR`");
+        assert_eq!(message(sub(a, b).map(drop)), "currency mismatch: `1500.00 USD - 100 EUR`");
+        assert_eq!(message(div_money(a, b).map(drop)), "currency mismatch: `1500.00 USD / 100 EUR`");
+        assert_eq!(message(cmp(a, b, MoneyOp::Le).map(drop)), "currency mismatch: `1500.00 USD <= 100 EUR`");
+        assert_eq!(message(cmp(a, b, MoneyOp::Max).map(drop)), "currency mismatch: `max(1500.00 USD, 100 EUR)`");
         assert_eq!(
             mismatch_message(MoneyOp::Sum, a, b),
             "currency mismatch in `sum`: `1500.00 USD + 100 EUR` (the total so far, then the next value)"
         );
-        assert_eq!(
-            div(m("1", "USD"), Decimal::ZERO),
-            Err(Fault::DivisionByZero)
-        );
-        assert_eq!(
-            div_money(m("1", "USD"), m("0.00", "USD")),
-            Err(Fault::DivisionByZero)
-        );
-        assert_eq!(
-            add(m("79228162514264337593543950335", "USD"), m("1", "USD")),
-            Err(Fault::DecimalOverflow)
-        );
+        assert_eq!(div(m("1", "USD"), Decimal::ZERO), Err(Fault::DivisionByZero));
+        assert_eq!(div_money(m("1", "USD"), m("0.00", "USD")), Err(Fault::DivisionByZero));
+        assert_eq!(add(m("79228162514264337593543950335", "USD"), m("1", "USD")), Err(Fault::DecimalOverflow));
     }
 }

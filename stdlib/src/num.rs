@@ -157,11 +157,7 @@ pub fn add(a: Decimal, b: Decimal) -> Result<Decimal, Fault> {
 pub fn sub(a: Decimal, b: Decimal) -> Result<Decimal, Fault> {
     add_parts(
         (a.is_sign_negative(), a.mantissa().unsigned_abs(), a.scale()),
-        (
-            !b.is_sign_negative(),
-            b.mantissa().unsigned_abs(),
-            b.scale(),
-        ),
+        (!b.is_sign_negative(), b.mantissa().unsigned_abs(), b.scale()),
     )
 }
 
@@ -216,9 +212,7 @@ pub fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Fault> {
     let ub = b.mantissa().unsigned_abs();
     let scale = a.scale() + b.scale();
     match ua.checked_mul(ub) {
-        Some(product) if product <= MAX_COEFFICIENT && scale <= MAX_SCALE => {
-            build(negative, product, scale)
-        }
+        Some(product) if product <= MAX_COEFFICIENT && scale <= MAX_SCALE => build(negative, product, scale),
         Some(product) => fit(negative, Wide { hi: 0, lo: product }, scale),
         None => fit(negative, Wide::mul(ua, ub), scale),
     }
@@ -230,10 +224,7 @@ pub fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Fault> {
 /// smallest k that makes it fit. `DecimalOverflow` when no k ≤ scale does,
 /// i.e. when the value rounded to a whole number is at least 2^96.
 fn fit(negative: bool, magnitude: Wide, scale: u32) -> Result<Decimal, Fault> {
-    let limit = Wide {
-        hi: 0,
-        lo: MAX_COEFFICIENT,
-    };
+    let limit = Wide { hi: 0, lo: MAX_COEFFICIENT };
     // The smallest k whose truncated quotient fits (truncation composes
     // exactly, so it can be found digit by digit) ...
     let mut k = scale.saturating_sub(MAX_SCALE);
@@ -313,34 +304,23 @@ pub fn round(x: Decimal, places: i64, mode: Rounding) -> Result<Decimal, Fault> 
     let places = u32::try_from(places)
         .ok()
         .filter(|p| *p <= MAX_SCALE)
-        .ok_or_else(|| {
-            Fault::InvalidArgument(format!("`round` places must be in 0..=28, got `{places}`"))
-        })?;
+        .ok_or_else(|| Fault::InvalidArgument(format!("`round` places must be in 0..=28, got `{places}`")))?;
     let negative = x.is_sign_negative();
     let magnitude = x.mantissa().unsigned_abs();
     let scale = x.scale();
     if places >= scale {
         let factor = pow10(places - scale).ok_or(Fault::DecimalOverflow)?;
-        let raised = magnitude
-            .checked_mul(factor)
-            .ok_or(Fault::DecimalOverflow)?;
+        let raised = magnitude.checked_mul(factor).ok_or(Fault::DecimalOverflow)?;
         build(negative, raised, places)
     } else {
         let divisor = pow10(scale - places).ok_or(Fault::DecimalOverflow)?;
-        build(
-            negative,
-            div_rounded(magnitude, divisor, mode, negative),
-            places,
-        )
+        build(negative, div_rounded(magnitude, divisor, mode, negative), places)
     }
 }
 
 /// `magnitude / divisor` rounded by `mode`, for a value of the given sign.
 fn div_rounded(magnitude: u128, divisor: u128, mode: Rounding, negative: bool) -> u128 {
-    let (q, r) = match (
-        magnitude.checked_div(divisor),
-        magnitude.checked_rem(divisor),
-    ) {
+    let (q, r) = match (magnitude.checked_div(divisor), magnitude.checked_rem(divisor)) {
         (Some(q), Some(r)) => (q, r),
         _ => return magnitude,
     };
@@ -407,12 +387,7 @@ impl Wide {
             return (self, 0);
         }
         let mut rem: u128 = 0;
-        let limbs = [
-            self.hi >> 64,
-            self.hi & LOW64,
-            self.lo >> 64,
-            self.lo & LOW64,
-        ];
+        let limbs = [self.hi >> 64, self.hi & LOW64, self.lo >> 64, self.lo & LOW64];
         // rem < d < 2^64, so (rem << 64) | limb fits a u128 and each quotient limb is < 2^64.
         let [q3, q2, q1, q0] = limbs.map(|limb| {
             let current = (rem << 64) | limb;
@@ -420,13 +395,7 @@ impl Wide {
             current / d
         });
         let rem = u64::try_from(rem).unwrap_or(0);
-        (
-            Wide {
-                hi: (q3 << 64) | q2,
-                lo: (q1 << 64) | q0,
-            },
-            rem,
-        )
+        (Wide { hi: (q3 << 64) | q2, lo: (q1 << 64) | q0 }, rem)
     }
 
     /// `self / 10^k` truncated, and whether the discarded part was nonzero.
@@ -459,13 +428,7 @@ impl Wide {
             Ordering::Equal if sticky => Ordering::Greater,
             other => other,
         };
-        if rounds_away(
-            Rounding::HalfEven,
-            digit != 0 || sticky,
-            half,
-            q.lo % 2 == 1,
-            false,
-        ) {
+        if rounds_away(Rounding::HalfEven, digit != 0 || sticky, half, q.lo % 2 == 1, false) {
             q.add_one()
         } else {
             q
@@ -475,29 +438,20 @@ impl Wide {
     /// `self + other`, `None` past 2^256 − 1.
     fn checked_add(self, other: Wide) -> Option<Wide> {
         let (lo, carry) = self.lo.overflowing_add(other.lo);
-        let hi = self
-            .hi
-            .checked_add(other.hi)?
-            .checked_add(u128::from(carry))?;
+        let hi = self.hi.checked_add(other.hi)?.checked_add(u128::from(carry))?;
         Some(Wide { hi, lo })
     }
 
     /// `self − other` modulo 2^256 (callers ensure `self >= other`).
     fn wrapping_sub(self, other: Wide) -> Wide {
         let (lo, borrow) = self.lo.overflowing_sub(other.lo);
-        let hi = self
-            .hi
-            .wrapping_sub(other.hi)
-            .wrapping_sub(u128::from(borrow));
+        let hi = self.hi.wrapping_sub(other.hi).wrapping_sub(u128::from(borrow));
         Wide { hi, lo }
     }
 
     fn add_one(self) -> Wide {
         let (lo, carry) = self.lo.overflowing_add(1);
-        Wide {
-            hi: self.hi.wrapping_add(u128::from(carry)),
-            lo,
-        }
+        Wide { hi: self.hi.wrapping_add(u128::from(carry)), lo }
     }
 
     fn to_u128(self) -> Option<u128> {
@@ -543,9 +497,7 @@ pub fn parse(text: &str) -> Option<Decimal> {
             if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            let e = digits.iter().fold(0i64, |e, d| {
-                e.saturating_mul(10).saturating_add(i64::from(d - b'0'))
-            });
+            let e = digits.iter().fold(0i64, |e, d| e.saturating_mul(10).saturating_add(i64::from(d - b'0')));
             if exp_negative {
                 -e
             } else {
@@ -596,9 +548,7 @@ pub fn format(d: &Decimal, out: &mut String) {
         out.extend(std::iter::repeat_n('0', scale - digits.len()));
         out.push_str(&digits);
     } else {
-        let (int_part, frac_part) = digits
-            .split_at_checked(digits.len() - scale)
-            .unwrap_or((&digits, ""));
+        let (int_part, frac_part) = digits.split_at_checked(digits.len() - scale).unwrap_or((&digits, ""));
         out.push_str(int_part);
         out.push('.');
         out.push_str(frac_part);
@@ -614,12 +564,7 @@ pub fn to_string(d: &Decimal) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use proptest::prelude::*;
 
@@ -715,10 +660,7 @@ mod tests {
         assert_eq!(s(div(d("-30.00"), d("120"))), "-0.25");
         assert_eq!(s(div(d("100"), d("7"))), "14.285714285714285714285714286");
         assert_eq!(s(div(d("-2"), d("3"))), "-0.6666666666666666666666666667");
-        assert_eq!(
-            s(div(d("7.9228162514264337593543950335"), d("1"))),
-            "7.9228162514264337593543950335"
-        );
+        assert_eq!(s(div(d("7.9228162514264337593543950335"), d("1"))), "7.9228162514264337593543950335");
         assert_eq!(s(div(d(MAX), d("-1"))), format!("-{MAX}"));
         assert_eq!(to_string(&neg(d("0.00"))), "0.00");
         assert_eq!(to_string(&neg(d("1.50"))), "-1.50");
@@ -728,10 +670,7 @@ mod tests {
         assert_eq!(s(div(d("15.5"), d("25.0"))), "0.62");
         assert_eq!(s(div(d("1"), d("3"))), "0.3333333333333333333333333333");
         assert_eq!(s(div(d(MAX), d("0.1"))), "DECIMAL_OVERFLOW");
-        assert_eq!(
-            s(div(d("1"), d("0.0000000000000000000000000001"))),
-            "10000000000000000000000000000"
-        );
+        assert_eq!(s(div(d("1"), d("0.0000000000000000000000000001"))), "10000000000000000000000000000");
     }
 
     #[test]
@@ -763,59 +702,28 @@ mod tests {
     fn round_places_and_scale_raising() {
         assert_eq!(s(round(d("1"), -1, Rounding::HalfEven)), "INVALID_ARGUMENT");
         assert_eq!(s(round(d("1"), 29, Rounding::HalfEven)), "INVALID_ARGUMENT");
-        assert_eq!(
-            s(round(d("1"), i64::MAX, Rounding::HalfEven)),
-            "INVALID_ARGUMENT"
-        );
+        assert_eq!(s(round(d("1"), i64::MAX, Rounding::HalfEven)), "INVALID_ARGUMENT");
         assert_eq!(
             round(d("1"), 29, Rounding::HalfEven).unwrap_err().message(),
             "invalid argument: `round` places must be in 0..=28, got `29`"
         );
-        assert_eq!(
-            s(round(d("1"), 28, Rounding::HalfEven)),
-            "1.0000000000000000000000000000"
-        );
-        assert_eq!(
-            s(round(d("7.9"), 28, Rounding::HalfEven)),
-            "7.9000000000000000000000000000"
-        );
+        assert_eq!(s(round(d("1"), 28, Rounding::HalfEven)), "1.0000000000000000000000000000");
+        assert_eq!(s(round(d("7.9"), 28, Rounding::HalfEven)), "7.9000000000000000000000000000");
         assert_eq!(s(round(d("8"), 28, Rounding::HalfEven)), "DECIMAL_OVERFLOW");
         assert_eq!(s(round(d(MAX), 0, Rounding::Up)), MAX);
         assert_eq!(s(round(d(MAX), 1, Rounding::Up)), "DECIMAL_OVERFLOW");
+        assert_eq!(s(round(d("7.9228162514264337593543950335"), 0, Rounding::Up)), "8");
         assert_eq!(
-            s(round(d("7.9228162514264337593543950335"), 0, Rounding::Up)),
-            "8"
-        );
-        assert_eq!(
-            s(round(
-                d("-7.9228162514264337593543950335"),
-                27,
-                Rounding::Floor
-            )),
+            s(round(d("-7.9228162514264337593543950335"), 27, Rounding::Floor)),
             "-7.922816251426433759354395034"
         );
+        assert_eq!(s(round(d("0.0000000000000000000000000001"), 0, Rounding::Ceiling)), "1");
         assert_eq!(
-            s(round(
-                d("0.0000000000000000000000000001"),
-                0,
-                Rounding::Ceiling
-            )),
-            "1"
-        );
-        assert_eq!(
-            s(round(
-                d("0.0000000000000000000000000005"),
-                27,
-                Rounding::HalfEven
-            )),
+            s(round(d("0.0000000000000000000000000005"), 27, Rounding::HalfEven)),
             "0.000000000000000000000000000"
         );
         assert_eq!(
-            s(round(
-                d("0.0000000000000000000000000015"),
-                27,
-                Rounding::HalfEven
-            )),
+            s(round(d("0.0000000000000000000000000015"), 27, Rounding::HalfEven)),
             "0.000000000000000000000000002"
         );
     }
@@ -833,41 +741,23 @@ mod tests {
         // ... unless the rounded whole number is 2^96 or more.
         assert_eq!(s(add(d(MAX), d("0.5"))), "DECIMAL_OVERFLOW");
         assert_eq!(s(sub(d(&format!("-{MAX}")), d("0.5"))), "DECIMAL_OVERFLOW");
-        assert_eq!(
-            s(add(d("79228162514264337593543950334"), d("0.5"))),
-            "79228162514264337593543950334"
-        );
-        assert_eq!(
-            s(sub(d("-79228162514264337593543950334"), d("0.5"))),
-            "-79228162514264337593543950334"
-        );
+        assert_eq!(s(add(d("79228162514264337593543950334"), d("0.5"))), "79228162514264337593543950334");
+        assert_eq!(s(sub(d("-79228162514264337593543950334"), d("0.5"))), "-79228162514264337593543950334");
         assert_eq!(s(sub(d(MAX), d("0.5"))), "79228162514264337593543950334");
         // One rounding of the exact sum: 333.46 is 333, where rounding digit
         // by digit (333.5, then 334) would not be.
-        assert_eq!(
-            s(add(d("79228162514264337593543950333"), d("0.46"))),
-            "79228162514264337593543950333"
-        );
+        assert_eq!(s(add(d("79228162514264337593543950333"), d("0.46"))), "79228162514264337593543950333");
         // 7922816251426433759354395033.55: one digit fewer is the tie
         // 79228162514264337593543950335|5, which rounds up past 2^96 − 1, so
         // two digits fewer, rounded again from the exact sum.
-        assert_eq!(
-            s(add(d("7922816251426433759354395033.5"), d("0.05"))),
-            "7922816251426433759354395034"
-        );
+        assert_eq!(s(add(d("7922816251426433759354395033.5"), d("0.05"))), "7922816251426433759354395034");
         // The scaled-up operand exceeds 96 bits but the exact sum fits.
-        assert_eq!(
-            s(add(d("7922816251426433759354395034"), d("-0.5"))),
-            "7922816251426433759354395033.5"
-        );
+        assert_eq!(s(add(d("7922816251426433759354395034"), d("-0.5"))), "7922816251426433759354395033.5");
         // 28-digit scales.
         let tiny = d("0.0000000000000000000000000001");
         assert_eq!(s(add(tiny, tiny)), "0.0000000000000000000000000002");
         assert_eq!(s(add(d("1"), tiny)), "1.0000000000000000000000000001");
-        assert_eq!(
-            s(add(d("7.9228162514264337593543950335"), tiny)),
-            "7.922816251426433759354395034"
-        );
+        assert_eq!(s(add(d("7.9228162514264337593543950335"), tiny)), "7.922816251426433759354395034");
         assert_eq!(s(add(d("10"), tiny)), "10.000000000000000000000000000");
         assert_eq!(s(sub(d("10"), tiny)), "10.000000000000000000000000000");
         assert_eq!(s(sub(tiny, d("10"))), "-10.000000000000000000000000000");
@@ -885,82 +775,43 @@ mod tests {
         // True overflows: the magnitude is at least 2^96.
         assert_eq!(s(mul(d(MAX), d("2"))), "DECIMAL_OVERFLOW");
         assert_eq!(s(mul(d(MAX), d("-2"))), "DECIMAL_OVERFLOW");
-        assert_eq!(
-            s(mul(d("39614081257132168796771975168"), d("2"))),
-            "DECIMAL_OVERFLOW"
-        );
-        assert_eq!(
-            s(mul(d("39614081257132168796771975167"), d("2"))),
-            "79228162514264337593543950334"
-        );
+        assert_eq!(s(mul(d("39614081257132168796771975168"), d("2"))), "DECIMAL_OVERFLOW");
+        assert_eq!(s(mul(d("39614081257132168796771975167"), d("2"))), "79228162514264337593543950334");
         // 39614081257132168796771975167.5 rounds half-even to …168.
         assert_eq!(s(mul(d(MAX), d("-0.5"))), "-39614081257132168796771975168");
         // (2^97 − 1) / 2 = 79228162514264337593543950335.5 rounds half-even to
         // 2^96 (2^97 − 1 = 11447 · 13842607235828485645766393).
-        assert_eq!(
-            s(mul(d("13842607235828485645766393"), d("5723.5"))),
-            "DECIMAL_OVERFLOW"
-        );
-        assert_eq!(
-            s(mul(d("13842607235828485645766393"), d("5723.4"))),
-            "79226778253540754744979373696"
-        );
+        assert_eq!(s(mul(d("13842607235828485645766393"), d("5723.5"))), "DECIMAL_OVERFLOW");
+        assert_eq!(s(mul(d("13842607235828485645766393"), d("5723.4"))), "79226778253540754744979373696");
         // The product of two max coefficients needs 192 bits.
         assert_eq!(s(mul(d(MAX), d(MAX))), "DECIMAL_OVERFLOW");
         // Scale 56 rounded to 28 (fits i128 before rounding).
         let tiny = d("0.0000000000000000000000000001");
         assert_eq!(s(mul(tiny, tiny)), "0.0000000000000000000000000000");
-        assert_eq!(
-            s(mul(d("0.00000000000001"), d("0.000000000000015"))),
-            "0.0000000000000000000000000002"
-        );
-        assert_eq!(
-            s(mul(d("0.00000000000001"), d("0.000000000000025"))),
-            "0.0000000000000000000000000002"
-        );
-        assert_eq!(
-            s(mul(d("-0.00000000000001"), d("0.000000000000035"))),
-            "-0.0000000000000000000000000004"
-        );
-        assert_eq!(
-            s(mul(d("-0.00000000000001"), d("0.000000000000001"))),
-            "0.0000000000000000000000000000"
-        );
+        assert_eq!(s(mul(d("0.00000000000001"), d("0.000000000000015"))), "0.0000000000000000000000000002");
+        assert_eq!(s(mul(d("0.00000000000001"), d("0.000000000000025"))), "0.0000000000000000000000000002");
+        assert_eq!(s(mul(d("-0.00000000000001"), d("0.000000000000035"))), "-0.0000000000000000000000000004");
+        assert_eq!(s(mul(d("-0.00000000000001"), d("0.000000000000001"))), "0.0000000000000000000000000000");
         // Needs 192 bits, rounds back into range.
         let one_plus = d("1.0000000000000000000000000001");
         assert_eq!(s(mul(one_plus, one_plus)), "1.0000000000000000000000000002");
         let half_plus = d("0.5000000000000000000000000001");
+        assert_eq!(s(mul(half_plus, half_plus)), "0.2500000000000000000000000001");
         assert_eq!(
-            s(mul(half_plus, half_plus)),
-            "0.2500000000000000000000000001"
-        );
-        assert_eq!(
-            s(mul(
-                d("7.9228162514264337593543950335"),
-                d("1.0000000000000000000000000000")
-            )),
+            s(mul(d("7.9228162514264337593543950335"), d("1.0000000000000000000000000000"))),
             "7.9228162514264337593543950335"
         );
         assert_eq!(
-            s(mul(
-                d("-7.9228162514264337593543950335"),
-                d("1.0000000000000000000000000000")
-            )),
+            s(mul(d("-7.9228162514264337593543950335"), d("1.0000000000000000000000000000"))),
             "-7.9228162514264337593543950335"
         );
         // Needs 192 bits and a scale below 28.
         assert_eq!(
-            s(mul(
-                d("7.9228162514264337593543950335"),
-                d("7.9228162514264337593543950335")
-            )),
+            s(mul(d("7.9228162514264337593543950335"), d("7.9228162514264337593543950335"))),
             "62.771017353866807638357894230"
         );
         assert_eq!(
-            s(mul(
-                d("7.9228162514264337593543950335"),
-                d("1.0000000000000000000000000001")
-            )),
+            s(mul(d("7.9228162514264337593543950335"), d("1.0000000000000000000000000001"))),
             "7.922816251426433759354395034"
         );
         // Scale reductions below 28: 333.3333333333333333333333333000 (scale
@@ -969,29 +820,18 @@ mod tests {
         let p = mul(third, d("1000")).unwrap();
         assert_eq!(to_string(&p), "333.33333333333333333333333330");
         assert_eq!(p.scale(), 26);
-        assert_eq!(
-            cmp(&p, &d("333.3333333333333333333333333")),
-            Ordering::Equal
-        );
+        assert_eq!(cmp(&p, &d("333.3333333333333333333333333")), Ordering::Equal);
         // ... and 411.3333333333333333333333332922 rounds to 26 digits.
         assert_eq!(s(mul(third, d("1234"))), "411.33333333333333333333333329");
-        assert_eq!(
-            s(mul(neg(third), d("1234"))),
-            "-411.33333333333333333333333329"
-        );
+        assert_eq!(s(mul(neg(third), d("1234"))), "-411.33333333333333333333333329");
         // One rounding of the exact 8.166813773702676378854678043465 to 27
         // places; rounding to 28 places first (…0435) and then to 27 would give …044.
-        assert_eq!(
-            s(mul(d("7.7779178797168346465282648033"), d("1.05"))),
-            "8.166813773702676378854678043"
-        );
+        assert_eq!(s(mul(d("7.7779178797168346465282648033"), d("1.05"))), "8.166813773702676378854678043");
         // A tie in the 256-bit path: 5·10^16·3^46 / 10^17 = 3^46 / 2, rounded half-even.
         let three46 = 3u128.pow(46);
         let a = build(false, 10u128.pow(16) * 3u128.pow(20), 28).unwrap();
         let b = build(false, 5 * 3u128.pow(26), 17).unwrap();
-        assert!((10u128.pow(16) * 3u128.pow(20))
-            .checked_mul(5 * 3u128.pow(26))
-            .is_none());
+        assert!((10u128.pow(16) * 3u128.pow(20)).checked_mul(5 * 3u128.pow(26)).is_none());
         let q = three46 / 2;
         let expected = if q % 2 == 1 { q + 1 } else { q };
         let product = mul(a, b).unwrap();
@@ -1011,53 +851,26 @@ mod tests {
         let p = mul(two_thirds, d("100")).unwrap();
         assert_eq!(to_string(&p), "66.666666666666666666666666670");
         assert_eq!(p.scale(), 27);
-        assert_eq!(
-            cmp(&p, &d("66.66666666666666666666666667")),
-            Ordering::Equal
-        );
+        assert_eq!(cmp(&p, &d("66.66666666666666666666666667")), Ordering::Equal);
         assert_eq!(s(round(p, 1, Rounding::HalfEven)), "66.7");
         assert_eq!(s(round(p, 2, Rounding::HalfEven)), "66.67");
-        assert_eq!(
-            s(mul(neg(two_thirds), d("100"))),
-            "-66.666666666666666666666666670"
-        );
-        assert_eq!(
-            s(add(two_thirds, d("10"))),
-            "10.666666666666666666666666667"
-        );
+        assert_eq!(s(mul(neg(two_thirds), d("100"))), "-66.666666666666666666666666670");
+        assert_eq!(s(add(two_thirds, d("10"))), "10.666666666666666666666666667");
         let third = div(d("1"), d("3")).unwrap();
         assert_eq!(s(add(third, d("10"))), "10.333333333333333333333333333");
         assert_eq!(s(sub(third, d("10"))), "-9.666666666666666666666666667");
         assert_eq!(s(sub(d("10"), third)), "9.666666666666666666666666667");
-        assert_eq!(
-            s(mul(two_thirds, d("10"))),
-            "6.6666666666666666666666666670"
-        );
-        assert_eq!(
-            s(round(two_thirds, 4, Rounding::HalfEven).and_then(|r| mul(r, d("100")))),
-            "66.6700"
-        );
+        assert_eq!(s(mul(two_thirds, d("10"))), "6.6666666666666666666666666670");
+        assert_eq!(s(round(two_thirds, 4, Rounding::HalfEven).and_then(|r| mul(r, d("100")))), "66.6700");
     }
 
     #[test]
     fn wide_arithmetic() {
         let w = Wide::mul(u128::MAX, u128::MAX);
         // (2^128 − 1)^2 = 2^256 − 2^129 + 1
-        assert_eq!(
-            w,
-            Wide {
-                hi: u128::MAX - 1,
-                lo: 1
-            }
-        );
+        assert_eq!(w, Wide { hi: u128::MAX - 1, lo: 1 });
         let w = Wide::mul(1u128 << 100, 1u128 << 100);
-        assert_eq!(
-            w,
-            Wide {
-                hi: 1u128 << 72,
-                lo: 0
-            }
-        );
+        assert_eq!(w, Wide { hi: 1u128 << 72, lo: 0 });
         // (2^128 + 5) / 10 = 34028236692093846346337460743176821146 remainder 1
         let (q, r) = Wide { hi: 1, lo: 5 }.div_rem_u64(10);
         assert_eq!(q.to_u128(), Some(34028236692093846346337460743176821146));
@@ -1065,9 +878,7 @@ mod tests {
         let x = MAX_COEFFICIENT * 12345;
         let (q, r) = Wide::mul(x, u128::from(u64::MAX)).div_rem_u64(u64::MAX);
         assert_eq!((q, r), (Wide { hi: 0, lo: x }, 0));
-        let (q, r) = Wide::mul(x, u128::from(u64::MAX))
-            .add_one()
-            .div_rem_u64(u64::MAX);
+        let (q, r) = Wide::mul(x, u128::from(u64::MAX)).add_one().div_rem_u64(u64::MAX);
         assert_eq!((q, r), (Wide { hi: 0, lo: x }, 1));
         assert_eq!(Wide { hi: 0, lo: 25 }.div_pow10_half_even(1).lo, 2);
         assert_eq!(Wide { hi: 0, lo: 35 }.div_pow10_half_even(1).lo, 4);
@@ -1075,64 +886,20 @@ mod tests {
         assert_eq!(Wide { hi: 0, lo: 2550 }.div_pow10_half_even(2).lo, 26);
         assert_eq!(Wide { hi: 0, lo: 2450 }.div_pow10_half_even(2).lo, 24);
         assert_eq!(Wide { hi: 0, lo: 2450001 }.div_pow10_half_even(5).lo, 25);
-        assert_eq!(
-            Wide {
-                hi: 0,
-                lo: u128::MAX
-            }
-            .add_one(),
-            Wide { hi: 1, lo: 0 }
-        );
+        assert_eq!(Wide { hi: 0, lo: u128::MAX }.add_one(), Wide { hi: 1, lo: 0 });
         // Wide sums, differences and truncating division for `+ -`.
         let a = Wide::mul(MAX_COEFFICIENT, POW10[28]);
-        let b = Wide {
-            hi: 0,
-            lo: u128::MAX,
-        };
+        let b = Wide { hi: 0, lo: u128::MAX };
         let sum = a.checked_add(b).unwrap();
         assert_eq!(sum.wrapping_sub(b), a);
         assert_eq!(sum.wrapping_sub(a), b);
-        assert_eq!(
-            b.checked_add(Wide { hi: 0, lo: 1 }),
-            Some(Wide { hi: 1, lo: 0 })
-        );
+        assert_eq!(b.checked_add(Wide { hi: 0, lo: 1 }), Some(Wide { hi: 1, lo: 0 }));
         assert_eq!(Wide { hi: 1, lo: 0 }.wrapping_sub(Wide { hi: 0, lo: 1 }), b);
-        assert_eq!(
-            Wide {
-                hi: u128::MAX,
-                lo: u128::MAX
-            }
-            .checked_add(Wide { hi: 0, lo: 1 }),
-            None
-        );
-        assert!(
-            Wide { hi: 1, lo: 0 }
-                > Wide {
-                    hi: 0,
-                    lo: u128::MAX
-                }
-        );
+        assert_eq!(Wide { hi: u128::MAX, lo: u128::MAX }.checked_add(Wide { hi: 0, lo: 1 }), None);
+        assert!(Wide { hi: 1, lo: 0 } > Wide { hi: 0, lo: u128::MAX });
         assert!(a > sum.wrapping_sub(a));
-        assert_eq!(
-            a.div_pow10_sticky(28),
-            (
-                Wide {
-                    hi: 0,
-                    lo: MAX_COEFFICIENT
-                },
-                false
-            )
-        );
-        assert_eq!(
-            a.add_one().div_pow10_sticky(28),
-            (
-                Wide {
-                    hi: 0,
-                    lo: MAX_COEFFICIENT
-                },
-                true
-            )
-        );
+        assert_eq!(a.div_pow10_sticky(28), (Wide { hi: 0, lo: MAX_COEFFICIENT }, false));
+        assert_eq!(a.add_one().div_pow10_sticky(28), (Wide { hi: 0, lo: MAX_COEFFICIENT }, true));
         assert_eq!(a.div_pow10_sticky(0), (a, false));
         assert_eq!(a.div_pow10_sticky(60), (Wide { hi: 0, lo: 0 }, true));
         assert_eq!(a.div_pow10_half_even(28).lo, MAX_COEFFICIENT);
@@ -1159,23 +926,13 @@ mod tests {
             ("5e-28", "0.0000000000000000000000000005"),
             ("1e28", "10000000000000000000000000000"),
             (MAX, MAX),
-            (
-                "7.9228162514264337593543950335",
-                "7.9228162514264337593543950335",
-            ),
-            (
-                "0.0000000000000000000000000001",
-                "0.0000000000000000000000000001",
-            ),
+            ("7.9228162514264337593543950335", "7.9228162514264337593543950335"),
+            ("0.0000000000000000000000000001", "0.0000000000000000000000000001"),
             ("0000000000000000000000000000000000000000001.5", "1.5"),
             ("-9223372036854775808", "-9223372036854775808"),
         ];
         for (text, expected) in cases {
-            assert_eq!(
-                parse(text).map(|x| to_string(&x)).as_deref(),
-                Some(*expected),
-                "{text}"
-            );
+            assert_eq!(parse(text).map(|x| to_string(&x)).as_deref(), Some(*expected), "{text}");
         }
         assert!(parse("-0").unwrap().is_sign_positive());
         assert_eq!(parse("1.50E+3").unwrap().scale(), 0);
@@ -1255,13 +1012,7 @@ mod tests {
 
     /// Little-endian decimal digits of a coefficient's magnitude.
     fn digits_of(x: &Decimal) -> Vec<u32> {
-        x.mantissa()
-            .unsigned_abs()
-            .to_string()
-            .bytes()
-            .rev()
-            .map(|c| u32::from(c - b'0'))
-            .collect()
+        x.mantissa().unsigned_abs().to_string().bytes().rev().map(|c| u32::from(c - b'0')).collect()
     }
 
     /// Resolves carries in little-endian digits (each entry may exceed 9).
@@ -1302,11 +1053,7 @@ mod tests {
             // Drop the k lowest digits: the first dropped one decides, the
             // rest only matter for a tie.
             let mut kept: Vec<u32> = digits.get(k..).map(<[u32]>::to_vec).unwrap_or_default();
-            let first = if k == 0 {
-                0
-            } else {
-                digits.get(k - 1).copied().unwrap_or(0)
-            };
+            let first = if k == 0 { 0 } else { digits.get(k - 1).copied().unwrap_or(0) };
             let rest_nonzero = digits.iter().take(k.saturating_sub(1)).any(|x| *x != 0);
             let odd = kept.first().is_some_and(|x| x % 2 == 1);
             if first > 5 || (first == 5 && (rest_nonzero || odd)) {
@@ -1316,11 +1063,7 @@ mod tests {
                 kept[0] += 1;
                 kept = carry(kept);
             }
-            let text: String = kept
-                .iter()
-                .rev()
-                .map(|x| char::from(b'0' + *x as u8))
-                .collect();
+            let text: String = kept.iter().rev().map(|x| char::from(b'0' + *x as u8)).collect();
             let text = text.trim_start_matches('0');
             let text = if text.is_empty() { "0" } else { text };
             if text.len() < MAX.len() || (text.len() == MAX.len() && text <= MAX) {
@@ -1356,16 +1099,11 @@ mod tests {
         let (na, nb) = (a.is_sign_negative(), b.is_sign_negative() != subtract);
         let (negative, digits) = if na == nb {
             let n = da.len().max(db.len());
-            let sum = (0..n)
-                .map(|i| da.get(i).unwrap_or(&0) + db.get(i).unwrap_or(&0))
-                .collect();
+            let sum = (0..n).map(|i| da.get(i).unwrap_or(&0) + db.get(i).unwrap_or(&0)).collect();
             (na, carry(sum))
         } else {
-            let (negative, big, small) = if cmp_digits(&da, &db) == Ordering::Less {
-                (nb, db, da)
-            } else {
-                (na, da, db)
-            };
+            let (negative, big, small) =
+                if cmp_digits(&da, &db) == Ordering::Less { (nb, db, da) } else { (na, da, db) };
             let mut borrow = 0;
             let diff = big
                 .iter()

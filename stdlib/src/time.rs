@@ -24,10 +24,7 @@ pub fn date_range() -> (Date, Date) {
         let days = i64::from(d.num_days_from_ce()) - EPOCH_DAYS_FROM_CE;
         Date(i32::try_from(days).unwrap_or(0))
     };
-    (
-        to_date(chrono::NaiveDate::MIN),
-        to_date(chrono::NaiveDate::MAX),
-    )
+    (to_date(chrono::NaiveDate::MIN), to_date(chrono::NaiveDate::MAX))
 }
 
 fn in_range(days: i64) -> Option<Date> {
@@ -62,11 +59,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = doy - (153 * mp + 2) / 5 + 1; // [1, 31]
     let m = if mp < 10 { mp + 3 } else { mp - 9 }; // [1, 12]
     let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
+    (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
 }
 
 fn is_leap_year(y: i64) -> bool {
@@ -88,11 +81,7 @@ pub fn days_in_month(y: i32, m: u32) -> u32 {
 pub fn ymd(d: Date) -> (i32, u32, u32) {
     let (y, m, day) = civil_from_days(i64::from(d.0));
     // An i32 day count spans about ±5.9 million years: the year always fits.
-    (
-        i32::try_from(y).unwrap_or(if y < 0 { i32::MIN } else { i32::MAX }),
-        m,
-        day,
-    )
+    (i32::try_from(y).unwrap_or(if y < 0 { i32::MIN } else { i32::MAX }), m, day)
 }
 
 /// The date of a real calendar day within chrono's range, else `None`.
@@ -113,15 +102,9 @@ pub fn weekday(d: Date) -> Weekday {
 pub fn add_days(d: Date, days: i64) -> Result<Date, Fault> {
     // A result must stay writable as `YYYY-MM-DD` (LANGUAGE.md §3): years 0001..=9999.
     let (lo, hi) = (days_from_civil(1, 1, 1), days_from_civil(9999, 12, 31));
-    i64::from(d.0)
-        .checked_add(days)
-        .filter(|x| (lo..=hi).contains(x))
-        .and_then(in_range)
-        .ok_or_else(|| {
-            Fault::InvalidArgument(format!(
-                "`add_days` result is outside the supported date range (adding `{days}` days)"
-            ))
-        })
+    i64::from(d.0).checked_add(days).filter(|x| (lo..=hi).contains(x)).and_then(in_range).ok_or_else(|| {
+        Fault::InvalidArgument(format!("`add_days` result is outside the supported date range (adding `{days}` days)"))
+    })
 }
 
 /// `b − a` in days.
@@ -298,13 +281,7 @@ pub fn format_timestamp(ts: Timestamp, out: &mut String) {
     let micros_of_day = ts.0.rem_euclid(MICROS_PER_DAY);
     let seconds = micros_of_day / MICROS_PER_SECOND;
     let fraction = micros_of_day % MICROS_PER_SECOND;
-    let _ = write!(
-        out,
-        "T{:02}:{:02}:{:02}",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60
-    );
+    let _ = write!(out, "T{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
     if fraction != 0 {
         let digits = format!("{fraction:06}");
         out.push('.');
@@ -315,12 +292,7 @@ pub fn format_timestamp(ts: Timestamp, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use chrono::{Datelike, NaiveDate};
     use proptest::prelude::*;
@@ -415,23 +387,13 @@ mod tests {
         assert_eq!(add_days(first, -1).unwrap_err().code(), "INVALID_ARGUMENT");
         assert_eq!(add_days(max, 1).unwrap_err().code(), "INVALID_ARGUMENT");
         assert_eq!(add_days(min, -1).unwrap_err().code(), "INVALID_ARGUMENT");
-        assert_eq!(
-            add_days(min, i64::MIN).unwrap_err().code(),
-            "INVALID_ARGUMENT"
-        );
-        assert_eq!(
-            add_days(max, i64::MAX).unwrap_err().code(),
-            "INVALID_ARGUMENT"
-        );
+        assert_eq!(add_days(min, i64::MIN).unwrap_err().code(), "INVALID_ARGUMENT");
+        assert_eq!(add_days(max, i64::MAX).unwrap_err().code(), "INVALID_ARGUMENT");
         assert_eq!(show_date(max), NaiveDate::MAX.to_string());
         assert_eq!(show_date(min), NaiveDate::MIN.to_string());
         // Out-of-range values built directly stay total.
-        let _ = (
-            ymd(Date(i32::MIN)),
-            ymd(Date(i32::MAX)),
-            end_of_month(Date(i32::MAX)),
-            start_of_month(Date(i32::MIN)),
-        );
+        let _ =
+            (ymd(Date(i32::MIN)), ymd(Date(i32::MAX)), end_of_month(Date(i32::MAX)), start_of_month(Date(i32::MIN)));
         let _ = show_date(Date(i32::MIN));
     }
 
@@ -441,30 +403,12 @@ mod tests {
         assert_eq!(ts("1970-01-01T00:00:00Z"), Timestamp(0));
         assert_eq!(ts("1970-01-01t00:00:01z"), Timestamp(1_000_000));
         assert_eq!(show_ts(ts("2026-11-25T09:30:00Z")), "2026-11-25T09:30:00Z");
-        assert_eq!(
-            show_ts(ts("2026-03-02T08:15:00+02:00")),
-            "2026-03-02T06:15:00Z"
-        );
-        assert_eq!(
-            show_ts(ts("2026-03-01T23:30:00-05:00")),
-            "2026-03-02T04:30:00Z"
-        );
-        assert_eq!(
-            show_ts(ts("2026-01-01T00:00:00.250Z")),
-            "2026-01-01T00:00:00.25Z"
-        );
-        assert_eq!(
-            show_ts(ts("2026-01-01T00:00:00.000Z")),
-            "2026-01-01T00:00:00Z"
-        );
-        assert_eq!(
-            show_ts(ts("2026-01-01T00:00:00.123456789Z")),
-            "2026-01-01T00:00:00.123456Z"
-        );
-        assert_eq!(
-            show_ts(ts("2026-01-01T00:00:00.000000999Z")),
-            "2026-01-01T00:00:00Z"
-        );
+        assert_eq!(show_ts(ts("2026-03-02T08:15:00+02:00")), "2026-03-02T06:15:00Z");
+        assert_eq!(show_ts(ts("2026-03-01T23:30:00-05:00")), "2026-03-02T04:30:00Z");
+        assert_eq!(show_ts(ts("2026-01-01T00:00:00.250Z")), "2026-01-01T00:00:00.25Z");
+        assert_eq!(show_ts(ts("2026-01-01T00:00:00.000Z")), "2026-01-01T00:00:00Z");
+        assert_eq!(show_ts(ts("2026-01-01T00:00:00.123456789Z")), "2026-01-01T00:00:00.123456Z");
+        assert_eq!(show_ts(ts("2026-01-01T00:00:00.000000999Z")), "2026-01-01T00:00:00Z");
         assert_eq!(ts("1969-12-31T23:59:59.9999999Z"), Timestamp(-1));
         assert_eq!(show_ts(Timestamp(-1)), "1969-12-31T23:59:59.999999Z");
         // Its UTC instant is in year -1, which RFC 3339 cannot write.
@@ -515,11 +459,7 @@ mod tests {
             assert_eq!(parse_timestamp(good).map(show_ts).as_deref(), Some(utc), "{good}");
         }
         // Extremes stay total.
-        let _ = (
-            show_ts(Timestamp(i64::MIN)),
-            show_ts(Timestamp(i64::MAX)),
-            date_of(Timestamp(i64::MIN)),
-        );
+        let _ = (show_ts(Timestamp(i64::MIN)), show_ts(Timestamp(i64::MAX)), date_of(Timestamp(i64::MIN)));
     }
 
     proptest! {

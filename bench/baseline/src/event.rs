@@ -14,9 +14,7 @@ use rust_decimal::Decimal;
 use serde::de::{Deserialize, Deserializer, Visitor};
 use serde::Deserialize as DeriveDeserialize;
 
-use crate::values::{
-    date_of, parse_date, parse_decimal, parse_timestamp, Date, Region, Role, WorkerKind,
-};
+use crate::values::{date_of, parse_date, parse_decimal, parse_timestamp, Date, Region, Role, WorkerKind};
 
 /// The `type` the timesheet handler takes.
 pub const EVENT_TYPE: &str = "com.acme.timesheet.approved";
@@ -115,14 +113,8 @@ pub fn decode_fast(line: &str) -> Option<(Meta<'_>, Timesheet<'_>)> {
         && !env.id.is_empty()
         && !env.source.is_empty()
         && env.event_type == EVENT_TYPE
-        && env
-            .time
-            .as_deref()
-            .is_none_or(|t| parse_timestamp(t).is_some())
-        && env
-            .datacontenttype
-            .as_deref()
-            .is_none_or(crate::fallback::is_json_media_type);
+        && env.time.as_deref().is_none_or(|t| parse_timestamp(t).is_some())
+        && env.datacontenttype.as_deref().is_none_or(crate::fallback::is_json_media_type);
     if !valid_envelope {
         return None;
     }
@@ -140,11 +132,7 @@ pub fn decode_fast(line: &str) -> Option<(Meta<'_>, Timesheet<'_>)> {
         hours: parse_decimal(d.hours)?,
         approved_on: date_of(parse_timestamp(d.approved_at)?),
     };
-    let meta = Meta {
-        id: env.id,
-        event_type: env.event_type,
-        correlation_id: env.correlationid,
-    };
+    let meta = Meta { id: env.id, event_type: env.event_type, correlation_id: env.correlationid };
     Some((meta, ts))
 }
 

@@ -10,17 +10,12 @@ use std::borrow::Cow;
 use std::fmt;
 
 use rust_decimal::Decimal;
-use serde::de::{
-    self as sde, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
-    Visitor,
-};
+use serde::de::{self as sde, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize as DeriveDeserialize;
 use serde_json::value::RawValue;
 
 use crate::event::{Meta, Timesheet, EVENT_TYPE};
-use crate::values::{
-    date_of, parse_date, parse_decimal, parse_timestamp, Date, Region, Role, WorkerKind,
-};
+use crate::values::{date_of, parse_date, parse_decimal, parse_timestamp, Date, Region, Role, WorkerKind};
 
 /// What the fallback made of a line.
 pub enum Decoded<'a> {
@@ -86,10 +81,15 @@ pub fn is_json_media_type(ct: &str) -> bool {
 fn repeated_member(line: &str) -> Option<Decoded<'static>> {
     let members: Vec<(String, &RawValue)> = serde_json::from_str::<Members<'_>>(line).ok()?.0;
     let count = |name: &str| members.iter().filter(|(k, _)| k == name).count();
-    let repeated = members.iter().enumerate().find(|(i, (k, _))| members.iter().take(*i).any(|(o, _)| o == k))?.1 .0.clone();
+    let repeated =
+        members.iter().enumerate().find(|(i, (k, _))| members.iter().take(*i).any(|(o, _)| o == k))?.1 .0.clone();
     let once = |name: &str| {
         let raw = members.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
-        if count(name) == 1 { opt_string(raw).ok().flatten() } else { None }
+        if count(name) == 1 {
+            opt_string(raw).ok().flatten()
+        } else {
+            None
+        }
     };
     Some(Decoded::Invalid {
         id: once("id"),
@@ -137,20 +137,12 @@ pub fn decode(line: &str) -> Decoded<'static> {
             } else {
                 "the line is not a JSON object".to_string()
             };
-            return Decoded::Invalid {
-                id: None,
-                event_type: None,
-                message,
-            };
+            return Decoded::Invalid { id: None, event_type: None, message };
         }
     };
     let id = opt_string(raw.id).ok().flatten();
     let event_type = opt_string(raw.ty).ok().flatten();
-    let invalid = |message: String| Decoded::Invalid {
-        id: id.clone(),
-        event_type: event_type.clone(),
-        message,
-    };
+    let invalid = |message: String| Decoded::Invalid { id: id.clone(), event_type: event_type.clone(), message };
     match opt_string(raw.specversion) {
         Ok(Some(v)) if v == "1.0" => {}
         Ok(Some(v)) => return invalid(format!("`specversion` must be \"1.0\", got \"{v}\"")),
@@ -174,20 +166,17 @@ pub fn decode(line: &str) -> Decoded<'static> {
             Err(()) => return Err("`time` is not a string".into()),
         }
         opt_string(raw.subject).map_err(|_| "`subject` is not a string".to_string())?;
-        let correlation_id = opt_string(raw.correlationid)
-            .map_err(|_| "`correlationid` is not a string".to_string())?;
+        let correlation_id =
+            opt_string(raw.correlationid).map_err(|_| "`correlationid` is not a string".to_string())?;
         match opt_string(raw.datacontenttype) {
             Ok(None) => {}
             Ok(Some(ct)) if is_json_media_type(&ct) => {}
-            Ok(Some(ct)) => {
-                return Err(format!(
-                    "Canon reads JSON data: `datacontenttype` \"{ct}\" is not a JSON media type (such as application/json)"
-                ))
-            }
+            Ok(Some(ct)) => return Err(format!(
+                "Canon reads JSON data: `datacontenttype` \"{ct}\" is not a JSON media type (such as application/json)"
+            )),
             Err(()) => return Err("`datacontenttype` is not a string".into()),
         }
-        opt_string(raw.idempotencykey)
-            .map_err(|_| "`idempotencykey` is not a string".to_string())?;
+        opt_string(raw.idempotencykey).map_err(|_| "`idempotencykey` is not a string".to_string())?;
         Ok((id, ty, correlation_id))
     })();
     let (id, ty, correlation_id) = match checked {
@@ -195,11 +184,7 @@ pub fn decode(line: &str) -> Decoded<'static> {
         Err(message) => return invalid(message),
     };
     let is_ours = ty == EVENT_TYPE;
-    let meta = Meta {
-        id: Cow::Owned(id),
-        event_type: Cow::Owned(ty),
-        correlation_id: correlation_id.map(Cow::Owned),
-    };
+    let meta = Meta { id: Cow::Owned(id), event_type: Cow::Owned(ty), correlation_id: correlation_id.map(Cow::Owned) };
     if !is_ours {
         return Decoded::Ignored(meta);
     }
@@ -210,10 +195,7 @@ pub fn decode(line: &str) -> Decoded<'static> {
             Some(ts) => Decoded::Ready(meta, ts),
             None => Decoded::Violation(
                 meta,
-                SchemaError {
-                    path: "/data".into(),
-                    message: "internal: decoded value has the wrong shape".into(),
-                },
+                SchemaError { path: "/data".into(), message: "internal: decoded value has the wrong shape".into() },
             ),
         },
         Err(e) => Decoded::Violation(meta, e),
@@ -244,18 +226,9 @@ struct RecordDef {
     fields: &'static [(&'static str, Ty)],
 }
 
-static ROLE: EnumDef = EnumDef {
-    name: Role::NAME,
-    variants: Role::WIRE,
-};
-static REGION: EnumDef = EnumDef {
-    name: Region::NAME,
-    variants: Region::WIRE,
-};
-static KIND: EnumDef = EnumDef {
-    name: WorkerKind::NAME,
-    variants: WorkerKind::WIRE,
-};
+static ROLE: EnumDef = EnumDef { name: Role::NAME, variants: Role::WIRE };
+static REGION: EnumDef = EnumDef { name: Region::NAME, variants: Region::WIRE };
+static KIND: EnumDef = EnumDef { name: WorkerKind::NAME, variants: WorkerKind::WIRE };
 
 static EMPLOYEE: RecordDef = RecordDef {
     name: "Employee",
@@ -302,11 +275,7 @@ impl Ty {
     /// `a Text`, `an Employee`.
     fn describe(self) -> String {
         let name = self.name();
-        let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) {
-            "an"
-        } else {
-            "a"
-        };
+        let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
         format!("{article} {name}")
     }
 }
@@ -445,43 +414,24 @@ struct Decoder {
 
 impl Decoder {
     fn new(root: &str) -> Decoder {
-        Decoder {
-            path: root.to_string(),
-            error: None,
-        }
+        Decoder { path: root.to_string(), error: None }
     }
 
     fn fail<T>(&self, message: String) -> Result<T, SchemaError> {
-        Err(SchemaError {
-            path: if self.path.is_empty() {
-                "/".into()
-            } else {
-                self.path.clone()
-            },
-            message,
-        })
+        Err(SchemaError { path: if self.path.is_empty() { "/".into() } else { self.path.clone() }, message })
     }
 
     fn expected<T>(&self, what: &str, raw: &str) -> Result<T, SchemaError> {
         if raw.trim() == "null" {
             return self.fail(format!("expected {what}, found null"));
         }
-        self.fail(format!(
-            "expected {what}, found {} `{}`",
-            kind_of(raw),
-            shown(raw)
-        ))
+        self.fail(format!("expected {what}, found {} `{}`", kind_of(raw), shown(raw)))
     }
 
     fn decode(&mut self, ty: &Ty, raw: &str) -> Result<Val, SchemaError> {
         self.error = None;
         let mut de = serde_json::Deserializer::from_str(raw);
-        let result = (Seed {
-            dec: &mut *self,
-            ty: *ty,
-        })
-        .deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v));
+        let result = (Seed { dec: &mut *self, ty: *ty }).deserialize(&mut de).and_then(|v| de.end().map(|()| v));
         match result {
             Ok(v) => Ok(v),
             Err(e) => match self.error.take() {
@@ -495,11 +445,7 @@ impl Decoder {
     fn leaf(&mut self, ty: Ty, raw: &str) -> Result<Val, SchemaError> {
         let t = raw.trim();
         if t == "null" {
-            return if ty.is_optional() {
-                Ok(Val::None)
-            } else {
-                self.expected(&ty.describe(), t)
-            };
+            return if ty.is_optional() { Ok(Val::None) } else { self.expected(&ty.describe(), t) };
         }
         match ty {
             Ty::Decimal => match decimal(t) {
@@ -522,14 +468,8 @@ impl Decoder {
                 Some(s) => match def.variants.iter().position(|v| *v == s.as_ref()) {
                     Some(i) => Ok(Val::Enum(i)),
                     None => {
-                        let names: Vec<String> =
-                            def.variants.iter().map(|v| format!("\"{v}\"")).collect();
-                        self.fail(format!(
-                            "`{}` is not a {}: expected one of {}",
-                            shown(t),
-                            def.name,
-                            names.join(", ")
-                        ))
+                        let names: Vec<String> = def.variants.iter().map(|v| format!("\"{v}\"")).collect();
+                        self.fail(format!("`{}` is not a {}: expected one of {}", shown(t), def.name, names.join(", ")))
                     }
                 },
                 None => self.expected(&format!("a {} (a string)", def.name), t),
@@ -564,10 +504,7 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
                     sde::Error::custom("schema violation")
                 })
             }
-            _ => d.deserialize_any(Container {
-                dec: self.dec,
-                ty: self.ty,
-            }),
+            _ => d.deserialize_any(Container { dec: self.dec, ty: self.ty }),
         }
     }
 }
@@ -668,10 +605,7 @@ impl<'de> Visitor<'de> for Container<'_> {
             };
             let len = self.dec.path.len();
             push_key(&mut self.dec.path, &k);
-            let v = map.next_value_seed(Seed {
-                dec: &mut *self.dec,
-                ty,
-            })?;
+            let v = map.next_value_seed(Seed { dec: &mut *self.dec, ty })?;
             self.dec.path.truncate(len);
             if let Some(slot) = fields.get_mut(i) {
                 *slot = Some(v);

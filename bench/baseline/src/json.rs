@@ -12,10 +12,7 @@ use crate::values::Date;
 pub fn escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     // 0xC2 and 0xE2 lead the UTF-8 forms of U+0085 and U+2028/U+2029.
-    if !bytes
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b == 0xC2 || b == 0xE2)
-    {
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\' || b == 0xC2 || b == 0xE2) {
         out.extend_from_slice(bytes);
         return;
     }
@@ -115,12 +112,7 @@ pub fn date(out: &mut Vec<u8>, d: Date) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use std::str::FromStr;
 
@@ -148,20 +140,14 @@ mod tests {
             assert_eq!(String::from_utf8(out.clone()).unwrap(), d);
         }
         out.clear();
-        date(
-            &mut out,
-            Date(crate::values::parse_date("9999-12-31").unwrap().0 + 1),
-        );
+        date(&mut out, Date(crate::values::parse_date("9999-12-31").unwrap().0 + 1));
         assert_eq!(String::from_utf8(out).unwrap(), "+10000-01-01");
     }
 
     #[test]
     fn strings_escape_like_canon() {
         let mut out = Vec::new();
-        string(
-            &mut out,
-            "a\"b\\c\n\t\u{1}\u{8}\u{7f}\u{85}\u{2028}\u{2029}\u{2030}é",
-        );
+        string(&mut out, "a\"b\\c\n\t\u{1}\u{8}\u{7f}\u{85}\u{2028}\u{2029}\u{2030}é");
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "\"a\\\"b\\\\c\\n\\t\\u0001\\u0008\u{7f}\\u0085\\u2028\\u2029\u{2030}é\""

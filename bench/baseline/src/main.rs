@@ -53,27 +53,17 @@ fn run(tables: &Tables, input: &str, output: &str) -> std::io::Result<()> {
     let reader: Box<dyn BufRead> = if input == "-" {
         Box::new(BufReader::with_capacity(1 << 16, std::io::stdin().lock()))
     } else {
-        Box::new(BufReader::with_capacity(
-            1 << 16,
-            std::fs::File::open(input)?,
-        ))
+        Box::new(BufReader::with_capacity(1 << 16, std::fs::File::open(input)?))
     };
-    let writer: Box<dyn Write> = if output == "-" {
-        Box::new(std::io::stdout().lock())
-    } else {
-        Box::new(std::fs::File::create(output)?)
-    };
+    let writer: Box<dyn Write> =
+        if output == "-" { Box::new(std::io::stdout().lock()) } else { Box::new(std::fs::File::create(output)?) };
     let mut writer = BufWriter::with_capacity(1 << 16, writer);
     process(tables, reader, &mut writer)?;
     writer.flush()
 }
 
 /// Reads events line by line and writes one outcome line for each.
-fn process(
-    tables: &Tables,
-    mut reader: impl BufRead,
-    writer: &mut impl Write,
-) -> std::io::Result<()> {
+fn process(tables: &Tables, mut reader: impl BufRead, writer: &mut impl Write) -> std::io::Result<()> {
     let mut rules = Rules::new(tables);
     let mut buf = Vec::with_capacity(1024);
     let mut out = Vec::with_capacity(1024);
@@ -86,16 +76,9 @@ fn process(
         line_no += 1;
         out.clear();
         match std::str::from_utf8(&buf) {
-            Err(_) => {
-                rules::write_invalid(&mut out, line_no, None, None, "the line is not valid UTF-8")
-            }
+            Err(_) => rules::write_invalid(&mut out, line_no, None, None, "the line is not valid UTF-8"),
             Ok(line) if line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) => continue,
-            Ok(line) => outcome(
-                &mut rules,
-                &mut out,
-                line_no,
-                line.trim_end_matches(['\n', '\r']),
-            ),
+            Ok(line) => outcome(&mut rules, &mut out, line_no, line.trim_end_matches(['\n', '\r'])),
         }
         out.push(b'\n');
         writer.write_all(&out)?;
@@ -109,11 +92,9 @@ fn outcome(rules: &mut Rules<'_>, out: &mut Vec<u8>, line_no: u64, line: &str) {
         return;
     }
     match fallback::decode(line) {
-        Decoded::Invalid {
-            id,
-            event_type,
-            message,
-        } => rules::write_invalid(out, line_no, id.as_deref(), event_type.as_deref(), &message),
+        Decoded::Invalid { id, event_type, message } => {
+            rules::write_invalid(out, line_no, id.as_deref(), event_type.as_deref(), &message)
+        }
         Decoded::Ignored(meta) => rules::write_ignored(out, line_no, &meta),
         Decoded::Violation(meta, e) => rules::write_violation(out, line_no, &meta, &e),
         Decoded::Ready(meta, ts) => rules.run(out, line_no, &meta, &ts),

@@ -113,10 +113,7 @@ struct Emits {
 
 impl<'t> Rules<'t> {
     pub fn new(tables: &'t Tables) -> Rules<'t> {
-        Rules {
-            tables,
-            rejects: Vec::with_capacity(8),
-        }
+        Rules { tables, rejects: Vec::with_capacity(8) }
     }
 
     /// Runs the handler on one event and appends its outcome line (no newline).
@@ -124,12 +121,7 @@ impl<'t> Rules<'t> {
         self.rejects.clear();
         let (project, emits) = self.evaluate(t);
         let accepted = self.rejects.is_empty();
-        head(
-            out,
-            line,
-            meta,
-            if accepted { "accepted" } else { "rejected" },
-        );
+        head(out, line, meta, if accepted { "accepted" } else { "rejected" });
         if let (true, Some(project), Some(e)) = (accepted, project, &emits) {
             write_emits(out, meta, t, project, e);
         }
@@ -177,12 +169,7 @@ impl<'t> Rules<'t> {
         let fx = if rate_ccy == project.currency {
             None
         } else {
-            let fx = self
-                .tables
-                .fx
-                .get(&(rate_ccy, project.currency))
-                .copied()
-                .unwrap_or(Decimal::ZERO);
+            let fx = self.tables.fx.get(&(rate_ccy, project.currency)).copied().unwrap_or(Decimal::ZERO);
             if fx <= Decimal::ZERO {
                 self.rejects.push(Reject::NoFxRate(rate_ccy));
                 return (Some(project), None);
@@ -199,14 +186,10 @@ impl<'t> Rules<'t> {
         };
         // Rule 8: contractors are paid their cost rate, in USD.
         let payable = if t.kind == WorkerKind::Contractor {
-            match cost_rate(t.role, t.kind)
-                .checked_mul(t.hours)
-                .and_then(round2)
-            {
+            match cost_rate(t.role, t.kind).checked_mul(t.hours).and_then(round2) {
                 Some(p) => Some(p),
                 None => {
-                    self.rejects
-                        .push(Reject::DecimalOverflow(at::PAYABLE_AMOUNT));
+                    self.rejects.push(Reject::DecimalOverflow(at::PAYABLE_AMOUNT));
                     return (Some(project), None);
                 }
             }
@@ -330,9 +313,7 @@ fn write_reject(out: &mut Vec<u8>, r: Reject, t: &Timesheet<'_>, project: Option
             json::escaped(out, code);
         }
         Reject::DecimalOverflow(at) => {
-            out.extend_from_slice(
-                b"decimal overflow: the result does not fit a 96-bit coefficient at ",
-            );
+            out.extend_from_slice(b"decimal overflow: the result does not fit a 96-bit coefficient at ");
             out.extend_from_slice(at.as_bytes());
         }
     }
@@ -362,13 +343,7 @@ pub fn write_ignored(out: &mut Vec<u8>, line: u64, meta: &Meta<'_>) {
 }
 
 /// The outcome of a line that is not a valid CloudEvent.
-pub fn write_invalid(
-    out: &mut Vec<u8>,
-    line: u64,
-    id: Option<&str>,
-    event_type: Option<&str>,
-    message: &str,
-) {
+pub fn write_invalid(out: &mut Vec<u8>, line: u64, id: Option<&str>, event_type: Option<&str>, message: &str) {
     out.extend_from_slice(b"{\"line\":");
     json::uint(out, line);
     out.extend_from_slice(b",\"id\":");

@@ -43,20 +43,16 @@ impl Tables {
         let mut projects = HashMap::new();
         read_csv(
             &dir.join("projects.csv"),
-            &[
-                "code", "status", "client", "tier", "billable", "entity", "currency",
-            ],
+            &["code", "status", "client", "tier", "billable", "entity", "currency"],
             |cells, at| {
                 let [code, status, _client, tier, billable, entity, currency] = cells;
-                let bad = |column: &str, what: &str, cell: &str| {
-                    format!("{at}: column `{column}`: `{cell}` is not {what}")
-                };
+                let bad =
+                    |column: &str, what: &str, cell: &str| format!("{at}: column `{column}`: `{cell}` is not {what}");
                 let project = Project {
                     code: code.to_string(),
                     status: ProjectStatus::from_wire(status.trim())
                         .ok_or_else(|| bad("status", "a ProjectStatus", status))?,
-                    tier: Tier::from_wire(tier.trim())
-                        .ok_or_else(|| bad("tier", "a Tier", tier))?,
+                    tier: Tier::from_wire(tier.trim()).ok_or_else(|| bad("tier", "a Tier", tier))?,
                     billable: match billable.trim() {
                         "true" => true,
                         "false" => false,
@@ -75,14 +71,10 @@ impl Tables {
         let mut fx = HashMap::new();
         read_csv(&dir.join("fx.csv"), &["from", "to", "rate"], |cells, at| {
             let [from, to, rate] = cells;
-            let bad = |column: &str, what: &str, cell: &str| {
-                format!("{at}: column `{column}`: `{cell}` is not {what}")
-            };
-            let from =
-                Currency::parse(from.trim()).ok_or_else(|| bad("from", "a currency code", from))?;
+            let bad = |column: &str, what: &str, cell: &str| format!("{at}: column `{column}`: `{cell}` is not {what}");
+            let from = Currency::parse(from.trim()).ok_or_else(|| bad("from", "a currency code", from))?;
             let to = Currency::parse(to.trim()).ok_or_else(|| bad("to", "a currency code", to))?;
-            let rate =
-                parse_decimal(rate.trim()).ok_or_else(|| bad("rate", "a decimal number", rate))?;
+            let rate = parse_decimal(rate.trim()).ok_or_else(|| bad("rate", "a decimal number", rate))?;
             if fx.insert((from, to), rate).is_some() {
                 return Err(format!("{at}: duplicate key in table `fx`"));
             }
@@ -106,10 +98,7 @@ fn read_csv<const N: usize>(
         .flexible(false)
         .from_path(path)
         .map_err(|e| err(format!("{shown}: cannot read the file: {e}")))?;
-    let headers = reader
-        .headers()
-        .map_err(|e| err(format!("{shown}:1: cannot read the header row: {e}")))?
-        .clone();
+    let headers = reader.headers().map_err(|e| err(format!("{shown}:1: cannot read the header row: {e}")))?.clone();
     let mut positions = [0usize; N];
     for (slot, name) in positions.iter_mut().zip(columns) {
         *slot = headers
@@ -124,17 +113,12 @@ fn read_csv<const N: usize>(
             Ok(false) => break,
             Err(e) => return Err(err(format!("{shown}: malformed CSV: {e}"))),
         }
-        let at = format!(
-            "{shown}:{}",
-            record.position().map(|p| p.line()).unwrap_or(0)
-        );
+        let at = format!("{shown}:{}", record.position().map(|p| p.line()).unwrap_or(0));
         let mut cells = [""; N];
         for ((cell, &pos), name) in cells.iter_mut().zip(&positions).zip(columns) {
             *cell = record.get(pos).unwrap_or("");
             if cell.is_empty() {
-                return Err(err(format!(
-                    "{at}: column `{name}`: empty cell for a required field"
-                )));
+                return Err(err(format!("{at}: column `{name}`: empty cell for a required field")));
             }
         }
         row(&cells, &at).map_err(err)?;

@@ -128,9 +128,7 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
             if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            let e = digits.iter().fold(0i64, |e, d| {
-                e.saturating_mul(10).saturating_add(i64::from(d - b'0'))
-            });
+            let e = digits.iter().fold(0i64, |e, d| e.saturating_mul(10).saturating_add(i64::from(d - b'0')));
             if exp_negative {
                 -e
             } else {
@@ -151,10 +149,7 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
         if coefficient == 0 {
             (0, 0)
         } else {
-            (
-                coefficient.checked_mul(10u128.checked_pow(u32::try_from(shift).ok()?)?)?,
-                0,
-            )
+            (coefficient.checked_mul(10u128.checked_pow(u32::try_from(shift).ok()?)?)?, 0)
         }
     } else {
         (coefficient, u32::try_from(shift.checked_neg()?).ok()?)
@@ -201,11 +196,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        yoe + era * 400 + i64::from(m <= 2),
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
+    (yoe + era * 400 + i64::from(m <= 2), u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
 }
 
 fn days_in_month(y: u32, m: u32) -> u32 {
@@ -271,9 +262,7 @@ fn date_part(c: &mut Cursor<'_>) -> Option<Date> {
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return None;
     }
-    i32::try_from(days_from_civil(i64::from(y), m, d))
-        .ok()
-        .map(Date)
+    i32::try_from(days_from_civil(i64::from(y), m, d)).ok().map(Date)
 }
 
 /// Strict `YYYY-MM-DD`: `2026-02-30` and `2026-1-01` are `None`.
@@ -356,12 +345,7 @@ pub fn date_of(micros: i64) -> Date {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
 
     #[test]
@@ -372,10 +356,7 @@ mod tests {
         assert_eq!(s("1e1").as_deref(), Some("10"));
         assert_eq!(s("7.5e-1").as_deref(), Some("0.75"));
         assert_eq!(s("-0.00").as_deref(), Some("0.00"));
-        assert_eq!(
-            parse_decimal("-0.00").map(|d| d.is_sign_negative()),
-            Some(false)
-        );
+        assert_eq!(parse_decimal("-0.00").map(|d| d.is_sign_negative()), Some(false));
         assert_eq!(s("79228162514264337593543950336"), None);
         assert_eq!(s("0.00000000000000000000000000001"), None);
         for bad in ["", ".5", "5.", "+1", "1_0", "abc", "1e", " 1"] {

@@ -4,12 +4,7 @@
 //! types, schema violations, every rejection, escapes, odd decimals and
 //! timestamps). Canon runs in-process through `canon_runtime`, line by line
 //! exactly as `canon run` reads its input.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,9 +27,7 @@ fn canon_outcomes(data: &Path, events: &Path) -> Vec<u8> {
     for (i, raw) in input.split_inclusive(|&b| b == b'\n').enumerate() {
         let line_no = i as u64 + 1;
         let outcome = match std::str::from_utf8(raw) {
-            Err(_) => {
-                canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8")
-            }
+            Err(_) => canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8"),
             Ok(line) if line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) => continue,
             Ok(line) => engine.evaluate(line_no, line.trim_end_matches(['\n', '\r'])),
         };
@@ -47,12 +40,8 @@ fn canon_outcomes(data: &Path, events: &Path) -> Vec<u8> {
 /// What the baseline binary prints.
 fn baseline_outcomes(data: &Path, events: &Path, scratch: &Path) -> Vec<u8> {
     let out = scratch.join("baseline.jsonl");
-    let status = Command::new(env!("CARGO_BIN_EXE_timesheet-baseline"))
-        .arg(data)
-        .arg(events)
-        .arg(&out)
-        .status()
-        .unwrap();
+    let status =
+        Command::new(env!("CARGO_BIN_EXE_timesheet-baseline")).arg(data).arg(events).arg(&out).status().unwrap();
     assert!(status.success());
     std::fs::read(&out).unwrap()
 }
@@ -103,10 +92,7 @@ fn edge_cases_give_canons_outcomes() {
     let canon = canon_outcomes(&data, &events);
     let text = String::from_utf8_lossy(&canon);
     for status in ["accepted", "rejected", "ignored", "invalid"] {
-        assert!(
-            text.contains(&format!("\"status\":\"{status}\"")),
-            "no {status} outcome"
-        );
+        assert!(text.contains(&format!("\"status\":\"{status}\"")), "no {status} outcome");
     }
     for code in [
         "HOURS_OUT_OF_RANGE",
@@ -119,10 +105,7 @@ fn edge_cases_give_canons_outcomes() {
         "SCHEMA_VIOLATION",
         "INVALID_ENVELOPE",
     ] {
-        assert!(
-            text.contains(&format!("\"code\":\"{code}\"")),
-            "no {code} rejection"
-        );
+        assert!(text.contains(&format!("\"code\":\"{code}\"")), "no {code} rejection");
     }
     assert_same(&canon, &baseline_outcomes(&data, &events, &tmp));
     let _ = std::fs::remove_dir_all(&tmp);

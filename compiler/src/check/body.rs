@@ -112,9 +112,7 @@ impl<'a> Checker<'a> {
             ast::StmtKind::Reject(r) => Stmt::Reject(self.rejection(env, r, s.span)),
             ast::StmtKind::Emit { dest, value } => {
                 let target = match self.values.get(&dest.text).copied() {
-                    Some(ValueName::Destination(d)) => {
-                        self.pkg.destinations.get(d.0 as usize).map(|x| (d, x.record))
-                    }
+                    Some(ValueName::Destination(d)) => self.pkg.destinations.get(d.0 as usize).map(|x| (d, x.record)),
                     _ if self.is_broken(&dest.text) => None,
                     _ => {
                         let names: Vec<String> = self.pkg.destinations.iter().map(|d| d.name.clone()).collect();
@@ -268,7 +266,8 @@ impl<'a> Checker<'a> {
                             continue;
                         }
                     };
-                    let dest_rec = self.pkg.destinations.get(d.0 as usize).map(|x| x.record).unwrap_or(RecordId(u32::MAX));
+                    let dest_rec =
+                        self.pkg.destinations.get(d.0 as usize).map(|x| x.record).unwrap_or(RecordId(u32::MAX));
                     let ast::ExprKind::Record { name, fields, rest } = &record.kind else {
                         self.error(Code::E0201, record.span, "`expect emit` takes a record literal").help =
                             Some("write `expect emit dest Record { field: value, .. }`".into());
@@ -282,7 +281,13 @@ impl<'a> Checker<'a> {
                         self.error(Code::E0201, name.span, format!("`{}` carries `{a}`, not `{b}`", dest.text));
                         continue;
                     }
-                    ir::TestStmt::ExpectEmit { dest: d, record: rec, fields: values, loc, text: self.text_of(record.span) }
+                    ir::TestStmt::ExpectEmit {
+                        dest: d,
+                        record: rec,
+                        fields: values,
+                        loc,
+                        text: self.text_of(record.span),
+                    }
                 }
             };
             stmts.push(st);

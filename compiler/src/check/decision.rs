@@ -38,7 +38,11 @@ impl DecisionBody {
         def.rows = self
             .rows
             .iter()
-            .map(|r| ir::DecisionRow { cells: r.cells.clone(), outputs: r.outputs.iter().map(|e| place.expr(e)).collect(), loc: place.loc(r.loc) })
+            .map(|r| ir::DecisionRow {
+                cells: r.cells.clone(),
+                outputs: r.outputs.iter().map(|e| place.expr(e)).collect(),
+                loc: place.loc(r.loc),
+            })
             .collect();
         def.n_locals = self.n_locals;
     }
@@ -126,15 +130,23 @@ impl<'a> Checker<'a> {
                         .map(|(_, f)| f.name.clone())
                         .collect();
                     if !absent.is_empty() {
-                        self.error(Code::E0104, d.header_span, format!("the outputs lack {} of `{}`", quote_list(&absent), rec.name))
-                            .help = Some("a record result needs one output column per field".into());
+                        self.error(
+                            Code::E0104,
+                            d.header_span,
+                            format!("the outputs lack {} of `{}`", quote_list(&absent), rec.name),
+                        )
+                        .help = Some("a record result needs one output column per field".into());
                     }
                 }
             }
             Ty::Error => {}
             t => {
                 if d.outputs.len() != 1 {
-                    self.error(Code::E0305, d.header_span, format!("a `{}` result has exactly one output column", self.show(t)));
+                    self.error(
+                        Code::E0305,
+                        d.header_span,
+                        format!("a `{}` result has exactly one output column", self.show(t)),
+                    );
                 }
                 output_fields.push((0, t.clone()));
             }
@@ -191,7 +203,13 @@ impl<'a> Checker<'a> {
         if errors_after == errors_before && !broken && !bad_rows {
             self.analyse(&def, hit, &columns, &rows, d);
         }
-        Some(DecisionBody { hit, columns, output_record, rows: rows.into_iter().map(|(r, _)| r).collect(), n_locals: env.n_locals })
+        Some(DecisionBody {
+            hit,
+            columns,
+            output_record,
+            rows: rows.into_iter().map(|(r, _)| r).collect(),
+            n_locals: env.n_locals,
+        })
     }
 
     fn cell(&mut self, cell: &ast::Cell, ty: &Ty) -> CellTest {
@@ -202,8 +220,12 @@ impl<'a> Checker<'a> {
             match ty.strip().ord_kind() {
                 Some(OrdKind::Text) | None => {
                     let shown = c.show(ty);
-                    c.error(Code::E0204, op_span, format!("comparisons and ranges need an ordered column, not `{shown}`"))
-                        .help = Some("ordered columns are numbers, Money, Date and Timestamp".into());
+                    c.error(
+                        Code::E0204,
+                        op_span,
+                        format!("comparisons and ranges need an ordered column, not `{shown}`"),
+                    )
+                    .help = Some("ordered columns are numbers, Money, Date and Timestamp".into());
                     None
                 }
                 Some(k) => Some(k),
@@ -291,13 +313,23 @@ impl<'a> Checker<'a> {
                 };
                 if empty {
                     self.diags.push(
-                        Diagnostic::new(Code::W0304, self.file, *span, "this row can never match: a cell matches no value")
-                            .with_help("check the cell's range or list of values"),
+                        Diagnostic::new(
+                            Code::W0304,
+                            self.file,
+                            *span,
+                            "this row can never match: a cell matches no value",
+                        )
+                        .with_help("check the cell's range or list of values"),
                     );
                 } else if covered {
                     self.diags.push(
-                        Diagnostic::new(Code::W0304, self.file, *span, "this row can never match: earlier rows cover every input it matches")
-                            .with_help("with `hit first` the first matching row wins; move this row up or remove it"),
+                        Diagnostic::new(
+                            Code::W0304,
+                            self.file,
+                            *span,
+                            "this row can never match: earlier rows cover every input it matches",
+                        )
+                        .with_help("with `hit first` the first matching row wins; move this row up or remove it"),
                     );
                 }
             }
@@ -341,7 +373,8 @@ impl<'a> Checker<'a> {
         // Completeness.
         if hit != Hit::Collect && !def.ret.is_optional() {
             if let Some(w) = uncovered(&sets, &domains, &all_rows, 0, None, &mut Vec::new()) {
-                let msg = format!("decision `{}` does not cover every input: no row matches {}", def.name, describe(&w));
+                let msg =
+                    format!("decision `{}` does not cover every input: no row matches {}", def.name, describe(&w));
                 let ordered: Vec<bool> = columns
                     .iter()
                     .map(|c| {
@@ -387,7 +420,9 @@ impl<'a> Checker<'a> {
                 for c in cells {
                     match c {
                         CellTest::Any => {}
-                        CellTest::In { values, .. } => consts.extend(values.iter().filter(|v| **v != Const::None).cloned()),
+                        CellTest::In { values, .. } => {
+                            consts.extend(values.iter().filter(|v| **v != Const::None).cloned())
+                        }
                         CellTest::Cmp { value, .. } => consts.push(value.clone()),
                         CellTest::Range { lo, hi, .. } => {
                             consts.push(lo.clone());
@@ -487,16 +522,17 @@ fn widen(sets: &[Vec<Vec<bool>>], domains: &[Vec<Atom>], w: &[usize]) -> Vec<Vec
     let mut boxes: Vec<Vec<bool>> =
         domains.iter().zip(w.iter()).map(|(d, a)| (0..d.len()).map(|i| i == *a).collect()).collect();
     let clear_elsewhere = |boxes: &[Vec<bool>], row: &[Vec<bool>], col: usize| {
-        boxes.iter().zip(row.iter()).enumerate().any(|(c, (b, r))| {
-            c != col && !b.iter().zip(r.iter()).any(|(x, y)| *x && *y)
-        })
+        boxes
+            .iter()
+            .zip(row.iter())
+            .enumerate()
+            .any(|(c, (b, r))| c != col && !b.iter().zip(r.iter()).any(|(x, y)| *x && *y))
     };
     for col in 0..boxes.len() {
         let n = domains.get(col).map(Vec::len).unwrap_or(0);
         for atom in 0..n {
             let safe = sets.iter().all(|row| {
-                !row.get(col).and_then(|r| r.get(atom)).copied().unwrap_or(false)
-                    || clear_elsewhere(&boxes, row, col)
+                !row.get(col).and_then(|r| r.get(atom)).copied().unwrap_or(false) || clear_elsewhere(&boxes, row, col)
             });
             if safe {
                 if let Some(x) = boxes.get_mut(col).and_then(|b| b.get_mut(atom)) {

@@ -104,7 +104,8 @@ impl Sigs {
     /// Whether `item` (of `file`) has a body to check: handlers, tests, and
     /// the functions and decisions whose declaration is in effect.
     pub fn has_body(&self, file: FileId, item: &ast::Item) -> bool {
-        let in_effect = |name: &ast::Ident| self.declared.get(&name.text).map(|(f, s)| (*f, *s)) == Some((file, name.span));
+        let in_effect =
+            |name: &ast::Ident| self.declared.get(&name.text).map(|(f, s)| (*f, *s)) == Some((file, name.span));
         match item {
             ast::Item::Fn(f) => in_effect(&f.name),
             ast::Item::Decision(d) => in_effect(&d.name),
@@ -222,8 +223,13 @@ pub fn assemble<'r>(
         let place = place::Place { file, offset: start, lines: sigs.line_of(file, start).saturating_sub(1) };
         if let (ast::Item::Handler(h), ItemBody::Handler(Some(hb))) = (item, &result.body) {
             if let Some(first) = c.pkg.handler_by_type.get(&hb.event_type).copied() {
-                let mut d = Diagnostic::new(Code::E0402, file, h.event.span, format!("`{}` already has a handler", h.event.text))
-                    .with_help("one event type has one handler: merge the two");
+                let mut d = Diagnostic::new(
+                    Code::E0402,
+                    file,
+                    h.event.span,
+                    format!("`{}` already has a handler", h.event.text),
+                )
+                .with_help("one event type has one handler: merge the two");
                 if let Some(site) = c.pkg.handlers.get(first).and_then(|h| h.site) {
                     d = d.with_label(site.file, site.span, "the first handler");
                 }
@@ -534,8 +540,8 @@ impl<'a> Checker<'a> {
     fn claim(&mut self, name: &ast::Ident) -> bool {
         let builtin_fn = canon_stdlib::functions::lookup(&name.text).is_some() || name.text == "meta";
         if self.types.contains_key(&name.text) && !self.declared.contains_key(&name.text) || builtin_fn {
-            self.error(Code::E0102, name.span, format!("`{}` is already defined by Canon", name.text))
-                .help = Some("choose another name".into());
+            self.error(Code::E0102, name.span, format!("`{}` is already defined by Canon", name.text)).help =
+                Some("choose another name".into());
             return false;
         }
         if let Some((file, span)) = self.declared.get(&name.text).copied() {
@@ -579,7 +585,11 @@ impl<'a> Checker<'a> {
                         let wire = v.wire.as_ref().map(|w| w.value.clone()).unwrap_or_else(|| v.name.text.clone());
                         if def.by_wire.contains_key(&wire) {
                             let span = v.wire.as_ref().map(|w| w.span).unwrap_or(v.name.span);
-                            self.error(Code::E0102, span, format!("wire name `{wire}` is used twice in `{}`", e.name.text));
+                            self.error(
+                                Code::E0102,
+                                span,
+                                format!("wire name `{wire}` is used twice in `{}`", e.name.text),
+                            );
                             continue;
                         }
                         def.by_wire.insert(wire.clone(), def.variants.len() as u32);
@@ -611,7 +621,10 @@ impl<'a> Checker<'a> {
                 if self.claim(&d.name) {
                     let id = DestId(self.pkg.destinations.len() as u32);
                     self.values.to_mut().insert(d.name.text.clone(), ValueName::Destination(id));
-                    self.pkg.to_mut().destinations.push(ir::DestDef { name: d.name.text.clone(), record: RecordId(u32::MAX) });
+                    self.pkg
+                        .to_mut()
+                        .destinations
+                        .push(ir::DestDef { name: d.name.text.clone(), record: RecordId(u32::MAX) });
                 }
             }
             ast::Item::Table(t) => {
@@ -712,8 +725,13 @@ impl<'a> Checker<'a> {
         for f in &r.fields {
             let ty = self.resolve_type(&f.ty);
             if let Some(first) = seen.get(&f.name.text).copied() {
-                let d = Diagnostic::new(Code::E0102, self.file, f.name.span, format!("field `{}` is defined twice", f.name.text))
-                    .with_label(self.file, first, "first defined here");
+                let d = Diagnostic::new(
+                    Code::E0102,
+                    self.file,
+                    f.name.span,
+                    format!("field `{}` is defined twice", f.name.text),
+                )
+                .with_label(self.file, first, "first defined here");
                 self.diags.push(d);
                 continue;
             }
@@ -875,7 +893,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     prev.last().copied().unwrap_or(0)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -28,7 +28,8 @@ impl<'a> Checker<'a> {
         let sccs = tarjan(&edges);
         for mut comp in sccs {
             comp.sort_unstable();
-            let self_loop = comp.len() == 1 && comp.first().map(|n| edges.get(*n).map(|e| e.contains(n)).unwrap_or(false)).unwrap_or(false);
+            let self_loop = comp.len() == 1
+                && comp.first().map(|n| edges.get(*n).map(|e| e.contains(n)).unwrap_or(false)).unwrap_or(false);
             if comp.len() < 2 && !self_loop {
                 continue;
             }
@@ -43,7 +44,11 @@ impl<'a> Checker<'a> {
                 let msg = if comp.len() == 1 {
                     format!("`{}` calls itself", self.callee_name(*node))
                 } else {
-                    format!("`{}` is recursive: {} call each other", self.callee_name(*node), names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "`{}` is recursive: {} call each other",
+                        self.callee_name(*node),
+                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    )
                 };
                 let mut d = Diagnostic::new(Code::E0401, file, span, msg)
                     .with_help("Canon rules always terminate, so recursion is not allowed; use `sum`, `count`, `any`, `all` or `for` over a list");
@@ -137,7 +142,8 @@ fn tarjan(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
         }
     }
     let n = edges.len();
-    let mut s = St { index: vec![None; n], low: vec![0; n], on: vec![false; n], stack: Vec::new(), next: 0, out: Vec::new() };
+    let mut s =
+        St { index: vec![None; n], low: vec![0; n], on: vec![false; n], stack: Vec::new(), next: 0, out: Vec::new() };
     for v in 0..n {
         if s.index.get(v).copied().flatten().is_none() {
             visit(v, edges, &mut s);

@@ -419,16 +419,46 @@ pub enum ExprKind {
     /// A string literal with interpolation.
     Text(Vec<StrPart>),
     Name(Ident),
-    Field { base: Box<Expr>, name: Ident, optional: bool },
-    Call { callee: Ident, args: Vec<Arg> },
+    Field {
+        base: Box<Expr>,
+        name: Ident,
+        optional: bool,
+    },
+    Call {
+        callee: Ident,
+        args: Vec<Arg>,
+    },
     /// A call on something that is not a plain name (always an error).
-    BadCall { callee: Box<Expr> },
-    Index { base: Box<Expr>, keys: Vec<Expr> },
-    Unary { op: UnOp, expr: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    If { cond: Box<Expr>, then: Box<Expr>, otherwise: Box<Expr> },
-    Match { scrutinee: Box<Expr>, arms: Vec<ExprArm> },
-    Record { name: Ident, fields: Vec<FieldInit>, rest: Option<Span> },
+    BadCall {
+        callee: Box<Expr>,
+    },
+    Index {
+        base: Box<Expr>,
+        keys: Vec<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    If {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    Match {
+        scrutinee: Box<Expr>,
+        arms: Vec<ExprArm>,
+    },
+    Record {
+        name: Ident,
+        fields: Vec<FieldInit>,
+        rest: Option<Span>,
+    },
     List(Vec<Expr>),
     Paren(Box<Expr>),
 }

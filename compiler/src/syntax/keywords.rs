@@ -45,7 +45,10 @@ mod tests {
         assert_eq!(words.len(), unique.len(), "a keyword is in two groups");
         for w in &words {
             let toks = lexer::lex(w);
-            assert!(toks.len() == 1 && toks[0].token.is_some_and(|t| t.is_keyword()), "`{w}` does not lex as a keyword");
+            assert!(
+                toks.len() == 1 && toks[0].token.is_some_and(|t| t.is_keyword()),
+                "`{w}` does not lex as a keyword"
+            );
         }
     }
 }

@@ -76,11 +76,7 @@ pub fn parse_chunk(chunk: &str) -> Option<Parsed> {
 
 /// The name an item declares, read from its first words (`record Line {` gives `Line`).
 fn declared_name(chunk: &str) -> Option<String> {
-    let code: String = chunk
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let code: String = chunk.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
     let mut words = code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty());
     let kw = words.next()?;
     if ["enum", "record", "event", "destination", "table", "fn", "decision"].contains(&kw) {
@@ -146,8 +142,17 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::EOI => "end of file",
         Rule::ident | Rule::name => "a name",
         Rule::type_name => "a type name",
-        Rule::expr | Rule::coalesce | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::cmp_expr
-        | Rule::add_expr | Rule::mul_expr | Rule::unary | Rule::postfix | Rule::out_cell => "an expression",
+        Rule::expr
+        | Rule::coalesce
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::cmp_expr
+        | Rule::add_expr
+        | Rule::mul_expr
+        | Rule::unary
+        | Rule::postfix
+        | Rule::out_cell => "an expression",
         Rule::ty | Rule::ty_base | Rule::path_ty | Rule::list_ty => "a type",
         Rule::string => "a string",
         Rule::code => "a rejection code such as `PROJECT_CLOSED`",
@@ -156,10 +161,23 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         }
         Rule::cell_value => "a value",
         Rule::row | Rule::header_row => "a decision row",
-        Rule::enum_decl | Rule::record_decl | Rule::event_decl | Rule::destination_decl | Rule::table_decl
-        | Rule::fn_decl | Rule::decision_decl | Rule::handler | Rule::test_decl => "a declaration",
-        Rule::let_stmt | Rule::check_stmt | Rule::require_stmt | Rule::reject_stmt | Rule::emit_stmt
-        | Rule::if_stmt | Rule::match_stmt | Rule::for_stmt => "a statement",
+        Rule::enum_decl
+        | Rule::record_decl
+        | Rule::event_decl
+        | Rule::destination_decl
+        | Rule::table_decl
+        | Rule::fn_decl
+        | Rule::decision_decl
+        | Rule::handler
+        | Rule::test_decl => "a declaration",
+        Rule::let_stmt
+        | Rule::check_stmt
+        | Rule::require_stmt
+        | Rule::reject_stmt
+        | Rule::emit_stmt
+        | Rule::if_stmt
+        | Rule::match_stmt
+        | Rule::for_stmt => "a statement",
         Rule::given | Rule::given_file | Rule::with_rows | Rule::expect_stmt | Rule::assert_stmt => "a test statement",
         Rule::field => "a field",
         Rule::variant => "a variant",
@@ -765,7 +783,8 @@ impl<'t> Builder<'t> {
         for q in inner(p) {
             match q.as_rule() {
                 Rule::str_text | Rule::str_escape => {
-                    let s = if q.as_rule() == Rule::str_text { q.as_str().to_string() } else { self.unescape(&q, base) };
+                    let s =
+                        if q.as_rule() == Rule::str_text { q.as_str().to_string() } else { self.unescape(&q, base) };
                     if let Some(StrPart::Text(t)) = parts.last_mut() {
                         t.push_str(&s);
                     } else {
@@ -1081,7 +1100,43 @@ fn found_len(text: &str, pos: usize) -> usize {
 fn syntax_help(text: &str, pos: usize) -> Option<String> {
     let rest = text.get(pos..).unwrap_or("");
     let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-    if ["and", "or", "not", "in", "if", "then", "else", "match", "let", "emit", "none", "true", "false", "key", "on", "as", "with", "test", "table", "event", "record", "enum", "hit", "for", "fn", "given", "expect", "check", "require", "reject", "decision", "destination", "assert"].contains(&word.as_str()) {
+    if [
+        "and",
+        "or",
+        "not",
+        "in",
+        "if",
+        "then",
+        "else",
+        "match",
+        "let",
+        "emit",
+        "none",
+        "true",
+        "false",
+        "key",
+        "on",
+        "as",
+        "with",
+        "test",
+        "table",
+        "event",
+        "record",
+        "enum",
+        "hit",
+        "for",
+        "fn",
+        "given",
+        "expect",
+        "check",
+        "require",
+        "reject",
+        "decision",
+        "destination",
+        "assert",
+    ]
+    .contains(&word.as_str())
+    {
         return Some(format!("`{word}` is a keyword and cannot be used as a name"));
     }
     if rest.starts_with("&&") || rest.starts_with("||") {
@@ -1090,7 +1145,9 @@ fn syntax_help(text: &str, pos: usize) -> Option<String> {
     if rest.starts_with('!') && !rest.starts_with("!=") {
         return Some("Canon writes `not` instead of `!`".into());
     }
-    if rest.starts_with('}') && text.get(..pos).map(|b| b.matches('{').count() < b.matches('}').count() + 1).unwrap_or(false) {
+    if rest.starts_with('}')
+        && text.get(..pos).map(|b| b.matches('{').count() < b.matches('}').count() + 1).unwrap_or(false)
+    {
         return None;
     }
     None

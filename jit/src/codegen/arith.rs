@@ -3,15 +3,22 @@
 use canon_compiler::ir::{BinaryOp, CmpOp, Const, Expr, ExprKind, Loc};
 use canon_compiler::types::{OrdKind, Ty};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, BlockArg, InstBuilder};
 use cranelift_codegen::ir::Value as CValue;
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder};
 
 use crate::rt::{helpers, Comparison, TwoToCell, TypePair};
 
 use super::{BodyLowering, Unsupported};
 
 impl BodyLowering<'_, '_, '_> {
-    pub(super) fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, dst: CValue, e: &Expr) -> Result<(), Unsupported> {
+    pub(super) fn binary(
+        &mut self,
+        op: BinaryOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        dst: CValue,
+        e: &Expr,
+    ) -> Result<(), Unsupported> {
         match op {
             BinaryOp::And | BinaryOp::Or => {
                 self.expr(lhs, dst)?;
@@ -118,7 +125,15 @@ impl BodyLowering<'_, '_, '_> {
     /// product is exact and is built here, as `num::mul` builds it (a zero
     /// is never negative); otherwise the helper `h` computes it. `currency_of`
     /// is the cell and byte offset of the currency the result takes.
-    pub(super) fn small_mul(&mut self, a: CValue, b: CValue, currency_of: Option<(CValue, i32)>, dst: CValue, h: TwoToCell, loc: Loc) {
+    pub(super) fn small_mul(
+        &mut self,
+        a: CValue,
+        b: CValue,
+        currency_of: Option<(CValue, i32)>,
+        dst: CValue,
+        h: TwoToCell,
+        loc: Loc,
+    ) {
         self.small_mul_with(a, b, currency_of, dst, |f| f.call_two_to_cell(h, a, b, dst, ()), loc);
     }
 
@@ -218,7 +233,14 @@ impl BodyLowering<'_, '_, '_> {
     }
 
     /// `a op b` for an ordered kind; an i8. Faults (currency mismatch) at `loc`.
-    pub(super) fn compare(&mut self, op: CmpOp, kind: OrdKind, a: CValue, b: CValue, loc: Loc) -> Result<CValue, Unsupported> {
+    pub(super) fn compare(
+        &mut self,
+        op: CmpOp,
+        kind: OrdKind,
+        a: CValue,
+        b: CValue,
+        loc: Loc,
+    ) -> Result<CValue, Unsupported> {
         let (x, y) = match kind {
             OrdKind::Int | OrdKind::Timestamp => (self.word0(a), self.word0(b)),
             OrdKind::Date => (self.load(types::I32, a, 0), self.load(types::I32, b, 0)),

@@ -7,7 +7,9 @@ use cranelift_codegen::ir::{FuncRef, Value as CValue};
 use cranelift_module::{FuncId, Module};
 
 use crate::cell::{Cell, CELL, TAG};
-use crate::rt::{helpers, ArgsToCell, Aux, Effect, Helper, OneToCell, TakesOne, TakesOptional, TakesThree, ToCell, TwoToCell};
+use crate::rt::{
+    helpers, ArgsToCell, Aux, Effect, Helper, OneToCell, TakesOne, TakesOptional, TakesThree, ToCell, TwoToCell,
+};
 
 use super::{BodyLowering, PTR};
 
@@ -36,13 +38,17 @@ impl BodyLowering<'_, '_, '_> {
     }
 
     pub(super) fn temp(&mut self) -> CValue {
-        let slot = self.builder.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, CELL as u32, 3));
+        let slot =
+            self.builder.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, CELL as u32, 3));
         self.builder.ins().stack_addr(PTR, slot, 0)
     }
 
     pub(super) fn temps(&mut self, n: usize) -> CValue {
-        let slot =
-            self.builder.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, (n.max(1) * CELL) as u32, 3));
+        let slot = self.builder.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (n.max(1) * CELL) as u32,
+            3,
+        ));
         self.builder.ins().stack_addr(PTR, slot, 0)
     }
 
@@ -128,12 +134,25 @@ impl BodyLowering<'_, '_, '_> {
         self.call_helper(h.helper(), HelperCells { a: Some(a), dst: Some(dst), ..HelperCells::NONE }, aux.encode())
     }
 
-    pub(super) fn call_two_to_cell<A: Aux>(&mut self, h: TwoToCell<A>, a: CValue, b: CValue, dst: CValue, aux: A) -> CValue {
+    pub(super) fn call_two_to_cell<A: Aux>(
+        &mut self,
+        h: TwoToCell<A>,
+        a: CValue,
+        b: CValue,
+        dst: CValue,
+        aux: A,
+    ) -> CValue {
         let cells = HelperCells { a: Some(a), b: Some(b), c: None, dst: Some(dst) };
         self.call_helper(h.helper(), cells, aux.encode())
     }
 
-    pub(super) fn call_args_to_cell<A: Aux>(&mut self, h: ArgsToCell<A>, args: [Option<CValue>; 3], dst: CValue, aux: A) -> CValue {
+    pub(super) fn call_args_to_cell<A: Aux>(
+        &mut self,
+        h: ArgsToCell<A>,
+        args: [Option<CValue>; 3],
+        dst: CValue,
+        aux: A,
+    ) -> CValue {
         let [a, b, c] = args;
         self.call_helper(h.helper(), HelperCells { a, b, c, dst: Some(dst) }, aux.encode())
     }

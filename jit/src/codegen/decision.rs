@@ -10,8 +10,8 @@ use crate::cell::CELL;
 use crate::plan::{IndexPlan, IndexedColumn, MixedPlan};
 use crate::rt::{helpers, CellCount, DecisionIndex, MatchedRow};
 
-use super::{BodyLowering, Unsupported, PTR};
 use super::cells::flags;
+use super::{BodyLowering, Unsupported, PTR};
 
 impl BodyLowering<'_, '_, '_> {
     // ------------------------------------------------------------ decisions
@@ -71,7 +71,14 @@ impl BodyLowering<'_, '_, '_> {
     /// Scans `rows` (indices into `d.rows`, in order) under `hit first` or
     /// `hit unique`, testing every column except those `skip` marks (already
     /// known to match), then writes the result or the fault.
-    pub(super) fn scan(&mut self, index: usize, d: &ir::DecisionDef, rows: &[usize], skip: &[bool], dst: CValue) -> Result<(), Unsupported> {
+    pub(super) fn scan(
+        &mut self,
+        index: usize,
+        d: &ir::DecisionDef,
+        rows: &[usize],
+        skip: &[bool],
+        dst: CValue,
+    ) -> Result<(), Unsupported> {
         match d.hit {
             Hit::First => {
                 for row in rows.iter().filter_map(|r| d.rows.get(*r)) {
@@ -165,7 +172,14 @@ impl BodyLowering<'_, '_, '_> {
     /// A decision with some enum or Bool columns: their values pick, through
     /// an index computed at compile time, the list of rows that can match,
     /// and only those are scanned, on the other columns.
-    fn mixed(&mut self, index: usize, d: &ir::DecisionDef, plan: &MixedPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
+    fn mixed(
+        &mut self,
+        index: usize,
+        d: &ir::DecisionDef,
+        plan: &MixedPlan,
+        dst: CValue,
+        scan: Block,
+    ) -> Result<(), Unsupported> {
         let table = self.lowering.shared.store.keep_u32(plan.entries.clone());
         let entry = self.entry(d, &plan.columns, table, scan);
         let blocks: Vec<Block> = plan.lists.iter().map(|_| self.builder.create_block()).collect();
@@ -183,7 +197,14 @@ impl BodyLowering<'_, '_, '_> {
     /// The lookup of a decision whose matching row depends only on a small
     /// product of enum and Bool values: the row (or conflict) for each
     /// combination is computed here, once; at run time, one load and a jump.
-    fn indexed(&mut self, index: usize, d: &ir::DecisionDef, plan: &IndexPlan, dst: CValue, scan: Block) -> Result<(), Unsupported> {
+    fn indexed(
+        &mut self,
+        index: usize,
+        d: &ir::DecisionDef,
+        plan: &IndexPlan,
+        dst: CValue,
+        scan: Block,
+    ) -> Result<(), Unsupported> {
         let table = self.lowering.shared.store.keep_u32(plan.entries.clone());
         let entry = self.entry(d, &plan.columns, table, scan);
         // Entry 0: no row; 1..=rows: that row; after: a conflict pair.
@@ -236,7 +257,13 @@ impl BodyLowering<'_, '_, '_> {
     }
 
     /// Falls through when the row matches, else jumps to `next`.
-    pub(super) fn row_test(&mut self, d: &ir::DecisionDef, row: &ir::DecisionRow, skip: &[bool], next: Block) -> Result<(), Unsupported> {
+    pub(super) fn row_test(
+        &mut self,
+        d: &ir::DecisionDef,
+        row: &ir::DecisionRow,
+        skip: &[bool],
+        next: Block,
+    ) -> Result<(), Unsupported> {
         for (i, (cell, col)) in row.cells.iter().zip(d.columns.iter()).enumerate() {
             if skip.get(i).copied().unwrap_or(false) {
                 continue;
@@ -297,7 +324,13 @@ impl BodyLowering<'_, '_, '_> {
         self.builder.switch_to_block(cont);
     }
 
-    pub(super) fn row_output(&mut self, index: usize, d: &ir::DecisionDef, row: &ir::DecisionRow, dst: CValue) -> Result<(), Unsupported> {
+    pub(super) fn row_output(
+        &mut self,
+        index: usize,
+        d: &ir::DecisionDef,
+        row: &ir::DecisionRow,
+        dst: CValue,
+    ) -> Result<(), Unsupported> {
         if self.lowering.shared.traced {
             let ri = d.rows.iter().position(|r| std::ptr::eq(r, row)).unwrap_or(0);
             self.call_effect(helpers::trace_row, MatchedRow { decision: DecisionIndex(index as u32), row: ri as u32 });

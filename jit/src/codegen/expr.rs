@@ -4,8 +4,8 @@ use canon_compiler::ir::{self, Aggregate, Const, Expr, ExprKind, InterpPart, Loc
 use canon_compiler::types::Ty;
 use canon_runtime::Value;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_codegen::ir::Value as CValue;
+use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_module::FuncId;
 
 use crate::cell::{Cell, CELL};
@@ -144,7 +144,11 @@ impl BodyLowering<'_, '_, '_> {
                 let mixed = value.ty.strip() != elem_ty.strip() && !matches!(value.ty.strip(), Ty::NoneLit);
                 let value_ty = value.ty.clone();
                 self.each(l, x, |f| {
-                    let eq = if mixed { f.equal_as(v, x, &value_ty, &elem_ty, e.loc) } else { f.equal(v, x, &elem_ty, e.loc)? };
+                    let eq = if mixed {
+                        f.equal_as(v, x, &value_ty, &elem_ty, e.loc)
+                    } else {
+                        f.equal(v, x, &elem_ty, e.loc)?
+                    };
                     let cur = f.builder.use_var(found);
                     let n = f.builder.ins().bor(cur, eq);
                     f.builder.def_var(found, n);
@@ -219,7 +223,11 @@ impl BodyLowering<'_, '_, '_> {
                 for p in parts {
                     match p {
                         InterpPart::Text(t) => {
-                            let c = self.lowering.shared.store.cell_of(&self.lowering.shared.pkg.clone(), &Ty::Text, &Value::Text(t.clone()));
+                            let c = self.lowering.shared.store.cell_of(
+                                &self.lowering.shared.pkg.clone(),
+                                &Ty::Text,
+                                &Value::Text(t.clone()),
+                            );
                             cells.push((c, None, Ty::Text));
                         }
                         InterpPart::Expr(x) => {
@@ -315,7 +323,14 @@ impl BodyLowering<'_, '_, '_> {
                 let id = BuiltinIndex(self.lowering.shared.builtins.len() as u32);
                 self.lowering.shared.builtins.push(op);
                 let args = [Some(x), Some(c), Some(r)];
-                self.small_mul_with(x, r, Some((c, 0)), dst, |f| f.call_args_to_cell(helpers::builtin, args, dst, id), loc);
+                self.small_mul_with(
+                    x,
+                    r,
+                    Some((c, 0)),
+                    dst,
+                    |f| f.call_args_to_cell(helpers::builtin, args, dst, id),
+                    loc,
+                );
                 true
             }
             _ => false,
@@ -339,7 +354,15 @@ impl BodyLowering<'_, '_, '_> {
         Ok(acc)
     }
 
-    pub(super) fn aggregate(&mut self, op: Aggregate, list: &Expr, slot: u32, body: &Expr, dst: CValue, e: &Expr) -> Result<(), Unsupported> {
+    pub(super) fn aggregate(
+        &mut self,
+        op: Aggregate,
+        list: &Expr,
+        slot: u32,
+        body: &Expr,
+        dst: CValue,
+        e: &Expr,
+    ) -> Result<(), Unsupported> {
         let l = self.temp();
         self.expr(list, l)?;
         let var = self.local(slot);

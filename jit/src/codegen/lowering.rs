@@ -181,7 +181,11 @@ pub(super) struct BodyLowering<'l, 'm, 'b> {
 }
 
 impl<'l, 'm, 'b> BodyLowering<'l, 'm, 'b> {
-    pub(super) fn begin(lowering: &'l mut Lowering<'m>, builder: &'l mut FunctionBuilder<'b>, n_locals: u32) -> BodyLowering<'l, 'm, 'b> {
+    pub(super) fn begin(
+        lowering: &'l mut Lowering<'m>,
+        builder: &'l mut FunctionBuilder<'b>,
+        n_locals: u32,
+    ) -> BodyLowering<'l, 'm, 'b> {
         let entry = builder.create_block();
         builder.append_block_params_for_function_params(entry);
         builder.switch_to_block(entry);

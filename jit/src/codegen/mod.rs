@@ -15,8 +15,8 @@ mod stmt;
 
 use cranelift_codegen::ir::types;
 
-pub use lowering::{body_sig, helper_sig, Compiled, Lowering};
 use lowering::BodyLowering;
+pub use lowering::{body_sig, helper_sig, Compiled, Lowering};
 
 const PTR: types::Type = types::I64;
 

@@ -2,8 +2,8 @@
 
 use canon_compiler::ir::{self, Expr, Stmt};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_codegen::ir::Value as CValue;
+use cranelift_codegen::ir::{types, InstBuilder};
 
 use crate::cell::CELL;
 use crate::rt::{helpers, EmitSite, RejectIndex, RejectSite};

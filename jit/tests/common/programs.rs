@@ -167,7 +167,19 @@ impl<'r, 'd> Gen<'r, 'd> {
         }
         if self.leaf() || self.chance(0.3) {
             return self
-                .pick(&["v.i", "v.j", "3", "0", "-7", "9223372036854775807", "len(v.t)", "len(v.items)", "year(v.dt)", "month(date(v.ts))", "day(v.dt)"])
+                .pick(&[
+                    "v.i",
+                    "v.j",
+                    "3",
+                    "0",
+                    "-7",
+                    "9223372036854775807",
+                    "len(v.t)",
+                    "len(v.items)",
+                    "year(v.dt)",
+                    "month(date(v.ts))",
+                    "day(v.dt)",
+                ])
                 .to_string();
         }
         match self.rng.gen_range(0..9) {
@@ -179,9 +191,9 @@ impl<'r, 'd> Gen<'r, 'd> {
             5 => self.deeper(|g| format!("days_between(v.dt, {})", g.date())),
             6 => self.deeper(|g| format!("abs({})", g.int())),
             7 => self.deeper(|g| format!("max({}, {})", g.int(), g.int())),
-            _ => self.deeper(|g| {
-                format!("(match {} {{ Alpha => {}, Beta | Gamma => {} }})", g.kind(), g.int(), g.int())
-            }),
+            _ => {
+                self.deeper(|g| format!("(match {} {{ Alpha => {}, Beta | Gamma => {} }})", g.kind(), g.int(), g.int()))
+            }
         }
     }
 
@@ -328,7 +340,9 @@ impl<'r, 'd> Gen<'r, 'd> {
         }
         let (i, d, m, t, b, dt, k) =
             (self.int(), self.decimal(), self.money(), self.text(), self.boolean(), self.date(), self.kind());
-        body.push_str(&format!("  emit out Out {{ i: {i}, d: {d}, m: {m}, t: {t}, b: {b}, dt: {dt}, k: {k}, ts: v.ts, c: v.c }}\n"));
+        body.push_str(&format!(
+            "  emit out Out {{ i: {i}, d: {d}, m: {m}, t: {t}, b: {b}, dt: {dt}, k: {k}, ts: v.ts, c: v.c }}\n"
+        ));
         format!("{PRELUDE}\non Ev as v {{\n{body}}}\n")
     }
 
@@ -340,8 +354,17 @@ impl<'r, 'd> Gen<'r, 'd> {
             g.pick(&["0", "1", "-3", "42", "9223372036854775807", "-9223372036854775808", "12"]).to_string()
         };
         let dec = |g: &mut Self| -> String {
-            g.pick(&["\"1.25\"", "\"0\"", "\"-0.00\"", "2.5", "\"79228162514264337593543950335\"", "\"0.0000001\"", "\"1.50E+3\"", "\"3\""])
-                .to_string()
+            g.pick(&[
+                "\"1.25\"",
+                "\"0\"",
+                "\"-0.00\"",
+                "2.5",
+                "\"79228162514264337593543950335\"",
+                "\"0.0000001\"",
+                "\"1.50E+3\"",
+                "\"3\"",
+            ])
+            .to_string()
         };
         let money = |g: &mut Self| -> String {
             let a = dec(g);
@@ -370,7 +393,10 @@ impl<'r, 'd> Gen<'r, 'd> {
             format!("\"b\":{}", self.pick(&["true", "false"])),
             format!("\"dt\":\"{}\"", self.pick(&["2026-01-31", "2024-02-29", "1999-12-31"])),
             format!("\"k\":{}", self.pick(&kinds)),
-            format!("\"ts\":\"{}\"", self.pick(&["2026-10-05T09:00:00Z", "2026-10-05T09:00:00.50+02:00", "1999-12-31T23:59:59.123456789Z"])),
+            format!(
+                "\"ts\":\"{}\"",
+                self.pick(&["2026-10-05T09:00:00Z", "2026-10-05T09:00:00.50+02:00", "1999-12-31T23:59:59.123456789Z"])
+            ),
             format!("\"c\":\"{}\"", self.pick(&["USD", "EUR", "GBP"])),
             format!("\"items\":[{}]", items.join(",")),
         ];
@@ -379,13 +405,26 @@ impl<'r, 'd> Gen<'r, 'd> {
         let u = format!("\"{}\"", self.pick(&["x", "y"]));
         let ko = self.pick(&kinds).to_string();
         let ots = format!("\"{}\"", self.pick(&["2026-10-05T09:00:00Z", "2026-10-05T07:00:00Z"]));
-        for (k, v) in [("e", opt(self, e)), ("n", opt(self, nn)), ("u", opt(self, u)), ("ko", opt(self, ko)), ("ots", opt(self, ots))] {
+        for (k, v) in [
+            ("e", opt(self, e)),
+            ("n", opt(self, nn)),
+            ("u", opt(self, u)),
+            ("ko", opt(self, ko)),
+            ("ots", opt(self, ots)),
+        ] {
             if let Some(v) = v {
                 fields.push(format!("\"{k}\":{v}"));
             }
         }
         if self.chance(0.05) {
-            let bad = self.pick(&["\"i\":1.5", "\"d\":\"1e\"", "\"k\":\"beta \"", "\"ts\":\"2026-13-01T00:00:00Z\"", "\"items\":[{}]", "\"c\":\"usd\""]);
+            let bad = self.pick(&[
+                "\"i\":1.5",
+                "\"d\":\"1e\"",
+                "\"k\":\"beta \"",
+                "\"ts\":\"2026-13-01T00:00:00Z\"",
+                "\"items\":[{}]",
+                "\"c\":\"usd\"",
+            ]);
             fields.push(bad.into());
         }
         format!(
@@ -472,7 +511,10 @@ pub fn fuzz_input(data: &[u8]) -> Result<usize, Failure> {
 pub fn compare(source: &str, events: &[String], lineage: bool) -> Result<usize, Failure> {
     let pkg = package::from_sources(PathBuf::from("."), vec![("gen.canon".into(), source.to_string())]);
     if pkg.has_errors() {
-        return Err(Failure::DoesNotCheck(format!("generated program does not check: {:?}\n{source}", pkg.diagnostics().first())));
+        return Err(Failure::DoesNotCheck(format!(
+            "generated program does not check: {:?}\n{source}",
+            pkg.diagnostics().first()
+        )));
     }
     let checked = pkg.package();
     let tables = Tables::empty(&checked);

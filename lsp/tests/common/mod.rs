@@ -55,29 +55,17 @@ impl Client {
         tokio::spawn(async move {
             while let Some(req) = socket.next().await {
                 let (method, _, params) = req.into_parts();
-                sink.lock()
-                    .expect("lock")
-                    .push((method.to_string(), params.unwrap_or(Value::Null)));
+                sink.lock().expect("lock").push((method.to_string(), params.unwrap_or(Value::Null)));
                 wake.notify_waiters();
             }
         });
-        Client {
-            service,
-            notes,
-            arrived,
-            seen: HashMap::new(),
-            next_id: 1,
-            dir,
-            init: Value::Null,
-        }
+        Client { service, notes, arrived, seen: HashMap::new(), next_id: 1, dir, init: Value::Null }
     }
 
     /// `initialize` with the package's root (its answer kept in `init`), then `initialized`.
     pub async fn initialize(&mut self) {
         let root = self.uri("");
-        let init = self
-            .request("initialize", json!({ "capabilities": {}, "rootUri": root }))
-            .await;
+        let init = self.request("initialize", json!({ "capabilities": {}, "rootUri": root })).await;
         assert_eq!(init["capabilities"]["hoverProvider"], json!(true));
         self.init = init;
         self.notify("initialized", json!({})).await;
@@ -85,11 +73,7 @@ impl Client {
 
     /// The URI of a file of the package (of the root for "").
     pub fn uri(&self, name: &str) -> String {
-        let path = if name.is_empty() {
-            self.dir.path().to_path_buf()
-        } else {
-            self.dir.path().join(name)
-        };
+        let path = if name.is_empty() { self.dir.path().to_path_buf() } else { self.dir.path().join(name) };
         Uri::from_file_path(path).expect("uri").as_str().to_string()
     }
 
@@ -99,15 +83,8 @@ impl Client {
     }
 
     /// The server's answer to a request: its result or its error.
-    pub async fn answer(
-        &mut self,
-        method: &'static str,
-        params: Value,
-    ) -> Result<Value, jsonrpc::Error> {
-        let req = Request::build(method)
-            .params(params)
-            .id(self.next_id)
-            .finish();
+    pub async fn answer(&mut self, method: &'static str, params: Value) -> Result<Value, jsonrpc::Error> {
+        let req = Request::build(method).params(params).id(self.next_id).finish();
         self.next_id += 1;
         let resp = self.send(req).await.expect("response");
         let (_, body) = resp.into_parts();
@@ -121,13 +98,7 @@ impl Client {
 
     /// Hands a message to the server: its response (none for a notification).
     async fn send(&mut self, req: Request) -> Option<Response> {
-        self.service
-            .ready()
-            .await
-            .expect("ready")
-            .call(req)
-            .await
-            .expect("call")
+        self.service.ready().await.expect("ready").call(req).await.expect("call")
     }
 
     pub async fn open(&mut self, name: &str, text: &str) {
@@ -157,19 +128,13 @@ impl Client {
                 let notes = self.notes.lock().expect("lock");
                 notes
                     .iter()
-                    .filter(|(m, p)| {
-                        m == "textDocument/publishDiagnostics" && p["uri"] == json!(uri)
-                    })
+                    .filter(|(m, p)| m == "textDocument/publishDiagnostics" && p["uri"] == json!(uri))
                     .map(|(_, p)| p["diagnostics"].clone())
                     .collect()
             };
             if found.len() > seen {
                 self.seen.insert(uri.clone(), found.len());
-                return found
-                    .last()
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
+                return found.last().and_then(Value::as_array).cloned().unwrap_or_default();
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -180,16 +145,9 @@ impl Client {
     /// diagnostics of `uri`.
     pub fn published(&self, uri: &str) -> (usize, Option<Vec<Value>>) {
         let notes = self.notes.lock().expect("lock");
-        let all: Vec<&Value> = notes
-            .iter()
-            .filter(|(m, _)| m == "textDocument/publishDiagnostics")
-            .map(|(_, p)| p)
-            .collect();
-        let last = all
-            .iter()
-            .rev()
-            .find(|p| p["uri"] == json!(uri))
-            .and_then(|p| p["diagnostics"].as_array().cloned());
+        let all: Vec<&Value> =
+            notes.iter().filter(|(m, _)| m == "textDocument/publishDiagnostics").map(|(_, p)| p).collect();
+        let last = all.iter().rev().find(|p| p["uri"] == json!(uri)).and_then(|p| p["diagnostics"].as_array().cloned());
         (all.len(), last)
     }
 
@@ -200,10 +158,7 @@ impl Client {
             if self.published("").0 >= n {
                 return;
             }
-            if tokio::time::timeout(Duration::from_secs(10), arrived)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(10), arrived).await.is_err() {
                 panic!("diagnostics were not published");
             }
         }
@@ -212,11 +167,7 @@ impl Client {
     /// A request at a position of a file.
     pub async fn at(&mut self, method: &'static str, name: &str, position: Value) -> Value {
         let uri = self.uri(name);
-        self.request(
-            method,
-            json!({ "textDocument": { "uri": uri }, "position": position }),
-        )
-        .await
+        self.request(method, json!({ "textDocument": { "uri": uri }, "position": position })).await
     }
 
     pub async fn hover(&mut self, name: &str, position: Value) -> String {
@@ -227,11 +178,7 @@ impl Client {
     pub async fn completion_labels(&mut self, name: &str, position: Value) -> Vec<String> {
         let r = self.at("textDocument/completion", name, position).await;
         r.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|i| i["label"].as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|i| i["label"].as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     }
 }

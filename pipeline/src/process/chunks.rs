@@ -280,7 +280,12 @@ pub(super) fn prepared(
         buf.push_str(",\"record\":");
         let record = push(buf, record);
         buf.push('}');
-        chunk.emits.push(Emit { dest: dest.0 as usize, delivery: Span::default(), delivery_id: Span::default(), record });
+        chunk.emits.push(Emit {
+            dest: dest.0 as usize,
+            delivery: Span::default(),
+            delivery_id: Span::default(),
+            record,
+        });
     }
     buf.push_str("],\"rejections\":");
     let rejections_start = buf.len();

@@ -121,7 +121,14 @@ pub(super) struct BatchRecord {
 /// Records one prepared event in the open transaction (ledger, lineage,
 /// outbox, exception), queues its file-sink lines and notes its outcome
 /// line and its count in `batch`.
-pub(super) fn record(w: &mut Writer<'_>, ledger: &Ledger, sinks: &mut Sinks, p: Ev<'_>, now: &str, batch: &mut BatchRecord) -> Result<()> {
+pub(super) fn record(
+    w: &mut Writer<'_>,
+    ledger: &Ledger,
+    sinks: &mut Sinks,
+    p: Ev<'_>,
+    now: &str,
+    batch: &mut BatchRecord,
+) -> Result<()> {
     let exception = matches!(p.status, Status::Rejected | Status::Invalid);
     // The common case, a key never seen: one insert.
     let row = EventRow { status: p.status.as_str(), trace: p.trace(), keep_text: exception, head: true };
@@ -178,7 +185,13 @@ pub(super) fn record(w: &mut Writer<'_>, ledger: &Ledger, sinks: &mut Sinks, p: 
 /// An accepted event's emits: lines queued for the file sinks (written at
 /// this batch's commit), pending outbox rows for the HTTP sinks. Returns
 /// whether any outbox row was added.
-pub(crate) fn insert_emits(w: &mut Writer<'_>, ledger: &Ledger, sinks: &mut Sinks, event: i64, p: Ev<'_>) -> Result<bool> {
+pub(crate) fn insert_emits(
+    w: &mut Writer<'_>,
+    ledger: &Ledger,
+    sinks: &mut Sinks,
+    event: i64,
+    p: Ev<'_>,
+) -> Result<bool> {
     let mut http = false;
     for e in p.emits() {
         let name = ledger.dest_names.get(e.dest).map(String::as_str).unwrap_or("");

@@ -458,4 +458,3 @@ fn write_stream(
     }
     Ok(counts)
 }
-

@@ -30,22 +30,10 @@ pub static BUILTIN: Builtin = Builtin {
 Faults: the smallest Int, `-9223372036854775808`, has no positive Int
 counterpart; `abs` of it rejects with `INTEGER_OVERFLOW`."#,
     examples: &[
-        Example {
-            expr: "abs(-5)",
-            json: "5",
-        },
-        Example {
-            expr: "abs(-1.50)",
-            json: r#""1.50""#,
-        },
-        Example {
-            expr: "abs(money(-12.50, USD))",
-            json: r#"{"amount":"12.50","currency":"USD"}"#,
-        },
-        Example {
-            expr: "abs(0.00)",
-            json: r#""0.00""#,
-        },
+        Example { expr: "abs(-5)", json: "5" },
+        Example { expr: "abs(-1.50)", json: r#""1.50""# },
+        Example { expr: "abs(money(-12.50, USD))", json: r#"{"amount":"12.50","currency":"USD"}"# },
+        Example { expr: "abs(0.00)", json: r#""0.00""# },
     ],
 };
 
@@ -66,12 +54,7 @@ pub fn abs_money(m: Money) -> Money {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -82,10 +65,7 @@ mod tests {
             &[
                 ("abs(-5)", abs_int(-5).unwrap().to_string()),
                 ("abs(-1.50)", j_dec(abs_decimal(dec("-1.50")))),
-                (
-                    "abs(money(-12.50, USD))",
-                    j_money(abs_money(money("-12.50", "USD"))),
-                ),
+                ("abs(money(-12.50, USD))", j_money(abs_money(money("-12.50", "USD")))),
                 ("abs(0.00)", j_dec(abs_decimal(dec("0.00")))),
             ],
         );

@@ -4,16 +4,14 @@ use super::{Aggregate, Builtin, Example, Overload, Param, Target, TypeRef};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "all",
-    overloads: &[
-        Overload {
-            params: &[
-                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
-                Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
-            ],
-            result: TypeRef::Bool,
-            target: Target::Aggregate(Aggregate::All),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[
+            Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+            Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
+        ],
+        result: TypeRef::Bool,
+        target: Target::Aggregate(Aggregate::All),
+    }],
     summary: "Whether the condition holds for every element; true for an empty list.",
     docs: r#"`all(xs, x => c)` is true when `c` is true for every element `x`
 of `xs`. Elements are tested in list order and testing stops at the first
@@ -23,18 +21,9 @@ raise no fault (as with `and`). `all` of an empty list is true.
 Faults: a fault while evaluating `c` for an element that is tested rejects
 the event."#,
     examples: &[
-        Example {
-            expr: "all([2, 4, 6], x => x > 0)",
-            json: "true",
-        },
-        Example {
-            expr: "all([2, -4, 6], x => x > 0)",
-            json: "false",
-        },
-        Example {
-            expr: "all([], x => false)",
-            json: "true",
-        },
+        Example { expr: "all([2, 4, 6], x => x > 0)", json: "true" },
+        Example { expr: "all([2, -4, 6], x => x > 0)", json: "false" },
+        Example { expr: "all([], x => false)", json: "true" },
     ],
 };
 
@@ -43,12 +32,7 @@ pub const EMPTY: bool = true;
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -57,14 +41,8 @@ mod tests {
         assert_examples(
             &BUILTIN,
             &[
-                (
-                    "all([2, 4, 6], x => x > 0)",
-                    [2, 4, 6].iter().all(|x| *x > 0).to_string(),
-                ),
-                (
-                    "all([2, -4, 6], x => x > 0)",
-                    [2, -4, 6].iter().all(|x| *x > 0).to_string(),
-                ),
+                ("all([2, 4, 6], x => x > 0)", [2, 4, 6].iter().all(|x| *x > 0).to_string()),
+                ("all([2, -4, 6], x => x > 0)", [2, -4, 6].iter().all(|x| *x > 0).to_string()),
                 ("all([], x => false)", EMPTY.to_string()),
             ],
         );

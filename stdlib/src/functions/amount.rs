@@ -6,13 +6,11 @@ use crate::Decimal;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "amount",
-    overloads: &[
-        Overload {
-            params: &[Param { name: "m", ty: TypeRef::Money }],
-            result: TypeRef::Decimal,
-            target: Target::Op(Op::Amount),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[Param { name: "m", ty: TypeRef::Money }],
+        result: TypeRef::Decimal,
+        target: Target::Op(Op::Amount),
+    }],
     summary: "The amount of a Money, as a Decimal with its scale.",
     docs: r#"`amount(m)` is the amount of `m` without its currency, keeping
 its scale (`amount(100 EUR)` is `100`, `amount(125.50 USD)` is `125.50`).
@@ -21,18 +19,9 @@ amount into a Decimal field.
 
 Never faults."#,
     examples: &[
-        Example {
-            expr: "amount(125.50 USD)",
-            json: r#""125.50""#,
-        },
-        Example {
-            expr: "amount(100 EUR)",
-            json: r#""100""#,
-        },
-        Example {
-            expr: "amount(round(10 USD / 3, 2))",
-            json: r#""3.33""#,
-        },
+        Example { expr: "amount(125.50 USD)", json: r#""125.50""# },
+        Example { expr: "amount(100 EUR)", json: r#""100""# },
+        Example { expr: "amount(round(10 USD / 3, 2))", json: r#""3.33""# },
     ],
 };
 
@@ -43,12 +32,7 @@ pub fn amount(m: Money) -> Decimal {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
     use crate::{money as m, num, Rounding};

@@ -4,16 +4,14 @@ use super::{Aggregate, Builtin, Example, Overload, Param, Target, TypeRef};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "any",
-    overloads: &[
-        Overload {
-            params: &[
-                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
-                Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
-            ],
-            result: TypeRef::Bool,
-            target: Target::Aggregate(Aggregate::Any),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[
+            Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+            Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
+        ],
+        result: TypeRef::Bool,
+        target: Target::Aggregate(Aggregate::Any),
+    }],
     summary: "Whether the condition holds for at least one element; false for an empty list.",
     docs: r#"`any(xs, x => c)` is true when `c` is true for at least one
 element `x` of `xs`. Elements are tested in list order and testing stops at
@@ -24,18 +22,9 @@ false.
 Faults: a fault while evaluating `c` for an element that is tested rejects
 the event."#,
     examples: &[
-        Example {
-            expr: "any([1, 2, 3], x => x > 2)",
-            json: "true",
-        },
-        Example {
-            expr: "any([1, 2, 3], x => x > 5)",
-            json: "false",
-        },
-        Example {
-            expr: "any([], x => true)",
-            json: "false",
-        },
+        Example { expr: "any([1, 2, 3], x => x > 2)", json: "true" },
+        Example { expr: "any([1, 2, 3], x => x > 5)", json: "false" },
+        Example { expr: "any([], x => true)", json: "false" },
     ],
 };
 
@@ -44,12 +33,7 @@ pub const EMPTY: bool = false;
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -58,14 +42,8 @@ mod tests {
         assert_examples(
             &BUILTIN,
             &[
-                (
-                    "any([1, 2, 3], x => x > 2)",
-                    [1, 2, 3].iter().any(|x| *x > 2).to_string(),
-                ),
-                (
-                    "any([1, 2, 3], x => x > 5)",
-                    [1, 2, 3].iter().any(|x| *x > 5).to_string(),
-                ),
+                ("any([1, 2, 3], x => x > 2)", [1, 2, 3].iter().any(|x| *x > 2).to_string()),
+                ("any([1, 2, 3], x => x > 5)", [1, 2, 3].iter().any(|x| *x > 5).to_string()),
                 ("any([], x => true)", EMPTY.to_string()),
             ],
         );

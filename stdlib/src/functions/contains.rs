@@ -5,13 +5,11 @@ use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "contains",
-    overloads: &[
-        Overload {
-            params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "part", ty: TypeRef::Text }],
-            result: TypeRef::Bool,
-            target: Target::Op(Op::Contains),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[Param { name: "text", ty: TypeRef::Text }, Param { name: "part", ty: TypeRef::Text }],
+        result: TypeRef::Bool,
+        target: Target::Op(Op::Contains),
+    }],
     summary: "Whether the second Text occurs in the first (case-sensitive).",
     docs: r#"`contains(t, part)` is true when `part` occurs anywhere in `t`,
 comparing code points exactly: case-sensitive and without Unicode
@@ -21,18 +19,9 @@ For membership in a list of values use `x in [A, B]` instead.
 
 Never faults."#,
     examples: &[
-        Example {
-            expr: r#"contains("overtime", "time")"#,
-            json: "true",
-        },
-        Example {
-            expr: r#"contains("ABC", "b")"#,
-            json: "false",
-        },
-        Example {
-            expr: r#"contains("", "")"#,
-            json: "true",
-        },
+        Example { expr: r#"contains("overtime", "time")"#, json: "true" },
+        Example { expr: r#"contains("ABC", "b")"#, json: "false" },
+        Example { expr: r#"contains("", "")"#, json: "true" },
     ],
 };
 
@@ -43,12 +32,7 @@ pub fn contains(s: &str, part: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -57,10 +41,7 @@ mod tests {
         assert_examples(
             &BUILTIN,
             &[
-                (
-                    r#"contains("overtime", "time")"#,
-                    contains("overtime", "time").to_string(),
-                ),
+                (r#"contains("overtime", "time")"#, contains("overtime", "time").to_string()),
                 (r#"contains("ABC", "b")"#, contains("ABC", "b").to_string()),
                 (r#"contains("", "")"#, contains("", "").to_string()),
             ],

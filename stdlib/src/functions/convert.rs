@@ -6,17 +6,15 @@ use crate::{num, Currency, Decimal, Fault};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "convert",
-    overloads: &[
-        Overload {
-            params: &[
-                Param { name: "m", ty: TypeRef::Money },
-                Param { name: "to", ty: TypeRef::Currency },
-                Param { name: "rate", ty: TypeRef::Decimal },
-            ],
-            result: TypeRef::Money,
-            target: Target::Op(Op::Convert),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[
+            Param { name: "m", ty: TypeRef::Money },
+            Param { name: "to", ty: TypeRef::Currency },
+            Param { name: "rate", ty: TypeRef::Decimal },
+        ],
+        result: TypeRef::Money,
+        target: Target::Op(Op::Convert),
+    }],
     summary: "Converts a Money to another currency: amount × rate, not rounded.",
     docs: r#"`convert(m, to, rate)` is `amount(m) * rate` in currency `to`.
 The multiplication is exact, so the scale is the sum of the two scales
@@ -30,18 +28,9 @@ Faults: a product whose scale would exceed 28 is rounded half-even to 28
 (LANGUAGE.md §6); one that still needs more than a 96-bit coefficient rejects
 with `DECIMAL_OVERFLOW`."#,
     examples: &[
-        Example {
-            expr: "convert(100.00 USD, EUR, 0.92)",
-            json: r#"{"amount":"92.0000","currency":"EUR"}"#,
-        },
-        Example {
-            expr: "convert(10 USD, JPY, 151.237)",
-            json: r#"{"amount":"1512.370","currency":"JPY"}"#,
-        },
-        Example {
-            expr: "round(convert(19.99 EUR, USD, 1.0843), 2)",
-            json: r#"{"amount":"21.68","currency":"USD"}"#,
-        },
+        Example { expr: "convert(100.00 USD, EUR, 0.92)", json: r#"{"amount":"92.0000","currency":"EUR"}"# },
+        Example { expr: "convert(10 USD, JPY, 151.237)", json: r#"{"amount":"1512.370","currency":"JPY"}"# },
+        Example { expr: "round(convert(19.99 EUR, USD, 1.0843), 2)", json: r#"{"amount":"21.68","currency":"USD"}"# },
     ],
 };
 
@@ -52,12 +41,7 @@ pub fn convert(m: Money, to: Currency, rate: Decimal) -> Result<Money, Fault> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
     use crate::Rounding;
@@ -78,9 +62,7 @@ mod tests {
                 ),
                 (
                     "round(convert(19.99 EUR, USD, 1.0843), 2)",
-                    j_money(
-                        crate::functions::round::round_money(usd, 2, Rounding::HalfEven).unwrap(),
-                    ),
+                    j_money(crate::functions::round::round_money(usd, 2, Rounding::HalfEven).unwrap()),
                 ),
             ],
         );
@@ -89,9 +71,6 @@ mod tests {
     #[test]
     fn overflow() {
         let big = money("79228162514264337593543950335", "USD");
-        assert_eq!(
-            convert(big, cur("EUR"), dec("1.1")),
-            Err(Fault::DecimalOverflow)
-        );
+        assert_eq!(convert(big, cur("EUR"), dec("1.1")), Err(Fault::DecimalOverflow));
     }
 }

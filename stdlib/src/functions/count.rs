@@ -5,16 +5,14 @@ use crate::{num, Fault};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "count",
-    overloads: &[
-        Overload {
-            params: &[
-                Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
-                Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
-            ],
-            result: TypeRef::Int,
-            target: Target::Aggregate(Aggregate::Count),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[
+            Param { name: "items", ty: TypeRef::List(&TypeRef::Var) },
+            Param { name: "test", ty: TypeRef::Lambda(&TypeRef::Bool) },
+        ],
+        result: TypeRef::Int,
+        target: Target::Aggregate(Aggregate::Count),
+    }],
     summary: "The number of elements for which the condition holds.",
     docs: r#"`count(xs, x => c)` evaluates `c` for every element `x` of `xs`,
 in list order, and counts those for which it is true. An empty list counts
@@ -23,18 +21,9 @@ in list order, and counts those for which it is true. An empty list counts
 Faults: a fault while evaluating `c` for any element rejects the whole
 count."#,
     examples: &[
-        Example {
-            expr: "count([1, 2, 3, 4], x => x > 2)",
-            json: "2",
-        },
-        Example {
-            expr: r#"count(["a", "", "b"], s => s == "")"#,
-            json: "1",
-        },
-        Example {
-            expr: "count([], x => true)",
-            json: "0",
-        },
+        Example { expr: "count([1, 2, 3, 4], x => x > 2)", json: "2" },
+        Example { expr: r#"count(["a", "", "b"], s => s == "")"#, json: "1" },
+        Example { expr: "count([], x => true)", json: "0" },
     ],
 };
 
@@ -49,28 +38,15 @@ pub fn step(total: i64, holds: bool) -> Result<i64, Fault> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
     #[test]
     fn examples_hold() {
-        let gt2 = [1, 2, 3, 4]
-            .iter()
-            .try_fold(0, |t, x| step(t, *x > 2))
-            .unwrap();
-        let empty = ["a", "", "b"]
-            .iter()
-            .try_fold(0, |t, s| step(t, s.is_empty()))
-            .unwrap();
-        let none = std::iter::empty::<i64>()
-            .try_fold(0, |t, _| step(t, true))
-            .unwrap();
+        let gt2 = [1, 2, 3, 4].iter().try_fold(0, |t, x| step(t, *x > 2)).unwrap();
+        let empty = ["a", "", "b"].iter().try_fold(0, |t, s| step(t, s.is_empty())).unwrap();
+        let none = std::iter::empty::<i64>().try_fold(0, |t, _| step(t, true)).unwrap();
         assert_examples(
             &BUILTIN,
             &[

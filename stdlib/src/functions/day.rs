@@ -5,31 +5,20 @@ use crate::{time, Date};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "day",
-    overloads: &[
-        Overload {
-            params: &[Param { name: "date", ty: TypeRef::Date }],
-            result: TypeRef::Int,
-            target: Target::Op(Op::Day),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[Param { name: "date", ty: TypeRef::Date }],
+        result: TypeRef::Int,
+        target: Target::Op(Op::Day),
+    }],
     summary: "The day of the month of a Date, 1 to 31.",
     docs: r#"`day(d)` is the day of the month of `d` as an Int from 1 to 31.
 `day(end_of_month(d))` is the number of days in `d`'s month.
 
 Never faults."#,
     examples: &[
-        Example {
-            expr: r#"day(@"2026-11-25")"#,
-            json: "25",
-        },
-        Example {
-            expr: r#"day(end_of_month(@"2028-02-10"))"#,
-            json: "29",
-        },
-        Example {
-            expr: r#"day(@"2026-03-01")"#,
-            json: "1",
-        },
+        Example { expr: r#"day(@"2026-11-25")"#, json: "25" },
+        Example { expr: r#"day(end_of_month(@"2028-02-10"))"#, json: "29" },
+        Example { expr: r#"day(@"2026-03-01")"#, json: "1" },
     ],
 };
 
@@ -40,12 +29,7 @@ pub fn day(d: Date) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -55,10 +39,7 @@ mod tests {
             &BUILTIN,
             &[
                 (r#"day(@"2026-11-25")"#, day(date("2026-11-25")).to_string()),
-                (
-                    r#"day(end_of_month(@"2028-02-10"))"#,
-                    day(time::end_of_month(date("2028-02-10"))).to_string(),
-                ),
+                (r#"day(end_of_month(@"2028-02-10"))"#, day(time::end_of_month(date("2028-02-10"))).to_string()),
                 (r#"day(@"2026-03-01")"#, day(date("2026-03-01")).to_string()),
             ],
         );

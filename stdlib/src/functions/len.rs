@@ -17,8 +17,7 @@ pub static BUILTIN: Builtin = Builtin {
             target: Target::Op(Op::LenList),
         },
     ],
-    summary:
-        "The number of characters (Unicode scalar values) in a Text, or of elements in a list.",
+    summary: "The number of characters (Unicode scalar values) in a Text, or of elements in a list.",
     docs: r#"`len(t)` counts the Unicode scalar values of a Text: not bytes
 (`len("héllo")` is 5 although it is 6 bytes of UTF-8) and not user-perceived
 characters (an `e` followed by a combining accent counts 2). `len(xs)`
@@ -26,22 +25,10 @@ counts the elements of a list.
 
 Never faults."#,
     examples: &[
-        Example {
-            expr: r#"len("héllo")"#,
-            json: "5",
-        },
-        Example {
-            expr: r#"len("")"#,
-            json: "0",
-        },
-        Example {
-            expr: r#"len("🎉")"#,
-            json: "1",
-        },
-        Example {
-            expr: "len([10, 20, 30])",
-            json: "3",
-        },
+        Example { expr: r#"len("héllo")"#, json: "5" },
+        Example { expr: r#"len("")"#, json: "0" },
+        Example { expr: r#"len("🎉")"#, json: "1" },
+        Example { expr: "len([10, 20, 30])", json: "3" },
     ],
 };
 
@@ -57,12 +44,7 @@ pub fn len_list(count: usize) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -74,10 +56,7 @@ mod tests {
                 (r#"len("héllo")"#, len_text("héllo").to_string()),
                 (r#"len("")"#, len_text("").to_string()),
                 (r#"len("🎉")"#, len_text("🎉").to_string()),
-                (
-                    "len([10, 20, 30])",
-                    len_list([10, 20, 30].len()).to_string(),
-                ),
+                ("len([10, 20, 30])", len_list([10, 20, 30].len()).to_string()),
             ],
         );
     }

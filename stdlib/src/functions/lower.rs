@@ -5,13 +5,11 @@ use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "lower",
-    overloads: &[
-        Overload {
-            params: &[Param { name: "text", ty: TypeRef::Text }],
-            result: TypeRef::Text,
-            target: Target::Op(Op::Lower),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[Param { name: "text", ty: TypeRef::Text }],
+        result: TypeRef::Text,
+        target: Target::Op(Op::Lower),
+    }],
     summary: "The Text in lower case (Unicode default case conversion).",
     docs: r#"`lower(t)` applies the Unicode default lower-case mapping, exactly
 as Rust's `str::to_lowercase`: not locale-specific, and a Greek capital
@@ -20,18 +18,9 @@ without case are kept.
 
 Never faults."#,
     examples: &[
-        Example {
-            expr: r#"lower("HELLO World")"#,
-            json: r#""hello world""#,
-        },
-        Example {
-            expr: r#"lower("ÀB")"#,
-            json: r#""àb""#,
-        },
-        Example {
-            expr: r#"lower("ΟΔΟΣ")"#,
-            json: r#""οδος""#,
-        },
+        Example { expr: r#"lower("HELLO World")"#, json: r#""hello world""# },
+        Example { expr: r#"lower("ÀB")"#, json: r#""àb""# },
+        Example { expr: r#"lower("ΟΔΟΣ")"#, json: r#""οδος""# },
     ],
 };
 
@@ -42,12 +31,7 @@ pub fn lower(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 

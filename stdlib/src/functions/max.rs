@@ -49,26 +49,14 @@ argument is returned, which matters for the scale of a Decimal:
 Faults: two Money values of different currencies reject with
 `CURRENCY_MISMATCH`."#,
     examples: &[
-        Example {
-            expr: "max(3, 7)",
-            json: "7",
-        },
-        Example {
-            expr: "max(2.5, 2.50)",
-            json: r#""2.5""#,
-        },
-        Example {
-            expr: "max(10.00 USD, 9.99 USD)",
-            json: r#"{"amount":"10.00","currency":"USD"}"#,
-        },
+        Example { expr: "max(3, 7)", json: "7" },
+        Example { expr: "max(2.5, 2.50)", json: r#""2.5""# },
+        Example { expr: "max(10.00 USD, 9.99 USD)", json: r#"{"amount":"10.00","currency":"USD"}"# },
         Example {
             expr: r#"max(@"2026-03-02T08:15:00+02:00", @"2026-03-02T07:00:00Z")"#,
             json: r#""2026-03-02T07:00:00Z""#,
         },
-        Example {
-            expr: r#"max("apple", "Banana")"#,
-            json: r#""apple""#,
-        },
+        Example { expr: r#"max("apple", "Banana")"#, json: r#""apple""# },
     ],
 };
 
@@ -84,11 +72,7 @@ pub fn max_decimal(a: Decimal, b: Decimal) -> Decimal {
 
 /// `max` on Money of one currency, by amount; the first on a tie.
 pub fn max_money(a: Money, b: Money) -> Result<Money, Fault> {
-    Ok(pick(
-        a,
-        b,
-        money::cmp(a, b, money::MoneyOp::Max)? == Ordering::Less,
-    ))
+    Ok(pick(a, b, money::cmp(a, b, money::MoneyOp::Max)? == Ordering::Less))
 }
 
 /// `max` on Dates.
@@ -108,12 +92,7 @@ pub fn max_text<'a>(a: &'a str, b: &'a str) -> &'a str {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -123,47 +102,25 @@ mod tests {
             &BUILTIN,
             &[
                 ("max(3, 7)", max_int(3, 7).to_string()),
-                (
-                    "max(2.5, 2.50)",
-                    j_dec(max_decimal(dec("2.5"), dec("2.50"))),
-                ),
-                (
-                    "max(10.00 USD, 9.99 USD)",
-                    j_money(max_money(money("10.00", "USD"), money("9.99", "USD")).unwrap()),
-                ),
+                ("max(2.5, 2.50)", j_dec(max_decimal(dec("2.5"), dec("2.50")))),
+                ("max(10.00 USD, 9.99 USD)", j_money(max_money(money("10.00", "USD"), money("9.99", "USD")).unwrap())),
                 (
                     r#"max(@"2026-03-02T08:15:00+02:00", @"2026-03-02T07:00:00Z")"#,
-                    j_ts(max_timestamp(
-                        ts("2026-03-02T08:15:00+02:00"),
-                        ts("2026-03-02T07:00:00Z"),
-                    )),
+                    j_ts(max_timestamp(ts("2026-03-02T08:15:00+02:00"), ts("2026-03-02T07:00:00Z"))),
                 ),
-                (
-                    r#"max("apple", "Banana")"#,
-                    j_text(max_text("apple", "Banana")),
-                ),
+                (r#"max("apple", "Banana")"#, j_text(max_text("apple", "Banana"))),
             ],
         );
     }
 
     #[test]
     fn ties_and_faults() {
-        assert_eq!(
-            num::to_string(&max_decimal(dec("2.50"), dec("2.5"))),
-            "2.50"
-        );
+        assert_eq!(num::to_string(&max_decimal(dec("2.50"), dec("2.5"))), "2.50");
         assert_eq!(
             max_money(money("1", "USD"), money("1", "EUR")),
-            Err(Fault::CurrencyMismatch {
-                op: money::MoneyOp::Max,
-                left: money("1", "USD"),
-                right: money("1", "EUR")
-            })
+            Err(Fault::CurrencyMismatch { op: money::MoneyOp::Max, left: money("1", "USD"), right: money("1", "EUR") })
         );
-        assert_eq!(
-            max_date(date("2026-01-01"), date("2025-12-31")),
-            date("2026-01-01")
-        );
+        assert_eq!(max_date(date("2026-01-01"), date("2025-12-31")), date("2026-01-01"));
         assert_eq!(max_int(i64::MIN, i64::MAX), i64::MAX);
     }
 }

@@ -49,26 +49,11 @@ argument is returned, which matters for the scale of a Decimal:
 Faults: two Money values of different currencies reject with
 `CURRENCY_MISMATCH`."#,
     examples: &[
-        Example {
-            expr: "min(3, 7)",
-            json: "3",
-        },
-        Example {
-            expr: "min(2.50, 2.5)",
-            json: r#""2.50""#,
-        },
-        Example {
-            expr: "min(10.00 USD, 9.99 USD)",
-            json: r#"{"amount":"9.99","currency":"USD"}"#,
-        },
-        Example {
-            expr: r#"min(@"2026-11-25", @"2026-01-31")"#,
-            json: r#""2026-01-31""#,
-        },
-        Example {
-            expr: r#"min("apple", "Banana")"#,
-            json: r#""Banana""#,
-        },
+        Example { expr: "min(3, 7)", json: "3" },
+        Example { expr: "min(2.50, 2.5)", json: r#""2.50""# },
+        Example { expr: "min(10.00 USD, 9.99 USD)", json: r#"{"amount":"9.99","currency":"USD"}"# },
+        Example { expr: r#"min(@"2026-11-25", @"2026-01-31")"#, json: r#""2026-01-31""# },
+        Example { expr: r#"min("apple", "Banana")"#, json: r#""Banana""# },
     ],
 };
 
@@ -84,11 +69,7 @@ pub fn min_decimal(a: Decimal, b: Decimal) -> Decimal {
 
 /// `min` on Money of one currency, by amount; the first on a tie.
 pub fn min_money(a: Money, b: Money) -> Result<Money, Fault> {
-    Ok(pick(
-        a,
-        b,
-        money::cmp(a, b, money::MoneyOp::Min)? == Ordering::Greater,
-    ))
+    Ok(pick(a, b, money::cmp(a, b, money::MoneyOp::Min)? == Ordering::Greater))
 }
 
 /// `min` on Dates.
@@ -108,12 +89,7 @@ pub fn min_text<'a>(a: &'a str, b: &'a str) -> &'a str {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -123,22 +99,10 @@ mod tests {
             &BUILTIN,
             &[
                 ("min(3, 7)", min_int(3, 7).to_string()),
-                (
-                    "min(2.50, 2.5)",
-                    j_dec(min_decimal(dec("2.50"), dec("2.5"))),
-                ),
-                (
-                    "min(10.00 USD, 9.99 USD)",
-                    j_money(min_money(money("10.00", "USD"), money("9.99", "USD")).unwrap()),
-                ),
-                (
-                    r#"min(@"2026-11-25", @"2026-01-31")"#,
-                    j_date(min_date(date("2026-11-25"), date("2026-01-31"))),
-                ),
-                (
-                    r#"min("apple", "Banana")"#,
-                    j_text(min_text("apple", "Banana")),
-                ),
+                ("min(2.50, 2.5)", j_dec(min_decimal(dec("2.50"), dec("2.5")))),
+                ("min(10.00 USD, 9.99 USD)", j_money(min_money(money("10.00", "USD"), money("9.99", "USD")).unwrap())),
+                (r#"min(@"2026-11-25", @"2026-01-31")"#, j_date(min_date(date("2026-11-25"), date("2026-01-31")))),
+                (r#"min("apple", "Banana")"#, j_text(min_text("apple", "Banana"))),
             ],
         );
     }
@@ -148,11 +112,7 @@ mod tests {
         assert_eq!(num::to_string(&min_decimal(dec("2.5"), dec("2.50"))), "2.5");
         assert_eq!(
             min_money(money("1", "USD"), money("1", "EUR")),
-            Err(Fault::CurrencyMismatch {
-                op: money::MoneyOp::Min,
-                left: money("1", "USD"),
-                right: money("1", "EUR")
-            })
+            Err(Fault::CurrencyMismatch { op: money::MoneyOp::Min, left: money("1", "USD"), right: money("1", "EUR") })
         );
         assert_eq!(
             min_timestamp(ts("2026-03-02T08:15:00+02:00"), ts("2026-03-02T07:00:00Z")),

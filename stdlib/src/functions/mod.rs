@@ -266,12 +266,7 @@ fn pick<T>(a: T, b: T, take_b: bool) -> T {
 pub(crate) mod check {
     //! Test support: builds values and their JSON output so each built-in's
     //! examples can be re-derived from its native code.
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::Builtin;
     use crate::money::Money;
     use crate::{num, time, Currency, Date, Decimal, Timestamp};
@@ -295,11 +290,7 @@ pub(crate) mod check {
         format!("\"{}\"", num::to_string(&d))
     }
     pub fn j_money(m: Money) -> String {
-        format!(
-            "{{\"amount\":\"{}\",\"currency\":\"{}\"}}",
-            num::to_string(&m.0),
-            m.1.as_str()
-        )
+        format!("{{\"amount\":\"{}\",\"currency\":\"{}\"}}", num::to_string(&m.0), m.1.as_str())
     }
     pub fn j_opt_money(m: Option<Money>) -> String {
         m.map_or_else(|| "null".to_owned(), j_money)
@@ -345,12 +336,7 @@ pub(crate) mod check {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
 
     #[test]
@@ -395,29 +381,15 @@ mod tests {
             let b = lookup(name).unwrap_or_else(|| panic!("missing built-in {name}"));
             assert_eq!(b.name, name);
             assert!(!b.overloads.is_empty(), "{name}: overloads");
-            assert!(
-                b.summary.ends_with('.') && !b.summary.is_empty(),
-                "{name}: summary"
-            );
+            assert!(b.summary.ends_with('.') && !b.summary.is_empty(), "{name}: summary");
             assert!(b.docs.len() > 40, "{name}: docs");
             assert!(b.examples.len() >= 2, "{name}: at least two examples");
             for e in b.examples {
-                assert!(
-                    e.expr.contains(name),
-                    "{name}: example `{}` does not call it",
-                    e.expr
-                );
-                assert!(
-                    !e.json.contains(": ") && !e.json.contains(", "),
-                    "{name}: JSON must be compact: {}",
-                    e.json
-                );
+                assert!(e.expr.contains(name), "{name}: example `{}` does not call it", e.expr);
+                assert!(!e.json.contains(": ") && !e.json.contains(", "), "{name}: JSON must be compact: {}", e.json);
             }
             for s in b.signatures() {
-                assert!(
-                    s.starts_with('(') && s.contains(") -> "),
-                    "{name}: signature {s}"
-                );
+                assert!(s.starts_with('(') && s.contains(") -> "), "{name}: signature {s}");
             }
         }
         assert!(lookup("nope").is_none());

@@ -5,13 +5,11 @@ use crate::{time, Date};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "month",
-    overloads: &[
-        Overload {
-            params: &[Param { name: "date", ty: TypeRef::Date }],
-            result: TypeRef::Int,
-            target: Target::Op(Op::Month),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[Param { name: "date", ty: TypeRef::Date }],
+        result: TypeRef::Int,
+        target: Target::Op(Op::Month),
+    }],
     summary: "The month of a Date, 1 (January) to 12 (December).",
     docs: r#"`month(d)` is the month of `d` as an Int from 1 to 12 (not
 zero-based). Being an Int, it has no leading zero in text interpolation:
@@ -19,18 +17,9 @@ zero-based). Being an Int, it has no leading zero in text interpolation:
 
 Never faults."#,
     examples: &[
-        Example {
-            expr: r#"month(@"2026-11-25")"#,
-            json: "11",
-        },
-        Example {
-            expr: r#"month(@"2026-01-31")"#,
-            json: "1",
-        },
-        Example {
-            expr: r#"month(add_days(@"2026-12-31", 1))"#,
-            json: "1",
-        },
+        Example { expr: r#"month(@"2026-11-25")"#, json: "11" },
+        Example { expr: r#"month(@"2026-01-31")"#, json: "1" },
+        Example { expr: r#"month(add_days(@"2026-12-31", 1))"#, json: "1" },
     ],
 };
 
@@ -41,12 +30,7 @@ pub fn month(d: Date) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -55,14 +39,8 @@ mod tests {
         assert_examples(
             &BUILTIN,
             &[
-                (
-                    r#"month(@"2026-11-25")"#,
-                    month(date("2026-11-25")).to_string(),
-                ),
-                (
-                    r#"month(@"2026-01-31")"#,
-                    month(date("2026-01-31")).to_string(),
-                ),
+                (r#"month(@"2026-11-25")"#, month(date("2026-11-25")).to_string()),
+                (r#"month(@"2026-01-31")"#, month(date("2026-01-31")).to_string()),
                 (
                     r#"month(add_days(@"2026-12-31", 1))"#,
                     month(time::add_days(date("2026-12-31"), 1).unwrap()).to_string(),

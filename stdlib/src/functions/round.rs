@@ -89,19 +89,13 @@ pub fn round_money(m: Money, places: i64, mode: Rounding) -> Result<Money, Fault
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
     fn modes(x: &str) -> String {
-        let all: Vec<String> = (0..7)
-            .map(|i| j_dec(round_decimal(dec(x), 0, Rounding::from_index(i).unwrap()).unwrap()))
-            .collect();
+        let all: Vec<String> =
+            (0..7).map(|i| j_dec(round_decimal(dec(x), 0, Rounding::from_index(i).unwrap()).unwrap())).collect();
         j_list(&all)
     }
 
@@ -111,26 +105,14 @@ mod tests {
         assert_examples(
             &BUILTIN,
             &[
-                (
-                    "round(2.675, 2)",
-                    j_dec(round_decimal(dec("2.675"), 2, Rounding::HalfEven).unwrap()),
-                ),
-                (
-                    "round(2.5, 2)",
-                    j_dec(round_decimal(dec("2.5"), 2, Rounding::HalfEven).unwrap()),
-                ),
-                (
-                    "round(-0.001, 2)",
-                    j_dec(round_decimal(dec("-0.001"), 2, Rounding::HalfEven).unwrap()),
-                ),
+                ("round(2.675, 2)", j_dec(round_decimal(dec("2.675"), 2, Rounding::HalfEven).unwrap())),
+                ("round(2.5, 2)", j_dec(round_decimal(dec("2.5"), 2, Rounding::HalfEven).unwrap())),
+                ("round(-0.001, 2)", j_dec(round_decimal(dec("-0.001"), 2, Rounding::HalfEven).unwrap())),
                 (
                     "round(125.555 USD, 2)",
                     j_money(round_money(money("125.555", "USD"), 2, Rounding::HalfEven).unwrap()),
                 ),
-                (
-                    "round(2.345, 2, Rounding.HalfUp)",
-                    j_dec(round_decimal(dec("2.345"), 2, Rounding::HalfUp).unwrap()),
-                ),
+                ("round(2.345, 2, Rounding.HalfUp)", j_dec(round_decimal(dec("2.345"), 2, Rounding::HalfUp).unwrap())),
                 (e[5].expr, modes("2.5")),
                 (e[6].expr, modes("-2.5")),
             ],
@@ -139,21 +121,8 @@ mod tests {
 
     #[test]
     fn faults() {
-        assert_eq!(
-            round_money(money("1", "USD"), 29, Rounding::HalfEven)
-                .unwrap_err()
-                .code(),
-            "INVALID_ARGUMENT"
-        );
-        assert_eq!(
-            round_decimal(dec("1"), -1, Rounding::HalfEven)
-                .unwrap_err()
-                .code(),
-            "INVALID_ARGUMENT"
-        );
-        assert_eq!(
-            round_decimal(dec("10"), 28, Rounding::HalfEven),
-            Err(Fault::DecimalOverflow)
-        );
+        assert_eq!(round_money(money("1", "USD"), 29, Rounding::HalfEven).unwrap_err().code(), "INVALID_ARGUMENT");
+        assert_eq!(round_decimal(dec("1"), -1, Rounding::HalfEven).unwrap_err().code(), "INVALID_ARGUMENT");
+        assert_eq!(round_decimal(dec("10"), 28, Rounding::HalfEven), Err(Fault::DecimalOverflow));
     }
 }

@@ -51,30 +51,12 @@ fit; `CURRENCY_MISMATCH` when two values have different currencies (the
 message names the total so far and the value that does not fit it). A fault
 in `e` for any element rejects the whole sum."#,
     examples: &[
-        Example {
-            expr: "sum([1, 2, 3], x => x * 2)",
-            json: "12",
-        },
-        Example {
-            expr: "sum([1.5, 2.25, 0.125], x => x)",
-            json: r#""3.875""#,
-        },
-        Example {
-            expr: "sum([10.00 USD, 2.5 USD], m => m)",
-            json: r#"{"amount":"12.50","currency":"USD"}"#,
-        },
-        Example {
-            expr: "sum([], x => 1)",
-            json: "0",
-        },
-        Example {
-            expr: "sum([], x => 2.5)",
-            json: r#""0""#,
-        },
-        Example {
-            expr: "sum([], x => 10.00 USD)",
-            json: "null",
-        },
+        Example { expr: "sum([1, 2, 3], x => x * 2)", json: "12" },
+        Example { expr: "sum([1.5, 2.25, 0.125], x => x)", json: r#""3.875""# },
+        Example { expr: "sum([10.00 USD, 2.5 USD], m => m)", json: r#"{"amount":"12.50","currency":"USD"}"# },
+        Example { expr: "sum([], x => 1)", json: "0" },
+        Example { expr: "sum([], x => 2.5)", json: r#""0""# },
+        Example { expr: "sum([], x => 10.00 USD)", json: "null" },
     ],
 };
 
@@ -105,12 +87,7 @@ pub fn add_money(total: Money, value: Money) -> Result<Money, Fault> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -126,14 +103,8 @@ mod tests {
 
     #[test]
     fn examples_hold() {
-        let ints = [1i64, 2, 3]
-            .iter()
-            .try_fold(INT_ZERO, |t, x| add_int(t, x * 2))
-            .unwrap();
-        let decimals = ["1.5", "2.25", "0.125"]
-            .iter()
-            .try_fold(decimal_zero(), |t, x| add_decimal(t, dec(x)))
-            .unwrap();
+        let ints = [1i64, 2, 3].iter().try_fold(INT_ZERO, |t, x| add_int(t, x * 2)).unwrap();
+        let decimals = ["1.5", "2.25", "0.125"].iter().try_fold(decimal_zero(), |t, x| add_decimal(t, dec(x))).unwrap();
         let monies = sum_money([money("10.00", "USD"), money("2.5", "USD")]).unwrap();
         assert_examples(
             &BUILTIN,
@@ -143,10 +114,7 @@ mod tests {
                 ("sum([10.00 USD, 2.5 USD], m => m)", j_opt_money(monies)),
                 ("sum([], x => 1)", INT_ZERO.to_string()),
                 ("sum([], x => 2.5)", j_dec(decimal_zero())),
-                (
-                    "sum([], x => 10.00 USD)",
-                    j_opt_money(sum_money([]).unwrap()),
-                ),
+                ("sum([], x => 10.00 USD)", j_opt_money(sum_money([]).unwrap())),
             ],
         );
     }
@@ -155,16 +123,9 @@ mod tests {
     fn faults() {
         assert_eq!(
             sum_money([money("1", "USD"), money("2", "USD"), money("3", "EUR")]),
-            Err(Fault::CurrencyMismatch {
-                op: money::MoneyOp::Sum,
-                left: money("3", "USD"),
-                right: money("3", "EUR")
-            })
+            Err(Fault::CurrencyMismatch { op: money::MoneyOp::Sum, left: money("3", "USD"), right: money("3", "EUR") })
         );
         assert_eq!(add_int(i64::MAX, 1), Err(Fault::IntegerOverflow));
-        assert_eq!(
-            add_decimal(dec("79228162514264337593543950335"), dec("1")),
-            Err(Fault::DecimalOverflow)
-        );
+        assert_eq!(add_decimal(dec("79228162514264337593543950335"), dec("1")), Err(Fault::DecimalOverflow));
     }
 }

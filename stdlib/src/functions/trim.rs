@@ -5,13 +5,11 @@ use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "trim",
-    overloads: &[
-        Overload {
-            params: &[Param { name: "text", ty: TypeRef::Text }],
-            result: TypeRef::Text,
-            target: Target::Op(Op::Trim),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[Param { name: "text", ty: TypeRef::Text }],
+        result: TypeRef::Text,
+        target: Target::Op(Op::Trim),
+    }],
     summary: "The Text without leading and trailing white space.",
     docs: r#"`trim(t)` removes every leading and trailing character with the
 Unicode White_Space property: spaces, tabs, line breaks, the no-break space
@@ -21,22 +19,10 @@ stay.
 
 Never faults."#,
     examples: &[
-        Example {
-            expr: r#"trim("  a  b ")"#,
-            json: r#""a  b""#,
-        },
-        Example {
-            expr: r#"trim("\t x \n")"#,
-            json: r#""x""#,
-        },
-        Example {
-            expr: "trim(\"\u{3000}x\u{a0}\")",
-            json: r#""x""#,
-        },
-        Example {
-            expr: r#"trim("   ")"#,
-            json: r#""""#,
-        },
+        Example { expr: r#"trim("  a  b ")"#, json: r#""a  b""# },
+        Example { expr: r#"trim("\t x \n")"#, json: r#""x""# },
+        Example { expr: "trim(\"\u{3000}x\u{a0}\")", json: r#""x""# },
+        Example { expr: r#"trim("   ")"#, json: r#""""# },
     ],
 };
 
@@ -47,12 +33,7 @@ pub fn trim(s: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 

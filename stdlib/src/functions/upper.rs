@@ -5,13 +5,11 @@ use crate::text;
 
 pub static BUILTIN: Builtin = Builtin {
     name: "upper",
-    overloads: &[
-        Overload {
-            params: &[Param { name: "text", ty: TypeRef::Text }],
-            result: TypeRef::Text,
-            target: Target::Op(Op::Upper),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[Param { name: "text", ty: TypeRef::Text }],
+        result: TypeRef::Text,
+        target: Target::Op(Op::Upper),
+    }],
     summary: "The Text in upper case (Unicode default case conversion).",
     docs: r#"`upper(t)` applies the Unicode default upper-case mapping to
 every character, exactly as Rust's `str::to_uppercase`: it is not
@@ -21,18 +19,9 @@ kept.
 
 Never faults."#,
     examples: &[
-        Example {
-            expr: r#"upper("po-1")"#,
-            json: r#""PO-1""#,
-        },
-        Example {
-            expr: r#"upper("straße")"#,
-            json: r#""STRASSE""#,
-        },
-        Example {
-            expr: r#"upper("")"#,
-            json: r#""""#,
-        },
+        Example { expr: r#"upper("po-1")"#, json: r#""PO-1""# },
+        Example { expr: r#"upper("straße")"#, json: r#""STRASSE""# },
+        Example { expr: r#"upper("")"#, json: r#""""# },
     ],
 };
 
@@ -43,12 +32,7 @@ pub fn upper(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 

@@ -5,13 +5,11 @@ use crate::{time, Date};
 
 pub static BUILTIN: Builtin = Builtin {
     name: "year",
-    overloads: &[
-        Overload {
-            params: &[Param { name: "date", ty: TypeRef::Date }],
-            result: TypeRef::Int,
-            target: Target::Op(Op::Year),
-        },
-    ],
+    overloads: &[Overload {
+        params: &[Param { name: "date", ty: TypeRef::Date }],
+        result: TypeRef::Int,
+        target: Target::Op(Op::Year),
+    }],
     summary: "The year of a Date.",
     docs: r#"`year(d)` is the (proleptic Gregorian) year of `d` as an Int. For
 a Timestamp take its UTC date first: `year(date(ts))`. In text interpolation
@@ -19,18 +17,9 @@ it is written without padding or separators (`"{year(d)}"` gives `2026`).
 
 Never faults."#,
     examples: &[
-        Example {
-            expr: r#"year(@"2026-11-25")"#,
-            json: "2026",
-        },
-        Example {
-            expr: r#"year(date(@"2026-12-31T23:30:00-01:00"))"#,
-            json: "2027",
-        },
-        Example {
-            expr: r#"year(add_days(@"2026-12-31", 1))"#,
-            json: "2027",
-        },
+        Example { expr: r#"year(@"2026-11-25")"#, json: "2026" },
+        Example { expr: r#"year(date(@"2026-12-31T23:30:00-01:00"))"#, json: "2027" },
+        Example { expr: r#"year(add_days(@"2026-12-31", 1))"#, json: "2027" },
     ],
 };
 
@@ -41,12 +30,7 @@ pub fn year(d: Date) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use crate::functions::check::*;
 
@@ -55,10 +39,7 @@ mod tests {
         assert_examples(
             &BUILTIN,
             &[
-                (
-                    r#"year(@"2026-11-25")"#,
-                    year(date("2026-11-25")).to_string(),
-                ),
+                (r#"year(@"2026-11-25")"#, year(date("2026-11-25")).to_string()),
                 (
                     r#"year(date(@"2026-12-31T23:30:00-01:00"))"#,
                     year(time::date_of(ts("2026-12-31T23:30:00-01:00"))).to_string(),

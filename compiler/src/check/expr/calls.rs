@@ -58,7 +58,14 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub(super) fn args(&mut self, env: &mut Env, name: &str, args: &[ast::Arg], params: &[Ty], span: Span) -> Vec<ir::Expr> {
+    pub(super) fn args(
+        &mut self,
+        env: &mut Env,
+        name: &str,
+        args: &[ast::Arg],
+        params: &[Ty],
+        span: Span,
+    ) -> Vec<ir::Expr> {
         if args.len() != params.len() {
             let s = if params.len() == 1 { "" } else { "s" };
             self.error(
@@ -123,7 +130,13 @@ impl<'a> Checker<'a> {
     }
 
     /// A call of a built-in, resolved against the overloads its stdlib file declares.
-    pub(super) fn builtin(&mut self, env: &mut Env, callee: &ast::Ident, args: &[ast::Arg], span: Span) -> Option<ir::Expr> {
+    pub(super) fn builtin(
+        &mut self,
+        env: &mut Env,
+        callee: &ast::Ident,
+        args: &[ast::Arg],
+        span: Span,
+    ) -> Option<ir::Expr> {
         let name = callee.text.as_str();
         let decl = functions::lookup(name)?;
         let mut arities: Vec<usize> = decl.overloads.iter().map(|o| o.params.len()).collect();
@@ -194,7 +207,8 @@ impl<'a> Checker<'a> {
                     return self.err_expr(span);
                 }
                 let exact = cands.iter().copied().find(|o| param(o, i).is_some_and(|t| fits(t, &x.ty)));
-                let widened = || cands.iter().copied().find(|o| x.ty == Ty::Int && param(o, i) == Some(TypeRef::Decimal));
+                let widened =
+                    || cands.iter().copied().find(|o| x.ty == Ty::Int && param(o, i) == Some(TypeRef::Decimal));
                 match exact.or_else(widened) {
                     Some(o) => {
                         if let (Some(t), Some(slot)) = (param(o, i).and_then(ty_of), vals.get_mut(i)) {
@@ -439,7 +453,10 @@ mod tests {
               `(Money, Money) -> Money`, `(Date, Date) -> Date`, `(Timestamp, Timestamp) -> Timestamp`, `(Text, Text) -> Text`]"]
         );
         assert_eq!(errors("x: Int", "Decimal", "round(x, 2, 3)"), ["E0201 expected `Rounding`, found `Int`"]);
-        assert_eq!(errors("xs: List<Int>", "Int", "sum(xs, x => \"a\")"), ["E0201 `sum` adds Int, Decimal or Money, not `Text`"]);
+        assert_eq!(
+            errors("xs: List<Int>", "Int", "sum(xs, x => \"a\")"),
+            ["E0201 `sum` adds Int, Decimal or Money, not `Text`"]
+        );
         assert_eq!(errors("xs: List<Int>", "Int", "count(xs, x => 1)"), ["E0201 expected `Bool`, found `Int`"]);
         assert_eq!(errors("x: Int", "Int", "sum(x, y => 1)"), ["E0201 `sum` takes a List, not `Int`"]);
         assert_eq!(

@@ -63,9 +63,8 @@ impl<'a> Checker<'a> {
                 if let Some(ts) = canon_stdlib::time::parse_timestamp(s) {
                     return Some((Const::Timestamp(ts), Ty::Timestamp));
                 }
-                self.error(Code::E0201, span, format!("`@\"{s}\"` is not a date or timestamp")).help = Some(
-                    "write a date as `@\"2026-11-25\"` or a timestamp as `@\"2026-11-25T09:30:00Z\"`".into(),
-                );
+                self.error(Code::E0201, span, format!("`@\"{s}\"` is not a date or timestamp")).help =
+                    Some("write a date as `@\"2026-11-25\"` or a timestamp as `@\"2026-11-25T09:30:00Z\"`".into());
                 return None;
             }
             ast::LitKind::Name(id) => return self.bare_variant(id, expected),
@@ -109,8 +108,11 @@ impl<'a> Checker<'a> {
                     }
                     return None;
                 }
-                let names: Vec<String> =
-                    owners.iter().filter_map(|e| self.pkg.enum_def(*e)).map(|d| format!("{}.{}", d.name, id.text)).collect();
+                let names: Vec<String> = owners
+                    .iter()
+                    .filter_map(|e| self.pkg.enum_def(*e))
+                    .map(|d| format!("{}.{}", d.name, id.text))
+                    .collect();
                 let msg = if owners.len() > 1 {
                     format!("`{}` is a variant of several enums", id.text)
                 } else {
@@ -152,7 +154,6 @@ impl<'a> Checker<'a> {
         }
     }
 
-
     pub(super) fn interpolation(&mut self, env: &mut Env, parts: &[ast::StrPart], span: Span) -> ir::Expr {
         let loc = self.loc(span);
         let mut out = Vec::new();
@@ -166,7 +167,8 @@ impl<'a> Checker<'a> {
                         Ty::Optional(_) | Ty::NoneLit => {
                             let shown = self.show(&x.ty);
                             self.error(Code::E0202, e.span, format!("cannot insert an optional `{shown}` into text"))
-                                .help = Some(format!("write `{{{} ?? \"...\"}}` or check it first", self.text_of(e.span)));
+                                .help =
+                                Some(format!("write `{{{} ?? \"...\"}}` or check it first", self.text_of(e.span)));
                         }
                         Ty::Record(_) | Ty::List(_) => {
                             let shown = self.show(&x.ty);
@@ -262,8 +264,12 @@ impl<'a> Checker<'a> {
             }
             if !missing.is_empty() {
                 let s = if missing.len() == 1 { "" } else { "s" };
-                self.error(Code::E0104, name.span, format!("`{}` is missing field{s} {}", def.name, quote_list(&missing)))
-                    .help = Some(format!("give every field that is not optional: {}", quote_list(&missing)));
+                self.error(
+                    Code::E0104,
+                    name.span,
+                    format!("`{}` is missing field{s} {}", def.name, quote_list(&missing)),
+                )
+                .help = Some(format!("give every field that is not optional: {}", quote_list(&missing)));
                 // Fill with error nodes so the record stays well-formed.
                 for (i, _) in def.fields.iter().enumerate() {
                     if let Some(slot @ None) = values.get_mut(i) {
@@ -275,7 +281,13 @@ impl<'a> Checker<'a> {
         Some((rec, values))
     }
 
-    pub(super) fn list_literal(&mut self, env: &mut Env, items: &[ast::Expr], span: Span, expected: Option<&Ty>) -> ir::Expr {
+    pub(super) fn list_literal(
+        &mut self,
+        env: &mut Env,
+        items: &[ast::Expr],
+        span: Span,
+        expected: Option<&Ty>,
+    ) -> ir::Expr {
         let loc = self.loc(span);
         let elem_expected = match expected.map(Ty::strip) {
             Some(Ty::List(t)) => Some((**t).clone()),

@@ -284,7 +284,11 @@ impl<'a> Checker<'a> {
                             Some(u) => Some(u),
                             None => {
                                 let (a, b) = (self.show(&t), self.show(&body.ty));
-                                self.error(Code::E0201, arm.body.span, format!("this arm is `{b}` but earlier arms are `{a}`"));
+                                self.error(
+                                    Code::E0201,
+                                    arm.body.span,
+                                    format!("this arm is `{b}` but earlier arms are `{a}`"),
+                                );
                                 Some(Ty::Error)
                             }
                         },
@@ -446,8 +450,12 @@ impl<'a> Checker<'a> {
         let fty = def.fields.get(index as usize).map(|f| f.ty.clone()).unwrap_or(Ty::Error);
         if base_optional && !optional {
             let shown = self.show(&b.ty);
-            self.error(Code::E0202, base.span, format!("`{}` may be none (it is `{shown}`)", self.text_of(base.span)))
-                .help = Some(format!(
+            self.error(
+                Code::E0202,
+                base.span,
+                format!("`{}` may be none (it is `{shown}`)", self.text_of(base.span)),
+            )
+            .help = Some(format!(
                 "use `?.{}` to get an optional result, or check `{} != none` first",
                 name.text,
                 self.text_of(base.span)

@@ -76,7 +76,8 @@ impl<'a> Checker<'a> {
             BinOp::Coalesce => {
                 let a = self.expr(env, lhs, expected.map(|t| Ty::optional(t.clone())).as_ref());
                 let inner = a.ty.strip().clone();
-                let hint = if matches!(inner, Ty::NoneLit | Ty::Error) { expected.cloned() } else { Some(inner.clone()) };
+                let hint =
+                    if matches!(inner, Ty::NoneLit | Ty::Error) { expected.cloned() } else { Some(inner.clone()) };
                 let b = self.expr(env, rhs, hint.as_ref());
                 let ty = match unify(&inner, &b.ty) {
                     Some(t) => t,
@@ -152,7 +153,15 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub(super) fn comparison(&mut self, op: BinOp, a: ir::Expr, b: ir::Expr, ls: Span, rs: Span, span: Span) -> ir::Expr {
+    pub(super) fn comparison(
+        &mut self,
+        op: BinOp,
+        a: ir::Expr,
+        b: ir::Expr,
+        ls: Span,
+        rs: Span,
+        span: Span,
+    ) -> ir::Expr {
         let loc = self.loc(span);
         if a.ty.is_error() || b.ty.is_error() {
             return self.err_expr(span);
@@ -204,7 +213,15 @@ impl<'a> Checker<'a> {
         mk(ExprKind::Binary { op: BinaryOp::Cmp(cop, kind), lhs: Box::new(a), rhs: Box::new(b) }, Ty::Bool, loc)
     }
 
-    pub(super) fn arithmetic(&mut self, op: BinOp, a: ir::Expr, b: ir::Expr, ls: Span, rs: Span, span: Span) -> ir::Expr {
+    pub(super) fn arithmetic(
+        &mut self,
+        op: BinOp,
+        a: ir::Expr,
+        b: ir::Expr,
+        ls: Span,
+        rs: Span,
+        span: Span,
+    ) -> ir::Expr {
         let loc = self.loc(span);
         if a.ty.is_error() || b.ty.is_error() {
             return self.err_expr(span);
@@ -217,10 +234,18 @@ impl<'a> Checker<'a> {
                 (BinOp::Sub, Int, Int) => (BinaryOp::SubInt, Int, None, None),
                 (BinOp::Mul, Int, Int) => (BinaryOp::MulInt, Int, None, None),
                 (BinOp::Div, Int, Int) => (BinaryOp::DivInt, Decimal, None, None),
-                (BinOp::Add, Int | Decimal, Int | Decimal) => (BinaryOp::AddDecimal, Decimal, Some(Decimal), Some(Decimal)),
-                (BinOp::Sub, Int | Decimal, Int | Decimal) => (BinaryOp::SubDecimal, Decimal, Some(Decimal), Some(Decimal)),
-                (BinOp::Mul, Int | Decimal, Int | Decimal) => (BinaryOp::MulDecimal, Decimal, Some(Decimal), Some(Decimal)),
-                (BinOp::Div, Int | Decimal, Int | Decimal) => (BinaryOp::DivDecimal, Decimal, Some(Decimal), Some(Decimal)),
+                (BinOp::Add, Int | Decimal, Int | Decimal) => {
+                    (BinaryOp::AddDecimal, Decimal, Some(Decimal), Some(Decimal))
+                }
+                (BinOp::Sub, Int | Decimal, Int | Decimal) => {
+                    (BinaryOp::SubDecimal, Decimal, Some(Decimal), Some(Decimal))
+                }
+                (BinOp::Mul, Int | Decimal, Int | Decimal) => {
+                    (BinaryOp::MulDecimal, Decimal, Some(Decimal), Some(Decimal))
+                }
+                (BinOp::Div, Int | Decimal, Int | Decimal) => {
+                    (BinaryOp::DivDecimal, Decimal, Some(Decimal), Some(Decimal))
+                }
                 (BinOp::Add, Money, Money) => (BinaryOp::AddMoney, Money, None, None),
                 (BinOp::Sub, Money, Money) => (BinaryOp::SubMoney, Money, None, None),
                 (BinOp::Mul, Money, Int | Decimal) => (BinaryOp::MulMoneyDecimal, Money, None, Some(Decimal)),
@@ -247,19 +272,24 @@ impl<'a> Checker<'a> {
                 let (x, y) = (self.show(&a.ty), self.show(&b.ty));
                 if pick(a.ty.strip(), b.ty.strip()).is_some() {
                     let which = if a.ty.is_optional() { ls } else { rs };
-                    self.error(Code::E0202, which, format!("`{}` needs values, but this one is optional", op.symbol()))
-                        .help = Some(OPTIONAL_HELP.into());
+                    self.error(
+                        Code::E0202,
+                        which,
+                        format!("`{}` needs values, but this one is optional", op.symbol()),
+                    )
+                    .help = Some(OPTIONAL_HELP.into());
                 } else {
                     let help = match (op, a.ty.strip(), b.ty.strip()) {
                         (BinOp::Mul, Money, Money) => Some("multiply Money by a Decimal or Int, not by Money"),
-                        (BinOp::Add | BinOp::Sub, Money, Int | Decimal) | (BinOp::Add | BinOp::Sub, Int | Decimal, Money) => {
+                        (BinOp::Add | BinOp::Sub, Money, Int | Decimal)
+                        | (BinOp::Add | BinOp::Sub, Int | Decimal, Money) => {
                             Some("add Money to Money: `money(x, currency(m))` makes Money from a Decimal")
                         }
                         (BinOp::Sub, Text, Text) => Some("Text supports `+` (concatenation) only"),
                         _ => None,
                     };
-                    self.error(Code::E0204, span, format!("`{}` is not defined for `{x}` and `{y}`", op.symbol())).help =
-                        help.map(String::from);
+                    self.error(Code::E0204, span, format!("`{}` is not defined for `{x}` and `{y}`", op.symbol()))
+                        .help = help.map(String::from);
                 }
                 self.err_expr(span)
             }
