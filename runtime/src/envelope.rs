@@ -379,9 +379,11 @@ pub(crate) fn parse(line: &str) -> Result<(Envelope, Option<Cow<'_, str>>), Inva
     if let Some(ct) = non_empty("datacontenttype", content_type)? {
         match json_media_type(&ct) {
             Some(true) => {}
-            Some(false) => return Err(bad(format!(
+            Some(false) => {
+                return Err(bad(format!(
                 "Canon reads JSON data: `datacontenttype` \"{ct}\" is not a JSON media type (such as application/json)"
-            ))),
+            )))
+            }
             None => return Err(bad(format!("`datacontenttype` is not a media type (RFC 2046): \"{ct}\""))),
         }
     }

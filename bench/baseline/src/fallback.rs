@@ -171,9 +171,11 @@ pub fn decode(line: &str) -> Decoded<'static> {
         match opt_string(raw.datacontenttype) {
             Ok(None) => {}
             Ok(Some(ct)) if is_json_media_type(&ct) => {}
-            Ok(Some(ct)) => return Err(format!(
+            Ok(Some(ct)) => {
+                return Err(format!(
                 "Canon reads JSON data: `datacontenttype` \"{ct}\" is not a JSON media type (such as application/json)"
-            )),
+            ))
+            }
             Err(()) => return Err("`datacontenttype` is not a string".into()),
         }
         opt_string(raw.idempotencykey).map_err(|_| "`idempotencykey` is not a string".to_string())?;
