@@ -1,4 +1,6 @@
-//! The `canon` command line (RUNTIME.md §3): check, run, test and explain.
+//! The `canon` command line (RUNTIME.md §3): check, run, test and explain here;
+//! process, status and exceptions in `pipeline_cli`, fmt in `fmt_cli`, lsp in
+//! `lsp_cli`, diagnostics rendered by `render`.
 
 mod fmt_cli;
 mod lsp_cli;
