@@ -308,19 +308,6 @@ pub struct Ready {
     pub event: Value,
 }
 
-/// The outcome of a line that is not a CloudEvent at all (for instance, not UTF-8).
-pub fn invalid_outcome(line_no: u64, message: &str) -> Outcome {
-    Outcome {
-        line: line_no,
-        id: None,
-        event_type: None,
-        correlation_id: None,
-        status: Status::Invalid,
-        emits: Vec::new(),
-        rejections: vec![Rejection::invalid_envelope(message)],
-    }
-}
-
 /// Validates the envelope of one input line and decodes its data (RUNTIME.md §1).
 pub fn decode_line(pkg: &ir::Package, line_no: u64, line: &str) -> Decoded {
     let (env, data) = match crate::envelope::parse(line) {

@@ -27,7 +27,7 @@ fn canon_outcomes(data: &Path, events: &Path) -> Vec<u8> {
     for (i, raw) in input.split_inclusive(|&b| b == b'\n').enumerate() {
         let line_no = i as u64 + 1;
         let outcome = match std::str::from_utf8(raw) {
-            Err(_) => canon_runtime::engine::invalid_outcome(line_no, "the line is not valid UTF-8"),
+            Err(_) => canon_runtime::input::not_utf8_outcome(line_no),
             Ok(line) if line.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) => continue,
             Ok(line) => engine.evaluate(line_no, line.trim_end_matches(['\n', '\r'])),
         };
