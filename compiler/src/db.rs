@@ -293,6 +293,23 @@ pub fn check_package(db: &dyn Db, package: Package) -> Checked {
     Checked { package: Arc::new(pkg), diagnostics: Arc::new(diags) }
 }
 
+/// Checks files read once and never edited (the CLI): the same steps as
+/// [`check_package`] ([`check::check`]) without memoising them, each file
+/// parsed whole. `files` are (path, text), sorted by path.
+pub fn check_once(files: &[(String, String)]) -> Checked {
+    let parsed: Vec<Parsed> = files.iter().map(|(_, text)| syntax::parse(text, FileId(0))).collect();
+    let mut diags = Vec::new();
+    for (i, p) in parsed.iter().enumerate() {
+        diags.extend(p.diagnostics.iter().map(|d| Diagnostic { file: FileId(i as u32), ..d.clone() }));
+    }
+    let inputs: Vec<check::Input<'_>> =
+        files.iter().zip(&parsed).map(|((path, text), p)| check::Input { path, text, ast: &p.file }).collect();
+    let (pkg, check_diags) = check::check(&inputs);
+    diags.extend(check_diags);
+    diags.sort_by_key(|d| (d.file, d.span.start, d.code));
+    Checked { package: Arc::new(pkg), diagnostics: Arc::new(diags) }
+}
+
 /// The one concrete database (the CLI's; the language server wraps it too).
 #[salsa::db]
 #[derive(Clone, Default)]
