@@ -5,6 +5,7 @@
 //! signatures without positions ([`body_scope`]), so both compare equal
 //! after an edit elsewhere and salsa reuses them.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -283,7 +284,7 @@ pub fn check_package(db: &dyn Db, package: Package) -> Checked {
                 continue;
             }
             if let Some(result) = check_item(db, ItemKey::new(db, package, *f, id)) {
-                items.push((file, item, result));
+                items.push((file, item, Cow::Borrowed(result)));
             }
         }
     }
