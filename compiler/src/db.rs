@@ -5,11 +5,12 @@
 //! signatures without positions ([`body_scope`]), so both compare equal
 //! after an edit elsewhere and salsa reuses them.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::check;
-use crate::diagnostics::{Diagnostic, FileId};
+use crate::diagnostics::{Diagnostic, FileId, LineIndex};
 use crate::ir;
 use crate::syntax::{self, ast, Parsed};
 
@@ -41,14 +42,12 @@ pub trait Db: salsa::Database {}
 #[salsa::tracked(returns(ref))]
 pub fn parse_file(db: &dyn Db, file: SourceFile) -> Parsed {
     let text = file.text(db);
+    let Some(chunks) = file_chunks(db, file) else { return syntax::parse(text, FileId(0)) };
     let mut items = Vec::new();
     let mut diagnostics = Vec::new();
-    for (start, end) in syntax::parser::item_chunks(text) {
-        let Some(chunk) = text.get(start..end) else { return syntax::parse(text, FileId(0)) };
-        let Some(parsed) = parse_chunk(db, Chunk::new(db, chunk.to_string())) else {
-            return syntax::parse(text, FileId(0));
-        };
-        let by = start as u32;
+    for (chunk, by) in chunks {
+        let Some(parsed) = parse_chunk(db, *chunk) else { continue };
+        let by = *by;
         items.extend(parsed.file.items.iter().map(|i| syntax::shift::moved(i, by)));
         diagnostics.extend(parsed.diagnostics.iter().map(|d| {
             let mut d = d.clone();
@@ -60,6 +59,20 @@ pub fn parse_file(db: &dyn Db, file: SourceFile) -> Parsed {
         }));
     }
     Parsed { file: ast::File { items, broken: Vec::new() }, diagnostics }
+}
+
+/// The chunks of a file (see [`syntax::parser::item_chunks`]), each
+/// with where it starts; `None` when one does not parse alone.
+#[salsa::tracked(returns(ref))]
+fn file_chunks<'db>(db: &'db dyn Db, file: SourceFile) -> Option<Vec<(Chunk<'db>, u32)>> {
+    let text = file.text(db);
+    let mut chunks = Vec::new();
+    for (start, end) in syntax::parser::item_chunks(text) {
+        let chunk = Chunk::new(db, text.get(start..end)?.to_string());
+        parse_chunk(db, chunk).as_ref()?;
+        chunks.push((chunk, start as u32));
+    }
+    Some(chunks)
 }
 
 /// The text of one top-level item of a file (see [`syntax::parser::item_chunks`]).
@@ -192,25 +205,59 @@ pub fn item_source<'db>(db: &'db dyn Db, key: ItemKey<'db>) -> Option<ItemSource
     Some(ItemSource { item: syntax::shift::relative(item, span.start), text })
 }
 
+/// Where each line of a file starts.
+#[salsa::tracked(returns(ref))]
+fn line_index(db: &dyn Db, file: SourceFile) -> LineIndex {
+    LineIndex::new(file.text(db))
+}
+
 /// The number of lines above an item.
 #[salsa::tracked]
 pub fn item_line<'db>(db: &'db dyn Db, key: ItemKey<'db>) -> u32 {
     let Some(item) = find_item(db, key) else { return 0 };
-    let text = key.file(db).text(db);
-    let start = (item.span().start as usize).min(text.len());
-    text.as_bytes().get(..start).map(|b| b.iter().filter(|c| **c == b'\n').count() as u32).unwrap_or(0)
+    line_index(db, key.file(db)).line(item.span().start).saturating_sub(1)
+}
+
+/// For each item of a file, the chunk it was parsed from and its index
+/// there, when the item starts its chunk (then the chunk's tree of it is
+/// relative to the item's start, as [`item_source`] would make it).
+#[salsa::tracked(returns(ref))]
+fn item_chunks<'db>(db: &'db dyn Db, file: SourceFile) -> Vec<Option<(Chunk<'db>, u32)>> {
+    let mut out = Vec::new();
+    for (chunk, _) in file_chunks(db, file).iter().flatten() {
+        if let Some(parsed) = parse_chunk(db, *chunk) {
+            let starts = parsed.file.items.iter().enumerate();
+            out.extend(starts.map(|(i, item)| (item.span().start == 0).then_some((*chunk, i as u32))));
+        }
+    }
+    out
+}
+
+/// The chunk of an item and its index there (see [`item_chunks`]): equal
+/// when only other items changed.
+#[salsa::tracked]
+fn item_chunk<'db>(db: &'db dyn Db, key: ItemKey<'db>) -> Option<(Chunk<'db>, u32)> {
+    let i = *item_positions(db, key.file(db)).get(key.id(db))?;
+    item_chunks(db, key.file(db)).get(i).copied().flatten()
 }
 
 /// One body, checked: re-runs only when its own text or a signature changed.
 #[salsa::tracked(returns(ref))]
 pub fn check_item<'db>(db: &'db dyn Db, key: ItemKey<'db>) -> Option<check::ItemResult> {
-    let src = item_source(db, key).as_ref()?;
     // Only decisions name absolute lines in their messages.
     let line_base = match key.id(db).kind {
         ItemKind::Decision => *item_line(db, key),
         _ => 0,
     };
-    Some(check::check_item(body_scope(db, key.package(db)), &src.text, &src.item, line_base))
+    let scope = body_scope(db, key.package(db));
+    // The item's tree as parsed alone when it can be read from there (no copy).
+    if let Some((chunk, i)) = *item_chunk(db, key) {
+        let item = parse_chunk(db, chunk).as_ref().and_then(|p| p.file.items.get(i as usize))?;
+        let text = chunk.text(db).get(..item.span().end as usize)?;
+        return Some(check::check_item(scope, text, item, line_base));
+    }
+    let src = item_source(db, key).as_ref()?;
+    Some(check::check_item(scope, &src.text, &src.item, line_base))
 }
 
 /// The checked package and every diagnostic of every file: the signatures,
@@ -237,11 +284,28 @@ pub fn check_package(db: &dyn Db, package: Package) -> Checked {
                 continue;
             }
             if let Some(result) = check_item(db, ItemKey::new(db, package, *f, id)) {
-                items.push((file, item, result));
+                items.push((file, item, Cow::Borrowed(result)));
             }
         }
     }
     let (pkg, check_diags) = check::assemble(sigs, &texts, items.into_iter());
+    diags.extend(check_diags);
+    diags.sort_by_key(|d| (d.file, d.span.start, d.code));
+    Checked { package: Arc::new(pkg), diagnostics: Arc::new(diags) }
+}
+
+/// Checks files read once and never edited (the CLI): the same steps as
+/// [`check_package`] ([`check::check`]) without memoising them, each file
+/// parsed whole. `files` are (path, text), sorted by path.
+pub fn check_once(files: &[(String, String)]) -> Checked {
+    let parsed: Vec<Parsed> = files.iter().map(|(_, text)| syntax::parse(text, FileId(0))).collect();
+    let mut diags = Vec::new();
+    for (i, p) in parsed.iter().enumerate() {
+        diags.extend(p.diagnostics.iter().map(|d| Diagnostic { file: FileId(i as u32), ..d.clone() }));
+    }
+    let inputs: Vec<check::Input<'_>> =
+        files.iter().zip(&parsed).map(|((path, text), p)| check::Input { path, text, ast: &p.file }).collect();
+    let (pkg, check_diags) = check::check(&inputs);
     diags.extend(check_diags);
     diags.sort_by_key(|d| (d.file, d.span.start, d.code));
     Checked { package: Arc::new(pkg), diagnostics: Arc::new(diags) }

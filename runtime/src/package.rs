@@ -1,10 +1,11 @@
 //! Loading a package from disk: every `*.canon` file below the root, checked
-//! through the salsa database the CLI and the language server share.
+//! once by the checker's steps the language server's salsa queries run too
+//! ([`db::check_once`]: the CLI edits nothing, so it memoises nothing).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use canon_compiler::db::{self, Checked, Database, SourceFile};
+use canon_compiler::db::{self, Checked};
 use canon_compiler::diagnostics::Diagnostic;
 use canon_compiler::ir;
 
@@ -26,13 +27,12 @@ pub struct LoadedPackage {
     pub root: PathBuf,
     /// Source files: path relative to the root (with `/`) and text.
     pub sources: Vec<(String, String)>,
-    pub db: Database,
-    pub input: db::Package,
+    checked: Checked,
 }
 
 impl LoadedPackage {
     pub fn checked(&self) -> &Checked {
-        db::check_package(&self.db, self.input)
+        &self.checked
     }
     pub fn package(&self) -> Arc<ir::Package> {
         self.checked().package.clone()
@@ -82,8 +82,6 @@ pub fn load(path: &Path) -> Result<LoadedPackage, LoadError> {
 /// Builds a package from in-memory sources (paths relative to `root`).
 pub fn from_sources(root: PathBuf, mut sources: Vec<(String, String)>) -> LoadedPackage {
     sources.sort();
-    let db = Database::default();
-    let files: Vec<SourceFile> = sources.iter().map(|(p, t)| SourceFile::new(&db, p.clone(), t.clone())).collect();
-    let input = db::Package::new(&db, files);
-    LoadedPackage { root, sources, db, input }
+    let checked = db::check_once(&sources);
+    LoadedPackage { root, sources, checked }
 }

@@ -31,16 +31,16 @@ pub(super) struct DecisionBody {
 
 impl DecisionBody {
     /// Writes the table into its declaration, in place.
-    pub(super) fn apply(&self, def: &mut ir::DecisionDef, place: &super::place::Place) {
+    pub(super) fn apply(self, def: &mut ir::DecisionDef, place: &super::place::Place) {
         def.hit = self.hit;
-        def.columns = self.columns.clone();
+        def.columns = self.columns;
         def.output_record = self.output_record;
         def.rows = self
             .rows
-            .iter()
+            .into_iter()
             .map(|r| ir::DecisionRow {
-                cells: r.cells.clone(),
-                outputs: r.outputs.iter().map(|e| place.expr(e)).collect(),
+                cells: r.cells,
+                outputs: r.outputs.into_iter().map(|e| place.expr(e)).collect(),
                 loc: place.loc(r.loc),
             })
             .collect();

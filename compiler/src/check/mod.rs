@@ -46,11 +46,11 @@ pub fn check(files: &[Input<'_>]) -> (ir::Package, Vec<Diagnostic>) {
             let text = f.text.get(span.start as usize..span.end as usize).unwrap_or("");
             let rel = crate::syntax::shift::relative(item, span.start);
             let result = check_item(scope, text, &rel, sigs.line_of(file, span.start).saturating_sub(1));
-            checked.push((file, item, result));
+            checked.push((file, item, Cow::Owned(result)));
         }
     }
     let texts: Vec<&str> = files.iter().map(|f| f.text).collect();
-    assemble(&sigs, &texts, checked.iter().map(|(f, i, r)| (*f, *i, r)))
+    assemble(&sigs, &texts, checked.into_iter())
 }
 
 /// What checking a body reads: every declaration and signature, without
@@ -209,12 +209,12 @@ pub fn check_item(scope: &Scope, text: &str, item: &ast::Item, line_base: u32) -
 }
 
 /// Puts the checked bodies (in file and item order, each with its item's
-/// absolute tree) into the package, then checks what spans items: one
+/// absolute tree; a borrowed one is copied, an owned one moved) into the package, then checks what spans items: one
 /// handler per event, no recursion.
 pub fn assemble<'r>(
     sigs: &Sigs,
     texts: &[&str],
-    items: impl Iterator<Item = (FileId, &'r ast::Item, &'r ItemResult)>,
+    items: impl Iterator<Item = (FileId, &'r ast::Item, Cow<'r, ItemResult>)>,
 ) -> (ir::Package, Vec<Diagnostic>) {
     let mut c = Checker::for_assembly(sigs, texts.to_vec());
     for (file, item, result) in items {
@@ -237,21 +237,22 @@ pub fn assemble<'r>(
                 continue;
             }
         }
-        c.diags.extend(result.diags.iter().map(|d| place.diagnostic(d)));
-        c.noted.extend(result.types.iter().map(|(s, t)| (file, place.span(*s), t.clone())));
-        for (callee, span) in &result.calls {
-            if let Some(cur) = result.caller() {
-                c.calls.entry(cur).or_default().push((*callee, file, place.span(*span)));
-            }
+        let caller = result.caller();
+        let ItemResult { body, diags, types, calls } = result.into_owned();
+        c.diags.extend(diags.into_iter().map(|d| place.diagnostic(d)));
+        c.noted.extend(types.into_iter().map(|(s, t)| (file, place.span(s), t)));
+        if let (Some(cur), false) = (caller, calls.is_empty()) {
+            let out = c.calls.entry(cur).or_default();
+            out.extend(calls.into_iter().map(|(callee, span)| (callee, file, place.span(span))));
         }
         let pkg = c.pkg.to_mut();
-        match &result.body {
+        match body {
             ItemBody::None => {}
             ItemBody::Fn { id, lets, body, n_locals } => {
                 if let Some(d) = pkg.functions.get_mut(id.0 as usize) {
-                    d.lets = lets.iter().map(|(slot, e)| (*slot, place.expr(e))).collect();
+                    d.lets = lets.into_iter().map(|(slot, e)| (slot, place.expr(e))).collect();
                     d.body = place.expr(body);
-                    d.n_locals = *n_locals;
+                    d.n_locals = n_locals;
                 }
             }
             ItemBody::Decision { id, body } => {
@@ -266,9 +267,9 @@ pub fn assemble<'r>(
                 pkg.handler_by_type.insert(hb.event_type.clone(), pkg.handlers.len());
                 pkg.handlers.push(ir::HandlerDef {
                     event: hb.event,
-                    event_type: hb.event_type.clone(),
+                    event_type: hb.event_type,
                     n_locals: hb.n_locals,
-                    body: place.block(&hb.body),
+                    body: place.block(hb.body),
                     site,
                 });
             }

@@ -24,8 +24,7 @@ impl Place {
         Loc { file: self.file, line: l.line + self.lines }
     }
 
-    pub(super) fn diagnostic(&self, d: &Diagnostic) -> Diagnostic {
-        let mut d = d.clone();
+    pub(super) fn diagnostic(&self, mut d: Diagnostic) -> Diagnostic {
         d.file = self.file;
         d.span = self.span(d.span);
         for l in &mut d.labels {
@@ -35,20 +34,17 @@ impl Place {
         d
     }
 
-    pub(super) fn expr(&self, e: &Expr) -> Expr {
-        let mut e = e.clone();
+    pub(super) fn expr(&self, mut e: Expr) -> Expr {
         self.expr_mut(&mut e);
         e
     }
 
-    pub(super) fn block(&self, b: &Block) -> Block {
-        let mut b = b.clone();
+    pub(super) fn block(&self, mut b: Block) -> Block {
         self.block_mut(&mut b);
         b
     }
 
-    pub(super) fn test(&self, t: &TestDef) -> TestDef {
-        let mut t = t.clone();
+    pub(super) fn test(&self, mut t: TestDef) -> TestDef {
         t.loc = self.loc(t.loc);
         for s in &mut t.stmts {
             match s {

@@ -95,12 +95,13 @@ pub fn item_chunks(text: &str) -> Vec<(usize, usize)> {
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
-        let first_word: String = trimmed.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let word_end = trimmed.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(trimmed.len());
+        let first_word = trimmed.get(..word_end).unwrap_or("");
         if trimmed.starts_with("///") {
             if doc_start.is_none() {
                 doc_start = Some(offset + indent);
             }
-        } else if super::keywords::ITEM.contains(&first_word.as_str()) && (indent == 0 || doc_start.is_some()) {
+        } else if super::keywords::ITEM.contains(&first_word) && (indent == 0 || doc_start.is_some()) {
             starts.push(doc_start.unwrap_or(offset + indent));
             doc_start = None;
         } else if !trimmed.trim().is_empty() {
