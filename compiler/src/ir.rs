@@ -36,7 +36,7 @@ pub struct SourceInfo {
     pub path: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Package {
     pub files: Vec<SourceInfo>,
     pub enums: Vec<EnumDef>,

@@ -260,17 +260,8 @@ mod tests {
             .map(|n| ir::VariantDef { name: n.to_string(), wire: n.to_string(), docs: None })
             .collect();
         ir::Package {
-            files: Vec::new(),
             enums: vec![ir::EnumDef { name: "Tier".into(), docs: None, variants, site: None, by_wire: HashMap::new() }],
-            records: Vec::new(),
-            destinations: Vec::new(),
-            tables: Vec::new(),
-            functions: Vec::new(),
-            decisions: Vec::new(),
-            handlers: Vec::new(),
-            tests: Vec::new(),
-            handler_by_type: HashMap::new(),
-            types: Vec::new(),
+            ..ir::Package::default()
         }
     }
 

@@ -366,16 +366,7 @@ impl<'a> Checker<'a> {
     fn new(files: &[Input<'a>]) -> Checker<'a> {
         let mut pkg = ir::Package {
             files: files.iter().map(|f| ir::SourceInfo { path: f.path.to_string() }).collect(),
-            enums: Vec::new(),
-            records: Vec::new(),
-            destinations: Vec::new(),
-            tables: Vec::new(),
-            functions: Vec::new(),
-            decisions: Vec::new(),
-            handlers: Vec::new(),
-            tests: Vec::new(),
-            handler_by_type: HashMap::new(),
-            types: Vec::new(),
+            ..ir::Package::default()
         };
         // Built-in enums and the envelope record, at fixed ids.
         let builtin_enum = |name: &str, variants: &[&str]| ir::EnumDef {
