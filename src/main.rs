@@ -6,6 +6,7 @@ mod fmt_cli;
 mod lsp_cli;
 mod pipeline_cli;
 mod render;
+mod run_state;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -76,9 +77,16 @@ enum Command {
         /// decision rows, table lookups and emits that decided it.
         #[arg(long)]
         explain: bool,
-        /// Evaluate on this many threads; outcomes keep the input order.
+        /// Evaluate on this many threads; outcomes keep the input order. A
+        /// package with state evaluates its events in input order.
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Start from this state snapshot (JSONL, as `--state-out` writes it).
+        #[arg(long)]
+        state_in: Option<PathBuf>,
+        /// Write the state after the last event to this snapshot.
+        #[arg(long)]
+        state_out: Option<PathBuf>,
     },
     /// Run the package's test blocks.
     Test {
@@ -124,8 +132,9 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Command::Check { package, format } => check(&package, format),
-        Command::Run { package, input, output, data, engine, explain, threads } => {
-            run(&package, &input, &output, data.as_deref(), engine, explain, threads)
+        Command::Run { package, input, output, data, engine, explain, threads, state_in, state_out } => {
+            let state = run_state::StateFiles { input: state_in, output: state_out };
+            run(&package, &input, &output, data.as_deref(), engine, explain, threads, state)
         }
         Command::Test { package } => test(&package),
         Command::Explain { code } => explain(&code),
@@ -215,6 +224,7 @@ fn prepare(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     path: &Path,
     input: &str,
@@ -223,11 +233,24 @@ fn run(
     kind: EngineArg,
     explain: bool,
     threads: usize,
+    state: run_state::StateFiles,
 ) -> ExitCode {
     let (pkg, tables) = match prepare(path, data, false) {
         Ok(x) => x,
         Err(c) => return c,
     };
+    let checked = pkg.package();
+    // A package with state (or a run asked to carry state) evaluates its
+    // events one after another, each against what the ones before it left.
+    let store = if checked.has_state() || state.input.is_some() || state.output.is_some() {
+        match state.load(&checked, &tables) {
+            Ok(store) => Some(store),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
+    let state_tables = store.as_ref().map(|_| tables.clone());
     // `--explain` needs code compiled with lineage (the same trace as the
     // interpreter's, which the differential tests check).
     let (engine, fallback) =
@@ -259,6 +282,9 @@ fn run(
     };
     let mut writer = BufWriter::with_capacity(1 << 16, writer);
     let mut reader = InputReader::new(reader);
+    if let (Some(store), Some(tables)) = (store, state_tables) {
+        return run_state::run(&engine, &tables, store, &mut reader, &mut writer, input, explain, &state);
+    }
     let threads = threads.max(1);
     // Lines are read in batches; a batch is evaluated on `threads` cores and
     // written in input order, so memory stays flat and the order is kept.

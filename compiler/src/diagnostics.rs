@@ -70,6 +70,10 @@ codes! {
         E0305 = "E0305", "decision row has the wrong number of cells";
         E0401 = "E0401", "recursion";
         E0402 = "E0402", "a second handler for the same event type";
+        E0501 = "E0501", "state named outside a handler";
+        E0502 = "E0502", "`update` sets a key field";
+        E0503 = "E0503", "a malformed metric";
+        E0504 = "E0504", "a state key field that cannot be a key";
     }
 }
 
@@ -87,6 +91,7 @@ codes! {
         InvalidArgument = "INVALID_ARGUMENT", "a built-in was given a value outside its domain";
         InvalidEnvelope = "INVALID_ENVELOPE", "the line is not a valid CloudEvent";
         IdempotencyConflict = "IDEMPOTENCY_CONFLICT", "an idempotency key came again with a different payload";
+        StateNotFound = "STATE_NOT_FOUND", "an `update` of a key that has no record";
     }
 }
 

@@ -22,6 +22,8 @@ pub struct DecisionId(pub u32);
 pub struct TableId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DestId(pub u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StateId(pub u32);
 
 /// A source location for run-time messages (`file.canon:LINE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -47,6 +49,10 @@ pub struct Package {
     pub decisions: Vec<DecisionDef>,
     pub handlers: Vec<HandlerDef>,
     pub tests: Vec<TestDef>,
+    /// Keyed state across events (LANGUAGE.md §4.5).
+    pub states: Vec<StateDef>,
+    /// Figures over state (LANGUAGE.md §4.6).
+    pub metrics: Vec<MetricDef>,
     /// Event wire type to handler index.
     pub handler_by_type: HashMap<String, usize>,
     /// For the language server: the type of each name, field access, `let`
@@ -79,6 +85,16 @@ impl Package {
     }
     pub fn table_by_name(&self, name: &str) -> Option<(TableId, &TableDef)> {
         self.tables.iter().enumerate().find(|(_, t)| t.name == name).map(|(i, t)| (TableId(i as u32), t))
+    }
+    pub fn state(&self, id: StateId) -> Option<&StateDef> {
+        self.states.get(id.0 as usize)
+    }
+    pub fn state_by_name(&self, name: &str) -> Option<(StateId, &StateDef)> {
+        self.states.iter().enumerate().find(|(_, t)| t.name == name).map(|(i, t)| (StateId(i as u32), t))
+    }
+    /// Whether any handler can read or write state (events then apply in order).
+    pub fn has_state(&self) -> bool {
+        !self.states.is_empty()
     }
     pub fn destination_by_name(&self, name: &str) -> Option<(DestId, &DestDef)> {
         self.destinations.iter().enumerate().find(|(_, t)| t.name == name).map(|(i, t)| (DestId(i as u32), t))
@@ -168,6 +184,46 @@ pub struct TableDef {
     pub record: RecordId,
     /// Indices of the key fields, in key order.
     pub keys: Vec<u32>,
+}
+
+/// `state name: Record key field` (LANGUAGE.md §4.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDef {
+    pub name: String,
+    pub record: RecordId,
+    /// Indices of the key fields, in key order.
+    pub keys: Vec<u32>,
+    pub docs: Option<String>,
+    pub site: Option<DeclSite>,
+}
+
+/// What a metric adds up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricKind {
+    SumInt,
+    SumDecimal,
+    /// One total per currency.
+    SumMoney,
+    Count,
+}
+
+/// `metric name = sum(state, x => e) where c by f age g > N unit` (LANGUAGE.md §4.6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDef {
+    pub name: String,
+    pub docs: Option<String>,
+    pub state: StateId,
+    pub kind: MetricKind,
+    /// Slot 0 is the record; the value (a Bool for `count`) and the filter read it.
+    pub n_locals: u32,
+    pub value: Expr,
+    pub filter: Option<Expr>,
+    /// Fields of the state's record to group by.
+    pub by: Vec<u32>,
+    /// `age field > micros`: the Timestamp field and the age in microseconds.
+    pub age: Option<(u32, i64)>,
+    pub site: Option<DeclSite>,
+    pub loc: Loc,
 }
 
 /// A compile-time constant.
@@ -295,14 +351,55 @@ pub struct RejectInfo {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
-    Let { slot: u32, value: Expr },
-    Check { cond: Expr, reject: RejectInfo },
-    Require { cond: Expr, reject: RejectInfo },
+    Let {
+        slot: u32,
+        value: Expr,
+    },
+    Check {
+        cond: Expr,
+        reject: RejectInfo,
+    },
+    Require {
+        cond: Expr,
+        reject: RejectInfo,
+    },
     Reject(RejectInfo),
-    Emit { dest: DestId, value: Expr },
-    If { branches: Vec<(Expr, Block)>, otherwise: Option<Block> },
-    Match { scrutinee: Expr, arms: Vec<(Vec<Pat>, Block)> },
-    For { slot: u32, list: Expr, body: Block },
+    Emit {
+        dest: DestId,
+        value: Expr,
+    },
+    If {
+        branches: Vec<(Expr, Block)>,
+        otherwise: Option<Block>,
+    },
+    Match {
+        scrutinee: Expr,
+        arms: Vec<(Vec<Pat>, Block)>,
+    },
+    For {
+        slot: u32,
+        list: Expr,
+        body: Block,
+    },
+    /// `put state record`: the key is the record's key fields.
+    Put {
+        state: StateId,
+        value: Expr,
+        loc: Loc,
+    },
+    /// `update state[keys] { field: e, ... }`: `STATE_NOT_FOUND` when there is no record.
+    Update {
+        state: StateId,
+        keys: Vec<Expr>,
+        fields: Vec<(u32, Expr)>,
+        loc: Loc,
+    },
+    /// `delete state[keys]`.
+    Delete {
+        state: StateId,
+        keys: Vec<Expr>,
+        loc: Loc,
+    },
 }
 
 /// A `match` pattern.
@@ -400,6 +497,11 @@ pub enum ExprKind {
         table: TableId,
         keys: Vec<Expr>,
     },
+    /// `state[keys]`: the record, or none (sees the event's own earlier writes).
+    StateGet {
+        state: StateId,
+        keys: Vec<Expr>,
+    },
     Unary {
         op: UnaryOp,
         expr: Box<Expr>,
@@ -477,6 +579,20 @@ pub enum TestStmt {
     With {
         table: TableId,
         rows: Vec<Expr>,
+    },
+    /// `with state [records]`: the state's records before the next events.
+    WithState {
+        state: StateId,
+        rows: Vec<Expr>,
+    },
+    /// `expect state s[k] R { ... }` (`fields` as for `ExpectEmit`), or with
+    /// `record` `None`, `expect no state s[k]`.
+    ExpectState {
+        state: StateId,
+        keys: Vec<Expr>,
+        record: Option<(RecordId, Vec<Option<Expr>>)>,
+        loc: Loc,
+        text: String,
     },
     ExpectStatus {
         status: Status,

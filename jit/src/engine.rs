@@ -76,6 +76,9 @@ impl JitEngine {
     }
 
     fn build(pkg: Arc<ir::Package>, tables: &Tables, traced: bool) -> Result<JitEngine, Unsupported> {
+        if pkg.has_state() {
+            return Err(Unsupported("a package with state is not compiled yet".into()));
+        }
         let start = Instant::now();
         let mut store = Store::default();
         let mut native_tables = Vec::new();
@@ -256,6 +259,7 @@ impl JitEngine {
             status: if accepted { Status::Accepted } else { Status::Rejected },
             emits,
             rejections: std::mem::take(&mut ctx.rejections),
+            writes: Vec::new(),
         };
         Some((outcome, records, ctx.trace.take().unwrap_or_default()))
     }

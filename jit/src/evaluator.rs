@@ -7,6 +7,7 @@ use std::sync::Arc;
 use canon_compiler::ir;
 use canon_compiler::types::Ty;
 use canon_runtime::outcome::TraceEvent;
+use canon_runtime::state::StateView;
 use canon_runtime::{encode, Engine, Outcome, Tables};
 
 use crate::engine::Traced;
@@ -73,6 +74,23 @@ impl Evaluator {
         match self {
             Evaluator::Interp(e) => e.evaluate(line_no, line),
             Evaluator::Jit(j) => j.evaluate(line_no, line),
+        }
+    }
+
+    /// Evaluates one input line against `state` (the state the events before
+    /// it left); the outcome's `writes` are what it applies when accepted.
+    pub fn evaluate_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Outcome {
+        match self {
+            Evaluator::Interp(e) => e.evaluate_in(line_no, line, state),
+            Evaluator::Jit(j) => j.evaluate(line_no, line),
+        }
+    }
+
+    /// As [`Evaluator::evaluate_in`], with the outcome's lineage.
+    pub fn evaluate_traced_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> (Outcome, Vec<TraceEvent>) {
+        match self {
+            Evaluator::Interp(e) => e.evaluate_traced_in(line_no, line, state),
+            Evaluator::Jit(j) => j.evaluate_traced(line_no, line),
         }
     }
 

@@ -32,6 +32,8 @@ pub enum SymbolKind {
     Decision,
     Table,
     Destination,
+    State,
+    Metric,
     Handler,
     Test,
     Field,
@@ -275,6 +277,8 @@ impl Workspace {
                     ast::Item::Decision(_) => ItemKind::Decision,
                     ast::Item::Table(_) => ItemKind::Table,
                     ast::Item::Destination(_) => ItemKind::Destination,
+                    ast::Item::State(_) => ItemKind::State,
+                    ast::Item::Metric(_) => ItemKind::Metric,
                     ast::Item::Handler(_) | ast::Item::Test(_) => continue,
                 };
                 if let Some(n) = item.name() {
@@ -576,7 +580,9 @@ impl Workspace {
                         Some(ItemKind::Enum) => TokenClass::Enum,
                         Some(ItemKind::Record | ItemKind::Event) => TokenClass::Type,
                         Some(ItemKind::Function | ItemKind::Decision) => TokenClass::Function,
-                        Some(ItemKind::Table | ItemKind::Destination) | None => TokenClass::Variable,
+                        Some(ItemKind::Table | ItemKind::Destination | ItemKind::State | ItemKind::Metric) | None => {
+                            TokenClass::Variable
+                        }
                     },
                     Target::Field { .. } => TokenClass::Property,
                     Target::Variant { .. } => TokenClass::EnumMember,
@@ -647,6 +653,8 @@ fn item_docs(item: &ast::Item) -> Option<&str> {
         ast::Item::Fn(d) => d.docs.as_deref(),
         ast::Item::Decision(d) => d.docs.as_deref(),
         ast::Item::Handler(d) => d.docs.as_deref(),
+        ast::Item::State(d) => d.docs.as_deref(),
+        ast::Item::Metric(d) => d.docs.as_deref(),
         ast::Item::Test(_) => None,
     }
 }
@@ -698,6 +706,8 @@ fn item_symbol(item: &ast::Item) -> Option<Symbol> {
         }
         ast::Item::Destination(d) => sym(&d.name.text, SymbolKind::Destination, d.span, d.name.span, Vec::new()),
         ast::Item::Table(t) => sym(&t.name.text, SymbolKind::Table, t.span, t.name.span, Vec::new()),
+        ast::Item::State(t) => sym(&t.name.text, SymbolKind::State, t.span, t.name.span, Vec::new()),
+        ast::Item::Metric(m) => sym(&m.name.text, SymbolKind::Metric, m.span, m.name.span, Vec::new()),
         ast::Item::Fn(f) => sym(&f.name.text, SymbolKind::Function, f.span, f.name.span, Vec::new()),
         ast::Item::Decision(d) => sym(&d.name.text, SymbolKind::Decision, d.span, d.name.span, Vec::new()),
         ast::Item::Handler(h) => {

@@ -58,6 +58,8 @@ pub enum ItemKind {
     Decision,
     Table,
     Destination,
+    State,
+    Metric,
 }
 
 /// All occurrences of one file, in source order.
@@ -115,6 +117,12 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// The name of the record type a state holds.
+    fn state_record(&self, state: &str) -> Option<String> {
+        let (_, def) = self.cx.pkg.state_by_name(state)?;
+        self.cx.pkg.record(def.record).map(|r| r.name.clone())
+    }
+
     fn type_name(t: &ast::TypeRef) -> Option<&str> {
         match t {
             ast::TypeRef::Named(id) => Some(&id.text),
@@ -149,6 +157,33 @@ impl Walker<'_, '_> {
                 if let Some(rec) = Self::type_name(&t.ty).map(str::to_string) {
                     for k in &t.keys {
                         self.push(k, Target::Field { record: rec.clone(), field: k.text.clone() }, false);
+                    }
+                }
+            }
+            ast::Item::State(t) => {
+                self.push(&t.name, Target::Item(t.name.text.clone()), true);
+                self.type_ref(&t.ty);
+                if let Some(rec) = Self::type_name(&t.ty).map(str::to_string) {
+                    for k in &t.keys {
+                        self.push(k, Target::Field { record: rec.clone(), field: k.text.clone() }, false);
+                    }
+                }
+            }
+            ast::Item::Metric(m) => {
+                self.push(&m.name, Target::Item(m.name.text.clone()), true);
+                self.dest(&m.state);
+                self.bind(&m.param);
+                self.expr(&m.body);
+                if let Some(c) = &m.filter {
+                    self.expr(c);
+                }
+                let rec = self.state_record(&m.state.text);
+                if let Some(rec) = rec {
+                    for b in &m.by {
+                        self.push(b, Target::Field { record: rec.clone(), field: b.text.clone() }, false);
+                    }
+                    if let Some(a) = &m.age {
+                        self.push(&a.field, Target::Field { record: rec.clone(), field: a.field.text.clone() }, false);
                     }
                 }
             }
@@ -304,6 +339,29 @@ impl Walker<'_, '_> {
                 self.bind(var);
                 self.block(body);
             }
+            ast::StmtKind::Put { state, value } => {
+                self.dest(state);
+                self.expr(value);
+            }
+            ast::StmtKind::Update { state, keys, fields } => {
+                self.dest(state);
+                for k in keys {
+                    self.expr(k);
+                }
+                let rec = self.state_record(&state.text);
+                for fi in fields {
+                    if let Some(rec) = &rec {
+                        self.push(&fi.name, Target::Field { record: rec.clone(), field: fi.name.text.clone() }, false);
+                    }
+                    self.expr(&fi.value);
+                }
+            }
+            ast::StmtKind::Delete { state, keys } => {
+                self.dest(state);
+                for k in keys {
+                    self.expr(k);
+                }
+            }
         }
     }
 
@@ -332,6 +390,15 @@ impl Walker<'_, '_> {
                 self.expr(record);
             }
             ast::TestStmtKind::ExpectNoEmit { dest } => self.dest(dest),
+            ast::TestStmtKind::ExpectState { state, keys, record } => {
+                self.dest(state);
+                for k in keys {
+                    self.expr(k);
+                }
+                if let Some(r) = record {
+                    self.expr(r);
+                }
+            }
             ast::TestStmtKind::Let(l) => {
                 self.expr(&l.value);
                 self.bind(&l.name);

@@ -215,6 +215,8 @@ fn symbol_kind(k: analysis::SymbolKind) -> SymbolKind {
         analysis::SymbolKind::Decision => SymbolKind::FUNCTION,
         analysis::SymbolKind::Table => SymbolKind::VARIABLE,
         analysis::SymbolKind::Destination => SymbolKind::INTERFACE,
+        analysis::SymbolKind::State => SymbolKind::VARIABLE,
+        analysis::SymbolKind::Metric => SymbolKind::CONSTANT,
         analysis::SymbolKind::Handler => SymbolKind::METHOD,
         analysis::SymbolKind::Test => SymbolKind::METHOD,
         analysis::SymbolKind::Field => SymbolKind::FIELD,

@@ -41,6 +41,14 @@ pub(crate) fn walk_item<'a>(
                         }
                     }
                     ast::TestStmtKind::ExpectEmit { record, .. } => expr(record, f),
+                    ast::TestStmtKind::ExpectState { keys, record, .. } => {
+                        for k in keys {
+                            expr(k, f);
+                        }
+                        if let Some(r) = record {
+                            expr(r, f);
+                        }
+                    }
                     ast::TestStmtKind::Let(l) => expr(&l.value, f),
                     ast::TestStmtKind::GivenFile(_)
                     | ast::TestStmtKind::ExpectStatus(_)
@@ -49,7 +57,17 @@ pub(crate) fn walk_item<'a>(
                 }
             }
         }
-        ast::Item::Enum(_) | ast::Item::Record(_) | ast::Item::Destination(_) | ast::Item::Table(_) => {}
+        ast::Item::Metric(m) => {
+            expr(&m.body, f);
+            if let Some(c) = &m.filter {
+                expr(c, f);
+            }
+        }
+        ast::Item::Enum(_)
+        | ast::Item::Record(_)
+        | ast::Item::Destination(_)
+        | ast::Item::Table(_)
+        | ast::Item::State(_) => {}
     }
 }
 
@@ -96,6 +114,20 @@ pub(crate) fn walk_block<'a>(
             ast::StmtKind::For { iter, body, .. } => {
                 top(iter);
                 walk_block(body, stmt, top);
+            }
+            ast::StmtKind::Put { value, .. } => top(value),
+            ast::StmtKind::Update { keys, fields, .. } => {
+                for k in keys {
+                    top(k);
+                }
+                for fi in fields {
+                    top(&fi.value);
+                }
+            }
+            ast::StmtKind::Delete { keys, .. } => {
+                for k in keys {
+                    top(k);
+                }
             }
         }
     }

@@ -157,6 +157,37 @@ impl StepCache {
                     json_str(s, at);
                     s.push(']');
                 }
+                TraceEvent::StateRead { state, key, found } => {
+                    s.push_str("[\"state_read\",");
+                    json_str(s, state);
+                    s.push_str(if *found { ",true]" } else { ",false]" });
+                    let id = self.id(steps);
+                    out.push('[');
+                    out.push_str(itoa::Buffer::new().format(id));
+                    out.push(',');
+                    json_str(out, key);
+                    out.push(']');
+                    continue;
+                }
+                TraceEvent::Write { state, key, before, after, at } => {
+                    // ["write", state, at] once; the key and the records with each step.
+                    s.push_str("[\"write\",");
+                    json_str(s, state);
+                    s.push(',');
+                    json_str(s, at);
+                    s.push(']');
+                    let id = self.id(steps);
+                    out.push('[');
+                    out.push_str(itoa::Buffer::new().format(id));
+                    out.push(',');
+                    json_str(out, key);
+                    out.push(',');
+                    out.push_str(before.as_deref().unwrap_or("null"));
+                    out.push(',');
+                    out.push_str(after.as_deref().unwrap_or("null"));
+                    out.push(']');
+                    continue;
+                }
             }
             let id = self.id(steps);
             out.push_str(itoa::Buffer::new().format(id));
@@ -190,12 +221,15 @@ impl Templates {
         let template = |id: &Json| id.as_i64().and_then(|id| self.0.get(&id));
         match step {
             Json::Number(_) => template(step).cloned().unwrap_or_else(|| step.clone()),
-            Json::Array(a) => match (a.first().and_then(template), a.get(1)) {
-                (Some(Json::Array(t)), Some(key)) => {
-                    // ["lookup", table, found] with its key: ["lookup", table, key, found].
+            Json::Array(a) => match (a.first().and_then(template), a.get(1..)) {
+                (Some(Json::Array(t)), Some(parts)) if !parts.is_empty() => {
+                    // ["lookup", table, found] with its key: ["lookup", table, key, found];
+                    // ["write", state, at] with key, before, after: ["write", state, key, before, after, at].
                     let mut full = t.clone();
                     let at = full.len().saturating_sub(1);
-                    full.insert(at, key.clone());
+                    for (i, p) in parts.iter().enumerate() {
+                        full.insert(at + i, p.clone());
+                    }
                     Json::Array(full)
                 }
                 _ => step.clone(),

@@ -12,6 +12,7 @@ use std::cell::RefCell;
 
 use crate::interp::Interp;
 use crate::outcome::{Rejection, TraceEvent};
+use crate::state::{NoState, StateView, Txn, Write};
 use crate::tables::Tables;
 use crate::value::Value;
 
@@ -45,6 +46,9 @@ pub struct Outcome {
     pub status: Status,
     pub emits: Vec<(DestId, Value)>,
     pub rejections: Vec<Rejection>,
+    /// The writes of state an accepted event applies, in order (LANGUAGE.md
+    /// §4.5); empty for any other status. The caller applies them.
+    pub writes: Vec<Write>,
 }
 
 /// A checked package with its tables, ready to evaluate events. `Send + Sync`;
@@ -55,7 +59,7 @@ pub struct Engine {
     tables: Arc<Tables>,
 }
 
-type Trace = RefCell<Vec<TraceEvent>>;
+pub type Trace = RefCell<Vec<TraceEvent>>;
 
 /// The idempotency key of an event without `idempotencykey` (RUNTIME.md §1):
 /// the JSON array text `["<source>","<id>"]`.
@@ -133,47 +137,74 @@ impl Engine {
         &self.tables
     }
 
-    /// Evaluates one input line (RUNTIME.md §1) into its outcome.
+    /// Evaluates one input line (RUNTIME.md §1) into its outcome, against no
+    /// state (a package without `state`, or the first event of an empty one).
     pub fn evaluate(&self, line_no: u64, line: &str) -> Outcome {
-        self.evaluate_with(line_no, line, None)
+        self.evaluate_with(line_no, line, None, &NoState)
+    }
+
+    /// Evaluates one input line against `state`, the state the events before
+    /// it left; the outcome's `writes` are what it applies when accepted.
+    pub fn evaluate_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Outcome {
+        self.evaluate_with(line_no, line, None, state)
     }
 
     /// Evaluates one line and returns its outcome with its lineage: the
     /// rejections, decision rows, table lookups and emits that decided it.
     pub fn evaluate_traced(&self, line_no: u64, line: &str) -> (Outcome, Vec<TraceEvent>) {
+        self.evaluate_traced_in(line_no, line, &NoState)
+    }
+
+    /// As [`Engine::evaluate_traced`], against `state`.
+    pub fn evaluate_traced_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> (Outcome, Vec<TraceEvent>) {
         let trace = RefCell::new(Vec::new());
-        let o = self.evaluate_with(line_no, line, Some(&trace));
+        let o = self.evaluate_with(line_no, line, Some(&trace), state);
         (o, trace.into_inner())
     }
 
-    fn evaluate_with(&self, line_no: u64, line: &str, trace: Option<&Trace>) -> Outcome {
+    fn evaluate_with(&self, line_no: u64, line: &str, trace: Option<&Trace>, state: &dyn StateView) -> Outcome {
         match decode_line(&self.pkg, line_no, line) {
             Decoded::Done(o) => o,
-            Decoded::Ready(r) => self.run_ready(r, trace),
+            Decoded::Ready(r) => self.run_ready(r, trace, state),
         }
     }
 
     /// Evaluates an event whose envelope is known and whose data is JSON text.
     pub fn evaluate_envelope(&self, line_no: u64, env: &Envelope, data: &str) -> Outcome {
+        self.evaluate_envelope_in(line_no, env, data, &NoState)
+    }
+
+    /// As [`Engine::evaluate_envelope`], against `state`.
+    pub fn evaluate_envelope_in(&self, line_no: u64, env: &Envelope, data: &str, state: &dyn StateView) -> Outcome {
         match decode_event(&self.pkg, line_no, env, data) {
             Decoded::Done(o) => o,
-            Decoded::Ready(r) => self.run_ready(r, None),
+            Decoded::Ready(r) => self.run_ready(r, None, state),
         }
     }
 
     /// Runs the handler of an already decoded event (see [`decode_line`]).
     pub fn run_decoded(&self, r: Ready) -> Outcome {
-        self.run_ready(r, None)
+        self.run_ready(r, None, &NoState)
     }
 
-    fn run_ready(&self, r: Ready, trace: Option<&Trace>) -> Outcome {
+    /// As [`Engine::run_decoded`], against `state`, with lineage when `trace` is given.
+    pub fn run_decoded_in(&self, r: Ready, trace: Option<&Trace>, state: &dyn StateView) -> Outcome {
+        self.run_ready(r, trace, state)
+    }
+
+    fn run_ready(&self, r: Ready, trace: Option<&Trace>, state: &dyn StateView) -> Outcome {
         let Ready { mut outcome, handler, meta, event } = r;
         let Some(h) = self.pkg.handlers.get(handler) else { return outcome };
-        let interp = Interp { pkg: &self.pkg, tables: &self.tables, meta: &meta, trace };
+        let txn = Txn::new(state);
+        let txn_ref = if self.pkg.has_state() { Some(&txn) } else { None };
+        let interp = Interp { pkg: &self.pkg, tables: &self.tables, meta: &meta, trace, state: txn_ref };
         let result = interp.run_handler(h, event);
         outcome.status = if result.rejections.is_empty() { Status::Accepted } else { Status::Rejected };
         outcome.emits = result.emits;
         outcome.rejections = result.rejections;
+        if outcome.status == Status::Accepted {
+            outcome.writes = txn.into_writes();
+        }
         outcome
     }
 
@@ -321,6 +352,7 @@ pub fn decode_line(pkg: &ir::Package, line_no: u64, line: &str) -> Decoded {
                 status: Status::Invalid,
                 emits: Vec::new(),
                 rejections: vec![Rejection::invalid_envelope(inv.message)],
+                writes: Vec::new(),
             });
         }
     };
@@ -337,6 +369,7 @@ pub fn decode_event(pkg: &ir::Package, line_no: u64, env: &Envelope, data: &str)
         status: Status::Ignored,
         emits: Vec::new(),
         rejections: Vec::new(),
+        writes: Vec::new(),
     };
     let Some(handler) = pkg.handler_by_type.get(&env.event_type).copied() else {
         return Decoded::Done(outcome);

@@ -99,6 +99,7 @@ pub fn not_utf8_outcome(line_no: u64) -> Outcome {
         status: Status::Invalid,
         emits: Vec::new(),
         rejections: vec![Rejection::not_utf8()],
+        writes: Vec::new(),
     }
 }
 

@@ -16,6 +16,7 @@ use smallvec::SmallVec;
 
 use crate::encode;
 use crate::outcome::{Fault, Rejection, TraceEvent};
+use crate::state::{self, Txn};
 use crate::tables::Tables;
 use crate::value::{KeyPart, Value};
 
@@ -32,6 +33,8 @@ pub struct Interp<'a> {
     pub meta: &'a Value,
     /// When set, records which rules, decision rows and lookups decided the outcome.
     pub trace: Option<&'a RefCell<Vec<TraceEvent>>>,
+    /// The event's reads and writes of state (a package with `state`).
+    pub state: Option<&'a Txn<'a>>,
 }
 
 enum Flow {
@@ -163,8 +166,66 @@ impl<'a> Interp<'a> {
                     }
                 }
             }
+            Stmt::Put { state: id, value, loc } => {
+                let v = self.eval(value, frame)?;
+                let Some(def) = self.pkg.state(*id) else { return Ok(Flow::Go) };
+                let key = state::key_of(def, &v);
+                self.write(*id, key, Some(v), *loc);
+            }
+            Stmt::Update { state: id, keys, fields, loc } => {
+                let key = self.state_key(keys, frame)?;
+                let Some(def) = self.pkg.state(*id) else { return Ok(Flow::Go) };
+                let current = self.state.and_then(|t| t.get(*id, &key));
+                let Some(Value::Record(current)) = current else {
+                    let at = self.pkg.loc_string(*loc);
+                    return Err(Fault::state_not_found(
+                        &def.name,
+                        &state::describe_key(self.pkg, def, &key),
+                        *loc,
+                        &at,
+                    ));
+                };
+                let mut next: Vec<Value> = current.to_vec();
+                for (i, e) in fields {
+                    let v = self.eval(e, frame)?;
+                    if let Some(slot) = next.get_mut(*i as usize) {
+                        *slot = v;
+                    }
+                }
+                self.write(*id, key, Some(Value::Record(next.into())), *loc);
+            }
+            Stmt::Delete { state: id, keys, loc } => {
+                let key = self.state_key(keys, frame)?;
+                if self.state.and_then(|t| t.get(*id, &key)).is_some() {
+                    self.write(*id, key, None, *loc);
+                }
+            }
         }
         Ok(Flow::Go)
+    }
+
+    fn state_key(&self, keys: &[Expr], frame: &mut [Value]) -> Result<state::Key, Fault> {
+        let mut key: Vec<KeyPart> = Vec::with_capacity(keys.len());
+        for k in keys {
+            key.push(KeyPart::of(&self.eval(k, frame)?));
+        }
+        Ok(key.into_boxed_slice())
+    }
+
+    /// Records a write in the event's transaction (and its lineage).
+    fn write(&self, id: ir::StateId, key: state::Key, after: Option<Value>, loc: Loc) {
+        let Some(txn) = self.state else { return };
+        let traced = self.trace.map(|_| (key.clone(), after.clone()));
+        let before = txn.write(id, key, after, loc);
+        if let (Some((key, after)), Some(def)) = (traced, self.pkg.state(id)) {
+            self.note(|| TraceEvent::Write {
+                state: def.name.clone(),
+                key: state::describe_key(self.pkg, def, &key),
+                before: before.as_ref().map(|v| state::record_json(self.pkg, def, v)),
+                after: after.as_ref().map(|v| state::record_json(self.pkg, def, v)),
+                at: self.pkg.loc_string(loc),
+            });
+        }
     }
 
     fn truth(&self, e: &Expr, frame: &mut [Value]) -> Result<bool, Fault> {
@@ -226,6 +287,18 @@ impl<'a> Interp<'a> {
                     },
                     None => TraceEvent::Lookup { table: String::new(), key: String::new(), found: found.is_some() },
                 });
+                found.unwrap_or(Value::None)
+            }
+            ExprKind::StateGet { state: id, keys } => {
+                let key = self.state_key(keys, frame)?;
+                let found = self.state.and_then(|t| t.get(*id, &key));
+                if let Some(def) = self.pkg.state(*id) {
+                    self.note(|| TraceEvent::StateRead {
+                        state: def.name.clone(),
+                        key: state::describe_key(self.pkg, def, &key),
+                        found: found.is_some(),
+                    });
+                }
                 found.unwrap_or(Value::None)
             }
             ExprKind::Unary { op, expr } => {

@@ -104,6 +104,15 @@ impl Fault {
         }
     }
 
+    /// `STATE_NOT_FOUND`: an `update` of `state[key]` found no record, at `loc` (written `at`).
+    pub fn state_not_found(state: &str, key: &str, loc: Loc, at: &str) -> Fault {
+        Fault {
+            code: RuntimeCode::StateNotFound,
+            message: format!("update of {state}[{key}]: there is no record with that key (at {at})"),
+            loc,
+        }
+    }
+
     /// The fault as the rejection it records; `at` is where it happened.
     pub fn into_rejection(self, at: String) -> Rejection {
         Rejection { code: Arc::from(self.code.as_str()), message: self.message, at, path: None }
@@ -121,6 +130,10 @@ pub enum TraceEvent {
     Lookup { table: String, key: String, found: bool },
     /// An emit was queued.
     Emit { destination: String, at: String },
+    /// A read of state, and whether it found a record.
+    StateRead { state: String, key: String, found: bool },
+    /// A write of state: the record before and after, as JSON text (`None`: no record).
+    Write { state: String, key: String, before: Option<String>, after: Option<String>, at: String },
 }
 
 impl TraceEvent {
@@ -155,6 +168,22 @@ impl TraceEvent {
                 field(out, "destination", destination);
                 field(out, "at", at);
             }
+            TraceEvent::StateRead { state, key, found } => {
+                out.push_str("{\"kind\":\"state_read\"");
+                field(out, "state", state);
+                field(out, "key", key);
+                out.push_str(if *found { ",\"found\":true" } else { ",\"found\":false" });
+            }
+            TraceEvent::Write { state, key, before, after, at } => {
+                out.push_str("{\"kind\":\"write\"");
+                field(out, "state", state);
+                field(out, "key", key);
+                out.push_str(",\"before\":");
+                out.push_str(before.as_deref().unwrap_or("null"));
+                out.push_str(",\"after\":");
+                out.push_str(after.as_deref().unwrap_or("null"));
+                field(out, "at", at);
+            }
         }
         out.push('}');
     }
@@ -168,6 +197,14 @@ impl TraceEvent {
                 format!("lookup {table}[{key}]: {}", if *found { "found" } else { "not found" })
             }
             TraceEvent::Emit { destination, at } => format!("emit {destination} at {at}"),
+            TraceEvent::StateRead { state, key, found } => {
+                format!("read {state}[{key}]: {}", if *found { "found" } else { "not found" })
+            }
+            TraceEvent::Write { state, key, before, after, at } => format!(
+                "write {state}[{key}] at {at}: {} -> {}",
+                before.as_deref().unwrap_or("none"),
+                after.as_deref().unwrap_or("none")
+            ),
         }
     }
 }
@@ -198,6 +235,23 @@ impl serde::Serialize for TraceEvent {
             TraceEvent::Emit { destination, at } => {
                 map.serialize_entry("kind", "emit")?;
                 map.serialize_entry("destination", destination)?;
+                map.serialize_entry("at", at)?;
+            }
+            TraceEvent::StateRead { state, key, found } => {
+                map.serialize_entry("kind", "state_read")?;
+                map.serialize_entry("state", state)?;
+                map.serialize_entry("key", key)?;
+                map.serialize_entry("found", found)?;
+            }
+            TraceEvent::Write { state, key, before, after, at } => {
+                let json = |s: &Option<String>| {
+                    s.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()).unwrap_or_default()
+                };
+                map.serialize_entry("kind", "write")?;
+                map.serialize_entry("state", state)?;
+                map.serialize_entry("key", key)?;
+                map.serialize_entry("before", &json(before))?;
+                map.serialize_entry("after", &json(after))?;
                 map.serialize_entry("at", at)?;
             }
         }

@@ -8,6 +8,7 @@ use canon_compiler::types::Ty;
 
 use crate::engine::{Engine, Envelope, Outcome, Status};
 use crate::interp::Interp;
+use crate::state::{Store, Txn};
 use crate::tables::Tables;
 use crate::value::Value;
 
@@ -39,33 +40,46 @@ fn run_test(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef)
 
 fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef) -> Result<(), String> {
     let mut tables = base.clone();
+    let mut store = Store::new(pkg);
     let mut frame = vec![Value::None; t.n_locals.max(1) as usize];
+    // The event of the last `given`, evaluated when an expectation (or the
+    // next `given`) needs its outcome, so `with` may follow `given`.
     let mut given = Given::None;
-    let mut outcome: Option<(Engine, Outcome)> = None;
+    let mut outcome: Option<Outcome> = None;
     let meta = Value::None;
+    let fail = |f: crate::outcome::Fault| format!("{}: {}", f.code.as_str(), f.message);
     for s in &t.stmts {
-        let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None };
+        if matches!(s, TestStmt::Given { .. } | TestStmt::GivenFile { .. }) {
+            settle(pkg, &tables, &mut store, &mut given, &mut outcome)?;
+        }
+        let txn = Txn::new(&store);
+        let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None, state: Some(&txn) };
         match s {
             TestStmt::Let { slot, value } => {
-                let v = interp.eval(value, &mut frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?;
+                let v = interp.eval(value, &mut frame).map_err(fail)?;
                 if let Some(x) = frame.get_mut(*slot as usize) {
                     *x = v;
                 }
             }
-            TestStmt::Assert { cond, loc, text } => match interp.eval(cond, &mut frame) {
-                Ok(Value::Bool(true)) => {}
-                Ok(_) => return Err(format!("assertion failed at {}: {text}", pkg.loc_string(*loc))),
-                Err(f) => {
-                    return Err(format!(
-                        "assertion at {} rejected with {}: {}",
-                        pkg.loc_string(*loc),
-                        f.code.as_str(),
-                        f.message
-                    ))
+            TestStmt::Assert { cond, loc, text } => {
+                settle(pkg, &tables, &mut store, &mut given, &mut outcome)?;
+                let txn = Txn::new(&store);
+                let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None, state: Some(&txn) };
+                match interp.eval(cond, &mut frame) {
+                    Ok(Value::Bool(true)) => {}
+                    Ok(_) => return Err(format!("assertion failed at {}: {text}", pkg.loc_string(*loc))),
+                    Err(f) => {
+                        return Err(format!(
+                            "assertion at {} rejected with {}: {}",
+                            pkg.loc_string(*loc),
+                            f.code.as_str(),
+                            f.message
+                        ))
+                    }
                 }
-            },
+            }
             TestStmt::Given { event, data } => {
-                let v = interp.eval(data, &mut frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?;
+                let v = interp.eval(data, &mut frame).map_err(fail)?;
                 given = Given::Data(*event, v);
                 outcome = None;
             }
@@ -79,39 +93,132 @@ fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef
             TestStmt::With { table, rows } => {
                 let mut vals = Vec::new();
                 for r in rows {
-                    vals.push(interp.eval(r, &mut frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?);
+                    vals.push(interp.eval(r, &mut frame).map_err(fail)?);
                 }
                 tables.set_rows(pkg, *table, vals)?;
                 outcome = None;
             }
-            expectation => {
-                if outcome.is_none() {
-                    let engine = Engine::new(pkg.clone(), tables.clone());
-                    let o = match &given {
-                        Given::None => return Err("an `expect` needs a `given` event first".into()),
-                        Given::File(text) => {
-                            let one_line: String = serde_json::from_str::<serde_json::Value>(text)
-                                .map(|v| v.to_string())
-                                .unwrap_or_else(|_| text.clone());
-                            engine.evaluate(1, &one_line)
-                        }
-                        Given::Data(event, v) => {
-                            let rec = pkg.record(*event);
-                            let ty = rec.and_then(|r| r.event_type.clone()).unwrap_or_default();
-                            let env = Envelope::for_test(&ty);
-                            let mut data = String::new();
-                            crate::encode::value(&mut data, pkg, &Ty::Record(*event), v);
-                            engine.evaluate_envelope(1, &env, &data)
-                        }
-                    };
-                    outcome = Some((engine, o));
+            TestStmt::WithState { state, rows } => {
+                let mut vals = Vec::new();
+                for r in rows {
+                    vals.push(interp.eval(r, &mut frame).map_err(fail)?);
                 }
-                let Some((engine, o)) = &outcome else { continue };
-                check_expectation(pkg, engine, o, expectation, &tables, &mut frame)?;
+                drop(txn);
+                store.clear(pkg, &tables, *state).map_err(fail)?;
+                for v in vals {
+                    store.load_record(pkg, &tables, *state, v).map_err(fail)?;
+                }
+            }
+            expectation => {
+                drop(txn);
+                settle(pkg, &tables, &mut store, &mut given, &mut outcome)?;
+                if let TestStmt::ExpectState { .. } = expectation {
+                    check_state(pkg, &tables, &store, expectation, &mut frame)?;
+                    continue;
+                }
+                let Some(o) = &outcome else { return Err("an `expect` needs a `given` event first".into()) };
+                check_expectation(pkg, o, expectation, &tables, &store, &mut frame)?;
             }
         }
     }
     Ok(())
+}
+
+/// Evaluates the pending `given` (if any) against the state, and applies its writes.
+fn settle(
+    pkg: &Arc<ir::Package>,
+    tables: &Tables,
+    store: &mut Store,
+    given: &mut Given,
+    outcome: &mut Option<Outcome>,
+) -> Result<(), String> {
+    if outcome.is_some() {
+        return Ok(());
+    }
+    let engine = Engine::new(pkg.clone(), tables.clone());
+    let mut o = match std::mem::replace(given, Given::None) {
+        Given::None => return Ok(()),
+        Given::File(text) => {
+            let one_line: String = serde_json::from_str::<serde_json::Value>(&text)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| text.clone());
+            engine.evaluate_in(1, &one_line, &*store)
+        }
+        Given::Data(event, v) => {
+            let rec = pkg.record(event);
+            let ty = rec.and_then(|r| r.event_type.clone()).unwrap_or_default();
+            let env = Envelope::for_test(&ty);
+            let mut data = String::new();
+            crate::encode::value(&mut data, pkg, &Ty::Record(event), &v);
+            engine.evaluate_envelope_in(1, &env, &data, &*store)
+        }
+    };
+    let writes = std::mem::take(&mut o.writes);
+    if let Err(f) = store.apply(pkg, tables, &writes) {
+        let at = pkg.loc_string(f.loc);
+        o.status = Status::Rejected;
+        o.emits.clear();
+        o.rejections.push(f.into_rejection(at));
+    }
+    *outcome = Some(o);
+    Ok(())
+}
+
+fn check_state(
+    pkg: &Arc<ir::Package>,
+    tables: &Tables,
+    store: &Store,
+    s: &TestStmt,
+    frame: &mut [Value],
+) -> Result<(), String> {
+    let TestStmt::ExpectState { state, keys, record, loc, text } = s else { return Ok(()) };
+    let meta = Value::None;
+    let txn = Txn::new(store);
+    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: Some(&txn) };
+    let fail = |f: crate::outcome::Fault| format!("{}: {}", f.code.as_str(), f.message);
+    let mut key = Vec::new();
+    for k in keys {
+        key.push(crate::value::KeyPart::of(&interp.eval(k, frame).map_err(fail)?));
+    }
+    let Some(def) = pkg.state(*state) else { return Ok(()) };
+    let shown_key = crate::state::describe_key(pkg, def, &key);
+    let actual = store.record(*state, &key);
+    let at = pkg.loc_string(*loc);
+    match (record, actual) {
+        (None, None) => Ok(()),
+        (None, Some(v)) => Err(format!(
+            "expected no record at {}[{shown_key}] at {at}, found {}",
+            def.name,
+            crate::state::record_json(pkg, def, v)
+        )),
+        (Some(_), None) => {
+            Err(format!("expected a record at {}[{shown_key}] matching {text} at {at}, found none", def.name))
+        }
+        (Some((_, fields)), Some(v)) => {
+            let mut wanted = Vec::new();
+            for f in fields {
+                wanted.push(match f {
+                    Some(e) => Some(interp.eval(e, frame).map_err(fail)?),
+                    None => None,
+                });
+            }
+            let ok = match v {
+                Value::Record(actual) => {
+                    wanted.iter().zip(actual.iter()).all(|(w, a)| w.as_ref().map(|w| w == a).unwrap_or(true))
+                }
+                _ => false,
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected {}[{shown_key}] to match {text} at {at}, found {}",
+                    def.name,
+                    crate::state::record_json(pkg, def, v)
+                ))
+            }
+        }
+    }
 }
 
 fn describe(pkg: &ir::Package, o: &Outcome) -> String {
@@ -122,14 +229,15 @@ fn describe(pkg: &ir::Package, o: &Outcome) -> String {
 
 fn check_expectation(
     pkg: &Arc<ir::Package>,
-    _engine: &Engine,
     o: &Outcome,
     s: &TestStmt,
     tables: &Tables,
+    store: &Store,
     frame: &mut [Value],
 ) -> Result<(), String> {
     let meta = Value::None;
-    let interp = Interp { pkg, tables, meta: &meta, trace: None };
+    let txn = Txn::new(store);
+    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: Some(&txn) };
     match s {
         TestStmt::ExpectStatus { status, loc } => {
             let want = match status {

@@ -61,6 +61,7 @@ impl<'a> Checker<'a> {
         };
         let mut env = Env::default();
         env.allow_meta = true;
+        env.allow_state = true;
         self.note_type(h.binding.span, &Ty::Record(event));
         env.bind(&h.binding.text, Ty::Record(event));
         let body = self.block(&mut env, &h.body);
@@ -188,11 +189,15 @@ impl<'a> Checker<'a> {
                 env.reset(&m);
                 Stmt::For { slot, list: l, body: b }
             }
+            ast::StmtKind::Put { .. } | ast::StmtKind::Update { .. } | ast::StmtKind::Delete { .. } => {
+                return self.state_stmt(env, s)
+            }
         })
     }
 
     pub(super) fn check_test(&mut self, t: &ast::TestDecl) -> ir::TestDef {
         let mut env = Env::default();
+        env.allow_state = true;
         let mut stmts = Vec::new();
         for s in &t.stmts {
             let loc = self.loc(s.span);
@@ -224,9 +229,19 @@ impl<'a> Checker<'a> {
                 }
                 ast::TestStmtKind::GivenFile(p) => ir::TestStmt::GivenFile { path: p.value.clone(), loc },
                 ast::TestStmtKind::With { table, rows } => {
-                    let Some(ValueName::Table(tid)) = self.values.get(&table.text).copied() else {
-                        self.error(Code::E0101, table.span, format!("unknown table `{}`", table.text));
-                        continue;
+                    let tid = match self.values.get(&table.text).copied() {
+                        Some(ValueName::Table(tid)) => tid,
+                        Some(ValueName::State(sid)) => match self.with_state(&mut env, sid, rows) {
+                            Some(st) => {
+                                stmts.push(st);
+                                continue;
+                            }
+                            None => continue,
+                        },
+                        _ => {
+                            self.error(Code::E0101, table.span, format!("unknown table or state `{}`", table.text));
+                            continue;
+                        }
                     };
                     let rec = self.pkg.tables.get(tid.0 as usize).map(|t| t.record).unwrap_or(RecordId(u32::MAX));
                     if rec.0 == u32::MAX {
@@ -249,6 +264,12 @@ impl<'a> Checker<'a> {
                         }
                     };
                     ir::TestStmt::ExpectStatus { status, loc }
+                }
+                ast::TestStmtKind::ExpectState { state, keys, record } => {
+                    match self.expect_state(&mut env, state, keys, record.as_ref(), s.span) {
+                        Some(st) => st,
+                        None => continue,
+                    }
                 }
                 ast::TestStmtKind::ExpectReject(code) => ir::TestStmt::ExpectReject { code: code.text.clone(), loc },
                 ast::TestStmtKind::ExpectNoEmit { dest } => match self.values.get(&dest.text).copied() {

@@ -10,6 +10,7 @@ mod decision;
 mod expr;
 mod place;
 mod recursion;
+mod state;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -98,6 +99,9 @@ impl Sigs {
             d.site = None;
             d.loc = Loc::default();
         }
+        for d in &mut scope.pkg.states {
+            d.site = None;
+        }
         scope
     }
 
@@ -109,6 +113,7 @@ impl Sigs {
         match item {
             ast::Item::Fn(f) => in_effect(&f.name),
             ast::Item::Decision(d) => in_effect(&d.name),
+            ast::Item::Metric(m) => in_effect(&m.name),
             ast::Item::Handler(_) | ast::Item::Test(_) => true,
             _ => false,
         }
@@ -174,6 +179,7 @@ enum ItemBody {
     Decision { id: ir::DecisionId, body: decision::DecisionBody },
     Handler(Option<body::HandlerBody>),
     Test(ir::TestDef),
+    Metric(Box<ir::MetricDef>),
 }
 
 /// Checks one body. `item` has spans relative to its start and `text` is the
@@ -202,6 +208,10 @@ pub fn check_item(scope: &Scope, text: &str, item: &ast::Item, line_base: u32) -
         },
         ast::Item::Handler(h) => ItemBody::Handler(c.check_handler(h)),
         ast::Item::Test(t) => ItemBody::Test(c.check_test(t)),
+        ast::Item::Metric(m) => match c.check_metric(m) {
+            Some(def) => ItemBody::Metric(Box::new(def)),
+            None => ItemBody::None,
+        },
         _ => ItemBody::None,
     };
     let calls = c.calls.into_values().flatten().map(|(callee, _, span)| (callee, span)).collect();
@@ -274,6 +284,12 @@ pub fn assemble<'r>(
                 });
             }
             ItemBody::Test(t) => pkg.tests.push(place.test(t)),
+            ItemBody::Metric(m) => {
+                let ast::Item::Metric(decl) = item else { continue };
+                let site =
+                    Some(DeclSite { file, span: decl.name.span, line: sigs.line_of(file, decl.name.span.start) });
+                pkg.metrics.push(place.metric(*m, site));
+            }
         }
     }
     c.check_recursion();
@@ -325,6 +341,8 @@ enum ValueName {
     Decision(ir::DecisionId),
     Table(TableId),
     Destination(DestId),
+    State(ir::StateId),
+    Metric,
 }
 
 /// A callee in the call graph (for recursion detection).
@@ -667,6 +685,25 @@ impl<'a> Checker<'a> {
                     });
                 }
             }
+            ast::Item::State(t) => {
+                if self.claim(&t.name) {
+                    let id = ir::StateId(self.pkg.states.len() as u32);
+                    self.values.to_mut().insert(t.name.text.clone(), ValueName::State(id));
+                    let site = self.site(t.name.span);
+                    self.pkg.to_mut().states.push(ir::StateDef {
+                        name: t.name.text.clone(),
+                        record: RecordId(u32::MAX),
+                        keys: Vec::new(),
+                        docs: t.docs.clone(),
+                        site,
+                    });
+                }
+            }
+            ast::Item::Metric(m) => {
+                if self.claim(&m.name) {
+                    self.values.to_mut().insert(m.name.text.clone(), ValueName::Metric);
+                }
+            }
             ast::Item::Handler(_) | ast::Item::Test(_) => {}
         }
     }
@@ -796,6 +833,7 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+            ast::Item::State(t) if self.is_in_effect(&t.name) => self.define_state(t),
             ast::Item::Fn(f) if self.is_in_effect(&f.name) => {
                 let params = self.params(&f.params);
                 let ret = self.resolve_type(&f.ret);

@@ -4,7 +4,7 @@
 //! where the item is.
 
 use crate::diagnostics::{Diagnostic, FileId};
-use crate::ir::{Block, Expr, ExprKind, InterpPart, Loc, RejectInfo, Stmt, TestDef, TestStmt};
+use crate::ir::{Block, DeclSite, Expr, ExprKind, InterpPart, Loc, MetricDef, RejectInfo, Stmt, TestDef, TestStmt};
 use crate::syntax::ast::Span;
 
 /// Where an item is: its file, its first byte and the number of lines above it.
@@ -44,6 +44,16 @@ impl Place {
         b
     }
 
+    pub(super) fn metric(&self, mut m: MetricDef, site: Option<DeclSite>) -> MetricDef {
+        m.loc = self.loc(m.loc);
+        m.site = site;
+        self.expr_mut(&mut m.value);
+        if let Some(f) = &mut m.filter {
+            self.expr_mut(f);
+        }
+        m
+    }
+
     pub(super) fn test(&self, mut t: TestDef) -> TestDef {
         t.loc = self.loc(t.loc);
         for s in &mut t.stmts {
@@ -57,7 +67,16 @@ impl Place {
                 | TestStmt::ExpectStatus { loc, .. }
                 | TestStmt::ExpectReject { loc, .. }
                 | TestStmt::ExpectNoEmit { loc, .. } => *loc = self.loc(*loc),
-                TestStmt::With { rows, .. } => rows.iter_mut().for_each(|r| self.expr_mut(r)),
+                TestStmt::With { rows, .. } | TestStmt::WithState { rows, .. } => {
+                    rows.iter_mut().for_each(|r| self.expr_mut(r))
+                }
+                TestStmt::ExpectState { keys, record, loc, .. } => {
+                    keys.iter_mut().for_each(|k| self.expr_mut(k));
+                    if let Some((_, fields)) = record {
+                        fields.iter_mut().flatten().for_each(|f| self.expr_mut(f));
+                    }
+                    *loc = self.loc(*loc);
+                }
                 TestStmt::ExpectEmit { fields, loc, .. } => {
                     fields.iter_mut().flatten().for_each(|f| self.expr_mut(f));
                     *loc = self.loc(*loc);
@@ -94,6 +113,19 @@ impl Place {
                     self.expr_mut(list);
                     self.block_mut(body);
                 }
+                Stmt::Put { value, loc, .. } => {
+                    self.expr_mut(value);
+                    *loc = self.loc(*loc);
+                }
+                Stmt::Update { keys, fields, loc, .. } => {
+                    keys.iter_mut().for_each(|k| self.expr_mut(k));
+                    fields.iter_mut().for_each(|(_, f)| self.expr_mut(f));
+                    *loc = self.loc(*loc);
+                }
+                Stmt::Delete { keys, loc, .. } => {
+                    keys.iter_mut().for_each(|k| self.expr_mut(k));
+                    *loc = self.loc(*loc);
+                }
             }
         }
     }
@@ -116,6 +148,7 @@ impl Place {
             | ExprKind::Decide { args: xs, .. }
             | ExprKind::Builtin { args: xs, .. }
             | ExprKind::Lookup { keys: xs, .. }
+            | ExprKind::StateGet { keys: xs, .. }
             | ExprKind::Record { fields: xs, .. }
             | ExprKind::List(xs) => xs.iter_mut().for_each(|x| self.expr_mut(x)),
             ExprKind::Aggregate { list: a, body: b, .. }

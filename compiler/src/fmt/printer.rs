@@ -191,6 +191,8 @@ impl<'a> Printer<'a> {
                 Item::Fn(d) => Anchor::Docs(d.docs.is_some()),
                 Item::Decision(d) => Anchor::Docs(d.docs.is_some()),
                 Item::Handler(d) => Anchor::Docs(d.docs.is_some()),
+                Item::State(d) => Anchor::Docs(d.docs.is_some()),
+                Item::Metric(d) => Anchor::Docs(d.docs.is_some()),
             };
             parts.push(self.point(item.span().start as usize, Doc::HardLine, anchor));
             parts.push(self.item(item));
@@ -212,6 +214,14 @@ impl<'a> Printer<'a> {
                 };
                 Doc::text(format!("table {}: {} key {keys}", d.name.text, ty(&d.ty)))
             }
+            Item::State(d) => {
+                let keys = match d.keys.as_slice() {
+                    [k] => k.text.clone(),
+                    ks => format!("({})", ks.iter().map(|k| k.text.as_str()).collect::<Vec<_>>().join(", ")),
+                };
+                Doc::text(format!("state {}: {} key {keys}", d.name.text, ty(&d.ty)))
+            }
+            Item::Metric(d) => self.verbatim(d.span),
             Item::Fn(d) => self.fn_decl(d),
             Item::Decision(d) => self.decision(d),
             Item::Handler(h) => {
@@ -527,6 +537,10 @@ impl<'a> Printer<'a> {
                 let b = self.block(body);
                 Doc::concat(vec![Doc::text(format!("for {} in ", var.text)), it, Doc::text(" "), b])
             }
+            StmtKind::Put { state, value } => {
+                Doc::concat(vec![Doc::text(format!("put {} ", state.text)), self.expr(value)])
+            }
+            StmtKind::Update { .. } | StmtKind::Delete { .. } => self.verbatim(s.span),
         }
     }
 
@@ -554,6 +568,7 @@ impl<'a> Printer<'a> {
                 Doc::concat(vec![Doc::text(format!("with {} ", table.text)), list])
             }
             TestStmtKind::ExpectStatus(i) => Doc::text(format!("expect {}", i.text)),
+            TestStmtKind::ExpectState { .. } => self.verbatim(s.span),
             TestStmtKind::ExpectReject(c) => Doc::text(format!("expect reject {}", c.text)),
             TestStmtKind::ExpectEmit { dest, record } => {
                 Doc::concat(vec![Doc::text(format!("expect emit {} ", dest.text)), self.expr(record)])

@@ -48,6 +48,8 @@ pub enum Item {
     Decision(DecisionDecl),
     Handler(Handler),
     Test(TestDecl),
+    State(StateDecl),
+    Metric(MetricDecl),
 }
 
 impl Item {
@@ -61,6 +63,8 @@ impl Item {
             Item::Decision(d) => d.span,
             Item::Handler(d) => d.span,
             Item::Test(d) => d.span,
+            Item::State(d) => d.span,
+            Item::Metric(d) => d.span,
         }
     }
     /// The declared name, for items that declare one.
@@ -72,6 +76,8 @@ impl Item {
             Item::Table(d) => Some(&d.name),
             Item::Fn(d) => Some(&d.name),
             Item::Decision(d) => Some(&d.name),
+            Item::State(d) => Some(&d.name),
+            Item::Metric(d) => Some(&d.name),
             Item::Handler(_) | Item::Test(_) => None,
         }
     }
@@ -142,6 +148,43 @@ pub struct TableDecl {
     pub name: Ident,
     pub ty: TypeRef,
     pub keys: Vec<Ident>,
+    pub span: Span,
+}
+
+/// `state name: Record key field` (LANGUAGE.md §4.5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StateDecl {
+    pub docs: Option<String>,
+    pub name: Ident,
+    pub ty: TypeRef,
+    pub keys: Vec<Ident>,
+    pub span: Span,
+}
+
+/// `metric name = sum(state, x => e) where c by f, g age field > N unit` (LANGUAGE.md §4.6).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MetricDecl {
+    pub docs: Option<String>,
+    pub name: Ident,
+    /// `sum` or `count`.
+    pub aggregate: Ident,
+    pub state: Ident,
+    pub param: Ident,
+    pub body: Expr,
+    pub filter: Option<Expr>,
+    pub by: Vec<Ident>,
+    pub age: Option<AgeClause>,
+    pub span: Span,
+}
+
+/// `age field > N unit`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AgeClause {
+    pub field: Ident,
+    /// The digits as written, underscores removed.
+    pub amount: String,
+    pub amount_span: Span,
+    pub unit: Ident,
     pub span: Span,
 }
 
@@ -263,13 +306,48 @@ pub struct Rejection {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StmtKind {
     Let(LetStmt),
-    Check { cond: Expr, reject: Rejection },
-    Require { cond: Expr, reject: Rejection },
+    Check {
+        cond: Expr,
+        reject: Rejection,
+    },
+    Require {
+        cond: Expr,
+        reject: Rejection,
+    },
     Reject(Rejection),
-    Emit { dest: Ident, value: Expr },
-    If { branches: Vec<(Expr, Block)>, otherwise: Option<Block> },
-    Match { scrutinee: Expr, arms: Vec<StmtArm> },
-    For { var: Ident, iter: Expr, body: Block },
+    Emit {
+        dest: Ident,
+        value: Expr,
+    },
+    If {
+        branches: Vec<(Expr, Block)>,
+        otherwise: Option<Block>,
+    },
+    Match {
+        scrutinee: Expr,
+        arms: Vec<StmtArm>,
+    },
+    For {
+        var: Ident,
+        iter: Expr,
+        body: Block,
+    },
+    /// `put state record`
+    Put {
+        state: Ident,
+        value: Expr,
+    },
+    /// `update state[k] { field: e, ... }`
+    Update {
+        state: Ident,
+        keys: Vec<Expr>,
+        fields: Vec<FieldInit>,
+    },
+    /// `delete state[k]`
+    Delete {
+        state: Ident,
+        keys: Vec<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -317,11 +395,25 @@ pub struct TestStmt {
 pub enum TestStmtKind {
     Given(Expr),
     GivenFile(StrLit),
-    With { table: Ident, rows: Vec<Expr> },
+    With {
+        table: Ident,
+        rows: Vec<Expr>,
+    },
     ExpectStatus(Ident),
     ExpectReject(Ident),
-    ExpectEmit { dest: Ident, record: Expr },
-    ExpectNoEmit { dest: Ident },
+    ExpectEmit {
+        dest: Ident,
+        record: Expr,
+    },
+    ExpectNoEmit {
+        dest: Ident,
+    },
+    /// `expect state s[k] R { ... }`, or with `record` `None`, `expect no state s[k]`.
+    ExpectState {
+        state: Ident,
+        keys: Vec<Expr>,
+        record: Option<Expr>,
+    },
     Assert(Expr),
     Let(LetStmt),
 }

@@ -18,6 +18,16 @@ pub const EXPRESSION: &[&str] = &["and", "or", "not", "in", "then", "else", "tru
 /// Words inside a declaration: `event X as "..."`, `on X as x`, `table t: T key k`, `hit first`.
 pub const CLAUSE: &[&str] = &["as", "key", "hit"];
 
+/// Contextual words that begin a top-level item, each with what follows its
+/// name (`state name:`, `metric name =`); they are not reserved.
+pub const CONTEXTUAL_ITEM: &[(&str, &str)] = &[("state", ":"), ("metric", "=")];
+
+/// Contextual words that begin a statement of a handler (LANGUAGE.md §8.1).
+pub const CONTEXTUAL_STATEMENT: &[&str] = &["put", "update", "delete"];
+
+/// Contextual words of a `metric` declaration's clauses.
+pub const CONTEXTUAL_CLAUSE: &[&str] = &["where", "by", "age"];
+
 /// Every group, each word in exactly one.
 pub const ALL: &[&[&str]] = &[ITEM, STATEMENT, TEST, EXPRESSION, CLAUSE];
 

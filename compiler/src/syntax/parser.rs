@@ -79,7 +79,7 @@ fn declared_name(chunk: &str) -> Option<String> {
     let code: String = chunk.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
     let mut words = code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty());
     let kw = words.next()?;
-    if ["enum", "record", "event", "destination", "table", "fn", "decision"].contains(&kw) {
+    if ["enum", "record", "event", "destination", "table", "fn", "decision", "state", "metric"].contains(&kw) {
         words.next().map(str::to_string)
     } else {
         None
@@ -101,7 +101,9 @@ pub fn item_chunks(text: &str) -> Vec<(usize, usize)> {
             if doc_start.is_none() {
                 doc_start = Some(offset + indent);
             }
-        } else if super::keywords::ITEM.contains(&first_word) && (indent == 0 || doc_start.is_some()) {
+        } else if (super::keywords::ITEM.contains(&first_word) || contextual_item(first_word, trimmed))
+            && (indent == 0 || doc_start.is_some())
+        {
             starts.push(doc_start.unwrap_or(offset + indent));
             doc_start = None;
         } else if !trimmed.trim().is_empty() {
@@ -118,6 +120,18 @@ pub fn item_chunks(text: &str) -> Vec<(usize, usize)> {
         chunks.push((*s, e));
     }
     chunks
+}
+
+/// Whether a line starting with `word` begins a `state` or `metric`
+/// declaration (`state name:`, `metric name =`): those words are keywords
+/// only there (LANGUAGE.md §2).
+fn contextual_item(word: &str, line: &str) -> bool {
+    let Some(punct) = super::keywords::CONTEXTUAL_ITEM.iter().find(|(w, _)| *w == word).map(|(_, p)| *p) else {
+        return false;
+    };
+    let rest = line.get(word.len()..).unwrap_or("").trim_start();
+    let name_end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    name_end > 0 && rest.get(name_end..).unwrap_or("").trim_start().starts_with(punct)
 }
 
 /// `s` without the whitespace and whole-line comments at its end.
@@ -232,6 +246,21 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::kw_with => "`with`",
         Rule::kw_no => "`no`",
         Rule::kw_file => "`file`",
+        Rule::kw_state => "`state`",
+        Rule::kw_metric => "`metric`",
+        Rule::kw_put => "`put`",
+        Rule::kw_update => "`update`",
+        Rule::kw_delete => "`delete`",
+        Rule::kw_where => "`where`",
+        Rule::kw_by => "`by`",
+        Rule::kw_age => "`age`",
+        Rule::state_keys => "`[`",
+        Rule::put_stmt | Rule::update_stmt | Rule::delete_stmt => "a statement",
+        Rule::state_decl | Rule::metric_decl => "a declaration",
+        Rule::metric_where => "`where`",
+        Rule::metric_by => "`by`",
+        Rule::metric_age => "`age`",
+        Rule::expect_state | Rule::expect_no_state => "`state`",
         _ => return None,
     })
 }
@@ -434,6 +463,38 @@ impl<'t> Builder<'t> {
                 let name = self.str_lit(it.next()?, base);
                 let stmts = it.filter_map(|s| self.test_stmt(s, base)).collect();
                 Item::Test(TestDecl { name, stmts, span })
+            }
+            Rule::state_decl => {
+                let name = self.ident(it.next()?, base);
+                let ty = self.ty(it.next()?, base);
+                let keys = inner(it.next()?).map(|k| self.ident(k, base)).collect();
+                Item::State(StateDecl { docs, name, ty, keys, span })
+            }
+            Rule::metric_decl => {
+                let name = self.ident(it.next()?, base);
+                let aggregate = self.ident(it.next()?, base);
+                let state = self.ident(it.next()?, base);
+                let param = self.ident(it.next()?, base);
+                let body = self.expr(it.next()?, base);
+                let (mut filter, mut by, mut age) = (None, Vec::new(), None);
+                for q in it {
+                    match q.as_rule() {
+                        Rule::metric_where => filter = inner(q).next().map(|e| self.expr(e, base)),
+                        Rule::metric_by => by = inner(q).map(|i| self.ident(i, base)).collect(),
+                        Rule::metric_age => {
+                            let aspan = self.span(&q, base);
+                            let mut ai = inner(q);
+                            let field = self.ident(ai.next()?, base);
+                            let n = ai.next()?;
+                            let amount_span = self.span(&n, base);
+                            let amount = n.as_str().replace('_', "");
+                            let unit = self.ident(ai.next()?, base);
+                            age = Some(AgeClause { field, amount, amount_span, unit, span: aspan });
+                        }
+                        _ => {}
+                    }
+                }
+                Item::Metric(MetricDecl { docs, name, aggregate, state, param, body, filter, by, age, span })
             }
             _ => return None,
         })
@@ -722,6 +783,22 @@ impl<'t> Builder<'t> {
                 let body = self.block(it.next()?, base);
                 StmtKind::For { var, iter, body }
             }
+            Rule::put_stmt => {
+                let state = self.ident(it.next()?, base);
+                let value = self.expr(it.next()?, base);
+                StmtKind::Put { state, value }
+            }
+            Rule::update_stmt => {
+                let state = self.ident(it.next()?, base);
+                let keys = self.state_keys(it.next()?, base);
+                let fields = it.filter_map(|f| self.field_init(f, base)).collect();
+                StmtKind::Update { state, keys, fields }
+            }
+            Rule::delete_stmt => {
+                let state = self.ident(it.next()?, base);
+                let keys = self.state_keys(it.next()?, base);
+                StmtKind::Delete { state, keys }
+            }
             _ => return None,
         };
         Some(Stmt { kind, span })
@@ -757,12 +834,29 @@ impl<'t> Builder<'t> {
                         TestStmtKind::ExpectEmit { dest, record }
                     }
                     Rule::expect_reject => TestStmtKind::ExpectReject(self.ident(ei.next()?, base)),
+                    Rule::expect_state | Rule::expect_no_state => {
+                        let state = self.ident(ei.next()?, base);
+                        let keys = self.state_keys(ei.next()?, base);
+                        let record = ei.next().map(|e| self.expr(e, base));
+                        TestStmtKind::ExpectState { state, keys, record }
+                    }
                     _ => TestStmtKind::ExpectStatus(self.ident(ei.next()?, base)),
                 }
             }
             _ => return None,
         };
         Some(TestStmt { kind, span })
+    }
+
+    fn field_init(&mut self, p: Pair<'t, Rule>, base: usize) -> Option<FieldInit> {
+        let mut fi = inner(p);
+        let name = self.ident(fi.next()?, base);
+        let value = self.expr(fi.next()?, base);
+        Some(FieldInit { name, value })
+    }
+
+    fn state_keys(&mut self, p: Pair<'t, Rule>, base: usize) -> Vec<Expr> {
+        inner(p).map(|e| self.expr(e, base)).collect()
     }
 
     fn patterns(&mut self, p: Pair<'t, Rule>, base: usize) -> Vec<Pattern> {
@@ -1070,6 +1164,14 @@ fn is_keyword_rule(r: Rule) -> bool {
             | Rule::kw_with
             | Rule::kw_no
             | Rule::kw_file
+            | Rule::kw_state
+            | Rule::kw_metric
+            | Rule::kw_put
+            | Rule::kw_update
+            | Rule::kw_delete
+            | Rule::kw_where
+            | Rule::kw_by
+            | Rule::kw_age
     )
 }
 

@@ -136,6 +136,34 @@ impl Shift {
                 }
                 self.span(&mut t.span);
             }
+            Item::State(d) => {
+                self.ident(&mut d.name);
+                self.ty(&mut d.ty);
+                for k in &mut d.keys {
+                    self.ident(k);
+                }
+                self.span(&mut d.span);
+            }
+            Item::Metric(m) => {
+                self.ident(&mut m.name);
+                self.ident(&mut m.aggregate);
+                self.ident(&mut m.state);
+                self.ident(&mut m.param);
+                self.expr(&mut m.body);
+                if let Some(f) = &mut m.filter {
+                    self.expr(f);
+                }
+                for b in &mut m.by {
+                    self.ident(b);
+                }
+                if let Some(a) = &mut m.age {
+                    self.ident(&mut a.field);
+                    self.span(&mut a.amount_span);
+                    self.ident(&mut a.unit);
+                    self.span(&mut a.span);
+                }
+                self.span(&mut m.span);
+            }
         }
     }
     fn cell(&mut self, c: &mut Cell) {
@@ -233,6 +261,26 @@ impl Shift {
                 self.expr(iter);
                 self.block(body);
             }
+            StmtKind::Put { state, value } => {
+                self.ident(state);
+                self.expr(value);
+            }
+            StmtKind::Update { state, keys, fields } => {
+                self.ident(state);
+                for k in keys {
+                    self.expr(k);
+                }
+                for f in fields {
+                    self.ident(&mut f.name);
+                    self.expr(&mut f.value);
+                }
+            }
+            StmtKind::Delete { state, keys } => {
+                self.ident(state);
+                for k in keys {
+                    self.expr(k);
+                }
+            }
         }
         self.span(&mut s.span);
     }
@@ -252,6 +300,15 @@ impl Shift {
                 self.expr(record);
             }
             TestStmtKind::ExpectNoEmit { dest } => self.ident(dest),
+            TestStmtKind::ExpectState { state, keys, record } => {
+                self.ident(state);
+                for k in keys {
+                    self.expr(k);
+                }
+                if let Some(r) = record {
+                    self.expr(r);
+                }
+            }
             TestStmtKind::Let(l) => self.let_stmt(l),
         }
         self.span(&mut s.span);

@@ -259,6 +259,7 @@ impl BodyLowering<'_, '_, '_> {
                 self.call_one_to_cell(helpers::int_to_dec, t, dst, ());
             }
             ExprKind::Error => return Err(Unsupported("an expression with an error".into())),
+            ExprKind::StateGet { .. } => return Err(Unsupported("state is not compiled yet".into())),
         }
         Ok(())
     }

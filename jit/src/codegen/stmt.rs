@@ -35,6 +35,9 @@ impl BodyLowering<'_, '_, '_> {
 
     pub(super) fn stmt(&mut self, s: &Stmt) -> Result<(), Unsupported> {
         match s {
+            Stmt::Put { .. } | Stmt::Update { .. } | Stmt::Delete { .. } => {
+                return Err(Unsupported("state is not compiled yet".into()))
+            }
             Stmt::Let { slot, value } => {
                 let dst = self.local(*slot);
                 self.expr(value, dst)?;

@@ -38,6 +38,10 @@ impl<'a> Checker<'a> {
                     Some(format!("look a row up with `{}[key]`", callee.text));
                 self.err_expr(span)
             }
+            Some(ValueName::State(_)) | Some(ValueName::Metric) => {
+                self.error(Code::E0201, callee.span, format!("`{}` is not a function", callee.text));
+                self.err_expr(span)
+            }
             Some(ValueName::Destination(_)) => {
                 self.error(Code::E0201, callee.span, format!("`{}` is a destination", callee.text)).help =
                     Some(format!("send a record to it with `emit {} Record {{ ... }}`", callee.text));

@@ -34,6 +34,8 @@ pub(crate) struct Env {
     pub(crate) n_locals: u32,
     narrowed: Vec<Path>,
     pub(crate) allow_meta: bool,
+    /// Handlers and tests may read state; functions, decisions and metrics may not (E0501).
+    pub(crate) allow_state: bool,
 }
 
 /// A mark to restore a scope to.
@@ -359,6 +361,8 @@ impl<'a> Checker<'a> {
                 ValueName::Decision(_) => "a decision: call it with arguments",
                 ValueName::Table(_) => "a table: look a row up with `table[key]`",
                 ValueName::Destination(_) => "a destination: use it with `emit`",
+                ValueName::State(_) => "a state: read a record with `state[key]`",
+                ValueName::Metric => "a metric: `canon status` shows it",
             };
             self.error(Code::E0201, id.span, format!("`{}` is {what}", id.text));
             return self.err_expr(id.span);
@@ -475,6 +479,7 @@ impl<'a> Checker<'a> {
         let table = match &base.kind {
             ast::ExprKind::Name(id) if env.lookup(&id.text).is_none() => match self.values.get(&id.text).copied() {
                 Some(ValueName::Table(t)) => t,
+                Some(ValueName::State(s)) => return self.state_get(env, s, id, keys, span),
                 _ => {
                     if !self.is_broken(&id.text) {
                         self.error(Code::E0101, id.span, format!("unknown table `{}`", id.text));

@@ -1,0 +1,456 @@
+//! Metrics (LANGUAGE.md §4.6): figures over a state, maintained on every
+//! write by subtracting the old record's contribution and adding the new
+//! one's, never by scanning the state.
+//!
+//! Each metric is a map of cells. A cell is a group (the `by` fields' values
+//! as JSON text) and, for a metric with `age`, the instant its records are
+//! aged from; it holds how many records contribute to it and their sum. A
+//! cell no record contributes to is removed, so a group with no record is
+//! not shown.
+
+use std::collections::HashMap;
+
+use canon_compiler::diagnostics::RuntimeCode;
+use canon_compiler::ir::{self, MetricKind};
+use canon_compiler::types::Ty;
+use canon_stdlib::{num, Currency, Decimal, Timestamp};
+
+use crate::encode;
+use crate::interp::Interp;
+use crate::outcome::Fault;
+use crate::state::Write;
+use crate::tables::Tables;
+use crate::value::Value;
+
+/// Where a record's contribution goes: its group, and its `age` instant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CellKey {
+    /// The `by` fields' values, each as JSON text.
+    pub group: Box<[String]>,
+    /// The `age` field's instant in microseconds (metrics with `age` only).
+    pub at: Option<i64>,
+}
+
+/// The sum of a cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acc {
+    Int(i128),
+    Decimal(Decimal),
+    /// One sum per currency, sorted by currency.
+    Money(Vec<(Currency, Decimal)>),
+    /// A count: the cell's number of records.
+    Count,
+}
+
+/// One cell: how many records contribute, and their sum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub records: i64,
+    pub acc: Acc,
+}
+
+/// One record's contribution to a metric.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Int(i64),
+    Decimal(Decimal),
+    Money(Decimal, Currency),
+    One,
+}
+
+/// Every metric of a package.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    cells: Vec<HashMap<CellKey, Cell>>,
+}
+
+impl Acc {
+    fn zero(kind: MetricKind) -> Acc {
+        match kind {
+            MetricKind::SumInt => Acc::Int(0),
+            MetricKind::SumDecimal => Acc::Decimal(Decimal::ZERO),
+            MetricKind::SumMoney => Acc::Money(Vec::new()),
+            MetricKind::Count => Acc::Count,
+        }
+    }
+
+    /// Adds (`sign` 1) or subtracts (`sign` -1) a contribution; `None` on overflow.
+    fn add(&mut self, part: &Part, sign: i64) -> Option<()> {
+        match (self, part) {
+            (Acc::Int(a), Part::Int(i)) => *a = a.checked_add(i128::from(*i) * i128::from(sign))?,
+            (Acc::Decimal(a), Part::Decimal(d)) => *a = signed_add(*a, *d, sign)?,
+            (Acc::Money(sums), Part::Money(d, c)) => match sums.binary_search_by(|(x, _)| x.cmp(c)) {
+                Ok(i) => {
+                    let slot = sums.get_mut(i)?;
+                    slot.1 = signed_add(slot.1, *d, sign)?;
+                }
+                Err(i) => sums.insert(i, (*c, signed_add(Decimal::ZERO, *d, sign)?)),
+            },
+            (Acc::Count, Part::One) => {}
+            _ => {}
+        }
+        Some(())
+    }
+
+    /// The text form kept by a durable state (`i:5`, `d:12.50`, `m:EUR=3.00;USD=1.25`, `c`).
+    pub fn to_text(&self) -> String {
+        match self {
+            Acc::Int(i) => format!("i:{i}"),
+            Acc::Decimal(d) => format!("d:{d}"),
+            Acc::Money(sums) => {
+                let parts: Vec<String> = sums.iter().map(|(c, d)| format!("{}={d}", c.as_str())).collect();
+                format!("m:{}", parts.join(";"))
+            }
+            Acc::Count => "c".into(),
+        }
+    }
+
+    /// Reads [`Acc::to_text`].
+    pub fn from_text(s: &str) -> Option<Acc> {
+        if s == "c" {
+            return Some(Acc::Count);
+        }
+        let (tag, rest) = s.split_once(':')?;
+        match tag {
+            "i" => rest.parse().ok().map(Acc::Int),
+            "d" => rest.parse().ok().map(Acc::Decimal),
+            "m" => {
+                let mut sums = Vec::new();
+                for p in rest.split(';').filter(|p| !p.is_empty()) {
+                    let (c, d) = p.split_once('=')?;
+                    sums.push((Currency::parse(c)?, d.parse().ok()?));
+                }
+                sums.sort_by(|a, b| a.0.cmp(&b.0));
+                Some(Acc::Money(sums))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn signed_add(a: Decimal, b: Decimal, sign: i64) -> Option<Decimal> {
+    if sign < 0 {
+        num::sub(a, b).ok()
+    } else {
+        num::add(a, b).ok()
+    }
+}
+
+/// A metric's value as shown: a Decimal without trailing zeros but with at
+/// least two fractional digits (LANGUAGE.md §4.6).
+pub fn show_decimal(d: Decimal) -> String {
+    let mut n = num::normalize_zero(d.normalize());
+    if n.scale() < 2 {
+        n.rescale(2);
+    }
+    let mut s = String::new();
+    num::format(&n, &mut s);
+    s
+}
+
+impl Metrics {
+    pub fn new(pkg: &ir::Package) -> Metrics {
+        Metrics { cells: vec![HashMap::new(); pkg.metrics.len()] }
+    }
+
+    /// The cells of metric `i`.
+    pub fn cells(&self, i: usize) -> impl Iterator<Item = (&CellKey, &Cell)> {
+        self.cells.get(i).into_iter().flat_map(|m| m.iter())
+    }
+
+    /// A cell as a durable state kept it (a state loading its metrics).
+    pub fn set_cell(&mut self, i: usize, key: CellKey, cell: Cell) {
+        if let Some(m) = self.cells.get_mut(i) {
+            if cell.records == 0 {
+                m.remove(&key);
+            } else {
+                m.insert(key, cell);
+            }
+        }
+    }
+
+    /// The cell of metric `i` at `key` (after [`Metrics::apply`], to write it through).
+    pub fn cell(&self, i: usize, key: &CellKey) -> Option<&Cell> {
+        self.cells.get(i)?.get(key)
+    }
+
+    /// Applies writes: every metric over each write's state loses the old
+    /// record's contribution and gains the new one's. Returns the cells it
+    /// touched (metric index and key). On a fault nothing is changed.
+    pub fn apply(
+        &mut self,
+        pkg: &ir::Package,
+        tables: &Tables,
+        writes: &[Write],
+    ) -> Result<Vec<(usize, CellKey)>, Fault> {
+        if pkg.metrics.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut deltas: Vec<(usize, CellKey, Part, i64)> = Vec::new();
+        for w in writes {
+            for (i, m) in pkg.metrics.iter().enumerate() {
+                if m.state != w.state {
+                    continue;
+                }
+                if let Some(before) = &w.before {
+                    if let Some((k, p)) = contribution(pkg, tables, m, before)? {
+                        deltas.push((i, k, p, -1));
+                    }
+                }
+                if let Some(after) = &w.after {
+                    if let Some((k, p)) = contribution(pkg, tables, m, after)? {
+                        deltas.push((i, k, p, 1));
+                    }
+                }
+            }
+        }
+        let mut done: Vec<usize> = Vec::new();
+        for (n, (i, key, part, sign)) in deltas.iter().enumerate() {
+            let Some(m) = pkg.metrics.get(*i) else { continue };
+            if self.step(*i, m.kind, key, part, *sign).is_none() {
+                for j in done.iter().rev() {
+                    if let Some((i, key, part, sign)) = deltas.get(*j) {
+                        let _ = self.step(*i, m.kind, key, part, -*sign);
+                    }
+                }
+                let at = pkg.loc_string(m.loc);
+                return Err(Fault {
+                    code: RuntimeCode::DecimalOverflow,
+                    message: format!("metric `{}` would not fit 96 bits at {at}", m.name),
+                    loc: m.loc,
+                });
+            }
+            done.push(n);
+        }
+        let mut touched: Vec<(usize, CellKey)> = deltas.into_iter().map(|(i, k, _, _)| (i, k)).collect();
+        touched.sort();
+        touched.dedup();
+        Ok(touched)
+    }
+
+    fn step(&mut self, i: usize, kind: MetricKind, key: &CellKey, part: &Part, sign: i64) -> Option<()> {
+        let map = self.cells.get_mut(i)?;
+        let cell = map.entry(key.clone()).or_insert_with(|| Cell { records: 0, acc: Acc::zero(kind) });
+        let mut next = cell.clone();
+        next.records = next.records.checked_add(sign)?;
+        next.acc.add(part, sign)?;
+        if next.records == 0 {
+            map.remove(key);
+        } else {
+            *cell = next;
+        }
+        Some(())
+    }
+
+    /// Every metric's groups and values, aged against `as_of` (LANGUAGE.md §4.6).
+    pub fn report(&self, pkg: &ir::Package, as_of: Option<Timestamp>) -> Vec<MetricReport> {
+        let mut out = Vec::new();
+        for (i, m) in pkg.metrics.iter().enumerate() {
+            let rec = pkg.state(m.state).and_then(|s| pkg.record(s.record));
+            let by: Vec<String> =
+                m.by.iter()
+                    .map(|f| rec.and_then(|r| r.fields.get(*f as usize)).map(|f| f.name.clone()).unwrap_or_default())
+                    .collect();
+            let needs_as_of = m.age.is_some() && as_of.is_none();
+            let mut groups: HashMap<&[String], Cell> = HashMap::new();
+            if !needs_as_of {
+                let cutoff = match (m.age, as_of) {
+                    (Some((_, age)), Some(t)) => Some(t.0.saturating_sub(age)),
+                    _ => None,
+                };
+                for (k, c) in self.cells(i) {
+                    if let (Some(cut), Some(at)) = (cutoff, k.at) {
+                        if at >= cut {
+                            continue;
+                        }
+                    }
+                    let g = groups.entry(&k.group).or_insert_with(|| Cell { records: 0, acc: Acc::zero(m.kind) });
+                    g.records += c.records;
+                    merge(&mut g.acc, &c.acc);
+                }
+            }
+            let mut groups: Vec<GroupReport> = groups
+                .into_iter()
+                .filter(|(_, c)| c.records > 0)
+                .map(|(g, c)| GroupReport { by: g.to_vec(), value: Value_::of(m.kind, &c) })
+                .collect();
+            groups.sort_by(|a, b| a.by.cmp(&b.by));
+            out.push(MetricReport { name: m.name.clone(), by, groups, needs_as_of });
+        }
+        out
+    }
+}
+
+fn merge(into: &mut Acc, from: &Acc) {
+    match (into, from) {
+        (Acc::Int(a), Acc::Int(b)) => *a = a.saturating_add(*b),
+        (Acc::Decimal(a), Acc::Decimal(b)) => *a = num::add(*a, *b).unwrap_or(*a),
+        (Acc::Money(a), Acc::Money(b)) => {
+            for (c, d) in b {
+                match a.binary_search_by(|(x, _)| x.cmp(c)) {
+                    Ok(i) => {
+                        if let Some(slot) = a.get_mut(i) {
+                            slot.1 = num::add(slot.1, *d).unwrap_or(slot.1);
+                        }
+                    }
+                    Err(i) => a.insert(i, (*c, *d)),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A record's contribution to metric `m`: `None` when its filter (or, for a
+/// count, its condition) is false, or its `age` field is none.
+fn contribution(
+    pkg: &ir::Package,
+    tables: &Tables,
+    m: &ir::MetricDef,
+    record: &Value,
+) -> Result<Option<(CellKey, Part)>, Fault> {
+    let meta = Value::None;
+    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: None };
+    let mut frame = vec![Value::None; m.n_locals.max(1) as usize];
+    if let Some(slot) = frame.first_mut() {
+        *slot = record.clone();
+    }
+    if let Some(f) = &m.filter {
+        if !matches!(interp.eval(f, &mut frame)?, Value::Bool(true)) {
+            return Ok(None);
+        }
+    }
+    let part = match (m.kind, interp.eval(&m.value, &mut frame)?) {
+        (MetricKind::Count, Value::Bool(true)) => Part::One,
+        (MetricKind::Count, _) => return Ok(None),
+        (_, Value::Int(i)) if m.kind == MetricKind::SumDecimal => Part::Decimal(num::from_int(i)),
+        (_, Value::Int(i)) => Part::Int(i),
+        (_, Value::Decimal(d)) => Part::Decimal(d),
+        (_, Value::Money(d, c)) => Part::Money(d, c),
+        _ => return Ok(None),
+    };
+    let Value::Record(fields) = record else { return Ok(None) };
+    let rec = pkg.state(m.state).and_then(|s| pkg.record(s.record));
+    let at = match m.age {
+        None => None,
+        Some((f, _)) => match fields.get(f as usize) {
+            Some(Value::Timestamp(t)) => Some(t.0),
+            _ => return Ok(None),
+        },
+    };
+    let group =
+        m.by.iter()
+            .map(|f| {
+                let ty = rec.and_then(|r| r.fields.get(*f as usize)).map(|d| d.ty.clone()).unwrap_or(Ty::Error);
+                let mut s = String::new();
+                encode::value(&mut s, pkg, &ty, fields.get(*f as usize).unwrap_or(&Value::None));
+                s
+            })
+            .collect::<Vec<_>>()
+            .into_boxed_slice();
+    Ok(Some((CellKey { group, at }, part)))
+}
+
+/// A metric's groups as shown by `canon status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricReport {
+    pub name: String,
+    /// The names of the `by` fields.
+    pub by: Vec<String>,
+    pub groups: Vec<GroupReport>,
+    /// A metric with `age` asked for without an instant: no value.
+    pub needs_as_of: bool,
+}
+
+/// One group of a metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupReport {
+    /// The `by` fields' values, each as JSON text, in `by` order.
+    pub by: Vec<String>,
+    pub value: Value_,
+}
+
+/// A metric's value.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(non_camel_case_types)]
+pub enum Value_ {
+    Int(i128),
+    Decimal(Decimal),
+    Money(Vec<(Currency, Decimal)>),
+}
+
+impl Value_ {
+    fn of(kind: MetricKind, c: &Cell) -> Value_ {
+        match (&c.acc, kind) {
+            (Acc::Int(i), _) => Value_::Int(*i),
+            (Acc::Decimal(d), _) => Value_::Decimal(*d),
+            (Acc::Money(m), _) => Value_::Money(m.iter().filter(|(_, d)| !d.is_zero()).cloned().collect()),
+            (Acc::Count, _) => Value_::Int(i128::from(c.records)),
+        }
+    }
+
+    /// The value as JSON text (RUNTIME.md §7.3).
+    pub fn to_json(&self) -> String {
+        match self {
+            Value_::Int(i) => i.to_string(),
+            Value_::Decimal(d) => format!("\"{}\"", show_decimal(*d)),
+            Value_::Money(m) => {
+                let parts: Vec<String> = m
+                    .iter()
+                    .map(|(c, d)| format!("{{\"amount\":\"{}\",\"currency\":\"{}\"}}", show_decimal(*d), c.as_str()))
+                    .collect();
+                format!("[{}]", parts.join(","))
+            }
+        }
+    }
+
+    /// The value as text (`12.50`, `1,250.00 USD; 3.00 EUR` without separators).
+    pub fn to_text(&self) -> String {
+        match self {
+            Value_::Int(i) => i.to_string(),
+            Value_::Decimal(d) => show_decimal(*d),
+            Value_::Money(m) if m.is_empty() => "0".into(),
+            Value_::Money(m) => {
+                m.iter().map(|(c, d)| format!("{} {}", show_decimal(*d), c.as_str())).collect::<Vec<_>>().join("; ")
+            }
+        }
+    }
+}
+
+/// The report as the JSON array of RUNTIME.md §7.3.
+pub fn report_json(reports: &[MetricReport]) -> String {
+    let mut s = String::from("[");
+    for (i, r) in reports.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str("{\"name\":");
+        encode::json_str(&mut s, &r.name);
+        s.push_str(",\"groups\":");
+        if r.needs_as_of {
+            s.push_str("null}");
+            continue;
+        }
+        s.push('[');
+        for (j, g) in r.groups.iter().enumerate() {
+            if j > 0 {
+                s.push(',');
+            }
+            s.push_str("{\"by\":{");
+            for (k, (name, v)) in r.by.iter().zip(&g.by).enumerate() {
+                if k > 0 {
+                    s.push(',');
+                }
+                encode::json_str(&mut s, name);
+                s.push(':');
+                s.push_str(v);
+            }
+            s.push_str("},\"value\":");
+            s.push_str(&g.value.to_json());
+            s.push('}');
+        }
+        s.push_str("]}");
+    }
+    s.push(']');
+    s
+}
