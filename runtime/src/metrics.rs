@@ -454,3 +454,123 @@ pub fn report_json(reports: &[MetricReport]) -> String {
     s.push(']');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use canon_compiler::ir::{self, StateId};
+
+    use super::*;
+    use crate::state::{key_of, Store, Write};
+
+    const SRC: &str = r#"
+        enum Status { Open, Closed }
+        record Sheet { id: Text, entity: Text, status: Status, hours: Decimal, amount: Money, n: Int, at: Timestamp? }
+        state sheets: Sheet key id
+        metric hours = sum(sheets, s => s.hours) where s.status == Open by entity
+        metric amounts = sum(sheets, s => s.amount) by entity
+        metric ns = sum(sheets, s => s.n)
+        metric closed = count(sheets, s => s.status == Closed)
+        metric stale = sum(sheets, s => s.hours) by entity age at > 48 hours
+    "#;
+
+    fn pkg() -> Arc<ir::Package> {
+        let p = crate::package::from_sources(PathBuf::from("."), vec![("m.canon".into(), SRC.into())]);
+        assert!(!p.has_errors(), "{:?}", p.diagnostics());
+        p.package()
+    }
+
+    fn sheet(id: &str, entity: &str, open: bool, hours: &str, amount: (&str, &str), n: i64, at: Option<i64>) -> Value {
+        Value::Record(
+            vec![
+                Value::text(id),
+                Value::text(entity),
+                Value::Enum(u32::from(!open)),
+                Value::Decimal(hours.parse().unwrap()),
+                Value::Money(amount.0.parse().unwrap(), Currency::parse(amount.1).unwrap()),
+                Value::Int(n),
+                at.map(|t| Value::Timestamp(Timestamp(t))).unwrap_or(Value::None),
+            ]
+            .into(),
+        )
+    }
+
+    fn put(store: &mut Store, pkg: &ir::Package, v: Value) {
+        let def = pkg.state(StateId(0)).unwrap();
+        let key = key_of(def, &v);
+        let before = store.record(StateId(0), &key).cloned();
+        let w = Write { state: StateId(0), key, before, after: Some(v), loc: Default::default() };
+        store.apply(pkg, &Tables::empty(pkg), &[w]).unwrap();
+    }
+
+    fn delete(store: &mut Store, pkg: &ir::Package, id: &str) {
+        let key: crate::state::Key = vec![crate::value::KeyPart::Text(id.into())].into_boxed_slice();
+        let before = store.record(StateId(0), &key).cloned();
+        let w = Write { state: StateId(0), key, before, after: None, loc: Default::default() };
+        store.apply(pkg, &Tables::empty(pkg), &[w]).unwrap();
+    }
+
+    const HOUR: i64 = 3_600_000_000;
+
+    #[test]
+    fn metrics_follow_puts_updates_and_deletes() {
+        let pkg = pkg();
+        let mut store = Store::new(&pkg);
+        put(&mut store, &pkg, sheet("a", "US01", true, "7.50", ("100.00", "USD"), 2, Some(0)));
+        put(&mut store, &pkg, sheet("b", "US01", true, "0.125", ("5", "EUR"), 3, Some(10 * HOUR)));
+        put(&mut store, &pkg, sheet("c", "DE01", false, "4", ("1", "USD"), -1, None));
+        // An update: `b` moves from 0.125 to 0.5 hours.
+        put(&mut store, &pkg, sheet("b", "US01", true, "0.5", ("5", "EUR"), 3, Some(10 * HOUR)));
+        let as_of = Timestamp(60 * HOUR);
+        let json = report_json(&store.metrics().report(&pkg, Some(as_of)));
+        assert_eq!(
+            json,
+            concat!(
+                r#"[{"name":"hours","groups":[{"by":{"entity":"US01"},"value":"8.00"}]},"#,
+                r#"{"name":"amounts","groups":[{"by":{"entity":"DE01"},"value":[{"amount":"1.00","currency":"USD"}]},"#,
+                r#"{"by":{"entity":"US01"},"value":[{"amount":"5.00","currency":"EUR"},{"amount":"100.00","currency":"USD"}]}]},"#,
+                r#"{"name":"ns","groups":[{"by":{},"value":4}]},"#,
+                r#"{"name":"closed","groups":[{"by":{},"value":1}]},"#,
+                r#"{"name":"stale","groups":[{"by":{"entity":"US01"},"value":"8.00"}]}]"#
+            )
+        );
+        // Without an instant, the aged metric has no value.
+        let r = store.metrics().report(&pkg, None);
+        assert!(r[4].needs_as_of && r[4].groups.is_empty());
+        // Ageing is strict: 48 hours exactly is not yet stale.
+        let r = store.metrics().report(&pkg, Some(Timestamp(48 * HOUR)));
+        assert!(r[4].groups.is_empty(), "{:?}", r[4]);
+        let r = store.metrics().report(&pkg, Some(Timestamp(48 * HOUR + 1)));
+        assert_eq!(r[4].groups[0].value.to_text(), "7.50");
+        // Deleting every record of a group removes the group.
+        delete(&mut store, &pkg, "c");
+        let r = store.metrics().report(&pkg, Some(as_of));
+        assert_eq!(r[1].groups.len(), 1);
+        assert!(r[3].groups.is_empty(), "no closed sheet is left: {:?}", r[3]);
+        assert_eq!(r[2].groups[0].value, Value_::Int(5));
+    }
+
+    #[test]
+    fn values_are_shown_without_the_history_of_their_scale() {
+        assert_eq!(show_decimal("12.5000".parse().unwrap()), "12.50");
+        assert_eq!(show_decimal("0.125".parse().unwrap()), "0.125");
+        assert_eq!(show_decimal("-0.000".parse().unwrap()), "0.00");
+        assert_eq!(show_decimal("100".parse().unwrap()), "100.00");
+    }
+
+    #[test]
+    fn cells_round_trip_through_their_text() {
+        for acc in [
+            Acc::Int(-12),
+            Acc::Decimal("7.125".parse().unwrap()),
+            Acc::Money(vec![(Currency::parse("EUR").unwrap(), "1.5".parse().unwrap())]),
+            Acc::Count,
+        ] {
+            assert_eq!(Acc::from_text(&acc.to_text()), Some(acc));
+        }
+        assert_eq!(Acc::from_text("x:1"), None);
+    }
+}
