@@ -54,7 +54,7 @@ fn events(n: usize, keys: usize) -> String {
     s
 }
 
-fn run(engine: &str, input: &PathBuf, extra: &[&str]) -> Output {
+fn run(engine: &str, input: &std::path::Path, extra: &[&str]) -> Output {
     let mut args = vec!["run", PKG, "--engine", engine, "--input", input.to_str().unwrap()];
     args.extend_from_slice(extra);
     let out = canon(&args);

@@ -120,7 +120,7 @@ impl Acc {
                     let (c, d) = p.split_once('=')?;
                     sums.push((Currency::parse(c)?, d.parse().ok()?));
                 }
-                sums.sort_by(|a, b| a.0.cmp(&b.0));
+                sums.sort_by_key(|a| a.0);
                 Some(Acc::Money(sums))
             }
             _ => None,

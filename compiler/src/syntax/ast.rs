@@ -49,7 +49,7 @@ pub enum Item {
     Handler(Handler),
     Test(TestDecl),
     State(StateDecl),
-    Metric(MetricDecl),
+    Metric(Box<MetricDecl>),
 }
 
 impl Item {

@@ -494,7 +494,7 @@ impl<'t> Builder<'t> {
                         _ => {}
                     }
                 }
-                Item::Metric(MetricDecl { docs, name, aggregate, state, param, body, filter, by, age, span })
+                Item::Metric(Box::new(MetricDecl { docs, name, aggregate, state, param, body, filter, by, age, span }))
             }
             _ => return None,
         })
