@@ -143,6 +143,7 @@ pub enum ItemKind {
     Decision,
     Handler,
     Test,
+    Metric,
 }
 
 /// The [`ItemId`] of each item of a file (`None` for items without a body).
@@ -156,6 +157,7 @@ pub fn item_ids(items: &[ast::Item]) -> Vec<Option<ItemId>> {
                 ast::Item::Decision(d) => (ItemKind::Decision, d.name.text.as_str()),
                 ast::Item::Handler(h) => (ItemKind::Handler, h.event.text.as_str()),
                 ast::Item::Test(t) => (ItemKind::Test, t.name.value.as_str()),
+                ast::Item::Metric(m) => (ItemKind::Metric, m.name.text.as_str()),
                 _ => return None,
             };
             let n = seen.entry((kind, name)).or_insert(0);

@@ -62,3 +62,48 @@ fn an_edit_reparses_only_its_file() {
     assert_eq!(count(&second, "parse_file"), 1, "{second:?}");
     assert_eq!(count(&second, "check_package"), 1, "{second:?}");
 }
+
+/// The salsa queries and the CLI's one-shot check give the same package and
+/// the same diagnostics, for every file of the checker corpus and every
+/// conformance case (one package per directory).
+#[test]
+fn salsa_and_the_one_shot_check_agree() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut packages: Vec<Vec<(String, String)>> = Vec::new();
+    for entry in std::fs::read_dir(root.join("tests/check")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "canon") {
+            packages.push(vec![("a.canon".into(), std::fs::read_to_string(&p).unwrap())]);
+        }
+    }
+    for entry in std::fs::read_dir(root.join("tests/conformance")).unwrap() {
+        let dir = entry.unwrap().path();
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "canon"))
+            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+            .collect();
+        files.sort();
+        if !files.is_empty() {
+            packages.push(files);
+        }
+    }
+    assert!(packages.len() > 100, "{}", packages.len());
+    let mut with_state = 0;
+    for files in packages {
+        let db = TestDb::new();
+        let sources: Vec<SourceFile> = files.iter().map(|(p, t)| SourceFile::new(&db, p.clone(), t.clone())).collect();
+        let salsa = check_package(&db, Package::new(&db, sources));
+        let once = canon_compiler::db::check_once(&files);
+        assert_eq!(salsa.diagnostics, once.diagnostics, "{}", files[0].1);
+        let (mut a, mut b) = ((*salsa.package).clone(), (*once.package).clone());
+        // The side table of types may list entries in another order.
+        a.types.sort_by_key(|(f, s, _)| (f.0, s.start, s.end));
+        b.types.sort_by_key(|(f, s, _)| (f.0, s.start, s.end));
+        assert!(a == b, "the packages differ for {}", files[0].1);
+        with_state += usize::from(!a.metrics.is_empty());
+    }
+    assert!(with_state >= 2, "the corpus has packages with metrics");
+}
