@@ -10,6 +10,9 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
 use canon_compiler::diagnostics::RuntimeCode;
 use canon_compiler::ir::{self, MetricKind};
 use canon_compiler::types::Ty;
@@ -61,7 +64,7 @@ enum Part {
 /// Every metric of a package.
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
-    cells: Vec<HashMap<CellKey, Cell>>,
+    cells: Vec<FxHashMap<CellKey, Cell>>,
 }
 
 impl Acc {
@@ -150,7 +153,7 @@ pub fn show_decimal(d: Decimal) -> String {
 
 impl Metrics {
     pub fn new(pkg: &ir::Package) -> Metrics {
-        Metrics { cells: vec![HashMap::new(); pkg.metrics.len()] }
+        Metrics { cells: vec![FxHashMap::default(); pkg.metrics.len()] }
     }
 
     /// The cells of metric `i`.
@@ -175,13 +178,15 @@ impl Metrics {
     }
 
     /// Applies writes: every metric over each write's state loses the old
-    /// record's contribution and gains the new one's. Returns the cells it
-    /// touched (metric index and key). On a fault nothing is changed.
+    /// record's contribution and gains the new one's. Returns, when
+    /// `touched`, the cells it changed (metric index and key). On a fault
+    /// nothing is changed.
     pub fn apply(
         &mut self,
         pkg: &ir::Package,
         tables: &Tables,
         writes: &[Write],
+        touched: bool,
     ) -> Result<Vec<(usize, CellKey)>, Fault> {
         if pkg.metrics.is_empty() {
             return Ok(Vec::new());
@@ -222,23 +227,32 @@ impl Metrics {
             }
             done.push(n);
         }
-        let mut touched: Vec<(usize, CellKey)> = deltas.into_iter().map(|(i, k, _, _)| (i, k)).collect();
-        touched.sort();
-        touched.dedup();
-        Ok(touched)
+        if !touched {
+            return Ok(Vec::new());
+        }
+        let mut cells: Vec<(usize, CellKey)> = deltas.into_iter().map(|(i, k, _, _)| (i, k)).collect();
+        cells.sort();
+        cells.dedup();
+        Ok(cells)
     }
 
     fn step(&mut self, i: usize, kind: MetricKind, key: &CellKey, part: &Part, sign: i64) -> Option<()> {
         let map = self.cells.get_mut(i)?;
-        let cell = map.entry(key.clone()).or_insert_with(|| Cell { records: 0, acc: Acc::zero(kind) });
-        let mut next = cell.clone();
-        next.records = next.records.checked_add(sign)?;
-        next.acc.add(part, sign)?;
-        if next.records == 0 {
+        let Some(cell) = map.get_mut(key) else {
+            let mut cell = Cell { records: 0, acc: Acc::zero(kind) };
+            cell.records = sign;
+            cell.acc.add(part, sign)?;
+            map.insert(key.clone(), cell);
+            return Some(());
+        };
+        let records = cell.records.checked_add(sign)?;
+        if records == 0 {
             map.remove(key);
-        } else {
-            *cell = next;
+            return Some(());
         }
+        // `add` changes nothing when it overflows, so the cell stays as it was.
+        cell.acc.add(part, sign)?;
+        cell.records = records;
         Some(())
     }
 
@@ -311,7 +325,7 @@ fn contribution(
 ) -> Result<Option<(CellKey, Part)>, Fault> {
     let meta = Value::None;
     let interp = Interp { pkg, tables, meta: &meta, trace: None, state: None };
-    let mut frame = vec![Value::None; m.n_locals.max(1) as usize];
+    let mut frame: SmallVec<[Value; 4]> = smallvec::smallvec![Value::None; m.n_locals.max(1) as usize];
     if let Some(slot) = frame.first_mut() {
         *slot = record.clone();
     }

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use canon_compiler::ir::{self, Loc, StateId};
 use canon_compiler::types::Ty;
+use rustc_hash::FxHashMap;
 
 use crate::decode::Decoder;
 use crate::encode;
@@ -127,7 +128,7 @@ pub fn key_json(pkg: &ir::Package, def: &ir::StateDef, record: &Value) -> String
 /// Every state of a package in memory, with its metrics maintained on each write.
 #[derive(Debug, Clone)]
 pub struct Store {
-    maps: Vec<HashMap<Key, Value>>,
+    maps: Vec<FxHashMap<Key, Value>>,
     metrics: Metrics,
 }
 
@@ -139,7 +140,7 @@ impl StateView for Store {
 
 impl Store {
     pub fn new(pkg: &ir::Package) -> Store {
-        Store { maps: vec![HashMap::new(); pkg.states.len()], metrics: Metrics::new(pkg) }
+        Store { maps: vec![FxHashMap::default(); pkg.states.len()], metrics: Metrics::new(pkg) }
     }
 
     /// The record at `key`, borrowed.
@@ -149,11 +150,11 @@ impl Store {
 
     /// The number of records of a state.
     pub fn len(&self, state: StateId) -> usize {
-        self.maps.get(state.0 as usize).map(HashMap::len).unwrap_or(0)
+        self.maps.get(state.0 as usize).map(FxHashMap::len).unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.maps.iter().all(HashMap::is_empty)
+        self.maps.iter().all(FxHashMap::is_empty)
     }
 
     /// The records of a state, in no particular order.
@@ -183,7 +184,7 @@ impl Store {
     /// Applies an accepted event's writes, in order, with the metrics. A
     /// fault of a metric's expressions or sums applies none of them.
     pub fn apply(&mut self, pkg: &ir::Package, tables: &Tables, writes: &[Write]) -> Result<(), Fault> {
-        self.metrics.apply(pkg, tables, writes)?;
+        self.metrics.apply(pkg, tables, writes, false)?;
         self.put_all(writes);
         Ok(())
     }
@@ -210,7 +211,7 @@ impl Store {
         tables: &Tables,
         writes: &[Write],
     ) -> Result<Vec<(usize, crate::metrics::CellKey)>, Fault> {
-        let touched = self.metrics.apply(pkg, tables, writes)?;
+        let touched = self.metrics.apply(pkg, tables, writes, true)?;
         self.put_all(writes);
         Ok(touched)
     }
