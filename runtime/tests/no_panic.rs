@@ -109,6 +109,15 @@ const TOKENS: &[&str] = &[
     "é",
     "\u{0}",
     "99999999999999999999",
+    "state",
+    "metric",
+    "put",
+    "update",
+    "delete",
+    "where",
+    "by",
+    "age",
+    "days",
 ];
 
 fn soup() -> impl Strategy<Value = String> {
@@ -120,7 +129,13 @@ fn example_sources() -> &'static Vec<String> {
     S.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut out = Vec::new();
-        for dir in ["examples/timesheets", "examples/expenses", "tests/conformance/shared/013-diag-decisions"] {
+        for dir in [
+            "examples/timesheets",
+            "examples/expenses",
+            "tests/conformance/shared/013-diag-decisions",
+            "tests/conformance/s02-state-update-delete",
+            "tests/conformance/s05-state-diagnostics",
+        ] {
             if let Ok(rd) = std::fs::read_dir(root.join(dir)) {
                 for e in rd.flatten() {
                     if e.path().extension().is_some_and(|x| x == "canon") {
@@ -208,8 +223,45 @@ fn evaluate(line: &str) {
     assert!(v["status"].is_string());
 }
 
+/// The package of a snapshot, and a snapshot of it with every kind of value.
+fn snapshot_package() -> &'static (std::sync::Arc<canon_compiler::ir::Package>, String) {
+    static P: OnceLock<(std::sync::Arc<canon_compiler::ir::Package>, String)> = OnceLock::new();
+    P.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/s02-state-update-delete");
+        let pkg = canon_runtime::load(&root).unwrap().package();
+        let snap = concat!(
+            r#"{"state":"accounts","key":["US",1],"record":{"entity":"US","number":1,"owner":{"name":"Ann","tier":"Gold"},"balance":{"amount":"120.50","currency":"USD"},"tags":["a","b"],"closed_on":"2026-12-01"}}"#,
+            "\n",
+            r#"{"state":"accounts","key":["DE",2],"record":{"entity":"DE","number":2,"owner":{"name":"Bo","tier":"Silver"},"balance":{"amount":"0","currency":"EUR"},"tags":[],"closed_on":null}}"#,
+            "\n"
+        );
+        (pkg, snap.to_string())
+    })
+}
+
+fn read_snapshot(text: &str) {
+    let (pkg, _) = snapshot_package();
+    let tables = Tables::empty(pkg);
+    if let Ok(store) = canon_runtime::state::Store::read_snapshot(pkg, &tables, text) {
+        // What was read writes back as a snapshot that reads again to the same.
+        let mut out = Vec::new();
+        store.write_snapshot(pkg, &mut out).unwrap();
+        let again = canon_runtime::state::Store::read_snapshot(pkg, &tables, &String::from_utf8(out.clone()).unwrap())
+            .unwrap_or_else(|e| panic!("a written snapshot does not read: {e}"));
+        let mut out2 = Vec::new();
+        again.write_snapshot(pkg, &mut out2).unwrap();
+        assert_eq!(out, out2);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_snapshots_never_panic(at in any::<usize>(), len in 0usize..20, insert in "[\\[\\]{}\",:0-9a-zA-Z.\\\\-]{0,8}") {
+        let (_, snap) = snapshot_package();
+        read_snapshot(&mutate(snap, at, len, &insert));
+    }
 
     #[test]
     fn token_soup_never_panics(src in soup()) {
