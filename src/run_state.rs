@@ -151,7 +151,11 @@ pub fn run(
         eprintln!("error: writing outcomes: {e}");
         return ExitCode::from(2);
     }
-    match files.save(pkg, &store) {
+    let saved = files.save(pkg, &store);
+    // The process ends here: freeing every record one by one (a hash table
+    // of them, each its own allocations) would only cost time.
+    std::mem::forget(store);
+    match saved {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,
     }
