@@ -354,7 +354,8 @@ fn join(parts: Vec<Program>, sep: &str, trailing: bool) -> Program {
 }
 
 fn ident() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["a", "b", "amount", "x1", "total_hours", "rate"]).prop_map(str::to_string)
+    // `state` and `by` are keywords only where they begin a declaration or a clause.
+    prop::sample::select(vec!["a", "b", "amount", "x1", "total_hours", "rate", "state", "by"]).prop_map(str::to_string)
 }
 
 fn type_name() -> impl Strategy<Value = String> {
@@ -523,6 +524,15 @@ fn stmt() -> impl Strategy<Value = Program> {
             }
         }),
         (ident(), expr()).prop_map(|(d, e)| toks(&["emit", &d]).then(e)),
+        // §8.1: the state statements.
+        (ident(), expr()).prop_map(|(s, e)| toks(&["put", &s]).then(e)),
+        (ident(), state_keys(), prop::collection::vec((ident(), expr()), 1..4), any::<bool>()).prop_map(
+            |(s, keys, fs, tc)| {
+                let fs: Vec<Program> = fs.into_iter().map(|(n, v)| toks(&[&n, ":"]).then(v)).collect();
+                toks(&["update", &s]).then(keys).tok("{").then(join(fs, ",", tc)).tok("}")
+            }
+        ),
+        (ident(), state_keys()).prop_map(|(s, keys)| toks(&["delete", &s]).then(keys)),
     ];
     simple.prop_recursive(2, 12, 3, |inner| {
         let block =
@@ -548,6 +558,53 @@ fn stmt() -> impl Strategy<Value = Program> {
             (ident(), ident(), block).prop_map(|(v, l, b)| toks(&["for", &v, "in", &l]).then(b)),
         ]
     })
+}
+
+/// `[k, ...]` after a state's name.
+fn state_keys() -> impl Strategy<Value = Program> {
+    (prop::collection::vec(expr(), 1..3), any::<bool>())
+        .prop_map(|(ks, tc)| toks(&["["]).then(join(ks, ",", tc)).tok("]"))
+}
+
+fn key_fields() -> impl Strategy<Value = Program> {
+    (prop::collection::vec(ident(), 1..3), any::<bool>()).prop_map(|(ks, tc)| {
+        if ks.len() == 1 {
+            toks(&[&ks[0]])
+        } else {
+            toks(&["("]).then(join(ks.iter().map(|k| toks(&[k])).collect(), ",", tc)).tok(")")
+        }
+    })
+}
+
+/// `metric m = sum(s, x => e) [where c] [by a, b] [age f > N unit]` (§4.6).
+fn metric() -> impl Strategy<Value = Program> {
+    (
+        (ident(), prop::sample::select(vec!["sum", "count"]), ident(), ident(), expr(), any::<bool>()),
+        prop::option::of(expr()),
+        prop::collection::vec(ident(), 0..3),
+        prop::option::of((
+            ident(),
+            prop::sample::select(vec!["48", "1_000"]),
+            prop::sample::select(vec!["hours", "days", "minutes"]),
+        )),
+    )
+        .prop_map(|((n, agg, s, x, body, tc), filter, by, age)| {
+            let mut p = toks(&["metric", &n, "=", agg, "(", &s, ",", &x, "=>"]).then(body);
+            if tc {
+                p = p.tok(",");
+            }
+            p = p.tok(")");
+            if let Some(f) = filter {
+                p = p.tok("where").then(f);
+            }
+            if !by.is_empty() {
+                p = p.tok("by").then(join(by.iter().map(|b| toks(&[b])).collect(), ",", false));
+            }
+            if let Some((f, amount, unit)) = age {
+                p = p.tok("age").tok(&f).tok(">").tok(amount).tok(unit);
+            }
+            p
+        })
 }
 
 fn cell() -> impl Strategy<Value = Program> {
@@ -647,6 +704,8 @@ fn item() -> impl Strategy<Value = Program> {
                 }
                 p
             }),
+        (ident(), type_name(), key_fields()).prop_map(|(n, t, keys)| toks(&["state", &n, ":", &t, "key"]).then(keys)),
+        metric(),
         (type_name(), ident(), prop::collection::vec(stmt(), 0..5)).prop_map(|(e, b, ss)| toks(&[
             "on", &e, "as", &b, "{"
         ])
@@ -662,6 +721,8 @@ fn item() -> impl Strategy<Value = Program> {
                 code().prop_map(|c| toks(&["expect", "reject", &c])),
                 (ident(), expr()).prop_map(|(d, e)| toks(&["expect", "emit", &d]).then(e)),
                 ident().prop_map(|d| toks(&["expect", "no", "emit", &d])),
+                (ident(), state_keys(), expr()).prop_map(|(s, k, e)| toks(&["expect", "state", &s]).then(k).then(e)),
+                (ident(), state_keys()).prop_map(|(s, k)| toks(&["expect", "no", "state", &s]).then(k)),
                 expr().prop_map(|e| toks(&["assert"]).then(e)),
             ],
             0..5,

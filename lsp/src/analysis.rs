@@ -455,18 +455,50 @@ impl Workspace {
                     parts.push(d);
                 }
             }
-            Target::Item(_) => {
+            Target::Item(name) => {
                 let place = self.declaration(&occ.target)?;
                 let item =
                     self.ast(&place.file)?.items.iter().find(|i| i.name().map(|n| n.span) == Some(place.span))?;
                 let text = self.text(&place.file)?;
+                // A read of a state (or a lookup in a table): what it gives.
+                if let Some((span, t)) = occ.expr.and_then(|s| Some((s, ty_of(s)?))) {
+                    let written = self.text(key).and_then(|t| t.get(span.start as usize..span.end as usize));
+                    let shown = match written {
+                        Some(w) if !w.contains('\n') && w.len() <= 60 => w.to_string(),
+                        _ => format!("{name}[…]"),
+                    };
+                    parts.push(code(&format!("{shown}: {}", show(&t))));
+                }
                 parts.push(code(&item_signature(text, item)));
                 if let Some(d) = item_docs(item) {
                     parts.push(d.to_string());
                 }
+                match item {
+                    ast::Item::State(d) => {
+                        if let Some(r) = self.record_item(&d.ty) {
+                            parts.push(code(&item_signature(r.0, r.1)));
+                        }
+                    }
+                    ast::Item::Metric(m) => {
+                        if let Some(def) = pkg.metrics.iter().find(|d| d.name == m.name.text) {
+                            parts.push(metric_summary(m, def.kind));
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
         Some((parts.join("\n\n"), occ.span))
+    }
+
+    /// The declaration (and its file's text) of the record a type names.
+    fn record_item(&self, ty: &ast::TypeRef) -> Option<(&str, &ast::Item)> {
+        let ast::TypeRef::Named(n) = ty else { return None };
+        self.files.keys().find_map(|k| {
+            let item =
+                self.ast(k)?.items.iter().find(|i| matches!(i, ast::Item::Record(r) if r.name.text == n.text))?;
+            Some((self.text(k)?, item))
+        })
     }
 
     fn items_of(&self) -> Vec<&ast::Item> {
@@ -556,6 +588,7 @@ impl Workspace {
                 }
             }
         }
+        let contextual = self.ast(key).map(|f| crate::walk::contextual_keywords(f, text)).unwrap_or_default();
         let mut out = Vec::new();
         for l in lex(text) {
             let Some(tok) = l.token else { continue };
@@ -565,7 +598,7 @@ impl Workspace {
             }
             let class = if tok.is_comment() {
                 TokenClass::Comment
-            } else if tok.is_keyword() {
+            } else if tok.is_keyword() || (tok == Token::Ident && contextual.binary_search(&span.start).is_ok()) {
                 TokenClass::Keyword
             } else if matches!(tok, Token::Str | Token::Temporal) {
                 TokenClass::String
@@ -657,6 +690,32 @@ fn item_docs(item: &ast::Item) -> Option<&str> {
         ast::Item::Metric(d) => d.docs.as_deref(),
         ast::Item::Test(_) => None,
     }
+}
+
+/// What a metric's value is, in words (LANGUAGE.md §4.6).
+fn metric_summary(m: &ast::MetricDecl, kind: ir::MetricKind) -> String {
+    let what = match kind {
+        ir::MetricKind::SumInt => "a sum of Int",
+        ir::MetricKind::SumDecimal => "a sum of Decimal",
+        ir::MetricKind::SumMoney => "a sum of Money, one per currency",
+        ir::MetricKind::Count => "a count of records (an Int)",
+    };
+    let mut s = format!("`{}` is {what} over the records of `{}`", m.name.text, m.state.text);
+    if m.filter.is_some() {
+        s.push_str(" where the condition holds");
+    }
+    if !m.by.is_empty() {
+        let by: Vec<String> = m.by.iter().map(|b| format!("`{}`", b.text)).collect();
+        s.push_str(&format!(", one value per {}", by.join(", ")));
+    }
+    if let Some(a) = &m.age {
+        s.push_str(&format!(
+            "; only records whose `{}` is more than {} {} before `canon status --as-of` count",
+            a.field.text, a.amount, a.unit.text
+        ));
+    }
+    s.push('.');
+    s
 }
 
 /// The declaration text shown on hover: the signature of a function or

@@ -48,12 +48,43 @@ const CURRENCIES: &[&str] = &[
 ];
 
 // The keywords are declared once, in the compiler (`syntax::keywords`).
-const KEYWORDS_STMT: &[&str] = keywords::STATEMENT;
 
-/// The keywords that begin a top-level item.
-pub(crate) const KEYWORDS_ITEM: &[&str] = keywords::ITEM;
+/// What `expect` may be followed by in a test (LANGUAGE.md §9).
+const EXPECTATIONS: &[&str] = &["accepted", "rejected", "ignored", "reject", "emit", "no emit", "state", "no state"];
 
-const KEYWORDS_TEST: &[&str] = keywords::TEST;
+/// The units of a metric's `age` clause.
+const AGE_UNITS: &[&str] = &["minutes", "hours", "days"];
+
+/// The kind of top-level item the cursor is in, read from its first word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ItemContext {
+    Handler,
+    Test,
+    Metric,
+    /// A function or a decision: pure, no state.
+    Pure,
+    Other,
+}
+
+/// The item around `at` (see `probe::item_chunk`): its start and kind.
+fn item_context(text: &str, at: usize) -> (usize, ItemContext) {
+    let (start, _) = item_chunk(text, at);
+    let chunk = text.get(start..at).unwrap_or("");
+    let first = chunk
+        .lines()
+        .map(str::trim_start)
+        .find(|l| !l.is_empty() && !l.starts_with("//"))
+        .map(ident_at_start)
+        .unwrap_or("");
+    let cx = match first {
+        "on" => ItemContext::Handler,
+        "test" => ItemContext::Test,
+        "metric" => ItemContext::Metric,
+        "fn" | "decision" => ItemContext::Pure,
+        _ => ItemContext::Other,
+    };
+    (start, cx)
+}
 
 /// The field names given at depth 0 of a record literal's body (`name: value, ...`).
 pub(crate) fn given_fields(body: &str) -> Vec<String> {
@@ -148,11 +179,20 @@ impl Workspace {
                         ..Completion::new(name, CompletionKind::Value, Some(ty))
                     })
                     .collect();
-                return self.then_general(first, line);
+                return self.then_general(first, line, ItemContext::Pure);
             }
             // Any name is an output's: nothing known to offer first.
-            Some(Header::Outputs) => return self.general_completion(line),
+            Some(Header::Outputs) => return self.general_completion(line, ItemContext::Pure),
             None => {}
+        }
+        let (item_start, cx) = item_context(text, start);
+        if let Some(found) = self.state_completion(head, line, cx) {
+            return found;
+        }
+        if cx == ItemContext::Metric {
+            if let Some(found) = self.metric_completion(text, item_start, start, head, line) {
+                return found;
+            }
         }
         let expected = self.expected_completion(key, text, start, head);
         if expected.is_none() {
@@ -164,25 +204,44 @@ impl Workspace {
         if words.last() == Some(&"emit") {
             return self.destination_completion();
         }
-        self.then_general(expected.unwrap_or_default(), line)
+        self.then_general(expected.unwrap_or_default(), line, cx)
     }
 
     /// `first`, then the general completions (see `general_completion`)
     /// with a label not among them.
-    fn then_general(&self, mut first: Vec<Completion>, line: &str) -> Vec<Completion> {
-        let general: Vec<Completion> =
-            self.general_completion(line).into_iter().filter(|g| !first.iter().any(|e| e.label == g.label)).collect();
+    fn then_general(&self, mut first: Vec<Completion>, line: &str, cx: ItemContext) -> Vec<Completion> {
+        let general: Vec<Completion> = self
+            .general_completion(line, cx)
+            .into_iter()
+            .filter(|g| !first.iter().any(|e| e.label == g.label))
+            .collect();
         first.extend(general);
         first
     }
 
-    /// Keywords, built-ins and the package's items.
-    fn general_completion(&self, line: &str) -> Vec<Completion> {
+    /// The words that begin an item (at the start of a line) or a statement
+    /// of the item the cursor is in.
+    fn line_start_keywords(line: &str, cx: ItemContext) -> Vec<&'static str> {
+        if line.is_empty() {
+            return keywords::ITEM.iter().copied().chain(keywords::CONTEXTUAL_ITEM.iter().map(|(w, _)| *w)).collect();
+        }
+        match cx {
+            ItemContext::Handler => keywords::STATEMENT.iter().chain(keywords::CONTEXTUAL_STATEMENT).copied().collect(),
+            ItemContext::Test => keywords::TEST.iter().copied().chain(["let"]).collect(),
+            ItemContext::Metric => Vec::new(),
+            ItemContext::Pure | ItemContext::Other => {
+                keywords::STATEMENT.iter().chain(keywords::TEST).copied().collect()
+            }
+        }
+    }
+
+    /// Keywords, built-ins and the package's items (and its states in a
+    /// handler or a test, where a state can be read).
+    fn general_completion(&self, line: &str, cx: ItemContext) -> Vec<Completion> {
         let mut out = Vec::new();
         if line.trim().is_empty() {
-            let kws = if line.is_empty() { KEYWORDS_ITEM } else { KEYWORDS_STMT };
-            for k in kws.iter().chain(KEYWORDS_TEST.iter().filter(|_| !line.is_empty())) {
-                out.push(Completion::new(*k, CompletionKind::Keyword, None));
+            for k in Self::line_start_keywords(line, cx) {
+                out.push(Completion::new(k, CompletionKind::Keyword, None));
             }
         }
         for b in canon_stdlib::functions::ALL {
@@ -223,8 +282,167 @@ impl Workspace {
             for t in &pkg.tables {
                 out.push(Completion::new(&t.name, CompletionKind::Value, Some("table".into())));
             }
+            if matches!(cx, ItemContext::Handler | ItemContext::Test) {
+                out.extend(state_names(pkg));
+            }
         }
         out
+    }
+
+    // ------------------------------------------------------------ state and metrics
+
+    /// Where a state's name comes (LANGUAGE.md §8.1, §9): after `put`,
+    /// `update` and `delete` at the start of a handler's statement, after
+    /// `expect state`, `expect no state` and `with` in a test; after `put s`,
+    /// the state's record type first; after `expect`, the expectations.
+    fn state_completion(&self, head: &str, line: &str, cx: ItemContext) -> Option<Vec<Completion>> {
+        // The statement being written: the line after the last brace on it.
+        let stmt = line.rsplit(['{', '}']).next().unwrap_or(line);
+        let words: Vec<&str> = stmt.split_whitespace().collect();
+        let c = self.checked();
+        let pkg = c.as_ref().map(|c| c.package.as_ref());
+        match (cx, words.as_slice()) {
+            (ItemContext::Handler, ["put" | "update" | "delete"])
+            | (ItemContext::Test, ["expect", "state"] | ["expect", "no", "state"]) => {
+                Some(pkg.map(state_names).unwrap_or_default())
+            }
+            (ItemContext::Test, ["with"]) => {
+                let pkg = pkg?;
+                let tables = pkg.tables.iter().map(|t| {
+                    let rec = pkg.record(t.record).map(|r| format!("table {}: {}", t.name, r.name));
+                    Completion::new(&t.name, CompletionKind::Value, rec)
+                });
+                Some(tables.chain(state_names(pkg)).collect())
+            }
+            (ItemContext::Test, ["expect"]) => {
+                Some(EXPECTATIONS.iter().map(|w| Completion::new(*w, CompletionKind::Keyword, None)).collect())
+            }
+            (ItemContext::Handler, ["put", state]) if head.ends_with(char::is_whitespace) => {
+                let pkg = pkg?;
+                let (_, def) = pkg.state_by_name(state)?;
+                let rec = pkg.record(def.record)?;
+                let first = Completion {
+                    expected: true,
+                    docs: rec.docs.clone(),
+                    ..Completion::new(&rec.name, CompletionKind::Type, Some("record".into()))
+                };
+                Some(self.then_general(vec![first], line, cx))
+            }
+            _ => None,
+        }
+    }
+
+    /// In a metric (LANGUAGE.md §4.6): the states as the aggregate's first
+    /// argument; after the aggregate, the clauses not given yet (`where`,
+    /// `by`, `age`, in that order); after `by`, the fields a metric can group
+    /// by; after `age`, the Timestamp fields, then the units. `None` where
+    /// an expression is being written (the lambda's body, `where`'s condition).
+    fn metric_completion(
+        &self,
+        text: &str,
+        item_start: usize,
+        start: usize,
+        head: &str,
+        line: &str,
+    ) -> Option<Vec<Completion>> {
+        if line.is_empty() {
+            // Column 0: the next item begins.
+            return None;
+        }
+        let code = blank_comments(text.get(item_start..start)?);
+        let c = self.checked();
+        let pkg = c.as_ref().map(|c| c.package.as_ref());
+        // `metric name = agg(`: the aggregate's parenthesis.
+        let eq = code.find('=')?;
+        let open = eq + code.get(eq..)?.find('(')?;
+        let Some(close) = closing_paren(code.get(open..)?).map(|i| open + i) else {
+            // Inside the parentheses: the state comes first.
+            let args = code.get(open + 1..)?;
+            return (!args.contains(',')).then(|| pkg.map(state_names).unwrap_or_default());
+        };
+        let state = code.get(open + 1..close)?.split(',').next()?.trim().to_string();
+        let record = pkg.and_then(|p| {
+            let (_, def) = p.state_by_name(&state)?;
+            p.record(def.record)
+        });
+        // The clauses after the aggregate, at depth 0, in order.
+        let after = code.get(close + 1..)?;
+        let mut clauses: Vec<(&str, usize)> = Vec::new();
+        let mut depth = 0i32;
+        let mut prev = ' ';
+        let mut in_str = false;
+        for (i, ch) in after.char_indices() {
+            match ch {
+                '"' if prev != '\\' => in_str = !in_str,
+                _ if in_str => {}
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                _ if depth == 0 && prev != '.' && !(prev.is_alphanumeric() || prev == '_') => {
+                    let w = ident_at_start(after.get(i..).unwrap_or(""));
+                    if matches!(w, "where" | "by" | "age") {
+                        clauses.push((w, i));
+                    }
+                }
+                _ => {}
+            }
+            prev = ch;
+        }
+        let h = after.trim_end();
+        let last_word = ident_before(h);
+        let keyword_list = |from: usize| -> Vec<Completion> {
+            keywords::CONTEXTUAL_CLAUSE
+                .iter()
+                .skip(from)
+                .map(|w| Completion::new(*w, CompletionKind::Keyword, None))
+                .collect()
+        };
+        let fields = |keep: &dyn Fn(&Ty) -> bool, given: &[&str]| -> Vec<Completion> {
+            let (Some(pkg), Some(rec)) = (pkg, record) else { return Vec::new() };
+            rec.fields
+                .iter()
+                .filter(|f| keep(&f.ty) && !given.contains(&f.name.as_str()))
+                .map(|f| Completion {
+                    docs: f.docs.clone(),
+                    ..Completion::new(&f.name, CompletionKind::Field, Some(show_ty(pkg, &f.ty)))
+                })
+                .collect()
+        };
+        let position = |w: &str| keywords::CONTEXTUAL_CLAUSE.iter().position(|k| *k == w).unwrap_or(0);
+        match clauses.last() {
+            None => Some(keyword_list(0)),
+            Some(("by", at)) => {
+                let list = after.get(at + 2..)?;
+                if last_word == "by" || h.ends_with(',') {
+                    let given: Vec<&str> = list.split(',').map(str::trim).collect();
+                    let groupable = |t: &Ty| !matches!(t.strip(), Ty::List(_) | Ty::Record(_));
+                    Some(fields(&groupable, &given))
+                } else {
+                    Some(keyword_list(position("by") + 1))
+                }
+            }
+            Some(("age", at)) => {
+                let words: Vec<&str> = after.get(at + 3..)?.split_whitespace().collect();
+                match words.as_slice() {
+                    [] => Some(fields(&|t: &Ty| *t.strip() == Ty::Timestamp, &[])),
+                    [_, ">", n]
+                        if head.ends_with(char::is_whitespace) && n.starts_with(|c: char| c.is_ascii_digit()) =>
+                    {
+                        Some(AGE_UNITS.iter().map(|u| Completion::new(*u, CompletionKind::Keyword, None)).collect())
+                    }
+                    _ => Some(Vec::new()),
+                }
+            }
+            Some((_, _)) => {
+                // `where c`: once the condition has begun and may end here,
+                // the next clauses, then what an expression may hold.
+                let ended = h.ends_with(|c: char| c.is_alphanumeric() || matches!(c, '_' | ')' | ']' | '"'))
+                    && !["where", "and", "or", "not", "in", "then", "else", "if"].contains(&last_word);
+                if !ended {
+                    return None;
+                }
+                Some(self.then_general(keyword_list(position("where") + 1), line, ItemContext::Metric))
+            }
+        }
     }
 
     /// In `Record { a: x, |`: the fields of `Record` not given yet.
@@ -237,22 +455,15 @@ impl Workspace {
         if kind != '{' {
             return None;
         }
-        let before = head.get(..open)?.trim_end();
-        let name = ident_before(before);
-        // `record Name {` declares fields; it does not give them.
-        let decl = before.get(..before.len() - name.len()).unwrap_or("").trim_end();
-        if decl.ends_with("record") || decl.ends_with("event") {
-            return None;
-        }
         let c = self.checked()?;
         let pkg = &c.package;
-        let rec = pkg.records.iter().skip(1).find(|r| r.name == name)?;
+        let (rec, keys) = record_before_brace(pkg, head.get(..open)?)?;
         let body = head.get(open + 1..)?;
         let given = given_fields(body);
         Some(
             rec.fields
                 .iter()
-                .filter(|f| !given.contains(&f.name))
+                .filter(|f| !given.contains(&f.name) && !keys.contains(&f.name))
                 .map(|f| Completion {
                     docs: f.docs.clone(),
                     ..Completion::new(&f.name, CompletionKind::Field, Some(show_ty(pkg, &f.ty)))
@@ -373,8 +584,7 @@ impl Workspace {
         if !(between.is_empty() || between.ends_with(',')) {
             return None;
         }
-        let name = ident_before(head.get(..open)?.trim_end());
-        let rec = pkg.records.iter().skip(1).find(|r| r.name == name)?;
+        let (rec, _) = record_before_brace(pkg, head.get(..open)?)?;
         rec.fields.iter().find(|f| f.name == field).map(|f| f.ty.clone())
     }
 
@@ -439,6 +649,45 @@ impl Workspace {
             })
             .collect()
     }
+}
+
+/// The package's states, in declaration order.
+fn state_names(pkg: &ir::Package) -> Vec<Completion> {
+    pkg.states
+        .iter()
+        .map(|s| {
+            let detail = pkg.record(s.record).map(|r| format!("state {}: {}", s.name, r.name));
+            Completion { docs: s.docs.clone(), ..Completion::new(&s.name, CompletionKind::Value, detail) }
+        })
+        .collect()
+}
+
+/// The record whose fields a `{` opens, from the text before it: `Record {`
+/// (a literal, not `record Record {`, which declares them) or `update
+/// state[k] {`, with the fields that cannot be given there (the state's key).
+fn record_before_brace<'p>(pkg: &'p ir::Package, before: &str) -> Option<(&'p ir::RecordDef, Vec<String>)> {
+    let before = before.trim_end();
+    let name = ident_before(before);
+    if !name.is_empty() {
+        let decl = before.get(..before.len() - name.len()).unwrap_or("").trim_end();
+        if ends_with_word(decl, "record") || ends_with_word(decl, "event") {
+            return None;
+        }
+        return pkg.records.iter().skip(1).find(|r| r.name == name).map(|r| (r, Vec::new()));
+    }
+    let (bracket, kind, _) = unmatched_open(before.strip_suffix(']')?)?;
+    if kind != '[' {
+        return None;
+    }
+    let lhs = before.get(..bracket)?.trim_end();
+    let state = ident_before(lhs);
+    if !ends_with_word(lhs.get(..lhs.len() - state.len())?.trim_end(), "update") {
+        return None;
+    }
+    let (_, def) = pkg.state_by_name(state)?;
+    let rec = pkg.record(def.record)?;
+    let keys = def.keys.iter().filter_map(|i| rec.fields.get(*i as usize)).map(|f| f.name.clone()).collect();
+    Some((rec, keys))
 }
 
 fn variant_completion(enum_name: &str, v: &ir::VariantDef) -> Completion {

@@ -466,7 +466,16 @@ impl Walker<'_, '_> {
             }
             ast::ExprKind::BadCall { callee } => self.expr(callee),
             ast::ExprKind::Index { base, keys } => {
-                self.expr(base);
+                match &base.kind {
+                    // `state[k]` or `table[k]`: the name stands for the read (its type on hover).
+                    ast::ExprKind::Name(id)
+                        if self.local(&id.text).is_none() && self.cx.items.contains_key(&id.text) =>
+                    {
+                        let target = Target::Item(id.text.clone());
+                        self.out.push(Occurrence { span: id.span, target, is_decl: false, expr: Some(e.span) });
+                    }
+                    _ => self.expr(base),
+                }
                 for k in keys {
                     self.expr(k);
                 }

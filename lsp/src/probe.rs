@@ -19,7 +19,6 @@ use canon_compiler::syntax::{self, ast};
 use canon_compiler::types::Ty;
 
 use crate::analysis::Workspace;
-use crate::completion::KEYWORDS_ITEM;
 
 /// The name put at the cursor so that `t.` and `a ==` parse.
 pub(crate) const PLACEHOLDER: &str = "canon_completion_placeholder";
@@ -78,32 +77,13 @@ fn skeleton_item(item: &ast::Item) -> Option<ast::Item> {
 }
 
 /// The byte range of the top-level item around `offset`, split as the
-/// parser's error recovery splits a file: at lines that start (at column 0,
-/// or after `///` docs) with an item keyword.
+/// parser's error recovery splits a file (`syntax::parser::item_chunks`): at
+/// lines that start (at column 0, or after `///` docs) with an item keyword,
+/// or with `state name:` or `metric name =`.
 pub(crate) fn item_chunk(text: &str, offset: usize) -> (usize, usize) {
-    let mut starts = vec![0usize];
-    let mut at = 0usize;
-    let mut doc_start: Option<usize> = None;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
-        let word: String = trimmed.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-        if trimmed.starts_with("///") {
-            doc_start.get_or_insert(at + indent);
-        } else if KEYWORDS_ITEM.contains(&word.as_str()) && (indent == 0 || doc_start.is_some()) {
-            let s = doc_start.take().unwrap_or(at + indent);
-            if s > 0 {
-                starts.push(s);
-            }
-        } else if !trimmed.trim().is_empty() {
-            doc_start = None;
-        }
-        at += line.len();
-    }
-    let i = starts.partition_point(|s| *s <= offset).saturating_sub(1);
-    let start = starts.get(i).copied().unwrap_or(0);
-    let end = starts.get(i + 1).copied().unwrap_or(text.len());
-    (start, end)
+    let chunks = syntax::parser::item_chunks(text);
+    let i = chunks.partition_point(|(s, _)| *s <= offset).saturating_sub(1);
+    chunks.get(i).copied().unwrap_or((0, text.len()))
 }
 
 /// `text` up to the end of the line of `cursor`, then `suffix`, with the
@@ -299,6 +279,15 @@ mod tests {
         assert_eq!(item_chunk(text, 3), (0, docs));
         assert_eq!(item_chunk(text, f + 3), (docs, on));
         assert_eq!(item_chunk(text, text.len()), (on, text.len()));
+        // `state` and `metric` begin items where they begin a declaration.
+        let text = "fn f() -> Int = 1
+state s: R key k
+metric m = sum(s, x => x.a)
+  by state
+";
+        let (st, me) = (text.find("state s").unwrap_or(0), text.find("metric").unwrap_or(0));
+        assert_eq!(item_chunk(text, st + 3), (st, me));
+        assert_eq!(item_chunk(text, text.len()), (me, text.len()));
     }
 
     #[test]

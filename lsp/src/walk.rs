@@ -190,3 +190,82 @@ fn expr<'a>(e: &'a ast::Expr, f: &mut dyn FnMut(&'a ast::Expr)) {
         }
     }
 }
+
+/// Where the contextual keywords of a file stand (LANGUAGE.md §2): the start
+/// of each `state`, `metric`, `where`, `by`, `age`, `put`, `update`,
+/// `delete`, `no` and `file` that is a keyword where it is (they lex as
+/// names, and are names everywhere else).
+pub(crate) fn contextual_keywords(file: &ast::File, text: &str) -> Vec<u32> {
+    use canon_compiler::syntax::lexer::lex;
+    let tokens: Vec<(usize, usize)> =
+        lex(text).into_iter().filter(|l| !l.token.is_some_and(|t| t.is_comment())).map(|l| (l.start, l.end)).collect();
+    let word = |i: usize| tokens.get(i).and_then(|(s, e)| text.get(*s..*e)).unwrap_or("");
+    // The index of the first token at or after `pos`.
+    let at = |pos: u32| tokens.partition_point(|(s, _)| *s < pos as usize);
+    let mut out = Vec::new();
+    let mut mark = |i: usize, w: &str| {
+        if word(i) == w {
+            if let Some((s, _)) = tokens.get(i) {
+                out.push(*s as u32);
+            }
+        }
+    };
+    for item in &file.items {
+        match item {
+            ast::Item::State(d) => mark(at(d.span.start), "state"),
+            ast::Item::Metric(m) => {
+                mark(at(m.span.start), "metric");
+                if let Some(f) = &m.filter {
+                    if let Some(i) = at(f.span.start).checked_sub(1) {
+                        mark(i, "where");
+                    }
+                }
+                if let Some(i) = m.by.first().and_then(|b| at(b.span.start).checked_sub(1)) {
+                    mark(i, "by");
+                }
+                if let Some(a) = &m.age {
+                    mark(at(a.span.start), "age");
+                }
+            }
+            ast::Item::Handler(h) => {
+                let mut starts = Vec::new();
+                walk_block(
+                    &h.body,
+                    &mut |s| {
+                        if matches!(
+                            s.kind,
+                            ast::StmtKind::Put { .. } | ast::StmtKind::Update { .. } | ast::StmtKind::Delete { .. }
+                        ) {
+                            starts.push(s.span.start);
+                        }
+                    },
+                    &mut |_| {},
+                );
+                for s in starts {
+                    let i = at(s);
+                    for w in ["put", "update", "delete"] {
+                        mark(i, w);
+                    }
+                }
+            }
+            ast::Item::Test(t) => {
+                for s in &t.stmts {
+                    let i = at(s.span.start);
+                    match &s.kind {
+                        ast::TestStmtKind::ExpectState { record: Some(_), .. } => mark(i + 1, "state"),
+                        ast::TestStmtKind::ExpectState { record: None, .. } => {
+                            mark(i + 1, "no");
+                            mark(i + 2, "state");
+                        }
+                        ast::TestStmtKind::ExpectNoEmit { .. } => mark(i + 1, "no"),
+                        ast::TestStmtKind::GivenFile(_) => mark(i + 1, "file"),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort_unstable();
+    out
+}

@@ -1093,3 +1093,517 @@ async fn completion_of_parameter_names_in_a_decision_header() {
     let items = completion_items(&format!("{sig}  | role | region | tier || rate |\n  | "), after).await;
     assert_eq!(items[0].0, "Associate", "{items:?}");
 }
+
+// ---------------------------------------------------------------- state and metrics (LANGUAGE.md §4.5, §4.6, §8.1, §9)
+
+const SHEETS: &str = r#"enum SheetStatus { Submitted, Approved, Reversed }
+
+/// A timesheet as the lifecycle sees it.
+record TimesheetState {
+  /// The timesheet's id.
+  timesheet_id: Text
+  entity: Text
+  status: SheetStatus
+  hours: Decimal
+  posted_hours: Decimal
+  approved_at: Timestamp?
+  tags: List<Text>
+}
+
+event Submitted as "submitted" { timesheet_id: Text, entity: Text, hours: Decimal }
+event Approved as "approved" { timesheet_id: Text }
+event Purged as "purged" { timesheet_id: Text }
+
+/// Where each timesheet is in its lifecycle.
+state timesheets: TimesheetState key timesheet_id
+
+/// Hours approved but not yet posted, per entity.
+metric approved_not_posted = sum(timesheets, s => s.hours - s.posted_hours)
+  where s.status == Approved
+  by entity
+  age approved_at > 48 hours
+
+metric open_sheets = count(timesheets, s => s.status != Reversed) by entity, status
+"#;
+
+const LIFECYCLE: &str = r#"on Submitted as t {
+  put timesheets TimesheetState { timesheet_id: t.timesheet_id, entity: t.entity, status: Submitted, hours: t.hours, posted_hours: 0, approved_at: meta.time, tags: [] }
+}
+
+on Approved as a {
+  let s = timesheets[a.timesheet_id]
+  require s != none else reject UNKNOWN "no timesheet {a.timesheet_id}"
+  update timesheets[a.timesheet_id] { status: Approved, hours: s.hours }
+}
+
+on Purged as p {
+  delete timesheets[p.timesheet_id]
+}
+
+test "approval" {
+  with timesheets [TimesheetState { timesheet_id: "T1", entity: "E", status: Submitted, hours: 8, posted_hours: 0, approved_at: none, tags: [] }]
+  given Approved { timesheet_id: "T1" }
+  expect state timesheets["T1"] TimesheetState { status: Approved, .. }
+  expect no state timesheets["T2"]
+}
+"#;
+
+async fn lifecycle() -> Client {
+    let mut c = Client::start(&[("sheets.canon", SHEETS), ("lifecycle.canon", LIFECYCLE)]).await;
+    c.open("lifecycle.canon", LIFECYCLE).await;
+    c.open("sheets.canon", SHEETS).await;
+    c
+}
+
+/// The places (file, start) of a references or rename answer, sorted.
+fn places(c: &Client, locs: &[Value]) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = locs
+        .iter()
+        .map(|l| {
+            let uri = l["uri"].as_str().unwrap_or("");
+            let file = ["sheets.canon", "lifecycle.canon"].into_iter().find(|f| c.uri(f) == uri).unwrap_or("?");
+            (file.to_string(), l["range"]["start"].clone())
+        })
+        .collect();
+    out.sort_by_key(|(f, p)| (f.clone(), p["line"].as_u64(), p["character"].as_u64()));
+    out
+}
+
+/// `(file, position)` for each needle, sorted as `places` sorts.
+fn expected_places(want: &[(&str, &str, usize)]) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = want
+        .iter()
+        .map(|(file, needle, nth)| {
+            let text = if *file == "sheets.canon" { SHEETS } else { LIFECYCLE };
+            (file.to_string(), pos(text, needle, *nth, 0))
+        })
+        .collect();
+    out.sort_by_key(|(f, p)| (f.clone(), p["line"].as_u64(), p["character"].as_u64()));
+    out
+}
+
+async fn references(c: &mut Client, file: &str, position: Value) -> Vec<(String, Value)> {
+    let uri = c.uri(file);
+    let r = c
+        .request(
+            "textDocument/references",
+            json!({ "textDocument": { "uri": uri }, "position": position, "context": { "includeDeclaration": true } }),
+        )
+        .await;
+    places(c, r.as_array().map(Vec::as_slice).unwrap_or(&[]))
+}
+
+async fn rename(c: &mut Client, file: &str, position: Value, new_name: &str) -> Vec<(String, Value)> {
+    let uri = c.uri(file);
+    let r = c
+        .request(
+            "textDocument/rename",
+            json!({ "textDocument": { "uri": uri }, "position": position, "newName": new_name }),
+        )
+        .await;
+    let mut locs = Vec::new();
+    for (uri, edits) in r["changes"].as_object().cloned().unwrap_or_default() {
+        for e in edits.as_array().cloned().unwrap_or_default() {
+            assert_eq!(e["newText"], json!(new_name));
+            locs.push(json!({ "uri": uri, "range": e["range"] }));
+        }
+    }
+    places(c, &locs)
+}
+
+#[tokio::test]
+async fn a_package_with_state_and_metrics_is_clean() {
+    let mut c = lifecycle().await;
+    assert_eq!(c.diagnostics("sheets.canon").await, Vec::<Value>::new());
+    assert_eq!(c.diagnostics("lifecycle.canon").await, Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn hover_on_states_metrics_and_their_names() {
+    let mut c = lifecycle().await;
+    // A state: its declaration, docs and record type.
+    let h = c.hover("sheets.canon", pos(SHEETS, "timesheets:", 0, 2)).await;
+    assert!(h.contains("state timesheets: TimesheetState key timesheet_id"), "{h}");
+    assert!(h.contains("Where each timesheet is in its lifecycle."), "{h}");
+    assert!(h.contains("record TimesheetState {") && h.contains("posted_hours: Decimal"), "{h}");
+    // A read is an optional record.
+    let h = c.hover("lifecycle.canon", pos(LIFECYCLE, "timesheets[a.", 0, 3)).await;
+    assert!(h.contains("timesheets[a.timesheet_id]: TimesheetState?"), "{h}");
+    assert!(h.contains("state timesheets: TimesheetState key timesheet_id"), "{h}");
+    // The name after `put`, `update`, `delete`, `with` and `expect state` is the state too.
+    for (needle, nth) in [("timesheets TimesheetState", 0), ("timesheets[a.", 1), ("timesheets[p.", 0)] {
+        let h = c.hover("lifecycle.canon", pos(LIFECYCLE, needle, nth, 1)).await;
+        assert!(h.contains("state timesheets: TimesheetState"), "{needle}: {h}");
+    }
+    for needle in ["timesheets [", "timesheets[\"T1", "timesheets[\"T2"] {
+        let h = c.hover("lifecycle.canon", pos(LIFECYCLE, needle, 0, 1)).await;
+        assert!(h.contains("state timesheets: TimesheetState"), "{needle}: {h}");
+    }
+    // A metric: its declaration, docs and what it adds up.
+    let h = c.hover("sheets.canon", pos(SHEETS, "approved_not_posted", 0, 1)).await;
+    assert!(h.contains("metric approved_not_posted = sum(timesheets, s => s.hours - s.posted_hours)"), "{h}");
+    assert!(h.contains("by entity") && h.contains("age approved_at > 48 hours"), "{h}");
+    assert!(h.contains("Hours approved but not yet posted, per entity."), "{h}");
+    assert!(h.contains("a sum of Decimal"), "{h}");
+    let h = c.hover("sheets.canon", pos(SHEETS, "open_sheets", 0, 1)).await;
+    assert!(h.contains("a count"), "{h}");
+    // The lambda's parameter, the fields of `by` and `age`, an update's field.
+    let h = c.hover("sheets.canon", pos(SHEETS, "s =>", 0, 0)).await;
+    assert!(h.contains("s: TimesheetState"), "{h}");
+    let h = c.hover("sheets.canon", pos(SHEETS, "s.status ==", 0, 0)).await;
+    assert!(h.contains("s: TimesheetState"), "{h}");
+    let h = c.hover("sheets.canon", pos(SHEETS, "entity\n", 0, 1)).await;
+    assert!(h.contains("TimesheetState.entity: Text"), "{h}");
+    let h = c.hover("sheets.canon", pos(SHEETS, "approved_at >", 0, 1)).await;
+    assert!(h.contains("TimesheetState.approved_at: Timestamp?"), "{h}");
+    let h = c.hover("lifecycle.canon", pos(LIFECYCLE, "status: Approved, hours", 0, 1)).await;
+    assert!(h.contains("TimesheetState.status: SheetStatus"), "{h}");
+}
+
+#[tokio::test]
+async fn go_to_definition_of_states_metrics_and_their_names() {
+    let mut c = lifecycle().await;
+    let sheets = c.uri("sheets.canon");
+    let state_decl = pos(SHEETS, "timesheets:", 0, 0);
+    for (needle, nth) in [
+        ("timesheets TimesheetState", 0),
+        ("timesheets[a.", 0),
+        ("timesheets[a.", 1),
+        ("timesheets[p.", 0),
+        ("timesheets [", 0),
+        ("timesheets[\"T1", 0),
+        ("timesheets[\"T2", 0),
+    ] {
+        let r = c.at("textDocument/definition", "lifecycle.canon", pos(LIFECYCLE, needle, nth, 2)).await;
+        assert_eq!((&r["uri"], &r["range"]["start"]), (&json!(sheets), &state_decl), "{needle}");
+    }
+    // In a metric: the state, the parameter, the fields.
+    let r = c.at("textDocument/definition", "sheets.canon", pos(SHEETS, "timesheets, s", 0, 0)).await;
+    assert_eq!(r["range"]["start"], state_decl);
+    let r = c.at("textDocument/definition", "sheets.canon", pos(SHEETS, "s.posted_hours", 0, 0)).await;
+    assert_eq!(r["range"]["start"], pos(SHEETS, "s =>", 0, 0));
+    let r = c.at("textDocument/definition", "sheets.canon", pos(SHEETS, "entity\n", 0, 0)).await;
+    assert_eq!(r["range"]["start"], pos(SHEETS, "entity: Text\n", 0, 0));
+    let r = c.at("textDocument/definition", "sheets.canon", pos(SHEETS, "approved_at >", 0, 0)).await;
+    assert_eq!(r["range"]["start"], pos(SHEETS, "approved_at: Timestamp?", 0, 0));
+    let r = c.at("textDocument/definition", "sheets.canon", pos(SHEETS, "status\n", 0, 0)).await;
+    assert_eq!(r["range"]["start"], pos(SHEETS, "status: SheetStatus", 0, 0));
+    // An update's field and the state's key.
+    let r = c.at("textDocument/definition", "lifecycle.canon", pos(LIFECYCLE, "hours: s.hours", 0, 0)).await;
+    assert_eq!((&r["uri"], &r["range"]["start"]), (&json!(sheets), &pos(SHEETS, "hours: Decimal", 0, 0)));
+    let r = c.at("textDocument/definition", "sheets.canon", pos(SHEETS, "key timesheet_id", 0, 4)).await;
+    assert_eq!(r["range"]["start"], pos(SHEETS, "timesheet_id: Text", 0, 0));
+    // A metric is its own declaration.
+    let r = c.at("textDocument/definition", "sheets.canon", pos(SHEETS, "open_sheets", 0, 0)).await;
+    assert_eq!(r["range"]["start"], pos(SHEETS, "open_sheets", 0, 0));
+}
+
+#[tokio::test]
+async fn references_and_rename_of_a_state() {
+    let mut c = lifecycle().await;
+    let want = expected_places(&[
+        ("sheets.canon", "timesheets:", 0),
+        ("sheets.canon", "timesheets, s", 0),
+        ("sheets.canon", "timesheets, s", 1),
+        ("lifecycle.canon", "timesheets TimesheetState", 0),
+        ("lifecycle.canon", "timesheets[a.", 0),
+        ("lifecycle.canon", "timesheets[a.", 1),
+        ("lifecycle.canon", "timesheets[p.", 0),
+        ("lifecycle.canon", "timesheets [", 0),
+        ("lifecycle.canon", "timesheets[\"T1", 0),
+        ("lifecycle.canon", "timesheets[\"T2", 0),
+    ]);
+    assert_eq!(references(&mut c, "lifecycle.canon", pos(LIFECYCLE, "timesheets[p.", 0, 0)).await, want);
+    assert_eq!(rename(&mut c, "sheets.canon", pos(SHEETS, "timesheets:", 0, 0), "sheets").await, want);
+    // A contextual keyword is a name; a reserved one is not.
+    assert_eq!(rename(&mut c, "sheets.canon", pos(SHEETS, "timesheets:", 0, 0), "state").await, want);
+    let uri = c.uri("sheets.canon");
+    let resp = c
+        .answer(
+            "textDocument/rename",
+            json!({ "textDocument": { "uri": uri }, "position": pos(SHEETS, "timesheets:", 0, 0), "newName": "table" }),
+        )
+        .await;
+    assert!(resp.is_err());
+}
+
+#[tokio::test]
+async fn references_and_rename_of_metrics_and_their_parameter() {
+    let mut c = lifecycle().await;
+    // A metric is named only where it is declared.
+    let want = expected_places(&[("sheets.canon", "approved_not_posted", 0)]);
+    assert_eq!(references(&mut c, "sheets.canon", pos(SHEETS, "approved_not_posted", 0, 3)).await, want);
+    assert_eq!(rename(&mut c, "sheets.canon", pos(SHEETS, "approved_not_posted", 0, 3), "unposted").await, want);
+    // The lambda's parameter, within its metric (the body and `where`).
+    let want = expected_places(&[
+        ("sheets.canon", "s =>", 0),
+        ("sheets.canon", "s.hours", 0),
+        ("sheets.canon", "s.posted_hours", 0),
+        ("sheets.canon", "s.status ==", 0),
+    ]);
+    assert_eq!(rename(&mut c, "sheets.canon", pos(SHEETS, "s.status ==", 0, 0), "sheet").await, want);
+    let want = expected_places(&[("sheets.canon", "s =>", 1), ("sheets.canon", "s.status !=", 0)]);
+    assert_eq!(references(&mut c, "sheets.canon", pos(SHEETS, "s =>", 1, 0)).await, want);
+}
+
+#[tokio::test]
+async fn by_age_and_update_fields_rename_with_the_record_field() {
+    let mut c = lifecycle().await;
+    // `entity`: the field, the put's literal, the `by` of both metrics, the with's row.
+    let want = expected_places(&[
+        ("sheets.canon", "entity: Text\n", 0),
+        ("sheets.canon", "entity\n", 0),
+        ("sheets.canon", "entity, status", 0),
+        ("lifecycle.canon", "entity: t.entity", 0),
+        ("lifecycle.canon", "entity: \"E\"", 0),
+    ]);
+    assert_eq!(references(&mut c, "sheets.canon", pos(SHEETS, "entity\n", 0, 0)).await, want);
+    assert_eq!(rename(&mut c, "sheets.canon", pos(SHEETS, "entity, status", 0, 0), "legal_entity").await, want);
+    // `approved_at`: the field, `age`, the put and the with.
+    let want = expected_places(&[
+        ("sheets.canon", "approved_at: Timestamp?", 0),
+        ("sheets.canon", "approved_at >", 0),
+        ("lifecycle.canon", "approved_at: meta", 0),
+        ("lifecycle.canon", "approved_at: none", 0),
+    ]);
+    assert_eq!(rename(&mut c, "sheets.canon", pos(SHEETS, "approved_at >", 0, 0), "approved_on").await, want);
+    // `status`: the field, the metrics (`s.status`, `by status`), the put, the update, the with and the expect state.
+    let want = expected_places(&[
+        ("sheets.canon", "status: SheetStatus", 0),
+        ("sheets.canon", "status == Approved", 0),
+        ("sheets.canon", "status != Reversed", 0),
+        ("sheets.canon", "status\n", 0),
+        ("lifecycle.canon", "status: Submitted", 0),
+        ("lifecycle.canon", "status: Approved, hours", 0),
+        ("lifecycle.canon", "status: Submitted", 1),
+        ("lifecycle.canon", "status: Approved, ..", 0),
+    ]);
+    assert_eq!(rename(&mut c, "lifecycle.canon", pos(LIFECYCLE, "status: Approved, hours", 0, 0), "phase").await, want);
+}
+
+/// `SHEETS` with a second state and a table, for completion.
+fn complete_base() -> String {
+    format!(
+        "{SHEETS}\nstate by_entity: TimesheetState key (entity, timesheet_id)\nrecord Rate {{ code: Text, rate: Decimal }}\ntable rates: Rate key code\n\n"
+    )
+}
+
+/// The labels offered at the end of `complete_base() + head`, `tail` after it.
+async fn state_labels(head: &str, tail: &str) -> Vec<(String, Value)> {
+    let base = complete_base();
+    completed(&base, &format!("{base}{head}"), tail)
+        .await
+        .iter()
+        .map(|i| (i["label"].as_str().unwrap_or("").to_string(), i["kind"].clone()))
+        .collect()
+}
+
+fn labels_of(items: &[(String, Value)]) -> Vec<&str> {
+    items.iter().map(|(l, _)| l.as_str()).collect()
+}
+
+#[tokio::test]
+async fn completion_of_state_names() {
+    let states = ["timesheets", "by_entity"];
+    let on = "on Approved as a {\n";
+    let test = "test \"t\" {\n  given Approved { timesheet_id: \"T\" }\n";
+    let cases: &[(String, &str)] = &[
+        (format!("{on}  put "), "\n}\n"),
+        (format!("{on}  put time"), "\n}\n"),
+        (format!("{on}  update "), "\n}\n"),
+        (format!("{on}  delete "), "[a.timesheet_id]\n}\n"),
+        (format!("{on}  if true {{\n    delete "), "\n  }\n}\n"),
+        (format!("{on}  if true {{ delete "), " }\n}\n"),
+        (format!("{test}  expect state "), "\n}\n"),
+        (format!("{test}  expect no state "), "\n}\n"),
+        ("metric m = sum(".to_string(), ""),
+        ("metric m = count(".to_string(), "\n"),
+    ];
+    for (head, tail) in cases {
+        let items = state_labels(head, tail).await;
+        assert_eq!(labels_of(&items), states, "{head}|{tail}");
+        assert!(items.iter().all(|(_, k)| *k == json!(6)), "{head}: {items:?}");
+    }
+    // `with` gives a table or a state.
+    let items = state_labels(&format!("{test}  with "), "\n}\n").await;
+    assert_eq!(labels_of(&items), ["rates", "timesheets", "by_entity"]);
+    // After `put s`: the state's record type first.
+    let items = state_labels(&format!("{on}  put timesheets "), "\n}\n").await;
+    assert_eq!(items[0].0, "TimesheetState", "{items:?}");
+    // In an expression of a handler or a test a state can be read...
+    for (head, tail) in [(format!("{on}  let x = "), "\n}\n"), (format!("{test}  assert "), "\n}\n")] {
+        let items = state_labels(&head, tail).await;
+        for s in states {
+            assert!(labels_of(&items).contains(&s), "{s} missing after {head}: {items:?}");
+        }
+        assert!(labels_of(&items).contains(&"rates") && labels_of(&items).contains(&"round"), "{items:?}");
+    }
+    // ...but not in a function, a decision or a metric (E0501).
+    for (head, tail) in [
+        ("fn f(k: Text) -> Bool = ".to_string(), "\n"),
+        ("metric m = sum(timesheets, s => s.hours) where ".to_string(), "\n"),
+        ("metric m = sum(timesheets, s => ".to_string(), ")\n"),
+    ] {
+        let items = state_labels(&head, tail).await;
+        assert!(!labels_of(&items).contains(&"timesheets"), "{head}: {items:?}");
+        assert!(labels_of(&items).contains(&"round"), "{head}: {items:?}");
+    }
+}
+
+#[tokio::test]
+async fn completion_of_update_fields_and_values() {
+    let on = "on Approved as a {\n  update timesheets[a.timesheet_id] { ";
+    let unkeyed = ["entity", "status", "hours", "posted_hours", "approved_at", "tags"];
+    // The fields not given yet, but the key.
+    let items = state_labels(on, " }\n}\n").await;
+    assert_eq!(labels_of(&items), unkeyed);
+    assert!(items.iter().all(|(_, k)| *k == json!(5)), "{items:?}");
+    let items = state_labels(&format!("{on}status: Approved, "), " }\n}\n").await;
+    assert_eq!(labels_of(&items), ["entity", "hours", "posted_hours", "approved_at", "tags"]);
+    let items =
+        state_labels("on Approved as a {\n  update by_entity[\"E\", a.timesheet_id] {\n    ", "\n  }\n}\n").await;
+    assert_eq!(labels_of(&items), ["status", "hours", "posted_hours", "approved_at", "tags"]);
+    // A field's value: the values of its type first.
+    let items = state_labels(&format!("{on}status: "), " }\n}\n").await;
+    assert_eq!(labels_of(&items)[..3], ["Submitted", "Approved", "Reversed"], "{items:?}");
+    // Fields after a read and in a metric's lambda.
+    let items = state_labels("on Approved as a {\n  let h = timesheets[a.timesheet_id]?.", "\n}\n").await;
+    assert_eq!(labels_of(&items)[..2], ["timesheet_id", "entity"], "{items:?}");
+    let items = state_labels("metric m = sum(timesheets, s => s.", ")\n").await;
+    assert_eq!(labels_of(&items)[..2], ["timesheet_id", "entity"], "{items:?}");
+    let items = state_labels("metric m = sum(timesheets, s => s.hours) where s.", "\n").await;
+    assert_eq!(labels_of(&items)[..2], ["timesheet_id", "entity"], "{items:?}");
+    // A comparison in `where`: the values of the left side first.
+    let items = state_labels("metric m = sum(timesheets, s => s.hours)\n  where s.status == ", "\n").await;
+    assert_eq!(labels_of(&items)[..3], ["Submitted", "Approved", "Reversed"], "{items:?}");
+}
+
+#[tokio::test]
+async fn completion_of_contextual_keywords_and_metric_clauses() {
+    let keywords = |items: &[(String, Value)]| -> Vec<String> {
+        items.iter().filter(|(_, k)| *k == json!(14)).map(|(l, _)| l.clone()).collect()
+    };
+    // At the start of an item.
+    let items = state_labels("", "").await;
+    let kws = keywords(&items);
+    assert!(kws.contains(&"state".to_string()) && kws.contains(&"metric".to_string()), "{kws:?}");
+    // At the start of a handler's statement, not of a test's.
+    let items = state_labels("on Approved as a {\n  ", "\n}\n").await;
+    let kws = keywords(&items);
+    for w in ["put", "update", "delete", "let", "emit"] {
+        assert!(kws.contains(&w.to_string()), "{w}: {kws:?}");
+    }
+    let items = state_labels("test \"t\" {\n  ", "\n}\n").await;
+    let kws = keywords(&items);
+    assert!(kws.contains(&"expect".to_string()) && !kws.contains(&"put".to_string()), "{kws:?}");
+    // After `expect`: `state` and `no state` among the expectations.
+    let items = state_labels("test \"t\" {\n  expect ", "\n}\n").await;
+    let labels = labels_of(&items);
+    for w in ["state", "no state", "emit", "no emit", "reject", "accepted"] {
+        assert!(labels.contains(&w), "{w}: {labels:?}");
+    }
+    // A metric's clauses, in their order, each once.
+    let metric = "metric m = sum(timesheets, s => s.hours)";
+    for (head, want) in [
+        (format!("{metric} "), vec!["where", "by", "age"]),
+        (format!("{metric}\n  "), vec!["where", "by", "age"]),
+        (format!("{metric}\n  where s.hours > 0\n  "), vec!["by", "age"]),
+        (format!("{metric} where s.hours > 0 by entity\n  "), vec!["age"]),
+        (format!("{metric} age approved_at > 2 days\n  "), vec![]),
+        // A `by` in a string is no clause; at column 0 the next item begins.
+        (format!("{metric} where s.entity != \"by\" "), vec!["by", "age"]),
+    ] {
+        let items = state_labels(&head, "\n").await;
+        assert_eq!(keywords(&items), want, "{head}: {items:?}");
+    }
+    let items = state_labels(&format!("{metric} by entity\n"), "").await;
+    let kws = keywords(&items);
+    assert!(kws.contains(&"metric".to_string()) && !kws.contains(&"age".to_string()), "{kws:?}");
+    // The fields `by` can group by (not a list), those `age` can measure, the units.
+    let items = state_labels(&format!("{metric}\n  by "), "\n").await;
+    assert_eq!(labels_of(&items), ["timesheet_id", "entity", "status", "hours", "posted_hours", "approved_at"]);
+    let items = state_labels(&format!("{metric}\n  by entity, "), "\n").await;
+    assert_eq!(labels_of(&items), ["timesheet_id", "status", "hours", "posted_hours", "approved_at"]);
+    let items = state_labels(&format!("{metric}\n  by entity\n  age "), "\n").await;
+    assert_eq!(labels_of(&items), ["approved_at"]);
+    let items = state_labels(&format!("{metric}\n  age approved_at > 48 "), "\n").await;
+    assert_eq!(labels_of(&items), ["minutes", "hours", "days"]);
+}
+
+#[tokio::test]
+async fn semantic_tokens_of_contextual_keywords() {
+    let extra = "record Contextual { state: Text, by: Int }\nfn pick(c: Contextual) -> Text = c.state\n";
+    let mut c =
+        Client::start(&[("sheets.canon", SHEETS), ("lifecycle.canon", LIFECYCLE), ("extra.canon", extra)]).await;
+    c.open("lifecycle.canon", LIFECYCLE).await;
+    let legend: Vec<String> = c.init["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str().map(str::to_string))
+        .collect();
+    for (file, text, checks) in [
+        (
+            "sheets.canon",
+            SHEETS,
+            vec![
+                ("state timesheets", 0, "keyword"),
+                ("timesheets:", 0, "variable"),
+                ("metric approved", 0, "keyword"),
+                ("approved_not_posted", 0, "variable"),
+                ("where", 0, "keyword"),
+                ("by entity\n", 0, "keyword"),
+                ("by entity,", 0, "keyword"),
+                ("entity\n", 0, "property"),
+                ("status\n", 0, "property"),
+                ("age", 0, "keyword"),
+                ("approved_at >", 0, "property"),
+                ("s =>", 0, "variable"),
+            ],
+        ),
+        (
+            "lifecycle.canon",
+            LIFECYCLE,
+            vec![
+                ("put", 0, "keyword"),
+                ("timesheets TimesheetState", 0, "variable"),
+                ("update", 0, "keyword"),
+                ("delete", 0, "keyword"),
+                ("with", 0, "keyword"),
+                ("state timesheets[\"T1", 0, "keyword"),
+                ("no state", 0, "keyword"),
+                ("state timesheets[\"T2", 0, "keyword"),
+                ("status: Approved, hours", 0, "property"),
+            ],
+        ),
+        (
+            "extra.canon",
+            extra,
+            vec![("state: Text", 0, "property"), ("by: Int", 0, "property"), ("state\n", 0, "property")],
+        ),
+    ] {
+        let uri = c.uri(file);
+        let r = c.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": uri } })).await;
+        let toks = decode_tokens(&legend, r["data"].as_array().map(Vec::as_slice).unwrap_or(&[]));
+        for (needle, nth, want) in checks {
+            let p = pos(text, needle, nth, 0);
+            let (l, col) = (p["line"].as_u64().unwrap_or(0), p["character"].as_u64().unwrap_or(0));
+            let got = toks.iter().find(|t| t.0 == l && t.1 == col).map(|t| t.3.clone());
+            assert_eq!(got.as_deref(), Some(want), "{file}: `{needle}`");
+        }
+    }
+}
+
+#[tokio::test]
+async fn document_symbols_list_states_and_metrics() {
+    let mut c = lifecycle().await;
+    let uri = c.uri("sheets.canon");
+    let r = c.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } })).await;
+    let syms: Vec<(&str, u64)> =
+        r.as_array().into_iter().flatten().filter_map(|s| Some((s["name"].as_str()?, s["kind"].as_u64()?))).collect();
+    assert!(syms.contains(&("timesheets", 13)), "{syms:?}");
+    assert!(syms.contains(&("approved_not_posted", 14)), "{syms:?}");
+    assert!(syms.contains(&("open_sheets", 14)), "{syms:?}");
+    let r = c.request("workspace/symbol", json!({ "query": "not_posted" })).await;
+    assert_eq!(r[0]["name"], json!("approved_not_posted"));
+}

@@ -10,6 +10,9 @@
 //! - record literals with more than two fields, and lists, arguments and
 //!   records that do not fit in 100 columns, one element per line with a
 //!   trailing comma;
+//! - `update s[k] { ... }` laid out as a record literal;
+//! - a `metric` on one line when it fits, else its `where`, `by` and `age`
+//!   clauses each on a line of its own, indented;
 //! - `check`/`require` with `else reject` on the next line;
 //! - strings, temporals and number literals as written.
 //!

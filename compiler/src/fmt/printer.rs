@@ -171,6 +171,12 @@ impl<'a> Printer<'a> {
         Doc::concat(parts)
     }
 
+    /// The start of the last token before `pos`.
+    fn token_before(&self, pos: usize) -> Option<usize> {
+        let i = self.tokens.partition_point(|(s, _, _)| *s < pos);
+        self.tokens.get(i.checked_sub(1)?).map(|(s, _, _)| *s)
+    }
+
     /// The first token `tok` at or after `pos`.
     fn token_after(&self, pos: usize, tok: Token) -> Option<usize> {
         let i = self.tokens.partition_point(|(s, _, _)| *s < pos);
@@ -207,21 +213,9 @@ impl<'a> Printer<'a> {
             Item::Enum(d) => self.enum_decl(d),
             Item::Record(d) => self.record_decl(d),
             Item::Destination(d) => Doc::text(format!("destination {}: {}", d.name.text, ty(&d.ty))),
-            Item::Table(d) => {
-                let keys = match d.keys.as_slice() {
-                    [k] => k.text.clone(),
-                    ks => format!("({})", ks.iter().map(|k| k.text.as_str()).collect::<Vec<_>>().join(", ")),
-                };
-                Doc::text(format!("table {}: {} key {keys}", d.name.text, ty(&d.ty)))
-            }
-            Item::State(d) => {
-                let keys = match d.keys.as_slice() {
-                    [k] => k.text.clone(),
-                    ks => format!("({})", ks.iter().map(|k| k.text.as_str()).collect::<Vec<_>>().join(", ")),
-                };
-                Doc::text(format!("state {}: {} key {keys}", d.name.text, ty(&d.ty)))
-            }
-            Item::Metric(d) => self.verbatim(d.span),
+            Item::Table(d) => Doc::text(format!("table {}: {} key {}", d.name.text, ty(&d.ty), key_fields(&d.keys))),
+            Item::State(d) => Doc::text(format!("state {}: {} key {}", d.name.text, ty(&d.ty), key_fields(&d.keys))),
+            Item::Metric(d) => self.metric(d),
             Item::Fn(d) => self.fn_decl(d),
             Item::Decision(d) => self.decision(d),
             Item::Handler(h) => {
@@ -301,6 +295,56 @@ impl<'a> Printer<'a> {
         inner.push(self.close(close));
         head.extend([Doc::text("{"), Doc::indent(Doc::concat(inner)), Doc::HardLine, Doc::text("}")]);
         Doc::concat(head)
+    }
+
+    /// `metric name = sum(state, x => e)`, then its clauses: on the same
+    /// line when the whole fits, else each on a line of its own.
+    fn metric(&mut self, d: &MetricDecl) -> Doc {
+        let after = d.body.span.end as usize;
+        let close = self.token_after(after, Token::RParen).unwrap_or(after);
+        let args = [MetricArg::State(&d.state), MetricArg::Lambda(&d.param, &d.body)];
+        let call = self.seq(
+            "(",
+            ")",
+            &args,
+            |a| match a {
+                MetricArg::State(s) => s.span.start as usize,
+                MetricArg::Lambda(p, _) => p.span.start as usize,
+            },
+            |p, a| match a {
+                MetricArg::State(s) => Doc::text(s.text.clone()),
+                MetricArg::Lambda(param, body) => {
+                    let b = p.expr(body);
+                    Doc::concat(vec![Doc::text(format!("{} => ", param.text)), b])
+                }
+            },
+            SeqStyle { line: Doc::SoftLine, trailing_comma: true, force: false },
+            close,
+        );
+        let head = Doc::concat(vec![Doc::text(format!("metric {} = {}", d.name.text, d.aggregate.text)), call]);
+        let mut clauses = Vec::new();
+        if let Some(f) = &d.filter {
+            let at = self.token_before(f.span.start as usize).unwrap_or(f.span.start as usize);
+            clauses.push(self.point(at, Doc::Line, Anchor::Operator));
+            clauses.push(Doc::text("where "));
+            clauses.push(self.expr(f));
+        }
+        if let Some(first) = d.by.first() {
+            let at = self.token_before(first.span.start as usize).unwrap_or(first.span.start as usize);
+            clauses.push(self.point(at, Doc::Line, Anchor::Operator));
+            let names: Vec<&str> = d.by.iter().map(|b| b.text.as_str()).collect();
+            clauses.push(Doc::text(format!("by {}", names.join(", "))));
+        }
+        if let Some(a) = &d.age {
+            clauses.push(self.point(a.span.start as usize, Doc::Line, Anchor::Operator));
+            let n = self.number(a.amount_span);
+            let n = if n.is_empty() { a.amount.clone() } else { n };
+            clauses.push(Doc::text(format!("age {} > {n} {}", a.field.text, a.unit.text)));
+        }
+        if clauses.is_empty() {
+            return head;
+        }
+        Doc::group(Doc::concat(vec![head, Doc::indent(Doc::concat(clauses))]))
     }
 
     fn params(&mut self, name: &Ident, params: &[Param]) -> Doc {
@@ -540,8 +584,46 @@ impl<'a> Printer<'a> {
             StmtKind::Put { state, value } => {
                 Doc::concat(vec![Doc::text(format!("put {} ", state.text)), self.expr(value)])
             }
-            StmtKind::Update { .. } | StmtKind::Delete { .. } => self.verbatim(s.span),
+            StmtKind::Update { state, keys, fields } => {
+                let k = self.state_keys(state, keys, None);
+                let close = (s.span.end as usize).saturating_sub(1);
+                let body = self.seq(
+                    "{",
+                    "}",
+                    fields,
+                    |f| f.name.span.start as usize,
+                    Self::field_init,
+                    SeqStyle { line: Doc::Line, trailing_comma: true, force: fields.len() > RECORD_INLINE_MAX_FIELDS },
+                    close,
+                );
+                Doc::concat(vec![Doc::text(format!("update {}", state.text)), k, Doc::text(" "), body])
+            }
+            StmtKind::Delete { state, keys } => {
+                let k = self.state_keys(state, keys, Some((s.span.end as usize).saturating_sub(1)));
+                Doc::concat(vec![Doc::text(format!("delete {}", state.text)), k])
+            }
         }
+    }
+
+    /// The `[k, ...]` of a state (`close`: where its `]` is, when known).
+    fn state_keys(&mut self, state: &Ident, keys: &[Expr], close: Option<usize>) -> Doc {
+        let after = keys.last().map(|k| k.span.end).unwrap_or(state.span.end) as usize;
+        let close = close.or_else(|| self.token_after(after, Token::RBracket)).unwrap_or(after);
+        self.seq(
+            "[",
+            "]",
+            keys,
+            |k| k.span.start as usize,
+            |p, k| p.expr(k),
+            SeqStyle { line: Doc::SoftLine, trailing_comma: true, force: false },
+            close,
+        )
+    }
+
+    /// `name: value` in a record literal or an `update`.
+    fn field_init(&mut self, f: &FieldInit) -> Doc {
+        let v = self.expr(&f.value);
+        Doc::concat(vec![Doc::text(format!("{}: ", f.name.text)), v])
     }
 
     fn stmt_arm(&mut self, a: &StmtArm) -> Doc {
@@ -568,7 +650,15 @@ impl<'a> Printer<'a> {
                 Doc::concat(vec![Doc::text(format!("with {} ", table.text)), list])
             }
             TestStmtKind::ExpectStatus(i) => Doc::text(format!("expect {}", i.text)),
-            TestStmtKind::ExpectState { .. } => self.verbatim(s.span),
+            TestStmtKind::ExpectState { state, keys, record: None } => {
+                let k = self.state_keys(state, keys, Some((s.span.end as usize).saturating_sub(1)));
+                Doc::concat(vec![Doc::text(format!("expect no state {}", state.text)), k])
+            }
+            TestStmtKind::ExpectState { state, keys, record: Some(r) } => {
+                let k = self.state_keys(state, keys, None);
+                let r = self.expr(r);
+                Doc::concat(vec![Doc::text(format!("expect state {}", state.text)), k, Doc::text(" "), r])
+            }
             TestStmtKind::ExpectReject(c) => Doc::text(format!("expect reject {}", c.text)),
             TestStmtKind::ExpectEmit { dest, record } => {
                 Doc::concat(vec![Doc::text(format!("expect emit {} ", dest.text)), self.expr(record)])
@@ -746,10 +836,7 @@ impl<'a> Printer<'a> {
                         RecElem::Rest(s) => s.start as usize,
                     },
                     |p, el| match el {
-                        RecElem::Field(f) => {
-                            let v = p.expr(&f.value);
-                            Doc::concat(vec![Doc::text(format!("{}: ", f.name.text)), v])
-                        }
+                        RecElem::Field(f) => p.field_init(f),
                         RecElem::Rest(_) => Doc::text(".."),
                     },
                     SeqStyle {
@@ -816,9 +903,23 @@ struct SeqStyle {
     force: bool,
 }
 
+/// The arguments of a metric's aggregate: the state, then the lambda.
+enum MetricArg<'e> {
+    State(&'e Ident),
+    Lambda(&'e Ident, &'e Expr),
+}
+
 enum RecElem<'e> {
     Field(&'e FieldInit),
     Rest(Span),
+}
+
+/// `k`, or `(a, b)` for a composite key.
+fn key_fields(keys: &[Ident]) -> String {
+    match keys {
+        [k] => k.text.clone(),
+        ks => format!("({})", ks.iter().map(|k| k.text.as_str()).collect::<Vec<_>>().join(", ")),
+    }
 }
 
 fn ty(t: &TypeRef) -> String {

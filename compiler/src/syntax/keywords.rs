@@ -28,6 +28,21 @@ pub const CONTEXTUAL_STATEMENT: &[&str] = &["put", "update", "delete"];
 /// Contextual words of a `metric` declaration's clauses.
 pub const CONTEXTUAL_CLAUSE: &[&str] = &["where", "by", "age"];
 
+/// Contextual words inside a test's statements: `expect no emit`, `expect no
+/// state`, `given file` (`expect state` reuses `state`).
+pub const CONTEXTUAL_TEST: &[&str] = &["no", "file"];
+
+/// Every contextual word (LANGUAGE.md §2): a keyword only in its places, a
+/// name everywhere else; each once.
+pub fn contextual() -> impl Iterator<Item = &'static str> {
+    CONTEXTUAL_ITEM
+        .iter()
+        .map(|(w, _)| *w)
+        .chain(CONTEXTUAL_STATEMENT.iter().copied())
+        .chain(CONTEXTUAL_CLAUSE.iter().copied())
+        .chain(CONTEXTUAL_TEST.iter().copied())
+}
+
 /// Every group, each word in exactly one.
 pub const ALL: &[&[&str]] = &[ITEM, STATEMENT, TEST, EXPRESSION, CLAUSE];
 
@@ -60,5 +75,22 @@ mod tests {
                 "`{w}` does not lex as a keyword"
             );
         }
+    }
+
+    #[test]
+    fn contextual_words_are_names_once_each() {
+        let words: Vec<&str> = super::contextual().collect();
+        let unique: HashSet<&str> = words.iter().copied().collect();
+        assert_eq!(words.len(), unique.len(), "a contextual word is in two groups");
+        for w in &words {
+            assert!(!super::is_keyword(w), "`{w}` is reserved");
+            let toks = lexer::lex(w);
+            assert!(toks.len() == 1 && toks[0].token == Some(lexer::Token::Ident), "`{w}` does not lex as a name");
+        }
+        // Each is a name where it does not begin its declaration, statement or clause.
+        let fields: Vec<String> = words.iter().map(|w| format!("{w}: Int")).collect();
+        let text = format!("record R {{ {} }}\nfn f(r: R) -> Int = r.{}\n", fields.join(", "), words.join(" + r."));
+        let parsed = crate::syntax::parse(&text, crate::diagnostics::FileId(0));
+        assert!(parsed.diagnostics.is_empty(), "{text}: {:?}", parsed.diagnostics);
     }
 }

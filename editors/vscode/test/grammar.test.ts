@@ -114,7 +114,9 @@ function languageKeywords(): { all: string[]; contextual: string[] } {
   assert.ok(fromLexer.length >= 30, `found the lexer's keywords (${fromLexer.length})`);
   assert.ok(fromPest.length >= 30, `found the pest keywords (${fromPest.length})`);
   const all = [...new Set([...fromLexer, ...fromPest])].sort();
-  // Keywords only in `expect no emit` and `given file`; identifiers elsewhere.
+  // Contextual keywords (LANGUAGE.md §2): keywords only where they begin a
+  // declaration, statement or clause (`expect no emit`, `given file`,
+  // `state name:`, `put`, `where` ...); identifiers elsewhere.
   const contextual = fromPest.filter((k) => !fromLexer.includes(k));
   return { all, contextual };
 }
@@ -151,7 +153,7 @@ test("the grammar is well formed: every include resolves, every regex compiles",
 
 test("every keyword of the language gets a keyword scope", () => {
   const { all, contextual } = languageKeywords();
-  assert.deepEqual(contextual.sort(), ["file", "no"]);
+  assert.deepEqual(contextual.sort(), ["age", "by", "delete", "file", "metric", "no", "put", "state", "update", "where"]);
   for (const kw of all) {
     if (contextual.includes(kw)) continue;
     for (const src of [`x ${kw} y`, `${kw}`, `  ${kw}(a)`]) {
@@ -177,6 +179,78 @@ test("every keyword of the language gets a keyword scope", () => {
   expectScope(`  emit erp_posting JournalLine {`, "erp_posting", "variable.other.destination");
   expectScope(`  expect accepted`, "accepted", "constant.language.status");
   expectScope(`decision d(a: Int) -> Int\n  hit unique`, "unique", "constant.language.hit-policy");
+});
+
+test("contextual keywords: keywords where they begin a declaration, statement or clause", () => {
+  // State and metric declarations (LANGUAGE.md §4.5, §4.6).
+  const decls = [
+    "/// Where each timesheet is.",
+    "state timesheets: TimesheetState key timesheet_id",
+    "metric unposted = sum(timesheets, s => s.hours - s.posted)",
+    "  where s.status != Reversed",
+    "  by entity, currency",
+    "  age approved_at > 48 hours",
+    "metric open = count(timesheets, s => s.open) where s.hours > 0 by entity",
+    "fn after(by: Int, age: Int) -> Int = by + age",
+  ].join("\n");
+  expectScope(decls, "state", "keyword.declaration.state");
+  expectScope(decls, "timesheets:", "entity.name.variable.state");
+  expectScope(decls, "key", "keyword.other.key");
+  expectScope(decls, "metric", "keyword.declaration.metric");
+  expectScope(decls, "unposted", "entity.name.variable.metric");
+  expectScope(decls, "sum", "support.function.builtin");
+  expectScope(decls, "where", "keyword.other.where");
+  expectScope(decls, "by", "keyword.other.by");
+  expectScope(decls, "entity", "variable.other.property");
+  expectScope(decls, "currency", "variable.other.property");
+  expectScope(decls, "age", "keyword.other.age");
+  expectScope(decls, "approved_at", "variable.other.property");
+  expectScope(decls, "48", "constant.numeric.integer");
+  expectScope(decls, "hours", "keyword.other.unit", 1);
+  expectScope(decls, "metric", "keyword.declaration.metric", 1);
+  expectScope(decls, "where", "keyword.other.where", 1);
+  expectScope(decls, "by", "keyword.other.by", 1);
+  // After the metric, `by` and `age` are names again.
+  expectScope(decls, "after", "entity.name.function");
+  expectNoScope(decls, "by: Int", "keyword");
+  expectNoScope(decls, "age: Int", "keyword");
+  expectNoScope(decls, "by + age", "keyword");
+  expectNoScope(decls, "age", "keyword", 2);
+  // State statements (§8.1) and tests with state (§9).
+  const handler = [
+    "on Approved as a {",
+    "  let s = timesheets[a.id]",
+    "  put timesheets TimesheetState { id: a.id, state: Open }",
+    "  update timesheets[a.id] { status: Approved }",
+    "  if s == none { delete timesheets[a.id] }",
+    "  let put = update + delete",
+    "}",
+    "test \"t\" {",
+    "  with timesheets [TimesheetState { id: \"T\" }]",
+    "  expect state timesheets[\"T\"] TimesheetState { status: Approved, .. }",
+    "  expect no state timesheets[\"U\"]",
+    "}",
+  ].join("\n");
+  expectScope(handler, "put", "keyword.control.put");
+  expectScope(handler, "timesheets TimesheetState", "variable.other.state");
+  expectScope(handler, "update", "keyword.control.update");
+  expectScope(handler, "timesheets[a.id] {", "variable.other.state");
+  expectScope(handler, "delete", "keyword.control.delete");
+  expectScope(handler, "state: Open", "variable.other.property");
+  expectNoScope(handler, "state: Open", "keyword");
+  expectNoScope(handler, "put =", "keyword");
+  expectNoScope(handler, "update +", "keyword");
+  expectNoScope(handler, "delete\n", "keyword");
+  expectScope(handler, "with", "keyword.other.with");
+  expectScope(handler, "state timesheets[\"T", "keyword.other.state");
+  expectScope(handler, "no state", "keyword.other.no");
+  expectScope(handler, "state timesheets[\"U", "keyword.other.state");
+  expectScope(handler, "timesheets[\"U", "variable.other.state");
+  // Not keywords outside their places.
+  for (const w of ["state", "metric", "put", "update", "delete", "where", "by", "age"]) {
+    expectNoScope(`let x = ${w} + 1`, w, "keyword");
+    expectNoScope(`fn f(r: R) -> Int = r.${w}`, w, "keyword");
+  }
 });
 
 test("strings: escapes, interpolation, unterminated", () => {
