@@ -230,15 +230,15 @@ pub unsafe fn from_cell(pkg: &ir::Package, ty: &Ty, c: &Cell) -> Value {
             let Some(def) = pkg.record(*r) else { return Value::None };
             // SAFETY: forwarded from the caller.
             let cells = unsafe { c.cells(def.fields.len()) };
-            let fields: Vec<Value> =
-                def.fields.iter().zip(cells.iter()).map(|(f, fc)| unsafe { from_cell(pkg, &f.ty, fc) }).collect();
-            Value::Record(fields.into())
+            // Collected straight into the `Arc` (one allocation: the iterator's length is known).
+            Value::Record(
+                def.fields.iter().zip(cells.iter()).map(|(f, fc)| unsafe { from_cell(pkg, &f.ty, fc) }).collect(),
+            )
         }
         Ty::List(elem) => {
             // SAFETY: forwarded from the caller.
             let cells = unsafe { c.cells(c.len()) };
-            let items: Vec<Value> = cells.iter().map(|x| unsafe { from_cell(pkg, elem, x) }).collect();
-            Value::List(items.into())
+            Value::List(cells.iter().map(|x| unsafe { from_cell(pkg, elem, x) }).collect())
         }
         Ty::Optional(_) | Ty::NoneLit | Ty::Error => Value::None,
     }

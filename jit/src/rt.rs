@@ -1289,14 +1289,20 @@ extern "C" fn state_update(
         let shared = ctx.shared;
         let pkg = &shared.pkg;
         let Some((key, current)) = ctx.found.take() else { return Ok(Cell::none()) };
-        let mut next: Vec<Value> = current.to_vec();
+        let mut set: smallvec::SmallVec<[Option<Value>; 16]> = smallvec::smallvec![None; current.len()];
         for ((i, ty), c) in site.fields.iter().zip(cells_at(a, site.fields.len())) {
-            if let Some(slot) = next.get_mut(*i as usize) {
+            if let Some(slot) = set.get_mut(*i as usize) {
                 // SAFETY: a live value of its expression's type.
-                *slot = unsafe { from_cell(pkg, ty, c) };
+                *slot = Some(unsafe { from_cell(pkg, ty, c) });
             }
         }
-        write_state(ctx, site.state, key, Some(Value::Record(next.into())), site.loc);
+        // The fields set, the others as they were: one allocation, the length known.
+        let next: Arc<[Value]> = current
+            .iter()
+            .enumerate()
+            .map(|(i, old)| set.get_mut(i).and_then(Option::take).unwrap_or_else(|| old.clone()))
+            .collect();
+        write_state(ctx, site.state, key, Some(Value::Record(next)), site.loc);
         Ok(Cell::none())
     })
 }
