@@ -10,7 +10,7 @@ use canon_compiler::ir;
 use canon_jit::Evaluator;
 use canon_runtime::input::{not_utf8_outcome, InputReader, Line};
 use canon_runtime::state::Store;
-use canon_runtime::{Outcome, Status, Tables};
+use canon_runtime::{Outcome, Tables};
 
 /// `--state-in` and `--state-out`.
 pub struct StateFiles {
@@ -63,16 +63,7 @@ impl StateFiles {
 
 /// Applies an accepted outcome's writes; a metric's fault rejects the event instead.
 pub fn apply(pkg: &ir::Package, tables: &Tables, store: &mut Store, o: &mut Outcome) {
-    let writes = std::mem::take(&mut o.writes);
-    if writes.is_empty() {
-        return;
-    }
-    if let Err(f) = store.apply(pkg, tables, &writes) {
-        let at = pkg.loc_string(f.loc);
-        o.status = Status::Rejected;
-        o.emits.clear();
-        o.rejections.push(f.into_rejection(at));
-    }
+    store.apply_outcome(pkg, tables, o, false);
 }
 
 #[allow(clippy::too_many_arguments)]
