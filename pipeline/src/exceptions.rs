@@ -473,12 +473,12 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
         }
     };
     state.lock()?;
-    let (mut sinks, ledger) = begin_run(state, rules, "retry", "exceptions")?;
-    let run_id = ledger.run_id;
-    let steps = Steps::load(&state.conn)?;
     // A package with state: each item is evaluated against the state as it
     // is now, and an accepted one's writes are applied with its emits.
     let mut durable = rules.open_state(&state.conn)?;
+    let (mut sinks, ledger) = begin_run(state, rules, "retry", "exceptions")?;
+    let run_id = ledger.run_id;
+    let steps = Steps::load(&state.conn)?;
     let mut lineage = Lineage { steps: &steps, cache: StepCache::default() };
     let mut summary = RetrySummary::default();
     let who = operator();

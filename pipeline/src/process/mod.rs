@@ -266,9 +266,11 @@ pub fn process(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary> {
     let start = Instant::now();
+    // The package's state first: a record it cannot read stops the run
+    // before anything is recorded.
+    let mut durable = rules.open_state(&state.conn)?;
     let (sinks, ledger) = begin_run(state, rules, "process", &opts.input_name)?;
     let steps = Steps::load(&state.conn)?;
-    let mut durable = rules.open_state(&state.conn)?;
     let run_id = ledger.run_id;
     let http_sinks = sinks.http.clone();
     let http_conn = if http_sinks.is_empty() { None } else { Some(state.connect_again()?) };
