@@ -433,10 +433,7 @@ pub fn status(args: StatusArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e.in_state(&args.state)),
     };
-    let reports = match metrics(&state, &args.package, as_of) {
-        Ok(r) => r,
-        Err(c) => return c,
-    };
+    let reports = metrics(&state, &args.package, as_of);
     s.metrics = match &reports {
         Some(r) => serde_json::from_str(&canon_runtime::metrics::report_json(r)).ok(),
         None => None,
@@ -455,31 +452,24 @@ pub fn status(args: StatusArgs) -> ExitCode {
 
 /// The package that reads a state: `--package` (and `--data`), else the
 /// package and data directories of the last run. `None` when the state
-/// records no run and none is given.
+/// records no run and none is given; an error is its message and exit status.
 fn state_package(
     state: &State,
     args: &PackageArgs,
-) -> Result<Option<(canon_runtime::LoadedPackage, PathBuf)>, ExitCode> {
+) -> Result<Option<(canon_runtime::LoadedPackage, PathBuf)>, (String, u8)> {
     let (root, data) = match &args.package {
         Some(p) => (p.clone(), args.data.clone()),
         None => match exceptions::last_package(state) {
             Ok(Some((root, last_data))) => (root, args.data.clone().or(Some(last_data))),
             Ok(None) => return Ok(None),
-            Err(e) => return Err(fail(&e.in_state(state.dir()))),
+            Err(e) => return Err((e.in_state(state.dir()).to_string(), 2)),
         },
     };
-    let pkg = match canon_runtime::load(&root) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: the package of the state: {e}");
-            eprintln!("  help: give the package with --package PKG");
-            return Err(ExitCode::from(2));
-        }
-    };
+    let pkg = canon_runtime::load(&root).map_err(|e| {
+        (format!("cannot read the package of the state, `{}`: {e} (give it with --package PKG)", root.display()), 2)
+    })?;
     if pkg.has_errors() {
-        crate::render::diagnostics(&pkg, pkg.diagnostics());
-        eprintln!("error: the package `{}` has errors", root.display());
-        return Err(ExitCode::from(1));
+        return Err((format!("the package `{}` has errors (see `canon check {}`)", root.display(), root.display()), 1));
     }
     let data = data.unwrap_or_else(|| pkg.data_dir());
     Ok(Some((pkg, data)))
@@ -491,30 +481,32 @@ fn metrics(
     state: &State,
     args: &PackageArgs,
     as_of: Option<canon_stdlib::Timestamp>,
-) -> Result<Option<Vec<canon_runtime::metrics::MetricReport>>, ExitCode> {
+) -> Option<Vec<canon_runtime::metrics::MetricReport>> {
     let (pkg, data) = match state_package(state, args) {
         Ok(Some(p)) => p,
-        Ok(None) => return Ok(Some(Vec::new())),
-        Err(_) => {
-            eprintln!("warning: the package's metrics are not shown");
-            return Ok(None);
+        Ok(None) => return Some(Vec::new()),
+        Err((message, _)) => {
+            eprintln!("warning: {message}; its metrics are not shown");
+            return None;
         }
     };
     let ir = pkg.package();
     if ir.metrics.is_empty() {
-        return Ok(Some(Vec::new()));
+        return Some(Vec::new());
     }
     let tables = match canon_runtime::Tables::load(&ir, &data, false) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("warning: the package's metrics are not shown");
-            return Ok(None);
+            eprintln!("warning: {e}; the package's metrics are not shown");
+            return None;
         }
     };
     let version = match canon_pipeline::version::package_version(&pkg.sources, &ir, &data) {
         Ok(v) => v,
-        Err(e) => return Err(fail(&e)),
+        Err(e) => {
+            eprintln!("warning: {e}; the package's metrics are not shown");
+            return None;
+        }
     };
     let name = canon_pipeline::store::package_name(&pkg.root);
     match canon_pipeline::store::metrics(state.connection(), &ir, &tables, &name, &version, as_of) {
@@ -524,9 +516,12 @@ fn metrics(
                     "note: the package changed since the state's metrics were last maintained: they were computed from its records"
                 );
             }
-            Ok(Some(reports))
+            Some(reports)
         }
-        Err(e) => Err(fail(&e.in_state(state.dir()))),
+        Err(e) => {
+            eprintln!("warning: {}; the package's metrics are not shown", e.in_state(state.dir()));
+            None
+        }
     }
 }
 
@@ -578,7 +573,10 @@ pub fn state(cmd: StateCommand) -> ExitCode {
             eprintln!("error: the state records no package; give one with --package PKG");
             return ExitCode::from(2);
         }
-        Err(c) => return c,
+        Err((message, code)) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(code);
+        }
     };
     let ir = pkg.package();
     let name = canon_pipeline::store::package_name(&pkg.root);

@@ -703,3 +703,39 @@ fn status_shows_the_metrics_of_a_package_with_state() {
     assert_eq!(s["metrics"], serde_json::json!([]));
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn status_without_its_package_shows_the_counts_and_says_why_there_are_no_metrics() {
+    let tmp = temp("no-package");
+    let pkg = tmp.join("hours");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::copy(format!("{STATEFUL}/hours.canon"), pkg.join("hours.canon")).unwrap();
+    let state = tmp.join("state");
+    let events: String = std::fs::read_to_string(GOLDEN).unwrap().lines().take(20).map(|l| format!("{l}\n")).collect();
+    std::fs::write(tmp.join("events.jsonl"), events).unwrap();
+    let out = canon(&["process", p(&pkg), "--input", p(&tmp.join("events.jsonl")), "--state", p(&state)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The package now has an error: `canon state` refuses, status warns.
+    std::fs::write(pkg.join("broken.canon"), "record {").unwrap();
+    let list = canon(&["state", "list", "--state", p(&state)]);
+    assert_eq!(list.status.code(), Some(1));
+    assert!(text(&list.stderr).contains("has errors"), "{}", text(&list.stderr));
+    let status = canon(&["status", "--format", "json", "--state", p(&state)]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
+    let s: Json = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s["metrics"], Json::Null);
+    assert_eq!(s["runs"]["count"], 1);
+    assert!(text(&status.stderr).contains("its metrics are not shown"), "{}", text(&status.stderr));
+    // Gone: the same, and `--package` names another copy.
+    std::fs::remove_dir_all(&pkg).unwrap();
+    let status = canon(&["status", "--state", p(&state)]);
+    assert_eq!(status.status.code(), Some(0));
+    assert!(text(&status.stderr).contains("give it with --package PKG"), "{}", text(&status.stderr));
+    let elsewhere = tmp.join("elsewhere").join("hours");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::copy(format!("{STATEFUL}/hours.canon"), elsewhere.join("hours.canon")).unwrap();
+    let list = canon(&["state", "list", "--package", p(&elsewhere), "--state", p(&state)]);
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
+    assert_eq!(text(&list.stdout), "people  20 record(s)\nsheets  20 record(s)\n");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
