@@ -696,8 +696,9 @@ fn status_shows_the_metrics_of_a_package_with_state() {
     }
     // A stateless package's state has no metrics.
     let plain = tmp.join("plain");
-    let out = canon(&["process", EXAMPLE, "--input", &format!("{EXAMPLE}/events.jsonl"), "--state", p(&plain)]);
-    assert_eq!(out.status.code(), Some(0));
+    let out =
+        canon(&["process", "examples/expenses", "--input", "examples/expenses/events.jsonl", "--state", p(&plain)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json = canon(&["status", "--format", "json", "--state", p(&plain)]);
     let s: Json = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(s["metrics"], serde_json::json!([]));
