@@ -226,6 +226,9 @@ def life_of(k, approval, accepted, seed):
         plan.append((t_a + dt.timedelta(minutes=r.randrange(-3 * 24 * 60, 10 * 24 * 60)), "unknown-timesheet"))
     if r.random() < 0.006:
         plan.append((t_a + dt.timedelta(minutes=r.randrange(-3 * 24 * 60, 10 * 24 * 60)), "unknown-journal"))
+    if not accepted:
+        # The approval posts nothing: keep only a few of its follow-ups.
+        plan = [p for p in plan if p[1] == "approve" or r.random() < 0.3]
     plan.sort(key=lambda p: p[0])
 
     invoice_no = 0
