@@ -7,7 +7,9 @@
 # expected outcomes, final state and metrics (scripts/lifecycle_reference.py),
 # then runs `canon run examples/timesheets --state-out` with the interpreter
 # and with the JIT and compares, for each, the outcomes (everything but a
-# rejection's message and location) and the state snapshot byte for byte.
+# rejection's message and location) and the state snapshot byte for byte;
+# then the same events split in two runs joined by --state-in, and on four
+# threads.
 # When `canon status` takes --as-of, it also runs `canon process` and
 # compares `canon status --format json --as-of` with the reference's metrics.
 # One verdict line per comparison; exit status 1 on any difference (the first
@@ -63,7 +65,56 @@ for engine in interp jit; do
   "${compare[@]}" outcomes "outcomes, canon run --engine $engine" "$dir/want.jsonl" "$dir/$engine.jsonl" || failed=1
   "${compare[@]}" state "state snapshot, canon run --engine $engine" \
     "$dir/want-state.jsonl" "$dir/$engine-state.jsonl" || failed=1
+  # A note on stderr (say, the JIT falling back to the interpreter) is shown.
+  if [[ -s $dir/$engine.err ]]; then
+    head -n 3 "$dir/$engine.err" | sed 's/^/    canon said: /'
+  fi
 done
+
+# The same events in two runs, the second starting from the first's
+# snapshot (RUNTIME.md §7.1), and in one run on several threads: the same
+# outcomes and the same final snapshot.
+half=$(( n / 2 ))
+head -n "$half" "$dir/events.jsonl" > "$dir/first.jsonl"
+tail -n +"$(( half + 1 ))" "$dir/events.jsonl" > "$dir/second.jsonl"
+status=0
+{ "$canon" run "$pkg" --input "$dir/first.jsonl" --data "$dir/data" --engine interp \
+    --state-out "$dir/split-1.jsonl" > "$dir/split-1.out" \
+  && "$canon" run "$pkg" --input "$dir/second.jsonl" --data "$dir/data" --engine interp \
+    --state-in "$dir/split-1.jsonl" --state-out "$dir/split-2.jsonl" > "$dir/split-2.out"; } \
+  2> "$dir/split.err" || status=$?
+if (( status != 0 )); then
+  echo "canon run --state-in: FAILED (exit status $status)"
+  tail -n 20 "$dir/split.err" | sed 's/^/    /'
+  failed=1
+else
+  python3 - "$half" "$dir/split-1.out" "$dir/split-2.out" > "$dir/split.jsonl" <<'PY'
+import json, sys
+offset = int(sys.argv[1])
+for path, shift in ((sys.argv[2], 0), (sys.argv[3], offset)):
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            o = json.loads(line)
+            o["line"] += shift
+            print(json.dumps(o, separators=(",", ":")))
+PY
+  "${compare[@]}" outcomes "outcomes, two runs joined by --state-in at event $half" \
+    "$dir/want.jsonl" "$dir/split.jsonl" || failed=1
+  "${compare[@]}" state "state snapshot, two runs joined by --state-in" \
+    "$dir/want-state.jsonl" "$dir/split-2.jsonl" || failed=1
+fi
+status=0
+"$canon" run "$pkg" --input "$dir/events.jsonl" --data "$dir/data" --engine interp --threads 4 \
+  --state-out "$dir/threads-state.jsonl" > "$dir/threads.jsonl" 2> "$dir/threads.err" || status=$?
+if (( status != 0 )); then
+  echo "canon run --threads 4: FAILED (exit status $status)"
+  tail -n 20 "$dir/threads.err" | sed 's/^/    /'
+  failed=1
+else
+  "${compare[@]}" outcomes "outcomes, canon run --threads 4" "$dir/want.jsonl" "$dir/threads.jsonl" || failed=1
+  "${compare[@]}" state "state snapshot, canon run --threads 4" \
+    "$dir/want-state.jsonl" "$dir/threads-state.jsonl" || failed=1
+fi
 
 if "$canon" status --help 2>/dev/null | grep -q -- '--as-of'; then
   status=0
