@@ -68,7 +68,13 @@ def hours_value(r, value):
         return format(value.normalize(), "f")
     if x < 0.90:
         return format(value.quantize(D("0.001")), "f")
-    return ("NUM", format(value.normalize(), "f"))
+    if x < 0.97:
+        return ("NUM", format(value.normalize(), "f"))
+    # A JSON number with an exponent: 7.5 as 75E-1, 7.50e0 or 0.75E+1.
+    digits = value.quantize(D("0.01"))
+    return ("NUM", r.choice(["%sE-2" % format(digits * 100, "f").split(".")[0],
+                             "%se0" % format(digits, "f"),
+                             "%sE+1" % format(digits / 10, "f")]))
 
 
 class Event:
@@ -84,7 +90,7 @@ class Event:
 
 def corr_kind(r):
     x = r.random()
-    return "yes" if x < 0.92 else ("none" if x < 0.98 else "empty")
+    return "yes" if x < 0.92 else ("none" if x < 0.97 else ("empty" if x < 0.99 else "null"))
 
 
 class Life:
@@ -190,7 +196,8 @@ def life_of(k, approval, accepted, seed):
             plan.append((t_a + dt.timedelta(minutes=r.randrange(1, 2 * 24 * 60)), "approve-again"))
     if r.random() < 0.18:
         t = t_a
-        for _ in range(r.choice([1, 1, 1, 2, 2, 3])):
+        chain = r.choice([1, 1, 1, 2, 2, 3]) if r.random() < 0.95 else r.randrange(8, 13)
+        for _ in range(chain):
             t = t + dt.timedelta(minutes=r.randrange(20, 4 * 24 * 60))
             plan.append((t, "adjust"))
     t_inv = None
@@ -220,6 +227,10 @@ def life_of(k, approval, accepted, seed):
         plan.append((t_a + dt.timedelta(minutes=r.randrange(10, 5 * 24 * 60)), "bad-hours"))
     if r.random() < 0.002:
         plan.append((t_a + dt.timedelta(minutes=r.randrange(-3 * 24 * 60, 5 * 24 * 60)), "bad-line"))
+    if r.random() < 0.002:
+        plan.append((t_a + dt.timedelta(minutes=r.randrange(-3 * 24 * 60, 5 * 24 * 60)), "odd-id"))
+    if r.random() < 0.001:
+        plan.append((t_a + dt.timedelta(minutes=r.randrange(-3 * 24 * 60, 5 * 24 * 60)), "no-journal-id"))
     if r.random() < 0.003:
         plan.append((t_a + dt.timedelta(minutes=r.randrange(-3 * 24 * 60, 5 * 24 * 60)), "other-type"))
     if r.random() < 0.006:
@@ -247,6 +258,11 @@ def life_of(k, approval, accepted, seed):
                 new = life.hours  # the same hours, maybe written differently
             elif y < 0.12:
                 new = r.choice([D("0"), D("-1.00"), D("24.25"), D("30")])
+            elif y < 0.14:
+                # minutes, not quarter hours: up to six decimals
+                new = (quarter_hours(r) + D(r.randrange(1, 250000)) / D(1000000)).normalize()
+                if new == new.to_integral():
+                    new = new.quantize(D(1))
             else:
                 new = quarter_hours(r)
             life.add(at, "adjusted", {"timesheetId": tid, "hours": hours_field(r, new),
@@ -278,6 +294,16 @@ def life_of(k, approval, accepted, seed):
             submit(at, quarter_hours(r))
         elif what == "manager-reject":
             manager_reject(at)
+        elif what == "odd-id":
+            # A timesheet id JSON must escape, or that sorts apart: kept as a
+            # submission (never approved: it is not in the bench stream).
+            odd = r.choice(['TS-"%d"', "TS-\\%d", "TS-\u00e9-%d", "ts-%d", "TS %d", "TS-%d\u2603"]) % k
+            life.add(at, "submitted", {"timesheetId": odd, "hours": hours_field(r, quarter_hours(r)),
+                                       "submittedAt": ts_text(at)})
+            if r.random() < 0.5:
+                life.add(at + HOUR, "rejected", {"timesheetId": odd, "rejectedBy": "M-004", "reason": "odd"})
+        elif what == "no-journal-id":
+            life.add(at, "posted", r.choice([{}, {"journalId": None}, {"journalId": 42}]), source=ERP)
         elif what == "bad-hours":
             bad = r.choice(["seven", "7,5", "7.5.0", True, "", None])
             if r.random() < 0.5:
@@ -286,10 +312,13 @@ def life_of(k, approval, accepted, seed):
                 life.add(at, "submitted", {"timesheetId": tid, "hours": bad, "submittedAt": ts_text(at)})
         elif what == "bad-line":
             life.seq += 1
+            # Each different: the durable pipeline would take the same
+            # invalid line again as a duplicate (RUNTIME.md §2).
             life.events.append(Event(at, k, life.seq, None, None, raw=r.choice([
-                '{"specversion":"1.0","id":"evt-broken","source":"urn:acme:timetrack","type":"com.acme.timesheet.posted","data":{"journalId":"JE-',
-                'not json at all',
-                '{"specversion":"1.0","id":',
+                '{"specversion":"1.0","id":"evt-broken-%d","source":"urn:acme:timetrack",'
+                '"type":"com.acme.timesheet.posted","data":{"journalId":"JE-' % k,
+                'not json at all (%d)' % k,
+                '{"specversion":"1.0","id":%d' % k,
             ])))
         elif what == "other-type":
             life.add(at, "commented", {"timesheetId": tid, "text": "please check the task"})
@@ -321,6 +350,8 @@ def encode(n, e):
         ev["correlationid"] = "corr-%d" % n
     elif e.corr == "empty":
         ev["correlationid"] = ""
+    elif e.corr == "null":
+        ev["correlationid"] = None
     data = dict(e.data)
     number = None
     h = data.get("hours")
@@ -342,9 +373,24 @@ def load_reference_data(out):
     return projects, fx
 
 
+def offset_time(k, approval, seed):
+    """A few approvals carry their time with a UTC offset and fractional
+    seconds (the same instant, give or take the fraction), as RFC 3339 allows."""
+    r = random.Random(seed * 31 + k)
+    if r.random() >= 0.005:
+        return
+    t = parse_ts(approval["data"]["approvedAt"])
+    hours, minutes = r.choice([(2, 0), (-5, 0), (5, 30), (-9, 30)])
+    zone = dt.timezone(dt.timedelta(hours=hours, minutes=minutes if hours > 0 else -minutes))
+    text = t.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S") + r.choice(["", ".000", ".25", ".123456"])
+    text += "%+03d:%02d" % (hours, minutes)
+    approval["data"]["approvedAt"] = approval["time"] = text
+
+
 def population(m, seed, projects, fx):
     events = []
     for k, approval in enumerate(gen.events(m, seed), 1):
+        offset_time(k, approval, seed)
         accepted = reference.outcome(k, approval, projects, fx)["status"] == "accepted"
         events.extend(life_of(k, approval, accepted, seed))
     events.sort(key=lambda e: (e.at, e.k, e.seq))
