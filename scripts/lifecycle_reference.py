@@ -414,11 +414,11 @@ class Lifecycle:
     def snapshot(self):
         lines = []
         for key, rec in self.journals.items():
-            lines.append(("journals", json.dumps([key]), {
+            lines.append(("journals", json.dumps([key], ensure_ascii=False), {
                 "journal_id": rec["journal_id"], "timesheet_id": rec["timesheet_id"], "hours": dec(rec["hours"]),
                 "adjustment": rec["adjustment"], "acked": rec["acked"]}))
         for key, s in self.timesheets.items():
-            lines.append(("timesheets", json.dumps([key]), {
+            lines.append(("timesheets", json.dumps([key], ensure_ascii=False), {
                 "timesheet_id": s["timesheet_id"], "status": s["status"], "hours": dec(s["hours"]),
                 "entity": s["entity"],
                 "approved_at": None if s["approved_at"] is None else timestamp(s["approved_at"]),
