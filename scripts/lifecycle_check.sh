@@ -11,7 +11,8 @@
 # then the same events split in two runs joined by --state-in, and on four
 # threads.
 # When `canon status` takes --as-of, it also runs `canon process` and
-# compares `canon status --format json --as-of` with the reference's metrics.
+# compares its outcomes, `canon state export` (the snapshot) and
+# `canon status --format json --as-of` (the metrics) with the reference's.
 # One verdict line per comparison; exit status 1 on any difference (the first
 # differences and a count of each kind are shown).
 #
@@ -126,6 +127,18 @@ if "$canon" status --help 2>/dev/null | grep -q -- '--as-of'; then
     failed=1
   else
     "${compare[@]}" outcomes "outcomes, canon process" "$dir/want.jsonl" "$dir/process.jsonl" || failed=1
+    if "$canon" state export --help > /dev/null 2>&1; then
+      status=0
+      "$canon" state export --state "$dir/pipeline" > "$dir/process-state.jsonl" 2> "$dir/export.err" || status=$?
+      if (( status != 0 )); then
+        echo "canon state export: FAILED (exit status $status)"
+        tail -n 20 "$dir/export.err" | sed 's/^/    /'
+        failed=1
+      else
+        "${compare[@]}" state "state snapshot, canon process + canon state export" \
+          "$dir/want-state.jsonl" "$dir/process-state.jsonl" || failed=1
+      fi
+    fi
     status=0
     "$canon" status --state "$dir/pipeline" --format json --as-of "$as_of" \
       > "$dir/status.json" 2> "$dir/status.err" || status=$?

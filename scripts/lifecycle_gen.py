@@ -40,7 +40,6 @@ TRACK = "urn:acme:timetrack"
 ERP = "urn:acme:erp"
 T = "com.acme.timesheet."
 HOUR = dt.timedelta(hours=1)
-MINUTE = dt.timedelta(minutes=1)
 IN_RANGE = (D(0), D(24))
 
 
@@ -84,7 +83,7 @@ class Event:
         self.at, self.k, self.seq = at, k, seq
         self.type, self.source, self.data = type_, source, data
         self.time = time if time is not None else ts_text(at)
-        self.corr = corr  # "yes" (corr-N), "none" (absent), "empty" ("")
+        self.corr = corr  # "yes" (corr-N), "none" (absent), "empty" (""), "null"
         self.raw = raw    # a malformed line, written as is
 
 
