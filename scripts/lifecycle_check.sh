@@ -3,7 +3,8 @@
 #
 #   scripts/lifecycle_check.sh [N]        (default N = 100000)
 #
-# Generates N lifecycle events (scripts/lifecycle_gen.py), computes the
+# First the README's worked examples (scripts/lifecycle_reference_test.py),
+# then N generated lifecycle events (scripts/lifecycle_gen.py): computes the
 # expected outcomes, final state and metrics (scripts/lifecycle_reference.py),
 # then runs `canon run examples/timesheets --state-out` with the interpreter
 # and with the JIT and compares, for each, the outcomes (everything but a
@@ -53,6 +54,24 @@ python3 scripts/lifecycle_reference.py "$dir" --state-out "$dir/want-state.jsonl
 
 compare=(python3 scripts/lifecycle_compare.py)
 failed=0
+
+# First the worked examples of scripts/lifecycle_reference_test.py (every
+# rule of the README once, computed by hand).
+python3 scripts/lifecycle_reference_test.py --write "$dir/worked"
+python3 scripts/lifecycle_reference.py "$dir/worked" --state-out "$dir/worked/want-state.jsonl" > "$dir/worked/want.jsonl"
+status=0
+"$canon" run "$pkg" --input "$dir/worked/events.jsonl" --data "$dir/worked/data" --engine interp \
+  --state-out "$dir/worked/state.jsonl" > "$dir/worked/got.jsonl" 2> "$dir/worked/err" || status=$?
+if (( status != 0 )); then
+  echo "canon run on the worked examples: FAILED (exit status $status)"
+  tail -n 20 "$dir/worked/err" | sed 's/^/    /'
+  failed=1
+else
+  "${compare[@]}" outcomes "outcomes, worked examples" "$dir/worked/want.jsonl" "$dir/worked/got.jsonl" || failed=1
+  "${compare[@]}" state "state snapshot, worked examples" \
+    "$dir/worked/want-state.jsonl" "$dir/worked/state.jsonl" || failed=1
+fi
+
 for engine in interp jit; do
   status=0
   "$canon" run "$pkg" --input "$dir/events.jsonl" --data "$dir/data" --engine "$engine" \

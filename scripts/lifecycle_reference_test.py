@@ -3,6 +3,7 @@
 examples/timesheets/README.md, against scripts/lifecycle_reference.py.
 
     python3 scripts/lifecycle_reference_test.py
+    python3 scripts/lifecycle_reference_test.py --write DIR   (the examples as events.jsonl and data/)
 
 Each step is an event and what the README says must come of it; after the
 steps, fields of the final state and the metrics. The numbers in the
@@ -150,20 +151,25 @@ def event_line(n, step):
     return json.dumps(ev)
 
 
+def write(root):
+    """The worked examples as a workload directory: events.jsonl and data/."""
+    os.makedirs(os.path.join(root, "data"), exist_ok=True)
+    with open(os.path.join(root, "data", "projects.csv"), "w") as f:
+        f.write(PROJECTS)
+    with open(os.path.join(root, "data", "fx.csv"), "w") as f:
+        f.write(FX)
+    with open(os.path.join(root, "events.jsonl"), "w") as f:
+        for n, step in enumerate(STEPS, 1):
+            f.write(event_line(n, step) + "\n")
+        f.write('{"specversion":"1.0","id":\n')
+
+
 class Lifecycle(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         root = cls.tmp.name
-        os.makedirs(os.path.join(root, "data"))
-        with open(os.path.join(root, "data", "projects.csv"), "w") as f:
-            f.write(PROJECTS)
-        with open(os.path.join(root, "data", "fx.csv"), "w") as f:
-            f.write(FX)
-        with open(os.path.join(root, "events.jsonl"), "w") as f:
-            for n, step in enumerate(STEPS, 1):
-                f.write(event_line(n, step) + "\n")
-            f.write('{"specversion":"1.0","id":\n')
+        write(root)
         run = subprocess.run([sys.executable, os.path.join(HERE, "lifecycle_reference.py"), root,
                               "--state-out", os.path.join(root, "state.jsonl"),
                               "--metrics", os.path.join(root, "metrics.json"),
@@ -265,4 +271,7 @@ class Lifecycle(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--write":
+        write(sys.argv[2])  # for scripts/lifecycle_check.sh
+    else:
+        unittest.main()
