@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use canon_compiler::ir;
 use canon_jit::Evaluator;
 use canon_runtime::input::{not_utf8_outcome, InputReader, Line};
+use canon_runtime::outcome::Fault;
 use canon_runtime::state::Store;
 use canon_runtime::{Outcome, Status, Tables};
 
@@ -63,16 +64,15 @@ impl StateFiles {
 
 /// Applies an accepted outcome's writes; a metric's fault rejects the event instead.
 pub fn apply(pkg: &ir::Package, tables: &Tables, store: &mut Store, o: &mut Outcome) {
-    let writes = std::mem::take(&mut o.writes);
-    if writes.is_empty() {
-        return;
-    }
-    if let Err(f) = store.apply(pkg, tables, &writes) {
-        let at = pkg.loc_string(f.loc);
-        o.status = Status::Rejected;
-        o.emits.clear();
-        o.rejections.push(f.into_rejection(at));
-    }
+    store.apply_outcome(pkg, tables, o, false);
+}
+
+/// An accepted outcome whose writes could not be applied: rejected with the fault.
+fn reject(pkg: &ir::Package, o: &mut Outcome, f: Fault) {
+    let at = pkg.loc_string(f.loc);
+    o.status = Status::Rejected;
+    o.emits.clear();
+    o.rejections.push(f.into_rejection(at));
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -119,9 +119,20 @@ pub fn run(
                 out.push_str("]}");
             }
             Line::Event(text) => {
-                let mut o = engine.evaluate_in(line.number, text, &store);
-                apply(pkg, tables, &mut store, &mut o);
-                engine.write_outcome(&o, &mut out);
+                // The outcome line is written as the engine gives it, then
+                // its writes applied; in the rare case where applying them
+                // faults (a metric's expressions), the line is written again,
+                // rejected, from the same evaluation against the same state.
+                let writes = engine.evaluate_json_in(line.number, text, &store, &mut out);
+                if !writes.is_empty() {
+                    if let Err(f) = store.apply(pkg, tables, &writes) {
+                        out.clear();
+                        let mut o = engine.evaluate_in(line.number, text, &store);
+                        o.writes.clear();
+                        reject(pkg, &mut o, f);
+                        engine.write_outcome(&o, &mut out);
+                    }
+                }
             }
         }
         out.push('\n');
@@ -134,7 +145,11 @@ pub fn run(
         eprintln!("error: writing outcomes: {e}");
         return ExitCode::from(2);
     }
-    match files.save(pkg, &store) {
+    let saved = files.save(pkg, &store);
+    // The process ends here: freeing every record one by one (a hash table
+    // of them, each its own allocations) would only cost time.
+    std::mem::forget(store);
+    match saved {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,
     }

@@ -153,6 +153,19 @@ pub fn text_cell(arena: &Bump, s: &str) -> Cell {
 
 /// Converts a value of type `ty` to a cell, allocating records, lists and text in `arena`.
 pub fn to_cell(pkg: &ir::Package, arena: &Bump, ty: &Ty, v: &Value) -> Cell {
+    build(pkg, arena, ty, v, false)
+}
+
+/// As [`to_cell`], but text cells point into `v`'s own text rather than
+/// copies in `arena` (records and lists are still built in `arena`).
+///
+/// # Safety
+/// The cell must not be read after `v` (every clone of its text) is dropped.
+pub unsafe fn view_cell(pkg: &ir::Package, arena: &Bump, ty: &Ty, v: &Value) -> Cell {
+    build(pkg, arena, ty, v, true)
+}
+
+fn build(pkg: &ir::Package, arena: &Bump, ty: &Ty, v: &Value, borrow_text: bool) -> Cell {
     match v {
         Value::None => Cell::none(),
         Value::Bool(b) => Cell::from_bool(*b),
@@ -163,31 +176,31 @@ pub fn to_cell(pkg: &ir::Package, arena: &Bump, ty: &Ty, v: &Value) -> Cell {
         Value::Decimal(d) => Cell::from_decimal(*d),
         Value::Money(d, c) => Cell::from_money(*d, *c),
         Value::Currency(c) => Cell::from_currency(*c),
+        Value::Text(t) if borrow_text => Cell::from_parts(t.as_ptr() as usize, t.len()),
         Value::Text(t) => text_cell(arena, t),
         Value::Date(d) => Cell::from_u32(d.0 as u32),
         Value::Timestamp(t) => Cell::from_i64(t.0),
         Value::Enum(i) => Cell::from_u32(*i),
         Value::Record(fields) => {
-            let field_tys: Vec<Ty> = match ty.strip() {
-                Ty::Record(r) => {
-                    pkg.record(*r).map(|d| d.fields.iter().map(|f| f.ty.clone()).collect()).unwrap_or_default()
-                }
-                _ => Vec::new(),
+            let field_defs = match ty.strip() {
+                Ty::Record(r) => pkg.record(*r).map(|d| d.fields.as_slice()).unwrap_or(&[]),
+                _ => &[],
             };
             let cells = arena.alloc_slice_fill_default::<Cell>(fields.len());
             for (i, (slot, f)) in cells.iter_mut().zip(fields.iter()).enumerate() {
-                *slot = to_cell(pkg, arena, field_tys.get(i).unwrap_or(&Ty::Error), f);
+                let fty = field_defs.get(i).map(|d| &d.ty).unwrap_or(&Ty::Error);
+                *slot = build(pkg, arena, fty, f, borrow_text);
             }
             Cell::from_parts(cells.as_ptr() as usize, 0)
         }
         Value::List(items) => {
             let elem = match ty.strip() {
-                Ty::List(e) => (**e).clone(),
-                _ => Ty::Error,
+                Ty::List(e) => &**e,
+                _ => &Ty::Error,
             };
             let cells = arena.alloc_slice_fill_default::<Cell>(items.len());
             for (slot, it) in cells.iter_mut().zip(items.iter()) {
-                *slot = to_cell(pkg, arena, &elem, it);
+                *slot = build(pkg, arena, elem, it, borrow_text);
             }
             Cell::from_parts(cells.as_ptr() as usize, items.len())
         }
@@ -217,15 +230,15 @@ pub unsafe fn from_cell(pkg: &ir::Package, ty: &Ty, c: &Cell) -> Value {
             let Some(def) = pkg.record(*r) else { return Value::None };
             // SAFETY: forwarded from the caller.
             let cells = unsafe { c.cells(def.fields.len()) };
-            let fields: Vec<Value> =
-                def.fields.iter().zip(cells.iter()).map(|(f, fc)| unsafe { from_cell(pkg, &f.ty, fc) }).collect();
-            Value::Record(fields.into())
+            // Collected straight into the `Arc` (one allocation: the iterator's length is known).
+            Value::Record(
+                def.fields.iter().zip(cells.iter()).map(|(f, fc)| unsafe { from_cell(pkg, &f.ty, fc) }).collect(),
+            )
         }
         Ty::List(elem) => {
             // SAFETY: forwarded from the caller.
             let cells = unsafe { c.cells(c.len()) };
-            let items: Vec<Value> = cells.iter().map(|x| unsafe { from_cell(pkg, elem, x) }).collect();
-            Value::List(items.into())
+            Value::List(cells.iter().map(|x| unsafe { from_cell(pkg, elem, x) }).collect())
         }
         Ty::Optional(_) | Ty::NoneLit | Ty::Error => Value::None,
     }

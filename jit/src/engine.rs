@@ -11,6 +11,7 @@ use canon_compiler::ir;
 use canon_compiler::types::{Ty, ENVELOPE};
 use canon_runtime::engine::{decode_line, Decoded, Ready};
 use canon_runtime::outcome::TraceEvent;
+use canon_runtime::state::{NoState, StateView, Txn, Write};
 use canon_runtime::{Outcome, Status, Tables};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_jit::{JITBuilder, JITModule};
@@ -76,9 +77,6 @@ impl JitEngine {
     }
 
     fn build(pkg: Arc<ir::Package>, tables: &Tables, traced: bool) -> Result<JitEngine, Unsupported> {
-        if pkg.has_state() {
-            return Err(Unsupported("a package with state is not compiled yet".into()));
-        }
         let start = Instant::now();
         let mut store = Store::default();
         let mut native_tables = Vec::new();
@@ -114,6 +112,8 @@ impl JitEngine {
             rejects: Vec::new(),
             builtins: Vec::new(),
             tables: native_tables,
+            state_sites: Vec::new(),
+            has_state: pkg.has_state(),
             traced,
             store,
         });
@@ -123,6 +123,10 @@ impl JitEngine {
             f.set(k, v).map_err(|e| Unsupported(format!("flag {k}: {e}")))
         };
         set(&mut flags, "opt_level", "speed")?;
+        // Cranelift's IR verifier checks the lowering's output: in debug
+        // builds (every test), not in release, where it was half of the
+        // compile time of the timesheet example (callgrind).
+        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
         set(&mut flags, "use_colocated_libcalls", "false")?;
         set(&mut flags, "is_pic", "false")?;
         let isa = cranelift_native::builder()
@@ -148,17 +152,30 @@ impl JitEngine {
         &self.shared.pkg
     }
 
-    /// Evaluates one input line into its outcome (identical to the interpreter's).
+    /// Evaluates one input line into its outcome (identical to the
+    /// interpreter's), against no state.
     pub fn evaluate(&self, line_no: u64, line: &str) -> Outcome {
+        self.evaluate_in(line_no, line, &NoState)
+    }
+
+    /// Evaluates one input line against `state`, the state the events before
+    /// it left; the outcome's `writes` are what it applies when accepted
+    /// (identical to `canon_runtime::Engine::evaluate_in`).
+    pub fn evaluate_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Outcome {
         match decode_line(&self.shared.pkg, line_no, line) {
             Decoded::Done(o) => o,
-            Decoded::Ready(r) => self.run(r),
+            Decoded::Ready(r) => self.run_with(r, None, state),
         }
     }
 
     /// Runs the handler of an already decoded event natively.
     pub fn run_decoded(&self, r: Ready) -> Outcome {
-        self.run(r)
+        self.run_with(r, None, &NoState)
+    }
+
+    /// As [`JitEngine::run_decoded`], against `state`.
+    pub fn run_decoded_in(&self, r: Ready, state: &dyn StateView) -> Outcome {
+        self.run_with(r, None, state)
     }
 
     /// Evaluates one input line into its outcome and its lineage, identical
@@ -166,14 +183,20 @@ impl JitEngine {
     /// built [`JitEngine::with_lineage`]; otherwise the lineage has no
     /// decision rows.
     pub fn evaluate_traced(&self, line_no: u64, line: &str) -> (Outcome, Vec<TraceEvent>) {
-        if let Some((o, _, t)) = self.fast_traced(line_no, line, false) {
+        self.evaluate_traced_in(line_no, line, &NoState)
+    }
+
+    /// As [`JitEngine::evaluate_traced`], against `state` (the lineage shows
+    /// its reads and writes).
+    pub fn evaluate_traced_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> (Outcome, Vec<TraceEvent>) {
+        if let Some((o, _, t)) = self.fast_traced(line_no, line, false, state) {
             return (o, t);
         }
         match decode_line(&self.shared.pkg, line_no, line) {
             Decoded::Done(o) => (o, Vec::new()),
             Decoded::Ready(r) => {
                 let mut trace = Vec::new();
-                let o = self.run_with(r, Some(&mut trace));
+                let o = self.run_with(r, Some(&mut trace), state);
                 (o, trace)
             }
         }
@@ -185,25 +208,26 @@ impl JitEngine {
     pub fn run_cells(&self, handler: usize, event: &Cell, meta: &Cell) -> (i32, usize, usize) {
         let Some(&fptr) = self.code.handlers.get(handler) else { return (-1, 0, 0) };
         let mut ctx = Ctx::new(&self.shared);
-        // SAFETY: as in `run`.
+        // SAFETY: as in `run_with`.
         let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
         // SAFETY: the caller's cells are alive for the call.
         let status = unsafe { f(&mut ctx, event, meta, 0) };
         (status, ctx.emits.len(), ctx.rejections.len())
     }
 
-    fn run(&self, r: Ready) -> Outcome {
-        self.run_with(r, None)
-    }
-
     /// As [`JitEngine::evaluate_traced`], with the emitted records as JSON
     /// text (`encode::value`'s bytes) rather than values: the outcome's
     /// `emits` is empty and the records come second, in emit order.
     pub fn evaluate_traced_encoded(&self, line_no: u64, line: &str) -> Traced {
-        if let Some(r) = self.fast_traced(line_no, line, true) {
+        self.evaluate_traced_encoded_in(line_no, line, &NoState)
+    }
+
+    /// As [`JitEngine::evaluate_traced_encoded`], against `state`.
+    pub fn evaluate_traced_encoded_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Traced {
+        if let Some(r) = self.fast_traced(line_no, line, true, state) {
             return r;
         }
-        let (mut o, t) = self.evaluate_traced(line_no, line);
+        let (mut o, t) = self.evaluate_traced_in(line_no, line, state);
         let pkg = &self.shared.pkg;
         let records = std::mem::take(&mut o.emits)
             .into_iter()
@@ -221,15 +245,17 @@ impl JitEngine {
     /// [`JitEngine::evaluate_traced`] through the one-pass decoder into
     /// cells, the records as values or (`encoded`) as JSON text; `None`
     /// sends the line to the shared decoder.
-    fn fast_traced(&self, line_no: u64, line: &str, encoded: bool) -> Option<Traced> {
+    fn fast_traced(&self, line_no: u64, line: &str, encoded: bool, state: &dyn StateView) -> Option<Traced> {
         let pkg = &self.shared.pkg;
-        let mut ctx = Ctx::new(&self.shared);
+        // Declared before the context, which borrows it.
+        let txn = Txn::new(state);
+        let mut ctx = self.context(&txn);
         ctx.trace = Some(Vec::new());
         // Text cells of `ev` may point into `line`, which outlives `ctx`.
         let ev = crate::native::decode_event(pkg, &ctx.arena, line)?;
         let fptr = *self.code.handlers.get(ev.handler)?;
         let mc = meta_cell(&ctx.arena, &ev);
-        // SAFETY: as in `run`.
+        // SAFETY: as in `run_with`.
         let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
         // SAFETY: the context, event and meta cells outlive the call.
         let status = unsafe { f(&mut ctx, &ev.data, &mc, 0) };
@@ -251,6 +277,9 @@ impl JitEngine {
                 }
             }
         }
+        let rejections = std::mem::take(&mut ctx.rejections);
+        let trace = ctx.trace.take().unwrap_or_default();
+        drop(ctx);
         let outcome = Outcome {
             line: line_no,
             id: Some(ev.id.into_owned()),
@@ -258,19 +287,29 @@ impl JitEngine {
             correlation_id: ev.correlation_id.map(|c| c.into_owned()),
             status: if accepted { Status::Accepted } else { Status::Rejected },
             emits,
-            rejections: std::mem::take(&mut ctx.rejections),
-            writes: Vec::new(),
+            rejections,
+            writes: if accepted { txn.into_writes() } else { Vec::new() },
         };
-        Some((outcome, records, ctx.trace.take().unwrap_or_default()))
+        Some((outcome, records, trace))
     }
 
-    fn run_with(&self, r: Ready, trace: Option<&mut Vec<TraceEvent>>) -> Outcome {
+    /// A fresh context for one event; a package with state reads and writes through `txn`.
+    fn context<'a>(&'a self, txn: &'a Txn<'a>) -> Ctx<'a> {
+        let mut ctx = Ctx::new(&self.shared);
+        if self.shared.has_state {
+            ctx.txn = Some(txn);
+        }
+        ctx
+    }
+
+    fn run_with(&self, r: Ready, trace: Option<&mut Vec<TraceEvent>>, state: &dyn StateView) -> Outcome {
         let Ready { mut outcome, handler, meta, event } = r;
         let pkg = &self.shared.pkg;
         let (Some(h), Some(&fptr)) = (pkg.handlers.get(handler), self.code.handlers.get(handler)) else {
             return outcome;
         };
-        let mut ctx = Ctx::new(&self.shared);
+        let txn = Txn::new(state);
+        let mut ctx = self.context(&txn);
         if trace.is_some() {
             ctx.trace = Some(Vec::new());
         }
@@ -292,6 +331,8 @@ impl JitEngine {
                 let v = unsafe { from_cell(pkg, &ty, cell) };
                 outcome.emits.push((ir::DestId(*dest), v));
             }
+            drop(ctx);
+            outcome.writes = txn.into_writes();
         } else {
             outcome.status = Status::Rejected;
             outcome.rejections = std::mem::take(&mut ctx.rejections);
@@ -305,21 +346,32 @@ impl JitEngine {
     /// invalid envelope, an ignored type, a schema violation) takes the
     /// shared path of [`JitEngine::evaluate`], so the bytes are the same.
     pub fn evaluate_json(&self, line_no: u64, line: &str, out: &mut String) {
-        if self.fast(line_no, line, out) {
-            return;
-        }
-        let o = self.evaluate(line_no, line);
-        self.write_outcome(&o, out);
+        self.evaluate_json_in(line_no, line, &NoState, out);
     }
 
-    fn fast(&self, line_no: u64, line: &str, out: &mut String) -> bool {
+    /// As [`JitEngine::evaluate_json`], against `state`; returns the writes
+    /// the event applies (empty unless it is accepted). The line is written
+    /// as if they will be applied: when applying them faults (a metric's
+    /// expressions, LANGUAGE.md §4.6), the caller must write the event as
+    /// rejected instead (see `canon run`).
+    pub fn evaluate_json_in(&self, line_no: u64, line: &str, state: &dyn StateView, out: &mut String) -> Vec<Write> {
+        if let Some(writes) = self.fast(line_no, line, state, out) {
+            return writes;
+        }
+        let mut o = self.evaluate_in(line_no, line, state);
+        self.write_outcome(&o, out);
+        std::mem::take(&mut o.writes)
+    }
+
+    fn fast(&self, line_no: u64, line: &str, state: &dyn StateView, out: &mut String) -> Option<Vec<Write>> {
         let pkg = &self.shared.pkg;
-        let mut ctx = Ctx::new(&self.shared);
+        let txn = Txn::new(state);
+        let mut ctx = self.context(&txn);
         // Text cells of `ev` may point into `line`, which outlives `ctx`.
-        let Some(ev) = crate::native::decode_event(pkg, &ctx.arena, line) else { return false };
-        let Some(&fptr) = self.code.handlers.get(ev.handler) else { return false };
+        let ev = crate::native::decode_event(pkg, &ctx.arena, line)?;
+        let fptr = *self.code.handlers.get(ev.handler)?;
         let mc = meta_cell(&ctx.arena, &ev);
-        // SAFETY: as in `run`.
+        // SAFETY: as in `run_with`.
         let f: BodyFn = unsafe { std::mem::transmute::<usize, BodyFn>(fptr) };
         // SAFETY: the context, event and meta cells outlive the call.
         let status = unsafe { f(&mut ctx, &ev.data, &mc, 0) };
@@ -347,13 +399,15 @@ impl JitEngine {
                 out.push_str(",\"record\":");
                 let ty = def.map(|d| Ty::Record(d.record)).unwrap_or(Ty::Error);
                 // SAFETY: emitted cells live in this event's arena (or in
-                // `line`), alive until `ctx` drops.
+                // `line`, or in records of state the context keeps), alive
+                // until `ctx` drops.
                 unsafe { crate::native::encode(out, pkg, &ty, cell) };
                 out.push('}');
             }
         };
         canon_runtime::engine::write_outcome_parts(&head, &write_emits, &ctx.rejections, out);
-        true
+        drop(ctx);
+        Some(if accepted { txn.into_writes() } else { Vec::new() })
     }
 
     /// Appends the outcome as one JSON line (without the newline).

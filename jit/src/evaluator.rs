@@ -7,7 +7,7 @@ use std::sync::Arc;
 use canon_compiler::ir;
 use canon_compiler::types::Ty;
 use canon_runtime::outcome::TraceEvent;
-use canon_runtime::state::StateView;
+use canon_runtime::state::{NoState, StateView, Write};
 use canon_runtime::{encode, Engine, Outcome, Tables};
 
 use crate::engine::Traced;
@@ -82,7 +82,7 @@ impl Evaluator {
     pub fn evaluate_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Outcome {
         match self {
             Evaluator::Interp(e) => e.evaluate_in(line_no, line, state),
-            Evaluator::Jit(j) => j.evaluate(line_no, line),
+            Evaluator::Jit(j) => j.evaluate_in(line_no, line, state),
         }
     }
 
@@ -90,7 +90,7 @@ impl Evaluator {
     pub fn evaluate_traced_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> (Outcome, Vec<TraceEvent>) {
         match self {
             Evaluator::Interp(e) => e.evaluate_traced_in(line_no, line, state),
-            Evaluator::Jit(j) => j.evaluate_traced(line_no, line),
+            Evaluator::Jit(j) => j.evaluate_traced_in(line_no, line, state),
         }
     }
 
@@ -99,6 +99,21 @@ impl Evaluator {
         match self {
             Evaluator::Interp(e) => e.write_outcome(&e.evaluate(line_no, line), out),
             Evaluator::Jit(j) => j.evaluate_json(line_no, line, out),
+        }
+    }
+
+    /// As [`Evaluator::evaluate_json`], against `state`; returns the writes
+    /// the event applies (empty unless it is accepted). The line is written
+    /// as accepted: when applying the writes faults (a metric), the caller
+    /// writes the event as rejected instead.
+    pub fn evaluate_json_in(&self, line_no: u64, line: &str, state: &dyn StateView, out: &mut String) -> Vec<Write> {
+        match self {
+            Evaluator::Interp(e) => {
+                let mut o = e.evaluate_in(line_no, line, state);
+                e.write_outcome(&o, out);
+                std::mem::take(&mut o.writes)
+            }
+            Evaluator::Jit(j) => j.evaluate_json_in(line_no, line, state, out),
         }
     }
 
@@ -114,10 +129,15 @@ impl Evaluator {
     /// As [`Evaluator::evaluate_traced`], the emitted records encoded as
     /// JSON text and taken out of the outcome, in emit order.
     pub fn evaluate_traced_encoded(&self, line_no: u64, line: &str) -> Traced {
+        self.evaluate_traced_encoded_in(line_no, line, &NoState)
+    }
+
+    /// As [`Evaluator::evaluate_traced_encoded`], against `state`.
+    pub fn evaluate_traced_encoded_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Traced {
         match self {
-            Evaluator::Jit(j) => j.evaluate_traced_encoded(line_no, line),
+            Evaluator::Jit(j) => j.evaluate_traced_encoded_in(line_no, line, state),
             Evaluator::Interp(e) => {
-                let (mut o, trace) = e.evaluate_traced(line_no, line);
+                let (mut o, trace) = e.evaluate_traced_in(line_no, line, state);
                 let pkg = e.package();
                 let records = std::mem::take(&mut o.emits)
                     .into_iter()

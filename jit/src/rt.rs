@@ -15,13 +15,14 @@ use bumpalo::Bump;
 use canon_compiler::ir::{self, Builtin, CmpOp, Loc};
 use canon_compiler::types::{OrdKind, Ty};
 use canon_runtime::outcome::{Rejection, TraceEvent};
+use canon_runtime::state::{self, Txn};
 use canon_runtime::value::KeyPart;
 use canon_runtime::{encode, Value};
 use canon_stdlib::functions::sum;
 use canon_stdlib::money::{self, MoneyOp};
 use canon_stdlib::{num, text, time, Currency, Date, Fault, Rounding, Timestamp};
 
-use crate::cell::{from_cell, text_cell, to_cell, Cell};
+use crate::cell::{from_cell, text_cell, to_cell, view_cell, Cell};
 
 /// Everything compiled code refers to by index: types, locations, rejection
 /// sites, builtins, and the tables as cells. Immutable after compilation.
@@ -32,6 +33,10 @@ pub struct Shared {
     pub rejects: Vec<RejectSite>,
     pub builtins: Vec<Builtin>,
     pub tables: Vec<TableIndex>,
+    /// Every read and write of state in the package's bodies.
+    pub state_sites: Vec<StateSite>,
+    /// The package declares state: each event reads and writes it through a `Txn`.
+    pub has_state: bool,
     /// Compiled with lineage: decision rows report themselves, and helpers
     /// record lookups, rejections and emits in `Ctx::trace`.
     pub traced: bool,
@@ -43,6 +48,20 @@ pub struct Shared {
 #[derive(Clone)]
 pub struct RejectSite {
     pub code: Arc<str>,
+    pub loc: Loc,
+}
+
+/// A read or write of state in the source: what the helper needs beyond its cells.
+#[derive(Clone, Debug)]
+pub struct StateSite {
+    pub state: ir::StateId,
+    /// The types of the key expressions, in key order (a `put` has none: its
+    /// key is the record's).
+    pub keys: Vec<Ty>,
+    /// An `update`: the fields it sets, with the types of their expressions,
+    /// in the order written.
+    pub fields: Vec<(u32, Ty)>,
+    /// The statement or expression.
     pub loc: Loc,
 }
 
@@ -129,6 +148,13 @@ pub struct Ctx<'a> {
     pub text_depth: usize,
     /// The lineage of the event, when it is being traced.
     pub trace: Option<Vec<TraceEvent>>,
+    /// The event's reads and writes of state (a package with `state`).
+    pub txn: Option<&'a Txn<'a>>,
+    /// Records read from state, kept alive for the event: the cells they
+    /// were read into borrow their text.
+    pub kept: Vec<Value>,
+    /// The key and record an `update` found, until it writes.
+    pub found: Option<(state::Key, Arc<[Value]>)>,
 }
 
 /// The per-thread memory of a context, reused event after event.
@@ -137,6 +163,7 @@ struct Pooled {
     arena: Bump,
     emits: Vec<(u32, Cell)>,
     texts: Vec<String>,
+    kept: Vec<Value>,
 }
 
 thread_local! {
@@ -149,9 +176,11 @@ impl Drop for Ctx<'_> {
             arena: std::mem::take(&mut self.arena),
             emits: std::mem::take(&mut self.emits),
             texts: std::mem::take(&mut self.texts),
+            kept: std::mem::take(&mut self.kept),
         };
         p.arena.reset();
         p.emits.clear();
+        p.kept.clear();
         // While the thread exits, the pool is gone: the memory is simply freed.
         POOL.try_with(|a| *a.borrow_mut() = Some(p)).ok();
     }
@@ -170,6 +199,9 @@ impl<'a> Ctx<'a> {
             texts: p.texts,
             text_depth: 0,
             trace: None,
+            txn: None,
+            kept: p.kept,
+            found: None,
         }
     }
 }
@@ -231,6 +263,8 @@ index_aux! {
     BuiltinIndex,
     /// An index into the package's decisions.
     DecisionIndex,
+    /// An index into [`Shared::state_sites`].
+    StateSiteIndex,
 }
 
 /// How many cells to allocate.
@@ -518,6 +552,18 @@ helpers! {
     decision_conflict: TakesThree<DecisionIndex>,
     /// No row matched a decision with a required result; `a` holds the call's location index.
     decision_no_row: TakesOne<DecisionIndex>,
+    /// Reads state: `a` points to the key cells; the record, or none.
+    state_get: OneToCell<StateSiteIndex>,
+    /// `put`: writes the record `a` under its key.
+    state_put: TakesOne<StateSiteIndex>,
+    /// `update`, first half: finds the record at the keys `a` points to; a
+    /// final `STATE_NOT_FOUND` fault when there is none.
+    state_find: TakesOne<StateSiteIndex>,
+    /// `update`, second half: writes the record found with its fields set
+    /// to the cells `a` points to.
+    state_update: TakesOne<StateSiteIndex>,
+    /// `delete`: removes the record at the keys `a` points to, if any.
+    state_delete: TakesOne<StateSiteIndex>,
 }
 
 // ------------------------------------------------------------------ plumbing
@@ -1054,6 +1100,230 @@ extern "C" fn decision_no_row(
     let loc = ctx.shared.locs.get(cell_arg(a).i64() as usize).copied().unwrap_or_default();
     ctx.fault = Some(canon_runtime::outcome::Fault::no_row(&d.name, loc, &pkg.loc_string(loc)));
     1
+}
+
+// ------------------------------------------------------------------ state
+
+/// Runs a state helper. Its faults are final (with their location: the
+/// only one, `STATE_NOT_FOUND`, is worded as the interpreter words it), and
+/// so is a panic (a bug): compiled code only propagates the status.
+fn guard_state(
+    ctx: *mut Ctx<'_>,
+    dst: *mut Cell,
+    aux: i64,
+    f: impl FnOnce(&mut Ctx<'_>, &StateSite) -> Result<Cell, canon_runtime::outcome::Fault>,
+) -> i32 {
+    // SAFETY: compiled code always passes the live context of this event.
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
+    let shared = ctx.shared;
+    let site = shared.state_sites.get(StateSiteIndex::decode(aux).index());
+    let r = match site {
+        Some(site) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(ctx, site))).ok(),
+        None => None,
+    };
+    let fault = match r {
+        Some(Ok(c)) => {
+            if !dst.is_null() {
+                // SAFETY: `dst` is a cell of the caller's frame or arena.
+                unsafe { *dst = c };
+            }
+            return 0;
+        }
+        Some(Err(fault)) => fault,
+        None => {
+            let loc = site.map(|s| s.loc).unwrap_or_default();
+            let internal = Fault::InvalidArgument("internal error in a JIT helper".into());
+            canon_runtime::outcome::Fault::from_stdlib(&internal, loc, &shared.pkg.loc_string(loc))
+        }
+    };
+    ctx.fault = Some(fault);
+    1
+}
+
+/// The key whose cells `a` points to, each cell read as the type of its key
+/// expression (as the interpreter keys the values of those expressions).
+fn key_at(pkg: &ir::Package, types: &[Ty], a: *const Cell) -> state::Key {
+    // SAFETY: compiled code passes one key cell per key expression.
+    let cells: &[Cell] =
+        if a.is_null() || types.is_empty() { &[] } else { unsafe { std::slice::from_raw_parts(a, types.len()) } };
+    cells.iter().zip(types).map(|(c, ty)| key_part(pkg, ty, c)).collect()
+}
+
+/// `KeyPart::of` the value of a cell of type `ty`, without the value for the common key types.
+fn key_part(pkg: &ir::Package, ty: &Ty, c: &Cell) -> KeyPart {
+    if c.is_none() {
+        return KeyPart::None;
+    }
+    match ty.strip() {
+        // SAFETY: a Text cell points to live UTF-8.
+        Ty::Text => KeyPart::Text(Arc::from(unsafe { c.text() })),
+        Ty::Int => KeyPart::Int(c.i64()),
+        Ty::Enum(_) => KeyPart::Enum(c.u32()),
+        Ty::Date => KeyPart::Date(c.i32()),
+        Ty::Currency => KeyPart::Currency(c.currency_at(0)),
+        // SAFETY: a live value of `ty`.
+        _ => KeyPart::of(&unsafe { from_cell(pkg, ty, c) }),
+    }
+}
+
+/// The cells `a` points to: `n` of them.
+fn cells_at<'c>(a: *const Cell, n: usize) -> &'c [Cell] {
+    if a.is_null() || n == 0 {
+        return &[];
+    }
+    // SAFETY: compiled code passes `n` contiguous live cells.
+    unsafe { std::slice::from_raw_parts(a, n) }
+}
+
+/// Records a write in the event's transaction and, traced, its step of the
+/// lineage (the interpreter's `Interp::write`).
+fn write_state(ctx: &mut Ctx<'_>, id: ir::StateId, key: state::Key, after: Option<Value>, loc: Loc) {
+    let Some(txn) = ctx.txn else { return };
+    let shared = ctx.shared;
+    let pkg = &shared.pkg;
+    let traced = ctx.trace.is_some().then(|| (key.clone(), after.clone()));
+    let before = txn.write(id, key, after, loc);
+    if let (Some((key, after)), Some(def), Some(t)) = (traced, pkg.state(id), ctx.trace.as_mut()) {
+        t.push(TraceEvent::Write {
+            state: def.name.clone(),
+            key: state::describe_key(pkg, def, &key),
+            before: before.as_ref().map(|v| state::record_json(pkg, def, v)),
+            after: after.as_ref().map(|v| state::record_json(pkg, def, v)),
+            at: pkg.loc_string(loc),
+        });
+    }
+}
+
+/// `state[keys]`: the record (its text borrowed from the record, which the
+/// context keeps for the event), or none.
+extern "C" fn state_get(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard_state(ctx, dst, aux, |ctx, site| {
+        let shared = ctx.shared;
+        let pkg = &shared.pkg;
+        let key = key_at(pkg, &site.keys, a);
+        let found = ctx.txn.and_then(|t| t.get(site.state, &key));
+        let Some(def) = pkg.state(site.state) else { return Ok(Cell::none()) };
+        if let Some(t) = ctx.trace.as_mut() {
+            let key = state::describe_key(pkg, def, &key);
+            t.push(TraceEvent::StateRead { state: def.name.clone(), key, found: found.is_some() });
+        }
+        let Some(record) = found else { return Ok(Cell::none()) };
+        // SAFETY: `record` is kept in the context, alive as long as the event's cells.
+        let c = unsafe { view_cell(pkg, &ctx.arena, &Ty::Record(def.record), &record) };
+        ctx.kept.push(record);
+        Ok(c)
+    })
+}
+
+/// `put state e`: `a` is the record.
+extern "C" fn state_put(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard_state(ctx, std::ptr::null_mut(), aux, |ctx, site| {
+        let shared = ctx.shared;
+        let pkg = &shared.pkg;
+        let Some(def) = pkg.state(site.state) else { return Ok(Cell::none()) };
+        // SAFETY: a live record of the state's type.
+        let record = unsafe { from_cell(pkg, &Ty::Record(def.record), cell_arg(a)) };
+        let key = state::key_of(def, &record);
+        write_state(ctx, site.state, key, Some(record), site.loc);
+        Ok(Cell::none())
+    })
+}
+
+/// `update state[keys] { ... }`, before its fields are evaluated: the
+/// record at the keys `a` points to, kept for [`state_update`], or
+/// `STATE_NOT_FOUND`.
+extern "C" fn state_find(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard_state(ctx, std::ptr::null_mut(), aux, |ctx, site| {
+        let shared = ctx.shared;
+        let pkg = &shared.pkg;
+        let key = key_at(pkg, &site.keys, a);
+        let Some(def) = pkg.state(site.state) else { return Ok(Cell::none()) };
+        match ctx.txn.and_then(|t| t.get(site.state, &key)) {
+            Some(Value::Record(fields)) => {
+                ctx.found = Some((key, fields));
+                Ok(Cell::none())
+            }
+            _ => Err(canon_runtime::outcome::Fault::state_not_found(
+                &def.name,
+                &state::describe_key(pkg, def, &key),
+                site.loc,
+                &pkg.loc_string(site.loc),
+            )),
+        }
+    })
+}
+
+/// `update state[keys] { ... }`, its fields evaluated into the cells `a`
+/// points to (in the order written): writes the record [`state_find`] found
+/// with those fields replaced.
+extern "C" fn state_update(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard_state(ctx, std::ptr::null_mut(), aux, |ctx, site| {
+        let shared = ctx.shared;
+        let pkg = &shared.pkg;
+        let Some((key, current)) = ctx.found.take() else { return Ok(Cell::none()) };
+        let mut set: smallvec::SmallVec<[Option<Value>; 16]> = smallvec::smallvec![None; current.len()];
+        for ((i, ty), c) in site.fields.iter().zip(cells_at(a, site.fields.len())) {
+            if let Some(slot) = set.get_mut(*i as usize) {
+                // SAFETY: a live value of its expression's type.
+                *slot = Some(unsafe { from_cell(pkg, ty, c) });
+            }
+        }
+        // The fields set, the others as they were: one allocation, the length known.
+        let next: Arc<[Value]> = current
+            .iter()
+            .enumerate()
+            .map(|(i, old)| set.get_mut(i).and_then(Option::take).unwrap_or_else(|| old.clone()))
+            .collect();
+        write_state(ctx, site.state, key, Some(Value::Record(next)), site.loc);
+        Ok(Cell::none())
+    })
+}
+
+/// `delete state[keys]`: removes the record at the keys `a` points to; none there, nothing.
+extern "C" fn state_delete(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard_state(ctx, std::ptr::null_mut(), aux, |ctx, site| {
+        let shared = ctx.shared;
+        let key = key_at(&shared.pkg, &site.keys, a);
+        if ctx.txn.and_then(|t| t.get(site.state, &key)).is_some() {
+            write_state(ctx, site.state, key, None, site.loc);
+        }
+        Ok(Cell::none())
+    })
 }
 
 #[cfg(test)]

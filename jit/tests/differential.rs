@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use canon_jit::JitEngine;
 use canon_runtime::{Engine, Tables};
-use common::programs::{compare, fuzz_input, traced, Failure, Gen, Rng};
+use common::programs::{compare, compare_package, fuzz_input, traced, Failure, Gen, Rng};
 use proptest::prelude::*;
 
 mod common;
@@ -97,26 +97,13 @@ fn conformance_and_examples_match() {
         }
         let p = pkg.package();
         let Ok(tables) = Tables::load(&p, &pkg.data_dir(), false) else { continue };
-        let interp = Engine::new(p.clone(), tables.clone());
-        let jit = JitEngine::new(p.clone(), &tables).unwrap_or_else(|e| panic!("{}: {}", d.display(), e.0));
-        let lineage = JitEngine::with_lineage(p, &tables).unwrap_or_else(|e| panic!("{}: {}", d.display(), e.0));
-        for (n, line) in std::fs::read_to_string(&events).unwrap().lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let (mut a, mut b) = (String::new(), String::new());
-            interp.write_outcome(&interp.evaluate(n as u64 + 1, line), &mut a);
-            jit.write_outcome(&jit.evaluate(n as u64 + 1, line), &mut b);
-            assert_eq!(a, b, "{} line {}", d.display(), n + 1);
-            let mut c = String::new();
-            jit.evaluate_json(n as u64 + 1, line, &mut c);
-            assert_eq!(a, c, "{} line {} (fast path)", d.display(), n + 1);
-            let (ta, tb) = (
-                traced(&interp.evaluate_traced(n as u64 + 1, line)),
-                traced(&lineage.evaluate_traced(n as u64 + 1, line)),
-            );
-            assert_eq!(ta, tb, "{} line {} (lineage)", d.display(), n + 1);
-        }
+        let lines: Vec<String> = std::fs::read_to_string(&events)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(String::from)
+            .collect();
+        compare_package(p, tables, &lines, true, &d.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
         checked += 1;
     }
     assert!(checked >= 10, "only {checked} packages compared");

@@ -9,7 +9,7 @@ use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_module::FuncId;
 
 use crate::cell::{Cell, CELL};
-use crate::rt::{helpers, BuiltinIndex, CellCount, TableLookup};
+use crate::rt::{helpers, BuiltinIndex, CellCount, StateSite, TableLookup};
 
 use super::{BodyLowering, Unsupported, PTR};
 
@@ -81,11 +81,7 @@ impl BodyLowering<'_, '_, '_> {
             }
             ExprKind::Aggregate { op, list, slot, body } => self.aggregate(*op, list, *slot, body, dst, e)?,
             ExprKind::Lookup { table, keys } => {
-                let arr = self.temps(keys.len());
-                for (i, k) in keys.iter().enumerate() {
-                    let p = self.builder.ins().iadd_imm_s(arr, (i * CELL) as i64);
-                    self.expr(k, p)?;
-                }
+                let arr = self.key_cells(keys)?;
                 let lookup = TableLookup { table: *table, keys: keys.len() as u32 };
                 let status = self.call_one_to_cell(helpers::lookup, arr, dst, lookup);
                 self.check_status(status, e.loc);
@@ -259,9 +255,31 @@ impl BodyLowering<'_, '_, '_> {
                 self.call_one_to_cell(helpers::int_to_dec, t, dst, ());
             }
             ExprKind::Error => return Err(Unsupported("an expression with an error".into())),
-            ExprKind::StateGet { .. } => return Err(Unsupported("state is not compiled yet".into())),
+            ExprKind::StateGet { state, keys } => {
+                let arr = self.key_cells(keys)?;
+                let site = StateSite {
+                    state: *state,
+                    keys: keys.iter().map(|k| k.ty.clone()).collect(),
+                    fields: Vec::new(),
+                    loc: e.loc,
+                };
+                let site = self.lowering.state_site(site);
+                let status = self.call_one_to_cell(helpers::state_get, arr, dst, site);
+                self.propagate(status);
+            }
         }
         Ok(())
+    }
+
+    /// Evaluates the keys of a lookup or of a read or write of state into
+    /// consecutive cells; their address.
+    pub(super) fn key_cells(&mut self, keys: &[Expr]) -> Result<CValue, Unsupported> {
+        let arr = self.temps(keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            let p = self.builder.ins().iadd_imm_s(arr, (i * CELL) as i64);
+            self.expr(k, p)?;
+        }
+        Ok(arr)
     }
 
     pub(super) fn constant(&mut self, c: &Const, ty: &Ty, dst: CValue) {

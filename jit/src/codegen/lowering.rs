@@ -11,7 +11,7 @@ use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 
 use crate::cell::CELL;
-use crate::rt::{Helper, LocIndex, Shared, TypeIndex};
+use crate::rt::{Helper, LocIndex, Shared, StateSite, StateSiteIndex, TypeIndex};
 
 use super::{Unsupported, PTR};
 
@@ -96,6 +96,13 @@ impl<'m> Lowering<'m> {
         let i = LocIndex(self.shared.locs.len() as u32);
         self.shared.locs.push(loc);
         self.loc_ids.insert(loc, i);
+        i
+    }
+
+    /// Registers a read or write of state; its index is the helper's `aux`.
+    pub(super) fn state_site(&mut self, site: StateSite) -> StateSiteIndex {
+        let i = StateSiteIndex(self.shared.state_sites.len() as u32);
+        self.shared.state_sites.push(site);
         i
     }
 

@@ -6,7 +6,7 @@ use cranelift_codegen::ir::Value as CValue;
 use cranelift_codegen::ir::{types, InstBuilder};
 
 use crate::cell::CELL;
-use crate::rt::{helpers, EmitSite, RejectIndex, RejectSite};
+use crate::rt::{helpers, EmitSite, RejectIndex, RejectSite, StateSite};
 
 use super::{BodyLowering, Unsupported};
 
@@ -35,8 +35,47 @@ impl BodyLowering<'_, '_, '_> {
 
     pub(super) fn stmt(&mut self, s: &Stmt) -> Result<(), Unsupported> {
         match s {
-            Stmt::Put { .. } | Stmt::Update { .. } | Stmt::Delete { .. } => {
-                return Err(Unsupported("state is not compiled yet".into()))
+            Stmt::Put { state, value, loc } => {
+                let t = self.temp();
+                self.expr(value, t)?;
+                let site = StateSite { state: *state, keys: Vec::new(), fields: Vec::new(), loc: *loc };
+                let site = self.lowering.state_site(site);
+                let status = self.call_takes_one(helpers::state_put, t, site);
+                self.propagate(status);
+            }
+            Stmt::Update { state, keys, fields, loc } => {
+                // The keys, then whether there is a record (else
+                // `STATE_NOT_FOUND`, before any field), then the fields in
+                // the order written, then the write.
+                let arr = self.key_cells(keys)?;
+                let site = StateSite {
+                    state: *state,
+                    keys: keys.iter().map(|k| k.ty.clone()).collect(),
+                    fields: fields.iter().map(|(i, e)| (*i, e.ty.clone())).collect(),
+                    loc: *loc,
+                };
+                let site = self.lowering.state_site(site);
+                let status = self.call_takes_one(helpers::state_find, arr, site);
+                self.propagate(status);
+                let values = self.temps(fields.len());
+                for (j, (_, e)) in fields.iter().enumerate() {
+                    let p = self.builder.ins().iadd_imm_s(values, (j * CELL) as i64);
+                    self.expr(e, p)?;
+                }
+                let status = self.call_takes_one(helpers::state_update, values, site);
+                self.propagate(status);
+            }
+            Stmt::Delete { state, keys, loc } => {
+                let arr = self.key_cells(keys)?;
+                let site = StateSite {
+                    state: *state,
+                    keys: keys.iter().map(|k| k.ty.clone()).collect(),
+                    fields: Vec::new(),
+                    loc: *loc,
+                };
+                let site = self.lowering.state_site(site);
+                let status = self.call_takes_one(helpers::state_delete, arr, site);
+                self.propagate(status);
             }
             Stmt::Let { slot, value } => {
                 let dst = self.local(*slot);

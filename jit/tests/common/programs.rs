@@ -5,13 +5,21 @@
 //! choice one byte of the fuzz input). The package has an enum, a record list,
 //! optionals, Money, Currency, Date and Timestamp fields, a function and
 //! decision tables of every hit policy and input shape; handlers have lets,
-//! checks and requires, loops and emits over expressions up to depth 3.
+//! checks and requires, loops and emits over expressions up to depth 3. Most
+//! programs also have state (a Text-keyed and a composite-keyed state, with
+//! metrics over them): reads anywhere an expression may be, `put`,
+//! `update` (guarded or not) and `delete` among the statements; the events
+//! of a run share that state, and the engines are compared event by event on
+//! their outcomes, writes, lineage and the state and metrics they leave.
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use canon_compiler::ir;
 use canon_jit::JitEngine;
 use canon_runtime::outcome::TraceEvent;
+use canon_runtime::state::Store;
 use canon_runtime::{package, Engine, Outcome, Tables};
 
 /// The generator's choices: the bytes of `choices` first, one a choice (a fuzz
@@ -124,17 +132,56 @@ decision score(k: Kind?) -> Decimal?
   | none  || 0    |
 "#;
 
+/// The declarations of a program with state: records keyed by Text and by
+/// (Kind, Int), and metrics over them (an Int sum by kind, which a large
+/// `n` overflows, a Money sum per currency, a filtered count, and a sum that
+/// divides by `n`, which may be 0: a fault applying an event's writes); and
+/// a `Seed` event whose handler puts plain records, so that the state fills
+/// up whatever the generated handler rejects.
+const STATE_PRELUDE: &str = r#"
+record Acc {
+  id: Text
+  k: Kind
+  n: Int
+  d: Decimal
+  m: Money?
+  t: Text?
+  items: List<Item>
+  at: Timestamp?
+}
+state accs: Acc key id
+
+record Pair { k: Kind, j: Int, count: Int, last: Date }
+state pairs: Pair key (k, j)
+
+metric acc_n = sum(accs, a => a.n) by k
+metric acc_m = sum(accs, a => a.m ?? 0 USD) where a.t != none
+metric busy_pairs = count(pairs, p => p.count > 1) by k
+metric per_n = sum(accs, a => a.d / a.n) where a.t == none
+
+event Seed as "seed" { id: Text, k: Kind, n: Int, d: Decimal, m: Money?, t: Text? }
+on Seed as s {
+  put accs Acc { id: s.id, k: s.k, n: s.n, d: s.d, m: s.m, t: s.t, items: [], at: none }
+  put pairs Pair { k: s.k, j: s.n, count: s.n, last: @"2026-01-01" }
+}
+"#;
+
+/// A generator of expressions of one type.
+type ExprGen<'r, 'd> = fn(&mut Gen<'r, 'd>) -> String;
+
 /// A generator of programs ([`Gen::program`]) and of events for them ([`Gen::event`]).
 pub struct Gen<'r, 'd> {
     rng: &'r mut Rng<'d>,
     depth: u32,
     /// The handler's `let`s so far, with their types.
     lets: Vec<(String, &'static str)>,
+    /// The program declares state: expressions may read it.
+    stateful: bool,
 }
 
 impl<'r, 'd> Gen<'r, 'd> {
     pub fn new(rng: &'r mut Rng<'d>) -> Gen<'r, 'd> {
-        Gen { rng, depth: 0, lets: Vec::new() }
+        Gen { rng, depth: 0, lets: Vec::new(), stateful: false }
     }
     fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
         let i = self.rng.gen_range(0..xs.len());
@@ -164,6 +211,13 @@ impl<'r, 'd> Gen<'r, 'd> {
     fn int(&mut self) -> String {
         if let Some(v) = self.var("Int") {
             return v;
+        }
+        if self.stateful && self.chance(0.1) {
+            return match self.rng.gen_range(0..3) {
+                0 => format!("(accs[{}]?.n ?? 0)", self.acc_key()),
+                1 => format!("(pairs[{}, {}]?.count ?? -1)", self.kind(), self.pair_j()),
+                _ => format!("len(accs[{}]?.items ?? [])", self.acc_key()),
+            };
         }
         if self.leaf() || self.chance(0.3) {
             return self
@@ -201,6 +255,9 @@ impl<'r, 'd> Gen<'r, 'd> {
         if let Some(v) = self.var("Decimal") {
             return v;
         }
+        if self.stateful && self.chance(0.1) {
+            return format!("(accs[{}]?.d ?? 0.5)", self.acc_key());
+        }
         if self.leaf() || self.chance(0.3) {
             return self.pick(&["v.d", "1.50", "0.005", "-2.675", "(v.e ?? 0)", "amount(v.m)", "100"]).to_string();
         }
@@ -226,6 +283,9 @@ impl<'r, 'd> Gen<'r, 'd> {
         if let Some(v) = self.var("Money") {
             return v;
         }
+        if self.stateful && self.chance(0.1) {
+            return format!("(accs[{}]?.m ?? 1 USD)", self.acc_key());
+        }
         if self.leaf() || self.chance(0.3) {
             return self.pick(&["v.m", "12.50 USD", "(v.n ?? 0 USD)", "0.10 EUR"]).to_string();
         }
@@ -242,6 +302,9 @@ impl<'r, 'd> Gen<'r, 'd> {
     fn text(&mut self) -> String {
         if let Some(v) = self.var("Text") {
             return v;
+        }
+        if self.stateful && self.chance(0.1) {
+            return format!("(accs[{}]?.t ?? \"-\")", self.acc_key());
         }
         if self.leaf() || self.chance(0.3) {
             return self.pick(&["v.t", "\"a\\{b\\}\"", "(v.u ?? \"none\")", "\"ÉtÉ ß\""]).to_string();
@@ -272,6 +335,12 @@ impl<'r, 'd> Gen<'r, 'd> {
     fn boolean(&mut self) -> String {
         if let Some(v) = self.var("Bool") {
             return v;
+        }
+        if self.stateful && self.chance(0.1) {
+            return match self.rng.gen_range(0..2) {
+                0 => format!("(accs[{}] != none)", self.acc_key()),
+                _ => format!("(pairs[{}, {}] == none)", self.kind(), self.pair_j()),
+            };
         }
         if self.leaf() || self.chance(0.25) {
             return self.pick(&["v.b", "true", "v.e != none", "v.ko == none", "v.u != none"]).to_string();
@@ -311,11 +380,110 @@ impl<'r, 'd> Gen<'r, 'd> {
     }
 
     fn kind_opt(&mut self) -> String {
+        if self.stateful && self.chance(0.15) {
+            return format!("accs[{}]?.k", self.acc_key());
+        }
         self.pick(&["v.ko", "v.k"]).to_string()
     }
 
-    /// A package: the prelude and one handler of `Ev`.
+    /// A key of `accs`: a few texts, so that the events of a run meet.
+    fn acc_key(&mut self) -> String {
+        self.pick(&["v.t", "\"k\"", "(v.u ?? \"x\")", "upper(v.t)"]).to_string()
+    }
+
+    /// The Int part of a key of `pairs`.
+    fn pair_j(&mut self) -> String {
+        self.pick(&["v.j", "1", "len(v.t)", "(v.i - v.j)"]).to_string()
+    }
+
+    /// One statement writing state: a `put`, an `update` (guarded by a
+    /// read, or not: `STATE_NOT_FOUND`), a `delete`, of either state;
+    /// sometimes a read bound to a local and used under narrowing.
+    fn state_stmt(&mut self, i: usize) -> String {
+        // Values written are shallow expressions, which fault less often, so
+        // that more events are accepted and the state fills up.
+        let shallow = |g: &mut Self, f: fn(&mut Self) -> String| g.deeper(|g| g.deeper(f));
+        match self.rng.gen_range(0..9) {
+            0..=2 => {
+                let key = self.acc_key();
+                let (k, n, d) = (self.kind(), shallow(self, Self::int), shallow(self, Self::decimal));
+                let mut fields = vec![format!("id: {key}"), format!("k: {k}"), format!("n: {n}"), format!("d: {d}")];
+                if self.chance(0.6) {
+                    fields.push(format!("m: {}", shallow(self, Self::money)));
+                }
+                if self.chance(0.6) {
+                    fields.push(format!("t: {}", shallow(self, Self::text)));
+                }
+                fields.push(format!("items: {}", self.pick(&["v.items", "[]"])));
+                if self.chance(0.5) {
+                    fields.push(format!("at: {}", self.pick(&["v.ots", "v.ts", "none"])));
+                }
+                format!("  put accs Acc {{ {} }}\n", fields.join(", "))
+            }
+            3 => {
+                let (k, j) = (self.kind(), self.pair_j());
+                let last = self.date();
+                format!(
+                    "  put pairs Pair {{ k: {k}, j: {j}, count: (pairs[{k}, {j}]?.count ?? 0) + 1, last: {last} }}\n"
+                )
+            }
+            4 | 5 => {
+                let key = self.acc_key();
+                let mut sets = Vec::new();
+                let fields: [(&str, ExprGen<'r, 'd>, f64); 4] =
+                    [("n", Self::int, 0.6), ("d", Self::decimal, 0.5), ("t", Self::text, 0.3), ("m", Self::money, 0.3)];
+                for (f, gen, p) in fields {
+                    if self.chance(p) {
+                        let e = shallow(self, gen);
+                        sets.push(format!("{f}: {e}"));
+                    }
+                }
+                if sets.is_empty() || self.chance(0.2) {
+                    sets.push(format!("k: {}", self.kind()));
+                }
+                let update = format!("update accs[{key}] {{ {} }}", sets.join(", "));
+                // Unguarded, a missing record is STATE_NOT_FOUND.
+                if self.chance(0.75) {
+                    format!("  if accs[{key}] != none {{\n    {update}\n  }}\n")
+                } else {
+                    format!("  {update}\n")
+                }
+            }
+            6 => {
+                let (k, j) = (self.kind(), self.pair_j());
+                let last = self.date();
+                let update =
+                    format!("update pairs[{k}, {j}] {{ last: {last}, count: (pairs[{k}, {j}]?.count ?? 0) * 2 }}");
+                if self.chance(0.75) {
+                    format!("  if pairs[{k}, {j}] != none {{\n    {update}\n  }}\n")
+                } else {
+                    format!("  {update}\n")
+                }
+            }
+            7 => match self.rng.gen_range(0..2) {
+                0 => format!("  delete accs[{}]\n", self.acc_key()),
+                _ => format!("  delete pairs[{}, {}]\n", self.kind(), self.pair_j()),
+            },
+            _ => {
+                let key = self.acc_key();
+                let n = shallow(self, Self::int);
+                format!(
+                    "  let r{i} = accs[{key}]\n  if r{i} != none {{\n    update accs[r{i}.id] {{ n: r{i}.n + {n}, items: r{i}.items }}\n    emit side Out {{ i: r{i}.n, d: r{i}.d, m: r{i}.m ?? 0 EUR, t: r{i}.t ?? r{i}.id, b: r{i}.at == none, dt: v.dt, k: r{i}.k, ts: r{i}.at, c: v.c }}\n  }}\n"
+                )
+            }
+        }
+    }
+
+    /// A package: the prelude (with state, most of the time) and one handler of `Ev`.
     pub fn program(&mut self) -> String {
+        self.stateful = self.chance(0.7);
+        // Half the programs with state have shallow expressions, which fault
+        // less often: their events are accepted more often, so the state
+        // they share fills up and is read back.
+        let shallow = self.stateful && self.chance(0.5);
+        if shallow {
+            self.depth = 2;
+        }
         let mut body = String::new();
         let n = self.rng.gen_range(0..5);
         for i in 0..n {
@@ -329,11 +497,23 @@ impl<'r, 'd> Gen<'r, 'd> {
             body.push_str(&format!("  let l{i} = {e}\n"));
             self.lets.push((format!("l{i}"), ty));
         }
-        for _ in 0..self.rng.gen_range(0..3) {
-            let kw = if self.chance(0.3) { "require" } else { "check" };
-            let c = self.boolean();
-            let msg = self.text();
-            body.push_str(&format!("  {kw} {c} else reject FAILED_{} \"{{{msg}}}\"\n", self.rng.gen_range(0..3)));
+        let writes = if self.stateful { 1 + self.rng.gen_range(0..4) } else { 0 };
+        let checks = self.rng.gen_range(0..3);
+        // The checks and the writes of state, interleaved: a write before a
+        // failing `require` is dropped with the event, one after is never made.
+        let (mut c_left, mut w_left) = (checks, writes);
+        while c_left + w_left > 0 {
+            if w_left > 0 && (c_left == 0 || self.chance(0.5)) {
+                let stmt = self.state_stmt(w_left);
+                body.push_str(&stmt);
+                w_left -= 1;
+            } else {
+                let kw = if self.chance(0.3) { "require" } else { "check" };
+                let c = self.boolean();
+                let msg = self.text();
+                body.push_str(&format!("  {kw} {c} else reject FAILED_{} \"{{{msg}}}\"\n", self.rng.gen_range(0..3)));
+                c_left -= 1;
+            }
         }
         if self.chance(0.3) {
             body.push_str("  for it in v.items {\n    emit side Out { i: it.qty, d: it.price, m: money(it.price, USD), t: \"item\", b: true, dt: v.dt, k: it.kind, ts: v.ots, c: v.c }\n  }\n");
@@ -343,13 +523,41 @@ impl<'r, 'd> Gen<'r, 'd> {
         body.push_str(&format!(
             "  emit out Out {{ i: {i}, d: {d}, m: {m}, t: {t}, b: {b}, dt: {dt}, k: {k}, ts: v.ts, c: v.c }}\n"
         ));
-        format!("{PRELUDE}\non Ev as v {{\n{body}}}\n")
+        if shallow {
+            self.depth = 0;
+        }
+        let state = if self.stateful { STATE_PRELUDE } else { "" };
+        format!("{PRELUDE}{state}\non Ev as v {{\n{body}}}\n")
+    }
+
+    /// A `seed` event: a record under a key the handler's reads and writes use.
+    fn seed_event(&mut self, n: usize) -> String {
+        let id = self.pick(&["hello", "ÉtÉ", "  pad  ", "", "k", "x", "y", "HELLO", "ÉTÉ", "  PAD  "]);
+        let k = self.pick(&["Alpha", "beta", "Gamma"]);
+        let nn = self.pick(&["0", "1", "3", "5", "7", "12", "42", "9223372036854775807"]);
+        let d = self.pick(&["\"1.25\"", "\"0\"", "\"-7.5\"", "3"]);
+        let mut fields =
+            vec![format!("\"id\":\"{id}\""), format!("\"k\":\"{k}\""), format!("\"n\":{nn}"), format!("\"d\":{d}")];
+        if self.chance(0.6) {
+            let c = self.pick(&["USD", "EUR"]);
+            fields.push(format!("\"m\":{{\"amount\":\"2.50\",\"currency\":\"{c}\"}}"));
+        }
+        if self.chance(0.5) {
+            fields.push(format!("\"t\":\"{}\"", self.pick(&["note", "ÉtÉ"])));
+        }
+        format!(
+            "{{\"specversion\":\"1.0\",\"id\":\"e{n}\",\"source\":\"s\",\"type\":\"seed\",\"data\":{{{}}}}}",
+            fields.join(",")
+        )
     }
 
     /// The `n`th event line for a program: an `ev` envelope, its `data` of
     /// every field, optionals absent, null or set, once in a while a field of
     /// the wrong type or value.
     pub fn event(&mut self, n: usize) -> String {
+        if self.stateful && self.chance(0.3) {
+            return self.seed_event(n);
+        }
         let int = |g: &mut Self| -> String {
             g.pick(&["0", "1", "-3", "42", "9223372036854775807", "-9223372036854775808", "12"]).to_string()
         };
@@ -503,11 +711,9 @@ pub fn fuzz_input(data: &[u8]) -> Result<usize, Failure> {
     compare(&source, &events, with_lineage)
 }
 
-/// Checks `source`, compiles it for both engines and runs every event line
-/// through the interpreter and the JIT (its shared-decoder path and its
-/// one-pass fast path; with `lineage`, also with lineage and with records
-/// encoded from cells). Every outcome must be byte-identical. Returns how
-/// many events were compared.
+/// Checks `source`, compiles it for both engines and runs the event lines
+/// in order through the interpreter and the JIT, each engine with its own
+/// state (see [`compare_package`]). Returns how many events were compared.
 pub fn compare(source: &str, events: &[String], lineage: bool) -> Result<usize, Failure> {
     let pkg = package::from_sources(PathBuf::from("."), vec![("gen.canon".into(), source.to_string())]);
     if pkg.has_errors() {
@@ -518,41 +724,94 @@ pub fn compare(source: &str, events: &[String], lineage: bool) -> Result<usize, 
     }
     let checked = pkg.package();
     let tables = Tables::empty(&checked);
+    compare_package(checked, tables, events, lineage, &format!("program:\n{source}"))
+}
+
+/// The outcome line of an outcome, and its writes.
+fn outcome_text(pkg: &ir::Package, o: &Outcome) -> String {
+    let mut s = String::new();
+    canon_runtime::engine::write_outcome(pkg, o, &mut s);
+    s.push_str(&format!("\nwrites: {:?}", o.writes));
+    s
+}
+
+/// The state a store holds and its metrics, as text.
+fn state_text(pkg: &ir::Package, store: &Store) -> String {
+    let mut snapshot = Vec::new();
+    let _ = store.write_snapshot(pkg, &mut snapshot);
+    let metrics = canon_runtime::metrics::report_json(&store.metrics().report(pkg, None));
+    format!("{}\nmetrics: {metrics}", String::from_utf8_lossy(&snapshot))
+}
+
+/// Compiles a checked package for both engines and runs every event line,
+/// in order, through the interpreter and the JIT (its shared-decoder path
+/// and its one-pass fast path; with `lineage`, also with lineage and with
+/// records encoded from cells), each engine against its own state, which
+/// an accepted event's writes then change (as `canon run` does). Every
+/// outcome line, every event's writes and lineage, whether applying them
+/// faults, and the state and metrics after each event must be
+/// byte-identical. `what` names the package in a failure. Returns how many
+/// events were compared.
+pub fn compare_package(
+    checked: Arc<ir::Package>,
+    tables: Tables,
+    events: &[String],
+    lineage: bool,
+    what: &str,
+) -> Result<usize, Failure> {
     let interp = Engine::new(checked.clone(), tables.clone());
-    let jit_failed = |e: canon_jit::Unsupported| Failure::Diverges(format!("JIT failed: {}\n{source}", e.0));
+    let jit_failed = |e: canon_jit::Unsupported| Failure::Diverges(format!("JIT failed: {}\n{what}", e.0));
     let jit = JitEngine::new(checked.clone(), &tables).map_err(jit_failed)?;
     // Compiling is most of the time of a fuzz input (Cranelift instrumented
     // for coverage): the lineage engine only when asked.
-    let lineage = if lineage { Some(JitEngine::with_lineage(checked, &tables).map_err(jit_failed)?) } else { None };
-    let diverges = |what: &str, line: &str, a: &str, b: &str| {
-        Failure::Diverges(format!("{what}\nprogram:\n{source}\nevent: {line}\ninterp: {a}\njit:    {b}"))
+    let lineage =
+        if lineage { Some(JitEngine::with_lineage(checked.clone(), &tables).map_err(jit_failed)?) } else { None };
+    let pkg = &*checked;
+    let diverges = |what_: &str, line: &str, a: &str, b: &str| {
+        Failure::Diverges(format!("{what_}\n{what}\nevent: {line}\ninterp: {a}\njit:    {b}"))
     };
+    // The state each engine's events have left.
+    let (mut sa, mut sb) = (Store::new(pkg), Store::new(pkg));
     let mut compared = 0;
     for (n, line) in events.iter().enumerate() {
         let no = n as u64 + 1;
-        let (mut sa, mut sb) = (String::new(), String::new());
-        interp.write_outcome(&interp.evaluate(no, line), &mut sa);
-        jit.write_outcome(&jit.evaluate(no, line), &mut sb);
-        if sa != sb {
-            return Err(diverges("divergence", line, &sa, &sb));
+        let a = interp.evaluate_in(no, line, &sa);
+        let b = jit.evaluate_in(no, line, &sb);
+        let (ta, tb) = (outcome_text(pkg, &a), outcome_text(pkg, &b));
+        if ta != tb {
+            return Err(diverges("divergence", line, &ta, &tb));
         }
         // The JIT's fast path (decoding into cells, encoding from cells) too.
         let mut sc = String::new();
-        jit.evaluate_json(no, line, &mut sc);
-        if sa != sc {
-            return Err(diverges("fast-path divergence", line, &sa, &sc));
+        let wc = jit.evaluate_json_in(no, line, &sb, &mut sc);
+        let tc = format!("{sc}\nwrites: {wc:?}");
+        if ta != tc {
+            return Err(diverges("fast-path divergence", line, &ta, &tc));
         }
         if let Some(lineage) = &lineage {
             // With lineage: the same outcome and the same trace.
-            let (ta, tb) = (traced(&interp.evaluate_traced(no, line)), traced(&lineage.evaluate_traced(no, line)));
-            if ta != tb {
-                return Err(diverges("lineage divergence", line, &ta, &tb));
+            let (la, lb) =
+                (traced(&interp.evaluate_traced_in(no, line, &sa)), traced(&lineage.evaluate_traced_in(no, line, &sb)));
+            if la != lb {
+                return Err(diverges("lineage divergence", line, &la, &lb));
             }
             // And with the records encoded straight from cells.
-            let te = encoded(&lineage.evaluate_traced_encoded(no, line));
-            let ti = encoded_values(&interp, interp.evaluate_traced(no, line));
+            let te = encoded(&lineage.evaluate_traced_encoded_in(no, line, &sb));
+            let ti = encoded_values(&interp, interp.evaluate_traced_in(no, line, &sa));
             if te != ti {
                 return Err(diverges("encoded divergence", line, &ti, &te));
+            }
+        }
+        // The writes applied (a metric's fault rejects the event instead).
+        let (ra, rb) = (sa.apply(pkg, &tables, &a.writes), sb.apply(pkg, &tables, &b.writes));
+        let (ra, rb) = (format!("{ra:?}"), format!("{rb:?}"));
+        if ra != rb {
+            return Err(diverges("divergence applying the writes", line, &ra, &rb));
+        }
+        if !a.writes.is_empty() {
+            let (xa, xb) = (state_text(pkg, &sa), state_text(pkg, &sb));
+            if xa != xb {
+                return Err(diverges("state divergence", line, &xa, &xb));
             }
         }
         compared += 1;
