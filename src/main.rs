@@ -111,8 +111,11 @@ enum Command {
     /// Work the exception queue of a state directory.
     #[command(subcommand)]
     Exceptions(pipeline_cli::ExceptionsCommand),
-    /// Reconciliation counts of a state directory.
+    /// Reconciliation counts and metrics of a state directory.
     Status(pipeline_cli::StatusArgs),
+    /// The state records a state directory holds (`list`, `show`, `export`).
+    #[command(subcommand)]
+    State(pipeline_cli::StateCommand),
     /// The language server, on stdin and stdout.
     Lsp,
 }
@@ -142,6 +145,7 @@ fn main() -> ExitCode {
         Command::Process(args) => pipeline_cli::process(args),
         Command::Exceptions(cmd) => pipeline_cli::exceptions(cmd),
         Command::Status(args) => pipeline_cli::status(args),
+        Command::State(cmd) => pipeline_cli::state(cmd),
         Command::Lsp => lsp_cli::lsp(),
     }
 }

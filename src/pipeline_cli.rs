@@ -112,13 +112,72 @@ pub struct StatusArgs {
     state: PathBuf,
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// The instant that `age` clauses of metrics measure against (RFC 3339,
+    /// e.g. 2026-12-01T09:00:00Z); without it an aged metric has no value.
+    #[arg(long, value_name = "TIMESTAMP")]
+    as_of: Option<String>,
+    #[command(flatten)]
+    package: PackageArgs,
 }
 
-/// Prints the error; 1 for a missing item or a bad `canon.toml`, else 2.
+/// Which package reads a state directory's state (`canon status`, `canon state`).
+#[derive(Args)]
+pub struct PackageArgs {
+    /// The package whose state and metrics these are (default: the package
+    /// directory of the last run recorded in the state).
+    #[arg(long, value_name = "PKG")]
+    package: Option<PathBuf>,
+    /// Its reference-data directory (default: the package's, or the last one used).
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum StateCommand {
+    /// Each state of the package with its number of records.
+    List {
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        #[command(flatten)]
+        package: PackageArgs,
+    },
+    /// One record: `show NAME KEY...`, a value for each key field (exit 1 when there is none).
+    Show {
+        /// The state's name.
+        name: String,
+        /// The key fields' values, in key order (`TS-1`, `5`, `"7.50"`).
+        #[arg(required = true)]
+        key: Vec<String>,
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        #[command(flatten)]
+        package: PackageArgs,
+    },
+    /// The state as a snapshot (RUNTIME.md §7.1), which `canon run --state-in` reads.
+    Export {
+        /// Only this state.
+        name: Option<String>,
+        #[arg(long)]
+        state: PathBuf,
+        #[command(flatten)]
+        package: PackageArgs,
+    },
+}
+
+/// Prints the error; 1 for a missing item or record, a bad `canon.toml` or
+/// a state record the package cannot read, else 2.
 fn fail(e: &Error) -> ExitCode {
     eprintln!("error: {e}");
     match e {
-        Error::NotFound(_) | Error::AlreadyResolved(_) | Error::Config { .. } => ExitCode::from(1),
+        Error::NotFound(_)
+        | Error::AlreadyResolved(_)
+        | Error::Config { .. }
+        | Error::StateRecord { .. }
+        | Error::NotFoundText(_) => ExitCode::from(1),
         _ => ExitCode::from(2),
     }
 }
@@ -358,19 +417,231 @@ fn retry(
 }
 
 pub fn status(args: StatusArgs) -> ExitCode {
+    let as_of = match args.as_of.as_deref().map(|t| (t, canon_stdlib::time::parse_timestamp(t))) {
+        None => None,
+        Some((_, Some(t))) => Some(t),
+        Some((t, None)) => {
+            eprintln!("error: --as-of `{t}` is not an RFC 3339 timestamp (e.g. 2026-12-01T09:00:00Z)");
+            return ExitCode::from(2);
+        }
+    };
     let state = match State::open_existing(&args.state) {
         Ok(s) => warned(s),
         Err(e) => return fail(&e.in_state(&args.state)),
     };
-    let s = match canon_pipeline::status::status(&state) {
+    let mut s = match canon_pipeline::status::status(&state) {
         Ok(s) => s,
         Err(e) => return fail(&e.in_state(&args.state)),
+    };
+    let reports = metrics(&state, &args.package, as_of);
+    s.metrics = match &reports {
+        Some(r) => serde_json::from_str(&canon_runtime::metrics::report_json(r)).ok(),
+        None => None,
     };
     match args.format {
         Format::Json => print_json(&s),
         Format::Human => {
             print_status(&s);
+            if let Some(r) = &reports {
+                print_metrics(r);
+            }
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The package that reads a state: `--package` (and `--data`), else the
+/// package and data directories of the last run. `None` when the state
+/// records no run and none is given; an error is its message and exit status.
+fn state_package(
+    state: &State,
+    args: &PackageArgs,
+) -> Result<Option<(canon_runtime::LoadedPackage, PathBuf)>, (String, u8)> {
+    let (root, data) = match &args.package {
+        Some(p) => (p.clone(), args.data.clone()),
+        None => match exceptions::last_package(state) {
+            Ok(Some((root, last_data))) => (root, args.data.clone().or(Some(last_data))),
+            Ok(None) => return Ok(None),
+            Err(e) => return Err((e.in_state(state.dir()).to_string(), 2)),
+        },
+    };
+    let pkg = canon_runtime::load(&root).map_err(|e| {
+        (format!("cannot read the package of the state, `{}`: {e} (give it with --package PKG)", root.display()), 2)
+    })?;
+    if pkg.has_errors() {
+        return Err((format!("the package `{}` has errors (see `canon check {}`)", root.display(), root.display()), 1));
+    }
+    let data = data.unwrap_or_else(|| pkg.data_dir());
+    Ok(Some((pkg, data)))
+}
+
+/// The package's metrics, from the state's cells (`None`: the state records
+/// no package, or it cannot be read, which is said on stderr).
+fn metrics(
+    state: &State,
+    args: &PackageArgs,
+    as_of: Option<canon_stdlib::Timestamp>,
+) -> Option<Vec<canon_runtime::metrics::MetricReport>> {
+    let (pkg, data) = match state_package(state, args) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Some(Vec::new()),
+        Err((message, _)) => {
+            eprintln!("warning: {message}; its metrics are not shown");
+            return None;
+        }
+    };
+    let ir = pkg.package();
+    if ir.metrics.is_empty() {
+        return Some(Vec::new());
+    }
+    let tables = match canon_runtime::Tables::load(&ir, &data, false) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("warning: {e}; the package's metrics are not shown");
+            return None;
+        }
+    };
+    let version = match canon_pipeline::version::package_version(&pkg.sources, &ir, &data) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("warning: {e}; the package's metrics are not shown");
+            return None;
+        }
+    };
+    let name = canon_pipeline::store::package_name(&pkg.root);
+    match canon_pipeline::store::metrics(state.connection(), &ir, &tables, &name, &version, as_of) {
+        Ok((reports, recomputed)) => {
+            if recomputed {
+                eprintln!(
+                    "note: the package changed since the state's metrics were last maintained: they were computed from its records"
+                );
+            }
+            Some(reports)
+        }
+        Err(e) => {
+            eprintln!("warning: {}; the package's metrics are not shown", e.in_state(state.dir()));
+            None
+        }
+    }
+}
+
+/// A `by` value as shown: text without its quotes, `none` for none.
+fn shown_by(json: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(serde_json::Value::Null) => "none".into(),
+        _ => json.to_string(),
+    }
+}
+
+/// The metrics after the counts (RUNTIME.md §7.3): each group on a line.
+fn print_metrics(reports: &[canon_runtime::metrics::MetricReport]) {
+    for r in reports {
+        say(format!("metric {}", r.name));
+        if r.needs_as_of {
+            say("  needs --as-of");
+            continue;
+        }
+        if r.groups.is_empty() {
+            say("  no records");
+        }
+        for g in &r.groups {
+            let by: Vec<String> = r.by.iter().zip(&g.by).map(|(n, v)| format!("{n}={}", shown_by(v))).collect();
+            if by.is_empty() {
+                say(format!("  {}", g.value.to_text()));
+            } else {
+                say(format!("  {}  {}", by.join(" "), g.value.to_text()));
+            }
+        }
+    }
+}
+
+/// `canon state list|show|export` (RUNTIME.md §7.2).
+pub fn state(cmd: StateCommand) -> ExitCode {
+    let (dir, args) = match &cmd {
+        StateCommand::List { state, package, .. }
+        | StateCommand::Show { state, package, .. }
+        | StateCommand::Export { state, package, .. } => (state.clone(), package),
+    };
+    let state = match State::open_existing(&dir) {
+        Ok(s) => warned(s),
+        Err(e) => return fail(&e.in_state(&dir)),
+    };
+    let pkg = match state_package(&state, args) {
+        Ok(Some((pkg, _))) => pkg,
+        Ok(None) => {
+            eprintln!("error: the state records no package; give one with --package PKG");
+            return ExitCode::from(2);
+        }
+        Err((message, code)) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(code);
+        }
+    };
+    let ir = pkg.package();
+    let name = canon_pipeline::store::package_name(&pkg.root);
+    let conn = state.connection();
+    match cmd {
+        StateCommand::List { format, .. } => match canon_pipeline::store::list(conn, &ir, &name) {
+            Ok(counts) => match format {
+                Format::Json => print_json(&counts),
+                Format::Human => {
+                    if counts.is_empty() {
+                        say("the package declares no state");
+                    }
+                    let width = counts.iter().map(|c| c.state.chars().count()).max().unwrap_or(0);
+                    for c in &counts {
+                        let note = if c.declared { "" } else { "  (not declared by the package: not read)" };
+                        say(format!("{:<width$}  {} record(s){note}", c.state, group(count(c.records))));
+                    }
+                    ExitCode::SUCCESS
+                }
+            },
+            Err(e) => fail(&e.in_state(&dir)),
+        },
+        StateCommand::Show { name: state_name, key, format, .. } => {
+            match canon_pipeline::store::show(conn, &ir, &name, &state_name, &key) {
+                Ok((key, record)) => {
+                    match format {
+                        Format::Json => {
+                            let mut line = String::from("{\"state\":");
+                            canon_runtime::encode::json_str(&mut line, &state_name);
+                            line.push_str(&format!(",\"key\":{key},\"record\":{record}}}"));
+                            say(line);
+                        }
+                        Format::Human => {
+                            say(format!("{state_name} {key}"));
+                            let pretty = serde_json::from_str::<serde_json::Value>(&record)
+                                .and_then(|v| serde_json::to_string_pretty(&v))
+                                .unwrap_or(record);
+                            say(pretty);
+                        }
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(Error::Usage(m)) => {
+                    eprintln!("error: {m}");
+                    ExitCode::from(2)
+                }
+                Err(e) => fail(&e.in_state(&dir)),
+            }
+        }
+        StateCommand::Export { name: only, .. } => {
+            let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let written = canon_pipeline::store::export(conn, &ir, &name, only.as_deref(), &mut out);
+            let flushed = out.flush();
+            match (written, flushed) {
+                (Ok(undeclared), Ok(())) => {
+                    if undeclared > 0 {
+                        eprintln!(
+                            "warning: {undeclared} record(s) of states the package does not declare were left out"
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                (Err(e), _) => fail(&e.in_state(&dir)),
+                (_, Err(e)) => fail(&Error::Output(e)),
+            }
         }
     }
 }

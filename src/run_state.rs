@@ -64,13 +64,7 @@ impl StateFiles {
 
 /// Applies an accepted outcome's writes; a metric's fault rejects the event instead.
 pub fn apply(pkg: &ir::Package, tables: &Tables, store: &mut Store, o: &mut Outcome) {
-    let writes = std::mem::take(&mut o.writes);
-    if writes.is_empty() {
-        return;
-    }
-    if let Err(f) = store.apply(pkg, tables, &writes) {
-        reject(pkg, o, f);
-    }
+    store.apply_outcome(pkg, tables, o, false);
 }
 
 /// An accepted outcome whose writes could not be applied: rejected with the fault.

@@ -556,3 +556,187 @@ fn a_literal_authorization_header_warns_and_is_refused_under_strict_secrets() {
     assert!(text(&retry.stderr).contains("warning: "), "{}", text(&retry.stderr));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A package with state over the timesheet events (`tests/pipeline_state`).
+const STATEFUL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pipeline_state");
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/timesheets/events.jsonl");
+
+/// The metrics part of `canon status`'s text (after the counts).
+fn metrics_text(out: &Output) -> String {
+    let t = text(&out.stdout);
+    t.lines().skip_while(|l| !l.starts_with("metric ")).map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn state_list_show_and_export_of_a_package_with_state() {
+    let tmp = temp("state");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let state = tmp.join("state");
+    let first: String = std::fs::read_to_string(GOLDEN).unwrap().lines().take(2000).map(|l| format!("{l}\n")).collect();
+    let rest: String = std::fs::read_to_string(GOLDEN).unwrap().lines().skip(2000).map(|l| format!("{l}\n")).collect();
+    std::fs::write(tmp.join("first.jsonl"), &first).unwrap();
+    std::fs::write(tmp.join("rest.jsonl"), &rest).unwrap();
+    let out = canon(&["process", STATEFUL, "--input", p(&tmp.join("first.jsonl")), "--state", p(&state)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The outcomes of `canon run`, and its state.
+    let run_state = tmp.join("run-state.jsonl");
+    let run = canon(&["run", STATEFUL, "--input", p(&tmp.join("first.jsonl")), "--state-out", p(&run_state)]);
+    assert_eq!(text(&out.stdout), text(&run.stdout));
+
+    let list = canon(&["state", "list", "--state", p(&state)]);
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
+    assert_eq!(text(&list.stdout), "people  1,620 record(s)\nsheets  2,000 record(s)\n");
+    let list = canon(&["state", "list", "--format", "json", "--state", p(&state)]);
+    let counts: Json = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(counts[1], serde_json::json!({"state": "sheets", "records": 2000, "declared": true}));
+
+    let show = canon(&["state", "show", "sheets", "TS-00000001", "--format", "json", "--state", p(&state)]);
+    assert_eq!(show.status.code(), Some(0), "{}", text(&show.stderr));
+    let line = text(&show.stdout);
+    assert!(
+        std::fs::read_to_string(&run_state).unwrap().lines().any(|l| format!("{l}\n") == line),
+        "a snapshot line: {line}"
+    );
+    let human = canon(&["state", "show", "people", "E01858", "--state", p(&state)]);
+    assert!(text(&human.stdout).starts_with("people [\"E01858\"]\n{"), "{}", text(&human.stdout));
+    for (args, code, message) in [
+        (vec!["show", "sheets", "TS-nope"], 1, "state `sheets` has no record with key [\"TS-nope\"]"),
+        (
+            vec!["show", "sheets", "TS-1", "two"],
+            2,
+            "state `sheets` is keyed by 1 field(s) (id), and 2 value(s) were given",
+        ),
+        (vec!["show", "nope", "x"], 1, "the package declares no state `nope` (it has: people, sheets)"),
+        (vec!["export", "nope"], 1, "the package declares no state `nope`"),
+    ] {
+        let mut all = vec!["state"];
+        all.extend(args.iter());
+        all.extend(["--state", p(&state)]);
+        let out = canon(&all);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(message), "{args:?}: {}", text(&out.stderr));
+    }
+
+    // `export` prints what `canon run --state-out` writes...
+    let export = canon(&["state", "export", "--state", p(&state)]);
+    assert_eq!(export.status.code(), Some(0), "{}", text(&export.stderr));
+    assert_eq!(text(&export.stdout), std::fs::read_to_string(&run_state).unwrap());
+    let only = canon(&["state", "export", "sheets", "--state", p(&state)]);
+    let sheets: String =
+        text(&export.stdout).lines().filter(|l| l.contains("\"state\":\"sheets\"")).map(|l| format!("{l}\n")).collect();
+    assert_eq!(text(&only.stdout), sheets);
+    // ...which `canon run --state-in` reads: continuing there gives what
+    // `canon process` gives when it goes on.
+    let exported = tmp.join("exported.jsonl");
+    std::fs::write(&exported, &export.stdout).unwrap();
+    let after_run = tmp.join("after-run.jsonl");
+    let run = canon(&[
+        "run",
+        STATEFUL,
+        "--input",
+        p(&tmp.join("rest.jsonl")),
+        "--state-in",
+        p(&exported),
+        "--state-out",
+        p(&after_run),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let more = canon(&["process", STATEFUL, "--input", p(&tmp.join("rest.jsonl")), "--state", p(&state)]);
+    assert_eq!(more.status.code(), Some(0), "{}", text(&more.stderr));
+    let renumbered = |s: &str| -> Vec<Json> {
+        s.lines()
+            .map(|l| {
+                let mut v: Json = serde_json::from_str(l).unwrap();
+                v["line"] = Json::Null;
+                v
+            })
+            .collect()
+    };
+    assert_eq!(renumbered(&text(&more.stdout)), renumbered(&text(&run.stdout)));
+    let export = canon(&["state", "export", "--state", p(&state)]);
+    assert_eq!(text(&export.stdout), std::fs::read_to_string(&after_run).unwrap());
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn status_shows_the_metrics_of_a_package_with_state() {
+    let tmp = temp("metrics");
+    let state = tmp.join("state");
+    let out = canon(&["process", STATEFUL, "--input", GOLDEN, "--state", p(&state)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let at = "2026-11-20T00:00:00Z";
+    let human = canon(&["status", "--as-of", at, "--state", p(&state)]);
+    assert_eq!(human.status.code(), Some(0), "{}", text(&human.stderr));
+    insta::assert_snapshot!("status_metrics_as_of", metrics_text(&human));
+    // Without an instant, the aged metric has no value.
+    let human = canon(&["status", "--state", p(&state)]);
+    assert!(metrics_text(&human).ends_with("metric stale_hours\n  needs --as-of\n"), "{}", metrics_text(&human));
+    let json = canon(&["status", "--format", "json", "--state", p(&state)]);
+    let s: Json = serde_json::from_slice(&json.stdout).unwrap();
+    let metrics = s["metrics"].as_array().unwrap();
+    assert_eq!(metrics.len(), 6);
+    assert_eq!(metrics[5], serde_json::json!({"name": "stale_hours", "groups": null}));
+    assert_eq!(metrics[3], serde_json::json!({"name": "sheet_count", "groups": [{"by": {}, "value": 3000}]}));
+    let json = canon(&["status", "--format", "json", "--as-of", at, "--state", p(&state)]);
+    let s: Json = serde_json::from_slice(&json.stdout).unwrap();
+    insta::assert_snapshot!("status_metrics_json", serde_json::to_string_pretty(&s["metrics"]).unwrap());
+    // A Money sum: one amount per currency, sorted by currency.
+    let pay = &s["metrics"][1]["groups"][0];
+    assert_eq!(pay["by"], serde_json::json!({"role": "Associate"}));
+    let currencies: Vec<&str> =
+        pay["value"].as_array().unwrap().iter().map(|m| m["currency"].as_str().unwrap()).collect();
+    assert_eq!(currencies, ["EUR", "GBP", "USD"]);
+
+    // A bad instant is a usage error.
+    for bad in ["yesterday", "2026-11-20", "2026-13-01T00:00:00Z"] {
+        let out = canon(&["status", "--as-of", bad, "--state", p(&state)]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(text(&out.stderr).contains("is not an RFC 3339 timestamp"), "{}", text(&out.stderr));
+        assert!(out.stdout.is_empty());
+    }
+    // A stateless package's state has no metrics.
+    let plain = tmp.join("plain");
+    let out =
+        canon(&["process", "examples/expenses", "--input", "examples/expenses/events.jsonl", "--state", p(&plain)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json = canon(&["status", "--format", "json", "--state", p(&plain)]);
+    let s: Json = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(s["metrics"], serde_json::json!([]));
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn status_without_its_package_shows_the_counts_and_says_why_there_are_no_metrics() {
+    let tmp = temp("no-package");
+    let pkg = tmp.join("hours");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::copy(format!("{STATEFUL}/hours.canon"), pkg.join("hours.canon")).unwrap();
+    let state = tmp.join("state");
+    let events: String = std::fs::read_to_string(GOLDEN).unwrap().lines().take(20).map(|l| format!("{l}\n")).collect();
+    std::fs::write(tmp.join("events.jsonl"), events).unwrap();
+    let out = canon(&["process", p(&pkg), "--input", p(&tmp.join("events.jsonl")), "--state", p(&state)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The package now has an error: `canon state` refuses, status warns.
+    std::fs::write(pkg.join("broken.canon"), "record {").unwrap();
+    let list = canon(&["state", "list", "--state", p(&state)]);
+    assert_eq!(list.status.code(), Some(1));
+    assert!(text(&list.stderr).contains("has errors"), "{}", text(&list.stderr));
+    let status = canon(&["status", "--format", "json", "--state", p(&state)]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
+    let s: Json = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s["metrics"], Json::Null);
+    assert_eq!(s["runs"]["count"], 1);
+    assert!(text(&status.stderr).contains("its metrics are not shown"), "{}", text(&status.stderr));
+    // Gone: the same, and `--package` names another copy.
+    std::fs::remove_dir_all(&pkg).unwrap();
+    let status = canon(&["status", "--state", p(&state)]);
+    assert_eq!(status.status.code(), Some(0));
+    assert!(text(&status.stderr).contains("give it with --package PKG"), "{}", text(&status.stderr));
+    let elsewhere = tmp.join("elsewhere").join("hours");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::copy(format!("{STATEFUL}/hours.canon"), elsewhere.join("hours.canon")).unwrap();
+    let list = canon(&["state", "list", "--package", p(&elsewhere), "--state", p(&state)]);
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
+    assert_eq!(text(&list.stdout), "people  20 record(s)\nsheets  20 record(s)\n");
+    let _ = std::fs::remove_dir_all(&tmp);
+}

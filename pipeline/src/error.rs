@@ -50,6 +50,12 @@ pub enum Error {
     NotFound(i64),
     #[error("exception {0} is already resolved")]
     AlreadyResolved(i64),
+    #[error("state `{state}`, key {key}: {message}: the package no longer reads a record its state holds; change the package (or its record type) so that it does, then run again")]
+    StateRecord { state: String, key: String, message: String },
+    #[error("{0}")]
+    NotFoundText(String),
+    #[error("{0}")]
+    Usage(String),
     #[error("{0}")]
     Other(String),
 }

@@ -18,6 +18,7 @@ use crate::process::{
 };
 use crate::sink::Sinks;
 use crate::state::State;
+use crate::store::Durable;
 use canon_runtime::{Status, TraceEvent};
 
 /// Which items `list` returns.
@@ -472,6 +473,9 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
         }
     };
     state.lock()?;
+    // A package with state: each item is evaluated against the state as it
+    // is now, and an accepted one's writes are applied with its emits.
+    let mut durable = rules.open_state(&state.conn)?;
     let (mut sinks, ledger) = begin_run(state, rules, "retry", "exceptions")?;
     let run_id = ledger.run_id;
     let steps = Steps::load(&state.conn)?;
@@ -491,7 +495,11 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
                     continue;
                 }
                 let act = Act { now: &now, who: &who };
-                results.push(retry_one(&mut w, rules, &ledger, &mut sinks, item, &act, &mut counts, &mut lineage)?);
+                let d = durable.as_mut();
+                results.push(retry_one(&mut w, rules, &ledger, &mut sinks, item, &act, &mut counts, &mut lineage, d)?);
+            }
+            if let Some(d) = durable.as_mut() {
+                d.flush(&tx, rules.evaluator.package())?;
             }
             steps.save(&tx)?;
             count_run(&tx, run_id, &counts)
@@ -529,6 +537,7 @@ fn retry_one(
     act: &Act<'_>,
     counts: &mut Counts,
     lineage: &mut Lineage<'_>,
+    durable: Option<&mut Durable>,
 ) -> Result<RetryResult> {
     let conn = w.conn;
     // An event whose key was first seen with another payload stays a conflict.
@@ -556,7 +565,7 @@ fn retry_one(
         *h = *b;
     }
     let identity = Identity { key: item.key.clone(), hash };
-    let chunk = prepare_again(rules, item.line.max(0) as u64, &text, identity, lineage);
+    let chunk = prepare_again(rules, item.line.max(0) as u64, &text, identity, lineage, durable);
     let Some(p) = chunk.events().next() else {
         return Err(Error::Other(format!("internal error: exception {} was not evaluated again", item.id)));
     };

@@ -8,6 +8,7 @@
 //! - `config.rs`: `canon.toml`, binding destinations to sinks.
 //! - `sink.rs`: exactly-once JSONL file sinks; `http.rs`: HTTP sinks.
 //! - `process/`: evaluating a stream of events durably, in batches: the input, chunks, their ordering, the ledger writer, the acknowledgement and the orchestration (`mod.rs`).
+//! - `store.rs`: state across events (records and metric cells) in the state directory.
 //! - `exceptions.rs`: list, show, retry and resolve; `status.rs`: reconciliation.
 //!
 //! ```no_run
@@ -36,6 +37,7 @@ pub mod progress;
 pub(crate) mod sink;
 pub mod state;
 pub mod status;
+pub mod store;
 pub mod version;
 
 pub use config::Config;

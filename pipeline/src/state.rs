@@ -15,8 +15,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// The schema this canon writes and reads. Versions 1 (traces spelled out in
-/// full) and 2 (no hash of a file sink's last line) are upgraded when opened.
-pub const SCHEMA_VERSION: i64 = 4;
+/// full), 2 (no hash of a file sink's last line), 3 (no names of who works
+/// the queue) and 4 (no state records, no metric cells) are upgraded when opened.
+pub const SCHEMA_VERSION: i64 = 5;
 /// SQLite's `application_id` of a canon state ("Cann").
 pub const APPLICATION_ID: i64 = 0x4361_6e6e;
 /// SQLite's automatic checkpoints: every 64 MiB of WAL rather than every 4,
@@ -161,6 +162,48 @@ CREATE TABLE exception_history (
   trace           TEXT NOT NULL,
   -- Who asked for that evaluation (a retry's user; null for canon process).
   by              TEXT
+);
+"#;
+
+/// The tables of state across events (schema 5), created by a new state and
+/// by the upgrade from 4 alike. Plain SQL types, keyed by the package's name
+/// (not its version), so that PostgreSQL can hold the same tables and a new
+/// version of a package reads the state the last one left.
+const STATE_SCHEMA: &str = r#"
+-- The records of each state (LANGUAGE.md §4.5): one row per key, written in
+-- the transaction of the batch whose accepted events wrote it. `key` and
+-- `record` are a snapshot line's (RUNTIME.md §7.1): the key fields' values
+-- as a JSON array, and the record as an event's data would carry it.
+CREATE TABLE state_records (
+  package TEXT NOT NULL,  -- the package's name (its directory's)
+  state   TEXT NOT NULL,  -- the state's name
+  key     TEXT NOT NULL,
+  record  TEXT NOT NULL,
+  PRIMARY KEY (package, state, key)
+) WITHOUT ROWID;
+-- The cells of each metric (LANGUAGE.md §4.6), maintained with the records
+-- in the same transaction: a cell is a group (the `by` fields' values as a
+-- JSON array) and, for a metric with `age`, the instant its records are aged
+-- from; it holds how many records contribute and their sum. A cell no
+-- record contributes to is deleted.
+CREATE TABLE metric_cells (
+  package   TEXT NOT NULL,
+  metric    TEXT NOT NULL,
+  by_values TEXT NOT NULL,
+  age_at    BIGINT,        -- microseconds since 1970-01-01T00:00:00Z; NULL without `age`
+  records   BIGINT NOT NULL,
+  acc       TEXT NOT NULL  -- the sum: `i:5`, `d:12.50`, `m:EUR=3.00;USD=1.25`, `c` for a count
+);
+-- Unique but for NULLs (SQLite's and PostgreSQL's default): the writer, who
+-- holds the state's lock, updates a cell where it is (`age_at IS NOT
+-- DISTINCT FROM`) and inserts only when there is none.
+CREATE UNIQUE INDEX metric_cells_key ON metric_cells(package, metric, by_values, age_at);
+-- Which package version the cells of each package were maintained by: the
+-- first run of another version computes them again from the records (its
+-- metrics, or the functions and tables they use, may differ).
+CREATE TABLE state_packages (
+  package         TEXT PRIMARY KEY,
+  metrics_version TEXT NOT NULL  -- a package_versions.hash
 );
 "#;
 
@@ -364,6 +407,7 @@ fn init_or_check(conn: &Connection, path: &Path) -> Result<()> {
         conn.pragma_update(None, "page_size", PAGE_SIZE).map_err(|e| corrupt(path, e))?;
         let tx = conn.unchecked_transaction().map_err(|e| corrupt(path, e))?;
         tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(STATE_SCHEMA)?;
         tx.execute(
             "INSERT INTO canon_schema (app, version, created_at) VALUES ('canon', ?1, ?2)",
             rusqlite::params![SCHEMA_VERSION, crate::now()],
@@ -419,7 +463,7 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
         Some(v) if v > SCHEMA_VERSION => {
             Err(Error::NewerSchema { path: path.to_path_buf(), found: v, known: SCHEMA_VERSION })
         }
-        Some(1..=3) => Ok(true),
+        Some(1..=4) => Ok(true),
         Some(v) if v < SCHEMA_VERSION => Err(Error::Foreign {
             path: path.to_path_buf(),
             detail: format!("schema version {v} is older than {SCHEMA_VERSION} and cannot be upgraded"),
@@ -432,7 +476,8 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
 /// as they are: they are read in either form). 2 to 3: the offset and hash
 /// of each file sink's last committed line (unknown, so unchecked, until the
 /// sink is next written). 3 to 4: who retried and resolved exceptions
-/// (unknown before).
+/// (unknown before). 4 to 5: the tables of state records and metric cells
+/// (empty: no package kept state before).
 fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| corrupt(path, e))?;
@@ -453,6 +498,9 @@ fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
              ALTER TABLE exceptions ADD COLUMN resolved_by TEXT;
              ALTER TABLE exception_history ADD COLUMN by TEXT;",
         )?;
+    }
+    if version <= 4 {
+        tx.execute_batch(STATE_SCHEMA)?;
     }
     if version < SCHEMA_VERSION {
         tx.execute("UPDATE canon_schema SET version = ?1 WHERE app = 'canon'", [SCHEMA_VERSION])?;

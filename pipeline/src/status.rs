@@ -23,6 +23,10 @@ pub struct Status {
     pub runs: Runs,
     /// Each version seen, in order.
     pub package_versions: Vec<PackageVersion>,
+    /// The package's metrics (RUNTIME.md §7.3), as a JSON array: each
+    /// `{"name", "groups"}`; `null` when the package could not be read.
+    /// [`status`] leaves it `None`: the caller, which knows the package, adds it.
+    pub metrics: Option<serde_json::Value>,
 }
 
 /// A path of the state other accounts can read or write.
@@ -233,5 +237,6 @@ pub fn status(state: &State) -> Result<Status> {
         destinations,
         runs: Runs { count: runs, unfinished: interrupted, last },
         package_versions,
+        metrics: None,
     })
 }

@@ -506,7 +506,8 @@ fn a_state_of_schema_1_is_upgraded_and_its_traces_still_read() {
             c.execute("UPDATE events SET trace = ?2 WHERE id = ?1", rusqlite::params![id, full.to_string()]).unwrap();
         }
         c.execute_batch(
-            "DROP TABLE trace_steps; UPDATE canon_schema SET version = 1;
+            "DROP TABLE trace_steps; UPDATE canon_schema SET version = 1; DROP TABLE state_records;
+             DROP TABLE metric_cells; DROP TABLE state_packages;
              ALTER TABLE sink_files DROP COLUMN tail_start; ALTER TABLE sink_files DROP COLUMN tail_hash;
              ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
              ALTER TABLE exception_history DROP COLUMN by;",
@@ -558,6 +559,7 @@ fn a_state_of_schema_2_is_upgraded_and_its_sinks_checked_from_their_next_batch()
                 "ALTER TABLE sink_files DROP COLUMN tail_start; ALTER TABLE sink_files DROP COLUMN tail_hash;
                  ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
                  ALTER TABLE exception_history DROP COLUMN by;
+                 DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages;
                  UPDATE canon_schema SET version = 2;",
             )
             .unwrap();
@@ -837,7 +839,8 @@ fn a_state_of_schema_3_is_upgraded_and_records_who_resolves() {
             .connection()
             .execute_batch(
                 "ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
-                 ALTER TABLE exception_history DROP COLUMN by; UPDATE canon_schema SET version = 3;",
+                 ALTER TABLE exception_history DROP COLUMN by; UPDATE canon_schema SET version = 3;
+                 DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages;",
             )
             .unwrap();
     }

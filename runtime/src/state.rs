@@ -189,6 +189,82 @@ impl Store {
         Ok(())
     }
 
+    /// Applies an accepted outcome's writes, its metrics with them. When a
+    /// metric's expressions fault (LANGUAGE.md §4.6) the event is rejected
+    /// instead: its emits are dropped, the fault is its rejection, and none
+    /// of its writes is applied. With `touched`, what was applied says which
+    /// metric cells changed (for a durable state to write through).
+    pub fn apply_outcome(
+        &mut self,
+        pkg: &ir::Package,
+        tables: &Tables,
+        o: &mut crate::engine::Outcome,
+        touched: bool,
+    ) -> Applied {
+        let writes = std::mem::take(&mut o.writes);
+        if writes.is_empty() {
+            return Applied::default();
+        }
+        match self.metrics.apply(pkg, tables, &writes, touched) {
+            Ok(cells) => {
+                self.put_all(&writes);
+                Applied { writes, cells }
+            }
+            Err(f) => {
+                let at = pkg.loc_string(f.loc);
+                o.status = crate::engine::Status::Rejected;
+                o.emits.clear();
+                o.rejections.push(f.into_rejection(at));
+                Applied::default()
+            }
+        }
+    }
+
+    /// Puts a record as a durable state kept it, leaving the metrics alone
+    /// (they are kept too, and loaded with [`Store::metrics_mut`]); returns
+    /// its key. A record there already is replaced.
+    pub fn put_loaded(&mut self, pkg: &ir::Package, state: StateId, record: Value) -> Option<Key> {
+        let def = pkg.state(state)?;
+        let key = key_of(def, &record);
+        let map = self.maps.get_mut(state.0 as usize)?;
+        map.insert(key.clone(), record);
+        Some(key)
+    }
+
+    /// The metrics, to load the cells a durable state kept.
+    pub fn metrics_mut(&mut self) -> &mut Metrics {
+        &mut self.metrics
+    }
+
+    /// Computes every metric again from the records (a durable state whose
+    /// package changed: its metrics may be defined otherwise now). On a
+    /// fault the metrics are left empty and the fault returned.
+    pub fn rebuild_metrics(&mut self, pkg: &ir::Package, tables: &Tables) -> Result<(), Fault> {
+        let mut metrics = Metrics::new(pkg);
+        for (i, map) in self.maps.iter().enumerate() {
+            let state = StateId(i as u32);
+            if !pkg.metrics.iter().any(|m| m.state == state) {
+                continue;
+            }
+            let writes: Vec<Write> = map
+                .iter()
+                .map(|(key, v)| Write {
+                    state,
+                    key: key.clone(),
+                    before: None,
+                    after: Some(v.clone()),
+                    loc: Loc::default(),
+                })
+                .collect();
+            if let Err(f) = metrics.apply(pkg, tables, &writes, false) {
+                self.metrics = Metrics::new(pkg);
+                return Err(f);
+            }
+        }
+        self.metrics = metrics;
+        Ok(())
+    }
+
     /// Applies writes to the records only (their metrics already applied).
     fn put_all(&mut self, writes: &[Write]) {
         for w in writes {
@@ -234,7 +310,18 @@ impl Store {
     /// The snapshot (RUNTIME.md §7.1): one line a record, sorted by state
     /// name, then by key as JSON text.
     pub fn write_snapshot(&self, pkg: &ir::Package, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let mut order: Vec<(usize, &ir::StateDef)> = pkg.states.iter().enumerate().collect();
+        self.write_snapshot_of(pkg, None, out)
+    }
+
+    /// As [`Store::write_snapshot`], of one state only when `only` names it.
+    pub fn write_snapshot_of(
+        &self,
+        pkg: &ir::Package,
+        only: Option<StateId>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let mut order: Vec<(usize, &ir::StateDef)> =
+            pkg.states.iter().enumerate().filter(|(i, _)| only.is_none_or(|s| s.0 as usize == *i)).collect();
         order.sort_by(|a, b| a.1.name.cmp(&b.1.name));
         for (i, def) in order {
             let mut lines: Vec<(String, String)> = self
@@ -275,10 +362,7 @@ impl Store {
                 return Err(err(format!("the package declares no state `{name}`")));
             };
             let Some(record) = obj.get("record") else { return Err(err("no `record`".into())) };
-            let mut dec = Decoder::new(pkg, "/record");
-            let value = dec
-                .decode(&Ty::Record(def.record), record.get())
-                .map_err(|e| err(format!("{}: {}", e.path, e.message)))?;
+            let value = decode_record(pkg, def, record.get()).map_err(err)?;
             let key = key_json(pkg, def, &value);
             if let Some(k) = obj.get("key") {
                 let given: serde_json::Value =
@@ -295,6 +379,31 @@ impl Store {
             store.load_record(pkg, tables, id, value).map_err(|f| err(f.message))?;
         }
         Ok(store)
+    }
+}
+
+/// Reads a record of `def` from its JSON text (a snapshot's `record`, a
+/// durable state's row); an error gives the JSON Pointer (under `/record`)
+/// and what is wrong.
+pub fn decode_record(pkg: &ir::Package, def: &ir::StateDef, text: &str) -> Result<Value, String> {
+    let mut dec = Decoder::new(pkg, "/record");
+    dec.decode(&Ty::Record(def.record), text).map_err(|e| format!("{}: {}", e.path, e.message))
+}
+
+/// What [`Store::apply_outcome`] applied: the writes, and the metric cells
+/// they changed (when asked for).
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    pub writes: Vec<Write>,
+    pub cells: Vec<(usize, crate::metrics::CellKey)>,
+}
+
+/// Whether two key texts (JSON arrays, a snapshot's `key`) name the same
+/// key: decimals by value (`7.5` and `"7.50"`).
+pub fn same_key_text(a: &str, b: &str) -> bool {
+    match (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)) {
+        (Ok(x), Ok(y)) => same_key(&x, &y),
+        _ => a == b,
     }
 }
 

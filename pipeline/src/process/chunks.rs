@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::canonical::{self, Identity};
 use crate::lineage::{StepCache, Steps};
 use crate::sink::delivery_json;
+use crate::store::Durable;
 
 use super::Rules;
 
@@ -69,6 +70,23 @@ pub(crate) struct Chunk {
     buf: String,
     emits: Vec<Emit>,
     items: Vec<Prepared>,
+    /// A package with state: lines read and hashed, to be evaluated by the
+    /// writer in input order (see [`Deferred`]).
+    pub(super) deferred: Vec<Deferred>,
+}
+
+/// A line of a package with state, as an evaluation thread leaves it: read,
+/// its payload hashed and its key found, but not evaluated, since it must be
+/// evaluated against the state every event before it left, committed or not
+/// (the writer does it, in input order).
+pub(crate) struct Deferred {
+    line: u64,
+    /// The line in the chunk's `input` (a line that is not UTF-8: as kept, lossily).
+    text: Span,
+    /// Its identity should its envelope be valid (an invalid event's key is
+    /// made of its hash alone).
+    identity: Identity,
+    not_utf8: bool,
 }
 
 impl Chunk {
@@ -77,15 +95,27 @@ impl Chunk {
         self.buf.clear();
         self.emits.clear();
         self.items.clear();
+        self.deferred.clear();
     }
 
+    /// Its events (those yet to be evaluated included).
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.items.len().max(self.deferred.len())
     }
 
     /// Its events, in input order.
     pub fn events(&self) -> impl Iterator<Item = Ev<'_>> {
         self.items.iter().map(move |p| Ev { chunk: self, p })
+    }
+
+    /// The event prepared last.
+    pub fn last(&self) -> Option<Ev<'_>> {
+        self.items.last().map(|p| Ev { chunk: self, p })
+    }
+
+    /// Lines read but not yet evaluated (a package with state).
+    pub fn deferred_len(&self) -> usize {
+        self.deferred.len()
     }
 
     /// Appends an event's line to `input`; its span.
@@ -194,19 +224,113 @@ pub(super) fn prepare(
     chunk.items.push(p);
 }
 
+/// Reads a line of a package with state into the chunk, to be evaluated by
+/// the writer ([`evaluate_deferred`]): its identity (the canonical payload
+/// hash, the costly part) is computed here, by the evaluation threads.
+pub(super) fn defer(line: &ReadLine, chunk: &mut Chunk, scratch: &mut canonical::Scratch) {
+    let text = Span::of(line.range.clone());
+    let bytes = chunk.input.get(line.range.clone()).unwrap_or_default();
+    let d = match Line::of(bytes) {
+        Line::Blank => return,
+        Line::Event(event) => {
+            Deferred { line: line.number, text, identity: canonical::identity(event, true, scratch), not_utf8: false }
+        }
+        Line::NotUtf8 => {
+            let identity = canonical::identity_of_bytes(bytes);
+            let lossy = String::from_utf8_lossy(bytes.trim_ascii_end()).into_owned();
+            let text = chunk.push_input(lossy.as_bytes());
+            Deferred { line: line.number, text, identity, not_utf8: true }
+        }
+    };
+    chunk.deferred.push(d);
+}
+
+/// What the writer does with an evaluated event of a package with state,
+/// before its writes are applied: `Ok(true)` when its key is new (apply
+/// them), `Ok(false)` when the ledger knows it (a duplicate or a conflict:
+/// apply nothing).
+pub(super) type KeyIsNew<'a> = dyn FnMut(&str) -> crate::error::Result<bool> + 'a;
+
+/// Evaluates the chunk's `n`th deferred line against the state, in input
+/// order: its key is checked first (`is_new`), its writes are applied to the
+/// state only when it is new and accepted, and it is then encoded as any
+/// event is. Returns whether it was new.
+pub(super) fn evaluate_deferred(
+    rules: &Rules,
+    durable: &mut Durable,
+    chunk: &mut Chunk,
+    n: usize,
+    lineage: &mut Lineage<'_>,
+    is_new: &mut KeyIsNew<'_>,
+) -> crate::error::Result<bool> {
+    let pkg = rules.evaluator.package();
+    let Some(d) = chunk.deferred.get(n) else { return Ok(false) };
+    let (line, text_span, not_utf8) = (d.line, d.text, d.not_utf8);
+    let mut identity = Identity { key: d.identity.key.clone(), hash: d.identity.hash };
+    let (mut outcome, trace) = if not_utf8 {
+        (not_utf8_outcome(line), Vec::new())
+    } else {
+        let text = chunk
+            .input
+            .get(text_span.start..text_span.end)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default();
+        rules.evaluator.evaluate_traced_in(line, text, &durable.store)
+    };
+    if outcome.status == Status::Invalid && !not_utf8 {
+        identity.key = format!("invalid:{}", canonical::hex(&identity.hash));
+    }
+    let new = is_new(&identity.key)?;
+    if new {
+        durable.apply(pkg, &mut outcome);
+    } else {
+        outcome.writes.clear();
+    }
+    let records = encode_emits(pkg, &mut outcome);
+    let p = prepared(pkg, chunk, outcome, records, identity, &trace, text_span, lineage);
+    chunk.items.push(p);
+    Ok(new)
+}
+
+/// The emitted records of an outcome encoded as JSON text and taken out of
+/// it, in emit order.
+fn encode_emits(pkg: &Package, o: &mut Outcome) -> Vec<(DestId, String)> {
+    std::mem::take(&mut o.emits)
+        .into_iter()
+        .map(|(dest, value)| {
+            let mut record = String::with_capacity(512);
+            if let Some(def) = pkg.destinations.get(dest.0 as usize) {
+                encode::value(&mut record, pkg, &canon_compiler::types::Ty::Record(def.record), &value);
+            }
+            (dest, record)
+        })
+        .collect()
+}
+
 /// Evaluates an event again (a retry), keeping the identity it was recorded
-/// with: a chunk of one event.
+/// with: a chunk of one event. A package with state evaluates it against
+/// the state as it is now, and applies its writes when it is accepted.
 pub(crate) fn prepare_again(
     rules: &Rules,
     line_no: u64,
     text: &str,
     identity: Identity,
     lineage: &mut Lineage<'_>,
+    durable: Option<&mut Durable>,
 ) -> Chunk {
     let mut chunk = Chunk::default();
     let span = chunk.push_input(text.as_bytes());
-    let (outcome, records, trace) = rules.evaluator.evaluate_traced_encoded(line_no, text);
-    let p = prepared(rules.evaluator.package(), &mut chunk, outcome, records, identity, &trace, span, lineage);
+    let pkg = rules.evaluator.package();
+    let (outcome, records, trace) = match durable {
+        None => rules.evaluator.evaluate_traced_encoded(line_no, text),
+        Some(durable) => {
+            let (mut outcome, trace) = rules.evaluator.evaluate_traced_in(line_no, text, &durable.store);
+            durable.apply(pkg, &mut outcome);
+            let records = encode_emits(pkg, &mut outcome);
+            (outcome, records, trace)
+        }
+    };
+    let p = prepared(pkg, &mut chunk, outcome, records, identity, &trace, span, lineage);
     chunk.items.push(p);
     chunk
 }
@@ -225,6 +349,11 @@ pub fn trace_event(step: &serde_json::Value) -> Option<TraceEvent> {
         },
         "rejected" => TraceEvent::Rejected { code: text(1)?, at: text(2)? },
         "emit" => TraceEvent::Emit { destination: text(1)?, at: text(2)? },
+        "state_read" => TraceEvent::StateRead { state: text(1)?, key: text(2)?, found: a.get(3)?.as_bool()? },
+        "write" => {
+            let record = |i: usize| a.get(i).filter(|v| !v.is_null()).map(|v| v.to_string());
+            TraceEvent::Write { state: text(1)?, key: text(2)?, before: record(3), after: record(4), at: text(5)? }
+        }
         _ => return None,
     })
 }

@@ -41,6 +41,7 @@ pub(crate) struct Writer<'c> {
     lookup: rusqlite::Statement<'c>,
     exception: rusqlite::Statement<'c>,
     to_send: rusqlite::Statement<'c>,
+    known: rusqlite::Statement<'c>,
 }
 
 pub(super) const INSERT_EVENT: &str = "INSERT INTO events (idem_key, payload_hash, event_id, event_type, correlation_id, status,
@@ -64,7 +65,15 @@ impl<'c> Writer<'c> {
             to_send: conn.prepare(
                 "INSERT INTO outbox (delivery_id, event, destination, record, state) VALUES (?1, ?2, ?3, ?4, 'pending')",
             )?,
+            // A key's first row is its head; any conflict comes after it.
+            known: conn.prepare("SELECT 1 FROM events WHERE idem_key = ?1 AND head = 1")?,
         })
+    }
+
+    /// Whether the ledger (its rows committed, and those of the open
+    /// transaction) holds the key.
+    pub fn known(&mut self, key: &str) -> Result<bool> {
+        Ok(self.known.exists([key])?)
     }
 
     /// Inserts an event row (see [`EventRow`]); `None` when it was to be
@@ -129,19 +138,45 @@ pub(super) fn record(
     now: &str,
     batch: &mut BatchRecord,
 ) -> Result<()> {
-    let exception = matches!(p.status, Status::Rejected | Status::Invalid);
     // The common case, a key never seen: one insert.
-    let row = EventRow { status: p.status.as_str(), trace: p.trace(), keep_text: exception, head: true };
-    if let Some(event) = w.insert_event(ledger, p, row, now)? {
-        batch.ack.as_evaluated();
-        if exception {
-            w.insert_exception(event, p.rejections(), now)?;
-        }
-        batch.http_rows |= insert_emits(w, ledger, sinks, event, p)?;
-        batch.counts.add(Final::Status(p.status));
+    if record_new(w, ledger, sinks, p, now, batch)? {
         return Ok(());
     }
-    // The key is known: a duplicate or a conflict.
+    record_known(w, ledger, p, now, batch)
+}
+
+/// Records an event as the head of its key; `false` (and nothing recorded)
+/// when the ledger already has the key.
+pub(super) fn record_new(
+    w: &mut Writer<'_>,
+    ledger: &Ledger,
+    sinks: &mut Sinks,
+    p: Ev<'_>,
+    now: &str,
+    batch: &mut BatchRecord,
+) -> Result<bool> {
+    let exception = matches!(p.status, Status::Rejected | Status::Invalid);
+    let row = EventRow { status: p.status.as_str(), trace: p.trace(), keep_text: exception, head: true };
+    let Some(event) = w.insert_event(ledger, p, row, now)? else { return Ok(false) };
+    batch.ack.as_evaluated();
+    if exception {
+        w.insert_exception(event, p.rejections(), now)?;
+    }
+    batch.http_rows |= insert_emits(w, ledger, sinks, event, p)?;
+    batch.counts.add(Final::Status(p.status));
+    Ok(true)
+}
+
+/// Records an event whose key the ledger knows: a duplicate (the same
+/// payload: nothing is recorded but its count) or a conflict (another
+/// payload: a row of its own, in the exception queue).
+pub(super) fn record_known(
+    w: &mut Writer<'_>,
+    ledger: &Ledger,
+    p: Ev<'_>,
+    now: &str,
+    batch: &mut BatchRecord,
+) -> Result<()> {
     let mut first: Option<(i64, Option<String>, String)> = None;
     let mut same = false;
     {

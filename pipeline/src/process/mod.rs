@@ -31,6 +31,7 @@ use crate::http::{deliver, DeliveryCounts};
 use crate::lineage::{StepCache, Steps};
 use crate::sink::Sinks;
 use crate::state::State;
+use crate::store::Durable;
 
 mod ack;
 mod chunks;
@@ -43,9 +44,9 @@ pub(crate) use chunks::{delivery_base, prepare_again, Lineage};
 pub(crate) use ledger::{commit, count_run, insert_emits, Ledger, Writer};
 
 use ack::{acknowledge, Ack};
-use chunks::{prepare, Chunk};
+use chunks::{defer, evaluate_deferred, prepare, Chunk};
 use input::{ChunkRead, Source, CHUNK};
-use ledger::{record, BatchRecord};
+use ledger::{record, record_known, record_new, BatchRecord};
 use ordering::{Evaluated, Got, InOrder, Msg};
 
 /// A checked package with its tables, version and sinks, ready to process.
@@ -58,6 +59,10 @@ pub struct Rules {
     pub root: PathBuf,
     pub data_dir: PathBuf,
     pub config: Config,
+    /// The name the package's state is kept under (`store::package_name`).
+    pub package_name: String,
+    /// The tables again, for the metrics of a package with state.
+    pub(crate) state_tables: Option<Tables>,
 }
 
 impl Rules {
@@ -67,8 +72,29 @@ impl Rules {
         let ir = pkg.package();
         let version = crate::version::package_version(&pkg.sources, &ir, data_dir)?;
         let config = Config::load(&pkg.root, &ir)?;
+        let state_tables = ir.has_state().then(|| tables.clone());
         let (evaluator, _) = Evaluator::new(ir, tables, Choice { backend, lineage: true });
-        Ok(Rules { evaluator, version, root: pkg.root.clone(), data_dir: data_dir.to_path_buf(), config })
+        Ok(Rules {
+            evaluator,
+            version,
+            root: pkg.root.clone(),
+            data_dir: data_dir.to_path_buf(),
+            config,
+            package_name: crate::store::package_name(&pkg.root),
+            state_tables,
+        })
+    }
+
+    /// Loads the package's state for a run that writes (`None` for a
+    /// package without state), under the state directory's lock.
+    pub(crate) fn open_state(&self, conn: &Connection) -> Result<Option<Durable>> {
+        match &self.state_tables {
+            None => Ok(None),
+            Some(tables) => {
+                Durable::open(conn, self.evaluator.package(), tables.clone(), &self.package_name, &self.version)
+                    .map(Some)
+            }
+        }
     }
 
     /// Replaces the sink configuration (tests and embedders).
@@ -188,6 +214,9 @@ fn evaluate_chunks(
     garbage: Receiver<Chunk>,
 ) {
     yield_to_the_writer();
+    // A package with state is evaluated by the writer, in input order: here
+    // its lines are only read and hashed.
+    let stateful = rules.state_tables.is_some();
     let mut scratch = canonical::Scratch::default();
     let mut lineage = Lineage { steps, cache: StepCache::default() };
     let mut pool: Vec<Chunk> = Vec::new();
@@ -213,7 +242,11 @@ fn evaluate_chunks(
             }
         };
         for line in &lines {
-            prepare(rules, line, &mut chunk, &mut scratch, &mut lineage);
+            if stateful {
+                defer(line, &mut chunk, &mut scratch);
+            } else {
+                prepare(rules, line, &mut chunk, &mut scratch, &mut lineage);
+            }
         }
         if tx.send(Msg::Chunk { seq, evaluated: Evaluated { chunk, bytes_read, worker } }).is_err() {
             return;
@@ -233,6 +266,9 @@ pub fn process(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary> {
     let start = Instant::now();
+    // The package's state first: a record it cannot read stops the run
+    // before anything is recorded.
+    let mut durable = rules.open_state(&state.conn)?;
     let (sinks, ledger) = begin_run(state, rules, "process", &opts.input_name)?;
     let steps = Steps::load(&state.conn)?;
     let run_id = ledger.run_id;
@@ -306,7 +342,8 @@ pub fn process(
             .spawn_scoped(s, move || checkpoints(&ckpt_conn, &ckpt_rx))
             .map_err(|e| Error::Other(format!("cannot start the checkpoint thread: {e}")))?;
         let rx = InOrder::new(chunk_rx);
-        let written = write_stream(state, &ledger, steps, sinks, rx, &ack_tx, opts, progress, wake_tx);
+        let ctx = Batches { ledger: &ledger, steps, rules, durable: durable.as_mut() };
+        let written = write_stream(state, ctx, sinks, rx, &ack_tx, opts, progress, wake_tx);
         drop(ack_tx);
         // Back to SQLite's own checkpoints (the hook and the pragma share a
         // slot); dropping the hook ends the checkpoint thread.
@@ -371,11 +408,20 @@ fn checkpoints(conn: &Connection, asked: &Receiver<()>) {
     }
 }
 
+/// What the writer records batches with.
+struct Batches<'a> {
+    ledger: &'a Ledger,
+    steps: &'a Steps,
+    rules: &'a Rules,
+    /// The package's state (a package with state), whose events the writer
+    /// evaluates in input order.
+    durable: Option<&'a mut Durable>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn write_stream(
     state: &mut State,
-    ledger: &Ledger,
-    steps: &Steps,
+    ctx: Batches<'_>,
     mut sinks: Sinks,
     mut rx: InOrder,
     out: &SyncSender<Ack>,
@@ -383,6 +429,9 @@ fn write_stream(
     progress: &mut dyn FnMut(&Progress),
     wake: SyncSender<()>,
 ) -> Result<Counts> {
+    let Batches { ledger, steps, rules, mut durable } = ctx;
+    // The writer's own lineage ids (a package with state is evaluated here).
+    let mut lineage = Lineage { steps, cache: StepCache::default() };
     let mut counts = Counts::default();
     // The batch: chunks with the worker that made each.
     let mut batch: Vec<(usize, Chunk)> = Vec::new();
@@ -427,10 +476,35 @@ fn write_stream(
             // First the lineage steps met so far: the batch's events refer to them.
             steps.save(&tx)?;
             let mut w = Writer::new(&tx)?;
-            for (_, chunk) in &batch {
-                for p in chunk.events() {
-                    record(&mut w, ledger, &mut sinks, p, &now, &mut recorded_batch)?;
+            for (_, chunk) in &mut batch {
+                match durable.as_deref_mut() {
+                    None => {
+                        for p in chunk.events() {
+                            record(&mut w, ledger, &mut sinks, p, &now, &mut recorded_batch)?;
+                        }
+                    }
+                    Some(d) => {
+                        for n in 0..chunk.deferred_len() {
+                            let new =
+                                evaluate_deferred(rules, d, chunk, n, &mut lineage, &mut |key| Ok(!w.known(key)?))?;
+                            let Some(p) = chunk.last() else { continue };
+                            if !new {
+                                record_known(&mut w, ledger, p, &now, &mut recorded_batch)?;
+                            } else if !record_new(&mut w, ledger, &mut sinks, p, &now, &mut recorded_batch)? {
+                                return Err(Error::Other(format!(
+                                    "internal error: the ledger refused key `{}`, which it did not hold",
+                                    p.key()
+                                )));
+                            }
+                        }
+                    }
                 }
+            }
+            if let Some(d) = durable.as_deref_mut() {
+                // The records and metric cells as this batch left them.
+                d.flush(&tx, rules.evaluator.package())?;
+                // The lineage steps the writer met.
+                steps.save(&tx)?;
             }
             count_run(&tx, ledger.run_id, &recorded_batch.counts)
         })();
