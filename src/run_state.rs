@@ -9,9 +9,8 @@ use std::process::ExitCode;
 use canon_compiler::ir;
 use canon_jit::Evaluator;
 use canon_runtime::input::{not_utf8_outcome, InputReader, Line};
-use canon_runtime::outcome::Fault;
 use canon_runtime::state::Store;
-use canon_runtime::{Outcome, Status, Tables};
+use canon_runtime::{Outcome, Tables};
 
 /// `--state-in` and `--state-out`.
 pub struct StateFiles {
@@ -67,14 +66,6 @@ pub fn apply(pkg: &ir::Package, tables: &Tables, store: &mut Store, o: &mut Outc
     store.apply_outcome(pkg, tables, o, false);
 }
 
-/// An accepted outcome whose writes could not be applied: rejected with the fault.
-fn reject(pkg: &ir::Package, o: &mut Outcome, f: Fault) {
-    let at = pkg.loc_string(f.loc);
-    o.status = Status::Rejected;
-    o.emits.clear();
-    o.rejections.push(f.into_rejection(at));
-}
-
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     engine: &Evaluator,
@@ -120,18 +111,17 @@ pub fn run(
             }
             Line::Event(text) => {
                 // The outcome line is written as the engine gives it, then
-                // its writes applied; in the rare case where applying them
-                // faults (a metric's expressions), the line is written again,
-                // rejected, from the same evaluation against the same state.
+                // its writes applied. In the rare case where applying them
+                // faults (a metric's expressions), nothing was applied: the
+                // event is evaluated again against the same state and its
+                // outcome goes through `apply`, which rejects it, as with
+                // `--explain`.
                 let writes = engine.evaluate_json_in(line.number, text, &store, &mut out);
-                if !writes.is_empty() {
-                    if let Err(f) = store.apply(pkg, tables, &writes) {
-                        out.clear();
-                        let mut o = engine.evaluate_in(line.number, text, &store);
-                        o.writes.clear();
-                        reject(pkg, &mut o, f);
-                        engine.write_outcome(&o, &mut out);
-                    }
+                if !writes.is_empty() && store.apply(pkg, tables, &writes).is_err() {
+                    out.clear();
+                    let mut o = engine.evaluate_in(line.number, text, &store);
+                    apply(pkg, tables, &mut store, &mut o);
+                    engine.write_outcome(&o, &mut out);
                 }
             }
         }
