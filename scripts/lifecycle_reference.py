@@ -435,12 +435,12 @@ class Lifecycle:
             for state, key, rec in lines)
 
     def metrics(self, as_of):
-        def metric(name, value, aged=False):
+        def metric(name, value, aged=False, keep=lambda s: True):
             if aged and as_of is None:
                 return {"name": name, "groups": None}
             groups = {}
             for s in self.timesheets.values():
-                if s["status"] != "Approved":
+                if s["status"] != "Approved" or not keep(s):
                     continue
                 if aged and not (s["approved_at"] is not None and as_of - s["approved_at"] > dt.timedelta(hours=48)):
                     continue
@@ -450,7 +450,9 @@ class Lifecycle:
 
         return {"metrics": [
             metric("approved_not_posted_hours", lambda s: s["sent_hours"] - s["posted_hours"]),
-            metric("posted_not_billed_hours", lambda s: s["posted_hours"] - s["billed_hours"]),
+            # Only billable time is ever invoiced (README: the billable projects' journal account).
+            metric("posted_not_billed_hours", lambda s: s["posted_hours"] - s["billed_hours"],
+                   keep=lambda s: s["line"] is not None and s["line"]["account"] == "4000-REVENUE"),
             metric("adjusted_not_reclassified_hours", lambda s: s["unreclassified_hours"]),
             metric("stale_approved_not_posted_hours", lambda s: s["sent_hours"] - s["posted_hours"], aged=True),
         ]}

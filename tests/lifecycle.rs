@@ -127,3 +127,12 @@ fn process_and_status_give_the_reference_metrics() {
     let want = std::fs::read_to_string(root().join(GOLDEN).join("state.jsonl")).unwrap();
     assert!(String::from_utf8_lossy(&export.stdout) == want, "canon state export differs from the reference's state");
 }
+
+#[test]
+fn the_examples_sample_gives_its_expected_outcomes() {
+    let want = std::fs::read_to_string(root().join(PKG).join("lifecycle-expected.jsonl")).unwrap();
+    for engine in ["interp", "jit"] {
+        let out = canon(&["run", PKG, "--engine", engine, "--input", &format!("{PKG}/lifecycle.jsonl")]);
+        assert!(String::from_utf8_lossy(&out.stdout) == want, "{engine}: examples/timesheets/lifecycle-expected.jsonl");
+    }
+}

@@ -16,16 +16,16 @@ use crate::values::{Currency, ProjectStatus, Region, Role, Tier, WorkerKind};
 /// the line of the statement in examples/timesheets. Update these when the
 /// package's layout changes (`tests/parity.rs` fails until they agree).
 mod at {
-    pub const HOURS_OUT_OF_RANGE: &str = "posting.canon:11";
-    pub const FUTURE_WORK_DATE: &str = "posting.canon:17";
-    pub const UNKNOWN_PROJECT: &str = "posting.canon:23";
-    pub const PROJECT_NOT_OPEN: &str = "posting.canon:27";
-    pub const TASK_REQUIRED: &str = "posting.canon:31";
-    pub const NO_FX_RATE: &str = "posting.canon:45";
+    pub const HOURS_OUT_OF_RANGE: &str = "posting.canon:16";
+    pub const FUTURE_WORK_DATE: &str = "posting.canon:22";
+    pub const UNKNOWN_PROJECT: &str = "posting.canon:28";
+    pub const PROJECT_NOT_OPEN: &str = "posting.canon:32";
+    pub const TASK_REQUIRED: &str = "posting.canon:36";
+    pub const NO_FX_RATE: &str = "posting.canon:50";
     /// The journal amount: `round(convert(rate * t.hours, ...), 2)`.
-    pub const LINE_AMOUNT: &str = "posting.canon:47";
+    pub const LINE_AMOUNT: &str = "posting.canon:52";
     /// The payable amount: `round(cost_rate(...) * t.hours, 2)`.
-    pub const PAYABLE_AMOUNT: &str = "posting.canon:69";
+    pub const PAYABLE_AMOUNT: &str = "posting.canon:74";
     /// The event declaration (where a schema violation points).
     pub const EVENT: &str = "types.canon:63";
 }
