@@ -213,9 +213,11 @@ impl Metrics {
         for (n, (i, key, part, sign)) in deltas.iter().enumerate() {
             let Some(m) = pkg.metrics.get(*i) else { continue };
             if self.step(*i, m.kind, key, part, *sign).is_none() {
+                // Undo what was done, each delta with its own metric's kind.
                 for j in done.iter().rev() {
                     if let Some((i, key, part, sign)) = deltas.get(*j) {
-                        let _ = self.step(*i, m.kind, key, part, -*sign);
+                        let kind = pkg.metrics.get(*i).map(|d| d.kind).unwrap_or(m.kind);
+                        let _ = self.step(*i, kind, key, part, -*sign);
                     }
                 }
                 let at = pkg.loc_string(m.loc);
