@@ -27,7 +27,7 @@ fn golden() -> PathBuf {
 
 /// `n` events and the oracle's outcome line for each: the golden events over
 /// and over, each round after the first with its own event ids
-/// (`evt-R.K`), which the outcomes of these stateless rules do not depend on.
+/// (`evt-R.K`) and timesheet ids (`TS-R.K`, so every approval is a first one).
 fn workload(n: u64, dir: &Path) -> Vec<String> {
     let events = std::fs::read_to_string(golden().join("events.jsonl")).expect("the golden events (tests/golden)");
     let expected = std::fs::read_to_string(golden().join("expected.jsonl")).expect("the golden outputs (tests/golden)");
@@ -37,9 +37,10 @@ fn workload(n: u64, dir: &Path) -> Vec<String> {
     for i in 0..n as usize {
         let (event, outcome) = pairs[i % pairs.len()];
         let round = i / pairs.len();
-        input.push_str(&rename(event, "id", "evt-", round));
+        // Each round its own timesheets too: the example posts a timesheet's first approval only.
+        input.push_str(&rename(&rename(event, "id", "evt-", round), "timesheetId", "TS-", round));
         input.push('\n');
-        outcomes.push(rename(outcome, "id", "evt-", round));
+        outcomes.push(rename(&rename(outcome, "id", "evt-", round), "journalId", "JE-TS-", round));
     }
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("events.jsonl"), input).unwrap();
