@@ -35,6 +35,10 @@ fn events(dir: &Path, copies: usize) -> PathBuf {
         for line in sample.lines() {
             let mut e: Json = serde_json::from_str(line).unwrap();
             e["id"] = format!("{}-{copy}", e["id"].as_str().unwrap()).into();
+            // Each copy its own timesheet: the example posts a timesheet's first approval only.
+            if let Some(t) = e["data"]["timesheetId"].as_str().map(|t| format!("{t}-{copy}")) {
+                e["data"]["timesheetId"] = t.into();
+            }
             out.push_str(&format!("{e}\n"));
         }
     }
