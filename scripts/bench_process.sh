@@ -7,6 +7,9 @@
 #   scripts/bench_process.sh [EVENTS]     (default 200000)
 #
 # Target (issue 5): `canon process` at >= 50% of `canon run`'s throughput.
+# With state (issue 12): `canon process` of a package with state
+# (tests/pipeline_state, over the same events) at >= 80% of `canon process`
+# of the stateless example.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -28,7 +31,7 @@ secs() { # wall seconds of "$@"
 }
 min() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
 
-run=() run2=() interp=() proc=() proci=() dup=()
+run=() run2=() interp=() proc=() proci=() dup=() runs=() procs=()
 for i in 1 2 3; do
   run+=("$(secs "$canon" run "$pkg" --input "$ev" --data "$data" --output "$tmp/run.jsonl")")
   run2+=("$(secs "$canon" run "$pkg" --input "$ev" --data "$data" --output "$tmp/run.jsonl" --threads 2)")
@@ -38,7 +41,13 @@ for i in 1 2 3; do
   dup+=("$(secs "$canon" process "$pkg" --input "$ev" --data "$data" --state "$tmp/state" --output "$tmp/dup.jsonl")")
   rm -rf "$tmp/state-i"
   proci+=("$(secs "$canon" process "$pkg" --input "$ev" --data "$data" --state "$tmp/state-i" --output "$tmp/process-i.jsonl" --engine interp)")
+  runs+=("$(secs "$canon" run tests/pipeline_state --input "$ev" --output "$tmp/run-s.jsonl" --state-out "$tmp/run-s-state.jsonl")")
+  rm -rf "$tmp/state-s"
+  procs+=("$(secs "$canon" process tests/pipeline_state --input "$ev" --state "$tmp/state-s" --output "$tmp/process-s.jsonl")")
 done
+cmp -s "$tmp/run-s.jsonl" "$tmp/process-s.jsonl" || { echo "error: with state, canon process and canon run printed different outcomes" >&2; exit 1; }
+"$canon" state export --state "$tmp/state-s" > "$tmp/export-s.jsonl"
+cmp -s "$tmp/run-s-state.jsonl" "$tmp/export-s.jsonl" || { echo "error: with state, canon process left another state than canon run" >&2; exit 1; }
 cmp -s "$tmp/run.jsonl" "$tmp/process.jsonl" || { echo "error: canon process and canon run printed different outcomes" >&2; exit 1; }
 cmp -s "$tmp/run.jsonl" "$tmp/process-i.jsonl" || { echo "error: canon process --engine interp printed other outcomes" >&2; exit 1; }
 # The lineage is the same whichever engine evaluated (each state numbers
@@ -61,12 +70,12 @@ if traces(sys.argv[1]) != traces(sys.argv[2]):
 PY
 # The database with its WAL (closing leaves the WAL to the next checkpoint).
 db=$(du -cm "$tmp/state/state.db"* | tail -1 | cut -f1)
-python3 - "$n" "$(min "${run[@]}")" "$(min "${run2[@]}")" "$(min "${interp[@]}")" "$(min "${proc[@]}")" "$(min "${dup[@]}")" "$db" "$(min "${proci[@]}")" <<'PY'
+python3 - "$n" "$(min "${run[@]}")" "$(min "${run2[@]}")" "$(min "${interp[@]}")" "$(min "${proc[@]}")" "$(min "${dup[@]}")" "$db" "$(min "${proci[@]}")" "$(min "${runs[@]}")" "$(min "${procs[@]}")" <<'PY'
 import sys
 n = int(sys.argv[1])
 run, run2, interp, proc, dup = (float(x) for x in sys.argv[2:7])
 db = sys.argv[7]
-proci = float(sys.argv[8])
+proci, runs, procs = (float(x) for x in sys.argv[8:11])
 rate = lambda t: f"{n / t:>9,.0f} events/s ({t:.2f} s)"
 print(f"{n:,} timesheet events, best of 3")
 print(f"canon run (JIT, 1 thread):       {rate(run)}")
@@ -77,4 +86,9 @@ print(f"canon process (again, all dup):  {rate(dup)}")
 print(f"canon process --engine interp:   {rate(proci)}")
 print(f"process / run:                   {run / proc:.0%}   (target: >= 50%)")
 print(f"process / run --threads 2:       {run2 / proc:.0%}")
+print(f"canon run, with state:           {rate(runs)}")
+print(f"canon process, with state:       {rate(procs)}")
+print(f"with state / process:            {proc / procs:.0%}   (target: >= 80%)")
+print(f"with state / process --engine interp: {proci / procs:.0%}")
+print(f"process with state / run with state:  {runs / procs:.0%}")
 PY

@@ -610,11 +610,9 @@ pub fn state(cmd: StateCommand) -> ExitCode {
                             say(line);
                         }
                         Format::Human => {
+                            // The record as the package writes it (fields in their order).
                             say(format!("{state_name} {key}"));
-                            let pretty = serde_json::from_str::<serde_json::Value>(&record)
-                                .and_then(|v| serde_json::to_string_pretty(&v))
-                                .unwrap_or(record);
-                            say(pretty);
+                            say(record);
                         }
                     }
                     ExitCode::SUCCESS

@@ -158,8 +158,19 @@ fn expected(outcomes: &[String], sink: &str) -> Expected {
 /// Runs `canon process` of `package` on `tmp/events.jsonl` into `state`,
 /// killing it with SIGKILL `kills` times at random instants once it has
 /// committed new events (watching `sink`'s file grow towards about
-/// `sink_bytes`), then lets it finish.
-fn kill_and_restart(package: &str, tmp: &Path, state: &Path, sink: &str, sink_bytes: u64, kills: u64, rng: &mut Rng) {
+/// `sink_bytes`), each run with a batch size drawn from `batches`, then lets
+/// it finish.
+#[allow(clippy::too_many_arguments)]
+fn kill_and_restart(
+    package: &str,
+    tmp: &Path,
+    state: &Path,
+    sink: &str,
+    sink_bytes: u64,
+    kills: u64,
+    batches: &[u64],
+    rng: &mut Rng,
+) {
     // Kill, restart, kill... each at a random instant once the run has
     // committed new events, the instants spread over the whole run (a
     // restart first re-reads the events already processed: duplicates).
@@ -168,7 +179,7 @@ fn kill_and_restart(package: &str, tmp: &Path, state: &Path, sink: &str, sink_by
     let start = Instant::now();
     let mut interrupted = 0;
     for k in 0..kills {
-        let batch = [16, 64, 256, 8192][rng.below(4) as usize];
+        let batch = batches[rng.below(batches.len() as u64) as usize];
         let before = size();
         let step = 2 * sink_bytes.saturating_sub(before) / (kills - k + 1);
         let target = before + 1 + rng.below(step.max(1));
@@ -285,7 +296,7 @@ fn sigkill_at_random_instants_loses_nothing_and_duplicates_nothing() {
     let reference = workload(events, &tmp);
     let expected = expected(&reference, "erp_posting");
     let state = tmp.join("state");
-    kill_and_restart(EXAMPLE, &tmp, &state, "erp_posting", expected.2, kills, &mut rng);
+    kill_and_restart(EXAMPLE, &tmp, &state, "erp_posting", expected.2, kills, &[16, 64, 256, 8192], &mut rng);
     check_exactly_once(EXAMPLE, &tmp, &state, &["erp_posting", "payroll_staging"], &expected, events);
     let _ = std::fs::remove_dir_all(&tmp);
 }
@@ -318,7 +329,8 @@ fn sigkill_with_state_applies_every_write_once_in_order() {
     let expected = expected(&reference, "totals");
     assert!(!expected.1.is_empty() && expected.0.len() > expected.1.len(), "the workload accepts and rejects");
     let state = tmp.join("state");
-    kill_and_restart(STATEFUL, &tmp, &state, "totals", expected.2, kills, &mut rng);
+    // Half as many events: batches small enough that a run commits often.
+    kill_and_restart(STATEFUL, &tmp, &state, "totals", expected.2, kills, &[16, 64, 256, 1024], &mut rng);
     check_exactly_once(STATEFUL, &tmp, &state, &["totals"], &expected, events);
 
     // The state: what `canon run --state-out` wrote, byte for byte.

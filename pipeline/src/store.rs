@@ -22,7 +22,7 @@ use std::path::Path;
 use canon_compiler::ir::{self, StateId};
 use canon_runtime::metrics::{Acc, Cell, CellKey, MetricReport, Metrics};
 use canon_runtime::state::{decode_record, key_json, key_of, record_json, Key, Store};
-use canon_runtime::{Outcome, Tables};
+use canon_runtime::{Outcome, Tables, Value};
 use canon_stdlib::Timestamp;
 use rusqlite::{Connection, OptionalExtension};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -44,11 +44,26 @@ pub struct Durable {
     pub(crate) package: String,
     pub(crate) store: Store,
     tables: Tables,
-    /// Records written since the last flush, each with the key text of its
-    /// row in the database (`None`: no row).
-    dirty: FxHashMap<(StateId, Key), Option<String>>,
+    /// Per state, the records written since the last flush, each with its
+    /// row in the database.
+    dirty: Vec<FxHashMap<Key, Row>>,
+    /// Per state, whether a key's text can change while the key stays the
+    /// same (a Decimal or Money key field: `7.5` and `7.50`).
+    rescalable: Vec<bool>,
     /// Metric cells changed since the last flush.
     cells: FxHashSet<(usize, CellKey)>,
+}
+
+/// The database's row of a record written since the last flush.
+#[derive(Debug, Clone)]
+enum Row {
+    /// None.
+    Absent,
+    /// The row of this record, as last written back (or loaded).
+    Of(Value),
+    /// A row whose key text is this one (loaded with a key text other than
+    /// the package's: it is rewritten under the package's).
+    Text(String),
 }
 
 impl std::fmt::Debug for Durable {
@@ -65,13 +80,13 @@ fn misfit(state: &str, key: &str, message: impl std::fmt::Display) -> Error {
 /// Reads the records of `package` into a store (without metrics). Records
 /// of a state the package does not declare are left out (their count is
 /// returned). A record whose key text is not the one the package gives it
-/// now is noted in `rekey` (its row's key text).
+/// now is noted in `rekey` (with its row's key text).
 fn load_records(
     conn: &Connection,
     pkg: &ir::Package,
     package: &str,
     only: Option<StateId>,
-    mut rekey: Option<&mut FxHashMap<(StateId, Key), Option<String>>>,
+    mut rekey: Option<&mut Vec<(StateId, Key, String)>>,
 ) -> Result<(Store, u64)> {
     let mut store = Store::new(pkg);
     let mut undeclared = 0u64;
@@ -96,9 +111,7 @@ fn load_records(
         let own = key_json(pkg, def, &value);
         if own != key {
             match rekey.as_deref_mut() {
-                Some(rekey) => {
-                    rekey.insert((id, k), Some(key.to_string()));
-                }
+                Some(rekey) => rekey.push((id, k, key.to_string())),
                 None if !canon_runtime::state::same_key_text(&own, key) => {
                     return Err(misfit(name, key, format!("the record's key is {own} by the package's key fields")));
                 }
@@ -162,29 +175,50 @@ fn write_cell(
     key: &CellKey,
 ) -> Result<()> {
     let Some(m) = pkg.metrics.get(i) else { return Ok(()) };
-    let by = by_values(key);
-    match metrics.cell(i, key) {
-        Some(cell) => {
-            let acc = cell.acc.to_text();
+    let value = metrics.cell(i, key).map(|c| (c.records, c.acc.to_text()));
+    write_cell_row(conn, package, &m.name, &by_values(key), key.at, value.as_ref().map(|(n, acc)| (*n, acc.as_str())))
+}
+
+/// Writes a cell: its number of records and its sum, or, with `None`, its deletion.
+fn write_cell_row(
+    conn: &Connection,
+    package: &str,
+    metric: &str,
+    by: &str,
+    at: Option<i64>,
+    value: Option<(i64, &str)>,
+) -> Result<()> {
+    match (value, at) {
+        // A cell of an aged metric (an instant: never NULL) is one upsert.
+        (Some((records, acc)), Some(at)) => {
+            conn.prepare_cached(
+                "INSERT INTO metric_cells (package, metric, by_values, age_at, records, acc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (package, metric, by_values, age_at) DO UPDATE SET records = excluded.records, acc = excluded.acc",
+            )?
+            .execute(rusqlite::params![package, metric, by, at, records, acc])?;
+        }
+        // Without `age` the index does not make NULLs meet: updated where
+        // it is, inserted when it is not.
+        (Some((records, acc)), None) => {
             let n = conn
                 .prepare_cached(
-                    "UPDATE metric_cells SET records = ?5, acc = ?6
-                     WHERE package = ?1 AND metric = ?2 AND by_values = ?3 AND age_at IS NOT DISTINCT FROM ?4",
+                    "UPDATE metric_cells SET records = ?4, acc = ?5
+                     WHERE package = ?1 AND metric = ?2 AND by_values = ?3 AND age_at IS NULL",
                 )?
-                .execute(rusqlite::params![package, m.name, by, key.at, cell.records, acc])?;
+                .execute(rusqlite::params![package, metric, by, records, acc])?;
             if n == 0 {
                 conn.prepare_cached(
-                    "INSERT INTO metric_cells (package, metric, by_values, age_at, records, acc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO metric_cells (package, metric, by_values, age_at, records, acc) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
                 )?
-                .execute(rusqlite::params![package, m.name, by, key.at, cell.records, acc])?;
+                .execute(rusqlite::params![package, metric, by, records, acc])?;
             }
         }
-        None => {
+        (None, _) => {
             conn.prepare_cached(
                 "DELETE FROM metric_cells
                  WHERE package = ?1 AND metric = ?2 AND by_values = ?3 AND age_at IS NOT DISTINCT FROM ?4",
             )?
-            .execute(rusqlite::params![package, m.name, by, key.at])?;
+            .execute(rusqlite::params![package, metric, by, at])?;
         }
     }
     Ok(())
@@ -230,8 +264,24 @@ impl Durable {
     /// maintained the cells, they are computed from the records and written
     /// back, in a transaction of their own, before anything else.
     pub fn open(conn: &Connection, pkg: &ir::Package, tables: Tables, package: &str, version: &str) -> Result<Durable> {
-        let mut dirty = FxHashMap::default();
-        let (mut store, _) = load_records(conn, pkg, package, None, Some(&mut dirty))?;
+        let mut rekey = Vec::new();
+        let (mut store, _) = load_records(conn, pkg, package, None, Some(&mut rekey))?;
+        let mut dirty: Vec<FxHashMap<Key, Row>> = vec![FxHashMap::default(); pkg.states.len()];
+        for (state, key, text) in rekey {
+            if let Some(map) = dirty.get_mut(state.0 as usize) {
+                map.insert(key, Row::Text(text));
+            }
+        }
+        let rescalable = pkg
+            .states
+            .iter()
+            .map(|def| {
+                let fields = pkg.record(def.record).map(|r| r.fields.as_slice()).unwrap_or(&[]);
+                def.keys.iter().filter_map(|i| fields.get(*i as usize)).any(|f| {
+                    matches!(f.ty.strip(), canon_compiler::types::Ty::Decimal | canon_compiler::types::Ty::Money)
+                })
+            })
+            .collect();
         if metrics_version(conn, package)?.as_deref() == Some(version) {
             load_cells(conn, pkg, package, store.metrics_mut())?;
         } else {
@@ -240,7 +290,7 @@ impl Durable {
             write_all_cells(&tx, package, pkg, store.metrics(), version)?;
             tx.commit()?;
         }
-        Ok(Durable { package: package.to_string(), store, tables, dirty, cells: FxHashSet::default() })
+        Ok(Durable { package: package.to_string(), store, tables, dirty, rescalable, cells: FxHashSet::default() })
     }
 
     pub fn store(&self) -> &Store {
@@ -258,54 +308,122 @@ impl Durable {
             }
             // The first write since the last flush: its record before is the
             // one the database holds.
-            self.dirty.entry((w.state, w.key.clone())).or_insert_with(|| match (&w.before, pkg.state(w.state)) {
-                (Some(before), Some(def)) => Some(key_json(pkg, def, before)),
-                _ => None,
-            });
+            let Some(map) = self.dirty.get_mut(w.state.0 as usize) else { continue };
+            if !map.contains_key(&*w.key) {
+                let row = w.before.clone().map(Row::Of).unwrap_or(Row::Absent);
+                map.insert(w.key.clone(), row);
+            }
         }
         self.cells.extend(applied.cells);
+    }
+
+    /// What changed since the last delta was taken, as it is now: each
+    /// record and metric cell once, encoded for [`write_delta`]. The next
+    /// delta starts from here.
+    pub fn take_delta(&mut self, delta: &mut Delta) {
+        // The records as values (shared, not copied): the writer encodes them.
+        for (i, map) in self.dirty.iter_mut().enumerate() {
+            let state = StateId(i as u32);
+            let rescalable = self.rescalable.get(i).copied().unwrap_or(true);
+            for (key, row) in map.drain() {
+                match (self.store.record(state, &key), row) {
+                    // The same key: the same text, unless a decimal's scale changed it.
+                    (Some(record), Row::Of(_)) if !rescalable => {
+                        delta.rows.push(DeltaRow::Put { state, record: record.clone(), row: None });
+                    }
+                    (Some(record), row) => {
+                        delta.rows.push(DeltaRow::Put { state, record: record.clone(), row: Some(row) })
+                    }
+                    (None, Row::Absent) => {}
+                    (None, row) => delta.rows.push(DeltaRow::Delete { state, row }),
+                }
+            }
+        }
+        let metrics = self.store.metrics();
+        for (metric, key) in self.cells.drain() {
+            let value = metrics.cell(metric, &key).map(|c| (c.records, c.acc.to_text()));
+            delta.rows.push(DeltaRow::Cell { metric, by: by_values(&key), at: key.at, value });
+        }
     }
 
     /// Writes the records and cells changed since the last flush, as they
     /// are now, in the caller's transaction.
     pub fn flush(&mut self, conn: &Connection, pkg: &ir::Package) -> Result<()> {
-        for ((state, key), row) in self.dirty.drain() {
-            let Some(def) = pkg.state(state) else { continue };
-            match self.store.record(state, &key) {
-                Some(record) => {
-                    let key_text = key_json(pkg, def, record);
-                    if let Some(old) = row.filter(|old| *old != key_text) {
-                        conn.prepare_cached(
-                            "DELETE FROM state_records WHERE package = ?1 AND state = ?2 AND key = ?3",
-                        )?
-                        .execute(rusqlite::params![self.package, def.name, old])?;
-                    }
-                    conn.prepare_cached(
-                        "INSERT INTO state_records (package, state, key, record) VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (package, state, key) DO UPDATE SET record = excluded.record",
-                    )?
-                    .execute(rusqlite::params![
-                        self.package,
-                        def.name,
-                        key_text,
-                        record_json(pkg, def, record)
-                    ])?;
+        let mut delta = Delta::default();
+        self.take_delta(&mut delta);
+        write_delta(conn, &self.package, pkg, &delta)
+    }
+}
+
+/// Changes to a package's state, each record and cell as it is to be
+/// written ([`Durable::take_delta`], [`write_delta`]).
+#[derive(Debug, Default)]
+pub struct Delta {
+    rows: Vec<DeltaRow>,
+}
+
+impl Delta {
+    pub fn clear(&mut self) {
+        self.rows.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+#[derive(Debug)]
+enum DeltaRow {
+    /// A record, and its row (`None`: its row, if any, has its key text):
+    /// a row with another key text (a key written with another scale) is
+    /// replaced.
+    Put { state: StateId, record: Value, row: Option<Row> },
+    /// The row deleted.
+    Delete { state: StateId, row: Row },
+    /// A metric cell as it is now (`None`: no record contributes: deleted).
+    Cell { metric: usize, by: String, at: Option<i64>, value: Option<(i64, String)> },
+}
+
+/// The key text of a record's row in the database.
+fn row_key(pkg: &ir::Package, def: &ir::StateDef, row: &Row) -> Option<String> {
+    match row {
+        Row::Absent => None,
+        Row::Of(record) => Some(key_json(pkg, def, record)),
+        Row::Text(text) => Some(text.clone()),
+    }
+}
+
+/// Writes a delta of `package`'s state in the caller's transaction.
+pub fn write_delta(conn: &Connection, package: &str, pkg: &ir::Package, delta: &Delta) -> Result<()> {
+    for row in &delta.rows {
+        match row {
+            DeltaRow::Put { state, record, row } => {
+                let Some(def) = pkg.state(*state) else { continue };
+                let key = key_json(pkg, def, record);
+                if let Some(old) = row.as_ref().and_then(|r| row_key(pkg, def, r)).filter(|old| *old != key) {
+                    conn.prepare_cached("DELETE FROM state_records WHERE package = ?1 AND state = ?2 AND key = ?3")?
+                        .execute(rusqlite::params![package, def.name, old])?;
                 }
-                None => {
-                    if let Some(old) = row {
-                        conn.prepare_cached(
-                            "DELETE FROM state_records WHERE package = ?1 AND state = ?2 AND key = ?3",
-                        )?
-                        .execute(rusqlite::params![self.package, def.name, old])?;
-                    }
+                conn.prepare_cached(
+                    "INSERT INTO state_records (package, state, key, record) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (package, state, key) DO UPDATE SET record = excluded.record",
+                )?
+                .execute(rusqlite::params![package, def.name, key, record_json(pkg, def, record)])?;
+            }
+            DeltaRow::Delete { state, row } => {
+                let Some(def) = pkg.state(*state) else { continue };
+                if let Some(key) = row_key(pkg, def, row) {
+                    conn.prepare_cached("DELETE FROM state_records WHERE package = ?1 AND state = ?2 AND key = ?3")?
+                        .execute(rusqlite::params![package, def.name, key])?;
                 }
             }
+            DeltaRow::Cell { metric, by, at, value } => {
+                let Some(m) = pkg.metrics.get(*metric) else { continue };
+                write_cell_row(conn, package, &m.name, by, *at, value.as_ref().map(|(n, acc)| (*n, acc.as_str())))?;
+            }
         }
-        for (i, key) in self.cells.drain() {
-            write_cell(conn, &self.package, pkg, self.store.metrics(), i, &key)?;
-        }
-        Ok(())
     }
+    Ok(())
 }
 
 /// A state and its number of records (`canon state list`).

@@ -103,6 +103,26 @@ fn conformance_cases_give_their_outcomes_and_the_state_of_canon_run_whatever_the
 }
 
 #[test]
+fn the_lineage_of_a_queued_event_shows_its_reads_and_the_writes_that_were_dropped() {
+    // s01: a negative bump is rejected after its put; its lineage shows the
+    // read and the write its handler made, none of which was applied.
+    let dir = conformance("s01-state-sequence");
+    let input = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut state = State::open(&tmp.path().join("state")).unwrap();
+    run(&mut state, &rules(&dir), &input, &opts(2, 2));
+    let items = exceptions::list(&state, &Filter { status: None, code: Some("NEGATIVE".into()) }).unwrap();
+    let item = serde_json::to_value(exceptions::show(&state, items[0].id).unwrap()).unwrap();
+    let trace = item["lineage"]["trace"].as_array().unwrap();
+    let kinds: Vec<&str> = trace.iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"state_read") && kinds.contains(&"write"), "{kinds:?}");
+    let write = trace.iter().find(|t| t["kind"] == "write").unwrap();
+    assert_eq!(write["state"], "counters");
+    assert!(write["after"]["n"].is_i64(), "{write}");
+    assert!(write["at"].as_str().unwrap().starts_with("ledger.canon:"), "{write}");
+}
+
+#[test]
 fn an_event_again_in_the_same_batch_writes_nothing() {
     let dir = conformance("s01-state-sequence");
     let input = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
