@@ -139,6 +139,12 @@ pub enum Data {
     /// column in header order (`Open`, `< 4`, `(4..8)`, `not "a", "b"`, `-`):
     /// a row with these cells covers it, and only inputs no row covers.
     UncoveredInput(Vec<String>),
+    /// A replacement that fixes the diagnostic: the text at `span` (in the
+    /// diagnostic's file) replaced by any one of `with`, best first (the
+    /// language server offers a quick fix for each): `==` for a `=` that
+    /// meant to compare, `USD` for `usd`, `Status.Open` for `"OPEN"`, the
+    /// close names for an unknown one.
+    Replace { span: Span, with: Vec<String> },
 }
 
 impl Diagnostic {

@@ -186,6 +186,11 @@ pub struct TableDef {
     pub keys: Vec<u32>,
 }
 
+/// The field index a `key` clause holds for a field its record does not
+/// have (an E0103): the key keeps its declared length, so lookups are
+/// checked against it. Never in a package without errors.
+pub const NO_FIELD: u32 = u32::MAX;
+
 /// `state name: Record key field` (LANGUAGE.md §4.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateDef {

@@ -70,6 +70,7 @@ impl<'a> Checker<'a> {
 
     fn block(&mut self, env: &mut Env, b: &ast::Block) -> ir::Block {
         let m = env.mark();
+        let u = self.unguarded_len();
         let mut stmts = Vec::new();
         for s in &b.stmts {
             if let Some(s) = self.stmt(env, s) {
@@ -77,6 +78,7 @@ impl<'a> Checker<'a> {
             }
         }
         env.reset(&m);
+        self.unguard_to(u);
         ir::Block { stmts }
     }
 
@@ -95,8 +97,10 @@ impl<'a> Checker<'a> {
             }
             ast::StmtKind::Check { cond, reject } => {
                 let c = self.expect(env, cond, &Ty::Bool);
-                // A failed check does not stop, so the message sees no narrowing.
+                // A failed check does not stop, so the message sees no narrowing,
+                // nor does the rest of the block; an E0202 there says why.
                 let r = self.rejection(env, reject, s.span);
+                self.unguard(facts(&c).0, super::expr::Unguarded::Check);
                 Stmt::Check { cond: c, reject: r }
             }
             ast::StmtKind::Require { cond, reject } => {
@@ -117,10 +121,9 @@ impl<'a> Checker<'a> {
                     _ if self.is_broken(&dest.text) => None,
                     _ => {
                         let names: Vec<String> = self.pkg.destinations.iter().map(|d| d.name.clone()).collect();
-                        let help = super::closest(&dest.text, names.iter().map(String::as_str))
-                            .map(|s| format!("did you mean `{s}`?"))
-                            .or_else(|| Some("declare it with `destination name: RecordType`".into()));
-                        self.error(Code::E0101, dest.span, format!("unknown destination `{}`", dest.text)).help = help;
+                        let d = self.error(Code::E0101, dest.span, format!("unknown destination `{}`", dest.text));
+                        let fallback = Some("declare it with `destination name: RecordType`".into());
+                        super::suggest(d, &dest.text, dest.span, names.iter().map(String::as_str), fallback);
                         None
                     }
                 };

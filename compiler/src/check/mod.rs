@@ -15,7 +15,7 @@ mod state;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use crate::diagnostics::{Code, Diagnostic, FileId, LineIndex};
+use crate::diagnostics::{Code, Data, Diagnostic, FileId, LineIndex};
 use crate::ir::{self, DeclSite, DestId, FnId, Loc, TableId};
 use crate::syntax::ast::{self, Span};
 use crate::types::{EnumId, RecordId, Ty, TyDisplay, ENVELOPE, ROUNDING, WEEKDAY};
@@ -378,6 +378,9 @@ pub(crate) struct Checker<'a> {
     broken_decisions: Cow<'a, [bool]>,
     /// Names of items that failed to parse: not reported again as unknown.
     broken_names: Cow<'a, HashSet<String>>,
+    /// Paths tested against `none` where the test does not narrow them (a
+    /// `check`, the left side of an `or`), so an E0202 can say why.
+    unguarded: Vec<(expr::Path, expr::Unguarded)>,
 }
 
 impl<'a> Checker<'a> {
@@ -459,6 +462,7 @@ impl<'a> Checker<'a> {
             current: None,
             broken_decisions: Cow::default(),
             broken_names: Cow::Owned(files.iter().flat_map(|f| f.ast.broken.iter().cloned()).collect()),
+            unguarded: Vec::new(),
         }
     }
 
@@ -480,6 +484,7 @@ impl<'a> Checker<'a> {
             current: None,
             broken_decisions: Cow::Borrowed(scope.broken_decisions.as_slice()),
             broken_names: Cow::Borrowed(&scope.broken_names),
+            unguarded: Vec::new(),
         }
     }
 
@@ -501,6 +506,7 @@ impl<'a> Checker<'a> {
             current: None,
             broken_decisions: Cow::Borrowed(sigs.scope.broken_decisions.as_slice()),
             broken_names: Cow::Borrowed(&sigs.scope.broken_names),
+            unguarded: Vec::new(),
         }
     }
 
@@ -726,13 +732,13 @@ impl<'a> Checker<'a> {
                 Some(TypeName::Record(r)) => Ty::Record(r),
                 None if self.broken_names.contains(&id.text) => Ty::Error,
                 None => {
-                    let mut help = None;
+                    let names: Vec<String> = self.types.keys().cloned().collect();
+                    let d = self.error(Code::E0101, id.span, format!("unknown type `{}`", id.text));
                     if id.text == "List" {
-                        help = Some("write the element type: `List<Entry>`".to_string());
-                    } else if let Some(s) = closest(&id.text, self.types.keys().map(String::as_str)) {
-                        help = Some(format!("did you mean `{s}`?"));
+                        d.help = Some("write the element type: `List<Entry>`".to_string());
+                    } else {
+                        suggest(d, &id.text, id.span, names.iter().map(String::as_str), None);
                     }
-                    self.error(Code::E0101, id.span, format!("unknown type `{}`", id.text)).help = help;
                     Ty::Error
                 }
             },
@@ -812,8 +818,17 @@ impl<'a> Checker<'a> {
                             match self.pkg.record(r).and_then(|d| d.field_index(&k.text)) {
                                 Some(i) => keys.push(i),
                                 None => {
-                                    let rn = self.pkg.record(r).map(|d| d.name.clone()).unwrap_or_default();
-                                    self.error(Code::E0103, k.span, format!("`{rn}` has no field `{}`", k.text));
+                                    let (rn, names) = self
+                                        .pkg
+                                        .record(r)
+                                        .map(|d| (d.name.clone(), d.fields.iter().map(|f| f.name.clone()).collect::<Vec<String>>()))
+                                        .unwrap_or_default();
+                                    let d =
+                                        self.error(Code::E0103, k.span, format!("`{rn}` has no field `{}`", k.text));
+                                    suggest(d, &k.text, k.span, names.iter().map(String::as_str), None);
+                                    // The table keeps the key it declared (LANGUAGE.md §11): a
+                                    // lookup is checked against its arity, not reported again.
+                                    keys.push(ir::NO_FIELD);
                                 }
                             }
                         }
@@ -893,18 +908,44 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// The candidate closest to `name` by edit distance, if it is close enough to suggest.
-pub(crate) fn closest<'s>(name: &str, candidates: impl Iterator<Item = &'s str>) -> Option<String> {
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        let d = edit_distance(name, c);
-        // The nearest; of equally near names, the first in alphabetical order
-        // (so the suggestion does not depend on the order names were stored in).
-        if d <= (name.len() / 3).max(1) && best.is_none_or(|(bd, bc)| d < bd || (d == bd && c < bc)) {
-            best = Some((d, c));
-        }
+/// Every candidate close enough to `name` to suggest, best first: the
+/// nearest by edit distance, equally near ones in alphabetical order (so the
+/// list does not depend on the order names were stored in). Close enough is
+/// within half the name's length (at least one edit), so a misspelt
+/// `erp_eu` offers both `erp_us` and `erp_emea` rather than only the nearest.
+pub(crate) fn candidates<'s>(name: &str, candidates: impl Iterator<Item = &'s str>) -> Vec<String> {
+    let limit = (name.chars().count() / 2).max(1);
+    let mut found: Vec<(usize, &str)> =
+        candidates.filter(|c| *c != name).map(|c| (edit_distance(name, c), c)).filter(|(d, _)| *d <= limit).collect();
+    found.sort_unstable();
+    found.dedup();
+    found.into_iter().map(|(_, c)| c.to_string()).collect()
+}
+
+/// `did you mean `a`?` or `did you mean `a`, `b` or `c`?` (best first).
+pub(crate) fn did_you_mean(names: &[String]) -> Option<String> {
+    match names {
+        [] => None,
+        [one] => Some(format!("did you mean `{one}`?")),
+        many => Some(format!("did you mean {}?", expr::quote_list_or(many))),
     }
-    best.map(|(_, c)| c.to_string())
+}
+
+/// Sets the help of an unknown-name diagnostic to the names close to
+/// `name` (or `fallback` when there are none) and attaches them as
+/// [`Data::Replace`] of `span`, one quick fix each.
+pub(crate) fn suggest<'s>(
+    d: &mut Diagnostic,
+    name: &str,
+    span: Span,
+    names: impl Iterator<Item = &'s str>,
+    fallback: Option<String>,
+) {
+    let with = candidates(name, names);
+    d.help = did_you_mean(&with).or(fallback);
+    if !with.is_empty() {
+        d.data = Some(Data::Replace { span, with });
+    }
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -927,13 +968,27 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-    use super::closest;
+    use super::candidates;
+
+    fn closest(name: &str, names: &[&str]) -> Option<String> {
+        candidates(name, names.iter().copied()).into_iter().next()
+    }
 
     #[test]
     fn the_suggestion_does_not_depend_on_the_order_of_names() {
-        assert_eq!(closest("mix", ["min", "max"].into_iter()).as_deref(), Some("max"));
-        assert_eq!(closest("mix", ["max", "min"].into_iter()).as_deref(), Some("max"));
-        assert_eq!(closest("rond", ["round", "amount"].into_iter()).as_deref(), Some("round"));
-        assert_eq!(closest("zzzzzz", ["round"].into_iter()), None);
+        assert_eq!(closest("mix", &["min", "max"]).as_deref(), Some("max"));
+        assert_eq!(closest("mix", &["max", "min"]).as_deref(), Some("max"));
+        assert_eq!(closest("rond", &["round", "amount"]).as_deref(), Some("round"));
+        assert_eq!(closest("zzzzzz", &["round"]), None);
+    }
+
+    #[test]
+    fn every_close_candidate_is_listed_best_first() {
+        let names = ["erp_us", "erp_emea", "erp_apac", "revenue"];
+        assert_eq!(candidates("erp_eu", names.iter().copied()), vec!["erp_us", "erp_emea"]);
+        assert_eq!(candidates("erp_eu", names.iter().rev().copied()), vec!["erp_us", "erp_emea"]);
+        // Ties keep every candidate, in alphabetical order.
+        assert_eq!(candidates("erp_xx", ["erp_us", "erp_ca"].into_iter()), vec!["erp_ca", "erp_us"]);
+        assert!(candidates("total", ["total"].into_iter()).is_empty());
     }
 }

@@ -3,7 +3,7 @@
 //! that give and check state.
 
 use super::expr::{mk, Env};
-use super::{closest, Checker, ValueName};
+use super::{suggest, Checker, ValueName};
 use crate::diagnostics::Code;
 use crate::ir::{self, ExprKind, MetricKind, StateId, Stmt};
 use crate::syntax::ast::{self, Span};
@@ -50,7 +50,11 @@ impl<'a> Checker<'a> {
                         }
                         None => {
                             let rn = rec.name.clone();
-                            self.error(Code::E0103, k.span, format!("`{rn}` has no field `{}`", k.text));
+                            let names: Vec<String> = rec.fields.iter().map(|f| f.name.clone()).collect();
+                            let d = self.error(Code::E0103, k.span, format!("`{rn}` has no field `{}`", k.text));
+                            suggest(d, &k.text, k.span, names.iter().map(String::as_str), None);
+                            // The state keeps the key it declared: lookups are checked against its arity.
+                            keys.push(ir::NO_FIELD);
                         }
                     }
                 }
@@ -138,10 +142,9 @@ impl<'a> Checker<'a> {
             _ if self.is_broken(&name.text) => None,
             _ => {
                 let names: Vec<String> = self.pkg.states.iter().map(|d| d.name.clone()).collect();
-                let help = closest(&name.text, names.iter().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`?"))
-                    .unwrap_or_else(|| "declare it with `state name: Record key field`".into());
-                self.error(Code::E0101, name.span, format!("unknown state `{}`", name.text)).help = Some(help);
+                let d = self.error(Code::E0101, name.span, format!("unknown state `{}`", name.text));
+                let fallback = Some("declare it with `state name: Record key field`".into());
+                suggest(d, &name.text, name.span, names.iter().map(String::as_str), fallback);
                 None
             }
         }
@@ -187,14 +190,12 @@ impl<'a> Checker<'a> {
                 for f in fields {
                     let Some(i) = rec.field_index(&f.name.text) else {
                         let names: Vec<String> = rec.fields.iter().map(|f| f.name.clone()).collect();
-                        let help = closest(&f.name.text, names.iter().map(String::as_str))
-                            .map(|s| format!("did you mean `{s}`?"));
-                        self.error(
+                        let d = self.error(
                             Code::E0103,
                             f.name.span,
                             format!("`{}` has no field `{}`", rec.name, f.name.text),
-                        )
-                        .help = help;
+                        );
+                        suggest(d, &f.name.text, f.name.span, names.iter().map(String::as_str), None);
                         self.expr(env, &f.value, None);
                         continue;
                     };

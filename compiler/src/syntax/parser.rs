@@ -7,7 +7,7 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 use super::ast::*;
-use crate::diagnostics::{Code, Diagnostic, FileId};
+use crate::diagnostics::{Code, Data, Diagnostic, FileId};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/canon.pest"]
@@ -290,11 +290,72 @@ impl<'t> Builder<'t> {
         };
         let at = base + pos;
         let end = (at + found_len(self.text, at)).min(self.text.len()).max(at);
+        let positives = match &e.variant {
+            pest::error::ErrorVariant::ParsingError { positives, .. } => positives.as_slice(),
+            pest::error::ErrorVariant::CustomError { .. } => &[],
+        };
+        if let Some(d) = self.likely_slip(at, positives) {
+            self.diagnostics.push(d);
+            return;
+        }
         let mut d = Diagnostic::new(Code::E0001, self.file, Span::new(at, end), message);
         if let Some(h) = syntax_help(chunk, pos) {
             d = d.with_help(h);
         }
         self.diagnostics.push(d);
+    }
+
+    /// A syntax error with a likely cause, said plainly with the one edit
+    /// that fixes it (LANGUAGE.md §11) rather than as every token the
+    /// grammar would take: `=` where a comparison was meant, a currency
+    /// code in lower case, a Money literal without the space before its code.
+    fn likely_slip(&self, at: usize, positives: &[Rule]) -> Option<Diagnostic> {
+        let rest = self.text.get(at..)?;
+        let before = self.text.get(..at)?;
+        let word: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let replace = |span: Span, with: &str| Data::Replace { span, with: vec![with.to_string()] };
+        let in_cell = positives.iter().any(is_cell_rule);
+        let lone_eq = rest.starts_with('=') && !rest.starts_with("==") && !rest.starts_with("=>");
+        if (lone_eq && positives.contains(&Rule::cmp_op)) || (in_cell && rest.starts_with('=')) {
+            let eq = if rest.starts_with("==") { 2 } else { 1 };
+            let span = Span::new(at, at + eq);
+            let d = if !in_cell {
+                Diagnostic::new(Code::E0001, self.file, span, "`=` does not compare: use `==` to compare")
+                    .with_help("`=` gives a `let` its value; `==` tests whether two values are equal")
+                    .with_data(replace(span, "=="))
+            } else {
+                // The `=` and the spaces after it go.
+                let blank = rest.get(eq..).map(|r| r.len() - r.trim_start_matches([' ', '\t']).len()).unwrap_or(0);
+                let eqs = if eq == 2 { "==" } else { "=" };
+                Diagnostic::new(Code::E0001, self.file, span, format!("a decision cell does not start with `{eqs}`"))
+                    .with_help("a cell that tests equality is the value alone: `Open`, `\"EU\"`, `12`")
+                    .with_data(replace(Span::new(at, at + eq + blank), ""))
+            };
+            return Some(d);
+        }
+        let is_code = word.len() == 3 && word.chars().all(|c| c.is_ascii_alphabetic());
+        if is_code && positives.contains(&Rule::currency) && word.chars().any(|c| c.is_ascii_lowercase()) {
+            let upper = word.to_ascii_uppercase();
+            let span = Span::new(at, at + 3);
+            return Some(
+                Diagnostic::new(Code::E0001, self.file, span, format!("currency codes are upper case: write `{upper}`"))
+                    .with_help(format!(
+                        "a Money literal is an amount, a space and a three-letter ISO 4217 code in capitals, \
+                         such as `12.50 {upper}`"
+                    ))
+                    .with_data(replace(span, &upper)),
+            );
+        }
+        let after_digit = before.chars().next_back().is_some_and(|c| c.is_ascii_digit());
+        if is_code && after_digit && word.chars().all(|c| c.is_ascii_uppercase()) {
+            let span = Span::new(at, at + 3);
+            return Some(
+                Diagnostic::new(Code::E0001, self.file, span, "a Money literal needs a space before its currency code")
+                    .with_help(format!("write the amount, a space, then the code: `{} {word}`", number_before(before)))
+                    .with_data(replace(Span::new(at, at), " ")),
+            );
+        }
+        None
     }
 
     fn err(&mut self, code: Code, span: Span, message: impl Into<String>) {
@@ -1187,6 +1248,25 @@ fn describe_at(text: &str, pos: usize) -> String {
         c.to_string()
     };
     format!("`{tok}`")
+}
+
+fn is_cell_rule(r: &Rule) -> bool {
+    matches!(
+        r,
+        Rule::in_cell
+            | Rule::any_cell
+            | Rule::cmp_cell
+            | Rule::range_cell
+            | Rule::not_cell
+            | Rule::values_cell
+            | Rule::cell_cmp_op
+    )
+}
+
+/// The number literal that ends `before` (`1.5` in `... = 1.5`).
+fn number_before(before: &str) -> &str {
+    let start = before.rfind(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).map(|i| i + 1).unwrap_or(0);
+    before.get(start..).unwrap_or("")
 }
 
 fn found_len(text: &str, pos: usize) -> usize {

@@ -3,7 +3,7 @@
 use canon_stdlib::functions::{self, Overload, Target, TypeRef};
 
 use super::{mk, unify, Env};
-use crate::check::{closest, Callee, Checker, ValueName};
+use crate::check::{suggest, Callee, Checker, ValueName};
 use crate::diagnostics::Code;
 use crate::ir::{self, Const, ExprKind};
 use crate::syntax::ast::{self, Span};
@@ -53,9 +53,8 @@ impl<'a> Checker<'a> {
                 None => {
                     let mut names: Vec<String> = self.values.keys().cloned().collect();
                     names.extend(canon_stdlib::functions::ALL.iter().map(|b| b.name.to_string()));
-                    let help =
-                        closest(&callee.text, names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
-                    self.error(Code::E0101, callee.span, format!("unknown function `{}`", callee.text)).help = help;
+                    let d = self.error(Code::E0101, callee.span, format!("unknown function `{}`", callee.text));
+                    suggest(d, &callee.text, callee.span, names.iter().map(String::as_str), None);
                     self.err_expr(span)
                 }
             },

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use canon_stdlib::Currency;
 
 use super::{mk, quote_list, quote_list_or, unify, Env};
-use crate::check::{closest, Checker};
-use crate::diagnostics::Code;
+use crate::check::{suggest, Checker};
+use crate::diagnostics::{Code, Data};
 use crate::ir::{self, Const, ExprKind};
 use crate::syntax::ast::{self, Span};
 use crate::types::{RecordId, Ty, ENVELOPE};
@@ -83,17 +83,15 @@ impl<'a> Checker<'a> {
                 }
                 let en = def.name.clone();
                 let names: Vec<String> = def.variants.iter().map(|v| v.name.clone()).collect();
-                let help = closest(&id.text, names.iter().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`?"))
-                    .unwrap_or_else(|| format!("the variants of `{en}` are {}", quote_list(&names)));
-                self.error(Code::E0105, id.span, format!("`{}` is not a variant of `{en}`", id.text)).help = Some(help);
+                let fallback = Some(format!("the variants of `{en}` are {}", quote_list(&names)));
+                let d = self.error(Code::E0105, id.span, format!("`{}` is not a variant of `{en}`", id.text));
+                suggest(d, &id.text, id.span, names.iter().map(String::as_str), fallback);
                 None
             }
             Some(Ty::Currency) => match Currency::parse(&id.text) {
                 Some(c) => Some((Const::Currency(c), Ty::Currency)),
                 None => {
-                    self.error(Code::E0201, id.span, format!("`{}` is not a currency code", id.text)).help =
-                        Some("a currency code is three upper-case letters, such as `EUR`".into());
+                    self.not_a_currency(&id.text, id.span, "");
                     None
                 }
             },
@@ -103,6 +101,8 @@ impl<'a> Checker<'a> {
                     if Currency::parse(&id.text).is_some() {
                         self.error(Code::E0105, id.span, format!("cannot tell what `{}` is here", id.text)).help =
                             Some(format!("for a currency write `Currency.{}`", id.text));
+                    } else if lower_case_currency(&id.text).is_some() {
+                        self.not_a_currency(&id.text, id.span, "Currency.");
                     } else {
                         self.error(Code::E0101, id.span, format!("unknown name `{}`", id.text));
                     }
@@ -124,13 +124,30 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// E0201 for a name that is no currency code where one is expected;
+    /// a code in the wrong case (`usd`) is offered in capitals, written
+    /// after `prefix` (`Currency.` where no type says it is a currency).
+    pub(super) fn not_a_currency(&mut self, text: &str, span: Span, prefix: &str) {
+        match lower_case_currency(text) {
+            Some(upper) => {
+                let with = format!("{prefix}{upper}");
+                let d = self.error(Code::E0201, span, format!("currency codes are upper case: write `{with}`"));
+                d.help = Some(format!("`{upper}` is the ISO 4217 code; Canon spells currency codes in capitals"));
+                d.data = Some(Data::Replace { span, with: vec![with] });
+            }
+            None => {
+                self.error(Code::E0201, span, format!("`{text}` is not a currency code")).help =
+                    Some("a currency code is three upper-case letters, such as `EUR`".into());
+            }
+        }
+    }
+
     pub(super) fn qualified_variant(&mut self, ty: &ast::Ident, v: &ast::Ident) -> Option<(Const, Ty)> {
         if ty.text == "Currency" {
             return match Currency::parse(&v.text) {
                 Some(c) => Some((Const::Currency(c), Ty::Currency)),
                 None => {
-                    self.error(Code::E0201, v.span, format!("`{}` is not a currency code", v.text)).help =
-                        Some("a currency code is three upper-case letters, such as `EUR`".into());
+                    self.not_a_currency(&v.text, v.span, "");
                     None
                 }
             };
@@ -169,6 +186,7 @@ impl<'a> Checker<'a> {
                             self.error(Code::E0202, e.span, format!("cannot insert an optional `{shown}` into text"))
                                 .help =
                                 Some(format!("write `{{{} ?? \"...\"}}` or check it first", self.text_of(e.span)));
+                            self.why_optional(&x, e.span);
                         }
                         Ty::Record(_) | Ty::List(_) => {
                             let shown = self.show(&x.ty);
@@ -217,9 +235,9 @@ impl<'a> Checker<'a> {
             }
             None if self.is_broken(&name.text) => return None,
             None => {
-                let help =
-                    closest(&name.text, self.types.keys().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
-                self.error(Code::E0101, name.span, format!("unknown type `{}`", name.text)).help = help;
+                let names: Vec<String> = self.types.keys().cloned().collect();
+                let d = self.error(Code::E0101, name.span, format!("unknown type `{}`", name.text));
+                suggest(d, &name.text, name.span, names.iter().map(String::as_str), None);
                 for f in fields {
                     self.expr(env, &f.value, None);
                 }
@@ -231,11 +249,10 @@ impl<'a> Checker<'a> {
         for f in fields {
             let Some(i) = def.field_index(&f.name.text) else {
                 let names: Vec<String> = def.fields.iter().map(|f| f.name.clone()).collect();
-                let help = closest(&f.name.text, names.iter().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`?"))
-                    .unwrap_or_else(|| format!("the fields of `{}` are {}", def.name, quote_list(&names)));
-                self.error(Code::E0103, f.name.span, format!("`{}` has no field `{}`", def.name, f.name.text)).help =
-                    Some(help);
+                let fallback = Some(format!("the fields of `{}` are {}", def.name, quote_list(&names)));
+                let d =
+                    self.error(Code::E0103, f.name.span, format!("`{}` has no field `{}`", def.name, f.name.text));
+                suggest(d, &f.name.text, f.name.span, names.iter().map(String::as_str), fallback);
                 self.expr(env, &f.value, None);
                 continue;
             };
@@ -319,4 +336,10 @@ impl<'a> Checker<'a> {
         let items = out.into_iter().map(|(x, sp)| self.coerce(x, &elem, sp)).collect();
         mk(ExprKind::List(items), Ty::list(elem), loc)
     }
+}
+
+/// `USD` for `usd` or `Usd`: a known currency code written in the wrong case.
+pub(crate) fn lower_case_currency(text: &str) -> Option<String> {
+    let upper = text.to_ascii_uppercase();
+    (upper != text && Currency::parse(&upper).is_some()).then_some(upper)
 }

@@ -8,8 +8,8 @@ mod operators;
 
 use canon_stdlib::Currency;
 
-use super::{closest, Checker, ValueName};
-use crate::diagnostics::Code;
+use super::{suggest, Checker, ValueName};
+use crate::diagnostics::{Code, Data};
 use crate::ir::{self, BinaryOp, Const, ExprKind, Pat, UnaryOp};
 use crate::syntax::ast::{self, Span};
 use crate::types::{Ty, ENVELOPE};
@@ -36,6 +36,15 @@ pub(crate) struct Env {
     pub(crate) allow_meta: bool,
     /// Handlers and tests may read state; functions, decisions and metrics may not (E0501).
     pub(crate) allow_state: bool,
+}
+
+/// Why a path tested against `none` is still optional (LANGUAGE.md §7.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unguarded {
+    /// `check x != none else ...`: a failed check does not stop the handler.
+    Check,
+    /// `x == none or ...`: the right side of an `or` is not a guarded region.
+    Or,
 }
 
 /// A mark to restore a scope to.
@@ -171,6 +180,7 @@ impl<'a> Checker<'a> {
                 let (found, want) = (self.show(&x.ty), self.show(target));
                 self.error(Code::E0202, span, format!("expected `{want}`, found optional `{found}`")).help =
                     Some(OPTIONAL_HELP.into());
+                self.why_optional(&x, span);
                 self.err_expr(span)
             }
             (Ty::NoneLit, t) => {
@@ -193,12 +203,54 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Marks `paths` as tested against `none` without being narrowed, until [`Self::unguard_to`].
+    pub(crate) fn unguard(&mut self, paths: Vec<Path>, why: Unguarded) {
+        self.unguarded.extend(paths.into_iter().map(|p| (p, why)));
+    }
+
+    /// Forgets the marks of [`Self::unguard`] after the first `len`.
+    pub(crate) fn unguard_to(&mut self, len: usize) {
+        self.unguarded.truncate(len);
+    }
+
+    pub(crate) fn unguarded_len(&self) -> usize {
+        self.unguarded.len()
+    }
+
+    /// After an E0202 about `x` (written at `span`): when `x` was tested
+    /// against `none` by a test that does not narrow, the message says why
+    /// and the help says what would narrow.
+    pub(crate) fn why_optional(&mut self, x: &ir::Expr, span: Span) {
+        let Some(p) = path_of(x) else { return };
+        let Some(why) = self.unguarded.iter().rev().find(|(q, _)| *q == p).map(|(_, w)| *w) else { return };
+        let name = self.text_of(span);
+        let (reason, help) = match why {
+            Unguarded::Check => (
+                format!("a `check` does not stop the handler, so `check {name} != none` does not narrow `{name}`"),
+                format!(
+                    "use `require {name} != none else ...` to stop when it is none, or test it with `if {name} != none {{ ... }}` or `{name} != none and ...`"
+                ),
+            ),
+            Unguarded::Or => (
+                format!("`or` does not narrow `{name}`: only the rest of an `and` chain is guarded"),
+                format!(
+                    "write the test with `and` (`{name} != none and ...`), test it with `if` or `require`, or read it with `?.` and `??`"
+                ),
+            ),
+        };
+        if let Some(d) = self.diags.last_mut().filter(|d| d.code == Code::E0202) {
+            d.message = format!("{}; {reason}", d.message);
+            d.help = Some(help);
+        }
+    }
+
     /// Requires a non-optional value of any type (reports E0202 for `T?`).
     pub(super) fn require_value(&mut self, x: ir::Expr, span: Span) -> ir::Expr {
         if x.ty.is_optional() && !x.ty.is_error() {
             let found = self.show(&x.ty);
             self.error(Code::E0202, span, format!("this value is optional (`{found}`)")).help =
                 Some(OPTIONAL_HELP.into());
+            self.why_optional(&x, span);
             return self.err_expr(span);
         }
         x
@@ -371,7 +423,9 @@ impl<'a> Checker<'a> {
             self.error(Code::E0201, id.span, format!("`{}` is a type, not a value", id.text));
             return self.err_expr(id.span);
         }
-        let known_variant = self.variant_owners.contains_key(&id.text) || Currency::parse(&id.text).is_some();
+        let known_variant = self.variant_owners.contains_key(&id.text)
+            || Currency::parse(&id.text).is_some()
+            || (literals::lower_case_currency(&id.text).is_some() && env.lookup(&id.text).is_none());
         if known_variant || matches!(expected.map(Ty::strip), Some(Ty::Enum(_)) | Some(Ty::Currency)) {
             return match self.bare_variant(id, expected) {
                 Some((c, t)) => mk(ExprKind::Const(c), t, loc),
@@ -382,8 +436,8 @@ impl<'a> Checker<'a> {
             return self.err_expr(id.span);
         }
         let names: Vec<String> = env.locals.iter().map(|(n, _, _)| n.clone()).collect();
-        let help = closest(&id.text, names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
-        self.error(Code::E0101, id.span, format!("unknown name `{}`", id.text)).help = help;
+        let d = self.error(Code::E0101, id.span, format!("unknown name `{}`", id.text));
+        suggest(d, &id.text, id.span, names.iter().map(String::as_str), None);
         self.err_expr(id.span)
     }
 
@@ -445,10 +499,9 @@ impl<'a> Checker<'a> {
         let Some(index) = def.field_index(&name.text) else {
             let rn = def.name.clone();
             let names: Vec<String> = def.fields.iter().map(|f| f.name.clone()).collect();
-            let help = closest(&name.text, names.iter().map(String::as_str))
-                .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| format!("the fields of `{rn}` are {}", quote_list(&names)));
-            self.error(Code::E0103, name.span, format!("`{rn}` has no field `{}`", name.text)).help = Some(help);
+            let fallback = Some(format!("the fields of `{rn}` are {}", quote_list(&names)));
+            let d = self.error(Code::E0103, name.span, format!("`{rn}` has no field `{}`", name.text));
+            suggest(d, &name.text, name.span, names.iter().map(String::as_str), fallback);
             return self.err_expr(span);
         };
         let fty = def.fields.get(index as usize).map(|f| f.ty.clone()).unwrap_or(Ty::Error);
@@ -464,6 +517,7 @@ impl<'a> Checker<'a> {
                 name.text,
                 self.text_of(base.span)
             ));
+            self.why_optional(&b, base.span);
             return self.err_expr(span);
         }
         let e = if optional {
@@ -530,8 +584,12 @@ impl<'a> Checker<'a> {
                     if sty.is_error() {
                         continue;
                     }
-                    if let Some(c) = self.cell_const(l, sty) {
-                        out.push(Pat::Const(c));
+                    match self.cell_const(l, sty) {
+                        Some(c) => out.push(Pat::Const(c)),
+                        // Reported; the arm counts as covering, so the match
+                        // is not also reported as not exhaustive (one mistake,
+                        // one diagnostic).
+                        None => out.push(Pat::Wildcard),
                     }
                 }
             }
@@ -558,8 +616,48 @@ impl<'a> Checker<'a> {
             _ => {}
         }
         let (x, y) = (self.show(want), self.show(&cty));
-        self.error(Code::E0201, l.span, format!("expected `{x}`, found `{y}`"));
+        let hint = match (&c, want) {
+            (Const::Text(t), Ty::Enum(e)) => Some(self.text_as_variant(*e, t)),
+            _ => None,
+        };
+        let d = self.error(Code::E0201, l.span, format!("expected `{x}`, found `{y}`"));
+        if let Some((help, with)) = hint {
+            d.help = Some(help);
+            d.data = with.map(|w| Data::Replace { span: l.span, with: vec![w] });
+        }
         None
+    }
+
+    /// The variant of enum `e` a text literal names: the one whose wire
+    /// name it is, else the one whose name or wire name it spells ignoring
+    /// case, `_` and `-` (`"in-progress"` for `InProgress`).
+    pub(crate) fn variant_for_text(&self, e: crate::types::EnumId, text: &str) -> Option<String> {
+        let def = self.pkg.enum_def(e)?;
+        let loose = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+        let found = def.variants.iter().find(|v| v.wire == text).or_else(|| def.variants.iter().find(|v| v.name == text));
+        let found = found.or_else(|| {
+            let t = loose(text);
+            def.variants.iter().find(|v| loose(&v.wire) == t || loose(&v.name) == t)
+        });
+        found.map(|v| v.name.clone())
+    }
+
+    /// The help for a text literal where enum `e` was meant (LANGUAGE.md
+    /// §11), and the variant to write instead when one fits.
+    pub(crate) fn text_as_variant(&self, e: crate::types::EnumId, text: &str) -> (String, Option<String>) {
+        let Some(def) = self.pkg.enum_def(e) else { return (String::new(), None) };
+        let en = def.name.clone();
+        match self.variant_for_text(e, text) {
+            Some(v) => {
+                let wire = def.variants.iter().find(|x| x.name == v).map(|x| x.wire.as_str()).unwrap_or("");
+                let why = if wire == text { "is the wire name of" } else { "looks like" };
+                (format!("an enum compares with its variants, not with text: `\"{text}\"` {why} `{en}.{v}`, write `{v}`"), Some(v))
+            }
+            None => {
+                let names: Vec<String> = def.variants.iter().map(|v| v.name.clone()).collect();
+                (format!("an enum compares with its variants, not with text: the variants of `{en}` are {}", quote_list(&names)), None)
+            }
+        }
     }
 
     pub(crate) fn check_exhaustive(&mut self, sty: &Ty, arms: &[(Vec<Pat>, Span)], span: Span) {
@@ -621,7 +719,7 @@ pub(crate) fn quote_list(names: &[String]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
-fn quote_list_or(names: &[String]) -> String {
+pub(crate) fn quote_list_or(names: &[String]) -> String {
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} or `{last}`", quote_list(rest)),
         _ => quote_list(names),

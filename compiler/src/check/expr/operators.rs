@@ -2,8 +2,8 @@
 
 use super::{facts, mk, unify, Env, OPTIONAL_HELP};
 use crate::check::Checker;
-use crate::diagnostics::Code;
-use crate::ir::{self, BinaryOp, CmpOp, ExprKind, UnaryOp};
+use crate::diagnostics::{Code, Data};
+use crate::ir::{self, BinaryOp, CmpOp, Const, ExprKind, UnaryOp};
 use crate::syntax::ast::{self, BinOp, Span};
 use crate::types::Ty;
 
@@ -63,13 +63,17 @@ impl<'a> Checker<'a> {
             BinOp::And | BinOp::Or => {
                 let a = self.expect(env, lhs, &Ty::Bool);
                 // LANGUAGE.md §7.3: only the rest of an `and` chain is a guarded region.
-                let (t, _) = facts(&a);
+                let (t, f) = facts(&a);
                 let m = env.mark();
+                let u = self.unguarded_len();
                 if op == BinOp::And {
                     env.narrow(t);
+                } else {
+                    self.unguard(f, super::Unguarded::Or);
                 }
                 let b = self.expect(env, rhs, &Ty::Bool);
                 env.reset(&m);
+                self.unguard_to(u);
                 let op = if op == BinOp::And { BinaryOp::And } else { BinaryOp::Or };
                 mk(ExprKind::Binary { op, lhs: Box::new(a), rhs: Box::new(b) }, Ty::Bool, loc)
             }
@@ -142,7 +146,23 @@ impl<'a> Checker<'a> {
                     None => a,
                 };
                 let (x, y) = (self.show(&a.ty), self.show(&elem));
-                self.error(Code::E0201, span, format!("cannot look for a `{x}` in a list of `{y}`"));
+                // `p.status in ["OPEN", "CLOSED"]`: the variants whose wire names these are.
+                let variants = match (a.ty.strip(), &l.kind) {
+                    (Ty::Enum(e), ExprKind::List(items)) if !items.is_empty() => items
+                        .iter()
+                        .map(|i| match &i.kind {
+                            ExprKind::Const(Const::Text(t)) => self.variant_for_text(*e, t),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<String>>>(),
+                    _ => None,
+                };
+                let d = self.error(Code::E0201, span, format!("cannot look for a `{x}` in a list of `{y}`"));
+                if let Some(vs) = variants {
+                    let list = format!("[{}]", vs.join(", "));
+                    d.help = Some(format!("an enum is looked for among its variants, not their wire names: `{list}`"));
+                    d.data = Some(Data::Replace { span: rhs.span, with: vec![list] });
+                }
                 self.err_expr(span)
             }
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => {
@@ -169,7 +189,17 @@ impl<'a> Checker<'a> {
         if matches!(op, BinOp::Eq | BinOp::Ne) {
             let Some(u) = unify(&a.ty, &b.ty) else {
                 let (x, y) = (self.show(&a.ty), self.show(&b.ty));
-                self.error(Code::E0201, span, format!("cannot compare `{x}` with `{y}`"));
+                let text = match (a.ty.strip(), &b.kind, b.ty.strip(), &a.kind) {
+                    (Ty::Enum(e), ExprKind::Const(Const::Text(t)), _, _) => Some((*e, t.clone(), rs)),
+                    (_, _, Ty::Enum(e), ExprKind::Const(Const::Text(t))) => Some((*e, t.clone(), ls)),
+                    _ => None,
+                };
+                let hint = text.map(|(e, t, at)| (self.text_as_variant(e, &t), at));
+                let d = self.error(Code::E0201, span, format!("cannot compare `{x}` with `{y}`"));
+                if let Some(((help, with), at)) = hint {
+                    d.help = Some(help);
+                    d.data = with.map(|w| Data::Replace { span: at, with: vec![w] });
+                }
                 return self.err_expr(span);
             };
             // Compare T? with T by value: convert numbers, keep the rest.
@@ -271,13 +301,14 @@ impl<'a> Checker<'a> {
             None => {
                 let (x, y) = (self.show(&a.ty), self.show(&b.ty));
                 if pick(a.ty.strip(), b.ty.strip()).is_some() {
-                    let which = if a.ty.is_optional() { ls } else { rs };
+                    let (which, x) = if a.ty.is_optional() { (ls, &a) } else { (rs, &b) };
                     self.error(
                         Code::E0202,
                         which,
                         format!("`{}` needs values, but this one is optional", op.symbol()),
                     )
                     .help = Some(OPTIONAL_HELP.into());
+                    self.why_optional(x, which);
                 } else {
                     let help = match (op, a.ty.strip(), b.ty.strip()) {
                         (BinOp::Mul, Money, Money) => Some("multiply Money by a Decimal or Int, not by Money"),
