@@ -55,6 +55,9 @@ pub fn parse_file(db: &dyn Db, file: SourceFile) -> Parsed {
             for l in &mut d.labels {
                 l.span = ast::Span { start: l.span.start + by, end: l.span.end + by };
             }
+            if let Some(crate::diagnostics::Data::Replace { span, .. }) = &mut d.data {
+                *span = ast::Span { start: span.start + by, end: span.end + by };
+            }
             d
         }));
     }

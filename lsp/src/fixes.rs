@@ -2,7 +2,10 @@
 //! record literal (E0104), the missing arms of a `match` (E0301) and the
 //! decision row that completeness asks for (E0302). Each inserts values of
 //! the right type to replace (`0`, `""`, `Status.Open`, ...), so the result
-//! checks as it is.
+//! checks as it is. A diagnostic that names the likely slip
+//! ([`Data::Replace`]: `==` for `=`, `USD` for `usd`, `Open` for `"OPEN"`,
+//! the close names of an unknown one) gets one fix per replacement, best
+//! first.
 
 use canon_compiler::db::Checked;
 use canon_compiler::diagnostics::{Code, Data, Diagnostic, FileId};
@@ -48,6 +51,41 @@ impl Workspace {
         let mut out = self.missing_field_fixes(key, start, end);
         out.extend(self.missing_arm_fixes(key, start, end));
         out.extend(self.missing_row_fixes(key, start, end));
+        out.extend(self.replacement_fixes(key, start, end));
+        out
+    }
+
+    /// Quick fixes for the diagnostics overlapping `start..end` that carry
+    /// [`Data::Replace`]: one per replacement, in the checker's order (best
+    /// first). Equally good candidates each get their own fix, so the
+    /// author chooses (a misspelt `erp_eu` may mean `erp_us` or `erp_emea`).
+    pub fn replacement_fixes(&self, key: &str, start: u32, end: u32) -> Vec<Fix> {
+        let Some(site) = self.site(key) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let near =
+            site.c.diagnostics.iter().filter(|d| d.file == site.fid && d.span.end >= start && d.span.start <= end);
+        for d in near {
+            let Some(Data::Replace { span, with }) = &d.data else {
+                continue;
+            };
+            let Some(old) = site.text.get(span.start as usize..span.end as usize) else {
+                continue;
+            };
+            for new in with {
+                let title = if old.is_empty() && new.trim().is_empty() {
+                    "Add a space".to_string()
+                } else if old.is_empty() {
+                    format!("Insert `{new}`")
+                } else if new.is_empty() {
+                    format!("Remove `{}`", old.trim_end())
+                } else {
+                    format!("Replace `{old}` with `{new}`")
+                };
+                out.push((title, vec![(*span, new.clone())]));
+            }
+        }
         out
     }
 

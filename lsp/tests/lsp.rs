@@ -1607,3 +1607,97 @@ async fn document_symbols_list_states_and_metrics() {
     let r = c.request("workspace/symbol", json!({ "query": "not_posted" })).await;
     assert_eq!(r[0]["name"], json!("approved_not_posted"));
 }
+
+/// Every quick fix offered at the line of the first diagnostic with `code`:
+/// (title, the text with that fix applied).
+async fn all_fixes(c: &mut Client, text: &str, code: &str) -> Vec<(String, String)> {
+    let d = c.diagnostics("a.canon").await;
+    let diag =
+        d.iter().find(|d| d["code"] == json!(code)).unwrap_or_else(|| panic!("no {code} in {d:?} for\n{text}")).clone();
+    let uri = c.uri("a.canon");
+    let r = c
+        .request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": uri }, "range": diag["range"], "context": { "diagnostics": [diag] } }),
+        )
+        .await;
+    r.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let title = a["title"].as_str().unwrap_or("").to_string();
+            (title, apply(text, a["edit"]["changes"][&uri].as_array().unwrap()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn code_action_replaces_the_likely_slip() {
+    // (text, code, title of the first fix, text after it); the fixed text checks clean.
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "event E as \"e\" {\n  hours: Decimal\n}\non E as e {\n  check e.hours = 0 else reject ZERO\n}\n",
+            "E0001",
+            "Replace `=` with `==`",
+            "check e.hours == 0 else",
+        ),
+        ("fn fee(h: Decimal) -> Money = h * 12.50 usd\n", "E0001", "Replace `usd` with `USD`", "12.50 USD"),
+        ("fn fee() -> Money = 12.50USD\n", "E0001", "Add a space", "12.50 USD"),
+        ("fn home() -> Currency = Currency.eur\n", "E0201", "Replace `eur` with `EUR`", "Currency.EUR"),
+        (
+            "enum Kind { Employee, Contractor }\ndecision rate(kind: Kind) -> Int\n  hit unique\n  | kind || rate |\n  | = Employee || 100 |\n  | Contractor || 120 |\n",
+            "E0001",
+            "Remove `=`",
+            "| Employee || 100 |",
+        ),
+        (
+            "enum Status { Open = \"OPEN\", Closed = \"CLOSED\" }\nfn open(s: Status) -> Bool = s == \"OPEN\"\n",
+            "E0201",
+            "Replace `\"OPEN\"` with `Open`",
+            "s == Open",
+        ),
+        (
+            "enum Status { Open = \"OPEN\", OnHold = \"ON_HOLD\", Closed = \"CLOSED\" }\nfn active(s: Status) -> Bool = s in [\"OPEN\", \"ON_HOLD\"]\n",
+            "E0201",
+            "Replace `[\"OPEN\", \"ON_HOLD\"]` with `[Open, OnHold]`",
+            "s in [Open, OnHold]",
+        ),
+        (
+            "enum Status { Open = \"OPEN\", Closed = \"CLOSED\" }\nfn code(s: Status) -> Int = match s { \"OPEN\" => 1, Closed => 2 }\n",
+            "E0201",
+            "Replace `\"OPEN\"` with `Open`",
+            "match s { Open => 1",
+        ),
+    ];
+    for (text, code, title, expect) in cases {
+        let mut c = single(text).await;
+        let fixes = all_fixes(&mut c, text, code).await;
+        let (t, fixed) = fixes.first().cloned().unwrap_or_default();
+        assert_eq!(t, *title, "{text}");
+        assert!(fixed.contains(expect), "{fixed}");
+        assert_eq!(codes_after(&mut c, 2, &fixed).await, Vec::<String>::new(), "{fixed}");
+    }
+}
+
+#[tokio::test]
+async fn code_action_offers_every_close_name() {
+    let text = "record Line {\n  amount: Money\n}\ndestination erp_us: Line\ndestination erp_emea: Line\nevent E as \"e\" {\n  amount: Money\n}\non E as e {\n  emit erp_eu Line { amount: e.amount }\n}\n";
+    let mut c = single(text).await;
+    let fixes = all_fixes(&mut c, text, "E0101").await;
+    let titles: Vec<&str> = fixes.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(titles, vec!["Replace `erp_eu` with `erp_us`", "Replace `erp_eu` with `erp_emea`"]);
+    let emea = &fixes[1].1;
+    assert!(emea.contains("emit erp_emea Line"), "{emea}");
+    assert_eq!(codes_after(&mut c, 2, emea).await, Vec::<String>::new(), "{emea}");
+}
+
+#[tokio::test]
+async fn a_key_typo_is_one_diagnostic_and_its_fix_clears_the_lookup() {
+    let text = "record Rate {\n  grade: Text\n  region: Text\n  rate: Money\n}\ntable rates: Rate key (grade, regoin)\nfn rate(g: Text, r: Text) -> Money? = rates[g, r]?.rate\n";
+    let mut c = single(text).await;
+    let fixes = all_fixes(&mut c, text, "E0103").await;
+    assert_eq!(codes_after(&mut c, 2, text).await, vec!["E0103".to_string()]);
+    let (t, fixed) = fixes.first().cloned().unwrap_or_default();
+    assert_eq!(t, "Replace `regoin` with `region`");
+    assert_eq!(codes_after(&mut c, 3, &fixed).await, Vec::<String>::new(), "{fixed}");
+}

@@ -821,7 +821,12 @@ impl<'a> Checker<'a> {
                                     let (rn, names) = self
                                         .pkg
                                         .record(r)
-                                        .map(|d| (d.name.clone(), d.fields.iter().map(|f| f.name.clone()).collect::<Vec<String>>()))
+                                        .map(|d| {
+                                            (
+                                                d.name.clone(),
+                                                d.fields.iter().map(|f| f.name.clone()).collect::<Vec<String>>(),
+                                            )
+                                        })
                                         .unwrap_or_default();
                                     let d =
                                         self.error(Code::E0103, k.span, format!("`{rn}` has no field `{}`", k.text));

@@ -3,7 +3,7 @@
 //! [`super::check_item`]); [`Place`] moves its diagnostics, types and IR to
 //! where the item is.
 
-use crate::diagnostics::{Diagnostic, FileId};
+use crate::diagnostics::{Data, Diagnostic, FileId};
 use crate::ir::{Block, DeclSite, Expr, ExprKind, InterpPart, Loc, MetricDef, RejectInfo, Stmt, TestDef, TestStmt};
 use crate::syntax::ast::Span;
 
@@ -30,6 +30,9 @@ impl Place {
         for l in &mut d.labels {
             l.file = self.file;
             l.span = self.span(l.span);
+        }
+        if let Some(Data::Replace { span, .. }) = &mut d.data {
+            *span = self.span(*span);
         }
         d
     }

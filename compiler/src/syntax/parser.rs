@@ -338,12 +338,17 @@ impl<'t> Builder<'t> {
             let upper = word.to_ascii_uppercase();
             let span = Span::new(at, at + 3);
             return Some(
-                Diagnostic::new(Code::E0001, self.file, span, format!("currency codes are upper case: write `{upper}`"))
-                    .with_help(format!(
-                        "a Money literal is an amount, a space and a three-letter ISO 4217 code in capitals, \
+                Diagnostic::new(
+                    Code::E0001,
+                    self.file,
+                    span,
+                    format!("currency codes are upper case: write `{upper}`"),
+                )
+                .with_help(format!(
+                    "a Money literal is an amount, a space and a three-letter ISO 4217 code in capitals, \
                          such as `12.50 {upper}`"
-                    ))
-                    .with_data(replace(span, &upper)),
+                ))
+                .with_data(replace(span, &upper)),
             );
         }
         let after_digit = before.chars().next_back().is_some_and(|c| c.is_ascii_digit());

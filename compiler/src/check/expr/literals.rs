@@ -250,8 +250,7 @@ impl<'a> Checker<'a> {
             let Some(i) = def.field_index(&f.name.text) else {
                 let names: Vec<String> = def.fields.iter().map(|f| f.name.clone()).collect();
                 let fallback = Some(format!("the fields of `{}` are {}", def.name, quote_list(&names)));
-                let d =
-                    self.error(Code::E0103, f.name.span, format!("`{}` has no field `{}`", def.name, f.name.text));
+                let d = self.error(Code::E0103, f.name.span, format!("`{}` has no field `{}`", def.name, f.name.text));
                 suggest(d, &f.name.text, f.name.span, names.iter().map(String::as_str), fallback);
                 self.expr(env, &f.value, None);
                 continue;

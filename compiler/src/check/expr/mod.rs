@@ -633,8 +633,10 @@ impl<'a> Checker<'a> {
     /// case, `_` and `-` (`"in-progress"` for `InProgress`).
     pub(crate) fn variant_for_text(&self, e: crate::types::EnumId, text: &str) -> Option<String> {
         let def = self.pkg.enum_def(e)?;
-        let loose = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
-        let found = def.variants.iter().find(|v| v.wire == text).or_else(|| def.variants.iter().find(|v| v.name == text));
+        let loose =
+            |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+        let found =
+            def.variants.iter().find(|v| v.wire == text).or_else(|| def.variants.iter().find(|v| v.name == text));
         let found = found.or_else(|| {
             let t = loose(text);
             def.variants.iter().find(|v| loose(&v.wire) == t || loose(&v.name) == t)
@@ -651,11 +653,22 @@ impl<'a> Checker<'a> {
             Some(v) => {
                 let wire = def.variants.iter().find(|x| x.name == v).map(|x| x.wire.as_str()).unwrap_or("");
                 let why = if wire == text { "is the wire name of" } else { "looks like" };
-                (format!("an enum compares with its variants, not with text: `\"{text}\"` {why} `{en}.{v}`, write `{v}`"), Some(v))
+                (
+                    format!(
+                        "an enum compares with its variants, not with text: `\"{text}\"` {why} `{en}.{v}`, write `{v}`"
+                    ),
+                    Some(v),
+                )
             }
             None => {
                 let names: Vec<String> = def.variants.iter().map(|v| v.name.clone()).collect();
-                (format!("an enum compares with its variants, not with text: the variants of `{en}` are {}", quote_list(&names)), None)
+                (
+                    format!(
+                        "an enum compares with its variants, not with text: the variants of `{en}` are {}",
+                        quote_list(&names)
+                    ),
+                    None,
+                )
             }
         }
     }
