@@ -128,11 +128,17 @@ impl<'a> Checker<'a> {
     /// a code in the wrong case (`usd`) is offered in capitals, written
     /// after `prefix` (`Currency.` where no type says it is a currency).
     pub(super) fn not_a_currency(&mut self, text: &str, span: Span, prefix: &str) {
-        match lower_case_currency(text) {
+        let upper = text.to_ascii_uppercase();
+        let wrong_case = (upper != text && Currency::parse(&upper).is_some()).then_some(upper);
+        match wrong_case {
             Some(upper) => {
                 let with = format!("{prefix}{upper}");
                 let d = self.error(Code::E0201, span, format!("currency codes are upper case: write `{with}`"));
-                d.help = Some(format!("`{upper}` is the ISO 4217 code; Canon spells currency codes in capitals"));
+                d.help = Some(if ISO_4217.contains(&upper.as_str()) {
+                    format!("`{upper}` is the ISO 4217 code; Canon spells currency codes in capitals")
+                } else {
+                    "a currency code is three upper-case letters, such as `EUR`".to_string()
+                });
                 d.data = Some(Data::Replace { span, with: vec![with] });
             }
             None => {
@@ -337,8 +343,24 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// `USD` for `usd` or `Usd`: a known currency code written in the wrong case.
+/// `USD` for `usd` or `Usd`: an ISO 4217 currency code written in the wrong case.
 pub(crate) fn lower_case_currency(text: &str) -> Option<String> {
     let upper = text.to_ascii_uppercase();
-    (upper != text && Currency::parse(&upper).is_some()).then_some(upper)
+    (upper != text && Currency::parse(&upper).is_some() && ISO_4217.contains(&upper.as_str())).then_some(upper)
 }
+
+/// The active ISO 4217 codes (and the precious metals and SDR), to tell a
+/// currency written in lower case (`usd`) from any three-letter name (`zzz`).
+const ISO_4217: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
+    "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
+    "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
+    "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
+    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
+    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
+    "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
+    "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SLL", "SOS", "SRD", "SSP", "STN", "SVC",
+    "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VES", "VND", "VUV", "WST", "XAF", "XAG", "XAU", "XCD", "XDR", "XOF", "XPD", "XPF", "XPT", "YER", "ZAR", "ZMW",
+    "ZWL",
+];
