@@ -48,7 +48,10 @@ impl<'a> Checker<'a> {
             Some(TypeName::Record(r)) => r,
             _ => {
                 if !self.is_broken(&h.event.text) {
-                    self.error(Code::E0101, h.event.span, format!("unknown event `{}`", h.event.text));
+                    let names: Vec<String> =
+                        self.pkg.records.iter().filter(|r| r.event_type.is_some()).map(|r| r.name.clone()).collect();
+                    let d = self.error(Code::E0101, h.event.span, format!("unknown event `{}`", h.event.text));
+                    super::suggest(d, &h.event.text, h.event.span, names.iter().map(String::as_str), None);
                 }
                 return None;
             }
@@ -242,7 +245,11 @@ impl<'a> Checker<'a> {
                             None => continue,
                         },
                         _ => {
-                            self.error(Code::E0101, table.span, format!("unknown table or state `{}`", table.text));
+                            let mut names: Vec<String> = self.pkg.tables.iter().map(|t| t.name.clone()).collect();
+                            names.extend(self.pkg.states.iter().map(|s| s.name.clone()));
+                            let d =
+                                self.error(Code::E0101, table.span, format!("unknown table or state `{}`", table.text));
+                            super::suggest(d, &table.text, table.span, names.iter().map(String::as_str), None);
                             continue;
                         }
                     };

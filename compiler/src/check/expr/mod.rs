@@ -536,7 +536,10 @@ impl<'a> Checker<'a> {
                 Some(ValueName::State(s)) => return self.state_get(env, s, id, keys, span),
                 _ => {
                     if !self.is_broken(&id.text) {
-                        self.error(Code::E0101, id.span, format!("unknown table `{}`", id.text));
+                        let mut names: Vec<String> = self.pkg.tables.iter().map(|t| t.name.clone()).collect();
+                        names.extend(self.pkg.states.iter().map(|s| s.name.clone()));
+                        let d = self.error(Code::E0101, id.span, format!("unknown table `{}`", id.text));
+                        suggest(d, &id.text, id.span, names.iter().map(String::as_str), None);
                     }
                     for k in keys {
                         self.expr(env, k, None);
