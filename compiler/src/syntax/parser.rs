@@ -1346,6 +1346,58 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
+    /// The one diagnostic of `src`: its message and what its replacement makes of `src`.
+    fn slip(src: &str) -> (String, String) {
+        let p = parse(src, FileId(0));
+        assert_eq!(p.diagnostics.len(), 1, "{:?}", p.diagnostics);
+        let d = &p.diagnostics[0];
+        let Some(Data::Replace { span, with }) = &d.data else { panic!("no replacement in {d:?}") };
+        let fixed = format!("{}{}{}", &src[..span.start as usize], with[0], &src[span.end as usize..]);
+        (d.message.clone(), fixed)
+    }
+
+    #[test]
+    fn an_equals_sign_where_a_comparison_was_meant() {
+        for (src, want) in [
+            ("fn f(x: Int) -> Bool = x = 5\n", "x == 5"),
+            ("fn f(x: Int) -> Bool = x != 5 and x = 3\n", "x == 3"),
+            ("event E as \"e\" { n: Int }\non E as e {\n  require e.n = 2 else reject X\n}\n", "e.n == 2"),
+            ("event E as \"e\" { n: Int }\non E as e {\n  if e.n = 2 {\n    reject X\n  }\n}\n", "e.n == 2 {"),
+        ] {
+            let (message, fixed) = slip(src);
+            assert_eq!(message, "`=` does not compare: use `==` to compare");
+            assert!(fixed.contains(want), "{fixed}");
+            assert!(parse(&fixed, FileId(0)).diagnostics.is_empty(), "{fixed}");
+        }
+    }
+
+    #[test]
+    fn an_equals_sign_at_the_start_of_a_decision_cell() {
+        for eq in ["=", "=="] {
+            let src = format!("enum K {{ A, B }}\ndecision d(k: K) -> Int\n  hit first\n  | k || v |\n  | {eq} A || 1 |\n  | - || 2 |\n");
+            let (message, fixed) = slip(&src);
+            assert_eq!(message, format!("a decision cell does not start with `{eq}`"));
+            assert!(fixed.contains("| A || 1 |"), "{fixed}");
+            assert!(parse(&fixed, FileId(0)).diagnostics.is_empty(), "{fixed}");
+        }
+    }
+
+    #[test]
+    fn currency_codes_in_the_wrong_case_or_without_their_space() {
+        let (message, fixed) = slip("fn fee(h: Decimal) -> Money = h * 12.50 usd\n");
+        assert_eq!(message, "currency codes are upper case: write `USD`");
+        assert!(fixed.contains("12.50 USD"), "{fixed}");
+        let (message, fixed) = slip("fn c() -> Money = 100 Eur\n");
+        assert_eq!(message, "currency codes are upper case: write `EUR`");
+        assert!(fixed.contains("100 EUR"), "{fixed}");
+        let (message, fixed) = slip("fn a() -> Money = 1.5USD\n");
+        assert_eq!(message, "a Money literal needs a space before its currency code");
+        assert!(fixed.contains("1.5 USD"), "{fixed}");
+        // A four-letter word is no currency code: the grammar's own message.
+        let p = parse("fn b() -> Money = 100 usdx\n", FileId(0));
+        assert!(p.diagnostics.iter().all(|d| d.data.is_none()), "{:?}", p.diagnostics);
+    }
+
     #[test]
     fn row_spans() {
         let src = "decision d(a: Int) -> Int\n  hit first\n  | a || v |\n  | 1 || 2 |\n  | - || 3 |\n";
