@@ -1343,7 +1343,7 @@ fn syntax_help(text: &str, pos: usize) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
 
     /// The one diagnostic of `src`: its message and what its replacement makes of `src`.
