@@ -140,7 +140,10 @@ mod tests {
                 ("round(2.345, 2, Rounding.HalfUp)", j_dec(round_decimal(dec("2.345"), 2, Rounding::HalfUp).unwrap())),
                 (e[5].expr, modes("2.5")),
                 (e[6].expr, modes("-2.5")),
-                ("round(1234.5 JPY)", j_money(round_money_to_unit(money("1234.5", "JPY"), Rounding::HalfEven).unwrap())),
+                (
+                    "round(1234.5 JPY)",
+                    j_money(round_money_to_unit(money("1234.5", "JPY"), Rounding::HalfEven).unwrap()),
+                ),
                 (
                     "round(0.0125 BHD, HalfUp)",
                     j_money(round_money_to_unit(money("0.0125", "BHD"), Rounding::HalfUp).unwrap()),

@@ -194,7 +194,17 @@ impl<'a> Checker<'a> {
                         }
                         None => self.err_expr(span),
                     },
-                    None => self.value_arg(env, a),
+                    // A bare variant (`round(m, HalfUp)`) resolves from the one enum a candidate takes here.
+                    None => match enum_hint(cands.iter().filter_map(|o| param(o, i))) {
+                        Some(t) => match self.arg_expr(a) {
+                            Some(e) => {
+                                let y = self.expr(env, e, Some(&t));
+                                self.require_value(y, e.span)
+                            }
+                            None => self.err_expr(span),
+                        },
+                        None => self.value_arg(env, a),
+                    },
                 }
             };
             if varies(i) {
@@ -238,6 +248,56 @@ impl<'a> Checker<'a> {
                 if tys.iter().any(Ty::is_error) {
                     return self.err_expr(span);
                 }
+                // An overload that takes each argument as it is (an Int widening to Decimal):
+                // `round(m, 2)`, `round(m, HalfUp)`, `round(x, 2)`.
+                let takes = |o: &Overload, widen: bool| {
+                    many.iter().zip(&tys).all(|(&j, t)| {
+                        param(o, j).is_some_and(|p| fits(p, t) || (widen && *t == Ty::Int && p == TypeRef::Decimal))
+                    })
+                };
+                let direct = cands.iter().copied().find(|o| takes(o, false)).or_else(|| {
+                    cands.iter().copied().find(|o| takes(o, true)).filter(|_| !linked_positions(cands, many))
+                });
+                if let Some(o) = direct {
+                    for &j in many {
+                        if let (Some(t), Some(slot), Some(a)) =
+                            (param(o, j).and_then(ty_of), vals.get_mut(j), args.get(j))
+                        {
+                            let x = std::mem::replace(slot, mk(ExprKind::Error, Ty::Error, loc));
+                            *slot = self.coerce(x, &t, a.span());
+                        }
+                    }
+                    return self.finish_overload(all, o, vals, loc, span);
+                }
+                if !linked_positions(cands, many) {
+                    // Name the first argument no overload takes; else the combination.
+                    for (&j, t) in many.iter().zip(&tys) {
+                        let accepted = |p: TypeRef| fits(p, t) || (*t == Ty::Int && p == TypeRef::Decimal);
+                        if cands.iter().any(|o| param(o, j).is_some_and(accepted)) {
+                            continue;
+                        }
+                        let mut types: Vec<TypeRef> = Vec::new();
+                        for p in cands.iter().filter_map(|o| param(o, j)) {
+                            if !types.contains(&p) {
+                                types.push(p);
+                            }
+                        }
+                        if let (Some(x), Some(a)) = (vals.get(j), args.get(j)) {
+                            let x = x.clone();
+                            self.wrong_arg(name, &x, a.span(), &one_of(&types));
+                        }
+                        return self.err_expr(span);
+                    }
+                    let shown: Vec<String> = tys.iter().map(|t| self.show(t)).collect();
+                    let sigs: Vec<String> = cands.iter().map(|o| o.render()).collect();
+                    self.error(
+                        Code::E0201,
+                        span,
+                        format!("`{name}` does not take `{}` together", shown.join("` and `")),
+                    )
+                    .help = Some(format!("`{name}{}`", sigs.join("`, `")));
+                    return self.err_expr(span);
+                }
                 let u = tys.iter().skip(1).try_fold(tys.first().cloned().unwrap_or(Ty::Error), |u, t| unify(&u, t));
                 let found = u.as_ref().and_then(|u| {
                     cands.iter().copied().find(|o| many.iter().all(|&j| param(o, j).is_some_and(|t| fits(t, u))))
@@ -259,6 +319,18 @@ impl<'a> Checker<'a> {
             }
         };
         let Some(o) = chosen else { return self.err_expr(span) };
+        self.finish_overload(all, o, vals, loc, span)
+    }
+
+    /// The call of the chosen overload, its left-out trailing arguments given their defaults.
+    fn finish_overload(
+        &mut self,
+        all: &[Overload],
+        o: &Overload,
+        mut vals: Vec<ir::Expr>,
+        loc: ir::Loc,
+        span: Span,
+    ) -> ir::Expr {
         let (Target::Op(op), Some(ty)) = (o.target, ty_of(o.result)) else { return self.err_expr(span) };
         // A left-out trailing argument (round's mode) takes its type's default.
         if let Some(full) = all.iter().filter(|f| f.target == o.target).max_by_key(|f| f.params.len()) {
@@ -358,6 +430,30 @@ fn fits(t: TypeRef, ty: &Ty) -> bool {
     }
 }
 
+/// Whether the deciding positions take one type together in every candidate (`min`, `max`):
+/// then mixed arguments unify (`min(1, 2.5)` is a Decimal `min`) rather than widen one by one.
+fn linked_positions(cands: &[&Overload], positions: &[usize]) -> bool {
+    cands.iter().all(|o| {
+        let tys: Vec<Option<TypeRef>> = positions.iter().map(|&j| o.params.get(j).map(|p| p.ty)).collect();
+        tys.windows(2).all(|w| w.first() == w.get(1))
+    })
+}
+
+/// The one built-in enum among a position's candidate types, if exactly one: the expected
+/// type that resolves a bare variant there.
+fn enum_hint(types: impl Iterator<Item = TypeRef>) -> Option<Ty> {
+    let mut found: Option<TypeRef> = None;
+    for t in types {
+        if matches!(t, TypeRef::Rounding | TypeRef::Weekday) {
+            if found.is_some_and(|f| f != t) {
+                return None;
+            }
+            found = Some(t);
+        }
+    }
+    found.and_then(ty_of)
+}
+
 /// The value a left-out trailing parameter takes: `Rounding.HalfEven` for a rounding mode.
 fn default_of(t: TypeRef) -> Option<(Const, Ty)> {
     match t {
@@ -372,7 +468,10 @@ fn one_of(types: &[TypeRef]) -> String {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let name = t.name();
+            let name = match t {
+                TypeRef::List(e) if **e != TypeRef::Var => t.to_string(),
+                _ => t.name().to_string(),
+            };
             if i == 0 || matches!(t, TypeRef::List(_)) {
                 let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
                 format!("{article} {name}")
@@ -440,6 +539,42 @@ mod tests {
         assert!(matches!(body, Some(ExprKind::Builtin { op: Builtin::LenList, .. })));
         let (d, _) = check_fn("xs: List<Int>", "Money?", "sum(xs, x => 1.00 USD)");
         assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn money_overloads() {
+        let op = |params: &str, ret: &str, body: &str| {
+            let (d, body) = check_fn(params, ret, body);
+            assert!(d.is_empty(), "{d:?}");
+            match body {
+                Some(ExprKind::Builtin { op, args }) => (op, args.len()),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(op("m: Money", "Money", "round(m)"), (Builtin::RoundMoneyToUnit, 2));
+        assert_eq!(op("m: Money", "Money", "round(m, HalfUp)"), (Builtin::RoundMoneyToUnit, 2));
+        assert_eq!(op("m: Money", "Money", "round(m, Rounding.Floor)"), (Builtin::RoundMoneyToUnit, 2));
+        assert_eq!(op("m: Money", "Money", "round(m, 2)"), (Builtin::RoundMoney, 3));
+        assert_eq!(op("m: Money, p: Int", "Money", "round(m, p, Up)"), (Builtin::RoundMoney, 3));
+        assert_eq!(op("x: Int", "Decimal", "round(x, 2)"), (Builtin::RoundDecimal, 3));
+        assert_eq!(op("m: Money", "List<Money>", "allocate(m, [1, 2])"), (Builtin::AllocateInt, 2));
+        assert_eq!(op("m: Money", "List<Money>", "allocate(m, [1, 2.5])"), (Builtin::Allocate, 2));
+        assert_eq!(op("m: Money, w: List<Decimal>", "List<Money>", "allocate(m, w)"), (Builtin::Allocate, 2));
+        assert_eq!(op("m: Money", "List<Money>", "allocate_even(m, 3)"), (Builtin::AllocateEven, 2));
+        assert_eq!(op("c: Currency", "Int", "minor_units(c)"), (Builtin::MinorUnits, 1));
+        assert_eq!(
+            errors("x: Decimal", "Decimal", "round(x, HalfUp)"),
+            ["E0201 `round` does not take `Decimal` and `Rounding` together [`round(Decimal, Int) -> Decimal`, \
+              `(Money, Int) -> Money`, `(Money, Rounding) -> Money`]"]
+        );
+        assert_eq!(
+            errors("x: Decimal", "Money", "round(x)"),
+            ["E0201 expected `Money`, found `Decimal` [make Money with `money(amount, USD)` or a literal such as `12.50 USD`]"]
+        );
+        assert_eq!(
+            errors("m: Money, w: List<Text>", "List<Money>", "allocate(m, w)"),
+            ["E0201 `allocate` takes a List<Decimal> or a List<Int>, not `List<Text>`"]
+        );
     }
 
     #[test]
