@@ -147,7 +147,7 @@ impl<'a> Checker<'a> {
         arities.sort_unstable();
         arities.dedup();
         if !arities.contains(&args.len()) {
-            let want = arities.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" or ");
+            let want = or_list(&arities.iter().map(|n| n.to_string()).collect::<Vec<_>>());
             self.error(Code::E0203, span, format!("`{name}` takes {want} arguments but {} were given", args.len()))
                 .help = Some(format!("`{name}{}`", decl.signatures().collect::<Vec<_>>().join("`, `")));
             return Some(self.err_expr(span));
