@@ -110,13 +110,18 @@ pub fn allocate(total: Money, weights: &[Decimal]) -> Result<Vec<Money>, Fault> 
         parts.push(q);
         remainders.push(r);
     }
-    let left = units.saturating_sub(given);
+    // Fewer units are left than there are parts (each share lost less than one).
+    let left = usize::try_from(units.saturating_sub(given)).unwrap_or(usize::MAX).min(parts.len());
     if left > 0 {
-        let mut order: Vec<usize> = (0..parts.len()).collect();
-        // Stable: equal remainders keep their order, so the earlier position wins.
-        order.sort_by(|a, b| remainders.get(*b).cmp(&remainders.get(*a)));
-        for i in order.into_iter().take(usize::try_from(left).unwrap_or(usize::MAX)) {
-            if let Some(p) = parts.get_mut(i) {
+        // The `left` parts first in (largest remainder, earlier position) order: a total
+        // order, so selecting them (linear time) picks the same parts as a sort would.
+        let mut order: Vec<(u128, usize)> = remainders.iter().copied().zip(0..).collect();
+        let first = |a: &(u128, usize), b: &(u128, usize)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+        if left < order.len() {
+            order.select_nth_unstable_by(left - 1, first);
+        }
+        for (_, i) in order.iter().take(left) {
+            if let Some(p) = parts.get_mut(*i) {
                 *p += 1;
             }
         }
@@ -160,6 +165,14 @@ fn build_parts(parts: &[u128], negative: bool, scale: u32, c: Currency) -> Resul
 
 /// `(a × b) / d` and its remainder, for `b <= d`, `d > 0` (so the quotient is at most `a`).
 fn mul_div(a: u128, b: u128, d: u128) -> (u128, u128) {
+    if let (Ok(a), Ok(b), Ok(d)) = (u64::try_from(a), u64::try_from(b), u64::try_from(d)) {
+        // The common case (hours against a fee): one 128-bit product, a 128-by-64 division.
+        let p = u128::from(a) * u128::from(b);
+        if let Ok(p) = u64::try_from(p) {
+            return (u128::from(p / d), u128::from(p % d));
+        }
+        return (p / u128::from(d), p % u128::from(d));
+    }
     if let Some(p) = a.checked_mul(b) {
         return (p / d, p % d);
     }
