@@ -156,7 +156,49 @@ impl<'a> Checker<'a> {
         if cands.iter().any(|o| o.params.iter().any(|p| matches!(p.ty, TypeRef::Lambda(_)))) {
             return Some(self.aggregate(env, name, &cands, args, span));
         }
-        Some(self.overload(env, decl.overloads, &cands, name, args, span))
+        // When the overloads of this arity take fewer first-argument types than the others
+        // (`round(m)` takes only Money), the first argument's own type says whether the call
+        // has the wrong number of arguments (`round(1.5)`) rather than the wrong type.
+        let firsts = |os: &mut dyn Iterator<Item = &Overload>| {
+            let mut v: Vec<TypeRef> = os.filter_map(|o| o.params.first().map(|p| p.ty)).collect();
+            v.sort_by_key(|t| t.to_string());
+            v.dedup();
+            v
+        };
+        let mut pre = None;
+        if let Some(a0) = args.first() {
+            if firsts(&mut cands.iter().copied()) != firsts(&mut decl.overloads.iter()) {
+                let x0 = self.value_arg(env, a0);
+                let takes = |o: &Overload| {
+                    o.params
+                        .first()
+                        .is_some_and(|p| fits(p.ty, &x0.ty) || (x0.ty == Ty::Int && p.ty == TypeRef::Decimal))
+                };
+                if !x0.ty.is_error() && !cands.iter().any(|o| takes(o)) {
+                    let other: Vec<&Overload> = decl.overloads.iter().filter(|o| takes(o)).collect();
+                    if !other.is_empty() {
+                        let mut n: Vec<String> = other.iter().map(|o| o.params.len().to_string()).collect();
+                        n.dedup();
+                        let shown = self.show(&x0.ty);
+                        let sigs: Vec<String> = other.iter().map(|o| o.render()).collect();
+                        let given = args.len();
+                        let article = if shown.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+                        self.error(
+                            Code::E0203,
+                            span,
+                            format!(
+                                "`{name}` of {article} `{shown}` takes {} arguments but {given} were given",
+                                or_list(&n)
+                            ),
+                        )
+                        .help = Some(format!("`{name}{}`", sigs.join("`, `")));
+                        return Some(self.err_expr(span));
+                    }
+                }
+                pre = Some(x0);
+            }
+        }
+        Some(self.overload(env, decl.overloads, &cands, name, args, pre, span))
     }
 
     /// Checks the arguments of a built-in that takes values and picks the overload: a position
@@ -170,6 +212,7 @@ impl<'a> Checker<'a> {
         cands: &[&Overload],
         name: &str,
         args: &[ast::Arg],
+        mut pre: Option<ir::Expr>,
         span: Span,
     ) -> ir::Expr {
         let loc = self.loc(span);
@@ -179,7 +222,14 @@ impl<'a> Checker<'a> {
         let mut vals: Vec<ir::Expr> = Vec::new();
         let mut deciding: Vec<usize> = Vec::new();
         for (i, a) in args.iter().enumerate() {
-            let x = if !varies(i) {
+            // The first argument, when the caller checked it already.
+            let checked = if i == 0 { pre.take() } else { None };
+            let x = if let Some(x) = checked {
+                match first.and_then(|f| param(f, i)).and_then(ty_of).filter(|_| !varies(i)) {
+                    Some(t) => self.coerce(x, &t, a.span()),
+                    None => x,
+                }
+            } else if !varies(i) {
                 match first.and_then(|f| param(f, i)).and_then(ty_of) {
                     Some(t) => self.typed_arg(env, a, &t),
                     None => self.value_arg(env, a),
@@ -568,9 +618,16 @@ mod tests {
               `(Money, Int) -> Money`, `(Money, Rounding) -> Money`]"]
         );
         assert_eq!(
-            errors("x: Decimal", "Money", "round(x)"),
-            ["E0201 expected `Money`, found `Decimal` [make Money with `money(amount, USD)` or a literal such as `12.50 USD`]"]
+            errors("x: Decimal", "Decimal", "round(x)"),
+            ["E0203 `round` of a `Decimal` takes 2 or 3 arguments but 1 were given \
+              [`round(Decimal, Int) -> Decimal`, `(Decimal, Int, Rounding) -> Decimal`]"]
         );
+        assert_eq!(
+            errors("x: Int", "Decimal", "round(x)"),
+            ["E0203 `round` of an `Int` takes 2 or 3 arguments but 1 were given \
+              [`round(Decimal, Int) -> Decimal`, `(Decimal, Int, Rounding) -> Decimal`]"]
+        );
+        assert_eq!(errors("x: Text", "Money", "round(x)"), ["E0201 expected `Money`, found `Text`"]);
         assert_eq!(
             errors("m: Money, w: List<Text>", "List<Money>", "allocate(m, w)"),
             ["E0201 `allocate` takes a List<Decimal> or a List<Int>, not `List<Text>`"]
