@@ -1,6 +1,6 @@
 //! Calls: user functions, decisions, built-ins and the aggregates `sum`, `count`, `any` and `all`.
 
-use canon_stdlib::functions::{self, Overload, Target, TypeRef};
+use canon_stdlib::functions::{self, Builtin, Overload, Target, TypeRef};
 
 use super::{mk, unify, Env};
 use crate::check::{closest, Callee, Checker, ValueName};
@@ -198,7 +198,7 @@ impl<'a> Checker<'a> {
                 pre = Some(x0);
             }
         }
-        Some(self.overload(env, decl.overloads, &cands, name, args, pre, span))
+        Some(self.overload(env, decl, &cands, args, pre, span))
     }
 
     /// Checks the arguments of a built-in that takes values and picks the overload: a position
@@ -208,13 +208,13 @@ impl<'a> Checker<'a> {
     fn overload(
         &mut self,
         env: &mut Env,
-        all: &[Overload],
+        decl: &Builtin,
         cands: &[&Overload],
-        name: &str,
         args: &[ast::Arg],
         mut pre: Option<ir::Expr>,
         span: Span,
     ) -> ir::Expr {
+        let (all, name) = (decl.overloads, decl.name);
         let loc = self.loc(span);
         let param = |o: &Overload, i: usize| o.params.get(i).map(|p| p.ty);
         let first = cands.first().copied();
