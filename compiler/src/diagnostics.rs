@@ -74,6 +74,7 @@ codes! {
         E0502 = "E0502", "`update` sets a key field";
         E0503 = "E0503", "a malformed metric";
         E0504 = "E0504", "a state key field that cannot be a key";
+        W0611 = "W0611", "an emitted Money is not known to be rounded to its currency's minor unit";
     }
 }
 

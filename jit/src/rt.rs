@@ -18,7 +18,7 @@ use canon_runtime::outcome::{Rejection, TraceEvent};
 use canon_runtime::state::{self, Txn};
 use canon_runtime::value::KeyPart;
 use canon_runtime::{encode, Value};
-use canon_stdlib::functions::sum;
+use canon_stdlib::functions::{allocate, minor_units, round, sum};
 use canon_stdlib::money::{self, MoneyOp};
 use canon_stdlib::{num, text, time, Currency, Date, Fault, Rounding, Timestamp};
 
@@ -750,6 +750,22 @@ extern "C" fn builtin(
                 let (d, cur) = money_of(x);
                 Cell::from_money(num::round(d, y.i64(), rounding(z))?, cur)
             }
+            Builtin::RoundMoneyToUnit => {
+                let (d, cur) = round::round_money_to_unit(money_of(x), rounding(y))?;
+                Cell::from_money(d, cur)
+            }
+            Builtin::MinorUnits => Cell::from_i64(minor_units::minor_units(x.currency_at(0))?),
+            Builtin::Allocate => {
+                // SAFETY: a List<Decimal> cell points to `len` live Decimal cells.
+                let ws: Vec<canon_stdlib::Decimal> = unsafe { y.cells(y.len()) }.iter().map(Cell::decimal).collect();
+                money_cells(&ctx.arena, allocate::allocate(money_of(x), &ws)?)
+            }
+            Builtin::AllocateInt => {
+                // SAFETY: a List<Int> cell points to `len` live Int cells.
+                let ws: Vec<i64> = unsafe { y.cells(y.len()) }.iter().map(Cell::i64).collect();
+                money_cells(&ctx.arena, allocate::allocate_int(money_of(x), &ws)?)
+            }
+            Builtin::AllocateEven => money_cells(&ctx.arena, allocate::allocate_even(money_of(x), y.i64())?),
             Builtin::AbsInt => Cell::from_i64(num::int_abs(x.i64())?),
             Builtin::AbsDecimal => Cell::from_decimal(num::abs(x.decimal())),
             Builtin::AbsMoney => {
@@ -797,6 +813,13 @@ extern "C" fn builtin(
             Builtin::EndOfMonth => Cell::from_u32(time::end_of_month(Date(x.i32())).0 as u32),
         })
     })
+}
+
+/// A `List<Money>` in the event arena.
+fn money_cells(arena: &Bump, parts: Vec<canon_stdlib::money::Money>) -> Cell {
+    let n = parts.len();
+    let cells = arena.alloc_slice_fill_iter(parts.into_iter().map(|(d, c)| Cell::from_money(d, c)));
+    Cell::from_parts(cells.as_ptr() as usize, n)
 }
 
 // ------------------------------------------------------------------ tables, memory, text

@@ -627,8 +627,9 @@ impl<'a> Interp<'a> {
     /// A built-in call: each overload runs the native function its stdlib file declares.
     fn builtin(&self, op: Builtin, args: &[Expr], frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
         use canon_stdlib::functions::{
-            abs, add_days, amount, contains, convert, currency, date, day, days_between, end_of_month, ends_with, len,
-            lower, max, min, money, month, round, start_of_month, starts_with, trim, upper, weekday, year,
+            abs, add_days, allocate, allocate_even, amount, contains, convert, currency, date, day, days_between,
+            end_of_month, ends_with, len, lower, max, min, minor_units, money, month, round, start_of_month,
+            starts_with, trim, upper, weekday, year,
         };
         let mut vals: SmallVec<[Value; 3]> = SmallVec::new();
         for a in args {
@@ -648,6 +649,22 @@ impl<'a> Interp<'a> {
             }
             (Builtin::RoundMoney, Value::Money(x, c), Value::Int(p)) => {
                 mv(round::round_money((x, c), p, rounding(arg(2))).map_err(f)?)
+            }
+            (Builtin::RoundMoneyToUnit, Value::Money(x, c), mode) => {
+                mv(round::round_money_to_unit((x, c), rounding(mode)).map_err(f)?)
+            }
+            (Builtin::MinorUnits, Value::Currency(c), _) => Value::Int(minor_units::minor_units(c).map_err(f)?),
+            (Builtin::Allocate, Value::Money(x, c), Value::List(ws)) => {
+                let ws: Vec<canon_stdlib::Decimal> =
+                    ws.iter().map(|w| if let Value::Decimal(d) = w { *d } else { Default::default() }).collect();
+                money_list(allocate::allocate((x, c), &ws).map_err(f)?)
+            }
+            (Builtin::AllocateInt, Value::Money(x, c), Value::List(ws)) => {
+                let ws: Vec<i64> = ws.iter().map(|w| if let Value::Int(i) = w { *i } else { 0 }).collect();
+                money_list(allocate::allocate_int((x, c), &ws).map_err(f)?)
+            }
+            (Builtin::AllocateEven, Value::Money(x, c), Value::Int(n)) => {
+                money_list(allocate_even::allocate_even((x, c), n).map_err(f)?)
             }
             (Builtin::AbsInt, Value::Int(i), _) => Value::Int(abs::abs_int(i).map_err(f)?),
             (Builtin::AbsDecimal, Value::Decimal(d), _) => Value::Decimal(abs::abs_decimal(d)),
@@ -701,6 +718,10 @@ impl<'a> Interp<'a> {
 
 fn mv(m: (canon_stdlib::Decimal, canon_stdlib::Currency)) -> Value {
     Value::Money(m.0, m.1)
+}
+
+fn money_list(parts: Vec<(canon_stdlib::Decimal, canon_stdlib::Currency)>) -> Value {
+    Value::List(parts.into_iter().map(mv).collect())
 }
 
 fn set(frame: &mut [Value], slot: u32, v: Value) {

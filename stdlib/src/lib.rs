@@ -17,6 +17,7 @@
 //! assert_eq!(text, "133.29 EUR");
 //! ```
 
+pub mod currency;
 pub mod functions;
 pub mod money;
 pub mod num;
@@ -76,7 +77,8 @@ impl fmt::Display for Fault {
 
 impl std::error::Error for Fault {}
 
-/// A currency code: three upper-case ASCII letters (not checked against ISO 4217).
+/// A currency code: three upper-case ASCII letters (not checked against ISO 4217;
+/// [`currency::minor_units`] knows the ISO codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Currency(pub [u8; 3]);
 

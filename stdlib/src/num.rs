@@ -63,7 +63,7 @@ const POW10: [u128; 39] = {
 };
 
 /// 10^k, if it fits a `u128`.
-fn pow10(k: u32) -> Option<u128> {
+pub(crate) fn pow10(k: u32) -> Option<u128> {
     POW10.get(usize::try_from(k).ok()?).copied()
 }
 
@@ -120,7 +120,7 @@ pub fn to_i64_exact(d: &Decimal) -> Option<i64> {
 
 /// Builds a Decimal from sign, magnitude and scale; `DecimalOverflow` if the
 /// magnitude needs more than 96 bits. A zero is always positive.
-fn build(negative: bool, magnitude: u128, scale: u32) -> Result<Decimal, Fault> {
+pub(crate) fn build(negative: bool, magnitude: u128, scale: u32) -> Result<Decimal, Fault> {
     if magnitude > MAX_COEFFICIENT || scale > MAX_SCALE {
         return Err(Fault::DecimalOverflow);
     }

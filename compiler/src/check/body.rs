@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::expr::{facts, Env};
-use super::{Checker, TypeName, ValueName};
+use super::{rounding, Checker, TypeName, ValueName};
 use crate::diagnostics::Code;
 use crate::ir::{self, FnId, Stmt};
 use crate::syntax::ast;
@@ -96,6 +96,9 @@ impl<'a> Checker<'a> {
                 let v = self.expr(env, &l.value, None);
                 self.note_type(l.name.span, &v.ty);
                 let slot = env.bind(&l.name.text, v.ty.clone());
+                if rounding::worth_keeping(&v.ty) {
+                    env.origins.insert(slot, rounding::Origin::Let(v.clone()));
+                }
                 Stmt::Let { slot, value: v }
             }
             ast::StmtKind::Check { cond, reject } => {
@@ -133,6 +136,9 @@ impl<'a> Checker<'a> {
                 match target {
                     Some((d, rec)) if rec.0 != u32::MAX => {
                         let v = self.expect(env, value, &Ty::Record(rec));
+                        let origins = std::mem::take(&mut env.origins);
+                        self.lint_unrounded_emit(&origins, &v, value);
+                        env.origins = origins;
                         Stmt::Emit { dest: d, value: v }
                     }
                     _ => {
@@ -190,7 +196,10 @@ impl<'a> Checker<'a> {
                     }
                 };
                 let m = env.mark();
-                let slot = env.bind(&var.text, elem);
+                let slot = env.bind(&var.text, elem.clone());
+                if rounding::worth_keeping(&elem) {
+                    env.origins.insert(slot, rounding::Origin::Element(l.clone()));
+                }
                 let b = self.block(env, body);
                 env.reset(&m);
                 Stmt::For { slot, list: l, body: b }

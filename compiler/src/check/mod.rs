@@ -10,6 +10,7 @@ mod decision;
 mod expr;
 mod place;
 mod recursion;
+mod rounding;
 mod state;
 
 use std::borrow::Cow;

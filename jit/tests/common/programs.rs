@@ -236,7 +236,15 @@ impl<'r, 'd> Gen<'r, 'd> {
                 ])
                 .to_string();
         }
-        match self.rng.gen_range(0..9) {
+        match self.rng.gen_range(0..12) {
+            9 => {
+                let c = self.pick(&["v.c", "currency(v.m)"]);
+                format!("minor_units({c})")
+            }
+            10 => self.deeper(|g| format!("len(allocate_even({}, min({}, 30)))", g.money(), g.int())),
+            11 => {
+                self.deeper(|g| format!("count(allocate({}, [{}, 1]), p => p > {})", g.money(), g.decimal(), g.money()))
+            }
             0 => self.deeper(|g| format!("({} + {})", g.int(), g.int())),
             1 => self.deeper(|g| format!("({} - {})", g.int(), g.int())),
             2 => self.deeper(|g| format!("({} * {})", g.int(), g.int())),
@@ -289,7 +297,27 @@ impl<'r, 'd> Gen<'r, 'd> {
         if self.leaf() || self.chance(0.3) {
             return self.pick(&["v.m", "12.50 USD", "(v.n ?? 0 USD)", "0.10 EUR"]).to_string();
         }
-        match self.rng.gen_range(0..6) {
+        match self.rng.gen_range(0..11) {
+            6 => self.deeper(|g| format!("round({})", g.money())),
+            7 => {
+                let mode = self.pick(&["HalfEven", "HalfUp", "HalfDown", "Up", "Down", "Ceiling", "Floor"]);
+                self.deeper(|g| format!("round({}, {mode})", g.money()))
+            }
+            8 => self.deeper(|g| {
+                format!("(sum(allocate({}, [{}, {}, 1]), p => p) ?? 0 USD)", g.money(), g.decimal(), g.decimal())
+            }),
+            9 => self.deeper(|g| {
+                format!(
+                    "(sum(allocate({}, [{}, 2]), p => round(p * {})) ?? {})",
+                    g.money(),
+                    g.int(),
+                    g.decimal(),
+                    g.money()
+                )
+            }),
+            10 => self.deeper(|g| {
+                format!("(sum(allocate_even({}, min({}, 40)), p => p - {}) ?? 1 USD)", g.money(), g.int(), g.money())
+            }),
             0 => self.deeper(|g| format!("({} + {})", g.money(), g.money())),
             1 => self.deeper(|g| format!("({} * {})", g.money(), g.decimal())),
             2 => self.deeper(|g| format!("round({}, 2)", g.money())),
@@ -518,6 +546,12 @@ impl<'r, 'd> Gen<'r, 'd> {
         if self.chance(0.3) {
             body.push_str("  for it in v.items {\n    emit side Out { i: it.qty, d: it.price, m: money(it.price, USD), t: \"item\", b: true, dt: v.dt, k: it.kind, ts: v.ots, c: v.c }\n  }\n");
         }
+        if self.chance(0.2) {
+            let (total, w) = (self.money(), self.decimal());
+            body.push_str(&format!(
+                "  for p in allocate({total}, [{w}, 1, {w}]) {{\n    emit side Out {{ i: minor_units(currency(p)), d: amount(p), m: round(p, Up), t: \"part\", b: p > 0 USD, dt: v.dt, k: v.k, ts: v.ots, c: currency(p) }}\n  }}\n"
+            ));
+        }
         let (i, d, m, t, b, dt, k) =
             (self.int(), self.decimal(), self.money(), self.text(), self.boolean(), self.date(), self.kind());
         body.push_str(&format!(
@@ -576,7 +610,7 @@ impl<'r, 'd> Gen<'r, 'd> {
         };
         let money = |g: &mut Self| -> String {
             let a = dec(g);
-            let c = g.pick(&["USD", "USD", "EUR"]);
+            let c = g.pick(&["USD", "USD", "EUR", "JPY", "BHD"]);
             format!("{{\"amount\":{a},\"currency\":\"{c}\"}}")
         };
         let kinds = ["\"Alpha\"", "\"beta\"", "\"Gamma\""];
@@ -605,7 +639,7 @@ impl<'r, 'd> Gen<'r, 'd> {
                 "\"ts\":\"{}\"",
                 self.pick(&["2026-10-05T09:00:00Z", "2026-10-05T09:00:00.50+02:00", "1999-12-31T23:59:59.123456789Z"])
             ),
-            format!("\"c\":\"{}\"", self.pick(&["USD", "EUR", "GBP"])),
+            format!("\"c\":\"{}\"", self.pick(&["USD", "EUR", "GBP", "JPY", "XAU"])),
             format!("\"items\":[{}]", items.join(",")),
         ];
         let e = dec(self);

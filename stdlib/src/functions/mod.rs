@@ -13,6 +13,8 @@ use std::fmt;
 pub mod abs;
 pub mod add_days;
 pub mod all;
+pub mod allocate;
+pub mod allocate_even;
 pub mod amount;
 pub mod any;
 pub mod contains;
@@ -28,6 +30,7 @@ pub mod len;
 pub mod lower;
 pub mod max;
 pub mod min;
+pub mod minor_units;
 pub mod money;
 pub mod month;
 pub mod round;
@@ -158,6 +161,8 @@ pub enum Target {
 pub enum Op {
     RoundDecimal,
     RoundMoney,
+    /// `round(m[, mode])`: a Money to its currency's minor unit.
+    RoundMoneyToUnit,
     AbsInt,
     AbsDecimal,
     AbsMoney,
@@ -184,6 +189,12 @@ pub enum Op {
     DaysBetween,
     StartOfMonth,
     EndOfMonth,
+    MinorUnits,
+    /// `allocate` with `List<Decimal>` weights.
+    Allocate,
+    /// `allocate` with `List<Int>` weights.
+    AllocateInt,
+    AllocateEven,
 }
 
 /// An aggregate over a list, resolved to one overload (the compiler's `ir::Aggregate`).
@@ -220,6 +231,8 @@ pub static ALL: &[&Builtin] = &[
     &abs::BUILTIN,
     &add_days::BUILTIN,
     &all::BUILTIN,
+    &allocate::BUILTIN,
+    &allocate_even::BUILTIN,
     &amount::BUILTIN,
     &any::BUILTIN,
     &contains::BUILTIN,
@@ -235,6 +248,7 @@ pub static ALL: &[&Builtin] = &[
     &lower::BUILTIN,
     &max::BUILTIN,
     &min::BUILTIN,
+    &minor_units::BUILTIN,
     &money::BUILTIN,
     &month::BUILTIN,
     &round::BUILTIN,
@@ -375,6 +389,9 @@ mod tests {
             "count",
             "any",
             "all",
+            "minor_units",
+            "allocate",
+            "allocate_even",
         ];
         assert_eq!(names.len(), spec.len());
         for name in spec {

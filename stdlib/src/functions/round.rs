@@ -35,8 +35,18 @@ pub static BUILTIN: Builtin = Builtin {
             result: TypeRef::Money,
             target: Target::Op(Op::RoundMoney),
         },
+        Overload {
+            params: &[Param { name: "m", ty: TypeRef::Money }],
+            result: TypeRef::Money,
+            target: Target::Op(Op::RoundMoneyToUnit),
+        },
+        Overload {
+            params: &[Param { name: "m", ty: TypeRef::Money }, Param { name: "mode", ty: TypeRef::Rounding }],
+            result: TypeRef::Money,
+            target: Target::Op(Op::RoundMoneyToUnit),
+        },
     ],
-    summary: "Rounds to `places` fractional digits, half-even unless a `Rounding` mode is given.",
+    summary: "Rounds to `places` fractional digits (a Money without `places`: to its currency's minor unit), half-even unless a `Rounding` mode is given.",
     docs: r#"`round(x, places)` rounds `x` to `places` fractional digits using
 half-even (banker's) rounding; `round(x, places, mode)` uses a variant of the
 built-in enum `Rounding`:
@@ -57,7 +67,13 @@ trailing zeros (`round(2.5, 2)` is `2.50`). A zero result is never negative
 (`round(-0.001, 2)` is `0.00`). On Money the amount is rounded and the
 currency kept. An Int `x` is widened to Decimal first.
 
-Faults: `places` outside `0..=28` rejects with `INVALID_ARGUMENT`; adding
+`round(m)` and `round(m, mode)` round a Money to its currency's minor unit
+in ISO 4217 (`minor_units`): cents for USD, whole yen for JPY, three places
+for BHD. `round(1234.5 JPY)` is `1234 JPY` (half-even), `round(0.0125 BHD,
+HalfUp)` is `0.013 BHD`.
+
+Faults: `places` outside `0..=28` rejects with `INVALID_ARGUMENT`, and so does
+`round(m)` of a currency with no ISO 4217 minor unit (`XAU`); adding
 trailing zeros to a value whose coefficient would then need more than 96 bits
 rejects with `DECIMAL_OVERFLOW`."#,
     examples: &[
@@ -74,6 +90,9 @@ rejects with `DECIMAL_OVERFLOW`."#,
             expr: "[round(-2.5, 0, HalfEven), round(-2.5, 0, HalfUp), round(-2.5, 0, HalfDown), round(-2.5, 0, Up), round(-2.5, 0, Down), round(-2.5, 0, Ceiling), round(-2.5, 0, Floor)]",
             json: r#"["-2","-3","-2","-3","-2","-2","-3"]"#,
         },
+        Example { expr: "round(1234.5 JPY)", json: r#"{"amount":"1234","currency":"JPY"}"# },
+        Example { expr: "round(0.0125 BHD, HalfUp)", json: r#"{"amount":"0.013","currency":"BHD"}"# },
+        Example { expr: "round(19.9 USD)", json: r#"{"amount":"19.90","currency":"USD"}"# },
     ],
 };
 
@@ -85,6 +104,12 @@ pub fn round_decimal(x: Decimal, places: i64, mode: Rounding) -> Result<Decimal,
 /// `round(m, places[, mode])` on Money: the amount is rounded, the currency kept.
 pub fn round_money(m: Money, places: i64, mode: Rounding) -> Result<Money, Fault> {
     Ok((num::round(m.0, places, mode)?, m.1))
+}
+
+/// `round(m[, mode])` on Money: the amount rounded to the currency's minor unit (LANGUAGE.md §6.1).
+pub fn round_money_to_unit(m: Money, mode: Rounding) -> Result<Money, Fault> {
+    let places = crate::currency::require_minor_units(m.1, "round")?;
+    Ok((num::round(m.0, i64::from(places), mode)?, m.1))
 }
 
 #[cfg(test)]
@@ -115,6 +140,15 @@ mod tests {
                 ("round(2.345, 2, Rounding.HalfUp)", j_dec(round_decimal(dec("2.345"), 2, Rounding::HalfUp).unwrap())),
                 (e[5].expr, modes("2.5")),
                 (e[6].expr, modes("-2.5")),
+                (
+                    "round(1234.5 JPY)",
+                    j_money(round_money_to_unit(money("1234.5", "JPY"), Rounding::HalfEven).unwrap()),
+                ),
+                (
+                    "round(0.0125 BHD, HalfUp)",
+                    j_money(round_money_to_unit(money("0.0125", "BHD"), Rounding::HalfUp).unwrap()),
+                ),
+                ("round(19.9 USD)", j_money(round_money_to_unit(money("19.9", "USD"), Rounding::HalfEven).unwrap())),
             ],
         );
     }
@@ -124,5 +158,7 @@ mod tests {
         assert_eq!(round_money(money("1", "USD"), 29, Rounding::HalfEven).unwrap_err().code(), "INVALID_ARGUMENT");
         assert_eq!(round_decimal(dec("1"), -1, Rounding::HalfEven).unwrap_err().code(), "INVALID_ARGUMENT");
         assert_eq!(round_decimal(dec("10"), 28, Rounding::HalfEven), Err(Fault::DecimalOverflow));
+        let gold = round_money_to_unit(money("1.5", "XAU"), Rounding::HalfEven).unwrap_err();
+        assert_eq!(gold.message(), "invalid argument: `round` needs a minor unit, and `XAU` has none in ISO 4217");
     }
 }

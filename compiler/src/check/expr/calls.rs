@@ -1,6 +1,6 @@
 //! Calls: user functions, decisions, built-ins and the aggregates `sum`, `count`, `any` and `all`.
 
-use canon_stdlib::functions::{self, Overload, Target, TypeRef};
+use canon_stdlib::functions::{self, Builtin, Overload, Target, TypeRef};
 
 use super::{mk, unify, Env};
 use crate::check::{suggest, Callee, Checker, ValueName};
@@ -146,7 +146,7 @@ impl<'a> Checker<'a> {
         arities.sort_unstable();
         arities.dedup();
         if !arities.contains(&args.len()) {
-            let want = arities.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" or ");
+            let want = or_list(&arities.iter().map(|n| n.to_string()).collect::<Vec<_>>());
             self.error(Code::E0203, span, format!("`{name}` takes {want} arguments but {} were given", args.len()))
                 .help = Some(format!("`{name}{}`", decl.signatures().collect::<Vec<_>>().join("`, `")));
             return Some(self.err_expr(span));
@@ -155,7 +155,49 @@ impl<'a> Checker<'a> {
         if cands.iter().any(|o| o.params.iter().any(|p| matches!(p.ty, TypeRef::Lambda(_)))) {
             return Some(self.aggregate(env, name, &cands, args, span));
         }
-        Some(self.overload(env, decl.overloads, &cands, name, args, span))
+        // When the overloads of this arity take fewer first-argument types than the others
+        // (`round(m)` takes only Money), the first argument's own type says whether the call
+        // has the wrong number of arguments (`round(1.5)`) rather than the wrong type.
+        let firsts = |os: &mut dyn Iterator<Item = &Overload>| {
+            let mut v: Vec<TypeRef> = os.filter_map(|o| o.params.first().map(|p| p.ty)).collect();
+            v.sort_by_key(|t| t.to_string());
+            v.dedup();
+            v
+        };
+        let mut pre = None;
+        if let Some(a0) = args.first() {
+            if firsts(&mut cands.iter().copied()) != firsts(&mut decl.overloads.iter()) {
+                let x0 = self.value_arg(env, a0);
+                let takes = |o: &Overload| {
+                    o.params
+                        .first()
+                        .is_some_and(|p| fits(p.ty, &x0.ty) || (x0.ty == Ty::Int && p.ty == TypeRef::Decimal))
+                };
+                if !x0.ty.is_error() && !cands.iter().any(|o| takes(o)) {
+                    let other: Vec<&Overload> = decl.overloads.iter().filter(|o| takes(o)).collect();
+                    if !other.is_empty() {
+                        let mut n: Vec<String> = other.iter().map(|o| o.params.len().to_string()).collect();
+                        n.dedup();
+                        let shown = self.show(&x0.ty);
+                        let sigs: Vec<String> = other.iter().map(|o| o.render()).collect();
+                        let given = args.len();
+                        let article = if shown.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+                        self.error(
+                            Code::E0203,
+                            span,
+                            format!(
+                                "`{name}` of {article} `{shown}` takes {} arguments but {given} were given",
+                                or_list(&n)
+                            ),
+                        )
+                        .help = Some(format!("`{name}{}`", sigs.join("`, `")));
+                        return Some(self.err_expr(span));
+                    }
+                }
+                pre = Some(x0);
+            }
+        }
+        Some(self.overload(env, decl, &cands, args, pre, span))
     }
 
     /// Checks the arguments of a built-in that takes values and picks the overload: a position
@@ -165,12 +207,13 @@ impl<'a> Checker<'a> {
     fn overload(
         &mut self,
         env: &mut Env,
-        all: &[Overload],
+        decl: &Builtin,
         cands: &[&Overload],
-        name: &str,
         args: &[ast::Arg],
+        mut pre: Option<ir::Expr>,
         span: Span,
     ) -> ir::Expr {
+        let (all, name) = (decl.overloads, decl.name);
         let loc = self.loc(span);
         let param = |o: &Overload, i: usize| o.params.get(i).map(|p| p.ty);
         let first = cands.first().copied();
@@ -178,7 +221,14 @@ impl<'a> Checker<'a> {
         let mut vals: Vec<ir::Expr> = Vec::new();
         let mut deciding: Vec<usize> = Vec::new();
         for (i, a) in args.iter().enumerate() {
-            let x = if !varies(i) {
+            // The first argument, when the caller checked it already.
+            let checked = if i == 0 { pre.take() } else { None };
+            let x = if let Some(x) = checked {
+                match first.and_then(|f| param(f, i)).and_then(ty_of).filter(|_| !varies(i)) {
+                    Some(t) => self.coerce(x, &t, a.span()),
+                    None => x,
+                }
+            } else if !varies(i) {
                 match first.and_then(|f| param(f, i)).and_then(ty_of) {
                     Some(t) => self.typed_arg(env, a, &t),
                     None => self.value_arg(env, a),
@@ -193,7 +243,17 @@ impl<'a> Checker<'a> {
                         }
                         None => self.err_expr(span),
                     },
-                    None => self.value_arg(env, a),
+                    // A bare variant (`round(m, HalfUp)`) resolves from the one enum a candidate takes here.
+                    None => match enum_hint(cands.iter().filter_map(|o| param(o, i))) {
+                        Some(t) => match self.arg_expr(a) {
+                            Some(e) => {
+                                let y = self.expr(env, e, Some(&t));
+                                self.require_value(y, e.span)
+                            }
+                            None => self.err_expr(span),
+                        },
+                        None => self.value_arg(env, a),
+                    },
                 }
             };
             if varies(i) {
@@ -237,6 +297,56 @@ impl<'a> Checker<'a> {
                 if tys.iter().any(Ty::is_error) {
                     return self.err_expr(span);
                 }
+                // An overload that takes each argument as it is (an Int widening to Decimal):
+                // `round(m, 2)`, `round(m, HalfUp)`, `round(x, 2)`.
+                let takes = |o: &Overload, widen: bool| {
+                    many.iter().zip(&tys).all(|(&j, t)| {
+                        param(o, j).is_some_and(|p| fits(p, t) || (widen && *t == Ty::Int && p == TypeRef::Decimal))
+                    })
+                };
+                let direct = cands.iter().copied().find(|o| takes(o, false)).or_else(|| {
+                    cands.iter().copied().find(|o| takes(o, true)).filter(|_| !linked_positions(cands, many))
+                });
+                if let Some(o) = direct {
+                    for &j in many {
+                        if let (Some(t), Some(slot), Some(a)) =
+                            (param(o, j).and_then(ty_of), vals.get_mut(j), args.get(j))
+                        {
+                            let x = std::mem::replace(slot, mk(ExprKind::Error, Ty::Error, loc));
+                            *slot = self.coerce(x, &t, a.span());
+                        }
+                    }
+                    return self.finish_overload(all, o, vals, loc, span);
+                }
+                if !linked_positions(cands, many) {
+                    // Name the first argument no overload takes; else the combination.
+                    for (&j, t) in many.iter().zip(&tys) {
+                        let accepted = |p: TypeRef| fits(p, t) || (*t == Ty::Int && p == TypeRef::Decimal);
+                        if cands.iter().any(|o| param(o, j).is_some_and(accepted)) {
+                            continue;
+                        }
+                        let mut types: Vec<TypeRef> = Vec::new();
+                        for p in cands.iter().filter_map(|o| param(o, j)) {
+                            if !types.contains(&p) {
+                                types.push(p);
+                            }
+                        }
+                        if let (Some(x), Some(a)) = (vals.get(j), args.get(j)) {
+                            let x = x.clone();
+                            self.wrong_arg(name, &x, a.span(), &one_of(&types));
+                        }
+                        return self.err_expr(span);
+                    }
+                    let shown: Vec<String> = tys.iter().map(|t| self.show(t)).collect();
+                    let sigs: Vec<String> = cands.iter().map(|o| o.render()).collect();
+                    self.error(
+                        Code::E0201,
+                        span,
+                        format!("`{name}` does not take `{}` together", shown.join("` and `")),
+                    )
+                    .help = Some(format!("`{name}{}`", sigs.join("`, `")));
+                    return self.err_expr(span);
+                }
                 let u = tys.iter().skip(1).try_fold(tys.first().cloned().unwrap_or(Ty::Error), |u, t| unify(&u, t));
                 let found = u.as_ref().and_then(|u| {
                     cands.iter().copied().find(|o| many.iter().all(|&j| param(o, j).is_some_and(|t| fits(t, u))))
@@ -258,6 +368,18 @@ impl<'a> Checker<'a> {
             }
         };
         let Some(o) = chosen else { return self.err_expr(span) };
+        self.finish_overload(all, o, vals, loc, span)
+    }
+
+    /// The call of the chosen overload, its left-out trailing arguments given their defaults.
+    fn finish_overload(
+        &mut self,
+        all: &[Overload],
+        o: &Overload,
+        mut vals: Vec<ir::Expr>,
+        loc: ir::Loc,
+        span: Span,
+    ) -> ir::Expr {
         let (Target::Op(op), Some(ty)) = (o.target, ty_of(o.result)) else { return self.err_expr(span) };
         // A left-out trailing argument (round's mode) takes its type's default.
         if let Some(full) = all.iter().filter(|f| f.target == o.target).max_by_key(|f| f.params.len()) {
@@ -357,6 +479,30 @@ fn fits(t: TypeRef, ty: &Ty) -> bool {
     }
 }
 
+/// Whether the deciding positions take one type together in every candidate (`min`, `max`):
+/// then mixed arguments unify (`min(1, 2.5)` is a Decimal `min`) rather than widen one by one.
+fn linked_positions(cands: &[&Overload], positions: &[usize]) -> bool {
+    cands.iter().all(|o| {
+        let tys: Vec<Option<TypeRef>> = positions.iter().map(|&j| o.params.get(j).map(|p| p.ty)).collect();
+        tys.windows(2).all(|w| w.first() == w.get(1))
+    })
+}
+
+/// The one built-in enum among a position's candidate types, if exactly one: the expected
+/// type that resolves a bare variant there.
+fn enum_hint(types: impl Iterator<Item = TypeRef>) -> Option<Ty> {
+    let mut found: Option<TypeRef> = None;
+    for t in types {
+        if matches!(t, TypeRef::Rounding | TypeRef::Weekday) {
+            if found.is_some_and(|f| f != t) {
+                return None;
+            }
+            found = Some(t);
+        }
+    }
+    found.and_then(ty_of)
+}
+
 /// The value a left-out trailing parameter takes: `Rounding.HalfEven` for a rounding mode.
 fn default_of(t: TypeRef) -> Option<(Const, Ty)> {
     match t {
@@ -371,7 +517,10 @@ fn one_of(types: &[TypeRef]) -> String {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let name = t.name();
+            let name = match t {
+                TypeRef::List(e) if **e != TypeRef::Var => t.to_string(),
+                _ => t.name().to_string(),
+            };
             if i == 0 || matches!(t, TypeRef::List(_)) {
                 let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
                 format!("{article} {name}")
@@ -439,6 +588,49 @@ mod tests {
         assert!(matches!(body, Some(ExprKind::Builtin { op: Builtin::LenList, .. })));
         let (d, _) = check_fn("xs: List<Int>", "Money?", "sum(xs, x => 1.00 USD)");
         assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn money_overloads() {
+        let op = |params: &str, ret: &str, body: &str| {
+            let (d, body) = check_fn(params, ret, body);
+            assert!(d.is_empty(), "{d:?}");
+            match body {
+                Some(ExprKind::Builtin { op, args }) => (op, args.len()),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(op("m: Money", "Money", "round(m)"), (Builtin::RoundMoneyToUnit, 2));
+        assert_eq!(op("m: Money", "Money", "round(m, HalfUp)"), (Builtin::RoundMoneyToUnit, 2));
+        assert_eq!(op("m: Money", "Money", "round(m, Rounding.Floor)"), (Builtin::RoundMoneyToUnit, 2));
+        assert_eq!(op("m: Money", "Money", "round(m, 2)"), (Builtin::RoundMoney, 3));
+        assert_eq!(op("m: Money, p: Int", "Money", "round(m, p, Up)"), (Builtin::RoundMoney, 3));
+        assert_eq!(op("x: Int", "Decimal", "round(x, 2)"), (Builtin::RoundDecimal, 3));
+        assert_eq!(op("m: Money", "List<Money>", "allocate(m, [1, 2])"), (Builtin::AllocateInt, 2));
+        assert_eq!(op("m: Money", "List<Money>", "allocate(m, [1, 2.5])"), (Builtin::Allocate, 2));
+        assert_eq!(op("m: Money, w: List<Decimal>", "List<Money>", "allocate(m, w)"), (Builtin::Allocate, 2));
+        assert_eq!(op("m: Money", "List<Money>", "allocate_even(m, 3)"), (Builtin::AllocateEven, 2));
+        assert_eq!(op("c: Currency", "Int", "minor_units(c)"), (Builtin::MinorUnits, 1));
+        assert_eq!(
+            errors("x: Decimal", "Decimal", "round(x, HalfUp)"),
+            ["E0201 `round` does not take `Decimal` and `Rounding` together [`round(Decimal, Int) -> Decimal`, \
+              `(Money, Int) -> Money`, `(Money, Rounding) -> Money`]"]
+        );
+        assert_eq!(
+            errors("x: Decimal", "Decimal", "round(x)"),
+            ["E0203 `round` of a `Decimal` takes 2 or 3 arguments but 1 were given \
+              [`round(Decimal, Int) -> Decimal`, `(Decimal, Int, Rounding) -> Decimal`]"]
+        );
+        assert_eq!(
+            errors("x: Int", "Decimal", "round(x)"),
+            ["E0203 `round` of an `Int` takes 2 or 3 arguments but 1 were given \
+              [`round(Decimal, Int) -> Decimal`, `(Decimal, Int, Rounding) -> Decimal`]"]
+        );
+        assert_eq!(errors("x: Text", "Money", "round(x)"), ["E0201 expected `Money`, found `Text`"]);
+        assert_eq!(
+            errors("m: Money, w: List<Text>", "List<Money>", "allocate(m, w)"),
+            ["E0201 `allocate` takes a List<Decimal> or a List<Int>, not `List<Text>`"]
+        );
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub(crate) struct Env {
     pub(crate) allow_meta: bool,
     /// Handlers and tests may read state; functions, decisions and metrics may not (E0501).
     pub(crate) allow_state: bool,
+    /// What `let` and `for` bound each Money-bearing local to, for W0611.
+    pub(crate) origins: super::rounding::Origins,
 }
 
 /// Why a path tested against `none` is still optional (LANGUAGE.md §7.3).
