@@ -74,6 +74,8 @@ codes! {
         E0502 = "E0502", "`update` sets a key field";
         E0503 = "E0503", "a malformed metric";
         E0504 = "E0504", "a state key field that cannot be a key";
+        E0601 = "E0601", "`sort_by` key of a type that has no order";
+        E0602 = "E0602", "`sort_by` order not written as a variant";
     }
 }
 

@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use crate::diagnostics::{Code, Diagnostic, FileId, LineIndex};
 use crate::ir::{self, DeclSite, DestId, FnId, Loc, TableId};
 use crate::syntax::ast::{self, Span};
-use crate::types::{EnumId, RecordId, Ty, TyDisplay, ENVELOPE, ROUNDING, WEEKDAY};
+use crate::types::{EnumId, RecordId, Ty, TyDisplay, ENVELOPE, ROUNDING, SORT_ORDER, WEEKDAY};
 
 /// One parsed source file of a package.
 pub struct Input<'a> {
@@ -399,6 +399,7 @@ impl<'a> Checker<'a> {
         };
         pkg.enums.push(builtin_enum("Rounding", &canon_stdlib::Rounding::NAMES));
         pkg.enums.push(builtin_enum("Weekday", &canon_stdlib::Weekday::NAMES));
+        pkg.enums.push(builtin_enum("SortOrder", &canon_stdlib::functions::sort_by::SORT_ORDER_NAMES));
         let text = Ty::Text;
         let opt = |t: Ty| Ty::optional(t);
         let envelope_fields = [
@@ -436,6 +437,7 @@ impl<'a> Checker<'a> {
         }
         types.insert("Rounding".into(), TypeName::Enum(ROUNDING));
         types.insert("Weekday".into(), TypeName::Enum(WEEKDAY));
+        types.insert("SortOrder".into(), TypeName::Enum(SORT_ORDER));
         types.insert("Envelope".into(), TypeName::Record(ENVELOPE));
         let mut variant_owners: HashMap<String, Vec<EnumId>> = HashMap::new();
         for (i, e) in pkg.enums.iter().enumerate() {
