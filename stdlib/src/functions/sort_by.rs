@@ -95,25 +95,62 @@ pub fn order(keys: &[SortKey<'_>], descending: bool) -> Result<Vec<usize>, Fault
             }
         }
     }
+    // Keys that are integers once read the same way (Int, Date, Timestamp,
+    // and decimals or Money of one scale, by their coefficient) sort as
+    // plain integers: the same order, without a comparison of decimals.
+    let ints: Option<Vec<i128>> = match keys.first() {
+        Some(SortKey::Decimal(d)) | Some(SortKey::Money((d, _))) => {
+            let scale = d.scale();
+            keys.iter()
+                .map(|k| match k {
+                    SortKey::Decimal(x) | SortKey::Money((x, _)) if x.scale() == scale => Some(x.mantissa()),
+                    _ => None,
+                })
+                .collect()
+        }
+        _ => keys
+            .iter()
+            .map(|k| match k {
+                SortKey::Int(i) | SortKey::Timestamp(Timestamp(i)) => Some(i128::from(*i)),
+                SortKey::Date(Date(d)) => Some(i128::from(*d)),
+                _ => None,
+            })
+            .collect(),
+    };
+    if let Some(ints) = ints {
+        // Keys of 64 bits and their positions packed into one u128 each (the
+        // key, order-preserving, high; the position low): a plain integer
+        // sort is then the stable order, in either direction.
+        let packed: Option<Vec<u128>> = ints
+            .iter()
+            .zip(0u64..)
+            .map(|(k, i)| {
+                let k = i64::try_from(*k).ok()?;
+                let biased = (k as u64) ^ (1 << 63);
+                let high = if descending { !biased } else { biased };
+                Some((u128::from(high) << 64) | u128::from(i))
+            })
+            .collect();
+        if let Some(mut packed) = packed {
+            packed.sort_unstable();
+            return Ok(packed.into_iter().map(|p| (p as u64) as usize).collect());
+        }
+        // (key, position) pairs: a stable order of keys is the order of the pairs
+        // with the position breaking ties (ascending in both orders).
+        let mut pairs: Vec<(i128, usize)> = ints.into_iter().zip(0..).collect();
+        if descending {
+            pairs.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        } else {
+            pairs.sort_unstable();
+        }
+        return Ok(pairs.into_iter().map(|(_, i)| i).collect());
+    }
     let mut idx: Vec<usize> = (0..keys.len()).collect();
-    match keys.first() {
-        Some(SortKey::Int(_)) => {
-            let ints: Vec<i64> = keys.iter().map(|k| if let SortKey::Int(i) = k { *i } else { 0 }).collect();
-            let at = |i: &usize| ints.get(*i).copied().unwrap_or(0);
-            if descending {
-                idx.sort_by(|a, b| at(b).cmp(&at(a)));
-            } else {
-                idx.sort_by_key(at);
-            }
-        }
-        _ => {
-            let at = |i: &usize| keys.get(*i).copied().unwrap_or(SortKey::Int(0));
-            if descending {
-                idx.sort_by(|a, b| at(b).cmp(&at(a)));
-            } else {
-                idx.sort_by(|a, b| at(a).cmp(&at(b)));
-            }
-        }
+    let at = |i: &usize| keys.get(*i).copied().unwrap_or(SortKey::Int(0));
+    if descending {
+        idx.sort_by(|a, b| at(b).cmp(&at(a)));
+    } else {
+        idx.sort_by(|a, b| at(a).cmp(&at(b)));
     }
     Ok(idx)
 }
@@ -156,11 +193,47 @@ mod tests {
         assert_eq!(order(&keys, true).unwrap(), [0, 2, 1, 3]);
         let keys: Vec<SortKey> = ["1.0", "1.00", "0.5"].iter().map(|d| SortKey::Decimal(dec(d))).collect();
         assert_eq!(order(&keys, false).unwrap(), [2, 0, 1]);
+        assert_eq!(order(&keys, true).unwrap(), [0, 1, 2]);
+        // One scale: by coefficient, still stable.
+        let keys: Vec<SortKey> = ["1.50", "-0.25", "1.50", "0.00"].iter().map(|d| SortKey::Decimal(dec(d))).collect();
+        assert_eq!(order(&keys, false).unwrap(), [1, 3, 0, 2]);
+        assert_eq!(order(&keys, true).unwrap(), [0, 2, 3, 1]);
+        let keys: Vec<SortKey> = ["b", "a", "b", "A"].iter().map(|t| SortKey::Text(t)).collect();
+        assert_eq!(order(&keys, false).unwrap(), [3, 1, 0, 2]);
+        assert_eq!(order(&keys, true).unwrap(), [0, 2, 1, 3]);
         let keys = [SortKey::Money(money("1", "USD")), SortKey::Money(money("2", "USD")), SortKey::Money(money("3", "EUR"))];
         assert_eq!(
             order(&keys, false),
             Err(Fault::CurrencyMismatch { op: MoneyOp::SortBy, left: money("1", "USD"), right: money("3", "EUR") })
         );
         assert!(order(&[], true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn fast_paths_agree_with_a_plain_stable_sort() {
+        let mut x: u64 = 7;
+        let mut next = || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            x >> 33
+        };
+        for n in [0usize, 1, 2, 17, 500] {
+            let ints: Vec<i64> = (0..n).map(|_| (next() % 50) as i64 - 25).collect();
+            let ints = [ints, vec![i64::MIN, i64::MAX, 0]].concat();
+            let decs: Vec<Decimal> = ints.iter().map(|i| Decimal::new(*i, 2)).collect();
+            let mixed: Vec<Decimal> = ints.iter().enumerate().map(|(j, i)| Decimal::new(*i, (j % 3) as u32)).collect();
+            for descending in [false, true] {
+                let stable = |cmp: &dyn Fn(usize, usize) -> Ordering| {
+                    let mut idx: Vec<usize> = (0..ints.len()).collect();
+                    idx.sort_by(|a, b| if descending { cmp(*b, *a) } else { cmp(*a, *b) });
+                    idx
+                };
+                let keys: Vec<SortKey> = ints.iter().map(|i| SortKey::Int(*i)).collect();
+                assert_eq!(order(&keys, descending).unwrap(), stable(&|a, b| ints[a].cmp(&ints[b])));
+                let keys: Vec<SortKey> = decs.iter().map(|d| SortKey::Decimal(*d)).collect();
+                assert_eq!(order(&keys, descending).unwrap(), stable(&|a, b| num::cmp(&decs[a], &decs[b])));
+                let keys: Vec<SortKey> = mixed.iter().map(|d| SortKey::Decimal(*d)).collect();
+                assert_eq!(order(&keys, descending).unwrap(), stable(&|a, b| num::cmp(&mixed[a], &mixed[b])));
+            }
+        }
     }
 }
