@@ -84,7 +84,9 @@ fn event(key: &str, n: usize) -> String {
         )
         .unwrap();
     }
-    format!(r#"{{"specversion":"1.0","id":"b1","source":"bench","type":"batch","data":{{"by":"{key}","rows":[{rows}]}}}}"#)
+    format!(
+        r#"{{"specversion":"1.0","id":"b1","source":"bench","type":"batch","data":{{"by":"{key}","rows":[{rows}]}}}}"#
+    )
 }
 
 fn main() {

@@ -37,7 +37,11 @@ fn candidates(b: &Builtin) -> Vec<String> {
         let concrete: Vec<String> = if generic {
             ["Int", "Decimal", "Money", "Text"]
                 .iter()
-                .map(|c| t.replace("<T>", &format!("<{c}>")).replace("<U>", &format!("<{c}>")).replace("<K>", &format!("<{c}>")))
+                .map(|c| {
+                    t.replace("<T>", &format!("<{c}>"))
+                        .replace("<U>", &format!("<{c}>"))
+                        .replace("<K>", &format!("<{c}>"))
+                })
                 .map(|s| if s == "T?" { String::new() } else { s })
                 .chain(["Int?", "Decimal?", "Money?", "Text?"].iter().filter(|_| t == "T?").map(|c| c.to_string()))
                 .filter(|s| !s.is_empty())

@@ -689,9 +689,9 @@ impl<'a> Interp<'a> {
     /// A built-in call: each overload runs the native function its stdlib file declares.
     fn builtin(&self, op: Builtin, args: &[Expr], frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
         use canon_stdlib::functions::{
-            abs, add_days, amount, contains, convert, currency, date, day, days_between, distinct, end_of_month, ends_with,
-            first, last, len,
-            lower, max, min, money, month, round, start_of_month, starts_with, trim, upper, weekday, year,
+            abs, add_days, amount, contains, convert, currency, date, day, days_between, distinct, end_of_month,
+            ends_with, first, last, len, lower, max, min, money, month, round, start_of_month, starts_with, trim,
+            upper, weekday, year,
         };
         let mut vals: SmallVec<[Value; 3]> = SmallVec::new();
         for a in args {

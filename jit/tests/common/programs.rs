@@ -266,7 +266,9 @@ impl<'r, 'd> Gen<'r, 'd> {
             10 => self.deeper(|g| match g.rng.gen_range(0..3) {
                 0 => format!("sum(map(v.items, x => x.price * {}), y => y)", g.decimal()),
                 1 => format!("(sort_by(map(v.items, x => x.price), p => p)[{}] ?? {})", g.int(), g.decimal()),
-                _ => format!("(find(sort_by(v.items, x => x.price, Descending), x => x.qty > {})?.price ?? 0)", g.int()),
+                _ => {
+                    format!("(find(sort_by(v.items, x => x.price, Descending), x => x.qty > {})?.price ?? 0)", g.int())
+                }
             }),
             0 => self.deeper(|g| format!("({} + {})", g.decimal(), g.decimal())),
             1 => self.deeper(|g| format!("({} - {})", g.decimal(), g.int())),
@@ -338,7 +340,10 @@ impl<'r, 'd> Gen<'r, 'd> {
             4 => self.deeper(|g| match g.rng.gen_range(0..5) {
                 3 => {
                     let order = g.pick(&["", ", Descending"]);
-                    format!("(last(sort_by(map(v.items, x => \"{{x.kind}}{{x.qty}}\"), s => s{order})) ?? {})", g.text())
+                    format!(
+                        "(last(sort_by(map(v.items, x => \"{{x.kind}}{{x.qty}}\"), s => s{order})) ?? {})",
+                        g.text()
+                    )
                 }
                 4 => "(first(distinct(map(v.items, x => \"{x.kind}\"))) ?? \"-\")".to_string(),
                 0 => format!("trim({})", g.text()),

@@ -49,8 +49,7 @@ mod tests {
         let ints = [3, 1, 3, 2, 1];
         let ints: Vec<String> = keep(&ints, |a, b| a == b).iter().map(|&i| ints[i].to_string()).collect();
         let decs = [dec("1.0"), dec("1.00"), dec("2")];
-        let decs: Vec<String> =
-            keep(&decs, |a, b| num::cmp(a, b).is_eq()).iter().map(|&i| j_dec(decs[i])).collect();
+        let decs: Vec<String> = keep(&decs, |a, b| num::cmp(a, b).is_eq()).iter().map(|&i| j_dec(decs[i])).collect();
         let texts = ["b", "a", "b"];
         let texts: Vec<String> = keep(&texts, |a, b| a == b).iter().map(|&i| j_text(texts[i])).collect();
         assert_examples(

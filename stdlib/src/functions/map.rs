@@ -23,7 +23,10 @@ Faults: a fault in `e` for any element rejects the event."#,
     examples: &[
         Example { expr: "map([1, 2, 3], x => x * 10)", json: "[10,20,30]" },
         Example { expr: r#"map(["a", "bc"], s => len(s))"#, json: "[1,2]" },
-        Example { expr: "map([1.5, 2], x => x * 2.00 USD)", json: r#"[{"amount":"3.000","currency":"USD"},{"amount":"4.00","currency":"USD"}]"# },
+        Example {
+            expr: "map([1.5, 2], x => x * 2.00 USD)",
+            json: r#"[{"amount":"3.000","currency":"USD"},{"amount":"4.00","currency":"USD"}]"#,
+        },
     ],
 };
 

@@ -227,7 +227,10 @@ pub enum Aggregate {
     Find,
     /// `sort_by(xs, x => k)` (stable): by the key's kind, ascending or descending
     /// (the checker fills in both from the lambda's type and the order argument).
-    SortBy { kind: OrdKind, descending: bool },
+    SortBy {
+        kind: OrdKind,
+        descending: bool,
+    },
 }
 
 /// How two values of an ordered type compare.

@@ -201,7 +201,8 @@ mod tests {
         let keys: Vec<SortKey> = ["b", "a", "b", "A"].iter().map(|t| SortKey::Text(t)).collect();
         assert_eq!(order(&keys, false).unwrap(), [3, 1, 0, 2]);
         assert_eq!(order(&keys, true).unwrap(), [0, 2, 1, 3]);
-        let keys = [SortKey::Money(money("1", "USD")), SortKey::Money(money("2", "USD")), SortKey::Money(money("3", "EUR"))];
+        let keys =
+            [SortKey::Money(money("1", "USD")), SortKey::Money(money("2", "USD")), SortKey::Money(money("3", "EUR"))];
         assert_eq!(
             order(&keys, false),
             Err(Fault::CurrencyMismatch { op: MoneyOp::SortBy, left: money("1", "USD"), right: money("3", "EUR") })
