@@ -550,7 +550,14 @@ impl<'a> Checker<'a> {
 
     /// Registers a top-level name; reports E0102 when it is taken.
     fn claim(&mut self, name: &ast::Ident) -> bool {
-        let builtin_fn = canon_stdlib::functions::lookup(&name.text).is_some() || name.text == "meta";
+        self.claim_as(name, false)
+    }
+
+    /// As [`Checker::claim`]; a `callable` name (a function or decision) is also taken when a
+    /// built-in function has it, which calls could not tell apart. Types, tables, destinations,
+    /// states and metrics may share a built-in function's name (`record first`, `destination last`).
+    fn claim_as(&mut self, name: &ast::Ident, callable: bool) -> bool {
+        let builtin_fn = callable && canon_stdlib::functions::lookup(&name.text).is_some() || name.text == "meta";
         if self.types.contains_key(&name.text) && !self.declared.contains_key(&name.text) || builtin_fn {
             self.error(Code::E0102, name.span, format!("`{}` is already defined by Canon", name.text)).help =
                 Some("choose another name".into());
@@ -651,7 +658,7 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::Item::Fn(f) => {
-                if self.claim(&f.name) {
+                if self.claim_as(&f.name, true) {
                     let id = FnId(self.pkg.functions.len() as u32);
                     self.values.to_mut().insert(f.name.text.clone(), ValueName::Fn(id));
                     let site = self.site(f.name.span);
@@ -667,7 +674,7 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::Item::Decision(d) => {
-                if self.claim(&d.name) {
+                if self.claim_as(&d.name, true) {
                     let id = ir::DecisionId(self.pkg.decisions.len() as u32);
                     self.values.to_mut().insert(d.name.text.clone(), ValueName::Decision(id));
                     self.broken_decisions.to_mut().push(false);

@@ -12,7 +12,12 @@ use crate::types::{OrdKind, Ty, ROUNDING, SORT_ORDER, WEEKDAY};
 impl<'a> Checker<'a> {
     pub(super) fn call(&mut self, env: &mut Env, callee: &ast::Ident, args: &[ast::Arg], span: Span) -> ir::Expr {
         let loc = self.loc(span);
-        match self.values.get(&callee.text).copied() {
+        let value = self.values.get(&callee.text).copied();
+        // A table, destination, state or metric may share a built-in function's name; a call is the built-in.
+        let value = value.filter(|v| {
+            matches!(v, ValueName::Fn(_) | ValueName::Decision(_)) || functions::lookup(&callee.text).is_none()
+        });
+        match value {
             Some(ValueName::Fn(id)) => {
                 self.record_call(Callee::Fn(id.0), callee.span);
                 let params: Vec<Ty> = self
