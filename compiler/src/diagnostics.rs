@@ -75,6 +75,8 @@ codes! {
         E0503 = "E0503", "a malformed metric";
         E0504 = "E0504", "a state key field that cannot be a key";
         W0611 = "W0611", "an emitted Money is not known to be rounded to its currency's minor unit";
+        E0601 = "E0601", "`sort_by` key of a type that has no order";
+        E0602 = "E0602", "`sort_by` order not written as a variant";
     }
 }
 

@@ -381,8 +381,10 @@ pub enum Stmt {
         scrutinee: Expr,
         arms: Vec<(Vec<Pat>, Block)>,
     },
+    /// `for x in xs` or `for i, x in xs` (`index`: the slot of the zero-based position, an Int).
     For {
         slot: u32,
+        index: Option<u32>,
         list: Expr,
         body: Block,
     },
@@ -501,6 +503,11 @@ pub enum ExprKind {
     Lookup {
         table: TableId,
         keys: Vec<Expr>,
+    },
+    /// `xs[i]` on a list: the element at the zero-based Int `index`, or none out of range.
+    Index {
+        list: Box<Expr>,
+        index: Box<Expr>,
     },
     /// `state[keys]`: the record, or none (sees the event's own earlier writes).
     StateGet {

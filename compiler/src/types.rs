@@ -14,6 +14,8 @@ pub struct RecordId(pub u32);
 pub const ROUNDING: EnumId = EnumId(0);
 /// The built-in enum `Weekday` (always enum 1).
 pub const WEEKDAY: EnumId = EnumId(1);
+/// The built-in enum `SortOrder` (always enum 2): `sort_by`'s optional order.
+pub const SORT_ORDER: EnumId = EnumId(2);
 /// The built-in record `Envelope`, the type of `meta` (always record 0).
 pub const ENVELOPE: RecordId = RecordId(0);
 

@@ -18,7 +18,8 @@ use canon_runtime::outcome::{Rejection, TraceEvent};
 use canon_runtime::state::{self, Txn};
 use canon_runtime::value::KeyPart;
 use canon_runtime::{encode, Value};
-use canon_stdlib::functions::{allocate, minor_units, round, sum};
+use canon_stdlib::functions::sort_by::{self, SortKey};
+use canon_stdlib::functions::{allocate, distinct as distinct_fn, first, last, minor_units, round, sum};
 use canon_stdlib::money::{self, MoneyOp};
 use canon_stdlib::{num, text, time, Currency, Date, Fault, Rounding, Timestamp};
 
@@ -326,6 +327,23 @@ impl Aux for Comparison {
     }
 }
 
+/// How `sort_by` orders: the kind of its keys and the direction. Packed as
+/// the kind's code (as [`Comparison`]'s) in bits 0..8 and 1 for descending in bit 8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SortSpec {
+    pub kind: OrdKind,
+    pub descending: bool,
+}
+
+impl Aux for SortSpec {
+    fn encode(self) -> i64 {
+        Comparison { kind: self.kind, op: CmpOp::Lt }.encode() | (i64::from(self.descending) << 8)
+    }
+    fn decode(raw: i64) -> Self {
+        SortSpec { kind: Comparison::decode(raw & 0xff).kind, descending: raw & 0x100 != 0 }
+    }
+}
+
 /// Two `u32` halves of an `aux`: the first in the low 32 bits.
 fn pack(low: u32, high: u32) -> i64 {
     i64::from(low) | (i64::from(high) << 32)
@@ -530,6 +548,12 @@ helpers! {
     lookup: OneToCell<TableLookup>,
     /// Allocates zeroed cells in the event arena: (pointer, count).
     alloc: ToCell<CellCount>,
+    /// Allocates as many zeroed cells as the Int `a` says (a list being built): (pointer, count).
+    alloc_cells: OneToCell,
+    /// `sort_by`: the list `a` ordered by the keys `b` (a list as long, in list order); a new list.
+    sort_by: TwoToCell<SortSpec>,
+    /// `distinct`: the list `a` (of elements of the given type) without repeats; a new list.
+    distinct: OneToCell<TypeIndex>,
     /// Begins an interpolation.
     text_begin: Effect,
     /// Appends the constant Text `a` to the interpolation.
@@ -696,13 +720,19 @@ extern "C" fn eq(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const C
         let types = TypePair::decode(aux);
         let ty = ty_of(ctx, types.left).clone();
         let rty = ty_of(ctx, types.right).clone();
-        let (x, y) = (cell_arg(a), cell_arg(b));
-        let same = if x.is_none() || y.is_none() {
+        Ok(Cell::from_bool(cells_equal(ctx, &ty, &rty, cell_arg(a), cell_arg(b))))
+    })
+}
+
+/// Equality of LANGUAGE.md §3 of the cell `x`, of type `ty`, and `y`, of type `rty`.
+fn cells_equal(ctx: &Ctx<'_>, ty: &Ty, rty: &Ty, x: &Cell, y: &Cell) -> bool {
+    {
+        if x.is_none() || y.is_none() {
             x.is_none() && y.is_none()
         } else if ty.strip() != rty.strip() {
             let pkg = &ctx.shared.pkg;
             // SAFETY: each cell is a live value of its own type.
-            unsafe { from_cell(pkg, &ty, x) == from_cell(pkg, &rty, y) }
+            unsafe { from_cell(pkg, ty, x) == from_cell(pkg, rty, y) }
         } else {
             match ty.strip() {
                 // SAFETY: Text cells point to live UTF-8.
@@ -715,12 +745,11 @@ extern "C" fn eq(ctx: *mut Ctx<'_>, a: *const Cell, b: *const Cell, _c: *const C
                 _ => {
                     let pkg = &ctx.shared.pkg;
                     // SAFETY: both cells are live values of `ty`.
-                    unsafe { from_cell(pkg, &ty, x) == from_cell(pkg, &ty, y) }
+                    unsafe { from_cell(pkg, ty, x) == from_cell(pkg, ty, y) }
                 }
             }
-        };
-        Ok(Cell::from_bool(same))
-    })
+        }
+    }
 }
 
 // ------------------------------------------------------------------ built-ins
@@ -796,6 +825,11 @@ extern "C" fn builtin(
             Builtin::Convert => Cell::from_money(num::mul(x.decimal(), z.decimal())?, y.currency_at(0)),
             Builtin::LenText => Cell::from_i64(text::len(unsafe { x.text() })),
             Builtin::LenList => Cell::from_i64(x.len() as i64),
+            // SAFETY: a List cell points to its `len` live cells.
+            Builtin::First => first::first(unsafe { x.cells(x.len()) }).copied().unwrap_or_else(Cell::none),
+            Builtin::Last => last::last(unsafe { x.cells(x.len()) }).copied().unwrap_or_else(Cell::none),
+            // Lowered to the `distinct` helper, which knows the element type.
+            Builtin::Distinct => return Err(Fault::InvalidArgument("distinct without its element type".into())),
             Builtin::Upper => text_cell(&ctx.arena, &text::upper(unsafe { x.text() })),
             Builtin::Lower => text_cell(&ctx.arena, &text::lower(unsafe { x.text() })),
             Builtin::Trim => text_cell(&ctx.arena, text::trim(unsafe { x.text() })),
@@ -889,6 +923,81 @@ extern "C" fn alloc(
         let CellCount(n) = CellCount::decode(aux);
         let cells = ctx.arena.alloc_slice_fill_default::<Cell>(n.max(1));
         Ok(Cell::from_parts(cells.as_ptr() as usize, n))
+    })
+}
+
+/// Allocates as many zeroed cells as the Int `a` says; writes (pointer, count).
+extern "C" fn alloc_cells(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    _aux: i64,
+) -> i32 {
+    guard(ctx, dst, |ctx| {
+        let n = usize::try_from(cell_arg(a).i64()).unwrap_or(0);
+        let cells = ctx.arena.alloc_slice_fill_default::<Cell>(n.max(1));
+        Ok(Cell::from_parts(cells.as_ptr() as usize, n))
+    })
+}
+
+/// `sort_by`: the list `a` ordered by the keys in the list `b` (one per
+/// element, in list order), stably, by the stdlib's `sort_by::order`.
+extern "C" fn sort_by(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard(ctx, dst, |ctx| {
+        let spec = SortSpec::decode(aux);
+        let (list, keys) = (cell_arg(a), cell_arg(b));
+        // SAFETY: List cells point to their `len` live cells.
+        let (items, keys) = unsafe { (list.cells(list.len()), keys.cells(keys.len())) };
+        let sort_keys: Vec<SortKey<'_>> = keys
+            .iter()
+            .map(|k| match spec.kind {
+                OrdKind::Int => SortKey::Int(k.i64()),
+                OrdKind::Decimal => SortKey::Decimal(k.decimal()),
+                OrdKind::Money => SortKey::Money(money_of(k)),
+                OrdKind::Date => SortKey::Date(Date(k.i32())),
+                OrdKind::Timestamp => SortKey::Timestamp(Timestamp(k.i64())),
+                // SAFETY: Text cells point to live UTF-8.
+                OrdKind::Text => SortKey::Text(unsafe { k.text() }),
+            })
+            .collect();
+        let order = sort_by::order(&sort_keys, spec.descending)?;
+        let out = ctx.arena.alloc_slice_fill_default::<Cell>(order.len().max(1));
+        for (slot, i) in out.iter_mut().zip(order.iter()) {
+            *slot = items.get(*i).copied().unwrap_or_else(Cell::none);
+        }
+        Ok(Cell::from_parts(out.as_ptr() as usize, order.len()))
+    })
+}
+
+/// `distinct`: the first occurrence of each value of the list `a`, in order.
+extern "C" fn distinct(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard(ctx, dst, |ctx| {
+        let ty = ty_of(ctx, TypeIndex::decode(aux)).clone();
+        let list = cell_arg(a);
+        // SAFETY: a List cell points to its `len` live cells.
+        let items = unsafe { list.cells(list.len()) };
+        let kept = distinct_fn::keep(items, |x, y| cells_equal(ctx, &ty, &ty, x, y));
+        let out = ctx.arena.alloc_slice_fill_default::<Cell>(kept.len().max(1));
+        for (slot, i) in out.iter_mut().zip(kept.iter()) {
+            *slot = items.get(*i).copied().unwrap_or_else(Cell::none);
+        }
+        Ok(Cell::from_parts(out.as_ptr() as usize, kept.len()))
     })
 }
 

@@ -32,8 +32,27 @@ fn candidates(b: &Builtin) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let lists = results.iter().map(|t| format!("List<{t}>"));
     for t in results.iter().map(ToString::to_string).chain(lists).chain(["Bool".to_string()]) {
-        if !out.contains(&t) {
-            out.push(t);
+        // A generic result (`List<T>`, `T?`) is tried with each concrete element type.
+        let generic = t.contains('T') && !t.contains("Text") || t.contains('U') || t.contains('K');
+        let concrete: Vec<String> = if generic {
+            ["Int", "Decimal", "Money", "Text"]
+                .iter()
+                .map(|c| {
+                    t.replace("<T>", &format!("<{c}>"))
+                        .replace("<U>", &format!("<{c}>"))
+                        .replace("<K>", &format!("<{c}>"))
+                })
+                .map(|s| if s == "T?" { String::new() } else { s })
+                .chain(["Int?", "Decimal?", "Money?", "Text?"].iter().filter(|_| t == "T?").map(|c| c.to_string()))
+                .filter(|s| !s.is_empty())
+                .collect()
+        } else {
+            vec![t]
+        };
+        for t in concrete {
+            if !out.contains(&t) {
+                out.push(t);
+            }
         }
     }
     out

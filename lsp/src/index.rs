@@ -334,8 +334,11 @@ impl Walker<'_, '_> {
                     self.block(&a.body);
                 }
             }
-            ast::StmtKind::For { var, iter, body } => {
+            ast::StmtKind::For { index, var, iter, body } => {
                 self.expr(iter);
+                if let Some(i) = index {
+                    self.bind(i);
+                }
                 self.bind(var);
                 self.block(body);
             }

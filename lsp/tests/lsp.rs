@@ -865,7 +865,7 @@ async fn completion_after_dot_in_an_unfinished_item() {
 const RESULTS: &str = r#"
 record Line { code: Text, rate: Money }
 
-fn find(code: Text) -> Project? = projects[code]
+fn project_of(code: Text) -> Project? = projects[code]
 
 fn fallback() -> Project = Project { code: "x", status: Open, tier: none, price: 0.00 EUR }
 
@@ -891,7 +891,7 @@ async fn completion_after_dot_on_lookups_calls_and_parentheses() {
         (format!("{on}  let r = projects[b.project]?."), "", project),
         (format!("{on}  let r = len(projects[b.project]?."), "", project),
         // A function call and a decision call.
-        (format!("{on}  let r = find(b.project)?."), "\n}\n", project),
+        (format!("{on}  let r = project_of(b.project)?."), "\n}\n", project),
         (format!("{on}  let r = line_of(Open)."), "\n}\n", line),
         (format!("{on}  check line_of(p?.status ?? Open)."), "", line),
         // Parenthesised: `??`, `if`, `match`.
@@ -899,7 +899,7 @@ async fn completion_after_dot_on_lookups_calls_and_parentheses() {
         (format!("{on}  let r = (if b.hours > 8 then fallback() else fallback())."), "\n}\n", project),
         (format!("{on}  let r = (match b.hours {{ 1 => line_of(Open), _ => line_of(Closed) }})."), "\n}\n", line),
         // In a function's body.
-        (format!("{RESULTS}fn rate(c: Text) -> Money? = find(c)?."), "", project),
+        (format!("{RESULTS}fn rate(c: Text) -> Money? = project_of(c)?."), "", project),
     ];
     for (head, tail, want) in cases {
         let (labels, _) = typed_labels(head, tail).await;
@@ -933,7 +933,7 @@ async fn completion_by_type_after_calls_lookups_and_parentheses() {
 #[tokio::test]
 async fn fields_after_a_lookup_or_call_are_references() {
     let text = format!(
-        "{TYPED}{RESULTS}fn c(k: Text) -> Status? = projects[k]?.status\nfn d(k: Text) -> Text? = find(k)?.code\n"
+        "{TYPED}{RESULTS}fn c(k: Text) -> Status? = projects[k]?.status\nfn d(k: Text) -> Text? = project_of(k)?.code\n"
     );
     let mut c = Client::start(&[("a.canon", text.as_str())]).await;
     c.open("a.canon", &text).await;
@@ -1700,4 +1700,23 @@ async fn a_key_typo_is_one_diagnostic_and_its_fix_clears_the_lookup() {
     let (t, fixed) = fixes.first().cloned().unwrap_or_default();
     assert_eq!(t, "Replace `regoin` with `region`");
     assert_eq!(codes_after(&mut c, 3, &fixed).await, Vec::<String>::new(), "{fixed}");
+}
+
+// ------------------------------------------------------------ lists (issue 13)
+
+#[tokio::test]
+async fn list_functions_have_hover_signature_help_and_typed_lets() {
+    let text = "record W { name: Text, hours: Decimal }\n\
+                fn top(ws: List<W>) -> Text? {\n  let sorted = sort_by(ws, w => w.hours, Descending)\n  let names = map(sorted, w => w.name)\n  names[0]\n}\n";
+    let mut c = Client::start(&[("a.canon", text)]).await;
+    c.open("a.canon", text).await;
+    let h = c.hover("a.canon", pos(text, "sort_by", 0, 1)).await;
+    assert!(h.contains("sort_by(List<T>, x => K, SortOrder) -> List<T>") && h.contains("stable"), "{h}");
+    let h = c.hover("a.canon", pos(text, "names =", 0, 1)).await;
+    assert!(h.contains("names: List<Text>"), "{h}");
+    let h = c.hover("a.canon", pos(text, "sorted =", 0, 1)).await;
+    assert!(h.contains("sorted: List<W>"), "{h}");
+    let r = c.at("textDocument/signatureHelp", "a.canon", pos(text, "w => w.name", 0, 0)).await;
+    assert_eq!(r["signatures"][0]["label"], json!("map(List<T>, x => U) -> List<U>"));
+    assert_eq!(r["activeParameter"], json!(1));
 }

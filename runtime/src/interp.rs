@@ -156,9 +156,12 @@ impl<'a> Interp<'a> {
                     }
                 }
             }
-            Stmt::For { slot, list, body } => {
+            Stmt::For { slot, index, list, body } => {
                 if let Value::List(items) = self.eval(list, frame)? {
-                    for item in items.iter() {
+                    for (i, item) in items.iter().enumerate() {
+                        if let Some(ix) = index {
+                            set(frame, *ix, Value::Int(i as i64));
+                        }
                         set(frame, *slot, item.clone());
                         if let Flow::Stop = self.block(body, frame, out)? {
                             return Ok(Flow::Stop);
@@ -273,6 +276,16 @@ impl<'a> Interp<'a> {
             }
             ExprKind::Builtin { op, args } => self.builtin(*op, args, frame, e.loc)?,
             ExprKind::Aggregate { op, list, slot, body } => self.aggregate(*op, list, *slot, body, frame, e.loc)?,
+            ExprKind::Index { list, index } => {
+                let l = self.eval(list, frame)?;
+                let i = self.eval(index, frame)?;
+                match (l, i) {
+                    (Value::List(items), Value::Int(i)) => {
+                        usize::try_from(i).ok().and_then(|i| items.get(i)).cloned().unwrap_or(Value::None)
+                    }
+                    _ => Value::None,
+                }
+            }
             ExprKind::Lookup { table, keys } => {
                 let mut key: SmallVec<[KeyPart; 2]> = SmallVec::new();
                 for k in keys {
@@ -621,6 +634,55 @@ impl<'a> Interp<'a> {
                 }
                 Ok(Value::Bool(!want))
             }
+            Aggregate::Map => {
+                let mut out = Vec::with_capacity(items.len());
+                for it in items.iter() {
+                    set(frame, slot, it.clone());
+                    out.push(self.eval(body, frame)?);
+                }
+                Ok(Value::List(out.into()))
+            }
+            Aggregate::Filter => {
+                let mut out = Vec::new();
+                for it in items.iter() {
+                    set(frame, slot, it.clone());
+                    if self.truth(body, frame)? {
+                        out.push(it.clone());
+                    }
+                }
+                Ok(Value::List(out.into()))
+            }
+            Aggregate::Find => {
+                for it in items.iter() {
+                    set(frame, slot, it.clone());
+                    if self.truth(body, frame)? {
+                        return Ok(it.clone());
+                    }
+                }
+                Ok(Value::None)
+            }
+            Aggregate::SortBy { descending, .. } => {
+                use canon_stdlib::functions::sort_by::{self, SortKey};
+                let mut keys = Vec::with_capacity(items.len());
+                for it in items.iter() {
+                    set(frame, slot, it.clone());
+                    keys.push(self.eval(body, frame)?);
+                }
+                let sort_keys: Vec<SortKey<'_>> = keys
+                    .iter()
+                    .map(|k| match k {
+                        Value::Int(i) => SortKey::Int(*i),
+                        Value::Decimal(d) => SortKey::Decimal(*d),
+                        Value::Money(d, c) => SortKey::Money((*d, *c)),
+                        Value::Date(d) => SortKey::Date(*d),
+                        Value::Timestamp(t) => SortKey::Timestamp(*t),
+                        Value::Text(t) => SortKey::Text(t),
+                        _ => SortKey::Int(0),
+                    })
+                    .collect();
+                let order = sort_by::order(&sort_keys, descending).map_err(f)?;
+                Ok(Value::List(order.iter().filter_map(|&i| items.get(i).cloned()).collect()))
+            }
         }
     }
 
@@ -628,8 +690,8 @@ impl<'a> Interp<'a> {
     fn builtin(&self, op: Builtin, args: &[Expr], frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
         use canon_stdlib::functions::{
             abs, add_days, allocate, allocate_even, amount, contains, convert, currency, date, day, days_between,
-            end_of_month, ends_with, len, lower, max, min, minor_units, money, month, round, start_of_month,
-            starts_with, trim, upper, weekday, year,
+            distinct, end_of_month, ends_with, first, last, len, lower, max, min, minor_units, money, month, round,
+            start_of_month, starts_with, trim, upper, weekday, year,
         };
         let mut vals: SmallVec<[Value; 3]> = SmallVec::new();
         for a in args {
@@ -696,6 +758,11 @@ impl<'a> Interp<'a> {
             },
             (Builtin::LenText, Value::Text(t), _) => Value::Int(len::len_text(&t)),
             (Builtin::LenList, Value::List(l), _) => Value::Int(len::len_list(l.len())),
+            (Builtin::First, Value::List(l), _) => first::first(&l).cloned().unwrap_or(Value::None),
+            (Builtin::Last, Value::List(l), _) => last::last(&l).cloned().unwrap_or(Value::None),
+            (Builtin::Distinct, Value::List(l), _) => {
+                Value::List(distinct::keep(&l, |a, b| a == b).iter().filter_map(|&i| l.get(i).cloned()).collect())
+            }
             (Builtin::Upper, Value::Text(t), _) => Value::Text(Arc::from(upper::upper(&t))),
             (Builtin::Lower, Value::Text(t), _) => Value::Text(Arc::from(lower::lower(&t))),
             (Builtin::Trim, Value::Text(t), _) => Value::Text(Arc::from(trim::trim(&t))),

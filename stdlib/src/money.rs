@@ -25,6 +25,8 @@ pub enum MoneyOp {
     Max,
     /// One step of `sum` over a list: the total so far plus the next value.
     Sum,
+    /// `sort_by` over Money keys: the first key and the first of another currency.
+    SortBy,
 }
 
 impl MoneyOp {
@@ -40,6 +42,7 @@ impl MoneyOp {
             MoneyOp::Ge => ">=",
             MoneyOp::Min => "min",
             MoneyOp::Max => "max",
+            MoneyOp::SortBy => "sort_by",
         }
     }
 }
@@ -58,6 +61,9 @@ pub fn mismatch_message(op: MoneyOp, left: Money, right: Money) -> String {
             format!("currency mismatch: `{}({a}, {b})`", op.as_str())
         }
         MoneyOp::Sum => format!("currency mismatch in `sum`: `{a} + {b}` (the total so far, then the next value)"),
+        MoneyOp::SortBy => {
+            format!("currency mismatch in `sort_by`: keys `{a}` and `{b}` (the first key, then the first in another currency)")
+        }
         _ => format!("currency mismatch: `{a} {} {b}`", op.as_str()),
     }
 }

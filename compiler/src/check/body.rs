@@ -179,7 +179,7 @@ impl<'a> Checker<'a> {
                 self.check_exhaustive(&sty, &pats_all, s.span);
                 Stmt::Match { scrutinee: sc, arms: out }
             }
-            ast::StmtKind::For { var, iter, body } => {
+            ast::StmtKind::For { index, var, iter, body } => {
                 let l = self.expr(env, iter, None);
                 let elem = match &l.ty {
                     Ty::List(t) => (**t).clone(),
@@ -196,13 +196,14 @@ impl<'a> Checker<'a> {
                     }
                 };
                 let m = env.mark();
+                let index = index.as_ref().map(|i| env.bind(&i.text, Ty::Int));
                 let slot = env.bind(&var.text, elem.clone());
                 if rounding::worth_keeping(&elem) {
                     env.origins.insert(slot, rounding::Origin::Element(l.clone()));
                 }
                 let b = self.block(env, body);
                 env.reset(&m);
-                Stmt::For { slot, list: l, body: b }
+                Stmt::For { slot, index, list: l, body: b }
             }
             ast::StmtKind::Put { .. } | ast::StmtKind::Update { .. } | ast::StmtKind::Delete { .. } => {
                 return self.state_stmt(env, s)

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use crate::diagnostics::{Code, Data, Diagnostic, FileId, LineIndex};
 use crate::ir::{self, DeclSite, DestId, FnId, Loc, TableId};
 use crate::syntax::ast::{self, Span};
-use crate::types::{EnumId, RecordId, Ty, TyDisplay, ENVELOPE, ROUNDING, WEEKDAY};
+use crate::types::{EnumId, RecordId, Ty, TyDisplay, ENVELOPE, ROUNDING, SORT_ORDER, WEEKDAY};
 
 /// One parsed source file of a package.
 pub struct Input<'a> {
@@ -403,6 +403,7 @@ impl<'a> Checker<'a> {
         };
         pkg.enums.push(builtin_enum("Rounding", &canon_stdlib::Rounding::NAMES));
         pkg.enums.push(builtin_enum("Weekday", &canon_stdlib::Weekday::NAMES));
+        pkg.enums.push(builtin_enum("SortOrder", &canon_stdlib::functions::sort_by::SORT_ORDER_NAMES));
         let text = Ty::Text;
         let opt = |t: Ty| Ty::optional(t);
         let envelope_fields = [
@@ -440,6 +441,7 @@ impl<'a> Checker<'a> {
         }
         types.insert("Rounding".into(), TypeName::Enum(ROUNDING));
         types.insert("Weekday".into(), TypeName::Enum(WEEKDAY));
+        types.insert("SortOrder".into(), TypeName::Enum(SORT_ORDER));
         types.insert("Envelope".into(), TypeName::Record(ENVELOPE));
         let mut variant_owners: HashMap<String, Vec<EnumId>> = HashMap::new();
         for (i, e) in pkg.enums.iter().enumerate() {
@@ -555,7 +557,14 @@ impl<'a> Checker<'a> {
 
     /// Registers a top-level name; reports E0102 when it is taken.
     fn claim(&mut self, name: &ast::Ident) -> bool {
-        let builtin_fn = canon_stdlib::functions::lookup(&name.text).is_some() || name.text == "meta";
+        self.claim_as(name, false)
+    }
+
+    /// As [`Checker::claim`]; a `callable` name (a function or decision) is also taken when a
+    /// built-in function has it, which calls could not tell apart. Types, tables, destinations,
+    /// states and metrics may share a built-in function's name (`record first`, `destination last`).
+    fn claim_as(&mut self, name: &ast::Ident, callable: bool) -> bool {
+        let builtin_fn = callable && canon_stdlib::functions::lookup(&name.text).is_some() || name.text == "meta";
         if self.types.contains_key(&name.text) && !self.declared.contains_key(&name.text) || builtin_fn {
             self.error(Code::E0102, name.span, format!("`{}` is already defined by Canon", name.text)).help =
                 Some("choose another name".into());
@@ -656,7 +665,7 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::Item::Fn(f) => {
-                if self.claim(&f.name) {
+                if self.claim_as(&f.name, true) {
                     let id = FnId(self.pkg.functions.len() as u32);
                     self.values.to_mut().insert(f.name.text.clone(), ValueName::Fn(id));
                     let site = self.site(f.name.span);
@@ -672,7 +681,7 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::Item::Decision(d) => {
-                if self.claim(&d.name) {
+                if self.claim_as(&d.name, true) {
                     let id = ir::DecisionId(self.pkg.decisions.len() as u32);
                     self.values.to_mut().insert(d.name.text.clone(), ValueName::Decision(id));
                     self.broken_decisions.to_mut().push(false);

@@ -157,7 +157,8 @@ impl Place {
             ExprKind::Aggregate { list: a, body: b, .. }
             | ExprKind::Binary { lhs: a, rhs: b, .. }
             | ExprKind::Coalesce { lhs: a, rhs: b }
-            | ExprKind::In { value: a, list: b, .. } => {
+            | ExprKind::In { value: a, list: b, .. }
+            | ExprKind::Index { list: a, index: b } => {
                 self.expr_mut(a);
                 self.expr_mut(b);
             }

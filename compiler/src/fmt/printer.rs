@@ -576,10 +576,14 @@ impl<'a> Printer<'a> {
                 let body = self.braced(arms, |a| a.span.start as usize, Self::stmt_arm, close);
                 Doc::concat(vec![Doc::text("match "), head, Doc::text(" "), body])
             }
-            StmtKind::For { var, iter, body } => {
+            StmtKind::For { index, var, iter, body } => {
                 let it = self.expr(iter);
                 let b = self.block(body);
-                Doc::concat(vec![Doc::text(format!("for {} in ", var.text)), it, Doc::text(" "), b])
+                let head = match index {
+                    Some(i) => format!("for {}, {} in ", i.text, var.text),
+                    None => format!("for {} in ", var.text),
+                };
+                Doc::concat(vec![Doc::text(head), it, Doc::text(" "), b])
             }
             StmtKind::Put { state, value } => {
                 Doc::concat(vec![Doc::text(format!("put {} ", state.text)), self.expr(value)])

@@ -327,7 +327,9 @@ pub enum StmtKind {
         scrutinee: Expr,
         arms: Vec<StmtArm>,
     },
+    /// `for x in xs` or `for i, x in xs` (`index`: the zero-based position).
     For {
+        index: Option<Ident>,
         var: Ident,
         iter: Expr,
         body: Block,

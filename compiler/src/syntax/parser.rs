@@ -844,10 +844,15 @@ impl<'t> Builder<'t> {
                 StmtKind::Match { scrutinee, arms }
             }
             Rule::for_stmt => {
-                let var = self.ident(it.next()?, base);
-                let iter = self.expr(it.next()?, base);
+                let first = self.ident(it.next()?, base);
+                let next = it.next()?;
+                let (index, var, iter) = if next.as_rule() == Rule::ident {
+                    (Some(first), self.ident(next, base), self.expr(it.next()?, base))
+                } else {
+                    (None, first, self.expr(next, base))
+                };
                 let body = self.block(it.next()?, base);
-                StmtKind::For { var, iter, body }
+                StmtKind::For { index, var, iter, body }
             }
             Rule::put_stmt => {
                 let state = self.ident(it.next()?, base);

@@ -256,7 +256,10 @@ impl Shift {
                     self.span(&mut a.span);
                 }
             }
-            StmtKind::For { var, iter, body } => {
+            StmtKind::For { index, var, iter, body } => {
+                if let Some(i) = index {
+                    self.ident(i);
+                }
                 self.ident(var);
                 self.expr(iter);
                 self.block(body);

@@ -9,7 +9,7 @@ use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_module::FuncId;
 
 use crate::cell::{Cell, CELL};
-use crate::rt::{helpers, BuiltinIndex, CellCount, StateSite, TableLookup};
+use crate::rt::{helpers, BuiltinIndex, CellCount, SortSpec, StateSite, TableLookup};
 
 use super::{BodyLowering, Unsupported, PTR};
 
@@ -62,6 +62,19 @@ impl BodyLowering<'_, '_, '_> {
                 let id = id.ok_or_else(|| Unsupported("unknown decision".into()))?;
                 self.call_body(id, args, dst, e.loc)?;
             }
+            ExprKind::Builtin { op: ir::Builtin::Distinct, args } => {
+                let t = self.temp();
+                if let Some(a) = args.first() {
+                    self.expr(a, t)?;
+                }
+                let elem = match e.ty.strip() {
+                    Ty::List(t) => (**t).clone(),
+                    _ => Ty::Error,
+                };
+                let id = self.lowering.type_id(&elem);
+                let status = self.call_one_to_cell(helpers::distinct, t, dst, id);
+                self.check_status(status, e.loc);
+            }
             ExprKind::Builtin { op, args } => {
                 let mut cells = [None, None, None];
                 for (i, a) in args.iter().enumerate().take(3) {
@@ -80,6 +93,30 @@ impl BodyLowering<'_, '_, '_> {
                 self.check_status(status, e.loc);
             }
             ExprKind::Aggregate { op, list, slot, body } => self.aggregate(*op, list, *slot, body, dst, e)?,
+            ExprKind::Index { list, index } => {
+                // Inline: the element when 0 <= i < len (one unsigned comparison), else none.
+                let l = self.temp();
+                self.expr(list, l)?;
+                let i = self.temp();
+                self.expr(index, i)?;
+                let ptr = self.word0(l);
+                let len = self.load(types::I64, l, 8);
+                let iv = self.word0(i);
+                let inside = self.builder.ins().icmp(IntCC::UnsignedLessThan, iv, len);
+                let yes = self.builder.create_block();
+                let no = self.builder.create_block();
+                let end = self.builder.create_block();
+                self.builder.ins().brif(inside, yes, &[], no, &[]);
+                self.builder.switch_to_block(yes);
+                let off = self.builder.ins().imul_imm_s(iv, CELL as i64);
+                let src = self.builder.ins().iadd(ptr, off);
+                self.copy_cell(src, dst);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(no);
+                self.store_none(dst);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(end);
+            }
             ExprKind::Lookup { table, keys } => {
                 let arr = self.key_cells(keys)?;
                 let lookup = TableLookup { table: *table, keys: keys.len() as u32 };
@@ -446,6 +483,100 @@ impl BodyLowering<'_, '_, '_> {
                     f.store_words(dst, r, None);
                     Ok(())
                 })?;
+            }
+            Aggregate::Map | Aggregate::SortBy { .. } => {
+                // Each value straight into its cell of a new list as long as `list`;
+                // `sort_by` then orders the elements by these keys in a helper.
+                let len = self.load(types::I64, l, 8);
+                let n = self.temp();
+                self.store_words(n, len, None);
+                let out = self.temp();
+                self.call_one_to_cell(helpers::alloc_cells, n, out, ());
+                let base = self.word0(out);
+                let k = self.builder.declare_var(types::I64);
+                let z = self.builder.ins().iconst(types::I64, 0);
+                self.builder.def_var(k, z);
+                self.each(l, var, |f| {
+                    let kv = f.builder.use_var(k);
+                    let off = f.builder.ins().imul_imm_s(kv, CELL as i64);
+                    let slot = f.builder.ins().iadd(base, off);
+                    f.expr(body, slot)?;
+                    let next = f.builder.ins().iadd_imm_s(kv, 1);
+                    f.builder.def_var(k, next);
+                    Ok(())
+                })?;
+                match op {
+                    Aggregate::SortBy { kind, descending } => {
+                        let spec = SortSpec { kind, descending };
+                        let status = self.call_two_to_cell(helpers::sort_by, l, out, dst, spec);
+                        self.check_status(status, e.loc);
+                    }
+                    _ => self.copy_cell(out, dst),
+                }
+            }
+            Aggregate::Filter => {
+                let len = self.load(types::I64, l, 8);
+                let n = self.temp();
+                self.store_words(n, len, None);
+                let out = self.temp();
+                self.call_one_to_cell(helpers::alloc_cells, n, out, ());
+                let base = self.word0(out);
+                let k = self.builder.declare_var(types::I64);
+                let z = self.builder.ins().iconst(types::I64, 0);
+                self.builder.def_var(k, z);
+                self.each(l, var, |f| {
+                    let c = f.truth(body)?;
+                    let keep = f.builder.create_block();
+                    let next = f.builder.create_block();
+                    f.builder.ins().brif(c, keep, &[], next, &[]);
+                    f.builder.switch_to_block(keep);
+                    let kv = f.builder.use_var(k);
+                    let off = f.builder.ins().imul_imm_s(kv, CELL as i64);
+                    let slot = f.builder.ins().iadd(base, off);
+                    f.copy_cell(var, slot);
+                    let k1 = f.builder.ins().iadd_imm_s(kv, 1);
+                    f.builder.def_var(k, k1);
+                    f.builder.ins().jump(next, &[]);
+                    f.builder.switch_to_block(next);
+                    Ok(())
+                })?;
+                let kv = self.builder.use_var(k);
+                self.store_words(dst, base, Some(kv));
+            }
+            Aggregate::Find => {
+                // Stops at the first element that passes (as the interpreter does).
+                self.store_none(x);
+                let ptr = self.word0(l);
+                let len = self.load(types::I64, l, 8);
+                let i = self.builder.declare_var(types::I64);
+                let z = self.builder.ins().iconst(types::I64, 0);
+                self.builder.def_var(i, z);
+                let head = self.builder.create_block();
+                let bodyb = self.builder.create_block();
+                let hit = self.builder.create_block();
+                let next = self.builder.create_block();
+                let end = self.builder.create_block();
+                self.builder.ins().jump(head, &[]);
+                self.builder.switch_to_block(head);
+                let iv = self.builder.use_var(i);
+                let more = self.builder.ins().icmp(IntCC::SignedLessThan, iv, len);
+                self.builder.ins().brif(more, bodyb, &[], end, &[]);
+                self.builder.switch_to_block(bodyb);
+                let off = self.builder.ins().imul_imm_s(iv, CELL as i64);
+                let elem = self.builder.ins().iadd(ptr, off);
+                self.copy_cell(elem, var);
+                let c = self.truth(body)?;
+                self.builder.ins().brif(c, hit, &[], next, &[]);
+                self.builder.switch_to_block(hit);
+                self.copy_cell(var, x);
+                self.builder.ins().jump(end, &[]);
+                self.builder.switch_to_block(next);
+                let iv = self.builder.use_var(i);
+                let n = self.builder.ins().iadd_imm_s(iv, 1);
+                self.builder.def_var(i, n);
+                self.builder.ins().jump(head, &[]);
+                self.builder.switch_to_block(end);
+                self.copy_cell(x, dst);
             }
             Aggregate::Any | Aggregate::All => {
                 // Stops at the first element that decides (as the interpreter does).

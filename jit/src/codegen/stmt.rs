@@ -142,11 +142,12 @@ impl BodyLowering<'_, '_, '_> {
                 self.builder.ins().jump(end, &[]);
                 self.builder.switch_to_block(end);
             }
-            Stmt::For { slot, list, body } => {
+            Stmt::For { slot, index, list, body } => {
                 let lv = self.temp();
                 self.expr(list, lv)?;
                 let var = self.local(*slot);
-                self.each(lv, var, |f| f.block(body))?;
+                let at = index.map(|i| self.local(i));
+                self.each_indexed(lv, var, at, |f| f.block(body))?;
             }
         }
         Ok(())
@@ -157,6 +158,18 @@ impl BodyLowering<'_, '_, '_> {
         &mut self,
         list: CValue,
         var: CValue,
+        body: impl FnMut(&mut Self) -> Result<(), Unsupported>,
+    ) -> Result<(), Unsupported> {
+        self.each_indexed(list, var, None, body)
+    }
+
+    /// Loops over a list cell, copying each element into `var` and, with
+    /// `index`, its zero-based position (an Int cell) into `index`.
+    pub(super) fn each_indexed(
+        &mut self,
+        list: CValue,
+        var: CValue,
+        index: Option<CValue>,
         mut body: impl FnMut(&mut Self) -> Result<(), Unsupported>,
     ) -> Result<(), Unsupported> {
         let ptr = self.word0(list);
@@ -176,6 +189,9 @@ impl BodyLowering<'_, '_, '_> {
         let off = self.builder.ins().imul_imm_s(iv, CELL as i64);
         let elem = self.builder.ins().iadd(ptr, off);
         self.copy_cell(elem, var);
+        if let Some(at) = index {
+            self.store_words(at, iv, None);
+        }
         body(self)?;
         let iv = self.builder.use_var(i);
         let next = self.builder.ins().iadd_imm_s(iv, 1);

@@ -236,7 +236,7 @@ impl<'r, 'd> Gen<'r, 'd> {
                 ])
                 .to_string();
         }
-        match self.rng.gen_range(0..12) {
+        match self.rng.gen_range(0..13) {
             9 => {
                 let c = self.pick(&["v.c", "currency(v.m)"]);
                 format!("minor_units({c})")
@@ -245,6 +245,7 @@ impl<'r, 'd> Gen<'r, 'd> {
             11 => {
                 self.deeper(|g| format!("count(allocate({}, [{}, 1]), p => p > {})", g.money(), g.decimal(), g.money()))
             }
+            12 => self.deeper(|g| g.list_int()),
             0 => self.deeper(|g| format!("({} + {})", g.int(), g.int())),
             1 => self.deeper(|g| format!("({} - {})", g.int(), g.int())),
             2 => self.deeper(|g| format!("({} * {})", g.int(), g.int())),
@@ -269,7 +270,14 @@ impl<'r, 'd> Gen<'r, 'd> {
         if self.leaf() || self.chance(0.3) {
             return self.pick(&["v.d", "1.50", "0.005", "-2.675", "(v.e ?? 0)", "amount(v.m)", "100"]).to_string();
         }
-        match self.rng.gen_range(0..10) {
+        match self.rng.gen_range(0..11) {
+            10 => self.deeper(|g| match g.rng.gen_range(0..3) {
+                0 => format!("sum(map(v.items, x => x.price * {}), y => y)", g.decimal()),
+                1 => format!("(sort_by(map(v.items, x => x.price), p => p)[{}] ?? {})", g.int(), g.decimal()),
+                _ => {
+                    format!("(find(sort_by(v.items, x => x.price, Descending), x => x.qty > {})?.price ?? 0)", g.int())
+                }
+            }),
             0 => self.deeper(|g| format!("({} + {})", g.decimal(), g.decimal())),
             1 => self.deeper(|g| format!("({} - {})", g.decimal(), g.int())),
             2 => self.deeper(|g| format!("({} * {})", g.decimal(), g.decimal())),
@@ -297,7 +305,7 @@ impl<'r, 'd> Gen<'r, 'd> {
         if self.leaf() || self.chance(0.3) {
             return self.pick(&["v.m", "12.50 USD", "(v.n ?? 0 USD)", "0.10 EUR"]).to_string();
         }
-        match self.rng.gen_range(0..11) {
+        match self.rng.gen_range(0..12) {
             6 => self.deeper(|g| format!("round({})", g.money())),
             7 => {
                 let mode = self.pick(&["HalfEven", "HalfUp", "HalfDown", "Up", "Down", "Ceiling", "Floor"]);
@@ -317,6 +325,12 @@ impl<'r, 'd> Gen<'r, 'd> {
             }),
             10 => self.deeper(|g| {
                 format!("(sum(allocate_even({}, min({}, 40)), p => p - {}) ?? 1 USD)", g.money(), g.int(), g.money())
+            }),
+            11 => self.deeper(|g| {
+                // Money keys of one currency, or of two (CURRENCY_MISMATCH).
+                let cur = g.pick(&["USD", "v.c", "(if x.qty > 0 then USD else EUR)"]);
+                let order = g.pick(&["", ", Descending", ", Ascending"]);
+                format!("(first(sort_by(map(v.items, x => money(x.price, {cur})), m => m{order})) ?? {})", g.money())
             }),
             0 => self.deeper(|g| format!("({} + {})", g.money(), g.money())),
             1 => self.deeper(|g| format!("({} * {})", g.money(), g.decimal())),
@@ -351,7 +365,15 @@ impl<'r, 'd> Gen<'r, 'd> {
                 },
                 _ => format!("pick({}, {})", g.boolean(), g.kind()),
             }),
-            4 => self.deeper(|g| match g.rng.gen_range(0..3) {
+            4 => self.deeper(|g| match g.rng.gen_range(0..5) {
+                3 => {
+                    let order = g.pick(&["", ", Descending"]);
+                    format!(
+                        "(last(sort_by(map(v.items, x => \"{{x.kind}}{{x.qty}}\"), s => s{order})) ?? {})",
+                        g.text()
+                    )
+                }
+                4 => "(first(distinct(map(v.items, x => \"{x.kind}\"))) ?? \"-\")".to_string(),
                 0 => format!("trim({})", g.text()),
                 1 => format!("lower({})", g.text()),
                 _ => "\"{v.ts} {v.c} {v.ots ?? v.ts} \\\"q\\\"\"".to_string(),
@@ -389,6 +411,19 @@ impl<'r, 'd> Gen<'r, 'd> {
                 2 => format!("all(v.items, x => x.qty >= {})", g.int()),
                 _ => "(v.ots != none and v.ots == v.ts)".to_string(),
             }),
+        }
+    }
+
+    /// An Int from the list functions and indexing over `v.items`.
+    fn list_int(&mut self) -> String {
+        match self.rng.gen_range(0..7) {
+            0 => format!("len(filter(v.items, x => x.qty > {}))", self.int()),
+            1 => format!("(v.items[{}]?.qty ?? -1)", self.int()),
+            2 => "(first(sort_by(v.items, x => x.price))?.qty ?? 0)".to_string(),
+            3 => format!("(find(v.items, x => x.qty > {})?.qty ?? 0)", self.int()),
+            4 => "len(distinct(map(v.items, x => x.kind)))".to_string(),
+            5 => format!("(last(sort_by(v.items, x => x.qty * {}, Descending))?.qty ?? 7)", self.int()),
+            _ => format!("sum(map(v.items, x => count(v.items, y => y.qty > x.qty)), n => n * {})", self.int()),
         }
     }
 
@@ -542,6 +577,12 @@ impl<'r, 'd> Gen<'r, 'd> {
                 body.push_str(&format!("  {kw} {c} else reject FAILED_{} \"{{{msg}}}\"\n", self.rng.gen_range(0..3)));
                 c_left -= 1;
             }
+        }
+        if self.chance(0.2) {
+            let key = self.pick(&["x.qty", "x.price", "\"{x.kind}\"", "money(x.price, v.c)"]);
+            let order = self.pick(&["", ", Descending"]);
+            body.push_str(&format!("  let sorted = sort_by(v.items, x => {key}{order})\n"));
+            body.push_str("  for n, it in sorted {\n    emit side Out { i: n, d: it.price, m: money(it.price, USD), t: \"{(v.items[n]?.qty ?? -1)}\", b: it.kind == (sorted[n + 1]?.kind ?? Alpha), dt: v.dt, k: it.kind, ts: v.ots, c: v.c }\n  }\n");
         }
         if self.chance(0.3) {
             body.push_str("  for it in v.items {\n    emit side Out { i: it.qty, d: it.price, m: money(it.price, USD), t: \"item\", b: true, dt: v.dt, k: it.kind, ts: v.ots, c: v.c }\n  }\n");

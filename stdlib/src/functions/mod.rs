@@ -6,7 +6,9 @@
 //! to), docs and examples (which hover, completion and signature help show,
 //! and which jit/tests/builtin_examples.rs runs through both engines), next to
 //! the native functions the interpreter calls. The aggregates `sum`, `count`,
-//! `any` and `all` take a lambda; their files hold the accumulation steps.
+//! `any` and `all` take a lambda; their files hold the accumulation steps. The
+//! list functions `map`, `filter`, `find` and `sort_by` take a lambda too;
+//! `distinct`, `first` and `last` take the list alone.
 
 use std::fmt;
 
@@ -24,16 +26,23 @@ pub mod currency;
 pub mod date;
 pub mod day;
 pub mod days_between;
+pub mod distinct;
 pub mod end_of_month;
 pub mod ends_with;
+pub mod filter;
+pub mod find;
+pub mod first;
+pub mod last;
 pub mod len;
 pub mod lower;
+pub mod map;
 pub mod max;
 pub mod min;
 pub mod minor_units;
 pub mod money;
 pub mod month;
 pub mod round;
+pub mod sort_by;
 pub mod start_of_month;
 pub mod starts_with;
 pub mod sum;
@@ -89,8 +98,14 @@ pub enum TypeRef {
     Rounding,
     /// The built-in enum `Weekday`.
     Weekday,
+    /// The built-in enum `SortOrder` (`Ascending`, `Descending`).
+    SortOrder,
     /// Any type `T` (the elements of a list).
     Var,
+    /// Any type `U` a lambda gives (`map`'s result elements).
+    Out,
+    /// An ordered type `K` a lambda gives (`sort_by`'s key): Int, Decimal, Money, Date, Timestamp or Text.
+    Key,
     /// `List<T>`.
     List(&'static TypeRef),
     /// `T?`.
@@ -113,7 +128,10 @@ impl TypeRef {
             TypeRef::Currency => "Currency",
             TypeRef::Rounding => "Rounding",
             TypeRef::Weekday => "Weekday",
+            TypeRef::SortOrder => "SortOrder",
             TypeRef::Var => "T",
+            TypeRef::Out => "U",
+            TypeRef::Key => "K",
             TypeRef::List(_) => "List",
             TypeRef::Optional(t) => t.name(),
             TypeRef::Lambda(_) => "lambda",
@@ -195,6 +213,12 @@ pub enum Op {
     /// `allocate` with `List<Int>` weights.
     AllocateInt,
     AllocateEven,
+    /// `first(xs)`: the first element, or none.
+    First,
+    /// `last(xs)`: the last element, or none.
+    Last,
+    /// `distinct(xs)`: the first occurrence of each value, in order.
+    Distinct,
 }
 
 /// An aggregate over a list, resolved to one overload (the compiler's `ir::Aggregate`).
@@ -206,6 +230,18 @@ pub enum Aggregate {
     Count,
     Any,
     All,
+    /// `map(xs, x => e)`: a list of the values of `e`.
+    Map,
+    /// `filter(xs, x => c)`: the elements for which `c` holds.
+    Filter,
+    /// `find(xs, x => c)`: the first element for which `c` holds, or none.
+    Find,
+    /// `sort_by(xs, x => k)` (stable): by the key's kind, ascending or descending
+    /// (the checker fills in both from the lambda's type and the order argument).
+    SortBy {
+        kind: OrdKind,
+        descending: bool,
+    },
 }
 
 /// How two values of an ordered type compare.
@@ -242,16 +278,23 @@ pub static ALL: &[&Builtin] = &[
     &date::BUILTIN,
     &day::BUILTIN,
     &days_between::BUILTIN,
+    &distinct::BUILTIN,
     &end_of_month::BUILTIN,
     &ends_with::BUILTIN,
+    &filter::BUILTIN,
+    &find::BUILTIN,
+    &first::BUILTIN,
+    &last::BUILTIN,
     &len::BUILTIN,
     &lower::BUILTIN,
+    &map::BUILTIN,
     &max::BUILTIN,
     &min::BUILTIN,
     &minor_units::BUILTIN,
     &money::BUILTIN,
     &month::BUILTIN,
     &round::BUILTIN,
+    &sort_by::BUILTIN,
     &start_of_month::BUILTIN,
     &starts_with::BUILTIN,
     &sum::BUILTIN,
@@ -392,6 +435,13 @@ mod tests {
             "minor_units",
             "allocate",
             "allocate_even",
+            "map",
+            "filter",
+            "find",
+            "sort_by",
+            "distinct",
+            "first",
+            "last",
         ];
         assert_eq!(names.len(), spec.len());
         for name in spec {

@@ -7,12 +7,17 @@ use crate::check::{suggest, Callee, Checker, ValueName};
 use crate::diagnostics::Code;
 use crate::ir::{self, Const, ExprKind};
 use crate::syntax::ast::{self, Span};
-use crate::types::{Ty, ROUNDING, WEEKDAY};
+use crate::types::{OrdKind, Ty, ROUNDING, SORT_ORDER, WEEKDAY};
 
 impl<'a> Checker<'a> {
     pub(super) fn call(&mut self, env: &mut Env, callee: &ast::Ident, args: &[ast::Arg], span: Span) -> ir::Expr {
         let loc = self.loc(span);
-        match self.values.get(&callee.text).copied() {
+        let value = self.values.get(&callee.text).copied();
+        // A table, destination, state or metric may share a built-in function's name; a call is the built-in.
+        let value = value.filter(|v| {
+            matches!(v, ValueName::Fn(_) | ValueName::Decision(_)) || functions::lookup(&callee.text).is_none()
+        });
+        match value {
             Some(ValueName::Fn(id)) => {
                 self.record_call(Callee::Fn(id.0), callee.span);
                 let params: Vec<Ty> = self
@@ -93,7 +98,11 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn lambda_misplaced(&mut self, span: Span) {
-        self.error(Code::E0201, span, "a lambda `x => ...` is only allowed as an argument of sum, count, any and all");
+        self.error(
+            Code::E0201,
+            span,
+            "a lambda `x => ...` is only allowed as an argument of sum, count, any, all, map, filter, find and sort_by",
+        );
     }
 
     pub(super) fn arg_expr<'e>(&mut self, a: &'e ast::Arg) -> Option<&'e ast::Expr> {
@@ -231,7 +240,15 @@ impl<'a> Checker<'a> {
             } else if !varies(i) {
                 match first.and_then(|f| param(f, i)).and_then(ty_of) {
                     Some(t) => self.typed_arg(env, a, &t),
-                    None => self.value_arg(env, a),
+                    None => {
+                        let x = self.value_arg(env, a);
+                        if let Some(p) = first.and_then(|f| param(f, i)) {
+                            if !fits(p, &x.ty) && !x.ty.is_error() {
+                                self.wrong_arg(name, &x, a.span(), &one_of(&[p]));
+                            }
+                        }
+                        x
+                    }
                 }
             } else {
                 let linked = deciding.first().copied().filter(|&j| cands.iter().all(|o| param(o, i) == param(o, j)));
@@ -380,7 +397,14 @@ impl<'a> Checker<'a> {
         loc: ir::Loc,
         span: Span,
     ) -> ir::Expr {
-        let (Target::Op(op), Some(ty)) = (o.target, ty_of(o.result)) else { return self.err_expr(span) };
+        // A result in terms of `T` (`first`, `distinct`) takes the element type of the list argument.
+        let elem = match vals.first().map(|x| &x.ty) {
+            Some(Ty::List(t)) => (**t).clone(),
+            _ => Ty::Error,
+        };
+        let (Target::Op(op), Some(ty)) = (o.target, subst(o.result, &elem, &Ty::Error)) else {
+            return self.err_expr(span);
+        };
         // A left-out trailing argument (round's mode) takes its type's default.
         if let Some(full) = all.iter().filter(|f| f.target == o.target).max_by_key(|f| f.params.len()) {
             for p in full.params.iter().skip(vals.len()) {
@@ -392,8 +416,8 @@ impl<'a> Checker<'a> {
         mk(ExprKind::Builtin { op, args: vals }, ty, loc)
     }
 
-    /// `sum`, `count`, `any` and `all`: a list and a lambda over its elements; the lambda's
-    /// result type picks the overload.
+    /// `sum`, `count`, `any`, `all`, `map`, `filter`, `find` and `sort_by`: a list and a lambda
+    /// over its elements (and `sort_by`'s order); the lambda's result type picks the overload.
     fn aggregate(&mut self, env: &mut Env, name: &str, cands: &[&Overload], args: &[ast::Arg], span: Span) -> ir::Expr {
         let loc = self.loc(span);
         let (Some(l0), Some(f0)) = (args.first(), args.get(1)) else { return self.err_expr(span) };
@@ -418,11 +442,31 @@ impl<'a> Checker<'a> {
         };
         let results: Vec<TypeRef> = cands.iter().filter_map(|o| lambda(o)).collect();
         let m = env.mark();
-        let slot = env.bind(&param.text, elem);
+        let slot = env.bind(&param.text, elem.clone());
+        let mut key_kind = None;
         let (chosen, body) = match (results.as_slice(), cands.first()) {
             ([one], Some(o)) if ty_of(*one).is_some() => {
                 let t = ty_of(*one).unwrap_or(Ty::Error);
                 (Some(*o), self.expect(env, body, &t))
+            }
+            ([TypeRef::Out], Some(o)) => {
+                let x = self.expr(env, body, None);
+                (Some(*o), self.require_value(x, body.span))
+            }
+            ([TypeRef::Key], Some(o)) => {
+                let x = self.expr(env, body, None);
+                let x = self.require_value(x, body.span);
+                key_kind = ord_kind(&x.ty);
+                if key_kind.is_none() && !x.ty.is_error() {
+                    let shown = self.show(&x.ty);
+                    self.error(
+                        Code::E0601,
+                        body.span,
+                        format!("`{name}` sorts by a key of an ordered type, not `{shown}`"),
+                    )
+                    .help = Some("give a key that is an Int, Decimal, Money, Date, Timestamp or Text".into());
+                }
+                (Some(*o), x)
             }
             _ => {
                 let x = self.expr(env, body, None);
@@ -437,16 +481,60 @@ impl<'a> Checker<'a> {
             }
         };
         env.reset(&m);
+        // `sort_by`'s order: a variant of `SortOrder`, written as such.
+        let mut descending = false;
+        if let Some(a) = args.get(2) {
+            let order = self.typed_arg(env, a, &Ty::Enum(SORT_ORDER));
+            match order.kind {
+                ExprKind::Const(Const::Enum(_, v)) => descending = v == 1,
+                ExprKind::Error => {}
+                _ => {
+                    self.error(Code::E0602, a.span(), format!("the order of `{name}` must be written as a variant"))
+                        .help = Some("write `Ascending` or `Descending` (or `SortOrder.Descending`)".into());
+                }
+            }
+        }
+        let out = body.ty.clone();
         let fallback = cands.first().map(|o| o.target);
-        let (op, ty) = match chosen.map(|o| (o.target, ty_of(o.result))) {
+        let (op, ty) = match chosen.map(|o| (o.target, subst(o.result, &elem, &out))) {
             Some((Target::Aggregate(op), Some(ty))) => (op, ty),
             _ => match fallback {
                 Some(Target::Aggregate(op)) => (op, Ty::Error),
                 _ => return self.err_expr(span),
             },
         };
+        let op = match op {
+            ir::Aggregate::SortBy { .. } => {
+                ir::Aggregate::SortBy { kind: key_kind.unwrap_or(OrdKind::Int), descending }
+            }
+            op => op,
+        };
         mk(ExprKind::Aggregate { op, list: Box::new(list), slot, body: Box::new(body) }, ty, loc)
     }
+}
+
+/// The ordered kind of a sort key's type, if it is one.
+fn ord_kind(t: &Ty) -> Option<OrdKind> {
+    Some(match t {
+        Ty::Int => OrdKind::Int,
+        Ty::Decimal => OrdKind::Decimal,
+        Ty::Money => OrdKind::Money,
+        Ty::Date => OrdKind::Date,
+        Ty::Timestamp => OrdKind::Timestamp,
+        Ty::Text => OrdKind::Text,
+        _ => return None,
+    })
+}
+
+/// A declared result type with `T` the list's element type and `U`/`K` the lambda's type.
+fn subst(t: TypeRef, elem: &Ty, out: &Ty) -> Option<Ty> {
+    Some(match t {
+        TypeRef::Var => elem.clone(),
+        TypeRef::Out | TypeRef::Key => out.clone(),
+        TypeRef::List(e) => Ty::list(subst(*e, elem, out)?),
+        TypeRef::Optional(e) => Ty::optional(subst(*e, elem, out)?),
+        t => ty_of(t)?,
+    })
 }
 
 /// The checker's type for a declared parameter or result type; `None` for `T` and lambdas,
@@ -463,16 +551,17 @@ fn ty_of(t: TypeRef) -> Option<Ty> {
         TypeRef::Currency => Ty::Currency,
         TypeRef::Rounding => Ty::Enum(ROUNDING),
         TypeRef::Weekday => Ty::Enum(WEEKDAY),
+        TypeRef::SortOrder => Ty::Enum(SORT_ORDER),
         TypeRef::List(t) => Ty::list(ty_of(*t)?),
         TypeRef::Optional(t) => Ty::optional(ty_of(*t)?),
-        TypeRef::Var | TypeRef::Lambda(_) => return None,
+        TypeRef::Var | TypeRef::Out | TypeRef::Key | TypeRef::Lambda(_) => return None,
     })
 }
 
 /// Whether a value of type `ty` is exactly a `t` (`T` is any type, so `List<T>` takes every list).
 fn fits(t: TypeRef, ty: &Ty) -> bool {
     match (t, ty) {
-        (TypeRef::Var, _) => true,
+        (TypeRef::Var | TypeRef::Out, _) => true,
         (TypeRef::List(e), Ty::List(x)) => fits(*e, x),
         (TypeRef::Optional(e), Ty::Optional(x)) => fits(*e, x),
         _ => ty_of(t).as_ref() == Some(ty),
@@ -660,7 +749,7 @@ mod tests {
         );
         assert_eq!(
             errors("x: Int", "Int", "min(x, y => 1)"),
-            ["E0201 a lambda `x => ...` is only allowed as an argument of sum, count, any and all"]
+            ["E0201 a lambda `x => ...` is only allowed as an argument of sum, count, any, all, map, filter, find and sort_by"]
         );
         assert_eq!(errors("x: Int", "Text", "upper(x)"), ["E0201 expected `Text`, found `Int`"]);
     }

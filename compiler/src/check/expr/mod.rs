@@ -549,10 +549,7 @@ impl<'a> Checker<'a> {
                     return self.err_expr(span);
                 }
             },
-            _ => {
-                self.error(Code::E0204, base.span, "`[...]` looks up a row of a table; only tables can be indexed");
-                return self.err_expr(span);
-            }
+            _ => return self.index(env, base, keys, span),
         };
         let Some(def) = self.pkg.tables.get(table.0 as usize).cloned() else { return self.err_expr(span) };
         let rec = self.pkg.record(def.record).cloned();
@@ -576,6 +573,41 @@ impl<'a> Checker<'a> {
             out.push(self.expect(env, k, &kty));
         }
         mk(ExprKind::Lookup { table, keys: out }, Ty::optional(Ty::Record(def.record)), loc)
+    }
+
+    /// `xs[i]` on a list: the element at the zero-based position `i`, `T?` (none out of range).
+    fn index(&mut self, env: &mut Env, base: &ast::Expr, keys: &[ast::Expr], span: Span) -> ir::Expr {
+        let loc = self.loc(span);
+        let b = self.expr(env, base, None);
+        let b = self.require_value(b, base.span);
+        let elem = match &b.ty {
+            Ty::List(t) => (**t).clone(),
+            Ty::Error => Ty::Error,
+            other => {
+                let shown = self.show(other);
+                self.error(
+                    Code::E0204,
+                    base.span,
+                    format!("`[...]` indexes a List or looks up a row of a table, not a `{shown}`"),
+                );
+                Ty::Error
+            }
+        };
+        let [k] = keys else {
+            if !elem.is_error() {
+                self.error(Code::E0203, span, format!("a list takes one index but {} were given", keys.len())).help =
+                    Some("write `xs[i]` with one Int".into());
+            }
+            for k in keys {
+                self.expr(env, k, None);
+            }
+            return self.err_expr(span);
+        };
+        let i = self.expect(env, k, &Ty::Int);
+        if elem.is_error() {
+            return self.err_expr(span);
+        }
+        mk(ExprKind::Index { list: Box::new(b), index: Box::new(i) }, Ty::optional(elem), loc)
     }
 
     // ------------------------------------------------------------ match
