@@ -74,6 +74,10 @@ codes! {
         E0502 = "E0502", "`update` sets a key field";
         E0503 = "E0503", "a malformed metric";
         E0504 = "E0504", "a state key field that cannot be a key";
+        E0621 = "E0621", "an effective-dated table looked up without `as of`";
+        E0622 = "E0622", "`as of` on a table that is not effective-dated";
+        E0623 = "E0623", "a malformed `effective` clause";
+        E0624 = "E0624", "`as of` a value of the wrong type";
     }
 }
 

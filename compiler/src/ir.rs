@@ -184,6 +184,20 @@ pub struct TableDef {
     pub record: RecordId,
     /// Indices of the key fields, in key order.
     pub keys: Vec<u32>,
+    /// `effective from [to to]`: an effective-dated table (LANGUAGE.md §5.1).
+    pub effective: Option<Effective>,
+}
+
+/// The validity columns of an effective-dated table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Effective {
+    /// The start column (a required Date or Timestamp field).
+    pub from: u32,
+    /// The end column (of the start's type, optional: an empty cell is open-ended).
+    pub to: Option<u32>,
+    /// Whether the columns are Timestamps (else Dates). A Date end is
+    /// inclusive, a Timestamp end exclusive.
+    pub timestamp: bool,
 }
 
 /// `state name: Record key field` (LANGUAGE.md §4.5).
@@ -496,6 +510,13 @@ pub enum ExprKind {
     Lookup {
         table: TableId,
         keys: Vec<Expr>,
+    },
+    /// `table[keys as of at]` on an effective-dated table: the row in force at
+    /// `at` (a Date or Timestamp, the type of the table's columns), or none.
+    LookupAsOf {
+        table: TableId,
+        keys: Vec<Expr>,
+        at: Box<Expr>,
     },
     /// `state[keys]`: the record, or none (sees the event's own earlier writes).
     StateGet {

@@ -158,6 +158,9 @@ impl Walker<'_, '_> {
                     for k in &t.keys {
                         self.push(k, Target::Field { record: rec.clone(), field: k.text.clone() }, false);
                     }
+                    for k in t.effective.iter().flat_map(|e| std::iter::once(&e.from).chain(e.to.as_ref())) {
+                        self.push(k, Target::Field { record: rec.clone(), field: k.text.clone() }, false);
+                    }
                 }
             }
             ast::Item::State(t) => {
@@ -465,7 +468,7 @@ impl Walker<'_, '_> {
                 }
             }
             ast::ExprKind::BadCall { callee } => self.expr(callee),
-            ast::ExprKind::Index { base, keys } => {
+            ast::ExprKind::Index { base, keys, as_of } => {
                 match &base.kind {
                     // `state[k]` or `table[k]`: the name stands for the read (its type on hover).
                     ast::ExprKind::Name(id)
@@ -478,6 +481,9 @@ impl Walker<'_, '_> {
                 }
                 for k in keys {
                     self.expr(k);
+                }
+                if let Some(d) = as_of {
+                    self.expr(d);
                 }
             }
             ast::ExprKind::Unary { expr, .. } => self.expr(expr),

@@ -156,10 +156,13 @@ fn expr<'a>(e: &'a ast::Expr, f: &mut dyn FnMut(&'a ast::Expr)) {
             }
         }
         ast::ExprKind::BadCall { callee } => expr(callee, f),
-        ast::ExprKind::Index { base, keys } => {
+        ast::ExprKind::Index { base, keys, as_of } => {
             expr(base, f);
             for k in keys {
                 expr(k, f);
+            }
+            if let Some(d) = as_of {
+                expr(d, f);
             }
         }
         ast::ExprKind::Unary { expr: x, .. } | ast::ExprKind::Paren(x) => expr(x, f),

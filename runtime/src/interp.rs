@@ -289,6 +289,27 @@ impl<'a> Interp<'a> {
                 });
                 found.unwrap_or(Value::None)
             }
+            ExprKind::LookupAsOf { table, keys, at } => {
+                let mut key: SmallVec<[KeyPart; 2]> = SmallVec::new();
+                for k in keys {
+                    key.push(KeyPart::of(&self.eval(k, frame)?));
+                }
+                let at = crate::tables::instant(&self.eval(at, frame)?).unwrap_or(i64::MIN);
+                let found = self.tables.get_as_of(*table, &key, at).cloned();
+                self.note(|| match self.pkg.tables.get(table.0 as usize) {
+                    Some(def) => TraceEvent::Lookup {
+                        table: def.name.clone(),
+                        key: crate::tables::describe_as_of(
+                            &KeyPart::describe_key(self.pkg, def, &key),
+                            at,
+                            def.effective.is_some_and(|e| e.timestamp),
+                        ),
+                        found: found.is_some(),
+                    },
+                    None => TraceEvent::Lookup { table: String::new(), key: String::new(), found: found.is_some() },
+                });
+                found.unwrap_or(Value::None)
+            }
             ExprKind::StateGet { state: id, keys } => {
                 let key = self.state_key(keys, frame)?;
                 let found = self.state.and_then(|t| t.get(*id, &key));

@@ -6,6 +6,7 @@
 //! is reported once.
 
 mod body;
+mod dated;
 mod decision;
 mod expr;
 mod place;
@@ -645,6 +646,7 @@ impl<'a> Checker<'a> {
                         name: t.name.text.clone(),
                         record: RecordId(u32::MAX),
                         keys: Vec::new(),
+                        effective: None,
                     });
                 }
             }
@@ -826,10 +828,12 @@ impl<'a> Checker<'a> {
                         RecordId(u32::MAX)
                     }
                 };
+                let effective = t.effective.as_ref().and_then(|e| self.effective(record, &keys, e));
                 if let Some(ValueName::Table(id)) = self.values.get(&t.name.text).copied() {
                     if let Some(def) = self.pkg.to_mut().tables.get_mut(id.0 as usize) {
                         def.record = record;
                         def.keys = keys;
+                        def.effective = effective;
                     }
                 }
             }

@@ -213,7 +213,14 @@ impl<'a> Printer<'a> {
             Item::Enum(d) => self.enum_decl(d),
             Item::Record(d) => self.record_decl(d),
             Item::Destination(d) => Doc::text(format!("destination {}: {}", d.name.text, ty(&d.ty))),
-            Item::Table(d) => Doc::text(format!("table {}: {} key {}", d.name.text, ty(&d.ty), key_fields(&d.keys))),
+            Item::Table(d) => {
+                let effective = match &d.effective {
+                    Some(Effective { from, to: Some(to) }) => format!(" effective {} to {}", from.text, to.text),
+                    Some(Effective { from, to: None }) => format!(" effective {}", from.text),
+                    None => String::new(),
+                };
+                Doc::text(format!("table {}: {} key {}{effective}", d.name.text, ty(&d.ty), key_fields(&d.keys)))
+            }
             Item::State(d) => Doc::text(format!("state {}: {} key {}", d.name.text, ty(&d.ty), key_fields(&d.keys))),
             Item::Metric(d) => self.metric(d),
             Item::Fn(d) => self.fn_decl(d),
@@ -738,7 +745,20 @@ impl<'a> Printer<'a> {
                 );
                 Doc::concat(vec![Doc::text(callee.text.clone()), a])
             }
-            ExprKind::Index { base, keys } => {
+            ExprKind::Index { base, keys, as_of: Some(d) } => {
+                let mut parts = vec![self.expr(base), Doc::text("[")];
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        parts.push(Doc::text(", "));
+                    }
+                    parts.push(self.expr(k));
+                }
+                parts.push(Doc::text(" as of "));
+                parts.push(self.expr(d));
+                parts.push(Doc::text("]"));
+                Doc::concat(parts)
+            }
+            ExprKind::Index { base, keys, as_of: None } => {
                 let b = self.expr(base);
                 let close = (e.span.end as usize).saturating_sub(1);
                 let k = self.seq(

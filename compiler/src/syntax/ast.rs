@@ -148,7 +148,16 @@ pub struct TableDecl {
     pub name: Ident,
     pub ty: TypeRef,
     pub keys: Vec<Ident>,
+    /// `effective from` or `effective from to to` (LANGUAGE.md §5.1).
+    pub effective: Option<Effective>,
     pub span: Span,
+}
+
+/// The validity of an effective-dated table: its start column and optional end column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Effective {
+    pub from: Ident,
+    pub to: Option<Ident>,
 }
 
 /// `state name: Record key field` (LANGUAGE.md §4.5).
@@ -527,6 +536,8 @@ pub enum ExprKind {
     Index {
         base: Box<Expr>,
         keys: Vec<Expr>,
+        /// `as of e` (an effective-dated table, LANGUAGE.md §5.1).
+        as_of: Option<Box<Expr>>,
     },
     Unary {
         op: UnOp,

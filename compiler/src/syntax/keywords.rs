@@ -28,6 +28,10 @@ pub const CONTEXTUAL_STATEMENT: &[&str] = &["put", "update", "delete"];
 /// Contextual words of a `metric` declaration's clauses.
 pub const CONTEXTUAL_CLAUSE: &[&str] = &["where", "by", "age"];
 
+/// Contextual words of an effective-dated table (LANGUAGE.md §5.1):
+/// `table t: T key k effective from to to` and `t[k as of d]`.
+pub const CONTEXTUAL_DATED: &[&str] = &["effective", "to", "of"];
+
 /// Contextual words inside a test's statements: `expect no emit`, `expect no
 /// state`, `given file` (`expect state` reuses `state`).
 pub const CONTEXTUAL_TEST: &[&str] = &["no", "file"];
@@ -41,6 +45,7 @@ pub fn contextual() -> impl Iterator<Item = &'static str> {
         .chain(CONTEXTUAL_STATEMENT.iter().copied())
         .chain(CONTEXTUAL_CLAUSE.iter().copied())
         .chain(CONTEXTUAL_TEST.iter().copied())
+        .chain(CONTEXTUAL_DATED.iter().copied())
 }
 
 /// Every group, each word in exactly one.

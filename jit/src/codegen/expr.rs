@@ -86,6 +86,14 @@ impl BodyLowering<'_, '_, '_> {
                 let status = self.call_one_to_cell(helpers::lookup, arr, dst, lookup);
                 self.check_status(status, e.loc);
             }
+            ExprKind::LookupAsOf { table, keys, at } => {
+                let arr = self.key_cells(keys)?;
+                let t = self.temp();
+                self.expr(at, t)?;
+                let lookup = TableLookup { table: *table, keys: keys.len() as u32 };
+                let status = self.call_two_to_cell(helpers::lookup_as_of, arr, t, dst, lookup);
+                self.check_status(status, e.loc);
+            }
             ExprKind::Unary { op, expr } => {
                 let t = self.temp();
                 self.expr(expr, t)?;
