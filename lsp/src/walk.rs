@@ -214,7 +214,29 @@ pub(crate) fn contextual_keywords(file: &ast::File, text: &str) -> Vec<u32> {
         }
     };
     for item in &file.items {
+        // `as of` in a lookup of an effective-dated table (LANGUAGE.md §5.1).
+        let mut dated = Vec::new();
+        walk_item(item, &mut |_| {}, &mut |e| {
+            if let ast::ExprKind::Index { as_of: Some(d), .. } = &e.kind {
+                dated.push(d.span.start);
+            }
+        });
+        for s in dated {
+            if let Some(i) = at(s).checked_sub(1) {
+                mark(i, "of");
+            }
+        }
         match item {
+            ast::Item::Table(t) => {
+                if let Some(e) = &t.effective {
+                    if let Some(i) = at(e.from.span.start).checked_sub(1) {
+                        mark(i, "effective");
+                    }
+                    if let Some(i) = e.to.as_ref().and_then(|to| at(to.span.start).checked_sub(1)) {
+                        mark(i, "to");
+                    }
+                }
+            }
             ast::Item::State(d) => mark(at(d.span.start), "state"),
             ast::Item::Metric(m) => {
                 mark(at(m.span.start), "metric");
