@@ -78,6 +78,8 @@ codes! {
         E0622 = "E0622", "`as of` on a table that is not effective-dated";
         E0623 = "E0623", "a malformed `effective` clause";
         E0624 = "E0624", "`as of` a value of the wrong type";
+        E0625 = "E0625", "a malformed calendar declaration";
+        E0626 = "E0626", "a calendar function without a calendar, or its wrong use";
     }
 }
 

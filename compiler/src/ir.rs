@@ -53,6 +53,8 @@ pub struct Package {
     pub states: Vec<StateDef>,
     /// Figures over state (LANGUAGE.md §4.6).
     pub metrics: Vec<MetricDef>,
+    /// Business-day calendars (LANGUAGE.md §5.3).
+    pub calendars: Vec<CalendarDef>,
     /// Event wire type to handler index.
     pub handler_by_type: HashMap<String, usize>,
     /// For the language server: the type of each name, field access, `let`
@@ -186,6 +188,32 @@ pub struct TableDef {
     pub keys: Vec<u32>,
     /// `effective from [to to]`: an effective-dated table (LANGUAGE.md §5.1).
     pub effective: Option<Effective>,
+}
+
+/// `calendar name { holidays: t, periods: p, weekend: ... }` (LANGUAGE.md §5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarDef {
+    pub name: String,
+    /// A table keyed by (who, date): a row is a holiday of `who`.
+    pub holidays: TableId,
+    /// An effective-dated table keyed by who, dated by Dates: the fiscal periods.
+    pub periods: Option<TableId>,
+    /// The weekend: bit `i` set for weekday `i` (Monday 0 … Sunday 6).
+    pub weekend: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CalendarId(pub u32);
+
+/// A calendar function (LANGUAGE.md §5.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CalendarOp {
+    /// `is_business_day(cal, who, d) -> Bool`
+    IsBusinessDay,
+    /// `add_business_days(cal, who, d, n) -> Date`
+    AddBusinessDays,
+    /// `fiscal_period(cal, who, d) -> Period?`
+    FiscalPeriod,
 }
 
 /// The validity columns of an effective-dated table.
@@ -510,6 +538,13 @@ pub enum ExprKind {
     Lookup {
         table: TableId,
         keys: Vec<Expr>,
+    },
+    /// A calendar function: `args` are who, the date and (for
+    /// `add_business_days`) the number of days.
+    Calendar {
+        op: CalendarOp,
+        calendar: CalendarId,
+        args: Vec<Expr>,
     },
     /// `table[keys as of at]` on an effective-dated table: the row in force at
     /// `at` (a Date or Timestamp, the type of the table's columns), or none.

@@ -381,6 +381,33 @@ impl Aux for TableLookup {
     }
 }
 
+/// A calendar function (LANGUAGE.md §5.3): which, of which calendar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CalendarCall {
+    pub calendar: ir::CalendarId,
+    pub op: ir::CalendarOp,
+}
+
+impl Aux for CalendarCall {
+    fn encode(self) -> i64 {
+        let op = match self.op {
+            ir::CalendarOp::IsBusinessDay => 0,
+            ir::CalendarOp::AddBusinessDays => 1,
+            ir::CalendarOp::FiscalPeriod => 2,
+        };
+        pack(self.calendar.0, op)
+    }
+    fn decode(raw: i64) -> Self {
+        let (calendar, op) = unpack(raw);
+        let op = match op {
+            0 => ir::CalendarOp::IsBusinessDay,
+            1 => ir::CalendarOp::AddBusinessDays,
+            _ => ir::CalendarOp::FiscalPeriod,
+        };
+        CalendarCall { calendar: ir::CalendarId(calendar), op }
+    }
+}
+
 /// An emit: its destination, and the location of the emitted value (for the lineage).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EmitSite {
@@ -543,6 +570,8 @@ helpers! {
     /// Looks up the row of an effective-dated table in force at `b` (a
     /// Date or Timestamp); `a` points to the key cells.
     lookup_as_of: TwoToCell<TableLookup>,
+    /// A calendar function: `a` who, `b` the date, `c` the number of days.
+    calendar: ArgsToCell<CalendarCall>,
     /// Allocates zeroed cells in the event arena: (pointer, count).
     alloc: ToCell<CellCount>,
     /// Begins an interpolation.
@@ -921,6 +950,58 @@ extern "C" fn lookup_as_of(
             t.push(TraceEvent::Lookup { table: def.name.clone(), key, found: found.is_some() });
         }
         Ok(found.unwrap_or_else(Cell::none))
+    })
+}
+
+/// A calendar function: `a` is who (a Text or enum cell), `b` the date, `c` (for `add_business_days`) n.
+extern "C" fn calendar(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    b: *const Cell,
+    c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard(ctx, dst, |ctx| {
+        let call = CalendarCall::decode(aux);
+        let pkg = &ctx.shared.pkg;
+        let Some(cal) = pkg.calendars.get(call.calendar.0 as usize) else { return Ok(Cell::none()) };
+        let who_ty = pkg
+            .tables
+            .get(cal.holidays.0 as usize)
+            .and_then(|t| pkg.record(t.record).and_then(|r| t.keys.first().and_then(|k| r.fields.get(*k as usize))))
+            .map(|f| f.ty.strip().clone())
+            .unwrap_or(Ty::Error);
+        let (w, day) = (cell_arg(a), canon_stdlib::Date(cell_arg(b).i32()));
+        let who = match who_ty {
+            Ty::Enum(_) => KeyPart::Enum(w.u32()),
+            // SAFETY: a Text cell.
+            _ => KeyPart::Text(std::sync::Arc::from(unsafe { w.text() })),
+        };
+        let holidays = ctx.shared.tables.get(cal.holidays.0 as usize);
+        let holiday = |d: canon_stdlib::Date| -> bool {
+            let key = [who.clone(), KeyPart::Date(d.0)];
+            matches!(holidays, Some(TableIndex::General(map)) if map.contains_key(&key[..]))
+        };
+        Ok(match call.op {
+            ir::CalendarOp::IsBusinessDay => {
+                Cell::from_bool(canon_runtime::calendar::is_business_day(cal.weekend, day, &holiday))
+            }
+            ir::CalendarOp::AddBusinessDays => {
+                let d = canon_runtime::calendar::add_business_days(cal.weekend, day, cell_arg(c).i64(), &holiday)?;
+                Cell::from_u32(d.0 as u32)
+            }
+            ir::CalendarOp::FiscalPeriod => {
+                let at = i64::from(day.0);
+                let pick = |h: &[DatedCell]| canon_runtime::tables::in_force(h, at, |r| (r.from, r.until)).map(|r| r.row);
+                let found = match (cal.periods.and_then(|p| ctx.shared.tables.get(p.0 as usize)), &who) {
+                    (Some(TableIndex::DatedText(map)), KeyPart::Text(t)) => map.get(&**t).and_then(|h| pick(h)),
+                    (Some(TableIndex::Dated(map)), _) => map.get(std::slice::from_ref(&who)).and_then(|h| pick(h)),
+                    _ => None,
+                };
+                found.unwrap_or_else(Cell::none)
+            }
+        })
     })
 }
 

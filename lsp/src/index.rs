@@ -60,6 +60,7 @@ pub enum ItemKind {
     Destination,
     State,
     Metric,
+    Calendar,
 }
 
 /// All occurrences of one file, in source order.
@@ -132,6 +133,16 @@ impl Walker<'_, '_> {
 
     fn item(&mut self, item: &ast::Item) {
         match item {
+            ast::Item::Calendar(c) => {
+                self.push(&c.name, Target::Item(c.name.text.clone()), true);
+                for (k, vs) in &c.entries {
+                    if k.text != "weekend" {
+                        for v in vs {
+                            self.push(v, Target::Item(v.text.clone()), false);
+                        }
+                    }
+                }
+            }
             ast::Item::Enum(e) => {
                 self.push(&e.name, Target::Item(e.name.text.clone()), true);
                 for v in &e.variants {

@@ -67,6 +67,7 @@ pub(crate) fn walk_item<'a>(
         | ast::Item::Record(_)
         | ast::Item::Destination(_)
         | ast::Item::Table(_)
+        | ast::Item::Calendar(_)
         | ast::Item::State(_) => {}
     }
 }
@@ -238,6 +239,7 @@ pub(crate) fn contextual_keywords(file: &ast::File, text: &str) -> Vec<u32> {
                 }
             }
             ast::Item::State(d) => mark(at(d.span.start), "state"),
+            ast::Item::Calendar(d) => mark(at(d.span.start), "calendar"),
             ast::Item::Metric(m) => {
                 mark(at(m.span.start), "metric");
                 if let Some(f) = &m.filter {

@@ -148,6 +148,7 @@ impl Place {
             | ExprKind::Decide { args: xs, .. }
             | ExprKind::Builtin { args: xs, .. }
             | ExprKind::Lookup { keys: xs, .. }
+            | ExprKind::Calendar { args: xs, .. }
             | ExprKind::StateGet { keys: xs, .. }
             | ExprKind::Record { fields: xs, .. }
             | ExprKind::List(xs) => xs.iter_mut().for_each(|x| self.expr_mut(x)),

@@ -199,6 +199,7 @@ impl<'a> Printer<'a> {
                 Item::Handler(d) => Anchor::Docs(d.docs.is_some()),
                 Item::State(d) => Anchor::Docs(d.docs.is_some()),
                 Item::Metric(d) => Anchor::Docs(d.docs.is_some()),
+                Item::Calendar(d) => Anchor::Docs(d.docs.is_some()),
             };
             parts.push(self.point(item.span().start as usize, Doc::HardLine, anchor));
             parts.push(self.item(item));
@@ -223,6 +224,19 @@ impl<'a> Printer<'a> {
             }
             Item::State(d) => Doc::text(format!("state {}: {} key {}", d.name.text, ty(&d.ty), key_fields(&d.keys))),
             Item::Metric(d) => self.metric(d),
+            Item::Calendar(d) => {
+                let mut parts = vec![Doc::text(format!("calendar {} {{", d.name.text))];
+                let mut body = Vec::new();
+                for (k, vs) in &d.entries {
+                    let vs: Vec<&str> = vs.iter().map(|v| v.text.as_str()).collect();
+                    body.push(Doc::HardLine);
+                    body.push(Doc::text(format!("{}: {}", k.text, vs.join(", "))));
+                }
+                parts.push(Doc::indent(Doc::concat(body)));
+                parts.push(Doc::HardLine);
+                parts.push(Doc::text("}"));
+                Doc::concat(parts)
+            }
             Item::Fn(d) => self.fn_decl(d),
             Item::Decision(d) => self.decision(d),
             Item::Handler(h) => {

@@ -20,7 +20,7 @@ pub const CLAUSE: &[&str] = &["as", "key", "hit"];
 
 /// Contextual words that begin a top-level item, each with what follows its
 /// name (`state name:`, `metric name =`); they are not reserved.
-pub const CONTEXTUAL_ITEM: &[(&str, &str)] = &[("state", ":"), ("metric", "=")];
+pub const CONTEXTUAL_ITEM: &[(&str, &str)] = &[("state", ":"), ("metric", "="), ("calendar", "{")];
 
 /// Contextual words that begin a statement of a handler (LANGUAGE.md §8.1).
 pub const CONTEXTUAL_STATEMENT: &[&str] = &["put", "update", "delete"];

@@ -256,6 +256,9 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::kw_effective => "`effective`",
         Rule::kw_to => "`to`",
         Rule::kw_of => "`of`",
+        Rule::kw_calendar => "`calendar`",
+        Rule::calendar_decl => "a declaration",
+        Rule::calendar_entry => "a calendar entry",
         Rule::as_of => "`as of`",
         Rule::table_effective => "`effective`",
         Rule::kw_age => "`age`",
@@ -505,6 +508,17 @@ impl<'t> Builder<'t> {
                     }
                 }
                 Item::Metric(Box::new(MetricDecl { docs, name, aggregate, state, param, body, filter, by, age, span }))
+            }
+            Rule::calendar_decl => {
+                let name = self.ident(it.next()?, base);
+                let mut entries = Vec::new();
+                for e in it {
+                    let mut ids = inner(e).map(|i| self.ident(i, base));
+                    if let Some(key) = ids.next() {
+                        entries.push((key, ids.collect()));
+                    }
+                }
+                Item::Calendar(CalendarDecl { docs, name, entries, span })
             }
             _ => return None,
         })
@@ -1193,6 +1207,7 @@ fn is_keyword_rule(r: Rule) -> bool {
             | Rule::kw_effective
             | Rule::kw_to
             | Rule::kw_of
+            | Rule::kw_calendar
     )
 }
 

@@ -150,6 +150,16 @@ impl Shift {
                 }
                 self.span(&mut d.span);
             }
+            Item::Calendar(d) => {
+                self.ident(&mut d.name);
+                for (k, vs) in &mut d.entries {
+                    self.ident(k);
+                    for v in vs {
+                        self.ident(v);
+                    }
+                }
+                self.span(&mut d.span);
+            }
             Item::Metric(m) => {
                 self.ident(&mut m.name);
                 self.ident(&mut m.aggregate);

@@ -55,7 +55,7 @@ impl Env {
         self.locals.truncate(m.0);
         self.narrowed.truncate(m.1);
     }
-    fn lookup(&self, name: &str) -> Option<(u32, Ty)> {
+    pub(crate) fn lookup(&self, name: &str) -> Option<(u32, Ty)> {
         self.locals.iter().rev().find(|(n, _, _)| n == name).map(|(_, s, t)| (*s, t.clone()))
     }
     pub(crate) fn narrow(&mut self, paths: Vec<Path>) {
@@ -363,6 +363,7 @@ impl<'a> Checker<'a> {
                 ValueName::Destination(_) => "a destination: use it with `emit`",
                 ValueName::State(_) => "a state: read a record with `state[key]`",
                 ValueName::Metric => "a metric: `canon status` shows it",
+                ValueName::Calendar(_) => "a calendar: give it to `is_business_day`, `add_business_days` or `fiscal_period`",
             };
             self.error(Code::E0201, id.span, format!("`{}` is {what}", id.text));
             return self.err_expr(id.span);
