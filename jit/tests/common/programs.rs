@@ -14,7 +14,8 @@
 //! Expressions also look up effective-dated tables (`rates`, dated by Dates
 //! with an inclusive end, keyed by an enum; `spots`, by Timestamps, keyed by
 //! a Text), whose rows [`dated_tables`] gives: gaps, single days, before the
-//! first row and after the last.
+//! first row and after the last; and the calendar functions over a calendar
+//! whose holidays and periods it gives too.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -100,6 +101,11 @@ record Rate { k: Kind, from: Date, until: Date?, price: Decimal }
 table rates: Rate key k effective from to until
 record Spot { name: Text, at: Timestamp, rate: Decimal }
 table spots: Spot key name effective at
+record Hol { k: Kind, day: Date }
+table hols: Hol key (k, day)
+record Per { k: Kind, name: Text, start: Date, end: Date? }
+table pers: Per key k effective start to end
+calendar cal { holidays: hols, periods: pers, weekend: Friday, Sunday }
 
 decision tier(k: Kind, n: Int) -> Text
   hit first
@@ -323,6 +329,9 @@ impl<'r, 'd> Gen<'r, 'd> {
         if self.stateful && self.chance(0.1) {
             return format!("(accs[{}]?.t ?? \"-\")", self.acc_key());
         }
+        if self.chance(0.04) {
+            return self.deeper(|g| format!("(fiscal_period(cal, {}, {})?.name ?? \"-\")", g.kind(), g.date()));
+        }
         if self.leaf() || self.chance(0.3) {
             return self.pick(&["v.t", "\"a\\{b\\}\"", "(v.u ?? \"none\")", "\"ÉtÉ ß\""]).to_string();
         }
@@ -353,6 +362,9 @@ impl<'r, 'd> Gen<'r, 'd> {
         if let Some(v) = self.var("Bool") {
             return v;
         }
+        if self.chance(0.05) {
+            return self.deeper(|g| format!("is_business_day(cal, {}, {})", g.kind(), g.date()));
+        }
         if self.stateful && self.chance(0.1) {
             return match self.rng.gen_range(0..2) {
                 0 => format!("(accs[{}] != none)", self.acc_key()),
@@ -382,6 +394,10 @@ impl<'r, 'd> Gen<'r, 'd> {
     }
 
     fn date(&mut self) -> String {
+        if self.chance(0.06) {
+            let n = self.pick(&["1", "-3", "0", "10", "v.i"]);
+            return self.deeper(|g| format!("add_business_days(cal, {}, {}, {n})", g.kind(), g.date()));
+        }
         if self.leaf() || self.chance(0.4) {
             return self.pick(&["v.dt", "@\"2028-02-29\"", "date(v.ts)", "date(v.ots ?? v.ts)"]).to_string();
         }
@@ -761,6 +777,23 @@ pub fn dated_tables(pkg: &ir::Package) -> Tables {
             rec(vec![Value::Enum(1), date("2024-02-29"), date("2024-02-29"), dec("3")]),
             rec(vec![Value::Enum(1), date("2026-01-31"), date("2026-01-31"), dec("4")]),
             rec(vec![Value::Enum(1), date("2028-02-01"), date("2028-02-28"), dec("5")]),
+        ];
+        let _ = tables.set_rows(pkg, id, rows);
+    }
+    if let Some((id, _)) = pkg.table_by_name("hols") {
+        let rows = ["2026-01-30", "2026-02-02", "2024-02-29", "2024-03-01", "1999-12-31", "2028-02-29"]
+            .iter()
+            .enumerate()
+            .map(|(i, d)| rec(vec![Value::Enum((i % 2) as u32), date(d)]))
+            .collect();
+        let _ = tables.set_rows(pkg, id, rows);
+    }
+    if let Some((id, _)) = pkg.table_by_name("pers") {
+        let text = |s: &str| Value::Text(s.into());
+        let rows = vec![
+            rec(vec![Value::Enum(0), text("P1"), date("2026-01-01"), date("2026-01-31")]),
+            rec(vec![Value::Enum(0), text("P2"), date("2026-02-01"), Value::None]),
+            rec(vec![Value::Enum(1), text("FY24"), date("2024-01-01"), date("2024-12-31")]),
         ];
         let _ = tables.set_rows(pkg, id, rows);
     }
