@@ -67,7 +67,9 @@ fn main() {
     let dated_rows: Vec<Value> = (0..keys)
         .flat_map(|k| {
             (0..per_key).map(move |d| {
-                Value::Record(vec![Value::Text(format!("G{k}").into()), Value::Date(Date(start + d as i32)), money(d)].into())
+                Value::Record(
+                    vec![Value::Text(format!("G{k}").into()), Value::Date(Date(start + d as i32)), money(d)].into(),
+                )
             })
         })
         .collect();
@@ -88,7 +90,8 @@ fn main() {
             r#"{{"specversion":"1.0","id":"{i}","source":"s","type":"d","data":{{"grade":"G{k}","day":"{day}"}}}}"#
         ));
         let id = next(&mut s) as usize % (ROWS + ROWS / 100);
-        plain_lines.push(format!(r#"{{"specversion":"1.0","id":"{i}","source":"s","type":"p","data":{{"id":"ID{id}"}}}}"#));
+        plain_lines
+            .push(format!(r#"{{"specversion":"1.0","id":"{i}","source":"s","type":"p","data":{{"id":"ID{id}"}}}}"#));
     }
     let ready = |lines: &[String]| -> Vec<Ready> {
         lines
@@ -143,7 +146,17 @@ fn main() {
         load.as_secs_f64()
     );
     println!("{n} events decoded once, then evaluated (one lookup each), best of 3 (interpreter) / 5 (JIT):");
-    println!("  interpreter: exact key {:>7.0} ns/event, as of {:>7.0} ns/event, ratio {:.2}", ns(ip), ns(id), ns(id) / ns(ip));
-    println!("  JIT:         exact key {:>7.0} ns/event, as of {:>7.0} ns/event, ratio {:.2}   (target <= 2)", ns(jp), ns(jd), ns(jd) / ns(jp));
+    println!(
+        "  interpreter: exact key {:>7.0} ns/event, as of {:>7.0} ns/event, ratio {:.2}",
+        ns(ip),
+        ns(id),
+        ns(id) / ns(ip)
+    );
+    println!(
+        "  JIT:         exact key {:>7.0} ns/event, as of {:>7.0} ns/event, ratio {:.2}   (target <= 2)",
+        ns(jp),
+        ns(jd),
+        ns(jd) / ns(jp)
+    );
     assert!(sink > 0);
 }

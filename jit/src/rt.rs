@@ -993,7 +993,8 @@ extern "C" fn calendar(
             }
             ir::CalendarOp::FiscalPeriod => {
                 let at = i64::from(day.0);
-                let pick = |h: &[DatedCell]| canon_runtime::tables::in_force(h, at, |r| (r.from, r.until)).map(|r| r.row);
+                let pick =
+                    |h: &[DatedCell]| canon_runtime::tables::in_force(h, at, |r| (r.from, r.until)).map(|r| r.row);
                 let found = match (cal.periods.and_then(|p| ctx.shared.tables.get(p.0 as usize)), &who) {
                     (Some(TableIndex::DatedText(map)), KeyPart::Text(t)) => map.get(&**t).and_then(|h| pick(h)),
                     (Some(TableIndex::Dated(map)), _) => map.get(std::slice::from_ref(&who)).and_then(|h| pick(h)),

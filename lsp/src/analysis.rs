@@ -621,9 +621,7 @@ impl Workspace {
                             | ItemKind::Metric
                             | ItemKind::Calendar,
                         )
-                        | None => {
-                            TokenClass::Variable
-                        }
+                        | None => TokenClass::Variable,
                     },
                     Target::Field { .. } => TokenClass::Property,
                     Target::Variant { .. } => TokenClass::EnumMember,

@@ -6,8 +6,8 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use canon_compiler::ir::{
-    self, Aggregate, BinaryOp, Builtin, CalendarOp, CellTest, CmpOp, Const, DestId, Expr, ExprKind, Hit, InterpPart, Loc, Pat,
-    Stmt, UnaryOp,
+    self, Aggregate, BinaryOp, Builtin, CalendarOp, CellTest, CmpOp, Const, DestId, Expr, ExprKind, Hit, InterpPart,
+    Loc, Pat, Stmt, UnaryOp,
 };
 use canon_compiler::types::OrdKind;
 use canon_stdlib::money::{self, MoneyOp};

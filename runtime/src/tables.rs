@@ -240,8 +240,12 @@ impl Tables {
                     .into_iter()
                     .map(|(line, file, r)| (Source { shown: format!("{file}:{line}"), file, line }, r))
                     .collect();
-                let map = histories(pkg, def, eff, rows)
-                    .map_err(|(src, message)| DataError { file: src.file, line: src.line, column: 1, message })?;
+                let map = histories(pkg, def, eff, rows).map_err(|(src, message)| DataError {
+                    file: src.file,
+                    line: src.line,
+                    column: 1,
+                    message,
+                })?;
                 if let Some(slot) = tables.dated.get_mut(i) {
                     *slot = map;
                 }

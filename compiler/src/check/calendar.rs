@@ -80,12 +80,8 @@ impl<'a> Checker<'a> {
         if let (Some(sel), Some((_, psel, span))) = (&selector, &periods) {
             if sel != psel {
                 let (a, b) = (self.show(sel), self.show(psel));
-                self.error(
-                    Code::E0625,
-                    *span,
-                    format!("the periods are kept per `{b}` but the holidays per `{a}`"),
-                )
-                .help = Some("key both tables by the same kind of value (a country or entity code)".into());
+                self.error(Code::E0625, *span, format!("the periods are kept per `{b}` but the holidays per `{a}`"))
+                    .help = Some("key both tables by the same kind of value (a country or entity code)".into());
             }
         }
         if let Some(def) = self.pkg.to_mut().calendars.get_mut(id.0 as usize) {
@@ -110,7 +106,8 @@ impl<'a> Checker<'a> {
             _ => None,
         };
         if ok.is_none() {
-            self.error(Code::E0625, name.span, format!("holiday table `{}` is not keyed by (who, date)", def.name)).help =
+            self.error(Code::E0625, name.span, format!("holiday table `{}` is not keyed by (who, date)", def.name))
+                .help =
                 Some("key it by a Text or enum field (a country or entity) and a Date: `key (country, date)`".into());
         }
         ok
@@ -175,12 +172,12 @@ impl<'a> Checker<'a> {
         };
         let Some(cal) = cal else {
             let names: Vec<String> = self.pkg.calendars.iter().map(|c| format!("`{}`", c.name)).collect();
-            self.error(Code::E0626, first.span, format!("the first argument of `{}` is a calendar", callee.text)).help =
-                Some(if names.is_empty() {
-                    "declare one: `calendar business { holidays: holidays }`".to_string()
-                } else {
-                    format!("`{usage}`; the calendars are {}", names.join(", "))
-                });
+            self.error(Code::E0626, first.span, format!("the first argument of `{}` is a calendar", callee.text))
+                .help = Some(if names.is_empty() {
+                "declare one: `calendar business { holidays: holidays }`".to_string()
+            } else {
+                format!("`{usage}`; the calendars are {}", names.join(", "))
+            });
             return self.err_expr(span);
         };
         let Some(def) = self.pkg.calendars.get(cal.0 as usize).cloned() else { return self.err_expr(span) };
@@ -208,8 +205,8 @@ impl<'a> Checker<'a> {
             CalendarOp::AddBusinessDays => Ty::Date,
             CalendarOp::FiscalPeriod => {
                 let Some(p) = def.periods.and_then(|p| self.pkg.tables.get(p.0 as usize)) else {
-                    self.error(Code::E0626, callee.span, format!("calendar `{}` has no fiscal periods", def.name)).help =
-                        Some("name its table in the calendar: `periods: fiscal_periods`".into());
+                    self.error(Code::E0626, callee.span, format!("calendar `{}` has no fiscal periods", def.name))
+                        .help = Some("name its table in the calendar: `periods: fiscal_periods`".into());
                     return self.err_expr(span);
                 };
                 Ty::optional(Ty::Record(p.record))

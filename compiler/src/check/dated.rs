@@ -37,7 +37,10 @@ impl<'a> Checker<'a> {
             if !end && fty.is_optional() {
                 let shown = self.show(&fty);
                 self.error(Code::E0623, c.span, format!("start column `{}` is optional (`{shown}`)", c.text)).help =
-                    Some("every row needs its start; only the end column may be optional (an empty end is open-ended)".into());
+                    Some(
+                        "every row needs its start; only the end column may be optional (an empty end is open-ended)"
+                            .into(),
+                    );
                 return None;
             }
             Some((i, base))
@@ -81,12 +84,11 @@ impl<'a> Checker<'a> {
             (None, None) => mk(ExprKind::Lookup { table, keys }, ty, loc),
             (None, Some(at)) => {
                 self.expr(env, at, None);
-                self.error(Code::E0622, at.span, format!("table `{}` is not effective-dated", def.name)).help = Some(
-                    format!(
+                self.error(Code::E0622, at.span, format!("table `{}` is not effective-dated", def.name)).help =
+                    Some(format!(
                         "drop `as of`, or give the table a validity: `table {}: ... key ... effective valid_from`",
                         def.name
-                    ),
-                );
+                    ));
                 self.err_expr(span)
             }
             (Some(eff), None) => {

@@ -363,7 +363,9 @@ impl<'a> Checker<'a> {
                 ValueName::Destination(_) => "a destination: use it with `emit`",
                 ValueName::State(_) => "a state: read a record with `state[key]`",
                 ValueName::Metric => "a metric: `canon status` shows it",
-                ValueName::Calendar(_) => "a calendar: give it to `is_business_day`, `add_business_days` or `fiscal_period`",
+                ValueName::Calendar(_) => {
+                    "a calendar: give it to `is_business_day`, `add_business_days` or `fiscal_period`"
+                }
             };
             self.error(Code::E0201, id.span, format!("`{}` is {what}", id.text));
             return self.err_expr(id.span);
@@ -488,8 +490,12 @@ impl<'a> Checker<'a> {
                 Some(ValueName::Table(t)) => t,
                 Some(ValueName::State(s)) => {
                     if let Some(at) = as_of {
-                        self.error(Code::E0622, at.span, format!("`{}` is a state, not an effective-dated table", id.text))
-                            .help = Some("a state holds one record per key: drop `as of`".into());
+                        self.error(
+                            Code::E0622,
+                            at.span,
+                            format!("`{}` is a state, not an effective-dated table", id.text),
+                        )
+                        .help = Some("a state holds one record per key: drop `as of`".into());
                     }
                     return self.state_get(env, s, id, keys, span);
                 }
