@@ -77,6 +77,12 @@ codes! {
         W0611 = "W0611", "an emitted Money is not known to be rounded to its currency's minor unit";
         E0601 = "E0601", "`sort_by` key of a type that has no order";
         E0602 = "E0602", "`sort_by` order not written as a variant";
+        E0621 = "E0621", "an effective-dated table looked up without `as of`";
+        E0622 = "E0622", "`as of` on a table that is not effective-dated";
+        E0623 = "E0623", "a malformed `effective` clause";
+        E0624 = "E0624", "`as of` a value of the wrong type";
+        E0625 = "E0625", "a malformed calendar declaration";
+        E0626 = "E0626", "a calendar function without a calendar, or its wrong use";
     }
 }
 

@@ -53,6 +53,8 @@ pub struct Package {
     pub states: Vec<StateDef>,
     /// Figures over state (LANGUAGE.md §4.6).
     pub metrics: Vec<MetricDef>,
+    /// Business-day calendars (LANGUAGE.md §5.3).
+    pub calendars: Vec<CalendarDef>,
     /// Event wire type to handler index.
     pub handler_by_type: HashMap<String, usize>,
     /// For the language server: the type of each name, field access, `let`
@@ -184,6 +186,46 @@ pub struct TableDef {
     pub record: RecordId,
     /// Indices of the key fields, in key order.
     pub keys: Vec<u32>,
+    /// `effective from [to to]`: an effective-dated table (LANGUAGE.md §5.1).
+    pub effective: Option<Effective>,
+}
+
+/// `calendar name { holidays: t, periods: p, weekend: ... }` (LANGUAGE.md §5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarDef {
+    pub name: String,
+    /// A table keyed by (who, date): a row is a holiday of `who`.
+    pub holidays: TableId,
+    /// An effective-dated table keyed by who, dated by Dates: the fiscal periods.
+    pub periods: Option<TableId>,
+    /// The weekend: bit `i` set for weekday `i` (Monday 0 … Sunday 6).
+    pub weekend: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CalendarId(pub u32);
+
+/// A calendar function (LANGUAGE.md §5.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CalendarOp {
+    /// `is_business_day(cal, who, d) -> Bool`
+    IsBusinessDay,
+    /// `add_business_days(cal, who, d, n) -> Date`
+    AddBusinessDays,
+    /// `fiscal_period(cal, who, d) -> Period?`
+    FiscalPeriod,
+}
+
+/// The validity columns of an effective-dated table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Effective {
+    /// The start column (a required Date or Timestamp field).
+    pub from: u32,
+    /// The end column (of the start's type, optional: an empty cell is open-ended).
+    pub to: Option<u32>,
+    /// Whether the columns are Timestamps (else Dates). A Date end is
+    /// inclusive, a Timestamp end exclusive.
+    pub timestamp: bool,
 }
 
 /// The field index a `key` clause holds for a field its record does not
@@ -508,6 +550,20 @@ pub enum ExprKind {
     Index {
         list: Box<Expr>,
         index: Box<Expr>,
+    },
+    /// A calendar function: `args` are who, the date and (for
+    /// `add_business_days`) the number of days.
+    Calendar {
+        op: CalendarOp,
+        calendar: CalendarId,
+        args: Vec<Expr>,
+    },
+    /// `table[keys as of at]` on an effective-dated table: the row in force at
+    /// `at` (a Date or Timestamp, the type of the table's columns), or none.
+    LookupAsOf {
+        table: TableId,
+        keys: Vec<Expr>,
+        at: Box<Expr>,
     },
     /// `state[keys]`: the record, or none (sees the event's own earlier writes).
     StateGet {

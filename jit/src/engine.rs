@@ -19,7 +19,7 @@ use cranelift_module::default_libcall_names;
 
 use crate::cell::{from_cell, to_cell, Cell};
 use crate::codegen::{Lowering, Unsupported};
-use crate::rt::{Ctx, Helper, Shared, Store, TableIndex};
+use crate::rt::{Ctx, DatedCell, Helper, Shared, Store, TableIndex};
 
 /// An outcome, its emitted records as JSON text, and its lineage.
 pub type Traced = (Outcome, Vec<(ir::DestId, String)>, Vec<TraceEvent>);
@@ -89,6 +89,30 @@ impl JitEngine {
                     .map(|f| f.ty.strip() == &Ty::Text)
                     .unwrap_or(false);
             let rows = tables.rows(ir::TableId(i as u32));
+            if def.effective.is_some() {
+                let dated = |h: &[canon_runtime::tables::DatedRow], store: &mut Store| -> Vec<DatedCell> {
+                    h.iter()
+                        .map(|r| DatedCell { from: r.from, until: r.until, row: store.cell_of(&pkg, &ty, &r.row) })
+                        .collect()
+                };
+                let histories = tables.histories(ir::TableId(i as u32));
+                native_tables.push(if one_text_key {
+                    let mut map = rustc_hash::FxHashMap::default();
+                    for (key, h) in histories {
+                        if let [canon_runtime::value::KeyPart::Text(k)] = key {
+                            map.insert(Box::from(&**k), dated(h, &mut store));
+                        }
+                    }
+                    TableIndex::DatedText(map)
+                } else {
+                    let mut map = rustc_hash::FxHashMap::default();
+                    for (key, h) in histories {
+                        map.insert(key.to_vec(), dated(h, &mut store));
+                    }
+                    TableIndex::Dated(map)
+                });
+                continue;
+            }
             native_tables.push(if one_text_key {
                 let mut map = rustc_hash::FxHashMap::default();
                 for (key, row) in rows {

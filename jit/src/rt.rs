@@ -71,6 +71,18 @@ pub enum TableIndex {
     /// One Text key: looked up by the key's text, without building a key value.
     Text(rustc_hash::FxHashMap<Box<str>, Cell>),
     General(rustc_hash::FxHashMap<Vec<KeyPart>, Cell>),
+    /// An effective-dated table with one Text key: each key's history sorted by start.
+    DatedText(rustc_hash::FxHashMap<Box<str>, Vec<DatedCell>>),
+    /// An effective-dated table: each key's history sorted by start.
+    Dated(rustc_hash::FxHashMap<Vec<KeyPart>, Vec<DatedCell>>),
+}
+
+/// A row of an effective-dated table's history (as `canon_runtime::tables::DatedRow`).
+#[derive(Clone, Copy)]
+pub struct DatedCell {
+    pub from: i64,
+    pub until: Option<i64>,
+    pub row: Cell,
 }
 
 /// Owned memory for long-lived cells and text.
@@ -387,6 +399,33 @@ impl Aux for TableLookup {
     }
 }
 
+/// A calendar function (LANGUAGE.md §5.3): which, of which calendar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CalendarCall {
+    pub calendar: ir::CalendarId,
+    pub op: ir::CalendarOp,
+}
+
+impl Aux for CalendarCall {
+    fn encode(self) -> i64 {
+        let op = match self.op {
+            ir::CalendarOp::IsBusinessDay => 0,
+            ir::CalendarOp::AddBusinessDays => 1,
+            ir::CalendarOp::FiscalPeriod => 2,
+        };
+        pack(self.calendar.0, op)
+    }
+    fn decode(raw: i64) -> Self {
+        let (calendar, op) = unpack(raw);
+        let op = match op {
+            0 => ir::CalendarOp::IsBusinessDay,
+            1 => ir::CalendarOp::AddBusinessDays,
+            _ => ir::CalendarOp::FiscalPeriod,
+        };
+        CalendarCall { calendar: ir::CalendarId(calendar), op }
+    }
+}
+
 /// An emit: its destination, and the location of the emitted value (for the lineage).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EmitSite {
@@ -546,6 +585,11 @@ helpers! {
     builtin: ArgsToCell<BuiltinIndex>,
     /// Looks a row up; `a` points to the key cells.
     lookup: OneToCell<TableLookup>,
+    /// Looks up the row of an effective-dated table in force at `b` (a
+    /// Date or Timestamp); `a` points to the key cells.
+    lookup_as_of: TwoToCell<TableLookup>,
+    /// A calendar function: `a` who, `b` the date, `c` the number of days.
+    calendar: ArgsToCell<CalendarCall>,
     /// Allocates zeroed cells in the event arena: (pointer, count).
     alloc: ToCell<CellCount>,
     /// Allocates as many zeroed cells as the Int `a` says (a list being built): (pointer, count).
@@ -886,18 +930,7 @@ extern "C" fn lookup(
             }
             return Ok(found.unwrap_or_else(Cell::none));
         }
-        let mut key: smallvec::SmallVec<[KeyPart; 4]> = smallvec::SmallVec::with_capacity(n);
-        for (k, fi) in keys.iter().zip(def.keys.iter()) {
-            let kty = rec.fields.get(*fi as usize).map(|f| f.ty.strip()).unwrap_or(&Ty::Error);
-            key.push(match kty {
-                Ty::Currency => KeyPart::Currency(k.currency_at(0)),
-                Ty::Int => KeyPart::Int(k.i64()),
-                Ty::Enum(_) => KeyPart::Enum(k.u32()),
-                Ty::Date => KeyPart::Date(k.i32()),
-                // SAFETY: key cells are live values of the key field's type.
-                _ => KeyPart::of(&unsafe { from_cell(pkg, kty, k) }),
-            });
-        }
+        let key = key_parts(pkg, def, rec, keys);
         let found = match index {
             Some(TableIndex::General(map)) => map.get(key.as_slice()).copied(),
             _ => None,
@@ -907,6 +940,126 @@ extern "C" fn lookup(
             t.push(TraceEvent::Lookup { table: def.name.clone(), key, found: found.is_some() });
         }
         Ok(found.unwrap_or_else(Cell::none))
+    })
+}
+
+/// A lookup's key cells as the key parts of the table's key fields.
+fn key_parts(
+    pkg: &ir::Package,
+    def: &ir::TableDef,
+    rec: &ir::RecordDef,
+    keys: &[Cell],
+) -> smallvec::SmallVec<[KeyPart; 4]> {
+    let mut key: smallvec::SmallVec<[KeyPart; 4]> = smallvec::SmallVec::with_capacity(keys.len());
+    for (k, fi) in keys.iter().zip(def.keys.iter()) {
+        let kty = rec.fields.get(*fi as usize).map(|f| f.ty.strip()).unwrap_or(&Ty::Error);
+        key.push(match kty {
+            Ty::Currency => KeyPart::Currency(k.currency_at(0)),
+            Ty::Int => KeyPart::Int(k.i64()),
+            Ty::Enum(_) => KeyPart::Enum(k.u32()),
+            Ty::Date => KeyPart::Date(k.i32()),
+            // SAFETY: key cells are live values of the key field's type.
+            _ => KeyPart::of(&unsafe { from_cell(pkg, kty, k) }),
+        });
+    }
+    key
+}
+
+/// Looks up the row of an effective-dated table in force at `b`: `a` points to the key cells.
+extern "C" fn lookup_as_of(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard(ctx, dst, |ctx| {
+        let lookup = TableLookup::decode(aux);
+        let table = lookup.table.0 as usize;
+        let n = lookup.keys as usize;
+        let pkg = &ctx.shared.pkg;
+        let Some(def) = pkg.tables.get(table) else { return Ok(Cell::none()) };
+        let Some(rec) = pkg.record(def.record) else { return Ok(Cell::none()) };
+        let timestamp = def.effective.is_some_and(|e| e.timestamp);
+        let at = if timestamp { cell_arg(b).i64() } else { i64::from(cell_arg(b).i32()) };
+        // SAFETY: compiled code passes `n` contiguous key cells.
+        let keys: &[Cell] = if a.is_null() || n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(a, n) } };
+        let index = ctx.shared.tables.get(table);
+        let in_force = |h: &[DatedCell]| canon_runtime::tables::in_force(h, at, |r| (r.from, r.until)).map(|r| r.row);
+        if let (Some(TableIndex::DatedText(map)), [k]) = (index, keys) {
+            // SAFETY: a Text key cell.
+            let text = unsafe { k.text() };
+            let found = map.get(text).and_then(|h| in_force(h));
+            if let Some(t) = ctx.trace.as_mut() {
+                let key = canon_runtime::tables::describe_as_of(text, at, timestamp);
+                t.push(TraceEvent::Lookup { table: def.name.clone(), key, found: found.is_some() });
+            }
+            return Ok(found.unwrap_or_else(Cell::none));
+        }
+        let key = key_parts(pkg, def, rec, keys);
+        let found = match index {
+            Some(TableIndex::Dated(map)) => map.get(key.as_slice()).and_then(|h| in_force(h)),
+            _ => None,
+        };
+        if let Some(t) = ctx.trace.as_mut() {
+            let key = canon_runtime::tables::describe_as_of(&KeyPart::describe_key(pkg, def, &key), at, timestamp);
+            t.push(TraceEvent::Lookup { table: def.name.clone(), key, found: found.is_some() });
+        }
+        Ok(found.unwrap_or_else(Cell::none))
+    })
+}
+
+/// A calendar function: `a` is who (a Text or enum cell), `b` the date, `c` (for `add_business_days`) n.
+extern "C" fn calendar(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    b: *const Cell,
+    c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard(ctx, dst, |ctx| {
+        let call = CalendarCall::decode(aux);
+        let pkg = &ctx.shared.pkg;
+        let Some(cal) = pkg.calendars.get(call.calendar.0 as usize) else { return Ok(Cell::none()) };
+        let who_ty = pkg
+            .tables
+            .get(cal.holidays.0 as usize)
+            .and_then(|t| pkg.record(t.record).and_then(|r| t.keys.first().and_then(|k| r.fields.get(*k as usize))))
+            .map(|f| f.ty.strip().clone())
+            .unwrap_or(Ty::Error);
+        let (w, day) = (cell_arg(a), canon_stdlib::Date(cell_arg(b).i32()));
+        let who = match who_ty {
+            Ty::Enum(_) => KeyPart::Enum(w.u32()),
+            // SAFETY: a Text cell.
+            _ => KeyPart::Text(std::sync::Arc::from(unsafe { w.text() })),
+        };
+        let holidays = ctx.shared.tables.get(cal.holidays.0 as usize);
+        let holiday = |d: canon_stdlib::Date| -> bool {
+            let key = [who.clone(), KeyPart::Date(d.0)];
+            matches!(holidays, Some(TableIndex::General(map)) if map.contains_key(&key[..]))
+        };
+        Ok(match call.op {
+            ir::CalendarOp::IsBusinessDay => {
+                Cell::from_bool(canon_runtime::calendar::is_business_day(cal.weekend, day, &holiday))
+            }
+            ir::CalendarOp::AddBusinessDays => {
+                let d = canon_runtime::calendar::add_business_days(cal.weekend, day, cell_arg(c).i64(), &holiday)?;
+                Cell::from_u32(d.0 as u32)
+            }
+            ir::CalendarOp::FiscalPeriod => {
+                let at = i64::from(day.0);
+                let pick =
+                    |h: &[DatedCell]| canon_runtime::tables::in_force(h, at, |r| (r.from, r.until)).map(|r| r.row);
+                let found = match (cal.periods.and_then(|p| ctx.shared.tables.get(p.0 as usize)), &who) {
+                    (Some(TableIndex::DatedText(map)), KeyPart::Text(t)) => map.get(&**t).and_then(|h| pick(h)),
+                    (Some(TableIndex::Dated(map)), _) => map.get(std::slice::from_ref(&who)).and_then(|h| pick(h)),
+                    _ => None,
+                };
+                found.unwrap_or_else(Cell::none)
+            }
+        })
     })
 }
 

@@ -279,6 +279,7 @@ impl Workspace {
                     ast::Item::Destination(_) => ItemKind::Destination,
                     ast::Item::State(_) => ItemKind::State,
                     ast::Item::Metric(_) => ItemKind::Metric,
+                    ast::Item::Calendar(_) => ItemKind::Calendar,
                     ast::Item::Handler(_) | ast::Item::Test(_) => continue,
                 };
                 if let Some(n) = item.name() {
@@ -613,9 +614,14 @@ impl Workspace {
                         Some(ItemKind::Enum) => TokenClass::Enum,
                         Some(ItemKind::Record | ItemKind::Event) => TokenClass::Type,
                         Some(ItemKind::Function | ItemKind::Decision) => TokenClass::Function,
-                        Some(ItemKind::Table | ItemKind::Destination | ItemKind::State | ItemKind::Metric) | None => {
-                            TokenClass::Variable
-                        }
+                        Some(
+                            ItemKind::Table
+                            | ItemKind::Destination
+                            | ItemKind::State
+                            | ItemKind::Metric
+                            | ItemKind::Calendar,
+                        )
+                        | None => TokenClass::Variable,
                     },
                     Target::Field { .. } => TokenClass::Property,
                     Target::Variant { .. } => TokenClass::EnumMember,
@@ -688,6 +694,7 @@ fn item_docs(item: &ast::Item) -> Option<&str> {
         ast::Item::Handler(d) => d.docs.as_deref(),
         ast::Item::State(d) => d.docs.as_deref(),
         ast::Item::Metric(d) => d.docs.as_deref(),
+        ast::Item::Calendar(d) => d.docs.as_deref(),
         ast::Item::Test(_) => None,
     }
 }
@@ -767,6 +774,7 @@ fn item_symbol(item: &ast::Item) -> Option<Symbol> {
         ast::Item::Table(t) => sym(&t.name.text, SymbolKind::Table, t.span, t.name.span, Vec::new()),
         ast::Item::State(t) => sym(&t.name.text, SymbolKind::State, t.span, t.name.span, Vec::new()),
         ast::Item::Metric(m) => sym(&m.name.text, SymbolKind::Metric, m.span, m.name.span, Vec::new()),
+        ast::Item::Calendar(c) => sym(&c.name.text, SymbolKind::Table, c.span, c.name.span, Vec::new()),
         ast::Item::Fn(f) => sym(&f.name.text, SymbolKind::Function, f.span, f.name.span, Vec::new()),
         ast::Item::Decision(d) => sym(&d.name.text, SymbolKind::Decision, d.span, d.name.span, Vec::new()),
         ast::Item::Handler(h) => {

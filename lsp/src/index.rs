@@ -60,6 +60,7 @@ pub enum ItemKind {
     Destination,
     State,
     Metric,
+    Calendar,
 }
 
 /// All occurrences of one file, in source order.
@@ -132,6 +133,16 @@ impl Walker<'_, '_> {
 
     fn item(&mut self, item: &ast::Item) {
         match item {
+            ast::Item::Calendar(c) => {
+                self.push(&c.name, Target::Item(c.name.text.clone()), true);
+                for (k, vs) in &c.entries {
+                    if k.text != "weekend" {
+                        for v in vs {
+                            self.push(v, Target::Item(v.text.clone()), false);
+                        }
+                    }
+                }
+            }
             ast::Item::Enum(e) => {
                 self.push(&e.name, Target::Item(e.name.text.clone()), true);
                 for v in &e.variants {
@@ -156,6 +167,9 @@ impl Walker<'_, '_> {
                 self.type_ref(&t.ty);
                 if let Some(rec) = Self::type_name(&t.ty).map(str::to_string) {
                     for k in &t.keys {
+                        self.push(k, Target::Field { record: rec.clone(), field: k.text.clone() }, false);
+                    }
+                    for k in t.effective.iter().flat_map(|e| std::iter::once(&e.from).chain(e.to.as_ref())) {
                         self.push(k, Target::Field { record: rec.clone(), field: k.text.clone() }, false);
                     }
                 }
@@ -468,7 +482,7 @@ impl Walker<'_, '_> {
                 }
             }
             ast::ExprKind::BadCall { callee } => self.expr(callee),
-            ast::ExprKind::Index { base, keys } => {
+            ast::ExprKind::Index { base, keys, as_of } => {
                 match &base.kind {
                     // `state[k]` or `table[k]`: the name stands for the read (its type on hover).
                     ast::ExprKind::Name(id)
@@ -481,6 +495,9 @@ impl Walker<'_, '_> {
                 }
                 for k in keys {
                     self.expr(k);
+                }
+                if let Some(d) = as_of {
+                    self.expr(d);
                 }
             }
             ast::ExprKind::Unary { expr, .. } => self.expr(expr),

@@ -67,6 +67,7 @@ pub(crate) fn walk_item<'a>(
         | ast::Item::Record(_)
         | ast::Item::Destination(_)
         | ast::Item::Table(_)
+        | ast::Item::Calendar(_)
         | ast::Item::State(_) => {}
     }
 }
@@ -156,10 +157,13 @@ fn expr<'a>(e: &'a ast::Expr, f: &mut dyn FnMut(&'a ast::Expr)) {
             }
         }
         ast::ExprKind::BadCall { callee } => expr(callee, f),
-        ast::ExprKind::Index { base, keys } => {
+        ast::ExprKind::Index { base, keys, as_of } => {
             expr(base, f);
             for k in keys {
                 expr(k, f);
+            }
+            if let Some(d) = as_of {
+                expr(d, f);
             }
         }
         ast::ExprKind::Unary { expr: x, .. } | ast::ExprKind::Paren(x) => expr(x, f),
@@ -211,8 +215,31 @@ pub(crate) fn contextual_keywords(file: &ast::File, text: &str) -> Vec<u32> {
         }
     };
     for item in &file.items {
+        // `as of` in a lookup of an effective-dated table (LANGUAGE.md §5.1).
+        let mut dated = Vec::new();
+        walk_item(item, &mut |_| {}, &mut |e| {
+            if let ast::ExprKind::Index { as_of: Some(d), .. } = &e.kind {
+                dated.push(d.span.start);
+            }
+        });
+        for s in dated {
+            if let Some(i) = at(s).checked_sub(1) {
+                mark(i, "of");
+            }
+        }
         match item {
+            ast::Item::Table(t) => {
+                if let Some(e) = &t.effective {
+                    if let Some(i) = at(e.from.span.start).checked_sub(1) {
+                        mark(i, "effective");
+                    }
+                    if let Some(i) = e.to.as_ref().and_then(|to| at(to.span.start).checked_sub(1)) {
+                        mark(i, "to");
+                    }
+                }
+            }
             ast::Item::State(d) => mark(at(d.span.start), "state"),
+            ast::Item::Calendar(d) => mark(at(d.span.start), "calendar"),
             ast::Item::Metric(m) => {
                 mark(at(m.span.start), "metric");
                 if let Some(f) = &m.filter {

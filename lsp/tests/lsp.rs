@@ -1720,3 +1720,42 @@ async fn list_functions_have_hover_signature_help_and_typed_lets() {
     assert_eq!(r["signatures"][0]["label"], json!("map(List<T>, x => U) -> List<U>"));
     assert_eq!(r["activeParameter"], json!(1));
 }
+
+const DATED: &str = "record Rate { grade: Text, valid_from: Date, valid_to: Date?, rate: Money }
+table rates: Rate key grade effective valid_from to valid_to
+
+fn rate_on(grade: Text, day: Date) -> Money? = rates[grade as of day]?.rate
+";
+
+#[tokio::test]
+async fn effective_dated_tables_highlight_and_hover() {
+    let mut c = Client::start(&[("dated.canon", DATED)]).await;
+    c.open("dated.canon", DATED).await;
+    let legend: Vec<String> = c.init["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str().map(str::to_string))
+        .collect();
+    let uri = c.uri("dated.canon");
+    let r = c.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": uri } })).await;
+    let toks = decode_tokens(&legend, r["data"].as_array().map(Vec::as_slice).unwrap_or(&[]));
+    for (needle, want) in [
+        ("effective", "keyword"),
+        ("valid_from to", "property"),
+        ("to valid_to", "keyword"),
+        ("valid_to\n", "property"),
+        ("of day", "keyword"),
+        ("as of", "keyword"),
+    ] {
+        let p = pos(DATED, needle, 0, 0);
+        let (l, col) = (p["line"].as_u64().unwrap_or(0), p["character"].as_u64().unwrap_or(0));
+        let got = toks.iter().find(|t| t.0 == l && t.1 == col).map(|t| t.3.clone());
+        assert_eq!(got.as_deref(), Some(want), "`{needle}`");
+    }
+    // The lookup is an optional record; the table shows its declaration.
+    let h = c.hover("dated.canon", pos(DATED, "rates[grade", 0, 1)).await;
+    assert!(h.contains("rates[grade as of day]: Rate?"), "{h}");
+    let h = c.hover("dated.canon", pos(DATED, "valid_from to", 0, 1)).await;
+    assert!(h.contains("Rate.valid_from: Date"), "{h}");
+}

@@ -6,8 +6,8 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use canon_compiler::ir::{
-    self, Aggregate, BinaryOp, Builtin, CellTest, CmpOp, Const, DestId, Expr, ExprKind, Hit, InterpPart, Loc, Pat,
-    Stmt, UnaryOp,
+    self, Aggregate, BinaryOp, Builtin, CalendarOp, CellTest, CmpOp, Const, DestId, Expr, ExprKind, Hit, InterpPart,
+    Loc, Pat, Stmt, UnaryOp,
 };
 use canon_compiler::types::OrdKind;
 use canon_stdlib::money::{self, MoneyOp};
@@ -296,6 +296,58 @@ impl<'a> Interp<'a> {
                     Some(def) => TraceEvent::Lookup {
                         table: def.name.clone(),
                         key: KeyPart::describe_key(self.pkg, def, &key),
+                        found: found.is_some(),
+                    },
+                    None => TraceEvent::Lookup { table: String::new(), key: String::new(), found: found.is_some() },
+                });
+                found.unwrap_or(Value::None)
+            }
+            ExprKind::Calendar { op, calendar, args } => {
+                let Some(cal) = self.pkg.calendars.get(calendar.0 as usize) else { return Ok(Value::None) };
+                let Some(who) = args.first() else { return Ok(Value::None) };
+                let who = KeyPart::of(&self.eval(who, frame)?);
+                let day = match args.get(1).map(|a| self.eval(a, frame)).transpose()? {
+                    Some(Value::Date(d)) => d,
+                    _ => return Ok(Value::None),
+                };
+                let holiday = |d: canon_stdlib::Date| -> bool {
+                    self.tables.get(cal.holidays, &[who.clone(), KeyPart::Date(d.0)]).is_some()
+                };
+                match op {
+                    CalendarOp::IsBusinessDay => {
+                        Value::Bool(crate::calendar::is_business_day(cal.weekend, day, &holiday))
+                    }
+                    CalendarOp::AddBusinessDays => {
+                        let n = match args.get(2).map(|a| self.eval(a, frame)).transpose()? {
+                            Some(Value::Int(n)) => n,
+                            _ => 0,
+                        };
+                        crate::calendar::add_business_days(cal.weekend, day, n, &holiday)
+                            .map(Value::Date)
+                            .map_err(|f| self.fault(f, e.loc))?
+                    }
+                    CalendarOp::FiscalPeriod => cal
+                        .periods
+                        .and_then(|p| self.tables.get_as_of(p, std::slice::from_ref(&who), i64::from(day.0)))
+                        .cloned()
+                        .unwrap_or(Value::None),
+                }
+            }
+            ExprKind::LookupAsOf { table, keys, at } => {
+                let mut key: SmallVec<[KeyPart; 2]> = SmallVec::new();
+                for k in keys {
+                    key.push(KeyPart::of(&self.eval(k, frame)?));
+                }
+                let at = crate::tables::instant(&self.eval(at, frame)?).unwrap_or(i64::MIN);
+                let found = self.tables.get_as_of(*table, &key, at).cloned();
+                self.note(|| match self.pkg.tables.get(table.0 as usize) {
+                    Some(def) => TraceEvent::Lookup {
+                        table: def.name.clone(),
+                        key: crate::tables::describe_as_of(
+                            &KeyPart::describe_key(self.pkg, def, &key),
+                            at,
+                            def.effective.is_some_and(|e| e.timestamp),
+                        ),
                         found: found.is_some(),
                     },
                     None => TraceEvent::Lookup { table: String::new(), key: String::new(), found: found.is_some() },

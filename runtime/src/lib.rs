@@ -28,6 +28,7 @@
 //! assert!(json.contains(r#""record":{"doubled":42}"#));
 //! ```
 
+pub mod calendar;
 pub mod decode;
 pub mod encode;
 pub mod engine;

@@ -97,7 +97,7 @@ pub fn key_of(def: &ir::StateDef, record: &Value) -> Key {
 
 /// A key as text for traces and messages: its parts joined by `, `, enums by wire name.
 pub fn describe_key(pkg: &ir::Package, def: &ir::StateDef, key: &[KeyPart]) -> String {
-    let table = ir::TableDef { name: def.name.clone(), record: def.record, keys: def.keys.clone() };
+    let table = ir::TableDef { name: def.name.clone(), record: def.record, keys: def.keys.clone(), effective: None };
     KeyPart::describe_key(pkg, &table, key)
 }
 

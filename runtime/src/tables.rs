@@ -27,11 +27,139 @@ pub struct DataError {
 #[derive(Debug, Default, Clone)]
 pub struct Tables {
     tables: Vec<HashMap<Vec<KeyPart>, Value>>,
+    /// Effective-dated tables (LANGUAGE.md §5.1): per key, its history sorted by start.
+    dated: Vec<HashMap<Vec<KeyPart>, Vec<DatedRow>>>,
+}
+
+/// One row of an effective-dated table's history. `from` and `until` are
+/// days (a Date's day number) or microseconds (a Timestamp), `until`
+/// exclusive (a Date end column's day plus one) and `None` open-ended.
+#[derive(Debug, Clone)]
+pub struct DatedRow {
+    pub from: i64,
+    pub until: Option<i64>,
+    pub row: Value,
+}
+
+/// The row of a sorted history in force at `at`, by binary search:
+/// the last row that starts at or before `at`, if it has not ended by then.
+pub fn in_force<T>(history: &[T], at: i64, span: impl Fn(&T) -> (i64, Option<i64>)) -> Option<&T> {
+    let i = history.partition_point(|r| span(r).0 <= at);
+    let r = history.get(i.checked_sub(1)?)?;
+    match span(r).1 {
+        Some(until) if at >= until => None,
+        _ => Some(r),
+    }
+}
+
+/// A value of a validity column, or of an `as of`, as the number a history is sorted by.
+pub fn instant(v: &Value) -> Option<i64> {
+    match v {
+        Value::Date(d) => Some(i64::from(d.0)),
+        Value::Timestamp(t) => Some(t.0),
+        _ => None,
+    }
+}
+
+/// An `as of` lookup's key for traces: the key, then ` as of ` and the date or timestamp.
+pub fn describe_as_of(key: &str, at: i64, timestamp: bool) -> String {
+    let mut s = format!("{key} as of ");
+    if timestamp {
+        time::format_timestamp(canon_stdlib::Timestamp(at), &mut s);
+    } else {
+        let day = i32::try_from(at).unwrap_or(if at < 0 { i32::MIN } else { i32::MAX });
+        time::format_date(canon_stdlib::Date(day), &mut s);
+    }
+    s
+}
+
+/// Where a row came from, for overlap errors: `file:line` of a data file, or
+/// `row N` of a test's `with`.
+struct Source {
+    file: String,
+    line: u64,
+    shown: String,
+}
+
+/// Builds the histories of an effective-dated table: rows of one key sorted
+/// by start; two rows of one key in force at the same time are an error
+/// naming both (at the later row).
+fn histories(
+    pkg: &ir::Package,
+    def: &ir::TableDef,
+    eff: ir::Effective,
+    rows: Vec<(Source, Value)>,
+) -> Result<HashMap<Vec<KeyPart>, Vec<DatedRow>>, (Source, String)> {
+    let mut groups: HashMap<Vec<KeyPart>, Vec<(Source, DatedRow)>> = HashMap::new();
+    for (src, row) in rows {
+        let Value::Record(fields) = &row else { continue };
+        let from = fields.get(eff.from as usize).and_then(instant);
+        let until = eff.to.and_then(|t| fields.get(t as usize)).and_then(instant);
+        let Some(from) = from else {
+            return Err((src, format!("a row of table `{}` has no start", def.name)));
+        };
+        // A Date end is inclusive: the row is in force until the next day.
+        let until = match (until, eff.timestamp) {
+            (Some(u), false) => Some(u.saturating_add(1)),
+            (u, _) => u,
+        };
+        if let Some(u) = until {
+            if u <= from {
+                let what = if eff.timestamp { "at or before" } else { "before" };
+                return Err((src, format!("in table `{}`, a row ends {what} it starts", def.name)));
+            }
+        }
+        groups.entry(key_of(def, &row)).or_default().push((src, DatedRow { from, until, row }));
+    }
+    let mut out = HashMap::with_capacity(groups.len());
+    let mut first: Option<(Source, String)> = None;
+    for (key, mut rows) in groups {
+        rows.sort_by_key(|(_, r)| r.from);
+        for pair in rows.windows(2) {
+            let [(a_src, a), (b_src, b)] = pair else { continue };
+            // Without an end column a row ends where the next begins: only an equal start overlaps.
+            let overlaps = a.from == b.from || (eff.to.is_some() && a.until.is_none_or(|u| u > b.from));
+            if overlaps {
+                let when = describe_as_of("", b.from, eff.timestamp);
+                let when = when.trim_start_matches(" as of ");
+                let same = if eff.timestamp { "at the same time" } else { "on the same day" };
+                let message = format!(
+                    "two rows of key `{}` in table `{}` are in force {same} ({when}): {} and {}",
+                    KeyPart::describe_key(pkg, def, &key),
+                    def.name,
+                    a_src.shown,
+                    b_src.shown
+                );
+                let src = Source { file: b_src.file.clone(), line: b_src.line, shown: b_src.shown.clone() };
+                // The first in the file, whatever the order of the keys.
+                if first.as_ref().is_none_or(|(s, _)| (&src.file, src.line) < (&s.file, s.line)) {
+                    first = Some((src, message));
+                }
+                break;
+            }
+        }
+        out.insert(key, rows.into_iter().map(|(_, r)| r).collect());
+    }
+    match first {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 impl Tables {
     pub fn empty(pkg: &ir::Package) -> Tables {
-        Tables { tables: vec![HashMap::new(); pkg.tables.len()] }
+        Tables { tables: vec![HashMap::new(); pkg.tables.len()], dated: vec![HashMap::new(); pkg.tables.len()] }
+    }
+
+    /// The row of an effective-dated table in force at `at` (days or microseconds, see [`DatedRow`]).
+    pub fn get_as_of(&self, t: TableId, key: &[KeyPart], at: i64) -> Option<&Value> {
+        let history = self.dated.get(t.0 as usize)?.get(key)?;
+        in_force(history, at, |r| (r.from, r.until)).map(|r| &r.row)
+    }
+
+    /// The histories of an effective-dated table with their keys, in no particular order.
+    pub fn histories(&self, t: TableId) -> impl Iterator<Item = (&[KeyPart], &[DatedRow])> {
+        self.dated.get(t.0 as usize).into_iter().flat_map(|m| m.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
     }
 
     pub fn get(&self, t: TableId, key: &[KeyPart]) -> Option<&Value> {
@@ -44,12 +172,29 @@ impl Tables {
     }
 
     pub fn len(&self, t: TableId) -> usize {
-        self.tables.get(t.0 as usize).map(HashMap::len).unwrap_or(0)
+        let dated = self.dated.get(t.0 as usize).map(|m| m.values().map(Vec::len).sum()).unwrap_or(0);
+        self.tables.get(t.0 as usize).map(HashMap::len).unwrap_or(0) + dated
     }
 
-    /// Replaces a table's rows (tests use this for `with`). Returns the first duplicate key.
+    /// Replaces a table's rows (tests use this for `with`). Returns the first duplicate key
+    /// (of an effective-dated table, the first two rows of one key in force at once).
     pub fn set_rows(&mut self, pkg: &ir::Package, t: TableId, rows: Vec<Value>) -> Result<(), String> {
         let Some(def) = pkg.tables.get(t.0 as usize) else { return Ok(()) };
+        if let Some(eff) = def.effective {
+            let rows = rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let shown = format!("row {} of `with {}`", i + 1, def.name);
+                    (Source { file: String::new(), line: i as u64 + 1, shown }, r)
+                })
+                .collect();
+            let map = histories(pkg, def, eff, rows).map_err(|(_, m)| m)?;
+            if let Some(slot) = self.dated.get_mut(t.0 as usize) {
+                *slot = map;
+            }
+            return Ok(());
+        }
         let mut map = HashMap::new();
         for (i, r) in rows.into_iter().enumerate() {
             let key = key_of(def, &r);
@@ -90,6 +235,22 @@ impl Tables {
                     ),
                 });
             };
+            if let Some(eff) = def.effective {
+                let rows = rows
+                    .into_iter()
+                    .map(|(line, file, r)| (Source { shown: format!("{file}:{line}"), file, line }, r))
+                    .collect();
+                let map = histories(pkg, def, eff, rows).map_err(|(src, message)| DataError {
+                    file: src.file,
+                    line: src.line,
+                    column: 1,
+                    message,
+                })?;
+                if let Some(slot) = tables.dated.get_mut(i) {
+                    *slot = map;
+                }
+                continue;
+            }
             let mut map = HashMap::with_capacity(rows.len());
             for (line, file, r) in rows {
                 let key = key_of(def, &r);

@@ -6,6 +6,8 @@
 //! is reported once.
 
 mod body;
+mod calendar;
+mod dated;
 mod decision;
 mod expr;
 mod place;
@@ -145,6 +147,15 @@ pub fn signatures<'a>(files: &[Input<'a>]) -> Sigs {
         c.file = FileId(fi as u32);
         for item in &f.ast.items {
             c.define_signatures(item);
+        }
+    }
+    // Calendars name tables: after every table is defined.
+    for (fi, f) in files.iter().enumerate() {
+        c.file = FileId(fi as u32);
+        for item in &f.ast.items {
+            if let ast::Item::Calendar(d) = item {
+                c.define_calendar(d);
+            }
         }
     }
     Sigs {
@@ -344,6 +355,7 @@ enum ValueName {
     Destination(DestId),
     State(ir::StateId),
     Metric,
+    Calendar(ir::CalendarId),
 }
 
 /// A callee in the call graph (for recursion detection).
@@ -661,6 +673,7 @@ impl<'a> Checker<'a> {
                         name: t.name.text.clone(),
                         record: RecordId(u32::MAX),
                         keys: Vec::new(),
+                        effective: None,
                     });
                 }
             }
@@ -718,6 +731,18 @@ impl<'a> Checker<'a> {
             ast::Item::Metric(m) => {
                 if self.claim(&m.name) {
                     self.values.to_mut().insert(m.name.text.clone(), ValueName::Metric);
+                }
+            }
+            ast::Item::Calendar(d) => {
+                if self.claim(&d.name) {
+                    let id = ir::CalendarId(self.pkg.calendars.len() as u32);
+                    self.values.to_mut().insert(d.name.text.clone(), ValueName::Calendar(id));
+                    self.pkg.to_mut().calendars.push(ir::CalendarDef {
+                        name: d.name.text.clone(),
+                        holidays: TableId(u32::MAX),
+                        periods: None,
+                        weekend: 0b110_0000,
+                    });
                 }
             }
             ast::Item::Handler(_) | ast::Item::Test(_) => {}
@@ -856,10 +881,12 @@ impl<'a> Checker<'a> {
                         RecordId(u32::MAX)
                     }
                 };
+                let effective = t.effective.as_ref().and_then(|e| self.effective(record, &keys, e));
                 if let Some(ValueName::Table(id)) = self.values.get(&t.name.text).copied() {
                     if let Some(def) = self.pkg.to_mut().tables.get_mut(id.0 as usize) {
                         def.record = record;
                         def.keys = keys;
+                        def.effective = effective;
                     }
                 }
             }

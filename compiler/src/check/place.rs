@@ -151,9 +151,14 @@ impl Place {
             | ExprKind::Decide { args: xs, .. }
             | ExprKind::Builtin { args: xs, .. }
             | ExprKind::Lookup { keys: xs, .. }
+            | ExprKind::Calendar { args: xs, .. }
             | ExprKind::StateGet { keys: xs, .. }
             | ExprKind::Record { fields: xs, .. }
             | ExprKind::List(xs) => xs.iter_mut().for_each(|x| self.expr_mut(x)),
+            ExprKind::LookupAsOf { keys, at, .. } => {
+                keys.iter_mut().for_each(|x| self.expr_mut(x));
+                self.expr_mut(at);
+            }
             ExprKind::Aggregate { list: a, body: b, .. }
             | ExprKind::Binary { lhs: a, rhs: b, .. }
             | ExprKind::Coalesce { lhs: a, rhs: b }

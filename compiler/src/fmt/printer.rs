@@ -199,6 +199,7 @@ impl<'a> Printer<'a> {
                 Item::Handler(d) => Anchor::Docs(d.docs.is_some()),
                 Item::State(d) => Anchor::Docs(d.docs.is_some()),
                 Item::Metric(d) => Anchor::Docs(d.docs.is_some()),
+                Item::Calendar(d) => Anchor::Docs(d.docs.is_some()),
             };
             parts.push(self.point(item.span().start as usize, Doc::HardLine, anchor));
             parts.push(self.item(item));
@@ -213,9 +214,29 @@ impl<'a> Printer<'a> {
             Item::Enum(d) => self.enum_decl(d),
             Item::Record(d) => self.record_decl(d),
             Item::Destination(d) => Doc::text(format!("destination {}: {}", d.name.text, ty(&d.ty))),
-            Item::Table(d) => Doc::text(format!("table {}: {} key {}", d.name.text, ty(&d.ty), key_fields(&d.keys))),
+            Item::Table(d) => {
+                let effective = match &d.effective {
+                    Some(Effective { from, to: Some(to) }) => format!(" effective {} to {}", from.text, to.text),
+                    Some(Effective { from, to: None }) => format!(" effective {}", from.text),
+                    None => String::new(),
+                };
+                Doc::text(format!("table {}: {} key {}{effective}", d.name.text, ty(&d.ty), key_fields(&d.keys)))
+            }
             Item::State(d) => Doc::text(format!("state {}: {} key {}", d.name.text, ty(&d.ty), key_fields(&d.keys))),
             Item::Metric(d) => self.metric(d),
+            Item::Calendar(d) => {
+                let mut parts = vec![Doc::text(format!("calendar {} {{", d.name.text))];
+                let mut body = Vec::new();
+                for (k, vs) in &d.entries {
+                    let vs: Vec<&str> = vs.iter().map(|v| v.text.as_str()).collect();
+                    body.push(Doc::HardLine);
+                    body.push(Doc::text(format!("{}: {}", k.text, vs.join(", "))));
+                }
+                parts.push(Doc::indent(Doc::concat(body)));
+                parts.push(Doc::HardLine);
+                parts.push(Doc::text("}"));
+                Doc::concat(parts)
+            }
             Item::Fn(d) => self.fn_decl(d),
             Item::Decision(d) => self.decision(d),
             Item::Handler(h) => {
@@ -742,7 +763,20 @@ impl<'a> Printer<'a> {
                 );
                 Doc::concat(vec![Doc::text(callee.text.clone()), a])
             }
-            ExprKind::Index { base, keys } => {
+            ExprKind::Index { base, keys, as_of: Some(d) } => {
+                let mut parts = vec![self.expr(base), Doc::text("[")];
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        parts.push(Doc::text(", "));
+                    }
+                    parts.push(self.expr(k));
+                }
+                parts.push(Doc::text(" as of "));
+                parts.push(self.expr(d));
+                parts.push(Doc::text("]"));
+                Doc::concat(parts)
+            }
+            ExprKind::Index { base, keys, as_of: None } => {
                 let b = self.expr(base);
                 let close = (e.span.end as usize).saturating_sub(1);
                 let k = self.seq(

@@ -50,6 +50,7 @@ pub enum Item {
     Test(TestDecl),
     State(StateDecl),
     Metric(Box<MetricDecl>),
+    Calendar(CalendarDecl),
 }
 
 impl Item {
@@ -65,6 +66,7 @@ impl Item {
             Item::Test(d) => d.span,
             Item::State(d) => d.span,
             Item::Metric(d) => d.span,
+            Item::Calendar(d) => d.span,
         }
     }
     /// The declared name, for items that declare one.
@@ -78,6 +80,7 @@ impl Item {
             Item::Decision(d) => Some(&d.name),
             Item::State(d) => Some(&d.name),
             Item::Metric(d) => Some(&d.name),
+            Item::Calendar(d) => Some(&d.name),
             Item::Handler(_) | Item::Test(_) => None,
         }
     }
@@ -148,6 +151,25 @@ pub struct TableDecl {
     pub name: Ident,
     pub ty: TypeRef,
     pub keys: Vec<Ident>,
+    /// `effective from` or `effective from to to` (LANGUAGE.md §5.1).
+    pub effective: Option<Effective>,
+    pub span: Span,
+}
+
+/// The validity of an effective-dated table: its start column and optional end column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Effective {
+    pub from: Ident,
+    pub to: Option<Ident>,
+}
+
+/// `calendar name { holidays: t, periods: t, weekend: Saturday, Sunday }` (LANGUAGE.md §5.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CalendarDecl {
+    pub docs: Option<String>,
+    pub name: Ident,
+    /// Each entry: its name and its values, as written.
+    pub entries: Vec<(Ident, Vec<Ident>)>,
     pub span: Span,
 }
 
@@ -529,6 +551,8 @@ pub enum ExprKind {
     Index {
         base: Box<Expr>,
         keys: Vec<Expr>,
+        /// `as of e` (an effective-dated table, LANGUAGE.md §5.1).
+        as_of: Option<Box<Expr>>,
     },
     Unary {
         op: UnOp,

@@ -20,13 +20,17 @@ pub const CLAUSE: &[&str] = &["as", "key", "hit"];
 
 /// Contextual words that begin a top-level item, each with what follows its
 /// name (`state name:`, `metric name =`); they are not reserved.
-pub const CONTEXTUAL_ITEM: &[(&str, &str)] = &[("state", ":"), ("metric", "=")];
+pub const CONTEXTUAL_ITEM: &[(&str, &str)] = &[("state", ":"), ("metric", "="), ("calendar", "{")];
 
 /// Contextual words that begin a statement of a handler (LANGUAGE.md §8.1).
 pub const CONTEXTUAL_STATEMENT: &[&str] = &["put", "update", "delete"];
 
 /// Contextual words of a `metric` declaration's clauses.
 pub const CONTEXTUAL_CLAUSE: &[&str] = &["where", "by", "age"];
+
+/// Contextual words of an effective-dated table (LANGUAGE.md §5.1):
+/// `table t: T key k effective from to to` and `t[k as of d]`.
+pub const CONTEXTUAL_DATED: &[&str] = &["effective", "to", "of"];
 
 /// Contextual words inside a test's statements: `expect no emit`, `expect no
 /// state`, `given file` (`expect state` reuses `state`).
@@ -41,6 +45,7 @@ pub fn contextual() -> impl Iterator<Item = &'static str> {
         .chain(CONTEXTUAL_STATEMENT.iter().copied())
         .chain(CONTEXTUAL_CLAUSE.iter().copied())
         .chain(CONTEXTUAL_TEST.iter().copied())
+        .chain(CONTEXTUAL_DATED.iter().copied())
 }
 
 /// Every group, each word in exactly one.

@@ -253,6 +253,14 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::kw_delete => "`delete`",
         Rule::kw_where => "`where`",
         Rule::kw_by => "`by`",
+        Rule::kw_effective => "`effective`",
+        Rule::kw_to => "`to`",
+        Rule::kw_of => "`of`",
+        Rule::kw_calendar => "`calendar`",
+        Rule::calendar_decl => "a declaration",
+        Rule::calendar_entry => "a calendar entry",
+        Rule::as_of => "`as of`",
+        Rule::table_effective => "`effective`",
         Rule::kw_age => "`age`",
         Rule::state_keys => "`[`",
         Rule::put_stmt | Rule::update_stmt | Rule::delete_stmt => "a statement",
@@ -479,7 +487,12 @@ impl<'t> Builder<'t> {
                 let name = self.ident(it.next()?, base);
                 let ty = self.ty(it.next()?, base);
                 let keys = inner(it.next()?).map(|k| self.ident(k, base)).collect();
-                Item::Table(TableDecl { docs, name, ty, keys, span })
+                let effective = it.next().map(|e| {
+                    let mut ids = inner(e).map(|k| self.ident(k, base));
+                    let from = ids.next().unwrap_or_else(|| Ident { text: String::new(), span });
+                    Effective { from, to: ids.next() }
+                });
+                Item::Table(TableDecl { docs, name, ty, keys, effective, span })
             }
             Rule::fn_decl => {
                 let name = self.ident(it.next()?, base);
@@ -561,6 +574,17 @@ impl<'t> Builder<'t> {
                     }
                 }
                 Item::Metric(Box::new(MetricDecl { docs, name, aggregate, state, param, body, filter, by, age, span }))
+            }
+            Rule::calendar_decl => {
+                let name = self.ident(it.next()?, base);
+                let mut entries = Vec::new();
+                for e in it {
+                    let mut ids = inner(e).map(|i| self.ident(i, base));
+                    if let Some(key) = ids.next() {
+                        entries.push((key, ids.collect()));
+                    }
+                }
+                Item::Calendar(CalendarDecl { docs, name, entries, span })
             }
             _ => return None,
         })
@@ -1105,8 +1129,16 @@ impl<'t> Builder<'t> {
                             }
                         }
                         Rule::index => {
-                            let keys = inner(op).map(|k| self.expr(k, base)).collect();
-                            Expr { kind: ExprKind::Index { base: Box::new(e), keys }, span: s }
+                            let mut keys = Vec::new();
+                            let mut as_of = None;
+                            for k in inner(op) {
+                                if k.as_rule() == Rule::as_of {
+                                    as_of = inner(k).next().map(|x| Box::new(self.expr(x, base)));
+                                } else {
+                                    keys.push(self.expr(k, base));
+                                }
+                            }
+                            Expr { kind: ExprKind::Index { base: Box::new(e), keys, as_of }, span: s }
                         }
                         _ => {
                             let args: Vec<Arg> = inner(op).filter_map(|a| self.arg(a, base)).collect();
@@ -1243,6 +1275,10 @@ fn is_keyword_rule(r: Rule) -> bool {
             | Rule::kw_where
             | Rule::kw_by
             | Rule::kw_age
+            | Rule::kw_effective
+            | Rule::kw_to
+            | Rule::kw_of
+            | Rule::kw_calendar
     )
 }
 

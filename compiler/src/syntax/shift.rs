@@ -91,6 +91,12 @@ impl Shift {
                 for k in &mut t.keys {
                     self.ident(k);
                 }
+                if let Some(e) = &mut t.effective {
+                    self.ident(&mut e.from);
+                    if let Some(to) = &mut e.to {
+                        self.ident(to);
+                    }
+                }
                 self.span(&mut t.span);
             }
             Item::Fn(f) => {
@@ -141,6 +147,16 @@ impl Shift {
                 self.ty(&mut d.ty);
                 for k in &mut d.keys {
                     self.ident(k);
+                }
+                self.span(&mut d.span);
+            }
+            Item::Calendar(d) => {
+                self.ident(&mut d.name);
+                for (k, vs) in &mut d.entries {
+                    self.ident(k);
+                    for v in vs {
+                        self.ident(v);
+                    }
                 }
                 self.span(&mut d.span);
             }
@@ -345,10 +361,13 @@ impl Shift {
                 }
             }
             ExprKind::BadCall { callee } => self.expr(callee),
-            ExprKind::Index { base, keys } => {
+            ExprKind::Index { base, keys, as_of } => {
                 self.expr(base);
                 for k in keys {
                     self.expr(k);
+                }
+                if let Some(d) = as_of {
+                    self.expr(d);
                 }
             }
             ExprKind::Unary { expr, .. } | ExprKind::Paren(expr) => self.expr(expr),

@@ -9,7 +9,7 @@ use cranelift_codegen::ir::{types, InstBuilder};
 use cranelift_module::FuncId;
 
 use crate::cell::{Cell, CELL};
-use crate::rt::{helpers, BuiltinIndex, CellCount, SortSpec, StateSite, TableLookup};
+use crate::rt::{helpers, BuiltinIndex, CalendarCall, CellCount, SortSpec, StateSite, TableLookup};
 
 use super::{BodyLowering, Unsupported, PTR};
 
@@ -121,6 +121,27 @@ impl BodyLowering<'_, '_, '_> {
                 let arr = self.key_cells(keys)?;
                 let lookup = TableLookup { table: *table, keys: keys.len() as u32 };
                 let status = self.call_one_to_cell(helpers::lookup, arr, dst, lookup);
+                self.check_status(status, e.loc);
+            }
+            ExprKind::Calendar { op, calendar, args } => {
+                let mut cells = [None, None, None];
+                for (i, a) in args.iter().enumerate().take(3) {
+                    let t = self.temp();
+                    self.expr(a, t)?;
+                    if let Some(slot) = cells.get_mut(i) {
+                        *slot = Some(t);
+                    }
+                }
+                let call = CalendarCall { calendar: *calendar, op: *op };
+                let status = self.call_args_to_cell(helpers::calendar, cells, dst, call);
+                self.check_status(status, e.loc);
+            }
+            ExprKind::LookupAsOf { table, keys, at } => {
+                let arr = self.key_cells(keys)?;
+                let t = self.temp();
+                self.expr(at, t)?;
+                let lookup = TableLookup { table: *table, keys: keys.len() as u32 };
+                let status = self.call_two_to_cell(helpers::lookup_as_of, arr, t, dst, lookup);
                 self.check_status(status, e.loc);
             }
             ExprKind::Unary { op, expr } => {

@@ -11,6 +11,11 @@
 //! `update` (guarded or not) and `delete` among the statements; the events
 //! of a run share that state, and the engines are compared event by event on
 //! their outcomes, writes, lineage and the state and metrics they leave.
+//! Expressions also look up effective-dated tables (`rates`, dated by Dates
+//! with an inclusive end, keyed by an enum; `spots`, by Timestamps, keyed by
+//! a Text), whose rows [`dated_tables`] gives: gaps, single days, before the
+//! first row and after the last; and the calendar functions over a calendar
+//! whose holidays and periods it gives too.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -91,6 +96,16 @@ destination out: Out
 destination side: Out
 
 fn bump(x: Int, y: Decimal) -> Decimal = x * y + 1
+
+record Rate { k: Kind, from: Date, until: Date?, price: Decimal }
+table rates: Rate key k effective from to until
+record Spot { name: Text, at: Timestamp, rate: Decimal }
+table spots: Spot key name effective at
+record Hol { k: Kind, day: Date }
+table hols: Hol key (k, day)
+record Per { k: Kind, name: Text, start: Date, end: Date? }
+table pers: Per key k effective start to end
+calendar cal { holidays: hols, periods: pers, weekend: Friday, Sunday }
 
 decision tier(k: Kind, n: Int) -> Text
   hit first
@@ -267,6 +282,14 @@ impl<'r, 'd> Gen<'r, 'd> {
         if self.stateful && self.chance(0.1) {
             return format!("(accs[{}]?.d ?? 0.5)", self.acc_key());
         }
+        if self.chance(0.08) {
+            let (k, d) = (self.kind(), self.date());
+            return format!("(rates[{k} as of {d}]?.price ?? 0)");
+        }
+        if self.chance(0.05) {
+            let (t, ts) = (self.text(), self.pick(&["v.ts", "(v.ots ?? v.ts)", "@\"2026-10-05T08:00:00Z\""]));
+            return format!("(spots[{t} as of {ts}]?.rate ?? 1)");
+        }
         if self.leaf() || self.chance(0.3) {
             return self.pick(&["v.d", "1.50", "0.005", "-2.675", "(v.e ?? 0)", "amount(v.m)", "100"]).to_string();
         }
@@ -348,6 +371,9 @@ impl<'r, 'd> Gen<'r, 'd> {
         if self.stateful && self.chance(0.1) {
             return format!("(accs[{}]?.t ?? \"-\")", self.acc_key());
         }
+        if self.chance(0.04) {
+            return self.deeper(|g| format!("(fiscal_period(cal, {}, {})?.name ?? \"-\")", g.kind(), g.date()));
+        }
         if self.leaf() || self.chance(0.3) {
             return self.pick(&["v.t", "\"a\\{b\\}\"", "(v.u ?? \"none\")", "\"ÉtÉ ß\""]).to_string();
         }
@@ -385,6 +411,9 @@ impl<'r, 'd> Gen<'r, 'd> {
     fn boolean(&mut self) -> String {
         if let Some(v) = self.var("Bool") {
             return v;
+        }
+        if self.chance(0.05) {
+            return self.deeper(|g| format!("is_business_day(cal, {}, {})", g.kind(), g.date()));
         }
         if self.stateful && self.chance(0.1) {
             return match self.rng.gen_range(0..2) {
@@ -428,6 +457,10 @@ impl<'r, 'd> Gen<'r, 'd> {
     }
 
     fn date(&mut self) -> String {
+        if self.chance(0.06) {
+            let n = self.pick(&["1", "-3", "0", "10", "v.i"]);
+            return self.deeper(|g| format!("add_business_days(cal, {}, {}, {n})", g.kind(), g.date()));
+        }
         if self.leaf() || self.chance(0.4) {
             return self.pick(&["v.dt", "@\"2028-02-29\"", "date(v.ts)", "date(v.ots ?? v.ts)"]).to_string();
         }
@@ -798,8 +831,57 @@ pub fn compare(source: &str, events: &[String], lineage: bool) -> Result<usize, 
         )));
     }
     let checked = pkg.package();
-    let tables = Tables::empty(&checked);
+    let tables = dated_tables(&checked);
     compare_package(checked, tables, events, lineage, &format!("program:\n{source}"))
+}
+
+/// The rows of the prelude's effective-dated tables (every other table is empty).
+pub fn dated_tables(pkg: &ir::Package) -> Tables {
+    use canon_runtime::value::Value;
+    use canon_stdlib::{num, time};
+    let mut tables = Tables::empty(pkg);
+    let date = |s: &str| time::parse_date(s).map(Value::Date).unwrap_or(Value::None);
+    let ts = |s: &str| time::parse_timestamp(s).map(Value::Timestamp).unwrap_or(Value::None);
+    let dec = |s: &str| num::parse(s).map(Value::Decimal).unwrap_or(Value::None);
+    let rec = |vs: Vec<Value>| Value::Record(vs.into());
+    if let Some((id, _)) = pkg.table_by_name("rates") {
+        // Kind: Alpha 0, Beta 1, Gamma 2 (Gamma has no rows).
+        let rows = vec![
+            rec(vec![Value::Enum(0), date("2026-01-01"), Value::None, dec("2.5")]),
+            rec(vec![Value::Enum(0), date("2000-01-01"), date("2024-12-31"), dec("1.5")]),
+            rec(vec![Value::Enum(1), date("2024-02-29"), date("2024-02-29"), dec("3")]),
+            rec(vec![Value::Enum(1), date("2026-01-31"), date("2026-01-31"), dec("4")]),
+            rec(vec![Value::Enum(1), date("2028-02-01"), date("2028-02-28"), dec("5")]),
+        ];
+        let _ = tables.set_rows(pkg, id, rows);
+    }
+    if let Some((id, _)) = pkg.table_by_name("hols") {
+        let rows = ["2026-01-30", "2026-02-02", "2024-02-29", "2024-03-01", "1999-12-31", "2028-02-29"]
+            .iter()
+            .enumerate()
+            .map(|(i, d)| rec(vec![Value::Enum((i % 2) as u32), date(d)]))
+            .collect();
+        let _ = tables.set_rows(pkg, id, rows);
+    }
+    if let Some((id, _)) = pkg.table_by_name("pers") {
+        let text = |s: &str| Value::Text(s.into());
+        let rows = vec![
+            rec(vec![Value::Enum(0), text("P1"), date("2026-01-01"), date("2026-01-31")]),
+            rec(vec![Value::Enum(0), text("P2"), date("2026-02-01"), Value::None]),
+            rec(vec![Value::Enum(1), text("FY24"), date("2024-01-01"), date("2024-12-31")]),
+        ];
+        let _ = tables.set_rows(pkg, id, rows);
+    }
+    if let Some((id, _)) = pkg.table_by_name("spots") {
+        let rows = vec![
+            rec(vec![Value::Text("hello".into()), ts("2026-10-05T09:00:00Z"), dec("1.2")]),
+            rec(vec![Value::Text("hello".into()), ts("2026-10-05T08:00:00Z"), dec("1.1")]),
+            rec(vec![Value::Text("".into()), ts("1990-01-01T00:00:00Z"), dec("0.9")]),
+            rec(vec![Value::Text("x".into()), ts("2026-10-05T07:00:00Z"), dec("7")]),
+        ];
+        let _ = tables.set_rows(pkg, id, rows);
+    }
+    tables
 }
 
 /// The outcome line of an outcome, and its writes.

@@ -12,6 +12,11 @@ use crate::types::{OrdKind, Ty, ROUNDING, SORT_ORDER, WEEKDAY};
 impl<'a> Checker<'a> {
     pub(super) fn call(&mut self, env: &mut Env, callee: &ast::Ident, args: &[ast::Arg], span: Span) -> ir::Expr {
         let loc = self.loc(span);
+        if let Some(op) = super::super::calendar::calendar_op(&callee.text) {
+            if self.values.get(&callee.text).is_none() {
+                return self.calendar_call(env, op, callee, args, span);
+            }
+        }
         let value = self.values.get(&callee.text).copied();
         // A table, destination, state or metric may share a built-in function's name; a call is the built-in.
         let value = value.filter(|v| {
@@ -43,7 +48,7 @@ impl<'a> Checker<'a> {
                     Some(format!("look a row up with `{}[key]`", callee.text));
                 self.err_expr(span)
             }
-            Some(ValueName::State(_)) | Some(ValueName::Metric) => {
+            Some(ValueName::State(_)) | Some(ValueName::Metric) | Some(ValueName::Calendar(_)) => {
                 self.error(Code::E0201, callee.span, format!("`{}` is not a function", callee.text));
                 self.err_expr(span)
             }

@@ -66,7 +66,7 @@ impl Env {
         self.locals.truncate(m.0);
         self.narrowed.truncate(m.1);
     }
-    fn lookup(&self, name: &str) -> Option<(u32, Ty)> {
+    pub(crate) fn lookup(&self, name: &str) -> Option<(u32, Ty)> {
         self.locals.iter().rev().find(|(n, _, _)| n == name).map(|(_, s, t)| (*s, t.clone()))
     }
     pub(crate) fn narrow(&mut self, paths: Vec<Path>) {
@@ -292,8 +292,8 @@ impl<'a> Checker<'a> {
                 self.error(Code::E0201, callee.span, "only functions, decisions and built-ins can be called");
                 self.err_expr(e.span)
             }
-            ast::ExprKind::Index { base, keys } => {
-                let x = self.lookup(env, base, keys, e.span);
+            ast::ExprKind::Index { base, keys, as_of } => {
+                let x = self.lookup(env, base, keys, as_of.as_deref(), e.span);
                 self.note_type(e.span, &x.ty);
                 x
             }
@@ -417,6 +417,9 @@ impl<'a> Checker<'a> {
                 ValueName::Destination(_) => "a destination: use it with `emit`",
                 ValueName::State(_) => "a state: read a record with `state[key]`",
                 ValueName::Metric => "a metric: `canon status` shows it",
+                ValueName::Calendar(_) => {
+                    "a calendar: give it to `is_business_day`, `add_business_days` or `fiscal_period`"
+                }
             };
             self.error(Code::E0201, id.span, format!("`{}` is {what}", id.text));
             return self.err_expr(id.span);
@@ -530,12 +533,28 @@ impl<'a> Checker<'a> {
         self.narrowed(env, e)
     }
 
-    pub(super) fn lookup(&mut self, env: &mut Env, base: &ast::Expr, keys: &[ast::Expr], span: Span) -> ir::Expr {
-        let loc = self.loc(span);
+    pub(super) fn lookup(
+        &mut self,
+        env: &mut Env,
+        base: &ast::Expr,
+        keys: &[ast::Expr],
+        as_of: Option<&ast::Expr>,
+        span: Span,
+    ) -> ir::Expr {
         let table = match &base.kind {
             ast::ExprKind::Name(id) if env.lookup(&id.text).is_none() => match self.values.get(&id.text).copied() {
                 Some(ValueName::Table(t)) => t,
-                Some(ValueName::State(s)) => return self.state_get(env, s, id, keys, span),
+                Some(ValueName::State(s)) => {
+                    if let Some(at) = as_of {
+                        self.error(
+                            Code::E0622,
+                            at.span,
+                            format!("`{}` is a state, not an effective-dated table", id.text),
+                        )
+                        .help = Some("a state holds one record per key: drop `as of`".into());
+                    }
+                    return self.state_get(env, s, id, keys, span);
+                }
                 _ => {
                     if !self.is_broken(&id.text) {
                         let mut names: Vec<String> = self.pkg.tables.iter().map(|t| t.name.clone()).collect();
@@ -572,7 +591,7 @@ impl<'a> Checker<'a> {
             let kty = rec.fields.get(*fi as usize).map(|f| f.ty.strip().clone()).unwrap_or(Ty::Error);
             out.push(self.expect(env, k, &kty));
         }
-        mk(ExprKind::Lookup { table, keys: out }, Ty::optional(Ty::Record(def.record)), loc)
+        self.dated_lookup(env, table, out, keys, as_of, span)
     }
 
     /// `xs[i]` on a list: the element at the zero-based position `i`, `T?` (none out of range).
