@@ -964,8 +964,7 @@ extern "C" fn sort_by(
 /// The sort keys of key cells of one ordered kind.
 fn sort_keys(kind: OrdKind, keys: &[Cell]) -> Vec<SortKey<'_>> {
     {
-        keys
-            .iter()
+        keys.iter()
             .map(|k| match kind {
                 OrdKind::Int => SortKey::Int(k.i64()),
                 OrdKind::Decimal => SortKey::Decimal(k.decimal()),
