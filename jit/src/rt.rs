@@ -1110,9 +1110,38 @@ extern "C" fn sort_by(
         let (list, keys) = (cell_arg(a), cell_arg(b));
         // SAFETY: List cells point to their `len` live cells.
         let (items, keys) = unsafe { (list.cells(list.len()), keys.cells(keys.len())) };
-        let sort_keys: Vec<SortKey<'_>> = keys
-            .iter()
-            .map(|k| match spec.kind {
+        // Integer keys straight from their cells (the stdlib's `order` reads them the same way).
+        let ints: Option<Vec<i128>> = match spec.kind {
+            OrdKind::Int | OrdKind::Timestamp => Some(keys.iter().map(|k| i128::from(k.i64())).collect()),
+            OrdKind::Date => Some(keys.iter().map(|k| i128::from(k.i32())).collect()),
+            OrdKind::Decimal => {
+                let scale = keys.first().map(|k| k.decimal().scale());
+                keys.iter()
+                    .map(|k| {
+                        let d = k.decimal();
+                        (Some(d.scale()) == scale).then(|| d.mantissa())
+                    })
+                    .collect()
+            }
+            OrdKind::Money | OrdKind::Text => None,
+        };
+        let order = match ints {
+            Some(ints) => sort_by::order_ints(&ints, spec.descending),
+            None => sort_by::order(&sort_keys(spec.kind, keys), spec.descending)?,
+        };
+        let out = ctx.arena.alloc_slice_fill_default::<Cell>(order.len().max(1));
+        for (slot, i) in out.iter_mut().zip(order.iter()) {
+            *slot = items.get(*i).copied().unwrap_or_else(Cell::none);
+        }
+        Ok(Cell::from_parts(out.as_ptr() as usize, order.len()))
+    })
+}
+
+/// The sort keys of key cells of one ordered kind.
+fn sort_keys(kind: OrdKind, keys: &[Cell]) -> Vec<SortKey<'_>> {
+    {
+        keys.iter()
+            .map(|k| match kind {
                 OrdKind::Int => SortKey::Int(k.i64()),
                 OrdKind::Decimal => SortKey::Decimal(k.decimal()),
                 OrdKind::Money => SortKey::Money(money_of(k)),
@@ -1121,14 +1150,8 @@ extern "C" fn sort_by(
                 // SAFETY: Text cells point to live UTF-8.
                 OrdKind::Text => SortKey::Text(unsafe { k.text() }),
             })
-            .collect();
-        let order = sort_by::order(&sort_keys, spec.descending)?;
-        let out = ctx.arena.alloc_slice_fill_default::<Cell>(order.len().max(1));
-        for (slot, i) in out.iter_mut().zip(order.iter()) {
-            *slot = items.get(*i).copied().unwrap_or_else(Cell::none);
-        }
-        Ok(Cell::from_parts(out.as_ptr() as usize, order.len()))
-    })
+            .collect()
+    }
 }
 
 /// `distinct`: the first occurrence of each value of the list `a`, in order.

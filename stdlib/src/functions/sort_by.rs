@@ -118,32 +118,7 @@ pub fn order(keys: &[SortKey<'_>], descending: bool) -> Result<Vec<usize>, Fault
             .collect(),
     };
     if let Some(ints) = ints {
-        // Keys of 64 bits and their positions packed into one u128 each (the
-        // key, order-preserving, high; the position low): a plain integer
-        // sort is then the stable order, in either direction.
-        let packed: Option<Vec<u128>> = ints
-            .iter()
-            .zip(0u64..)
-            .map(|(k, i)| {
-                let k = i64::try_from(*k).ok()?;
-                let biased = (k as u64) ^ (1 << 63);
-                let high = if descending { !biased } else { biased };
-                Some((u128::from(high) << 64) | u128::from(i))
-            })
-            .collect();
-        if let Some(mut packed) = packed {
-            packed.sort_unstable();
-            return Ok(packed.into_iter().map(|p| (p as u64) as usize).collect());
-        }
-        // (key, position) pairs: a stable order of keys is the order of the pairs
-        // with the position breaking ties (ascending in both orders).
-        let mut pairs: Vec<(i128, usize)> = ints.into_iter().zip(0..).collect();
-        if descending {
-            pairs.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        } else {
-            pairs.sort_unstable();
-        }
-        return Ok(pairs.into_iter().map(|(_, i)| i).collect());
+        return Ok(order_ints(&ints, descending));
     }
     let mut idx: Vec<usize> = (0..keys.len()).collect();
     let at = |i: &usize| keys.get(*i).copied().unwrap_or(SortKey::Int(0));
@@ -153,6 +128,50 @@ pub fn order(keys: &[SortKey<'_>], descending: bool) -> Result<Vec<usize>, Fault
         idx.sort_by(|a, b| at(a).cmp(&at(b)));
     }
     Ok(idx)
+}
+
+/// The stable order of integer keys (given in list order), ascending or
+/// descending: [`order`]'s for keys that read as integers. Each key and its
+/// position are packed into one machine integer (the key, order-preserving,
+/// high; the position low) when they fit, so a plain integer sort is the
+/// stable order in either direction.
+pub fn order_ints(ints: &[i128], descending: bool) -> Vec<usize> {
+    let n = ints.len();
+    let fits = |lo: i128, hi: i128| ints.iter().all(|k| (lo..=hi).contains(k));
+    if u32::try_from(n).is_ok() && fits(i128::from(i32::MIN), i128::from(i32::MAX)) {
+        let mut packed: Vec<u64> = ints
+            .iter()
+            .zip(0u32..)
+            .map(|(k, i)| {
+                let biased = (*k as i32 as u32) ^ (1 << 31);
+                let high = if descending { !biased } else { biased };
+                (u64::from(high) << 32) | u64::from(i)
+            })
+            .collect();
+        packed.sort_unstable();
+        return packed.into_iter().map(|p| (p as u32) as usize).collect();
+    }
+    if fits(i128::from(i64::MIN), i128::from(i64::MAX)) {
+        let mut packed: Vec<u128> = ints
+            .iter()
+            .zip(0u64..)
+            .map(|(k, i)| {
+                let biased = (*k as i64 as u64) ^ (1 << 63);
+                let high = if descending { !biased } else { biased };
+                (u128::from(high) << 64) | u128::from(i)
+            })
+            .collect();
+        packed.sort_unstable();
+        return packed.into_iter().map(|p| (p as u64) as usize).collect();
+    }
+    // (key, position) pairs: the position breaks ties, ascending in both orders.
+    let mut pairs: Vec<(i128, usize)> = ints.iter().copied().zip(0..).collect();
+    if descending {
+        pairs.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    } else {
+        pairs.sort_unstable();
+    }
+    pairs.into_iter().map(|(_, i)| i).collect()
 }
 
 #[cfg(test)]
@@ -219,7 +238,8 @@ mod tests {
         };
         for n in [0usize, 1, 2, 17, 500] {
             let ints: Vec<i64> = (0..n).map(|_| (next() % 50) as i64 - 25).collect();
-            let ints = [ints, vec![i64::MIN, i64::MAX, 0]].concat();
+            let ints = [ints, vec![i64::from(i32::MIN), i64::from(i32::MAX), 0]].concat();
+            let wide: Vec<i128> = ints.iter().map(|i| i128::from(*i) << 40).chain([i128::MAX, i128::MIN]).collect();
             let decs: Vec<Decimal> = ints.iter().map(|i| Decimal::new(*i, 2)).collect();
             let mixed: Vec<Decimal> = ints.iter().enumerate().map(|(j, i)| Decimal::new(*i, (j % 3) as u32)).collect();
             for descending in [false, true] {
@@ -230,6 +250,11 @@ mod tests {
                 };
                 let keys: Vec<SortKey> = ints.iter().map(|i| SortKey::Int(*i)).collect();
                 assert_eq!(order(&keys, descending).unwrap(), stable(&|a, b| ints[a].cmp(&ints[b])));
+                let big: Vec<i128> = ints.iter().map(|i| i128::from(*i) << 20).collect();
+                assert_eq!(order_ints(&big, descending), stable(&|a, b| big[a].cmp(&big[b])));
+                let mut idx: Vec<usize> = (0..wide.len()).collect();
+                idx.sort_by(|a, b| if descending { wide[*b].cmp(&wide[*a]) } else { wide[*a].cmp(&wide[*b]) });
+                assert_eq!(order_ints(&wide, descending), idx);
                 let keys: Vec<SortKey> = decs.iter().map(|d| SortKey::Decimal(*d)).collect();
                 assert_eq!(order(&keys, descending).unwrap(), stable(&|a, b| num::cmp(&decs[a], &decs[b])));
                 let keys: Vec<SortKey> = mixed.iter().map(|d| SortKey::Decimal(*d)).collect();
