@@ -1645,6 +1645,12 @@ async fn code_action_replaces_the_likely_slip() {
         ("fn fee() -> Money = 12.50USD\n", "E0001", "Add a space", "12.50 USD"),
         ("fn home() -> Currency = Currency.eur\n", "E0201", "Replace `eur` with `EUR`", "Currency.EUR"),
         (
+            "event E as \"e\" {\n  n: Int\n}\non E as e {\n  let c = eur\n}\n",
+            "E0101",
+            "Replace `eur` with `Currency.EUR`",
+            "let c = Currency.EUR",
+        ),
+        (
             "enum Kind { Employee, Contractor }\ndecision rate(kind: Kind) -> Int\n  hit unique\n  | kind || rate |\n  | = Employee || 100 |\n  | Contractor || 120 |\n",
             "E0001",
             "Remove `=`",

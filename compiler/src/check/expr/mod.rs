@@ -428,9 +428,7 @@ impl<'a> Checker<'a> {
             self.error(Code::E0201, id.span, format!("`{}` is a type, not a value", id.text));
             return self.err_expr(id.span);
         }
-        let known_variant = self.variant_owners.contains_key(&id.text)
-            || Currency::parse(&id.text).is_some()
-            || (literals::lower_case_currency(&id.text).is_some() && env.lookup(&id.text).is_none());
+        let known_variant = self.variant_owners.contains_key(&id.text) || Currency::parse(&id.text).is_some();
         if known_variant || matches!(expected.map(Ty::strip), Some(Ty::Enum(_)) | Some(Ty::Currency)) {
             return match self.bare_variant(id, expected) {
                 Some((c, t)) => mk(ExprKind::Const(c), t, loc),
@@ -443,6 +441,22 @@ impl<'a> Checker<'a> {
         let names: Vec<String> = env.locals.iter().map(|(n, _, _)| n.clone()).collect();
         let d = self.error(Code::E0101, id.span, format!("unknown name `{}`", id.text));
         suggest(d, &id.text, id.span, names.iter().map(String::as_str), None);
+        // `eur`: an ISO 4217 code in the wrong case is offered too, after the
+        // close local names (a local `per` may be what `pen` meant).
+        if let Some(upper) = literals::lower_case_currency(&id.text) {
+            let code = format!("Currency.{upper}");
+            let currency = format!("currency codes are upper case: for the currency write `{code}`");
+            d.help = Some(match d.help.take() {
+                Some(h) => {
+                    format!("{h} {}{}", currency.get(..1).unwrap_or("").to_uppercase(), currency.get(1..).unwrap_or(""))
+                }
+                None => currency,
+            });
+            match &mut d.data {
+                Some(Data::Replace { with, .. }) => with.push(code),
+                _ => d.data = Some(Data::Replace { span: id.span, with: vec![code] }),
+            }
+        }
         self.err_expr(id.span)
     }
 
