@@ -74,6 +74,12 @@ codes! {
         E0502 = "E0502", "`update` sets a key field";
         E0503 = "E0503", "a malformed metric";
         E0504 = "E0504", "a state key field that cannot be a key";
+        E0631 = "E0631", "a destination family indexed by something other than an enum";
+        E0632 = "E0632", "a destination family used without a member";
+        E0633 = "E0633", "a member of a destination that is not a family";
+        E0634 = "E0634", "a member index of the wrong type";
+        E0635 = "E0635", "canon.toml binds some members of a family and not the others";
+        E0636 = "E0636", "a malformed `expect reject` or `expect exactly`";
     }
 }
 

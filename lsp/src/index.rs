@@ -149,6 +149,9 @@ impl Walker<'_, '_> {
             }
             ast::Item::Destination(d) => {
                 self.push(&d.name, Target::Item(d.name.text.clone()), true);
+                if let Some(i) = &d.index {
+                    self.type_ref(i);
+                }
                 self.type_ref(&d.ty);
             }
             ast::Item::Table(t) => {
@@ -314,8 +317,11 @@ impl Walker<'_, '_> {
                 self.rejection(reject);
             }
             ast::StmtKind::Reject(r) => self.rejection(r),
-            ast::StmtKind::Emit { dest, value } => {
+            ast::StmtKind::Emit { dest, index, value } => {
                 self.dest(dest);
+                if let Some(i) = index {
+                    self.expr(i);
+                }
                 self.expr(value);
             }
             ast::StmtKind::If { branches, otherwise } => {
@@ -385,11 +391,17 @@ impl Walker<'_, '_> {
                     self.expr(r);
                 }
             }
-            ast::TestStmtKind::ExpectEmit { dest, record } => {
-                self.dest(dest);
-                self.expr(record);
+            ast::TestStmtKind::ExpectEmit(e) => {
+                self.dest(&e.dest);
+                self.expr(&e.record);
             }
-            ast::TestStmtKind::ExpectNoEmit { dest } => self.dest(dest),
+            ast::TestStmtKind::ExpectExactly(es) => {
+                for e in es {
+                    self.dest(&e.dest);
+                    self.expr(&e.record);
+                }
+            }
+            ast::TestStmtKind::ExpectNoEmit { dest, .. } => self.dest(dest),
             ast::TestStmtKind::ExpectState { state, keys, record } => {
                 self.dest(state);
                 for k in keys {
