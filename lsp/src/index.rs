@@ -275,6 +275,15 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// `emit d[V] R { ... }` of a test: the destination, the member's variant, the record.
+    fn expected_emit(&mut self, e: &ast::ExpectedEmit) {
+        self.dest(&e.dest);
+        if let Some(m) = &e.member {
+            self.bare_variant(m);
+        }
+        self.expr(&e.record);
+    }
+
     fn bare_variant(&mut self, id: &ast::Ident) {
         if let Some(e) = self.cx.variants.get(&id.text).and_then(|v| v.first()).cloned() {
             self.push(id, Target::Variant { enum_name: e, variant: id.text.clone() }, false);
@@ -391,17 +400,18 @@ impl Walker<'_, '_> {
                     self.expr(r);
                 }
             }
-            ast::TestStmtKind::ExpectEmit(e) => {
-                self.dest(&e.dest);
-                self.expr(&e.record);
-            }
+            ast::TestStmtKind::ExpectEmit(e) => self.expected_emit(e),
             ast::TestStmtKind::ExpectExactly(es) => {
                 for e in es {
-                    self.dest(&e.dest);
-                    self.expr(&e.record);
+                    self.expected_emit(e);
                 }
             }
-            ast::TestStmtKind::ExpectNoEmit { dest, .. } => self.dest(dest),
+            ast::TestStmtKind::ExpectNoEmit { dest, member } => {
+                self.dest(dest);
+                if let Some(m) = member {
+                    self.bare_variant(m);
+                }
+            }
             ast::TestStmtKind::ExpectState { state, keys, record } => {
                 self.dest(state);
                 for k in keys {

@@ -192,7 +192,7 @@ impl<'a> Checker<'a> {
                     let d = fam.members.get(variant as usize).copied()?;
                     return Some(Stmt::Emit { dest: d, value: v });
                 }
-                let loc = idx.loc;
+                let (loc, vloc) = (idx.loc, v.loc);
                 let ity = idx.ty.clone();
                 let vty = v.ty.clone();
                 let islot = env.bind("", ity.clone());
@@ -202,7 +202,8 @@ impl<'a> Checker<'a> {
                     .iter()
                     .enumerate()
                     .map(|(k, d)| {
-                        let value = ir::Expr { kind: ir::ExprKind::Local(vslot), ty: vty.clone(), loc };
+                        // Lineage names the record's line, as for a plain emit.
+                        let value = ir::Expr { kind: ir::ExprKind::Local(vslot), ty: vty.clone(), loc: vloc };
                         let pat = ir::Pat::Const(ir::Const::Enum(fam.index, k as u32));
                         (vec![pat], ir::Block { stmts: vec![Stmt::Emit { dest: *d, value }] })
                     })

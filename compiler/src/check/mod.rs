@@ -814,7 +814,7 @@ impl<'a> Checker<'a> {
                     format!("a destination family is indexed by an enum, not `{shown}`"),
                 )
                 .help = Some(format!(
-                    "declare `enum {shown}s {{ ... }}` with a variant per destination, or use `destination {}: ...`",
+                    "index it by an enum with a variant per destination, e.g. `enum Entity {{ EU, US }}` and `destination {}[Entity]: ...`",
                     d.name.text
                 ));
                 return;
