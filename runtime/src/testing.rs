@@ -357,21 +357,19 @@ fn check_expectation(
                 None => n > 0,
             };
             if !ok {
-                let mut want = format!("a rejection {code}");
-                if let Some((how, m)) = message {
-                    want.push_str(&format!(" with {}", describe_message(*how, m)));
-                }
-                if let Some(t) = times {
-                    want = format!("{want} {t} time{}", if *t == 1 { "" } else { "s" });
-                }
-                let mut got = format!("{n} such");
-                if message.is_some() && !same_code.is_empty() {
-                    got.push_str(&format!(" ({} with code {code}, messages:", same_code.len()));
-                    for r in &same_code {
-                        got.push_str(&format!(" {}", quote(&r.message)));
-                    }
-                    got.push(')');
-                }
+                let what = match message {
+                    Some((how, m)) => format!("{code} with {}", describe_message(*how, m)),
+                    None => code.clone(),
+                };
+                let want = match times {
+                    Some(1) | None => format!("a rejection {what}"),
+                    Some(t) => format!("{t} rejections {what}"),
+                };
+                let got = match (n, same_code.len()) {
+                    (0, 0) => format!("none with code {code}"),
+                    (0, k) => format!("{k} with code {code} but not that message"),
+                    (n, _) => n.to_string(),
+                };
                 return Err(format!(
                     "expected {want} at {}, got {got}; the event was {}",
                     pkg.loc_string(*loc),

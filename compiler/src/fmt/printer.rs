@@ -696,7 +696,7 @@ impl<'a> Printer<'a> {
             TestStmtKind::ExpectEmit(e) => Doc::concat(vec![Doc::text("expect "), self.expected_emit(e)]),
             TestStmtKind::ExpectExactly(es) => {
                 let close = (s.span.end as usize).saturating_sub(1);
-                let body = self.braced(es, |e| e.dest.span.start as usize, Self::expected_emit, close);
+                let body = self.braced(es, |e| e.span.start as usize, Self::expected_emit, close);
                 Doc::concat(vec![Doc::text("expect exactly "), body])
             }
             TestStmtKind::ExpectNoEmit { dest, member: None } => Doc::text(format!("expect no emit {}", dest.text)),

@@ -567,6 +567,8 @@ pub struct ExpectedEmit {
     /// The variant naming a member of a destination family.
     pub member: Option<Ident>,
     pub record: Expr,
+    /// From `emit` to the record's end.
+    pub span: Span,
 }
 
 /// `expect reject CODE "message" times N`.

@@ -823,7 +823,9 @@ impl<'t> Builder<'t> {
     }
 
     /// `emit dest[member]? Record { ... }` in `expect emit` and `expect exactly`.
-    fn expected_emit(&mut self, mut ei: impl Iterator<Item = Pair<'t, Rule>>, base: usize) -> Option<ExpectedEmit> {
+    fn expected_emit(&mut self, p: Pair<'t, Rule>, base: usize) -> Option<ExpectedEmit> {
+        let span = self.span(&p, base);
+        let mut ei = inner(p);
         let dest = self.ident(ei.next()?, base);
         let mut next = ei.next()?;
         let mut member = None;
@@ -832,7 +834,7 @@ impl<'t> Builder<'t> {
             next = ei.next()?;
         }
         let record = self.expr(next, base);
-        Some(ExpectedEmit { dest, member, record })
+        Some(ExpectedEmit { dest, member, record, span })
     }
 
     fn test_stmt(&mut self, p: Pair<'t, Rule>, base: usize) -> Option<TestStmt> {
@@ -856,18 +858,18 @@ impl<'t> Builder<'t> {
             Rule::expect_stmt => {
                 let e = it.next()?;
                 let erule = e.as_rule();
-                let mut ei = inner(e);
+                let mut ei = inner(e.clone());
                 match erule {
                     Rule::expect_no_emit => {
                         let dest = self.ident(ei.next()?, base);
                         let member = ei.next().and_then(|m| inner(m).next()).map(|m| self.ident(m, base));
                         TestStmtKind::ExpectNoEmit { dest, member }
                     }
-                    Rule::expect_emit => TestStmtKind::ExpectEmit(self.expected_emit(ei, base)?),
+                    Rule::expect_emit => TestStmtKind::ExpectEmit(self.expected_emit(e, base)?),
                     Rule::expect_exactly => {
                         let mut emits = Vec::new();
-                        for e in ei {
-                            emits.push(self.expected_emit(inner(e), base)?);
+                        for x in ei {
+                            emits.push(self.expected_emit(x, base)?);
                         }
                         TestStmtKind::ExpectExactly(emits)
                     }

@@ -296,6 +296,7 @@ impl Shift {
             self.ident(m);
         }
         self.expr(&mut e.record);
+        self.span(&mut e.span);
     }
     fn test_stmt(&mut self, s: &mut TestStmt) {
         match &mut s.kind {
