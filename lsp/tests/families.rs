@@ -25,7 +25,13 @@ fn completion_and_hover_of_a_destination_family() {
     let labels: Vec<&str> = dests.iter().map(|(l, _)| l.as_str()).collect();
     assert_eq!(labels, ["audit", "erp"], "{dests:?}");
     assert_eq!(dests[1].1.as_deref(), Some("destination erp[Entity]: Line"));
-    let on_erp = TEXT.find("emit erp[").unwrap() + "emit ".len() + 1;
+    // Hover, in the package once the unfinished `emit` is gone.
+    let valid = TEXT.replace("  emit \n", "");
+    std::fs::write(dir.join("a.canon"), &valid).unwrap();
+    let mut ws = Workspace::new();
+    ws.load_root(dir);
+    let key = ws.key_of(&dir.join("a.canon"));
+    let on_erp = valid.find("emit erp[").unwrap() + "emit ".len() + 1;
     let (hover, _) = ws.hover(&key, on_erp as u32).expect("a hover on the family");
     assert!(hover.contains("destination erp[Entity]: Line"), "{hover}");
 }
