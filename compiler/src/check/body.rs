@@ -178,9 +178,10 @@ impl<'a> Checker<'a> {
                     let (a, b) = (self.show(&want), self.show(&idx.ty));
                     let msg = format!("`{}` is indexed by `{a}`, not `{b}`", dest.text);
                     let help = match &idx.ty {
-                        Ty::Optional(_) => format!(
+                        Ty::Optional(_) => {
                             "the member cannot be none: check it first, e.g. `require x != none else reject ...`"
-                        ),
+                                .to_string()
+                        }
                         _ => format!("give a value of `{a}`"),
                     };
                     self.error(Code::E0634, i.span, msg).help = Some(help);
