@@ -79,7 +79,7 @@ codes! {
         E0633 = "E0633", "a member of a destination that is not a family";
         E0634 = "E0634", "a member index of the wrong type";
         E0635 = "E0635", "canon.toml binds some members of a family and not the others";
-        E0636 = "E0636", "a malformed `expect reject` or `expect exactly`";
+        E0636 = "E0636", "a malformed `expect reject`";
     }
 }
 

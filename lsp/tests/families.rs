@@ -34,4 +34,5 @@ fn completion_and_hover_of_a_destination_family() {
     let on_erp = valid.find("emit erp[").unwrap() + "emit ".len() + 1;
     let (hover, _) = ws.hover(&key, on_erp as u32).expect("a hover on the family");
     assert!(hover.contains("destination erp[Entity]: Line"), "{hover}");
+    assert!(hover.contains("Members: `erp.EU`, `erp.US`"), "{hover}");
 }
