@@ -397,9 +397,14 @@ fn test(path: &Path) -> ExitCode {
             }
             Some(why) => {
                 failed += 1;
-                // One line a test (RUNTIME.md §3): the reason follows on it.
-                let why = why.replace('\n', " ");
-                println!("FAIL {} ({}): {why}", r.name, r.at);
+                // One line a test (RUNTIME.md §3): the reason follows on it,
+                // and what differs on indented lines after it.
+                let mut lines = why.lines();
+                println!("FAIL {} ({}): {}", r.name, r.at, lines.next().unwrap_or(""));
+                for l in lines {
+                    let l = l.trim_start();
+                    println!("    {l}");
+                }
             }
         }
     }

@@ -355,3 +355,15 @@ fn a_closed_pipe_ends_quietly() {
     let _ = child.wait().unwrap();
     assert!(err.is_empty(), "{err}");
 }
+
+/// A failed expectation says what differs (LANGUAGE.md §9): a field, a
+/// missing or an extra emit, the count and the messages of rejections, the
+/// emits to a family's members.
+#[test]
+fn test_failures_show_what_differs() {
+    for case in ["r02-route-family-tests", "r04-route-assertions"] {
+        let out = canon(&["test", &format!("tests/conformance/{case}")]);
+        assert_eq!(out.status.code(), Some(1));
+        insta::assert_snapshot!(format!("test_failures_{case}"), text(&out.stdout));
+    }
+}

@@ -740,3 +740,65 @@ fn status_without_its_package_shows_the_counts_and_says_why_there_are_no_metrics
     assert_eq!(text(&list.stdout), "people  20 record(s)\nsheets  20 record(s)\n");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// A destination family (LANGUAGE.md §4.3): each member its own sink, its own
+/// file by default, bound by a family pattern or on its own in `canon.toml`,
+/// its own line in `canon status`; binding some members and not the others
+/// is refused before any event is read (E0635).
+#[test]
+fn destination_family_members_are_sinks_of_their_own() {
+    let case = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance/r01-route-family-run");
+    let pkg = temp("family-pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::copy(format!("{case}/posting.canon"), pkg.join("posting.canon")).unwrap();
+    let events = format!("{case}/events.jsonl");
+    let lines = |path: &Path| -> Vec<Json> {
+        std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+
+    // No canon.toml: every member to `out/<member>.jsonl`.
+    let state = temp("family-default");
+    let out = canon(&["process", p(&pkg), "--input", &events, "--state", p(&state)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let eu = lines(&state.join("out/erp.eu.jsonl"));
+    assert_eq!(eu.len(), 1);
+    assert_eq!(eu[0]["record"]["entity"], "eu");
+    assert_eq!(lines(&state.join("out/erp.apac.jsonl")).len(), 2, "one routed by value, one to the literal member");
+    assert_eq!(lines(&state.join("out/audit.Fixed.jsonl")).len(), 1);
+    assert!(!state.join("out/erp.jsonl").exists());
+    let status = canon(&["status", "--state", p(&state), "--format", "json"]);
+    let status: Json = serde_json::from_slice(&status.stdout).unwrap();
+    for (member, accepted) in [("erp.eu", 1), ("erp.us", 1), ("erp.apac", 2), ("audit.Fixed", 1), ("log", 2)] {
+        assert_eq!(status["destinations"][member]["delivered"], accepted, "{member}: {status}");
+    }
+
+    // A family pattern and a member bound on its own.
+    std::fs::write(
+        pkg.join("canon.toml"),
+        "[sinks.erp]\npath = \"ledgers/{member}.jsonl\"\n\n[sinks.\"erp.us\"]\npath = \"us-ledger.jsonl\"\n",
+    )
+    .unwrap();
+    let state = temp("family-bound");
+    let out = canon(&["process", p(&pkg), "--input", &events, "--state", p(&state)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(lines(&state.join("ledgers/eu.jsonl")).len(), 1);
+    assert_eq!(lines(&state.join("ledgers/apac.jsonl")).len(), 2);
+    assert_eq!(lines(&state.join("us-ledger.jsonl")).len(), 1);
+    assert!(!state.join("ledgers/us.jsonl").exists());
+
+    // Some members bound, the others not, no family binding: refused.
+    std::fs::write(pkg.join("canon.toml"), "[sinks.\"erp.eu\"]\npath = \"eu.jsonl\"\n").unwrap();
+    let state = temp("family-partial");
+    let out = canon(&["process", p(&pkg), "--input", &events, "--state", p(&state)]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = text(&out.stderr);
+    assert!(err.contains("E0635") && err.contains("`erp.us`, `erp.apac`"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing is read: {}", text(&out.stdout));
+
+    // A family's file pattern must tell the members apart.
+    std::fs::write(pkg.join("canon.toml"), "[sinks.erp]\npath = \"all.jsonl\"\n").unwrap();
+    let out = canon(&["process", p(&pkg), "--input", &events, "--state", p(&temp("family-same"))]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("{member}"), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&pkg);
+}

@@ -83,6 +83,12 @@ codes! {
         E0624 = "E0624", "`as of` a value of the wrong type";
         E0625 = "E0625", "a malformed calendar declaration";
         E0626 = "E0626", "a calendar function without a calendar, or its wrong use";
+        E0631 = "E0631", "a destination family indexed by something other than an enum";
+        E0632 = "E0632", "a destination family used without a member";
+        E0633 = "E0633", "a member of a destination that is not a family";
+        E0634 = "E0634", "a member index of the wrong type";
+        E0635 = "E0635", "canon.toml binds some members of a family and not the others";
+        E0636 = "E0636", "a malformed `expect reject`";
     }
 }
 

@@ -43,7 +43,11 @@ pub struct Package {
     pub files: Vec<SourceInfo>,
     pub enums: Vec<EnumDef>,
     pub records: Vec<RecordDef>,
+    /// Every destination: the plain ones, then each family's members
+    /// (LANGUAGE.md §4.3), in declaration and variant order.
     pub destinations: Vec<DestDef>,
+    /// Destination families (`destination erp[Entity]: R`).
+    pub families: Vec<FamilyDef>,
     pub tables: Vec<TableDef>,
     pub functions: Vec<FnDef>,
     pub decisions: Vec<DecisionDef>,
@@ -97,6 +101,9 @@ impl Package {
     /// Whether any handler can read or write state (events then apply in order).
     pub fn has_state(&self) -> bool {
         !self.states.is_empty()
+    }
+    pub fn family_by_name(&self, name: &str) -> Option<&FamilyDef> {
+        self.families.iter().find(|f| f.name == name)
     }
     pub fn destination_by_name(&self, name: &str) -> Option<(DestId, &DestDef)> {
         self.destinations.iter().enumerate().find(|(_, t)| t.name == name).map(|(i, t)| (DestId(i as u32), t))
@@ -176,8 +183,22 @@ pub struct FieldDef {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestDef {
+    /// The wire name: a plain destination's name, or `family.WIRE` for a
+    /// member of a family (the variant's wire name after a dot).
     pub name: String,
     pub record: RecordId,
+    /// For a member of a family: the family's index and the variant's.
+    pub member_of: Option<(u32, u32)>,
+}
+
+/// A destination family: one member destination per variant of its index enum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyDef {
+    pub name: String,
+    pub index: EnumId,
+    pub record: RecordId,
+    /// The member of each variant, in variant order.
+    pub members: Vec<DestId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -666,8 +687,18 @@ pub enum TestStmt {
         status: Status,
         loc: Loc,
     },
+    /// `expect reject CODE "message" times N`: without `times`, at least
+    /// one rejection with the code (and a matching message); with it,
+    /// exactly `N`.
     ExpectReject {
         code: String,
+        message: Option<(MessageMatch, String)>,
+        times: Option<u32>,
+        loc: Loc,
+    },
+    /// `expect exactly { emit ... }`: the emits, all of them, in order.
+    ExpectExactly {
+        emits: Vec<ExpectedEmit>,
         loc: Loc,
     },
     /// Fields left out by `..` are `None`.
@@ -678,8 +709,21 @@ pub enum TestStmt {
         loc: Loc,
         text: String,
     },
+    /// `expect no emit d`: none to any of `dests` (a family's members, or one).
     ExpectNoEmit {
-        dest: DestId,
+        dests: Vec<DestId>,
+        name: String,
         loc: Loc,
     },
+}
+
+pub use crate::syntax::ast::MessageMatch;
+
+/// One emit of `expect exactly`: fields left out by `..` are `None`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedEmit {
+    pub dest: DestId,
+    pub record: RecordId,
+    pub fields: Vec<Option<Expr>>,
+    pub text: String,
 }

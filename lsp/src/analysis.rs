@@ -475,6 +475,18 @@ impl Workspace {
                     parts.push(d.to_string());
                 }
                 match item {
+                    ast::Item::Destination(d) if d.index.is_some() => {
+                        // A family: the destinations it is (LANGUAGE.md §4.3).
+                        if let Some(f) = pkg.family_by_name(&d.name.text) {
+                            let members: Vec<String> = f
+                                .members
+                                .iter()
+                                .filter_map(|m| pkg.destinations.get(m.0 as usize))
+                                .map(|m| format!("`{}`", m.name))
+                                .collect();
+                            parts.push(format!("Members: {}", members.join(", ")));
+                        }
+                    }
                     ast::Item::State(d) => {
                         if let Some(r) = self.record_item(&d.ty) {
                             parts.push(code(&item_signature(r.0, r.1)));

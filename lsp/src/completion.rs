@@ -477,16 +477,23 @@ impl Workspace {
             return Vec::new();
         };
         let pkg = &c.package;
-        pkg.destinations
-            .iter()
-            .map(|d| {
-                Completion::new(
-                    &d.name,
-                    CompletionKind::Destination,
-                    pkg.record(d.record).map(|r| format!("destination {}: {}", d.name, r.name)),
-                )
-            })
-            .collect()
+        // A family's members are reached as `family[variant]`: offer the family.
+        let plain = pkg.destinations.iter().filter(|d| d.member_of.is_none()).map(|d| {
+            Completion::new(
+                &d.name,
+                CompletionKind::Destination,
+                pkg.record(d.record).map(|r| format!("destination {}: {}", d.name, r.name)),
+            )
+        });
+        let families = pkg.families.iter().map(|f| {
+            let index = pkg.enum_def(f.index).map(|e| e.name.as_str()).unwrap_or("?");
+            Completion::new(
+                &f.name,
+                CompletionKind::Destination,
+                pkg.record(f.record).map(|r| format!("destination {}[{index}]: {}", f.name, r.name)),
+            )
+        });
+        plain.chain(families).collect()
     }
 
     /// Fields of the record before `.` (or `?.`), or variants after `Enum.`.

@@ -160,6 +160,9 @@ impl Walker<'_, '_> {
             }
             ast::Item::Destination(d) => {
                 self.push(&d.name, Target::Item(d.name.text.clone()), true);
+                if let Some(i) = &d.index {
+                    self.type_ref(i);
+                }
                 self.type_ref(&d.ty);
             }
             ast::Item::Table(t) => {
@@ -286,6 +289,15 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// `emit d[V] R { ... }` of a test: the destination, the member's variant, the record.
+    fn expected_emit(&mut self, e: &ast::ExpectedEmit) {
+        self.dest(&e.dest);
+        if let Some(m) = &e.member {
+            self.bare_variant(m);
+        }
+        self.expr(&e.record);
+    }
+
     fn bare_variant(&mut self, id: &ast::Ident) {
         if let Some(e) = self.cx.variants.get(&id.text).and_then(|v| v.first()).cloned() {
             self.push(id, Target::Variant { enum_name: e, variant: id.text.clone() }, false);
@@ -328,8 +340,11 @@ impl Walker<'_, '_> {
                 self.rejection(reject);
             }
             ast::StmtKind::Reject(r) => self.rejection(r),
-            ast::StmtKind::Emit { dest, value } => {
+            ast::StmtKind::Emit { dest, index, value } => {
                 self.dest(dest);
+                if let Some(i) = index {
+                    self.expr(i);
+                }
                 self.expr(value);
             }
             ast::StmtKind::If { branches, otherwise } => {
@@ -402,11 +417,18 @@ impl Walker<'_, '_> {
                     self.expr(r);
                 }
             }
-            ast::TestStmtKind::ExpectEmit { dest, record } => {
-                self.dest(dest);
-                self.expr(record);
+            ast::TestStmtKind::ExpectEmit(e) => self.expected_emit(e),
+            ast::TestStmtKind::ExpectExactly(es) => {
+                for e in es {
+                    self.expected_emit(e);
+                }
             }
-            ast::TestStmtKind::ExpectNoEmit { dest } => self.dest(dest),
+            ast::TestStmtKind::ExpectNoEmit { dest, member } => {
+                self.dest(dest);
+                if let Some(m) = member {
+                    self.bare_variant(m);
+                }
+            }
             ast::TestStmtKind::ExpectState { state, keys, record } => {
                 self.dest(state);
                 for k in keys {

@@ -40,7 +40,12 @@ pub(crate) fn walk_item<'a>(
                             expr(r, f);
                         }
                     }
-                    ast::TestStmtKind::ExpectEmit { record, .. } => expr(record, f),
+                    ast::TestStmtKind::ExpectEmit(e) => expr(&e.record, f),
+                    ast::TestStmtKind::ExpectExactly(es) => {
+                        for e in es {
+                            expr(&e.record, f);
+                        }
+                    }
                     ast::TestStmtKind::ExpectState { keys, record, .. } => {
                         for k in keys {
                             expr(k, f);
@@ -96,7 +101,12 @@ pub(crate) fn walk_block<'a>(
                     top(m);
                 }
             }
-            ast::StmtKind::Emit { value, .. } => top(value),
+            ast::StmtKind::Emit { index, value, .. } => {
+                if let Some(i) = index {
+                    top(i);
+                }
+                top(value)
+            }
             ast::StmtKind::If { branches, otherwise } => {
                 for (c, b) in branches {
                     top(c);
@@ -285,6 +295,12 @@ pub(crate) fn contextual_keywords(file: &ast::File, text: &str) -> Vec<u32> {
                             mark(i + 2, "state");
                         }
                         ast::TestStmtKind::ExpectNoEmit { .. } => mark(i + 1, "no"),
+                        ast::TestStmtKind::ExpectExactly(_) => mark(i + 1, "exactly"),
+                        ast::TestStmtKind::ExpectReject(r) => {
+                            if let Some((_, sp)) = r.times {
+                                mark(at(sp.start).saturating_sub(1), "times");
+                            }
+                        }
                         ast::TestStmtKind::GivenFile(_) => mark(i + 1, "file"),
                         _ => {}
                     }

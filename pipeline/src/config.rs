@@ -193,49 +193,80 @@ impl Config {
         let mut warnings = Vec::new();
         let bad = |message: String| Error::Config { path: path.to_path_buf(), message };
         for name in raw.sinks.keys() {
-            if pkg.destination_by_name(name).is_none() {
-                let known: Vec<&str> = pkg.destinations.iter().map(|d| d.name.as_str()).collect();
+            if pkg.destination_by_name(name).is_none() && pkg.family_by_name(name).is_none() {
+                let known: Vec<&str> = pkg
+                    .destinations
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .chain(pkg.families.iter().map(|f| f.name.as_str()))
+                    .collect();
                 return Err(bad(format!(
                     "`[sinks.{name}]`: the package has no destination `{name}` (it has: {})",
                     known.join(", ")
                 )));
             }
         }
+        check_families(&raw, pkg).map_err(bad)?;
         let mut sinks = Vec::new();
         for d in &pkg.destinations {
-            let sink = match raw.sinks.get(&d.name) {
+            // A member bound on its own, else by its family's pattern, with
+            // `{member}` the variant's wire name (LANGUAGE.md §4.3).
+            let family = d.member_of.and_then(|(f, v)| {
+                let fam = pkg.families.get(f as usize)?;
+                let wire = pkg.enum_def(fam.index)?.variants.get(v as usize)?.wire.clone();
+                Some((fam.name.as_str(), wire))
+            });
+            let (table, member, entry) = match (raw.sinks.get(&d.name), &family) {
+                (Some(s), _) => (quoted(&d.name), None, Some(s)),
+                (None, Some((fam, wire))) => (fam.to_string(), Some(wire.as_str()), raw.sinks.get(*fam)),
+                (None, None) => (d.name.clone(), None, None),
+            };
+            let fill = |text: &str| match member {
+                Some(w) => text.replace("{member}", w),
+                None => text.to_string(),
+            };
+            let sink = match entry {
                 None => SinkConfig::File { path: None },
                 Some(s) => match s.kind.as_deref().unwrap_or("file") {
                     "file" => {
                         if s.url.is_some() {
-                            return Err(bad(format!("`[sinks.{}]`: a file sink takes `path`, not `url`", d.name)));
+                            return Err(bad(format!("`[sinks.{}]`: a file sink takes `path`, not `url`", table)));
                         }
                         if s.ca_file.is_some() || s.client_cert.is_some() || s.client_key.is_some() {
                             return Err(bad(format!(
                                 "`[sinks.{}]`: `ca_file`, `client_cert` and `client_key` are for http sinks",
-                                d.name
+                                table
                             )));
                         }
-                        SinkConfig::File { path: s.path.clone() }
+                        match (member, &s.path) {
+                            (Some(_), Some(p)) if !p.to_string_lossy().contains("{member}") => {
+                                return Err(bad(format!(
+                                    "`[sinks.{table}]`: a family's file `path` must contain `{{member}}`, so each member has its own file"
+                                )))
+                            }
+                            (Some(_), Some(p)) => SinkConfig::File { path: Some(PathBuf::from(fill(&p.to_string_lossy()))) },
+                            (_, p) => SinkConfig::File { path: p.clone() },
+                        }
                     }
                     "http" => {
                         let Some(raw_url) = &s.url else {
-                            return Err(bad(format!("`[sinks.{}]`: an http sink needs `url`", d.name)));
+                            return Err(bad(format!("`[sinks.{}]`: an http sink needs `url`", table)));
                         };
-                        let url = resolve(raw_url, &d.name, "`url`", root, path)?;
-                        let shown_url = match raw_url {
+                        let url = resolve(raw_url, &table, "`url`", root, path)?;
+                        let url = Secret::new(fill(url.expose()));
+                        let shown_url = fill(&match raw_url {
                             RawValue::Literal(u) => without_password(u),
                             RawValue::From(from) => from.shown(),
-                        };
+                        });
                         if !(url.expose().starts_with("http://") || url.expose().starts_with("https://")) {
                             return Err(bad(format!(
                                 "`[sinks.{}]`: `url` must start with http:// or https://, got `{shown_url}`",
-                                d.name
+                                table
                             )));
                         }
                         if let RawValue::Literal(u) = raw_url {
-                            if shown_url != *u {
-                                warnings.push(literal_warning(path, &d.name, "`url` has a password in it", "url"));
+                            if shown_url != fill(u) {
+                                warnings.push(literal_warning(path, &table, "`url` has a password in it", "url"));
                             }
                         }
                         let mut headers = Vec::with_capacity(s.headers.len());
@@ -245,29 +276,26 @@ impl Config {
                                 if looks_secret(name) {
                                     warnings.push(literal_warning(
                                         path,
-                                        &d.name,
+                                        &table,
                                         &format!("header `{name}` holds a literal value"),
-                                        &format!(
-                                            "headers = {{ {name} = {{ env = \"{}\" }} }}",
-                                            env_name(&d.name, name)
-                                        ),
+                                        &format!("headers = {{ {name} = {{ env = \"{}\" }} }}", env_name(&table, name)),
                                     ));
                                 }
                             }
-                            let v = resolve(value, &d.name, &setting, root, path)?;
+                            let v = resolve(value, &table, &setting, root, path)?;
                             if v.expose().chars().any(|c| c.is_control() && c != '\t') {
                                 return Err(bad(format!(
                                     "`[sinks.{}]`: {setting}: the value has a line break or another control character",
-                                    d.name
+                                    table
                                 )));
                             }
                             headers.push((name.clone(), v));
                         }
                         let tls = http_tls(s, url.expose(), &shown_url, root)
-                            .map_err(|m| bad(format!("`[sinks.{}]`: {m}", d.name)))?;
+                            .map_err(|m| bad(format!("`[sinks.{}]`: {m}", table)))?;
                         let max_attempts = s.max_attempts.unwrap_or(8);
                         if max_attempts == 0 {
-                            return Err(bad(format!("`[sinks.{}]`: `max_attempts` must be at least 1", d.name)));
+                            return Err(bad(format!("`[sinks.{}]`: `max_attempts` must be at least 1", table)));
                         }
                         let initial = Duration::from_millis(s.initial_backoff_ms.unwrap_or(500));
                         SinkConfig::Http(HttpConfig {
@@ -284,7 +312,7 @@ impl Config {
                     other => {
                         return Err(bad(format!(
                             "`[sinks.{}]`: unknown sink type `{other}` (use \"file\" or \"http\")",
-                            d.name
+                            table
                         )))
                     }
                 },
@@ -293,6 +321,39 @@ impl Config {
         }
         Ok(Config { sinks, warnings })
     }
+}
+
+/// A `[sinks.NAME]` header as written: a family member's name has a dot, so it is quoted.
+fn quoted(name: &str) -> String {
+    if name.contains('.') {
+        format!("\"{name}\"")
+    } else {
+        name.to_string()
+    }
+}
+
+/// E0635: a family some of whose members are bound on their own and
+/// others not at all (no `[sinks.FAMILY]` for them).
+fn check_families(raw: &RawConfig, pkg: &ir::Package) -> std::result::Result<(), String> {
+    for fam in &pkg.families {
+        if raw.sinks.contains_key(&fam.name) {
+            continue;
+        }
+        let names: Vec<&str> =
+            fam.members.iter().filter_map(|m| pkg.destinations.get(m.0 as usize)).map(|d| d.name.as_str()).collect();
+        let (bound, unbound): (Vec<&str>, Vec<&str>) = names.iter().partition(|n| raw.sinks.contains_key(**n));
+        if !bound.is_empty() && !unbound.is_empty() {
+            return Err(format!(
+                "E0635: {} of the family `{}` {} a sink and {} not: bind each, or give the family a pattern with `[sinks.{}]` (see `canon explain E0635`)",
+                bound.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+                fam.name,
+                if bound.len() == 1 { "has" } else { "have" },
+                unbound.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+                fam.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl RawFrom {

@@ -979,3 +979,42 @@ fn literal_secrets_in_canon_toml_are_warned_of_without_their_value() {
 fn json_items<T: serde::Serialize>(items: Vec<T>) -> Vec<serde_json::Value> {
     items.iter().map(|i| serde_json::to_value(i).unwrap()).collect()
 }
+
+/// A destination family in `canon.toml` (LANGUAGE.md §4.3): the family's
+/// pattern fills `{member}` with each variant's wire name, a member bound on
+/// its own keeps its binding, and a family bound in part is E0635.
+#[test]
+fn canon_toml_binds_family_members() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fam");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.canon"),
+        "enum Entity { EU = \"eu\", US = \"us\", APAC = \"apac\" }\nrecord Line { amount: Decimal }\nevent E as \"e\" {\n  entity: Entity\n}\ndestination erp[Entity]: Line\ndestination log: Line\n\non E as e {\n  emit erp[e.entity] Line { amount: 1 }\n}\n",
+    )
+    .unwrap();
+    let pkg = rules(&dir).evaluator().package().clone();
+    let text = "[sinks.erp]\ntype = \"http\"\nurl = \"http://127.0.0.1:9/{member}/lines\"\n\n[sinks.\"erp.us\"]\npath = \"us.jsonl\"\n";
+    let config = Config::parse(text, &pkg).unwrap();
+    let by_name: HashMap<&str, &canon_pipeline::config::SinkConfig> =
+        config.sinks.iter().map(|(n, s)| (n.as_str(), s)).collect();
+    assert_eq!(by_name.len(), 4, "log and each member");
+    match by_name["erp.eu"] {
+        canon_pipeline::config::SinkConfig::Http(h) => {
+            assert_eq!(h.url.expose(), "http://127.0.0.1:9/eu/lines");
+            assert_eq!(h.shown_url, "http://127.0.0.1:9/eu/lines");
+        }
+        other => panic!("{other:?}"),
+    }
+    match by_name["erp.us"] {
+        canon_pipeline::config::SinkConfig::File { path } => assert_eq!(path.as_deref(), Some(Path::new("us.jsonl"))),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(by_name["log"], &canon_pipeline::config::SinkConfig::File { path: None });
+    let err = Config::parse("[sinks.\"erp.us\"]\npath = \"us.jsonl\"\n", &pkg).unwrap_err().to_string();
+    assert!(err.contains("E0635") && err.contains("`erp.eu`, `erp.apac`"), "{err}");
+    let err = Config::parse("[sinks.erp]\npath = \"all.jsonl\"\n", &pkg).unwrap_err().to_string();
+    assert!(err.contains("{member}"), "{err}");
+    let err = Config::parse("[sinks.erp_typo]\npath = \"x.jsonl\"\n", &pkg).unwrap_err().to_string();
+    assert!(err.contains("no destination `erp_typo`") && err.contains("erp.eu"), "{err}");
+}

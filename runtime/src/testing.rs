@@ -221,10 +221,102 @@ fn check_state(
     }
 }
 
+/// The outcome in short, for a failed expectation: its status, then each
+/// rejection and each emit on a line of its own.
 fn describe(pkg: &ir::Package, o: &Outcome) -> String {
-    let mut s = String::new();
-    crate::engine::write_outcome(pkg, o, &mut s);
+    let mut s = String::from(o.status.as_str());
+    for r in &o.rejections {
+        s.push_str(&format!("\n    rejection {} {}", r.code, quote(&r.message)));
+        if !r.at.is_empty() {
+            s.push_str(&format!(" at {}", r.at));
+        }
+    }
+    for (d, v) in &o.emits {
+        s.push_str(&format!("\n    emit {}", emit_text(pkg, *d, v)));
+    }
     s
+}
+
+fn quote(text: &str) -> String {
+    let mut s = String::new();
+    crate::encode::json_str(&mut s, text);
+    s
+}
+
+fn dest_name(pkg: &ir::Package, d: ir::DestId) -> &str {
+    pkg.destinations.get(d.0 as usize).map(|d| d.name.as_str()).unwrap_or("")
+}
+
+/// `dest {json}`: an emit as it is delivered.
+fn emit_text(pkg: &ir::Package, d: ir::DestId, v: &Value) -> String {
+    let mut s = String::new();
+    s.push_str(dest_name(pkg, d));
+    s.push(' ');
+    let ty = pkg.destinations.get(d.0 as usize).map(|x| Ty::Record(x.record)).unwrap_or(Ty::Error);
+    crate::encode::value(&mut s, pkg, &ty, v);
+    s
+}
+
+fn field_text(pkg: &ir::Package, ty: &Ty, v: &Value) -> String {
+    let mut s = String::new();
+    crate::encode::value(&mut s, pkg, ty, v);
+    s
+}
+
+/// The fields of `actual` that differ from `wanted` (`None`: not checked),
+/// each `field: expected X, got Y`.
+fn field_diffs(
+    pkg: &ir::Package,
+    record: canon_compiler::types::RecordId,
+    wanted: &[Option<Value>],
+    actual: &Value,
+) -> Vec<String> {
+    let Value::Record(actual) = actual else { return vec!["not a record".into()] };
+    let fields = pkg.record(record).map(|r| r.fields.as_slice()).unwrap_or(&[]);
+    let mut out = Vec::new();
+    for (i, (w, a)) in wanted.iter().zip(actual.iter()).enumerate() {
+        let Some(w) = w else { continue };
+        if w != a {
+            let (name, ty) = fields.get(i).map(|f| (f.name.as_str(), f.ty.clone())).unwrap_or(("?", Ty::Error));
+            out.push(format!("{name}: expected {}, got {}", field_text(pkg, &ty, w), field_text(pkg, &ty, a)));
+        }
+    }
+    out
+}
+
+/// Evaluates an expected record's fields.
+fn wanted_fields(
+    interp: &Interp<'_>,
+    fields: &[Option<ir::Expr>],
+    frame: &mut [Value],
+) -> Result<Vec<Option<Value>>, String> {
+    let mut wanted = Vec::new();
+    for f in fields {
+        wanted.push(match f {
+            Some(e) => Some(interp.eval(e, frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?),
+            None => None,
+        });
+    }
+    Ok(wanted)
+}
+
+fn message_matches(how: ir::MessageMatch, want: &str, got: &str) -> bool {
+    match how {
+        ir::MessageMatch::Exact => got == want,
+        ir::MessageMatch::Prefix => got.starts_with(want),
+        ir::MessageMatch::Suffix => got.ends_with(want),
+        ir::MessageMatch::Contains => got.contains(want),
+    }
+}
+
+fn describe_message(how: ir::MessageMatch, want: &str) -> String {
+    let q = quote(want);
+    match how {
+        ir::MessageMatch::Exact => format!("message {q}"),
+        ir::MessageMatch::Prefix => format!("a message starting {q}"),
+        ir::MessageMatch::Suffix => format!("a message ending {q}"),
+        ir::MessageMatch::Contains => format!("a message containing {q}"),
+    }
 }
 
 fn check_expectation(
@@ -254,37 +346,123 @@ fn check_expectation(
                 ));
             }
         }
-        TestStmt::ExpectReject { code, loc } if !o.rejections.iter().any(|r| &*r.code == code.as_str()) => {
-            return Err(format!("expected a rejection {code} at {}, got {}", pkg.loc_string(*loc), describe(pkg, o)));
-        }
-        TestStmt::ExpectNoEmit { dest, loc } if o.emits.iter().any(|(d, _)| d == dest) => {
-            let name = pkg.destinations.get(dest.0 as usize).map(|d| d.name.as_str()).unwrap_or("");
-            return Err(format!("expected no emit to {name} at {}, got {}", pkg.loc_string(*loc), describe(pkg, o)));
-        }
-        TestStmt::ExpectEmit { dest, fields, loc, text, .. } => {
-            let mut wanted = Vec::new();
-            for f in fields {
-                wanted.push(match f {
-                    Some(e) => Some(interp.eval(e, frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?),
-                    None => None,
-                });
-            }
-            let matches = o.emits.iter().any(|(d, v)| {
-                d == dest
-                    && match v {
-                        Value::Record(actual) => {
-                            wanted.iter().zip(actual.iter()).all(|(w, a)| w.as_ref().map(|w| w == a).unwrap_or(true))
-                        }
-                        _ => false,
-                    }
-            });
-            if !matches {
-                let name = pkg.destinations.get(dest.0 as usize).map(|d| d.name.as_str()).unwrap_or("");
+        TestStmt::ExpectReject { code, message, times, loc } => {
+            let same_code: Vec<_> = o.rejections.iter().filter(|r| &*r.code == code.as_str()).collect();
+            let n = same_code
+                .iter()
+                .filter(|r| message.as_ref().map(|(how, m)| message_matches(*how, m, &r.message)).unwrap_or(true))
+                .count();
+            let ok = match times {
+                Some(t) => n == *t as usize,
+                None => n > 0,
+            };
+            if !ok {
+                let what = match message {
+                    Some((how, m)) => format!("{code} with {}", describe_message(*how, m)),
+                    None => code.clone(),
+                };
+                let want = match times {
+                    Some(1) | None => format!("a rejection {what}"),
+                    Some(t) => format!("{t} rejections {what}"),
+                };
+                let got = match (n, same_code.len()) {
+                    (0, 0) => format!("none with code {code}"),
+                    (0, k) => format!("{k} with code {code} but not that message"),
+                    (n, _) => n.to_string(),
+                };
                 return Err(format!(
-                    "expected an emit to {name} matching {text} at {}, got {}",
+                    "expected {want} at {}, got {got}; the event was {}",
                     pkg.loc_string(*loc),
                     describe(pkg, o)
                 ));
+            }
+        }
+        TestStmt::ExpectNoEmit { dests, name, loc } => {
+            let found: Vec<String> =
+                o.emits.iter().filter(|(d, _)| dests.contains(d)).map(|(d, v)| emit_text(pkg, *d, v)).collect();
+            if !found.is_empty() {
+                return Err(format!(
+                    "expected no emit to {name} at {}, got {}:\n    {}",
+                    pkg.loc_string(*loc),
+                    found.len(),
+                    found.join("\n    ")
+                ));
+            }
+        }
+        TestStmt::ExpectEmit { dest, record, fields, loc, text } => {
+            let wanted = wanted_fields(&interp, fields, frame)?;
+            let mut closest: Option<Vec<String>> = None;
+            for (d, v) in &o.emits {
+                if d != dest {
+                    continue;
+                }
+                let diffs = field_diffs(pkg, *record, &wanted, v);
+                if diffs.is_empty() {
+                    return Ok(());
+                }
+                if closest.as_ref().map(|c| diffs.len() < c.len()).unwrap_or(true) {
+                    closest = Some(diffs);
+                }
+            }
+            let name = dest_name(pkg, *dest);
+            let at = pkg.loc_string(*loc);
+            return Err(match closest {
+                Some(diffs) => format!(
+                    "expected an emit to {name} matching {text} at {at}; the nearest emit to {name} differs:\n    {}",
+                    diffs.join("\n    ")
+                ),
+                None => format!(
+                    "expected an emit to {name} matching {text} at {at}, got none to {name}; the event was {}",
+                    describe(pkg, o)
+                ),
+            });
+        }
+        TestStmt::ExpectExactly { emits, loc } => {
+            let mut problems = Vec::new();
+            for i in 0..emits.len().max(o.emits.len()) {
+                match (emits.get(i), o.emits.get(i)) {
+                    (Some(e), Some((d, v))) => {
+                        if *d != e.dest {
+                            problems.push(format!(
+                                "emit {}: expected one to {} matching {}, got {}",
+                                i + 1,
+                                dest_name(pkg, e.dest),
+                                e.text,
+                                emit_text(pkg, *d, v)
+                            ));
+                            continue;
+                        }
+                        let wanted = wanted_fields(&interp, &e.fields, frame)?;
+                        for diff in field_diffs(pkg, e.record, &wanted, v) {
+                            problems.push(format!("emit {} to {}: {diff}", i + 1, dest_name(pkg, e.dest)));
+                        }
+                    }
+                    (Some(e), None) => problems.push(format!(
+                        "emit {}: missing, expected one to {} matching {}",
+                        i + 1,
+                        dest_name(pkg, e.dest),
+                        e.text
+                    )),
+                    (None, Some((d, v))) => problems.push(format!("emit {}: extra, {}", i + 1, emit_text(pkg, *d, v))),
+                    (None, None) => {}
+                }
+            }
+            if !problems.is_empty() {
+                let mut msg = format!(
+                    "expected exactly {} emit{} at {}, got {}:",
+                    emits.len(),
+                    if emits.len() == 1 { "" } else { "s" },
+                    pkg.loc_string(*loc),
+                    o.emits.len()
+                );
+                if o.status != Status::Accepted {
+                    msg = format!("{msg} (the event was {})", describe(pkg, o));
+                }
+                for p in problems {
+                    msg.push_str("\n    ");
+                    msg.push_str(&p);
+                }
+                return Err(msg);
             }
         }
         _ => {}

@@ -76,13 +76,227 @@ impl<'a> Checker<'a> {
         let u = self.unguarded_len();
         let mut stmts = Vec::new();
         for s in &b.stmts {
-            if let Some(s) = self.stmt(env, s) {
+            if let ast::StmtKind::Emit { dest, index, value } = &s.kind {
+                self.emit(env, dest, index.as_ref(), value, &mut stmts);
+            } else if let Some(s) = self.stmt(env, s) {
                 stmts.push(s);
             }
         }
         env.reset(&m);
         self.unguard_to(u);
         ir::Block { stmts }
+    }
+
+    /// Every destination and family name, for suggestions.
+    fn destination_names(&self) -> Vec<String> {
+        let plain = self.pkg.destinations.iter().filter(|d| d.member_of.is_none()).map(|d| d.name.clone());
+        plain.chain(self.pkg.families.iter().map(|f| f.name.clone())).collect()
+    }
+
+    fn unknown_destination(&mut self, dest: &ast::Ident) {
+        if self.is_broken(&dest.text) {
+            return;
+        }
+        let names = self.destination_names();
+        let d = self.error(Code::E0101, dest.span, format!("unknown destination `{}`", dest.text));
+        let fallback = Some("declare it with `destination name: RecordType`".into());
+        super::suggest(d, &dest.text, dest.span, names.iter().map(String::as_str), fallback);
+    }
+
+    /// `emit dest v` and `emit family[index] v` (LANGUAGE.md §4.3, §8). To a
+    /// family, the index is evaluated first, then the record, then the
+    /// record goes to the index's member: `let`s and a `match` over the
+    /// index's variants, so both engines run it as they run those.
+    fn emit(
+        &mut self,
+        env: &mut Env,
+        dest: &ast::Ident,
+        index: Option<&ast::Expr>,
+        value: &ast::Expr,
+        out: &mut Vec<Stmt>,
+    ) {
+        if let Some(s) = self.emit_stmts(env, dest, index, value, out) {
+            out.push(s);
+        }
+    }
+
+    fn emit_stmts(
+        &mut self,
+        env: &mut Env,
+        dest: &ast::Ident,
+        index: Option<&ast::Expr>,
+        value: &ast::Expr,
+        out: &mut Vec<Stmt>,
+    ) -> Option<Stmt> {
+        match (self.values.get(&dest.text).copied(), index) {
+            (Some(ValueName::Destination(d)), None) => {
+                let rec = self.pkg.destinations.get(d.0 as usize).map(|x| x.record)?;
+                if rec.0 == u32::MAX {
+                    self.expr(env, value, None);
+                    return None;
+                }
+                let v = self.expect(env, value, &Ty::Record(rec));
+                let origins = std::mem::take(&mut env.origins);
+                self.lint_unrounded_emit(&origins, &v, value);
+                env.origins = origins;
+                Some(Stmt::Emit { dest: d, value: v })
+            }
+            (Some(ValueName::Destination(_)), Some(i)) => {
+                self.error(Code::E0633, i.span, format!("`{}` is a destination, not a family", dest.text)).help =
+                    Some(format!(
+                        "emit to it with `emit {} record`, or declare a family with `destination {}[Enum]: RecordType`",
+                        dest.text, dest.text
+                    ));
+                self.expr(env, i, None);
+                self.expr(env, value, None);
+                None
+            }
+            (Some(ValueName::Family(f)), None) => {
+                let fam = self.pkg.families.get(f as usize)?;
+                let en = self.show(&Ty::Enum(fam.index));
+                let example = self
+                    .pkg
+                    .enum_def(fam.index)
+                    .and_then(|e| e.variants.first())
+                    .map(|v| v.name.clone())
+                    .unwrap_or_else(|| "Variant".into());
+                self.error(
+                    Code::E0632,
+                    dest.span,
+                    format!("`{}` is a destination family: say which member, by a value of `{en}`", dest.text),
+                )
+                .help = Some(format!(
+                    "write `emit {}[e] record` with `e: {en}`, e.g. `emit {}[{example}] ...`",
+                    dest.text, dest.text
+                ));
+                self.expr(env, value, None);
+                None
+            }
+            (Some(ValueName::Family(f)), Some(i)) => {
+                let fam = self.pkg.families.get(f as usize)?.clone();
+                if fam.record.0 == u32::MAX || fam.members.is_empty() {
+                    self.expr(env, i, None);
+                    self.expr(env, value, None);
+                    return None;
+                }
+                let want = Ty::Enum(fam.index);
+                let idx = self.expr(env, i, Some(&want));
+                if idx.ty != want && idx.ty != Ty::Error {
+                    let (a, b) = (self.show(&want), self.show(&idx.ty));
+                    let msg = format!("`{}` is indexed by `{a}`, not `{b}`", dest.text);
+                    let help = match &idx.ty {
+                        Ty::Optional(_) => {
+                            "the member cannot be none: check it first, e.g. `require x != none else reject ...`"
+                                .to_string()
+                        }
+                        _ => format!("give a value of `{a}`"),
+                    };
+                    self.error(Code::E0634, i.span, msg).help = Some(help);
+                    self.expr(env, value, None);
+                    return None;
+                }
+                let v = self.expect(env, value, &Ty::Record(fam.record));
+                let origins = std::mem::take(&mut env.origins);
+                self.lint_unrounded_emit(&origins, &v, value);
+                env.origins = origins;
+                if let ir::ExprKind::Const(ir::Const::Enum(_, variant)) = idx.kind {
+                    let d = fam.members.get(variant as usize).copied()?;
+                    return Some(Stmt::Emit { dest: d, value: v });
+                }
+                let (loc, vloc) = (idx.loc, v.loc);
+                let ity = idx.ty.clone();
+                let vty = v.ty.clone();
+                let islot = env.bind("", ity.clone());
+                let vslot = env.bind("", vty.clone());
+                let arms = fam
+                    .members
+                    .iter()
+                    .enumerate()
+                    .map(|(k, d)| {
+                        // Lineage names the record's line, as for a plain emit.
+                        let value = ir::Expr { kind: ir::ExprKind::Local(vslot), ty: vty.clone(), loc: vloc };
+                        let pat = ir::Pat::Const(ir::Const::Enum(fam.index, k as u32));
+                        (vec![pat], ir::Block { stmts: vec![Stmt::Emit { dest: *d, value }] })
+                    })
+                    .collect();
+                let scrutinee = ir::Expr { kind: ir::ExprKind::Local(islot), ty: ity, loc };
+                out.push(Stmt::Let { slot: islot, value: idx });
+                out.push(Stmt::Let { slot: vslot, value: v });
+                Some(Stmt::Match { scrutinee, arms })
+            }
+            _ => {
+                self.unknown_destination(dest);
+                if let Some(i) = index {
+                    self.expr(env, i, None);
+                }
+                self.expr(env, value, None);
+                None
+            }
+        }
+    }
+
+    /// The destination a test's `emit d` or `emit d[V]` names, and its record.
+    fn test_destination(&mut self, dest: &ast::Ident, member: Option<&ast::Ident>) -> Option<(ir::DestId, RecordId)> {
+        match (self.values.get(&dest.text).copied(), member) {
+            (Some(ValueName::Destination(d)), None) => {
+                Some((d, self.pkg.destinations.get(d.0 as usize).map(|x| x.record).unwrap_or(RecordId(u32::MAX))))
+            }
+            (Some(ValueName::Destination(_)), Some(m)) => {
+                self.error(Code::E0633, m.span, format!("`{}` is a destination, not a family", dest.text)).help =
+                    Some(format!("write `emit {} Record {{ ... }}`", dest.text));
+                None
+            }
+            (Some(ValueName::Family(f)), None) => {
+                let en = self.pkg.families.get(f as usize).map(|f| self.show(&Ty::Enum(f.index))).unwrap_or_default();
+                self.error(
+                    Code::E0632,
+                    dest.span,
+                    format!("`{}` is a destination family: say which member, by a variant of `{en}`", dest.text),
+                )
+                .help = Some(format!("write `{}[Variant]`", dest.text));
+                None
+            }
+            (Some(ValueName::Family(f)), Some(m)) => {
+                let fam = self.pkg.families.get(f as usize)?.clone();
+                let def = self.pkg.enum_def(fam.index)?;
+                match def.variants.iter().position(|v| v.name == m.text) {
+                    Some(i) => Some((fam.members.get(i).copied()?, fam.record)),
+                    None => {
+                        let names: Vec<String> = def.variants.iter().map(|v| v.name.clone()).collect();
+                        let en = def.name.clone();
+                        let fallback = Some(format!("the members are {}", names.join(", ")));
+                        let d = self.error(
+                            Code::E0634,
+                            m.span,
+                            format!("`{}` is indexed by `{en}`, which has no variant `{}`", dest.text, m.text),
+                        );
+                        super::suggest(d, &m.text, m.span, names.iter().map(String::as_str), fallback);
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.unknown_destination(dest);
+                None
+            }
+        }
+    }
+
+    /// An `emit d[V]? Record { ... }` of `expect emit` or `expect exactly`.
+    fn expected_emit(&mut self, env: &mut Env, e: &ast::ExpectedEmit) -> Option<ir::ExpectedEmit> {
+        let (d, dest_rec) = self.test_destination(&e.dest, e.member.as_ref())?;
+        let ast::ExprKind::Record { name, fields, rest } = &e.record.kind else {
+            self.error(Code::E0201, e.record.span, "an expected emit is a record literal").help =
+                Some("write `emit dest Record { field: value, .. }`".into());
+            return None;
+        };
+        let (rec, values) = self.record_fields(env, name, fields, rest.is_some())?;
+        if rec != dest_rec && dest_rec.0 != u32::MAX {
+            let (a, b) = (self.show(&Ty::Record(dest_rec)), self.show(&Ty::Record(rec)));
+            self.error(Code::E0201, name.span, format!("`{}` carries `{a}`, not `{b}`", e.dest.text));
+            return None;
+        }
+        Some(ir::ExpectedEmit { dest: d, record: rec, fields: values, text: self.text_of(e.record.span) })
     }
 
     fn rejection(&mut self, env: &mut Env, r: &ast::Rejection, span: ast::Span) -> ir::RejectInfo {
@@ -121,32 +335,7 @@ impl<'a> Checker<'a> {
                 Stmt::Require { cond: c, reject: r }
             }
             ast::StmtKind::Reject(r) => Stmt::Reject(self.rejection(env, r, s.span)),
-            ast::StmtKind::Emit { dest, value } => {
-                let target = match self.values.get(&dest.text).copied() {
-                    Some(ValueName::Destination(d)) => self.pkg.destinations.get(d.0 as usize).map(|x| (d, x.record)),
-                    _ if self.is_broken(&dest.text) => None,
-                    _ => {
-                        let names: Vec<String> = self.pkg.destinations.iter().map(|d| d.name.clone()).collect();
-                        let d = self.error(Code::E0101, dest.span, format!("unknown destination `{}`", dest.text));
-                        let fallback = Some("declare it with `destination name: RecordType`".into());
-                        super::suggest(d, &dest.text, dest.span, names.iter().map(String::as_str), fallback);
-                        None
-                    }
-                };
-                match target {
-                    Some((d, rec)) if rec.0 != u32::MAX => {
-                        let v = self.expect(env, value, &Ty::Record(rec));
-                        let origins = std::mem::take(&mut env.origins);
-                        self.lint_unrounded_emit(&origins, &v, value);
-                        env.origins = origins;
-                        Stmt::Emit { dest: d, value: v }
-                    }
-                    _ => {
-                        self.expr(env, value, None);
-                        return None;
-                    }
-                }
-            }
+            ast::StmtKind::Emit { .. } => return None,
             ast::StmtKind::If { branches, otherwise } => {
                 let m = env.mark();
                 let mut out = Vec::new();
@@ -291,44 +480,69 @@ impl<'a> Checker<'a> {
                         None => continue,
                     }
                 }
-                ast::TestStmtKind::ExpectReject(code) => ir::TestStmt::ExpectReject { code: code.text.clone(), loc },
-                ast::TestStmtKind::ExpectNoEmit { dest } => match self.values.get(&dest.text).copied() {
-                    Some(ValueName::Destination(d)) => ir::TestStmt::ExpectNoEmit { dest: d, loc },
-                    _ => {
-                        self.error(Code::E0101, dest.span, format!("unknown destination `{}`", dest.text));
-                        continue;
-                    }
-                },
-                ast::TestStmtKind::ExpectEmit { dest, record } => {
-                    let d = match self.values.get(&dest.text).copied() {
-                        Some(ValueName::Destination(d)) => d,
-                        _ => {
-                            self.error(Code::E0101, dest.span, format!("unknown destination `{}`", dest.text));
+                ast::TestStmtKind::ExpectReject(r) => {
+                    if let Some((n, sp)) = r.times {
+                        if n == 0 || n == u32::MAX {
+                            self.error(Code::E0636, sp, "`times` counts rejections: give a number from 1").help =
+                                Some("to say there is none, expect `accepted` or another code".into());
                             continue;
                         }
-                    };
-                    let dest_rec =
-                        self.pkg.destinations.get(d.0 as usize).map(|x| x.record).unwrap_or(RecordId(u32::MAX));
-                    let ast::ExprKind::Record { name, fields, rest } = &record.kind else {
-                        self.error(Code::E0201, record.span, "`expect emit` takes a record literal").help =
-                            Some("write `expect emit dest Record { field: value, .. }`".into());
-                        continue;
-                    };
-                    let Some((rec, values)) = self.record_fields(&mut env, name, fields, rest.is_some()) else {
-                        continue;
-                    };
-                    if rec != dest_rec && dest_rec.0 != u32::MAX {
-                        let (a, b) = (self.show(&Ty::Record(dest_rec)), self.show(&Ty::Record(rec)));
-                        self.error(Code::E0201, name.span, format!("`{}` carries `{a}`, not `{b}`", dest.text));
-                        continue;
                     }
-                    ir::TestStmt::ExpectEmit {
-                        dest: d,
-                        record: rec,
-                        fields: values,
+                    ir::TestStmt::ExpectReject {
+                        code: r.code.text.clone(),
+                        message: r.message.as_ref().map(|(how, m)| (*how, m.value.clone())),
+                        times: r.times.map(|(n, _)| n),
                         loc,
-                        text: self.text_of(record.span),
                     }
+                }
+                ast::TestStmtKind::ExpectNoEmit { dest, member } => {
+                    match (self.values.get(&dest.text).copied(), member) {
+                        (Some(ValueName::Destination(d)), None) => {
+                            ir::TestStmt::ExpectNoEmit { dests: vec![d], name: dest.text.clone(), loc }
+                        }
+                        (Some(ValueName::Family(f)), None) => {
+                            let dests =
+                                self.pkg.families.get(f as usize).map(|f| f.members.clone()).unwrap_or_default();
+                            ir::TestStmt::ExpectNoEmit { dests, name: dest.text.clone(), loc }
+                        }
+                        (_, Some(m)) => match self.test_destination(dest, Some(m)) {
+                            Some((d, _)) => ir::TestStmt::ExpectNoEmit {
+                                dests: vec![d],
+                                name: self
+                                    .pkg
+                                    .destinations
+                                    .get(d.0 as usize)
+                                    .map(|x| x.name.clone())
+                                    .unwrap_or_default(),
+                                loc,
+                            },
+                            None => continue,
+                        },
+                        _ => {
+                            self.unknown_destination(dest);
+                            continue;
+                        }
+                    }
+                }
+                ast::TestStmtKind::ExpectEmit(e) => match self.expected_emit(&mut env, e) {
+                    Some(x) => {
+                        ir::TestStmt::ExpectEmit { dest: x.dest, record: x.record, fields: x.fields, loc, text: x.text }
+                    }
+                    None => continue,
+                },
+                ast::TestStmtKind::ExpectExactly(es) => {
+                    let mut emits = Vec::new();
+                    let mut ok = true;
+                    for e in es {
+                        match self.expected_emit(&mut env, e) {
+                            Some(x) => emits.push(x),
+                            None => ok = false,
+                        }
+                    }
+                    if !ok {
+                        continue;
+                    }
+                    ir::TestStmt::ExpectExactly { emits, loc }
                 }
             };
             stmts.push(st);

@@ -353,6 +353,8 @@ enum ValueName {
     Decision(ir::DecisionId),
     Table(TableId),
     Destination(DestId),
+    /// A destination family (LANGUAGE.md §4.3), by its index in `families`.
+    Family(u32),
     State(ir::StateId),
     Metric,
     Calendar(ir::CalendarId),
@@ -655,14 +657,27 @@ impl<'a> Checker<'a> {
                     });
                 }
             }
+            ast::Item::Destination(d) if d.index.is_some() => {
+                if self.claim(&d.name) {
+                    let id = self.pkg.families.len() as u32;
+                    self.values.to_mut().insert(d.name.text.clone(), ValueName::Family(id));
+                    self.pkg.to_mut().families.push(ir::FamilyDef {
+                        name: d.name.text.clone(),
+                        index: crate::types::EnumId(u32::MAX),
+                        record: RecordId(u32::MAX),
+                        members: Vec::new(),
+                    });
+                }
+            }
             ast::Item::Destination(d) => {
                 if self.claim(&d.name) {
                     let id = DestId(self.pkg.destinations.len() as u32);
                     self.values.to_mut().insert(d.name.text.clone(), ValueName::Destination(id));
-                    self.pkg
-                        .to_mut()
-                        .destinations
-                        .push(ir::DestDef { name: d.name.text.clone(), record: RecordId(u32::MAX) });
+                    self.pkg.to_mut().destinations.push(ir::DestDef {
+                        name: d.name.text.clone(),
+                        record: RecordId(u32::MAX),
+                        member_of: None,
+                    });
                 }
             }
             ast::Item::Table(t) => {
@@ -825,6 +840,46 @@ impl<'a> Checker<'a> {
         self.declared.get(&name.text).map(|(f, s)| (*f, *s)) == Some((self.file, name.span))
     }
 
+    /// A family's members: one destination per variant of its index enum,
+    /// named `family.WIRE` (LANGUAGE.md §4.3).
+    fn define_family(&mut self, f: u32, d: &ast::DestinationDecl, record: RecordId) {
+        let Some(index) = &d.index else { return };
+        let e = match self.resolve_type(index) {
+            Ty::Enum(e) => e,
+            Ty::Error => return,
+            other => {
+                let shown = self.show(&other);
+                self.error(
+                    Code::E0631,
+                    index.span(),
+                    format!("a destination family is indexed by an enum, not `{shown}`"),
+                )
+                .help = Some(format!(
+                    "index it by an enum with a variant per destination, e.g. `enum Entity {{ EU, US }}` and `destination {}[Entity]: ...`",
+                    d.name.text
+                ));
+                return;
+            }
+        };
+        let wires: Vec<String> =
+            self.pkg.enum_def(e).map(|def| def.variants.iter().map(|v| v.wire.clone()).collect()).unwrap_or_default();
+        let mut members = Vec::new();
+        for (i, wire) in wires.iter().enumerate() {
+            let id = DestId(self.pkg.destinations.len() as u32);
+            self.pkg.to_mut().destinations.push(ir::DestDef {
+                name: format!("{}.{wire}", d.name.text),
+                record,
+                member_of: Some((f, i as u32)),
+            });
+            members.push(id);
+        }
+        if let Some(def) = self.pkg.to_mut().families.get_mut(f as usize) {
+            def.index = e;
+            def.record = record;
+            def.members = members;
+        }
+    }
+
     fn define_signatures(&mut self, item: &ast::Item) {
         match item {
             ast::Item::Destination(d) if self.is_in_effect(&d.name) => {
@@ -838,10 +893,14 @@ impl<'a> Checker<'a> {
                         RecordId(u32::MAX)
                     }
                 };
-                if let Some(ValueName::Destination(id)) = self.values.get(&d.name.text).copied() {
-                    if let Some(def) = self.pkg.to_mut().destinations.get_mut(id.0 as usize) {
-                        def.record = record;
+                match self.values.get(&d.name.text).copied() {
+                    Some(ValueName::Destination(id)) => {
+                        if let Some(def) = self.pkg.to_mut().destinations.get_mut(id.0 as usize) {
+                            def.record = record;
+                        }
                     }
+                    Some(ValueName::Family(f)) => self.define_family(f, d, record),
+                    _ => {}
                 }
             }
             ast::Item::Table(t) if self.is_in_effect(&t.name) => {

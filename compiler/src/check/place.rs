@@ -84,6 +84,10 @@ impl Place {
                     fields.iter_mut().flatten().for_each(|f| self.expr_mut(f));
                     *loc = self.loc(*loc);
                 }
+                TestStmt::ExpectExactly { emits, loc } => {
+                    emits.iter_mut().flat_map(|e| e.fields.iter_mut().flatten()).for_each(|f| self.expr_mut(f));
+                    *loc = self.loc(*loc);
+                }
             }
         }
         t

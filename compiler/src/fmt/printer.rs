@@ -213,7 +213,10 @@ impl<'a> Printer<'a> {
         match item {
             Item::Enum(d) => self.enum_decl(d),
             Item::Record(d) => self.record_decl(d),
-            Item::Destination(d) => Doc::text(format!("destination {}: {}", d.name.text, ty(&d.ty))),
+            Item::Destination(d) => match &d.index {
+                Some(i) => Doc::text(format!("destination {}[{}]: {}", d.name.text, ty(i), ty(&d.ty))),
+                None => Doc::text(format!("destination {}: {}", d.name.text, ty(&d.ty))),
+            },
             Item::Table(d) => {
                 let effective = match &d.effective {
                     Some(Effective { from, to: Some(to) }) => format!(" effective {} to {}", from.text, to.text),
@@ -543,6 +546,15 @@ impl<'a> Printer<'a> {
 
     // ------------------------------------------------------------ statements
 
+    /// `emit dest[member]? Record { ... }` of `expect emit` and `expect exactly`.
+    fn expected_emit(&mut self, e: &ExpectedEmit) -> Doc {
+        let head = match &e.member {
+            Some(m) => format!("emit {}[{}] ", e.dest.text, m.text),
+            None => format!("emit {} ", e.dest.text),
+        };
+        Doc::concat(vec![Doc::text(head), self.expr(&e.record)])
+    }
+
     fn block(&mut self, b: &Block) -> Doc {
         let close = (b.span.end as usize).saturating_sub(1);
         self.braced(&b.stmts, |s| s.span.start as usize, Self::stmt, close)
@@ -574,9 +586,15 @@ impl<'a> Printer<'a> {
             StmtKind::Check { cond, reject } => self.guard("check", cond, reject),
             StmtKind::Require { cond, reject } => self.guard("require", cond, reject),
             StmtKind::Reject(r) => self.rejection(r),
-            StmtKind::Emit { dest, value } => {
+            StmtKind::Emit { dest, index: None, value } => {
                 Doc::concat(vec![Doc::text(format!("emit {} ", dest.text)), self.expr(value)])
             }
+            StmtKind::Emit { dest, index: Some(i), value } => Doc::concat(vec![
+                Doc::text(format!("emit {}[", dest.text)),
+                self.expr(i),
+                Doc::text("] "),
+                self.expr(value),
+            ]),
             StmtKind::If { branches, otherwise } => {
                 let mut parts = Vec::new();
                 for (i, (cond, body)) in branches.iter().enumerate() {
@@ -684,11 +702,32 @@ impl<'a> Printer<'a> {
                 let r = self.expr(r);
                 Doc::concat(vec![Doc::text(format!("expect state {}", state.text)), k, Doc::text(" "), r])
             }
-            TestStmtKind::ExpectReject(c) => Doc::text(format!("expect reject {}", c.text)),
-            TestStmtKind::ExpectEmit { dest, record } => {
-                Doc::concat(vec![Doc::text(format!("expect emit {} ", dest.text)), self.expr(record)])
+            TestStmtKind::ExpectReject(r) => {
+                let mut parts = vec![Doc::text(format!("expect reject {}", r.code.text))];
+                if let Some((how, m)) = &r.message {
+                    let before = matches!(how, MessageMatch::Suffix | MessageMatch::Contains);
+                    let after = matches!(how, MessageMatch::Prefix | MessageMatch::Contains);
+                    parts.push(Doc::text(if before { " .. " } else { " " }));
+                    parts.push(self.verbatim(m.span));
+                    if after {
+                        parts.push(Doc::text(" .."));
+                    }
+                }
+                if let Some((n, _)) = r.times {
+                    parts.push(Doc::text(format!(" times {n}")));
+                }
+                Doc::concat(parts)
             }
-            TestStmtKind::ExpectNoEmit { dest } => Doc::text(format!("expect no emit {}", dest.text)),
+            TestStmtKind::ExpectEmit(e) => Doc::concat(vec![Doc::text("expect "), self.expected_emit(e)]),
+            TestStmtKind::ExpectExactly(es) => {
+                let close = (s.span.end as usize).saturating_sub(1);
+                let body = self.braced(es, |e| e.span.start as usize, Self::expected_emit, close);
+                Doc::concat(vec![Doc::text("expect exactly "), body])
+            }
+            TestStmtKind::ExpectNoEmit { dest, member: None } => Doc::text(format!("expect no emit {}", dest.text)),
+            TestStmtKind::ExpectNoEmit { dest, member: Some(m) } => {
+                Doc::text(format!("expect no emit {}[{}]", dest.text, m.text))
+            }
             TestStmtKind::Assert(e) => Doc::concat(vec![Doc::text("assert "), self.expr(e)]),
             TestStmtKind::Let(l) => self.let_stmt(l),
         }

@@ -141,6 +141,8 @@ impl TypeRef {
 pub struct DestinationDecl {
     pub docs: Option<String>,
     pub name: Ident,
+    /// `destination erp[Entity]: R`: a family, one member per variant of the enum.
+    pub index: Option<TypeRef>,
     pub ty: TypeRef,
     pub span: Span,
 }
@@ -339,6 +341,8 @@ pub enum StmtKind {
     Reject(Rejection),
     Emit {
         dest: Ident,
+        /// `emit erp[e] v`: the member of a destination family.
+        index: Option<Expr>,
         value: Expr,
     },
     If {
@@ -424,13 +428,14 @@ pub enum TestStmtKind {
         rows: Vec<Expr>,
     },
     ExpectStatus(Ident),
-    ExpectReject(Ident),
-    ExpectEmit {
-        dest: Ident,
-        record: Expr,
-    },
+    ExpectReject(ExpectReject),
+    ExpectEmit(ExpectedEmit),
+    /// `expect exactly { emit ... }`: these emits, in order, and no other.
+    ExpectExactly(Vec<ExpectedEmit>),
     ExpectNoEmit {
         dest: Ident,
+        /// `expect no emit erp[EU]`: one member of a family.
+        member: Option<Ident>,
     },
     /// `expect state s[k] R { ... }`, or with `record` `None`, `expect no state s[k]`.
     ExpectState {
@@ -579,4 +584,33 @@ pub enum ExprKind {
     },
     List(Vec<Expr>),
     Paren(Box<Expr>),
+}
+
+/// `emit dest[member]? Record { ... }` in a test's expectations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExpectedEmit {
+    pub dest: Ident,
+    /// The variant naming a member of a destination family.
+    pub member: Option<Ident>,
+    pub record: Expr,
+    /// From `emit` to the record's end.
+    pub span: Span,
+}
+
+/// `expect reject CODE "message" times N`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExpectReject {
+    pub code: Ident,
+    pub message: Option<(MessageMatch, StrLit)>,
+    /// The count and its span.
+    pub times: Option<(u32, Span)>,
+}
+
+/// How `expect reject`'s message is matched: `"m"`, `"m" ..`, `.. "m"`, `.. "m" ..`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageMatch {
+    Exact,
+    Prefix,
+    Suffix,
+    Contains,
 }

@@ -33,8 +33,9 @@ pub const CONTEXTUAL_CLAUSE: &[&str] = &["where", "by", "age"];
 pub const CONTEXTUAL_DATED: &[&str] = &["effective", "to", "of"];
 
 /// Contextual words inside a test's statements: `expect no emit`, `expect no
-/// state`, `given file` (`expect state` reuses `state`).
-pub const CONTEXTUAL_TEST: &[&str] = &["no", "file"];
+/// state`, `given file`, `expect reject C times 2`, `expect exactly { ... }`
+/// (`expect state` reuses `state`).
+pub const CONTEXTUAL_TEST: &[&str] = &["no", "file", "times", "exactly"];
 
 /// Every contextual word (LANGUAGE.md §2): a keyword only in its places, a
 /// name everywhere else; each once.

@@ -246,6 +246,12 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::kw_with => "`with`",
         Rule::kw_no => "`no`",
         Rule::kw_file => "`file`",
+        Rule::kw_times => "`times`",
+        Rule::kw_exactly => "`exactly`",
+        Rule::dest_index | Rule::emit_index | Rule::member => "`[`",
+        Rule::reject_message => "a message",
+        Rule::reject_times => "`times`",
+        Rule::expect_exactly | Rule::exact_emit => "`emit`",
         Rule::kw_state => "`state`",
         Rule::kw_metric => "`metric`",
         Rule::kw_put => "`put`",
@@ -480,8 +486,14 @@ impl<'t> Builder<'t> {
             }
             Rule::destination_decl => {
                 let name = self.ident(it.next()?, base);
-                let ty = self.ty(it.next()?, base);
-                Item::Destination(DestinationDecl { docs, name, ty, span })
+                let mut next = it.next()?;
+                let mut index = None;
+                if next.as_rule() == Rule::dest_index {
+                    index = Some(self.ty(inner(next).next()?, base));
+                    next = it.next()?;
+                }
+                let ty = self.ty(next, base);
+                Item::Destination(DestinationDecl { docs, name, index, ty, span })
             }
             Rule::table_decl => {
                 let name = self.ident(it.next()?, base);
@@ -833,8 +845,14 @@ impl<'t> Builder<'t> {
             Rule::reject_stmt => StmtKind::Reject(self.rejection(&mut it, base)?),
             Rule::emit_stmt => {
                 let dest = self.ident(it.next()?, base);
-                let value = self.expr(it.next()?, base);
-                StmtKind::Emit { dest, value }
+                let mut next = it.next()?;
+                let mut index = None;
+                if next.as_rule() == Rule::emit_index {
+                    index = Some(self.expr(inner(next).next()?, base));
+                    next = it.next()?;
+                }
+                let value = self.expr(next, base);
+                StmtKind::Emit { dest, index, value }
             }
             Rule::if_stmt => {
                 let parts: Vec<Pair<Rule>> = it.collect();
@@ -899,6 +917,21 @@ impl<'t> Builder<'t> {
         Some(Stmt { kind, span })
     }
 
+    /// `emit dest[member]? Record { ... }` in `expect emit` and `expect exactly`.
+    fn expected_emit(&mut self, p: Pair<'t, Rule>, base: usize) -> Option<ExpectedEmit> {
+        let span = self.span(&p, base);
+        let mut ei = inner(p);
+        let dest = self.ident(ei.next()?, base);
+        let mut next = ei.next()?;
+        let mut member = None;
+        if next.as_rule() == Rule::member {
+            member = Some(self.ident(inner(next).next()?, base));
+            next = ei.next()?;
+        }
+        let record = self.expr(next, base);
+        Some(ExpectedEmit { dest, member, record, span })
+    }
+
     fn test_stmt(&mut self, p: Pair<'t, Rule>, base: usize) -> Option<TestStmt> {
         let span = self.span(&p, base);
         let rule = p.as_rule();
@@ -920,15 +953,58 @@ impl<'t> Builder<'t> {
             Rule::expect_stmt => {
                 let e = it.next()?;
                 let erule = e.as_rule();
-                let mut ei = inner(e);
+                let mut ei = inner(e.clone());
                 match erule {
-                    Rule::expect_no_emit => TestStmtKind::ExpectNoEmit { dest: self.ident(ei.next()?, base) },
-                    Rule::expect_emit => {
+                    Rule::expect_no_emit => {
                         let dest = self.ident(ei.next()?, base);
-                        let record = self.expr(ei.next()?, base);
-                        TestStmtKind::ExpectEmit { dest, record }
+                        let member = ei.next().and_then(|m| inner(m).next()).map(|m| self.ident(m, base));
+                        TestStmtKind::ExpectNoEmit { dest, member }
                     }
-                    Rule::expect_reject => TestStmtKind::ExpectReject(self.ident(ei.next()?, base)),
+                    Rule::expect_emit => TestStmtKind::ExpectEmit(self.expected_emit(e, base)?),
+                    Rule::expect_exactly => {
+                        let mut emits = Vec::new();
+                        for x in ei {
+                            emits.push(self.expected_emit(x, base)?);
+                        }
+                        TestStmtKind::ExpectExactly(emits)
+                    }
+                    Rule::expect_reject => {
+                        let code = self.ident(ei.next()?, base);
+                        let mut message = None;
+                        let mut times = None;
+                        for part in ei {
+                            match part.as_rule() {
+                                Rule::reject_message => {
+                                    let mut before = false;
+                                    let mut after = false;
+                                    let mut text = None;
+                                    for q in inner(part) {
+                                        match q.as_rule() {
+                                            Rule::msg_rest if text.is_none() => before = true,
+                                            Rule::msg_rest => after = true,
+                                            _ => text = Some(self.str_lit(q, base)),
+                                        }
+                                    }
+                                    let text = text?;
+                                    let how = match (before, after) {
+                                        (false, false) => MessageMatch::Exact,
+                                        (false, true) => MessageMatch::Prefix,
+                                        (true, false) => MessageMatch::Suffix,
+                                        (true, true) => MessageMatch::Contains,
+                                    };
+                                    message = Some((how, text));
+                                }
+                                Rule::reject_times => {
+                                    let n = inner(part).next()?;
+                                    let sp = self.span(&n, base);
+                                    let value = n.as_str().replace('_', "").parse::<u32>().unwrap_or(u32::MAX);
+                                    times = Some((value, sp));
+                                }
+                                _ => {}
+                            }
+                        }
+                        TestStmtKind::ExpectReject(ExpectReject { code, message, times })
+                    }
                     Rule::expect_state | Rule::expect_no_state => {
                         let state = self.ident(ei.next()?, base);
                         let keys = self.state_keys(ei.next()?, base);
@@ -1267,6 +1343,8 @@ fn is_keyword_rule(r: Rule) -> bool {
             | Rule::kw_with
             | Rule::kw_no
             | Rule::kw_file
+            | Rule::kw_times
+            | Rule::kw_exactly
             | Rule::kw_state
             | Rule::kw_metric
             | Rule::kw_put

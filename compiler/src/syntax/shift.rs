@@ -82,6 +82,9 @@ impl Shift {
             }
             Item::Destination(d) => {
                 self.ident(&mut d.name);
+                if let Some(i) = &mut d.index {
+                    self.ty(i);
+                }
                 self.ty(&mut d.ty);
                 self.span(&mut d.span);
             }
@@ -249,8 +252,11 @@ impl Shift {
                 self.rejection(reject);
             }
             StmtKind::Reject(r) => self.rejection(r),
-            StmtKind::Emit { dest, value } => {
+            StmtKind::Emit { dest, index, value } => {
                 self.ident(dest);
+                if let Some(i) = index {
+                    self.expr(i);
+                }
                 self.expr(value);
             }
             StmtKind::If { branches, otherwise } => {
@@ -303,6 +309,14 @@ impl Shift {
         }
         self.span(&mut s.span);
     }
+    fn expected_emit(&mut self, e: &mut ExpectedEmit) {
+        self.ident(&mut e.dest);
+        if let Some(m) = &mut e.member {
+            self.ident(m);
+        }
+        self.expr(&mut e.record);
+        self.span(&mut e.span);
+    }
     fn test_stmt(&mut self, s: &mut TestStmt) {
         match &mut s.kind {
             TestStmtKind::Given(e) | TestStmtKind::Assert(e) => self.expr(e),
@@ -313,12 +327,28 @@ impl Shift {
                     self.expr(r);
                 }
             }
-            TestStmtKind::ExpectStatus(i) | TestStmtKind::ExpectReject(i) => self.ident(i),
-            TestStmtKind::ExpectEmit { dest, record } => {
-                self.ident(dest);
-                self.expr(record);
+            TestStmtKind::ExpectStatus(i) => self.ident(i),
+            TestStmtKind::ExpectReject(r) => {
+                self.ident(&mut r.code);
+                if let Some((_, m)) = &mut r.message {
+                    self.str_lit(m);
+                }
+                if let Some((_, sp)) = &mut r.times {
+                    self.span(sp);
+                }
             }
-            TestStmtKind::ExpectNoEmit { dest } => self.ident(dest),
+            TestStmtKind::ExpectEmit(e) => self.expected_emit(e),
+            TestStmtKind::ExpectExactly(es) => {
+                for e in es {
+                    self.expected_emit(e);
+                }
+            }
+            TestStmtKind::ExpectNoEmit { dest, member } => {
+                self.ident(dest);
+                if let Some(m) = member {
+                    self.ident(m);
+                }
+            }
             TestStmtKind::ExpectState { state, keys, record } => {
                 self.ident(state);
                 for k in keys {

@@ -5,7 +5,8 @@
 //! choice one byte of the fuzz input). The package has an enum, a record list,
 //! optionals, Money, Currency, Date and Timestamp fields, a function and
 //! decision tables of every hit policy and input shape; handlers have lets,
-//! checks and requires, loops and emits over expressions up to depth 3. Most
+//! checks and requires, loops and emits (to a destination family by value too)
+//! over expressions up to depth 3. Most
 //! programs also have state (a Text-keyed and a composite-keyed state, with
 //! metrics over them): reads anywhere an expression may be, `put`,
 //! `update` (guarded or not) and `delete` among the statements; the events
@@ -94,6 +95,7 @@ event Ev as "ev" {
 record Out { i: Int, d: Decimal, m: Money, t: Text, b: Bool, dt: Date, k: Kind, ts: Timestamp?, c: Currency }
 destination out: Out
 destination side: Out
+destination routed[Kind]: Out
 
 fn bump(x: Int, y: Decimal) -> Decimal = x * y + 1
 
@@ -624,6 +626,13 @@ impl<'r, 'd> Gen<'r, 'd> {
             let (total, w) = (self.money(), self.decimal());
             body.push_str(&format!(
                 "  for p in allocate({total}, [{w}, 1, {w}]) {{\n    emit side Out {{ i: minor_units(currency(p)), d: amount(p), m: round(p, Up), t: \"part\", b: p > 0 USD, dt: v.dt, k: v.k, ts: v.ots, c: currency(p) }}\n  }}\n"
+            ));
+        }
+        if self.chance(0.4) {
+            // Routing by value (LANGUAGE.md §4.3): the index, then the record.
+            let (member, i, d, k) = (self.kind(), self.int(), self.decimal(), self.kind());
+            body.push_str(&format!(
+                "  emit routed[{member}] Out {{ i: {i}, d: {d}, m: 0 EUR, t: \"r\", b: false, dt: v.dt, k: {k}, ts: v.ts, c: v.c }}\n"
             ));
         }
         let (i, d, m, t, b, dt, k) =

@@ -52,7 +52,7 @@ impl<'a> Checker<'a> {
                 self.error(Code::E0201, callee.span, format!("`{}` is not a function", callee.text));
                 self.err_expr(span)
             }
-            Some(ValueName::Destination(_)) => {
+            Some(ValueName::Destination(_) | ValueName::Family(_)) => {
                 self.error(Code::E0201, callee.span, format!("`{}` is a destination", callee.text)).help =
                     Some(format!("send a record to it with `emit {} Record {{ ... }}`", callee.text));
                 self.err_expr(span)

@@ -415,6 +415,7 @@ impl<'a> Checker<'a> {
                 ValueName::Decision(_) => "a decision: call it with arguments",
                 ValueName::Table(_) => "a table: look a row up with `table[key]`",
                 ValueName::Destination(_) => "a destination: use it with `emit`",
+                ValueName::Family(_) => "a destination family: use it with `emit name[variant]`",
                 ValueName::State(_) => "a state: read a record with `state[key]`",
                 ValueName::Metric => "a metric: `canon status` shows it",
                 ValueName::Calendar(_) => {
