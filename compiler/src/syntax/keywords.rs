@@ -28,6 +28,9 @@ pub const CONTEXTUAL_STATEMENT: &[&str] = &["put", "update", "delete"];
 /// Contextual words of a `metric` declaration's clauses.
 pub const CONTEXTUAL_CLAUSE: &[&str] = &["where", "by", "age"];
 
+/// Contextual words of a decision table: `default expr` after the hit policy (LANGUAGE.md §5.2).
+pub const CONTEXTUAL_DECISION: &[&str] = &["default"];
+
 /// Contextual words inside a test's statements: `expect no emit`, `expect no
 /// state`, `given file` (`expect state` reuses `state`).
 pub const CONTEXTUAL_TEST: &[&str] = &["no", "file"];
@@ -41,6 +44,7 @@ pub fn contextual() -> impl Iterator<Item = &'static str> {
         .chain(CONTEXTUAL_STATEMENT.iter().copied())
         .chain(CONTEXTUAL_CLAUSE.iter().copied())
         .chain(CONTEXTUAL_TEST.iter().copied())
+        .chain(CONTEXTUAL_DECISION.iter().copied())
 }
 
 /// Every group, each word in exactly one.
