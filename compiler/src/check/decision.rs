@@ -224,7 +224,8 @@ impl<'a> Checker<'a> {
         });
         self.policy_fits(hit, by_priority, &out_ty, &output_fields, d);
         let mut numbers: Vec<usize> = (0..rows.len()).collect();
-        if by_priority {
+        let enum_first = matches!(output_fields.first().map(|(_, t)| t.strip()), Some(Ty::Enum(_)));
+        if by_priority && enum_first {
             // Rows in the order of the first output column's enum, stably.
             let key_field = output_fields.first().map(|(fi, _)| *fi).unwrap_or(0);
             let mut keyed = Vec::new();
@@ -234,8 +235,6 @@ impl<'a> Checker<'a> {
                     Some(ir::ExprKind::Const(Const::Enum(_, v))) => *v,
                     _ => {
                         all_const = false;
-                        let at = r.outputs.get(key_field).map(|o| o.loc).unwrap_or(r.loc);
-                        let _ = at;
                         self.error(
                             Code::E0308,
                             *span,
