@@ -567,19 +567,22 @@ impl<'a> Checker<'a> {
         let collecting = matches!(hit, Hit::Collect | Hit::CollectAgg(_));
         // Completeness: a gap is claimed only where no row can match even
         // when every unknown cell matches.
-        if !collecting && !has_default && !def.ret.is_optional() {
-            if uncovered(&lo, &domains, &all_rows, 0, None, &mut Vec::new()).is_some() {
-                if let Some(w) = uncovered(&hi, &domains, &all_rows, 0, None, &mut Vec::new()) {
-                    let msg =
-                        format!("decision `{}` does not cover every input: no row matches {}", def.name, describe(&w));
-                    let boxes = widen(&hi, &domains, &w);
-                    let cells = w
-                        .iter()
-                        .zip(domains.iter())
-                        .zip(boxes.iter().zip(ordered_cols.iter()))
-                        .map(|((a, dom), (set, ord))| set_cell(dom, set, *a, *ord))
-                        .collect();
-                    self.diags.push(
+        if !collecting
+            && !has_default
+            && !def.ret.is_optional()
+            && uncovered(&lo, &domains, &all_rows, 0, None, &mut Vec::new()).is_some()
+        {
+            if let Some(w) = uncovered(&hi, &domains, &all_rows, 0, None, &mut Vec::new()) {
+                let msg =
+                    format!("decision `{}` does not cover every input: no row matches {}", def.name, describe(&w));
+                let boxes = widen(&hi, &domains, &w);
+                let cells = w
+                    .iter()
+                    .zip(domains.iter())
+                    .zip(boxes.iter().zip(ordered_cols.iter()))
+                    .map(|((a, dom), (set, ord))| set_cell(dom, set, *a, *ord))
+                    .collect();
+                self.diags.push(
                         Diagnostic::new(Code::E0302, self.file, d.name.span, msg)
                             .with_help(format!(
                                 "add a row for it (a last row of `-` cells catches everything), a `default`, or make the result optional: `-> {}?`",
@@ -587,7 +590,6 @@ impl<'a> Checker<'a> {
                             ))
                             .with_data(Data::UncoveredInput(cells)),
                     );
-                }
             }
         }
         // W0306: a date the ranges of an optional decision step over.
