@@ -1169,3 +1169,43 @@ pub(crate) fn show_const(c: &Const) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn text(s: &str) -> Const {
+        Const::Text(s.to_string().into())
+    }
+
+    #[test]
+    fn text_atoms_are_exact() {
+        // "" has nothing below; the next text after "a" is "a\0".
+        assert_eq!(step(&text(""), -1), None);
+        assert_eq!(step(&text("b"), -1), Some(text("")));
+        assert_eq!(step(&text("a"), 1), Some(text("a\u{0}")));
+        assert_eq!(between(&text("a"), &text("b")), Some(text("a\u{0}")));
+        assert_eq!(between(&text("a"), &text("a\u{0}")), None);
+    }
+
+    #[test]
+    fn a_parameter_cell_is_unknown_and_lists_combine() {
+        let lt = |v: i64| CellTest::Cmp { op: CmpOp::Lt, value: Const::Int(v), kind: OrdKind::Int };
+        let param = CellTest::CmpParam { op: CmpOp::Gt, param: 1, kind: OrdKind::Int };
+        assert_eq!(cell_matches3(&param, &Const::Int(3)), None);
+        let any = CellTest::AnyOf(vec![lt(0), param.clone()]);
+        assert_eq!(cell_matches3(&any, &Const::Int(-1)), Some(true));
+        assert_eq!(cell_matches3(&any, &Const::Int(5)), None);
+        let all = CellTest::AllOf(vec![lt(0), param]);
+        assert_eq!(cell_matches3(&all, &Const::Int(5)), Some(false));
+        assert_eq!(cell_matches3(&all, &Const::Int(-5)), None);
+        assert_eq!(cell_matches3(&CellTest::AnyOf(vec![lt(0), lt(9)]), &Const::Int(20)), Some(false));
+    }
+
+    #[test]
+    fn rows_named_in_a_list() {
+        assert_eq!(join_and(&["a".into()]), "a");
+        assert_eq!(join_and(&["a".into(), "b".into(), "c".into()]), "a, b and c");
+    }
+}
