@@ -68,6 +68,9 @@ codes! {
         E0303 = "E0303", "decision rows overlap under `hit unique`";
         W0304 = "W0304", "decision row can never match";
         E0305 = "E0305", "decision row has the wrong number of cells";
+        W0306 = "W0306", "a gap between the date ranges of a decision whose result is optional";
+        E0307 = "E0307", "decision rows overlap under `hit any` with different outputs";
+        E0308 = "E0308", "hit policy does not fit the decision's result";
         E0401 = "E0401", "recursion";
         E0402 = "E0402", "a second handler for the same event type";
         E0501 = "E0501", "state named outside a handler";

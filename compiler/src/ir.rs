@@ -325,7 +325,37 @@ pub struct FnDef {
 pub enum Hit {
     First,
     Unique,
+    /// Every matching row must give the same output (LANGUAGE.md §5.2).
+    Any,
     Collect,
+    /// `collect sum`, `collect count`, `collect min`, `collect max`.
+    CollectAgg(CollectAgg),
+}
+
+/// The aggregation of a `collect` decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CollectAgg {
+    Sum,
+    Count,
+    Min,
+    Max,
+}
+
+impl DecisionDef {
+    /// The type of a call of the decision: `List<Out>` under `collect`
+    /// (and `output order`), the aggregation's type under `collect sum` and
+    /// friends, else the declared result.
+    pub fn call_ty(&self) -> Ty {
+        let out = self.ret.strip().clone();
+        match self.hit {
+            Hit::Collect => Ty::list(out),
+            Hit::CollectAgg(CollectAgg::Count) => Ty::Int,
+            Hit::CollectAgg(CollectAgg::Sum) if out == Ty::Money => Ty::optional(out),
+            Hit::CollectAgg(CollectAgg::Sum) => out,
+            Hit::CollectAgg(CollectAgg::Min | CollectAgg::Max) => Ty::optional(out),
+            _ => self.ret.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -340,6 +370,8 @@ pub struct DecisionDef {
     /// When the output is a record, its type; the row outputs are its fields in order.
     pub output_record: Option<RecordId>,
     pub rows: Vec<DecisionRow>,
+    /// The `default` output: the result when no row matches.
+    pub default: Option<Expr>,
     pub n_locals: u32,
     pub site: Option<DeclSite>,
     pub loc: Loc,
@@ -372,6 +404,16 @@ pub enum CellTest {
         hi_closed: bool,
         kind: OrdKind,
     },
+    /// An ordered comparison with another parameter of the decision (its slot).
+    CmpParam {
+        op: CmpOp,
+        param: u32,
+        kind: OrdKind,
+    },
+    /// A list of tests, any of which matches (`< 18, >= 60`), tried left to right.
+    AnyOf(Vec<CellTest>),
+    /// Tests that must all match, left to right (a range with a parameter at an end).
+    AllOf(Vec<CellTest>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -278,6 +278,7 @@ mod tests {
                 .into_iter()
                 .map(|cells| ir::DecisionRow { cells, outputs: Vec::new(), loc: Loc::default() })
                 .collect(),
+            default: None,
             n_locals: params.len() as u32,
             site: None,
             loc: Loc::default(),

@@ -1381,13 +1381,13 @@ extern "C" fn decision_conflict(
     let Some(d) = pkg.decisions.get(DecisionIndex::decode(aux).index()) else { return 1 };
     let row_loc = |c: &Cell| d.rows.get(c.i64() as usize).map(|r| pkg.loc_string(r.loc)).unwrap_or_default();
     let loc = ctx.shared.locs.get(cell_arg(c).i64() as usize).copied().unwrap_or_default();
-    let fault = canon_runtime::outcome::Fault::rows_conflict(
-        &d.name,
-        &row_loc(cell_arg(a)),
-        &row_loc(cell_arg(b)),
-        loc,
-        &pkg.loc_string(loc),
-    );
+    // Under `hit any` the rows disagree on the output; under `hit unique` they both match.
+    let conflict = if d.hit == canon_compiler::ir::Hit::Any {
+        canon_runtime::outcome::Fault::outputs_conflict
+    } else {
+        canon_runtime::outcome::Fault::rows_conflict
+    };
+    let fault = conflict(&d.name, &row_loc(cell_arg(a)), &row_loc(cell_arg(b)), loc, &pkg.loc_string(loc));
     ctx.fault = Some(fault);
     1
 }

@@ -204,6 +204,22 @@ impl Workspace {
         if words.last() == Some(&"emit") {
             return self.destination_completion();
         }
+        // After `hit` (LANGUAGE.md §5.2): the hit policies, and after `collect` its aggregations.
+        match words.last() {
+            Some(&"hit") => {
+                return HIT_POLICIES
+                    .iter()
+                    .map(|p| Completion::new(p.to_string(), CompletionKind::Keyword, None))
+                    .collect()
+            }
+            Some(&"collect") if words.len() >= 2 && words.get(words.len() - 2) == Some(&"hit") => {
+                return ["sum", "count", "min", "max"]
+                    .iter()
+                    .map(|p| Completion::new(p.to_string(), CompletionKind::Keyword, None))
+                    .collect()
+            }
+            _ => {}
+        }
         self.then_general(expected.unwrap_or_default(), line, cx)
     }
 
@@ -805,6 +821,9 @@ fn named_type(pkg: &ir::Package, name: &str) -> Option<Ty> {
     };
     Some(if optional { Ty::optional(ty) } else { ty })
 }
+
+/// The hit policies of a decision (LANGUAGE.md §5.2), as completion offers them.
+const HIT_POLICIES: &[&str] = &["first", "unique", "any", "priority", "output order", "collect"];
 
 /// Where in a decision's header row (`| param | ... || out | ... |`, the
 /// first after `hit`) the cursor is.

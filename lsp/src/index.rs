@@ -230,6 +230,9 @@ impl Walker<'_, '_> {
                         self.push(o, Target::Field { record: rec.clone(), field: o.text.clone() }, false);
                     }
                 }
+                if let Some(e) = &d.default {
+                    self.expr(e);
+                }
                 for row in &d.rows {
                     for c in &row.inputs {
                         self.cell(c);
@@ -269,12 +272,28 @@ impl Walker<'_, '_> {
                     self.lit(v);
                 }
             }
-            ast::CellKind::Cmp(_, v) => self.lit(v),
+            ast::CellKind::Cmp(_, v) => self.bound(v),
             ast::CellKind::Range { lo, hi, .. } => {
-                self.lit(lo);
-                self.lit(hi);
+                self.bound(lo);
+                self.bound(hi);
+            }
+            ast::CellKind::AnyOf(items) => {
+                for i in items {
+                    self.cell(i);
+                }
             }
         }
+    }
+
+    /// A comparison's operand: a parameter of the decision (`> limit`) or a constant.
+    fn bound(&mut self, l: &ast::Lit) {
+        if let ast::LitKind::Name(id) = &l.kind {
+            if let Some(decl) = self.local(&id.text) {
+                self.push(id, Target::Local { file: self.cx.file, decl }, false);
+                return;
+            }
+        }
+        self.lit(l);
     }
 
     fn lit(&mut self, l: &ast::Lit) {

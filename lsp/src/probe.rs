@@ -62,6 +62,7 @@ fn skeleton_item(item: &ast::Item) -> Option<ast::Item> {
             params: d.params.clone(),
             ret: d.ret.clone(),
             hit: d.hit.clone(),
+            default: None,
             inputs: d.inputs.clone(),
             outputs: d.outputs.clone(),
             header_span: d.header_span,

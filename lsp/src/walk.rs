@@ -24,6 +24,9 @@ pub(crate) fn walk_item<'a>(
             expr(&d.body, f);
         }
         ast::Item::Decision(d) => {
+            if let Some(e) = &d.default {
+                expr(e, f);
+            }
             for row in &d.rows {
                 for o in &row.outputs {
                     expr(o, f);

@@ -160,3 +160,28 @@ fn completion_offers_the_declared_keywords_by_place() {
         .collect();
     assert_eq!(got, keywords::CONTEXTUAL_CLAUSE);
 }
+
+#[test]
+fn completion_offers_the_hit_policies_after_hit() {
+    use canon_lsp::analysis::Workspace;
+    use canon_lsp::completion::CompletionKind;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let key_of = |ws: &Workspace| ws.key_of(&dir.join("a.canon"));
+    let offered = |text: &str| -> Vec<String> {
+        std::fs::write(dir.join("a.canon"), text).unwrap();
+        let mut ws = Workspace::new();
+        ws.load_root(dir);
+        let key = key_of(&ws);
+        ws.completion(&key, text.len() as u32)
+            .into_iter()
+            .filter(|c| c.kind == CompletionKind::Keyword)
+            .map(|c| c.label)
+            .collect()
+    };
+    let policies = offered("decision d(a: Int) -> Int\n  hit ");
+    for p in ["first", "unique", "any", "priority", "output order", "collect"] {
+        assert!(policies.iter().any(|x| x == p), "`{p}` not offered: {policies:?}");
+    }
+    assert_eq!(offered("decision d(a: Int) -> Int\n  hit collect "), ["sum", "count", "min", "max"]);
+}

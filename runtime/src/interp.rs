@@ -6,10 +6,11 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use canon_compiler::ir::{
-    self, Aggregate, BinaryOp, Builtin, CalendarOp, CellTest, CmpOp, Const, DestId, Expr, ExprKind, Hit, InterpPart,
+    self, Aggregate, BinaryOp, Builtin, CalendarOp, CellTest, CmpOp, CollectAgg, Const, DestId, Expr, ExprKind, Hit,
+    InterpPart,
     Loc, Pat, Stmt, UnaryOp,
 };
-use canon_compiler::types::OrdKind;
+use canon_compiler::types::{OrdKind, Ty};
 use canon_stdlib::money::{self, MoneyOp};
 use canon_stdlib::{num, text, Rounding};
 use smallvec::SmallVec;
@@ -519,7 +520,7 @@ impl<'a> Interp<'a> {
                         return self.row_output(d, row, frame);
                     }
                 }
-                self.no_row(d, loc)
+                self.no_row(d, frame, loc)
             }
             Hit::Unique => {
                 let mut found: Option<&ir::DecisionRow> = None;
@@ -534,7 +535,35 @@ impl<'a> Interp<'a> {
                 }
                 match found {
                     Some(row) => self.row_output(d, row, frame),
-                    None => self.no_row(d, loc),
+                    None => self.no_row(d, frame, loc),
+                }
+            }
+            Hit::Any => {
+                // Every matching row must give an output equal to the first's.
+                let mut found: Option<(&ir::DecisionRow, Value)> = None;
+                for row in &d.rows {
+                    if self.row_matches(d, row, frame)? {
+                        let v = self.row_output(d, row, frame)?;
+                        match &found {
+                            Some((first, fv)) => {
+                                if *fv != v {
+                                    let (a, b) = (self.pkg.loc_string(first.loc), self.pkg.loc_string(row.loc));
+                                    return Err(Fault::outputs_conflict(
+                                        &d.name,
+                                        &a,
+                                        &b,
+                                        loc,
+                                        &self.pkg.loc_string(loc),
+                                    ));
+                                }
+                            }
+                            None => found = Some((row, v)),
+                        }
+                    }
+                }
+                match found {
+                    Some((_, v)) => Ok(v),
+                    None => self.no_row(d, frame, loc),
                 }
             }
             Hit::Collect => {
@@ -546,10 +575,59 @@ impl<'a> Interp<'a> {
                 }
                 Ok(Value::List(out.into()))
             }
+            Hit::CollectAgg(agg) => {
+                use canon_stdlib::functions::sum;
+                let f = |r: canon_stdlib::Fault, at: Loc| self.fault(r, at);
+                let mut acc = match (agg, d.ret.strip()) {
+                    (CollectAgg::Count, _) => Value::Int(0),
+                    (CollectAgg::Sum, Ty::Int) => Value::Int(sum::INT_ZERO),
+                    (CollectAgg::Sum, Ty::Decimal) => Value::Decimal(sum::decimal_zero()),
+                    _ => Value::None,
+                };
+                for row in &d.rows {
+                    if !self.row_matches(d, row, frame)? {
+                        continue;
+                    }
+                    let v = self.row_output(d, row, frame)?;
+                    acc = match (agg, acc, v) {
+                        (CollectAgg::Count, Value::Int(n), _) => Value::Int(n.saturating_add(1)),
+                        (_, Value::None, v) => v,
+                        (CollectAgg::Sum, Value::Int(a), Value::Int(b)) => {
+                            Value::Int(sum::add_int(a, b).map_err(|r| f(r, row.loc))?)
+                        }
+                        (CollectAgg::Sum, Value::Decimal(a), Value::Decimal(b)) => {
+                            Value::Decimal(sum::add_decimal(a, b).map_err(|r| f(r, row.loc))?)
+                        }
+                        (CollectAgg::Sum, Value::Money(a, c), Value::Money(b, e)) => {
+                            let (x, cur) = sum::add_money((a, c), (b, e)).map_err(|r| f(r, row.loc))?;
+                            Value::Money(x, cur)
+                        }
+                        (CollectAgg::Min | CollectAgg::Max, a, b) => {
+                            let (op, want) = if agg == CollectAgg::Min {
+                                (MoneyOp::Lt, Ordering::Less)
+                            } else {
+                                (MoneyOp::Gt, Ordering::Greater)
+                            };
+                            let kind = d.ret.strip().ord_kind().unwrap_or(OrdKind::Int);
+                            // A later value replaces the kept one only when strictly beyond it.
+                            if self.order(kind, &b, &a, op, row.loc)? == want {
+                                b
+                            } else {
+                                a
+                            }
+                        }
+                        (_, a, _) => a,
+                    };
+                }
+                Ok(acc)
+            }
         }
     }
 
-    fn no_row(&self, d: &ir::DecisionDef, loc: Loc) -> Result<Value, Fault> {
+    fn no_row(&self, d: &ir::DecisionDef, frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
+        if let Some(e) = &d.default {
+            return self.eval(e, frame);
+        }
         if d.ret.is_optional() {
             return Ok(Value::None);
         }
@@ -578,15 +656,39 @@ impl<'a> Interp<'a> {
     fn row_matches(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &[Value]) -> Result<bool, Fault> {
         for (cell, col) in row.cells.iter().zip(d.columns.iter()) {
             let v = frame.get(*col as usize).unwrap_or(&Value::None);
-            if !self.cell_matches(cell, v, row.loc)? {
+            if !self.cell_matches(cell, v, frame, row.loc)? {
                 return Ok(false);
             }
         }
         Ok(true)
     }
 
-    fn cell_matches(&self, cell: &CellTest, v: &Value, loc: Loc) -> Result<bool, Fault> {
+    fn cell_matches(&self, cell: &CellTest, v: &Value, frame: &[Value], loc: Loc) -> Result<bool, Fault> {
         Ok(match cell {
+            CellTest::CmpParam { op, param, kind } => {
+                let other = frame.get(*param as usize).unwrap_or(&Value::None);
+                if v.is_none() || other.is_none() {
+                    return Ok(false);
+                }
+                let o = self.order(*kind, v, other, op.money_op(), loc)?;
+                cmp_holds(*op, o)
+            }
+            CellTest::AnyOf(cs) => {
+                for c in cs {
+                    if self.cell_matches(c, v, frame, loc)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            CellTest::AllOf(cs) => {
+                for c in cs {
+                    if !self.cell_matches(c, v, frame, loc)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
             CellTest::Any => true,
             CellTest::In { values, negated } => values.iter().any(|c| eq_const(v, c)) != *negated,
             CellTest::Cmp { op, value, kind } => {

@@ -95,6 +95,18 @@ impl Fault {
         }
     }
 
+    /// `DECISION_CONFLICT`: two rows of `decision` matched under `hit any`
+    /// with different outputs, called at `loc` (written `at`).
+    pub fn outputs_conflict(decision: &str, first_row: &str, second_row: &str, loc: Loc, at: &str) -> Fault {
+        Fault {
+            code: RuntimeCode::DecisionConflict,
+            message: format!(
+                "decision `{decision}`: rows at {first_row} and {second_row} both match under `hit any` with different outputs (at {at})"
+            ),
+            loc,
+        }
+    }
+
     /// `DECISION_CONFLICT`: no row of `decision` (with a required result) matched, called at `loc` (written `at`).
     pub fn no_row(decision: &str, loc: Loc, at: &str) -> Fault {
         Fault {

@@ -15,7 +15,7 @@ use canon_stdlib::{num, Currency, Date, Decimal, Timestamp};
 use super::expr::{quote_list, Env};
 use super::Checker;
 use crate::diagnostics::{Code, Data, Diagnostic};
-use crate::ir::{self, CellTest, CmpOp, Const, DecisionId, Hit};
+use crate::ir::{self, CellTest, CmpOp, CollectAgg, Const, DecisionId, Hit};
 use crate::syntax::ast;
 use crate::types::{OrdKind, Ty};
 
@@ -26,6 +26,7 @@ pub(super) struct DecisionBody {
     columns: Vec<u32>,
     output_record: Option<crate::types::RecordId>,
     rows: Vec<ir::DecisionRow>,
+    default: Option<ir::Expr>,
     n_locals: u32,
 }
 
@@ -44,18 +45,28 @@ impl DecisionBody {
                 loc: place.loc(r.loc),
             })
             .collect();
+        def.default = self.default.map(|e| place.expr(e));
         def.n_locals = self.n_locals;
     }
 }
 
-/// The hit policy a decision names, if it is one.
-pub(super) fn hit_policy(name: &str) -> Option<Hit> {
-    match name {
-        "first" => Some(Hit::First),
-        "unique" => Some(Hit::Unique),
-        "collect" => Some(Hit::Collect),
-        _ => None,
-    }
+/// The hit policy a decision names, if it is one: the engines' policy and
+/// whether the rows are first ordered by the output's declared order
+/// (`priority` is `first`, `output order` is `collect`, over rows so sorted).
+pub(super) fn hit_policy(name: &str) -> Option<(Hit, bool)> {
+    Some(match name {
+        "first" => (Hit::First, false),
+        "unique" => (Hit::Unique, false),
+        "any" => (Hit::Any, false),
+        "priority" => (Hit::First, true),
+        "output order" => (Hit::Collect, true),
+        "collect" => (Hit::Collect, false),
+        "collect sum" => (Hit::CollectAgg(CollectAgg::Sum), false),
+        "collect count" => (Hit::CollectAgg(CollectAgg::Count), false),
+        "collect min" => (Hit::CollectAgg(CollectAgg::Min), false),
+        "collect max" => (Hit::CollectAgg(CollectAgg::Max), false),
+        _ => return None,
+    })
 }
 
 impl<'a> Checker<'a> {
@@ -63,12 +74,15 @@ impl<'a> Checker<'a> {
     pub(super) fn check_decision(&mut self, id: DecisionId, d: &ast::DecisionDecl) -> Option<DecisionBody> {
         let def = self.pkg.decisions.get(id.0 as usize).cloned()?;
         let errors_before = self.diags.iter().filter(|d| d.is_error()).count();
-        let hit = match hit_policy(&d.hit.text) {
+        let (hit, by_priority) = match hit_policy(&d.hit.text) {
             Some(hit) => hit,
             None => {
-                self.error(Code::E0001, d.hit.span, format!("unknown hit policy `{}`", d.hit.text)).help =
-                    Some("write `hit first`, `hit unique` or `hit collect`".into());
-                Hit::First
+                self.error(Code::E0001, d.hit.span, format!("unknown hit policy `{}`", d.hit.text)).help = Some(
+                    "write `hit first`, `unique`, `any`, `priority`, `output order`, `collect`, or `collect` with \
+                     `sum`, `count`, `min` or `max`"
+                        .into(),
+                );
+                (Hit::First, false)
             }
         };
         // Header: inputs name parameters.
@@ -178,7 +192,7 @@ impl<'a> Checker<'a> {
             let mut cells = Vec::new();
             for (cell, col) in row.inputs.iter().zip(d.inputs.iter()) {
                 let pty = def.params.iter().find(|(n, _)| *n == col.text).map(|(_, t)| t.clone()).unwrap_or(Ty::Error);
-                cells.push(self.cell(cell, &pty));
+                cells.push(self.cell(cell, &pty, &def.params));
             }
             let mut outs: Vec<Option<ir::Expr>> = vec![None; output_fields.len().max(1)];
             let record_len = output_record.and_then(|r| self.pkg.record(r)).map(|r| r.fields.len());
@@ -198,34 +212,77 @@ impl<'a> Checker<'a> {
                 .collect();
             rows.push((ir::DecisionRow { cells, outputs, loc }, row.span));
         }
+        // The default output.
+        let default = d.default.as_ref().map(|e| {
+            if matches!(hit, Hit::Collect | Hit::CollectAgg(_)) {
+                self.error(Code::E0308, d.hit.span, format!("`hit {}` has no default output", d.hit.text)).help = Some(
+                    "a collecting decision gives an empty list (or its aggregation's empty value) when no row matches"
+                        .into(),
+                );
+            }
+            self.expect(&mut env, e, &out_ty)
+        });
+        self.policy_fits(hit, by_priority, &out_ty, &output_fields, d);
+        let mut numbers: Vec<usize> = (0..rows.len()).collect();
+        let enum_first = matches!(output_fields.first().map(|(_, t)| t.strip()), Some(Ty::Enum(_)));
+        if by_priority && enum_first {
+            // Rows in the order of the first output column's enum, stably.
+            let key_field = output_fields.first().map(|(fi, _)| *fi).unwrap_or(0);
+            let mut keyed = Vec::new();
+            let mut all_const = true;
+            for (r, span) in &rows {
+                let key = match r.outputs.get(key_field).map(|o| &o.kind) {
+                    Some(ir::ExprKind::Const(Const::Enum(_, v))) => *v,
+                    _ => {
+                        all_const = false;
+                        self.error(
+                            Code::E0308,
+                            *span,
+                            format!("under `hit {}` each row's first output is a variant written out", d.hit.text),
+                        )
+                        .help = Some("the rows are ordered by that variant's place in its enum".into());
+                        u32::MAX
+                    }
+                };
+                keyed.push(key);
+            }
+            if all_const {
+                let mut order: Vec<usize> = (0..rows.len()).collect();
+                order.sort_by_key(|i| keyed.get(*i).copied().unwrap_or(u32::MAX));
+                let mut taken: Vec<Option<(ir::DecisionRow, ast::Span)>> = rows.into_iter().map(Some).collect();
+                rows = order.iter().filter_map(|i| taken.get_mut(*i).and_then(Option::take)).collect();
+                numbers = order;
+            }
+        }
         let errors_after = self.diags.iter().filter(|d| d.is_error()).count();
         let broken = self.broken_decisions.get(id.0 as usize).copied().unwrap_or(true);
         if errors_after == errors_before && !broken && !bad_rows {
-            self.analyse(&def, hit, &columns, &rows, d);
+            self.analyse(&def, hit, &columns, &rows, &numbers, default.is_some(), d);
         }
         Some(DecisionBody {
             hit,
             columns,
             output_record,
             rows: rows.into_iter().map(|(r, _)| r).collect(),
+            default,
             n_locals: env.n_locals,
         })
     }
 
-    fn cell(&mut self, cell: &ast::Cell, ty: &Ty) -> CellTest {
+    fn cell(&mut self, cell: &ast::Cell, ty: &Ty, params: &[(String, Ty)]) -> CellTest {
         if ty.is_error() {
             return CellTest::Any;
         }
         let ordered = |c: &mut Self, op_span: ast::Span| -> Option<OrdKind> {
             match ty.strip().ord_kind() {
-                Some(OrdKind::Text) | None => {
+                None => {
                     let shown = c.show(ty);
                     c.error(
                         Code::E0204,
                         op_span,
                         format!("comparisons and ranges need an ordered column, not `{shown}`"),
                     )
-                    .help = Some("ordered columns are numbers, Money, Date and Timestamp".into());
+                    .help = Some("ordered columns are numbers, Money, Date, Timestamp and Text".into());
                     None
                 }
                 Some(k) => Some(k),
@@ -239,17 +296,40 @@ impl<'a> Checker<'a> {
             }
             ast::CellKind::Cmp(op, v) => {
                 let Some(kind) = ordered(self, cell.span) else { return CellTest::Any };
-                let Some(value) = self.cell_const(v, ty.strip()) else { return CellTest::Any };
                 let op = match op {
                     ast::CmpOp::Lt => CmpOp::Lt,
                     ast::CmpOp::Le => CmpOp::Le,
                     ast::CmpOp::Gt => CmpOp::Gt,
                     ast::CmpOp::Ge => CmpOp::Ge,
                 };
+                if let Some(param) = self.cell_param(v, ty, params) {
+                    return match param {
+                        Some(param) => CellTest::CmpParam { op, param, kind },
+                        None => CellTest::Any,
+                    };
+                }
+                let Some(value) = self.cell_const(v, ty.strip()) else { return CellTest::Any };
                 CellTest::Cmp { op, value, kind }
             }
             ast::CellKind::Range { lo, lo_closed, hi, hi_closed } => {
                 let Some(kind) = ordered(self, cell.span) else { return CellTest::Any };
+                let (lp, hp) = (self.cell_param(lo, ty, params), self.cell_param(hi, ty, params));
+                if lp.is_some() || hp.is_some() {
+                    // A parameter at an end: the two comparisons, low end first.
+                    let lop = if *lo_closed { CmpOp::Ge } else { CmpOp::Gt };
+                    let hop = if *hi_closed { CmpOp::Le } else { CmpOp::Lt };
+                    let end = |c: &mut Self, p: Option<Option<u32>>, l: &ast::Lit, op: CmpOp| match p {
+                        Some(Some(param)) => Some(CellTest::CmpParam { op, param, kind }),
+                        Some(None) => None,
+                        None => c.cell_const(l, ty.strip()).map(|value| CellTest::Cmp { op, value, kind }),
+                    };
+                    let a = end(self, lp, lo, lop);
+                    let b = end(self, hp, hi, hop);
+                    return match (a, b) {
+                        (Some(a), Some(b)) => CellTest::AllOf(vec![a, b]),
+                        _ => CellTest::Any,
+                    };
+                }
                 let (Some(l), Some(h)) = (self.cell_const(lo, ty.strip()), self.cell_const(hi, ty.strip())) else {
                     return CellTest::Any;
                 };
@@ -260,39 +340,110 @@ impl<'a> Checker<'a> {
                 }
                 CellTest::Range { lo: l, lo_closed: *lo_closed, hi: h, hi_closed: *hi_closed, kind }
             }
+            ast::CellKind::AnyOf(items) => CellTest::AnyOf(items.iter().map(|i| self.cell(i, ty, params)).collect()),
         }
     }
 
+    /// When a comparison's operand names a parameter of the decision: its
+    /// slot (`Some(None)` after an error: it has another type).
+    fn cell_param(&mut self, l: &ast::Lit, ty: &Ty, params: &[(String, Ty)]) -> Option<Option<u32>> {
+        let ast::LitKind::Name(name) = &l.kind else { return None };
+        let i = params.iter().position(|(n, _)| *n == name.text)?;
+        let pty = params.get(i).map(|(_, t)| t.strip().clone()).unwrap_or(Ty::Error);
+        if pty != *ty.strip() && !pty.is_error() {
+            let (a, b) = (self.show(ty.strip()), self.show(&pty));
+            self.error(Code::E0201, l.span, format!("this column is `{a}`, but parameter `{}` is `{b}`", name.text))
+                .help = Some("a cell compares its column with a parameter of the same type".into());
+            return Some(None);
+        }
+        Some(Some(i as u32))
+    }
+
+    /// Whether the hit policy fits the result (E0308).
+    fn policy_fits(&mut self, hit: Hit, by_priority: bool, out: &Ty, outputs: &[(usize, Ty)], d: &ast::DecisionDecl) {
+        if out.is_error() {
+            return;
+        }
+        let policy = d.hit.text.clone();
+        if by_priority {
+            let first = outputs.first().map(|(_, t)| t.strip().clone());
+            if !matches!(first, Some(Ty::Enum(_)) | Some(Ty::Error)) {
+                self.error(
+                    Code::E0308,
+                    d.hit.span,
+                    format!("`hit {policy}` orders rows by the values of an enum: the first output must be an enum"),
+                )
+                .help = Some("the rows are ordered by the first output's variant, in the enum's declared order".into());
+            }
+            return;
+        }
+        let Hit::CollectAgg(agg) = hit else { return };
+        let shown = self.show(out);
+        let ok = match (agg, out.strip()) {
+            (_, Ty::Record(_)) => false,
+            (CollectAgg::Count, _) => true,
+            (CollectAgg::Sum, Ty::Int | Ty::Decimal | Ty::Money) => true,
+            (CollectAgg::Min | CollectAgg::Max, t) => t.ord_kind().is_some(),
+            _ => false,
+        };
+        if !ok {
+            self.error(Code::E0308, d.hit.span, format!("`hit {policy}` cannot aggregate `{shown}`")).help = Some(
+                "`collect sum` needs Int, Decimal or Money; `collect min` and `max` an ordered type; \
+                 aggregations need a single output column"
+                    .into(),
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn analyse(
         &mut self,
         def: &ir::DecisionDef,
         hit: Hit,
         columns: &[u32],
         rows: &[(ir::DecisionRow, ast::Span)],
+        numbers: &[usize],
+        has_default: bool,
         d: &ast::DecisionDecl,
     ) {
         let col_names: Vec<String> =
             columns.iter().map(|c| def.params.get(*c as usize).map(|(n, _)| n.clone()).unwrap_or_default()).collect();
         let mut domains = Vec::new();
+        let mut ordered_cols = Vec::new();
         for (ci, c) in columns.iter().enumerate() {
             let ty = def.params.get(*c as usize).map(|(_, t)| t.clone()).unwrap_or(Ty::Error);
             let cells: Vec<&CellTest> = rows.iter().filter_map(|(r, _)| r.cells.get(ci)).collect();
             match self.domain(&ty, &cells) {
-                Some(dom) => domains.push(dom),
+                Some((dom, ordered)) => {
+                    domains.push(dom);
+                    ordered_cols.push(ordered);
+                }
                 None => return, // cannot decide (e.g. Money in several currencies)
             }
         }
-        // sets[row][col][atom]
-        let sets: Vec<Vec<Vec<bool>>> = rows
-            .iter()
-            .map(|(r, _)| {
-                r.cells
-                    .iter()
-                    .zip(domains.iter())
-                    .map(|(cell, dom)| dom.iter().map(|a| cell_matches(cell, &a.rep)).collect())
-                    .collect()
-            })
-            .collect();
+        // A cell that compares with a parameter is unknown on every atom:
+        // `lo` counts it as matching nothing, `hi` as matching everything, so
+        // a claim of a gap, an overlap or a shadowed row holds either way.
+        let matrix = |definite: bool| -> Vec<Vec<Vec<bool>>> {
+            rows.iter()
+                .map(|(r, _)| {
+                    r.cells
+                        .iter()
+                        .zip(domains.iter())
+                        .map(|(cell, dom)| {
+                            dom.iter()
+                                .map(|a| match cell_matches3(cell, &a.rep) {
+                                    Some(m) => m,
+                                    None => !definite,
+                                })
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let lo = matrix(true);
+        let hi = matrix(false);
         let describe = |w: &[usize]| -> String {
             w.iter()
                 .zip(domains.iter())
@@ -301,16 +452,19 @@ impl<'a> Checker<'a> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let number = |i: usize| numbers.get(i).copied().unwrap_or(i) + 1;
+        let line_of = |c: &Self, i: usize| rows.get(i).map(|(_, sp)| c.loc(*sp).line + c.line_base).unwrap_or(0);
         let all_rows: Vec<usize> = (0..rows.len()).collect();
         // Rows that can never match.
         if hit != Hit::Unique {
             for (i, (_, span)) in rows.iter().enumerate() {
-                let Some(row_sets) = sets.get(i) else { continue };
-                let empty = row_sets.iter().any(|s| !s.iter().any(|b| *b));
+                let (Some(row_hi), Some(row_lo)) = (hi.get(i), lo.get(i)) else { continue };
+                let empty = row_hi.iter().any(|s| !s.iter().any(|b| *b));
                 let covered = !empty && hit == Hit::First && {
                     let earlier: Vec<usize> = (0..i).collect();
-                    uncovered(&sets, &domains, &earlier, 0, Some(row_sets), &mut Vec::new()).is_none()
+                    uncovered(&lo, &domains, &earlier, 0, Some(row_hi), &mut Vec::new()).is_none()
                 };
+                let _ = row_lo;
                 if empty {
                     self.diags.push(
                         Diagnostic::new(
@@ -322,88 +476,174 @@ impl<'a> Checker<'a> {
                         .with_help("check the cell's range or list of values"),
                     );
                 } else if covered {
-                    self.diags.push(
-                        Diagnostic::new(
-                            Code::W0304,
-                            self.file,
-                            *span,
-                            "this row can never match: earlier rows cover every input it matches",
-                        )
-                        .with_help("with `hit first` the first matching row wins; move this row up or remove it"),
-                    );
+                    // The earlier row that covers it alone, else those that share inputs with it.
+                    let alone =
+                        (0..i).find(|j| uncovered(&lo, &domains, &[*j], 0, Some(row_hi), &mut Vec::new()).is_none());
+                    let shadows: Vec<usize> = match alone {
+                        Some(j) => vec![j],
+                        None => (0..i)
+                            .filter(|j| {
+                                lo.get(*j).is_some_and(|sj| {
+                                    sj.iter()
+                                        .zip(row_hi.iter())
+                                        .all(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| *x && *y))
+                                })
+                            })
+                            .collect(),
+                    };
+                    let named: Vec<String> =
+                        shadows.iter().map(|j| format!("row {} (line {})", number(*j), line_of(self, *j))).collect();
+                    let msg = if named.len() == 1 {
+                        format!("this row can never match: {} covers every input it matches", named.join(""))
+                    } else {
+                        format!("this row can never match: {} together cover every input it matches", join_and(&named))
+                    };
+                    let mut diag = Diagnostic::new(Code::W0304, self.file, *span, msg)
+                        .with_help("the first matching row wins; move this row up or remove it");
+                    for j in &shadows {
+                        if let Some((_, sp)) = rows.get(*j) {
+                            diag = diag.with_label(self.file, *sp, format!("row {} matches first", number(*j)));
+                        }
+                    }
+                    self.diags.push(diag);
                 }
             }
         }
-        // Overlaps under `hit unique`.
-        if hit == Hit::Unique {
+        // Overlaps under `hit unique` and `hit any`.
+        if matches!(hit, Hit::Unique | Hit::Any) {
             'pairs: for j in 0..rows.len() {
                 for i in 0..j {
-                    let (Some(si), Some(sj)) = (sets.get(i), sets.get(j)) else { continue };
+                    let (Some(si), Some(sj)) = (lo.get(i), lo.get(j)) else { continue };
                     let mut witness = Vec::new();
                     let mut overlap = true;
-                    for (ci, (a, b)) in si.iter().zip(sj.iter()).enumerate() {
+                    for (a, b) in si.iter().zip(sj.iter()) {
                         match a.iter().zip(b.iter()).position(|(x, y)| *x && *y) {
                             Some(atom) => witness.push(atom),
                             None => {
                                 overlap = false;
-                                let _ = ci;
                                 break;
                             }
                         }
                     }
-                    if overlap {
-                        let (Some((_, span_i)), Some((_, span_j))) = (rows.get(i), rows.get(j)) else { continue };
-                        let line_i = self.loc(*span_i).line + self.line_base;
+                    if !overlap {
+                        continue;
+                    }
+                    let (Some((ri, span_i)), Some((rj, span_j))) = (rows.get(i), rows.get(j)) else { continue };
+                    let line_i = line_of(self, i);
+                    if hit == Hit::Any {
+                        // Rows that agree (or may: outputs that are not constants
+                        // are compared at run time) may overlap.
+                        if !outputs_differ(&ri.outputs, &rj.outputs) {
+                            continue;
+                        }
                         let msg = format!(
-                            "rows {} and {} overlap under `hit unique`: both match {}",
-                            i + 1,
-                            j + 1,
+                            "rows {} and {} overlap under `hit any` with different outputs: both match {}",
+                            number(i),
+                            number(j),
                             describe(&witness)
                         );
                         self.diags.push(
-                            Diagnostic::new(Code::E0303, self.file, *span_j, msg)
+                            Diagnostic::new(Code::E0307, self.file, *span_j, msg)
                                 .with_label(self.file, *span_i, format!("this row (line {line_i}) matches it too"))
-                                .with_help("make the rows exclusive, or use `hit first` if the first row should win"),
+                                .with_help("rows that overlap under `hit any` must give the same output"),
                         );
                         continue 'pairs;
                     }
+                    let msg = format!(
+                        "rows {} and {} overlap under `hit unique`: both match {}",
+                        number(i),
+                        number(j),
+                        describe(&witness)
+                    );
+                    self.diags.push(
+                        Diagnostic::new(Code::E0303, self.file, *span_j, msg)
+                            .with_label(self.file, *span_i, format!("this row (line {line_i}) matches it too"))
+                            .with_help("make the rows exclusive, or use `hit first` if the first row should win"),
+                    );
+                    continue 'pairs;
                 }
             }
         }
-        // Completeness.
-        if hit != Hit::Collect && !def.ret.is_optional() {
-            if let Some(w) = uncovered(&sets, &domains, &all_rows, 0, None, &mut Vec::new()) {
+        let collecting = matches!(hit, Hit::Collect | Hit::CollectAgg(_));
+        // Completeness: a gap is claimed only where no row can match even
+        // when every unknown cell matches.
+        if !collecting
+            && !has_default
+            && !def.ret.is_optional()
+            && uncovered(&lo, &domains, &all_rows, 0, None, &mut Vec::new()).is_some()
+        {
+            if let Some(w) = uncovered(&hi, &domains, &all_rows, 0, None, &mut Vec::new()) {
                 let msg =
                     format!("decision `{}` does not cover every input: no row matches {}", def.name, describe(&w));
-                let ordered: Vec<bool> = columns
-                    .iter()
-                    .map(|c| {
-                        let t = def.params.get(*c as usize).map(|(_, t)| t.strip().clone()).unwrap_or(Ty::Error);
-                        t.ord_kind().is_some() && t != Ty::Text
-                    })
-                    .collect();
-                let boxes = widen(&sets, &domains, &w);
+                let boxes = widen(&hi, &domains, &w);
                 let cells = w
                     .iter()
                     .zip(domains.iter())
-                    .zip(boxes.iter().zip(ordered.iter()))
+                    .zip(boxes.iter().zip(ordered_cols.iter()))
                     .map(|((a, dom), (set, ord))| set_cell(dom, set, *a, *ord))
                     .collect();
                 self.diags.push(
-                    Diagnostic::new(Code::E0302, self.file, d.name.span, msg)
-                        .with_help(format!(
-                            "add a row for it (a last row of `-` cells catches everything), or make the result optional: `-> {}?`",
-                            self.show(&def.ret)
-                        ))
-                        .with_data(Data::UncoveredInput(cells)),
+                        Diagnostic::new(Code::E0302, self.file, d.name.span, msg)
+                            .with_help(format!(
+                                "add a row for it (a last row of `-` cells catches everything), a `default`, or make the result optional: `-> {}?`",
+                                self.show(&def.ret)
+                            ))
+                            .with_data(Data::UncoveredInput(cells)),
+                    );
+            }
+        }
+        // W0306: a date the ranges of an optional decision step over.
+        if !collecting && !has_default && def.ret.is_optional() {
+            for (ci, c) in columns.iter().enumerate() {
+                let is_date =
+                    def.params.get(*c as usize).is_some_and(|(_, t)| matches!(t.strip(), Ty::Date | Ty::Timestamp));
+                let Some(dom) = domains.get(ci) else { continue };
+                if !is_date || !ordered_cols.get(ci).copied().unwrap_or(false) {
+                    continue;
+                }
+                let covered: Vec<bool> = (0..dom.len())
+                    .map(|a| hi.iter().any(|r| r.get(ci).and_then(|s| s.get(a)).copied().unwrap_or(false)))
+                    .collect();
+                let values: Vec<usize> =
+                    (0..dom.len()).filter(|a| dom.get(*a).is_some_and(|x| x.rep != Const::None)).collect();
+                let gap = values.iter().position(|a| {
+                    !covered.get(*a).copied().unwrap_or(true)
+                        && matches!(dom.get(*a).map(|x| &x.label), Some(Label::Eq(_) | Label::Between(..)))
+                });
+                let Some(pos) = gap else { continue };
+                let before =
+                    values.get(..pos).is_some_and(|v| v.iter().any(|a| covered.get(*a).copied().unwrap_or(false)));
+                let after =
+                    values.get(pos + 1..).is_some_and(|v| v.iter().any(|a| covered.get(*a).copied().unwrap_or(false)));
+                if !(before && after) {
+                    continue;
+                }
+                let Some(atom) = values.get(pos).and_then(|a| dom.get(*a)) else { continue };
+                let name = col_names.get(ci).cloned().unwrap_or_default();
+                let what = match &atom.label {
+                    Label::Between(a, b) => format!("`{name}` after {a} and before {b}"),
+                    _ => format!("`{name}` = {}", show_const(&atom.rep)),
+                };
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::W0306,
+                        self.file,
+                        d.name.span,
+                        format!(
+                            "decision `{}` leaves a gap between its date ranges: no row matches {what}, so the result is `none` there",
+                            def.name
+                        ),
+                    )
+                    .with_help("close the gap (a range's end is the day before the next one's start), or add a row for it"),
                 );
             }
         }
     }
 
     /// The atoms of one input column, or `None` when the analysis cannot decide.
-    fn domain(&mut self, ty: &Ty, cells: &[&CellTest]) -> Option<Vec<Atom>> {
+    fn domain(&mut self, ty: &Ty, cells: &[&CellTest]) -> Option<(Vec<Atom>, bool)> {
         let mut atoms = Vec::new();
+        let ordered = is_ordered_col(ty, cells);
         match ty.strip() {
             Ty::Enum(e) => {
                 let def = self.pkg.enum_def(*e)?;
@@ -418,19 +658,9 @@ impl<'a> Checker<'a> {
             t => {
                 let mut consts: Vec<Const> = Vec::new();
                 for c in cells {
-                    match c {
-                        CellTest::Any => {}
-                        CellTest::In { values, .. } => {
-                            consts.extend(values.iter().filter(|v| **v != Const::None).cloned())
-                        }
-                        CellTest::Cmp { value, .. } => consts.push(value.clone()),
-                        CellTest::Range { lo, hi, .. } => {
-                            consts.push(lo.clone());
-                            consts.push(hi.clone());
-                        }
-                    }
+                    cell_consts(c, &mut consts);
                 }
-                if t.ord_kind().is_some() && *t != Ty::Text {
+                if ordered {
                     if let Some(Const::Money(_, cur)) = consts.first() {
                         let cur = *cur;
                         if consts.iter().any(|c| !matches!(c, Const::Money(_, x) if *x == cur)) {
@@ -442,7 +672,7 @@ impl<'a> Checker<'a> {
                     let zero = zero_of(t);
                     let Some(first) = consts.first().cloned() else {
                         atoms.push(Atom { rep: zero, label: Label::Any });
-                        return Some(with_none(ty, atoms));
+                        return Some((with_none(ty, atoms), ordered));
                     };
                     if let Some(b) = step(&first, -1) {
                         atoms.push(Atom { rep: b, label: Label::Below(show_const(&first)) });
@@ -471,7 +701,67 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        Some(with_none(ty, atoms))
+        Some((with_none(ty, atoms), ordered))
+    }
+}
+
+/// Whether a column's atoms are intervals: an ordered type other than Text,
+/// or Text that some cell compares or ranges over.
+fn is_ordered_col(ty: &Ty, cells: &[&CellTest]) -> bool {
+    fn orders(c: &CellTest) -> bool {
+        match c {
+            CellTest::Cmp { .. } | CellTest::Range { .. } | CellTest::CmpParam { .. } => true,
+            CellTest::AnyOf(cs) | CellTest::AllOf(cs) => cs.iter().any(orders),
+            CellTest::Any | CellTest::In { .. } => false,
+        }
+    }
+    match ty.strip() {
+        Ty::Text => cells.iter().any(|c| orders(c)),
+        t => t.ord_kind().is_some(),
+    }
+}
+
+/// The constants a cell names (not `none`).
+fn cell_consts(c: &CellTest, out: &mut Vec<Const>) {
+    match c {
+        CellTest::Any | CellTest::CmpParam { .. } => {}
+        CellTest::In { values, .. } => out.extend(values.iter().filter(|v| **v != Const::None).cloned()),
+        CellTest::Cmp { value, .. } => out.push(value.clone()),
+        CellTest::Range { lo, hi, .. } => {
+            out.push(lo.clone());
+            out.push(hi.clone());
+        }
+        CellTest::AnyOf(cs) | CellTest::AllOf(cs) => {
+            for c in cs {
+                cell_consts(c, out);
+            }
+        }
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_and(items: &[String]) -> String {
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.clone(),
+        None => String::new(),
+    }
+}
+
+/// Whether two rows' outputs are constants that differ (so the rows cannot
+/// agree under `hit any`); outputs that are not all constants may agree.
+fn outputs_differ(a: &[ir::Expr], b: &[ir::Expr]) -> bool {
+    let consts = |xs: &[ir::Expr]| -> Option<Vec<Const>> {
+        xs.iter()
+            .map(|e| match &e.kind {
+                ir::ExprKind::Const(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    match (consts(a), consts(b)) {
+        (Some(x), Some(y)) => x.len() == y.len() && x.iter().zip(y.iter()).any(|(p, q)| !const_eq(p, q)),
+        _ => false,
     }
 }
 
@@ -713,9 +1003,52 @@ fn const_eq(a: &Const, b: &Const) -> bool {
     }
 }
 
-/// Whether a cell matches a constant (the compile-time mirror of the engines' test).
+/// Whether a cell matches a constant: `None` when it depends on another
+/// parameter's value.
+fn cell_matches3(cell: &CellTest, v: &Const) -> Option<bool> {
+    match cell {
+        CellTest::CmpParam { .. } => None,
+        CellTest::AnyOf(cs) => {
+            let mut unknown = false;
+            for c in cs {
+                match cell_matches3(c, v) {
+                    Some(true) => return Some(true),
+                    None => unknown = true,
+                    Some(false) => {}
+                }
+            }
+            if unknown {
+                None
+            } else {
+                Some(false)
+            }
+        }
+        CellTest::AllOf(cs) => {
+            let mut unknown = false;
+            for c in cs {
+                match cell_matches3(c, v) {
+                    Some(false) => return Some(false),
+                    None => unknown = true,
+                    Some(true) => {}
+                }
+            }
+            if unknown {
+                None
+            } else {
+                Some(true)
+            }
+        }
+        _ => Some(cell_matches(cell, v)),
+    }
+}
+
+/// Whether a cell matches a constant (the compile-time mirror of the engines'
+/// test; a comparison with a parameter counts as no match).
 pub(crate) fn cell_matches(cell: &CellTest, v: &Const) -> bool {
     match cell {
+        CellTest::CmpParam { .. } => false,
+        CellTest::AnyOf(cs) => cs.iter().any(|c| cell_matches(c, v)),
+        CellTest::AllOf(cs) => cs.iter().all(|c| cell_matches(c, v)),
         CellTest::Any => true,
         CellTest::In { values, negated } => values.iter().any(|x| const_eq(x, v)) != *negated,
         CellTest::Cmp { op, value, .. } => match cmp_const(v, value) {
@@ -743,6 +1076,7 @@ fn zero_of(t: &Ty) -> Const {
         Ty::Money => Const::Money(Decimal::ZERO, Currency(*b"XXX")),
         Ty::Date => Const::Date(Date(0)),
         Ty::Timestamp => Const::Timestamp(Timestamp(0)),
+        Ty::Text => Const::Text(String::new().into()),
         _ => Const::Int(0),
     }
 }
@@ -756,6 +1090,14 @@ fn step(c: &Const, delta: i64) -> Option<Const> {
         Const::Money(x, cur) => Const::Money(num::add(*x, d).ok()?, *cur),
         Const::Date(x) => Const::Date(Date(x.0.checked_add(delta as i32)?)),
         Const::Timestamp(x) => Const::Timestamp(Timestamp(x.0.checked_add(delta)?)),
+        // Text: "" is below every other text; `t` + U+0000 is the next text after `t`.
+        Const::Text(t) if delta < 0 => {
+            if t.is_empty() {
+                return None;
+            }
+            Const::Text(String::new().into())
+        }
+        Const::Text(t) => Const::Text(format!("{t}\u{0}").into()),
         _ => return None,
     })
 }
@@ -770,6 +1112,13 @@ fn between(a: &Const, b: &Const) -> Option<Const> {
         (Const::Date(x), Const::Date(y)) => Const::Date(Date(x.0.checked_add(1).filter(|m| *m < y.0)?)),
         (Const::Timestamp(x), Const::Timestamp(y)) => {
             Const::Timestamp(Timestamp(x.0.checked_add(1).filter(|m| *m < y.0)?))
+        }
+        (Const::Text(x), Const::Text(y)) => {
+            let next = format!("{x}\u{0}");
+            if next.as_str() >= &**y {
+                return None;
+            }
+            Const::Text(next.into())
         }
         _ => return None,
     })
@@ -819,4 +1168,44 @@ pub(crate) fn show_const(c: &Const) -> String {
         Const::Enum(_, i) => s.push_str(&format!("variant {i}")),
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn text(s: &str) -> Const {
+        Const::Text(s.to_string().into())
+    }
+
+    #[test]
+    fn text_atoms_are_exact() {
+        // "" has nothing below; the next text after "a" is "a\0".
+        assert_eq!(step(&text(""), -1), None);
+        assert_eq!(step(&text("b"), -1), Some(text("")));
+        assert_eq!(step(&text("a"), 1), Some(text("a\u{0}")));
+        assert_eq!(between(&text("a"), &text("b")), Some(text("a\u{0}")));
+        assert_eq!(between(&text("a"), &text("a\u{0}")), None);
+    }
+
+    #[test]
+    fn a_parameter_cell_is_unknown_and_lists_combine() {
+        let lt = |v: i64| CellTest::Cmp { op: CmpOp::Lt, value: Const::Int(v), kind: OrdKind::Int };
+        let param = CellTest::CmpParam { op: CmpOp::Gt, param: 1, kind: OrdKind::Int };
+        assert_eq!(cell_matches3(&param, &Const::Int(3)), None);
+        let any = CellTest::AnyOf(vec![lt(0), param.clone()]);
+        assert_eq!(cell_matches3(&any, &Const::Int(-1)), Some(true));
+        assert_eq!(cell_matches3(&any, &Const::Int(5)), None);
+        let all = CellTest::AllOf(vec![lt(0), param]);
+        assert_eq!(cell_matches3(&all, &Const::Int(5)), Some(false));
+        assert_eq!(cell_matches3(&all, &Const::Int(-5)), None);
+        assert_eq!(cell_matches3(&CellTest::AnyOf(vec![lt(0), lt(9)]), &Const::Int(20)), Some(false));
+    }
+
+    #[test]
+    fn rows_named_in_a_list() {
+        assert_eq!(join_and(&["a".into()]), "a");
+        assert_eq!(join_and(&["a".into(), "b".into(), "c".into()]), "a, b and c");
+    }
 }

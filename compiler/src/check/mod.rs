@@ -723,6 +723,7 @@ impl<'a> Checker<'a> {
                         columns: Vec::new(),
                         output_record: None,
                         rows: Vec::new(),
+                        default: None,
                         n_locals: 0,
                         site,
                         loc,
@@ -973,7 +974,7 @@ impl<'a> Checker<'a> {
                         def.params = params;
                         def.ret = ret;
                         // The hit policy is part of the signature: a `collect` call is a list.
-                        def.hit = decision::hit_policy(&d.hit.text).unwrap_or(ir::Hit::First);
+                        def.hit = decision::hit_policy(&d.hit.text).map(|(h, _)| h).unwrap_or(ir::Hit::First);
                     }
                 }
             }

@@ -438,6 +438,11 @@ impl<'a> Printer<'a> {
         let mut inner = Vec::new();
         inner.push(self.point(d.hit.span.start as usize, Doc::HardLine, Anchor::Operator));
         inner.push(Doc::text(format!("hit {}", d.hit.text)));
+        if let Some(e) = &d.default {
+            inner.push(self.point(e.span.start as usize, Doc::HardLine, Anchor::Plain));
+            let shown = self.flat_expr(e);
+            inner.push(Doc::text(format!("default {shown}")));
+        }
         inner.push(self.point(d.header_span.start as usize, Doc::HardLine, Anchor::Plain));
         inner.push(Doc::text(table_line(&header.0, &header.1, &in_w, &out_w)));
         for (r, (ins, outs)) in d.rows.iter().zip(rows.iter()) {
@@ -471,6 +476,7 @@ impl<'a> Printer<'a> {
                 self.lit(hi),
                 if *hi_closed { "]" } else { ")" }
             ),
+            CellKind::AnyOf(items) => items.iter().map(|i| self.cell(i)).collect::<Vec<_>>().join(", "),
         }
     }
 

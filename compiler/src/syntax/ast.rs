@@ -235,7 +235,10 @@ pub struct DecisionDecl {
     pub name: Ident,
     pub params: Vec<Param>,
     pub ret: TypeRef,
+    /// The hit policy, its words joined by one space (`output order`, `collect sum`).
     pub hit: Ident,
+    /// `default expr`: the output when no row matches.
+    pub default: Option<Expr>,
     pub inputs: Vec<Ident>,
     pub outputs: Vec<Ident>,
     pub header_span: Span,
@@ -274,6 +277,8 @@ pub enum CellKind {
     Cmp(CmpOp, Lit),
     /// `[a..b)` and friends
     Range { lo: Lit, lo_closed: bool, hi: Lit, hi_closed: bool },
+    /// `< 18, >= 60`: a list of comparisons, ranges and values, any of which matches.
+    AnyOf(Vec<Cell>),
 }
 
 /// A constant in a decision cell or a `match` pattern.

@@ -31,6 +31,8 @@ pub const CONTEXTUAL_CLAUSE: &[&str] = &["where", "by", "age"];
 /// Contextual words of an effective-dated table (LANGUAGE.md §5.1):
 /// `table t: T key k effective from to to` and `t[k as of d]`.
 pub const CONTEXTUAL_DATED: &[&str] = &["effective", "to", "of"];
+/// Contextual words of a decision table: `default expr` after the hit policy (LANGUAGE.md §5.2).
+pub const CONTEXTUAL_DECISION: &[&str] = &["default"];
 
 /// Contextual words inside a test's statements: `expect no emit`, `expect no
 /// state`, `given file`, `expect reject C times 2`, `expect exactly { ... }`
@@ -47,6 +49,7 @@ pub fn contextual() -> impl Iterator<Item = &'static str> {
         .chain(CONTEXTUAL_CLAUSE.iter().copied())
         .chain(CONTEXTUAL_TEST.iter().copied())
         .chain(CONTEXTUAL_DATED.iter().copied())
+        .chain(CONTEXTUAL_DECISION.iter().copied())
 }
 
 /// Every group, each word in exactly one.

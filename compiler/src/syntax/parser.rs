@@ -171,9 +171,13 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::ty | Rule::ty_base | Rule::path_ty | Rule::list_ty => "a type",
         Rule::string => "a string",
         Rule::code => "a rejection code such as `PROJECT_CLOSED`",
-        Rule::in_cell | Rule::any_cell | Rule::cmp_cell | Rule::range_cell | Rule::not_cell | Rule::values_cell => {
-            "a decision cell"
-        }
+        Rule::in_cell
+        | Rule::multi_cell
+        | Rule::any_cell
+        | Rule::cmp_cell
+        | Rule::range_cell
+        | Rule::not_cell
+        | Rule::values_cell => "a decision cell",
         Rule::cell_value => "a value",
         Rule::row | Rule::header_row => "a decision row",
         Rule::enum_decl
@@ -211,7 +215,9 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::op_coalesce => "`??`",
         Rule::opt_mark => "`?`",
         Rule::expectation | Rule::expect_status => "`accepted`, `rejected`, `reject CODE` or `emit`",
-        Rule::hit_policy => "`first`, `unique` or `collect`",
+        Rule::hit_policy => "a hit policy (`first`, `unique`, `any`, `priority`, `output order`, `collect`)",
+        Rule::default_clause => "`default`",
+        Rule::kw_default => "`default`",
         Rule::lambda => "a lambda",
         Rule::rest => "`..`",
         Rule::currency => "a currency code",
@@ -525,8 +531,16 @@ impl<'t> Builder<'t> {
                 let name = self.ident(it.next()?, base);
                 let params = self.params(it.next()?, base);
                 let ret = self.ty(it.next()?, base);
-                let hit = self.ident(inner(it.next()?).next()?, base);
-                let header = it.next()?;
+                let hp = it.next()?;
+                let hspan = self.span(&hp, base);
+                let words: Vec<&str> = inner(hp).map(|w| w.as_str()).collect();
+                let hit = Ident { text: words.join(" "), span: hspan };
+                let mut header = it.next()?;
+                let mut default = None;
+                if header.as_rule() == Rule::default_clause {
+                    default = inner(header).find(|q| q.as_rule() == Rule::expr).map(|e| self.expr(e, base));
+                    header = it.next()?;
+                }
                 let header_span = self.span(&header, base);
                 let (inputs, outputs) = self.header(header, base);
                 let mut rows = Vec::new();
@@ -542,7 +556,19 @@ impl<'t> Builder<'t> {
                     last_line_end = Some(row.span.end);
                     rows.push(row);
                 }
-                Item::Decision(DecisionDecl { docs, name, params, ret, hit, inputs, outputs, header_span, rows, span })
+                Item::Decision(DecisionDecl {
+                    docs,
+                    name,
+                    params,
+                    ret,
+                    hit,
+                    default,
+                    inputs,
+                    outputs,
+                    header_span,
+                    rows,
+                    span,
+                })
             }
             Rule::handler => {
                 let event = self.ident(it.next()?, base);
@@ -670,6 +696,30 @@ impl<'t> Builder<'t> {
                         CellKind::Range { lo: self.lit(lo, base), lo_closed, hi: self.lit(hi, base), hi_closed }
                     }
                     _ => CellKind::Any,
+                }
+            }
+            Rule::multi_cell => {
+                let items: Vec<Cell> = inner(p)
+                    .map(|q| {
+                        let span = self.span(&q, base);
+                        let kind = match q.as_rule() {
+                            Rule::cell_value => CellKind::Values { negated: false, values: vec![self.lit(q, base)] },
+                            _ => self.cell(q, base),
+                        };
+                        Cell { kind, span }
+                    })
+                    .collect();
+                if items.iter().all(|c| matches!(c.kind, CellKind::Values { .. })) {
+                    let values = items
+                        .into_iter()
+                        .flat_map(|c| match c.kind {
+                            CellKind::Values { values, .. } => values,
+                            _ => Vec::new(),
+                        })
+                        .collect();
+                    CellKind::Values { negated: false, values }
+                } else {
+                    CellKind::AnyOf(items)
                 }
             }
             Rule::not_cell => CellKind::Values {

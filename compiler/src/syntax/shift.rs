@@ -117,6 +117,9 @@ impl Shift {
                 self.params(&mut d.params);
                 self.ty(&mut d.ret);
                 self.ident(&mut d.hit);
+                if let Some(e) = &mut d.default {
+                    self.expr(e);
+                }
                 for i in d.inputs.iter_mut().chain(d.outputs.iter_mut()) {
                     self.ident(i);
                 }
@@ -197,6 +200,11 @@ impl Shift {
             CellKind::Range { lo, hi, .. } => {
                 self.lit(lo);
                 self.lit(hi);
+            }
+            CellKind::AnyOf(items) => {
+                for i in items {
+                    self.cell(i);
+                }
             }
         }
         self.span(&mut c.span);

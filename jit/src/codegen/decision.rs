@@ -1,6 +1,7 @@
 //! Decision tables: index lookups, scans of the rows, hit policies.
 
-use canon_compiler::ir::{self, CellTest, CmpOp, Const, Hit};
+use canon_compiler::ir::{self, CellTest, CmpOp, CollectAgg, Const, Hit};
+use canon_compiler::types::OrdKind;
 use canon_compiler::types::Ty;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder};
@@ -40,6 +41,8 @@ impl BodyLowering<'_, '_, '_> {
         let all: Vec<usize> = (0..d.rows.len()).collect();
         match d.hit {
             Hit::First | Hit::Unique => self.scan(index, d, &all, &[], dst)?,
+            Hit::Any => self.scan_any(index, d, dst)?,
+            Hit::CollectAgg(agg) => self.collect_agg(index, d, agg, dst)?,
             Hit::Collect => {
                 let t = self.temp();
                 self.call_to_cell(helpers::alloc, t, CellCount(d.rows.len()));
@@ -68,6 +71,133 @@ impl BodyLowering<'_, '_, '_> {
         Ok(())
     }
 
+    /// `hit any`: the first matching row's output, compared with the output
+    /// of every later matching row (a difference is a conflict).
+    fn scan_any(&mut self, index: usize, d: &ir::DecisionDef, dst: CValue) -> Result<(), Unsupported> {
+        let out_ty = match d.output_record {
+            Some(r) => Ty::Record(r),
+            None => d.ret.strip().clone(),
+        };
+        let found = self.builder.declare_var(types::I64);
+        let m1 = self.builder.ins().iconst(types::I64, -1);
+        self.builder.def_var(found, m1);
+        for (ri, row) in d.rows.iter().enumerate() {
+            let next = self.builder.create_block();
+            self.row_test(d, row, &[], next)?;
+            let prev = self.builder.use_var(found);
+            let later = self.builder.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, prev, 0);
+            let first = self.builder.create_block();
+            let other = self.builder.create_block();
+            self.builder.ins().brif(later, other, &[], first, &[]);
+            self.builder.switch_to_block(first);
+            self.row_output(index, d, row, dst)?;
+            let riv = self.builder.ins().iconst(types::I64, ri as i64);
+            self.builder.def_var(found, riv);
+            self.builder.ins().jump(next, &[]);
+            self.builder.switch_to_block(other);
+            let t = self.temp();
+            self.row_output(index, d, row, t)?;
+            let same = self.equal(dst, t, &out_ty, row.loc)?;
+            let conflict = self.builder.create_block();
+            self.builder.set_cold_block(conflict);
+            self.builder.ins().brif(same, next, &[], conflict, &[]);
+            self.builder.switch_to_block(conflict);
+            let a = self.temp();
+            let prev = self.builder.use_var(found);
+            self.store_words(a, prev, None);
+            let bcell = self.temp();
+            let riv = self.builder.ins().iconst(types::I64, ri as i64);
+            self.store_words(bcell, riv, None);
+            let c = self.temp();
+            let site = self.site;
+            self.store_words(c, site, None);
+            self.call_takes_three(helpers::decision_conflict, [a, bcell, c], DecisionIndex(index as u32));
+            self.ret(2);
+            self.builder.switch_to_block(next);
+        }
+        let f = self.builder.use_var(found);
+        let none = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, f, 0);
+        let miss = self.builder.create_block();
+        let hit = self.builder.create_block();
+        self.builder.ins().brif(none, miss, &[], hit, &[]);
+        self.builder.switch_to_block(hit);
+        self.ret(0);
+        self.builder.switch_to_block(miss);
+        self.no_row(index, d, dst)?;
+        Ok(())
+    }
+
+    /// `collect sum`, `count`, `min`, `max`: the matching rows' outputs,
+    /// accumulated in `dst` as the interpreter does (faults at the row).
+    fn collect_agg(
+        &mut self,
+        index: usize,
+        d: &ir::DecisionDef,
+        agg: CollectAgg,
+        dst: CValue,
+    ) -> Result<(), Unsupported> {
+        let out = d.ret.strip().clone();
+        match (agg, &out) {
+            (CollectAgg::Count, _) | (CollectAgg::Sum, Ty::Int) => {
+                let z = self.builder.ins().iconst(types::I64, 0);
+                self.store_words(dst, z, None);
+            }
+            (CollectAgg::Sum, Ty::Decimal) => {
+                let zero = crate::cell::Cell::from_decimal(canon_stdlib::functions::sum::decimal_zero());
+                self.store_const_cell(&zero, dst);
+            }
+            _ => self.store_none(dst),
+        }
+        let x = self.temp();
+        for row in &d.rows {
+            let next = self.builder.create_block();
+            self.row_test(d, row, &[], next)?;
+            self.row_output(index, d, row, x)?;
+            match (agg, &out) {
+                (CollectAgg::Count, _) => {
+                    let acc = self.word0(dst);
+                    let r = self.builder.ins().iadd_imm_s(acc, 1);
+                    self.store_words(dst, r, None);
+                }
+                (CollectAgg::Sum, Ty::Int) => {
+                    let acc = self.word0(dst);
+                    let v = self.word0(x);
+                    let (r, of) = self.builder.ins().sadd_overflow(acc, v);
+                    self.int_overflow_check(of, row.loc);
+                    self.store_words(dst, r, None);
+                }
+                (CollectAgg::Sum, Ty::Decimal) => {
+                    let status = self.call_two_to_cell(helpers::dec_add, dst, x, dst, ());
+                    self.check_status(status, row.loc);
+                }
+                _ => {
+                    let tag = self.tag(dst);
+                    let have = self.builder.create_block();
+                    let take = self.builder.create_block();
+                    self.builder.ins().brif(tag, have, &[], take, &[]);
+                    self.builder.switch_to_block(have);
+                    if agg == CollectAgg::Sum {
+                        let status = self.call_two_to_cell(helpers::money_sum_add, dst, x, dst, ());
+                        self.check_status(status, row.loc);
+                        self.builder.ins().jump(next, &[]);
+                    } else {
+                        let op = if agg == CollectAgg::Min { CmpOp::Lt } else { CmpOp::Gt };
+                        let kind = out.ord_kind().unwrap_or(OrdKind::Int);
+                        // A later value replaces the kept one only when strictly beyond it.
+                        let beyond = self.compare(op, kind, x, dst, row.loc)?;
+                        self.builder.ins().brif(beyond, take, &[], next, &[]);
+                    }
+                    self.builder.switch_to_block(take);
+                    self.copy_cell(x, dst);
+                }
+            }
+            self.builder.ins().jump(next, &[]);
+            self.builder.switch_to_block(next);
+        }
+        self.ret(0);
+        Ok(())
+    }
+
     /// Scans `rows` (indices into `d.rows`, in order) under `hit first` or
     /// `hit unique`, testing every column except those `skip` marks (already
     /// known to match), then writes the result or the fault.
@@ -88,7 +218,7 @@ impl BodyLowering<'_, '_, '_> {
                     self.ret(0);
                     self.builder.switch_to_block(next);
                 }
-                self.no_row(index, d, dst);
+                self.no_row(index, d, dst)?;
             }
             _ => {
                 let found = self.builder.declare_var(types::I64);
@@ -131,7 +261,7 @@ impl BodyLowering<'_, '_, '_> {
                     self.ret(0);
                     self.builder.switch_to_block(no);
                 }
-                self.no_row(index, d, dst);
+                self.no_row(index, d, dst)?;
             }
         }
         Ok(())
@@ -239,11 +369,16 @@ impl BodyLowering<'_, '_, '_> {
             self.ret(2);
         }
         self.builder.switch_to_block(none_block);
-        self.no_row(index, d, dst);
+        self.no_row(index, d, dst)?;
         Ok(())
     }
 
-    pub(super) fn no_row(&mut self, index: usize, d: &ir::DecisionDef, dst: CValue) {
+    pub(super) fn no_row(&mut self, index: usize, d: &ir::DecisionDef, dst: CValue) -> Result<(), Unsupported> {
+        if let Some(e) = &d.default {
+            self.expr(e, dst)?;
+            self.ret(0);
+            return Ok(());
+        }
         if d.ret.is_optional() {
             self.store_none(dst);
             self.ret(0);
@@ -254,6 +389,7 @@ impl BodyLowering<'_, '_, '_> {
             self.call_takes_one(helpers::decision_no_row, c, DecisionIndex(index as u32));
             self.ret(2);
         }
+        Ok(())
     }
 
     /// Falls through when the row matches, else jumps to `next`.
@@ -270,49 +406,84 @@ impl BodyLowering<'_, '_, '_> {
             }
             let ty = d.params.get(*col as usize).map(|(_, t)| t.clone()).unwrap_or(Ty::Error);
             let v = self.local(*col);
-            let ok = match cell {
-                CellTest::Any => continue,
-                CellTest::In { values, negated } => {
-                    let mut acc = self.builder.ins().iconst(types::I8, 0);
-                    for c in values {
-                        let t = self.temp();
-                        let cty = if matches!(c, Const::None) { Ty::NoneLit } else { ty.strip().clone() };
-                        self.constant(c, &cty, t);
-                        let m = self.equal(v, t, &ty, row.loc)?;
-                        acc = self.builder.ins().bor(acc, m);
-                    }
-                    if *negated {
-                        let one = self.builder.ins().iconst(types::I8, 1);
-                        self.builder.ins().bxor(acc, one)
-                    } else {
-                        acc
-                    }
-                }
-                CellTest::Cmp { op, value, kind } => {
-                    self.present_or(v, next);
-                    let t = self.temp();
-                    self.constant(value, ty.strip(), t);
-                    self.compare(*op, *kind, v, t, row.loc)?
-                }
-                CellTest::Range { lo, lo_closed, hi, hi_closed, kind } => {
-                    self.present_or(v, next);
-                    let tl = self.temp();
-                    self.constant(lo, ty.strip(), tl);
-                    let lop = if *lo_closed { CmpOp::Ge } else { CmpOp::Gt };
-                    let a = self.compare(lop, *kind, v, tl, row.loc)?;
-                    let mid = self.builder.create_block();
-                    self.builder.ins().brif(a, mid, &[], next, &[]);
-                    self.builder.switch_to_block(mid);
-                    let th = self.temp();
-                    self.constant(hi, ty.strip(), th);
-                    let hop = if *hi_closed { CmpOp::Le } else { CmpOp::Lt };
-                    self.compare(hop, *kind, v, th, row.loc)?
-                }
-            };
-            let cont = self.builder.create_block();
-            self.builder.ins().brif(ok, cont, &[], next, &[]);
-            self.builder.switch_to_block(cont);
+            self.cell_test(cell, v, &ty, row.loc, next)?;
         }
+        Ok(())
+    }
+
+    /// Falls through when `cell` matches the value `v` (of type `ty`), else
+    /// jumps to `next`; tests run left to right, as the interpreter's.
+    fn cell_test(&mut self, cell: &CellTest, v: CValue, ty: &Ty, loc: ir::Loc, next: Block) -> Result<(), Unsupported> {
+        let ok = match cell {
+            CellTest::Any => return Ok(()),
+            CellTest::In { values, negated } => {
+                let mut acc = self.builder.ins().iconst(types::I8, 0);
+                for c in values {
+                    let t = self.temp();
+                    let cty = if matches!(c, Const::None) { Ty::NoneLit } else { ty.strip().clone() };
+                    self.constant(c, &cty, t);
+                    let m = self.equal(v, t, ty, loc)?;
+                    acc = self.builder.ins().bor(acc, m);
+                }
+                if *negated {
+                    let one = self.builder.ins().iconst(types::I8, 1);
+                    self.builder.ins().bxor(acc, one)
+                } else {
+                    acc
+                }
+            }
+            CellTest::Cmp { op, value, kind } => {
+                self.present_or(v, next);
+                let t = self.temp();
+                self.constant(value, ty.strip(), t);
+                self.compare(*op, *kind, v, t, loc)?
+            }
+            CellTest::CmpParam { op, param, kind } => {
+                self.present_or(v, next);
+                let other = self.local(*param);
+                self.present_or(other, next);
+                self.compare(*op, *kind, v, other, loc)?
+            }
+            CellTest::Range { lo, lo_closed, hi, hi_closed, kind } => {
+                self.present_or(v, next);
+                let tl = self.temp();
+                self.constant(lo, ty.strip(), tl);
+                let lop = if *lo_closed { CmpOp::Ge } else { CmpOp::Gt };
+                let a = self.compare(lop, *kind, v, tl, loc)?;
+                let mid = self.builder.create_block();
+                self.builder.ins().brif(a, mid, &[], next, &[]);
+                self.builder.switch_to_block(mid);
+                let th = self.temp();
+                self.constant(hi, ty.strip(), th);
+                let hop = if *hi_closed { CmpOp::Le } else { CmpOp::Lt };
+                self.compare(hop, *kind, v, th, loc)?
+            }
+            CellTest::AllOf(cs) => {
+                for c in cs {
+                    self.cell_test(c, v, ty, loc, next)?;
+                }
+                return Ok(());
+            }
+            CellTest::AnyOf(cs) => {
+                let matched = self.builder.create_block();
+                for (i, c) in cs.iter().enumerate() {
+                    let fail = if i + 1 == cs.len() { next } else { self.builder.create_block() };
+                    self.cell_test(c, v, ty, loc, fail)?;
+                    self.builder.ins().jump(matched, &[]);
+                    if fail != next {
+                        self.builder.switch_to_block(fail);
+                    }
+                }
+                if cs.is_empty() {
+                    self.builder.ins().jump(next, &[]);
+                }
+                self.builder.switch_to_block(matched);
+                return Ok(());
+            }
+        };
+        let cont = self.builder.create_block();
+        self.builder.ins().brif(ok, cont, &[], next, &[]);
+        self.builder.switch_to_block(cont);
         Ok(())
     }
 

@@ -4,7 +4,9 @@
 //! and the fuzz target `fuzz/fuzz_targets/programs.rs` (by `#[path]`, each
 //! choice one byte of the fuzz input). The package has an enum, a record list,
 //! optionals, Money, Currency, Date and Timestamp fields, a function and
-//! decision tables of every hit policy and input shape; handlers have lets,
+//! decision tables of every hit policy (DMN's `any`, `priority`, `output
+//! order`, the `collect` aggregations) and input shape (list cells, Text
+//! ranges, cells compared with parameters, a `default`); handlers have lets,
 //! checks and requires, loops and emits (to a destination family by value too)
 //! over expressions up to depth 3. Most
 //! programs also have state (a Text-keyed and a composite-keyed state, with
@@ -147,6 +149,78 @@ decision score(k: Kind?) -> Decimal?
   | Alpha || 1.5  |
   | Beta  || 2.25 |
   | none  || 0    |
+
+decision dmn_any(n: Int, lim: Int, t: Text) -> Text
+  hit any
+  default "dflt"
+  | n          | lim | t      || r      |
+  | < 0, > 100 | -   | -      || "edge" |
+  | > lim      | -   | -      || t      |
+  | [0..lim]   | -   | < "m"  || "low"  |
+
+decision dmn_prio(n: Int, k: Kind) -> Kind
+  hit priority
+  | n         | k           || r     |
+  | -         | -           || Gamma |
+  | > 5       | Alpha, Beta || Beta  |
+  | < 0, > 50 | -           || Alpha |
+
+decision dmn_order(n: Int, k: Kind) -> Kind
+  hit output order
+  | n         | k           || r     |
+  | -         | -           || Gamma |
+  | > 5       | Alpha, Beta || Beta  |
+  | < 0, > 50 | -           || Alpha |
+
+decision dmn_sum(n: Int, d: Decimal) -> Decimal
+  hit collect sum
+  | n         | d   || v     |
+  | > 0       | -   || d     |
+  | > 10      | > 1 || d * n |
+  | < 0, > 20 | -   || 1.5   |
+
+decision dmn_isum(n: Int, j: Int) -> Int
+  hit collect sum
+  | n     | j     || v |
+  | -     | -     || n |
+  | > j   | -     || j |
+  | -     | < 0   || n |
+
+decision dmn_msum(n: Int, m: Money, cap: Money) -> Money
+  hit collect sum
+  | n   | m     | cap || v        |
+  | > 0 | -     | -   || m        |
+  | > 3 | > cap | -   || cap      |
+  | > 7 | -     | -   || 1.00 EUR |
+
+decision dmn_count(n: Int, t: Text) -> Int
+  hit collect count
+  | n    | t            || v |
+  | > 0  | -            || 1 |
+  | -    | ["a".."n")   || 1 |
+  | < 5  | >= "n", < "" || 1 |
+
+decision dmn_min(n: Int, d: Decimal, e: Decimal) -> Decimal
+  hit collect min
+  | n     | d     | e || v    |
+  | > 0   | -     | - || d    |
+  | > 2   | < e   | - || e    |
+  | -     | -     | - || 1.50 |
+  | < 10  | -     | - || 1.5  |
+
+decision dmn_max(t: Text, u: Text) -> Text
+  hit collect max
+  | t        | u       || v       |
+  | -        | -       || u       |
+  | < u      | -       || t       |
+  | ["b".."x"] | -     || "mid"   |
+
+decision dmn_window(d: Decimal, lo: Decimal, hi: Decimal) -> Text
+  hit unique
+  default "out"
+  | d        | lo | hi || r     |
+  | [lo..hi) | -  | -  || "in"  |
+  | (hi..lo] | -  | -  || "rev" |
 "#;
 
 /// The declarations of a program with state: records keyed by Text and by
@@ -270,7 +344,12 @@ impl<'r, 'd> Gen<'r, 'd> {
             4 => self.deeper(|g| format!("(if {} then {} else {})", g.boolean(), g.int(), g.int())),
             5 => self.deeper(|g| format!("days_between(v.dt, {})", g.date())),
             6 => self.deeper(|g| format!("abs({})", g.int())),
-            7 => self.deeper(|g| format!("max({}, {})", g.int(), g.int())),
+            7 => self.deeper(|g| match g.rng.gen_range(0..4) {
+                0 => format!("max({}, {})", g.int(), g.int()),
+                1 => format!("dmn_isum({}, {})", g.int(), g.int()),
+                2 => format!("dmn_count({}, {})", g.int(), g.text()),
+                _ => format!("len(dmn_order({}, {}))", g.int(), g.kind()),
+            }),
             _ => {
                 self.deeper(|g| format!("(match {} {{ Alpha => {}, Beta | Gamma => {} }})", g.kind(), g.int(), g.int()))
             }
@@ -316,7 +395,11 @@ impl<'r, 'd> Gen<'r, 'd> {
             6 => self.deeper(|g| format!("sum(v.items, x => x.price * {})", g.int())),
             7 => self.deeper(|g| format!("bump({}, {})", g.int(), g.decimal())),
             8 => self.deeper(|g| format!("(score({}) ?? {})", g.kind_opt(), g.decimal())),
-            _ => self.deeper(|g| format!("min({}, {})", g.decimal(), g.decimal())),
+            _ => self.deeper(|g| match g.rng.gen_range(0..3) {
+                0 => format!("min({}, {})", g.decimal(), g.decimal()),
+                1 => format!("dmn_sum({}, {})", g.int(), g.decimal()),
+                _ => format!("(dmn_min({}, {}, {}) ?? -1)", g.int(), g.decimal(), g.decimal()),
+            }),
         }
     }
 
@@ -361,7 +444,10 @@ impl<'r, 'd> Gen<'r, 'd> {
             1 => self.deeper(|g| format!("({} * {})", g.money(), g.decimal())),
             2 => self.deeper(|g| format!("round({}, 2)", g.money())),
             3 => self.deeper(|g| format!("money({}, {})", g.decimal(), g.pick(&["USD", "v.c", "currency(v.m)"]))),
-            4 => self.deeper(|g| format!("convert({}, EUR, {})", g.money(), g.decimal())),
+            4 => self.deeper(|g| match g.rng.gen_range(0..2) {
+                0 => format!("convert({}, EUR, {})", g.money(), g.decimal()),
+                _ => format!("(dmn_msum({}, {}, {}) ?? 0 USD)", g.int(), g.money(), g.money()),
+            }),
             _ => self.deeper(|g| format!("({} - {})", g.money(), g.money())),
         }
     }
@@ -391,7 +477,13 @@ impl<'r, 'd> Gen<'r, 'd> {
                     0 => format!("(route({}, {}, {}) ?? \"-\")", g.kind(), g.boolean(), g.kind_opt()),
                     _ => format!("(band({}, {}, {}) ?? \"-\")", g.kind_opt(), g.decimal(), g.boolean()),
                 },
-                _ => format!("pick({}, {})", g.boolean(), g.kind()),
+                _ => match g.rng.gen_range(0..6) {
+                    0 => format!("dmn_any({}, {}, {})", g.int(), g.int(), g.text()),
+                    1 => format!("\"{{dmn_prio({}, {})}}\"", g.int(), g.kind()),
+                    2 => format!("(dmn_max({}, {}) ?? \"-\")", g.text(), g.text()),
+                    3 => format!("dmn_window({}, {}, {})", g.decimal(), g.decimal(), g.decimal()),
+                    _ => format!("pick({}, {})", g.boolean(), g.kind()),
+                },
             }),
             4 => self.deeper(|g| match g.rng.gen_range(0..5) {
                 3 => {

@@ -39,7 +39,7 @@ impl<'a> Checker<'a> {
                 self.record_call(Callee::Decision(id.0), callee.span);
                 let Some(def) = self.pkg.decisions.get(id.0 as usize) else { return self.err_expr(span) };
                 let params: Vec<Ty> = def.params.iter().map(|(_, t)| t.clone()).collect();
-                let ret = if def.hit == ir::Hit::Collect { Ty::list(def.ret.strip().clone()) } else { def.ret.clone() };
+                let ret = def.call_ty();
                 let args = self.args(env, &callee.text, args, &params, span);
                 mk(ExprKind::Decide { decision: id, args }, ret, loc)
             }
