@@ -85,6 +85,8 @@ fn conformance_and_examples_match() {
     dirs.push(root.join("examples/timesheets"));
     dirs.push(root.join("examples/expenses"));
     dirs.push(root.join("examples/leave-routing"));
+    dirs.push(root.join("examples/global-posting"));
+    dirs.push(root.join("examples/fee-allocation"));
     let mut checked = 0;
     for d in dirs {
         let events = d.join("events.jsonl");
