@@ -46,8 +46,9 @@ fn the_examples_give_their_expected_outcomes_with_both_engines() {
 
 #[test]
 fn fee_shares_add_up_to_the_fee_to_the_minor_unit() {
-    let want = std::fs::read_to_string(format!("{}/examples/fee-allocation/expected.jsonl", env!("CARGO_MANIFEST_DIR")))
-        .unwrap();
+    let want =
+        std::fs::read_to_string(format!("{}/examples/fee-allocation/expected.jsonl", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
     let mut accepted = 0;
     for line in want.lines() {
         let o: Json = serde_json::from_str(line).unwrap();
@@ -70,13 +71,11 @@ fn fee_shares_add_up_to_the_fee_to_the_minor_unit() {
             total += a.replace('.', "").parse::<i128>().unwrap();
         }
         // The fee, from the event of the same id.
-        let events = std::fs::read_to_string(format!("{}/examples/fee-allocation/events.jsonl", env!("CARGO_MANIFEST_DIR")))
-            .unwrap();
-        let ev: Json = events
-            .lines()
-            .map(|l| serde_json::from_str::<Json>(l).unwrap())
-            .find(|e| e["id"] == o["id"])
-            .unwrap();
+        let events =
+            std::fs::read_to_string(format!("{}/examples/fee-allocation/events.jsonl", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        let ev: Json =
+            events.lines().map(|l| serde_json::from_str::<Json>(l).unwrap()).find(|e| e["id"] == o["id"]).unwrap();
         let fee = ev["data"]["fee"]["amount"].as_str().unwrap();
         let fee_units: i128 = {
             let (i, f) = fee.split_once('.').unwrap_or((fee, ""));
