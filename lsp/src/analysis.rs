@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use canon_compiler::check::calendar_function;
 use canon_compiler::db::{self, check_package, parse_file, Checked, Database, SourceFile};
 use canon_compiler::diagnostics::{Diagnostic, FileId};
 use canon_compiler::ir;
@@ -15,6 +16,9 @@ use salsa::Setter;
 
 pub use crate::completion::{Completion, CompletionKind, Signature};
 use crate::index::{self, ItemKind, Occurrence, Target};
+
+/// Hover and completion docs of the calendar functions, after their summary.
+pub(crate) const CALENDAR_HOVER: &str = "The calendar is a name declared by `calendar name { holidays: t, periods: p, weekend: ... }`; who has the type of the holiday table's first key (a country or entity). LANGUAGE.md §5.3.";
 
 /// A place in a file of the package: its key (path relative to the root) and span.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -408,7 +412,13 @@ impl Workspace {
         let mut parts: Vec<String> = Vec::new();
         match &occ.target {
             Target::Builtin(name) => {
-                let b = canon_stdlib::functions::lookup(name)?;
+                let Some(b) = canon_stdlib::functions::lookup(name) else {
+                    let f = calendar_function(name)?;
+                    parts.push(code(&f.signature()));
+                    parts.push(f.summary.to_string());
+                    parts.push(CALENDAR_HOVER.to_string());
+                    return Some((parts.join("\n\n"), occ.span));
+                };
                 let sigs: Vec<String> = b.signatures().map(|s| format!("{}{s}", b.name)).collect();
                 parts.push(code(&sigs.join("\n")));
                 parts.push(b.summary.to_string());

@@ -1,11 +1,12 @@
 //! Completion and signature help: what may come at the cursor, from the
 //! text before it and the checked package.
 
+use canon_compiler::check::{calendar_function, CALENDAR_FUNCTIONS};
 use canon_compiler::ir;
 use canon_compiler::syntax::keywords;
 use canon_compiler::types::Ty;
 
-use crate::analysis::{show_ty, TyNames, Workspace};
+use crate::analysis::{show_ty, TyNames, Workspace, CALENDAR_HOVER};
 use crate::probe::item_chunk;
 
 /// A signature's label and its parameters' labels.
@@ -142,6 +143,12 @@ impl Workspace {
                 .collect();
             return Some((sigs, commas));
         }
+        if let Some(f) = calendar_function(&name) {
+            let shadowed = self.checked().is_some_and(|c| is_item(&c.package, &name));
+            if !shadowed {
+                return Some((vec![(f.signature(), f.params.iter().map(|p| p.label()).collect())], commas));
+            }
+        }
         let c = self.checked()?;
         let pkg = &c.package;
         let (params, ret, kind) = if let Some(f) = pkg.functions.iter().find(|f| f.name == name) {
@@ -267,6 +274,12 @@ impl Workspace {
                 ..Completion::new(b.name, CompletionKind::Function, Some(sigs.join(" | ")))
             });
         }
+        for f in CALENDAR_FUNCTIONS {
+            out.push(Completion {
+                docs: Some(format!("{}\n\n{CALENDAR_HOVER}", f.summary)),
+                ..Completion::new(f.name, CompletionKind::Function, Some(f.signature()))
+            });
+        }
         if let Some(c) = self.checked() {
             let pkg = &c.package;
             let names = TyNames::new(pkg);
@@ -297,6 +310,9 @@ impl Workspace {
             }
             for t in &pkg.tables {
                 out.push(Completion::new(&t.name, CompletionKind::Value, Some("table".into())));
+            }
+            for cal in &pkg.calendars {
+                out.push(Completion::new(&cal.name, CompletionKind::Value, Some("calendar".into())));
             }
             if matches!(cx, ItemContext::Handler | ItemContext::Test) {
                 out.extend(state_names(pkg));
@@ -571,6 +587,11 @@ impl Workspace {
         // Contexts the text and the declarations decide.
         let c = self.checked()?;
         let pkg = &c.package;
+        match calendar_argument(pkg, head) {
+            Some(CalendarArg::Calendar) => return Some(calendar_names(pkg)),
+            Some(CalendarArg::Value(ty)) => return self.values_of(key, pkg, &ty),
+            None => {}
+        }
         if let Some(ty) = self
             .field_value_type(pkg, head)
             .or_else(|| argument_type(pkg, head))
@@ -783,6 +804,63 @@ fn argument_type(pkg: &ir::Package, head: &str) -> Option<Ty> {
         }
     }
     named_type(pkg, &found?)
+}
+
+/// Whether `name` is declared in the package (and so not a calendar function when called).
+fn is_item(pkg: &ir::Package, name: &str) -> bool {
+    pkg.functions.iter().any(|f| f.name == name)
+        || pkg.decisions.iter().any(|d| d.name == name)
+        || pkg.tables.iter().any(|t| t.name == name)
+        || pkg.calendars.iter().any(|c| c.name == name)
+}
+
+/// What an argument of a calendar function is.
+enum CalendarArg {
+    /// The first: a declared calendar.
+    Calendar,
+    /// A value of a known type: who (the holiday table's first key), the date, `n`.
+    Value(Ty),
+}
+
+/// `is_business_day(|`, `add_business_days(cal, |`: what the argument being written is (LANGUAGE.md §5.3).
+fn calendar_argument(pkg: &ir::Package, head: &str) -> Option<CalendarArg> {
+    let h = head.trim_end();
+    if !(h.ends_with('(') || h.ends_with(',')) {
+        return None;
+    }
+    let (open, kind, commas) = unmatched_open(head)?;
+    let name = ident_before(head.get(..open)?);
+    if kind != '(' || is_item(pkg, name) {
+        return None;
+    }
+    let f = calendar_function(name)?;
+    if commas == 0 {
+        return Some(CalendarArg::Calendar);
+    }
+    let param = f.params.get(commas as usize)?;
+    let ty = match param.ty {
+        Some(t) => named_type(pkg, t)?,
+        None => {
+            // Who: the first key of the holiday table of the calendar written first.
+            let first = head.get(open + 1..)?.split(',').next()?.trim();
+            let cal = pkg.calendars.iter().find(|c| c.name == first)?;
+            let table = pkg.tables.get(cal.holidays.0 as usize)?;
+            let rec = pkg.record(table.record)?;
+            rec.fields.get(*table.keys.first()? as usize)?.ty.clone()
+        }
+    };
+    Some(CalendarArg::Value(ty))
+}
+
+/// The package's calendars, marked expected: the first argument of a calendar function.
+fn calendar_names(pkg: &ir::Package) -> Vec<Completion> {
+    pkg.calendars
+        .iter()
+        .map(|c| Completion {
+            expected: true,
+            ..Completion::new(&c.name, CompletionKind::Value, Some("calendar".into()))
+        })
+        .collect()
 }
 
 /// `fn f(...) -> T = |`: the declared result.

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use canon_compiler::check::calendar_function;
 use canon_compiler::diagnostics::FileId;
 use canon_compiler::ir;
 use canon_compiler::syntax::ast::{self, Span};
@@ -505,7 +506,9 @@ impl Walker<'_, '_> {
                 }
             }
             ast::ExprKind::Call { callee, args } => {
-                if canon_stdlib::functions::lookup(&callee.text).is_some() && self.local(&callee.text).is_none() {
+                let builtin = canon_stdlib::functions::lookup(&callee.text).is_some()
+                    || (calendar_function(&callee.text).is_some() && !self.cx.items.contains_key(&callee.text));
+                if builtin && self.local(&callee.text).is_none() {
                     self.push(callee, Target::Builtin(callee.text.clone()), false);
                 } else if self.cx.items.contains_key(&callee.text) {
                     self.push(callee, Target::Item(callee.text.clone()), false);

@@ -1765,3 +1765,70 @@ async fn effective_dated_tables_highlight_and_hover() {
     let h = c.hover("dated.canon", pos(DATED, "valid_from to", 0, 1)).await;
     assert!(h.contains("Rate.valid_from: Date"), "{h}");
 }
+
+const CALENDARS: &str = "enum Entity { US, DE }
+record Holiday { entity: Entity, day: Date, name: Text }
+table holidays: Holiday key (entity, day)
+record Period { entity: Entity, name: Text, number: Int, year: Int, start: Date, end: Date }
+table fiscal_periods: Period key entity effective start to end
+
+calendar business {
+  holidays: holidays
+  periods: fiscal_periods
+}
+
+fn due(d: Date) -> Date = add_business_days(business, US, d, 5)
+fn open_on(d: Date) -> Bool = is_business_day(business, DE, d)
+fn period_name(d: Date) -> Text? = fiscal_period(business, US, d)?.name
+";
+
+#[tokio::test]
+async fn calendar_functions_have_completion_hover_and_signature_help() {
+    let mut c = Client::start(&[("cal.canon", CALENDARS)]).await;
+    c.open("cal.canon", CALENDARS).await;
+    assert!(c.diagnostics("cal.canon").await.is_empty());
+    // Hover on each name: the signature and its one line.
+    let h = c.hover("cal.canon", pos(CALENDARS, "add_business_days", 0, 1)).await;
+    assert!(h.contains("add_business_days(calendar, who, date: Date, n: Int) -> Date"), "{h}");
+    assert!(h.contains("business days after"), "{h}");
+    let h = c.hover("cal.canon", pos(CALENDARS, "is_business_day", 0, 1)).await;
+    assert!(h.contains("is_business_day(calendar, who, date: Date) -> Bool") && h.contains("holiday"), "{h}");
+    let h = c.hover("cal.canon", pos(CALENDARS, "fiscal_period(", 0, 1)).await;
+    assert!(h.contains("fiscal_period(calendar, who, date: Date) -> Period?"), "{h}");
+    // Signature help with the active parameter.
+    let r = c.at("textDocument/signatureHelp", "cal.canon", pos(CALENDARS, "d, 5)", 0, 3)).await;
+    assert_eq!(r["signatures"][0]["label"], json!("add_business_days(calendar, who, date: Date, n: Int) -> Date"));
+    assert_eq!(r["activeParameter"], json!(3));
+    let r = c.at("textDocument/signatureHelp", "cal.canon", pos(CALENDARS, "business, DE", 0, 0)).await;
+    assert_eq!(r["signatures"][0]["label"], json!("is_business_day(calendar, who, date: Date) -> Bool"));
+    assert_eq!(r["activeParameter"], json!(0));
+    // The names are completed with the built-ins, with their signature as detail.
+    let editing = format!("{CALENDARS}fn f(d: Date) -> Bool = is_\n");
+    c.change("cal.canon", 2, &editing).await;
+    let r = c.at("textDocument/completion", "cal.canon", pos(&editing, "is_\n", 0, 3)).await;
+    let items = r.as_array().cloned().unwrap_or_default();
+    for name in ["is_business_day", "add_business_days", "fiscal_period", "round"] {
+        assert!(items.iter().any(|i| i["label"] == json!(name)), "{name} in {items:?}");
+    }
+    let item = items.iter().find(|i| i["label"] == json!("fiscal_period")).cloned().unwrap_or_default();
+    assert_eq!(item["detail"], json!("fiscal_period(calendar, who, date: Date) -> Period?"));
+    // The first argument: the declared calendars first; then who, of the holiday table's key type.
+    let editing = format!("{CALENDARS}fn f(d: Date) -> Bool = is_business_day(\n");
+    c.change("cal.canon", 3, &editing).await;
+    let labels = c.completion_labels("cal.canon", pos(&editing, "is_business_day(\n", 0, 16)).await;
+    assert_eq!(labels.first().map(String::as_str), Some("business"), "{labels:?}");
+    let editing = format!("{CALENDARS}fn f(d: Date) -> Bool = is_business_day(business, \n");
+    c.change("cal.canon", 4, &editing).await;
+    let labels = c.completion_labels("cal.canon", pos(&editing, "business, \n", 0, 10)).await;
+    assert_eq!(labels.get(..2), Some(&["US".to_string(), "DE".to_string()][..]), "{labels:?}");
+    // A calendar call checks as the table says: the arity message uses its usage.
+    let editing = format!("{CALENDARS}fn g(d: Date) -> Bool = is_business_day(business, US)\n");
+    c.change("cal.canon", 5, &editing).await;
+    let diags = c.diagnostics("cal.canon").await;
+    assert!(
+        diags
+            .iter()
+            .any(|d| d["message"].as_str().is_some_and(|m| m.contains("`is_business_day(calendar, who, date)`"))),
+        "{diags:?}"
+    );
+}

@@ -8,14 +8,91 @@ use crate::ir::{self, CalendarOp, ExprKind, TableId};
 use crate::syntax::ast::{self, Span};
 use crate::types::Ty;
 
+/// A parameter of a calendar function: its name and, when it is fixed, its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CalendarParam {
+    pub name: &'static str,
+    /// `None` for the calendar (a name, not a value) and for who (the holiday table's key type).
+    pub ty: Option<&'static str>,
+}
+
+impl CalendarParam {
+    /// `date: Date`, or the bare name when the type depends on the calendar.
+    pub fn label(&self) -> String {
+        match self.ty {
+            Some(t) => format!("{}: {t}", self.name),
+            None => self.name.to_string(),
+        }
+    }
+}
+
+/// A calendar function's signature and documentation: the one source the
+/// checker's messages and the language server's hover, signature help and
+/// completion read (LANGUAGE.md §5.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CalendarFn {
+    pub op: CalendarOp,
+    pub name: &'static str,
+    pub params: &'static [CalendarParam],
+    /// The result; `Period?` is the row type of the calendar's periods table, optional.
+    pub ret: &'static str,
+    /// One line, as a built-in's summary.
+    pub summary: &'static str,
+}
+
+impl CalendarFn {
+    /// `is_business_day(calendar, who, date: Date) -> Bool`
+    pub fn signature(&self) -> String {
+        let ps: Vec<String> = self.params.iter().map(CalendarParam::label).collect();
+        format!("{}({}) -> {}", self.name, ps.join(", "), self.ret)
+    }
+
+    /// `is_business_day(calendar, who, date)`: how it is called, for messages.
+    pub fn usage(&self) -> String {
+        let ps: Vec<&str> = self.params.iter().map(|p| p.name).collect();
+        format!("{}({})", self.name, ps.join(", "))
+    }
+}
+
+const CALENDAR: CalendarParam = CalendarParam { name: "calendar", ty: None };
+const WHO: CalendarParam = CalendarParam { name: "who", ty: None };
+const DATE: CalendarParam = CalendarParam { name: "date", ty: Some("Date") };
+
+/// The calendar functions. They are resolved from their first argument, a
+/// declared calendar, so they have no stdlib overloads; who has the type of
+/// the first key of the calendar's holiday table (a Text or an enum).
+pub const CALENDAR_FUNCTIONS: &[CalendarFn] = &[
+    CalendarFn {
+        op: CalendarOp::IsBusinessDay,
+        name: "is_business_day",
+        params: &[CALENDAR, WHO, DATE],
+        ret: "Bool",
+        summary: "Whether `date` is a business day of `who`: not a weekend day of the calendar and not a holiday of `who`.",
+    },
+    CalendarFn {
+        op: CalendarOp::AddBusinessDays,
+        name: "add_business_days",
+        params: &[CALENDAR, WHO, DATE, CalendarParam { name: "n", ty: Some("Int") }],
+        ret: "Date",
+        summary: "The business day `n` business days after `date` (before it for a negative `n`), the start not counted; `n` = 0 gives `date` when it is a business day, else the next one.",
+    },
+    CalendarFn {
+        op: CalendarOp::FiscalPeriod,
+        name: "fiscal_period",
+        params: &[CALENDAR, WHO, DATE],
+        ret: "Period?",
+        summary: "The row of the calendar's periods table in force for `who` on `date` (its fields as declared), `none` outside the data.",
+    },
+];
+
+/// The calendar function called `name`, if it is one.
+pub fn calendar_function(name: &str) -> Option<&'static CalendarFn> {
+    CALENDAR_FUNCTIONS.iter().find(|f| f.name == name)
+}
+
 /// The calendar function a name calls, if it is one.
 pub(super) fn calendar_op(name: &str) -> Option<CalendarOp> {
-    match name {
-        "is_business_day" => Some(CalendarOp::IsBusinessDay),
-        "add_business_days" => Some(CalendarOp::AddBusinessDays),
-        "fiscal_period" => Some(CalendarOp::FiscalPeriod),
-        _ => None,
-    }
+    calendar_function(name).map(|f| f.op)
 }
 
 impl<'a> Checker<'a> {
@@ -145,7 +222,8 @@ impl<'a> Checker<'a> {
         span: Span,
     ) -> ir::Expr {
         let loc = self.loc(span);
-        let want = if op == CalendarOp::AddBusinessDays { 4 } else { 3 };
+        let Some(sig) = CALENDAR_FUNCTIONS.iter().find(|f| f.op == op) else { return self.err_expr(span) };
+        let want = sig.params.len();
         let exprs: Vec<&ast::Expr> = args
             .iter()
             .filter_map(|a| match a {
@@ -153,11 +231,7 @@ impl<'a> Checker<'a> {
                 ast::Arg::Lambda { .. } => None,
             })
             .collect();
-        let usage = match op {
-            CalendarOp::IsBusinessDay => "is_business_day(calendar, who, date)",
-            CalendarOp::AddBusinessDays => "add_business_days(calendar, who, date, n)",
-            CalendarOp::FiscalPeriod => "fiscal_period(calendar, who, date)",
-        };
+        let usage = sig.usage();
         if exprs.len() != want || exprs.len() != args.len() {
             self.error(Code::E0203, span, format!("`{}` takes {want} arguments: `{usage}`", callee.text));
             return self.err_expr(span);
@@ -192,11 +266,12 @@ impl<'a> Checker<'a> {
             .unwrap_or(Ty::Error);
         let mut out = Vec::new();
         let rest = exprs.get(1..).unwrap_or(&[]);
-        for (i, e) in rest.iter().enumerate() {
-            let ty = match i {
-                0 => selector.clone(),
-                1 => Ty::Date,
-                _ => Ty::Int,
+        for (e, p) in rest.iter().zip(sig.params.iter().skip(1)) {
+            let ty = match p.ty {
+                None => selector.clone(),
+                Some("Date") => Ty::Date,
+                Some("Int") => Ty::Int,
+                Some(_) => Ty::Error,
             };
             out.push(self.expect(env, e, &ty));
         }

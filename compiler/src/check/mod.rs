@@ -15,6 +15,8 @@ mod recursion;
 mod rounding;
 mod state;
 
+pub use calendar::{calendar_function, CalendarFn, CalendarParam, CALENDAR_FUNCTIONS};
+
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
