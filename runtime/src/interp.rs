@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use canon_compiler::ir::{
     self, Aggregate, BinaryOp, Builtin, CalendarOp, CellTest, CmpOp, CollectAgg, Const, DestId, Expr, ExprKind, Hit,
-    InterpPart,
-    Loc, Pat, Stmt, UnaryOp,
+    InterpPart, Loc, Pat, Stmt, UnaryOp,
 };
 use canon_compiler::types::{OrdKind, Ty};
 use canon_stdlib::money::{self, MoneyOp};
