@@ -63,7 +63,7 @@ impl BodyLowering<'_, '_, '_> {
                     BinaryOp::AddMoney => (helpers::money_add, false, true),
                     _ => (helpers::money_sub, true, true),
                 };
-                self.small_add_with(a, b, sub, money, dst, |f| f.call_two_to_cell(h, a, b, dst, ()), e.loc);
+                self.small_add_with(a, b, (sub, money), dst, |f| f.call_two_to_cell(h, a, b, dst, ()), e.loc);
                 None
             }
             BinaryOp::MulDecimal | BinaryOp::MulMoneyDecimal | BinaryOp::MulDecimalMoney => {
@@ -221,8 +221,7 @@ impl BodyLowering<'_, '_, '_> {
         &mut self,
         a: CValue,
         b: CValue,
-        sub: bool,
-        money: bool,
+        (sub, money): (bool, bool),
         dst: CValue,
         slow_call: impl FnOnce(&mut Self) -> CValue,
         loc: Loc,

@@ -488,8 +488,7 @@ impl BodyLowering<'_, '_, '_> {
                     f.small_add_with(
                         dst,
                         x,
-                        false,
-                        true,
+                        (false, true),
                         dst,
                         |f| f.call_two_to_cell(helpers::money_sum_add, dst, x, dst, ()),
                         e.loc,
