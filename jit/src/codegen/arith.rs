@@ -56,8 +56,16 @@ impl BodyLowering<'_, '_, '_> {
                 None
             }
             BinaryOp::DivInt => Some(helpers::int_div),
-            BinaryOp::AddDecimal => Some(helpers::dec_add),
-            BinaryOp::SubDecimal => Some(helpers::dec_sub),
+            BinaryOp::AddDecimal | BinaryOp::SubDecimal | BinaryOp::AddMoney | BinaryOp::SubMoney => {
+                let (h, sub, money) = match op {
+                    BinaryOp::AddDecimal => (helpers::dec_add, false, false),
+                    BinaryOp::SubDecimal => (helpers::dec_sub, true, false),
+                    BinaryOp::AddMoney => (helpers::money_add, false, true),
+                    _ => (helpers::money_sub, true, true),
+                };
+                self.small_add_with(a, b, (sub, money), dst, |f| f.call_two_to_cell(h, a, b, dst, ()), e.loc);
+                None
+            }
             BinaryOp::MulDecimal | BinaryOp::MulMoneyDecimal | BinaryOp::MulDecimalMoney => {
                 let h = match op {
                     BinaryOp::MulDecimal => helpers::dec_mul,
@@ -73,8 +81,6 @@ impl BodyLowering<'_, '_, '_> {
                 None
             }
             BinaryOp::DivDecimal => Some(helpers::dec_div),
-            BinaryOp::AddMoney => Some(helpers::money_add),
-            BinaryOp::SubMoney => Some(helpers::money_sub),
             BinaryOp::DivMoneyDecimal => Some(helpers::money_div_dec),
             BinaryOp::DivMoneyMoney => Some(helpers::money_div_money),
             BinaryOp::Concat => Some(helpers::concat),
@@ -205,6 +211,155 @@ impl BodyLowering<'_, '_, '_> {
         self.builder.switch_to_block(end);
     }
 
+    /// Decimal (or Money, `money`) addition, or subtraction (`sub`), with an
+    /// inline fast path: when both coefficients fit in 32 bits, the scales
+    /// are equal (and, for Money, the currencies), the exact result is built
+    /// here as `num::add` builds it (the common scale; a zero is never
+    /// negative); otherwise `slow_call` emits the helper call (it returns the
+    /// status). `dst` may be `a` or `b`: both are read before it is written.
+    pub(super) fn small_add_with(
+        &mut self,
+        a: CValue,
+        b: CValue,
+        (sub, money): (bool, bool),
+        dst: CValue,
+        slow_call: impl FnOnce(&mut Self) -> CValue,
+        loc: Loc,
+    ) {
+        let x0 = self.load(types::I64, a, 0);
+        let x1 = self.load(types::I64, a, 8);
+        let y0 = self.load(types::I64, b, 0);
+        let y1 = self.load(types::I64, b, 8);
+        let hi = self.builder.ins().bor(x1, y1);
+        let small = self.builder.ins().icmp_imm_s(IntCC::Equal, hi, 0);
+        // Decimal::serialize: flags (scale in bits 16..24, sign in bit 31), then lo, mid, hi.
+        let xs = self.builder.ins().band_imm_s(x0, 0xff_0000);
+        let ys = self.builder.ins().band_imm_s(y0, 0xff_0000);
+        let same_scale = self.builder.ins().icmp(IntCC::Equal, xs, ys);
+        let ok = self.builder.ins().band(small, same_scale);
+        let (ok, cur) = if money {
+            let ca = self.load(types::I64, a, 16);
+            let ca = self.builder.ins().band_imm_s(ca, 0xff_ffff);
+            let cb = self.load(types::I64, b, 16);
+            let cb = self.builder.ins().band_imm_s(cb, 0xff_ffff);
+            let same = self.builder.ins().icmp(IntCC::Equal, ca, cb);
+            (self.builder.ins().band(ok, same), Some(ca))
+        } else {
+            (ok, None)
+        };
+        let fast = self.builder.create_block();
+        let slow = self.builder.create_block();
+        let end = self.builder.create_block();
+        self.builder.set_cold_block(slow);
+        self.builder.ins().brif(ok, fast, &[], slow, &[]);
+
+        self.builder.switch_to_block(fast);
+        // Signed coefficients (below 2^32 in magnitude): their sum cannot overflow.
+        let ma = self.builder.ins().ushr_imm_u(x0, 32);
+        let mb = self.builder.ins().ushr_imm_u(y0, 32);
+        let na = self.builder.ins().ushr_imm_u(x0, 31);
+        let na = self.builder.ins().band_imm_s(na, 1);
+        let nb = self.builder.ins().ushr_imm_u(y0, 31);
+        let nb = self.builder.ins().band_imm_s(nb, 1);
+        let nb = if sub { self.builder.ins().bxor_imm_s(nb, 1) } else { nb };
+        let neg_ma = self.builder.ins().ineg(ma);
+        let neg_mb = self.builder.ins().ineg(mb);
+        let va = self.builder.ins().select(na, neg_ma, ma);
+        let vb = self.builder.ins().select(nb, neg_mb, mb);
+        let s = self.builder.ins().iadd(va, vb);
+        let negative = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, s, 0);
+        let mag = self.builder.ins().iabs(s);
+        let sign = self.builder.ins().uextend(types::I64, negative);
+        let sign = self.builder.ins().ishl_imm_u(sign, 31);
+        let flags = self.builder.ins().bor(xs, sign);
+        let lo = self.builder.ins().ishl_imm_u(mag, 32);
+        let w0 = self.builder.ins().bor(flags, lo);
+        let w1 = self.builder.ins().ushr_imm_u(mag, 32);
+        let w2 = match cur {
+            Some(c) => c,
+            None => self.builder.ins().iconst(types::I64, 0),
+        };
+        let one = self.builder.ins().iconst(types::I64, 1);
+        self.store(w0, dst, 0);
+        self.store(w1, dst, 8);
+        self.store(w2, dst, 16);
+        self.store(one, dst, 24);
+        self.builder.ins().jump(end, &[]);
+
+        self.builder.switch_to_block(slow);
+        let status = slow_call(self);
+        self.check_status(status, loc);
+        self.builder.ins().jump(end, &[]);
+        self.builder.switch_to_block(end);
+    }
+
+    /// Equality of two Decimal (or Money, `money`) cells of type `ty`
+    /// (optional or not), inline when both are present and have one scale
+    /// and sign (equal exactly when the coefficients are), or one is zero,
+    /// or (Money) the currencies differ (never equal); else the `eq` helper.
+    /// An i8.
+    fn decimal_equal(&mut self, a: CValue, b: CValue, ty: &Ty, money: bool, loc: Loc) -> CValue {
+        let x0 = self.load(types::I64, a, 0);
+        let x1 = self.load(types::I64, a, 8);
+        let y0 = self.load(types::I64, b, 0);
+        let y1 = self.load(types::I64, b, 8);
+        let fa = self.builder.ins().ireduce(types::I32, x0);
+        let fb = self.builder.ins().ireduce(types::I32, y0);
+        let same_flags = self.builder.ins().icmp(IntCC::Equal, fa, fb);
+        let ma = self.builder.ins().ushr_imm_u(x0, 32);
+        let ma = self.builder.ins().bor(ma, x1);
+        let mb = self.builder.ins().ushr_imm_u(y0, 32);
+        let mb = self.builder.ins().bor(mb, y1);
+        let az = self.builder.ins().icmp_imm_s(IntCC::Equal, ma, 0);
+        let bz = self.builder.ins().icmp_imm_s(IntCC::Equal, mb, 0);
+        let e0 = self.builder.ins().icmp(IntCC::Equal, x0, y0);
+        let e1 = self.builder.ins().icmp(IntCC::Equal, x1, y1);
+        let words_equal = self.builder.ins().band(e0, e1);
+        let both_zero = self.builder.ins().band(az, bz);
+        let value_equal = self.builder.ins().select(same_flags, words_equal, both_zero);
+        let any_zero = self.builder.ins().bor(az, bz);
+        let mut fast = self.builder.ins().bor(same_flags, any_zero);
+        let mut r = value_equal;
+        if money {
+            let ca = self.load(types::I64, a, 16);
+            let ca = self.builder.ins().band_imm_s(ca, 0xff_ffff);
+            let cb = self.load(types::I64, b, 16);
+            let cb = self.builder.ins().band_imm_s(cb, 0xff_ffff);
+            let same = self.builder.ins().icmp(IntCC::Equal, ca, cb);
+            let differ = self.builder.ins().icmp(IntCC::NotEqual, ca, cb);
+            fast = self.builder.ins().bor(fast, differ);
+            r = self.builder.ins().band(r, same);
+        }
+        if ty.is_optional() {
+            // `none` equals only `none`.
+            let ta = self.tag(a);
+            let tb = self.tag(b);
+            let pa = self.builder.ins().icmp_imm_s(IntCC::NotEqual, ta, 0);
+            let pb = self.builder.ins().icmp_imm_s(IntCC::NotEqual, tb, 0);
+            let both = self.builder.ins().band(pa, pb);
+            let same_tag = self.builder.ins().icmp(IntCC::Equal, pa, pb);
+            let not_both = self.builder.ins().icmp_imm_s(IntCC::Equal, both, 0);
+            fast = self.builder.ins().bor(fast, not_both);
+            r = self.builder.ins().select(both, r, same_tag);
+        }
+        let inline = self.builder.create_block();
+        let slow = self.builder.create_block();
+        let merge = self.builder.create_block();
+        self.builder.append_block_param(merge, types::I8);
+        self.builder.set_cold_block(slow);
+        self.builder.ins().brif(fast, inline, &[], slow, &[]);
+        self.builder.switch_to_block(inline);
+        self.builder.ins().jump(merge, &[BlockArg::Value(r)]);
+        self.builder.switch_to_block(slow);
+        let o = self.equal_as(a, b, ty, ty, loc);
+        self.builder.ins().jump(merge, &[BlockArg::Value(o)]);
+        self.builder.switch_to_block(merge);
+        match self.builder.block_params(merge).first().copied() {
+            Some(v) => v,
+            None => self.builder.ins().iconst(types::I8, 0),
+        }
+    }
+
     /// Equality of two cells of type `ty` (optional or not); an i8.
     pub(super) fn equal(&mut self, a: CValue, b: CValue, ty: &Ty, loc: Loc) -> Result<CValue, Unsupported> {
         match ty.strip() {
@@ -218,6 +373,8 @@ impl BodyLowering<'_, '_, '_> {
                 let e3 = self.builder.ins().icmp(IntCC::Equal, x3, y3);
                 Ok(self.builder.ins().band(e0, e3))
             }
+            Ty::Decimal => Ok(self.decimal_equal(a, b, ty, false, loc)),
+            Ty::Money => Ok(self.decimal_equal(a, b, ty, true, loc)),
             _ => Ok(self.equal_as(a, b, ty, ty, loc)),
         }
     }
@@ -244,10 +401,11 @@ impl BodyLowering<'_, '_, '_> {
         let (x, y) = match kind {
             OrdKind::Int | OrdKind::Timestamp => (self.word0(a), self.word0(b)),
             OrdKind::Date => (self.load(types::I32, a, 0), self.load(types::I32, b, 0)),
-            OrdKind::Decimal => {
+            OrdKind::Decimal | OrdKind::Money => {
                 // Inline when both have one scale and sign (the 96-bit
-                // coefficients then order the values) or one side is zero;
-                // else the helper.
+                // coefficients then order the values) or one side is zero,
+                // and (Money) one currency; else the helper (which faults
+                // on a currency mismatch).
                 let fa = self.load(types::I32, a, 0);
                 let fb = self.load(types::I32, b, 0);
                 let ha = self.load(types::I64, a, 8);
@@ -263,6 +421,16 @@ impl BodyLowering<'_, '_, '_> {
                 let same = self.builder.ins().icmp(IntCC::Equal, fa, fb);
                 let any_zero = self.builder.ins().bor(az, bz);
                 let fast = self.builder.ins().bor(same, any_zero);
+                let fast = if kind == OrdKind::Money {
+                    let ca = self.load(types::I64, a, 16);
+                    let ca = self.builder.ins().band_imm_s(ca, 0xff_ffff);
+                    let cb = self.load(types::I64, b, 16);
+                    let cb = self.builder.ins().band_imm_s(cb, 0xff_ffff);
+                    let one_currency = self.builder.ins().icmp(IntCC::Equal, ca, cb);
+                    self.builder.ins().band(fast, one_currency)
+                } else {
+                    fast
+                };
                 let inline = self.builder.create_block();
                 let slow = self.builder.create_block();
                 let merge = self.builder.create_block();

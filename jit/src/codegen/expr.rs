@@ -485,8 +485,14 @@ impl BodyLowering<'_, '_, '_> {
                     f.copy_cell(x, dst);
                     f.builder.ins().jump(end, &[]);
                     f.builder.switch_to_block(add);
-                    let status = f.call_two_to_cell(helpers::money_sum_add, dst, x, dst, ());
-                    f.check_status(status, e.loc);
+                    f.small_add_with(
+                        dst,
+                        x,
+                        (false, true),
+                        dst,
+                        |f| f.call_two_to_cell(helpers::money_sum_add, dst, x, dst, ()),
+                        e.loc,
+                    );
                     f.builder.ins().jump(end, &[]);
                     f.builder.switch_to_block(end);
                     Ok(())
