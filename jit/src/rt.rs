@@ -1139,19 +1139,17 @@ extern "C" fn sort_by(
 
 /// The sort keys of key cells of one ordered kind.
 fn sort_keys(kind: OrdKind, keys: &[Cell]) -> Vec<SortKey<'_>> {
-    {
-        keys.iter()
-            .map(|k| match kind {
-                OrdKind::Int => SortKey::Int(k.i64()),
-                OrdKind::Decimal => SortKey::Decimal(k.decimal()),
-                OrdKind::Money => SortKey::Money(money_of(k)),
-                OrdKind::Date => SortKey::Date(Date(k.i32())),
-                OrdKind::Timestamp => SortKey::Timestamp(Timestamp(k.i64())),
-                // SAFETY: Text cells point to live UTF-8.
-                OrdKind::Text => SortKey::Text(unsafe { k.text() }),
-            })
-            .collect()
-    }
+    keys.iter()
+        .map(|k| match kind {
+            OrdKind::Int => SortKey::Int(k.i64()),
+            OrdKind::Decimal => SortKey::Decimal(k.decimal()),
+            OrdKind::Money => SortKey::Money(money_of(k)),
+            OrdKind::Date => SortKey::Date(Date(k.i32())),
+            OrdKind::Timestamp => SortKey::Timestamp(Timestamp(k.i64())),
+            // SAFETY: Text cells point to live UTF-8.
+            OrdKind::Text => SortKey::Text(unsafe { k.text() }),
+        })
+        .collect()
 }
 
 /// `distinct`: the first occurrence of each value of the list `a`, in order.
