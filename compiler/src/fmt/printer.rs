@@ -439,7 +439,11 @@ impl<'a> Printer<'a> {
         inner.push(self.point(d.hit.span.start as usize, Doc::HardLine, Anchor::Operator));
         inner.push(Doc::text(format!("hit {}", d.hit.text)));
         if let Some(e) = &d.default {
-            inner.push(self.point(e.span.start as usize, Doc::HardLine, Anchor::Plain));
+            // The line starts at the `default` keyword, not at its expression (a blank line or a
+            // comment between the two moves before the keyword, once).
+            let at = e.span.start as usize;
+            let kw = self.text.get(..at).and_then(|t| t.rfind("default")).unwrap_or(at);
+            inner.push(self.point(kw, Doc::HardLine, Anchor::Plain));
             let shown = self.flat_expr(e);
             inner.push(Doc::text(format!("default {shown}")));
         }
