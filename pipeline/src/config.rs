@@ -51,6 +51,10 @@ pub const FILE_NAME: &str = "canon.toml";
 struct RawConfig {
     #[serde(default)]
     sinks: BTreeMap<String, RawSink>,
+    /// `[package]`: read by `canon_runtime::manifest`, not here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    package: Option<toml::Value>,
 }
 
 /// A setting's value: the value itself, or where it comes from.

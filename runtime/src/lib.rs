@@ -35,6 +35,7 @@ pub mod engine;
 pub mod envelope;
 pub mod input;
 pub mod interp;
+pub mod manifest;
 pub mod metrics;
 pub mod outcome;
 pub mod package;

@@ -19,6 +19,8 @@ pub enum LoadError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("`{0}` holds no .canon files")]
     Empty(PathBuf),
+    #[error("{0}")]
+    Manifest(#[from] crate::manifest::ManifestError),
 }
 
 /// A loaded and checked package.
@@ -27,6 +29,8 @@ pub struct LoadedPackage {
     pub root: PathBuf,
     /// Source files: path relative to the root (with `/`) and text.
     pub sources: Vec<(String, String)>,
+    /// `canon.toml`'s `[package]` table, when it has one.
+    pub manifest: Option<crate::manifest::Manifest>,
     checked: Checked,
 }
 
@@ -76,12 +80,15 @@ pub fn load(path: &Path) -> Result<LoadedPackage, LoadError> {
         // Invalid UTF-8 is replaced so it is reported as a syntax error, not a crash.
         sources.push((rel, String::from_utf8_lossy(&bytes).into_owned()));
     }
-    Ok(from_sources(root, sources))
+    let manifest = crate::manifest::load(&root)?;
+    let mut pkg = from_sources(root, sources);
+    pkg.manifest = manifest;
+    Ok(pkg)
 }
 
 /// Builds a package from in-memory sources (paths relative to `root`).
 pub fn from_sources(root: PathBuf, mut sources: Vec<(String, String)>) -> LoadedPackage {
     sources.sort();
     let checked = db::check_once(&sources);
-    LoadedPackage { root, sources, checked }
+    LoadedPackage { root, sources, manifest: None, checked }
 }
