@@ -203,6 +203,9 @@ fn rules(
     for w in &rules.config.warnings {
         eprintln!("warning: {w}");
     }
+    if let Some(w) = canon_pipeline::version::not_yet_effective(&rules.release) {
+        eprintln!("warning: {w}");
+    }
     Ok(rules)
 }
 
@@ -501,7 +504,7 @@ fn metrics(
             return None;
         }
     };
-    let version = match canon_pipeline::version::package_version(&pkg.sources, &ir, &data) {
+    let version = match canon_pipeline::version::package_version(&pkg.sources, &ir, &data, pkg.manifest.as_ref()) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("warning: {e}; the package's metrics are not shown");
@@ -679,7 +682,7 @@ fn print_list(items: &[ItemSummary]) {
         say("no exceptions");
         return;
     }
-    let rows: Vec<[String; 6]> = items
+    let rows: Vec<[String; 7]> = items
         .iter()
         .map(|i| {
             [
@@ -688,11 +691,12 @@ fn print_list(items: &[ItemSummary]) {
                 codes(&i.rejections),
                 or_dash(&i.event_id).to_string(),
                 or_dash(&i.correlation_id).to_string(),
+                i.rules.label.clone(),
                 i.received_at.clone(),
             ]
         })
         .collect();
-    let header = ["ID", "STATUS", "CODES", "EVENT", "CORRELATION", "RECEIVED"];
+    let header = ["ID", "STATUS", "CODES", "EVENT", "CORRELATION", "RULES", "RECEIVED"];
     let mut widths = header.map(str::len);
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r.iter()) {
@@ -738,6 +742,7 @@ fn print_item(i: &Item) {
         say(format!("retried      by {by} at {}", i.updated_at));
     }
     let lineage = &i.lineage;
+    say(format!("rules        {}", lineage.rules.describe()));
     say(format!("package      {} ({}, data {})", lineage.package_version, lineage.package, lineage.data));
     say(format!("outcome      {}", lineage.outcome));
     if !i.rejections.is_empty() {
@@ -758,9 +763,10 @@ fn print_item(i: &Item) {
         for h in &i.history {
             let by = h.by.as_ref().map(|b| format!(" (retried by {b})")).unwrap_or_default();
             say(format!(
-                "  #{} at {}{by} with {}: {} {}",
+                "  #{} at {}{by} with {} ({}): {} {}",
                 h.attempt,
                 h.at,
+                h.rules.label,
                 canon_pipeline::version::short(&h.package_version),
                 h.outcome,
                 codes(&h.rejections)
@@ -843,9 +849,11 @@ fn print_status(s: &Status) {
     say_part(format!("runs: {} ({} unfinished)", runs.count, runs.unfinished));
     match &runs.last {
         Some(last) => say(format!(
-            "; last: {} {} started {}, {}",
+            "; last: {} {} with {} ({}) started {}, {}",
             last.command,
             last.input,
+            last.rules.label,
+            canon_pipeline::version::short(&last.package_version),
             last.started_at,
             match &last.finished_at {
                 Some(f) => format!("finished {f}"),

@@ -19,6 +19,7 @@ use crate::process::{
 use crate::sink::Sinks;
 use crate::state::State;
 use crate::store::Durable;
+use crate::version::{release_at, Release, RELEASE_COLUMNS};
 use canon_runtime::{Status, TraceEvent};
 
 /// Which items `list` returns.
@@ -55,6 +56,8 @@ pub struct ItemSummary {
     pub resolution: Option<String>,
     pub rejections: Vec<StoredRejection>,
     pub package_version: String,
+    /// The rule authors' version that decided it (canon.toml `[package]`).
+    pub rules: Release,
     pub received_at: String,
     pub attempts: i64,
 }
@@ -90,6 +93,8 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemLineage {
     pub package_version: String,
+    /// The rule authors' version (canon.toml `[package]`).
+    pub rules: Release,
     /// The package's root.
     pub package: String,
     /// Its data directory.
@@ -106,6 +111,7 @@ pub struct Attempt {
     pub attempt: i64,
     pub at: String,
     pub package_version: String,
+    pub rules: Release,
     pub outcome: String,
     pub rejections: Vec<StoredRejection>,
     pub trace: Vec<TraceEvent>,
@@ -169,14 +175,14 @@ fn steps(templates: &Templates, text: &str) -> Vec<TraceEvent> {
 
 /// The queue's items, oldest first.
 pub fn list(state: &State, filter: &Filter) -> Result<Vec<ItemSummary>> {
-    let mut st = state.conn.prepare(
+    let mut st = state.conn.prepare(&format!(
         "SELECT x.id, e.event_id, e.event_type, e.correlation_id, x.status, x.resolution, x.rejections,
-                v.hash, e.received_at, x.attempts
+                v.hash, e.received_at, x.attempts, {RELEASE_COLUMNS}
          FROM exceptions x JOIN events e ON e.id = x.event JOIN package_versions v ON v.id = e.package_version
          WHERE (?1 IS NULL OR x.status = ?1)
            AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(x.rejections) j WHERE json_extract(j.value, '$.code') = ?2))
-         ORDER BY x.id",
-    )?;
+         ORDER BY x.id"
+    ))?;
     let rows = st.query_map(rusqlite::params![filter.status, filter.code], |r| {
         Ok(ItemSummary {
             id: r.get(0)?,
@@ -187,6 +193,7 @@ pub fn list(state: &State, filter: &Filter) -> Result<Vec<ItemSummary>> {
             resolution: r.get(5)?,
             rejections: rejections(&r.get::<_, String>(6)?),
             package_version: r.get(7)?,
+            rules: release_at(r, 10)?,
             received_at: r.get(8)?,
             attempts: r.get(9)?,
         })
@@ -204,11 +211,14 @@ pub fn show(state: &State, id: i64) -> Result<Item> {
     let templates = Templates::load(conn)?;
     let item = conn
         .query_row(
-            "SELECT x.id, x.status, x.resolution, x.note, x.attempts, x.rejections, x.created_at, x.updated_at,
+            &format!(
+                "SELECT x.id, x.status, x.resolution, x.note, x.attempts, x.rejections, x.created_at, x.updated_at,
                     x.resolved_at, e.id, e.event_id, e.event_type, e.correlation_id, e.idem_key, e.received_at,
-                    e.event, e.trace, e.status, v.hash, v.root, v.data_dir, x.updated_by, x.resolved_by
+                    e.event, e.trace, e.status, v.hash, v.root, v.data_dir, x.updated_by, x.resolved_by,
+                    {RELEASE_COLUMNS}
              FROM exceptions x JOIN events e ON e.id = x.event JOIN package_versions v ON v.id = e.package_version
-             WHERE x.id = ?1",
+             WHERE x.id = ?1"
+            ),
             [id],
             |r| {
                 Ok((
@@ -233,6 +243,7 @@ pub fn show(state: &State, id: i64) -> Result<Item> {
                         event: r.get::<_, Option<String>>(15)?.map(|t| event_json(&t)),
                         lineage: ItemLineage {
                             package_version: r.get(18)?,
+                            rules: release_at(r, 23)?,
                             package: r.get(19)?,
                             data: r.get(20)?,
                             outcome: r.get(17)?,
@@ -246,17 +257,18 @@ pub fn show(state: &State, id: i64) -> Result<Item> {
         )
         .optional()?;
     let Some((event, mut item)) = item else { return Err(Error::NotFound(id)) };
-    let mut st = conn.prepare(
-        "SELECT h.attempt, h.at, v.hash, h.status, h.rejections, h.trace, h.by
+    let mut st = conn.prepare(&format!(
+        "SELECT h.attempt, h.at, v.hash, h.status, h.rejections, h.trace, h.by, {RELEASE_COLUMNS}
          FROM exception_history h JOIN package_versions v ON v.id = h.package_version
-         WHERE h.exception = ?1 ORDER BY h.attempt",
-    )?;
+         WHERE h.exception = ?1 ORDER BY h.attempt"
+    ))?;
     let history = st
         .query_map([id], |r| {
             Ok(Attempt {
                 attempt: r.get(0)?,
                 at: r.get(1)?,
                 package_version: r.get(2)?,
+                rules: release_at(r, 7)?,
                 outcome: r.get(3)?,
                 rejections: rejections(&r.get::<_, String>(4)?),
                 trace: steps(&templates, &r.get::<_, String>(5)?),

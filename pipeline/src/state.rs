@@ -16,8 +16,9 @@ use crate::error::{Error, Result};
 
 /// The schema this canon writes and reads. Versions 1 (traces spelled out in
 /// full), 2 (no hash of a file sink's last line), 3 (no names of who works
-/// the queue) and 4 (no state records, no metric cells) are upgraded when opened.
-pub const SCHEMA_VERSION: i64 = 5;
+/// the queue), 4 (no state records, no metric cells) and 5 (no rule authors'
+/// versions) are upgraded when opened.
+pub const SCHEMA_VERSION: i64 = 6;
 /// SQLite's `application_id` of a canon state ("Cann").
 pub const APPLICATION_ID: i64 = 0x4361_6e6e;
 /// SQLite's automatic checkpoints: every 64 MiB of WAL rather than every 4,
@@ -43,13 +44,21 @@ CREATE TABLE canon_schema (
   created_at TEXT NOT NULL
 );
 -- Every package version that decided an outcome: the content hash of its
--- sources and data, and where they were read from.
+-- sources, data and `[package]` table, where they were read from, and the
+-- rule authors' version (canon.toml `[package]`, RUNTIME.md §3.1; every
+-- `rules_` column NULL but `rules_recorded` for an unversioned package;
+-- `rules_recorded` 0 for a version recorded before schema 6).
 CREATE TABLE package_versions (
   id         INTEGER PRIMARY KEY,
   hash       TEXT NOT NULL UNIQUE,
   root       TEXT NOT NULL,
   data_dir   TEXT NOT NULL,
-  first_seen TEXT NOT NULL
+  first_seen TEXT NOT NULL,
+  rules_recorded       INTEGER NOT NULL DEFAULT 0,
+  rules_name           TEXT,
+  rules_version        TEXT,  -- a semantic version
+  rules_owner          TEXT,
+  rules_effective_from TEXT   -- YYYY-MM-DD
 );
 -- One row per `canon process` or `canon exceptions retry`.
 CREATE TABLE runs (
@@ -319,13 +328,34 @@ impl State {
         Ok(conn)
     }
 
-    /// The row id of a package version, recorded on first sight.
-    pub fn package_version_id(&self, hash: &str, root: &Path, data_dir: &Path) -> Result<i64> {
+    /// The row id of a package version, recorded on first sight with its
+    /// release (the hash covers the `[package]` table, so a hash has one
+    /// release; a row recorded before schema 6 learns it here).
+    pub fn package_version_id(
+        &self,
+        hash: &str,
+        root: &Path,
+        data_dir: &Path,
+        release: &crate::version::Release,
+    ) -> Result<i64> {
         let now = crate::now();
         self.conn.execute(
-            "INSERT INTO package_versions (hash, root, data_dir, first_seen) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (hash) DO UPDATE SET root = excluded.root, data_dir = excluded.data_dir",
-            rusqlite::params![hash, absolute(root), absolute(data_dir), now],
+            "INSERT INTO package_versions (hash, root, data_dir, first_seen, rules_recorded, rules_name, rules_version,
+                                           rules_owner, rules_effective_from)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8)
+             ON CONFLICT (hash) DO UPDATE SET root = excluded.root, data_dir = excluded.data_dir,
+               rules_recorded = 1, rules_name = excluded.rules_name, rules_version = excluded.rules_version,
+               rules_owner = excluded.rules_owner, rules_effective_from = excluded.rules_effective_from",
+            rusqlite::params![
+                hash,
+                absolute(root),
+                absolute(data_dir),
+                now,
+                release.name,
+                release.version,
+                release.owner,
+                release.effective_from
+            ],
         )?;
         Ok(self.conn.query_row("SELECT id FROM package_versions WHERE hash = ?1", [hash], |r| r.get(0))?)
     }
@@ -463,7 +493,7 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
         Some(v) if v > SCHEMA_VERSION => {
             Err(Error::NewerSchema { path: path.to_path_buf(), found: v, known: SCHEMA_VERSION })
         }
-        Some(1..=4) => Ok(true),
+        Some(1..=5) => Ok(true),
         Some(v) if v < SCHEMA_VERSION => Err(Error::Foreign {
             path: path.to_path_buf(),
             detail: format!("schema version {v} is older than {SCHEMA_VERSION} and cannot be upgraded"),
@@ -477,7 +507,9 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
 /// of each file sink's last committed line (unknown, so unchecked, until the
 /// sink is next written). 3 to 4: who retried and resolved exceptions
 /// (unknown before). 4 to 5: the tables of state records and metric cells
-/// (empty: no package kept state before).
+/// (empty: no package kept state before). 5 to 6: the rule authors' version
+/// of each package version (`rules_recorded` 0: not known for those seen
+/// before, until one is seen again).
 fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| corrupt(path, e))?;
@@ -501,6 +533,15 @@ fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
     }
     if version <= 4 {
         tx.execute_batch(STATE_SCHEMA)?;
+    }
+    if version <= 5 {
+        tx.execute_batch(
+            "ALTER TABLE package_versions ADD COLUMN rules_recorded INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE package_versions ADD COLUMN rules_name TEXT;
+             ALTER TABLE package_versions ADD COLUMN rules_version TEXT;
+             ALTER TABLE package_versions ADD COLUMN rules_owner TEXT;
+             ALTER TABLE package_versions ADD COLUMN rules_effective_from TEXT;",
+        )?;
     }
     if version < SCHEMA_VERSION {
         tx.execute("UPDATE canon_schema SET version = ?1 WHERE app = 'canon'", [SCHEMA_VERSION])?;

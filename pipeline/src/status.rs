@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::state::{State, SCHEMA_VERSION};
+use crate::version::{release_at, Release, RELEASE_COLUMNS};
 
 /// The reconciliation of a state directory. `--format json` is its serde
 /// form (object keys in alphabetical order, as `serde_json::Value` writes them).
@@ -92,6 +93,8 @@ pub struct Run {
     pub command: String,
     pub input: String,
     pub package_version: String,
+    /// The rule authors' version it ran (canon.toml `[package]`).
+    pub rules: Release,
     pub started_at: String,
     pub finished_at: Option<String>,
     pub accepted: i64,
@@ -104,6 +107,8 @@ pub struct Run {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PackageVersion {
     pub version: String,
+    /// The rule authors' version (canon.toml `[package]`).
+    pub rules: Release,
     /// The package's root.
     pub package: String,
     pub first_seen: String,
@@ -195,10 +200,11 @@ pub fn status(state: &State) -> Result<Status> {
             Ok((r.get(0)?, r.get(1)?))
         })?;
     let last: Option<Run> = {
-        let mut st = conn.prepare(
-            "SELECT r.id, r.command, r.input, v.hash, r.started_at, r.finished_at, r.accepted, r.rejected, r.ignored, r.invalid, r.duplicate
-             FROM runs r JOIN package_versions v ON v.id = r.package_version ORDER BY r.id DESC LIMIT 1",
-        )?;
+        let mut st = conn.prepare(&format!(
+            "SELECT r.id, r.command, r.input, v.hash, r.started_at, r.finished_at, r.accepted, r.rejected, r.ignored,
+                    r.invalid, r.duplicate, {RELEASE_COLUMNS}
+             FROM runs r JOIN package_versions v ON v.id = r.package_version ORDER BY r.id DESC LIMIT 1"
+        ))?;
         let mut rows = st.query([])?;
         match rows.next()? {
             None => None,
@@ -207,6 +213,7 @@ pub fn status(state: &State) -> Result<Status> {
                 command: r.get(1)?,
                 input: r.get(2)?,
                 package_version: r.get(3)?,
+                rules: release_at(r, 11)?,
                 started_at: r.get(4)?,
                 finished_at: r.get(5)?,
                 accepted: r.get(6)?,
@@ -218,9 +225,17 @@ pub fn status(state: &State) -> Result<Status> {
         }
     };
     let package_versions = {
-        let mut st = conn.prepare("SELECT hash, root, first_seen FROM package_versions ORDER BY id")?;
-        let rows =
-            st.query_map([], |r| Ok(PackageVersion { version: r.get(0)?, package: r.get(1)?, first_seen: r.get(2)? }))?;
+        let mut st = conn.prepare(&format!(
+            "SELECT v.hash, v.root, v.first_seen, {RELEASE_COLUMNS} FROM package_versions v ORDER BY v.id"
+        ))?;
+        let rows = st.query_map([], |r| {
+            Ok(PackageVersion {
+                version: r.get(0)?,
+                rules: release_at(r, 3)?,
+                package: r.get(1)?,
+                first_seen: r.get(2)?,
+            })
+        })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
 

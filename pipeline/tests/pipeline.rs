@@ -511,6 +511,9 @@ fn a_state_of_schema_1_is_upgraded_and_its_traces_still_read() {
         }
         c.execute_batch(
             "DROP TABLE trace_steps; UPDATE canon_schema SET version = 1; DROP TABLE state_records;
+             ALTER TABLE package_versions DROP COLUMN rules_recorded; ALTER TABLE package_versions DROP COLUMN rules_name;
+             ALTER TABLE package_versions DROP COLUMN rules_version; ALTER TABLE package_versions DROP COLUMN rules_owner;
+             ALTER TABLE package_versions DROP COLUMN rules_effective_from;
              DROP TABLE metric_cells; DROP TABLE state_packages;
              ALTER TABLE sink_files DROP COLUMN tail_start; ALTER TABLE sink_files DROP COLUMN tail_hash;
              ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
@@ -564,6 +567,9 @@ fn a_state_of_schema_2_is_upgraded_and_its_sinks_checked_from_their_next_batch()
                  ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
                  ALTER TABLE exception_history DROP COLUMN by;
                  DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages;
+                 ALTER TABLE package_versions DROP COLUMN rules_recorded; ALTER TABLE package_versions DROP COLUMN rules_name;
+                 ALTER TABLE package_versions DROP COLUMN rules_version; ALTER TABLE package_versions DROP COLUMN rules_owner;
+                 ALTER TABLE package_versions DROP COLUMN rules_effective_from;
                  UPDATE canon_schema SET version = 2;",
             )
             .unwrap();
@@ -844,6 +850,9 @@ fn a_state_of_schema_3_is_upgraded_and_records_who_resolves() {
             .execute_batch(
                 "ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
                  ALTER TABLE exception_history DROP COLUMN by; UPDATE canon_schema SET version = 3;
+                 ALTER TABLE package_versions DROP COLUMN rules_recorded; ALTER TABLE package_versions DROP COLUMN rules_name;
+                 ALTER TABLE package_versions DROP COLUMN rules_version; ALTER TABLE package_versions DROP COLUMN rules_owner;
+                 ALTER TABLE package_versions DROP COLUMN rules_effective_from;
                  DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages;",
             )
             .unwrap();

@@ -215,7 +215,8 @@ fn bump(id: u32, name: &str, by: i64, team: &str) -> String {
 fn metrics_json(state: &State, dir: &Path) -> (String, bool) {
     let (pkg, tables) = load(dir);
     let ir = pkg.package();
-    let version = canon_pipeline::version::package_version(&pkg.sources, &ir, &pkg.data_dir()).unwrap();
+    let version =
+        canon_pipeline::version::package_version(&pkg.sources, &ir, &pkg.data_dir(), pkg.manifest.as_ref()).unwrap();
     let (reports, recomputed) =
         store::metrics(state.connection(), &ir, &tables, &store::package_name(dir), &version, None).unwrap();
     (canon_runtime::metrics::report_json(&reports), recomputed)
@@ -312,6 +313,9 @@ fn a_state_of_schema_4_is_upgraded_and_keeps_state_from_then_on() {
             .connection()
             .execute_batch(
                 "DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages;
+                 ALTER TABLE package_versions DROP COLUMN rules_recorded; ALTER TABLE package_versions DROP COLUMN rules_name;
+                 ALTER TABLE package_versions DROP COLUMN rules_version; ALTER TABLE package_versions DROP COLUMN rules_owner;
+                 ALTER TABLE package_versions DROP COLUMN rules_effective_from;
                  UPDATE canon_schema SET version = 4;",
             )
             .unwrap();

@@ -99,7 +99,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Option<Manifest>, ManifestError>
             let text = match &v {
                 toml::Value::String(s) => s.clone(),
                 toml::Value::Datetime(d) => d.to_string(),
-                other => format!("a {}", other.type_str()),
+                other => {
+                    return Err(err(format!(
+                        "[package] effective_from is a TOML {}, not a date; write YYYY-MM-DD, e.g. 2026-12-01",
+                        other.type_str()
+                    )))
+                }
             };
             let d = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
                 err(format!("[package] effective_from `{text}` is not a date; write YYYY-MM-DD, e.g. 2026-12-01"))
@@ -113,6 +118,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Option<Manifest>, ManifestError>
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn p(text: &str) -> Result<Option<Manifest>, String> {
@@ -121,13 +127,15 @@ mod tests {
 
     #[test]
     fn a_full_package_table() {
-        let m = p("[package]\nname = \"timesheets\"\nversion = \"1.4.0\"\nowner = \"fin\"\neffective_from = 2026-12-01\n")
-            .unwrap()
-            .unwrap();
+        let m =
+            p("[package]\nname = \"timesheets\"\nversion = \"1.4.0\"\nowner = \"fin\"\neffective_from = 2026-12-01\n")
+                .unwrap()
+                .unwrap();
         assert_eq!(m.label(), "timesheets@1.4.0");
         assert_eq!(m.owner.as_deref(), Some("fin"));
         assert_eq!(m.effective_from.unwrap().to_string(), "2026-12-01");
-        let s = p("[package]\nname = \"t\"\nversion = \"2.0.0-rc.1\"\neffective_from = \"2027-01-01\"\n").unwrap().unwrap();
+        let s =
+            p("[package]\nname = \"t\"\nversion = \"2.0.0-rc.1\"\neffective_from = \"2027-01-01\"\n").unwrap().unwrap();
         assert_eq!(s.version.to_string(), "2.0.0-rc.1");
     }
 
@@ -143,6 +151,9 @@ mod tests {
         assert!(p("[package]\nname = \"t\"\nversion = \"1.0.0\"\neffective_from = \"Dec 1\"\n")
             .unwrap_err()
             .contains("not a date"));
+        assert!(p("[package]\nname = \"t\"\nversion = \"1.0.0\"\neffective_from = 12\n")
+            .unwrap_err()
+            .contains("effective_from is a TOML integer, not a date"));
         assert!(p("[package]\nname = \"t\"\nversion = \"1.0.0\"\nownr = \"x\"\n").unwrap_err().contains("ownr"));
         assert!(p("[package]\nversion = \"1.0.0\"\n").unwrap_err().contains("name"));
         assert!(p("[package\n").unwrap_err().contains("canon.toml"));

@@ -54,8 +54,11 @@ pub struct Rules {
     /// Evaluates with lineage: the JIT when it compiles the package and is
     /// asked for, else the reference interpreter.
     pub(crate) evaluator: Evaluator,
-    /// The package version (hex SHA-256 of sources and data).
+    /// The package version (hex SHA-256 of sources, data and `[package]`).
     pub version: String,
+    /// The rule authors' version (canon.toml `[package]`), stamped with
+    /// the package version into every outcome's lineage.
+    pub release: crate::version::Release,
     pub root: PathBuf,
     pub data_dir: PathBuf,
     pub config: Config,
@@ -70,13 +73,15 @@ impl Rules {
     /// `backend` is `--engine`.
     pub fn new(pkg: &LoadedPackage, tables: Tables, data_dir: &Path, backend: Backend) -> Result<Rules> {
         let ir = pkg.package();
-        let version = crate::version::package_version(&pkg.sources, &ir, data_dir)?;
+        let version = crate::version::package_version(&pkg.sources, &ir, data_dir, pkg.manifest.as_ref())?;
+        let release = crate::version::Release::of(pkg.manifest.as_ref());
         let config = Config::load(&pkg.root, &ir)?;
         let state_tables = ir.has_state().then(|| tables.clone());
         let (evaluator, _) = Evaluator::new(ir, tables, Choice { backend, lineage: true });
         Ok(Rules {
             evaluator,
             version,
+            release,
             root: pkg.root.clone(),
             data_dir: data_dir.to_path_buf(),
             config,
@@ -385,7 +390,7 @@ pub(crate) fn begin_run(state: &State, rules: &Rules, command: &str, input: &str
     // The sinks first: one changed outside canon stops the run before it
     // records anything.
     let sinks = Sinks::open(&state.conn, state.dir(), &rules.config)?;
-    let version_id = state.package_version_id(&rules.version, &rules.root, &rules.data_dir)?;
+    let version_id = state.package_version_id(&rules.version, &rules.root, &rules.data_dir, &rules.release)?;
     state.conn.execute(
         "INSERT INTO runs (command, input, package_version, started_at) VALUES (?1, ?2, ?3, ?4)",
         rusqlite::params![command, input, version_id, crate::now()],
