@@ -196,7 +196,7 @@ pub fn svg(m: &Model) -> String {
         let out = edges.iter().filter(|e| e.from == k).count() as i64;
         n.min_h = PORT * into.max(out) + 16;
     }
-    let height = layout(&mut nodes);
+    let height = layout(&mut nodes, &edges);
     draw(&nodes, &edges, height)
 }
 
@@ -236,26 +236,58 @@ fn type_text(t: &canon_compiler::syntax::ast::TypeRef) -> String {
     }
 }
 
-/// Places each column's nodes top to bottom, the columns centred on the
-/// tallest; returns the picture's height.
-fn layout(nodes: &mut [Node]) -> i64 {
-    let column = |k: Kind| if k == Kind::Rejected { Kind::Destination } else { k };
-    let heights: Vec<(Kind, i64)> = [Kind::Event, Kind::Handler, Kind::Destination]
-        .into_iter()
+/// Places the handlers top to bottom, then each event and destination level
+/// with the handlers its arrows meet (the mean of their middles), pushed down
+/// as far as the node above it needs; returns the picture's height.
+fn layout(nodes: &mut [Node], edges: &[Edge]) -> i64 {
+    let mut y = TOP;
+    for n in nodes.iter_mut().filter(|n| n.kind == Kind::Handler) {
+        n.y = y;
+        y += n.h() + GAP;
+    }
+    // Where each other node would be level with the handlers it meets.
+    let targets: Vec<Option<i64>> = (0..nodes.len())
         .map(|k| {
-            let hs: Vec<i64> = nodes.iter().filter(|n| column(n.kind) == k).map(Node::h).collect();
-            (k, hs.iter().sum::<i64>() + GAP * (hs.len() as i64 - 1).max(0))
+            let mids: Vec<i64> = edges
+                .iter()
+                .filter_map(|e| {
+                    if e.from == k {
+                        nodes.get(e.to).map(Node::mid)
+                    } else if e.to == k {
+                        nodes.get(e.from).map(Node::mid)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let h = nodes.get(k).map(Node::h).unwrap_or(0);
+            (!mids.is_empty()).then(|| mids.iter().sum::<i64>() / mids.len() as i64 - h / 2)
         })
         .collect();
-    let tallest = heights.iter().map(|(_, h)| *h).max().unwrap_or(0);
-    for (k, h) in heights {
-        let mut y = TOP + (tallest - h) / 2;
-        for n in nodes.iter_mut().filter(|n| column(n.kind) == k) {
-            n.y = y;
-            y += n.h() + GAP;
+    // Events keep source order; destinations and the rejections are ordered
+    // by that height (ties in their order), so arrows cross less.
+    for side in [Kind::Event, Kind::Destination] {
+        let mut order: Vec<(i64, usize)> = nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| match side {
+                Kind::Event => n.kind == Kind::Event,
+                _ => matches!(n.kind, Kind::Destination | Kind::Rejected),
+            })
+            .map(|(k, _)| {
+                (if side == Kind::Event { 0 } else { targets.get(k).copied().flatten().unwrap_or(i64::MAX) }, k)
+            })
+            .collect();
+        order.sort();
+        let mut next = TOP;
+        for (_, k) in order {
+            let target = targets.get(k).copied().flatten();
+            let Some(n) = nodes.get_mut(k) else { continue };
+            n.y = target.unwrap_or(next).max(next);
+            next = n.y + n.h() + GAP;
         }
     }
-    TOP + tallest + 12
+    nodes.iter().map(|n| n.y + n.h()).max().unwrap_or(TOP) + 12
 }
 
 /// Cuts `text` to what fits in `width` pixels at `advance` tenths of a pixel a character.
@@ -321,11 +353,12 @@ fn draw(nodes: &[Node], edges: &[Edge], height: i64) -> String {
         let (x1, y1) = (a.x + a.w, port_y(e.from, k, true));
         let (x2, y2) = (b.x - 2, port_y(e.to, k, false));
         let bend = (x2 - x1) / 2;
-        let (stroke, marker) = if e.rejection { ("#c53030", "arrow-red") } else { ("#52606d", "arrow") };
+        let (stroke, marker, opacity) =
+            if e.rejection { ("#c53030", "arrow-red", " stroke-opacity=\"0.6\"") } else { ("#52606d", "arrow", "") };
         let dash = if e.dashed { " stroke-dasharray=\"5 4\"" } else { "" };
         w!(
             s,
-            "<path class=\"edge\" d=\"M{x1},{y1} C{},{y1} {},{y2} {x2},{y2}\" stroke=\"{stroke}\" stroke-width=\"1.4\"{dash} marker-end=\"url(#{marker})\"/>\n",
+            "<path class=\"edge\" d=\"M{x1},{y1} C{},{y1} {},{y2} {x2},{y2}\" stroke=\"{stroke}\" stroke-width=\"1.4\"{opacity}{dash} marker-end=\"url(#{marker})\"/>\n",
             x1 + bend,
             x2 - bend
         );

@@ -51,6 +51,11 @@ main{max-width:1240px;margin:0 auto;padding:8px 48px 72px}
 section{margin-top:34px}
 h2{font-size:20px;font-weight:600;margin:0 0 12px;padding-bottom:6px;border-bottom:2px solid var(--accent)}
 h3{margin:0;font-size:16px;font-weight:600}
+h3 code{font-size:15px}
+table.fields th:nth-child(1),table.fields th:nth-child(2){width:19%}
+table.fields th:nth-child(3){width:15%}
+table.fields th:nth-child(4){width:9%}
+table.variants th:nth-child(1),table.variants th:nth-child(2){width:25%}
 h4{margin:14px 0 4px;font-size:12px;letter-spacing:.06em;text-transform:uppercase;color:var(--muted)}
 .lead{color:var(--muted);margin:0 0 12px}
 .card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:14px 20px 16px;margin:12px 0}
@@ -674,7 +679,7 @@ impl Page<'_> {
             return;
         }
         w!(self.out, "<section id=\"tables\">\n<h2>Tables</h2>\n");
-        w!(self.out, "<p class=\"lead\">Reference data, read from <code>data/NAME.csv</code> (or JSONL).</p>\n");
+        w!(self.out, "<p class=\"lead\">Reference data the rules look up.</p>\n");
         for d in &m.tables {
             let x = &d.item;
             self.card_head(
@@ -683,7 +688,13 @@ impl Page<'_> {
                 &d.loc,
             );
             let keys: Vec<String> = x.keys.iter().map(|k| format!("<code>{}</code>", esc(&k.text))).collect();
-            w!(self.out, "<div class=\"sig\">Rows of {} keyed by {}", self.ty(&x.ty), keys.join(", "));
+            w!(
+                self.out,
+                "<div class=\"sig\">Rows of {} keyed by {}, read from <code>data/{}.csv</code> or <code>.jsonl</code>",
+                self.ty(&x.ty),
+                keys.join(", "),
+                esc(&x.name.text)
+            );
             if let Some(eff) = &x.effective {
                 w!(self.out, " · effective-dated from <code>{}</code>", esc(&eff.from.text));
                 if let Some(to) = &eff.to {
