@@ -111,6 +111,27 @@ fn unwritable_out_and_missing_package_exit_2() {
     let _ = std::fs::remove_dir_all(&base);
 }
 
+/// Every example documents: one page, one routing graph, no script.
+#[test]
+fn every_example_documents() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut names: Vec<String> = std::fs::read_dir(&examples)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    for name in names {
+        let out = temp(&format!("every-{name}"));
+        let page = doc(&format!("examples/{name}"), &out);
+        assert_eq!(page.matches("<svg").count(), 1, "{name}");
+        assert!(page.contains("<section id=\"handlers\">") && !page.contains("<script"), "{name}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
+
 /// `docs/example-doc/index.html` is the timesheets example's page as
 /// `canon doc` writes it now.
 #[test]

@@ -1,6 +1,6 @@
 //! The routing graph of `canon doc` as an inline SVG, laid out in three
 //! layers: events → handlers (with the decision tables, tables and state each
-//! uses) → destinations, and a last node for the rejections the rules can give.
+//! uses) → destinations, beside them a node for the rejections the rules can give.
 //! Positions are whole pixels computed from the package alone, so the same
 //! package gives the same picture.
 

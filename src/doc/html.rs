@@ -225,7 +225,11 @@ impl Page<'_> {
              and where its records go. A dashed arrow is an emit under a condition; red arrows lead to the \
              rejections its rules can give.</p>\n"
         );
-        w!(self.out, "<div class=\"graph\">\n{}</div>\n</section>\n", graph::svg(m));
+        if m.events.is_empty() && m.handlers.is_empty() && m.destinations.is_empty() {
+            w!(self.out, "<p class=\"none\">No events, handlers or destinations: nothing to draw.</p>\n</section>\n");
+        } else {
+            w!(self.out, "<div class=\"graph\">\n{}</div>\n</section>\n", graph::svg(m));
+        }
     }
 
     fn docs(&mut self, docs: Option<&str>) {
