@@ -160,13 +160,7 @@ impl Model {
                     Item::Calendar(c) => m.calendars.push(Decl { item: c.clone(), loc, source }),
                     Item::Test(_) => m.tests += 1,
                     Item::Handler(h) => {
-                        let mut w = Walker {
-                            src: Some(src),
-                            names: Some(&names),
-                            parsed: &parsed,
-                            sources: &sources,
-                            ..Walker::default()
-                        };
+                        let mut w = Walker::new(src, &names, &parsed, &sources);
                         w.block(&h.body, &mut Vec::new());
                         m.handlers.push(HandlerDoc {
                             handler: h.clone(),
@@ -217,10 +211,10 @@ impl Names {
 }
 
 /// Collects a handler's rules, emits and uses; follows the functions it calls.
-#[derive(Default)]
 struct Walker<'a> {
-    src: Option<&'a Source<'a>>,
-    names: Option<&'a Names>,
+    /// The file of what is being read (a called function's, while in it).
+    src: &'a Source<'a>,
+    names: &'a Names,
     parsed: &'a [ast::File],
     sources: &'a [Source<'a>],
     rules: Vec<Rule>,
@@ -232,11 +226,25 @@ struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
+    fn new(src: &'a Source<'a>, names: &'a Names, parsed: &'a [ast::File], sources: &'a [Source<'a>]) -> Self {
+        Walker {
+            src,
+            names,
+            parsed,
+            sources,
+            rules: Vec::new(),
+            emits: Vec::new(),
+            decisions: BTreeSet::new(),
+            tables: BTreeSet::new(),
+            states: BTreeSet::new(),
+            functions: BTreeSet::new(),
+        }
+    }
     fn slice(&self, span: ast::Span) -> String {
-        self.src.map(|s| s.slice(span)).unwrap_or_default()
+        self.src.slice(span)
     }
     fn loc(&self, span: ast::Span) -> Loc {
-        self.src.map(|s| s.loc(span)).unwrap_or(Loc { file: String::new(), line: 0 })
+        self.src.loc(span)
     }
 
     fn block(&mut self, block: &Block, guards: &mut Vec<String>) {
@@ -374,10 +382,9 @@ impl<'a> Walker<'a> {
             ExprKind::BadCall { callee } => self.expr(callee),
             ExprKind::Index { base, keys, as_of } => {
                 if let ExprKind::Name(n) = &base.kind {
-                    let names = self.names;
-                    if names.is_some_and(|ns| ns.tables.contains(&n.text)) {
+                    if self.names.tables.contains(&n.text) {
                         self.tables.insert(n.text.clone());
-                    } else if names.is_some_and(|ns| ns.states.contains(&n.text)) {
+                    } else if self.names.states.contains(&n.text) {
                         self.states.insert(n.text.clone());
                     }
                 }
@@ -410,7 +417,7 @@ impl<'a> Walker<'a> {
     /// followed once, so what it uses counts for the handler); built-ins are
     /// not listed.
     fn call(&mut self, name: &str) {
-        let Some(names) = self.names else { return };
+        let names = self.names;
         if names.decisions.contains(name) {
             self.decisions.insert(name.to_string());
         } else if names.functions.contains(name) && self.functions.insert(name.to_string()) {
@@ -423,7 +430,7 @@ impl<'a> Walker<'a> {
             if let Some((decl, src)) = found {
                 // The function's expressions are read in its own file; its
                 // rules and emits are none (a function has neither).
-                let saved = self.src.replace(src);
+                let saved = std::mem::replace(&mut self.src, src);
                 decl.lets.iter().for_each(|l| self.expr(&l.value));
                 self.expr(&decl.body);
                 self.src = saved;
