@@ -55,6 +55,8 @@ fn run_chromium(chromium: &str, profile: &Path, args: &[String]) -> Vec<u8> {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            // Containers often give /dev/shm a few megabytes.
+            "--disable-dev-shm-usage",
             "--hide-scrollbars",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
