@@ -1,7 +1,9 @@
 //! The checker corpus (`tests/check/*.canon`): each file is checked as a
 //! one-file package. The `// expect:` header on its first line is asserted,
 //! and the diagnostics (code, position, message, help) are snapshotted next
-//! to the source, so a reviewer reads one file.
+//! to the source, so a reviewer reads one file. Files named `unused_*` are
+//! checked as `canon check --strict` checks them: with the unused
+//! declarations (W0701–W0708) too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
@@ -33,10 +35,15 @@ fn header(text: &str) -> Option<Expect> {
 
 pub fn render(file: &str, text: &str) -> (String, Vec<(String, u32)>) {
     let pkg = package::from_sources(PathBuf::from("."), vec![(file.to_string(), text.to_string())]);
+    let mut diags = pkg.diagnostics().to_vec();
+    if file.starts_with("unused_") {
+        diags.extend(canon_compiler::db::unused_once(&pkg.sources, pkg.checked()));
+        diags.sort_by_key(|d| (d.file, d.span.start, d.code));
+    }
     let idx = LineIndex::new(text);
     let mut out = String::new();
     let mut found = Vec::new();
-    for d in pkg.diagnostics() {
+    for d in &diags {
         let (line, col) = idx.line_col(text, d.span.start);
         found.push((d.code.as_str().to_string(), line));
         out.push_str(&format!("{}:{line}:{col}: {} {}\n", d.code.as_str(), d.severity.as_str(), d.message));

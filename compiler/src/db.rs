@@ -316,6 +316,35 @@ pub fn check_once(files: &[(String, String)]) -> Checked {
     Checked { package: Arc::new(pkg), diagnostics: Arc::new(diags) }
 }
 
+/// The unused declarations of a package (W0701–W0708, [`check::unused`]):
+/// `canon check --strict` reports them, the language server greys them out.
+/// Empty while the package has errors.
+#[salsa::tracked(returns(ref))]
+pub fn unused(db: &dyn Db, package: Package) -> Vec<Diagnostic> {
+    let checked = check_package(db, package);
+    if checked.has_errors() {
+        return Vec::new();
+    }
+    let files = package.files(db);
+    let inputs: Vec<check::Input<'_>> = files
+        .iter()
+        .map(|f| check::Input { path: f.path(db), text: f.text(db), ast: &parse_file(db, *f).file })
+        .collect();
+    check::unused::unused(&inputs, &checked.package)
+}
+
+/// [`unused`] for files read once (the CLI): `files` and `checked` as
+/// [`check_once`] took and gave them.
+pub fn unused_once(files: &[(String, String)], checked: &Checked) -> Vec<Diagnostic> {
+    if checked.has_errors() {
+        return Vec::new();
+    }
+    let parsed: Vec<Parsed> = files.iter().map(|(_, text)| syntax::parse(text, FileId(0))).collect();
+    let inputs: Vec<check::Input<'_>> =
+        files.iter().zip(&parsed).map(|((path, text), p)| check::Input { path, text, ast: &p.file }).collect();
+    check::unused::unused(&inputs, &checked.package)
+}
+
 /// The one concrete database (the CLI's; the language server wraps it too).
 #[salsa::db]
 #[derive(Clone, Default)]

@@ -92,6 +92,14 @@ codes! {
         E0634 = "E0634", "a member index of the wrong type";
         E0635 = "E0635", "canon.toml binds some members of a family and not the others";
         E0636 = "E0636", "a malformed `expect reject`";
+        W0701 = "W0701", "a table no handler looks up";
+        W0702 = "W0702", "a decision no handler uses";
+        W0703 = "W0703", "a function no handler or test uses";
+        W0704 = "W0704", "a destination no handler emits to";
+        W0705 = "W0705", "a `let` or parameter that is never read";
+        W0706 = "W0706", "an enum variant that is never produced";
+        W0707 = "W0707", "a state no handler or metric uses";
+        W0708 = "W0708", "a calendar no handler uses";
     }
 }
 

@@ -14,6 +14,7 @@ mod place;
 mod recursion;
 mod rounding;
 mod state;
+pub mod unused;
 
 pub use calendar::{calendar_function, CalendarFn, CalendarParam, CALENDAR_FUNCTIONS};
 
