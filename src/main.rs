@@ -1,7 +1,8 @@
-//! The `canon` command line (RUNTIME.md §3): check, run, test and explain here;
-//! process, status and exceptions in `pipeline_cli`, fmt in `fmt_cli`, lsp in
-//! `lsp_cli`, diagnostics rendered by `render`.
+//! The `canon` command line (RUNTIME.md §3): run, test and explain here;
+//! check in `check_cli`, process, status and exceptions in `pipeline_cli`,
+//! fmt in `fmt_cli`, lsp in `lsp_cli`, diagnostics rendered by `render`.
 
+mod check_cli;
 mod doc;
 mod fmt_cli;
 mod lsp_cli;
@@ -13,7 +14,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use canon_compiler::diagnostics::{Code, LineIndex, RuntimeCode};
+use canon_compiler::diagnostics::{Code, RuntimeCode};
 use canon_jit::{Backend, Choice, Evaluator};
 use canon_runtime::input::{not_utf8_outcome, InputReader, Line};
 use canon_runtime::{package, Tables};
@@ -52,13 +53,7 @@ impl EngineArg {
 #[derive(Subcommand)]
 enum Command {
     /// Parse and type-check a package.
-    Check {
-        /// The package directory (or one .canon file).
-        #[arg(default_value = ".")]
-        package: PathBuf,
-        #[arg(long, value_enum, default_value = "human")]
-        format: Format,
-    },
+    Check(check_cli::CheckArgs),
     /// Evaluate every event of a JSONL file and write one outcome per line.
     Run {
         #[arg(default_value = ".")]
@@ -137,7 +132,7 @@ fn main() -> ExitCode {
         }
     }
     match cli.command {
-        Command::Check { package, format } => check(&package, format),
+        Command::Check(args) => check_cli::check(args),
         Command::Run { package, input, output, data, engine, explain, threads, state_in, state_out } => {
             let state = run_state::StateFiles { input: state_in, output: state_out };
             run(&package, &input, &output, data.as_deref(), engine, explain, threads, state)
@@ -159,53 +154,6 @@ fn load(path: &Path) -> Result<package::LoadedPackage, ExitCode> {
         eprintln!("error: {e}");
         ExitCode::from(2)
     })
-}
-
-fn check(path: &Path, format: Format) -> ExitCode {
-    let pkg = match load(path) {
-        Ok(p) => p,
-        Err(c) => {
-            if format == Format::Json {
-                println!("[]");
-            }
-            return c;
-        }
-    };
-    let diags = pkg.diagnostics();
-    match format {
-        Format::Json => {
-            let mut items = Vec::new();
-            for d in diags {
-                let (file, text) =
-                    pkg.sources.get(d.file.0 as usize).map(|(p, t)| (p.as_str(), t.as_str())).unwrap_or(("", ""));
-                let (line, column) = LineIndex::new(text).line_col(text, d.span.start);
-                items.push(serde_json::json!({
-                    "severity": d.severity.as_str(),
-                    "code": d.code.as_str(),
-                    "message": d.message,
-                    "file": file,
-                    "line": line,
-                    "column": column,
-                }));
-            }
-            println!("{}", serde_json::Value::Array(items));
-        }
-        Format::Human => {
-            render::diagnostics(&pkg, diags);
-            let errors = diags.iter().filter(|d| d.is_error()).count();
-            let warnings = diags.len() - errors;
-            if errors == 0 {
-                eprintln!("checked {} file(s): no errors, {warnings} warning(s)", pkg.sources.len());
-            } else {
-                eprintln!("checked {} file(s): {errors} error(s), {warnings} warning(s)", pkg.sources.len());
-            }
-        }
-    }
-    let code = if pkg.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS };
-    // The process ends here: freeing every memoised tree one by one would
-    // only delay the exit (the system takes the memory back at once).
-    std::mem::forget(pkg);
-    code
 }
 
 /// Loads, checks and loads data; prints problems. `Err` carries the exit code.
