@@ -242,11 +242,14 @@ impl Workspace {
         Some(&parse_file(&self.db, *f).file)
     }
 
-    /// The diagnostics of every file (an empty list for a clean file).
+    /// The diagnostics of every file (an empty list for a clean file),
+    /// with the unused declarations (W0701–W0708) of a package without
+    /// errors, which the server shows as hints.
     pub fn diagnostics(&self) -> Vec<(String, Vec<Diagnostic>)> {
         let mut out: Vec<(String, Vec<Diagnostic>)> = self.keys().into_iter().map(|k| (k, Vec::new())).collect();
         if let Some(c) = self.checked() {
-            for d in c.diagnostics.iter() {
+            let unused = self.package.map(|p| db::unused(&self.db, p).as_slice()).unwrap_or_default();
+            for d in c.diagnostics.iter().chain(unused) {
                 if let Some((_, v)) = out.get_mut(d.file.0 as usize) {
                     v.push(d.clone());
                 }

@@ -105,12 +105,17 @@ impl Backend {
                 Some(DiagnosticRelatedInformation { location, message: l.message.clone() })
             })
             .collect();
+        // Unused code is greyed out, as rust-analyzer does: a hint, tagged
+        // unnecessary (`canon check --strict` reports it).
+        let unused = canon_compiler::check::unused::CODES.contains(&d.code);
         Diagnostic {
             range: range(text, d.span),
             severity: Some(match d.severity {
+                _ if unused => DiagnosticSeverity::HINT,
                 Severity::Error => DiagnosticSeverity::ERROR,
                 Severity::Warning => DiagnosticSeverity::WARNING,
             }),
+            tags: unused.then(|| vec![DiagnosticTag::UNNECESSARY]),
             code: Some(NumberOrString::String(d.code.as_str().to_string())),
             source: Some("canon".into()),
             message,

@@ -1832,3 +1832,33 @@ async fn calendar_functions_have_completion_hover_and_signature_help() {
         "{diags:?}"
     );
 }
+
+/// Unused declarations are hints tagged unnecessary, so the editor greys
+/// them out (`canon check --strict` reports them as W0701–W0708); they go
+/// away once used, and a package with errors has none.
+#[tokio::test]
+async fn unused_declarations_are_greyed_out() {
+    let text = "event E as \"e\" { n: Int }\nrecord L { n: Int }\ndestination out: L\n\
+                fn twice(n: Int) -> Int = n * 2\n\
+                on E as e {\n  let extra = e.n\n  emit out L { n: e.n }\n}\n";
+    let mut c = single(text).await;
+    let d = c.diagnostics_and_hints("a.canon").await;
+    let hints: Vec<(&str, &str, u64)> = d
+        .iter()
+        .map(|d| (d["code"].as_str().unwrap(), d["message"].as_str().unwrap(), d["severity"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(hints.len(), 2, "{d:?}");
+    assert!(hints[0].0 == "W0703" && hints[0].1.starts_with("function `twice` is never used"), "{hints:?}");
+    assert!(hints[1].0 == "W0705" && hints[1].1.starts_with("`let` `extra` is never read"), "{hints:?}");
+    assert!(d.iter().all(|d| d["severity"] == json!(4) && d["tags"] == json!([1])), "{d:?}");
+    assert_eq!(d[0]["range"]["start"], pos(text, "twice", 0, 0));
+    // Used: no hint left.
+    let used = text.replace("emit out L { n: e.n }", "emit out L { n: twice(extra) }");
+    c.change("a.canon", 2, &used).await;
+    assert_eq!(c.diagnostics_and_hints("a.canon").await, Vec::<Value>::new());
+    // An error hides them (what is unused cannot be told in a broken package).
+    let broken = text.replace("e.n }", "e.nn }");
+    c.change("a.canon", 3, &broken).await;
+    let d = c.diagnostics_and_hints("a.canon").await;
+    assert!(d.iter().all(|d| d["code"] == json!("E0103")), "{d:?}");
+}

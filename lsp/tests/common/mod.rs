@@ -119,8 +119,15 @@ impl Client {
         .await;
     }
 
-    /// The next diagnostics published for a file (waits up to 5 s).
+    /// The next diagnostics published for a file (waits up to 5 s), but
+    /// the hints (the greyed-out unused declarations).
     pub async fn diagnostics(&mut self, name: &str) -> Vec<Value> {
+        let all = self.diagnostics_and_hints(name).await;
+        all.into_iter().filter(|d| d["severity"] != json!(4)).collect()
+    }
+
+    /// The next diagnostics published for a file, hints included.
+    pub async fn diagnostics_and_hints(&mut self, name: &str) -> Vec<Value> {
         let uri = self.uri(name);
         let seen = self.seen.get(&uri).copied().unwrap_or(0);
         for _ in 0..500 {
