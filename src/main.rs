@@ -1,14 +1,17 @@
-//! The `canon` command line (RUNTIME.md §3): run, test and explain here;
-//! check in `check_cli`, process, status and exceptions in `pipeline_cli`,
-//! fmt in `fmt_cli`, lsp in `lsp_cli`, diagnostics rendered by `render`.
+//! The `canon` command line (RUNTIME.md §3): run and explain here; check in
+//! `check_cli`, test in `test_cli` (JUnit in `junit`), process, status and
+//! exceptions in `pipeline_cli`, fmt in `fmt_cli`, lsp in `lsp_cli`,
+//! diagnostics rendered by `render`.
 
 mod check_cli;
 mod doc;
 mod fmt_cli;
+mod junit;
 mod lsp_cli;
 mod pipeline_cli;
 mod render;
 mod run_state;
+mod test_cli;
 
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -84,11 +87,8 @@ enum Command {
         #[arg(long)]
         state_out: Option<PathBuf>,
     },
-    /// Run the package's test blocks.
-    Test {
-        #[arg(default_value = ".")]
-        package: PathBuf,
-    },
+    /// Run the package's test blocks (`--coverage`: what they reach).
+    Test(test_cli::TestArgs),
     /// Print the long explanation of a diagnostic code or a run-time rejection code.
     Explain {
         /// A code such as E0302 or CURRENCY_MISMATCH.
@@ -137,7 +137,7 @@ fn main() -> ExitCode {
             let state = run_state::StateFiles { input: state_in, output: state_out };
             run(&package, &input, &output, data.as_deref(), engine, explain, threads, state)
         }
-        Command::Test { package } => test(&package),
+        Command::Test(args) => test_cli::test(args),
         Command::Explain { code } => explain(&code),
         Command::Fmt { package, check } => fmt_cli::fmt(&package, check),
         Command::Process(args) => pipeline_cli::process(args),
@@ -157,7 +157,7 @@ fn load(path: &Path) -> Result<package::LoadedPackage, ExitCode> {
 }
 
 /// Loads, checks and loads data; prints problems. `Err` carries the exit code.
-fn prepare(
+pub(crate) fn prepare(
     path: &Path,
     data: Option<&Path>,
     allow_missing: bool,
@@ -330,42 +330,6 @@ fn outcome_line(engine: &Evaluator, line_no: u64, bytes: &[u8], explain: bool, o
         engine.evaluate_json(line_no, line, out);
     }
     out.push('\n');
-}
-
-fn test(path: &Path) -> ExitCode {
-    let (pkg, tables) = match prepare(path, None, true) {
-        Ok(x) => x,
-        Err(c) => return c,
-    };
-    let checked = pkg.package();
-    let results = canon_runtime::testing::run_tests(&checked, &tables, &pkg.root);
-    let mut passed = 0;
-    let mut failed = 0;
-    for r in &results {
-        match &r.failure {
-            None => {
-                passed += 1;
-                println!("ok   {} ({})", r.name, r.at);
-            }
-            Some(why) => {
-                failed += 1;
-                // One line a test (RUNTIME.md §3): the reason follows on it,
-                // and what differs on indented lines after it.
-                let mut lines = why.lines();
-                println!("FAIL {} ({}): {}", r.name, r.at, lines.next().unwrap_or(""));
-                for l in lines {
-                    let l = l.trim_start();
-                    println!("    {l}");
-                }
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed");
-    if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
 }
 
 /// The long text of a diagnostic code or a built-in run-time code.

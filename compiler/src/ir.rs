@@ -30,6 +30,9 @@ pub struct StateId(pub u32);
 pub struct Loc {
     pub file: FileId,
     pub line: u32,
+    /// The 1-based byte column on `line` (0 when unknown): coverage reports
+    /// name `file:line:col`; run-time messages name the line alone.
+    pub col: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -449,6 +452,9 @@ pub struct HandlerDef {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Block {
     pub stmts: Vec<Stmt>,
+    /// Where the block's `{` is (line 0 for a block the checker made, such
+    /// as the arms of a family's `emit`, which coverage does not count).
+    pub loc: Loc,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,6 +6,7 @@ use canon_compiler::ir::{self, DestId, Loc};
 use canon_compiler::types::{Ty, ENVELOPE};
 use std::borrow::Cow;
 
+use crate::coverage::Recorder;
 use crate::decode::Decoder;
 use crate::encode;
 use std::cell::RefCell;
@@ -165,7 +166,32 @@ impl Engine {
     fn evaluate_with(&self, line_no: u64, line: &str, trace: Option<&Trace>, state: &dyn StateView) -> Outcome {
         match decode_line(&self.pkg, line_no, line) {
             Decoded::Done(o) => o,
-            Decoded::Ready(r) => self.run_ready(r, trace, state),
+            Decoded::Ready(r) => self.run_ready(r, trace, state, None),
+        }
+    }
+
+    /// As [`Engine::evaluate_in`], recording the coverage points reached
+    /// (`canon test --coverage`; the engine's package must be the one whose
+    /// points `coverage` counts).
+    pub fn evaluate_covered(&self, line_no: u64, line: &str, state: &dyn StateView, coverage: &Recorder) -> Outcome {
+        match decode_line(&self.pkg, line_no, line) {
+            Decoded::Done(o) => o,
+            Decoded::Ready(r) => self.run_ready(r, None, state, Some(coverage)),
+        }
+    }
+
+    /// As [`Engine::evaluate_envelope_in`], recording coverage (see [`Engine::evaluate_covered`]).
+    pub fn evaluate_envelope_covered(
+        &self,
+        line_no: u64,
+        env: &Envelope,
+        data: &str,
+        state: &dyn StateView,
+        coverage: &Recorder,
+    ) -> Outcome {
+        match decode_event(&self.pkg, line_no, env, data) {
+            Decoded::Done(o) => o,
+            Decoded::Ready(r) => self.run_ready(r, None, state, Some(coverage)),
         }
     }
 
@@ -178,26 +204,32 @@ impl Engine {
     pub fn evaluate_envelope_in(&self, line_no: u64, env: &Envelope, data: &str, state: &dyn StateView) -> Outcome {
         match decode_event(&self.pkg, line_no, env, data) {
             Decoded::Done(o) => o,
-            Decoded::Ready(r) => self.run_ready(r, None, state),
+            Decoded::Ready(r) => self.run_ready(r, None, state, None),
         }
     }
 
     /// Runs the handler of an already decoded event (see [`decode_line`]).
     pub fn run_decoded(&self, r: Ready) -> Outcome {
-        self.run_ready(r, None, &NoState)
+        self.run_ready(r, None, &NoState, None)
     }
 
     /// As [`Engine::run_decoded`], against `state`, with lineage when `trace` is given.
     pub fn run_decoded_in(&self, r: Ready, trace: Option<&Trace>, state: &dyn StateView) -> Outcome {
-        self.run_ready(r, trace, state)
+        self.run_ready(r, trace, state, None)
     }
 
-    fn run_ready(&self, r: Ready, trace: Option<&Trace>, state: &dyn StateView) -> Outcome {
+    fn run_ready(
+        &self,
+        r: Ready,
+        trace: Option<&Trace>,
+        state: &dyn StateView,
+        coverage: Option<&Recorder>,
+    ) -> Outcome {
         let Ready { mut outcome, handler, meta, event } = r;
         let Some(h) = self.pkg.handlers.get(handler) else { return outcome };
         let txn = Txn::new(state);
         let txn_ref = if self.pkg.has_state() { Some(&txn) } else { None };
-        let interp = Interp { pkg: &self.pkg, tables: &self.tables, meta: &meta, trace, state: txn_ref };
+        let interp = Interp { pkg: &self.pkg, tables: &self.tables, meta: &meta, trace, state: txn_ref, coverage };
         let result = interp.run_handler(h, event);
         outcome.status = if result.rejections.is_empty() { Status::Accepted } else { Status::Rejected };
         outcome.emits = result.emits;
@@ -382,7 +414,7 @@ pub fn decode_event(pkg: &ir::Package, line_no: u64, env: &Envelope, data: &str)
             let at = pkg
                 .record(h.event)
                 .and_then(|r| r.site)
-                .map(|s| pkg.loc_string(Loc { file: s.file, line: s.line }))
+                .map(|s| pkg.loc_string(Loc { file: s.file, line: s.line, col: 0 }))
                 .unwrap_or_default();
             outcome.status = Status::Rejected;
             outcome.rejections.push(Rejection::schema_violation(e.path, &e.message, at));

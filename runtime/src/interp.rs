@@ -14,6 +14,7 @@ use canon_stdlib::money::{self, MoneyOp};
 use canon_stdlib::{num, text, Rounding};
 use smallvec::SmallVec;
 
+use crate::coverage::{Key, Recorder, DEFAULT_TAG};
 use crate::encode;
 use crate::outcome::{Fault, Rejection, TraceEvent};
 use crate::state::{self, Txn};
@@ -35,6 +36,9 @@ pub struct Interp<'a> {
     pub trace: Option<&'a RefCell<Vec<TraceEvent>>>,
     /// The event's reads and writes of state (a package with `state`).
     pub state: Option<&'a Txn<'a>>,
+    /// When set (`canon test --coverage`), records the points reached
+    /// (`coverage.rs`); when not, each point costs one test of `None`.
+    pub coverage: Option<&'a Recorder>,
 }
 
 enum Flow {
@@ -64,6 +68,14 @@ impl<'a> Interp<'a> {
         }
     }
 
+    /// Records a point reached (coverage).
+    #[inline]
+    fn hit<T: crate::coverage::Node>(&self, node: &T, tag: u32) {
+        if let Some(c) = self.coverage {
+            c.hit(Key::of(node, tag));
+        }
+    }
+
     fn fault(&self, f: canon_stdlib::Fault, loc: Loc) -> Fault {
         Fault::from_stdlib(&f, loc, &self.pkg.loc_string(loc))
     }
@@ -75,6 +87,7 @@ impl<'a> Interp<'a> {
             *slot = event;
         }
         let mut out = HandlerResult::default();
+        self.hit(h, 0);
         if let Err(f) = self.block(&h.body, &mut frame, &mut out) {
             let at = self.pkg.loc_string(f.loc);
             self.note(|| TraceEvent::Rejected { code: f.code.as_str().to_string(), at: at.clone() });
@@ -117,16 +130,19 @@ impl<'a> Interp<'a> {
             }
             Stmt::Check { cond, reject } => {
                 if !self.truth(cond, frame)? {
+                    self.hit(s, 0);
                     self.reject(reject, frame, out)?;
                 }
             }
             Stmt::Require { cond, reject } => {
                 if !self.truth(cond, frame)? {
+                    self.hit(s, 0);
                     self.reject(reject, frame, out)?;
                     return Ok(Flow::Stop);
                 }
             }
             Stmt::Reject(r) => {
+                self.hit(s, 0);
                 self.reject(r, frame, out)?;
                 return Ok(Flow::Stop);
             }
@@ -139,19 +155,22 @@ impl<'a> Interp<'a> {
                 out.emits.push((*dest, v));
             }
             Stmt::If { branches, otherwise } => {
-                for (c, b) in branches {
+                for (i, (c, b)) in branches.iter().enumerate() {
                     if self.truth(c, frame)? {
+                        self.hit(s, i as u32);
                         return self.block(b, frame, out);
                     }
                 }
+                self.hit(s, branches.len() as u32);
                 if let Some(b) = otherwise {
                     return self.block(b, frame, out);
                 }
             }
             Stmt::Match { scrutinee, arms } => {
                 let v = self.eval(scrutinee, frame)?;
-                for (pats, b) in arms {
+                for (i, (pats, b)) in arms.iter().enumerate() {
                     if pats.iter().any(|p| pat_matches(p, &v)) {
+                        self.hit(s, i as u32);
                         return self.block(b, frame, out);
                     }
                 }
@@ -399,15 +418,18 @@ impl<'a> Interp<'a> {
             }
             ExprKind::If { cond, then, otherwise } => {
                 if self.truth(cond, frame)? {
+                    self.hit(e, 0);
                     self.eval(then, frame)?
                 } else {
+                    self.hit(e, 1);
                     self.eval(otherwise, frame)?
                 }
             }
             ExprKind::Match { scrutinee, arms } => {
                 let v = self.eval(scrutinee, frame)?;
-                for (pats, body) in arms {
+                for (i, (pats, body)) in arms.iter().enumerate() {
                     if pats.iter().any(|p| pat_matches(p, &v)) {
+                        self.hit(e, i as u32);
                         return self.eval(body, frame);
                     }
                 }
@@ -512,6 +534,9 @@ impl<'a> Interp<'a> {
     }
 
     fn decide(&self, d: &ir::DecisionDef, frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
+        if let Some(c) = self.coverage {
+            self.cover_cells(c, d, frame);
+        }
         match d.hit {
             Hit::First => {
                 for row in &d.rows {
@@ -623,8 +648,23 @@ impl<'a> Interp<'a> {
         }
     }
 
+    /// Coverage of a decision call: which cells of each row hold for these
+    /// inputs (a cell that faults counts as not holding; nothing else changes).
+    fn cover_cells(&self, c: &Recorder, d: &ir::DecisionDef, frame: &[Value]) {
+        let mut held: SmallVec<[bool; 8]> = SmallVec::new();
+        for row in &d.rows {
+            held.clear();
+            for (cell, col) in row.cells.iter().zip(d.columns.iter()) {
+                let v = frame.get(*col as usize).unwrap_or(&Value::None);
+                held.push(self.cell_matches(cell, v, frame, row.loc).unwrap_or(false));
+            }
+            c.row_cells(row, &held);
+        }
+    }
+
     fn no_row(&self, d: &ir::DecisionDef, frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
         if let Some(e) = &d.default {
+            self.hit(d, DEFAULT_TAG);
             return self.eval(e, frame);
         }
         if d.ret.is_optional() {
@@ -634,6 +674,7 @@ impl<'a> Interp<'a> {
     }
 
     fn row_output(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &mut [Value]) -> Result<Value, Fault> {
+        self.hit(row, 0);
         self.note(|| TraceEvent::DecisionRow {
             decision: d.name.clone(),
             row: d.rows.iter().position(|r| std::ptr::eq(r, row)).map(|i| i + 1).unwrap_or(0),

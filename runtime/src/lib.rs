@@ -29,6 +29,7 @@
 //! ```
 
 pub mod calendar;
+pub mod coverage;
 pub mod decode;
 pub mod encode;
 pub mod engine;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use canon_compiler::ir::{self, Status as TStatus, TestStmt};
 use canon_compiler::types::Ty;
 
+use crate::coverage::Recorder;
 use crate::engine::{Engine, Envelope, Outcome, Status};
 use crate::interp::Interp;
 use crate::state::{Store, Txn};
@@ -19,6 +20,8 @@ pub struct TestResult {
     pub at: String,
     /// `None` when it passed, else why it failed.
     pub failure: Option<String>,
+    /// How long it ran (JUnit reports show it).
+    pub duration: std::time::Duration,
 }
 
 enum Given {
@@ -29,16 +32,40 @@ enum Given {
 
 /// Runs every test of the package against `base` tables (from `data/`).
 pub fn run_tests(pkg: &Arc<ir::Package>, base: &Tables, root: &Path) -> Vec<TestResult> {
-    pkg.tests.iter().map(|t| run_test(pkg, base, root, t)).collect()
+    run_tests_covered(pkg, base, root, None)
 }
 
-fn run_test(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef) -> TestResult {
+/// As [`run_tests`]; with `coverage`, records the points of `pkg` the
+/// tests reach (`canon test --coverage`, RUNTIME.md §3.2).
+pub fn run_tests_covered(
+    pkg: &Arc<ir::Package>,
+    base: &Tables,
+    root: &Path,
+    coverage: Option<&Recorder>,
+) -> Vec<TestResult> {
+    pkg.tests.iter().map(|t| run_test(pkg, base, root, t, coverage)).collect()
+}
+
+fn run_test(
+    pkg: &Arc<ir::Package>,
+    base: &Tables,
+    root: &Path,
+    t: &ir::TestDef,
+    coverage: Option<&Recorder>,
+) -> TestResult {
     let at = pkg.loc_string(t.loc);
-    let failure = run_steps(pkg, base, root, t).err();
-    TestResult { name: t.name.clone(), at, failure }
+    let start = std::time::Instant::now();
+    let failure = run_steps(pkg, base, root, t, coverage).err();
+    TestResult { name: t.name.clone(), at, failure, duration: start.elapsed() }
 }
 
-fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef) -> Result<(), String> {
+fn run_steps(
+    pkg: &Arc<ir::Package>,
+    base: &Tables,
+    root: &Path,
+    t: &ir::TestDef,
+    coverage: Option<&Recorder>,
+) -> Result<(), String> {
     let mut tables = base.clone();
     let mut store = Store::new(pkg);
     let mut frame = vec![Value::None; t.n_locals.max(1) as usize];
@@ -50,10 +77,10 @@ fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef
     let fail = |f: crate::outcome::Fault| format!("{}: {}", f.code.as_str(), f.message);
     for s in &t.stmts {
         if matches!(s, TestStmt::Given { .. } | TestStmt::GivenFile { .. }) {
-            settle(pkg, &tables, &mut store, &mut given, &mut outcome)?;
+            settle(pkg, &tables, &mut store, &mut given, &mut outcome, coverage)?;
         }
         let txn = Txn::new(&store);
-        let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None, state: Some(&txn) };
+        let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None, state: Some(&txn), coverage };
         match s {
             TestStmt::Let { slot, value } => {
                 let v = interp.eval(value, &mut frame).map_err(fail)?;
@@ -62,9 +89,9 @@ fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef
                 }
             }
             TestStmt::Assert { cond, loc, text } => {
-                settle(pkg, &tables, &mut store, &mut given, &mut outcome)?;
+                settle(pkg, &tables, &mut store, &mut given, &mut outcome, coverage)?;
                 let txn = Txn::new(&store);
-                let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None, state: Some(&txn) };
+                let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None, state: Some(&txn), coverage };
                 match interp.eval(cond, &mut frame) {
                     Ok(Value::Bool(true)) => {}
                     Ok(_) => return Err(format!("assertion failed at {}: {text}", pkg.loc_string(*loc))),
@@ -111,13 +138,13 @@ fn run_steps(pkg: &Arc<ir::Package>, base: &Tables, root: &Path, t: &ir::TestDef
             }
             expectation => {
                 drop(txn);
-                settle(pkg, &tables, &mut store, &mut given, &mut outcome)?;
+                settle(pkg, &tables, &mut store, &mut given, &mut outcome, coverage)?;
                 if let TestStmt::ExpectState { .. } = expectation {
-                    check_state(pkg, &tables, &store, expectation, &mut frame)?;
+                    check_state(pkg, &tables, &store, expectation, &mut frame, coverage)?;
                     continue;
                 }
                 let Some(o) = &outcome else { return Err("an `expect` needs a `given` event first".into()) };
-                check_expectation(pkg, o, expectation, &tables, &store, &mut frame)?;
+                check_expectation(pkg, o, expectation, &tables, &store, &mut frame, coverage)?;
             }
         }
     }
@@ -131,6 +158,7 @@ fn settle(
     store: &mut Store,
     given: &mut Given,
     outcome: &mut Option<Outcome>,
+    coverage: Option<&Recorder>,
 ) -> Result<(), String> {
     if outcome.is_some() {
         return Ok(());
@@ -142,7 +170,10 @@ fn settle(
             let one_line: String = serde_json::from_str::<serde_json::Value>(&text)
                 .map(|v| v.to_string())
                 .unwrap_or_else(|_| text.clone());
-            engine.evaluate_in(1, &one_line, &*store)
+            match coverage {
+                Some(c) => engine.evaluate_covered(1, &one_line, &*store, c),
+                None => engine.evaluate_in(1, &one_line, &*store),
+            }
         }
         Given::Data(event, v) => {
             let rec = pkg.record(event);
@@ -150,7 +181,10 @@ fn settle(
             let env = Envelope::for_test(&ty);
             let mut data = String::new();
             crate::encode::value(&mut data, pkg, &Ty::Record(event), &v);
-            engine.evaluate_envelope_in(1, &env, &data, &*store)
+            match coverage {
+                Some(c) => engine.evaluate_envelope_covered(1, &env, &data, &*store, c),
+                None => engine.evaluate_envelope_in(1, &env, &data, &*store),
+            }
         }
     };
     let writes = std::mem::take(&mut o.writes);
@@ -170,11 +204,12 @@ fn check_state(
     store: &Store,
     s: &TestStmt,
     frame: &mut [Value],
+    coverage: Option<&Recorder>,
 ) -> Result<(), String> {
     let TestStmt::ExpectState { state, keys, record, loc, text } = s else { return Ok(()) };
     let meta = Value::None;
     let txn = Txn::new(store);
-    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: Some(&txn) };
+    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: Some(&txn), coverage };
     let fail = |f: crate::outcome::Fault| format!("{}: {}", f.code.as_str(), f.message);
     let mut key = Vec::new();
     for k in keys {
@@ -326,10 +361,11 @@ fn check_expectation(
     tables: &Tables,
     store: &Store,
     frame: &mut [Value],
+    coverage: Option<&Recorder>,
 ) -> Result<(), String> {
     let meta = Value::None;
     let txn = Txn::new(store);
-    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: Some(&txn) };
+    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: Some(&txn), coverage };
     match s {
         TestStmt::ExpectStatus { status, loc } => {
             let want = match status {

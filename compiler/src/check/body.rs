@@ -84,7 +84,7 @@ impl<'a> Checker<'a> {
         }
         env.reset(&m);
         self.unguard_to(u);
-        ir::Block { stmts }
+        ir::Block { stmts, loc: self.loc(b.span) }
     }
 
     /// Every destination and family name, for suggestions.
@@ -216,7 +216,7 @@ impl<'a> Checker<'a> {
                         // Lineage names the record's line, as for a plain emit.
                         let value = ir::Expr { kind: ir::ExprKind::Local(vslot), ty: vty.clone(), loc: vloc };
                         let pat = ir::Pat::Const(ir::Const::Enum(fam.index, k as u32));
-                        (vec![pat], ir::Block { stmts: vec![Stmt::Emit { dest: *d, value }] })
+                        (vec![pat], ir::Block { stmts: vec![Stmt::Emit { dest: *d, value }], loc: ir::Loc::default() })
                     })
                     .collect();
                 let scrutinee = ir::Expr { kind: ir::ExprKind::Local(islot), ty: ity, loc };

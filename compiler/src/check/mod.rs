@@ -541,8 +541,10 @@ impl<'a> Checker<'a> {
     }
 
     pub(crate) fn loc(&self, span: Span) -> Loc {
-        let line = self.lines.get(self.file.0 as usize).map(|l| l.line(span.start)).unwrap_or(0);
-        Loc { file: self.file, line }
+        let index = self.lines.get(self.file.0 as usize);
+        let line = index.map(|l| l.line(span.start)).unwrap_or(0);
+        let start = index.and_then(|l| l.line_start(line)).unwrap_or(span.start);
+        Loc { file: self.file, line, col: span.start.saturating_sub(start) + 1 }
     }
 
     pub(crate) fn site(&self, span: Span) -> Option<DeclSite> {

@@ -21,7 +21,7 @@ impl Place {
     }
 
     pub(super) fn loc(&self, l: Loc) -> Loc {
-        Loc { file: self.file, line: l.line + self.lines }
+        Loc { file: self.file, line: l.line + self.lines, col: l.col }
     }
 
     pub(super) fn diagnostic(&self, mut d: Diagnostic) -> Diagnostic {
@@ -94,6 +94,9 @@ impl Place {
     }
 
     fn block_mut(&self, b: &mut Block) {
+        if b.loc.line > 0 {
+            b.loc = self.loc(b.loc);
+        }
         for s in &mut b.stmts {
             match s {
                 Stmt::Let { value, .. } => self.expr_mut(value),
