@@ -797,7 +797,12 @@ impl Report {
             let mut taken = 0;
             for p in &here {
                 let Some((block, branch)) = p.branch else { continue };
-                let reached = here.iter().any(|q| q.branch.map(|b| b.0) == Some(block) && q.hits > 0);
+                // `-` (never reached) only for a block of several branches
+                // (an `if`, a `match`, a decision): a rule's one branch, its
+                // rejection, may well have been reached without being taken.
+                let in_block = here.iter().filter(|q| q.branch.map(|b| b.0) == Some(block));
+                let (size, reached) = in_block.fold((0, false), |(n, r), q| (n + 1, r || q.hits > 0));
+                let reached = reached || size < 2;
                 branches += 1;
                 if p.hits > 0 {
                     taken += 1;
@@ -831,9 +836,9 @@ pub fn percent_text(p: f64) -> String {
     format!("{tenths:.1}%")
 }
 
-/// A handler's function name in lcov (no commas: they separate fields there).
+/// A handler's function name in lcov, `on_Approved` (no commas or spaces).
 fn lcov_name(p: &Point) -> String {
-    p.what.trim_start_matches("handler ").replace(['`', ','], "")
+    p.what.trim_start_matches("handler ").replace(['`', ','], "").replace(' ', "_")
 }
 
 /// Why no test chose a row, from the cells that held for some input.
