@@ -99,7 +99,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Option<Manifest>, ManifestError>
             let text = match &v {
                 toml::Value::String(s) => s.clone(),
                 toml::Value::Datetime(d) => d.to_string(),
-                other => other.to_string(),
+                other => other.type_str().to_string(),
             };
             let d = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
                 err(format!("[package] effective_from `{text}` is not a date; write YYYY-MM-DD, e.g. 2026-12-01"))
