@@ -113,6 +113,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Option<Manifest>, ManifestError>
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
 
     fn p(text: &str) -> Result<Option<Manifest>, String> {
@@ -121,13 +122,15 @@ mod tests {
 
     #[test]
     fn a_full_package_table() {
-        let m = p("[package]\nname = \"timesheets\"\nversion = \"1.4.0\"\nowner = \"fin\"\neffective_from = 2026-12-01\n")
-            .unwrap()
-            .unwrap();
+        let m =
+            p("[package]\nname = \"timesheets\"\nversion = \"1.4.0\"\nowner = \"fin\"\neffective_from = 2026-12-01\n")
+                .unwrap()
+                .unwrap();
         assert_eq!(m.label(), "timesheets@1.4.0");
         assert_eq!(m.owner.as_deref(), Some("fin"));
         assert_eq!(m.effective_from.unwrap().to_string(), "2026-12-01");
-        let s = p("[package]\nname = \"t\"\nversion = \"2.0.0-rc.1\"\neffective_from = \"2027-01-01\"\n").unwrap().unwrap();
+        let s =
+            p("[package]\nname = \"t\"\nversion = \"2.0.0-rc.1\"\neffective_from = \"2027-01-01\"\n").unwrap().unwrap();
         assert_eq!(s.version.to_string(), "2.0.0-rc.1");
     }
 
