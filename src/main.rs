@@ -2,6 +2,7 @@
 //! process, status and exceptions in `pipeline_cli`, fmt in `fmt_cli`, lsp in
 //! `lsp_cli`, diagnostics rendered by `render`.
 
+mod diff_cli;
 mod fmt_cli;
 mod lsp_cli;
 mod pipeline_cli;
@@ -118,6 +119,8 @@ enum Command {
     State(pipeline_cli::StateCommand),
     /// The language server, on stdin and stdout.
     Lsp,
+    /// What a new version of a package changes: its emitted records, then events replayed through both.
+    Diff(diff_cli::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -147,6 +150,7 @@ fn main() -> ExitCode {
         Command::Status(args) => pipeline_cli::status(args),
         Command::State(cmd) => pipeline_cli::state(cmd),
         Command::Lsp => lsp_cli::lsp(),
+        Command::Diff(args) => diff_cli::diff(args),
     }
 }
 

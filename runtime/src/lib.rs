@@ -30,6 +30,7 @@
 
 pub mod calendar;
 pub mod decode;
+pub mod diff;
 pub mod encode;
 pub mod engine;
 pub mod envelope;
