@@ -288,14 +288,18 @@ impl Comparer {
                         Some((name.clone(), RawValue::from_string(v.clone()).ok()?))
                     })
                     .collect();
-                let delta = num::sub(t.new, t.old).unwrap_or_default();
+                // A side with no record of the group shows zero at the other side's scale.
+                let zero = |d: &canon_stdlib::Decimal| canon_stdlib::Decimal::new(0, d.scale());
+                let old = if t.old_emits == 0 { zero(&t.new) } else { t.old };
+                let new = if t.new_emits == 0 { zero(&t.old) } else { t.new };
+                let delta = num::sub(new, old).unwrap_or_default();
                 MoneyGroup {
                     destination: self.dest_name(*dest).to_string(),
                     field: self.money_field(*dest, *field).to_string(),
                     currency: currency.as_str().to_string(),
                     by,
-                    old: num::to_string(&t.old),
-                    new: num::to_string(&t.new),
+                    old: num::to_string(&old),
+                    new: num::to_string(&new),
                     delta: num::to_string(&delta),
                     old_emits: t.old_emits,
                     new_emits: t.new_emits,

@@ -101,7 +101,7 @@ fn side_line(v: &super::Version) -> Vec<String> {
         label.push_str(&format!(", effective {d}"));
     }
     let hash = v.content_hash.as_ref().map(|h| format!("sha256:{}", h.get(..12).unwrap_or(h))).unwrap_or_default();
-    vec![label, hash, v.path.clone()]
+    vec![v.path.clone(), label, hash]
 }
 
 fn schema_line(c: &SchemaChange) -> Vec<String> {
@@ -163,8 +163,7 @@ impl Report for Text {
         old.extend(side_line(&header.old));
         let mut new = vec!["new".to_string()];
         new.extend(side_line(&header.new));
-        table(out, "  ", &[old, new], &[])?;
-        writeln!(out, "  events  {}", header.events)?;
+        table(out, "  ", &[old, new, vec!["events".into(), header.events.clone()]], &[])?;
         writeln!(out)?;
         let breaking: Vec<Vec<String>> = schema.iter().filter(|c| c.breaking).map(schema_line).collect();
         let other: Vec<Vec<String>> = schema.iter().filter(|c| !c.breaking).map(schema_line).collect();
