@@ -207,8 +207,10 @@ pub struct Comparer {
     pub(crate) by: Vec<String>,
     pub(crate) events: u64,
     pub(crate) changed: u64,
-    /// Per event type (`None`: an invalid line): events and changed events.
-    pub(crate) by_type: FxHashMap<Option<String>, (u64, u64)>,
+    /// Per event type: events and changed events.
+    pub(crate) by_type: FxHashMap<String, (u64, u64)>,
+    /// The same for lines without a type (not CloudEvents).
+    pub(crate) untyped: (u64, u64),
     pub(crate) counts: ChangeCounts,
     pub(crate) status_changes: FxHashMap<(&'static str, &'static str), u64>,
     pub(crate) money: FxHashMap<GroupKey, Totals>,
@@ -307,6 +309,7 @@ impl Comparer {
             events: 0,
             changed: 0,
             by_type: FxHashMap::default(),
+            untyped: (0, 0),
             counts: ChangeCounts::default(),
             status_changes: FxHashMap::default(),
             money: FxHashMap::default(),
@@ -353,12 +356,7 @@ impl Comparer {
         self.events += 1;
         let event_type = new.event_type.as_ref().or(old.event_type.as_ref());
         let unchanged = self.same(old, new);
-        match self.by_type.get_mut(&event_type.cloned()) {
-            Some(n) => n.0 += 1,
-            None => {
-                self.by_type.insert(event_type.cloned(), (1, 0));
-            }
-        }
+        self.count_type(event_type, false);
         if unchanged {
             for (dest, record) in &old.emits {
                 let d = self.old_dest.get(dest.0 as usize).copied().unwrap_or(u32::MAX);
@@ -380,10 +378,24 @@ impl Comparer {
             return None;
         }
         self.changed += 1;
-        if let Some(n) = self.by_type.get_mut(&event_type.cloned()) {
-            n.1 += 1;
-        }
+        self.count_type(event_type, true);
         Some(change)
+    }
+
+    /// Counts an event (or, `changed`, a changed one) of its type.
+    fn count_type(&mut self, event_type: Option<&String>, changed: bool) {
+        let n = match event_type {
+            None => &mut self.untyped,
+            Some(t) => match self.by_type.get_mut(t.as_str()) {
+                Some(n) => n,
+                None => self.by_type.entry(t.clone()).or_default(),
+            },
+        };
+        if changed {
+            n.1 += 1;
+        } else {
+            n.0 += 1;
+        }
     }
 
     /// Whether the two outcomes are the same, the quick way: status,

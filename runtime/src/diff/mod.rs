@@ -269,8 +269,11 @@ impl Comparer {
         let mut by_type: Vec<TypeCount> = self
             .by_type
             .iter()
-            .map(|(t, (events, changed))| TypeCount { event_type: t.clone(), events: *events, changed: *changed })
+            .map(|(t, (events, changed))| TypeCount { event_type: Some(t.clone()), events: *events, changed: *changed })
             .collect();
+        if self.untyped.0 > 0 {
+            by_type.push(TypeCount { event_type: None, events: self.untyped.0, changed: self.untyped.1 });
+        }
         by_type.sort_by(|a, b| a.event_type.cmp(&b.event_type));
         let mut status_changes: Vec<StatusChange> =
             self.status_changes.iter().map(|((a, b), n)| StatusChange { old: a, new: b, events: *n }).collect();

@@ -188,8 +188,8 @@ impl Sides<'_> {
 
     /// The changes between two records, each field by wire name; `prefix`
     /// is the path of the record in the destination's (`""` at the top).
-    /// `seen` holds the pairs of records being compared, so a record that
-    /// reaches itself is compared once.
+    /// `seen` holds the pairs of records enclosing this one, so a record
+    /// that reaches itself stops (each path a consumer reads is reported).
     fn record(
         &self,
         dest: &str,
@@ -203,6 +203,19 @@ impl Sides<'_> {
             return;
         }
         seen.push((a.0, b.0));
+        self.record_fields(dest, prefix, a, b, out, seen);
+        seen.pop();
+    }
+
+    fn record_fields(
+        &self,
+        dest: &str,
+        prefix: &str,
+        a: canon_compiler::types::RecordId,
+        b: canon_compiler::types::RecordId,
+        out: &mut Vec<SchemaChange>,
+        seen: &mut Vec<(u32, u32)>,
+    ) {
         let (Some(ra), Some(rb)) = (self.old.record(a), self.new.record(b)) else { return };
         let path = |wire: &str| if prefix.is_empty() { wire.to_string() } else { format!("{prefix}.{wire}") };
         let mut removed = Vec::new();
