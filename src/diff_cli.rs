@@ -38,10 +38,10 @@ pub struct DiffArgs {
     /// The reference-data directory of both packages (default: each one's `data/`).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// The old package's reference data (before `--data`).
+    /// The old package's reference data (over `--data`).
     #[arg(long)]
     old_data: Option<PathBuf>,
-    /// The new package's reference data (before `--data`).
+    /// The new package's reference data (over `--data`).
     #[arg(long)]
     new_data: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
