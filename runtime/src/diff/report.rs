@@ -298,7 +298,9 @@ impl Report for Text {
             title.push_str(", ");
             title.push_str(f);
         }
-        if changed.is_empty() {
+        if s.money.is_empty() {
+            writeln!(out, "{title}: no Money field was emitted")?;
+        } else if changed.is_empty() {
             writeln!(out, "{title}: no change ({} group(s))", s.money.len())?;
         } else {
             writeln!(out, "{title}")?;
