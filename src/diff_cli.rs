@@ -138,7 +138,7 @@ pub fn diff(args: DiffArgs) -> ExitCode {
     let header = Header {
         old: Version::of(&args.old.display().to_string(), old_pkg.manifest.as_ref(), hash(&old_pkg, &old_ir, &old_dir)),
         new: Version::of(&args.new.display().to_string(), new_pkg.manifest.as_ref(), hash(&new_pkg, &new_ir, &new_dir)),
-        events: args.events.clone(),
+        events_file: args.events.clone(),
         by,
     };
     let choice = Choice { backend: args.engine.backend(), lineage: false };

@@ -184,7 +184,7 @@ pub struct Header {
     pub old: Version,
     pub new: Version,
     /// The events file as given.
-    pub events: String,
+    pub events_file: String,
     /// The `--by` fields.
     pub by: Vec<String>,
 }

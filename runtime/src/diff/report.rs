@@ -114,6 +114,9 @@ fn schema_line(c: &SchemaChange) -> Vec<String> {
     let new = c.new.clone().unwrap_or_default();
     let what = match c.change {
         super::ChangeKind::DestinationRemoved => format!("destination removed (was {old})"),
+        super::ChangeKind::DestinationRenamed => {
+            format!("destination removed, renamed? to `{}` ({new})", c.renamed_to.as_deref().unwrap_or("?"))
+        }
         super::ChangeKind::DestinationAdded => format!("destination added ({new})"),
         super::ChangeKind::FieldRemoved => format!("field removed (was {old})"),
         super::ChangeKind::FieldAdded => format!("field added ({new})"),
@@ -163,7 +166,7 @@ impl Report for Text {
         old.extend(side_line(&header.old));
         let mut new = vec!["new".to_string()];
         new.extend(side_line(&header.new));
-        table(out, "  ", &[old, new, vec!["events".into(), header.events.clone()]], &[])?;
+        table(out, "  ", &[old, new, vec!["events".into(), header.events_file.clone()]], &[])?;
         writeln!(out)?;
         let breaking: Vec<Vec<String>> = schema.iter().filter(|c| c.breaking).map(schema_line).collect();
         let other: Vec<Vec<String>> = schema.iter().filter(|c| !c.breaking).map(schema_line).collect();

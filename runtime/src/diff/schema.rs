@@ -4,7 +4,7 @@
 //! (what a consumer reads), never by the Rust-side ids or Canon names.
 //!
 //! A change is *breaking* when a consumer that reads the old records may
-//! fail on the new ones: a destination or a field removed (a field removed
+//! fail on the new ones: a destination or a field removed (one removed
 //! while another of the same type is added is reported once, as renamed?),
 //! a field's type changed (Int to Decimal, Text to an enum …), a field that
 //! may now be `none`, or an enum whose wire variants changed (a consumer
@@ -31,7 +31,8 @@ pub struct SchemaChange {
     pub old: Option<String>,
     /// The same in the new package.
     pub new: Option<String>,
-    /// A field that was removed where this one was added with the same type.
+    /// For a field (or destination) removed while one of the same type was
+    /// added: the added one's wire path (or name), probably its new name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renamed_to: Option<String>,
     /// For `variants_changed`: the wire names removed and added.
@@ -46,6 +47,8 @@ pub struct SchemaChange {
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     DestinationRemoved,
+    /// A destination removed and one with the same record type added: probably a rename.
+    DestinationRenamed,
     FieldRemoved,
     /// A field removed and one of the same type added: probably a rename.
     FieldRenamed,
@@ -64,6 +67,7 @@ impl ChangeKind {
     pub fn describe(self) -> &'static str {
         match self {
             ChangeKind::DestinationRemoved => "destination removed",
+            ChangeKind::DestinationRenamed => "destination renamed?",
             ChangeKind::FieldRemoved => "field removed",
             ChangeKind::FieldRenamed => "field renamed?",
             ChangeKind::TypeChanged => "type changed",
@@ -103,20 +107,32 @@ pub fn changes(old: &ir::Package, new: &ir::Package) -> Vec<SchemaChange> {
             }
         }
     }
-    for nd in &new.destinations {
-        if old.destination_by_name(&nd.name).is_none() {
-            out.push(SchemaChange {
-                destination: nd.name.clone(),
-                field: None,
-                change: ChangeKind::DestinationAdded,
-                breaking: false,
-                old: None,
-                new: Some(type_name(new, &Ty::Record(nd.record))),
-                renamed_to: None,
-                variants_removed: Vec::new(),
-                variants_added: Vec::new(),
-            });
+    // A destination removed where one of the same record type was added:
+    // probably renamed (still breaking: its consumers read the old name).
+    let mut added: Vec<&ir::DestDef> =
+        new.destinations.iter().filter(|nd| old.destination_by_name(&nd.name).is_none()).collect();
+    for c in out.iter_mut().filter(|c| c.change == ChangeKind::DestinationRemoved) {
+        let Some((_, od)) = old.destination_by_name(&c.destination) else { continue };
+        let old_ty = Ty::Record(od.record);
+        if let Some(i) = added.iter().position(|nd| same_wire_type(old, &old_ty, new, &Ty::Record(nd.record))) {
+            let nd = added.remove(i);
+            c.change = ChangeKind::DestinationRenamed;
+            c.new = Some(type_name(new, &Ty::Record(nd.record)));
+            c.renamed_to = Some(nd.name.clone());
         }
+    }
+    for nd in added {
+        out.push(SchemaChange {
+            destination: nd.name.clone(),
+            field: None,
+            change: ChangeKind::DestinationAdded,
+            breaking: false,
+            old: None,
+            new: Some(type_name(new, &Ty::Record(nd.record))),
+            renamed_to: None,
+            variants_removed: Vec::new(),
+            variants_added: Vec::new(),
+        });
     }
     out
 }
