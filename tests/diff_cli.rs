@@ -196,8 +196,8 @@ fn cases() {
             args.join(" "),
             text.status.code(),
             failed,
-            stdout(&text),
-            stdout(&json)
+            masked(&stdout(&text)),
+            masked(&stdout(&json))
         );
         insta::assert_snapshot!(format!("case@{name}"), shown);
         let changed = !stdout(&text).contains("No change");
