@@ -429,19 +429,25 @@ impl Comparer {
             Side::Old | Side::Both => (&*self.old, false),
             Side::New => (&*self.new, true),
         };
-        let pick = |f: &FieldAt| if new_side { f.new.clone() } else { f.old.clone() };
+        fn pick(f: &FieldAt, new_side: bool) -> Option<&(usize, Ty)> {
+            if new_side {
+                f.new.as_ref()
+            } else {
+                f.old.as_ref()
+            }
+        }
         let mut group: Option<Vec<Option<String>>> = None;
         for (mi, mf) in d.money.iter().enumerate() {
-            let Some((i, _)) = pick(mf) else { continue };
-            let Some(Value::Money(amount, currency)) = fields.get(i) else { continue };
+            let Some((i, _)) = pick(mf, new_side) else { continue };
+            let Some(Value::Money(amount, currency)) = fields.get(*i) else { continue };
             let key_group = group
                 .get_or_insert_with(|| {
                     d.by.iter()
                         .map(|bf| {
-                            let (i, ty) = pick(bf)?;
-                            let v = fields.get(i)?;
+                            let (i, ty) = pick(bf, new_side)?;
+                            let v = fields.get(*i)?;
                             let mut s = String::new();
-                            encode::value(&mut s, pkg, &ty, v);
+                            encode::value(&mut s, pkg, ty, v);
                             Some(s)
                         })
                         .collect()
