@@ -182,9 +182,9 @@ pub(crate) struct Totals {
     pub overflow: bool,
 }
 
-/// The key of a money group: destination, Money field, currency and the
+/// The money groups of one destination, Money field and currency, by the
 /// `--by` values as JSON text (`None` where the record has no such field).
-pub(crate) type GroupKey = (u32, u32, Currency, Vec<Option<String>>);
+pub(crate) type Groups = FxHashMap<Vec<Option<String>>, Totals>;
 
 /// A `--by` field that no destination of either package has.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -213,7 +213,10 @@ pub struct Comparer {
     pub(crate) untyped: (u64, u64),
     pub(crate) counts: ChangeCounts,
     pub(crate) status_changes: FxHashMap<(&'static str, &'static str), u64>,
-    pub(crate) money: FxHashMap<GroupKey, Totals>,
+    pub(crate) money: FxHashMap<(u32, u32, Currency), Groups>,
+    /// The `--by` values of the record being tallied (reused: a group
+    /// already seen costs no allocation).
+    scratch: Vec<Option<String>>,
 }
 
 impl Comparer {
@@ -313,6 +316,7 @@ impl Comparer {
             counts: ChangeCounts::default(),
             status_changes: FxHashMap::default(),
             money: FxHashMap::default(),
+            scratch: Vec::new(),
         })
     }
 
@@ -436,24 +440,29 @@ impl Comparer {
                 f.old.as_ref()
             }
         }
-        let mut group: Option<Vec<Option<String>>> = None;
+        let mut grouped = false;
         for (mi, mf) in d.money.iter().enumerate() {
             let Some((i, _)) = pick(mf, new_side) else { continue };
             let Some(Value::Money(amount, currency)) = fields.get(*i) else { continue };
-            let key_group = group
-                .get_or_insert_with(|| {
-                    d.by.iter()
-                        .map(|bf| {
-                            let (i, ty) = pick(bf, new_side)?;
-                            let v = fields.get(*i)?;
-                            let mut s = String::new();
-                            encode::value(&mut s, pkg, ty, v);
-                            Some(s)
-                        })
-                        .collect()
-                })
-                .clone();
-            let t = self.money.entry((dest, mi as u32, *currency, key_group)).or_default();
+            if !grouped {
+                grouped = true;
+                self.scratch.resize(d.by.len(), None);
+                for (slot, bf) in self.scratch.iter_mut().zip(&d.by) {
+                    match pick(bf, new_side).and_then(|(i, ty)| Some((fields.get(*i)?, ty))) {
+                        Some((v, ty)) => {
+                            let text = slot.get_or_insert_with(String::new);
+                            text.clear();
+                            encode::value(text, pkg, ty, v);
+                        }
+                        None => *slot = None,
+                    }
+                }
+            }
+            let groups = self.money.entry((dest, mi as u32, *currency)).or_default();
+            let t = match groups.get_mut(self.scratch.as_slice()) {
+                Some(t) => t,
+                None => groups.entry(self.scratch.clone()).or_default(),
+            };
             if matches!(side, Side::Old | Side::Both) {
                 add(&mut t.old, *amount, &mut t.overflow);
                 t.old_emits += 1;

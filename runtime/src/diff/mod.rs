@@ -281,7 +281,8 @@ impl Comparer {
         let mut money: Vec<MoneyGroup> = self
             .money
             .iter()
-            .map(|((dest, field, currency, group), t)| {
+            .flat_map(|(key, groups)| groups.iter().map(move |(group, t)| (key, group, t)))
+            .map(|((dest, field, currency), group, t)| {
                 let by = self
                     .by
                     .iter()
