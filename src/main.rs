@@ -1,10 +1,11 @@
 //! The `canon` command line (RUNTIME.md §3): run and explain here; check in
 //! `check_cli`, test in `test_cli` (JUnit in `junit`), process, status and
-//! exceptions in `pipeline_cli`, fmt in `fmt_cli`, lsp in `lsp_cli`,
-//! diagnostics rendered by `render`.
+//! exceptions in `pipeline_cli`, fmt in `fmt_cli`, lsp in `lsp_cli`, diff in
+//! `diff_cli`, doc in `doc`, diagnostics rendered by `render`.
 
 mod check_cli;
 mod doc;
+mod diff_cli;
 mod fmt_cli;
 mod junit;
 mod lsp_cli;
@@ -116,6 +117,8 @@ enum Command {
     Lsp,
     /// Write a package's documentation as static HTML (`DIR/index.html`).
     Doc(doc::DocArgs),
+    /// What a new version of a package changes: its emitted records, then events replayed through both.
+    Diff(diff_cli::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -146,6 +149,7 @@ fn main() -> ExitCode {
         Command::State(cmd) => pipeline_cli::state(cmd),
         Command::Lsp => lsp_cli::lsp(),
         Command::Doc(args) => doc::doc(args),
+        Command::Diff(args) => diff_cli::diff(args),
     }
 }
 

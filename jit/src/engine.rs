@@ -213,7 +213,7 @@ impl JitEngine {
     /// As [`JitEngine::evaluate_traced`], against `state` (the lineage shows
     /// its reads and writes).
     pub fn evaluate_traced_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> (Outcome, Vec<TraceEvent>) {
-        if let Some((o, _, t)) = self.fast_traced(line_no, line, false, state) {
+        if let Some((o, _, t)) = self.fast_traced(line_no, line, false, true, state) {
             return (o, t);
         }
         match decode_line(&self.shared.pkg, line_no, line) {
@@ -248,7 +248,7 @@ impl JitEngine {
 
     /// As [`JitEngine::evaluate_traced_encoded`], against `state`.
     pub fn evaluate_traced_encoded_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Traced {
-        if let Some(r) = self.fast_traced(line_no, line, true, state) {
+        if let Some(r) = self.fast_traced(line_no, line, true, true, state) {
             return r;
         }
         let (mut o, t) = self.evaluate_traced_in(line_no, line, state);
@@ -266,15 +266,32 @@ impl JitEngine {
         (o, records, t)
     }
 
+    /// As [`JitEngine::evaluate_in`] (the same outcome), through the
+    /// one-pass decoder into cells that `canon run` takes, when the line
+    /// allows it: what `canon diff` compares, without encoding the records.
+    pub fn evaluate_fast_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Outcome {
+        if let Some((o, _, _)) = self.fast_traced(line_no, line, false, false, state) {
+            return o;
+        }
+        self.evaluate_in(line_no, line, state)
+    }
+
     /// [`JitEngine::evaluate_traced`] through the one-pass decoder into
-    /// cells, the records as values or (`encoded`) as JSON text; `None`
-    /// sends the line to the shared decoder.
-    fn fast_traced(&self, line_no: u64, line: &str, encoded: bool, state: &dyn StateView) -> Option<Traced> {
+    /// cells, the records as values or (`encoded`) as JSON text, the
+    /// lineage when `traced`; `None` sends the line to the shared decoder.
+    fn fast_traced(
+        &self,
+        line_no: u64,
+        line: &str,
+        encoded: bool,
+        traced: bool,
+        state: &dyn StateView,
+    ) -> Option<Traced> {
         let pkg = &self.shared.pkg;
         // Declared before the context, which borrows it.
         let txn = Txn::new(state);
         let mut ctx = self.context(&txn);
-        ctx.trace = Some(Vec::new());
+        ctx.trace = traced.then(Vec::new);
         // Text cells of `ev` may point into `line`, which outlives `ctx`.
         let ev = crate::native::decode_event(pkg, &ctx.arena, line)?;
         let fptr = *self.code.handlers.get(ev.handler)?;

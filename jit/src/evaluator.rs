@@ -86,6 +86,15 @@ impl Evaluator {
         }
     }
 
+    /// As [`Evaluator::evaluate_in`] (the same outcome); the JIT takes its
+    /// one-pass decoder into cells, as `canon run` does (`canon diff`).
+    pub fn evaluate_fast_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Outcome {
+        match self {
+            Evaluator::Interp(e) => e.evaluate_in(line_no, line, state),
+            Evaluator::Jit(j) => j.evaluate_fast_in(line_no, line, state),
+        }
+    }
+
     /// As [`Evaluator::evaluate_in`], with the outcome's lineage.
     pub fn evaluate_traced_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> (Outcome, Vec<TraceEvent>) {
         match self {
