@@ -4,8 +4,8 @@
 //! `diff_cli`, doc in `doc`, diagnostics rendered by `render`.
 
 mod check_cli;
-mod doc;
 mod diff_cli;
+mod doc;
 mod fmt_cli;
 mod junit;
 mod lsp_cli;
