@@ -133,7 +133,7 @@ pub fn diff(args: DiffArgs) -> ExitCode {
     };
     let schema = diff::schema::changes(&old_ir, &new_ir);
     let hash = |p: &package::LoadedPackage, ir: &ir::Package, dir: &Path| {
-        canon_pipeline::version::package_version(&p.sources, ir, dir).ok()
+        canon_pipeline::version::package_version(&p.sources, ir, dir, p.manifest.as_ref()).ok()
     };
     let header = Header {
         old: Version::of(&args.old.display().to_string(), old_pkg.manifest.as_ref(), hash(&old_pkg, &old_ir, &old_dir)),
