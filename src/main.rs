@@ -10,6 +10,7 @@ mod fmt_cli;
 mod junit;
 mod lsp_cli;
 mod pipeline_cli;
+mod prune_cli;
 mod render;
 mod run_state;
 mod test_cli;

@@ -166,11 +166,14 @@ pub enum StateCommand {
         #[command(flatten)]
         package: PackageArgs,
     },
+    /// Removes the lineage, kept payloads and delivered record bodies of
+    /// final events received before a cutoff; keeps the ledger and the counts.
+    Prune(crate::prune_cli::PruneArgs),
 }
 
 /// Prints the error; 1 for a missing item or record, a bad `canon.toml` or
 /// a state record the package cannot read, else 2.
-fn fail(e: &Error) -> ExitCode {
+pub(crate) fn fail(e: &Error) -> ExitCode {
     eprintln!("error: {e}");
     match e {
         Error::NotFound(_)
@@ -559,12 +562,14 @@ fn print_metrics(reports: &[canon_runtime::metrics::MetricReport]) {
     }
 }
 
-/// `canon state list|show|export` (RUNTIME.md §7.2).
+/// `canon state list|show|export|prune` (RUNTIME.md §7.2).
 pub fn state(cmd: StateCommand) -> ExitCode {
     let (dir, args) = match &cmd {
         StateCommand::List { state, package, .. }
         | StateCommand::Show { state, package, .. }
         | StateCommand::Export { state, package, .. } => (state.clone(), package),
+        // It needs no package.
+        StateCommand::Prune(args) => return crate::prune_cli::prune(args),
     };
     let state = match State::open_existing(&dir) {
         Ok(s) => warned(s),
@@ -644,12 +649,13 @@ pub fn state(cmd: StateCommand) -> ExitCode {
                 (_, Err(e)) => fail(&Error::Output(e)),
             }
         }
+        StateCommand::Prune(args) => crate::prune_cli::prune(&args),
     }
 }
 
 /// The state, after warning (once, on stderr) when other accounts can read
 /// or write it.
-fn warned(state: State) -> State {
+pub(crate) fn warned(state: State) -> State {
     if !state.exposed().is_empty() {
         eprintln!("{}", canon_pipeline::private::warning(state.dir(), state.exposed()));
     }
@@ -657,7 +663,7 @@ fn warned(state: State) -> State {
 }
 
 /// Writes a line to stdout; a closed pipe (`| head`) is not an error.
-fn say(line: impl AsRef<str>) {
+pub(crate) fn say(line: impl AsRef<str>) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(line.as_ref().as_bytes()).and_then(|()| out.write_all(b"\n"));
 }
@@ -789,7 +795,7 @@ fn print_item(i: &Item) {
 }
 
 /// Prints a value as one line of JSON, its object keys in alphabetical order (`--format json`).
-fn print_json(v: &impl serde::Serialize) -> ExitCode {
+pub(crate) fn print_json(v: &impl serde::Serialize) -> ExitCode {
     match serde_json::to_value(v) {
         Ok(json) => {
             say(json.to_string());

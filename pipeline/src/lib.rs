@@ -10,6 +10,7 @@
 //! - `process/`: evaluating a stream of events durably, in batches: the input, chunks, their ordering, the ledger writer, the acknowledgement and the orchestration (`mod.rs`).
 //! - `store.rs`: state across events (records and metric cells) in the state directory.
 //! - `exceptions.rs`: list, show, retry and resolve; `status.rs`: reconciliation.
+//! - `retention.rs`: `canon state prune`, the lineage of final events removed, the ledger kept.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -34,6 +35,7 @@ pub mod lineage;
 pub mod private;
 pub mod process;
 pub mod progress;
+pub mod retention;
 pub(crate) mod sink;
 pub mod state;
 pub mod status;

@@ -1,0 +1,132 @@
+//! Retention (`canon state prune`, RUNTIME.md §7.2): the lineage, payloads
+//! and outcome bodies of events whose effects are final, removed from the
+//! state once they are older than a cutoff.
+//!
+//! An event is final when every outbox row of it is `delivered` (a file
+//! sink's records are delivered in the commit that accepted them) and no
+//! exception of it is open. For those received before the cutoff, the
+//! prune empties the event's `trace` (`''`: pruned, as against `[]`, no
+//! step) and its kept text (`event`), the bodies (`record`) of its
+//! delivered outbox rows, the rejections of its resolved exceptions and
+//! their earlier evaluations (`exception_history`).
+//!
+//! What `canon status` counts, and what the ledger needs, stays: every
+//! `events` row (its idempotency key, payload hash, event id, type, status,
+//! run and time), every outbox row (destination, delivery id, state,
+//! times), every exception row (status, resolution, note, who and when),
+//! the runs, the package versions, the file sinks' lengths, and all state
+//! records and metric cells. So a replayed event is still a duplicate, a
+//! changed payload still an `IDEMPOTENCY_CONFLICT`, and the reconciliation
+//! figures do not move.
+//!
+//! Everything is removed in one transaction (a dry run rolls it back, so
+//! its figures are exactly what the prune would remove); then `VACUUM`
+//! rewrites the database without the freed space, and a checkpoint moves it
+//! out of the WAL.
+
+use std::path::Path;
+
+use canon_stdlib::Timestamp;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::state::{State, DB_FILE};
+
+/// What a prune removed (or, in a dry run, would remove).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pruned {
+    /// The cutoff: events received before it (RFC 3339).
+    pub before: String,
+    pub dry_run: bool,
+    /// Events whose lineage (and kept text) was removed.
+    pub events: i64,
+    /// Kept event texts removed (events that had been in the exception queue).
+    pub payloads: i64,
+    /// Bodies of delivered outbox records removed.
+    pub outbox_records: i64,
+    /// Resolved exceptions whose rejections were removed.
+    pub exceptions: i64,
+    /// Earlier evaluations of resolved exceptions removed.
+    pub exception_history: i64,
+    /// Events received before the cutoff and kept whole: an open exception,
+    /// or a record not delivered (pending or dead-lettered).
+    pub kept_unfinished: i64,
+    /// Bytes of `state.db` with its WAL, before and after (the same in a dry run).
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+}
+
+/// Bytes of the database and its WAL.
+fn db_bytes(dir: &Path) -> u64 {
+    let len = |name: String| std::fs::metadata(dir.join(name)).map(|m| m.len()).unwrap_or(0);
+    len(DB_FILE.to_string()) + len(format!("{DB_FILE}-wal"))
+}
+
+/// Prunes what is final among the events received before `before` (see the
+/// module's documentation). The state must be locked ([`State::lock`]): no
+/// `canon process` may write it meanwhile.
+pub fn prune(state: &State, before: Timestamp, dry_run: bool) -> Result<Pruned> {
+    let mut cutoff = String::new();
+    canon_stdlib::time::format_timestamp(before, &mut cutoff);
+    let bytes_before = db_bytes(state.dir());
+    let conn = &state.conn;
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS prune_final (id INTEGER PRIMARY KEY); DELETE FROM prune_final;")?;
+    // `NOT IN` over the unfinished: one pass each (exceptions has no index on `event`).
+    tx.execute(
+        "INSERT INTO prune_final (id)
+         SELECT e.id FROM events e
+         WHERE julianday(e.received_at) < julianday(?1)
+           AND e.id NOT IN (SELECT event FROM outbox WHERE state <> 'delivered')
+           AND e.id NOT IN (SELECT event FROM exceptions WHERE status = 'open')",
+        [&cutoff],
+    )?;
+    let kept_unfinished: i64 = tx.query_row(
+        "SELECT count(*) FROM events WHERE julianday(received_at) < julianday(?1)
+           AND id NOT IN (SELECT id FROM prune_final)",
+        [&cutoff],
+        |r| r.get(0),
+    )?;
+    let payloads = tx
+        .execute("UPDATE events SET event = NULL WHERE id IN (SELECT id FROM prune_final) AND event IS NOT NULL", [])?
+        as i64;
+    let events =
+        tx.execute("UPDATE events SET trace = '' WHERE id IN (SELECT id FROM prune_final) AND trace <> ''", [])? as i64;
+    let outbox_records = tx
+        .execute("UPDATE outbox SET record = '' WHERE event IN (SELECT id FROM prune_final) AND record <> ''", [])?
+        as i64;
+    let exception_history = tx.execute(
+        "DELETE FROM exception_history WHERE exception IN
+           (SELECT x.id FROM exceptions x WHERE x.event IN (SELECT id FROM prune_final))",
+        [],
+    )? as i64;
+    let exceptions = tx.execute(
+        "UPDATE exceptions SET rejections = '[]' WHERE event IN (SELECT id FROM prune_final) AND rejections <> '[]'",
+        [],
+    )? as i64;
+    tx.execute_batch("DROP TABLE temp.prune_final")?;
+    let changed = payloads + events + outbox_records + exception_history + exceptions > 0;
+    if dry_run {
+        tx.rollback()?;
+    } else {
+        tx.commit()?;
+        if changed {
+            // The whole file rewritten: see docs/decisions.md, "Performance: retention".
+            conn.execute_batch("VACUUM")?;
+        }
+        // The rewritten pages out of the WAL, and the WAL emptied.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
+    Ok(Pruned {
+        before: cutoff,
+        dry_run,
+        events,
+        payloads,
+        outbox_records,
+        exceptions,
+        exception_history,
+        kept_unfinished,
+        bytes_before,
+        bytes_after: if dry_run { bytes_before } else { db_bytes(state.dir()) },
+    })
+}
