@@ -1,0 +1,113 @@
+//! `canon state prune` through the binary, on the timesheet example with its
+//! file sinks: `canon status` reads the same before and after, `--dry-run`
+//! changes nothing, a replay is all duplicates with nothing written twice,
+//! and a `--before` that is no instant is exit 2 with a message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+
+const PKG: &str = "examples/timesheets";
+const EVENTS: &str = "examples/timesheets/events.jsonl";
+
+fn canon(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_canon"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = canon(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A fresh directory of this test's own (no `tempfile` in the CLI's dev-dependencies).
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("canon-prune-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn file(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap()
+}
+
+#[test]
+fn prune_changes_no_count_and_a_dry_run_changes_nothing() {
+    let tmp = temp("counts");
+    let state = tmp.join("state");
+    let st = state.to_str().unwrap();
+    ok(&["process", PKG, "--input", EVENTS, "--state", st, "--output", "/dev/null"]);
+    let human = ok(&["status", "--state", st]);
+    let json = ok(&["status", "--state", st, "--format", "json"]);
+    let sink = file(&state.join("out/erp_posting.jsonl"));
+
+    let dry: Json = serde_json::from_str(&ok(&[
+        "state",
+        "prune",
+        "--state",
+        st,
+        "--before",
+        "2100-01-01",
+        "--dry-run",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["events"], 35, "the accepted events: their records are in the file sinks");
+    assert_eq!(dry["kept_unfinished"], 15, "the open exceptions");
+    assert_eq!(dry["bytes_after"], dry["bytes_before"]);
+    let again: Json = serde_json::from_str(&ok(&[
+        "state",
+        "prune",
+        "--state",
+        st,
+        "--before",
+        "2100-01-01",
+        "--dry-run",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(again, dry, "the dry run changed nothing");
+
+    let done = ok(&["state", "prune", "--state", st, "--before", "2100-01-01T00:00:00Z"]);
+    assert!(done.contains("removed\n  lineage of 35 event(s)"), "{done}");
+    assert!(done.contains("kept whole (an open exception or a record not delivered): 15 event(s)"), "{done}");
+    assert_eq!(ok(&["status", "--state", st]), human);
+    assert_eq!(ok(&["status", "--state", st, "--format", "json"]), json);
+    let shown: Json =
+        serde_json::from_str(&ok(&["exceptions", "show", "1", "--state", st, "--format", "json"])).unwrap();
+    assert!(!shown["lineage"]["trace"].as_array().unwrap().is_empty(), "an open item keeps its lineage");
+
+    // The same input again: every event a duplicate, nothing appended.
+    let replay = ok(&["process", PKG, "--input", EVENTS, "--state", st]);
+    assert!(replay.lines().all(|l| serde_json::from_str::<Json>(l).unwrap()["status"] == "duplicate"), "{replay}");
+    assert_eq!(file(&state.join("out/erp_posting.jsonl")), sink);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn a_before_that_is_no_instant_is_exit_2() {
+    let tmp = temp("bad");
+    let st = tmp.join("state");
+    let st = st.to_str().unwrap();
+    ok(&["process", PKG, "--input", EVENTS, "--state", st, "--output", "/dev/null"]);
+    for bad in ["yesterday", "2026-13-01", "2026-12-01T25:00:00Z", ""] {
+        let out = canon(&["state", "prune", "--state", st, "--before", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("--before `{bad}` is neither an RFC 3339 timestamp")), "{err}");
+    }
+    let missing = canon(&["state", "prune", "--state", tmp.join("none").to_str().unwrap(), "--before", "2026-01-01"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&tmp);
+}
