@@ -97,6 +97,10 @@ pub fn parse_chunk<'db>(db: &'db dyn Db, chunk: Chunk<'db>) -> Option<Parsed> {
 pub struct Checked {
     pub package: Arc<ir::Package>,
     pub diagnostics: Arc<Vec<Diagnostic>>,
+    /// The syntax trees, one per file, when the package was checked once
+    /// ([`check_once`]): [`unused_once`] reads them instead of parsing the
+    /// files again. `None` from the database (its trees are memoised).
+    pub asts: Option<Arc<Vec<ast::File>>>,
 }
 
 impl Checked {
@@ -296,7 +300,7 @@ pub fn check_package(db: &dyn Db, package: Package) -> Checked {
     let (pkg, check_diags) = check::assemble(sigs, &texts, items.into_iter());
     diags.extend(check_diags);
     diags.sort_by_key(|d| (d.file, d.span.start, d.code));
-    Checked { package: Arc::new(pkg), diagnostics: Arc::new(diags) }
+    Checked { package: Arc::new(pkg), diagnostics: Arc::new(diags), asts: None }
 }
 
 /// Checks files read once and never edited (the CLI): the same steps as
@@ -313,7 +317,8 @@ pub fn check_once(files: &[(String, String)]) -> Checked {
     let (pkg, check_diags) = check::check(&inputs);
     diags.extend(check_diags);
     diags.sort_by_key(|d| (d.file, d.span.start, d.code));
-    Checked { package: Arc::new(pkg), diagnostics: Arc::new(diags) }
+    let asts = parsed.into_iter().map(|p| p.file).collect();
+    Checked { package: Arc::new(pkg), diagnostics: Arc::new(diags), asts: Some(Arc::new(asts)) }
 }
 
 /// The unused declarations of a package (W0701–W0708, [`check::unused`]):
@@ -339,9 +344,17 @@ pub fn unused_once(files: &[(String, String)], checked: &Checked) -> Vec<Diagnos
     if checked.has_errors() {
         return Vec::new();
     }
-    let parsed: Vec<Parsed> = files.iter().map(|(_, text)| syntax::parse(text, FileId(0))).collect();
+    // The trees `check_once` kept; parsed again only for a `Checked` without them.
+    let reparsed: Vec<ast::File>;
+    let asts: &[ast::File] = match &checked.asts {
+        Some(asts) if asts.len() == files.len() => asts,
+        _ => {
+            reparsed = files.iter().map(|(_, text)| syntax::parse(text, FileId(0)).file).collect();
+            &reparsed
+        }
+    };
     let inputs: Vec<check::Input<'_>> =
-        files.iter().zip(&parsed).map(|((path, text), p)| check::Input { path, text, ast: &p.file }).collect();
+        files.iter().zip(asts).map(|((path, text), ast)| check::Input { path, text, ast }).collect();
     check::unused::unused(&inputs, &checked.package)
 }
 
