@@ -18,13 +18,27 @@ fn declared() -> BTreeSet<String> {
     keywords::all().map(str::to_string).collect()
 }
 
-/// The quoted alternatives of `rule = @{ ( "a" | "b" ... ) ~ !ident_char }`.
+/// The words of `keyword = @{ ( "a" ~ ("nd" | "s") | "given" ... ) ~ !ident_char }`:
+/// one alternative a line, a first word alone or a prefix and its endings.
 #[test]
 fn the_pest_grammar_reserves_the_declared_keywords() {
     let pest = read("grammar/canon.pest");
     let start = pest.find("\nkeyword = @{").expect("a `keyword` rule");
     let end = start + pest[start..].find("\n}").expect("its end");
-    let words: BTreeSet<String> = pest[start..end].split('"').skip(1).step_by(2).map(str::to_string).collect();
+    let mut words = BTreeSet::new();
+    for line in pest[start..end].lines() {
+        let quoted: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        match quoted.split_first() {
+            Some((prefix, endings)) if line.contains("~ (") || line.contains("~ \"") => {
+                assert!(!endings.is_empty(), "{line}");
+                words.extend(endings.iter().map(|e| format!("{prefix}{e}")));
+            }
+            Some((word, [])) => {
+                words.insert(word.to_string());
+            }
+            _ => assert!(quoted.is_empty(), "one alternative a line: {line}"),
+        }
+    }
     assert_eq!(words, declared());
     // Each keyword has its token rule `kw_<word>`.
     for w in keywords::all() {
