@@ -4,16 +4,8 @@
 //! `--coverage-out`, and the JUnit XML parsed back.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::process::{Command, Output};
-
-fn canon(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canon"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
+mod common;
+use common::canon;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
