@@ -187,9 +187,6 @@ impl BodyLowering<'_, '_, '_> {
         let sign = self.builder.ins().ishl_imm_u(sign, 31);
         let flags = self.builder.ins().ishl_imm_u(scale, 16);
         let flags = self.builder.ins().bor(flags, sign);
-        let lo = self.builder.ins().ishl_imm_u(p, 32);
-        let w0 = self.builder.ins().bor(flags, lo);
-        let w1 = self.builder.ins().ushr_imm_u(p, 32);
         let w2 = match currency_of {
             Some((m, at)) => {
                 let w = self.load(types::I64, m, at);
@@ -197,18 +194,7 @@ impl BodyLowering<'_, '_, '_> {
             }
             None => self.builder.ins().iconst(types::I64, 0),
         };
-        let one = self.builder.ins().iconst(types::I64, 1);
-        self.store(w0, dst, 0);
-        self.store(w1, dst, 8);
-        self.store(w2, dst, 16);
-        self.store(one, dst, 24);
-        self.builder.ins().jump(end, &[]);
-
-        self.builder.switch_to_block(slow);
-        let status = slow_call(self);
-        self.check_status(status, loc);
-        self.builder.ins().jump(end, &[]);
-        self.builder.switch_to_block(end);
+        self.inline_decimal_tail(flags, p, w2, dst, end, slow, slow_call, loc);
     }
 
     /// Decimal (or Money, `money`) addition, or subtraction (`sub`), with an
@@ -272,13 +258,32 @@ impl BodyLowering<'_, '_, '_> {
         let sign = self.builder.ins().uextend(types::I64, negative);
         let sign = self.builder.ins().ishl_imm_u(sign, 31);
         let flags = self.builder.ins().bor(xs, sign);
-        let lo = self.builder.ins().ishl_imm_u(mag, 32);
-        let w0 = self.builder.ins().bor(flags, lo);
-        let w1 = self.builder.ins().ushr_imm_u(mag, 32);
         let w2 = match cur {
             Some(c) => c,
             None => self.builder.ins().iconst(types::I64, 0),
         };
+        self.inline_decimal_tail(flags, mag, w2, dst, end, slow, slow_call, loc);
+    }
+
+    /// The common end of the inline Decimal fast paths: the result (flags,
+    /// a magnitude below 2^64, the currency word `w2`) is stored in `dst`'s
+    /// cell and joins `end`; then the `slow` block calls the helper and
+    /// joins `end` too, where building continues.
+    #[allow(clippy::too_many_arguments)]
+    fn inline_decimal_tail(
+        &mut self,
+        flags: CValue,
+        mag: CValue,
+        w2: CValue,
+        dst: CValue,
+        end: cranelift_codegen::ir::Block,
+        slow: cranelift_codegen::ir::Block,
+        slow_call: impl FnOnce(&mut Self) -> CValue,
+        loc: Loc,
+    ) {
+        let lo = self.builder.ins().ishl_imm_u(mag, 32);
+        let w0 = self.builder.ins().bor(flags, lo);
+        let w1 = self.builder.ins().ushr_imm_u(mag, 32);
         let one = self.builder.ins().iconst(types::I64, 1);
         self.store(w0, dst, 0);
         self.store(w1, dst, 8);
