@@ -307,7 +307,7 @@ pub fn check_package(db: &dyn Db, package: Package) -> Checked {
 /// [`check_package`] ([`check::check`]) without memoising them, each file
 /// parsed whole. `files` are (path, text), sorted by path.
 pub fn check_once(files: &[(String, String)]) -> Checked {
-    let parsed: Vec<Parsed> = files.iter().map(|(_, text)| syntax::parse(text, FileId(0))).collect();
+    let parsed = parse_all(files);
     let mut diags = Vec::new();
     for (i, p) in parsed.iter().enumerate() {
         diags.extend(p.diagnostics.iter().map(|d| Diagnostic { file: FileId(i as u32), ..d.clone() }));
@@ -319,6 +319,52 @@ pub fn check_once(files: &[(String, String)]) -> Checked {
     diags.sort_by_key(|d| (d.file, d.span.start, d.code));
     let asts = parsed.into_iter().map(|p| p.file).collect();
     Checked { package: Arc::new(pkg), diagnostics: Arc::new(diags), asts: Some(Arc::new(asts)) }
+}
+
+/// Below this many bytes of source a package is parsed on the calling
+/// thread: starting a thread costs more than parsing a small file.
+const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
+
+/// Every file of `files` parsed, in order. A package of many bytes in
+/// several files is parsed on up to four threads (each file on one: parsing
+/// is most of `canon check`'s time, issue 16); the result does not depend on
+/// how the files were shared out.
+fn parse_all(files: &[(String, String)]) -> Vec<Parsed> {
+    let total: usize = files.iter().map(|(_, text)| text.len()).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4).min(files.len());
+    if threads <= 1 || total < PARALLEL_PARSE_BYTES {
+        return files.iter().map(|(_, text)| syntax::parse(text, FileId(0))).collect();
+    }
+    // Largest file first into the least loaded share, so the shares end
+    // together.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files.get(i).map_or(0, |(_, t)| t.len())));
+    let mut shares: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads];
+    for i in order {
+        if let Some(share) = shares.iter_mut().min_by_key(|(bytes, _)| *bytes) {
+            share.0 += files.get(i).map_or(0, |(_, t)| t.len());
+            share.1.push(i);
+        }
+    }
+    let parse_share = |share: &[usize]| -> Vec<(usize, Parsed)> {
+        share.iter().filter_map(|&i| files.get(i).map(|(_, text)| (i, syntax::parse(text, FileId(0))))).collect()
+    };
+    let mut done: Vec<(usize, Parsed)> = std::thread::scope(|s| {
+        let (first, rest) = shares.split_first().map_or((None, &[][..]), |(f, r)| (Some(f), r));
+        let handles: Vec<_> = rest.iter().map(|(_, share)| s.spawn(|| parse_share(share))).collect();
+        let mut done = first.map(|(_, share)| parse_share(share)).unwrap_or_default();
+        for h in handles {
+            match h.join() {
+                Ok(parsed) => done.extend(parsed),
+                // A parser panic is a bug; raise it on this thread as it
+                // would have been raised without threads.
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+        done
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, p)| p).collect()
 }
 
 /// The unused declarations of a package (W0701–W0708, [`check::unused`]):
@@ -584,5 +630,36 @@ test "a payment is posted doubled" {
                 assert_eq!(*parse_file(&db, file), syntax::parse(&v, FileId(0)), "{}\n{v}", p.display());
             }
         }
+    }
+
+    /// Parsing on several threads gives the trees and diagnostics that one
+    /// thread gives, in the files' order (files of unequal sizes, past the
+    /// threshold, one with a syntax error, one with a type error).
+    #[test]
+    fn parallel_parse_matches_sequential() {
+        let module = |i: usize| {
+            format!(
+                "record R{i} {{ a: Int\n b: Text }}\nfn f{i}(x: Int) -> Int = x + {i}\n\
+                 decision d{i}(n: Int) -> Int\n  hit first\n  | n || out |\n  | < 0 || 0 |\n  | >= 0 || {i} |\n"
+            )
+        };
+        let mut files: Vec<(String, String)> = (0..7)
+            .map(|f| (format!("f{f}.canon"), (0..(40 * (f + 1))).map(|i| module(f * 1000 + i)).collect::<String>()))
+            .collect();
+        files[2].1.push_str("fn broken( -> Int = 1\n");
+        files[5].1.push_str("fn wrong() -> Int = \"text\"\n");
+        let total: usize = files.iter().map(|(_, t)| t.len()).sum();
+        assert!(total > PARALLEL_PARSE_BYTES, "the test must take the threaded path ({total} bytes)");
+        let threaded = parse_all(&files);
+        let sequential: Vec<Parsed> = files.iter().map(|(_, t)| syntax::parse(t, FileId(0))).collect();
+        assert_eq!(threaded.len(), sequential.len());
+        for (a, b) in threaded.iter().zip(&sequential) {
+            assert_eq!(a.file, b.file);
+            assert_eq!(format!("{:?}", a.diagnostics), format!("{:?}", b.diagnostics));
+        }
+        assert!(!threaded[2].diagnostics.is_empty(), "the syntax error is reported");
+        let checked = check_once(&files);
+        assert!(checked.diagnostics.iter().any(|d| d.file == FileId(2)));
+        assert!(checked.diagnostics.iter().any(|d| d.file == FileId(5)));
     }
 }
