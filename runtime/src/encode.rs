@@ -14,11 +14,42 @@ fn needs_look(b: u8) -> bool {
     matches!(b, 0..=0x1f | b'"' | b'\\' | 0xC2 | 0xE2)
 }
 
+/// Whether any byte of `b` [`needs_look`], eight bytes at a time (most
+/// strings written are plain ASCII and need no escape).
+fn any_needs_look(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // A byte of `x` is zero iff the lane's high bit is set in `has_zero(x)`
+    // (the classic test: exact for "is any lane zero").
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        // A control byte (< 0x20): its lane minus 0x20 borrows, the top bit set
+        // where the lane had it clear. Bytes >= 0x80 are checked for 0xC2/0xE2 below.
+        let controls = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+        let hit = controls
+            | has_zero(x ^ (ONES * u64::from(b'"')))
+            | has_zero(x ^ (ONES * u64::from(b'\\')))
+            | has_zero(x ^ (ONES * 0xC2))
+            | has_zero(x ^ (ONES * 0xE2));
+        if hit != 0 {
+            // The word tests can report a lane falsely after a borrow: decide exactly.
+            if c.iter().any(|&b| needs_look(b)) {
+                return true;
+            }
+        }
+    }
+    chunks.remainder().iter().any(|&b| needs_look(b))
+}
+
 /// Appends a JSON string literal.
 pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
     // U+0085, U+2028 and U+2029 are escaped too: some line readers split on them.
-    if !s.bytes().any(needs_look) {
+    if !any_needs_look(s.as_bytes()) {
         out.push_str(s);
         out.push('"');
         return;
