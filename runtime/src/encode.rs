@@ -173,3 +173,38 @@ pub fn interpolate(out: &mut String, pkg: &ir::Package, ty: &Ty, v: &Value) {
         Value::Record(_) | Value::List(_) => value(out, pkg, ty, v),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn the_word_test_finds_what_the_byte_test_finds() {
+        // Every byte that needs a look, at every position of strings of
+        // lengths around the word size, among bytes that do not.
+        let looks: Vec<u8> = (0u8..=255).filter(|b| needs_look(*b)).collect();
+        let plain = [b'a', b' ', b'~', 0x7f, 0x80, 0xC3, 0xE1, 0xFF, 0x21, 0x5B, 0x5D];
+        for len in 0..20 {
+            for fill in plain {
+                let base = vec![fill; len];
+                assert!(!any_needs_look(&base), "{base:?}");
+                for at in 0..len {
+                    for &b in &looks {
+                        let mut s = base.clone();
+                        s[at] = b;
+                        assert!(any_needs_look(&s), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_before() {
+        let mut out = String::new();
+        json_str(&mut out, "plain text over eight bytes");
+        json_str(&mut out, "a\"b\\c\n\u{1}\u{85}\u{2028}\u{2029}é\u{2030}x");
+        assert_eq!(out, "\"plain text over eight bytes\"\"a\\\"b\\\\c\\n\\u0001\\u0085\\u2028\\u2029é\u{2030}x\"");
+    }
+}
