@@ -6,7 +6,8 @@
 //! - `codegen/`: lowering of the checked IR to Cranelift, by responsibility
 //!   (`lowering`, `cells`, `stmt`, `expr`, `arith`, `decision`).
 //! - `plan.rs`: the index and mixed plans of decision tables (no Cranelift).
-//! - `native.rs`: the one-pass decoder of events into cells, and the encoder of records from cells.
+//! - `native.rs`: the one-pass decoder of events into cells, and the encoder of records from cells;
+//!   `native_scan.rs`: its hand-written reader of the common line.
 //! - `engine.rs`: compiling a package and evaluating events.
 //! - `evaluator.rs`: the one evaluator over the JIT and the interpreter, where the engine is chosen.
 
@@ -15,6 +16,7 @@ pub mod codegen;
 pub mod engine;
 pub mod evaluator;
 pub mod native;
+mod native_scan;
 pub mod plan;
 pub mod rt;
 

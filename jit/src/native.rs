@@ -266,7 +266,7 @@ pub struct Event<'l> {
 
 /// The envelope's members by index, as `canon_runtime::envelope` knows them.
 const ENVELOPE_KEYS: [&str; 12] = envelope::MEMBERS;
-const DATA: usize = 9;
+pub(crate) const DATA: usize = 9;
 
 /// Decodes a whole input line in one pass: the envelope, and `data` straight
 /// into cells as soon as the event type names a handler. `None` for anything
@@ -276,6 +276,11 @@ const DATA: usize = 9;
 /// the same values, through the same checks (`canon_runtime::envelope`).
 /// Text cells may point into `line`: it must outlive them.
 pub fn decode_event<'l>(pkg: &ir::Package, arena: &Bump, line: &'l str) -> Option<Event<'l>> {
+    // The common line (no escapes, no extension attributes, data's keys
+    // known) by hand; anything else through serde, as before.
+    if let Some(ev) = crate::native_scan::decode_event(pkg, arena, line) {
+        return Some(ev);
+    }
     let mut de = serde_json::Deserializer::from_str(line);
     let ev = sde::Deserializer::deserialize_map(&mut de, EventSeed { pkg, arena }).ok()?;
     de.end().ok()?;
@@ -402,35 +407,53 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
                 *slot = v;
             }
         }
-        let [specversion, id, source, event_type, time, subject, content_type, correlation_id, idempotency_key] = attrs;
-        if specversion.as_deref() != Some("1.0") {
-            return Err(no());
-        }
-        let (Some(id), Some(source), Some(event_type)) = (id, source, event_type) else { return Err(no()) };
-        if id.is_empty() || source.is_empty() || event_type.is_empty() || !envelope::is_uri_reference(&source) {
-            return Err(no());
-        }
-        if subject.as_deref().is_some_and(str::is_empty) || idempotency_key.as_deref().is_some_and(str::is_empty) {
-            return Err(no());
-        }
-        let time = match time {
-            None => None,
-            Some(t) => Some(time::parse_timestamp(&t).ok_or_else(no)?),
-        };
-        if content_type.is_some_and(|ct| envelope::json_media_type(&ct) != Some(true)) {
-            return Err(no());
-        }
-        let (handler, data) = match (data, raw_data) {
+        let mut ev = checked(attrs).ok_or_else(no)?;
+        (ev.handler, ev.data) = match (data, raw_data) {
             (Some(d), _) => d,
             (None, Some(raw)) => {
-                let hi = *self.pkg.handler_by_type.get(event_type.as_ref()).ok_or_else(no)?;
+                let hi = *self.pkg.handler_by_type.get(ev.event_type.as_ref()).ok_or_else(no)?;
                 let h = self.pkg.handlers.get(hi).ok_or_else(no)?;
                 (hi, decode(self.pkg, self.arena, &Ty::Record(h.event), raw.get()).ok_or_else(no)?)
             }
             (None, None) => return Err(no()),
         };
-        Ok(Event { id, source, event_type, time, subject, correlation_id, idempotency_key, handler, data })
+        Ok(ev)
     }
+}
+
+/// The envelope's checks once its attributes are read (`specversion` to
+/// `idempotencykey`, by index): the event without its data (`handler` 0 and
+/// a none cell), or `None` when the shared path must word or decide.
+pub(crate) fn checked<'l>(attrs: [Option<Cow<'l, str>>; DATA]) -> Option<Event<'l>> {
+    let [specversion, id, source, event_type, time, subject, content_type, correlation_id, idempotency_key] = attrs;
+    if specversion.as_deref() != Some("1.0") {
+        return None;
+    }
+    let (Some(id), Some(source), Some(event_type)) = (id, source, event_type) else { return None };
+    if id.is_empty() || source.is_empty() || event_type.is_empty() || !envelope::is_uri_reference(&source) {
+        return None;
+    }
+    if subject.as_deref().is_some_and(str::is_empty) || idempotency_key.as_deref().is_some_and(str::is_empty) {
+        return None;
+    }
+    let time = match time {
+        None => None,
+        Some(t) => Some(time::parse_timestamp(&t)?),
+    };
+    if content_type.is_some_and(|ct| envelope::json_media_type(&ct) != Some(true)) {
+        return None;
+    }
+    Some(Event {
+        id,
+        source,
+        event_type,
+        time,
+        subject,
+        correlation_id,
+        idempotency_key,
+        handler: 0,
+        data: Cell::none(),
+    })
 }
 
 /// Writes a cell of type `ty` as JSON, byte for byte as `encode::value` writes its value.

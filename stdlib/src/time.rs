@@ -188,11 +188,27 @@ pub fn parse_date(s: &str) -> Option<Date> {
 /// `YYYY-MM-DD`; years outside 0..=9999 as chrono writes them (`+12345-01-01`, `-0001-12-31`).
 pub fn format_date(d: Date, out: &mut String) {
     let (y, m, day) = ymd(d);
-    let _ = if (0..=9999).contains(&y) {
-        write!(out, "{y:04}-{m:02}-{day:02}")
-    } else {
-        write!(out, "{y:+05}-{m:02}-{day:02}")
-    };
+    match u32::try_from(y) {
+        // The usual years without `fmt`: ten digits and two dashes.
+        Ok(y) if y <= 9999 => {
+            let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+            for c in [digit(y / 1000), digit(y / 100), digit(y / 10), digit(y), '-', digit(m / 10), digit(m)] {
+                out.push(c);
+            }
+            for c in ['-', digit(day / 10), digit(day)] {
+                out.push(c);
+            }
+        }
+        _ => {
+            let _ = write!(out, "{y:+05}-{m:02}-{day:02}");
+        }
+    }
+}
+
+/// Two decimal digits of `n` (below 100).
+fn push2(out: &mut String, n: i64) {
+    out.push(char::from(b'0' + (n / 10 % 10) as u8));
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// RFC 3339: `YYYY-MM-DD` `T`/`t` `HH:MM:SS` optional `.fraction`, then `Z`/`z`
@@ -281,7 +297,12 @@ pub fn format_timestamp(ts: Timestamp, out: &mut String) {
     let micros_of_day = ts.0.rem_euclid(MICROS_PER_DAY);
     let seconds = micros_of_day / MICROS_PER_SECOND;
     let fraction = micros_of_day % MICROS_PER_SECOND;
-    let _ = write!(out, "T{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60);
+    out.push('T');
+    push2(out, seconds / 3600);
+    out.push(':');
+    push2(out, seconds / 60 % 60);
+    out.push(':');
+    push2(out, seconds % 60);
     if fraction != 0 {
         let digits = format!("{fraction:06}");
         out.push('.');

@@ -1,0 +1,346 @@
+//! The hand-written reader of the common input line, in front of the serde
+//! decoder of `native.rs`: one pass over the bytes, directed by the event's
+//! schema, with no intermediate strings (text borrowed from the line,
+//! numbers and decimals parsed from their bytes, a record's keys tried in
+//! the schema's order first).
+//!
+//! It only accepts what it reads exactly as `native::decode_event`'s serde
+//! path does, with the same cells: strings without escapes, numbers without
+//! exponents, no extension attributes, no unknown or repeated keys in
+//! `data`, `type` before `data`. Anything else is `None` and the serde path
+//! reads the line (and gives it to the shared decoder when it too says no),
+//! so an unusual line costs a second pass, never a different answer.
+
+use std::borrow::Cow;
+
+use bumpalo::Bump;
+use canon_compiler::ir;
+use canon_compiler::types::Ty;
+use canon_runtime::envelope;
+use canon_stdlib::{num, time, Currency};
+
+use crate::cell::Cell;
+use crate::native::{checked, Event, DATA};
+
+/// A position in a line.
+struct Scan<'l> {
+    line: &'l str,
+    at: usize,
+}
+
+impl<'l> Scan<'l> {
+    fn peek(&self) -> Option<u8> {
+        self.line.as_bytes().get(self.at).copied()
+    }
+
+    /// Skips JSON white space.
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    /// White space, then `b`.
+    fn eat(&mut self, b: u8) -> Option<()> {
+        self.ws();
+        if self.peek()? != b {
+            return None;
+        }
+        self.at += 1;
+        Some(())
+    }
+
+    /// `word` right here.
+    fn lit(&mut self, word: &[u8]) -> bool {
+        let end = self.at + word.len();
+        if self.line.as_bytes().get(self.at..end) == Some(word) {
+            self.at = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// White space, then a string without escapes: its text (borrowed).
+    /// A control character is invalid JSON, an escape is the serde path's.
+    fn string(&mut self) -> Option<&'l str> {
+        self.eat(b'"')?;
+        let bytes = self.line.as_bytes();
+        let start = self.at;
+        let mut end = start;
+        // Eight bytes at a time: the first quote, backslash or control
+        // character of a word is its lowest flagged lane (the word tests can
+        // flag a lane falsely only above a true one).
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGHS: u64 = 0x8080_8080_8080_8080;
+        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        while let Some(w) = bytes.get(end..end + 8) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(w);
+            let x = u64::from_le_bytes(a);
+            let hit = (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
+                | has_zero(x ^ (ONES * u64::from(b'"')))
+                | has_zero(x ^ (ONES * u64::from(b'\\')));
+            if hit != 0 {
+                end += (hit.trailing_zeros() / 8) as usize;
+                if *bytes.get(end)? != b'"' {
+                    return None;
+                }
+                self.at = end + 1;
+                return self.line.get(start..end);
+            }
+            end += 8;
+        }
+        loop {
+            match *bytes.get(end)? {
+                b'"' => break,
+                b'\\' | 0..=0x1f => return None,
+                _ => end += 1,
+            }
+        }
+        self.at = end + 1;
+        // Both ends are at ASCII quotes: character boundaries.
+        self.line.get(start..end)
+    }
+
+    /// A JSON number without exponent: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`.
+    fn number(&mut self) -> Option<&'l str> {
+        let bytes = self.line.as_bytes();
+        let start = self.at;
+        let mut i = start;
+        if bytes.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while bytes.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i - from
+        };
+        let first = i;
+        let n = digits(&mut i);
+        if n == 0 || (n > 1 && bytes.get(first) == Some(&b'0')) {
+            return None;
+        }
+        if bytes.get(i) == Some(&b'.') {
+            i += 1;
+            if digits(&mut i) == 0 {
+                return None;
+            }
+        }
+        if matches!(bytes.get(i), Some(b'e' | b'E')) {
+            return None;
+        }
+        self.at = i;
+        self.line.get(start..i)
+    }
+
+    /// After a member or element: `true` after a `,`, `false` after `close`.
+    fn more(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        match self.peek()? {
+            b',' => {
+                self.at += 1;
+                Some(true)
+            }
+            b if b == close => {
+                self.at += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    /// `{` and whether the object is empty (its `}` read).
+    fn open(&mut self, open: u8, close: u8) -> Option<bool> {
+        self.eat(open)?;
+        self.ws();
+        if self.peek()? == close {
+            self.at += 1;
+            return Some(true);
+        }
+        Some(false)
+    }
+}
+
+/// What values are read into.
+struct Reader<'a> {
+    pkg: &'a ir::Package,
+    arena: &'a Bump,
+}
+
+impl Reader<'_> {
+    /// A value of type `ty`, as `native::Seed` reads it.
+    fn value(&self, s: &mut Scan<'_>, ty: &Ty) -> Option<Cell> {
+        s.ws();
+        if s.peek()? == b'n' {
+            return (s.lit(b"null") && ty.is_optional()).then(Cell::none);
+        }
+        match ty.strip() {
+            Ty::Int => {
+                let t = s.number()?;
+                if t.contains('.') {
+                    return None;
+                }
+                t.parse().ok().map(Cell::from_i64)
+            }
+            Ty::Decimal => {
+                let t = if s.peek()? == b'"' { s.string()? } else { s.number()? };
+                num::parse(t).map(Cell::from_decimal)
+            }
+            Ty::Bool => {
+                if s.lit(b"true") {
+                    Some(Cell::from_bool(true))
+                } else if s.lit(b"false") {
+                    Some(Cell::from_bool(false))
+                } else {
+                    None
+                }
+            }
+            Ty::Text => s.string().map(|t| Cell::from_parts(t.as_ptr() as usize, t.len())),
+            Ty::Date => time::parse_date(s.string()?).map(|d| Cell::from_u32(d.0 as u32)),
+            Ty::Timestamp => time::parse_timestamp(s.string()?).map(|t| Cell::from_i64(t.0)),
+            Ty::Currency => Currency::parse(s.string()?).map(Cell::from_currency),
+            Ty::Enum(e) => {
+                let t = s.string()?;
+                self.pkg.enum_def(*e).and_then(|d| d.variant_by_wire(t)).map(Cell::from_u32)
+            }
+            Ty::Money => {
+                let (mut amount, mut currency) = (None, None);
+                if !s.open(b'{', b'}')? {
+                    loop {
+                        let k = s.string()?;
+                        s.eat(b':')?;
+                        s.ws();
+                        match k {
+                            "amount" if amount.is_none() => {
+                                let t = if s.peek()? == b'"' { s.string()? } else { s.number()? };
+                                amount = Some(num::parse(t)?);
+                            }
+                            "currency" if currency.is_none() => currency = Some(Currency::parse(s.string()?)?),
+                            _ => return None,
+                        }
+                        if !s.more(b'}')? {
+                            break;
+                        }
+                    }
+                }
+                Some(Cell::from_money(amount?, currency?))
+            }
+            Ty::Record(r) => self.record(s, self.pkg.record(*r)?),
+            Ty::List(elem) => {
+                let mut items: Vec<Cell> = Vec::new();
+                if !s.open(b'[', b']')? {
+                    loop {
+                        items.push(self.value(s, elem)?);
+                        if !s.more(b']')? {
+                            break;
+                        }
+                    }
+                }
+                let cells = self.arena.alloc_slice_copy(&items);
+                Some(Cell::from_parts(cells.as_ptr() as usize, cells.len()))
+            }
+            _ => None,
+        }
+    }
+
+    /// A record: its keys tried in the schema's order first, each at most
+    /// once, none unknown; every field not optional present.
+    fn record(&self, s: &mut Scan<'_>, def: &ir::RecordDef) -> Option<Cell> {
+        if def.fields.len() > 64 {
+            return None;
+        }
+        let cells = self.arena.alloc_slice_fill_default::<Cell>(def.fields.len());
+        let mut seen = 0u64;
+        if !s.open(b'{', b'}')? {
+            let mut next = 0usize;
+            loop {
+                let k = s.string()?;
+                let i = match def.fields.get(next) {
+                    Some(f) if f.wire == k => next,
+                    _ => def.field_by_wire(k)? as usize,
+                };
+                s.eat(b':')?;
+                if seen & (1 << i) != 0 {
+                    return None;
+                }
+                seen |= 1 << i;
+                let f = def.fields.get(i)?;
+                *cells.get_mut(i)? = self.value(s, &f.ty)?;
+                next = i + 1;
+                if !s.more(b'}')? {
+                    break;
+                }
+            }
+        }
+        for (i, f) in def.fields.iter().enumerate() {
+            if seen & (1 << i) == 0 && !f.ty.is_optional() {
+                return None;
+            }
+        }
+        Some(Cell::from_parts(cells.as_ptr() as usize, 0))
+    }
+}
+
+/// The envelope member named `k` (extension attributes are the serde path's).
+fn member(k: &str) -> Option<usize> {
+    Some(match k {
+        "specversion" => 0,
+        "id" => 1,
+        "source" => 2,
+        "type" => 3,
+        "time" => 4,
+        "subject" => 5,
+        "datacontenttype" => 6,
+        "correlationid" => 7,
+        "idempotencykey" => 8,
+        "data" => DATA,
+        _ => return None,
+    })
+}
+
+/// The line as `native::decode_event` reads it, or `None` (see the module).
+pub fn decode_event<'l>(pkg: &ir::Package, arena: &Bump, line: &'l str) -> Option<Event<'l>> {
+    let mut s = Scan { line, at: 0 };
+    let into = Reader { pkg, arena };
+    let mut attrs: [Option<Cow<'l, str>>; DATA] = Default::default();
+    let mut seen = 0u16;
+    let mut data = None;
+    if s.open(b'{', b'}')? {
+        return None;
+    }
+    loop {
+        let k = member(s.string()?)?;
+        s.eat(b':')?;
+        if seen & (1 << k) != 0 {
+            return None;
+        }
+        seen |= 1 << k;
+        if k == DATA {
+            let t = attrs.get(3)?.as_deref()?;
+            let hi = *pkg.handler_by_type.get(t)?;
+            let h = pkg.handlers.get(hi)?;
+            data = Some((hi, into.record(&mut s, pkg.record(h.event)?)?));
+        } else {
+            s.ws();
+            let v = if s.lit(b"null") { None } else { Some(s.string()?) };
+            // `specversion` (0) and `time` (4) are compared and parsed: no need.
+            if k != 0 && k != 4 && v.is_some_and(|v| envelope::check_string(v).is_err()) {
+                return None;
+            }
+            *attrs.get_mut(k)? = v.map(Cow::Borrowed);
+        }
+        if !s.more(b'}')? {
+            break;
+        }
+    }
+    s.ws();
+    if s.at != line.len() {
+        return None;
+    }
+    let mut ev = checked(attrs)?;
+    (ev.handler, ev.data) = data?;
+    Some(ev)
+}
