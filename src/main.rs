@@ -17,7 +17,7 @@ mod run_loop;
 mod run_state;
 mod test_cli;
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -221,24 +221,22 @@ fn run(
     if let Some(why) = fallback {
         eprintln!("note: the JIT cannot compile this package ({}); using the interpreter", why.0);
     }
-    // Send, for the workers of `--threads`: each `read` and `write` locks
-    // stdin or stdout, once a 64 KiB buffer or a chunk of lines.
-    let reader: Box<dyn Read + Send> = if input == "-" {
-        Box::new(std::io::stdin())
+    let reader = if input == "-" {
+        run_loop::Input::Stdin
     } else {
         match std::fs::File::open(input) {
-            Ok(f) => Box::new(f),
+            Ok(f) => run_loop::Input::File(f),
             Err(e) => {
                 eprintln!("error: cannot read `{input}`: {e}");
                 return ExitCode::from(2);
             }
         }
     };
-    let writer: Box<dyn Write + Send> = if output == "-" {
-        Box::new(std::io::stdout())
+    let writer = if output == "-" {
+        run_loop::Output::Stdout
     } else {
         match std::fs::File::create(output) {
-            Ok(f) => Box::new(f),
+            Ok(f) => run_loop::Output::File(f),
             Err(e) => {
                 eprintln!("error: cannot write `{output}`: {e}");
                 return ExitCode::from(2);
@@ -246,8 +244,8 @@ fn run(
         }
     };
     if let (Some(store), Some(tables)) = (store, state_tables) {
-        let mut writer = BufWriter::with_capacity(1 << 16, writer);
-        let mut reader = InputReader::new(reader as Box<dyn Read>);
+        let mut writer = BufWriter::with_capacity(1 << 16, writer.into_writer());
+        let mut reader = InputReader::new(reader.into_reader() as Box<dyn Read>);
         return run_state::run(&engine, &tables, store, &mut reader, &mut writer, input, explain, &state);
     }
     run_loop::stateless(&engine, reader, writer, input, explain, threads.max(1))

@@ -118,10 +118,14 @@ fn any_number_of_threads_gives_the_outcomes_of_one() {
         assert_eq!(piped.status.code(), Some(0));
         assert!(piped.stdout == one.stdout, "stdin, --threads {threads}: outcomes differ from the file's");
     }
+    // A regular file is written at each chunk's offset, by the workers.
     let out = dir.join("out.jsonl");
-    let to_file = run(file, &["--threads", "2", "--output", out.to_str().unwrap()]);
-    assert_eq!(to_file.status.code(), Some(0));
-    assert!(std::fs::read(&out).unwrap() == one.stdout, "--output: outcomes differ");
+    std::fs::write(&out, vec![b'#'; 10 << 20]).unwrap();
+    for threads in ["2", "8"] {
+        let to_file = run(file, &["--threads", threads, "--output", out.to_str().unwrap()]);
+        assert_eq!(to_file.status.code(), Some(0));
+        assert!(std::fs::read(&out).unwrap() == one.stdout, "--output, --threads {threads}: outcomes differ");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
