@@ -1,4 +1,5 @@
-//! The `canon` command line (RUNTIME.md §3): run and explain here; check in
+//! The `canon` command line (RUNTIME.md §3): run and explain here (the loop
+//! of a stateless run in `run_loop`, with state in `run_state`); check in
 //! `check_cli`, test in `test_cli` (JUnit in `junit`), process, status and
 //! exceptions in `pipeline_cli`, fmt in `fmt_cli`, lsp in `lsp_cli`, diff in
 //! `diff_cli`, doc in `doc`, diagnostics rendered by `render`.
@@ -12,16 +13,17 @@ mod lsp_cli;
 mod pipeline_cli;
 mod prune_cli;
 mod render;
+mod run_loop;
 mod run_state;
 mod test_cli;
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use canon_compiler::diagnostics::{Code, RuntimeCode};
 use canon_jit::{Backend, Choice, Evaluator};
-use canon_runtime::input::{not_utf8_outcome, InputReader, Line};
+use canon_runtime::input::InputReader;
 use canon_runtime::{package, Tables};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -219,122 +221,34 @@ fn run(
     if let Some(why) = fallback {
         eprintln!("note: the JIT cannot compile this package ({}); using the interpreter", why.0);
     }
-    let reader: Box<dyn Read> = if input == "-" {
-        Box::new(std::io::stdin().lock())
+    let reader = if input == "-" {
+        run_loop::Input::Stdin
     } else {
         match std::fs::File::open(input) {
-            Ok(f) => Box::new(f),
+            Ok(f) => run_loop::Input::File(f),
             Err(e) => {
                 eprintln!("error: cannot read `{input}`: {e}");
                 return ExitCode::from(2);
             }
         }
     };
-    let writer: Box<dyn Write> = if output == "-" {
-        Box::new(std::io::stdout().lock())
+    let writer = if output == "-" {
+        run_loop::Output::Stdout
     } else {
         match std::fs::File::create(output) {
-            Ok(f) => Box::new(f),
+            Ok(f) => run_loop::Output::File(f),
             Err(e) => {
                 eprintln!("error: cannot write `{output}`: {e}");
                 return ExitCode::from(2);
             }
         }
     };
-    let mut writer = BufWriter::with_capacity(1 << 16, writer);
-    let mut reader = InputReader::new(reader);
     if let (Some(store), Some(tables)) = (store, state_tables) {
+        let mut writer = BufWriter::with_capacity(1 << 16, writer.into_writer());
+        let mut reader = InputReader::new(reader.into_reader() as Box<dyn Read>);
         return run_state::run(&engine, &tables, store, &mut reader, &mut writer, input, explain, &state);
     }
-    let threads = threads.max(1);
-    // Lines are read in batches; a batch is evaluated on `threads` cores and
-    // written in input order, so memory stays flat and the order is kept.
-    let batch_size = if threads > 1 { 4096 * threads } else { 1 };
-    // Line buffers and outcome strings are reused from batch to batch.
-    let mut lines: Vec<(u64, Vec<u8>)> = Vec::with_capacity(batch_size);
-    let mut outs: Vec<String> = Vec::new();
-    loop {
-        let mut n = 0;
-        while n < batch_size {
-            if lines.len() == n {
-                lines.push((0, Vec::new()));
-            }
-            let Some((no, buf)) = lines.get_mut(n) else { break };
-            buf.clear();
-            match reader.read_line(buf) {
-                Ok(None) => break,
-                Ok(Some(line)) => {
-                    buf.truncate(line.range.end);
-                    *no = line.number;
-                }
-                Err(e) => {
-                    eprintln!("error: reading `{input}`: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-            n += 1;
-        }
-        let Some(batch) = lines.get(..n).filter(|b| !b.is_empty()) else { break };
-        outs.resize(batch.len(), String::new());
-        if threads > 1 {
-            let per = batch.len().div_ceil(threads);
-            let engine = &engine;
-            std::thread::scope(|s| {
-                for (lines, slots) in batch.chunks(per).zip(outs.chunks_mut(per)) {
-                    s.spawn(move || {
-                        for ((n, bytes), slot) in lines.iter().zip(slots.iter_mut()) {
-                            outcome_line(engine, *n, bytes, explain, slot);
-                        }
-                    });
-                }
-            });
-        } else {
-            for ((n, bytes), slot) in batch.iter().zip(outs.iter_mut()) {
-                outcome_line(&engine, *n, bytes, explain, slot);
-            }
-        }
-        for o in &outs {
-            if let Err(e) = writer.write_all(o.as_bytes()) {
-                eprintln!("error: writing outcomes: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    if let Err(e) = writer.flush() {
-        eprintln!("error: writing outcomes: {e}");
-        return ExitCode::from(2);
-    }
-    ExitCode::SUCCESS
-}
-
-/// The outcome line of one input line into `out` (empty for a blank line).
-fn outcome_line(engine: &Evaluator, line_no: u64, bytes: &[u8], explain: bool, out: &mut String) {
-    out.clear();
-    let line = match Line::of(bytes) {
-        Line::Blank => return,
-        Line::NotUtf8 => {
-            engine.write_outcome(&not_utf8_outcome(line_no), out);
-            out.push('\n');
-            return;
-        }
-        Line::Event(line) => line,
-    };
-    if explain {
-        let (outcome, trace) = engine.evaluate_traced(line_no, line);
-        engine.write_outcome(&outcome, out);
-        out.pop();
-        out.push_str(",\"trace\":[");
-        for (i, t) in trace.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            t.write_json(out);
-        }
-        out.push_str("]}");
-    } else {
-        engine.evaluate_json(line_no, line, out);
-    }
-    out.push('\n');
+    run_loop::stateless(&engine, reader, writer, input, explain, threads.max(1))
 }
 
 /// The long text of a diagnostic code or a built-in run-time code.
