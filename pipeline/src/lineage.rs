@@ -180,17 +180,10 @@ impl StepCache {
         id
     }
 
-    /// Appends `text` packed ([`crate::packed`]), its shape given an id by
-    /// `steps` (remembered: a record's text, likely to be packed again).
+    /// Appends `text` packed ([`crate::packed`]), its shape given an id by `steps`.
     pub fn pack(&mut self, steps: &Steps, text: &str, out: &mut Vec<u8>) {
         let shapes = &mut self.shapes;
         self.packer.pack(text, &mut |s| shape_id(shapes, steps, s), out);
-    }
-
-    /// Appends `text` packed, not remembered (an event's text).
-    pub fn pack_once(&mut self, steps: &Steps, text: &str, out: &mut Vec<u8>) {
-        let shapes = &mut self.shapes;
-        self.packer.pack_once(text, &mut |s| shape_id(shapes, steps, s), out);
     }
 
     /// Appends the compact form of `trace` to `out` (a trace BLOB, [`crate::packed`]).

@@ -173,71 +173,42 @@ impl Split {
     }
 }
 
-/// Texts a [`Packer`] remembers packed, at most (about 1.3 KB each for a
-/// record of 600 bytes): a write's record after is, as a rule, the record
-/// before of the next write of its key and the record written back at the
-/// batch's end, so each is split once rather than three times.
-pub const CACHE: usize = 16_384;
-
-/// A text packed, as a [`Packer`] remembers it.
-#[derive(Debug)]
-struct Entry {
-    text: Box<str>,
-    scalars: Box<[(usize, usize)]>,
-    /// Its shape's id (`None`: kept raw).
-    id: Option<i64>,
-    /// Its packed form ([`PACKED`] or [`RAW`]).
-    packed: Box<[u8]>,
+/// The changed scalars of `after` against `before` (one shape): a [`DIFF`].
+fn put_diff(before: &str, bs: &[(usize, usize)], after: &str, as_: &[(usize, usize)], out: &mut Vec<u8>) {
+    out.push(DIFF);
+    // The indexes of the scalars that changed, and their ranges in `after`.
+    let changed = || {
+        bs.iter()
+            .zip(as_.iter())
+            .enumerate()
+            .filter(|(_, (x, y))| scalar(before, x) != scalar(after, y))
+            .map(|(i, (_, y))| (i, y))
+    };
+    put_varint(out, changed().count() as u64);
+    let mut next = 0usize;
+    for (i, r) in changed() {
+        put_varint(out, (i - next) as u64);
+        next = i + 1;
+        put_bytes(out, scalar(after, r));
+    }
 }
 
-/// Packs JSON texts, with scratch space and the texts packed lately kept
-/// between calls.
+/// Packs JSON texts, with scratch space kept between calls. (Remembering
+/// the texts packed lately, so that a write's record after, which is the
+/// next write's record before and the record written back at the batch's
+/// end, is split once, cost more in allocations than the splits it saved.)
 #[derive(Debug, Default)]
 pub struct Packer {
     a: Split,
-    cache: rustc_hash::FxHashMap<u64, Entry>,
-}
-
-fn text_hash(text: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut h = rustc_hash::FxHasher::default();
-    h.write(text.as_bytes());
-    h.finish()
+    b: Split,
 }
 
 impl Packer {
     /// Appends `text` packed ([`PACKED`], else [`RAW`]); `shape` gives a
-    /// shape's id (`None`: not stored, so the text is kept raw). Remembered
-    /// for the next calls (a record, which is packed again).
+    /// shape's id (`None`: not stored, so the text is kept raw).
     pub fn pack(&mut self, text: &str, shape: &mut dyn FnMut(&str) -> Option<i64>, out: &mut Vec<u8>) {
-        let k = self.remember(text, shape);
-        match self.cache.get(&k).filter(|e| &*e.text == text) {
-            Some(e) => out.extend_from_slice(&e.packed),
-            None => self.pack_once(text, shape, out),
-        }
-    }
-
-    /// Appends `text` packed, not remembered (a text seen once: an event's).
-    pub fn pack_once(&mut self, text: &str, shape: &mut dyn FnMut(&str) -> Option<i64>, out: &mut Vec<u8>) {
         let id = if self.a.split(text) { shape(&self.a.shape) } else { None };
         put_packed(&self.a, id, text, out);
-    }
-
-    /// Packs `text` into the cache (unless it is there); its key.
-    fn remember(&mut self, text: &str, shape: &mut dyn FnMut(&str) -> Option<i64>) -> u64 {
-        let k = text_hash(text);
-        if self.cache.get(&k).is_some_and(|e| &*e.text == text) {
-            return k;
-        }
-        if self.cache.len() >= CACHE {
-            self.cache.clear();
-        }
-        let id = if self.a.split(text) { shape(&self.a.shape) } else { None };
-        let mut packed = Vec::with_capacity(text.len() / 2);
-        put_packed(&self.a, id, text, &mut packed);
-        let scalars = self.a.scalars.clone().into_boxed_slice();
-        self.cache.insert(k, Entry { text: text.into(), scalars, id, packed: packed.into_boxed_slice() });
-        k
     }
 
     /// Appends a `write` step's records: `before`, then `after` (as a
@@ -249,48 +220,26 @@ impl Packer {
         shape: &mut dyn FnMut(&str) -> Option<i64>,
         out: &mut Vec<u8>,
     ) {
-        // Room for both: remembering the second must not forget the first.
-        if self.cache.len() + 2 > CACHE {
-            self.cache.clear();
-        }
-        let kb = before.map(|t| self.remember(t, shape));
-        let ka = after.map(|t| self.remember(t, shape));
-        let Packer { a, cache } = self;
-        // (Another text with the same hash may have replaced one: packed anew.)
-        let eb = kb.and_then(|k| cache.get(&k)).filter(|e| Some(&*e.text) == before);
-        let ea = ka.and_then(|k| cache.get(&k)).filter(|e| Some(&*e.text) == after);
-        let mut put = |text: Option<&str>, e: Option<&Entry>, out: &mut Vec<u8>| match (text, e) {
-            (None, _) => out.push(NULL),
-            (Some(_), Some(e)) => out.extend_from_slice(&e.packed),
-            (Some(text), None) => {
-                let id = if a.split(text) { shape(&a.shape) } else { None };
-                put_packed(a, id, text, out);
+        let mut before_id = None;
+        match before {
+            None => out.push(NULL),
+            Some(text) => {
+                before_id = if self.a.split(text) { shape(&self.a.shape) } else { None };
+                put_packed(&self.a, before_id, text, out);
             }
+        }
+        let Some(after) = after else {
+            out.push(NULL);
+            return;
         };
-        put(before, eb, out);
-        if let (Some(b), Some(e), Some(before), Some(after)) = (eb, ea, before, after) {
-            if b.id.is_some() && b.id == e.id && b.scalars.len() == e.scalars.len() {
-                out.push(DIFF);
-                // The indexes of the scalars that changed, and their ranges in `after`.
-                let changed = || {
-                    b.scalars
-                        .iter()
-                        .zip(e.scalars.iter())
-                        .enumerate()
-                        .filter(|(_, (x, y))| scalar(before, x) != scalar(after, y))
-                        .map(|(i, (_, y))| (i, y))
-                };
-                put_varint(out, changed().count() as u64);
-                let mut next = 0usize;
-                for (i, r) in changed() {
-                    put_varint(out, (i - next) as u64);
-                    next = i + 1;
-                    put_bytes(out, scalar(after, r));
-                }
-                return;
+        let split = self.b.split(after);
+        if let (Some(_), Some(before), true) = (before_id, before, split) {
+            if self.a.shape == self.b.shape && self.a.scalars.len() == self.b.scalars.len() {
+                return put_diff(before, &self.a.scalars, after, &self.b.scalars, out);
             }
         }
-        put(after, ea, out);
+        let id = if split { shape(&self.b.shape) } else { None };
+        put_packed(&self.b, id, after, out);
     }
 }
 

@@ -350,9 +350,9 @@ impl Durable {
 
     /// Writes the records and cells changed since the last flush, as they
     /// are now, in the caller's transaction.
-    /// Records are packed by `packer` (the one that packed the lineage's
-    /// records, which knows most of them already), new shapes given ids by
-    /// `steps`, which the caller saves in the same transaction.
+    /// Records are packed by `packer` (the writer's, which knows their
+    /// shapes' ids already), new shapes given ids by `steps`, which the
+    /// caller saves in the same transaction.
     pub fn flush(&mut self, conn: &Connection, pkg: &ir::Package, steps: &Steps, packer: &mut StepCache) -> Result<()> {
         let mut delta = Delta::default();
         self.take_delta(&mut delta);

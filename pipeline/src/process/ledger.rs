@@ -91,7 +91,7 @@ impl<'c> Writer<'c> {
         let EventRow { status, trace, keep_text, head } = row;
         self.packed.clear();
         if keep_text {
-            self.packer.pack_once(self.steps, p.text(), &mut self.packed);
+            self.packer.pack(self.steps, p.text(), &mut self.packed);
         }
         let params = rusqlite::params![
             p.key(),
