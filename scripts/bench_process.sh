@@ -146,7 +146,7 @@ def traces(path):
             return steps[s]
         if isinstance(s, list) and s and isinstance(s[0], int):
             t = steps[s[0]]
-            return t[:-1] + [s[1], t[-1]]
+            return t[:-1] + s[1:] + [t[-1]]  # the key (and a write's records before and after)
         return s
     return [(line, [step(s) for s in load(t)]) for line, t in db.execute("SELECT line, trace FROM events ORDER BY line")]
 if traces(sys.argv[1]) != traces(sys.argv[2]):
