@@ -54,17 +54,101 @@ cmp -s "$tmp/run.jsonl" "$tmp/process-i.jsonl" || { echo "error: canon process -
 # its lineage steps in the order it met them: compare them spelled out).
 python3 - "$tmp/state/state.db" "$tmp/state-i/state.db" <<'PY' || exit 1
 import json, sqlite3, sys
+def varint(b, pos):
+    v = shift = 0
+    while True:
+        x = b[pos]; pos += 1
+        v |= (x & 0x7f) << shift; shift += 7
+        if x < 0x80:
+            return v, pos
+def string(b, pos):
+    n, pos = varint(b, pos)
+    return b[pos:pos + n].decode(), pos + n
+def split(text):
+    # A JSON text's shape and scalars, as pipeline/src/packed.rs splits it.
+    shape, scalars, i, n = [], [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            k = j + 1
+            while k < n and text[k] in " \t\n\r":
+                k += 1
+            if k < n and text[k] == ":":
+                shape.append(text[i:j + 1])
+            else:
+                shape.append('"\x01"'); scalars.append(text[i + 1:j])
+            i = j + 1
+        elif c == "-" or c.isdigit():
+            j = i
+            while j < n and (text[j].isdigit() or text[j] in "-+.eE"):
+                j += 1
+            shape.append("\x01"); scalars.append(text[i:j]); i = j
+        else:
+            shape.append(c); i += 1
+    return "".join(shape), scalars
+def join(shape, scalars):
+    parts = shape.split("\x01")
+    return parts[0] + "".join(s + p for s, p in zip(scalars, parts[1:]))
+def packed(b, pos, shapes, before):
+    # pipeline/src/packed.rs: NULL, RAW, PACKED (shape and scalars), DIFF (changed scalars).
+    tag = b[pos]; pos += 1
+    if tag == 0:
+        return None, pos
+    if tag == 1:
+        return string(b, pos)
+    if tag == 2:
+        sid, pos = varint(b, pos)
+        shape = shapes[sid]
+        scalars = []
+        for _ in range(shape.count("\x01")):
+            v, pos = varint(b, pos)
+            if v & 1:  # the same text as an earlier scalar
+                scalars.append(scalars[v >> 1])
+            else:
+                scalars.append(b[pos:pos + (v >> 1)].decode()); pos += v >> 1
+        return join(shape, scalars), pos
+    shape, scalars = split(before)
+    count, pos = varint(b, pos)
+    nxt = 0
+    for _ in range(count):
+        gap, pos = varint(b, pos)
+        scalars[nxt + gap], pos = string(b, pos)
+        nxt += gap + 1
+    return join(shape, scalars), pos
+def blob_trace(b, shapes):
+    # A trace BLOB (schema 7) in the JSON form of schema 6.
+    assert b[0] == 1
+    pos, out = 1, []
+    while pos < len(b):
+        head, pos = varint(b, pos)
+        sid, kind = head >> 2, head & 3
+        if kind == 0:
+            out.append(sid)
+        elif kind == 1:
+            k, pos = string(b, pos)
+            out.append([sid, k])
+        else:
+            k, pos = string(b, pos)
+            before, pos = packed(b, pos, shapes, None)
+            after, pos = packed(b, pos, shapes, before)
+            out.append([sid, k, before and json.loads(before), after and json.loads(after)])
+    return out
 def traces(path):
     db = sqlite3.connect(path)
     steps = {i: json.loads(s) for i, s in db.execute("SELECT id, step FROM trace_steps")}
+    shapes = dict(db.execute("SELECT id, shape FROM json_shapes"))
+    load = lambda t: blob_trace(t, shapes) if isinstance(t, bytes) else json.loads(t)
     def step(s):
         if isinstance(s, int):
             return steps[s]
         if isinstance(s, list) and s and isinstance(s[0], int):
             t = steps[s[0]]
-            return t[:-1] + [s[1], t[-1]]
+            return t[:-1] + s[1:] + [t[-1]]  # the key (and a write's records before and after)
         return s
-    return [(line, [step(s) for s in json.loads(t)]) for line, t in db.execute("SELECT line, trace FROM events ORDER BY line")]
+    return [(line, [step(s) for s in load(t)]) for line, t in db.execute("SELECT line, trace FROM events ORDER BY line")]
 if traces(sys.argv[1]) != traces(sys.argv[2]):
     sys.exit("error: the JIT's lineage differs from the interpreter's")
 PY

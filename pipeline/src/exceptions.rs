@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use crate::canonical::Identity;
 use crate::error::{Error, Result};
 use crate::http::{deliver, DeliveryCounts};
-use crate::lineage::{StepCache, Steps, Templates};
+use crate::lineage::{Shapes, StepCache, Steps, Templates};
 use crate::process::{
     begin_run, commit, count_run, insert_emits, prepare_again, Counts, Ledger, Lineage, Rules, Writer,
 };
@@ -159,14 +159,22 @@ fn rejections(text: &str) -> Vec<StoredRejection> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// An event's kept text (a BLOB packed since schema 7, TEXT before; NULL none).
+fn kept_text(templates: &Templates, value: rusqlite::types::ValueRef<'_>) -> Option<String> {
+    match value {
+        rusqlite::types::ValueRef::Null => None,
+        v => templates.shapes().text(v),
+    }
+}
+
 /// The event's text as JSON (a line that is not JSON as a string).
 fn event_json(text: &str) -> Json {
     serde_json::from_str(text).unwrap_or_else(|_| Json::String(text.to_string()))
 }
 
 /// A stored lineage, its steps spelled out (a step that is none is left out).
-fn steps(templates: &Templates, text: &str) -> Vec<TraceEvent> {
-    let trace = serde_json::from_str(text).unwrap_or(Json::Null);
+fn steps(templates: &Templates, stored: rusqlite::types::ValueRef<'_>) -> Vec<TraceEvent> {
+    let trace = templates.stored(stored);
     match templates.expand(&trace) {
         Json::Array(a) => a.iter().filter_map(crate::process::trace_event).collect(),
         _ => Vec::new(),
@@ -240,14 +248,14 @@ pub fn show(state: &State, id: i64) -> Result<Item> {
                         correlation_id: r.get(12)?,
                         idempotency_key: r.get(13)?,
                         received_at: r.get(14)?,
-                        event: r.get::<_, Option<String>>(15)?.map(|t| event_json(&t)),
+                        event: kept_text(&templates, r.get_ref(15)?).map(|t| event_json(&t)),
                         lineage: ItemLineage {
                             package_version: r.get(18)?,
                             rules: release_at(r, 23)?,
                             package: r.get(19)?,
                             data: r.get(20)?,
                             outcome: r.get(17)?,
-                            trace: steps(&templates, &r.get::<_, String>(16)?),
+                            trace: steps(&templates, r.get_ref(16)?),
                         },
                         history: Vec::new(),
                         deliveries: Vec::new(),
@@ -271,7 +279,7 @@ pub fn show(state: &State, id: i64) -> Result<Item> {
                 rules: release_at(r, 7)?,
                 outcome: r.get(3)?,
                 rejections: rejections(&r.get::<_, String>(4)?),
-                trace: steps(&templates, &r.get::<_, String>(5)?),
+                trace: steps(&templates, r.get_ref(5)?),
                 by: r.get(6)?,
             })
         })?
@@ -430,12 +438,13 @@ struct RetryItem {
     text: Option<String>,
     status: String,
     version: i64,
-    trace: String,
+    /// As stored (a BLOB, or the JSON text of schema 6 and before).
+    trace: rusqlite::types::Value,
     line: i64,
     event_id: Option<String>,
 }
 
-fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, RetryItem)>> {
+fn load_item(conn: &rusqlite::Connection, id: i64, shapes: &Shapes) -> Result<Option<(String, RetryItem)>> {
     Ok(conn
         .query_row(
             "SELECT x.status, x.id, x.event, x.attempts, x.rejections, x.updated_at, e.idem_key, e.payload_hash,
@@ -453,7 +462,11 @@ fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, Ret
                         updated_at: r.get(5)?,
                         key: r.get(6)?,
                         hash: r.get(7)?,
-                        text: r.get(8)?,
+                        text: match r.get_ref(8)? {
+                            rusqlite::types::ValueRef::Null => None,
+                            // Unreadable: left out, as a pruned text (a retry says it cannot).
+                            v => shapes.text(v),
+                        },
                         status: r.get(9)?,
                         version: r.get(10)?,
                         trace: r.get(11)?,
@@ -472,8 +485,10 @@ fn load_item(conn: &rusqlite::Connection, id: i64) -> Result<Option<(String, Ret
 /// resolved; one still rejected stays open with its new rejections. Every
 /// earlier evaluation is kept in the item's history.
 pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<RetrySummary> {
+    // The shapes of the kept texts (a retry packs none).
+    let shapes = Shapes::load(&state.conn)?;
     let ids: Vec<i64> = match selection {
-        Selection::One(id) => match load_item(&state.conn, id)? {
+        Selection::One(id) => match load_item(&state.conn, id, &shapes)? {
             None => return Err(Error::NotFound(id)),
             Some((status, _)) if status != "open" => return Err(Error::AlreadyResolved(id)),
             Some(_) => vec![id],
@@ -500,9 +515,9 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
         let mut counts = Counts::default();
         let mut results = Vec::new();
         let done = (|| -> Result<()> {
-            let mut w = Writer::new(&tx)?;
+            let mut w = Writer::new(&tx, &steps)?;
             for &id in chunk {
-                let Some((status, item)) = load_item(&tx, id)? else { continue };
+                let Some((status, item)) = load_item(&tx, id, &shapes)? else { continue };
                 if status != "open" {
                     continue;
                 }
@@ -511,7 +526,7 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
                 results.push(retry_one(&mut w, rules, &ledger, &mut sinks, item, &act, &mut counts, &mut lineage, d)?);
             }
             if let Some(d) = durable.as_mut() {
-                d.flush(&tx, rules.evaluator.package())?;
+                d.flush(&tx, rules.evaluator.package(), &steps, &mut lineage.cache)?;
             }
             steps.save(&tx)?;
             count_run(&tx, run_id, &counts)

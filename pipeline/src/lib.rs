@@ -32,6 +32,7 @@ pub mod error;
 pub mod exceptions;
 pub mod http;
 pub mod lineage;
+pub mod packed;
 pub mod private;
 pub mod process;
 pub mod progress;

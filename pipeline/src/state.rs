@@ -17,8 +17,9 @@ use crate::error::{Error, Result};
 /// The schema this canon writes and reads. Versions 1 (traces spelled out in
 /// full), 2 (no hash of a file sink's last line), 3 (no names of who works
 /// the queue), 4 (no state records, no metric cells) and 5 (no rule authors'
-/// versions) are upgraded when opened.
-pub const SCHEMA_VERSION: i64 = 6;
+/// versions) and 6 (lineage and state records as JSON text) are upgraded
+/// when opened.
+pub const SCHEMA_VERSION: i64 = 7;
 /// SQLite's `application_id` of a canon state ("Cann").
 pub const APPLICATION_ID: i64 = 0x4361_6e6e;
 /// SQLite's automatic checkpoints: every 64 MiB of WAL rather than every 4,
@@ -77,9 +78,11 @@ CREATE TABLE runs (
 -- The idempotency ledger and the lineage of each event's current outcome.
 -- A key has one row, or more when it came again with other payloads (each
 -- such conflict is a row of its own, in the exception queue). `trace` is the
--- lineage in compact form (see `trace_steps`). `event` (the line as
--- received) is kept for events that may be evaluated again: those in the
--- exception queue.
+-- lineage in compact form: a BLOB (schema 7: pipeline/src/packed.rs) whose
+-- steps are ids of `trace_steps` and whose records are packed by
+-- `json_shapes`, or the JSON text schemas 1 to 6 wrote (read as it is), or
+-- '' once pruned. `event` (the line as received) is kept for events that
+-- may be evaluated again: those in the exception queue.
 CREATE TABLE events (
   id              INTEGER PRIMARY KEY,
   idem_key        TEXT NOT NULL,
@@ -92,7 +95,7 @@ CREATE TABLE events (
   run             INTEGER NOT NULL REFERENCES runs(id),
   line            INTEGER NOT NULL,
   received_at     TEXT NOT NULL,
-  trace           TEXT NOT NULL,
+  trace           BLOB NOT NULL,
   event           TEXT,
   head            INTEGER NOT NULL  -- 1 for the first row of its key
 );
@@ -109,6 +112,13 @@ CREATE INDEX events_key_more ON events(idem_key) WHERE head = 0;
 CREATE TABLE trace_steps (
   id   INTEGER PRIMARY KEY,
   step TEXT NOT NULL UNIQUE
+);
+-- The shapes of the JSON texts stored packed (schema 7): a record's text
+-- with each string and number value replaced by the character U+0001, stored
+-- once; a packed record is its shape's id and those values.
+CREATE TABLE json_shapes (
+  id    INTEGER PRIMARY KEY,
+  shape TEXT NOT NULL UNIQUE
 );
 -- The outbox of the sinks that deliver after the commit (HTTP): every
 -- record with its stable delivery id; `state` is pending, delivered or dead
@@ -168,7 +178,7 @@ CREATE TABLE exception_history (
   package_version INTEGER NOT NULL REFERENCES package_versions(id),
   status          TEXT NOT NULL,
   rejections      TEXT NOT NULL,
-  trace           TEXT NOT NULL,
+  trace           BLOB NOT NULL,  -- as events.trace
   -- Who asked for that evaluation (a retry's user; null for canon process).
   by              TEXT
 );
@@ -182,12 +192,13 @@ const STATE_SCHEMA: &str = r#"
 -- The records of each state (LANGUAGE.md §4.5): one row per key, written in
 -- the transaction of the batch whose accepted events wrote it. `key` and
 -- `record` are a snapshot line's (RUNTIME.md §7.1): the key fields' values
--- as a JSON array, and the record as an event's data would carry it.
+-- as a JSON array, and the record as an event's data would carry it
+-- (packed by `json_shapes` in a BLOB since schema 7; JSON text before).
 CREATE TABLE state_records (
   package TEXT NOT NULL,  -- the package's name (its directory's)
   state   TEXT NOT NULL,  -- the state's name
   key     TEXT NOT NULL,
-  record  TEXT NOT NULL,
+  record  BLOB NOT NULL,
   PRIMARY KEY (package, state, key)
 ) WITHOUT ROWID;
 -- The cells of each metric (LANGUAGE.md §4.6), maintained with the records
@@ -493,7 +504,7 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
         Some(v) if v > SCHEMA_VERSION => {
             Err(Error::NewerSchema { path: path.to_path_buf(), found: v, known: SCHEMA_VERSION })
         }
-        Some(1..=5) => Ok(true),
+        Some(1..=6) => Ok(true),
         Some(v) if v < SCHEMA_VERSION => Err(Error::Foreign {
             path: path.to_path_buf(),
             detail: format!("schema version {v} is older than {SCHEMA_VERSION} and cannot be upgraded"),
@@ -509,7 +520,9 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
 /// (unknown before). 4 to 5: the tables of state records and metric cells
 /// (empty: no package kept state before). 5 to 6: the rule authors' version
 /// of each package version (`rules_recorded` 0: not known for those seen
-/// before, until one is seen again).
+/// before, until one is seen again). 6 to 7: the table of shapes of packed
+/// JSON texts (the traces and state records already written stay JSON text,
+/// read as they are; a record is packed when it is next written).
 fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| corrupt(path, e))?;
@@ -541,6 +554,11 @@ fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
              ALTER TABLE package_versions ADD COLUMN rules_version TEXT;
              ALTER TABLE package_versions ADD COLUMN rules_owner TEXT;
              ALTER TABLE package_versions ADD COLUMN rules_effective_from TEXT;",
+        )?;
+    }
+    if version <= 6 {
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS json_shapes (id INTEGER PRIMARY KEY, shape TEXT NOT NULL UNIQUE);",
         )?;
     }
     if version < SCHEMA_VERSION {

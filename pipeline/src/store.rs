@@ -28,6 +28,7 @@ use rusqlite::{Connection, OptionalExtension};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, Result};
+use crate::lineage::{Shapes, StepCache, Steps};
 
 /// The name a package's state is kept under: its directory's name (the
 /// parent directory's for a package of one file), so that a new version of
@@ -90,12 +91,12 @@ fn load_records(
 ) -> Result<(Store, u64)> {
     let mut store = Store::new(pkg);
     let mut undeclared = 0u64;
+    let shapes = Shapes::load(conn)?;
     let mut st = conn.prepare_cached("SELECT state, key, record FROM state_records WHERE package = ?1")?;
     let mut rows = st.query([package])?;
     while let Some(r) = rows.next()? {
         let name = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
         let key = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-        let text = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
         let Some((id, def)) = pkg.state_by_name(name) else {
             undeclared += 1;
             continue;
@@ -103,7 +104,8 @@ fn load_records(
         if only.is_some_and(|o| o != id) {
             continue;
         }
-        let value = decode_record(pkg, def, text).map_err(|m| misfit(name, key, m))?;
+        let text = shapes.text(r.get_ref(2)?).ok_or_else(|| misfit(name, key, "its stored form cannot be read"))?;
+        let value = decode_record(pkg, def, &text).map_err(|m| misfit(name, key, m))?;
         let k = key_of(def, &value);
         if store.record(id, &k).is_some() {
             return Err(misfit(name, key, "another row holds a record with the same key"));
@@ -348,10 +350,13 @@ impl Durable {
 
     /// Writes the records and cells changed since the last flush, as they
     /// are now, in the caller's transaction.
-    pub fn flush(&mut self, conn: &Connection, pkg: &ir::Package) -> Result<()> {
+    /// Records are packed by `packer` (the writer's, which knows their
+    /// shapes' ids already), new shapes given ids by `steps`, which the
+    /// caller saves in the same transaction.
+    pub fn flush(&mut self, conn: &Connection, pkg: &ir::Package, steps: &Steps, packer: &mut StepCache) -> Result<()> {
         let mut delta = Delta::default();
         self.take_delta(&mut delta);
-        write_delta(conn, &self.package, pkg, &delta)
+        write_delta(conn, &self.package, pkg, &delta, &mut |text, out| packer.pack(steps, text, out))
     }
 }
 
@@ -393,8 +398,16 @@ fn row_key(pkg: &ir::Package, def: &ir::StateDef, row: &Row) -> Option<String> {
     }
 }
 
-/// Writes a delta of `package`'s state in the caller's transaction.
-pub fn write_delta(conn: &Connection, package: &str, pkg: &ir::Package, delta: &Delta) -> Result<()> {
+/// Writes a delta of `package`'s state in the caller's transaction, each
+/// record packed by `pack` ([`crate::packed`]).
+pub fn write_delta(
+    conn: &Connection,
+    package: &str,
+    pkg: &ir::Package,
+    delta: &Delta,
+    pack: &mut dyn FnMut(&str, &mut Vec<u8>),
+) -> Result<()> {
+    let mut packed = Vec::with_capacity(256);
     for row in &delta.rows {
         match row {
             DeltaRow::Put { state, record, row } => {
@@ -404,11 +417,9 @@ pub fn write_delta(conn: &Connection, package: &str, pkg: &ir::Package, delta: &
                     conn.prepare_cached("DELETE FROM state_records WHERE package = ?1 AND state = ?2 AND key = ?3")?
                         .execute(rusqlite::params![package, def.name, old])?;
                 }
-                conn.prepare_cached(
-                    "INSERT INTO state_records (package, state, key, record) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (package, state, key) DO UPDATE SET record = excluded.record",
-                )?
-                .execute(rusqlite::params![package, def.name, key, record_json(pkg, def, record)])?;
+                packed.clear();
+                pack(&record_json(pkg, def, record), &mut packed);
+                st_put(conn)?.execute(rusqlite::params![package, def.name, key, packed])?;
             }
             DeltaRow::Delete { state, row } => {
                 let Some(def) = pkg.state(*state) else { continue };
@@ -424,6 +435,14 @@ pub fn write_delta(conn: &Connection, package: &str, pkg: &ir::Package, delta: &
         }
     }
     Ok(())
+}
+
+/// Writes a record row.
+fn st_put(conn: &Connection) -> rusqlite::Result<rusqlite::CachedStatement<'_>> {
+    conn.prepare_cached(
+        "INSERT INTO state_records (package, state, key, record) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (package, state, key) DO UPDATE SET record = excluded.record",
+    )
 }
 
 /// A state and its number of records (`canon state list`).
@@ -513,13 +532,19 @@ pub fn show(
         parts.push(canon_runtime::value::KeyPart::of(&value));
     }
     text.push(']');
-    let row: Option<(String, String)> = conn
+    let shapes = Shapes::load(conn)?;
+    let row: Option<(String, Option<String>)> = conn
         .query_row(
             "SELECT key, record FROM state_records WHERE package = ?1 AND state = ?2 AND key = ?3",
             rusqlite::params![package, name, text],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, shapes.text(r.get_ref(1)?))),
         )
         .optional()?;
+    let row = match row {
+        Some((key, Some(record))) => Some((key, record)),
+        Some((key, None)) => return Err(misfit(name, &key, "its stored form cannot be read")),
+        None => None,
+    };
     let found = match row {
         Some(row) => Some(row),
         // A decimal key written with another scale (`7.5` for `7.50`): by value.

@@ -498,19 +498,19 @@ fn a_state_of_schema_1_is_upgraded_and_its_traces_still_read() {
         // As schema 1 wrote it: no table of steps, every trace in full.
         let c = state.connection();
         let templates = canon_pipeline::lineage::Templates::load(c).unwrap();
-        let rows: Vec<(i64, String)> = c
+        let rows: Vec<(i64, serde_json::Value)> = c
             .prepare("SELECT id, trace FROM events")
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map([], |r| Ok((r.get(0)?, templates.stored(r.get_ref(1)?))))
             .unwrap()
             .map(|r| r.unwrap())
             .collect();
         for (id, trace) in rows {
-            let full = templates.expand(&serde_json::from_str(&trace).unwrap());
+            let full = templates.expand(&trace);
             c.execute("UPDATE events SET trace = ?2 WHERE id = ?1", rusqlite::params![id, full.to_string()]).unwrap();
         }
         c.execute_batch(
-            "DROP TABLE trace_steps; UPDATE canon_schema SET version = 1; DROP TABLE state_records;
+            "DROP TABLE trace_steps; DROP TABLE json_shapes; UPDATE canon_schema SET version = 1; DROP TABLE state_records;
              ALTER TABLE package_versions DROP COLUMN rules_recorded; ALTER TABLE package_versions DROP COLUMN rules_name;
              ALTER TABLE package_versions DROP COLUMN rules_version; ALTER TABLE package_versions DROP COLUMN rules_owner;
              ALTER TABLE package_versions DROP COLUMN rules_effective_from;

@@ -413,12 +413,16 @@ proptest! {
         let state = State::open(&tmp.path().join("state")).unwrap();
         let conn = state.connection();
         let mut durable = Durable::open(conn, &ir, tables.clone(), "items", "v1").unwrap();
+        // Records are packed: their shapes are given ids and saved with them.
+        let steps = canon_pipeline::lineage::Steps::load(conn).unwrap();
+        let mut packer = canon_pipeline::lineage::StepCache::default();
         let def = ir.state(StateId(0)).unwrap();
         for op in &ops {
             let (key, after) = match op {
                 Op::Flush => {
                     let tx = conn.unchecked_transaction().unwrap();
-                    durable.flush(&tx, &ir).unwrap();
+                    durable.flush(&tx, &ir, &steps, &mut packer).unwrap();
+                    steps.save(&tx).unwrap();
                     tx.commit().unwrap();
                     continue;
                 }
@@ -443,7 +447,8 @@ proptest! {
             prop_assert_eq!(o.status, Status::Accepted);
         }
         let tx = conn.unchecked_transaction().unwrap();
-        durable.flush(&tx, &ir).unwrap();
+        durable.flush(&tx, &ir, &steps, &mut packer).unwrap();
+        steps.save(&tx).unwrap();
         tx.commit().unwrap();
         let as_of = Some(canon_stdlib::Timestamp(5 * HOUR + 1));
         let in_memory = durable.store().metrics().report(&ir, as_of);
@@ -463,4 +468,115 @@ proptest! {
         prop_assert!(recomputed);
         prop_assert_eq!(&again, &in_memory);
     }
+}
+
+/// Every item of the exception queue, shown (`canon exceptions show`).
+fn shown(state: &State) -> Vec<Json> {
+    exceptions::list(state, &Filter { status: None, code: None })
+        .unwrap()
+        .iter()
+        .map(|i| serde_json::to_value(exceptions::show(state, i.id).unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_state_of_schema_6_is_read_as_it_was_and_packs_from_then_on() {
+    // A state as schema 6 wrote it: traces and records as JSON text, no shapes.
+    let dir = conformance("s01-state-sequence");
+    let input = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let (lines, snapshot) = reference(&dir, &input);
+    let half = input.lines().count() / 2;
+    let first: String = input.lines().take(half).map(|l| format!("{l}\n")).collect();
+    let rest: String = input.lines().skip(half).map(|l| format!("{l}\n")).collect();
+    let rules = rules(&dir);
+    let tmp = tempfile::tempdir().unwrap();
+    let state_dir = tmp.path().join("state");
+    let packed_items;
+    let packed_export;
+    {
+        let mut state = State::open(&state_dir).unwrap();
+        run(&mut state, &rules, &first, &opts(2, 1));
+        packed_items = shown(&state);
+        assert!(!packed_items.is_empty(), "the first half queues an exception");
+        packed_export = export(&state, &dir);
+        let c = state.connection();
+        let blobs: i64 =
+            c.query_row("SELECT count(*) FROM events WHERE typeof(trace) = 'blob'", [], |r| r.get(0)).unwrap();
+        assert!(blobs > 0);
+        let packed: i64 =
+            c.query_row("SELECT count(*) FROM state_records WHERE typeof(record) = 'blob'", [], |r| r.get(0)).unwrap();
+        assert!(packed > 0);
+        let templates = canon_pipeline::lineage::Templates::load(c).unwrap();
+        let shapes = canon_pipeline::lineage::Shapes::load(c).unwrap();
+        for table in ["events", "exception_history"] {
+            let rows: Vec<(i64, String)> = c
+                .prepare(&format!("SELECT id, trace FROM {table}"))
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, templates.stored(r.get_ref(1)?).to_string())))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            for (id, text) in rows {
+                assert_ne!(text, "null");
+                c.execute(&format!("UPDATE {table} SET trace = ?2 WHERE id = ?1"), rusqlite::params![id, text])
+                    .unwrap();
+            }
+        }
+        let rows: Vec<(String, String, String)> = c
+            .prepare("SELECT package, state, key, record FROM state_records")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(2)?, shapes.text(r.get_ref(3)?).unwrap())))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        for (package, key, text) in rows {
+            assert!(text.starts_with('{'), "{text}");
+            c.execute(
+                "UPDATE state_records SET record = ?3 WHERE package = ?1 AND key = ?2",
+                rusqlite::params![package, key, text],
+            )
+            .unwrap();
+        }
+        let kept: Vec<(i64, String)> = c
+            .prepare("SELECT id, event FROM events WHERE event IS NOT NULL")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, shapes.text(r.get_ref(1)?).unwrap())))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(!kept.is_empty());
+        for (id, text) in kept {
+            c.execute("UPDATE events SET event = ?2 WHERE id = ?1", rusqlite::params![id, text]).unwrap();
+        }
+        c.execute_batch("DROP TABLE json_shapes; UPDATE canon_schema SET version = 6;").unwrap();
+    }
+    // A reader upgrades it, and reads the lineage and the records as they were.
+    let old = State::open_existing(&state_dir).unwrap();
+    let version: i64 = old.connection().query_row("SELECT version FROM canon_schema", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, canon_pipeline::state::SCHEMA_VERSION);
+    let texts: i64 = old
+        .connection()
+        .query_row("SELECT count(*) FROM events WHERE typeof(trace) = 'text'", [], |r| r.get(0))
+        .unwrap();
+    assert!(texts > 0, "the traces of schema 6 are kept as they are");
+    assert_eq!(shown(&old), packed_items, "the lineage reads the same from JSON text as packed");
+    assert_eq!(export(&old, &dir), packed_export);
+    drop(old);
+    // The rest of the events: the outcomes and state of `canon run`, and the
+    // records written again are packed.
+    let mut state = State::open(&state_dir).unwrap();
+    let got = run(&mut state, &rules, &rest, &opts(3, 2));
+    // The outcomes of `canon run` (whose lines count from the first event).
+    let unlined = |l: &String| {
+        let mut v: Json = serde_json::from_str(l).unwrap();
+        v.as_object_mut().unwrap().remove("line");
+        v
+    };
+    assert_eq!(got.iter().map(unlined).collect::<Vec<_>>(), lines[half..].iter().map(unlined).collect::<Vec<_>>());
+    assert_eq!(export(&state, &dir), snapshot);
+    let items = shown(&state);
+    assert_eq!(items[..packed_items.len()], packed_items[..], "the old items read as before");
+    // Every event again: duplicates, whichever schema recorded them.
+    let again = run(&mut state, &rules, &input, &opts(3, 2));
+    assert!(again.iter().all(|l| l.contains("\"status\":\"duplicate\"")), "{again:?}");
 }

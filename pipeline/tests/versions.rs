@@ -141,7 +141,7 @@ fn the_version_is_in_every_outcomes_lineage_the_exceptions_and_the_status() {
         st["package_versions"].as_array().unwrap().iter().map(|v| v["rules"]["label"].as_str().unwrap()).collect();
     assert_eq!(seen, ["timesheets@1.0.0", "timesheets@1.1.0"]);
     assert_eq!(st["runs"]["last"]["rules"]["label"], "timesheets@1.1.0");
-    assert_eq!(st["schema_version"], 6);
+    assert_eq!(st["schema_version"], canon_pipeline::state::SCHEMA_VERSION);
 }
 
 #[test]

@@ -51,7 +51,7 @@ pub(crate) struct Prepared {
     outcome: Span,
     /// The rejections as a JSON array (inside the outcome line).
     rejections: Span,
-    /// The lineage as a JSON array.
+    /// The lineage, a trace BLOB (`crate::packed`), in the chunk's `traces`.
     trace: Span,
     /// Its records, in the chunk's `emits`.
     emits: Span,
@@ -68,6 +68,8 @@ pub(crate) struct Prepared {
 pub(crate) struct Chunk {
     pub(super) input: Vec<u8>,
     buf: String,
+    /// The events' traces (BLOBs).
+    traces: Vec<u8>,
     emits: Vec<Emit>,
     items: Vec<Prepared>,
     /// A package with state: lines read and hashed, to be evaluated by the
@@ -93,6 +95,7 @@ impl Chunk {
     pub(super) fn clear(&mut self) {
         self.input.clear();
         self.buf.clear();
+        self.traces.clear();
         self.emits.clear();
         self.items.clear();
         self.deferred.clear();
@@ -163,8 +166,8 @@ impl<'a> Ev<'a> {
     pub fn rejections(&self) -> &'a str {
         self.get(self.p.rejections)
     }
-    pub fn trace(&self) -> &'a str {
-        self.get(self.p.trace)
+    pub fn trace(&self) -> &'a [u8] {
+        self.chunk.traces.get(self.p.trace.start..self.p.trace.end).unwrap_or_default()
     }
     /// The event as received.
     pub fn text(&self) -> &'a str {
@@ -381,9 +384,9 @@ pub(super) fn prepared(
     let id = outcome.id.as_deref().map(|s| push(buf, s));
     let event_type = outcome.event_type.as_deref().map(|s| push(buf, s));
     let correlation_id = outcome.correlation_id.as_deref().map(|s| push(buf, s));
-    let start = buf.len();
-    lineage.cache.write(lineage.steps, trace, buf);
-    let trace = Span { start, end: buf.len() };
+    let start = chunk.traces.len();
+    lineage.cache.write(lineage.steps, trace, &mut chunk.traces);
+    let trace = Span { start, end: chunk.traces.len() };
     // The outcome line of RUNTIME.md §2, exactly as `canon run` writes it,
     // from the records encoded once; the rejections and the records are
     // read from inside it.

@@ -6,6 +6,7 @@ use canon_runtime::Status;
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+use crate::lineage::{StepCache, Steps};
 use crate::sink::{Route, Sinks};
 
 use super::ack::Ack;
@@ -36,6 +37,11 @@ pub(crate) struct Ledger {
 /// The statements of the writer, prepared once per transaction.
 pub(crate) struct Writer<'c> {
     pub conn: &'c Connection,
+    /// Packs the kept texts of events (their shapes given ids by `steps`,
+    /// which the batch saves before it commits).
+    steps: &'c Steps,
+    packer: StepCache,
+    packed: Vec<u8>,
     insert_head: rusqlite::Statement<'c>,
     insert_more: rusqlite::Statement<'c>,
     lookup: rusqlite::Statement<'c>,
@@ -48,9 +54,12 @@ pub(super) const INSERT_EVENT: &str = "INSERT INTO events (idem_key, payload_has
     package_version, run, line, received_at, trace, event, head) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ";
 
 impl<'c> Writer<'c> {
-    pub fn new(conn: &'c Connection) -> Result<Writer<'c>> {
+    pub fn new(conn: &'c Connection, steps: &'c Steps) -> Result<Writer<'c>> {
         Ok(Writer {
             conn,
+            steps,
+            packer: StepCache::default(),
+            packed: Vec::new(),
             insert_head: conn.prepare(&format!("{INSERT_EVENT}1) ON CONFLICT DO NOTHING"))?,
             insert_more: conn.prepare(&format!("{INSERT_EVENT}0)"))?,
             lookup: conn.prepare(
@@ -80,6 +89,10 @@ impl<'c> Writer<'c> {
     /// the head of its key and that key already has one.
     fn insert_event(&mut self, ledger: &Ledger, p: Ev<'_>, row: EventRow<'_>, now: &str) -> Result<Option<i64>> {
         let EventRow { status, trace, keep_text, head } = row;
+        self.packed.clear();
+        if keep_text {
+            self.packer.pack(self.steps, p.text(), &mut self.packed);
+        }
         let params = rusqlite::params![
             p.key(),
             &p.hash[..],
@@ -92,7 +105,7 @@ impl<'c> Writer<'c> {
             p.line as i64,
             now,
             trace,
-            keep_text.then_some(p.text()),
+            keep_text.then_some(&self.packed[..]),
         ];
         let st = if head { &mut self.insert_head } else { &mut self.insert_more };
         let n = st.execute(params)?;
@@ -109,8 +122,8 @@ impl<'c> Writer<'c> {
 #[derive(Clone, Copy)]
 struct EventRow<'a> {
     status: &'a str,
-    /// Its lineage, as stored.
-    trace: &'a str,
+    /// Its lineage, as stored (a trace BLOB).
+    trace: &'a [u8],
     /// Keep the event's text (an exception's, for a retry).
     keep_text: bool,
     /// As the head of its key (a key never seen), or as one more row of a known key.
@@ -207,7 +220,7 @@ pub(super) fn record_known(
     };
     let conflict = Rejection::idempotency_conflict(p.key(), &orig_at, orig_id.as_deref().unwrap_or_default());
     let rejections = rejections_json(&[conflict]);
-    let row = EventRow { status: "rejected", trace: "[]", keep_text: true, head: false };
+    let row = EventRow { status: "rejected", trace: &[crate::packed::TRACE_FORMAT], keep_text: true, head: false };
     let event = w.insert_event(ledger, p, row, now)?.unwrap_or(0);
     w.insert_exception(event, &rejections, now)?;
     batch.counts.add(Final::Conflict);

@@ -480,7 +480,7 @@ fn write_stream(
         let recorded = (|| -> Result<()> {
             // First the lineage steps met so far: the batch's events refer to them.
             steps.save(&tx)?;
-            let mut w = Writer::new(&tx)?;
+            let mut w = Writer::new(&tx, steps)?;
             for (_, chunk) in &mut batch {
                 match durable.as_deref_mut() {
                     None => {
@@ -507,10 +507,10 @@ fn write_stream(
             }
             if let Some(d) = durable.as_deref_mut() {
                 // The records and metric cells as this batch left them.
-                d.flush(&tx, rules.evaluator.package())?;
-                // The lineage steps the writer met.
-                steps.save(&tx)?;
+                d.flush(&tx, rules.evaluator.package(), steps, &mut lineage.cache)?;
             }
+            // The lineage steps the writer met, and the shapes of what it packed.
+            steps.save(&tx)?;
             count_run(&tx, ledger.run_id, &recorded_batch.counts)
         })();
         if let Err(e) = recorded {

@@ -1,0 +1,511 @@
+//! The compact form of what the state stores as JSON (schema 7): records
+//! (of state, and in a trace's `write` steps) and traces.
+//!
+//! A JSON text is split into its *shape* — the text with each value that is
+//! a string or a number replaced by a placeholder (`"\u{1}"`, `\u{1}`): the
+//! field names, the punctuation, `true`, `false` and `null` — and its
+//! *scalars*, those values' texts in order (a string's without its quotes,
+//! escapes as written). Shapes are stored once, in `json_shapes` (given ids
+//! as lineage steps are, [`crate::lineage::Steps`]); a record is its shape's
+//! id and its scalars. Joining the two gives back the very text, byte for
+//! byte, so whatever read the JSON text reads the same thing.
+//!
+//! A packed value starts with a tag:
+//! - [`NULL`]: none (a `write` step's record before a first write);
+//! - [`RAW`]: the text as it is (a varint length, the bytes): a text that is
+//!   not JSON as this splitter reads it (control characters, bytes outside
+//!   strings that are not ASCII), or whose shape is too long, or when the
+//!   state has [`MAX_SHAPES`] shapes already;
+//! - [`PACKED`]: the shape's id (varint), then each scalar: a varint `len << 1`
+//!   and its bytes, or `i << 1 | 1` for the same text as the record's scalar `i`
+//!   (an id or a date that a nested record repeats: found by a small table of
+//!   the last scalar of each length and first and last byte, so not always);
+//! - [`DIFF`]: the shape and the scalars of the value before it (a `write`
+//!   step's record after, against its record before), but for the scalars
+//!   that changed: their count, then each one's distance from the last
+//!   (varint), length and bytes.
+//!
+//! A trace ([`write_trace`]) is a BLOB: the byte [`TRACE_FORMAT`], then each
+//! step as a varint `id << 2 | kind` (its static part's id, in
+//! `trace_steps`): kind 0 the static part alone, 1 with a key (a lookup, a
+//! state read), 2 with a key and the records before and after (a write).
+//! Read back ([`trace_json`]) it is the JSON form of schemas 2 to 6 (`id`,
+//! `[id, key]`, `[id, key, before, after]`), which [`crate::lineage::Templates`]
+//! spells out as ever.
+
+use serde_json::Value as Json;
+
+/// None.
+pub const NULL: u8 = 0;
+/// The text as it is.
+pub const RAW: u8 = 1;
+/// A shape and its scalars.
+pub const PACKED: u8 = 2;
+/// The scalars that differ from the value before.
+pub const DIFF: u8 = 3;
+/// The first byte of a trace BLOB.
+pub const TRACE_FORMAT: u8 = 1;
+/// Shapes a state holds at most; texts of new shapes past it are kept raw.
+pub const MAX_SHAPES: usize = 10_000;
+/// A longer shape (a record with long lists, say) is not stored: the text is kept raw.
+pub const MAX_SHAPE_BYTES: usize = 2048;
+
+/// The placeholder of a scalar in a shape (a control character: never in JSON text).
+const HOLE: char = '\u{1}';
+/// A string's placeholder.
+const STRING_HOLE: &str = "\"\u{1}\"";
+
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+pub fn get_varint(b: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    let mut shift = 0u32;
+    loop {
+        let byte = *b.get(*pos)?;
+        *pos += 1;
+        if shift > 63 {
+            return None;
+        }
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Some(v);
+        }
+        shift += 7;
+    }
+}
+
+/// A scalar's bytes.
+fn scalar<'t>(text: &'t str, r: &(usize, usize)) -> &'t [u8] {
+    text.as_bytes().get(r.0..r.1).unwrap_or_default()
+}
+
+fn put_bytes(out: &mut Vec<u8>, s: &[u8]) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+fn get_bytes<'b>(b: &'b [u8], pos: &mut usize) -> Option<&'b [u8]> {
+    let len = usize::try_from(get_varint(b, pos)?).ok()?;
+    let end = pos.checked_add(len)?;
+    let s = b.get(*pos..end)?;
+    *pos = end;
+    Some(s)
+}
+
+fn get_str<'b>(b: &'b [u8], pos: &mut usize) -> Option<&'b str> {
+    std::str::from_utf8(get_bytes(b, pos)?).ok()
+}
+
+/// A JSON text split into its shape and scalars (byte ranges of the text).
+#[derive(Debug, Default, Clone)]
+pub struct Split {
+    pub shape: String,
+    pub scalars: Vec<(usize, usize)>,
+}
+
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+impl Split {
+    /// Splits `text`; `false` when it cannot be (see the module's documentation).
+    pub fn split(&mut self, text: &str) -> bool {
+        self.shape.clear();
+        self.scalars.clear();
+        let b = text.as_bytes();
+        let n = b.len();
+        // Bytes of the shape not yet copied start at `run` (copied in one go).
+        let mut run = 0;
+        let mut i = 0;
+        while let Some(&c) = b.get(i) {
+            if c == b'"' {
+                let start = i + 1;
+                let mut j = start;
+                // Strings are short, as a rule: byte by byte, not memchr's setup.
+                loop {
+                    match b.get(j) {
+                        None => return false,
+                        Some(b'"') => break,
+                        Some(b'\\') => j += 2,
+                        Some(_) => j += 1,
+                    }
+                }
+                let mut k = j + 1;
+                while b.get(k).is_some_and(|&x| is_ws(x)) {
+                    k += 1;
+                }
+                if b.get(k) == Some(&b':') {
+                    // A field name: part of the shape (never with a placeholder in it).
+                    if b.get(start..j).is_some_and(|name| name.iter().any(|&x| x < 0x20)) {
+                        return false;
+                    }
+                } else {
+                    self.shape.push_str(text.get(run..i).unwrap_or_default());
+                    self.shape.push_str(STRING_HOLE);
+                    self.scalars.push((start, j));
+                    run = j + 1;
+                }
+                i = j + 1;
+            } else if c == b'-' || c.is_ascii_digit() {
+                let mut j = i + 1;
+                while b.get(j).is_some_and(|&x| x.is_ascii_digit() || matches!(x, b'-' | b'+' | b'.' | b'e' | b'E')) {
+                    j += 1;
+                }
+                self.shape.push_str(text.get(run..i).unwrap_or_default());
+                self.shape.push(HOLE);
+                self.scalars.push((i, j));
+                run = j;
+                i = j;
+            } else if c >= 0x80 || (c < 0x20 && !is_ws(c)) {
+                return false;
+            } else {
+                i += 1;
+            }
+        }
+        self.shape.push_str(text.get(run..n).unwrap_or_default());
+        self.shape.len() <= MAX_SHAPE_BYTES
+    }
+}
+
+/// The changed scalars of `after` against `before` (one shape): a [`DIFF`].
+fn put_diff(before: &str, bs: &[(usize, usize)], after: &str, as_: &[(usize, usize)], out: &mut Vec<u8>) {
+    out.push(DIFF);
+    // The indexes of the scalars that changed, and their ranges in `after`.
+    let changed = || {
+        bs.iter()
+            .zip(as_.iter())
+            .enumerate()
+            .filter(|(_, (x, y))| scalar(before, x) != scalar(after, y))
+            .map(|(i, (_, y))| (i, y))
+    };
+    put_varint(out, changed().count() as u64);
+    let mut next = 0usize;
+    for (i, r) in changed() {
+        put_varint(out, (i - next) as u64);
+        next = i + 1;
+        put_bytes(out, scalar(after, r));
+    }
+}
+
+/// Packs JSON texts, with scratch space kept between calls. (Remembering
+/// the texts packed lately, so that a write's record after, which is the
+/// next write's record before and the record written back at the batch's
+/// end, is split once, cost more in allocations than the splits it saved.)
+#[derive(Debug, Default)]
+pub struct Packer {
+    a: Split,
+    b: Split,
+}
+
+impl Packer {
+    /// Appends `text` packed ([`PACKED`], else [`RAW`]); `shape` gives a
+    /// shape's id (`None`: not stored, so the text is kept raw).
+    pub fn pack(&mut self, text: &str, shape: &mut dyn FnMut(&str) -> Option<i64>, out: &mut Vec<u8>) {
+        let id = if self.a.split(text) { shape(&self.a.shape) } else { None };
+        put_packed(&self.a, id, text, out);
+    }
+
+    /// Appends a `write` step's records: `before`, then `after` (as a
+    /// [`DIFF`] against `before` when both have one shape).
+    pub fn pack_pair(
+        &mut self,
+        before: Option<&str>,
+        after: Option<&str>,
+        shape: &mut dyn FnMut(&str) -> Option<i64>,
+        out: &mut Vec<u8>,
+    ) {
+        let mut before_id = None;
+        match before {
+            None => out.push(NULL),
+            Some(text) => {
+                before_id = if self.a.split(text) { shape(&self.a.shape) } else { None };
+                put_packed(&self.a, before_id, text, out);
+            }
+        }
+        let Some(after) = after else {
+            out.push(NULL);
+            return;
+        };
+        let split = self.b.split(after);
+        if let (Some(_), Some(before), true) = (before_id, before, split) {
+            if self.a.shape == self.b.shape && self.a.scalars.len() == self.b.scalars.len() {
+                return put_diff(before, &self.a.scalars, after, &self.b.scalars, out);
+            }
+        }
+        let id = if split { shape(&self.b.shape) } else { None };
+        put_packed(&self.b, id, after, out);
+    }
+}
+
+fn put_packed(split: &Split, id: Option<i64>, text: &str, out: &mut Vec<u8>) {
+    match id {
+        Some(id) => {
+            out.push(PACKED);
+            put_varint(out, id as u64);
+            let b = text.as_bytes();
+            let scalar = |r: &(usize, usize)| b.get(r.0..r.1).unwrap_or(&[]);
+            // The last scalar seen of each (length, first byte, last byte), plus one.
+            let mut seen = [0u32; 64];
+            for (i, r) in split.scalars.iter().enumerate() {
+                let s = scalar(r);
+                // A value met before in the record (an id, a date, a currency
+                // repeated in a nested record) is the index of the last with its text.
+                let len = r.1 - r.0;
+                let earlier = if len > 2 {
+                    let first = s.first().copied().unwrap_or(0) as usize;
+                    let last = s.last().copied().unwrap_or(0) as usize;
+                    let slot = (len.wrapping_mul(31) ^ first.wrapping_mul(7) ^ last) & 63;
+                    let at = seen.get(slot).copied().unwrap_or(0) as usize;
+                    if let Some(x) = seen.get_mut(slot) {
+                        *x = i as u32 + 1;
+                    }
+                    at.checked_sub(1).filter(|&j| split.scalars.get(j).is_some_and(|q| scalar(q) == s))
+                } else {
+                    None
+                };
+                match earlier {
+                    Some(j) => put_varint(out, ((j as u64) << 1) | 1),
+                    None => {
+                        put_varint(out, (s.len() as u64) << 1);
+                        out.extend_from_slice(s);
+                    }
+                }
+            }
+        }
+        None => {
+            out.push(RAW);
+            put_bytes(out, text.as_bytes());
+        }
+    }
+}
+
+/// Joins a shape with its scalars.
+fn join<'s>(shape: &str, scalars: impl Iterator<Item = &'s str>, out: &mut String) -> Option<()> {
+    let mut scalars = scalars;
+    for (i, part) in shape.split(HOLE).enumerate() {
+        if i > 0 {
+            out.push_str(scalars.next()?);
+        }
+        out.push_str(part);
+    }
+    scalars.next().is_none().then_some(())
+}
+
+/// Reads one packed value at `pos` (`None` inside: [`NULL`]); `before` is
+/// the value a [`DIFF`] is against. `None`: not a packed value, or a shape
+/// the state does not hold.
+pub fn unpack(
+    b: &[u8],
+    pos: &mut usize,
+    before: Option<&str>,
+    shapes: &dyn Fn(i64) -> Option<String>,
+) -> Option<Option<String>> {
+    let tag = *b.get(*pos)?;
+    *pos += 1;
+    match tag {
+        NULL => Some(None),
+        RAW => Some(Some(get_str(b, pos)?.to_string())),
+        PACKED => {
+            let id = i64::try_from(get_varint(b, pos)?).ok()?;
+            let shape = shapes(id)?;
+            let holes = shape.matches(HOLE).count();
+            let mut parts: Vec<&str> = Vec::with_capacity(holes);
+            for _ in 0..holes {
+                let v = get_varint(b, pos)?;
+                let part = if v & 1 == 1 {
+                    *parts.get(usize::try_from(v >> 1).ok()?)?
+                } else {
+                    let len = usize::try_from(v >> 1).ok()?;
+                    let end = pos.checked_add(len)?;
+                    let s = std::str::from_utf8(b.get(*pos..end)?).ok()?;
+                    *pos = end;
+                    s
+                };
+                parts.push(part);
+            }
+            let mut out = String::with_capacity(shape.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+            join(&shape, parts.into_iter(), &mut out)?;
+            Some(Some(out))
+        }
+        DIFF => {
+            let before = before?;
+            let mut split = Split::default();
+            if !split.split(before) {
+                return None;
+            }
+            let mut parts: Vec<&str> = split.scalars.iter().map(|&(s, e)| before.get(s..e).unwrap_or("")).collect();
+            let count = get_varint(b, pos)?;
+            let mut next = 0usize;
+            for _ in 0..count {
+                let i = next.checked_add(usize::try_from(get_varint(b, pos)?).ok()?)?;
+                *parts.get_mut(i)? = get_str(b, pos)?;
+                next = i + 1;
+            }
+            let mut out = String::with_capacity(before.len());
+            join(&split.shape, parts.into_iter(), &mut out)?;
+            Some(Some(out))
+        }
+        _ => None,
+    }
+}
+
+/// Reads a whole packed value (a state record's column).
+pub fn unpack_all(b: &[u8], shapes: &dyn Fn(i64) -> Option<String>) -> Option<String> {
+    let mut pos = 0;
+    let v = unpack(b, &mut pos, None, shapes)??;
+    (pos == b.len()).then_some(v)
+}
+
+/// Step kinds of a trace BLOB.
+pub const STEP: u64 = 0;
+pub const STEP_KEY: u64 = 1;
+pub const STEP_WRITE: u64 = 2;
+
+/// Appends a step's head.
+pub fn put_step(out: &mut Vec<u8>, id: i64, kind: u64) {
+    put_varint(out, ((id as u64) << 2) | kind);
+}
+
+pub fn put_key(out: &mut Vec<u8>, key: &str) {
+    put_bytes(out, key.as_bytes());
+}
+
+/// A trace BLOB in the JSON form of schemas 2 to 6; `None` when it is not one.
+pub fn trace_json(b: &[u8], shapes: &dyn Fn(i64) -> Option<String>) -> Option<Json> {
+    if b.first() != Some(&TRACE_FORMAT) {
+        return None;
+    }
+    let mut pos = 1;
+    let mut steps = Vec::new();
+    while pos < b.len() {
+        let head = get_varint(b, &mut pos)?;
+        let id = Json::from(head >> 2);
+        match head & 3 {
+            STEP => steps.push(id),
+            STEP_KEY => steps.push(Json::Array(vec![id, Json::String(get_str(b, &mut pos)?.to_string())])),
+            STEP_WRITE => {
+                let key = Json::String(get_str(b, &mut pos)?.to_string());
+                let before = unpack(b, &mut pos, None, shapes)?;
+                let after = unpack(b, &mut pos, before.as_deref(), shapes)?;
+                let json = |t: Option<String>| match t {
+                    None => Some(Json::Null),
+                    Some(t) => serde_json::from_str(&t).ok(),
+                };
+                steps.push(Json::Array(vec![id, key, json(before)?, json(after)?]));
+            }
+            _ => return None,
+        }
+    }
+    Some(Json::Array(steps))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use std::collections::HashMap;
+
+    type Known = std::rc::Rc<std::cell::RefCell<HashMap<i64, String>>>;
+
+    fn shapes() -> (impl FnMut(&str) -> Option<i64>, Known) {
+        let map = std::rc::Rc::new(std::cell::RefCell::new(HashMap::<i64, String>::new()));
+        let m = map.clone();
+        let give = move |s: &str| {
+            let mut m = m.borrow_mut();
+            if let Some((id, _)) = m.iter().find(|(_, v)| v.as_str() == s) {
+                return Some(*id);
+            }
+            let id = m.len() as i64 + 1;
+            m.insert(id, s.to_string());
+            Some(id)
+        };
+        (give, map)
+    }
+
+    #[test]
+    fn texts_round_trip_byte_for_byte() {
+        let (mut give, map) = shapes();
+        let read = |id: i64| map.borrow().get(&id).cloned();
+        let mut p = Packer::default();
+        for text in [
+            r#"{"a":"x","b":12.50,"c":null,"d":true,"e":[1,2,{"f":"\"q\\"}],"g":-1e5}"#,
+            r#"{ "spaced" : "yes" , "n" : 0 }"#,
+            r#"{"id":"TS-1","at":"2026-11-01","line":{"id":"TS-1","at":"2026-11-01","n":1,"m":1}}"#,
+            r#"{"ünï":"cödé","k":"\u0001"}"#,
+            "\"just a string\"",
+            "42",
+            "[]",
+            "not json at all: {",
+            "{\"a\":\"unterminated",
+            "{\"ctl\":\"a\u{1}b\"}",
+            "é outside",
+            "",
+        ] {
+            let mut out = Vec::new();
+            p.pack(text, &mut give, &mut out);
+            assert_eq!(unpack_all(&out, &read).as_deref(), Some(text), "{text}");
+        }
+        // Records of one shape share it.
+        let known = map.borrow().len();
+        let mut out = Vec::new();
+        p.pack(r#"{"a":"y","b":1,"c":null,"d":true,"e":[1,2,{"f":"z"}],"g":0}"#, &mut give, &mut out);
+        assert_eq!(out[0], PACKED);
+        assert_eq!(map.borrow().len(), known, "{:?}", map.borrow());
+    }
+
+    #[test]
+    fn a_write_is_kept_as_its_changes() {
+        let (mut give, map) = shapes();
+        let read = |id: i64| map.borrow().get(&id).cloned();
+        let mut p = Packer::default();
+        let before = r#"{"id":"TS-1","hours":"8.00","state":"submitted","note":"a long note that stays the same"}"#;
+        let after = r#"{"id":"TS-1","hours":"8.00","state":"approved","note":"a long note that stays the same"}"#;
+        let other = r#"{"id":"TS-1","hours":"8.00","state":"approved","extra":1}"#;
+        for (b, a) in [
+            (Some(before), Some(after)),
+            (None, Some(after)),
+            (Some(before), None),
+            (Some(before), Some(other)),
+            (Some(before), Some(before)),
+            (None, None),
+            (Some("not json"), Some(after)),
+        ] {
+            let mut out = Vec::new();
+            p.pack_pair(b, a, &mut give, &mut out);
+            let mut pos = 0;
+            let got_b = unpack(&out, &mut pos, None, &read).unwrap();
+            let got_a = unpack(&out, &mut pos, got_b.as_deref(), &read).unwrap();
+            assert_eq!((got_b.as_deref(), got_a.as_deref()), (b, a));
+            assert_eq!(pos, out.len());
+        }
+        let mut alone = Vec::new();
+        p.pack(before, &mut give, &mut alone);
+        let mut out = Vec::new();
+        p.pack_pair(Some(before), Some(after), &mut give, &mut out);
+        // The record after is the one value that changed: tag, count, index, length, "approved".
+        assert_eq!(out.len(), alone.len() + 4 + "approved".len(), "{out:?}");
+        assert_eq!(out[alone.len()], DIFF);
+    }
+
+    #[test]
+    fn damaged_values_are_refused_not_misread() {
+        let read = |_: i64| None;
+        assert_eq!(unpack_all(&[9], &read), None);
+        assert_eq!(unpack_all(&[PACKED, 1], &read), None);
+        assert_eq!(unpack_all(&[RAW, 5, b'a'], &read), None);
+        assert_eq!(trace_json(&[0], &read), None);
+        assert_eq!(trace_json(&[TRACE_FORMAT, 0x80], &read), None);
+        let read1 = |_: i64| Some("{\"a\":\u{1}}".to_string());
+        assert_eq!(unpack_all(&[PACKED, 1, 2, b'7'], &read1).as_deref(), Some("{\"a\":7}"));
+        assert_eq!(unpack_all(&[PACKED, 1], &read1), None);
+        assert_eq!(unpack_all(&[PACKED, 1, 2, b'7', 0], &read1), None);
+        // A reference to a scalar not read yet.
+        assert_eq!(unpack_all(&[PACKED, 1, 1], &read1), None);
+    }
+}
