@@ -84,6 +84,8 @@ impl DecisionIndexes {
 pub struct RowIndex {
     rows: usize,
     columns: Vec<Column>,
+    /// Every column of the table is indexed (rows can be known to match).
+    complete: bool,
 }
 
 #[derive(Debug)]
@@ -94,13 +96,56 @@ struct Column {
     ty: Ty,
     /// Rows that stay candidates whatever the value, in order.
     wild: Vec<u32>,
+    /// Per row, what its cell holds for, compactly: a candidate of another
+    /// column's list is skipped when this column's cell cannot hold (the
+    /// lists intersected row by row, without reading the rows).
+    pass: Vec<Pass>,
     lookup: Lookup,
+}
+
+/// What one row's cell of an indexed column holds for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Not judged here (wild, or several values or intervals): the row passes.
+    Any,
+    /// `-`: holds for every value (and cannot fault).
+    All,
+    /// Exactly the value with this id (a hash column).
+    Key(u32),
+    /// The segments `lo..=hi` (an ordered column; empty when `lo > hi`).
+    Segs(u32, u32),
+}
+
+/// Where the input falls in one column, to test rows' [`Pass`]es.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// No test (a `none` in an ordered column, a value of another shape).
+    Skip,
+    /// The value's id, or `None` when no row lists it.
+    Key(Option<u32>),
+    Seg(u32),
+}
+
+impl Probe {
+    fn admits(self, pass: Pass) -> bool {
+        match (self, pass) {
+            (Probe::Skip, _) | (_, Pass::Any | Pass::All) => true,
+            (Probe::Key(id), Pass::Key(k)) => id == Some(k),
+            (Probe::Seg(s), Pass::Segs(lo, hi)) => lo <= s && s <= hi,
+            _ => true,
+        }
+    }
+
+    /// Whether [`Probe::admits`] is the cell's own answer (it holds, without a fault).
+    fn exact(self, pass: Pass) -> bool {
+        matches!((self, pass), (_, Pass::All) | (Probe::Key(_), Pass::Key(_)) | (Probe::Seg(_), Pass::Segs(..)))
+    }
 }
 
 #[derive(Debug)]
 enum Lookup {
-    /// Value (`none` included) to the rows whose cell lists it, in order.
-    Hash(FxHashMap<KeyPart, Vec<u32>>),
+    /// Value (`none` included) to its id, and by id the rows whose cell lists it, in order.
+    Hash(FxHashMap<KeyPart, u32>, Vec<Vec<u32>>),
     Ordered {
         /// The distinct boundaries, sorted.
         bounds: Vec<Value>,
@@ -112,21 +157,31 @@ enum Lookup {
     },
 }
 
-/// The rows to test for one input, in table order.
-#[derive(Debug, Clone, Copy)]
-pub enum Candidates<'i> {
-    /// Every row (`0..n`).
-    All(usize),
-    /// Two disjoint sorted lists, merged.
-    Lists(&'i [u32], &'i [u32]),
+/// The rows to test for one input, in table order: a list (or every row),
+/// less the rows another indexed column's cell rules out.
+#[derive(Debug, Clone)]
+pub struct Candidates<'i> {
+    /// Two disjoint sorted lists to merge, or `None` for every row.
+    lists: Option<(&'i [u32], &'i [u32])>,
+    rows: usize,
+    /// The columns to test each listed row's [`Pass`] against, with the input's probe.
+    probes: smallvec::SmallVec<[(&'i [Pass], Probe); 6]>,
+    /// Every column of the table has a probe: a row whose passes are all
+    /// exact matches without being read.
+    complete: bool,
 }
 
 impl<'i> Candidates<'i> {
-    /// How many rows it holds.
+    /// Every row of a table of `rows`.
+    pub fn all(rows: usize) -> Candidates<'i> {
+        Candidates { lists: None, rows, probes: smallvec::SmallVec::new(), complete: false }
+    }
+
+    /// At most how many rows it holds.
     pub fn len(&self) -> usize {
-        match self {
-            Candidates::All(n) => *n,
-            Candidates::Lists(a, b) => a.len() + b.len(),
+        match self.lists {
+            None => self.rows,
+            Some((a, b)) => a.len() + b.len(),
         }
     }
 
@@ -134,20 +189,33 @@ impl<'i> Candidates<'i> {
         self.len() == 0
     }
 
-    /// The candidates from row `from` on, in table order.
-    pub fn from(self, from: usize) -> CandidateIter<'i> {
-        match self {
-            Candidates::All(n) => CandidateIter::Range(from, n),
-            Candidates::Lists(a, b) => {
+    /// The candidates from row `from` on, in table order, each with
+    /// whether it is known to match (its every cell judged by the index:
+    /// it holds, and cannot fault). The others must be read.
+    pub fn from<'s>(&'s self, from: usize) -> impl Iterator<Item = (usize, bool)> + use<'s, 'i> {
+        let rows = match self.lists {
+            None => CandidateIter::Range(from, self.rows),
+            Some((a, b)) => {
                 let at = |l: &'i [u32]| l.get(l.partition_point(|r| (*r as usize) < from)..).unwrap_or(&[]);
                 CandidateIter::Merge(at(a), at(b))
             }
-        }
+        };
+        rows.filter_map(move |r| {
+            let mut exact = self.complete;
+            for (pass, probe) in &self.probes {
+                let p = pass.get(r).copied().unwrap_or(Pass::Any);
+                if !probe.admits(p) {
+                    return None;
+                }
+                exact &= probe.exact(p);
+            }
+            Some((r, exact))
+        })
     }
 }
 
-/// The iterator of [`Candidates::from`].
-pub enum CandidateIter<'i> {
+/// The rows of [`Candidates::from`] before the other columns' tests.
+enum CandidateIter<'i> {
     Range(usize, usize),
     Merge(&'i [u32], &'i [u32]),
 }
@@ -200,30 +268,40 @@ impl RowIndex {
             })
             .collect();
         let mut columns = Vec::new();
+        let mut complete = true;
         for pos in 0..d.columns.len() {
-            if let Some(c) = Column::build(d, pos, &first_fault) {
-                if c.wild.len() < rows {
-                    columns.push(c);
-                }
+            match Column::build(d, pos, &first_fault) {
+                Some(c) if c.wild.len() < rows => columns.push(c),
+                // Kept for its passes alone (`-` everywhere, say), not to narrow.
+                Some(c) if c.pass.iter().all(|p| *p != Pass::Any) => columns.push(c),
+                _ => complete = false,
             }
         }
-        (!columns.is_empty()).then_some(RowIndex { rows, columns })
+        let narrows = columns.iter().any(|c| c.wild.len() < rows);
+        narrows.then_some(RowIndex { rows, columns, complete })
     }
 
     /// The rows worth testing for the inputs in `frame` (the decision's
     /// parameters by slot): the smallest list any column gives.
     pub fn candidates<'i>(&'i self, frame: &[Value]) -> Candidates<'i> {
-        let mut best = Candidates::All(self.rows);
+        let mut best: Option<(&'i [u32], &'i [u32])> = None;
+        let mut best_len = self.rows;
+        let mut probes = smallvec::SmallVec::new();
         for c in &self.columns {
             let v = frame.get(c.param as usize).unwrap_or(&Value::None);
-            if let Some(list) = c.rows_for(v) {
-                let here = Candidates::Lists(list, &c.wild);
-                if here.len() < best.len() {
-                    best = here;
+            if let Some((list, probe)) = c.rows_for(v) {
+                let len = list.len() + c.wild.len();
+                if len < best_len {
+                    best = Some((list, &c.wild));
+                    best_len = len;
+                }
+                if probe != Probe::Skip {
+                    probes.push((c.pass.as_slice(), probe));
                 }
             }
         }
-        best
+        let complete = self.complete && probes.len() == self.columns.len();
+        Candidates { lists: best, rows: self.rows, probes, complete }
     }
 
     /// How many columns are indexed (for tests and reports).
@@ -246,29 +324,52 @@ impl Column {
             d.rows.get(r).and_then(|row| row.cells.get(pos)).filter(|_| usable)
         };
         let mut wild = Vec::new();
+        let mut pass = vec![Pass::Any; d.rows.len()];
         if !ordered {
-            let mut keys: FxHashMap<KeyPart, Vec<u32>> = FxHashMap::default();
+            let mut ids: FxHashMap<KeyPart, u32> = FxHashMap::default();
+            let mut lists: Vec<Vec<u32>> = Vec::new();
             for r in 0..d.rows.len() {
                 match cell(r) {
                     Some(CellTest::In { values, negated: false }) if values.iter().all(|c| const_fits(&ty, c)) => {
                         for c in values {
-                            let list = keys.entry(KeyPart::of(&const_value(c))).or_default();
-                            if list.last() != Some(&(r as u32)) {
-                                list.push(r as u32);
+                            let next = lists.len() as u32;
+                            let id = *ids.entry(KeyPart::of(&const_value(c))).or_insert(next);
+                            if id == next {
+                                lists.push(Vec::new());
+                            }
+                            if let [_] = values.as_slice() {
+                                if let Some(p) = pass.get_mut(r) {
+                                    *p = Pass::Key(id);
+                                }
+                            }
+                            if let Some(list) = lists.get_mut(id as usize) {
+                                if list.last() != Some(&(r as u32)) {
+                                    list.push(r as u32);
+                                }
                             }
                         }
                     }
-                    _ => wild.push(r as u32),
+                    other => {
+                        if let (Some(CellTest::Any), Some(p)) = (other, pass.get_mut(r)) {
+                            *p = Pass::All;
+                        }
+                        wild.push(r as u32)
+                    }
                 }
             }
-            return Some(Column { param, ty, wild, lookup: Lookup::Hash(keys) });
+            return Some(Column { param, ty, wild, pass, lookup: Lookup::Hash(ids, lists) });
         }
         // An ordered column: each indexed cell as a union of intervals.
         let mut specs: Vec<(u32, Spec)> = Vec::new();
         for r in 0..d.rows.len() {
             match cell(r).and_then(|c| spec(&ty, c)) {
                 Some(s) => specs.push((r as u32, s)),
-                None => wild.push(r as u32),
+                None => {
+                    if let (Some(CellTest::Any), Some(p)) = (cell(r), pass.get_mut(r)) {
+                        *p = Pass::All;
+                    }
+                    wild.push(r as u32)
+                }
             }
         }
         let mut bounds: Vec<Value> = Vec::new();
@@ -306,6 +407,14 @@ impl Column {
             }
             mine.sort_unstable();
             mine.dedup();
+            if let (Some(p), Some(first), Some(last)) = (pass.get_mut(*r as usize), mine.first(), mine.last()) {
+                // One run of segments: the prefilter is exact; gaps: not judged.
+                if last - first + 1 == mine.len() {
+                    *p = Pass::Segs(*first as u32, *last as u32);
+                }
+            } else if let Some(p) = pass.get_mut(*r as usize) {
+                *p = Pass::Segs(1, 0);
+            }
             used += mine.len();
             if used > budget {
                 return None;
@@ -316,24 +425,29 @@ impl Column {
                 }
             }
         }
-        Some(Column { param, ty, wild, lookup: Lookup::Ordered { bounds, segs, none_rows } })
+        Some(Column { param, ty, wild, pass, lookup: Lookup::Ordered { bounds, segs, none_rows } })
     }
 
-    /// The rows (besides the wild ones) whose cell can match `v`; `None`
-    /// when the value is not of the column's type (no narrowing).
-    fn rows_for(&self, v: &Value) -> Option<&[u32]> {
+    /// The rows (besides the wild ones) whose cell can match `v`, and the
+    /// probe to test rows' [`Pass`]es with; `None` when the value is not of
+    /// the column's type (no narrowing).
+    fn rows_for(&self, v: &Value) -> Option<(&[u32], Probe)> {
         if !v.is_none() && !value_fits(&self.ty, v) {
             return None;
         }
         Some(match &self.lookup {
-            Lookup::Hash(keys) => keys.get(&KeyPart::of(v)).map(|l| l.as_slice()).unwrap_or(&[]),
+            Lookup::Hash(ids, lists) => match ids.get(&KeyPart::of(v)) {
+                Some(id) => (lists.get(*id as usize).map(|l| l.as_slice()).unwrap_or(&[]), Probe::Key(Some(*id))),
+                None => (&[], Probe::Key(None)),
+            },
             Lookup::Ordered { bounds, segs, none_rows } => {
                 if v.is_none() {
-                    return Some(none_rows);
+                    return Some((none_rows, Probe::Skip));
                 }
                 let i = bounds.partition_point(|b| cmp_plain(b, v) == Some(Ordering::Less));
                 let at = bounds.get(i).is_some_and(|b| cmp_plain(b, v) == Some(Ordering::Equal));
-                segs.get(2 * i + usize::from(at)).map(|l| l.as_slice()).unwrap_or(&[])
+                let seg = 2 * i + usize::from(at);
+                (segs.get(seg).map(|l| l.as_slice()).unwrap_or(&[]), Probe::Seg(seg as u32))
             }
         })
     }
@@ -576,7 +690,7 @@ pub fn cell_matches(pkg: &ir::Package, cell: &CellTest, v: &Value, frame: &[Valu
 pub fn candidates<'i>(d: &ir::DecisionDef, index: Option<&'i RowIndex>, frame: &[Value]) -> Candidates<'i> {
     match index {
         Some(i) => i.candidates(frame),
-        None => Candidates::All(d.rows.len()),
+        None => Candidates::all(d.rows.len()),
     }
 }
 
@@ -589,7 +703,10 @@ pub fn next_match(
     frame: &[Value],
     from: usize,
 ) -> Result<Option<usize>, Fault> {
-    for r in candidates(d, index, frame).from(from) {
+    for (r, known) in candidates(d, index, frame).from(from) {
+        if known {
+            return Ok(Some(r));
+        }
         if let Some(row) = d.rows.get(r) {
             if row_matches(pkg, d, row, frame)? {
                 return Ok(Some(r));

@@ -535,11 +535,13 @@ impl<'a> Interp<'a> {
         // read in table order as the row-by-row reading does (dindex.rs).
         let index = self.decisions.and_then(|i| i.get(di));
         let candidates = dindex::candidates(d, index, frame);
-        let rows = candidates.from(0).filter_map(|r| d.rows.get(r).map(|row| (r, row)));
+        // A row the index knows to match (every cell judged: it holds and
+        // cannot fault) is not read again.
+        let rows = candidates.from(0).filter_map(|(r, known)| d.rows.get(r).map(|row| (r, row, known)));
         match d.hit {
             Hit::First => {
-                for (ri, row) in rows {
-                    if self.row_matches(d, row, frame)? {
+                for (ri, row, known) in rows {
+                    if known || self.row_matches(d, row, frame)? {
                         return self.row_output(d, ri, row, frame);
                     }
                 }
@@ -547,8 +549,8 @@ impl<'a> Interp<'a> {
             }
             Hit::Unique => {
                 let mut found: Option<(usize, &ir::DecisionRow)> = None;
-                for (ri, row) in rows {
-                    if self.row_matches(d, row, frame)? {
+                for (ri, row, known) in rows {
+                    if known || self.row_matches(d, row, frame)? {
                         if let Some((_, first)) = found {
                             let (first, second) = (self.pkg.loc_string(first.loc), self.pkg.loc_string(row.loc));
                             return Err(Fault::rows_conflict(&d.name, &first, &second, loc, &self.pkg.loc_string(loc)));
@@ -564,8 +566,8 @@ impl<'a> Interp<'a> {
             Hit::Any => {
                 // Every matching row must give an output equal to the first's.
                 let mut found: Option<(&ir::DecisionRow, Value)> = None;
-                for (ri, row) in rows {
-                    if self.row_matches(d, row, frame)? {
+                for (ri, row, known) in rows {
+                    if known || self.row_matches(d, row, frame)? {
                         let v = self.row_output(d, ri, row, frame)?;
                         match &found {
                             Some((first, fv)) => {
@@ -591,8 +593,8 @@ impl<'a> Interp<'a> {
             }
             Hit::Collect => {
                 let mut out = Vec::new();
-                for (ri, row) in rows {
-                    if self.row_matches(d, row, frame)? {
+                for (ri, row, known) in rows {
+                    if known || self.row_matches(d, row, frame)? {
                         out.push(self.row_output(d, ri, row, frame)?);
                     }
                 }
@@ -600,8 +602,8 @@ impl<'a> Interp<'a> {
             }
             Hit::CollectAgg(agg) => {
                 let mut acc = dindex::collect_start(d, agg);
-                for (ri, row) in rows {
-                    if !self.row_matches(d, row, frame)? {
+                for (ri, row, known) in rows {
+                    if !known && !self.row_matches(d, row, frame)? {
                         continue;
                     }
                     let v = self.row_output(d, ri, row, frame)?;
