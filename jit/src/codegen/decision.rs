@@ -229,6 +229,45 @@ impl BodyLowering<'_, '_, '_> {
         Ok(())
     }
 
+    /// A chunk of a large decision's computed outputs: the row given in the
+    /// fourth argument (in `rows`) writes its output to the result cell.
+    pub(super) fn decision_outputs(
+        &mut self,
+        index: usize,
+        d: &ir::DecisionDef,
+        rows: &[usize],
+    ) -> Result<(), Unsupported> {
+        for i in 0..d.params.len() {
+            let src = self.builder.ins().iadd_imm_s(self.inputs, (i * CELL) as i64);
+            let dst = self.local(i as u32);
+            self.copy_cell(src, dst);
+        }
+        let dst = self.result_or_meta;
+        let r = self.site;
+        let done = self.builder.create_block();
+        let blocks: Vec<Block> = rows.iter().map(|_| self.builder.create_block()).collect();
+        let done_call = self.builder.func.dfg.block_call(done, &[]);
+        let mut targets = vec![done_call; d.rows.len()];
+        for (ri, blk) in rows.iter().zip(blocks.iter()) {
+            if let Some(t) = targets.get_mut(*ri) {
+                *t = self.builder.func.dfg.block_call(*blk, &[]);
+            }
+        }
+        let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(done_call, &targets));
+        let r32 = self.builder.ins().ireduce(types::I32, r);
+        self.builder.ins().br_table(r32, jt);
+        for (ri, blk) in rows.iter().zip(blocks) {
+            self.builder.switch_to_block(blk);
+            if let Some(row) = d.rows.get(*ri) {
+                self.row_output(index, d, row, dst)?;
+            }
+            self.ret(0);
+        }
+        self.builder.switch_to_block(done);
+        self.ret(0);
+        Ok(())
+    }
+
     /// `decision_next` from row `from`: the matching row, or -1 (a fault returns).
     fn next_row(&mut self, di: DecisionIndex, from: CValue) -> CValue {
         let args = self.local(0);
@@ -254,46 +293,24 @@ impl BodyLowering<'_, '_, '_> {
     }
 
     /// The rows' outputs as constant cells (one per row: the value, or a
-    /// record of constants), kept in the store: its address, and which rows
-    /// have outputs that are not all constants (their cell is unused).
+    /// record of constants), kept in the store: its address. A row whose
+    /// outputs are not all constants has a none cell, unused: its output
+    /// comes from its chunk's function (`Compiled::outputs`).
     fn large_outputs(&mut self, d: &ir::DecisionDef) -> LargeOutputs {
         let pkg = self.lowering.shared.pkg.clone();
         let out_ty = match d.output_record {
             Some(r) => Ty::Record(r),
             None => d.ret.clone(),
         };
-        let field_tys: Vec<Ty> = match d.output_record.and_then(|r| pkg.record(r)) {
-            Some(def) => def.fields.iter().map(|f| f.ty.clone()).collect(),
-            None => Vec::new(),
-        };
         let mut cells = Vec::with_capacity(d.rows.len());
-        let mut computed = Vec::new();
-        for (ri, row) in d.rows.iter().enumerate() {
-            let consts: Option<Vec<canon_runtime::Value>> = row
-                .outputs
-                .iter()
-                .map(|o| match &o.kind {
-                    ExprKind::Const(c) => Some(canon_runtime::interp::const_value(c)),
-                    _ => None,
-                })
-                .collect();
-            let value = match consts {
-                Some(vs) if d.output_record.is_some() && vs.len() == field_tys.len() => {
-                    Some(canon_runtime::Value::Record(vs.into()))
-                }
-                Some(mut vs) if d.output_record.is_none() && vs.len() == 1 => vs.pop(),
-                _ => None,
-            };
-            match value {
+        for row in &d.rows {
+            match constant_output(&pkg, d, row) {
                 Some(v) => cells.push(self.lowering.shared.store.cell_of(&pkg, &out_ty, &v)),
-                None => {
-                    cells.push(crate::cell::Cell::none());
-                    computed.push(ri);
-                }
+                None => cells.push(crate::cell::Cell::none()),
             }
         }
         let table = self.lowering.shared.store.keep_cells(cells);
-        LargeOutputs { table, computed }
+        LargeOutputs { table }
     }
 
     /// Writes the output of row `r` (a run-time row index) to `dst`.
@@ -307,25 +324,33 @@ impl BodyLowering<'_, '_, '_> {
     ) -> Result<(), Unsupported> {
         let join = self.builder.create_block();
         let constant = self.builder.create_block();
-        if outputs.computed.is_empty() {
+        let chunks = self.lowering.compiled.outputs.get(&index).cloned().unwrap_or_default();
+        if chunks.is_empty() {
             self.builder.ins().jump(constant, &[]);
         } else {
-            let blocks: Vec<Block> = outputs.computed.iter().map(|_| self.builder.create_block()).collect();
+            // A computed row's output comes from its chunk's function, given
+            // the parameter cells, the result cell and the row.
+            let blocks: Vec<Block> = chunks.iter().map(|_| self.builder.create_block()).collect();
             let const_call = self.builder.func.dfg.block_call(constant, &[]);
             let mut targets = vec![const_call; d.rows.len()];
-            for (ri, blk) in outputs.computed.iter().zip(blocks.iter()) {
-                if let Some(t) = targets.get_mut(*ri) {
-                    *t = self.builder.func.dfg.block_call(*blk, &[]);
+            for ((rows, _), blk) in chunks.iter().zip(blocks.iter()) {
+                for ri in rows {
+                    if let Some(t) = targets.get_mut(*ri) {
+                        *t = self.builder.func.dfg.block_call(*blk, &[]);
+                    }
                 }
             }
             let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(const_call, &targets));
             let r32 = self.builder.ins().ireduce(types::I32, r);
             self.builder.ins().br_table(r32, jt);
-            for (ri, blk) in outputs.computed.iter().zip(blocks) {
+            for ((_, id), blk) in chunks.iter().zip(blocks) {
                 self.builder.switch_to_block(blk);
-                if let Some(row) = d.rows.get(*ri) {
-                    self.row_output(index, d, row, dst)?;
-                }
+                let fr = self.func_ref(*id);
+                let args = self.local(0);
+                let call = self.builder.ins().call(fr, &[self.ctx, args, dst, r]);
+                let z = self.builder.ins().iconst(types::I32, 0);
+                let st = self.builder.inst_results(call).first().copied().unwrap_or(z);
+                self.propagate(st);
                 self.builder.ins().jump(join, &[]);
             }
         }
@@ -797,8 +822,30 @@ impl BodyLowering<'_, '_, '_> {
     }
 }
 
-/// A large decision's outputs: constant cells by row, and the rows computed instead.
+/// A large decision's outputs: constant cells by row.
 pub(super) struct LargeOutputs {
     table: usize,
-    computed: Vec<usize>,
+}
+
+/// The output of a row of `d` when it is a constant (a record of constants
+/// for a record output), as the interpreter would evaluate it.
+pub(super) fn constant_output(
+    pkg: &ir::Package,
+    d: &ir::DecisionDef,
+    row: &ir::DecisionRow,
+) -> Option<canon_runtime::Value> {
+    let consts: Option<Vec<canon_runtime::Value>> = row
+        .outputs
+        .iter()
+        .map(|o| match &o.kind {
+            ExprKind::Const(c) => Some(canon_runtime::interp::const_value(c)),
+            _ => None,
+        })
+        .collect();
+    let fields = d.output_record.and_then(|r| pkg.record(r)).map(|def| def.fields.len());
+    match (consts, fields) {
+        (Some(vs), Some(n)) if vs.len() == n => Some(canon_runtime::Value::Record(vs.into())),
+        (Some(mut vs), None) if vs.len() == 1 => vs.pop(),
+        _ => None,
+    }
 }
