@@ -411,3 +411,31 @@ on E as e { emit out R { r: d(e.amount, e.limit, e.k) } }
         assert_eq!(want, got, "min_rows {min_rows}");
     }
 }
+
+/// A large table whose outputs are computed: the JIT compiles them in
+/// functions of 128 rows; rows of every chunk (and constant rows between
+/// them) give the interpreter's outputs, under `first` and `collect`.
+#[test]
+fn computed_outputs_across_chunks() {
+    let mut src =
+        String::from("event E as \"e\" { n: Int }\nrecord R { first: Text?, all: List<Text> }\ndestination out: R\n");
+    for (name, hit, ret) in [("one", "first", "Text?"), ("every", "collect", "Text")] {
+        src.push_str(&format!("decision {name}(n: Int) -> {ret}\n  hit {hit}\n  | n || r |\n"));
+        for i in 0..300 {
+            let out = if i % 7 == 3 { format!("\"c{i}\"") } else { format!("\"r{i}-{{n}}\"") };
+            src.push_str(&format!("  | [{i}..{}] || {out} |\n", i + 2));
+        }
+    }
+    src.push_str("on E as e { emit out R { first: one(e.n), all: every(e.n) } }\n");
+    let pkg = package::from_sources(PathBuf::from("."), vec![("c.canon".into(), src.clone())]);
+    assert!(!pkg.has_errors(), "{:?}", pkg.diagnostics().iter().find(|d| d.is_error()));
+    let checked = pkg.package();
+    let tables = Tables::empty(&checked);
+    let reference = Engine::with_min_index_rows(checked.clone(), tables.clone(), usize::MAX);
+    let jit = JitEngine::with_options(checked.clone(), &tables, true, 64).unwrap();
+    for n in -1..305 {
+        let line = format!(r#"{{"specversion":"1.0","id":"{n}","source":"s","type":"e","data":{{"n":{n}}}}}"#);
+        let want = traced(&reference.evaluate_traced(1, &line));
+        assert_eq!(want, traced(&jit.evaluate_traced(1, &line)), "n = {n}");
+    }
+}
