@@ -67,16 +67,34 @@ unsafe impl Sync for JitEngine {}
 impl JitEngine {
     /// Compiles a checked package (without errors) and its loaded tables.
     pub fn new(pkg: Arc<ir::Package>, tables: &Tables) -> Result<JitEngine, Unsupported> {
-        JitEngine::build(pkg, tables, false)
+        JitEngine::build(pkg, tables, false, canon_runtime::dindex::DEFAULT_MIN_ROWS)
     }
 
     /// As [`JitEngine::new`], compiled to record lineage: use
     /// [`JitEngine::evaluate_traced`]. A little slower than untraced code.
     pub fn with_lineage(pkg: Arc<ir::Package>, tables: &Tables) -> Result<JitEngine, Unsupported> {
-        JitEngine::build(pkg, tables, true)
+        JitEngine::build(pkg, tables, true, canon_runtime::dindex::DEFAULT_MIN_ROWS)
     }
 
-    fn build(pkg: Arc<ir::Package>, tables: &Tables, traced: bool) -> Result<JitEngine, Unsupported> {
+    /// As [`JitEngine::new`] (or [`JitEngine::with_lineage`]), with the
+    /// decision tables of at least `min_index_rows` rows matched through
+    /// their index by a helper instead of inline code (`usize::MAX`: none).
+    /// Tests use a low threshold to compare the two readings.
+    pub fn with_options(
+        pkg: Arc<ir::Package>,
+        tables: &Tables,
+        lineage: bool,
+        min_index_rows: usize,
+    ) -> Result<JitEngine, Unsupported> {
+        JitEngine::build(pkg, tables, lineage, min_index_rows)
+    }
+
+    fn build(
+        pkg: Arc<ir::Package>,
+        tables: &Tables,
+        traced: bool,
+        min_index_rows: usize,
+    ) -> Result<JitEngine, Unsupported> {
         let start = Instant::now();
         let mut store = Store::default();
         let mut native_tables = Vec::new();
@@ -140,6 +158,7 @@ impl JitEngine {
             has_state: pkg.has_state(),
             traced,
             store,
+            decisions: Arc::new(canon_runtime::dindex::DecisionIndexes::build(&pkg, min_index_rows)),
         });
 
         let mut flags = settings::builder();

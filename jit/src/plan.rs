@@ -174,8 +174,9 @@ impl MixedPlan {
         // A row's cells are tested left to right and the first that fails
         // ends its test (§5), so a cell right of it raises no fault. The
         // only tests that can fault are ordered ones on Money (two
-        // currencies): a row may be skipped on an indexed column only if
-        // that column comes before every such cell.
+        // currencies), against a constant or a parameter, alone or in a
+        // list: a row may be skipped on an indexed column only if that
+        // column comes before every such cell.
         let faulting = (0..d.columns.len())
             .find(|&pos| {
                 let money = d
@@ -183,10 +184,7 @@ impl MixedPlan {
                     .get(pos)
                     .and_then(|c| d.params.get(*c as usize))
                     .is_some_and(|(_, t)| matches!(t.strip(), Ty::Money));
-                money
-                    && d.rows
-                        .iter()
-                        .any(|r| matches!(r.cells.get(pos), Some(CellTest::Cmp { .. } | CellTest::Range { .. })))
+                d.rows.iter().any(|r| r.cells.get(pos).is_some_and(|c| canon_runtime::dindex::can_fault(c, money)))
             })
             .unwrap_or(d.columns.len());
         // The indexed columns with their positions in the table.

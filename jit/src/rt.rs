@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bumpalo::Bump;
 use canon_compiler::ir::{self, Builtin, CmpOp, Loc};
 use canon_compiler::types::{OrdKind, Ty};
+use canon_runtime::dindex::{self, DecisionIndexes};
 use canon_runtime::outcome::{Rejection, TraceEvent};
 use canon_runtime::state::{self, Txn};
 use canon_runtime::value::KeyPart;
@@ -43,6 +44,10 @@ pub struct Shared {
     pub traced: bool,
     /// Memory behind constant and table cells (never freed while compiled code lives).
     pub store: Store,
+    /// The indexes of the large decision tables, shared with the
+    /// interpreter's code (`canon_runtime::dindex`): a table of at least
+    /// `min_rows()` rows is matched by `decision_next`, not by inline code.
+    pub decisions: Arc<DecisionIndexes>,
 }
 
 /// A `reject` (or failed `check`/`require`) in the source: its code and location.
@@ -94,6 +99,14 @@ pub struct Store {
 }
 
 impl Store {
+    /// Keeps constant cells (a large decision's outputs, by row) alive; their address.
+    pub fn keep_cells(&mut self, xs: Vec<Cell>) -> usize {
+        let b = xs.into_boxed_slice();
+        let at = b.as_ptr() as usize;
+        self.cells.push(b);
+        at
+    }
+
     /// Keeps a constant array (a decision's index) alive; its address.
     pub fn keep_u32(&mut self, xs: Vec<u32>) -> usize {
         let b = xs.into_boxed_slice();
@@ -620,6 +633,19 @@ helpers! {
     decision_conflict: TakesThree<DecisionIndex>,
     /// No row matched a decision with a required result; `a` holds the call's location index.
     decision_no_row: TakesOne<DecisionIndex>,
+    /// A large decision: the first row at or after the Int `b` that matches
+    /// the parameter cells `a` points to (an Int, -1 for none), read through
+    /// its index as the interpreter reads it; a fault of a cell is final.
+    decision_next: TwoToCell<DecisionIndex>,
+    /// A large decision: how many rows its index leaves to test for the
+    /// parameter cells `a` points to (at least as many as can match).
+    decision_bound: OneToCell<DecisionIndex>,
+    /// A large decision under `collect sum/count/min/max`: the output `b` of
+    /// the row whose index the Int `c` holds, accumulated into `a`; a fault is
+    /// final, at the row.
+    decision_agg: ArgsToCell<DecisionIndex>,
+    /// Lineage: the row of a large decision whose index `a` holds matched.
+    trace_row_at: TakesOne<DecisionIndex>,
     /// Reads state: `a` points to the key cells; the record, or none.
     state_get: OneToCell<StateSiteIndex>,
     /// `put`: writes the record `a` under its key.
@@ -1406,6 +1432,129 @@ extern "C" fn decision_no_row(
     let loc = ctx.shared.locs.get(cell_arg(a).i64() as usize).copied().unwrap_or_default();
     ctx.fault = Some(canon_runtime::outcome::Fault::no_row(&d.name, loc, &pkg.loc_string(loc)));
     1
+}
+
+// ------------------------------------------------------------------ large decisions
+
+/// The parameter values of decision `d` from the cells `a` points to (one
+/// per parameter); records and lists, which no cell tests, stay none.
+fn decision_frame(pkg: &ir::Package, d: &ir::DecisionDef, a: *const Cell) -> smallvec::SmallVec<[Value; 8]> {
+    let n = d.params.len();
+    // SAFETY: compiled code passes the decision's parameter cells, in order.
+    let cells: &[Cell] = if a.is_null() || n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(a, n) } };
+    d.params
+        .iter()
+        .zip(cells)
+        .map(|((_, ty), c)| match ty.strip() {
+            Ty::Record(_) | Ty::List(_) => Value::None,
+            // SAFETY: a live cell of the parameter's type.
+            _ => unsafe { from_cell(pkg, ty, c) },
+        })
+        .collect()
+}
+
+/// Runs a large-decision helper: its faults are final (a cell's
+/// `CURRENCY_MISMATCH` names the row, as the interpreter's), and so is a panic.
+fn guard_decision(
+    ctx: *mut Ctx<'_>,
+    dst: *mut Cell,
+    aux: i64,
+    f: impl FnOnce(&mut Ctx<'_>, &ir::DecisionDef, Option<&dindex::RowIndex>) -> Result<Cell, canon_runtime::outcome::Fault>,
+) -> i32 {
+    // SAFETY: compiled code always passes the live context of this event.
+    let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
+    let shared = ctx.shared;
+    let di = DecisionIndex::decode(aux).index();
+    let Some(d) = shared.pkg.decisions.get(di) else { return 1 };
+    let index = shared.decisions.get(di);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(ctx, d, index)));
+    let fault = match r {
+        Ok(Ok(c)) => {
+            if !dst.is_null() {
+                // SAFETY: `dst` is a cell of the caller's frame or arena.
+                unsafe { *dst = c };
+            }
+            return 0;
+        }
+        Ok(Err(fault)) => fault,
+        Err(_) => {
+            let internal = Fault::InvalidArgument("internal error in a JIT helper".into());
+            canon_runtime::outcome::Fault::from_stdlib(&internal, d.loc, &shared.pkg.loc_string(d.loc))
+        }
+    };
+    ctx.fault = Some(fault);
+    1
+}
+
+extern "C" fn decision_next(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard_decision(ctx, dst, aux, |ctx, d, index| {
+        let pkg = &ctx.shared.pkg;
+        let frame = decision_frame(pkg, d, a);
+        let from = cell_arg(b).i64().max(0) as usize;
+        let found = dindex::next_match(pkg, d, index, &frame, from)?;
+        Ok(Cell::from_i64(found.map_or(-1, |r| r as i64)))
+    })
+}
+
+extern "C" fn decision_bound(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard_decision(ctx, dst, aux, |ctx, d, index| {
+        let frame = decision_frame(&ctx.shared.pkg, d, a);
+        Ok(Cell::from_i64(dindex::candidates(d, index, &frame).len() as i64))
+    })
+}
+
+extern "C" fn decision_agg(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    b: *const Cell,
+    c: *const Cell,
+    dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard_decision(ctx, dst, aux, |ctx, d, _| {
+        let pkg = &ctx.shared.pkg;
+        let ir::Hit::CollectAgg(agg) = d.hit else { return Ok(*cell_arg(a)) };
+        let out = d.ret.strip().clone();
+        let acc_ty = if agg == ir::CollectAgg::Count { Ty::Int } else { out.clone() };
+        let loc = d.rows.get(cell_arg(c).i64().max(0) as usize).map(|r| r.loc).unwrap_or(d.loc);
+        // SAFETY: the accumulator and the row's output, live cells of these types.
+        let (acc, v) = unsafe { (from_cell(pkg, &acc_ty, cell_arg(a)), from_cell(pkg, &out, cell_arg(b))) };
+        let r = dindex::collect_step(pkg, agg, acc, v, loc)?;
+        Ok(to_cell(pkg, &ctx.arena, &acc_ty, &r))
+    })
+}
+
+extern "C" fn trace_row_at(
+    ctx: *mut Ctx<'_>,
+    a: *const Cell,
+    _b: *const Cell,
+    _c: *const Cell,
+    _dst: *mut Cell,
+    aux: i64,
+) -> i32 {
+    guard(ctx, std::ptr::null_mut(), |ctx| {
+        let pkg = &ctx.shared.pkg;
+        let (di, ri) = (DecisionIndex::decode(aux).index(), cell_arg(a).i64().max(0) as usize);
+        if let (Some(t), Some(d)) = (ctx.trace.as_mut(), pkg.decisions.get(di)) {
+            let at = d.rows.get(ri).map(|r| pkg.loc_string(r.loc)).unwrap_or_default();
+            t.push(TraceEvent::DecisionRow { decision: d.name.clone(), row: ri + 1, at });
+        }
+        Ok(Cell::none())
+    })
 }
 
 // ------------------------------------------------------------------ state

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use crate::coverage::Recorder;
 use crate::decode::Decoder;
+use crate::dindex::DecisionIndexes;
 use crate::encode;
 use std::cell::RefCell;
 
@@ -58,6 +59,8 @@ pub struct Outcome {
 pub struct Engine {
     pkg: Arc<ir::Package>,
     tables: Arc<Tables>,
+    /// The indexes of the package's large decision tables, built once here.
+    decisions: Arc<DecisionIndexes>,
 }
 
 pub type Trace = RefCell<Vec<TraceEvent>>;
@@ -127,7 +130,20 @@ pub fn envelope(line: &str) -> Option<(Envelope, Option<Cow<'_, str>>)> {
 
 impl Engine {
     pub fn new(pkg: Arc<ir::Package>, tables: Tables) -> Engine {
-        Engine { pkg, tables: Arc::new(tables) }
+        Engine::with_min_index_rows(pkg, tables, crate::dindex::DEFAULT_MIN_ROWS)
+    }
+
+    /// As [`Engine::new`], indexing the decision tables of at least
+    /// `min_rows` rows (`usize::MAX`: none, every table read row by row).
+    /// The answers are the same either way; tests compare them.
+    pub fn with_min_index_rows(pkg: Arc<ir::Package>, tables: Tables, min_rows: usize) -> Engine {
+        let decisions = Arc::new(DecisionIndexes::build(&pkg, min_rows));
+        Engine { pkg, tables: Arc::new(tables), decisions }
+    }
+
+    /// The indexes of the package's decision tables.
+    pub fn decision_indexes(&self) -> &Arc<DecisionIndexes> {
+        &self.decisions
     }
 
     pub fn package(&self) -> &ir::Package {
@@ -229,7 +245,15 @@ impl Engine {
         let Some(h) = self.pkg.handlers.get(handler) else { return outcome };
         let txn = Txn::new(state);
         let txn_ref = if self.pkg.has_state() { Some(&txn) } else { None };
-        let interp = Interp { pkg: &self.pkg, tables: &self.tables, meta: &meta, trace, state: txn_ref, coverage };
+        let interp = Interp {
+            pkg: &self.pkg,
+            tables: &self.tables,
+            meta: &meta,
+            trace,
+            state: txn_ref,
+            coverage,
+            decisions: Some(&self.decisions),
+        };
         let result = interp.run_handler(h, event);
         outcome.status = if result.rejections.is_empty() { Status::Accepted } else { Status::Rejected };
         outcome.emits = result.emits;

@@ -6,15 +6,16 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use canon_compiler::ir::{
-    self, Aggregate, BinaryOp, Builtin, CalendarOp, CellTest, CmpOp, CollectAgg, Const, DestId, Expr, ExprKind, Hit,
-    InterpPart, Loc, Pat, Stmt, UnaryOp,
+    self, Aggregate, BinaryOp, Builtin, CalendarOp, CellTest, Const, DestId, Expr, ExprKind, Hit, InterpPart, Loc, Pat,
+    Stmt, UnaryOp,
 };
-use canon_compiler::types::{OrdKind, Ty};
+use canon_compiler::types::OrdKind;
 use canon_stdlib::money::{self, MoneyOp};
-use canon_stdlib::{num, text, Rounding};
+use canon_stdlib::{num, Rounding};
 use smallvec::SmallVec;
 
 use crate::coverage::{Key, Recorder, DEFAULT_TAG};
+use crate::dindex::{self, DecisionIndexes};
 use crate::encode;
 use crate::outcome::{Fault, Rejection, TraceEvent};
 use crate::state::{self, Txn};
@@ -39,6 +40,9 @@ pub struct Interp<'a> {
     /// When set (`canon test --coverage`), records the points reached
     /// (`coverage.rs`); when not, each point costs one test of `None`.
     pub coverage: Option<&'a Recorder>,
+    /// The indexes of large decision tables (`dindex.rs`); without them
+    /// every table is read row by row (the same answers, more slowly).
+    pub decisions: Option<&'a DecisionIndexes>,
 }
 
 enum Flow {
@@ -291,7 +295,7 @@ impl<'a> Interp<'a> {
                     let v = self.eval(a, frame)?;
                     set(&mut callee, i as u32, v);
                 }
-                self.decide(d, &mut callee, e.loc)?
+                self.decide(decision.0 as usize, d, &mut callee, e.loc)?
             }
             ExprKind::Builtin { op, args } => self.builtin(*op, args, frame, e.loc)?,
             ExprKind::Aggregate { op, list, slot, body } => self.aggregate(*op, list, *slot, body, frame, e.loc)?,
@@ -520,54 +524,51 @@ impl<'a> Interp<'a> {
 
     /// Orders two values; `op` is what asks, named by a currency mismatch.
     fn order(&self, _kind: OrdKind, x: &Value, y: &Value, op: MoneyOp, loc: Loc) -> Result<Ordering, Fault> {
-        Ok(match (x, y) {
-            (Value::Int(a), Value::Int(b)) => a.cmp(b),
-            (Value::Decimal(a), Value::Decimal(b)) => num::cmp(a, b),
-            (Value::Money(a, c), Value::Money(b, d)) => {
-                money::cmp((*a, *c), (*b, *d), op).map_err(|f| self.fault(f, loc))?
-            }
-            (Value::Date(a), Value::Date(b)) => a.cmp(b),
-            (Value::Timestamp(a), Value::Timestamp(b)) => a.cmp(b),
-            (Value::Text(a), Value::Text(b)) => text::cmp(a, b),
-            _ => Ordering::Equal,
-        })
+        dindex::order(self.pkg, x, y, op, loc)
     }
 
-    fn decide(&self, d: &ir::DecisionDef, frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
+    fn decide(&self, di: usize, d: &ir::DecisionDef, frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
         if let Some(c) = self.coverage {
             self.cover_cells(c, d, frame);
         }
+        // The rows worth testing (all of them, or an index's candidates),
+        // read in table order as the row-by-row reading does (dindex.rs).
+        let index = self.decisions.and_then(|i| i.get(di));
+        let candidates = dindex::candidates(d, index, frame);
+        // A row the index knows to match (every cell judged: it holds and
+        // cannot fault) is not read again.
+        let rows = candidates.from(0).filter_map(|(r, known)| d.rows.get(r).map(|row| (r, row, known)));
         match d.hit {
             Hit::First => {
-                for row in &d.rows {
-                    if self.row_matches(d, row, frame)? {
-                        return self.row_output(d, row, frame);
+                for (ri, row, known) in rows {
+                    if known || self.row_matches(d, row, frame)? {
+                        return self.row_output(d, ri, row, frame);
                     }
                 }
                 self.no_row(d, frame, loc)
             }
             Hit::Unique => {
-                let mut found: Option<&ir::DecisionRow> = None;
-                for row in &d.rows {
-                    if self.row_matches(d, row, frame)? {
-                        if let Some(first) = found {
+                let mut found: Option<(usize, &ir::DecisionRow)> = None;
+                for (ri, row, known) in rows {
+                    if known || self.row_matches(d, row, frame)? {
+                        if let Some((_, first)) = found {
                             let (first, second) = (self.pkg.loc_string(first.loc), self.pkg.loc_string(row.loc));
                             return Err(Fault::rows_conflict(&d.name, &first, &second, loc, &self.pkg.loc_string(loc)));
                         }
-                        found = Some(row);
+                        found = Some((ri, row));
                     }
                 }
                 match found {
-                    Some(row) => self.row_output(d, row, frame),
+                    Some((ri, row)) => self.row_output(d, ri, row, frame),
                     None => self.no_row(d, frame, loc),
                 }
             }
             Hit::Any => {
                 // Every matching row must give an output equal to the first's.
                 let mut found: Option<(&ir::DecisionRow, Value)> = None;
-                for row in &d.rows {
-                    if self.row_matches(d, row, frame)? {
-                        let v = self.row_output(d, row, frame)?;
+                for (ri, row, known) in rows {
+                    if known || self.row_matches(d, row, frame)? {
+                        let v = self.row_output(d, ri, row, frame)?;
                         match &found {
                             Some((first, fv)) => {
                                 if *fv != v {
@@ -592,56 +593,21 @@ impl<'a> Interp<'a> {
             }
             Hit::Collect => {
                 let mut out = Vec::new();
-                for row in &d.rows {
-                    if self.row_matches(d, row, frame)? {
-                        out.push(self.row_output(d, row, frame)?);
+                for (ri, row, known) in rows {
+                    if known || self.row_matches(d, row, frame)? {
+                        out.push(self.row_output(d, ri, row, frame)?);
                     }
                 }
                 Ok(Value::List(out.into()))
             }
             Hit::CollectAgg(agg) => {
-                use canon_stdlib::functions::sum;
-                let f = |r: canon_stdlib::Fault, at: Loc| self.fault(r, at);
-                let mut acc = match (agg, d.ret.strip()) {
-                    (CollectAgg::Count, _) => Value::Int(0),
-                    (CollectAgg::Sum, Ty::Int) => Value::Int(sum::INT_ZERO),
-                    (CollectAgg::Sum, Ty::Decimal) => Value::Decimal(sum::decimal_zero()),
-                    _ => Value::None,
-                };
-                for row in &d.rows {
-                    if !self.row_matches(d, row, frame)? {
+                let mut acc = dindex::collect_start(d, agg);
+                for (ri, row, known) in rows {
+                    if !known && !self.row_matches(d, row, frame)? {
                         continue;
                     }
-                    let v = self.row_output(d, row, frame)?;
-                    acc = match (agg, acc, v) {
-                        (CollectAgg::Count, Value::Int(n), _) => Value::Int(n.saturating_add(1)),
-                        (_, Value::None, v) => v,
-                        (CollectAgg::Sum, Value::Int(a), Value::Int(b)) => {
-                            Value::Int(sum::add_int(a, b).map_err(|r| f(r, row.loc))?)
-                        }
-                        (CollectAgg::Sum, Value::Decimal(a), Value::Decimal(b)) => {
-                            Value::Decimal(sum::add_decimal(a, b).map_err(|r| f(r, row.loc))?)
-                        }
-                        (CollectAgg::Sum, Value::Money(a, c), Value::Money(b, e)) => {
-                            let (x, cur) = sum::add_money((a, c), (b, e)).map_err(|r| f(r, row.loc))?;
-                            Value::Money(x, cur)
-                        }
-                        (CollectAgg::Min | CollectAgg::Max, a, b) => {
-                            let (op, want) = if agg == CollectAgg::Min {
-                                (MoneyOp::Lt, Ordering::Less)
-                            } else {
-                                (MoneyOp::Gt, Ordering::Greater)
-                            };
-                            let kind = d.ret.strip().ord_kind().unwrap_or(OrdKind::Int);
-                            // A later value replaces the kept one only when strictly beyond it.
-                            if self.order(kind, &b, &a, op, row.loc)? == want {
-                                b
-                            } else {
-                                a
-                            }
-                        }
-                        (_, a, _) => a,
-                    };
+                    let v = self.row_output(d, ri, row, frame)?;
+                    acc = dindex::collect_step(self.pkg, agg, acc, v, row.loc)?;
                 }
                 Ok(acc)
             }
@@ -673,11 +639,17 @@ impl<'a> Interp<'a> {
         Err(Fault::no_row(&d.name, loc, &self.pkg.loc_string(loc)))
     }
 
-    fn row_output(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &mut [Value]) -> Result<Value, Fault> {
+    fn row_output(
+        &self,
+        d: &ir::DecisionDef,
+        ri: usize,
+        row: &ir::DecisionRow,
+        frame: &mut [Value],
+    ) -> Result<Value, Fault> {
         self.hit(row, 0);
         self.note(|| TraceEvent::DecisionRow {
             decision: d.name.clone(),
-            row: d.rows.iter().position(|r| std::ptr::eq(r, row)).map(|i| i + 1).unwrap_or(0),
+            row: ri + 1,
             at: self.pkg.loc_string(row.loc),
         });
         if d.output_record.is_some() {
@@ -694,68 +666,11 @@ impl<'a> Interp<'a> {
     }
 
     fn row_matches(&self, d: &ir::DecisionDef, row: &ir::DecisionRow, frame: &[Value]) -> Result<bool, Fault> {
-        for (cell, col) in row.cells.iter().zip(d.columns.iter()) {
-            let v = frame.get(*col as usize).unwrap_or(&Value::None);
-            if !self.cell_matches(cell, v, frame, row.loc)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        dindex::row_matches(self.pkg, d, row, frame)
     }
 
     fn cell_matches(&self, cell: &CellTest, v: &Value, frame: &[Value], loc: Loc) -> Result<bool, Fault> {
-        Ok(match cell {
-            CellTest::CmpParam { op, param, kind } => {
-                let other = frame.get(*param as usize).unwrap_or(&Value::None);
-                if v.is_none() || other.is_none() {
-                    return Ok(false);
-                }
-                let o = self.order(*kind, v, other, op.money_op(), loc)?;
-                cmp_holds(*op, o)
-            }
-            CellTest::AnyOf(cs) => {
-                for c in cs {
-                    if self.cell_matches(c, v, frame, loc)? {
-                        return Ok(true);
-                    }
-                }
-                false
-            }
-            CellTest::AllOf(cs) => {
-                for c in cs {
-                    if !self.cell_matches(c, v, frame, loc)? {
-                        return Ok(false);
-                    }
-                }
-                true
-            }
-            CellTest::Any => true,
-            CellTest::In { values, negated } => values.iter().any(|c| eq_const(v, c)) != *negated,
-            CellTest::Cmp { op, value, kind } => {
-                if v.is_none() {
-                    return Ok(false);
-                }
-                let o = self.order(*kind, v, &const_value(value), op.money_op(), loc)?;
-                cmp_holds(*op, o)
-            }
-            CellTest::Range { lo, lo_closed, hi, hi_closed, kind } => {
-                if v.is_none() {
-                    return Ok(false);
-                }
-                let lo_op = if *lo_closed { MoneyOp::Ge } else { MoneyOp::Gt };
-                let a = self.order(*kind, v, &const_value(lo), lo_op, loc)?;
-                if !(if *lo_closed { a != Ordering::Less } else { a == Ordering::Greater }) {
-                    return Ok(false);
-                }
-                let hi_op = if *hi_closed { MoneyOp::Le } else { MoneyOp::Lt };
-                let b = self.order(*kind, v, &const_value(hi), hi_op, loc)?;
-                if *hi_closed {
-                    b != Ordering::Greater
-                } else {
-                    b == Ordering::Less
-                }
-            }
-        })
+        dindex::cell_matches(self.pkg, cell, v, frame, loc)
     }
 
     /// An aggregate: the accumulation steps its stdlib file declares.
@@ -998,24 +913,7 @@ fn field(v: Value, index: u32) -> Value {
     }
 }
 
-fn cmp_holds(op: CmpOp, o: Ordering) -> bool {
-    match op {
-        CmpOp::Lt => o == Ordering::Less,
-        CmpOp::Le => o != Ordering::Greater,
-        CmpOp::Gt => o == Ordering::Greater,
-        CmpOp::Ge => o != Ordering::Less,
-    }
-}
-
-fn eq_const(v: &Value, c: &Const) -> bool {
-    match (v, c) {
-        (Value::Enum(a), Const::Enum(_, b)) => a == b,
-        (Value::None, Const::None) => true,
-        (Value::Bool(a), Const::Bool(b)) => a == b,
-        (Value::Text(a), Const::Text(b)) => **a == **b,
-        (v, c) => *v == const_value(c),
-    }
-}
+use dindex::{cmp_holds, eq_const};
 
 fn pat_matches(p: &Pat, v: &Value) -> bool {
     match p {

@@ -32,6 +32,7 @@ pub mod calendar;
 pub mod coverage;
 pub mod decode;
 pub mod diff;
+pub mod dindex;
 pub mod encode;
 pub mod engine;
 pub mod envelope;

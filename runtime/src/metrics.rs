@@ -326,7 +326,7 @@ fn contribution(
     record: &Value,
 ) -> Result<Option<(CellKey, Part)>, Fault> {
     let meta = Value::None;
-    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: None, coverage: None };
+    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: None, coverage: None, decisions: None };
     let mut frame: SmallVec<[Value; 4]> = smallvec::smallvec![Value::None; m.n_locals.max(1) as usize];
     if let Some(slot) = frame.first_mut() {
         *slot = record.clone();

@@ -80,7 +80,8 @@ fn run_steps(
             settle(pkg, &tables, &mut store, &mut given, &mut outcome, coverage)?;
         }
         let txn = Txn::new(&store);
-        let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None, state: Some(&txn), coverage };
+        let interp =
+            Interp { pkg, tables: &tables, meta: &meta, trace: None, state: Some(&txn), coverage, decisions: None };
         match s {
             TestStmt::Let { slot, value } => {
                 let v = interp.eval(value, &mut frame).map_err(fail)?;
@@ -91,7 +92,15 @@ fn run_steps(
             TestStmt::Assert { cond, loc, text } => {
                 settle(pkg, &tables, &mut store, &mut given, &mut outcome, coverage)?;
                 let txn = Txn::new(&store);
-                let interp = Interp { pkg, tables: &tables, meta: &meta, trace: None, state: Some(&txn), coverage };
+                let interp = Interp {
+                    pkg,
+                    tables: &tables,
+                    meta: &meta,
+                    trace: None,
+                    state: Some(&txn),
+                    coverage,
+                    decisions: None,
+                };
                 match interp.eval(cond, &mut frame) {
                     Ok(Value::Bool(true)) => {}
                     Ok(_) => return Err(format!("assertion failed at {}: {text}", pkg.loc_string(*loc))),
@@ -209,7 +218,7 @@ fn check_state(
     let TestStmt::ExpectState { state, keys, record, loc, text } = s else { return Ok(()) };
     let meta = Value::None;
     let txn = Txn::new(store);
-    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: Some(&txn), coverage };
+    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: Some(&txn), coverage, decisions: None };
     let fail = |f: crate::outcome::Fault| format!("{}: {}", f.code.as_str(), f.message);
     let mut key = Vec::new();
     for k in keys {
@@ -365,7 +374,7 @@ fn check_expectation(
 ) -> Result<(), String> {
     let meta = Value::None;
     let txn = Txn::new(store);
-    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: Some(&txn), coverage };
+    let interp = Interp { pkg, tables, meta: &meta, trace: None, state: Some(&txn), coverage, decisions: None };
     match s {
         TestStmt::ExpectStatus { status, loc } => {
             let want = match status {

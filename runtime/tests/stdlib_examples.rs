@@ -19,7 +19,15 @@ fn eval_example(expr: &str) -> Result<String, String> {
     let Some(TestStmt::Let { value, .. }) = test.stmts.first() else { return Err("no let".into()) };
     let tables = Tables::empty(&checked);
     let meta = Value::None;
-    let interp = Interp { pkg: &checked, tables: &tables, meta: &meta, trace: None, state: None, coverage: None };
+    let interp = Interp {
+        pkg: &checked,
+        tables: &tables,
+        meta: &meta,
+        trace: None,
+        state: None,
+        coverage: None,
+        decisions: None,
+    };
     let mut frame = vec![Value::None; test.n_locals.max(1) as usize];
     let v = interp.eval(value, &mut frame).map_err(|f| format!("{}: {}", f.code.as_str(), f.message))?;
     let mut out = String::new();

@@ -10,6 +10,7 @@ use cranelift_codegen::ir::{Block, Value as CValue};
 use crate::cell::CELL;
 use crate::plan::{IndexPlan, IndexedColumn, MixedPlan};
 use crate::rt::{helpers, CellCount, DecisionIndex, MatchedRow};
+use canon_compiler::ir::ExprKind;
 
 use super::cells::flags;
 use super::{BodyLowering, Unsupported, PTR};
@@ -24,6 +25,9 @@ impl BodyLowering<'_, '_, '_> {
             self.copy_cell(src, dst);
         }
         let dst = self.result_or_meta;
+        if d.rows.len() >= self.lowering.shared.decisions.min_rows() {
+            return self.large(index, d, dst);
+        }
         if let Some(index_plan) = IndexPlan::of(&self.lowering.shared.pkg, d) {
             // Columns that allow it (enums and Bools, with equality cells)
             // are looked up, not scanned; an out-of-range value (never
@@ -68,6 +72,300 @@ impl BodyLowering<'_, '_, '_> {
                 self.ret(0);
             }
         }
+        Ok(())
+    }
+
+    /// A large table: no code per row test. `decision_next` finds each
+    /// matching row through the table's index (the interpreter's reading,
+    /// shared), and the outputs come from a table of constant cells by row,
+    /// or, for a row whose outputs are not all constants, from its own
+    /// block (a jump table on the row).
+    fn large(&mut self, index: usize, d: &ir::DecisionDef, dst: CValue) -> Result<(), Unsupported> {
+        let di = DecisionIndex(index as u32);
+        let outputs = self.large_outputs(d);
+        let zero = self.builder.ins().iconst(types::I64, 0);
+        match d.hit {
+            Hit::First => {
+                let r = self.next_row(di, zero);
+                let miss = self.builder.create_block();
+                let hit = self.builder.create_block();
+                let none = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                self.builder.ins().brif(none, miss, &[], hit, &[]);
+                self.builder.switch_to_block(hit);
+                self.large_output(index, d, &outputs, r, dst)?;
+                self.ret(0);
+                self.builder.switch_to_block(miss);
+                self.no_row(index, d, dst)?;
+            }
+            Hit::Unique => {
+                let r = self.next_row(di, zero);
+                let miss = self.builder.create_block();
+                let hit = self.builder.create_block();
+                let none = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                self.builder.ins().brif(none, miss, &[], hit, &[]);
+                self.builder.switch_to_block(hit);
+                let after = self.builder.ins().iadd_imm_s(r, 1);
+                let s = self.next_row(di, after);
+                let conflict = self.builder.create_block();
+                let single = self.builder.create_block();
+                self.builder.set_cold_block(conflict);
+                let two = self.builder.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, s, 0);
+                self.builder.ins().brif(two, conflict, &[], single, &[]);
+                self.builder.switch_to_block(conflict);
+                self.conflict(di, r, s);
+                self.builder.switch_to_block(single);
+                self.large_output(index, d, &outputs, r, dst)?;
+                self.ret(0);
+                self.builder.switch_to_block(miss);
+                self.no_row(index, d, dst)?;
+            }
+            Hit::Any => {
+                let out_ty = match d.output_record {
+                    Some(r) => Ty::Record(r),
+                    None => d.ret.strip().clone(),
+                };
+                let r = self.next_row(di, zero);
+                let miss = self.builder.create_block();
+                let hit = self.builder.create_block();
+                let none = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                self.builder.ins().brif(none, miss, &[], hit, &[]);
+                self.builder.switch_to_block(hit);
+                self.large_output(index, d, &outputs, r, dst)?;
+                let from = self.builder.declare_var(types::I64);
+                self.builder.def_var(from, r);
+                let head = self.builder.create_block();
+                self.builder.ins().jump(head, &[]);
+                self.builder.switch_to_block(head);
+                let f = self.builder.use_var(from);
+                let after = self.builder.ins().iadd_imm_s(f, 1);
+                let s = self.next_row(di, after);
+                let done = self.builder.create_block();
+                let more = self.builder.create_block();
+                let end = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, s, 0);
+                self.builder.ins().brif(end, done, &[], more, &[]);
+                self.builder.switch_to_block(more);
+                let t = self.temp();
+                self.large_output(index, d, &outputs, s, t)?;
+                let same = self.equal(dst, t, &out_ty, d.loc)?;
+                let conflict = self.builder.create_block();
+                let next = self.builder.create_block();
+                self.builder.set_cold_block(conflict);
+                self.builder.ins().brif(same, next, &[], conflict, &[]);
+                self.builder.switch_to_block(conflict);
+                self.conflict(di, r, s);
+                self.builder.switch_to_block(next);
+                self.builder.def_var(from, s);
+                self.builder.ins().jump(head, &[]);
+                self.builder.switch_to_block(done);
+                self.ret(0);
+                self.builder.switch_to_block(miss);
+                self.no_row(index, d, dst)?;
+            }
+            Hit::Collect | Hit::CollectAgg(_) => {
+                // `collect`: a list with room for every candidate the index leaves.
+                let mut list = None;
+                if d.hit == Hit::Collect {
+                    let args = self.local(0);
+                    let n = self.temp();
+                    let status = self.call_one_to_cell(helpers::decision_bound, args, n, di);
+                    self.propagate(status);
+                    let cells = self.temp();
+                    self.call_one_to_cell(helpers::alloc_cells, n, cells, ());
+                    list = Some(self.word0(cells));
+                } else if let Hit::CollectAgg(agg) = d.hit {
+                    match (agg, d.ret.strip()) {
+                        (CollectAgg::Count, _) | (CollectAgg::Sum, Ty::Int) => self.store_words(dst, zero, None),
+                        (CollectAgg::Sum, Ty::Decimal) => {
+                            let zero = crate::cell::Cell::from_decimal(canon_stdlib::functions::sum::decimal_zero());
+                            self.store_const_cell(&zero, dst);
+                        }
+                        _ => self.store_none(dst),
+                    }
+                }
+                let from = self.builder.declare_var(types::I64);
+                let count = self.builder.declare_var(types::I64);
+                self.builder.def_var(from, zero);
+                self.builder.def_var(count, zero);
+                let head = self.builder.create_block();
+                self.builder.ins().jump(head, &[]);
+                self.builder.switch_to_block(head);
+                let f = self.builder.use_var(from);
+                let s = self.next_row(di, f);
+                let done = self.builder.create_block();
+                let more = self.builder.create_block();
+                let end = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, s, 0);
+                self.builder.ins().brif(end, done, &[], more, &[]);
+                self.builder.switch_to_block(more);
+                let k = self.builder.use_var(count);
+                match list {
+                    Some(base) => {
+                        let off = self.builder.ins().imul_imm_s(k, CELL as i64);
+                        let slot = self.builder.ins().iadd(base, off);
+                        self.large_output(index, d, &outputs, s, slot)?;
+                    }
+                    None => {
+                        let x = self.temp();
+                        self.large_output(index, d, &outputs, s, x)?;
+                        let rc = self.temp();
+                        self.store_words(rc, s, None);
+                        let status =
+                            self.call_args_to_cell(helpers::decision_agg, [Some(dst), Some(x), Some(rc)], dst, di);
+                        self.propagate(status);
+                    }
+                }
+                let k1 = self.builder.ins().iadd_imm_s(k, 1);
+                self.builder.def_var(count, k1);
+                let s1 = self.builder.ins().iadd_imm_s(s, 1);
+                self.builder.def_var(from, s1);
+                self.builder.ins().jump(head, &[]);
+                self.builder.switch_to_block(done);
+                if let Some(base) = list {
+                    let k = self.builder.use_var(count);
+                    self.store_words(dst, base, Some(k));
+                }
+                self.ret(0);
+            }
+        }
+        Ok(())
+    }
+
+    /// A chunk of a large decision's computed outputs: the row given in the
+    /// fourth argument (in `rows`) writes its output to the result cell.
+    pub(super) fn decision_outputs(
+        &mut self,
+        index: usize,
+        d: &ir::DecisionDef,
+        rows: &[usize],
+    ) -> Result<(), Unsupported> {
+        for i in 0..d.params.len() {
+            let src = self.builder.ins().iadd_imm_s(self.inputs, (i * CELL) as i64);
+            let dst = self.local(i as u32);
+            self.copy_cell(src, dst);
+        }
+        let dst = self.result_or_meta;
+        let r = self.site;
+        let done = self.builder.create_block();
+        let blocks: Vec<Block> = rows.iter().map(|_| self.builder.create_block()).collect();
+        let done_call = self.builder.func.dfg.block_call(done, &[]);
+        let mut targets = vec![done_call; d.rows.len()];
+        for (ri, blk) in rows.iter().zip(blocks.iter()) {
+            if let Some(t) = targets.get_mut(*ri) {
+                *t = self.builder.func.dfg.block_call(*blk, &[]);
+            }
+        }
+        let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(done_call, &targets));
+        let r32 = self.builder.ins().ireduce(types::I32, r);
+        self.builder.ins().br_table(r32, jt);
+        for (ri, blk) in rows.iter().zip(blocks) {
+            self.builder.switch_to_block(blk);
+            if let Some(row) = d.rows.get(*ri) {
+                self.row_output(index, d, row, dst)?;
+            }
+            self.ret(0);
+        }
+        self.builder.switch_to_block(done);
+        self.ret(0);
+        Ok(())
+    }
+
+    /// `decision_next` from row `from`: the matching row, or -1 (a fault returns).
+    fn next_row(&mut self, di: DecisionIndex, from: CValue) -> CValue {
+        let args = self.local(0);
+        let fc = self.temp();
+        self.store_words(fc, from, None);
+        let out = self.temp();
+        let status = self.call_two_to_cell(helpers::decision_next, args, fc, out, di);
+        self.propagate(status);
+        self.word0(out)
+    }
+
+    /// Reports the conflict of rows `r` and `s` and returns the fault.
+    fn conflict(&mut self, di: DecisionIndex, r: CValue, s: CValue) {
+        let a = self.temp();
+        self.store_words(a, r, None);
+        let b = self.temp();
+        self.store_words(b, s, None);
+        let c = self.temp();
+        let site = self.site;
+        self.store_words(c, site, None);
+        self.call_takes_three(helpers::decision_conflict, [a, b, c], di);
+        self.ret(2);
+    }
+
+    /// The rows' outputs as constant cells (one per row: the value, or a
+    /// record of constants), kept in the store: its address. A row whose
+    /// outputs are not all constants has a none cell, unused: its output
+    /// comes from its chunk's function (`Compiled::outputs`).
+    fn large_outputs(&mut self, d: &ir::DecisionDef) -> LargeOutputs {
+        let pkg = self.lowering.shared.pkg.clone();
+        let out_ty = match d.output_record {
+            Some(r) => Ty::Record(r),
+            None => d.ret.clone(),
+        };
+        let mut cells = Vec::with_capacity(d.rows.len());
+        for row in &d.rows {
+            match constant_output(&pkg, d, row) {
+                Some(v) => cells.push(self.lowering.shared.store.cell_of(&pkg, &out_ty, &v)),
+                None => cells.push(crate::cell::Cell::none()),
+            }
+        }
+        let table = self.lowering.shared.store.keep_cells(cells);
+        LargeOutputs { table }
+    }
+
+    /// Writes the output of row `r` (a run-time row index) to `dst`.
+    fn large_output(
+        &mut self,
+        index: usize,
+        d: &ir::DecisionDef,
+        outputs: &LargeOutputs,
+        r: CValue,
+        dst: CValue,
+    ) -> Result<(), Unsupported> {
+        let join = self.builder.create_block();
+        let constant = self.builder.create_block();
+        let chunks = self.lowering.compiled.outputs.get(&index).cloned().unwrap_or_default();
+        if chunks.is_empty() {
+            self.builder.ins().jump(constant, &[]);
+        } else {
+            // A computed row's output comes from its chunk's function, given
+            // the parameter cells, the result cell and the row.
+            let blocks: Vec<Block> = chunks.iter().map(|_| self.builder.create_block()).collect();
+            let const_call = self.builder.func.dfg.block_call(constant, &[]);
+            let mut targets = vec![const_call; d.rows.len()];
+            for ((rows, _), blk) in chunks.iter().zip(blocks.iter()) {
+                for ri in rows {
+                    if let Some(t) = targets.get_mut(*ri) {
+                        *t = self.builder.func.dfg.block_call(*blk, &[]);
+                    }
+                }
+            }
+            let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(const_call, &targets));
+            let r32 = self.builder.ins().ireduce(types::I32, r);
+            self.builder.ins().br_table(r32, jt);
+            for ((_, id), blk) in chunks.iter().zip(blocks) {
+                self.builder.switch_to_block(blk);
+                let fr = self.func_ref(*id);
+                let args = self.local(0);
+                let call = self.builder.ins().call(fr, &[self.ctx, args, dst, r]);
+                let z = self.builder.ins().iconst(types::I32, 0);
+                let st = self.builder.inst_results(call).first().copied().unwrap_or(z);
+                self.propagate(st);
+                self.builder.ins().jump(join, &[]);
+            }
+        }
+        self.builder.switch_to_block(constant);
+        if self.lowering.shared.traced {
+            let rc = self.temp();
+            self.store_words(rc, r, None);
+            self.call_takes_one(helpers::trace_row_at, rc, DecisionIndex(index as u32));
+        }
+        let base = self.builder.ins().iconst(PTR, outputs.table as i64);
+        let off = self.builder.ins().imul_imm_s(r, CELL as i64);
+        let at = self.builder.ins().iadd(base, off);
+        self.copy_cell(at, dst);
+        self.builder.ins().jump(join, &[]);
+        self.builder.switch_to_block(join);
         Ok(())
     }
 
@@ -521,5 +819,33 @@ impl BodyLowering<'_, '_, '_> {
             self.store_none(dst);
         }
         Ok(())
+    }
+}
+
+/// A large decision's outputs: constant cells by row.
+pub(super) struct LargeOutputs {
+    table: usize,
+}
+
+/// The output of a row of `d` when it is a constant (a record of constants
+/// for a record output), as the interpreter would evaluate it.
+pub(super) fn constant_output(
+    pkg: &ir::Package,
+    d: &ir::DecisionDef,
+    row: &ir::DecisionRow,
+) -> Option<canon_runtime::Value> {
+    let consts: Option<Vec<canon_runtime::Value>> = row
+        .outputs
+        .iter()
+        .map(|o| match &o.kind {
+            ExprKind::Const(c) => Some(canon_runtime::interp::const_value(c)),
+            _ => None,
+        })
+        .collect();
+    let fields = d.output_record.and_then(|r| pkg.record(r)).map(|def| def.fields.len());
+    match (consts, fields) {
+        (Some(vs), Some(n)) if vs.len() == n => Some(canon_runtime::Value::Record(vs.into())),
+        (Some(mut vs), None) if vs.len() == 1 => vs.pop(),
+        _ => None,
     }
 }

@@ -19,7 +19,15 @@ pub struct Compiled {
     pub handlers: Vec<FuncId>,
     pub functions: Vec<FuncId>,
     pub decisions: Vec<FuncId>,
+    /// Per decision read through the runtime's index, the functions that
+    /// compute its rows' non-constant outputs, [`OUTPUT_CHUNK`] rows each
+    /// (in the order of those rows): one huge body would cost Cranelift
+    /// more than linear time and memory.
+    pub outputs: HashMap<usize, Vec<(Vec<usize>, FuncId)>>,
 }
+
+/// How many computed rows of a large decision one output function holds.
+pub const OUTPUT_CHUNK: usize = 128;
 
 /// Signature of every compiled body: (ctx, args or event, dst or meta, site) -> status.
 pub fn body_sig(module: &JITModule) -> Signature {
@@ -75,6 +83,7 @@ impl<'m> Lowering<'m> {
             handlers: declare("handler", pkg.handlers.len())?,
             functions: declare("fn", pkg.functions.len())?,
             decisions: declare("decision", pkg.decisions.len())?,
+            outputs: HashMap::new(),
         };
         Ok(Lowering { module, shared, helpers, compiled, type_ids: HashMap::new(), loc_ids: HashMap::new() })
     }
@@ -118,9 +127,37 @@ impl<'m> Lowering<'m> {
             let id = self.compiled.functions.get(i).copied().ok_or_else(|| Unsupported("fn id".into()))?;
             self.compile_body(&mut contexts, id, d.n_locals, |f| f.function(d))?;
         }
+        let bsig = body_sig(self.module);
+        for (i, d) in pkg.decisions.iter().enumerate() {
+            if d.rows.len() < self.shared.decisions.min_rows() {
+                continue;
+            }
+            let computed: Vec<usize> = d
+                .rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| super::decision::constant_output(&pkg, d, r).is_none())
+                .map(|(ri, _)| ri)
+                .collect();
+            let mut chunks = Vec::new();
+            for (k, rows) in computed.chunks(OUTPUT_CHUNK).enumerate() {
+                let id = self
+                    .module
+                    .declare_function(&format!("decision{i}_out{k}"), Linkage::Local, &bsig)
+                    .map_err(|e| Unsupported(format!("declare: {e}")))?;
+                chunks.push((rows.to_vec(), id));
+            }
+            if !chunks.is_empty() {
+                self.compiled.outputs.insert(i, chunks);
+            }
+        }
         for (i, d) in pkg.decisions.iter().enumerate() {
             let id = self.compiled.decisions.get(i).copied().ok_or_else(|| Unsupported("decision id".into()))?;
-            self.compile_body(&mut contexts, id, d.n_locals.max(d.params.len() as u32), |f| f.decision(i, d))?;
+            let n = d.n_locals.max(d.params.len() as u32);
+            self.compile_body(&mut contexts, id, n, |f| f.decision(i, d))?;
+            for (rows, id) in self.compiled.outputs.get(&i).cloned().unwrap_or_default() {
+                self.compile_body(&mut contexts, id, n, |f| f.decision_outputs(i, d, &rows))?;
+            }
         }
         Ok(())
     }
