@@ -209,7 +209,7 @@ fn segments(boxes: &[&Row], group: &[u32], c: usize, bounds: &[u32]) -> Vec<Vec<
 /// The column of `cols` to cut `group` along: the one whose segments hold
 /// the fewest pairs of boxes (Σ size²), which both cuts the group finely and
 /// copies few boxes that span many segments.
-fn best_column(boxes: &[&Row], group: &[u32], cols: &[usize], n: &[u32]) -> Option<usize> {
+fn best_column(boxes: &[&Row], group: &[u32], cols: &[usize], n: &[u32]) -> Option<(u128, usize)> {
     let mut best: Option<(u128, usize)> = None;
     for &c in cols {
         let b = bounds(boxes, group, c, n.get(c).copied().unwrap_or(0), false);
@@ -236,17 +236,75 @@ fn best_column(boxes: &[&Row], group: &[u32], cols: &[usize], n: &[u32]) -> Opti
             best = Some((score, c));
         }
     }
-    best.map(|(_, c)| c)
+    best
 }
 
 /// Cuts `group` along its best column (removed from `cols`): the groups of
-/// the segments, each once.
-fn cut(boxes: &[&Row], group: &[u32], cols: &mut Vec<usize>, n: &[u32]) -> Vec<Vec<u32>> {
-    let Some(c) = best_column(boxes, group, cols, n) else { return Vec::new() };
+/// the segments, each once; or `None` when cutting costs more than comparing
+/// the boxes of the group pairwise (boxes that overlap a lot, each copied
+/// into many segments, or a small group).
+fn cut(boxes: &[&Row], group: &[u32], cols: &mut Vec<usize>, n: &[u32]) -> Option<Vec<Vec<u32>>> {
+    let size = group.len() as u128;
+    let (score, c) = best_column(boxes, group, cols, n)?;
+    let pairwise = size <= 8 || score.saturating_mul(4) >= size * size;
+    #[cfg(test)]
+    let pairwise = tests::CUT.with(|c| c.get()).map(|cut| !cut).unwrap_or(pairwise);
+    if pairwise {
+        return None;
+    }
     cols.retain(|x| *x != c);
     let b = bounds(boxes, group, c, n.get(c).copied().unwrap_or(0), false);
     let mut seen: HashSet<Vec<u32>> = HashSet::new();
-    segments(boxes, group, c, &b).into_iter().filter(|g| !g.is_empty() && seen.insert(g.clone())).collect()
+    Some(segments(boxes, group, c, &b).into_iter().filter(|g| !g.is_empty() && seen.insert(g.clone())).collect())
+}
+
+/// Whether two boxes share an input in the columns `cols`.
+fn meets_in(a: &[Set], b: &[Set], cols: &[usize]) -> bool {
+    cols.iter().all(|c| match (a.get(*c), b.get(*c)) {
+        (Some(x), Some(y)) => first_common(x, y).is_some(),
+        _ => true,
+    })
+}
+
+fn has(s: &[(u32, u32)], x: u32) -> bool {
+    let i = s.partition_point(|(_, e)| *e <= x);
+    s.get(i).is_some_and(|(a, _)| *a <= x)
+}
+
+/// Whether some input of `target` (in the columns `cols[k..]`; it has one in
+/// each) is in no box of `group`.
+fn hole(boxes: &[&Row], group: Vec<u32>, target: &[Set], cols: &[usize], k: usize) -> bool {
+    let Some(&c) = cols.get(k) else { return group.is_empty() };
+    if group.is_empty() {
+        return true;
+    }
+    let rest = cols.get(k..).unwrap_or(&[]);
+    let holds_target = |b: &u32| {
+        boxes.get(*b as usize).is_some_and(|r| {
+            rest.iter().all(|c| match (r.get(*c), target.get(*c)) {
+                (Some(x), Some(t)) => contains(x, t),
+                _ => true,
+            })
+        })
+    };
+    if group.iter().any(holds_target) {
+        return false;
+    }
+    let Some(t) = target.get(c) else { return false };
+    let mut b = bounds(boxes, &group, c, 0, false);
+    b.extend(t.iter().flat_map(|(x, y)| [*x, *y]));
+    b.sort_unstable();
+    b.dedup();
+    let mut tried: HashSet<Vec<u32>> = HashSet::new();
+    for (seg, sub) in b.iter().zip(segments(boxes, &group, c, &b)) {
+        if !has(t, *seg) || !tried.insert(sub.clone()) {
+            continue;
+        }
+        if hole(boxes, sub, target, cols, k + 1) {
+            return true;
+        }
+    }
+    false
 }
 
 /// W0304 under `hit first`: for each row in `check` (with a box `hi`),
@@ -320,8 +378,34 @@ impl Cover<'_> {
         }
         let Some(max_hi) = keep.iter().filter(|b| self.hi(**b)).map(|b| self.row(*b)).max() else { return };
         keep.retain(|b| self.hi(*b) || self.row(*b) < max_hi);
-        for g in cut(&self.boxes, &keep, &mut cols, self.n) {
-            self.run(g, cols.clone());
+        match cut(&self.boxes, &keep, &mut cols, self.n) {
+            Some(groups) => {
+                for g in groups {
+                    self.run(g, cols.clone());
+                }
+            }
+            None => {
+                // Row by row: the earlier rows that meet it, then a hole among them.
+                let targets: Vec<u32> = keep.iter().copied().filter(|b| self.hi(*b)).collect();
+                for b in targets {
+                    let r = self.row(b);
+                    let Some(target) = self.boxes.get(b as usize) else { continue };
+                    let earlier: Vec<u32> = keep
+                        .iter()
+                        .copied()
+                        .filter(|x| {
+                            !self.hi(*x)
+                                && self.row(*x) < r
+                                && self.boxes.get(*x as usize).is_some_and(|o| meets_in(o, target, &cols))
+                        })
+                        .collect();
+                    if hole(&self.boxes, earlier, target, &cols, 0) {
+                        if let Some(u) = self.uncovered.get_mut(r as usize) {
+                            *u = true;
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -403,8 +487,38 @@ fn overlaps<O>(
             }
         }
     }
-    for g in cut(boxes, &group, &mut cols, n) {
-        overlaps(boxes, n, outputs, g, cols.clone(), first);
+    match cut(boxes, &group, &mut cols, n) {
+        Some(groups) => {
+            for g in groups {
+                overlaps(boxes, n, outputs, g, cols.clone(), first);
+            }
+        }
+        None => {
+            // Pairwise: each row against the earlier ones, up to the first that meets it.
+            let mut sorted = group;
+            sorted.sort_unstable();
+            let differs = |a: u32, b: u32| match outputs {
+                None => true,
+                Some((outs, differ)) => match (outs.get(a as usize), outs.get(b as usize)) {
+                    (Some(Some(x)), Some(Some(y))) => differ(x, y),
+                    _ => false,
+                },
+            };
+            for (pos, &k) in sorted.iter().enumerate() {
+                let Some(bk) = boxes.get(k as usize) else { continue };
+                for &i in sorted.iter().take(pos) {
+                    if first.get(k as usize).copied().flatten().is_some_and(|f| f <= i) {
+                        break;
+                    }
+                    if boxes.get(i as usize).is_some_and(|bi| meets_in(bi, bk, &cols)) && differs(i, k) {
+                        if let Some(f) = first.get_mut(k as usize) {
+                            *f = Some(i);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -509,8 +623,13 @@ pub(super) fn covered_atoms(rows: &[Row], col: usize, n: u32) -> Vec<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    thread_local! {
+        /// Tests choose: always cut (`Some(true)`), never (`Some(false)`), or as costs say.
+        pub(crate) static CUT: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+    }
 
     #[test]
     fn set_operations() {
