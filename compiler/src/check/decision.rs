@@ -7,8 +7,13 @@
 //! an ordered column and the open intervals between them, "any other" text)
 //! and decides coverage over the product of the atoms, naming a witness.
 
+mod sets;
+
+#[cfg(test)]
+mod reference;
+
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use canon_stdlib::{num, Currency, Date, Decimal, Timestamp};
 
@@ -406,6 +411,10 @@ impl<'a> Checker<'a> {
         has_default: bool,
         d: &ast::DecisionDecl,
     ) {
+        #[cfg(test)]
+        if reference::REFERENCE.with(|r| r.get()) {
+            return self.analyse_reference(def, hit, columns, rows, numbers, has_default, d);
+        }
         let col_names: Vec<String> =
             columns.iter().map(|c| def.params.get(*c as usize).map(|(n, _)| n.clone()).unwrap_or_default()).collect();
         let mut domains = Vec::new();
@@ -421,51 +430,42 @@ impl<'a> Checker<'a> {
                 None => return, // cannot decide (e.g. Money in several currencies)
             }
         }
-        // A cell that compares with a parameter is unknown on every atom:
-        // `lo` counts it as matching nothing, `hi` as matching everything, so
-        // a claim of a gap, an overlap or a shadowed row holds either way.
-        let matrix = |definite: bool| -> Vec<Vec<Vec<bool>>> {
-            rows.iter()
-                .map(|(r, _)| {
-                    r.cells
-                        .iter()
-                        .zip(domains.iter())
-                        .map(|(cell, dom)| {
-                            dom.iter()
-                                .map(|a| match cell_matches3(cell, &a.rep) {
-                                    Some(m) => m,
-                                    None => !definite,
-                                })
-                                .collect()
-                        })
-                        .collect()
-                })
-                .collect()
-        };
-        let lo = matrix(true);
-        let hi = matrix(false);
-        let describe = |w: &[usize]| -> String {
+        // Each cell as the set of atoms it matches: `lo` where it surely
+        // matches, `hi` where it may (a cell that compares with a parameter
+        // is unknown on every atom), so a claim of a gap, an overlap or a
+        // shadowed row holds either way.
+        let cols: Vec<Column<'_>> = domains.iter().zip(ordered_cols.iter()).map(|(d, o)| Column::new(d, *o)).collect();
+        let n: Vec<u32> = cols.iter().map(|c| c.n).collect();
+        let mut lo: Vec<sets::Row> = Vec::with_capacity(rows.len());
+        let mut hi: Vec<sets::Row> = Vec::with_capacity(rows.len());
+        for (r, _) in rows {
+            let (l, h): (Vec<_>, Vec<_>) =
+                r.cells.iter().zip(cols.iter()).map(|(cell, col)| col.cell_sets(cell)).unzip();
+            lo.push(l);
+            hi.push(h);
+        }
+        let describe = |w: &[u32]| -> String {
             w.iter()
                 .zip(domains.iter())
                 .zip(col_names.iter())
-                .map(|((a, dom), n)| dom.get(*a).map(|at| at.describe(n)).unwrap_or_default())
+                .map(|((a, dom), n)| dom.get(*a as usize).map(|at| at.describe(n)).unwrap_or_default())
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         let number = |i: usize| numbers.get(i).copied().unwrap_or(i) + 1;
         let line_of = |c: &Self, i: usize| rows.get(i).map(|(_, sp)| c.loc(*sp).line + c.line_base).unwrap_or(0);
-        let all_rows: Vec<usize> = (0..rows.len()).collect();
         // Rows that can never match.
         if hit != Hit::Unique {
+            let empty: Vec<bool> = hi.iter().map(|r| r.iter().any(Vec::is_empty)).collect();
+            let uncovered = if hit == Hit::First {
+                let check: Vec<bool> = empty.iter().map(|e| !e).collect();
+                sets::uncovered_rows(&lo, &hi, &check, &n)
+            } else {
+                vec![true; rows.len()]
+            };
             for (i, (_, span)) in rows.iter().enumerate() {
-                let (Some(row_hi), Some(row_lo)) = (hi.get(i), lo.get(i)) else { continue };
-                let empty = row_hi.iter().any(|s| !s.iter().any(|b| *b));
-                let covered = !empty && hit == Hit::First && {
-                    let earlier: Vec<usize> = (0..i).collect();
-                    uncovered(&lo, &domains, &earlier, 0, Some(row_hi), &mut Vec::new()).is_none()
-                };
-                let _ = row_lo;
-                if empty {
+                let Some(row_hi) = hi.get(i) else { continue };
+                if empty.get(i).copied().unwrap_or(false) {
                     self.diags.push(
                         Diagnostic::new(
                             Code::W0304,
@@ -475,21 +475,12 @@ impl<'a> Checker<'a> {
                         )
                         .with_help("check the cell's range or list of values"),
                     );
-                } else if covered {
+                } else if !uncovered.get(i).copied().unwrap_or(true) {
                     // The earlier row that covers it alone, else those that share inputs with it.
-                    let alone =
-                        (0..i).find(|j| uncovered(&lo, &domains, &[*j], 0, Some(row_hi), &mut Vec::new()).is_none());
+                    let alone = (0..i).find(|j| lo.get(*j).is_some_and(|sj| sets::holds(sj, row_hi)));
                     let shadows: Vec<usize> = match alone {
                         Some(j) => vec![j],
-                        None => (0..i)
-                            .filter(|j| {
-                                lo.get(*j).is_some_and(|sj| {
-                                    sj.iter()
-                                        .zip(row_hi.iter())
-                                        .all(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| *x && *y))
-                                })
-                            })
-                            .collect(),
+                        None => (0..i).filter(|j| lo.get(*j).is_some_and(|sj| sets::meets(sj, row_hi))).collect(),
                     };
                     let named: Vec<String> =
                         shadows.iter().map(|j| format!("row {} (line {})", number(*j), line_of(self, *j))).collect();
@@ -509,78 +500,66 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        // Overlaps under `hit unique` and `hit any`.
+        // Overlaps under `hit unique` and `hit any`: the first earlier row each row meets.
         if matches!(hit, Hit::Unique | Hit::Any) {
-            'pairs: for j in 0..rows.len() {
-                for i in 0..j {
-                    let (Some(si), Some(sj)) = (lo.get(i), lo.get(j)) else { continue };
-                    let mut witness = Vec::new();
-                    let mut overlap = true;
-                    for (a, b) in si.iter().zip(sj.iter()) {
-                        match a.iter().zip(b.iter()).position(|(x, y)| *x && *y) {
-                            Some(atom) => witness.push(atom),
-                            None => {
-                                overlap = false;
-                                break;
-                            }
-                        }
-                    }
-                    if !overlap {
-                        continue;
-                    }
-                    let (Some((ri, span_i)), Some((rj, span_j))) = (rows.get(i), rows.get(j)) else { continue };
-                    let line_i = line_of(self, i);
-                    if hit == Hit::Any {
-                        // Rows that agree (or may: outputs that are not constants
-                        // are compared at run time) may overlap.
-                        if !outputs_differ(&ri.outputs, &rj.outputs) {
-                            continue;
-                        }
-                        let msg = format!(
-                            "rows {} and {} overlap under `hit any` with different outputs: both match {}",
-                            number(i),
-                            number(j),
-                            describe(&witness)
-                        );
-                        self.diags.push(
-                            Diagnostic::new(Code::E0307, self.file, *span_j, msg)
-                                .with_label(self.file, *span_i, format!("this row (line {line_i}) matches it too"))
-                                .with_help("rows that overlap under `hit any` must give the same output"),
-                        );
-                        continue 'pairs;
-                    }
+            let first = if hit == Hit::Any {
+                // Rows that agree (or may: outputs that are not constants
+                // are compared at run time) may overlap.
+                let outs: Vec<Option<Vec<Const>>> = rows.iter().map(|(r, _)| const_outputs(&r.outputs)).collect();
+                let differ = |x: &Vec<Const>, y: &Vec<Const>| {
+                    x.len() == y.len() && x.iter().zip(y.iter()).any(|(p, q)| !const_eq(p, q))
+                };
+                sets::first_overlaps(&lo, &n, Some((&outs, &differ)))
+            } else {
+                sets::first_overlaps::<()>(&lo, &n, None)
+            };
+            for (j, i) in first.iter().enumerate() {
+                let Some(i) = i.map(|i| i as usize) else { continue };
+                let (Some(si), Some(sj)) = (lo.get(i), lo.get(j)) else { continue };
+                let witness: Vec<u32> =
+                    si.iter().zip(sj.iter()).map(|(a, b)| sets::first_common(a, b).unwrap_or(0)).collect();
+                let (Some((_, span_i)), Some((_, span_j))) = (rows.get(i), rows.get(j)) else { continue };
+                let line_i = line_of(self, i);
+                if hit == Hit::Any {
                     let msg = format!(
-                        "rows {} and {} overlap under `hit unique`: both match {}",
+                        "rows {} and {} overlap under `hit any` with different outputs: both match {}",
                         number(i),
                         number(j),
                         describe(&witness)
                     );
                     self.diags.push(
-                        Diagnostic::new(Code::E0303, self.file, *span_j, msg)
+                        Diagnostic::new(Code::E0307, self.file, *span_j, msg)
                             .with_label(self.file, *span_i, format!("this row (line {line_i}) matches it too"))
-                            .with_help("make the rows exclusive, or use `hit first` if the first row should win"),
+                            .with_help("rows that overlap under `hit any` must give the same output"),
                     );
-                    continue 'pairs;
+                    continue;
                 }
+                let msg = format!(
+                    "rows {} and {} overlap under `hit unique`: both match {}",
+                    number(i),
+                    number(j),
+                    describe(&witness)
+                );
+                self.diags.push(
+                    Diagnostic::new(Code::E0303, self.file, *span_j, msg)
+                        .with_label(self.file, *span_i, format!("this row (line {line_i}) matches it too"))
+                        .with_help("make the rows exclusive, or use `hit first` if the first row should win"),
+                );
             }
         }
         let collecting = matches!(hit, Hit::Collect | Hit::CollectAgg(_));
         // Completeness: a gap is claimed only where no row can match even
         // when every unknown cell matches.
-        if !collecting
-            && !has_default
-            && !def.ret.is_optional()
-            && uncovered(&lo, &domains, &all_rows, 0, None, &mut Vec::new()).is_some()
-        {
-            if let Some(w) = uncovered(&hi, &domains, &all_rows, 0, None, &mut Vec::new()) {
+        if !collecting && !has_default && !def.ret.is_optional() && sets::first_gap(&lo, &n).is_some() {
+            if let Some(w) = sets::first_gap(&hi, &n) {
                 let msg =
                     format!("decision `{}` does not cover every input: no row matches {}", def.name, describe(&w));
-                let boxes = widen(&hi, &domains, &w);
+                let boxes = sets::widen(&hi, &n, &w);
                 let cells = w
                     .iter()
                     .zip(domains.iter())
                     .zip(boxes.iter().zip(ordered_cols.iter()))
-                    .map(|((a, dom), (set, ord))| set_cell(dom, set, *a, *ord))
+                    .map(|((a, dom), (set, ord))| set_cell(dom, set, *a as usize, *ord))
                     .collect();
                 self.diags.push(
                         Diagnostic::new(Code::E0302, self.file, d.name.span, msg)
@@ -601,9 +580,7 @@ impl<'a> Checker<'a> {
                 if !is_date || !ordered_cols.get(ci).copied().unwrap_or(false) {
                     continue;
                 }
-                let covered: Vec<bool> = (0..dom.len())
-                    .map(|a| hi.iter().any(|r| r.get(ci).and_then(|s| s.get(a)).copied().unwrap_or(false)))
-                    .collect();
+                let covered = sets::covered_atoms(&hi, ci, dom.len() as u32);
                 let values: Vec<usize> =
                     (0..dom.len()).filter(|a| dom.get(*a).is_some_and(|x| x.rep != Const::None)).collect();
                 let gap = values.iter().position(|a| {
@@ -689,8 +666,14 @@ impl<'a> Checker<'a> {
                     }
                 } else {
                     let mut seen: Vec<Const> = Vec::new();
+                    let mut keys: HashSet<Key> = HashSet::new();
                     for c in consts {
-                        if !seen.contains(&c) {
+                        // `==` on constants with a key is equality of keys.
+                        let new = match key(&c) {
+                            Some(k) => keys.insert(k),
+                            None => !seen.contains(&c),
+                        };
+                        if new {
                             atoms.push(Atom { rep: c.clone(), label: Label::Eq(show_const(&c)) });
                             seen.push(c);
                         }
@@ -748,6 +731,7 @@ fn join_and(items: &[String]) -> String {
     }
 }
 
+#[cfg(test)]
 /// Whether two rows' outputs are constants that differ (so the rows cannot
 /// agree under `hit any`); outputs that are not all constants may agree.
 fn outputs_differ(a: &[ir::Expr], b: &[ir::Expr]) -> bool {
@@ -763,6 +747,182 @@ fn outputs_differ(a: &[ir::Expr], b: &[ir::Expr]) -> bool {
         (Some(x), Some(y)) => x.len() == y.len() && x.iter().zip(y.iter()).any(|(p, q)| !const_eq(p, q)),
         _ => false,
     }
+}
+
+/// The constants of an unordered column by which atoms are found (equal
+/// exactly when `const_eq` is: Text by its characters, the others by value).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    None,
+    Bool(bool),
+    Text(std::sync::Arc<str>),
+    Currency([u8; 3]),
+    Enum(u32, u32),
+}
+
+fn key(c: &Const) -> Option<Key> {
+    Some(match c {
+        Const::None => Key::None,
+        Const::Bool(b) => Key::Bool(*b),
+        Const::Text(t) => Key::Text(t.clone()),
+        Const::Currency(c) => Key::Currency(c.0),
+        Const::Enum(e, v) => Key::Enum(e.0, *v),
+        _ => return None,
+    })
+}
+
+/// One input column's atoms, with what finds the atoms a cell matches
+/// without testing every atom.
+struct Column<'d> {
+    dom: &'d [Atom],
+    n: u32,
+    /// The atoms before `none` (every atom of a column that is not optional).
+    values: usize,
+    /// Whether those atoms are sorted and of one comparable type (an ordered
+    /// column): a comparison matches a run of them, found by binary search.
+    sorted: bool,
+    /// The atom of each constant (an unordered column).
+    index: HashMap<Key, u32>,
+}
+
+impl<'d> Column<'d> {
+    fn new(dom: &'d [Atom], ordered: bool) -> Column<'d> {
+        let values = dom.iter().take_while(|a| a.rep != Const::None).count();
+        let only_last_none = dom.iter().skip(values).count() <= 1;
+        let head = dom.get(..values).unwrap_or(&[]);
+        let sorted = ordered
+            && only_last_none
+            && head.windows(2).all(|w| match w {
+                [a, b] => matches!(cmp_const(&a.rep, &b.rep), Some(Ordering::Less | Ordering::Equal)),
+                _ => true,
+            });
+        let mut index = HashMap::new();
+        if !ordered {
+            for (i, a) in dom.iter().enumerate() {
+                match key(&a.rep) {
+                    Some(k) if !index.contains_key(&k) => {
+                        index.insert(k, i as u32);
+                    }
+                    _ => {
+                        // A constant without a key, or twice: test atoms one by one.
+                        index.clear();
+                        break;
+                    }
+                }
+            }
+        }
+        Column { dom, n: dom.len() as u32, values, sorted, index }
+    }
+
+    /// Whether `v` compares with every value atom (the sorted path applies).
+    fn comparable(&self, v: &Const) -> bool {
+        self.sorted && self.values > 0 && self.dom.first().is_some_and(|a| cmp_const(&a.rep, v).is_some())
+    }
+
+    /// The first value atom for which `pred` is false (`pred` holds on a prefix).
+    fn cut(&self, v: &Const, pred: impl Fn(Ordering) -> bool) -> u32 {
+        let head = self.dom.get(..self.values).unwrap_or(&[]);
+        head.partition_point(|a| cmp_const(&a.rep, v).is_some_and(&pred)) as u32
+    }
+
+    /// Where a comparison `atom OP v` holds: a run of value atoms.
+    fn cmp_run(&self, op: CmpOp, v: &Const) -> (u32, u32) {
+        let end = self.values as u32;
+        match op {
+            CmpOp::Lt => (0, self.cut(v, |o| o == Ordering::Less)),
+            CmpOp::Le => (0, self.cut(v, |o| o != Ordering::Greater)),
+            CmpOp::Gt => (self.cut(v, |o| o != Ordering::Greater), end),
+            CmpOp::Ge => (self.cut(v, |o| o == Ordering::Less), end),
+        }
+    }
+
+    /// The atoms equal to `v` (`const_eq`).
+    fn equal(&self, v: &Const, out: &mut Vec<(u32, u32)>) {
+        if *v == Const::None && self.sorted {
+            // Only the last atom of a sorted column can be `none`.
+            out.push((self.values as u32, self.n));
+            return;
+        }
+        if *v != Const::None && self.comparable(v) {
+            out.push((self.cut(v, |o| o == Ordering::Less), self.cut(v, |o| o != Ordering::Greater)));
+            return;
+        }
+        if !self.index.is_empty() {
+            if let Some(i) = key(v).and_then(|k| self.index.get(&k)) {
+                out.push((*i, *i + 1));
+                return;
+            }
+            if key(v).is_some() {
+                return;
+            }
+        }
+        for (i, a) in self.dom.iter().enumerate() {
+            if const_eq(v, &a.rep) {
+                out.push((i as u32, i as u32 + 1));
+            }
+        }
+    }
+
+    /// The atoms a cell (without parameters) matches, as `cell_matches` tests them.
+    fn plain(&self, cell: &CellTest) -> sets::Set {
+        match cell {
+            CellTest::Any => sets::full(self.n),
+            CellTest::In { values, negated } => {
+                let mut runs = Vec::new();
+                for v in values {
+                    self.equal(v, &mut runs);
+                }
+                let s = sets::normalize(runs);
+                if *negated {
+                    sets::complement(&s, self.n)
+                } else {
+                    s
+                }
+            }
+            CellTest::Cmp { op, value, .. } if self.comparable(value) => {
+                sets::normalize(vec![self.cmp_run(*op, value)])
+            }
+            CellTest::Range { lo, lo_closed, hi, hi_closed, .. } if self.comparable(lo) && self.comparable(hi) => {
+                let (a, _) = self.cmp_run(if *lo_closed { CmpOp::Ge } else { CmpOp::Gt }, lo);
+                let (_, b) = self.cmp_run(if *hi_closed { CmpOp::Le } else { CmpOp::Lt }, hi);
+                sets::normalize(vec![(a, b)])
+            }
+            _ => {
+                let bits: Vec<bool> = self.dom.iter().map(|a| cell_matches(cell, &a.rep)).collect();
+                sets::from_bools(&bits)
+            }
+        }
+    }
+
+    /// The atoms a cell surely matches and those it may match (`cell_matches3`
+    /// true, and true or unknown).
+    fn cell_sets(&self, cell: &CellTest) -> (sets::Set, sets::Set) {
+        match cell {
+            CellTest::CmpParam { .. } => (Vec::new(), sets::full(self.n)),
+            CellTest::AnyOf(cs) => cs.iter().fold((Vec::new(), Vec::new()), |(lo, hi), c| {
+                let (l, h) = self.cell_sets(c);
+                (sets::union(&lo, &l), sets::union(&hi, &h))
+            }),
+            CellTest::AllOf(cs) => cs.iter().fold((sets::full(self.n), sets::full(self.n)), |(lo, hi), c| {
+                let (l, h) = self.cell_sets(c);
+                (sets::intersect(&lo, &l), sets::intersect(&hi, &h))
+            }),
+            _ => {
+                let s = self.plain(cell);
+                (s.clone(), s)
+            }
+        }
+    }
+}
+
+/// A row's outputs when they are all constants.
+fn const_outputs(xs: &[ir::Expr]) -> Option<Vec<Const>> {
+    xs.iter()
+        .map(|e| match &e.kind {
+            ir::ExprKind::Const(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn with_none(ty: &Ty, mut atoms: Vec<Atom>) -> Vec<Atom> {
@@ -802,36 +962,6 @@ impl Atom {
             Label::Any => format!("{col} = any value"),
         }
     }
-}
-
-/// Grows an uncovered input (one atom per column) to a box that no row
-/// matches either: column by column, every atom that keeps the box clear of
-/// every row joins it. (Atoms that are safe one by one are safe together,
-/// as the other columns stay fixed.)
-fn widen(sets: &[Vec<Vec<bool>>], domains: &[Vec<Atom>], w: &[usize]) -> Vec<Vec<bool>> {
-    let mut boxes: Vec<Vec<bool>> =
-        domains.iter().zip(w.iter()).map(|(d, a)| (0..d.len()).map(|i| i == *a).collect()).collect();
-    let clear_elsewhere = |boxes: &[Vec<bool>], row: &[Vec<bool>], col: usize| {
-        boxes
-            .iter()
-            .zip(row.iter())
-            .enumerate()
-            .any(|(c, (b, r))| c != col && !b.iter().zip(r.iter()).any(|(x, y)| *x && *y))
-    };
-    for col in 0..boxes.len() {
-        let n = domains.get(col).map(Vec::len).unwrap_or(0);
-        for atom in 0..n {
-            let safe = sets.iter().all(|row| {
-                !row.get(col).and_then(|r| r.get(atom)).copied().unwrap_or(false) || clear_elsewhere(&boxes, row, col)
-            });
-            if safe {
-                if let Some(x) = boxes.get_mut(col).and_then(|b| b.get_mut(atom)) {
-                    *x = true;
-                }
-            }
-        }
-    }
-    boxes
 }
 
 /// The cell for a set of atoms of a column that contains `witness`: `-` for
@@ -946,43 +1076,6 @@ fn cell_literal(c: &Const, label: &Label) -> String {
     }
 }
 
-/// Finds an input (one atom per column) that no row in `rows` matches, within
-/// `restrict` (a row's own cell sets) if given.
-fn uncovered(
-    sets: &[Vec<Vec<bool>>],
-    domains: &[Vec<Atom>],
-    rows: &[usize],
-    col: usize,
-    restrict: Option<&Vec<Vec<bool>>>,
-    chosen: &mut Vec<usize>,
-) -> Option<Vec<usize>> {
-    let Some(dom) = domains.get(col) else {
-        return if rows.is_empty() { Some(chosen.clone()) } else { None };
-    };
-    let mut tried: HashSet<Vec<usize>> = HashSet::new();
-    for atom in 0..dom.len() {
-        if let Some(r) = restrict {
-            if !r.get(col).and_then(|s| s.get(atom)).copied().unwrap_or(false) {
-                continue;
-            }
-        }
-        let sub: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|r| sets.get(*r).and_then(|s| s.get(col)).and_then(|s| s.get(atom)).copied().unwrap_or(false))
-            .collect();
-        if !tried.insert(sub.clone()) {
-            continue;
-        }
-        chosen.push(atom);
-        if let Some(w) = uncovered(sets, domains, &sub, col + 1, restrict, chosen) {
-            return Some(w);
-        }
-        chosen.pop();
-    }
-    None
-}
-
 /// Orders two constants of one ordered type (None across currencies or types).
 pub(crate) fn cmp_const(a: &Const, b: &Const) -> Option<Ordering> {
     Some(match (a, b) {
@@ -1003,6 +1096,7 @@ fn const_eq(a: &Const, b: &Const) -> bool {
     }
 }
 
+#[cfg(test)]
 /// Whether a cell matches a constant: `None` when it depends on another
 /// parameter's value.
 fn cell_matches3(cell: &CellTest, v: &Const) -> Option<bool> {
