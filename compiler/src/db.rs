@@ -632,8 +632,8 @@ test "a payment is posted doubled" {
         }
     }
 
-    /// Parsing on several threads gives the trees and diagnostics that one
-    /// thread gives, in the files' order (files of unequal sizes, past the
+    /// Parsing (and checking bodies) on several threads gives the trees and
+    /// diagnostics that one thread gives, in the files' order (files of unequal sizes, past the
     /// threshold, one with a syntax error, one with a type error).
     #[test]
     fn parallel_parse_matches_sequential() {
@@ -661,5 +661,13 @@ test "a payment is posted doubled" {
         let checked = check_once(&files);
         assert!(checked.diagnostics.iter().any(|d| d.file == FileId(2)));
         assert!(checked.diagnostics.iter().any(|d| d.file == FileId(5)));
+        // The language server's per-item queries (one thread) agree with the
+        // threaded check of the same files: package and diagnostics.
+        let db = LoggingDb::new();
+        let sources = files.iter().map(|(p, t)| SourceFile::new(&db, p.clone(), t.clone())).collect();
+        let package = Package::new(&db, sources);
+        let queried = check_package(&db, package);
+        assert_eq!(*queried.package, *checked.package);
+        assert_eq!(*queried.diagnostics, *checked.diagnostics);
     }
 }
