@@ -1467,8 +1467,19 @@ fn guard_decision(
     let di = DecisionIndex::decode(aux).index();
     let Some(d) = shared.pkg.decisions.get(di) else { return 1 };
     let index = shared.decisions.get(di);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(ctx, d, index)));
-    let fault = match r {
+    guard_final(ctx, dst, d.loc, |ctx| f(ctx, d, index))
+}
+
+/// Runs a helper whose faults are final (located, as the interpreter's):
+/// the result into `dst` and status 0, or the fault (a panic, a bug,
+/// becomes an internal fault at `loc`) kept in the context and status 1.
+fn guard_final(
+    ctx: &mut Ctx<'_>,
+    dst: *mut Cell,
+    loc: Loc,
+    f: impl FnOnce(&mut Ctx<'_>) -> Result<Cell, canon_runtime::outcome::Fault>,
+) -> i32 {
+    let fault = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(ctx))) {
         Ok(Ok(c)) => {
             if !dst.is_null() {
                 // SAFETY: `dst` is a cell of the caller's frame or arena.
@@ -1477,13 +1488,16 @@ fn guard_decision(
             return 0;
         }
         Ok(Err(fault)) => fault,
-        Err(_) => {
-            let internal = Fault::InvalidArgument("internal error in a JIT helper".into());
-            canon_runtime::outcome::Fault::from_stdlib(&internal, d.loc, &shared.pkg.loc_string(d.loc))
-        }
+        Err(_) => internal_fault(&ctx.shared.pkg, loc),
     };
     ctx.fault = Some(fault);
     1
+}
+
+/// The fault of a helper that failed where it cannot (a bug), at `loc`.
+fn internal_fault(pkg: &ir::Package, loc: Loc) -> canon_runtime::outcome::Fault {
+    let internal = Fault::InvalidArgument("internal error in a JIT helper".into());
+    canon_runtime::outcome::Fault::from_stdlib(&internal, loc, &pkg.loc_string(loc))
 }
 
 extern "C" fn decision_next(
@@ -1571,28 +1585,13 @@ fn guard_state(
     // SAFETY: compiled code always passes the live context of this event.
     let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 1 };
     let shared = ctx.shared;
-    let site = shared.state_sites.get(StateSiteIndex::decode(aux).index());
-    let r = match site {
-        Some(site) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(ctx, site))).ok(),
-        None => None,
-    };
-    let fault = match r {
-        Some(Ok(c)) => {
-            if !dst.is_null() {
-                // SAFETY: `dst` is a cell of the caller's frame or arena.
-                unsafe { *dst = c };
-            }
-            return 0;
-        }
-        Some(Err(fault)) => fault,
+    match shared.state_sites.get(StateSiteIndex::decode(aux).index()) {
+        Some(site) => guard_final(ctx, dst, site.loc, |ctx| f(ctx, site)),
         None => {
-            let loc = site.map(|s| s.loc).unwrap_or_default();
-            let internal = Fault::InvalidArgument("internal error in a JIT helper".into());
-            canon_runtime::outcome::Fault::from_stdlib(&internal, loc, &shared.pkg.loc_string(loc))
+            ctx.fault = Some(internal_fault(&shared.pkg, Loc::default()));
+            1
         }
-    };
-    ctx.fault = Some(fault);
-    1
+    }
 }
 
 /// The key whose cells `a` points to, each cell read as the type of its key
