@@ -85,78 +85,65 @@ impl BodyLowering<'_, '_, '_> {
         let outputs = self.large_outputs(d);
         let zero = self.builder.ins().iconst(types::I64, 0);
         match d.hit {
-            Hit::First => {
+            Hit::First | Hit::Unique | Hit::Any => {
+                // The first matching row, or no row.
                 let r = self.next_row(di, zero);
                 let miss = self.builder.create_block();
                 let hit = self.builder.create_block();
                 let none = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
                 self.builder.ins().brif(none, miss, &[], hit, &[]);
                 self.builder.switch_to_block(hit);
-                self.large_output(index, d, &outputs, r, dst)?;
-                self.ret(0);
-                self.builder.switch_to_block(miss);
-                self.no_row(index, d, dst)?;
-            }
-            Hit::Unique => {
-                let r = self.next_row(di, zero);
-                let miss = self.builder.create_block();
-                let hit = self.builder.create_block();
-                let none = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
-                self.builder.ins().brif(none, miss, &[], hit, &[]);
-                self.builder.switch_to_block(hit);
-                let after = self.builder.ins().iadd_imm_s(r, 1);
-                let s = self.next_row(di, after);
-                let conflict = self.builder.create_block();
-                let single = self.builder.create_block();
-                self.builder.set_cold_block(conflict);
-                let two = self.builder.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, s, 0);
-                self.builder.ins().brif(two, conflict, &[], single, &[]);
-                self.builder.switch_to_block(conflict);
-                self.conflict(di, r, s);
-                self.builder.switch_to_block(single);
-                self.large_output(index, d, &outputs, r, dst)?;
-                self.ret(0);
-                self.builder.switch_to_block(miss);
-                self.no_row(index, d, dst)?;
-            }
-            Hit::Any => {
-                let out_ty = match d.output_record {
-                    Some(r) => Ty::Record(r),
-                    None => d.ret.strip().clone(),
-                };
-                let r = self.next_row(di, zero);
-                let miss = self.builder.create_block();
-                let hit = self.builder.create_block();
-                let none = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
-                self.builder.ins().brif(none, miss, &[], hit, &[]);
-                self.builder.switch_to_block(hit);
-                self.large_output(index, d, &outputs, r, dst)?;
-                let from = self.builder.declare_var(types::I64);
-                self.builder.def_var(from, r);
-                let head = self.builder.create_block();
-                self.builder.ins().jump(head, &[]);
-                self.builder.switch_to_block(head);
-                let f = self.builder.use_var(from);
-                let after = self.builder.ins().iadd_imm_s(f, 1);
-                let s = self.next_row(di, after);
-                let done = self.builder.create_block();
-                let more = self.builder.create_block();
-                let end = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, s, 0);
-                self.builder.ins().brif(end, done, &[], more, &[]);
-                self.builder.switch_to_block(more);
-                let t = self.temp();
-                self.large_output(index, d, &outputs, s, t)?;
-                let same = self.equal(dst, t, &out_ty, d.loc)?;
-                let conflict = self.builder.create_block();
-                let next = self.builder.create_block();
-                self.builder.set_cold_block(conflict);
-                self.builder.ins().brif(same, next, &[], conflict, &[]);
-                self.builder.switch_to_block(conflict);
-                self.conflict(di, r, s);
-                self.builder.switch_to_block(next);
-                self.builder.def_var(from, s);
-                self.builder.ins().jump(head, &[]);
-                self.builder.switch_to_block(done);
+                match d.hit {
+                    Hit::Unique => {
+                        // A second matching row is a conflict.
+                        let after = self.builder.ins().iadd_imm_s(r, 1);
+                        let s = self.next_row(di, after);
+                        let conflict = self.builder.create_block();
+                        let single = self.builder.create_block();
+                        self.builder.set_cold_block(conflict);
+                        let two = self.builder.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, s, 0);
+                        self.builder.ins().brif(two, conflict, &[], single, &[]);
+                        self.builder.switch_to_block(conflict);
+                        self.conflict(di, r, s);
+                        self.builder.switch_to_block(single);
+                        self.large_output(index, d, &outputs, r, dst)?;
+                    }
+                    Hit::Any => {
+                        // Every later matching row must give the first's output.
+                        let out_ty = match d.output_record {
+                            Some(r) => Ty::Record(r),
+                            None => d.ret.strip().clone(),
+                        };
+                        self.large_output(index, d, &outputs, r, dst)?;
+                        let from = self.builder.declare_var(types::I64);
+                        self.builder.def_var(from, r);
+                        let head = self.builder.create_block();
+                        self.builder.ins().jump(head, &[]);
+                        self.builder.switch_to_block(head);
+                        let f = self.builder.use_var(from);
+                        let after = self.builder.ins().iadd_imm_s(f, 1);
+                        let s = self.next_row(di, after);
+                        let done = self.builder.create_block();
+                        let more = self.builder.create_block();
+                        let end = self.builder.ins().icmp_imm_s(IntCC::SignedLessThan, s, 0);
+                        self.builder.ins().brif(end, done, &[], more, &[]);
+                        self.builder.switch_to_block(more);
+                        let t = self.temp();
+                        self.large_output(index, d, &outputs, s, t)?;
+                        let same = self.equal(dst, t, &out_ty, d.loc)?;
+                        let conflict = self.builder.create_block();
+                        let next = self.builder.create_block();
+                        self.builder.set_cold_block(conflict);
+                        self.builder.ins().brif(same, next, &[], conflict, &[]);
+                        self.builder.switch_to_block(conflict);
+                        self.conflict(di, r, s);
+                        self.builder.switch_to_block(next);
+                        self.builder.def_var(from, s);
+                        self.builder.ins().jump(head, &[]);
+                        self.builder.switch_to_block(done);
+                    }
+                    _ => self.large_output(index, d, &outputs, r, dst)?,
+                }
                 self.ret(0);
                 self.builder.switch_to_block(miss);
                 self.no_row(index, d, dst)?;
