@@ -293,7 +293,8 @@ fn fill_from_stream(
 /// Reads the lines of a file chunk: those that start in its byte range
 /// (the first only where the byte before the range is a line feed, the
 /// last up to its own line feed, past the range). Returns whether the file
-/// ended in the chunk, and the read error that cut it short.
+/// ends with the chunk's lines (no later chunk has any), and the read error
+/// that cut it short.
 #[cfg(unix)]
 fn read_file_chunk(file: &File, chunk: &mut Chunk) -> (bool, Option<std::io::Error>) {
     chunk.input.clear();
@@ -333,7 +334,11 @@ fn read_file_chunk(file: &File, chunk: &mut Chunk) -> (bool, Option<std::io::Err
         last = first.min(chunk.input.len());
     }
     chunk.lines = first.min(last)..last;
-    (eof, error)
+    // The end of the file met while reading the last line's end is the
+    // input's end only when no byte follows that line: lines after it
+    // start in the next chunk's range, which must still be handed out
+    // (after a read error nothing more is read, as before).
+    (eof && (error.is_some() || last >= chunk.input.len()), error)
 }
 
 #[cfg(not(unix))]
@@ -835,6 +840,11 @@ mod tests {
             let c = CHUNK_BYTES as i64;
             cases.push([x(c + d), b"\n".to_vec(), x(c - 1), b"\nab\n\n".to_vec(), x(c + d - 1)].concat());
             cases.push([x(c + d - 1), b"\n\n".to_vec(), x(2 * c - 2), b"\n".to_vec()].concat());
+            // A line across a chunk's end, and short lines after it where
+            // the file ends: reading the first line's end meets the end of
+            // the file, and the lines after it are the next chunk's.
+            cases.push([x(c + d - 5), b"\n".to_vec(), x(20), b"\nab\ncd\n".to_vec()].concat());
+            cases.push([x(c + d - 5), b"\n".to_vec(), x(20), b"\nab\ncd".to_vec()].concat());
         }
         for case in cases {
             let want = reader_lines(&case);
