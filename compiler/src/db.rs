@@ -325,6 +325,9 @@ pub fn check_once(files: &[(String, String)]) -> Checked {
 /// thread: starting a thread costs more than parsing a small file.
 const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
 
+/// The stack of the threads that parse and check: a main thread's.
+pub(crate) const THREAD_STACK: usize = 8 << 20;
+
 /// Every file of `files` parsed, in order. A package of many bytes in
 /// several files is parsed on up to four threads (each file on one: parsing
 /// is most of `canon check`'s time, issue 16); the result does not depend on
@@ -351,8 +354,18 @@ fn parse_all(files: &[(String, String)]) -> Vec<Parsed> {
     };
     let mut done: Vec<(usize, Parsed)> = std::thread::scope(|s| {
         let (first, rest) = shares.split_first().map_or((None, &[][..]), |(f, r)| (Some(f), r));
-        let handles: Vec<_> = rest.iter().map(|(_, share)| s.spawn(|| parse_share(share))).collect();
-        let mut done = first.map(|(_, share)| parse_share(share)).unwrap_or_default();
+        // Each thread gets the stack of a main thread (8 MiB), so that a deeply
+        // nested file parses on it as it does on the main thread; a share whose
+        // thread cannot start is parsed here.
+        let mut done = Vec::new();
+        let mut handles = Vec::new();
+        for (_, share) in rest {
+            match std::thread::Builder::new().stack_size(THREAD_STACK).spawn_scoped(s, || parse_share(share)) {
+                Ok(h) => handles.push(h),
+                Err(_) => done.extend(parse_share(share)),
+            }
+        }
+        done.extend(first.map(|(_, share)| parse_share(share)).unwrap_or_default());
         for h in handles {
             match h.join() {
                 Ok(parsed) => done.extend(parsed),

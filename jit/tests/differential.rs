@@ -24,11 +24,22 @@ proptest! {
 
     #[test]
     fn jit_matches_interpreter(seed in any::<u64>()) {
-        let mut rng = Rng::new(seed, &[]);
-        let mut g = Gen::new(&mut rng);
-        let src = g.program();
-        let events: Vec<String> = (0..12).map(|n| g.event(n)).collect();
-        if let Err(e) = compare(&src, &events, true) {
+        // On a thread with the stack `canon` runs with (its main thread's
+        // 8 MiB, here 64 MiB for debug builds' larger frames), not libtest's
+        // 2 MiB: a deeply nested generated program overflowed that once.
+        let result = std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(move || {
+                let mut rng = Rng::new(seed, &[]);
+                let mut g = Gen::new(&mut rng);
+                let src = g.program();
+                let events: Vec<String> = (0..12).map(|n| g.event(n)).collect();
+                compare(&src, &events, true)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        if let Err(e) = result {
             prop_assert!(false, "{}", e);
         }
     }

@@ -59,11 +59,17 @@ pub fn check(files: &[Input<'_>]) -> (ir::Package, Vec<Diagnostic>) {
     let results: Vec<ItemResult> = if bodies.len() >= PARALLEL_BODIES {
         let (first, second) = bodies.split_at(bodies.len() / 2);
         std::thread::scope(|s| {
-            let other = s.spawn(|| second.iter().map(check_one).collect::<Vec<_>>());
+            let other = std::thread::Builder::new()
+                .stack_size(crate::db::THREAD_STACK)
+                .spawn_scoped(s, || second.iter().map(check_one).collect::<Vec<_>>());
             let mut results: Vec<ItemResult> = first.iter().map(check_one).collect();
-            match other.join() {
-                Ok(rest) => results.extend(rest),
-                Err(payload) => std::panic::resume_unwind(payload),
+            match other {
+                Ok(other) => match other.join() {
+                    Ok(rest) => results.extend(rest),
+                    Err(payload) => std::panic::resume_unwind(payload),
+                },
+                // No thread: the second half here too.
+                Err(_) => results.extend(second.iter().map(check_one)),
             }
             results
         })
