@@ -63,11 +63,6 @@ impl DecisionIndexes {
         DecisionIndexes { min_rows, by_decision }
     }
 
-    /// No index: every decision is read row by row.
-    pub fn none() -> DecisionIndexes {
-        DecisionIndexes { min_rows: usize::MAX, by_decision: Vec::new() }
-    }
-
     /// The index of decision `d`, when it has one.
     pub fn get(&self, d: usize) -> Option<&RowIndex> {
         self.by_decision.get(d).and_then(|i| i.as_ref())
@@ -302,11 +297,6 @@ impl RowIndex {
         }
         let complete = self.complete && probes.len() == self.columns.len();
         Candidates { lists: best, rows: self.rows, probes, complete }
-    }
-
-    /// How many columns are indexed (for tests and reports).
-    pub fn indexed_columns(&self) -> usize {
-        self.columns.len()
     }
 }
 

@@ -2,20 +2,18 @@
 //! behaviour defines Canon's semantics; the JIT is tested against it.
 
 use std::cell::RefCell;
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use canon_compiler::ir::{
     self, Aggregate, BinaryOp, Builtin, CalendarOp, CellTest, Const, DestId, Expr, ExprKind, Hit, InterpPart, Loc, Pat,
     Stmt, UnaryOp,
 };
-use canon_compiler::types::OrdKind;
-use canon_stdlib::money::{self, MoneyOp};
+use canon_stdlib::money;
 use canon_stdlib::{num, Rounding};
 use smallvec::SmallVec;
 
 use crate::coverage::{Key, Recorder, DEFAULT_TAG};
-use crate::dindex::{self, DecisionIndexes};
+use crate::dindex::{self, cmp_holds, eq_const, DecisionIndexes};
 use crate::encode;
 use crate::outcome::{Fault, Rejection, TraceEvent};
 use crate::state::{self, Txn};
@@ -514,17 +512,12 @@ impl<'a> Interp<'a> {
             }
             (BinaryOp::Eq, x, y) => Value::Bool(x == y),
             (BinaryOp::Ne, x, y) => Value::Bool(x != y),
-            (BinaryOp::Cmp(op, kind), x, y) => {
-                let o = self.order(kind, &x, &y, op.money_op(), loc)?;
+            (BinaryOp::Cmp(op, _), x, y) => {
+                let o = dindex::order(self.pkg, &x, &y, op.money_op(), loc)?;
                 Value::Bool(cmp_holds(op, o))
             }
             _ => Value::None,
         })
-    }
-
-    /// Orders two values; `op` is what asks, named by a currency mismatch.
-    fn order(&self, _kind: OrdKind, x: &Value, y: &Value, op: MoneyOp, loc: Loc) -> Result<Ordering, Fault> {
-        dindex::order(self.pkg, x, y, op, loc)
     }
 
     fn decide(&self, di: usize, d: &ir::DecisionDef, frame: &mut [Value], loc: Loc) -> Result<Value, Fault> {
@@ -912,8 +905,6 @@ fn field(v: Value, index: u32) -> Value {
         _ => Value::None,
     }
 }
-
-use dindex::{cmp_holds, eq_const};
 
 fn pat_matches(p: &Pat, v: &Value) -> bool {
     match p {

@@ -54,13 +54,13 @@ impl BodyLowering<'_, '_, '_> {
                 let n = self.builder.declare_var(types::I64);
                 let z = self.builder.ins().iconst(types::I64, 0);
                 self.builder.def_var(n, z);
-                for row in &d.rows {
+                for (ri, row) in d.rows.iter().enumerate() {
                     let next = self.builder.create_block();
                     self.row_test(d, row, &[], next)?;
                     let nv = self.builder.use_var(n);
                     let off = self.builder.ins().imul_imm_s(nv, CELL as i64);
                     let slot = self.builder.ins().iadd(base, off);
-                    self.row_output(index, d, row, slot)?;
+                    self.row_output(index, d, ri, row, slot)?;
                     let nv = self.builder.use_var(n);
                     let n1 = self.builder.ins().iadd_imm_s(nv, 1);
                     self.builder.def_var(n, n1);
@@ -246,7 +246,7 @@ impl BodyLowering<'_, '_, '_> {
         for (ri, blk) in rows.iter().zip(blocks) {
             self.builder.switch_to_block(blk);
             if let Some(row) = d.rows.get(*ri) {
-                self.row_output(index, d, row, dst)?;
+                self.row_output(index, d, *ri, row, dst)?;
             }
             self.ret(0);
         }
@@ -375,13 +375,13 @@ impl BodyLowering<'_, '_, '_> {
             let other = self.builder.create_block();
             self.builder.ins().brif(later, other, &[], first, &[]);
             self.builder.switch_to_block(first);
-            self.row_output(index, d, row, dst)?;
+            self.row_output(index, d, ri, row, dst)?;
             let riv = self.builder.ins().iconst(types::I64, ri as i64);
             self.builder.def_var(found, riv);
             self.builder.ins().jump(next, &[]);
             self.builder.switch_to_block(other);
             let t = self.temp();
-            self.row_output(index, d, row, t)?;
+            self.row_output(index, d, ri, row, t)?;
             let same = self.equal(dst, t, &out_ty, row.loc)?;
             let conflict = self.builder.create_block();
             self.builder.set_cold_block(conflict);
@@ -434,10 +434,10 @@ impl BodyLowering<'_, '_, '_> {
             _ => self.store_none(dst),
         }
         let x = self.temp();
-        for row in &d.rows {
+        for (ri, row) in d.rows.iter().enumerate() {
             let next = self.builder.create_block();
             self.row_test(d, row, &[], next)?;
-            self.row_output(index, d, row, x)?;
+            self.row_output(index, d, ri, row, x)?;
             match (agg, &out) {
                 (CollectAgg::Count, _) => {
                     let acc = self.word0(dst);
@@ -496,10 +496,10 @@ impl BodyLowering<'_, '_, '_> {
     ) -> Result<(), Unsupported> {
         match d.hit {
             Hit::First => {
-                for row in rows.iter().filter_map(|r| d.rows.get(*r)) {
+                for (ri, row) in rows.iter().filter_map(|r| d.rows.get(*r).map(|row| (*r, row))) {
                     let next = self.builder.create_block();
                     self.row_test(d, row, skip, next)?;
-                    self.row_output(index, d, row, dst)?;
+                    self.row_output(index, d, ri, row, dst)?;
                     self.ret(0);
                     self.builder.switch_to_block(next);
                 }
@@ -542,7 +542,7 @@ impl BodyLowering<'_, '_, '_> {
                     let no = self.builder.create_block();
                     self.builder.ins().brif(is, yes, &[], no, &[]);
                     self.builder.switch_to_block(yes);
-                    self.row_output(index, d, row, dst)?;
+                    self.row_output(index, d, ri, row, dst)?;
                     self.ret(0);
                     self.builder.switch_to_block(no);
                 }
@@ -633,9 +633,9 @@ impl BodyLowering<'_, '_, '_> {
         let default = self.builder.func.dfg.block_call(none_block, &[]);
         let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(default, &targets));
         self.builder.ins().br_table(entry, jt);
-        for (row, blk) in d.rows.iter().zip(row_blocks) {
+        for ((ri, row), blk) in d.rows.iter().enumerate().zip(row_blocks) {
             self.builder.switch_to_block(blk);
-            self.row_output(index, d, row, dst)?;
+            self.row_output(index, d, ri, row, dst)?;
             self.ret(0);
         }
         for (conflict, blk) in plan.conflicts.iter().zip(conflict_blocks) {
@@ -784,11 +784,11 @@ impl BodyLowering<'_, '_, '_> {
         &mut self,
         index: usize,
         d: &ir::DecisionDef,
+        ri: usize,
         row: &ir::DecisionRow,
         dst: CValue,
     ) -> Result<(), Unsupported> {
         if self.lowering.shared.traced {
-            let ri = d.rows.iter().position(|r| std::ptr::eq(r, row)).unwrap_or(0);
             self.call_effect(helpers::trace_row, MatchedRow { decision: DecisionIndex(index as u32), row: ri as u32 });
         }
         if d.output_record.is_some() {
