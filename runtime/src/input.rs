@@ -11,7 +11,18 @@ use std::ops::Range;
 use crate::engine::{Outcome, Status};
 use crate::outcome::Rejection;
 
-const BYTE_ORDER_MARK: &[u8] = &[0xEF, 0xBB, 0xBF];
+/// A UTF-8 byte-order mark, dropped at the start of the input.
+pub const BYTE_ORDER_MARK: &[u8] = &[0xEF, 0xBB, 0xBF];
+
+/// Where `line`'s ending (every `\n` and `\r` at its end) starts: the line
+/// as read is `line[..line_end(line)]`.
+pub fn line_end(line: &[u8]) -> usize {
+    let mut end = line.len();
+    while end > 0 && matches!(line.get(end - 1), Some(b'\n' | b'\r')) {
+        end -= 1;
+    }
+    end
+}
 
 /// A line read into the caller's buffer: its number and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,10 +59,7 @@ impl<R: Read> InputReader<R> {
         if self.line_no == 1 && buf.get(start..).is_some_and(|l| l.starts_with(BYTE_ORDER_MARK)) {
             buf.drain(start..start + BYTE_ORDER_MARK.len());
         }
-        let mut end = buf.len();
-        while end > start && matches!(buf.get(end - 1), Some(b'\n' | b'\r')) {
-            end -= 1;
-        }
+        let end = start + buf.get(start..).map_or(0, line_end);
         Ok(Some(ReadLine { number: self.line_no, range: start..end }))
     }
 
