@@ -81,6 +81,65 @@ pub struct RowIndex {
     columns: Vec<Column>,
     /// Every column of the table is indexed (rows can be known to match).
     complete: bool,
+    /// Per row, what its cell of each indexed column holds for (row by
+    /// row: a row's passes share a cache line, so judging a candidate
+    /// touches one line, not one per column).
+    passes: Passes,
+}
+
+/// The rows' [`Pass`]es, `columns.len()` a row, in four bytes each when
+/// every pass fits ([`narrow`]), else as they are.
+#[derive(Debug)]
+enum Passes {
+    Narrow(Vec<u32>),
+    Wide(Vec<Pass>),
+}
+
+impl Passes {
+    fn new(columns: &[Column], rows: usize, wide: bool) -> Passes {
+        let at = |r: usize| columns.iter().map(move |c| c.pass.get(r).copied().unwrap_or(Pass::Any));
+        let all = || (0..rows).flat_map(at);
+        match all().map(narrow).collect::<Option<Vec<u32>>>() {
+            Some(n) if !wide => Passes::Narrow(n),
+            _ => Passes::Wide(all().collect()),
+        }
+    }
+
+    /// The pass at position `i` (a row's first, plus the column's place).
+    fn get(&self, i: usize) -> Pass {
+        match self {
+            Passes::Narrow(v) => v.get(i).map_or(Pass::Any, |n| widen(*n)),
+            Passes::Wide(v) => v.get(i).copied().unwrap_or(Pass::Any),
+        }
+    }
+}
+
+const NARROW_ANY: u32 = u32::MAX;
+const NARROW_ALL: u32 = u32::MAX - 1;
+const NARROW_SEGS: u32 = 1 << 31;
+/// Segment numbers a narrow `Segs` holds: 15 bits each.
+const NARROW_SEG_LIMIT: u32 = (1 << 15) - 1;
+
+/// A pass in four bytes: `Any` and `All` the two largest values, a key id
+/// below 2^31, segments `lo..=hi` as the top bit with 15 bits each (so no
+/// `Segs` reaches the two largest values). `None` when it does not fit.
+fn narrow(p: Pass) -> Option<u32> {
+    match p {
+        Pass::Any => Some(NARROW_ANY),
+        Pass::All => Some(NARROW_ALL),
+        Pass::Key(id) if id < NARROW_SEGS => Some(id),
+        Pass::Segs(lo, hi) if lo < NARROW_SEG_LIMIT && hi < NARROW_SEG_LIMIT => Some(NARROW_SEGS | lo << 15 | hi),
+        _ => None,
+    }
+}
+
+fn widen(n: u32) -> Pass {
+    match n {
+        NARROW_ANY => Pass::Any,
+        NARROW_ALL => Pass::All,
+        n if n & NARROW_SEGS == 0 => Pass::Key(n),
+        n => Pass::Segs((n >> 15) & NARROW_SEG_LIMIT, n & NARROW_SEG_LIMIT),
+    }
 }
 
 #[derive(Debug)]
@@ -93,7 +152,8 @@ struct Column {
     wild: Vec<u32>,
     /// Per row, what its cell holds for, compactly: a candidate of another
     /// column's list is skipped when this column's cell cannot hold (the
-    /// lists intersected row by row, without reading the rows).
+    /// lists intersected row by row, without reading the rows). Moved to
+    /// [`RowIndex::passes`] once the index is built.
     pass: Vec<Pass>,
     lookup: Lookup,
 }
@@ -159,8 +219,12 @@ pub struct Candidates<'i> {
     /// Two disjoint sorted lists to merge, or `None` for every row.
     lists: Option<(&'i [u32], &'i [u32])>,
     rows: usize,
-    /// The columns to test each listed row's [`Pass`] against, with the input's probe.
-    probes: smallvec::SmallVec<[(&'i [Pass], Probe); 6]>,
+    /// The rows' passes, `width` a row.
+    passes: Option<&'i Passes>,
+    width: usize,
+    /// The columns (places in a row's passes) to test each listed row's
+    /// [`Pass`] against, with the input's probe.
+    probes: smallvec::SmallVec<[(usize, Probe); 6]>,
     /// Every column of the table has a probe: a row whose passes are all
     /// exact matches without being read.
     complete: bool,
@@ -169,7 +233,7 @@ pub struct Candidates<'i> {
 impl<'i> Candidates<'i> {
     /// Every row of a table of `rows`.
     pub fn all(rows: usize) -> Candidates<'i> {
-        Candidates { lists: None, rows, probes: smallvec::SmallVec::new(), complete: false }
+        Candidates { lists: None, rows, passes: None, width: 0, probes: smallvec::SmallVec::new(), complete: false }
     }
 
     /// At most how many rows it holds.
@@ -197,8 +261,9 @@ impl<'i> Candidates<'i> {
         };
         rows.filter_map(move |r| {
             let mut exact = self.complete;
-            for (pass, probe) in &self.probes {
-                let p = pass.get(r).copied().unwrap_or(Pass::Any);
+            let first = r.saturating_mul(self.width);
+            for (at, probe) in &self.probes {
+                let p = self.passes.map_or(Pass::Any, |ps| ps.get(first.saturating_add(*at)));
                 if !probe.admits(p) {
                     return None;
                 }
@@ -246,6 +311,11 @@ impl Iterator for CandidateIter<'_> {
 impl RowIndex {
     /// The index of `d`, when some column narrows its rows.
     pub fn build(d: &ir::DecisionDef) -> Option<RowIndex> {
+        RowIndex::build_passes(d, false)
+    }
+
+    /// [`RowIndex::build`], the passes kept wide when `wide` (tests).
+    fn build_passes(d: &ir::DecisionDef, wide: bool) -> Option<RowIndex> {
         let rows = d.rows.len();
         if rows == 0 || rows > u32::MAX as usize {
             return None;
@@ -273,7 +343,14 @@ impl RowIndex {
             }
         }
         let narrows = columns.iter().any(|c| c.wild.len() < rows);
-        narrows.then_some(RowIndex { rows, columns, complete })
+        if !narrows {
+            return None;
+        }
+        let passes = Passes::new(&columns, rows, wide);
+        for c in &mut columns {
+            c.pass = Vec::new();
+        }
+        Some(RowIndex { rows, columns, complete, passes })
     }
 
     /// The rows worth testing for the inputs in `frame` (the decision's
@@ -282,7 +359,7 @@ impl RowIndex {
         let mut best: Option<(&'i [u32], &'i [u32])> = None;
         let mut best_len = self.rows;
         let mut probes = smallvec::SmallVec::new();
-        for c in &self.columns {
+        for (at, c) in self.columns.iter().enumerate() {
             let v = frame.get(c.param as usize).unwrap_or(&Value::None);
             if let Some((list, probe)) = c.rows_for(v) {
                 let len = list.len() + c.wild.len();
@@ -291,12 +368,13 @@ impl RowIndex {
                     best_len = len;
                 }
                 if probe != Probe::Skip {
-                    probes.push((c.pass.as_slice(), probe));
+                    probes.push((at, probe));
                 }
             }
         }
         let complete = self.complete && probes.len() == self.columns.len();
-        Candidates { lists: best, rows: self.rows, probes, complete }
+        let (passes, width) = (Some(&self.passes), self.columns.len());
+        Candidates { lists: best, rows: self.rows, passes, width, probes, complete }
     }
 }
 
@@ -743,4 +821,128 @@ pub fn collect_step(pkg: &ir::Package, agg: CollectAgg, acc: Value, v: Value, ro
         }
         (_, a, _) => a,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn narrow_passes_read_back_as_they_were() {
+        let fits = [
+            Pass::Any,
+            Pass::All,
+            Pass::Key(0),
+            Pass::Key(7),
+            Pass::Key((1 << 31) - 1),
+            Pass::Segs(0, 0),
+            Pass::Segs(1, 0),
+            Pass::Segs(3, 9),
+            Pass::Segs(NARROW_SEG_LIMIT - 1, NARROW_SEG_LIMIT - 1),
+        ];
+        for p in fits {
+            assert_eq!(narrow(p).map(widen), Some(p), "{p:?}");
+        }
+        for p in [Pass::Key(1 << 31), Pass::Key(u32::MAX), Pass::Segs(NARROW_SEG_LIMIT, 0), Pass::Segs(0, 1 << 20)] {
+            assert_eq!(narrow(p), None, "{p:?}");
+        }
+    }
+
+    /// splitmix64.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    fn cell(rng: &mut Rng, col: usize) -> String {
+        let client = |rng: &mut Rng| format!("\"{}\"", ["A", "B", "C", "D", "E", "F"][rng.below(6)]);
+        let role = |rng: &mut Rng| ["Junior", "Senior", "Lead"][rng.below(3)].to_string();
+        let day = |rng: &mut Rng| format!("@\"2026-0{}-1{}\"", 1 + rng.below(9), rng.below(10));
+        let hours = |rng: &mut Rng| format!("{}.{}", rng.below(12), rng.below(100));
+        let value = |rng: &mut Rng| match col {
+            0 => client(rng),
+            1 => role(rng),
+            2 => day(rng),
+            _ => hours(rng),
+        };
+        match rng.below(8) {
+            0 => "-".to_string(),
+            1 => format!("{}, {}", value(rng), value(rng)),
+            2 if col != 1 => format!("{} {}", ["<", "<=", ">", ">="][rng.below(4)], value(rng)),
+            3 if col != 1 => {
+                let (a, b) = (value(rng), value(rng));
+                format!("{}{a}..{b}{}", ["[", "("][rng.below(2)], ["]", ")"][rng.below(2)])
+            }
+            4 => format!("not {}", value(rng)),
+            5 if col != 1 => format!("< {}, >= {}", value(rng), value(rng)),
+            _ => value(rng),
+        }
+    }
+
+    /// Constants a column's cells name: the inputs worth trying.
+    fn consts(cell: &CellTest, out: &mut Vec<Value>) {
+        match cell {
+            CellTest::In { values, .. } => out.extend(values.iter().map(const_value)),
+            CellTest::Cmp { value, .. } => out.push(const_value(value)),
+            CellTest::Range { lo, hi, .. } => out.extend([const_value(lo), const_value(hi)]),
+            CellTest::AnyOf(cs) | CellTest::AllOf(cs) => cs.iter().for_each(|c| consts(c, out)),
+            CellTest::Any | CellTest::CmpParam { .. } => {}
+        }
+    }
+
+    /// The candidates (and whether each is known to match) are the same
+    /// whether the passes are packed in four bytes or kept wide.
+    #[test]
+    fn narrow_and_wide_passes_give_the_same_candidates() {
+        let mut indexed = 0;
+        for seed in 0..40u64 {
+            let mut rng = Rng(seed);
+            let rows = 64 + rng.below(300);
+            let mut src = String::from(
+                "enum Role { Junior, Senior, Lead }\n\
+                 decision d(client: Text, role: Role, day: Date, hours: Decimal) -> Int\n  hit collect\n  \
+                 | client | role | day | hours || n |\n",
+            );
+            for r in 0..rows {
+                let cells: Vec<String> = (0..4).map(|c| cell(&mut rng, c)).collect();
+                src.push_str(&format!("  | {} || {r} |\n", cells.join(" | ")));
+            }
+            let loaded =
+                crate::package::from_sources(std::path::PathBuf::from("."), vec![("t.canon".into(), src.clone())]);
+            assert!(!loaded.has_errors(), "seed {seed}: {:?}\n{src}", loaded.diagnostics());
+            let pkg = loaded.package();
+            let d = pkg.decisions.first().unwrap();
+            let (Some(n), Some(w)) = (RowIndex::build_passes(d, false), RowIndex::build_passes(d, true)) else {
+                continue;
+            };
+            assert!(matches!(n.passes, Passes::Narrow(_)) && matches!(w.passes, Passes::Wide(_)));
+            indexed += 1;
+            let mut seen: Vec<Vec<Value>> = vec![vec![Value::None]; 4];
+            for row in &d.rows {
+                for (pos, c) in row.cells.iter().enumerate() {
+                    let col = d.columns[pos] as usize;
+                    consts(c, &mut seen[col]);
+                }
+            }
+            for _ in 0..200 {
+                let frame: Vec<Value> = seen.iter().map(|vs| vs[rng.below(vs.len())].clone()).collect();
+                let from = rng.below(rows);
+                let a: Vec<(usize, bool)> = n.candidates(&frame).from(from).collect();
+                let b: Vec<(usize, bool)> = w.candidates(&frame).from(from).collect();
+                assert_eq!(a, b, "seed {seed}, frame {frame:?}, from {from}");
+            }
+        }
+        assert!(indexed >= 30, "only {indexed} of 40 tables were indexed");
+    }
 }
