@@ -223,38 +223,30 @@ impl<'m> Lowering<'m> {
     fn shared_outputs(
         &mut self,
         d: &ir::DecisionDef,
-        group: &[(usize, super::shapes::RowShape)],
+        group: &super::shapes::Group,
         first_hole: u32,
     ) -> Result<SharedOutputs, Unsupported> {
         let pkg = self.shared.pkg.clone();
-        let ((first, shape), _) = group.split_first().ok_or_else(|| Unsupported("an empty shape".into()))?;
+        let first = group.rows.first().ok_or_else(|| Unsupported("an empty shape".into()))?;
         let row = d.rows.get(*first).ok_or_else(|| Unsupported("shape row".into()))?;
-        // The constants' cells, by row.
-        let mut cells: Vec<Vec<crate::cell::Cell>> = Vec::with_capacity(group.len());
-        for (_, s) in group {
-            let row_cells = s
-                .consts
-                .iter()
-                .map(|(c, ty)| self.shared.store.cell_of(&pkg, ty, &canon_runtime::interp::const_value(c)))
-                .collect();
-            cells.push(row_cells);
+        // The constants' cells, `h` a row.
+        let h = group.tys.len();
+        let mut cells: Vec<crate::cell::Cell> = Vec::with_capacity(group.consts.len());
+        for (j, c) in group.consts.iter().enumerate() {
+            let ty = group.tys.get(j % h.max(1)).ok_or_else(|| Unsupported("shape type".into()))?;
+            cells.push(self.shared.store.cell_of(&pkg, ty, &canon_runtime::interp::const_value(c)));
         }
-        let first_cells = cells.first().cloned().unwrap_or_default();
-        let varying: Vec<usize> = (0..shape.consts.len())
-            .filter(|j| {
-                let at = |cs: &Vec<crate::cell::Cell>| cs.get(*j).map(|c| c.words);
-                cells.iter().any(|cs| at(cs) != at(&first_cells))
-            })
-            .collect();
+        let rows = group.rows.len();
+        let cell = |k: usize, j: usize| cells.get(k * h + j).map(|c| c.words);
+        let varying: Vec<usize> = (0..h).filter(|j| (1..rows).any(|k| cell(k, *j) != cell(0, *j))).collect();
         let slots: HashMap<usize, u32> = varying.iter().enumerate().map(|(k, j)| (*j, first_hole + k as u32)).collect();
         let template = super::shapes::template(&row.outputs, &slots);
         let holes = varying.len();
-        let n_locs = shape.locs.len();
-        let stride = holes + n_locs.div_ceil(4);
-        let mut table = Vec::with_capacity(stride * group.len());
-        for ((_, s), row_cells) in group.iter().zip(&cells) {
-            table.extend(varying.iter().map(|j| row_cells.get(*j).copied().unwrap_or_default()));
-            for four in s.locs.chunks(4) {
+        let stride = holes + group.n_locs.div_ceil(4);
+        let mut table = Vec::with_capacity(stride * rows);
+        for k in 0..rows {
+            table.extend(varying.iter().map(|j| cells.get(k * h + j).copied().unwrap_or_default()));
+            for four in group.locs_of(k).chunks(4) {
                 let mut c = crate::cell::Cell::none();
                 for (w, loc) in c.words.iter_mut().zip(four) {
                     *w = u64::from(self.loc_id(*loc).0);
@@ -262,8 +254,9 @@ impl<'m> Lowering<'m> {
                 table.push(c);
             }
         }
+        drop(cells);
         let table = self.shared.store.keep_cells(table);
-        let locs = shape.locs.iter().enumerate().map(|(k, loc)| (*loc, (holes * CELL + k * 8) as i32)).collect();
+        let locs = group.locs_of(0).iter().enumerate().map(|(k, loc)| (*loc, (holes * CELL + k * 8) as i32)).collect();
         Ok(SharedOutputs { template, first_hole, holes, stride, table, locs })
     }
 

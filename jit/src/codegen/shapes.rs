@@ -199,9 +199,49 @@ pub(crate) enum OutputFn {
     /// Rows compiled a block each (the slot picks the block), at most
     /// `chunk` of them.
     Rows(Vec<usize>),
-    /// Rows of one shape (at least two), in table order: one body, the
-    /// slot picks the row's constants and locations; each row's shape.
-    Shared(Vec<(usize, RowShape)>),
+    /// Rows of one shape (at least two): one body, the slot picks the
+    /// row's constants and locations.
+    Shared(Group),
+}
+
+/// The rows of one shape, in table order, and what fills it for each, kept
+/// flat (a large table has many rows of few holes).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Group {
+    pub rows: Vec<usize>,
+    /// The holes' types (the same in every row: they are in the key).
+    pub tys: Vec<Ty>,
+    /// The constants in the holes, `tys.len()` a row.
+    pub consts: Vec<Const>,
+    /// How many location classes the shape has.
+    pub n_locs: usize,
+    /// The locations of each class, `n_locs` a row.
+    pub locs: Vec<Loc>,
+}
+
+impl Group {
+    fn of(ri: usize, s: RowShape) -> Group {
+        let (consts, tys) = s.consts.into_iter().unzip();
+        Group { rows: vec![ri], tys, consts, n_locs: s.locs.len(), locs: s.locs }
+    }
+
+    fn push(&mut self, ri: usize, s: RowShape) {
+        self.rows.push(ri);
+        self.consts.extend(s.consts.into_iter().map(|(c, _)| c));
+        self.locs.extend(s.locs);
+    }
+
+    /// The constants of the `k`-th row of the group.
+    #[cfg(test)]
+    pub fn consts_of(&self, k: usize) -> &[Const] {
+        let h = self.tys.len();
+        self.consts.get(k * h..(k + 1) * h).unwrap_or_default()
+    }
+
+    /// The locations of the `k`-th row of the group.
+    pub fn locs_of(&self, k: usize) -> &[Loc] {
+        self.locs.get(k * self.n_locs..(k + 1) * self.n_locs).unwrap_or_default()
+    }
 }
 
 /// Plans the outputs of `d`'s rows: `computed(row)` says whether a row's
@@ -212,7 +252,7 @@ pub(crate) fn plan(d: &ir::DecisionDef, computed: impl Fn(&ir::DecisionRow) -> b
     let n = d.rows.len();
     let mut func_of_row = vec![0u32; n];
     let mut slot_of_row = vec![0u32; n];
-    let mut groups: Vec<Vec<(usize, RowShape)>> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut alone: Vec<usize> = Vec::new();
     for (ri, row) in d.rows.iter().enumerate() {
@@ -220,22 +260,20 @@ pub(crate) fn plan(d: &ir::DecisionDef, computed: impl Fn(&ir::DecisionRow) -> b
             continue;
         }
         match row_shape(&row.outputs) {
-            Some((key, s)) => {
-                let g = *by_key.entry(key).or_insert_with(|| {
-                    groups.push(Vec::new());
-                    groups.len() - 1
-                });
-                if let Some(group) = groups.get_mut(g) {
-                    group.push((ri, s));
+            Some((key, s)) => match by_key.get(&key).and_then(|g| groups.get_mut(*g)) {
+                Some(group) => group.push(ri, s),
+                None => {
+                    by_key.insert(key, groups.len());
+                    groups.push(Group::of(ri, s));
                 }
-            }
+            },
             None => alone.push(ri),
         }
     }
     let mut funcs = Vec::new();
     for group in groups {
-        if group.len() < 2 {
-            alone.extend(group.into_iter().map(|(ri, _)| ri));
+        if group.rows.len() < 2 {
+            alone.extend(group.rows);
         } else {
             funcs.push(OutputFn::Shared(group));
         }
@@ -245,12 +283,12 @@ pub(crate) fn plan(d: &ir::DecisionDef, computed: impl Fn(&ir::DecisionRow) -> b
         funcs.push(OutputFn::Rows(rows.to_vec()));
     }
     for (k, f) in funcs.iter().enumerate() {
-        let rows: Vec<usize> = match f {
-            OutputFn::Rows(rows) => rows.clone(),
-            OutputFn::Shared(group) => group.iter().map(|(ri, _)| *ri).collect(),
+        let rows = match f {
+            OutputFn::Rows(rows) => rows,
+            OutputFn::Shared(group) => &group.rows,
         };
-        for (slot, ri) in rows.into_iter().enumerate() {
-            if let (Some(fr), Some(sr)) = (func_of_row.get_mut(ri), slot_of_row.get_mut(ri)) {
+        for (slot, ri) in rows.iter().enumerate() {
+            if let (Some(fr), Some(sr)) = (func_of_row.get_mut(*ri), slot_of_row.get_mut(*ri)) {
                 *fr = k as u32 + 1;
                 *sr = slot as u32;
             }
@@ -301,12 +339,13 @@ decision d(n: Int, role: Role, hours: Decimal) -> Money
         assert_eq!(p.funcs.len(), 4);
         assert_eq!(p.funcs[3], OutputFn::Rows(vec![8]));
         let OutputFn::Shared(g) = &p.funcs[0] else { panic!() };
-        let rates: Vec<String> = g.iter().map(|(_, s)| format!("{:?}", s.consts[0].0)).collect();
-        assert_eq!(rates.len(), 4);
+        assert_eq!(g.rows, vec![0, 1, 4, 9]);
+        let rates: Vec<String> = (0..4).map(|k| format!("{:?}", g.consts_of(k))).collect();
         assert!(rates[1].contains("[85, 83, 68]"), "USD: {rates:?}");
+        assert_eq!(g.tys, vec![Ty::Money]);
         // Each row's locations are its own.
-        assert_ne!(g[0].1.locs, g[1].1.locs);
-        assert_eq!(g[0].1.locs.len(), 1, "one class: the multiplication");
+        assert_ne!(g.locs_of(0), g.locs_of(1));
+        assert_eq!(g.n_locs, 1, "one class: the multiplication");
     }
 
     #[test]
