@@ -11,6 +11,9 @@
 # code per row) up to 10,000 rows. Every engine's outcomes are compared
 # with the row-by-row interpreter's on the first 200 events of each size.
 #
+# COMPUTED=1 generates the cards with computed outputs (every rate written
+# `hours * <rate>`: scripts/gen_decision.py --computed).
+#
 #   scripts/bench_decision.sh [EVENTS]        (default 20000; SIZES="1000 10000 100000")
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,7 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 dirs=""
 for s in $sizes; do
   mkdir -p "$tmp/r$s"
-  python3 scripts/gen_decision.py "$s" "$tmp/r$s" "$n"
+  python3 scripts/gen_decision.py "$s" "$tmp/r$s" "$n" ${COMPUTED:+--computed}
   dirs="$dirs:$tmp/r$s"
 done
 cargo bench -p canon-jit --bench decision --no-run

@@ -113,9 +113,14 @@ impl BodyLowering<'_, '_, '_> {
     /// Emits a call of a helper with its six arguments (absent cells are
     /// null); returns its status. Only the typed calls below use it.
     fn call_helper(&mut self, h: Helper, cells: HelperCells, aux: i64) -> CValue {
+        let auxv = self.builder.ins().iconst(PTR, aux);
+        self.call_helper_with(h, cells, auxv)
+    }
+
+    /// [`Self::call_helper`] with `aux` a value computed at run time.
+    fn call_helper_with(&mut self, h: Helper, cells: HelperCells, auxv: CValue) -> CValue {
         let id = self.lowering.helpers.get(&h).copied();
         let z = self.builder.ins().iconst(PTR, 0);
-        let auxv = self.builder.ins().iconst(PTR, aux);
         let HelperCells { a, b, c, dst } = cells;
         let call_args = [self.ctx, a.unwrap_or(z), b.unwrap_or(z), c.unwrap_or(z), dst.unwrap_or(z), auxv];
         let Some(id) = id else { return self.builder.ins().iconst(types::I32, 1) };
@@ -174,6 +179,23 @@ impl BodyLowering<'_, '_, '_> {
         self.call_helper(h.helper(), HelperCells { a: Some(a), b: Some(b), c: Some(c), dst: None }, aux.encode())
     }
 
+    /// The location index of `loc` as a value: in a function shared by the
+    /// rows of a shape, the row's own, read from its table; else a constant.
+    pub(super) fn loc_value(&mut self, loc: Loc) -> CValue {
+        if let Some((row, off)) = self.row_locs.as_ref().and_then(|r| r.offsets.get(&loc).map(|o| (r.row, *o))) {
+            return self.load(types::I64, row, off);
+        }
+        let at = self.lowering.loc_id(loc);
+        self.builder.ins().iconst(PTR, at.encode())
+    }
+
+    /// Finalises the pending fault at `loc` (`fault_at`, its `LocIndex`
+    /// computed by [`Self::loc_value`]).
+    fn fault_at(&mut self, loc: Loc) {
+        let at = self.loc_value(loc);
+        self.call_helper_with(helpers::fault_at.helper(), HelperCells::NONE, at);
+    }
+
     /// Branches to a cold block that finalises the pending fault at `loc` and returns 2.
     pub(super) fn check_status(&mut self, status: CValue, loc: Loc) {
         let fault = self.builder.create_block();
@@ -181,8 +203,7 @@ impl BodyLowering<'_, '_, '_> {
         self.builder.set_cold_block(fault);
         self.builder.ins().brif(status, fault, &[], cont, &[]);
         self.builder.switch_to_block(fault);
-        let at = self.lowering.loc_id(loc);
-        self.call_effect(helpers::fault_at, at);
+        self.fault_at(loc);
         let two = self.builder.ins().iconst(types::I32, 2);
         self.builder.ins().return_(&[two]);
         self.builder.switch_to_block(cont);
@@ -212,8 +233,7 @@ impl BodyLowering<'_, '_, '_> {
         self.builder.ins().brif(of, fault, &[], cont, &[]);
         self.builder.switch_to_block(fault);
         self.call_effect(helpers::fault_int, ());
-        let at = self.lowering.loc_id(loc);
-        self.call_effect(helpers::fault_at, at);
+        self.fault_at(loc);
         self.ret(2);
         self.builder.switch_to_block(cont);
     }

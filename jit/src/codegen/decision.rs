@@ -13,6 +13,7 @@ use crate::rt::{helpers, CellCount, DecisionIndex, MatchedRow};
 use canon_compiler::ir::ExprKind;
 
 use super::cells::flags;
+use super::lowering::{RowLocs, SharedOutputs};
 use super::{BodyLowering, Unsupported, PTR};
 
 impl BodyLowering<'_, '_, '_> {
@@ -78,8 +79,8 @@ impl BodyLowering<'_, '_, '_> {
     /// A large table: no code per row test. `decision_next` finds each
     /// matching row through the table's index (the interpreter's reading,
     /// shared), and the outputs come from a table of constant cells by row,
-    /// or, for a row whose outputs are not all constants, from its own
-    /// block (a jump table on the row).
+    /// or, for a row whose outputs are not all constants, from its output
+    /// function (`lowering::DecisionOutputs`).
     fn large(&mut self, index: usize, d: &ir::DecisionDef, dst: CValue) -> Result<(), Unsupported> {
         let di = DecisionIndex(index as u32);
         let outputs = self.large_outputs(d);
@@ -106,7 +107,7 @@ impl BodyLowering<'_, '_, '_> {
                         self.builder.switch_to_block(conflict);
                         self.conflict(di, r, s);
                         self.builder.switch_to_block(single);
-                        self.large_output(index, d, &outputs, r, dst)?;
+                        self.large_output(index, &outputs, r, dst)?;
                     }
                     Hit::Any => {
                         // Every later matching row must give the first's output.
@@ -114,7 +115,7 @@ impl BodyLowering<'_, '_, '_> {
                             Some(r) => Ty::Record(r),
                             None => d.ret.strip().clone(),
                         };
-                        self.large_output(index, d, &outputs, r, dst)?;
+                        self.large_output(index, &outputs, r, dst)?;
                         let from = self.builder.declare_var(types::I64);
                         self.builder.def_var(from, r);
                         let head = self.builder.create_block();
@@ -129,7 +130,7 @@ impl BodyLowering<'_, '_, '_> {
                         self.builder.ins().brif(end, done, &[], more, &[]);
                         self.builder.switch_to_block(more);
                         let t = self.temp();
-                        self.large_output(index, d, &outputs, s, t)?;
+                        self.large_output(index, &outputs, s, t)?;
                         let same = self.equal(dst, t, &out_ty, d.loc)?;
                         let conflict = self.builder.create_block();
                         let next = self.builder.create_block();
@@ -142,7 +143,7 @@ impl BodyLowering<'_, '_, '_> {
                         self.builder.ins().jump(head, &[]);
                         self.builder.switch_to_block(done);
                     }
-                    _ => self.large_output(index, d, &outputs, r, dst)?,
+                    _ => self.large_output(index, &outputs, r, dst)?,
                 }
                 self.ret(0);
                 self.builder.switch_to_block(miss);
@@ -188,11 +189,11 @@ impl BodyLowering<'_, '_, '_> {
                     Some(base) => {
                         let off = self.builder.ins().imul_imm_s(k, CELL as i64);
                         let slot = self.builder.ins().iadd(base, off);
-                        self.large_output(index, d, &outputs, s, slot)?;
+                        self.large_output(index, &outputs, s, slot)?;
                     }
                     None => {
                         let x = self.temp();
-                        self.large_output(index, d, &outputs, s, x)?;
+                        self.large_output(index, &outputs, s, x)?;
                         let rc = self.temp();
                         self.store_words(rc, s, None);
                         let status =
@@ -217,32 +218,25 @@ impl BodyLowering<'_, '_, '_> {
     }
 
     /// A chunk of a large decision's computed outputs: the row given in the
-    /// fourth argument (in `rows`) writes its output to the result cell.
+    /// fourth argument (in `rows`, where its slot in `slot_table` says)
+    /// writes its output to the result cell.
     pub(super) fn decision_outputs(
         &mut self,
         index: usize,
         d: &ir::DecisionDef,
         rows: &[usize],
+        slot_table: usize,
     ) -> Result<(), Unsupported> {
-        for i in 0..d.params.len() {
-            let src = self.builder.ins().iadd_imm_s(self.inputs, (i * CELL) as i64);
-            let dst = self.local(i as u32);
-            self.copy_cell(src, dst);
-        }
+        self.output_prologue(d);
         let dst = self.result_or_meta;
         let r = self.site;
+        let slot = self.row_entry(slot_table, r);
         let done = self.builder.create_block();
         let blocks: Vec<Block> = rows.iter().map(|_| self.builder.create_block()).collect();
         let done_call = self.builder.func.dfg.block_call(done, &[]);
-        let mut targets = vec![done_call; d.rows.len()];
-        for (ri, blk) in rows.iter().zip(blocks.iter()) {
-            if let Some(t) = targets.get_mut(*ri) {
-                *t = self.builder.func.dfg.block_call(*blk, &[]);
-            }
-        }
+        let targets: Vec<_> = blocks.iter().map(|b| self.builder.func.dfg.block_call(*b, &[])).collect();
         let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(done_call, &targets));
-        let r32 = self.builder.ins().ireduce(types::I32, r);
-        self.builder.ins().br_table(r32, jt);
+        self.builder.ins().br_table(slot, jt);
         for (ri, blk) in rows.iter().zip(blocks) {
             self.builder.switch_to_block(blk);
             if let Some(row) = d.rows.get(*ri) {
@@ -253,6 +247,60 @@ impl BodyLowering<'_, '_, '_> {
         self.builder.switch_to_block(done);
         self.ret(0);
         Ok(())
+    }
+
+    /// The outputs of the rows of one shape (`shared`): the row given in the
+    /// fourth argument reads its constants that differ (into the locals the
+    /// template reads) and its locations from its row of `shared.table`
+    /// (its slot in `slot_table` says which).
+    pub(super) fn decision_shared(
+        &mut self,
+        index: usize,
+        d: &ir::DecisionDef,
+        shared: &SharedOutputs,
+        slot_table: usize,
+    ) -> Result<(), Unsupported> {
+        self.output_prologue(d);
+        let dst = self.result_or_meta;
+        let r = self.site;
+        let slot = self.row_entry(slot_table, r);
+        let slot = self.builder.ins().uextend(types::I64, slot);
+        let off = self.builder.ins().imul_imm_s(slot, (shared.stride * CELL) as i64);
+        let base = self.builder.ins().iconst(PTR, shared.table as i64);
+        let row = self.builder.ins().iadd(base, off);
+        for k in 0..shared.holes {
+            let src = self.builder.ins().iadd_imm_s(row, (k * CELL) as i64);
+            let local = self.local(shared.first_hole + k as u32);
+            self.copy_cell(src, local);
+        }
+        self.row_locs = Some(RowLocs { row, offsets: shared.locs.clone() });
+        if self.lowering.shared.traced {
+            let rc = self.temp();
+            self.store_words(rc, r, None);
+            self.call_takes_one(helpers::trace_row_at, rc, DecisionIndex(index as u32));
+        }
+        let done = self.outputs(d, &shared.template, dst);
+        self.row_locs = None;
+        done?;
+        self.ret(0);
+        Ok(())
+    }
+
+    /// An output function's parameters into the decision's locals.
+    fn output_prologue(&mut self, d: &ir::DecisionDef) {
+        for i in 0..d.params.len() {
+            let src = self.builder.ins().iadd_imm_s(self.inputs, (i * CELL) as i64);
+            let dst = self.local(i as u32);
+            self.copy_cell(src, dst);
+        }
+    }
+
+    /// The `u32` of row `r` in a table by row kept in the store (an i32).
+    fn row_entry(&mut self, table: usize, r: CValue) -> CValue {
+        let base = self.builder.ins().iconst(PTR, table as i64);
+        let off = self.builder.ins().ishl_imm_u(r, 2);
+        let at = self.builder.ins().iadd(base, off);
+        self.builder.ins().load(types::I32, flags(), at, 0)
     }
 
     /// `decision_next` from row `from`: the matching row, or -1 (a fault returns).
@@ -282,7 +330,7 @@ impl BodyLowering<'_, '_, '_> {
     /// The rows' outputs as constant cells (one per row: the value, or a
     /// record of constants), kept in the store: its address. A row whose
     /// outputs are not all constants has a none cell, unused: its output
-    /// comes from its chunk's function (`Compiled::outputs`).
+    /// comes from its output function (`Compiled::outputs`).
     fn large_outputs(&mut self, d: &ir::DecisionDef) -> LargeOutputs {
         let pkg = self.lowering.shared.pkg.clone();
         let out_ty = match d.output_record {
@@ -304,33 +352,27 @@ impl BodyLowering<'_, '_, '_> {
     fn large_output(
         &mut self,
         index: usize,
-        d: &ir::DecisionDef,
         outputs: &LargeOutputs,
         r: CValue,
         dst: CValue,
     ) -> Result<(), Unsupported> {
         let join = self.builder.create_block();
         let constant = self.builder.create_block();
-        let chunks = self.lowering.compiled.outputs.get(&index).cloned().unwrap_or_default();
-        if chunks.is_empty() {
+        let outs = self.lowering.compiled.outputs.get(&index).cloned().unwrap_or_default();
+        if outs.funcs.is_empty() {
             self.builder.ins().jump(constant, &[]);
         } else {
-            // A computed row's output comes from its chunk's function, given
-            // the parameter cells, the result cell and the row.
-            let blocks: Vec<Block> = chunks.iter().map(|_| self.builder.create_block()).collect();
+            // A computed row's output comes from its function (the table by
+            // row says which), given the parameter cells, the result cell
+            // and the row.
+            let f = self.row_entry(outs.func_table, r);
+            let blocks: Vec<Block> = outs.funcs.iter().map(|_| self.builder.create_block()).collect();
             let const_call = self.builder.func.dfg.block_call(constant, &[]);
-            let mut targets = vec![const_call; d.rows.len()];
-            for ((rows, _), blk) in chunks.iter().zip(blocks.iter()) {
-                for ri in rows {
-                    if let Some(t) = targets.get_mut(*ri) {
-                        *t = self.builder.func.dfg.block_call(*blk, &[]);
-                    }
-                }
-            }
+            let mut targets = vec![const_call];
+            targets.extend(blocks.iter().map(|b| self.builder.func.dfg.block_call(*b, &[])));
             let jt = self.builder.create_jump_table(cranelift_codegen::ir::JumpTableData::new(const_call, &targets));
-            let r32 = self.builder.ins().ireduce(types::I32, r);
-            self.builder.ins().br_table(r32, jt);
-            for ((_, id), blk) in chunks.iter().zip(blocks) {
+            self.builder.ins().br_table(f, jt);
+            for (id, blk) in outs.funcs.iter().zip(blocks) {
                 self.builder.switch_to_block(blk);
                 let fr = self.func_ref(*id);
                 let args = self.local(0);
@@ -791,16 +833,21 @@ impl BodyLowering<'_, '_, '_> {
         if self.lowering.shared.traced {
             self.call_effect(helpers::trace_row, MatchedRow { decision: DecisionIndex(index as u32), row: ri as u32 });
         }
+        self.outputs(d, &row.outputs, dst)
+    }
+
+    /// Writes a row's `outputs` to `dst`: the value, or a record of them.
+    fn outputs(&mut self, d: &ir::DecisionDef, outputs: &[ir::Expr], dst: CValue) -> Result<(), Unsupported> {
         if d.output_record.is_some() {
             let t = self.temp();
-            self.call_to_cell(helpers::alloc, t, CellCount(row.outputs.len()));
+            self.call_to_cell(helpers::alloc, t, CellCount(outputs.len()));
             let p = self.word0(t);
-            for (i, o) in row.outputs.iter().enumerate() {
+            for (i, o) in outputs.iter().enumerate() {
                 let fp = self.builder.ins().iadd_imm_s(p, (i * CELL) as i64);
                 self.expr(o, fp)?;
             }
             self.store_words(dst, p, None);
-        } else if let Some(o) = row.outputs.first() {
+        } else if let Some(o) = outputs.first() {
             self.expr(o, dst)?;
         } else {
             self.store_none(dst);

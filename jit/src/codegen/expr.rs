@@ -11,7 +11,7 @@ use cranelift_module::FuncId;
 use crate::cell::{Cell, CELL};
 use crate::rt::{helpers, BuiltinIndex, CalendarCall, CellCount, SortSpec, StateSite, TableLookup};
 
-use super::{BodyLowering, Unsupported, PTR};
+use super::{BodyLowering, Unsupported};
 
 impl BodyLowering<'_, '_, '_> {
     // ------------------------------------------------------------ expressions
@@ -353,8 +353,7 @@ impl BodyLowering<'_, '_, '_> {
             let p = self.builder.ins().iadd_imm_s(arr, (i * CELL) as i64);
             self.expr(a, p)?;
         }
-        let at = self.lowering.loc_id(loc);
-        let site = self.builder.ins().iconst(PTR, i64::from(at.0));
+        let site = self.loc_value(loc);
         let fr = self.func_ref(id);
         let call = self.builder.ins().call(fr, &[self.ctx, arr, dst, site]);
         let z = self.builder.ins().iconst(types::I32, 0);

@@ -20,14 +20,43 @@ pub struct Compiled {
     pub functions: Vec<FuncId>,
     pub decisions: Vec<FuncId>,
     /// Per decision read through the runtime's index, the functions that
-    /// compute its rows' non-constant outputs, [`OUTPUT_CHUNK`] rows each
-    /// (in the order of those rows): one huge body would cost Cranelift
-    /// more than linear time and memory.
-    pub outputs: HashMap<usize, Vec<(Vec<usize>, FuncId)>>,
+    /// compute its rows' non-constant outputs (see [`DecisionOutputs`]).
+    pub outputs: HashMap<usize, DecisionOutputs>,
+}
+
+/// The functions that compute a large decision's non-constant outputs:
+/// one per shape that several rows share (`decision{i}_shape{k}`, its
+/// constants and locations read from a table by row), and for the other
+/// rows, functions of [`OUTPUT_CHUNK`] rows with a block each
+/// (`decision{i}_out{k}`): one huge body would cost Cranelift more than
+/// linear time and memory. Each is called with the row in its fourth
+/// argument; two tables of a `u32` per row (kept in the store) say which
+/// function computes a row (0: none, a constant; else 1 + its index in
+/// `funcs`) and the row's slot in it.
+#[derive(Clone, Default)]
+pub struct DecisionOutputs {
+    pub funcs: Vec<FuncId>,
+    pub func_table: usize,
+    pub slot_table: usize,
 }
 
 /// How many computed rows of a large decision one output function holds.
 pub const OUTPUT_CHUNK: usize = 128;
+
+/// A function shared by the rows of one shape: the template of their
+/// outputs (the constants that differ read from locals `first_hole..`),
+/// and the table of each row's constant cells and location indices.
+pub(super) struct SharedOutputs {
+    pub template: Vec<ir::Expr>,
+    pub first_hole: u32,
+    pub holes: usize,
+    /// Cells per row.
+    pub stride: usize,
+    pub table: usize,
+    /// Where in a row of `table` the location of each of the template's
+    /// locations is (a byte offset).
+    pub locs: HashMap<Loc, i32>,
+}
 
 /// Signature of every compiled body: (ctx, args or event, dst or meta, site) -> status.
 pub fn body_sig(module: &JITModule) -> Signature {
@@ -127,39 +156,108 @@ impl<'m> Lowering<'m> {
             let id = self.compiled.functions.get(i).copied().ok_or_else(|| Unsupported("fn id".into()))?;
             self.compile_body(&mut contexts, id, d.n_locals, |f| f.function(d))?;
         }
-        let bsig = body_sig(self.module);
-        for (i, d) in pkg.decisions.iter().enumerate() {
-            if d.rows.len() < self.shared.decisions.min_rows() {
-                continue;
-            }
-            let computed: Vec<usize> = d
-                .rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| super::decision::constant_output(&pkg, d, r).is_none())
-                .map(|(ri, _)| ri)
-                .collect();
-            let mut chunks = Vec::new();
-            for (k, rows) in computed.chunks(OUTPUT_CHUNK).enumerate() {
-                let id = self
-                    .module
-                    .declare_function(&format!("decision{i}_out{k}"), Linkage::Local, &bsig)
-                    .map_err(|e| Unsupported(format!("declare: {e}")))?;
-                chunks.push((rows.to_vec(), id));
-            }
-            if !chunks.is_empty() {
-                self.compiled.outputs.insert(i, chunks);
-            }
-        }
         for (i, d) in pkg.decisions.iter().enumerate() {
             let id = self.compiled.decisions.get(i).copied().ok_or_else(|| Unsupported("decision id".into()))?;
             let n = d.n_locals.max(d.params.len() as u32);
+            let large = d.rows.len() >= self.shared.decisions.min_rows();
+            let plan = if large { Some(self.plan_outputs(i, d)?) } else { None };
             self.compile_body(&mut contexts, id, n, |f| f.decision(i, d))?;
-            for (rows, id) in self.compiled.outputs.get(&i).cloned().unwrap_or_default() {
-                self.compile_body(&mut contexts, id, n, |f| f.decision_outputs(i, d, &rows))?;
+            let Some(plan) = plan else { continue };
+            let ids = self.compiled.outputs.get(&i).map(|o| o.funcs.clone()).unwrap_or_default();
+            let slot_table = self.compiled.outputs.get(&i).map_or(0, |o| o.slot_table);
+            for (f, id) in plan.funcs.iter().zip(ids) {
+                match f {
+                    super::shapes::OutputFn::Rows(rows) => {
+                        self.compile_body(&mut contexts, id, n, |b| b.decision_outputs(i, d, rows, slot_table))?;
+                    }
+                    super::shapes::OutputFn::Shared(group) => {
+                        let shared = self.shared_outputs(d, group, n)?;
+                        let frame = n + shared.holes as u32;
+                        self.compile_body(&mut contexts, id, frame, |b| b.decision_shared(i, d, &shared, slot_table))?;
+                    }
+                }
             }
         }
         Ok(())
+    }
+
+    /// Plans a large decision's computed outputs (`shapes::plan`), declares
+    /// their functions and keeps the tables by row: `compiled.outputs`.
+    fn plan_outputs(&mut self, i: usize, d: &ir::DecisionDef) -> Result<super::shapes::OutputPlan, Unsupported> {
+        let pkg = self.shared.pkg.clone();
+        let plan = super::shapes::plan(d, |r| super::decision::constant_output(&pkg, d, r).is_none(), OUTPUT_CHUNK);
+        if plan.funcs.is_empty() {
+            return Ok(plan);
+        }
+        let bsig = body_sig(self.module);
+        let (mut shapes, mut chunks) = (0, 0);
+        let mut funcs = Vec::with_capacity(plan.funcs.len());
+        for f in &plan.funcs {
+            let name = match f {
+                super::shapes::OutputFn::Shared(_) => {
+                    shapes += 1;
+                    format!("decision{i}_shape{}", shapes - 1)
+                }
+                super::shapes::OutputFn::Rows(_) => {
+                    chunks += 1;
+                    format!("decision{i}_out{}", chunks - 1)
+                }
+            };
+            let id = self
+                .module
+                .declare_function(&name, Linkage::Local, &bsig)
+                .map_err(|e| Unsupported(format!("declare: {e}")))?;
+            funcs.push(id);
+        }
+        let func_table = self.shared.store.keep_u32(plan.func_of_row.clone());
+        let slot_table = self.shared.store.keep_u32(plan.slot_of_row.clone());
+        self.compiled.outputs.insert(i, DecisionOutputs { funcs, func_table, slot_table });
+        Ok(plan)
+    }
+
+    /// The template and table of the rows of one shape (`group`, at least
+    /// one row): a constant equal in every row (the same cell) stays in the
+    /// template; the others become locals from `first_hole` on, filled from
+    /// the row's cells of the table, which then holds the row's location
+    /// indices (four a cell), one per location of the shape.
+    fn shared_outputs(
+        &mut self,
+        d: &ir::DecisionDef,
+        group: &super::shapes::Group,
+        first_hole: u32,
+    ) -> Result<SharedOutputs, Unsupported> {
+        let pkg = self.shared.pkg.clone();
+        let first = group.rows.first().ok_or_else(|| Unsupported("an empty shape".into()))?;
+        let row = d.rows.get(*first).ok_or_else(|| Unsupported("shape row".into()))?;
+        // The constants' cells, `h` a row.
+        let h = group.tys.len();
+        let mut cells: Vec<crate::cell::Cell> = Vec::with_capacity(group.consts.len());
+        for (j, c) in group.consts.iter().enumerate() {
+            let ty = group.tys.get(j % h.max(1)).ok_or_else(|| Unsupported("shape type".into()))?;
+            cells.push(self.shared.store.cell_of(&pkg, ty, &canon_runtime::interp::const_value(c)));
+        }
+        let rows = group.rows.len();
+        let cell = |k: usize, j: usize| cells.get(k * h + j).map(|c| c.words);
+        let varying: Vec<usize> = (0..h).filter(|j| (1..rows).any(|k| cell(k, *j) != cell(0, *j))).collect();
+        let slots: HashMap<usize, u32> = varying.iter().enumerate().map(|(k, j)| (*j, first_hole + k as u32)).collect();
+        let template = super::shapes::template(&row.outputs, &slots);
+        let holes = varying.len();
+        let stride = holes + group.n_locs.div_ceil(4);
+        let mut table = Vec::with_capacity(stride * rows);
+        for k in 0..rows {
+            table.extend(varying.iter().map(|j| cells.get(k * h + j).copied().unwrap_or_default()));
+            for four in group.locs_of(k).chunks(4) {
+                let mut c = crate::cell::Cell::none();
+                for (w, loc) in c.words.iter_mut().zip(four) {
+                    *w = u64::from(self.loc_id(*loc).0);
+                }
+                table.push(c);
+            }
+        }
+        drop(cells);
+        let table = self.shared.store.keep_cells(table);
+        let locs = group.locs_of(0).iter().enumerate().map(|(k, loc)| (*loc, (holes * CELL + k * 8) as i32)).collect();
+        Ok(SharedOutputs { template, first_hole, holes, stride, table, locs })
     }
 
     /// Lowers one body with `lower` into a frame of `n_locals` cells, and defines it as `id`.
@@ -222,6 +320,17 @@ pub(super) struct BodyLowering<'l, 'm, 'b> {
     pub(super) site: CValue,
     /// The bodies and helpers this body calls, declared in it.
     pub(super) funcs: HashMap<FuncId, FuncRef>,
+    /// In a function shared by the rows of a shape: the row's locations,
+    /// read at run time (see [`RowLocs`]).
+    pub(super) row_locs: Option<RowLocs>,
+}
+
+/// Where the locations of the row being computed are: a fault (or a
+/// decision's call site) at one of the template's locations names the
+/// row's own, the `u64` location index at `row + offset`.
+pub(super) struct RowLocs {
+    pub row: CValue,
+    pub offsets: HashMap<Loc, i32>,
 }
 
 impl<'l, 'm, 'b> BodyLowering<'l, 'm, 'b> {
@@ -254,6 +363,7 @@ impl<'l, 'm, 'b> BodyLowering<'l, 'm, 'b> {
             result_or_meta: result_or_meta.unwrap_or(zero),
             site: site.unwrap_or(zero),
             funcs: HashMap::new(),
+            row_locs: None,
         };
         // Locals start as none.
         for i in 0..n_locals.max(1) {

@@ -11,6 +11,7 @@ mod cells;
 mod decision;
 mod expr;
 mod lowering;
+mod shapes;
 mod stmt;
 
 use cranelift_codegen::ir::types;
