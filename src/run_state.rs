@@ -117,7 +117,7 @@ pub fn run(
                 // outcome goes through `apply`, which rejects it, as with
                 // `--explain`.
                 let writes = engine.evaluate_json_in(line.number, text, &store, &mut out);
-                if !writes.is_empty() && store.apply(pkg, tables, &writes).is_err() {
+                if !writes.is_empty() && store.apply_owned(pkg, tables, writes).is_err() {
                     out.clear();
                     let mut o = engine.evaluate_in(line.number, text, &store);
                     apply(pkg, tables, &mut store, &mut o);

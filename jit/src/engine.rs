@@ -159,6 +159,7 @@ impl JitEngine {
             traced,
             store,
             decisions: Arc::new(canon_runtime::dindex::DecisionIndexes::build(&pkg, min_index_rows)),
+            names: canon_runtime::encode::Names::new(&pkg),
         });
 
         let mut flags = settings::builder();
@@ -329,7 +330,7 @@ impl JitEngine {
                 if encoded {
                     let mut s = String::with_capacity(512);
                     // SAFETY: emitted cells live in this event's arena (or in `line`), still alive.
-                    unsafe { crate::native::encode(&mut s, pkg, &ty, cell) };
+                    unsafe { crate::native::encode(&mut s, pkg, &self.shared.names, &ty, cell) };
                     records.push((ir::DestId(*dest), s));
                 } else {
                     // SAFETY: as above.
@@ -445,6 +446,7 @@ impl JitEngine {
             status: if accepted { Status::Accepted } else { Status::Rejected }.as_str(),
         };
         let emits = &ctx.emits;
+        let names = &self.shared.names;
         let write_emits = |out: &mut String| {
             if !accepted {
                 return;
@@ -454,14 +456,12 @@ impl JitEngine {
                     out.push(',');
                 }
                 let def = pkg.destinations.get(*dest as usize);
-                out.push_str("{\"destination\":");
-                canon_runtime::encode::json_str(out, def.map(|d| d.name.as_str()).unwrap_or(""));
-                out.push_str(",\"record\":");
+                out.push_str(names.destination(ir::DestId(*dest)));
                 let ty = def.map(|d| Ty::Record(d.record)).unwrap_or(Ty::Error);
                 // SAFETY: emitted cells live in this event's arena (or in
                 // `line`, or in records of state the context keeps), alive
                 // until `ctx` drops.
-                unsafe { crate::native::encode(out, pkg, &ty, cell) };
+                unsafe { crate::native::encode(out, pkg, names, &ty, cell) };
                 out.push('}');
             }
         };

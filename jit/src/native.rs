@@ -14,7 +14,7 @@ use std::fmt;
 use bumpalo::Bump;
 use canon_compiler::ir;
 use canon_compiler::types::Ty;
-use canon_runtime::encode::json_str;
+use canon_runtime::encode::{json_str, Names};
 use canon_runtime::envelope;
 use canon_stdlib::{num, time, Currency, Date, Timestamp};
 use serde::de::{self as sde, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -460,7 +460,7 @@ pub(crate) fn checked<'l>(attrs: [Option<Cow<'l, str>>; DATA]) -> Option<Event<'
 ///
 /// # Safety
 /// The cell and what it points to must be alive and of type `ty`.
-pub unsafe fn encode(out: &mut String, pkg: &ir::Package, ty: &Ty, c: &Cell) {
+pub unsafe fn encode(out: &mut String, pkg: &ir::Package, names: &Names, ty: &Ty, c: &Cell) {
     if c.is_none() {
         out.push_str("null");
         return;
@@ -477,12 +477,12 @@ pub unsafe fn encode(out: &mut String, pkg: &ir::Package, ty: &Ty, c: &Cell) {
             out.push_str("{\"amount\":\"");
             num::format(&c.decimal(), out);
             out.push_str("\",\"currency\":\"");
-            out.push_str(c.currency_at(16).as_str());
+            c.currency_at(16).push_to(out);
             out.push_str("\"}");
         }
         Ty::Currency => {
             out.push('"');
-            out.push_str(c.currency_at(0).as_str());
+            c.currency_at(0).push_to(out);
             out.push('"');
         }
         // SAFETY: forwarded from the caller.
@@ -497,26 +497,22 @@ pub unsafe fn encode(out: &mut String, pkg: &ir::Package, ty: &Ty, c: &Cell) {
             time::format_timestamp(Timestamp(c.i64()), out);
             out.push('"');
         }
-        Ty::Enum(e) => {
-            let wire = pkg.enum_def(*e).and_then(|d| d.variants.get(c.u32() as usize)).map(|v| v.wire.as_str());
-            json_str(out, wire.unwrap_or(""));
-        }
+        Ty::Enum(e) => out.push_str(names.variant(*e, c.u32())),
         Ty::Record(r) => {
-            out.push('{');
-            if let Some(def) = pkg.record(*r) {
-                // SAFETY: forwarded from the caller.
-                let cells = unsafe { c.cells(def.fields.len()) };
-                for (i, (f, fc)) in def.fields.iter().zip(cells.iter()).enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    json_str(out, &f.wire);
-                    out.push(':');
+            let keys = names.fields(*r);
+            match pkg.record(*r) {
+                Some(def) if !keys.is_empty() => {
                     // SAFETY: forwarded from the caller.
-                    unsafe { encode(out, pkg, &f.ty, fc) };
+                    let cells = unsafe { c.cells(def.fields.len()) };
+                    for ((f, key), fc) in def.fields.iter().zip(keys).zip(cells.iter()) {
+                        out.push_str(key);
+                        // SAFETY: forwarded from the caller.
+                        unsafe { encode(out, pkg, names, &f.ty, fc) };
+                    }
+                    out.push('}');
                 }
+                _ => out.push_str("{}"),
             }
-            out.push('}');
         }
         Ty::List(elem) => {
             out.push('[');
@@ -527,7 +523,7 @@ pub unsafe fn encode(out: &mut String, pkg: &ir::Package, ty: &Ty, c: &Cell) {
                     out.push(',');
                 }
                 // SAFETY: forwarded from the caller.
-                unsafe { encode(out, pkg, elem, x) };
+                unsafe { encode(out, pkg, names, elem, x) };
             }
             out.push(']');
         }

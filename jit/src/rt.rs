@@ -48,6 +48,9 @@ pub struct Shared {
     /// interpreter's code (`canon_runtime::dindex`): a table of at least
     /// `min_rows()` rows is matched by `decision_next`, not by inline code.
     pub decisions: Arc<DecisionIndexes>,
+    /// The package's field keys, variants and destinations as JSON text,
+    /// escaped once (`native::encode`).
+    pub names: canon_runtime::encode::Names,
 }
 
 /// A `reject` (or failed `check`/`require`) in the source: its code and location.

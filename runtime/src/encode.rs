@@ -3,50 +3,70 @@
 //! Money as `{"amount","currency"}`, enums by wire name, fields by wire name.
 
 use canon_compiler::ir;
-use canon_compiler::types::Ty;
+use canon_compiler::types::{EnumId, RecordId, Ty};
 use canon_stdlib::{num, time};
 
 use crate::value::Value;
 
-/// The bytes after which a string may need an escape: controls, `"`, `\`,
+/// The bytes after which a string may need an escape: controls, `"`, `\\`,
 /// and the lead bytes of U+0085 (0xC2) and U+2028/U+2029 (0xE2).
-fn needs_look(b: u8) -> bool {
+const fn needs_look(b: u8) -> bool {
     matches!(b, 0..=0x1f | b'"' | b'\\' | 0xC2 | 0xE2)
 }
 
+/// [`needs_look`] of every byte, a table.
+#[allow(clippy::indexing_slicing)] // evaluated when compiling: an index out of range fails the build
+static LOOK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = needs_look(i as u8);
+        i += 1;
+    }
+    t
+};
+
+fn look(b: u8) -> bool {
+    LOOK.get(usize::from(b)).copied().unwrap_or(true)
+}
+
 /// Whether any byte of `b` [`needs_look`], eight bytes at a time (most
-/// strings written are plain ASCII and need no escape).
+/// strings written are plain ASCII and need no escape); a string shorter
+/// than a word byte by byte through the table.
 fn any_needs_look(b: &[u8]) -> bool {
+    if b.len() < 8 {
+        return b.iter().any(|&x| look(x));
+    }
+    let mut chunks = b.chunks_exact(8);
+    if chunks.by_ref().any(word_needs_look) {
+        return true;
+    }
+    // The last eight bytes, overlapping words already tested: an answer
+    // for any byte, so testing one twice changes nothing.
+    !chunks.remainder().is_empty() && b.get(b.len() - 8..).is_some_and(word_needs_look)
+}
+
+/// [`any_needs_look`] of eight bytes.
+fn word_needs_look(c: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // A byte of `x` is zero iff the lane's high bit is set in `has_zero(x)`
-    // (the classic test: exact for "is any lane zero").
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w);
-        // A control byte (< 0x20): its lane minus 0x20 borrows, the top bit set
-        // where the lane had it clear. Bytes >= 0x80 are checked for 0xC2/0xE2 below.
-        let controls = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-        let hit = controls
-            | has_zero(x ^ (ONES * u64::from(b'"')))
-            | has_zero(x ^ (ONES * u64::from(b'\\')))
-            | has_zero(x ^ (ONES * 0xC2))
-            | has_zero(x ^ (ONES * 0xE2));
-        if hit != 0 {
-            // The word tests can report a lane falsely after a borrow: decide exactly.
-            if c.iter().any(|&b| needs_look(b)) {
-                return true;
-            }
-        }
+    let mut w = [0u8; 8];
+    w.copy_from_slice(c);
+    let x = u64::from_le_bytes(w);
+    if x & HIGHS != 0 {
+        // A byte of U+0080 or above: decide byte by byte (0xC2, 0xE2).
+        return c.iter().any(|&b| look(b));
     }
-    chunks.remainder().iter().any(|&b| needs_look(b))
+    // Every lane below 0x80, where these tests are exact for "is there a
+    // lane": below 0x20 (a lane minus 0x20 borrows, its top bit set where
+    // the lane had it clear), equal to `"`, equal to `\\` (zero after xor).
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGHS;
+    (below(x, 0x20) | below(x ^ (ONES * u64::from(b'"')), 1) | below(x ^ (ONES * u64::from(b'\\')), 1)) != 0
 }
 
 /// Appends a JSON string literal.
 pub fn json_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     // U+0085, U+2028 and U+2029 are escaped too: some line readers split on them.
     if !any_needs_look(s.as_bytes()) {
@@ -70,6 +90,77 @@ pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// The JSON texts of a package's names, escaped once when an engine is
+/// built rather than at every write: record fields' keys with their
+/// separators, enum variants' wire names, destinations' heads.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    /// By record: each field's `"wire":`, preceded by `{` for the first and
+    /// by `,` for the others.
+    fields: Vec<Box<[Box<str>]>>,
+    /// By enum: each variant's wire name as a JSON string.
+    variants: Vec<Box<[Box<str>]>>,
+    /// By destination: `{"destination":"name","record":`.
+    destinations: Vec<Box<str>>,
+}
+
+impl Names {
+    pub fn new(pkg: &ir::Package) -> Names {
+        let quoted = |s: &str| {
+            let mut out = String::with_capacity(s.len() + 2);
+            json_str(&mut out, s);
+            out
+        };
+        let fields = pkg
+            .records
+            .iter()
+            .map(|r| {
+                r.fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let mut k = String::from(if i == 0 { "{" } else { "," });
+                        k.push_str(&quoted(&f.wire));
+                        k.push(':');
+                        k.into_boxed_str()
+                    })
+                    .collect()
+            })
+            .collect();
+        let variants =
+            pkg.enums.iter().map(|e| e.variants.iter().map(|v| quoted(&v.wire).into_boxed_str()).collect()).collect();
+        let destinations = pkg
+            .destinations
+            .iter()
+            .map(|d| {
+                let mut h = String::from("{\"destination\":");
+                h.push_str(&quoted(&d.name));
+                h.push_str(",\"record\":");
+                h.into_boxed_str()
+            })
+            .collect();
+        Names { fields, variants, destinations }
+    }
+
+    /// The keys of record `r`'s fields, in order, each with what precedes it
+    /// (`{` or `,`); empty for a record without fields (written `{}`).
+    pub fn fields(&self, r: RecordId) -> &[Box<str>] {
+        self.fields.get(r.0 as usize).map(|f| &f[..]).unwrap_or(&[])
+    }
+
+    /// Variant `i` of enum `e` as a JSON string (`""` when there is none, as
+    /// [`value`] writes it).
+    pub fn variant(&self, e: EnumId, i: u32) -> &str {
+        self.variants.get(e.0 as usize).and_then(|v| v.get(i as usize)).map(|v| &**v).unwrap_or("\"\"")
+    }
+
+    /// `{"destination":"name","record":` of destination `d` (an unknown one
+    /// has the empty name, as [`crate::engine::write_outcome`] writes it).
+    pub fn destination(&self, d: ir::DestId) -> &str {
+        self.destinations.get(d.0 as usize).map(|d| &**d).unwrap_or("{\"destination\":\"\",\"record\":")
+    }
+}
+
 /// Appends the JSON form of `v`, a value of type `ty`.
 pub fn value(out: &mut String, pkg: &ir::Package, ty: &Ty, v: &Value) {
     match (v, ty) {
@@ -90,12 +181,12 @@ pub fn value(out: &mut String, pkg: &ir::Package, ty: &Ty, v: &Value) {
             out.push_str("{\"amount\":\"");
             num::format(d, out);
             out.push_str("\",\"currency\":\"");
-            out.push_str(c.as_str());
+            c.push_to(out);
             out.push_str("\"}");
         }
         (Value::Currency(c), _) => {
             out.push('"');
-            out.push_str(c.as_str());
+            c.push_to(out);
             out.push('"');
         }
         (Value::Text(t), _) => json_str(out, t),

@@ -65,6 +65,111 @@ enum Part {
 #[derive(Debug, Clone, Default)]
 pub struct Metrics {
     cells: Vec<FxHashMap<CellKey, Cell>>,
+    /// Reused by [`Metrics::apply`], so that a contribution to a cell that
+    /// exists allocates nothing.
+    scratch: Scratch,
+}
+
+/// The contributions of one [`Metrics::apply`]: their groups' texts one
+/// after another in `text`, each part ending at its entry of `ends`.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    text: String,
+    ends: Vec<usize>,
+    deltas: Vec<Delta>,
+}
+
+/// One contribution to add (`sign` 1) or subtract (-1): its metric, its
+/// group's parts (`ends[parts.0..parts.1]`), its `age` instant.
+#[derive(Debug, Clone)]
+struct Delta {
+    metric: usize,
+    parts: (usize, usize),
+    at: Option<i64>,
+    part: Part,
+    sign: i64,
+}
+
+/// A cell's key as [`Metrics::apply`] has it, borrowed from its scratch
+/// texts, to look a cell up without building a [`CellKey`].
+struct Probe<'a> {
+    text: &'a str,
+    /// The ends of the group's parts in `text`; the first starts at `start`.
+    start: usize,
+    ends: &'a [usize],
+    at: Option<i64>,
+}
+
+impl Probe<'_> {
+    fn part(&self, i: usize) -> &str {
+        let from = if i == 0 { self.start } else { self.ends.get(i - 1).copied().unwrap_or(0) };
+        let to = self.ends.get(i).copied().unwrap_or(from);
+        self.text.get(from..to).unwrap_or("")
+    }
+
+    fn to_key(&self) -> CellKey {
+        CellKey { group: (0..self.ends.len()).map(|i| self.part(i).to_string()).collect(), at: self.at }
+    }
+}
+
+/// What a [`CellKey`] and a [`Probe`] both are, so that the cells' map
+/// (keyed by `CellKey`) can be asked with either.
+trait KeyView {
+    fn parts(&self) -> usize;
+    fn part(&self, i: usize) -> &str;
+    fn at(&self) -> Option<i64>;
+}
+
+impl KeyView for CellKey {
+    fn parts(&self) -> usize {
+        self.group.len()
+    }
+    fn part(&self, i: usize) -> &str {
+        self.group.get(i).map(String::as_str).unwrap_or("")
+    }
+    fn at(&self) -> Option<i64> {
+        self.at
+    }
+}
+
+impl KeyView for Probe<'_> {
+    fn parts(&self) -> usize {
+        self.ends.len()
+    }
+    fn part(&self, i: usize) -> &str {
+        Probe::part(self, i)
+    }
+    fn at(&self) -> Option<i64> {
+        self.at
+    }
+}
+
+/// The same hash as `CellKey`'s derived one (a test checks it): the
+/// group's length and texts as a `[String]` hashes them, then `at`.
+impl std::hash::Hash for dyn KeyView + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(self.parts());
+        for i in 0..self.parts() {
+            self.part(i).hash(state);
+        }
+        self.at().hash(state);
+    }
+}
+
+impl PartialEq for dyn KeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.at() == other.at()
+            && self.parts() == other.parts()
+            && (0..self.parts()).all(|i| self.part(i) == other.part(i))
+    }
+}
+
+impl Eq for dyn KeyView + '_ {}
+
+impl<'a> std::borrow::Borrow<dyn KeyView + 'a> for CellKey {
+    fn borrow(&self) -> &(dyn KeyView + 'a) {
+        self
+    }
 }
 
 impl Acc {
@@ -153,7 +258,7 @@ pub fn show_decimal(d: Decimal) -> String {
 
 impl Metrics {
     pub fn new(pkg: &ir::Package) -> Metrics {
-        Metrics { cells: vec![FxHashMap::default(); pkg.metrics.len()] }
+        Metrics { cells: vec![FxHashMap::default(); pkg.metrics.len()], scratch: Scratch::default() }
     }
 
     /// The cells of metric `i`.
@@ -191,34 +296,51 @@ impl Metrics {
         if pkg.metrics.is_empty() {
             return Ok(Vec::new());
         }
-        let mut deltas: Vec<(usize, CellKey, Part, i64)> = Vec::new();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = self.apply_with(pkg, tables, writes, touched, &mut scratch);
+        scratch.text.clear();
+        scratch.ends.clear();
+        scratch.deltas.clear();
+        self.scratch = scratch;
+        result
+    }
+
+    fn apply_with(
+        &mut self,
+        pkg: &ir::Package,
+        tables: &Tables,
+        writes: &[Write],
+        touched: bool,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<(usize, CellKey)>, Fault> {
+        let Scratch { text, ends, deltas } = scratch;
         for w in writes {
             for (i, m) in pkg.metrics.iter().enumerate() {
                 if m.state != w.state {
                     continue;
                 }
-                if let Some(before) = &w.before {
-                    if let Some((k, p)) = contribution(pkg, tables, m, before)? {
-                        deltas.push((i, k, p, -1));
-                    }
-                }
-                if let Some(after) = &w.after {
-                    if let Some((k, p)) = contribution(pkg, tables, m, after)? {
-                        deltas.push((i, k, p, 1));
+                for (record, sign) in [(&w.before, -1), (&w.after, 1)] {
+                    let Some(record) = record else { continue };
+                    let first = ends.len();
+                    if let Some((at, part)) = contribution(pkg, tables, m, record, text, ends)? {
+                        deltas.push(Delta { metric: i, parts: (first, ends.len()), at, part, sign });
                     }
                 }
             }
         }
-        let mut done: Vec<usize> = Vec::new();
-        for (n, (i, key, part, sign)) in deltas.iter().enumerate() {
-            let Some(m) = pkg.metrics.get(*i) else { continue };
-            if self.step(*i, m.kind, key, part, *sign).is_none() {
+        let probe = |d: &Delta| Probe {
+            text,
+            start: d.parts.0.checked_sub(1).and_then(|p| ends.get(p)).copied().unwrap_or(0),
+            ends: ends.get(d.parts.0..d.parts.1).unwrap_or(&[]),
+            at: d.at,
+        };
+        for (n, d) in deltas.iter().enumerate() {
+            let Some(m) = pkg.metrics.get(d.metric) else { continue };
+            if self.step(d.metric, m.kind, &probe(d), &d.part, d.sign).is_none() {
                 // Undo what was done, each delta with its own metric's kind.
-                for j in done.iter().rev() {
-                    if let Some((i, key, part, sign)) = deltas.get(*j) {
-                        let kind = pkg.metrics.get(*i).map(|d| d.kind).unwrap_or(m.kind);
-                        let _ = self.step(*i, kind, key, part, -*sign);
-                    }
+                for u in deltas.get(..n).unwrap_or(&[]).iter().rev() {
+                    let kind = pkg.metrics.get(u.metric).map(|d| d.kind).unwrap_or(m.kind);
+                    let _ = self.step(u.metric, kind, &probe(u), &u.part, -u.sign);
                 }
                 let at = pkg.loc_string(m.loc);
                 return Err(Fault {
@@ -227,29 +349,29 @@ impl Metrics {
                     loc: m.loc,
                 });
             }
-            done.push(n);
         }
         if !touched {
             return Ok(Vec::new());
         }
-        let mut cells: Vec<(usize, CellKey)> = deltas.into_iter().map(|(i, k, _, _)| (i, k)).collect();
+        let mut cells: Vec<(usize, CellKey)> = deltas.iter().map(|d| (d.metric, probe(d).to_key())).collect();
         cells.sort();
         cells.dedup();
         Ok(cells)
     }
 
-    fn step(&mut self, i: usize, kind: MetricKind, key: &CellKey, part: &Part, sign: i64) -> Option<()> {
+    fn step(&mut self, i: usize, kind: MetricKind, key: &Probe<'_>, part: &Part, sign: i64) -> Option<()> {
         let map = self.cells.get_mut(i)?;
-        let Some(cell) = map.get_mut(key) else {
+        let view: &dyn KeyView = key;
+        let Some(cell) = map.get_mut(view) else {
             let mut cell = Cell { records: 0, acc: Acc::zero(kind) };
             cell.records = sign;
             cell.acc.add(part, sign)?;
-            map.insert(key.clone(), cell);
+            map.insert(key.to_key(), cell);
             return Some(());
         };
         let records = cell.records.checked_add(sign)?;
         if records == 0 {
-            map.remove(key);
+            map.remove(view);
             return Some(());
         }
         // `add` changes nothing when it overflows, so the cell stays as it was.
@@ -318,13 +440,17 @@ fn merge(into: &mut Acc, from: &Acc) {
 }
 
 /// A record's contribution to metric `m`: `None` when its filter (or, for a
-/// count, its condition) is false, or its `age` field is none.
+/// count, its condition) is false, or its `age` field is none; else its
+/// `age` instant and its part, its group's texts (the `by` fields' values as
+/// JSON) appended to `text`, the end of each pushed on `ends`.
 fn contribution(
     pkg: &ir::Package,
     tables: &Tables,
     m: &ir::MetricDef,
     record: &Value,
-) -> Result<Option<(CellKey, Part)>, Fault> {
+    text: &mut String,
+    ends: &mut Vec<usize>,
+) -> Result<Option<(Option<i64>, Part)>, Fault> {
     let meta = Value::None;
     let interp = Interp { pkg, tables, meta: &meta, trace: None, state: None, coverage: None, decisions: None };
     let mut frame: SmallVec<[Value; 4]> = smallvec::smallvec![Value::None; m.n_locals.max(1) as usize];
@@ -354,17 +480,12 @@ fn contribution(
             _ => return Ok(None),
         },
     };
-    let group =
-        m.by.iter()
-            .map(|f| {
-                let ty = rec.and_then(|r| r.fields.get(*f as usize)).map(|d| d.ty.clone()).unwrap_or(Ty::Error);
-                let mut s = String::new();
-                encode::value(&mut s, pkg, &ty, fields.get(*f as usize).unwrap_or(&Value::None));
-                s
-            })
-            .collect::<Vec<_>>()
-            .into_boxed_slice();
-    Ok(Some((CellKey { group, at }, part)))
+    for f in &m.by {
+        let ty = rec.and_then(|r| r.fields.get(*f as usize)).map(|d| &d.ty).unwrap_or(&Ty::Error);
+        encode::value(text, pkg, ty, fields.get(*f as usize).unwrap_or(&Value::None));
+        ends.push(text.len());
+    }
+    Ok(Some((at, part)))
 }
 
 /// A metric's groups as shown by `canon status`.
@@ -567,6 +688,70 @@ mod tests {
         assert_eq!(r[1].groups.len(), 1);
         assert!(r[3].groups.is_empty(), "no closed sheet is left: {:?}", r[3]);
         assert_eq!(r[2].groups[0].value, Value_::Int(5));
+    }
+
+    #[test]
+    fn a_sum_that_overflows_changes_no_metric() {
+        let pkg = pkg();
+        let tables = Tables::empty(&pkg);
+        let mut store = Store::new(&pkg);
+        let max = "79228162514264337593543950335";
+        put(&mut store, &pkg, sheet("a", "US01", true, max, ("1", "USD"), 1, Some(0)));
+        let before = report_json(&store.metrics().report(&pkg, Some(Timestamp(60 * HOUR))));
+        let def = pkg.state(StateId(0)).unwrap();
+        let write = |v: Value| Write {
+            state: StateId(0),
+            key: key_of(def, &v),
+            before: None,
+            after: Some(v),
+            loc: Default::default(),
+        };
+        // A new group, then a sheet whose hours overflow US01's sum: the
+        // first write's cells are taken back too.
+        let writes = [
+            write(sheet("b", "DE01", true, "2", ("3", "EUR"), 4, Some(0))),
+            write(sheet("c", "US01", true, "1", ("1", "USD"), 1, Some(0))),
+        ];
+        let fault = store.apply(&pkg, &tables, &writes).unwrap_err();
+        assert!(fault.message.starts_with("metric `hours` would not fit 96 bits"), "{}", fault.message);
+        assert_eq!(report_json(&store.metrics().report(&pkg, Some(Timestamp(60 * HOUR)))), before);
+        // And a later apply still works (the scratch was left clean).
+        put(&mut store, &pkg, sheet("d", "DE01", true, "2", ("3", "EUR"), 4, Some(0)));
+        let r = store.metrics().report(&pkg, Some(Timestamp(60 * HOUR)));
+        assert_eq!(r[0].groups.len(), 2, "{r:?}");
+    }
+
+    #[test]
+    fn a_probe_hashes_and_compares_as_its_cell_key() {
+        use std::hash::BuildHasher;
+        let keys = [
+            CellKey { group: Box::new([]), at: None },
+            CellKey { group: Box::new(["\"US01\"".into()]), at: None },
+            CellKey { group: Box::new(["\"US01\"".into()]), at: Some(7) },
+            CellKey { group: Box::new(["\"US\"".into(), "\"01\"".into()]), at: Some(-1) },
+            CellKey { group: Box::new(["".into(), "1".into(), "".into()]), at: None },
+        ];
+        let fx = rustc_hash::FxBuildHasher;
+        let std_hash = std::collections::hash_map::RandomState::new();
+        for key in &keys {
+            // The probe's texts after another group's, as `apply` lays them out.
+            let mut text = String::from("\"before\"");
+            let start = text.len();
+            let mut ends = Vec::new();
+            for g in key.group.iter() {
+                text.push_str(g);
+                ends.push(text.len());
+            }
+            let probe = Probe { text: &text, start, ends: &ends, at: key.at };
+            let view: &dyn KeyView = &probe;
+            assert_eq!(fx.hash_one(key), fx.hash_one(view), "{key:?}");
+            assert_eq!(std_hash.hash_one(key), std_hash.hash_one(view), "{key:?}");
+            assert_eq!(&probe.to_key(), key);
+            for other in &keys {
+                let k: &dyn KeyView = other;
+                assert_eq!(k == view, other == key, "{other:?} {key:?}");
+            }
+        }
     }
 
     #[test]

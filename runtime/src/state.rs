@@ -265,6 +265,24 @@ impl Store {
         Ok(())
     }
 
+    /// As [`Store::apply`], taking the writes: their keys and records move
+    /// into the store instead of being copied (`canon run`).
+    pub fn apply_owned(&mut self, pkg: &ir::Package, tables: &Tables, writes: Vec<Write>) -> Result<(), Fault> {
+        self.metrics.apply(pkg, tables, &writes, false)?;
+        for w in writes {
+            let Some(map) = self.maps.get_mut(w.state.0 as usize) else { continue };
+            match w.after {
+                Some(v) => {
+                    map.insert(w.key, v);
+                }
+                None => {
+                    map.remove(&w.key);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Applies writes to the records only (their metrics already applied).
     fn put_all(&mut self, writes: &[Write]) {
         for w in writes {

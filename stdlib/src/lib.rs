@@ -96,6 +96,19 @@ impl Currency {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("???")
     }
+
+    /// Appends [`Currency::as_str`]: the three letters without validating
+    /// them again as UTF-8 (writers of outcomes call it for every Money).
+    pub fn push_to(&self, out: &mut String) {
+        if self.0.is_ascii() {
+            out.reserve(3);
+            for b in self.0 {
+                out.push(char::from(b));
+            }
+        } else {
+            out.push_str(self.as_str());
+        }
+    }
 }
 
 impl fmt::Display for Currency {
@@ -197,6 +210,16 @@ impl Weekday {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn a_currency_is_pushed_as_its_text() {
+        for bytes in [*b"EUR", *b"usd", [0xC3, 0xA9, b'X'], [0xFF, b'A', b'B'], [0, 1, 2]] {
+            let c = Currency(bytes);
+            let mut out = String::from("x");
+            c.push_to(&mut out);
+            assert_eq!(out, format!("x{}", c.as_str()), "{bytes:?}");
+        }
+    }
 
     #[test]
     fn currency_parse() {

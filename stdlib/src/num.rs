@@ -536,19 +536,26 @@ fn split_digits(bytes: &[u8]) -> (&[u8], &[u8]) {
 /// Plain notation keeping the scale (`1840.00`, `0.0200`, `-1.345`); never `-0`.
 pub fn format(d: &Decimal, out: &mut String) {
     let m = d.mantissa();
-    let digits = m.unsigned_abs().to_string();
+    // The digits on the stack (itoa, the same digits as `to_string`): a
+    // String per decimal written was most of an outcome's decimals.
+    let mut buf = itoa::Buffer::new();
+    let abs = m.unsigned_abs();
+    let digits: &str = match u64::try_from(abs) {
+        Ok(small) => buf.format(small),
+        Err(_) => buf.format(abs),
+    };
     let scale = usize::try_from(d.scale()).unwrap_or(0);
     if m < 0 {
         out.push('-');
     }
     if scale == 0 {
-        out.push_str(&digits);
+        out.push_str(digits);
     } else if digits.len() <= scale {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', scale - digits.len()));
-        out.push_str(&digits);
+        out.push_str(digits);
     } else {
-        let (int_part, frac_part) = digits.split_at_checked(digits.len() - scale).unwrap_or((&digits, ""));
+        let (int_part, frac_part) = digits.split_at_checked(digits.len() - scale).unwrap_or((digits, ""));
         out.push_str(int_part);
         out.push('.');
         out.push_str(frac_part);

@@ -191,12 +191,14 @@ pub fn format_date(d: Date, out: &mut String) {
     match u32::try_from(y) {
         // The usual years without `fmt`: ten digits and two dashes.
         Ok(y) if y <= 9999 => {
-            let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
-            for c in [digit(y / 1000), digit(y / 100), digit(y / 10), digit(y), '-', digit(m / 10), digit(m)] {
-                out.push(c);
-            }
-            for c in ['-', digit(day / 10), digit(day)] {
-                out.push(c);
+            let digit = |n: u32| b'0' + (n % 10) as u8;
+            let (d1, d2) = (digit(day / 10), digit(day));
+            let text =
+                [digit(y / 1000), digit(y / 100), digit(y / 10), digit(y), b'-', digit(m / 10), digit(m), b'-', d1, d2];
+            // Ten ASCII bytes, room made once (`from_utf8` of them cost more than the pushes).
+            out.reserve(text.len());
+            for b in text {
+                out.push(char::from(b));
             }
         }
         _ => {
