@@ -11,45 +11,16 @@
 //! byte-identical.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "common/rng.rs"]
+mod rng;
+use rng::{traced, Rng};
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use canon_compiler::ir;
 use canon_jit::JitEngine;
-use canon_runtime::outcome::TraceEvent;
-use canon_runtime::{package, Engine, Outcome, Tables};
-
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn gen_range(&mut self, r: std::ops::Range<usize>) -> usize {
-        r.start + (self.next() % (r.end - r.start).max(1) as u64) as usize
-    }
-    fn gen_bool(&mut self, p: f64) -> bool {
-        (self.next() % 10_000) as f64 / 10_000.0 < p
-    }
-}
-
-/// An outcome and its lineage as one text, for comparison.
-fn traced((o, trace): &(Outcome, Vec<TraceEvent>)) -> String {
-    let mut s = format!("{o:?}\n");
-    for t in trace {
-        t.write_json(&mut s);
-        s.push('\n');
-    }
-    s
-}
+use canon_runtime::{package, Engine, Tables};
 
 const PRELUDE: &str = r#"
 enum Role { Junior, Senior, Lead }
@@ -101,7 +72,7 @@ fn pick<'a>(rng: &mut Rng, xs: &[&'a str]) -> &'a str {
 }
 
 fn money(rng: &mut Rng) -> String {
-    let cur = if rng.gen_bool(0.8) { "EUR" } else { "USD" };
+    let cur = if rng.chance(0.8) { "EUR" } else { "USD" };
     format!("{}.{:02} {cur}", rng.gen_range(0..800), rng.gen_range(0..100))
 }
 
@@ -111,7 +82,7 @@ fn date(rng: &mut Rng) -> String {
 
 /// A random cell for a column of `p`; `text_ordered` lets Text cells order.
 fn cell(rng: &mut Rng, p: P, text_ordered: bool) -> String {
-    if rng.gen_bool(0.3) {
+    if rng.chance(0.3) {
         return "-".into();
     }
     let client = |rng: &mut Rng| format!("\"c{}\"", rng.gen_range(0..8));
@@ -182,7 +153,7 @@ const POLICIES: [&str; 10] = [
 /// One generated decision: its source, and the handler that calls it.
 fn decision(rng: &mut Rng, k: usize, rows: usize) -> (String, String) {
     let policy = POLICIES[k % POLICIES.len()];
-    let mut params: Vec<P> = PARAMS.iter().copied().filter(|_| rng.gen_bool(0.7)).collect();
+    let mut params: Vec<P> = PARAMS.iter().copied().filter(|_| rng.chance(0.7)).collect();
     if !params.contains(&P::N) {
         params.push(P::N);
     }
@@ -194,7 +165,7 @@ fn decision(rng: &mut Rng, k: usize, rows: usize) -> (String, String) {
         let j = rng.gen_range(0..i + 1);
         params.swap(i, j);
     }
-    let text_ordered = rng.gen_bool(0.5);
+    let text_ordered = rng.chance(0.5);
     let keyed = matches!(policy, "unique" | "any");
     let (ret, out_col) = match policy {
         "priority" => ("Prio?".to_string(), "p".to_string()),
@@ -202,7 +173,7 @@ fn decision(rng: &mut Rng, k: usize, rows: usize) -> (String, String) {
         "collect sum" | "collect min" => ("Money".to_string(), "m".to_string()),
         "collect max" => ("Decimal".to_string(), "x".to_string()),
         "collect" | "collect count" => ("Text".to_string(), "t".to_string()),
-        _ if rng.gen_bool(0.3) => ("Pay?".to_string(), "code | price".to_string()),
+        _ if rng.chance(0.3) => ("Pay?".to_string(), "code | price".to_string()),
         _ => ("Text?".to_string(), "t".to_string()),
     };
     let name = format!("d{k}");
@@ -213,7 +184,7 @@ fn decision(rng: &mut Rng, k: usize, rows: usize) -> (String, String) {
     for r in 0..rows {
         // Under `unique` and `any`, rows are told apart by `n` (or a cell
         // comparing with a parameter, which the compiler leaves to run time).
-        let param_row = keyed && rng.gen_bool(0.2) && params.contains(&P::Amount);
+        let param_row = keyed && rng.chance(0.2) && params.contains(&P::Amount);
         let cells: Vec<String> = params
             .iter()
             .map(|p| match (keyed, *p) {
@@ -227,7 +198,7 @@ fn decision(rng: &mut Rng, k: usize, rows: usize) -> (String, String) {
         let out = match ret.as_str() {
             "Prio?" | "Prio" => pick(rng, &["High", "Mid", "Low"]).to_string(),
             "Money" => {
-                if rng.gen_bool(0.2) && params.contains(&P::Amount) {
+                if rng.chance(0.2) && params.contains(&P::Amount) {
                     "amount".into()
                 } else {
                     money(rng)
@@ -235,11 +206,11 @@ fn decision(rng: &mut Rng, k: usize, rows: usize) -> (String, String) {
             }
             "Decimal" => format!("{}.{}", rng.gen_range(0..50), rng.gen_range(0..10)),
             "Pay?" => {
-                let price = if rng.gen_bool(0.2) && params.contains(&P::Amount) { "amount".into() } else { money(rng) };
+                let price = if rng.chance(0.2) && params.contains(&P::Amount) { "amount".into() } else { money(rng) };
                 format!("\"p{}\" | {price}", rng.gen_range(0..6))
             }
             _ => {
-                if rng.gen_bool(0.2) {
+                if rng.chance(0.2) {
                     format!("\"r{r}-{{n}}\"")
                 } else if policy == "any" {
                     format!("\"v{}\"", rng.gen_range(0..2))
@@ -270,9 +241,9 @@ fn decision(rng: &mut Rng, k: usize, rows: usize) -> (String, String) {
 }
 
 fn event(rng: &mut Rng, no: usize, k: usize) -> String {
-    let opt = |rng: &mut Rng, v: String| if rng.gen_bool(0.15) { "null".to_string() } else { v };
+    let opt = |rng: &mut Rng, v: String| if rng.chance(0.15) { "null".to_string() } else { v };
     let m = |rng: &mut Rng| {
-        let cur = if rng.gen_bool(0.85) { "EUR" } else { "USD" };
+        let cur = if rng.chance(0.85) { "EUR" } else { "USD" };
         format!("{{\"amount\":\"{}.{:02}\",\"currency\":\"{cur}\"}}", rng.gen_range(0..800), rng.gen_range(0..100))
     };
     let client = format!("\"c{}\"", rng.gen_range(0..9));

@@ -9,48 +9,16 @@
 //! untraced.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "common/rng.rs"]
+mod rng;
+use rng::{traced, Rng};
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use canon_compiler::ir;
 use canon_jit::JitEngine;
-use canon_runtime::outcome::TraceEvent;
 use canon_runtime::{package, Engine, Outcome, Tables};
-
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() % 10_000) as f64 / 10_000.0 < p
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len())]
-    }
-}
-
-/// An outcome and its lineage as one text, for comparison.
-fn traced((o, trace): &(Outcome, Vec<TraceEvent>)) -> String {
-    let mut s = format!("{o:?}\n");
-    for t in trace {
-        t.write_json(&mut s);
-        s.push('\n');
-    }
-    s
-}
 
 const PRELUDE: &str = r#"
 enum Prio { High, Mid, Low }

@@ -5,6 +5,10 @@
 //! path and the interpreter.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
+
 use std::path::PathBuf;
 
 use canon_jit::JitEngine;
@@ -69,21 +73,6 @@ const MEMBERS: &[(&str, &[&str])] = &[
     ("data", &[r#"{"n":1}"#, r#"{"n":"x"}"#, "null", r#"{"n":2,"\ud800":1,"note":"\udc00"}"#, "[]", "{}"]),
     ("data_base64", &[r#""eyJuIjo3fQ==""#, r#""***""#, r#""aGVsbG8=""#, "null", "5"]),
 ];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// A random envelope: mostly the required members valid, the others present
 /// at random, in random order, sometimes one repeated.

@@ -7,6 +7,10 @@
 //! interpreter (each value is emitted back, so a wrong cell shows).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
+
 use std::path::PathBuf;
 
 use canon_jit::JitEngine;
@@ -123,21 +127,6 @@ const FIELDS: &[(&str, &[&str])] = &[
     ("xs", &["[1,2,3]", "[]", "[ 1 , 2 ]", "[1,]", "[1,\"2\"]", "{}", "null", "[-0,10]"]),
     ("o", &["\"1.5\"", "null", "2", "\"x\""]),
 ];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// White space JSON allows, sometimes.
 fn ws(rng: &mut Rng) -> &'static str {
