@@ -96,8 +96,9 @@ enum Passes {
 }
 
 impl Passes {
-    fn new(columns: &[Column], rows: usize, wide: bool) -> Passes {
-        let at = |r: usize| columns.iter().map(move |c| c.pass.get(r).copied().unwrap_or(Pass::Any));
+    /// From each column's passes, by row.
+    fn new(columns: &[Vec<Pass>], rows: usize, wide: bool) -> Passes {
+        let at = |r: usize| columns.iter().map(move |c| c.get(r).copied().unwrap_or(Pass::Any));
         let all = || (0..rows).flat_map(at);
         match all().map(narrow).collect::<Option<Vec<u32>>>() {
             Some(n) if !wide => Passes::Narrow(n),
@@ -150,11 +151,6 @@ struct Column {
     ty: Ty,
     /// Rows that stay candidates whatever the value, in order.
     wild: Vec<u32>,
-    /// Per row, what its cell holds for, compactly: a candidate of another
-    /// column's list is skipped when this column's cell cannot hold (the
-    /// lists intersected row by row, without reading the rows). Moved to
-    /// [`RowIndex::passes`] once the index is built.
-    pass: Vec<Pass>,
     lookup: Lookup,
 }
 
@@ -220,7 +216,7 @@ pub struct Candidates<'i> {
     lists: Option<(&'i [u32], &'i [u32])>,
     rows: usize,
     /// The rows' passes, `width` a row.
-    passes: Option<&'i Passes>,
+    passes: &'i Passes,
     width: usize,
     /// The columns (places in a row's passes) to test each listed row's
     /// [`Pass`] against, with the input's probe.
@@ -233,7 +229,8 @@ pub struct Candidates<'i> {
 impl<'i> Candidates<'i> {
     /// Every row of a table of `rows`.
     pub fn all(rows: usize) -> Candidates<'i> {
-        Candidates { lists: None, rows, passes: None, width: 0, probes: smallvec::SmallVec::new(), complete: false }
+        static NONE: Passes = Passes::Narrow(Vec::new());
+        Candidates { lists: None, rows, passes: &NONE, width: 0, probes: smallvec::SmallVec::new(), complete: false }
     }
 
     /// At most how many rows it holds.
@@ -263,7 +260,7 @@ impl<'i> Candidates<'i> {
             let mut exact = self.complete;
             let first = r.saturating_mul(self.width);
             for (at, probe) in &self.probes {
-                let p = self.passes.map_or(Pass::Any, |ps| ps.get(first.saturating_add(*at)));
+                let p = self.passes.get(first.saturating_add(*at));
                 if !probe.admits(p) {
                     return None;
                 }
@@ -333,12 +330,15 @@ impl RowIndex {
             })
             .collect();
         let mut columns = Vec::new();
+        let mut passes = Vec::new();
         let mut complete = true;
         for pos in 0..d.columns.len() {
             match Column::build(d, pos, &first_fault) {
-                Some(c) if c.wild.len() < rows => columns.push(c),
-                // Kept for its passes alone (`-` everywhere, say), not to narrow.
-                Some(c) if c.pass.iter().all(|p| *p != Pass::Any) => columns.push(c),
+                // Kept to narrow, or for its passes alone (`-` everywhere, say).
+                Some((c, pass)) if c.wild.len() < rows || pass.iter().all(|p| *p != Pass::Any) => {
+                    columns.push(c);
+                    passes.push(pass);
+                }
                 _ => complete = false,
             }
         }
@@ -346,10 +346,7 @@ impl RowIndex {
         if !narrows {
             return None;
         }
-        let passes = Passes::new(&columns, rows, wide);
-        for c in &mut columns {
-            c.pass = Vec::new();
-        }
+        let passes = Passes::new(&passes, rows, wide);
         Some(RowIndex { rows, columns, complete, passes })
     }
 
@@ -373,13 +370,16 @@ impl RowIndex {
             }
         }
         let complete = self.complete && probes.len() == self.columns.len();
-        let (passes, width) = (Some(&self.passes), self.columns.len());
-        Candidates { lists: best, rows: self.rows, passes, width, probes, complete }
+        Candidates { lists: best, rows: self.rows, passes: &self.passes, width: self.columns.len(), probes, complete }
     }
 }
 
 impl Column {
-    fn build(d: &ir::DecisionDef, pos: usize, first_fault: &[usize]) -> Option<Column> {
+    /// The column at `pos` and, per row, what its cell holds for,
+    /// compactly: a candidate of another column's list is skipped when this
+    /// column's cell cannot hold (the lists intersected row by row, without
+    /// reading the rows; [`RowIndex::passes`]).
+    fn build(d: &ir::DecisionDef, pos: usize, first_fault: &[usize]) -> Option<(Column, Vec<Pass>)> {
         let param = *d.columns.get(pos)?;
         let ty = d.params.get(param as usize)?.1.strip().clone();
         // Ordered when some cell orders (else a hash of the listed values).
@@ -425,7 +425,7 @@ impl Column {
                     }
                 }
             }
-            return Some(Column { param, ty, wild, pass, lookup: Lookup::Hash(ids, lists) });
+            return Some((Column { param, ty, wild, lookup: Lookup::Hash(ids, lists) }, pass));
         }
         // An ordered column: each indexed cell as a union of intervals.
         let mut specs: Vec<(u32, Spec)> = Vec::new();
@@ -493,7 +493,7 @@ impl Column {
                 }
             }
         }
-        Some(Column { param, ty, wild, pass, lookup: Lookup::Ordered { bounds, segs, none_rows } })
+        Some((Column { param, ty, wild, lookup: Lookup::Ordered { bounds, segs, none_rows } }, pass))
     }
 
     /// The rows (besides the wild ones) whose cell can match `v`, and the
