@@ -14,7 +14,11 @@
 //! | List | pointer to the first element cell at 0, length at 8 |
 //! | Record | pointer to its field cells at 0 |
 //!
-//! Byte 24 is the tag: 1 when a value is present, 0 for `none`.
+//! Byte 24 is the tag: 1 when a value is present, 0 for `none`. A Text
+//! cell's word at 16 is [`PLAIN`] when its bytes are known to be
+//! [plain](canon_runtime::encode::is_plain) (written as JSON without a look
+//! at them), 0 when not known; nothing else reads it, and every cell that
+//! makes a text writes 0 there unless it knows.
 
 use std::sync::Arc;
 
@@ -36,6 +40,8 @@ pub struct Cell {
 }
 
 const PRESENT: u64 = 1;
+/// The word at 16 of a Text cell whose bytes are plain.
+pub const PLAIN: u64 = 1;
 
 impl Cell {
     pub const NONE: Cell = Cell { words: [0; 4] };
@@ -138,6 +144,14 @@ impl Cell {
     }
     pub fn from_parts(ptr: usize, len: usize) -> Cell {
         Cell { words: [ptr as u64, len as u64, 0, PRESENT] }
+    }
+    /// A Text cell of `s`, [`PLAIN`] when the caller knows it is.
+    pub fn from_text(s: &str, plain: bool) -> Cell {
+        Cell { words: [s.as_ptr() as usize as u64, s.len() as u64, if plain { PLAIN } else { 0 }, PRESENT] }
+    }
+    /// Whether a Text cell's bytes are known to be plain.
+    pub fn is_plain_text(&self) -> bool {
+        self.words[2] == PLAIN
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use canon_compiler::ir;
 use canon_compiler::types::{Ty, ENVELOPE};
-use canon_runtime::engine::{decode_line, Decoded, Ready};
+use canon_runtime::engine::{decode_line, Decoded, OutcomeHead, Ready};
 use canon_runtime::outcome::TraceEvent;
 use canon_runtime::state::{NoState, StateView, Txn, Write};
 use canon_runtime::{Outcome, Status, Tables};
@@ -313,7 +313,7 @@ impl JitEngine {
         let mut ctx = self.context(&txn);
         ctx.trace = traced.then(Vec::new);
         // Text cells of `ev` may point into `line`, which outlives `ctx`.
-        let ev = crate::native::decode_event(pkg, &ctx.arena, line)?;
+        let ev = crate::native::decode_event(pkg, &self.shared.names, &ctx.arena, line)?;
         let fptr = *self.code.handlers.get(ev.handler)?;
         let mc = meta_cell(&ctx.arena, &ev);
         // SAFETY: as in `run_with`.
@@ -429,7 +429,7 @@ impl JitEngine {
         let txn = Txn::new(state);
         let mut ctx = self.context(&txn);
         // Text cells of `ev` may point into `line`, which outlives `ctx`.
-        let ev = crate::native::decode_event(pkg, &ctx.arena, line)?;
+        let ev = crate::native::decode_event(pkg, &self.shared.names, &ctx.arena, line)?;
         let fptr = *self.code.handlers.get(ev.handler)?;
         let mc = meta_cell(&ctx.arena, &ev);
         // SAFETY: as in `run_with`.
@@ -438,12 +438,13 @@ impl JitEngine {
         let status = unsafe { f(&mut ctx, &ev.data, &mc, 0) };
         finish(&mut ctx, status);
         let accepted = ctx.rejections.is_empty();
-        let head = canon_runtime::engine::OutcomeHead {
+        let head = OutcomeHead {
             line: line_no,
             id: Some(&ev.id),
             event_type: Some(&ev.event_type),
             correlation_id: ev.correlation_id.as_deref(),
             status: if accepted { Status::Accepted } else { Status::Rejected }.as_str(),
+            plain: head_plain(ev.plain),
         };
         let emits = &ctx.emits;
         let names = &self.shared.names;
@@ -476,26 +477,49 @@ impl JitEngine {
     }
 }
 
+/// An event's plain attributes (`native::Event::plain`) as
+/// `OutcomeHead::plain` names them.
+fn head_plain(attrs: u16) -> u8 {
+    let bit = |k: u16, to: u8| if attrs & (1 << k) != 0 { to } else { 0 };
+    bit(1, OutcomeHead::PLAIN_ID) | bit(3, OutcomeHead::PLAIN_TYPE) | bit(7, OutcomeHead::PLAIN_CORRELATION_ID)
+}
+
 /// `meta` as cells of the built-in `Envelope` record (text borrowed from the
 /// line stays there; the default idempotency key is built in the arena).
 fn meta_cell(arena: &bumpalo::Bump, ev: &crate::native::Event<'_>) -> Cell {
     use std::borrow::Cow;
-    let text = |s: &Cow<'_, str>| match s {
-        Cow::Borrowed(b) => Cell::from_parts(b.as_ptr() as usize, b.len()),
+    // Attribute `k`'s text, plain when the reader found it so.
+    let text = |s: &Cow<'_, str>, k: usize| match s {
+        Cow::Borrowed(b) => Cell::from_text(b, ev.plain & (1 << k) != 0),
         Cow::Owned(o) => crate::cell::text_cell(arena, o),
     };
-    let opt = |s: &Option<Cow<'_, str>>| s.as_ref().map(text).unwrap_or_default();
+    let opt = |s: &Option<Cow<'_, str>>, k: usize| s.as_ref().map(|s| text(s, k)).unwrap_or_default();
     let key = match &ev.idempotency_key {
-        Some(k) => text(k),
+        Some(k) => text(k, 8),
+        // `["<source>","<id>"]` built in the arena when both are plain (the
+        // same bytes as `default_idempotency_key`; not plain: it has quotes).
+        None if ev.plain & 0b110 == 0b110 => {
+            let parts: [&[u8]; 5] = [b"[\"", ev.source.as_bytes(), b"\",\"", ev.id.as_bytes(), b"\"]"];
+            let buf = arena.alloc_slice_fill_copy(parts.iter().map(|p| p.len()).sum(), 0u8);
+            let mut at = 0;
+            for p in parts {
+                if let Some(to) = buf.get_mut(at..at + p.len()) {
+                    to.copy_from_slice(p);
+                }
+                at += p.len();
+            }
+            // SAFETY: whole UTF-8 texts and ASCII punctuation, end to end.
+            Cell::from_text(unsafe { std::str::from_utf8_unchecked(buf) }, false)
+        }
         None => crate::cell::text_cell(arena, &canon_runtime::engine::default_idempotency_key(&ev.source, &ev.id)),
     };
     let fields = [
-        text(&ev.id),
-        text(&ev.source),
-        text(&ev.event_type),
+        text(&ev.id, 1),
+        text(&ev.source, 2),
+        text(&ev.event_type, 3),
         ev.time.map(|t| Cell::from_i64(t.0)).unwrap_or_default(),
-        opt(&ev.subject),
-        opt(&ev.correlation_id),
+        opt(&ev.subject, 5),
+        opt(&ev.correlation_id, 7),
         key,
     ];
     let cells = arena.alloc_slice_copy(&fields);

@@ -14,7 +14,7 @@ use std::fmt;
 use bumpalo::Bump;
 use canon_compiler::ir;
 use canon_compiler::types::Ty;
-use canon_runtime::encode::{json_str, Names};
+use canon_runtime::encode::{json_plain, json_str, Names};
 use canon_runtime::envelope;
 use canon_stdlib::{num, time, Currency, Date, Timestamp};
 use serde::de::{self as sde, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -262,6 +262,9 @@ pub struct Event<'l> {
     pub idempotency_key: Option<Cow<'l, str>>,
     pub handler: usize,
     pub data: Cell,
+    /// Bit `k` set when attribute `k` (`specversion` to `idempotencykey`)
+    /// is a [plain](canon_runtime::encode::is_plain) text; 0 when not known.
+    pub plain: u16,
 }
 
 /// The envelope's members by index, as `canon_runtime::envelope` knows them.
@@ -275,10 +278,10 @@ pub(crate) const DATA: usize = 9;
 /// this accepts only lines `canon_runtime::engine::envelope` accepts, with
 /// the same values, through the same checks (`canon_runtime::envelope`).
 /// Text cells may point into `line`: it must outlive them.
-pub fn decode_event<'l>(pkg: &ir::Package, arena: &Bump, line: &'l str) -> Option<Event<'l>> {
+pub fn decode_event<'l>(pkg: &ir::Package, names: &Names, arena: &Bump, line: &'l str) -> Option<Event<'l>> {
     // The common line (no escapes, no extension attributes, data's keys
     // known) by hand; anything else through serde, as before.
-    if let Some(ev) = crate::native_scan::decode_event(pkg, arena, line) {
+    if let Some(ev) = crate::native_scan::decode_event(pkg, names, arena, line) {
         return Some(ev);
     }
     let mut de = serde_json::Deserializer::from_str(line);
@@ -453,6 +456,7 @@ pub(crate) fn checked<'l>(attrs: [Option<Cow<'l, str>>; DATA]) -> Option<Event<'
         idempotency_key,
         handler: 0,
         data: Cell::none(),
+        plain: 0,
     })
 }
 
@@ -485,6 +489,8 @@ pub unsafe fn encode(out: &mut String, pkg: &ir::Package, names: &Names, ty: &Ty
             c.currency_at(0).push_to(out);
             out.push('"');
         }
+        // SAFETY: forwarded from the caller.
+        Ty::Text if c.is_plain_text() => json_plain(out, unsafe { c.text() }),
         // SAFETY: forwarded from the caller.
         Ty::Text => json_str(out, unsafe { c.text() }),
         Ty::Date => {

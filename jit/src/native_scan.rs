@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use bumpalo::Bump;
 use canon_compiler::ir;
 use canon_compiler::types::Ty;
+use canon_runtime::encode::Names;
 use canon_runtime::envelope;
 use canon_stdlib::{num, time, Currency};
 
@@ -64,6 +65,13 @@ impl<'l> Scan<'l> {
     /// White space, then a string without escapes: its text (borrowed).
     /// A control character is invalid JSON, an escape is the serde path's.
     fn string(&mut self) -> Option<&'l str> {
+        self.string_plain().map(|(t, _)| t)
+    }
+
+    /// [`Self::string`], and whether its text is plain
+    /// (`canon_runtime::encode::is_plain`: every byte printable ASCII; `"`
+    /// and `\\` cannot be in it). `false` may also mean "not known".
+    fn string_plain(&mut self) -> Option<(&'l str, bool)> {
         self.eat(b'"')?;
         let bytes = self.line.as_bytes();
         let start = self.at;
@@ -74,6 +82,10 @@ impl<'l> Scan<'l> {
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGHS: u64 = 0x8080_8080_8080_8080;
         let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        // Lanes of 0x7F or above: the top bit, or 0x7F itself (flagged
+        // falsely only above a true lane, so never plainer than it is).
+        let not_plain = |x: u64| (x | has_zero(x ^ (ONES * 0x7f))) & HIGHS;
+        let mut odd = 0u64;
         while let Some(w) = bytes.get(end..end + 8) {
             let mut a = [0u8; 8];
             a.copy_from_slice(w);
@@ -82,25 +94,48 @@ impl<'l> Scan<'l> {
                 | has_zero(x ^ (ONES * u64::from(b'"')))
                 | has_zero(x ^ (ONES * u64::from(b'\\')));
             if hit != 0 {
-                end += (hit.trailing_zeros() / 8) as usize;
+                let lane = hit.trailing_zeros() / 8;
+                end += lane as usize;
                 if *bytes.get(end)? != b'"' {
                     return None;
                 }
+                // The lanes before the quote (none when it is the first).
+                odd |= not_plain(x) & (1u64 << (lane * 8)).wrapping_sub(1);
                 self.at = end + 1;
-                return self.line.get(start..end);
+                return Some((self.line.get(start..end)?, odd == 0));
             }
+            odd |= not_plain(x);
             end += 8;
         }
         loop {
             match *bytes.get(end)? {
                 b'"' => break,
                 b'\\' | 0..=0x1f => return None,
-                _ => end += 1,
+                b => {
+                    odd |= u64::from(b >= 0x7f);
+                    end += 1;
+                }
             }
         }
         self.at = end + 1;
         // Both ends are at ASCII quotes: character boundaries.
-        self.line.get(start..end)
+        Some((self.line.get(start..end)?, odd == 0))
+    }
+
+    /// White space, then `quoted` (a JSON string, or a JSON string and its
+    /// colon) exactly, read past; `false`, and nothing read, when the line
+    /// has something else there. A string written with the same bytes is
+    /// the same string, so this never reads a key differently from
+    /// [`Self::string`]; one written otherwise goes that longer way.
+    fn quoted(&mut self, quoted: &str) -> bool {
+        self.ws();
+        let end = self.at + quoted.len();
+        if self.line.as_bytes().get(self.at..end).is_some_and(|here| same(here, quoted.as_bytes())) {
+            self.at = end;
+            true
+        } else {
+            false
+        }
     }
 
     /// A JSON number without exponent: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`.
@@ -164,10 +199,40 @@ impl<'l> Scan<'l> {
     }
 }
 
+/// `a == b` for two slices of one length, eight bytes at a time: keys and
+/// wire names are short, and a call of `memcmp` costs more than comparing them.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let word = |s: &[u8], i: usize| {
+        let mut w = [0u8; 8];
+        if let Some(x) = s.get(i..i + 8) {
+            w.copy_from_slice(x);
+        }
+        u64::from_le_bytes(w)
+    };
+    let n = b.len();
+    if a.len() != n {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last eight bytes, overlapping words already compared.
+    i == n || word(a, n - 8) == word(b, n - 8)
+}
+
 /// What values are read into.
 struct Reader<'a> {
     pkg: &'a ir::Package,
     arena: &'a Bump,
+    /// Records' keys and enums' variants as JSON, escaped once.
+    names: &'a Names,
 }
 
 impl Reader<'_> {
@@ -198,11 +263,17 @@ impl Reader<'_> {
                     None
                 }
             }
-            Ty::Text => s.string().map(|t| Cell::from_parts(t.as_ptr() as usize, t.len())),
+            Ty::Text => s.string_plain().map(|(t, plain)| Cell::from_text(t, plain)),
             Ty::Date => time::parse_date(s.string()?).map(|d| Cell::from_u32(d.0 as u32)),
             Ty::Timestamp => time::parse_timestamp(s.string()?).map(|t| Cell::from_i64(t.0)),
             Ty::Currency => Currency::parse(s.string()?).map(Cell::from_currency),
             Ty::Enum(e) => {
+                // A variant's wire name as written when the package was
+                // built; any other spelling by its text.
+                s.ws();
+                if let Some(i) = self.names.variants(*e).iter().position(|v| s.quoted(v)) {
+                    return Some(Cell::from_u32(i as u32));
+                }
                 let t = s.string()?;
                 self.pkg.enum_def(*e).and_then(|d| d.variant_by_wire(t)).map(Cell::from_u32)
             }
@@ -228,7 +299,7 @@ impl Reader<'_> {
                 }
                 Some(Cell::from_money(amount?, currency?))
             }
-            Ty::Record(r) => self.record(s, self.pkg.record(*r)?),
+            Ty::Record(r) => self.record(s, self.pkg.record(*r)?, self.names.fields(*r)),
             Ty::List(elem) => {
                 let mut items: Vec<Cell> = Vec::new();
                 if !s.open(b'[', b']')? {
@@ -248,7 +319,8 @@ impl Reader<'_> {
 
     /// A record: its keys tried in the schema's order first, each at most
     /// once, none unknown; every field not optional present.
-    fn record(&self, s: &mut Scan<'_>, def: &ir::RecordDef) -> Option<Cell> {
+    /// `keys`: each field's `{"wire":` or `,"wire":` (`Names::fields`).
+    fn record(&self, s: &mut Scan<'_>, def: &ir::RecordDef, keys: &[Box<str>]) -> Option<Cell> {
         if def.fields.len() > 64 {
             return None;
         }
@@ -257,12 +329,20 @@ impl Reader<'_> {
         if !s.open(b'{', b'}')? {
             let mut next = 0usize;
             loop {
-                let k = s.string()?;
-                let i = match def.fields.get(next) {
-                    Some(f) if f.wire == k => next,
-                    _ => def.field_by_wire(k)? as usize,
+                // The next field's `"wire":` as written when the package was
+                // built, the common case; else the key read and looked up.
+                let expected = keys.get(next).and_then(|k| k.get(1..));
+                let i = if expected.is_some_and(|k| s.quoted(k)) {
+                    next
+                } else {
+                    let k = s.string()?;
+                    let i = match def.fields.get(next) {
+                        Some(f) if f.wire == k => next,
+                        _ => def.field_by_wire(k)? as usize,
+                    };
+                    s.eat(b':')?;
+                    i
                 };
-                s.eat(b':')?;
                 if seen & (1 << i) != 0 {
                     return None;
                 }
@@ -284,6 +364,20 @@ impl Reader<'_> {
     }
 }
 
+/// Each member of [`member`]'s numbering as `"name":`.
+const MEMBER_KEYS: [&str; DATA + 1] = [
+    "\"specversion\":",
+    "\"id\":",
+    "\"source\":",
+    "\"type\":",
+    "\"time\":",
+    "\"subject\":",
+    "\"datacontenttype\":",
+    "\"correlationid\":",
+    "\"idempotencykey\":",
+    "\"data\":",
+];
+
 /// The envelope member named `k` (extension attributes are the serde path's).
 fn member(k: &str) -> Option<usize> {
     Some(match k {
@@ -302,18 +396,31 @@ fn member(k: &str) -> Option<usize> {
 }
 
 /// The line as `native::decode_event` reads it, or `None` (see the module).
-pub fn decode_event<'l>(pkg: &ir::Package, arena: &Bump, line: &'l str) -> Option<Event<'l>> {
+pub fn decode_event<'l>(pkg: &ir::Package, names: &Names, arena: &Bump, line: &'l str) -> Option<Event<'l>> {
     let mut s = Scan { line, at: 0 };
-    let into = Reader { pkg, arena };
+    let into = Reader { pkg, arena, names };
     let mut attrs: [Option<Cow<'l, str>>; DATA] = Default::default();
     let mut seen = 0u16;
+    let mut plain = 0u16;
     let mut data = None;
     if s.open(b'{', b'}')? {
         return None;
     }
+    let mut last = None;
     loop {
-        let k = member(s.string()?)?;
-        s.eat(b':')?;
+        // The members after the last one read, in the order CloudEvents
+        // lists them (the common order of a line) as written; else the
+        // key read and named.
+        let from = last.map_or(0, |k: usize| k + 1);
+        let k = match MEMBER_KEYS.get(from..).and_then(|keys| keys.iter().position(|q| s.quoted(q))) {
+            Some(i) => from + i,
+            None => {
+                let k = member(s.string()?)?;
+                s.eat(b':')?;
+                k
+            }
+        };
+        last = Some(k);
         if seen & (1 << k) != 0 {
             return None;
         }
@@ -322,15 +429,19 @@ pub fn decode_event<'l>(pkg: &ir::Package, arena: &Bump, line: &'l str) -> Optio
             let t = attrs.get(3)?.as_deref()?;
             let hi = *pkg.handler_by_type.get(t)?;
             let h = pkg.handlers.get(hi)?;
-            data = Some((hi, into.record(&mut s, pkg.record(h.event)?)?));
+            data = Some((hi, into.record(&mut s, pkg.record(h.event)?, names.fields(h.event))?));
         } else {
             s.ws();
-            let v = if s.lit(b"null") { None } else { Some(s.string()?) };
-            // `specversion` (0) and `time` (4) are compared and parsed: no need.
-            if k != 0 && k != 4 && v.is_some_and(|v| envelope::check_string(v).is_err()) {
+            let v = if s.lit(b"null") { None } else { Some(s.string_plain()?) };
+            // `specversion` (0) and `time` (4) are compared and parsed: no
+            // need; a plain text is a valid CloudEvents string.
+            if k != 0 && k != 4 && v.is_some_and(|(v, p)| !p && envelope::check_string(v).is_err()) {
                 return None;
             }
-            *attrs.get_mut(k)? = v.map(Cow::Borrowed);
+            if v.is_some_and(|(_, p)| p) {
+                plain |= 1 << k;
+            }
+            *attrs.get_mut(k)? = v.map(|(v, _)| Cow::Borrowed(v));
         }
         if !s.more(b'}')? {
             break;
@@ -342,5 +453,6 @@ pub fn decode_event<'l>(pkg: &ir::Package, arena: &Bump, line: &'l str) -> Optio
     }
     let mut ev = checked(attrs)?;
     (ev.handler, ev.data) = data?;
+    ev.plain = plain;
     Some(ev)
 }

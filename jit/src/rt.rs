@@ -134,7 +134,7 @@ impl Store {
             Ty::Text => {
                 // SAFETY: `c` was just built by `to_cell` from a live value.
                 let s: Box<str> = Box::from(unsafe { c.text() });
-                let cell = Cell::from_parts(s.as_ptr() as usize, s.len());
+                let cell = Cell::from_text(&s, canon_runtime::encode::is_plain(&s));
                 self.texts.push(s);
                 cell
             }

@@ -54,12 +54,20 @@ record Out {
   n: Int?
   xs: List<Int>
   o: Decimal?
+  id: Text
+  src: Text
+  kind: Text
+  subject: Text?
+  corr: Text?
+  idem: Text
 }
 destination out: Out
 on E as e {
   emit out Out {
     i: e.i, d: e.d, b: e.b, t: e.t, day: e.day, at: e.at, cur: e.cur, color: e.color, m: e.m,
     code: e.inner.code, n: e.inner.n, xs: e.xs, o: e.o,
+    id: meta.id, src: meta.source, kind: meta.type, subject: meta.subject, corr: meta.correlation_id,
+    idem: meta.idempotency_key,
   }
 }
 "#;
@@ -91,7 +99,28 @@ const FIELDS: &[(&str, &[&str])] = &[
         ],
     ),
     ("b", &["true", "false", "null", "1", "\"true\"", "tru"]),
-    ("t", &["\"plain\"", "\"\"", "\"é😀\"", "\"a\\\"b\"", "\"a\\nb\"", "\"\\u2028\"", "\"tab\there\"", "5", "null"]),
+    (
+        "t",
+        &[
+            "\"plain\"",
+            "\"\"",
+            "\"é😀\"",
+            "\"a\\\"b\"",
+            "\"a\\nb\"",
+            "\"\\u2028\"",
+            "\"tab\there\"",
+            "5",
+            "null",
+            // Raw bytes a plain text has none of (U+2028, U+0085, DEL), at
+            // every place of an eight-byte word and in the tail.
+            "\"a\u{2028}b\"",
+            "\"0123456\u{2028}89abcdef\"",
+            "\"0123456789abcdef\u{85}\"",
+            "\"\u{7f}\"",
+            "\"0123456789\u{7f}bcdef0\"",
+            "\"01234567~}|{ plain, over two words\"",
+        ],
+    ),
     ("day", &["\"2026-10-19\"", "\"2026-02-30\"", "\"2026-1-1\"", "\"\\u0032026-10-19\"", "null"]),
     ("at", &["\"2026-10-21T12:42:00Z\"", "\"2026-10-21T12:42:00.123+02:00\"", "\"2026-10-21\"", "1"]),
     ("cur", &["\"EUR\"", "\"eur\"", "\"EURO\"", "null"]),
@@ -157,11 +186,40 @@ fn line(rng: &mut Rng) -> String {
     }
     let data = format!("{{{}}}", members.join(","));
     let tail = ["", "", "", "", " ", "x", ",", "}"][rng.below(8)];
-    format!(
-        "{{\"specversion\":\"1.0\",\"id\":\"e{}\",\"source\":\"urn:s\",\"type\":\"com.example.e\",\"data\":{data}}}{tail}",
-        rng.below(100)
-    )
+    let mut head: Vec<String> = Vec::new();
+    for (name, values) in ENVELOPE {
+        let keep = match *name {
+            "id" | "source" | "type" => rng.below(40) != 0,
+            n if n.contains('\\') => rng.below(10) == 0,
+            _ => rng.below(4) != 0,
+        };
+        if !keep {
+            continue;
+        }
+        let v = if rng.below(3) != 0 { values[0] } else { values[rng.below(values.len())] };
+        let v = v.replace("{n}", &rng.below(100).to_string());
+        head.push(format!("{}\"{name}\"{}:{}{v}", ws(rng), ws(rng), ws(rng)));
+    }
+    if head.len() > 1 && rng.below(8) == 0 {
+        let j = rng.below(head.len());
+        head.swap(0, j);
+    }
+    let head = head.join(",");
+    format!("{{\"specversion\":\"1.0\",{head},\"data\":{data}}}{tail}")
 }
+
+/// Candidate texts of the envelope's other members, the first one the common
+/// one (`{n}` a number); keys written with an escape go the serde way.
+const ENVELOPE: &[(&str, &[&str])] = &[
+    ("id", &["\"e{n}\"", "\"é{n}\"", "\"e\u{2028}{n}\"", "\"e\u{7f}\"", "\"e\\u0041{n}\"", "\"\"", "null", "7"]),
+    ("source", &["\"urn:s\"", "\"urn:é\"", "\"urn:s:0123456789\"", "\"urn:s\\\"q\""]),
+    ("type", &["\"com.example.e\"", "\"com.example.\\u0065\""]),
+    ("time", &["\"2026-10-21T12:42:00Z\"", "null", "\"2026-10-21\""]),
+    ("subject", &["\"s{n}\"", "\"\"", "\"s\u{85}\""]),
+    ("correlationid", &["\"c{n}\"", "\"c\u{2028}\"", "null", "\"c\\n\""]),
+    ("idempotencykey", &["\"k{n}\"", "\"k\u{85}{n}\"", "\"\"", "\"k\\u00e9\""]),
+    ("c\\u006frrelationid", &["\"c{n}\""]),
+];
 
 fn engines() -> (Engine, JitEngine) {
     let pkg = package::from_sources(PathBuf::from("."), vec![("e.canon".into(), SOURCE.to_string())]);
@@ -219,6 +277,11 @@ fn edge_lines() {
         format!("{{{head},\"data\":{{{data}}}"),
         format!("{{{head},\"data\":{{{data}"),
         format!("{{{head},\"data\":{{{data},\"t\":\"0123456789abcdef\u{1}\"}}}}"),
+        // Texts within the line's last eight bytes (read byte by byte).
+        format!("{{{head},\"data\":{{{data},\"t\":\"\u{85}\"}}}}"),
+        format!("{{{head},\"data\":{{{data},\"t\":\"\u{7f}\"}}}}"),
+        format!("{{{head},\"data\":{{{data},\"t\":\"ok\"}}}}"),
+        format!("{{{head},\"data\":{{{data}}},\"subject\":\"\u{2028}\"}}"),
     ] {
         let mut want = String::new();
         interp.write_outcome(&interp.evaluate(1, &l), &mut want);

@@ -64,6 +64,25 @@ fn word_needs_look(c: &[u8]) -> bool {
     (below(x, 0x20) | below(x ^ (ONES * u64::from(b'"')), 1) | below(x ^ (ONES * u64::from(b'\\')), 1)) != 0
 }
 
+/// Whether every byte of `s` is printable ASCII (0x20 to 0x7E) other than
+/// `"` and `\\`: a *plain* text, written as JSON between two quotes as it
+/// is, and a valid CloudEvents string. Readers that already looked at every
+/// byte (`canon-jit`'s line scanner) carry the answer with the text, so the
+/// writer need not look again ([`json_plain`]).
+pub fn is_plain(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, 0x20..=0x7e) && b != b'"' && b != b'\\')
+}
+
+/// Appends a [plain](is_plain) text as a JSON string literal: the same
+/// bytes [`json_str`] writes for it, without looking at them.
+pub fn json_plain(out: &mut String, s: &str) {
+    debug_assert!(is_plain(s), "json_plain of a text that needs a look: {s:?}");
+    out.reserve(s.len() + 2);
+    out.push('"');
+    out.push_str(s);
+    out.push('"');
+}
+
 /// Appends a JSON string literal.
 pub fn json_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
@@ -146,6 +165,11 @@ impl Names {
     /// (`{` or `,`); empty for a record without fields (written `{}`).
     pub fn fields(&self, r: RecordId) -> &[Box<str>] {
         self.fields.get(r.0 as usize).map(|f| &f[..]).unwrap_or(&[])
+    }
+
+    /// Every variant of enum `e` as a JSON string, in order.
+    pub fn variants(&self, e: EnumId) -> &[Box<str>] {
+        self.variants.get(e.0 as usize).map(|v| &v[..]).unwrap_or(&[])
     }
 
     /// Variant `i` of enum `e` as a JSON string (`""` when there is none, as
@@ -289,6 +313,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn plain_texts_are_written_as_json_str_writes_them() {
+        for b in 0u8..=0x7f {
+            let s = format!("ab{}cd", b as char);
+            let (mut a, mut p) = (String::new(), String::new());
+            json_str(&mut a, &s);
+            assert_eq!(is_plain(&s), matches!(b, 0x20..=0x7e) && b != b'"' && b != b'\\', "{b:#x}");
+            if is_plain(&s) {
+                json_plain(&mut p, &s);
+                assert_eq!(a, p);
+            }
+        }
+        assert!(!is_plain("caf\u{e9}") && !is_plain("\u{2028}") && is_plain(""));
     }
 
     #[test]

@@ -284,6 +284,7 @@ pub fn write_outcome_with(pkg: &ir::Package, o: &Outcome, out: &mut String, emit
         event_type: o.event_type.as_deref(),
         correlation_id: o.correlation_id.as_deref(),
         status: o.status.as_str(),
+        plain: 0,
     };
     let own = |out: &mut String| {
         for (i, (dest, v)) in o.emits.iter().enumerate() {
@@ -311,6 +312,16 @@ pub struct OutcomeHead<'a> {
     pub correlation_id: Option<&'a str>,
     /// `Status::as_str`, or a status the pipeline's ledger decides (`duplicate`).
     pub status: &'a str,
+    /// Which of `id`, `type` and `correlation_id` the caller knows to be
+    /// [plain](encode::is_plain) texts ([`Self::PLAIN_ID`] …), written
+    /// without a look at their bytes; 0 when it does not know.
+    pub plain: u8,
+}
+
+impl OutcomeHead<'_> {
+    pub const PLAIN_ID: u8 = 1;
+    pub const PLAIN_TYPE: u8 = 2;
+    pub const PLAIN_CORRELATION_ID: u8 = 4;
 }
 
 /// Appends an outcome line (without the newline) from its parts: the one
@@ -331,18 +342,19 @@ pub fn write_outcome_parts(
 
 /// An outcome line up to the opening of its `emits` array.
 pub fn write_outcome_head(head: &OutcomeHead<'_>, out: &mut String) {
-    let opt = |out: &mut String, s: Option<&str>| match s {
+    let opt = |out: &mut String, s: Option<&str>, plain: u8| match s {
+        Some(s) if head.plain & plain != 0 => encode::json_plain(out, s),
         Some(s) => encode::json_str(out, s),
         None => out.push_str("null"),
     };
     out.push_str("{\"line\":");
     out.push_str(itoa::Buffer::new().format(head.line));
     out.push_str(",\"id\":");
-    opt(out, head.id);
+    opt(out, head.id, OutcomeHead::PLAIN_ID);
     out.push_str(",\"type\":");
-    opt(out, head.event_type);
+    opt(out, head.event_type, OutcomeHead::PLAIN_TYPE);
     out.push_str(",\"correlation_id\":");
-    opt(out, head.correlation_id);
+    opt(out, head.correlation_id, OutcomeHead::PLAIN_CORRELATION_ID);
     out.push_str(",\"status\":\"");
     out.push_str(head.status);
     out.push_str("\",\"emits\":[");

@@ -399,6 +399,7 @@ pub(super) fn prepared(
             event_type: outcome.event_type.as_deref(),
             correlation_id: outcome.correlation_id.as_deref(),
             status,
+            plain: 0,
         },
         buf,
     );

@@ -15,7 +15,14 @@ use super::{Counts, Final};
 
 /// The borrowed head of an outcome line (the runtime writes the format).
 pub(super) fn head_of<'a>(p: Ev<'a>, status: &'a str) -> OutcomeHead<'a> {
-    OutcomeHead { line: p.line, id: p.id(), event_type: p.event_type(), correlation_id: p.correlation_id(), status }
+    OutcomeHead {
+        line: p.line,
+        id: p.id(),
+        event_type: p.event_type(),
+        correlation_id: p.correlation_id(),
+        status,
+        plain: 0,
+    }
 }
 
 /// Appends an outcome line for a status decided by the ledger.
