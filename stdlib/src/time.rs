@@ -168,6 +168,14 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The number the ASCII digits of `b` write; `None` when one is not a digit.
+fn digits_of(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |v, &x| {
+        let d = x.wrapping_sub(b'0');
+        (d < 10).then(|| v * 10 + u32::from(d))
+    })
+}
+
 fn parse_date_part(c: &mut Cursor<'_>) -> Option<Date> {
     let y = c.digits(4)?;
     c.expect(b'-')?;
@@ -180,6 +188,19 @@ fn parse_date_part(c: &mut Cursor<'_>) -> Option<Date> {
 /// Strict `YYYY-MM-DD` (4-digit year, 2-digit month and day) naming a real
 /// calendar date: `2026-02-30` is `None`.
 pub fn parse_date(s: &str) -> Option<Date> {
+    // The whole form with its dashes in place: the digits read where they are.
+    if let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = s.as_bytes() {
+        return from_ymd(
+            i32::try_from(digits_of(&[y0, y1, y2, y3])?).ok()?,
+            digits_of(&[m0, m1])?,
+            digits_of(&[d0, d1])?,
+        );
+    }
+    parse_date_general(s)
+}
+
+/// [`parse_date`] of any text, by the cursor.
+fn parse_date_general(s: &str) -> Option<Date> {
     let mut c = Cursor { rest: s.as_bytes() };
     let date = parse_date_part(&mut c)?;
     c.rest.is_empty().then_some(date)
@@ -218,6 +239,27 @@ fn push2(out: &mut String, n: i64) {
 /// microseconds are dropped (toward the past). A leap second (`23:59:60` in
 /// UTC) reads as `23:59:59.999999`; `:60` at any other UTC time is `None`.
 pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
+    // The common form, `YYYY-MM-DDTHH:MM:SSZ`, its digits read where they are
+    // (the same answer as below: no fraction, no offset, no leap second, a
+    // four-digit year in UTC always in range); anything else below.
+    if let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, t, h0, h1, b':', i0, i1, b':', s0, s1, z] = s.as_bytes() {
+        let second = digits_of(&[s0, s1])?;
+        if matches!(t, b'T' | b't') && matches!(z, b'Z' | b'z') && second < 60 {
+            let (hour, minute) = (digits_of(&[h0, h1])?, digits_of(&[i0, i1])?);
+            if hour > 23 || minute > 59 {
+                return None;
+            }
+            let y = i32::try_from(digits_of(&[y0, y1, y2, y3])?).ok()?;
+            let date = from_ymd(y, digits_of(&[m0, m1])?, digits_of(&[d0, d1])?)?;
+            let seconds = i64::from(date.0) * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+            return Some(Timestamp(seconds * MICROS_PER_SECOND));
+        }
+    }
+    parse_timestamp_general(s)
+}
+
+/// [`parse_timestamp`] of any text, by the cursor.
+fn parse_timestamp_general(s: &str) -> Option<Timestamp> {
     let mut c = Cursor { rest: s.as_bytes() };
     let date = parse_date_part(&mut c)?;
     if !matches!(c.byte()?, b'T' | b't') {
@@ -531,6 +573,18 @@ mod tests {
             let zone = chrono::FixedOffset::east_opt(offset_minutes * 60).unwrap();
             let text = utc.with_timezone(&zone).to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
             prop_assert_eq!(parse_timestamp(&text), Some(Timestamp(micros)), "{}", text);
+        }
+
+        #[test]
+        fn the_common_forms_read_as_the_cursor_reads_them(
+            y in "[0-9]{4}|[0-9x]{4}", m in "[0-9]{2}", d in "[0-9]{2}|3[0-9]|0x",
+            h in "[0-9]{2}", i in "[0-9]{2}", sec in "[0-9]{2}|60|61",
+            t in "[Tt ]", z in "[Zz+]", dash in "[-/]",
+        ) {
+            let date = format!("{y}{dash}{m}-{d}");
+            prop_assert_eq!(parse_date(&date), parse_date_general(&date), "{}", date);
+            let ts = format!("{date}{t}{h}:{i}:{sec}{z}");
+            prop_assert_eq!(parse_timestamp(&ts), parse_timestamp_general(&ts), "{}", ts);
         }
 
         #[test]
