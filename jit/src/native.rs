@@ -14,7 +14,7 @@ use std::fmt;
 use bumpalo::Bump;
 use canon_compiler::ir;
 use canon_compiler::types::Ty;
-use canon_runtime::encode::{json_plain, json_str, Names};
+use canon_runtime::encode::{json_plain, json_str, push_short, Names};
 use canon_runtime::envelope;
 use canon_stdlib::{num, time, Currency, Date, Timestamp};
 use serde::de::{self as sde, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -471,7 +471,7 @@ pub unsafe fn encode(out: &mut String, pkg: &ir::Package, names: &Names, ty: &Ty
     }
     match ty.strip() {
         Ty::Bool => out.push_str(if c.u8() != 0 { "true" } else { "false" }),
-        Ty::Int => out.push_str(itoa::Buffer::new().format(c.i64())),
+        Ty::Int => push_short(out, itoa::Buffer::new().format(c.i64())),
         Ty::Decimal => {
             out.push('"');
             num::format(&c.decimal(), out);
@@ -503,7 +503,7 @@ pub unsafe fn encode(out: &mut String, pkg: &ir::Package, names: &Names, ty: &Ty
             time::format_timestamp(Timestamp(c.i64()), out);
             out.push('"');
         }
-        Ty::Enum(e) => out.push_str(names.variant(*e, c.u32())),
+        Ty::Enum(e) => push_short(out, names.variant(*e, c.u32())),
         Ty::Record(r) => {
             let keys = names.fields(*r);
             match pkg.record(*r) {
@@ -511,7 +511,7 @@ pub unsafe fn encode(out: &mut String, pkg: &ir::Package, names: &Names, ty: &Ty
                     // SAFETY: forwarded from the caller.
                     let cells = unsafe { c.cells(def.fields.len()) };
                     for ((f, key), fc) in def.fields.iter().zip(keys).zip(cells.iter()) {
-                        out.push_str(key);
+                        push_short(out, key);
                         // SAFETY: forwarded from the caller.
                         unsafe { encode(out, pkg, names, &f.ty, fc) };
                     }

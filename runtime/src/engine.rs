@@ -348,7 +348,7 @@ pub fn write_outcome_head(head: &OutcomeHead<'_>, out: &mut String) {
         None => out.push_str("null"),
     };
     out.push_str("{\"line\":");
-    out.push_str(itoa::Buffer::new().format(head.line));
+    encode::push_short(out, itoa::Buffer::new().format(head.line));
     out.push_str(",\"id\":");
     opt(out, head.id, OutcomeHead::PLAIN_ID);
     out.push_str(",\"type\":");
@@ -356,7 +356,7 @@ pub fn write_outcome_head(head: &OutcomeHead<'_>, out: &mut String) {
     out.push_str(",\"correlation_id\":");
     opt(out, head.correlation_id, OutcomeHead::PLAIN_CORRELATION_ID);
     out.push_str(",\"status\":\"");
-    out.push_str(head.status);
+    encode::push_short(out, head.status);
     out.push_str("\",\"emits\":[");
 }
 
