@@ -73,6 +73,8 @@ struct Fixture {
     ty: Ty,
     interp: Engine,
     jit: JitEngine,
+    /// The package's keys and variants as JSON, as the JIT's encoder writes them.
+    names: canon_runtime::encode::Names,
     same_verdict: bool,
 }
 
@@ -88,7 +90,8 @@ fn fixture() -> &'static Fixture {
         let jit = JitEngine::new(pkg.clone(), &tables).expect("the JIT compiles the package");
         let interp = Engine::new(pkg.clone(), tables);
         let same_verdict = std::env::var("CANON_FUZZ_SAME_VERDICT").is_ok_and(|v| v == "1");
-        Fixture { pkg, ty, interp, jit, same_verdict }
+        let names = canon_runtime::encode::Names::new(&pkg);
+        Fixture { pkg, ty, interp, jit, names, same_verdict }
     })
 }
 
@@ -116,7 +119,7 @@ fuzz_target!(|bytes: &[u8]| {
             let mut a = String::new();
             // SAFETY: the cell was just decoded as `ty`; its text points into
             // `data` or `arena`, both alive.
-            unsafe { canon_jit::native::encode(&mut a, &f.pkg, &f.ty, cell) };
+            unsafe { canon_jit::native::encode(&mut a, &f.pkg, &f.names, &f.ty, cell) };
             let mut b = String::new();
             canon_runtime::encode::value(&mut b, &f.pkg, &f.ty, value);
             assert_eq!(a, b, "native and shared decoders give different values for {data:?}");
