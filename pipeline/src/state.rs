@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 /// The schema this canon writes and reads. Versions 1 (traces spelled out in
 /// full), 2 (no hash of a file sink's last line), 3 (no names of who works
 /// the queue), 4 (no state records, no metric cells) and 5 (no rule authors'
-/// versions) and 6 (lineage and state records as JSON text) are upgraded
-/// when opened.
-pub const SCHEMA_VERSION: i64 = 7;
+/// versions), 6 (lineage and state records as JSON text) and 7 (the names
+/// of states and metrics in every row) are upgraded when opened.
+pub const SCHEMA_VERSION: i64 = 8;
 /// SQLite's `application_id` of a canon state ("Cann").
 pub const APPLICATION_ID: i64 = 0x4361_6e6e;
 /// SQLite's automatic checkpoints: every 64 MiB of WAL rather than every 4,
@@ -184,40 +184,50 @@ CREATE TABLE exception_history (
 );
 "#;
 
-/// The tables of state across events (schema 5), created by a new state and
-/// by the upgrade from 4 alike. Plain SQL types, keyed by the package's name
+/// The tables of state across events (schema 5; names by id since schema 8),
+/// created by a new state and by the upgrade from 4 alike. Plain SQL types, keyed by the package's name
 /// (not its version), so that PostgreSQL can hold the same tables and a new
 /// version of a package reads the state the last one left.
 const STATE_SCHEMA: &str = r#"
+-- The names of each package's states and metrics, stored once (schema 8):
+-- the rows of `state_records` and `metric_cells` refer to them by id.
+CREATE TABLE state_names (
+  id      INTEGER PRIMARY KEY,
+  package TEXT NOT NULL,  -- the package's name (its directory's)
+  kind    TEXT NOT NULL,  -- 'state' or 'metric'
+  name    TEXT NOT NULL,  -- the state's or the metric's name
+  UNIQUE (package, kind, name)
+);
 -- The records of each state (LANGUAGE.md §4.5): one row per key, written in
 -- the transaction of the batch whose accepted events wrote it. `key` and
 -- `record` are a snapshot line's (RUNTIME.md §7.1): the key fields' values
 -- as a JSON array, and the record as an event's data would carry it
 -- (packed by `json_shapes` in a BLOB since schema 7; JSON text before).
 CREATE TABLE state_records (
-  package TEXT NOT NULL,  -- the package's name (its directory's)
-  state   TEXT NOT NULL,  -- the state's name
+  state   INTEGER NOT NULL REFERENCES state_names(id),  -- kind 'state'
   key     TEXT NOT NULL,
   record  BLOB NOT NULL,
-  PRIMARY KEY (package, state, key)
+  PRIMARY KEY (state, key)
 ) WITHOUT ROWID;
 -- The cells of each metric (LANGUAGE.md §4.6), maintained with the records
 -- in the same transaction: a cell is a group (the `by` fields' values as a
 -- JSON array) and, for a metric with `age`, the instant its records are aged
 -- from; it holds how many records contribute and their sum. A cell no
--- record contributes to is deleted.
+-- record contributes to is deleted. (The key is the table: no second copy
+-- of it in an index.)
 CREATE TABLE metric_cells (
-  package   TEXT NOT NULL,
-  metric    TEXT NOT NULL,
+  metric    INTEGER NOT NULL REFERENCES state_names(id),  -- kind 'metric'
   by_values TEXT NOT NULL,
-  age_at    BIGINT,        -- microseconds since 1970-01-01T00:00:00Z; NULL without `age`
+  age_at    BIGINT NOT NULL, -- microseconds since 1970-01-01T00:00:00Z; -9223372036854775808 (the least BIGINT) without `age`
   records   BIGINT NOT NULL,
-  acc       TEXT NOT NULL  -- the sum: `i:5`, `d:12.50`, `m:EUR=3.00;USD=1.25`, `c` for a count
-);
--- Unique but for NULLs (SQLite's and PostgreSQL's default): the writer, who
--- holds the state's lock, updates a cell where it is (`age_at IS NOT
--- DISTINCT FROM`) and inserts only when there is none.
-CREATE UNIQUE INDEX metric_cells_key ON metric_cells(package, metric, by_values, age_at);
+  acc       TEXT NOT NULL,   -- the sum: `i:5`, `d:12.50`, `m:EUR=3.00;USD=1.25`, `c` for a count
+  PRIMARY KEY (metric, by_values, age_at)
+) WITHOUT ROWID;
+"#;
+
+/// Which package version maintained each package's metric cells (schema 5,
+/// unchanged since).
+const STATE_PACKAGES: &str = r#"
 -- Which package version the cells of each package were maintained by: the
 -- first run of another version computes them again from the records (its
 -- metrics, or the functions and tables they use, may differ).
@@ -225,6 +235,31 @@ CREATE TABLE state_packages (
   package         TEXT PRIMARY KEY,
   metrics_version TEXT NOT NULL  -- a package_versions.hash
 );
+"#;
+
+/// Schema 7 (or 5, 6) to 8: the state tables with names by id. Every row is
+/// copied; a cell of a metric without `age` gets the least BIGINT for its
+/// `age_at` (NULL before).
+const STATE_NAMES_7_TO_8: &str = r#"
+DROP INDEX metric_cells_key;
+ALTER TABLE state_records RENAME TO state_records_7;
+ALTER TABLE metric_cells RENAME TO metric_cells_7;
+"#;
+
+/// After [`STATE_NAMES_7_TO_8`] and the new tables: the rows copied.
+const STATE_ROWS_7_TO_8: &str = r#"
+INSERT INTO state_names (package, kind, name)
+  SELECT DISTINCT package, 'state', state FROM state_records_7;
+INSERT OR IGNORE INTO state_names (package, kind, name)
+  SELECT DISTINCT package, 'metric', metric FROM metric_cells_7;
+INSERT INTO state_records (state, key, record)
+  SELECT n.id, r.key, r.record FROM state_records_7 r
+  JOIN state_names n ON n.package = r.package AND n.kind = 'state' AND n.name = r.state;
+INSERT INTO metric_cells (metric, by_values, age_at, records, acc)
+  SELECT n.id, c.by_values, coalesce(c.age_at, -9223372036854775808), c.records, c.acc FROM metric_cells_7 c
+  JOIN state_names n ON n.package = c.package AND n.kind = 'metric' AND n.name = c.metric;
+DROP TABLE state_records_7;
+DROP TABLE metric_cells_7;
 "#;
 
 /// An open state directory.
@@ -449,6 +484,7 @@ fn init_or_check(conn: &Connection, path: &Path) -> Result<()> {
         let tx = conn.unchecked_transaction().map_err(|e| corrupt(path, e))?;
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(STATE_SCHEMA)?;
+        tx.execute_batch(STATE_PACKAGES)?;
         tx.execute(
             "INSERT INTO canon_schema (app, version, created_at) VALUES ('canon', ?1, ?2)",
             rusqlite::params![SCHEMA_VERSION, crate::now()],
@@ -504,7 +540,7 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
         Some(v) if v > SCHEMA_VERSION => {
             Err(Error::NewerSchema { path: path.to_path_buf(), found: v, known: SCHEMA_VERSION })
         }
-        Some(1..=6) => Ok(true),
+        Some(1..=7) => Ok(true),
         Some(v) if v < SCHEMA_VERSION => Err(Error::Foreign {
             path: path.to_path_buf(),
             detail: format!("schema version {v} is older than {SCHEMA_VERSION} and cannot be upgraded"),
@@ -522,7 +558,10 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
 /// of each package version (`rules_recorded` 0: not known for those seen
 /// before, until one is seen again). 6 to 7: the table of shapes of packed
 /// JSON texts (the traces and state records already written stay JSON text,
-/// read as they are; a record is packed when it is next written).
+/// read as they are; a record is packed when it is next written). 7 to 8:
+/// the names of states and metrics in `state_names`, the rows of
+/// `state_records` and `metric_cells` copied with their ids
+/// ([`STATE_NAMES_7_TO_8`]).
 fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| corrupt(path, e))?;
@@ -546,6 +585,7 @@ fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
     }
     if version <= 4 {
         tx.execute_batch(STATE_SCHEMA)?;
+        tx.execute_batch(STATE_PACKAGES)?;
     }
     if version <= 5 {
         tx.execute_batch(
@@ -560,6 +600,16 @@ fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
         tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS json_shapes (id INTEGER PRIMARY KEY, shape TEXT NOT NULL UNIQUE);",
         )?;
+    }
+    // (Tables of the old form: a state of schema 5 to 7 has them.)
+    let named: i64 =
+        tx.query_row("SELECT count(*) FROM pragma_table_info('state_records') WHERE name = 'package'", [], |r| {
+            r.get(0)
+        })?;
+    if (5..=7).contains(&version) && named > 0 {
+        tx.execute_batch(STATE_NAMES_7_TO_8)?;
+        tx.execute_batch(STATE_SCHEMA)?;
+        tx.execute_batch(STATE_ROWS_7_TO_8)?;
     }
     if version < SCHEMA_VERSION {
         tx.execute("UPDATE canon_schema SET version = ?1 WHERE app = 'canon'", [SCHEMA_VERSION])?;

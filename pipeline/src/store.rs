@@ -1,6 +1,7 @@
 //! State across events in the state directory (RUNTIME.md §7.2): the
 //! records of each state (`state_records`) and the cells of each metric
-//! (`metric_cells`), kept per package name.
+//! (`metric_cells`), kept per package name: each row refers to its state's
+//! or metric's name (with the package's) in `state_names` by id.
 //!
 //! A run that writes (`canon process`, `canon exceptions retry`) loads them
 //! once into a runtime [`Store`] in memory ([`Durable::open`]): the records
@@ -43,6 +44,8 @@ pub fn package_name(root: &Path) -> String {
 pub struct Durable {
     /// The package name the rows are kept under.
     pub(crate) package: String,
+    /// The ids of its states' and metrics' names.
+    names: NameIds,
     pub(crate) store: Store,
     tables: Tables,
     /// Per state, the records written since the last flush, each with its
@@ -73,6 +76,36 @@ impl std::fmt::Debug for Durable {
     }
 }
 
+/// The `age_at` of a cell of a metric without `age` (the least BIGINT: a
+/// key column is never NULL).
+const NO_AGE: i64 = i64::MIN;
+
+/// The ids of a package's state and metric names in `state_names`, by
+/// [`StateId`] and by metric index.
+#[derive(Debug, Clone, Default)]
+struct NameIds {
+    states: Vec<i64>,
+    metrics: Vec<i64>,
+}
+
+impl NameIds {
+    /// The ids of `pkg`'s names, given to those that have none yet.
+    fn of(conn: &Connection, pkg: &ir::Package, package: &str) -> Result<NameIds> {
+        let id = |kind: &str, name: &str| -> Result<i64> {
+            conn.prepare_cached(
+                "INSERT INTO state_names (package, kind, name) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            )?
+            .execute([package, kind, name])?;
+            Ok(conn
+                .prepare_cached("SELECT id FROM state_names WHERE package = ?1 AND kind = ?2 AND name = ?3")?
+                .query_row([package, kind, name], |r| r.get(0))?)
+        };
+        let states = pkg.states.iter().map(|s| id("state", &s.name)).collect::<Result<_>>()?;
+        let metrics = pkg.metrics.iter().map(|m| id("metric", &m.name)).collect::<Result<_>>()?;
+        Ok(NameIds { states, metrics })
+    }
+}
+
 /// A record row that the package cannot read (RUNTIME.md §7.2).
 fn misfit(state: &str, key: &str, message: impl std::fmt::Display) -> Error {
     Error::StateRecord { state: state.to_string(), key: key.to_string(), message: message.to_string() }
@@ -92,7 +125,10 @@ fn load_records(
     let mut store = Store::new(pkg);
     let mut undeclared = 0u64;
     let shapes = Shapes::load(conn)?;
-    let mut st = conn.prepare_cached("SELECT state, key, record FROM state_records WHERE package = ?1")?;
+    let mut st = conn.prepare_cached(
+        "SELECT n.name, r.key, r.record FROM state_names n JOIN state_records r ON r.state = n.id
+         WHERE n.package = ?1 AND n.kind = 'state'",
+    )?;
     let mut rows = st.query([package])?;
     while let Some(r) = rows.next()? {
         let name = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
@@ -148,12 +184,16 @@ fn by_values(key: &CellKey) -> String {
 
 /// Loads `package`'s kept cells into `metrics` (by metric name).
 fn load_cells(conn: &Connection, pkg: &ir::Package, package: &str, metrics: &mut Metrics) -> Result<()> {
-    let mut st = conn.prepare("SELECT metric, by_values, age_at, records, acc FROM metric_cells WHERE package = ?1")?;
+    let mut st = conn.prepare(
+        "SELECT n.name, c.by_values, c.age_at, c.records, c.acc FROM state_names n JOIN metric_cells c ON c.metric = n.id
+         WHERE n.package = ?1 AND n.kind = 'metric'",
+    )?;
     let mut rows = st.query([package])?;
     while let Some(r) = rows.next()? {
         let name: String = r.get(0)?;
         let by: String = r.get(1)?;
-        let at: Option<i64> = r.get(2)?;
+        let at: i64 = r.get(2)?;
+        let at = (at != NO_AGE).then_some(at);
         let records: i64 = r.get(3)?;
         let acc: String = r.get(4)?;
         let Some(i) = pkg.metrics.iter().position(|m| m.name == name) else { continue };
@@ -168,59 +208,27 @@ fn load_cells(conn: &Connection, pkg: &ir::Package, package: &str, metrics: &mut
 }
 
 /// Writes one cell as it is in `metrics` (deleted when it holds no record).
-fn write_cell(
-    conn: &Connection,
-    package: &str,
-    pkg: &ir::Package,
-    metrics: &Metrics,
-    i: usize,
-    key: &CellKey,
-) -> Result<()> {
-    let Some(m) = pkg.metrics.get(i) else { return Ok(()) };
+fn write_cell(conn: &Connection, names: &NameIds, metrics: &Metrics, i: usize, key: &CellKey) -> Result<()> {
+    let Some(&metric) = names.metrics.get(i) else { return Ok(()) };
     let value = metrics.cell(i, key).map(|c| (c.records, c.acc.to_text()));
-    write_cell_row(conn, package, &m.name, &by_values(key), key.at, value.as_ref().map(|(n, acc)| (*n, acc.as_str())))
+    write_cell_row(conn, metric, &by_values(key), key.at, value.as_ref().map(|(n, acc)| (*n, acc.as_str())))
 }
 
-/// Writes a cell: its number of records and its sum, or, with `None`, its deletion.
-fn write_cell_row(
-    conn: &Connection,
-    package: &str,
-    metric: &str,
-    by: &str,
-    at: Option<i64>,
-    value: Option<(i64, &str)>,
-) -> Result<()> {
-    match (value, at) {
-        // A cell of an aged metric (an instant: never NULL) is one upsert.
-        (Some((records, acc)), Some(at)) => {
+/// Writes a cell of the metric whose name has the id `metric`: its number
+/// of records and its sum, or, with `None`, its deletion.
+fn write_cell_row(conn: &Connection, metric: i64, by: &str, at: Option<i64>, value: Option<(i64, &str)>) -> Result<()> {
+    let at = at.unwrap_or(NO_AGE);
+    match value {
+        Some((records, acc)) => {
             conn.prepare_cached(
-                "INSERT INTO metric_cells (package, metric, by_values, age_at, records, acc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (package, metric, by_values, age_at) DO UPDATE SET records = excluded.records, acc = excluded.acc",
+                "INSERT INTO metric_cells (metric, by_values, age_at, records, acc) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (metric, by_values, age_at) DO UPDATE SET records = excluded.records, acc = excluded.acc",
             )?
-            .execute(rusqlite::params![package, metric, by, at, records, acc])?;
+            .execute(rusqlite::params![metric, by, at, records, acc])?;
         }
-        // Without `age` the index does not make NULLs meet: updated where
-        // it is, inserted when it is not.
-        (Some((records, acc)), None) => {
-            let n = conn
-                .prepare_cached(
-                    "UPDATE metric_cells SET records = ?4, acc = ?5
-                     WHERE package = ?1 AND metric = ?2 AND by_values = ?3 AND age_at IS NULL",
-                )?
-                .execute(rusqlite::params![package, metric, by, records, acc])?;
-            if n == 0 {
-                conn.prepare_cached(
-                    "INSERT INTO metric_cells (package, metric, by_values, age_at, records, acc) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
-                )?
-                .execute(rusqlite::params![package, metric, by, records, acc])?;
-            }
-        }
-        (None, _) => {
-            conn.prepare_cached(
-                "DELETE FROM metric_cells
-                 WHERE package = ?1 AND metric = ?2 AND by_values = ?3 AND age_at IS NOT DISTINCT FROM ?4",
-            )?
-            .execute(rusqlite::params![package, metric, by, at])?;
+        None => {
+            conn.prepare_cached("DELETE FROM metric_cells WHERE metric = ?1 AND by_values = ?2 AND age_at = ?3")?
+                .execute(rusqlite::params![metric, by, at])?;
         }
     }
     Ok(())
@@ -230,15 +238,19 @@ fn write_cell_row(
 fn write_all_cells(
     conn: &Connection,
     package: &str,
+    names: &NameIds,
     pkg: &ir::Package,
     metrics: &Metrics,
     version: &str,
 ) -> Result<()> {
-    conn.execute("DELETE FROM metric_cells WHERE package = ?1", [package])?;
+    conn.execute(
+        "DELETE FROM metric_cells WHERE metric IN (SELECT id FROM state_names WHERE package = ?1 AND kind = 'metric')",
+        [package],
+    )?;
     for i in 0..pkg.metrics.len() {
         let keys: Vec<CellKey> = metrics.cells(i).map(|(k, _)| k.clone()).collect();
         for k in keys {
-            write_cell(conn, package, pkg, metrics, i, &k)?;
+            write_cell(conn, names, metrics, i, &k)?;
         }
     }
     conn.execute(
@@ -268,6 +280,7 @@ impl Durable {
     pub fn open(conn: &Connection, pkg: &ir::Package, tables: Tables, package: &str, version: &str) -> Result<Durable> {
         let mut rekey = Vec::new();
         let (mut store, _) = load_records(conn, pkg, package, None, Some(&mut rekey))?;
+        let names = NameIds::of(conn, pkg, package)?;
         let mut dirty: Vec<FxHashMap<Key, Row>> = vec![FxHashMap::default(); pkg.states.len()];
         for (state, key, text) in rekey {
             if let Some(map) = dirty.get_mut(state.0 as usize) {
@@ -289,10 +302,18 @@ impl Durable {
         } else {
             store.rebuild_metrics(pkg, &tables).map_err(|f| metric_fault(pkg, &f))?;
             let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
-            write_all_cells(&tx, package, pkg, store.metrics(), version)?;
+            write_all_cells(&tx, package, &names, pkg, store.metrics(), version)?;
             tx.commit()?;
         }
-        Ok(Durable { package: package.to_string(), store, tables, dirty, rescalable, cells: FxHashSet::default() })
+        Ok(Durable {
+            package: package.to_string(),
+            names,
+            store,
+            tables,
+            dirty,
+            rescalable,
+            cells: FxHashSet::default(),
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -356,7 +377,7 @@ impl Durable {
     pub fn flush(&mut self, conn: &Connection, pkg: &ir::Package, steps: &Steps, packer: &mut StepCache) -> Result<()> {
         let mut delta = Delta::default();
         self.take_delta(&mut delta);
-        write_delta(conn, &self.package, pkg, &delta, &mut |text, out| packer.pack(steps, text, out))
+        write_delta(conn, &self.names, pkg, &delta, &mut |text, out| packer.pack(steps, text, out))
     }
 }
 
@@ -398,11 +419,11 @@ fn row_key(pkg: &ir::Package, def: &ir::StateDef, row: &Row) -> Option<String> {
     }
 }
 
-/// Writes a delta of `package`'s state in the caller's transaction, each
-/// record packed by `pack` ([`crate::packed`]).
-pub fn write_delta(
+/// Writes a delta of a package's state (its names' ids `names`) in the
+/// caller's transaction, each record packed by `pack` ([`crate::packed`]).
+fn write_delta(
     conn: &Connection,
-    package: &str,
+    names: &NameIds,
     pkg: &ir::Package,
     delta: &Delta,
     pack: &mut dyn FnMut(&str, &mut Vec<u8>),
@@ -411,26 +432,26 @@ pub fn write_delta(
     for row in &delta.rows {
         match row {
             DeltaRow::Put { state, record, row } => {
-                let Some(def) = pkg.state(*state) else { continue };
+                let (Some(def), Some(id)) = (pkg.state(*state), names.states.get(state.0 as usize)) else { continue };
                 let key = key_json(pkg, def, record);
                 if let Some(old) = row.as_ref().and_then(|r| row_key(pkg, def, r)).filter(|old| *old != key) {
-                    conn.prepare_cached("DELETE FROM state_records WHERE package = ?1 AND state = ?2 AND key = ?3")?
-                        .execute(rusqlite::params![package, def.name, old])?;
+                    conn.prepare_cached("DELETE FROM state_records WHERE state = ?1 AND key = ?2")?
+                        .execute(rusqlite::params![id, old])?;
                 }
                 packed.clear();
                 pack(&record_json(pkg, def, record), &mut packed);
-                st_put(conn)?.execute(rusqlite::params![package, def.name, key, packed])?;
+                st_put(conn)?.execute(rusqlite::params![id, key, packed])?;
             }
             DeltaRow::Delete { state, row } => {
-                let Some(def) = pkg.state(*state) else { continue };
+                let (Some(def), Some(id)) = (pkg.state(*state), names.states.get(state.0 as usize)) else { continue };
                 if let Some(key) = row_key(pkg, def, row) {
-                    conn.prepare_cached("DELETE FROM state_records WHERE package = ?1 AND state = ?2 AND key = ?3")?
-                        .execute(rusqlite::params![package, def.name, key])?;
+                    conn.prepare_cached("DELETE FROM state_records WHERE state = ?1 AND key = ?2")?
+                        .execute(rusqlite::params![id, key])?;
                 }
             }
             DeltaRow::Cell { metric, by, at, value } => {
-                let Some(m) = pkg.metrics.get(*metric) else { continue };
-                write_cell_row(conn, package, &m.name, by, *at, value.as_ref().map(|(n, acc)| (*n, acc.as_str())))?;
+                let Some(&id) = names.metrics.get(*metric) else { continue };
+                write_cell_row(conn, id, by, *at, value.as_ref().map(|(n, acc)| (*n, acc.as_str())))?;
             }
         }
     }
@@ -440,8 +461,8 @@ pub fn write_delta(
 /// Writes a record row.
 fn st_put(conn: &Connection) -> rusqlite::Result<rusqlite::CachedStatement<'_>> {
     conn.prepare_cached(
-        "INSERT INTO state_records (package, state, key, record) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (package, state, key) DO UPDATE SET record = excluded.record",
+        "INSERT INTO state_records (state, key, record) VALUES (?1, ?2, ?3)
+         ON CONFLICT (state, key) DO UPDATE SET record = excluded.record",
     )
 }
 
@@ -460,8 +481,10 @@ pub struct StateCount {
 pub fn list(conn: &Connection, pkg: &ir::Package, package: &str) -> Result<Vec<StateCount>> {
     let mut counts: Vec<StateCount> =
         pkg.states.iter().map(|s| StateCount { state: s.name.clone(), records: 0, declared: true }).collect();
-    let mut st =
-        conn.prepare("SELECT state, count(*) FROM state_records WHERE package = ?1 GROUP BY state ORDER BY state")?;
+    let mut st = conn.prepare(
+        "SELECT n.name, count(*) FROM state_names n JOIN state_records r ON r.state = n.id
+             WHERE n.package = ?1 AND n.kind = 'state' GROUP BY n.name ORDER BY n.name",
+    )?;
     let mut rows = st.query([package])?;
     while let Some(r) = rows.next()? {
         let name: String = r.get(0)?;
@@ -535,7 +558,8 @@ pub fn show(
     let shapes = Shapes::load(conn)?;
     let row: Option<(String, Option<String>)> = conn
         .query_row(
-            "SELECT key, record FROM state_records WHERE package = ?1 AND state = ?2 AND key = ?3",
+            "SELECT r.key, r.record FROM state_names n JOIN state_records r ON r.state = n.id
+             WHERE n.package = ?1 AND n.kind = 'state' AND n.name = ?2 AND r.key = ?3",
             rusqlite::params![package, name, text],
             |r| Ok((r.get(0)?, shapes.text(r.get_ref(1)?))),
         )

@@ -514,7 +514,7 @@ fn a_state_of_schema_1_is_upgraded_and_its_traces_still_read() {
              ALTER TABLE package_versions DROP COLUMN rules_recorded; ALTER TABLE package_versions DROP COLUMN rules_name;
              ALTER TABLE package_versions DROP COLUMN rules_version; ALTER TABLE package_versions DROP COLUMN rules_owner;
              ALTER TABLE package_versions DROP COLUMN rules_effective_from;
-             DROP TABLE metric_cells; DROP TABLE state_packages;
+             DROP TABLE metric_cells; DROP TABLE state_packages; DROP TABLE state_names;
              ALTER TABLE sink_files DROP COLUMN tail_start; ALTER TABLE sink_files DROP COLUMN tail_hash;
              ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
              ALTER TABLE exception_history DROP COLUMN by;",
@@ -566,7 +566,7 @@ fn a_state_of_schema_2_is_upgraded_and_its_sinks_checked_from_their_next_batch()
                 "ALTER TABLE sink_files DROP COLUMN tail_start; ALTER TABLE sink_files DROP COLUMN tail_hash;
                  ALTER TABLE exceptions DROP COLUMN updated_by; ALTER TABLE exceptions DROP COLUMN resolved_by;
                  ALTER TABLE exception_history DROP COLUMN by;
-                 DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages;
+                 DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages; DROP TABLE state_names;
                  ALTER TABLE package_versions DROP COLUMN rules_recorded; ALTER TABLE package_versions DROP COLUMN rules_name;
                  ALTER TABLE package_versions DROP COLUMN rules_version; ALTER TABLE package_versions DROP COLUMN rules_owner;
                  ALTER TABLE package_versions DROP COLUMN rules_effective_from;
@@ -853,7 +853,7 @@ fn a_state_of_schema_3_is_upgraded_and_records_who_resolves() {
                  ALTER TABLE package_versions DROP COLUMN rules_recorded; ALTER TABLE package_versions DROP COLUMN rules_name;
                  ALTER TABLE package_versions DROP COLUMN rules_version; ALTER TABLE package_versions DROP COLUMN rules_owner;
                  ALTER TABLE package_versions DROP COLUMN rules_effective_from;
-                 DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages;",
+                 DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages; DROP TABLE state_names;",
             )
             .unwrap();
     }

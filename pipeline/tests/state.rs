@@ -312,7 +312,7 @@ fn a_state_of_schema_4_is_upgraded_and_keeps_state_from_then_on() {
         state
             .connection()
             .execute_batch(
-                "DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages;
+                "DROP TABLE state_records; DROP TABLE metric_cells; DROP TABLE state_packages; DROP TABLE state_names;
                  ALTER TABLE package_versions DROP COLUMN rules_recorded; ALTER TABLE package_versions DROP COLUMN rules_name;
                  ALTER TABLE package_versions DROP COLUMN rules_version; ALTER TABLE package_versions DROP COLUMN rules_owner;
                  ALTER TABLE package_versions DROP COLUMN rules_effective_from;
@@ -470,6 +470,89 @@ proptest! {
     }
 }
 
+/// The state tables as schemas 5 to 7 kept them: the package's, the state's
+/// and the metric's names in every row, and NULL for no `age`.
+const TO_SCHEMA_7: &str = "
+ALTER TABLE state_records RENAME TO sr8; ALTER TABLE metric_cells RENAME TO mc8;
+CREATE TABLE state_records (package TEXT NOT NULL, state TEXT NOT NULL, key TEXT NOT NULL, record BLOB NOT NULL,
+  PRIMARY KEY (package, state, key)) WITHOUT ROWID;
+CREATE TABLE metric_cells (package TEXT NOT NULL, metric TEXT NOT NULL, by_values TEXT NOT NULL, age_at BIGINT,
+  records BIGINT NOT NULL, acc TEXT NOT NULL);
+CREATE UNIQUE INDEX metric_cells_key ON metric_cells(package, metric, by_values, age_at);
+INSERT INTO state_records SELECT n.package, n.name, r.key, r.record FROM sr8 r JOIN state_names n ON n.id = r.state;
+INSERT INTO metric_cells SELECT n.package, n.name, c.by_values, nullif(c.age_at, -9223372036854775808), c.records, c.acc
+  FROM mc8 c JOIN state_names n ON n.id = c.metric;
+DROP TABLE sr8; DROP TABLE mc8; DROP TABLE state_names;
+";
+
+#[test]
+fn a_state_of_schema_7_is_upgraded_to_names_by_id_and_reads_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("items");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("i.canon"), ITEMS).unwrap();
+    let (pkg, tables) = load(&dir);
+    let ir = pkg.package();
+    let state_dir = tmp.path().join("state");
+    let as_of = Some(canon_stdlib::Timestamp(5 * HOUR + 1));
+    let (report, snapshot, cells) = {
+        let state = State::open(&state_dir).unwrap();
+        let conn = state.connection();
+        let mut durable = Durable::open(conn, &ir, tables.clone(), "items", "v1").unwrap();
+        let steps = canon_pipeline::lineage::Steps::load(conn).unwrap();
+        let mut packer = canon_pipeline::lineage::StepCache::default();
+        let def = ir.state(StateId(0)).unwrap();
+        let puts = [
+            Op::Put { id: 1, grp: 0, kind: 0, tag: 0, n: 5, d: (750, 2), m: (1000, 2, 0), at: Some(HOUR) },
+            Op::Put { id: 2, grp: 1, kind: 1, tag: 1, n: -3, d: (12, 1), m: (5, 0, 1), at: None },
+            Op::Put { id: 3, grp: 0, kind: 2, tag: 2, n: 7, d: (1, 0), m: (250, 2, 0), at: Some(2 * HOUR) },
+        ];
+        for op in &puts {
+            let v = item(op).unwrap();
+            let key = key_of(def, &v);
+            let mut o = Outcome {
+                line: 1,
+                id: None,
+                event_type: None,
+                correlation_id: None,
+                status: Status::Accepted,
+                emits: Vec::new(),
+                rejections: Vec::new(),
+                writes: vec![Write { state: StateId(0), key, before: None, after: Some(v), loc: Default::default() }],
+            };
+            durable.apply(&ir, &mut o);
+        }
+        let tx = conn.unchecked_transaction().unwrap();
+        durable.flush(&tx, &ir, &steps, &mut packer).unwrap();
+        steps.save(&tx).unwrap();
+        tx.commit().unwrap();
+        let mut snapshot = Vec::new();
+        durable.store().write_snapshot(&ir, &mut snapshot).unwrap();
+        conn.execute_batch(TO_SCHEMA_7).unwrap();
+        conn.execute_batch("UPDATE canon_schema SET version = 7;").unwrap();
+        let cells: i64 =
+            conn.query_row("SELECT count(*) FROM metric_cells WHERE age_at IS NULL", [], |r| r.get(0)).unwrap();
+        assert!(cells > 0, "cells of metrics without `age` are kept with a NULL");
+        let cells: i64 = conn.query_row("SELECT count(*) FROM metric_cells", [], |r| r.get(0)).unwrap();
+        (durable.store().metrics().report(&ir, as_of), snapshot, cells)
+    };
+    let state = State::open(&state_dir).unwrap();
+    let conn = state.connection();
+    let version: i64 = conn.query_row("SELECT version FROM canon_schema", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, canon_pipeline::state::SCHEMA_VERSION);
+    let after: i64 = conn.query_row("SELECT count(*) FROM metric_cells", [], |r| r.get(0)).unwrap();
+    assert_eq!(after, cells);
+    // The cells as kept (not computed again: the same version) and the records.
+    let (status, recomputed) = store::metrics(conn, &ir, &tables, "items", "v1", as_of).unwrap();
+    assert!(!recomputed);
+    assert_eq!(status, report);
+    let back = Durable::open(conn, &ir, tables.clone(), "items", "v1").unwrap();
+    assert_eq!(back.store().metrics().report(&ir, as_of), report);
+    let mut again = Vec::new();
+    back.store().write_snapshot(&ir, &mut again).unwrap();
+    assert_eq!(String::from_utf8(again).unwrap(), String::from_utf8(snapshot).unwrap());
+}
+
 /// Every item of the exception queue, shown (`canon exceptions show`).
 fn shown(state: &State) -> Vec<Json> {
     exceptions::list(state, &Filter { status: None, code: None })
@@ -522,18 +605,18 @@ fn a_state_of_schema_6_is_read_as_it_was_and_packs_from_then_on() {
                     .unwrap();
             }
         }
-        let rows: Vec<(String, String, String)> = c
-            .prepare("SELECT package, state, key, record FROM state_records")
+        let rows: Vec<(i64, String, String)> = c
+            .prepare("SELECT state, key, record FROM state_records")
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(2)?, shapes.text(r.get_ref(3)?).unwrap())))
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, shapes.text(r.get_ref(2)?).unwrap())))
             .unwrap()
             .map(|r| r.unwrap())
             .collect();
-        for (package, key, text) in rows {
+        for (state, key, text) in rows {
             assert!(text.starts_with('{'), "{text}");
             c.execute(
-                "UPDATE state_records SET record = ?3 WHERE package = ?1 AND key = ?2",
-                rusqlite::params![package, key, text],
+                "UPDATE state_records SET record = ?3 WHERE state = ?1 AND key = ?2",
+                rusqlite::params![state, key, text],
             )
             .unwrap();
         }
@@ -548,6 +631,7 @@ fn a_state_of_schema_6_is_read_as_it_was_and_packs_from_then_on() {
         for (id, text) in kept {
             c.execute("UPDATE events SET event = ?2 WHERE id = ?1", rusqlite::params![id, text]).unwrap();
         }
+        c.execute_batch(TO_SCHEMA_7).unwrap();
         c.execute_batch("DROP TABLE json_shapes; UPDATE canon_schema SET version = 6;").unwrap();
     }
     // A reader upgrades it, and reads the lineage and the records as they were.
