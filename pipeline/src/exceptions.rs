@@ -184,7 +184,8 @@ fn steps(templates: &Templates, stored: rusqlite::types::ValueRef<'_>) -> Vec<Tr
 /// The queue's items, oldest first.
 pub fn list(state: &State, filter: &Filter) -> Result<Vec<ItemSummary>> {
     let mut st = state.conn.prepare(&format!(
-        "SELECT x.id, e.event_id, e.event_type, e.correlation_id, x.status, x.resolution, x.rejections,
+        "SELECT x.id, e.event_id, (SELECT name FROM event_types t WHERE t.id = e.event_type), e.correlation_id,
+                x.status, x.resolution, x.rejections,
                 v.hash, e.received_at, x.attempts, {RELEASE_COLUMNS}
          FROM exceptions x JOIN events e ON e.id = x.event JOIN package_versions v ON v.id = e.package_version
          WHERE (?1 IS NULL OR x.status = ?1)
@@ -202,7 +203,7 @@ pub fn list(state: &State, filter: &Filter) -> Result<Vec<ItemSummary>> {
             rejections: rejections(&r.get::<_, String>(6)?),
             package_version: r.get(7)?,
             rules: release_at(r, 10)?,
-            received_at: r.get(8)?,
+            received_at: crate::format_ms(r.get(8)?),
             attempts: r.get(9)?,
         })
     })?;
@@ -221,7 +222,8 @@ pub fn show(state: &State, id: i64) -> Result<Item> {
         .query_row(
             &format!(
                 "SELECT x.id, x.status, x.resolution, x.note, x.attempts, x.rejections, x.created_at, x.updated_at,
-                    x.resolved_at, e.id, e.event_id, e.event_type, e.correlation_id, e.idem_key, e.received_at,
+                    x.resolved_at, e.id, e.event_id, (SELECT name FROM event_types t WHERE t.id = e.event_type),
+                    e.correlation_id, e.idem_key, e.received_at,
                     e.event, e.trace, e.status, v.hash, v.root, v.data_dir, x.updated_by, x.resolved_by,
                     {RELEASE_COLUMNS}
              FROM exceptions x JOIN events e ON e.id = x.event JOIN package_versions v ON v.id = e.package_version
@@ -247,7 +249,7 @@ pub fn show(state: &State, id: i64) -> Result<Item> {
                         event_type: r.get(11)?,
                         correlation_id: r.get(12)?,
                         idempotency_key: r.get(13)?,
-                        received_at: r.get(14)?,
+                        received_at: crate::format_ms(r.get(14)?),
                         event: kept_text(&templates, r.get_ref(15)?).map(|t| event_json(&t)),
                         lineage: ItemLineage {
                             package_version: r.get(18)?,
@@ -515,7 +517,7 @@ pub fn retry(state: &mut State, rules: &Rules, selection: Selection) -> Result<R
         let mut counts = Counts::default();
         let mut results = Vec::new();
         let done = (|| -> Result<()> {
-            let mut w = Writer::new(&tx, &steps)?;
+            let mut w = Writer::new(&tx, &steps, crate::now_ms())?;
             for &id in chunk {
                 let Some((status, item)) = load_item(&tx, id, &shapes)? else { continue };
                 if status != "open" {

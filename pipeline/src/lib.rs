@@ -50,8 +50,14 @@ pub use state::State;
 
 /// Now as RFC 3339 UTC with milliseconds.
 pub(crate) fn now() -> String {
+    format_ms(now_ms())
+}
+
+/// An instant in milliseconds since the Unix epoch as [`now`] writes it
+/// (RFC 3339, UTC, the fraction without trailing zeros).
+pub(crate) fn format_ms(ms: i64) -> String {
     let mut s = String::with_capacity(24);
-    canon_stdlib::time::format_timestamp(canon_stdlib::Timestamp(now_ms() * 1000), &mut s);
+    canon_stdlib::time::format_timestamp(canon_stdlib::Timestamp(ms.saturating_mul(1000)), &mut s);
     s
 }
 

@@ -66,8 +66,9 @@ fn db_bytes(dir: &Path) -> u64 {
 /// module's documentation). The state must be locked ([`State::lock`]): no
 /// `canon process` may write it meanwhile.
 pub fn prune(state: &State, before: Timestamp, dry_run: bool) -> Result<Pruned> {
-    let mut cutoff = String::new();
-    canon_stdlib::time::format_timestamp(before, &mut cutoff);
+    // `received_at` is in milliseconds: before the cutoff is below it
+    // rounded up to the next whole millisecond.
+    let cutoff = before.0.div_euclid(1000) + i64::from(before.0.rem_euclid(1000) != 0);
     let bytes_before = db_bytes(state.dir());
     let conn = &state.conn;
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
@@ -76,15 +77,15 @@ pub fn prune(state: &State, before: Timestamp, dry_run: bool) -> Result<Pruned> 
     tx.execute(
         "INSERT INTO prune_final (id)
          SELECT e.id FROM events e
-         WHERE julianday(e.received_at) < julianday(?1)
+         WHERE e.received_at < ?1
            AND e.id NOT IN (SELECT event FROM outbox WHERE state <> 'delivered')
            AND e.id NOT IN (SELECT event FROM exceptions WHERE status = 'open')",
-        [&cutoff],
+        [cutoff],
     )?;
     let kept_unfinished: i64 = tx.query_row(
-        "SELECT count(*) FROM events WHERE julianday(received_at) < julianday(?1)
+        "SELECT count(*) FROM events WHERE received_at < ?1
            AND id NOT IN (SELECT id FROM prune_final)",
-        [&cutoff],
+        [cutoff],
         |r| r.get(0),
     )?;
     let payloads = tx
@@ -117,8 +118,10 @@ pub fn prune(state: &State, before: Timestamp, dry_run: bool) -> Result<Pruned> 
         // The rewritten pages out of the WAL, and the WAL emptied.
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     }
+    let mut text = String::new();
+    canon_stdlib::time::format_timestamp(before, &mut text);
     Ok(Pruned {
-        before: cutoff,
+        before: text,
         dry_run,
         events,
         payloads,

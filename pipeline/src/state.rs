@@ -75,36 +75,6 @@ CREATE TABLE runs (
   invalid         INTEGER NOT NULL DEFAULT 0,
   duplicate       INTEGER NOT NULL DEFAULT 0
 );
--- The idempotency ledger and the lineage of each event's current outcome.
--- A key has one row, or more when it came again with other payloads (each
--- such conflict is a row of its own, in the exception queue). `trace` is the
--- lineage in compact form: a BLOB (schema 7: pipeline/src/packed.rs) whose
--- steps are ids of `trace_steps` and whose records are packed by
--- `json_shapes`, or the JSON text schemas 1 to 6 wrote (read as it is), or
--- '' once pruned. `event` (the line as received) is kept for events that
--- may be evaluated again: those in the exception queue.
-CREATE TABLE events (
-  id              INTEGER PRIMARY KEY,
-  idem_key        TEXT NOT NULL,
-  payload_hash    BLOB NOT NULL,    -- first 16 bytes of SHA-256(canonical event)
-  event_id        TEXT,
-  event_type      TEXT,
-  correlation_id  TEXT,
-  status          TEXT NOT NULL,
-  package_version INTEGER NOT NULL REFERENCES package_versions(id),
-  run             INTEGER NOT NULL REFERENCES runs(id),
-  line            INTEGER NOT NULL,
-  received_at     TEXT NOT NULL,
-  trace           BLOB NOT NULL,
-  event           TEXT,
-  head            INTEGER NOT NULL  -- 1 for the first row of its key
-);
--- A new key costs one insert (the unique index refuses a key seen before);
--- a key's later rows (its conflicts) are found through the second index.
--- (Keys are indexed as text, not hashed: ids that grow, as most do, then
--- insert next to each other, and a batch dirties few index pages.)
-CREATE UNIQUE INDEX events_key ON events(idem_key) WHERE head = 1;
-CREATE INDEX events_key_more ON events(idem_key) WHERE head = 0;
 -- The static part of each lineage step, stored once: ["lookup", table,
 -- found], ["decision", decision, row, at], ["rejected", code, at] or
 -- ["emit", destination, at]. A trace's steps are ids of these, or [id, key]
@@ -182,6 +152,67 @@ CREATE TABLE exception_history (
   -- Who asked for that evaluation (a retry's user; null for canon process).
   by              TEXT
 );
+"#;
+
+/// The event types of the ledger, stored once (schema 8).
+const EVENT_TYPES: &str = r#"
+CREATE TABLE event_types (
+  id   INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE  -- a CloudEvents `type`
+);
+"#;
+
+/// The ledger's table (its name replaced to copy a ledger of schema 7).
+const EVENTS_TABLE: &str = r#"
+-- The idempotency ledger and the lineage of each event's current outcome.
+-- A key has one row, or more when it came again with other payloads (each
+-- such conflict is a row of its own, in the exception queue). `trace` is the
+-- lineage in compact form: a BLOB (schema 7: pipeline/src/packed.rs) whose
+-- steps are ids of `trace_steps` and whose records are packed by
+-- `json_shapes`, or the JSON text schemas 1 to 6 wrote (read as it is), or
+-- '' once pruned. `event` (the line as received) is kept for events that
+-- may be evaluated again: those in the exception queue.
+CREATE TABLE events (
+  id              INTEGER PRIMARY KEY,
+  idem_key        TEXT NOT NULL,
+  payload_hash    BLOB NOT NULL,    -- first 16 bytes of SHA-256(canonical event)
+  event_id        TEXT,
+  event_type      INTEGER REFERENCES event_types(id),  -- NULL when it has none
+  correlation_id  TEXT,
+  status          TEXT NOT NULL,
+  package_version INTEGER NOT NULL REFERENCES package_versions(id),
+  run             INTEGER NOT NULL REFERENCES runs(id),
+  line            INTEGER NOT NULL,
+  received_at     INTEGER NOT NULL, -- milliseconds since 1970-01-01T00:00:00Z (schema 8; TEXT, RFC 3339, before)
+  trace           BLOB NOT NULL,
+  event           TEXT,
+  head            INTEGER NOT NULL  -- 1 for the first row of its key
+);
+"#;
+
+/// The ledger's indexes.
+const EVENTS_INDEXES: &str = r#"
+-- A new key costs one insert (the unique index refuses a key seen before);
+-- a key's later rows (its conflicts) are found through the second index.
+-- (Keys are indexed as text, not hashed: ids that grow, as most do, then
+-- insert next to each other, and a batch dirties few index pages.)
+CREATE UNIQUE INDEX events_key ON events(idem_key) WHERE head = 1;
+CREATE INDEX events_key_more ON events(idem_key) WHERE head = 0;
+"#;
+
+/// Schema 7 (or older) to 8: the ledger copied with its event types by id
+/// and its `received_at` in milliseconds (the text it was, read by
+/// `julianday`: exact to the millisecond it was written with). Ids stay, so
+/// the rows that refer to events still do.
+const EVENTS_ROWS_7_TO_8: &str = r#"
+INSERT INTO event_types (name) SELECT DISTINCT event_type FROM events WHERE event_type IS NOT NULL ORDER BY 1;
+INSERT INTO events_8 (id, idem_key, payload_hash, event_id, event_type, correlation_id, status, package_version, run,
+                      line, received_at, trace, event, head)
+  SELECT e.id, e.idem_key, e.payload_hash, e.event_id, t.id, e.correlation_id, e.status, e.package_version, e.run,
+         e.line, CAST(round((julianday(e.received_at) - 2440587.5) * 86400000.0) AS INTEGER), e.trace, e.event, e.head
+  FROM events e LEFT JOIN event_types t ON t.name = e.event_type;
+DROP TABLE events;
+ALTER TABLE events_8 RENAME TO events;
 "#;
 
 /// The tables of state across events (schema 5; names by id since schema 8),
@@ -483,6 +514,9 @@ fn init_or_check(conn: &Connection, path: &Path) -> Result<()> {
         conn.pragma_update(None, "page_size", PAGE_SIZE).map_err(|e| corrupt(path, e))?;
         let tx = conn.unchecked_transaction().map_err(|e| corrupt(path, e))?;
         tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(EVENT_TYPES)?;
+        tx.execute_batch(EVENTS_TABLE)?;
+        tx.execute_batch(EVENTS_INDEXES)?;
         tx.execute_batch(STATE_SCHEMA)?;
         tx.execute_batch(STATE_PACKAGES)?;
         tx.execute(
@@ -561,7 +595,8 @@ fn check(conn: &Connection, path: &Path) -> Result<bool> {
 /// read as they are; a record is packed when it is next written). 7 to 8:
 /// the names of states and metrics in `state_names`, the rows of
 /// `state_records` and `metric_cells` copied with their ids
-/// ([`STATE_NAMES_7_TO_8`]).
+/// ([`STATE_NAMES_7_TO_8`]); the ledger's event types by id and its times
+/// as integers ([`EVENTS_ROWS_7_TO_8`]).
 fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| corrupt(path, e))?;
@@ -600,6 +635,13 @@ fn upgrade(conn: &Connection, path: &Path) -> Result<()> {
         tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS json_shapes (id INTEGER PRIMARY KEY, shape TEXT NOT NULL UNIQUE);",
         )?;
+    }
+    let typed: i64 = tx.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'event_types'", [], |r| r.get(0))?;
+    if typed == 0 {
+        tx.execute_batch(EVENT_TYPES)?;
+        tx.execute_batch(&EVENTS_TABLE.replace("CREATE TABLE events (", "CREATE TABLE events_8 ("))?;
+        tx.execute_batch(EVENTS_ROWS_7_TO_8)?;
+        tx.execute_batch(EVENTS_INDEXES)?;
     }
     // (Tables of the old form: a state of schema 5 to 7 has them.)
     let named: i64 =

@@ -120,7 +120,8 @@ pub fn status(state: &State) -> Result<Status> {
     let mut by_type: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     {
         let mut st = conn.prepare(
-            "SELECT coalesce(event_type, '(none)'), status, count(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2",
+            "SELECT coalesce(t.name, '(none)'), e.status, count(*) FROM events e LEFT JOIN event_types t ON t.id = e.event_type
+             GROUP BY 1, 2 ORDER BY 1, 2",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {

@@ -242,3 +242,25 @@ fn prune_keeps_the_ledger_the_counts_and_everything_unfinished() {
     assert_eq!(conflict[0]["rejections"][0]["code"], "IDEMPOTENCY_CONFLICT");
     assert!(conflict[0]["rejections"][0]["message"].as_str().unwrap().contains(changed["id"].as_str().unwrap()));
 }
+
+/// The cutoff is exact to the microsecond although the ledger keeps
+/// milliseconds: an event received at the cutoff itself is not before it,
+/// one microsecond later it is.
+#[test]
+fn the_cutoff_is_exact_against_the_times_received_in_milliseconds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rules = rules(&package(tmp.path()));
+    let mut state = State::open(&tmp.path().join("state")).unwrap();
+    let events = std::fs::read_to_string(Path::new(EXAMPLE).join("events.jsonl")).unwrap();
+    let first: String = events.lines().next().map(|l| format!("{l}\n")).unwrap();
+    let lines = run(&mut state, &rules, &first);
+    assert_eq!(lines[0]["status"], "accepted", "the example's first event is accepted");
+    let ms: i64 = state.connection().query_row("SELECT received_at FROM events", [], |r| r.get(0)).unwrap();
+    let at = prune(&state, Timestamp(ms * 1000), true).unwrap();
+    assert_eq!(at.events, 0, "received at the cutoff: not before it");
+    let after = prune(&state, Timestamp(ms * 1000 + 1), true).unwrap();
+    assert_eq!(after.events, 1, "received a microsecond before the cutoff");
+    let mut text = String::new();
+    canon_stdlib::time::format_timestamp(Timestamp(ms * 1000 + 1), &mut text);
+    assert_eq!(after.before, text);
+}

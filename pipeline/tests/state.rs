@@ -485,6 +485,21 @@ INSERT INTO metric_cells SELECT n.package, n.name, c.by_values, nullif(c.age_at,
 DROP TABLE sr8; DROP TABLE mc8; DROP TABLE state_names;
 ";
 
+/// The ledger as schemas 1 to 7 kept it: the event type's name in every
+/// row, the time received as RFC 3339 text (with every digit of the
+/// milliseconds, which schema 7 left out when zero: both read the same).
+const LEDGER_TO_SCHEMA_7: &str = "
+CREATE TABLE events_7 (id INTEGER PRIMARY KEY, idem_key TEXT NOT NULL, payload_hash BLOB NOT NULL, event_id TEXT,
+  event_type TEXT, correlation_id TEXT, status TEXT NOT NULL, package_version INTEGER NOT NULL, run INTEGER NOT NULL,
+  line INTEGER NOT NULL, received_at TEXT NOT NULL, trace BLOB NOT NULL, event TEXT, head INTEGER NOT NULL);
+INSERT INTO events_7 SELECT e.id, e.idem_key, e.payload_hash, e.event_id, t.name, e.correlation_id, e.status,
+  e.package_version, e.run, e.line, strftime('%Y-%m-%dT%H:%M:%fZ', e.received_at / 1000.0, 'unixepoch'), e.trace,
+  e.event, e.head FROM events e LEFT JOIN event_types t ON t.id = e.event_type;
+DROP TABLE events; DROP TABLE event_types; ALTER TABLE events_7 RENAME TO events;
+CREATE UNIQUE INDEX events_key ON events(idem_key) WHERE head = 1;
+CREATE INDEX events_key_more ON events(idem_key) WHERE head = 0;
+";
+
 #[test]
 fn a_state_of_schema_7_is_upgraded_to_names_by_id_and_reads_the_same() {
     let tmp = tempfile::tempdir().unwrap();
@@ -632,6 +647,7 @@ fn a_state_of_schema_6_is_read_as_it_was_and_packs_from_then_on() {
             c.execute("UPDATE events SET event = ?2 WHERE id = ?1", rusqlite::params![id, text]).unwrap();
         }
         c.execute_batch(TO_SCHEMA_7).unwrap();
+        c.execute_batch(LEDGER_TO_SCHEMA_7).unwrap();
         c.execute_batch("DROP TABLE json_shapes; UPDATE canon_schema SET version = 6;").unwrap();
     }
     // A reader upgrades it, and reads the lineage and the records as they were.

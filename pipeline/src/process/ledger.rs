@@ -49,6 +49,10 @@ pub(crate) struct Writer<'c> {
     steps: &'c Steps,
     packer: StepCache,
     packed: Vec<u8>,
+    /// When the batch's events are received (milliseconds since the epoch).
+    received_at: i64,
+    /// The ids of event types in `event_types`, as met.
+    types: rustc_hash::FxHashMap<String, i64>,
     insert_head: rusqlite::Statement<'c>,
     insert_more: rusqlite::Statement<'c>,
     lookup: rusqlite::Statement<'c>,
@@ -61,12 +65,16 @@ pub(super) const INSERT_EVENT: &str = "INSERT INTO events (idem_key, payload_has
     package_version, run, line, received_at, trace, event, head) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ";
 
 impl<'c> Writer<'c> {
-    pub fn new(conn: &'c Connection, steps: &'c Steps) -> Result<Writer<'c>> {
+    /// The writer of a batch whose events are received at `received_at`
+    /// (milliseconds since the epoch).
+    pub fn new(conn: &'c Connection, steps: &'c Steps, received_at: i64) -> Result<Writer<'c>> {
         Ok(Writer {
             conn,
             steps,
             packer: StepCache::default(),
             packed: Vec::new(),
+            received_at,
+            types: rustc_hash::FxHashMap::default(),
             insert_head: conn.prepare(&format!("{INSERT_EVENT}1) ON CONFLICT DO NOTHING"))?,
             insert_more: conn.prepare(&format!("{INSERT_EVENT}0)"))?,
             lookup: conn.prepare(
@@ -92,10 +100,28 @@ impl<'c> Writer<'c> {
         Ok(self.known.exists([key])?)
     }
 
+    /// The id of an event type in `event_types`, given one when it has none.
+    fn type_id(&mut self, name: &str) -> Result<i64> {
+        if let Some(&id) = self.types.get(name) {
+            return Ok(id);
+        }
+        self.conn
+            .prepare_cached("INSERT INTO event_types (name) VALUES (?1) ON CONFLICT DO NOTHING")?
+            .execute([name])?;
+        let id: i64 =
+            self.conn.prepare_cached("SELECT id FROM event_types WHERE name = ?1")?.query_row([name], |r| r.get(0))?;
+        self.types.insert(name.to_string(), id);
+        Ok(id)
+    }
+
     /// Inserts an event row (see [`EventRow`]); `None` when it was to be
     /// the head of its key and that key already has one.
-    fn insert_event(&mut self, ledger: &Ledger, p: Ev<'_>, row: EventRow<'_>, now: &str) -> Result<Option<i64>> {
+    fn insert_event(&mut self, ledger: &Ledger, p: Ev<'_>, row: EventRow<'_>) -> Result<Option<i64>> {
         let EventRow { status, trace, keep_text, head } = row;
+        let event_type = match p.event_type() {
+            Some(name) => Some(self.type_id(name)?),
+            None => None,
+        };
         self.packed.clear();
         if keep_text {
             self.packer.pack(self.steps, p.text(), &mut self.packed);
@@ -104,13 +130,13 @@ impl<'c> Writer<'c> {
             p.key(),
             &p.hash[..],
             p.id(),
-            p.event_type(),
+            event_type,
             p.correlation_id(),
             status,
             ledger.version_id,
             ledger.run_id,
             p.line as i64,
-            now,
+            self.received_at,
             trace,
             keep_text.then_some(&self.packed[..]),
         ];
@@ -177,7 +203,7 @@ pub(super) fn record_new(
 ) -> Result<bool> {
     let exception = matches!(p.status, Status::Rejected | Status::Invalid);
     let row = EventRow { status: p.status.as_str(), trace: p.trace(), keep_text: exception, head: true };
-    let Some(event) = w.insert_event(ledger, p, row, now)? else { return Ok(false) };
+    let Some(event) = w.insert_event(ledger, p, row)? else { return Ok(false) };
     batch.ack.as_evaluated();
     if exception {
         w.insert_exception(event, p.rejections(), now)?;
@@ -197,7 +223,7 @@ pub(super) fn record_known(
     now: &str,
     batch: &mut BatchRecord,
 ) -> Result<()> {
-    let mut first: Option<(i64, Option<String>, String)> = None;
+    let mut first: Option<(i64, Option<String>, i64)> = None;
     let mut same = false;
     {
         let mut rows = w.lookup.query([p.key()])?;
@@ -225,10 +251,11 @@ pub(super) fn record_known(
     let Some((_, orig_id, orig_at)) = first else {
         return Err(Error::Other(format!("the ledger refused key `{}` but holds no row for it", p.key())));
     };
+    let orig_at = crate::format_ms(orig_at);
     let conflict = Rejection::idempotency_conflict(p.key(), &orig_at, orig_id.as_deref().unwrap_or_default());
     let rejections = rejections_json(&[conflict]);
     let row = EventRow { status: "rejected", trace: &[crate::packed::TRACE_FORMAT], keep_text: true, head: false };
-    let event = w.insert_event(ledger, p, row, now)?.unwrap_or(0);
+    let event = w.insert_event(ledger, p, row)?.unwrap_or(0);
     w.insert_exception(event, &rejections, now)?;
     batch.counts.add(Final::Conflict);
     let mut line = String::with_capacity(160 + rejections.len());

@@ -474,13 +474,14 @@ fn write_stream(
                 }
             }
         }
-        let now = crate::now();
+        let now_ms = crate::now_ms();
+        let now = crate::format_ms(now_ms);
         let mut recorded_batch = BatchRecord::default();
         let tx = state.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let recorded = (|| -> Result<()> {
             // First the lineage steps met so far: the batch's events refer to them.
             steps.save(&tx)?;
-            let mut w = Writer::new(&tx, steps)?;
+            let mut w = Writer::new(&tx, steps, now_ms)?;
             for (_, chunk) in &mut batch {
                 match durable.as_deref_mut() {
                     None => {
