@@ -594,7 +594,8 @@ fn retry_one(
         *h = *b;
     }
     let identity = Identity { key: item.key.clone(), hash };
-    let chunk = prepare_again(rules, item.line.max(0) as u64, &text, identity, lineage, durable);
+    let mut durable = durable;
+    let chunk = prepare_again(rules, item.line.max(0) as u64, &text, identity, lineage, durable.as_deref_mut());
     let Some(p) = chunk.events().next() else {
         return Err(Error::Other(format!("internal error: exception {} was not evaluated again", item.id)));
     };
@@ -614,6 +615,10 @@ fn retry_one(
     ])?;
     conn.prepare_cached("UPDATE events SET status = ?2, package_version = ?3, trace = ?4 WHERE id = ?1")?
         .execute(rusqlite::params![item.event, p.status.as_str(), ledger.version_id, p.trace()])?;
+    if let Some(d) = durable {
+        // The records its writes left are those of this trace.
+        d.written_by(item.event);
+    }
     let resolved = matches!(p.status, Status::Accepted | Status::Ignored);
     if resolved {
         conn.prepare_cached(

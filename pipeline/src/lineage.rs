@@ -63,6 +63,23 @@ impl Shapes {
         self.0.get(&id).cloned()
     }
 
+    /// A state record's column: a [`crate::packed::REF`] to the record
+    /// after of a `write` step in `trace`, its writer's (schema 8), or else
+    /// as [`Shapes::text`] reads it; `None` when it cannot be read.
+    pub fn record(
+        &self,
+        record: rusqlite::types::ValueRef<'_>,
+        trace: rusqlite::types::ValueRef<'_>,
+    ) -> Option<String> {
+        if let rusqlite::types::ValueRef::Blob(b) = record {
+            if let Some(n) = crate::packed::ref_ordinal(b) {
+                let rusqlite::types::ValueRef::Blob(t) = trace else { return None };
+                return crate::packed::write_after(t, n, &|id| self.get(id));
+            }
+        }
+        self.text(record)
+    }
+
     /// A stored JSON text (a state record's column): TEXT as it is (schema
     /// 6 and before), a BLOB packed; `None` when it cannot be read.
     pub fn text(&self, value: rusqlite::types::ValueRef<'_>) -> Option<String> {

@@ -25,6 +25,10 @@
 //!   that changed: their count, then each one's distance from the last
 //!   (varint), length and bytes.
 //!
+//! - [`REF`] (a state record only, schema 8): the record after of the
+//!   `write` step whose ordinal follows, in the trace of the event named by
+//!   the row's `writer`: the record is stored once, in the lineage.
+//!
 //! A trace ([`write_trace`]) is a BLOB: the byte [`TRACE_FORMAT`], then each
 //! step as a varint `id << 2 | kind` (its static part's id, in
 //! `trace_steps`): kind 0 the static part alone, 1 with a key (a lookup, a
@@ -43,6 +47,10 @@ pub const RAW: u8 = 1;
 pub const PACKED: u8 = 2;
 /// The scalars that differ from the value before.
 pub const DIFF: u8 = 3;
+/// A state record that is the record after of a `write` step in the trace
+/// of the event that wrote it last (`state_records.writer`): the step's
+/// ordinal among the trace's `write` steps follows (varint).
+pub const REF: u8 = 4;
 /// The first byte of a trace BLOB.
 pub const TRACE_FORMAT: u8 = 1;
 /// Shapes a state holds at most; texts of new shapes past it are kept raw.
@@ -376,6 +384,53 @@ pub fn put_key(out: &mut Vec<u8>, key: &str) {
     put_bytes(out, key.as_bytes());
 }
 
+/// Appends a [`REF`] to the `ordinal`-th `write` step of the writer's trace.
+pub fn put_ref(out: &mut Vec<u8>, ordinal: u32) {
+    out.push(REF);
+    put_varint(out, u64::from(ordinal));
+}
+
+/// The ordinal of a [`REF`] value; `None` for any other value.
+pub fn ref_ordinal(b: &[u8]) -> Option<u64> {
+    if b.first() != Some(&REF) {
+        return None;
+    }
+    let mut pos = 1;
+    let n = get_varint(b, &mut pos)?;
+    (pos == b.len()).then_some(n)
+}
+
+/// The record after of the `ordinal`-th `write` step (from 0) of a trace
+/// BLOB; `None` when the trace has no such step, or it cannot be read, or
+/// its record after is none.
+pub fn write_after(b: &[u8], ordinal: u64, shapes: &dyn Fn(i64) -> Option<String>) -> Option<String> {
+    if b.first() != Some(&TRACE_FORMAT) {
+        return None;
+    }
+    let mut pos = 1;
+    let mut n = 0u64;
+    while pos < b.len() {
+        let head = get_varint(b, &mut pos)?;
+        match head & 3 {
+            STEP => {}
+            STEP_KEY => {
+                get_bytes(b, &mut pos)?;
+            }
+            STEP_WRITE => {
+                get_bytes(b, &mut pos)?;
+                let before = unpack(b, &mut pos, None, shapes)?;
+                if n == ordinal {
+                    return unpack(b, &mut pos, before.as_deref(), shapes)?;
+                }
+                unpack(b, &mut pos, before.as_deref(), shapes)?;
+                n += 1;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// A trace BLOB in the JSON form of schemas 2 to 6; `None` when it is not one.
 pub fn trace_json(b: &[u8], shapes: &dyn Fn(i64) -> Option<String>) -> Option<Json> {
     if b.first() != Some(&TRACE_FORMAT) {
@@ -491,6 +546,41 @@ mod tests {
         // The record after is the one value that changed: tag, count, index, length, "approved".
         assert_eq!(out.len(), alone.len() + 4 + "approved".len(), "{out:?}");
         assert_eq!(out[alone.len()], DIFF);
+    }
+
+    #[test]
+    fn a_reference_reads_the_record_after_of_its_write_step() {
+        let (mut give, map) = shapes();
+        let read = |id: i64| map.borrow().get(&id).cloned();
+        let mut p = Packer::default();
+        let r1 = r#"{"id":"TS-1","hours":"8.00"}"#;
+        let r2 = r#"{"id":"TS-1","hours":"7.50"}"#;
+        let r3 = r#"{"id":"JE-1","acked":false}"#;
+        // A lookup, a write (insert), a plain step, a write (update), a write (delete), a write (insert).
+        let mut t = vec![TRACE_FORMAT];
+        put_step(&mut t, 7, STEP_KEY);
+        put_key(&mut t, "P-1");
+        for (i, (b, a)) in
+            [(None, Some(r1)), (Some(r1), Some(r2)), (Some(r2), None), (None, Some(r3))].iter().enumerate()
+        {
+            if i == 1 {
+                put_step(&mut t, 3, STEP);
+            }
+            put_step(&mut t, 9, STEP_WRITE);
+            put_key(&mut t, "TS-1");
+            p.pack_pair(*b, *a, &mut give, &mut t);
+        }
+        assert_eq!(write_after(&t, 0, &read).as_deref(), Some(r1));
+        assert_eq!(write_after(&t, 1, &read).as_deref(), Some(r2), "a DIFF, read against its record before");
+        assert_eq!(write_after(&t, 2, &read), None, "deleted");
+        assert_eq!(write_after(&t, 3, &read).as_deref(), Some(r3));
+        assert_eq!(write_after(&t, 4, &read), None, "no such step");
+        assert_eq!(write_after(&t[..t.len() - 1], 3, &read), None, "cut short");
+        let mut r = Vec::new();
+        put_ref(&mut r, 300);
+        assert_eq!(ref_ordinal(&r), Some(300));
+        assert_eq!(ref_ordinal(&r[..1]), None);
+        assert_eq!(ref_ordinal(&[PACKED, 1]), None);
     }
 
     #[test]

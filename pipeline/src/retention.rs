@@ -15,7 +15,9 @@
 //! run and time), every outbox row (destination, delivery id, state,
 //! times), every exception row (status, resolution, note, who and when),
 //! the runs, the package versions, the file sinks' lengths, and all state
-//! records and metric cells. So a replayed event is still a duplicate, a
+//! records and metric cells (a record stored as a reference into its
+//! writer's trace, [`crate::packed::REF`], is written into its row, packed,
+//! before the trace is emptied). So a replayed event is still a duplicate, a
 //! changed payload still an `IDEMPOTENCY_CONFLICT`, and the reconciliation
 //! figures do not move.
 //!
@@ -62,6 +64,34 @@ fn db_bytes(dir: &Path) -> u64 {
     len(DB_FILE.to_string()) + len(format!("{DB_FILE}-wal"))
 }
 
+/// Writes into their rows the state records whose one copy is in a trace
+/// about to be pruned (`prune_final`): each as its writer's `write` step
+/// has it, packed.
+fn keep_records(tx: &rusqlite::Connection) -> Result<()> {
+    let shapes = crate::lineage::Shapes::load(tx)?;
+    let steps = crate::lineage::Steps::load(tx)?;
+    let mut packer = crate::lineage::StepCache::default();
+    let rows: Vec<(i64, String, Option<String>)> = tx
+        .prepare(
+            "SELECT r.state, r.key, r.record, e.trace FROM state_records r JOIN events e ON e.id = r.writer
+             WHERE r.writer IN (SELECT id FROM prune_final)",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, shapes.record(r.get_ref(2)?, r.get_ref(3)?))))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut packed = Vec::with_capacity(256);
+    for (state, key, text) in rows {
+        let text = text.ok_or_else(|| {
+            crate::error::Error::CorruptDb(format!("the state record {key} refers to a write its writer's trace lacks"))
+        })?;
+        packed.clear();
+        packer.pack(&steps, &text, &mut packed);
+        tx.prepare_cached("UPDATE state_records SET record = ?3, writer = NULL WHERE state = ?1 AND key = ?2")?
+            .execute(rusqlite::params![state, key, packed])?;
+    }
+    steps.save(tx)?;
+    Ok(())
+}
+
 /// Prunes what is final among the events received before `before` (see the
 /// module's documentation). The state must be locked ([`State::lock`]): no
 /// `canon process` may write it meanwhile.
@@ -91,6 +121,7 @@ pub fn prune(state: &State, before: Timestamp, dry_run: bool) -> Result<Pruned> 
     let payloads = tx
         .execute("UPDATE events SET event = NULL WHERE id IN (SELECT id FROM prune_final) AND event IS NOT NULL", [])?
         as i64;
+    keep_records(&tx)?;
     let events =
         tx.execute("UPDATE events SET trace = '' WHERE id IN (SELECT id FROM prune_final) AND trace <> ''", [])? as i64;
     let outbox_records = tx

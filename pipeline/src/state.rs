@@ -234,10 +234,16 @@ CREATE TABLE state_names (
 -- `record` are a snapshot line's (RUNTIME.md §7.1): the key fields' values
 -- as a JSON array, and the record as an event's data would carry it
 -- (packed by `json_shapes` in a BLOB since schema 7; JSON text before).
+-- Since schema 8 a record written by an event whose lineage is kept is
+-- stored once, in that lineage: `writer` is the event, `record` a reference
+-- to the `write` step in its trace whose record after it is
+-- (pipeline/src/packed.rs, REF); a prune that empties the trace writes the
+-- record into the row first.
 CREATE TABLE state_records (
   state   INTEGER NOT NULL REFERENCES state_names(id),  -- kind 'state'
   key     TEXT NOT NULL,
   record  BLOB NOT NULL,
+  writer  INTEGER REFERENCES events(id),  -- NULL: the record is in `record`
   PRIMARY KEY (state, key)
 ) WITHOUT ROWID;
 -- The cells of each metric (LANGUAGE.md §4.6), maintained with the records

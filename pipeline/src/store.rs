@@ -56,6 +56,14 @@ pub struct Durable {
     rescalable: Vec<bool>,
     /// Metric cells changed since the last flush.
     cells: FxHashSet<(usize, CellKey)>,
+    /// The writes of the last outcome applied, each with its ordinal among
+    /// the outcome's writes (= its `write` step's among its trace's), until
+    /// [`Durable::written_by`] names the event's row.
+    pending: Vec<(StateId, Key, u32)>,
+    /// Per state, the records written since the last flush whose text is
+    /// the record after of a `write` step in the trace of a known event
+    /// row: (event, ordinal). The next flush stores a reference to it.
+    refs: Vec<FxHashMap<Key, (i64, u32)>>,
 }
 
 /// The database's row of a record written since the last flush.
@@ -126,7 +134,8 @@ fn load_records(
     let mut undeclared = 0u64;
     let shapes = Shapes::load(conn)?;
     let mut st = conn.prepare_cached(
-        "SELECT n.name, r.key, r.record FROM state_names n JOIN state_records r ON r.state = n.id
+        "SELECT n.name, r.key, r.record, e.trace FROM state_names n JOIN state_records r ON r.state = n.id
+         LEFT JOIN events e ON e.id = r.writer
          WHERE n.package = ?1 AND n.kind = 'state'",
     )?;
     let mut rows = st.query([package])?;
@@ -140,7 +149,9 @@ fn load_records(
         if only.is_some_and(|o| o != id) {
             continue;
         }
-        let text = shapes.text(r.get_ref(2)?).ok_or_else(|| misfit(name, key, "its stored form cannot be read"))?;
+        let text = shapes
+            .record(r.get_ref(2)?, r.get_ref(3)?)
+            .ok_or_else(|| misfit(name, key, "its stored form cannot be read"))?;
         let value = decode_record(pkg, def, &text).map_err(|m| misfit(name, key, m))?;
         let k = key_of(def, &value);
         if store.record(id, &k).is_some() {
@@ -313,6 +324,8 @@ impl Durable {
             dirty,
             rescalable,
             cells: FxHashSet::default(),
+            pending: Vec::new(),
+            refs: vec![FxHashMap::default(); pkg.states.len()],
         })
     }
 
@@ -325,7 +338,18 @@ impl Durable {
     /// writes back.
     pub fn apply(&mut self, pkg: &ir::Package, o: &mut Outcome) {
         let applied = self.store.apply_outcome(pkg, &self.tables, o, true);
-        for w in &applied.writes {
+        self.pending.clear();
+        for (i, w) in applied.writes.iter().enumerate() {
+            // What a key's record is now is this write's record after: no
+            // earlier write's reference holds, and this one holds once the
+            // event's row is known.
+            if let Some(refs) = self.refs.get_mut(w.state.0 as usize) {
+                refs.remove(&*w.key);
+            }
+            match w.after {
+                Some(_) => self.pending.push((w.state, w.key.clone(), i as u32)),
+                None => self.pending.retain(|(s, k, _)| !(*s == w.state && **k == *w.key)),
+            }
             if w.before.is_none() && w.after.is_none() {
                 continue;
             }
@@ -340,6 +364,30 @@ impl Durable {
         self.cells.extend(applied.cells);
     }
 
+    /// As [`Durable::apply`], for an outcome whose lineage is `trace`: its
+    /// writes are referred to by their `write` steps there
+    /// ([`Durable::written_by`]) only when the trace has one per write.
+    pub fn apply_traced(&mut self, pkg: &ir::Package, o: &mut Outcome, trace: &[canon_runtime::TraceEvent]) {
+        let writes = o.writes.len();
+        let steps = trace.iter().filter(|t| matches!(t, canon_runtime::TraceEvent::Write { .. })).count();
+        self.apply(pkg, o);
+        if writes != steps {
+            self.pending.clear();
+        }
+    }
+
+    /// Names the event row whose trace holds the writes of the outcome
+    /// applied last (its lineage, stored): the records they left are
+    /// stored as references to their `write` steps. Without it, they are
+    /// stored whole.
+    pub fn written_by(&mut self, event: i64) {
+        for (state, key, ordinal) in self.pending.drain(..) {
+            if let Some(refs) = self.refs.get_mut(state.0 as usize) {
+                refs.insert(key, (event, ordinal));
+            }
+        }
+    }
+
     /// What changed since the last delta was taken, as it is now: each
     /// record and metric cell once, encoded for [`write_delta`]. The next
     /// delta starts from here.
@@ -348,14 +396,16 @@ impl Durable {
         for (i, map) in self.dirty.iter_mut().enumerate() {
             let state = StateId(i as u32);
             let rescalable = self.rescalable.get(i).copied().unwrap_or(true);
+            let mut refs = self.refs.get_mut(i);
             for (key, row) in map.drain() {
+                let writer = refs.as_deref_mut().and_then(|r| r.remove(&key));
                 match (self.store.record(state, &key), row) {
                     // The same key: the same text, unless a decimal's scale changed it.
                     (Some(record), Row::Of(_)) if !rescalable => {
-                        delta.rows.push(DeltaRow::Put { state, record: record.clone(), row: None });
+                        delta.rows.push(DeltaRow::Put { state, record: record.clone(), row: None, writer });
                     }
                     (Some(record), row) => {
-                        delta.rows.push(DeltaRow::Put { state, record: record.clone(), row: Some(row) })
+                        delta.rows.push(DeltaRow::Put { state, record: record.clone(), row: Some(row), writer })
                     }
                     (None, Row::Absent) => {}
                     (None, row) => delta.rows.push(DeltaRow::Delete { state, row }),
@@ -402,8 +452,9 @@ impl Delta {
 enum DeltaRow {
     /// A record, and its row (`None`: its row, if any, has its key text):
     /// a row with another key text (a key written with another scale) is
-    /// replaced.
-    Put { state: StateId, record: Value, row: Option<Row> },
+    /// replaced. With `writer`, the record is the record after of a `write`
+    /// step in that event's trace: (event, ordinal).
+    Put { state: StateId, record: Value, row: Option<Row>, writer: Option<(i64, u32)> },
     /// The row deleted.
     Delete { state: StateId, row: Row },
     /// A metric cell as it is now (`None`: no record contributes: deleted).
@@ -431,7 +482,7 @@ fn write_delta(
     let mut packed = Vec::with_capacity(256);
     for row in &delta.rows {
         match row {
-            DeltaRow::Put { state, record, row } => {
+            DeltaRow::Put { state, record, row, writer } => {
                 let (Some(def), Some(id)) = (pkg.state(*state), names.states.get(state.0 as usize)) else { continue };
                 let key = key_json(pkg, def, record);
                 if let Some(old) = row.as_ref().and_then(|r| row_key(pkg, def, r)).filter(|old| *old != key) {
@@ -439,8 +490,11 @@ fn write_delta(
                         .execute(rusqlite::params![id, old])?;
                 }
                 packed.clear();
-                pack(&record_json(pkg, def, record), &mut packed);
-                st_put(conn)?.execute(rusqlite::params![id, key, packed])?;
+                match writer {
+                    Some((_, ordinal)) => crate::packed::put_ref(&mut packed, *ordinal),
+                    None => pack(&record_json(pkg, def, record), &mut packed),
+                }
+                st_put(conn)?.execute(rusqlite::params![id, key, packed, writer.map(|w| w.0)])?;
             }
             DeltaRow::Delete { state, row } => {
                 let (Some(def), Some(id)) = (pkg.state(*state), names.states.get(state.0 as usize)) else { continue };
@@ -461,8 +515,8 @@ fn write_delta(
 /// Writes a record row.
 fn st_put(conn: &Connection) -> rusqlite::Result<rusqlite::CachedStatement<'_>> {
     conn.prepare_cached(
-        "INSERT INTO state_records (state, key, record) VALUES (?1, ?2, ?3)
-         ON CONFLICT (state, key) DO UPDATE SET record = excluded.record",
+        "INSERT INTO state_records (state, key, record, writer) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (state, key) DO UPDATE SET record = excluded.record, writer = excluded.writer",
     )
 }
 
@@ -558,10 +612,11 @@ pub fn show(
     let shapes = Shapes::load(conn)?;
     let row: Option<(String, Option<String>)> = conn
         .query_row(
-            "SELECT r.key, r.record FROM state_names n JOIN state_records r ON r.state = n.id
+            "SELECT r.key, r.record, e.trace FROM state_names n JOIN state_records r ON r.state = n.id
+             LEFT JOIN events e ON e.id = r.writer
              WHERE n.package = ?1 AND n.kind = 'state' AND n.name = ?2 AND r.key = ?3",
             rusqlite::params![package, name, text],
-            |r| Ok((r.get(0)?, shapes.text(r.get_ref(1)?))),
+            |r| Ok((r.get(0)?, shapes.record(r.get_ref(1)?, r.get_ref(2)?))),
         )
         .optional()?;
     let row = match row {

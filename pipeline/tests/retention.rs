@@ -115,6 +115,16 @@ fn dump(state: &State) -> BTreeMap<String, Vec<String>> {
     all
 }
 
+/// The state's records as `canon state export` writes them.
+fn records(state: &State, rules: &Rules) -> String {
+    let mut out = Vec::new();
+    let pkg = rules.evaluator().package();
+    canon_pipeline::store::export(state.connection(), &pkg, "pkg", None, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.lines().count() > 10, "{text}");
+    text
+}
+
 fn column(state: &State, sql: &str) -> Vec<String> {
     let mut st = state.connection().prepare(sql).unwrap();
     st.query_map([], |r| Ok(format!("{:?}", r.get_ref(0)?))).unwrap().collect::<Result<_, _>>().unwrap()
@@ -168,6 +178,9 @@ fn prune_keeps_the_ledger_the_counts_and_everything_unfinished() {
 
     let before = dump(&state);
     let status_before = status(&state);
+    let records_before = records(&state, &rules);
+    let refs = column(&state, "SELECT count(*) FROM state_records WHERE writer IS NOT NULL");
+    assert_ne!(refs, ["Integer(0)"], "records stored once, in their writers' lineage");
     let keys_before = column(&state, "SELECT idem_key || ':' || hex(payload_hash) FROM events ORDER BY id");
 
     // A cutoff before any event: nothing.
@@ -193,9 +206,15 @@ fn prune_keeps_the_ledger_the_counts_and_everything_unfinished() {
     for t in ["events", "outbox", "exceptions", "runs", "package_versions", "sink_files", "trace_steps"] {
         assert_eq!(after[t].len(), before[t].len(), "{t}: rows are kept");
     }
-    for t in ["state_records", "metric_cells", "state_packages", "runs", "package_versions", "trace_steps"] {
+    for t in ["metric_cells", "state_packages", "runs", "package_versions", "trace_steps"] {
         assert_eq!(after[t], before[t], "{t} is untouched");
     }
+    // The records read the same; those whose writer's lineage was pruned are in their rows now.
+    assert_eq!(after["state_records"].len(), before["state_records"].len());
+    assert_eq!(records(&state, &rules), records_before);
+    let dangling =
+        column(&state, "SELECT count(*) FROM state_records r JOIN events e ON e.id = r.writer WHERE e.trace = ''");
+    assert_eq!(dangling, ["Integer(0)"]);
     assert_eq!(after["exception_history"].len(), before["exception_history"].len() - 1);
     assert_eq!(column(&state, "SELECT idem_key || ':' || hex(payload_hash) FROM events ORDER BY id"), keys_before);
     assert_eq!(status(&state), status_before, "canon status is the same");

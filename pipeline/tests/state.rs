@@ -604,8 +604,29 @@ fn a_state_of_schema_6_is_read_as_it_was_and_packs_from_then_on() {
         let packed: i64 =
             c.query_row("SELECT count(*) FROM state_records WHERE typeof(record) = 'blob'", [], |r| r.get(0)).unwrap();
         assert!(packed > 0);
-        let templates = canon_pipeline::lineage::Templates::load(c).unwrap();
         let shapes = canon_pipeline::lineage::Shapes::load(c).unwrap();
+        // The records first (those stored as references read their writers' traces).
+        let refs: i64 =
+            c.query_row("SELECT count(*) FROM state_records WHERE writer IS NOT NULL", [], |r| r.get(0)).unwrap();
+        assert!(refs > 0, "records are stored once, in their writers' lineage");
+        let rows: Vec<(i64, String, String)> = c
+            .prepare(
+                "SELECT r.state, r.key, r.record, e.trace FROM state_records r LEFT JOIN events e ON e.id = r.writer",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, shapes.record(r.get_ref(2)?, r.get_ref(3)?).unwrap())))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        for (state, key, text) in rows {
+            assert!(text.starts_with('{'), "{text}");
+            c.execute(
+                "UPDATE state_records SET record = ?3, writer = NULL WHERE state = ?1 AND key = ?2",
+                rusqlite::params![state, key, text],
+            )
+            .unwrap();
+        }
+        let templates = canon_pipeline::lineage::Templates::load(c).unwrap();
         for table in ["events", "exception_history"] {
             let rows: Vec<(i64, String)> = c
                 .prepare(&format!("SELECT id, trace FROM {table}"))
@@ -619,21 +640,6 @@ fn a_state_of_schema_6_is_read_as_it_was_and_packs_from_then_on() {
                 c.execute(&format!("UPDATE {table} SET trace = ?2 WHERE id = ?1"), rusqlite::params![id, text])
                     .unwrap();
             }
-        }
-        let rows: Vec<(i64, String, String)> = c
-            .prepare("SELECT state, key, record FROM state_records")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, shapes.text(r.get_ref(2)?).unwrap())))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
-        for (state, key, text) in rows {
-            assert!(text.starts_with('{'), "{text}");
-            c.execute(
-                "UPDATE state_records SET record = ?3 WHERE state = ?1 AND key = ?2",
-                rusqlite::params![state, key, text],
-            )
-            .unwrap();
         }
         let kept: Vec<(i64, String)> = c
             .prepare("SELECT id, event FROM events WHERE event IS NOT NULL")

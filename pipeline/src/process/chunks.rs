@@ -285,7 +285,7 @@ pub(super) fn evaluate_deferred(
     }
     let new = is_new(&identity.key)?;
     if new {
-        durable.apply(pkg, &mut outcome);
+        durable.apply_traced(pkg, &mut outcome, &trace);
     } else {
         outcome.writes.clear();
     }
@@ -328,7 +328,7 @@ pub(crate) fn prepare_again(
         None => rules.evaluator.evaluate_traced_encoded(line_no, text),
         Some(durable) => {
             let (mut outcome, trace) = rules.evaluator.evaluate_traced_in(line_no, text, &durable.store);
-            durable.apply(pkg, &mut outcome);
+            durable.apply_traced(pkg, &mut outcome, &trace);
             let records = encode_emits(pkg, &mut outcome);
             (outcome, records, trace)
         }

@@ -53,6 +53,8 @@ pub(crate) struct Writer<'c> {
     received_at: i64,
     /// The ids of event types in `event_types`, as met.
     types: rustc_hash::FxHashMap<String, i64>,
+    /// The row the last event inserted got.
+    last_event: Option<i64>,
     insert_head: rusqlite::Statement<'c>,
     insert_more: rusqlite::Statement<'c>,
     lookup: rusqlite::Statement<'c>,
@@ -75,6 +77,7 @@ impl<'c> Writer<'c> {
             packed: Vec::new(),
             received_at,
             types: rustc_hash::FxHashMap::default(),
+            last_event: None,
             insert_head: conn.prepare(&format!("{INSERT_EVENT}1) ON CONFLICT DO NOTHING"))?,
             insert_more: conn.prepare(&format!("{INSERT_EVENT}0)"))?,
             lookup: conn.prepare(
@@ -142,7 +145,13 @@ impl<'c> Writer<'c> {
         ];
         let st = if head { &mut self.insert_head } else { &mut self.insert_more };
         let n = st.execute(params)?;
-        Ok((n == 1).then(|| self.conn.last_insert_rowid()))
+        self.last_event = (n == 1).then(|| self.conn.last_insert_rowid());
+        Ok(self.last_event)
+    }
+
+    /// The row of the event inserted last (none when the ledger refused it).
+    pub fn last_event(&self) -> Option<i64> {
+        self.last_event
     }
 
     fn insert_exception(&mut self, event: i64, rejections: &str, now: &str) -> Result<()> {

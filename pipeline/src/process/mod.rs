@@ -501,6 +501,9 @@ fn write_stream(
                                     "internal error: the ledger refused key `{}`, which it did not hold",
                                     p.key()
                                 )));
+                            } else if let Some(event) = w.last_event() {
+                                // The records its writes left are those of the trace in its row.
+                                d.written_by(event);
                             }
                         }
                     }
