@@ -119,7 +119,7 @@ fn dump(state: &State) -> BTreeMap<String, Vec<String>> {
 fn records(state: &State, rules: &Rules) -> String {
     let mut out = Vec::new();
     let pkg = rules.evaluator().package();
-    canon_pipeline::store::export(state.connection(), &pkg, "pkg", None, &mut out).unwrap();
+    canon_pipeline::store::export(state.connection(), pkg, "pkg", None, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.lines().count() > 10, "{text}");
     text
