@@ -496,15 +496,15 @@ fn meta_cell(arena: &bumpalo::Bump, ev: &crate::native::Event<'_>) -> Cell {
     let opt = |s: &Option<Cow<'_, str>>, k: usize| s.as_ref().map(|s| text(s, k)).unwrap_or_default();
     let key = match &ev.idempotency_key {
         Some(k) => text(k, 8),
-        // `["<source>","<id>"]` built in the arena when both are plain (the
-        // same bytes as `default_idempotency_key`; not plain: it has quotes).
+        // Built in the arena when both are plain (the runtime's pieces of
+        // `default_idempotency_key`; not plain itself: it has quotes).
         None if ev.plain & 0b110 == 0b110 => {
-            let parts: [&[u8]; 5] = [b"[\"", ev.source.as_bytes(), b"\",\"", ev.id.as_bytes(), b"\"]"];
+            let parts = canon_runtime::engine::plain_idempotency_key_parts(&ev.source, &ev.id);
             let buf = arena.alloc_slice_fill_copy(parts.iter().map(|p| p.len()).sum(), 0u8);
             let mut at = 0;
             for p in parts {
                 if let Some(to) = buf.get_mut(at..at + p.len()) {
-                    to.copy_from_slice(p);
+                    to.copy_from_slice(p.as_bytes());
                 }
                 at += p.len();
             }

@@ -54,7 +54,7 @@ impl<'l> Scan<'l> {
     /// `word` right here.
     fn lit(&mut self, word: &[u8]) -> bool {
         let end = self.at + word.len();
-        if self.line.as_bytes().get(self.at..end) == Some(word) {
+        if self.line.as_bytes().get(self.at..end).is_some_and(|here| same(here, word)) {
             self.at = end;
             true
         } else {
@@ -129,13 +129,7 @@ impl<'l> Scan<'l> {
     /// [`Self::string`]; one written otherwise goes that longer way.
     fn quoted(&mut self, quoted: &str) -> bool {
         self.ws();
-        let end = self.at + quoted.len();
-        if self.line.as_bytes().get(self.at..end).is_some_and(|here| same(here, quoted.as_bytes())) {
-            self.at = end;
-            true
-        } else {
-            false
-        }
+        self.lit(quoted.as_bytes())
     }
 
     /// A JSON number without exponent: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`.

@@ -67,6 +67,13 @@ pub type Trace = RefCell<Vec<TraceEvent>>;
 
 /// The idempotency key of an event without `idempotencykey` (RUNTIME.md §1):
 /// the JSON array text `["<source>","<id>"]`.
+/// [`default_idempotency_key`] of a source and an id that are plain
+/// (`encode::is_plain`: nothing to escape), piece by piece, for a writer
+/// that assembles it elsewhere (the JIT, in its arena).
+pub fn plain_idempotency_key_parts<'a>(source: &'a str, id: &'a str) -> [&'a str; 5] {
+    ["[\"", source, "\",\"", id, "\"]"]
+}
+
 pub fn default_idempotency_key(source: &str, id: &str) -> String {
     let mut k = String::with_capacity(source.len() + id.len() + 7);
     k.push('[');
@@ -455,6 +462,20 @@ pub fn decode_event(pkg: &ir::Package, line_no: u64, env: &Envelope, data: &str)
             outcome.status = Status::Rejected;
             outcome.rejections.push(Rejection::schema_violation(e.path, &e.message, at));
             Decoded::Done(outcome)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_plain_key_parts_are_the_default_key() {
+        for (source, id) in [("urn:acme:timetrack", "evt-1"), ("", ""), ("a b", "x~y{1}"), ("t", "9")] {
+            assert!(encode::is_plain(source) && encode::is_plain(id));
+            assert_eq!(plain_idempotency_key_parts(source, id).concat(), default_idempotency_key(source, id));
         }
     }
 }
