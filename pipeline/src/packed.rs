@@ -20,6 +20,12 @@
 //!   and its bytes, or `i << 1 | 1` for the same text as the record's scalar `i`
 //!   (an id or a date that a nested record repeats: found by a small table of
 //!   the last scalar of each length and first and last byte, so not always);
+//! - [`PACKED_FORMS`] (schema 8; what is written now): as [`PACKED`], each
+//!   scalar a varint whose low two bits say how it is written: as text, as
+//!   an earlier scalar of the record, as a decimal (scale and mantissa) or
+//!   as a date or a timestamp (days or seconds). A scalar is written as a
+//!   number only when formatting the number gives back its very bytes, so
+//!   the text is still returned byte for byte;
 //! - [`DIFF`]: the shape and the scalars of the value before it (a `write`
 //!   step's record after, against its record before), but for the scalars
 //!   that changed: their count, then each one's distance from the last
@@ -51,6 +57,23 @@ pub const DIFF: u8 = 3;
 /// of the event that wrote it last (`state_records.writer`): the step's
 /// ordinal among the trace's `write` steps follows (varint).
 pub const REF: u8 = 4;
+/// A shape and its scalars, each as text, as an earlier one, or, when it is
+/// a decimal, a date or a timestamp written the one way this reads it back,
+/// as a number (schema 8; see [`put_packed`]).
+pub const PACKED_FORMS: u8 = 5;
+
+/// The kinds of a [`PACKED_FORMS`] scalar: the low two bits of its varint.
+/// Text: `len << 2`, then the bytes.
+const S_TEXT: u64 = 0;
+/// The same text as the record's scalar `i`: `i << 2 | 1`.
+const S_SAME: u64 = 1;
+/// A decimal `-?(0|[1-9][0-9]*)(\.[0-9]+)?` of at most 18 digits:
+/// `scale << 2 | 2`, then the mantissa (zigzag varint).
+const S_DECIMAL: u64 = 2;
+/// A date `YYYY-MM-DD` (days since 1970-01-01) or a timestamp
+/// `YYYY-MM-DDTHH:MM:SSZ` (seconds since the epoch):
+/// `(zigzag(n) << 1 | timestamp) << 2 | 3`.
+const S_TIME: u64 = 3;
 /// The first byte of a trace BLOB.
 pub const TRACE_FORMAT: u8 = 1;
 /// Shapes a state holds at most; texts of new shapes past it are kept raw.
@@ -251,15 +274,112 @@ impl Packer {
     }
 }
 
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(u: u64) -> i64 {
+    ((u >> 1) as i64) ^ -((u & 1) as i64)
+}
+
+/// A decimal written `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 18
+/// digits, not a negative zero: its mantissa and scale, which
+/// [`format_decimal`] writes back as these very bytes.
+fn decimal_form(s: &[u8]) -> Option<(i64, u64)> {
+    let (neg, digits) = match s.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, s),
+    };
+    let (int, frac) = match digits.iter().position(|&c| c == b'.') {
+        Some(d) => (digits.get(..d)?, Some(digits.get(d + 1..)?)),
+        None => (digits, None),
+    };
+    if int.is_empty() || (int.len() > 1 && int.first() == Some(&b'0')) || frac.is_some_and(<[u8]>::is_empty) {
+        return None;
+    }
+    let frac = frac.unwrap_or_default();
+    if int.len() + frac.len() > 18 {
+        return None;
+    }
+    let mut m = 0i64;
+    for &c in int.iter().chain(frac) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        m = m * 10 + i64::from(c - b'0');
+    }
+    if neg && m == 0 {
+        return None;
+    }
+    Some((if neg { -m } else { m }, frac.len() as u64))
+}
+
+/// The text of a decimal from [`decimal_form`].
+fn format_decimal(m: i64, scale: u64, out: &mut String) -> Option<()> {
+    let scale = usize::try_from(scale).ok().filter(|&s| s <= 18)?;
+    let digits = itoa::Buffer::new().format(m.unsigned_abs()).to_string();
+    if m < 0 {
+        out.push('-');
+    }
+    if digits.len() <= scale {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', scale - digits.len()));
+        out.push_str(&digits);
+    } else {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.push_str(int);
+        if scale > 0 {
+            out.push('.');
+            out.push_str(frac);
+        }
+    }
+    Some(())
+}
+
+/// A date `YYYY-MM-DD` (`false`, days) or a whole-second timestamp
+/// `YYYY-MM-DDTHH:MM:SSZ` (`true`, seconds) that [`format_time`] writes
+/// back as these very bytes.
+fn time_form(s: &[u8], scratch: &mut String) -> Option<(bool, i64)> {
+    let text = std::str::from_utf8(s).ok()?;
+    scratch.clear();
+    match s.len() {
+        10 if s.get(4) == Some(&b'-') => {
+            let d = canon_stdlib::time::parse_date(text)?;
+            canon_stdlib::time::format_date(d, scratch);
+            (scratch.as_str() == text).then_some((false, i64::from(d.0)))
+        }
+        20 if s.get(10) == Some(&b'T') && s.get(19) == Some(&b'Z') => {
+            let t = canon_stdlib::time::parse_timestamp(text)?;
+            if t.0 % 1_000_000 != 0 {
+                return None;
+            }
+            canon_stdlib::time::format_timestamp(t, scratch);
+            (scratch.as_str() == text).then_some((true, t.0 / 1_000_000))
+        }
+        _ => None,
+    }
+}
+
+/// The text of a date or timestamp from [`time_form`].
+fn format_time(timestamp: bool, n: i64, out: &mut String) -> Option<()> {
+    if timestamp {
+        canon_stdlib::time::format_timestamp(canon_stdlib::Timestamp(n.checked_mul(1_000_000)?), out);
+    } else {
+        canon_stdlib::time::format_date(canon_stdlib::Date(i32::try_from(n).ok()?), out);
+    }
+    Some(())
+}
+
 fn put_packed(split: &Split, id: Option<i64>, text: &str, out: &mut Vec<u8>) {
     match id {
         Some(id) => {
-            out.push(PACKED);
+            out.push(PACKED_FORMS);
             put_varint(out, id as u64);
             let b = text.as_bytes();
             let scalar = |r: &(usize, usize)| b.get(r.0..r.1).unwrap_or(&[]);
             // The last scalar seen of each (length, first byte, last byte), plus one.
             let mut seen = [0u32; 64];
+            let mut scratch = String::new();
             for (i, r) in split.scalars.iter().enumerate() {
                 let s = scalar(r);
                 // A value met before in the record (an id, a date, a currency
@@ -277,13 +397,24 @@ fn put_packed(split: &Split, id: Option<i64>, text: &str, out: &mut Vec<u8>) {
                 } else {
                     None
                 };
-                match earlier {
-                    Some(j) => put_varint(out, ((j as u64) << 1) | 1),
-                    None => {
-                        put_varint(out, (s.len() as u64) << 1);
-                        out.extend_from_slice(s);
+                if let Some(j) = earlier {
+                    put_varint(out, ((j as u64) << 2) | S_SAME);
+                    continue;
+                }
+                let lead = s.first().copied().unwrap_or(0);
+                if lead == b'-' || lead.is_ascii_digit() {
+                    if let Some((m, scale)) = decimal_form(s) {
+                        put_varint(out, (scale << 2) | S_DECIMAL);
+                        put_varint(out, zigzag(m));
+                        continue;
+                    }
+                    if let Some((timestamp, n)) = time_form(s, &mut scratch) {
+                        put_varint(out, (((zigzag(n) << 1) | u64::from(timestamp)) << 2) | S_TIME);
+                        continue;
                     }
                 }
+                put_varint(out, ((s.len() as u64) << 2) | S_TEXT);
+                out.extend_from_slice(s);
             }
         }
         None => {
@@ -339,6 +470,39 @@ pub fn unpack(
             }
             let mut out = String::with_capacity(shape.len() + parts.iter().map(|p| p.len()).sum::<usize>());
             join(&shape, parts.into_iter(), &mut out)?;
+            Some(Some(out))
+        }
+        PACKED_FORMS => {
+            let id = i64::try_from(get_varint(b, pos)?).ok()?;
+            let shape = shapes(id)?;
+            let holes = shape.matches(HOLE).count();
+            let mut parts: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(holes);
+            for _ in 0..holes {
+                let v = get_varint(b, pos)?;
+                let part = match v & 3 {
+                    S_TEXT => {
+                        let len = usize::try_from(v >> 2).ok()?;
+                        let end = pos.checked_add(len)?;
+                        let s = std::str::from_utf8(b.get(*pos..end)?).ok()?;
+                        *pos = end;
+                        std::borrow::Cow::Borrowed(s)
+                    }
+                    S_SAME => parts.get(usize::try_from(v >> 2).ok()?)?.clone(),
+                    S_DECIMAL => {
+                        let mut t = String::new();
+                        format_decimal(unzigzag(get_varint(b, pos)?), v >> 2, &mut t)?;
+                        std::borrow::Cow::Owned(t)
+                    }
+                    _ => {
+                        let mut t = String::new();
+                        format_time((v >> 2) & 1 == 1, unzigzag(v >> 3), &mut t)?;
+                        std::borrow::Cow::Owned(t)
+                    }
+                };
+                parts.push(part);
+            }
+            let mut out = String::with_capacity(shape.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+            join(&shape, parts.iter().map(|p| p.as_ref()), &mut out)?;
             Some(Some(out))
         }
         DIFF => {
@@ -510,8 +674,67 @@ mod tests {
         let known = map.borrow().len();
         let mut out = Vec::new();
         p.pack(r#"{"a":"y","b":1,"c":null,"d":true,"e":[1,2,{"f":"z"}],"g":0}"#, &mut give, &mut out);
-        assert_eq!(out[0], PACKED);
+        assert_eq!(out[0], PACKED_FORMS);
         assert_eq!(map.borrow().len(), known, "{:?}", map.borrow());
+    }
+
+    /// What schema 7 wrote: [`PACKED`], each scalar as text (no repeats).
+    fn packed_7(text: &str, give: &mut dyn FnMut(&str) -> Option<i64>) -> Vec<u8> {
+        let mut split = Split::default();
+        assert!(split.split(text));
+        let mut out = vec![PACKED];
+        put_varint(&mut out, give(&split.shape).unwrap() as u64);
+        for r in &split.scalars {
+            let s = &text.as_bytes()[r.0..r.1];
+            put_varint(&mut out, (s.len() as u64) << 1);
+            out.extend_from_slice(s);
+        }
+        out
+    }
+
+    const FORMS: &str = r#"{"d":"11.25","e":"0.00","f":"-0.5","g":"-0","h":"007","i":"1.","j":".5","k":"1e5","l":"123456789012345678","m":"1234567890123456789","n":"2026-10-19","o":"2026-02-30","p":"2026-10-21T12:42:00Z","q":"2026-10-21T12:42:00.5Z","r":"1969-12-31T23:59:59Z","s":"0000-01-01","t":-3,"u":10,"v":"9999-12-31T23:59:59Z","w":"2026-1-01","x":0,"y":"-","z":"2026-10-21t12:42:00Z","n2":"2026-10-19","p2":"1709.19","q2":"1709.19"}"#;
+
+    #[test]
+    fn decimals_dates_and_timestamps_are_numbers_and_read_back_as_written() {
+        let (mut give, map) = shapes();
+        let read = |id: i64| map.borrow().get(&id).cloned();
+        let mut p = Packer::default();
+        let mut out = Vec::new();
+        p.pack(FORMS, &mut give, &mut out);
+        assert_eq!(unpack_all(&out, &read).as_deref(), Some(FORMS));
+        let old = packed_7(FORMS, &mut give);
+        assert_eq!(unpack_all(&old, &read).as_deref(), Some(FORMS), "schema 7's form still reads");
+        assert!(out.len() + 40 < old.len(), "{} against {}", out.len(), old.len());
+        // Each form on its own: a timestamp is 5 bytes, a date 3, a decimal 1 + its mantissa, text 1 + its bytes.
+        for (scalar, size) in [("2026-10-21T12:42:00Z", 5), ("2026-10-19", 3), ("1709.19", 4), ("0", 2), ("TS-1", 5)] {
+            let text = format!("{{\"v\":\"{scalar}\"}}");
+            let mut out = Vec::new();
+            p.pack(&text, &mut give, &mut out);
+            assert_eq!(out.len() - 2, size, "{scalar}: {out:?}");
+            assert_eq!(unpack_all(&out, &read).as_deref(), Some(text.as_str()));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scalars_near_the_forms_read_back_byte_for_byte(
+            a in "-?[0-9]{0,20}(\\.[0-9]{0,20})?",
+            b in "[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,3})?Z)?",
+            c in "-?(0|[1-9][0-9]{0,19})(\\.[0-9]{1,19})?",
+        ) {
+            let (mut give, map) = shapes();
+            let read = |id: i64| map.borrow().get(&id).cloned();
+            let mut p = Packer::default();
+            for text in [
+                format!(r#"{{"a":"{a}","b":"{b}","c":"{c}","d":{c},"e":"{b}"}}"#),
+                format!(r#"[{c},"{a}",{c}]"#),
+            ] {
+                let mut out = Vec::new();
+                p.pack(&text, &mut give, &mut out);
+                let back = unpack_all(&out, &read);
+                proptest::prop_assert_eq!(back.as_deref(), Some(text.as_str()));
+            }
+        }
     }
 
     #[test]
