@@ -21,6 +21,15 @@ fn conformance(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance").join(case)
 }
 
+/// A package of one file, `source`, in the directory `name` under `tmp`
+/// (the file named by the name's first letter: `c.canon` for `counters`).
+fn package_dir(tmp: &Path, name: &str, source: &str) -> PathBuf {
+    let dir = tmp.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{}.canon", &name[..1])), source).unwrap();
+    dir
+}
+
 fn load(dir: &Path) -> (LoadedPackage, Tables) {
     let pkg = canon_runtime::load(dir).unwrap();
     assert!(!pkg.has_errors(), "{:?}", pkg.diagnostics());
@@ -225,9 +234,7 @@ fn metrics_json(state: &State, dir: &Path) -> (String, bool) {
 #[test]
 fn metric_cells_are_kept_and_computed_again_for_a_new_version_of_the_package() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("counters");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("c.canon"), COUNTERS).unwrap();
+    let dir = package_dir(tmp.path(), "counters", COUNTERS);
     let mut state = State::open(&tmp.path().join("state")).unwrap();
     let input = [bump(1, "a", 2, "x"), bump(2, "b", 3, "y"), bump(3, "a", 5, "y"), bump(4, "c", 1, "x")].concat();
     run(&mut state, &rules(&dir), &input, &opts(2, 2));
@@ -255,9 +262,7 @@ fn metric_cells_are_kept_and_computed_again_for_a_new_version_of_the_package() {
 #[test]
 fn a_record_the_package_no_longer_reads_stops_process_and_names_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("counters");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("c.canon"), COUNTERS).unwrap();
+    let dir = package_dir(tmp.path(), "counters", COUNTERS);
     let state_dir = tmp.path().join("state");
     let mut state = State::open(&state_dir).unwrap();
     run(&mut state, &rules(&dir), &bump(1, "a", 2, "x"), &opts(2, 1));
@@ -302,9 +307,7 @@ fn a_record_the_package_no_longer_reads_stops_process_and_names_it() {
 #[test]
 fn a_state_of_schema_4_is_upgraded_and_keeps_state_from_then_on() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("counters");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("c.canon"), COUNTERS).unwrap();
+    let dir = package_dir(tmp.path(), "counters", COUNTERS);
     let state_dir = tmp.path().join("state");
     {
         let state = State::open(&state_dir).unwrap();
@@ -381,6 +384,20 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![6 => put, 2 => (0i64..10).prop_map(Op::Delete), 1 => Just(Op::Flush)]
 }
 
+/// An accepted outcome with one write to state 0.
+fn accepted_write(key: canon_runtime::state::Key, before: Option<Value>, after: Option<Value>) -> Outcome {
+    Outcome {
+        line: 1,
+        id: None,
+        event_type: None,
+        correlation_id: None,
+        status: Status::Accepted,
+        emits: Vec::new(),
+        rejections: Vec::new(),
+        writes: vec![Write { state: StateId(0), key, before, after, loc: Default::default() }],
+    }
+}
+
 fn item(op: &Op) -> Option<Value> {
     let Op::Put { id, grp, kind, tag, n, d, m, at } = op else { return None };
     let currency = ["USD", "EUR", "GBP"][m.2 as usize];
@@ -405,9 +422,7 @@ proptest! {
     #[test]
     fn metric_cells_through_sqlite_equal_a_recomputation(ops in prop::collection::vec(op(), 1..80)) {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("items");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("i.canon"), ITEMS).unwrap();
+        let dir = package_dir(tmp.path(), "items", ITEMS);
         let (pkg, tables) = load(&dir);
         let ir = pkg.package();
         let state = State::open(&tmp.path().join("state")).unwrap();
@@ -433,16 +448,7 @@ proptest! {
                 }
             };
             let before = durable.store().record(StateId(0), &key).cloned();
-            let mut o = Outcome {
-                line: 1,
-                id: None,
-                event_type: None,
-                correlation_id: None,
-                status: Status::Accepted,
-                emits: Vec::new(),
-                rejections: Vec::new(),
-                writes: vec![Write { state: StateId(0), key, before, after, loc: Default::default() }],
-            };
+            let mut o = accepted_write(key, before, after);
             durable.apply(&ir, &mut o);
             prop_assert_eq!(o.status, Status::Accepted);
         }
@@ -503,9 +509,7 @@ CREATE INDEX events_key_more ON events(idem_key) WHERE head = 0;
 #[test]
 fn a_state_of_schema_7_is_upgraded_to_names_by_id_and_reads_the_same() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("items");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("i.canon"), ITEMS).unwrap();
+    let dir = package_dir(tmp.path(), "items", ITEMS);
     let (pkg, tables) = load(&dir);
     let ir = pkg.package();
     let state_dir = tmp.path().join("state");
@@ -524,17 +528,7 @@ fn a_state_of_schema_7_is_upgraded_to_names_by_id_and_reads_the_same() {
         ];
         for op in &puts {
             let v = item(op).unwrap();
-            let key = key_of(def, &v);
-            let mut o = Outcome {
-                line: 1,
-                id: None,
-                event_type: None,
-                correlation_id: None,
-                status: Status::Accepted,
-                emits: Vec::new(),
-                rejections: Vec::new(),
-                writes: vec![Write { state: StateId(0), key, before: None, after: Some(v), loc: Default::default() }],
-            };
+            let mut o = accepted_write(key_of(def, &v), None, Some(v));
             durable.apply(&ir, &mut o);
         }
         let tx = conn.unchecked_transaction().unwrap();
@@ -747,9 +741,7 @@ proptest! {
         prune_between in any::<bool>(),
     ) {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("ops");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("o.canon"), OPS).unwrap();
+        let dir = package_dir(tmp.path(), "ops", OPS);
         let input: String = ops.iter().enumerate().map(|(i, o)| op_line(i + 1, o)).collect();
         let split = split.min(ops.len());
         let first: String = input.lines().take(split).map(|l| format!("{l}\n")).collect();
