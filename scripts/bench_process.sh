@@ -53,7 +53,7 @@ cmp -s "$tmp/run.jsonl" "$tmp/process-i.jsonl" || { echo "error: canon process -
 # The lineage is the same whichever engine evaluated (each state numbers
 # its lineage steps in the order it met them: compare them spelled out).
 python3 - "$tmp/state/state.db" "$tmp/state-i/state.db" <<'PY' || exit 1
-import json, sqlite3, sys
+import datetime, json, sqlite3, sys
 def varint(b, pos):
     v = shift = 0
     while True:
@@ -93,7 +93,7 @@ def join(shape, scalars):
     parts = shape.split("\x01")
     return parts[0] + "".join(s + p for s, p in zip(scalars, parts[1:]))
 def packed(b, pos, shapes, before):
-    # pipeline/src/packed.rs: NULL, RAW, PACKED (shape and scalars), DIFF (changed scalars).
+    # pipeline/src/packed.rs: NULL, RAW, PACKED (shape and scalars), DIFF (changed scalars), PACKED_FORMS.
     tag = b[pos]; pos += 1
     if tag == 0:
         return None, pos
@@ -109,6 +109,36 @@ def packed(b, pos, shapes, before):
                 scalars.append(scalars[v >> 1])
             else:
                 scalars.append(b[pos:pos + (v >> 1)].decode()); pos += v >> 1
+        return join(shape, scalars), pos
+    if tag == 5:
+        # PACKED_FORMS (schema 8): each scalar's low two bits say its form.
+        sid, pos = varint(b, pos)
+        shape = shapes[sid]
+        scalars = []
+        unzig = lambda u: (u >> 1) ^ -(u & 1)
+        for _ in range(shape.count("\x01")):
+            v, pos = varint(b, pos)
+            kind = v & 3
+            if kind == 0:  # text
+                scalars.append(b[pos:pos + (v >> 2)].decode()); pos += v >> 2
+            elif kind == 1:  # the same text as an earlier scalar
+                scalars.append(scalars[v >> 2])
+            elif kind == 2:  # a decimal: scale, then the mantissa
+                u, pos = varint(b, pos)
+                m, scale = unzig(u), v >> 2
+                digits = str(abs(m))
+                if len(digits) <= scale:
+                    digits = "0." + "0" * (scale - len(digits)) + digits
+                elif scale:
+                    digits = digits[:-scale] + "." + digits[-scale:]
+                scalars.append(("-" if m < 0 else "") + digits)
+            else:  # a date (days) or a timestamp (seconds)
+                n = unzig(v >> 3)
+                epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+                if (v >> 2) & 1:
+                    scalars.append((epoch + datetime.timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                else:
+                    scalars.append((epoch + datetime.timedelta(days=n)).strftime("%Y-%m-%d"))
         return join(shape, scalars), pos
     shape, scalars = split(before)
     count, pos = varint(b, pos)

@@ -66,7 +66,8 @@ fn db_bytes(dir: &Path) -> u64 {
 
 /// Writes into their rows the state records whose one copy is in a trace
 /// about to be pruned (`prune_final`): each as its writer's `write` step
-/// has it, packed.
+/// has it, packed. (`state_records` has no index on `writer`: a prune reads
+/// the table once, which is less than an index would cost every batch.)
 fn keep_records(tx: &rusqlite::Connection) -> Result<()> {
     let shapes = crate::lineage::Shapes::load(tx)?;
     let steps = crate::lineage::Steps::load(tx)?;

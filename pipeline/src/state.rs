@@ -167,7 +167,7 @@ const EVENTS_TABLE: &str = r#"
 -- The idempotency ledger and the lineage of each event's current outcome.
 -- A key has one row, or more when it came again with other payloads (each
 -- such conflict is a row of its own, in the exception queue). `trace` is the
--- lineage in compact form: a BLOB (schema 7: pipeline/src/packed.rs) whose
+-- lineage in compact form: a BLOB (since schema 7: pipeline/src/packed.rs) whose
 -- steps are ids of `trace_steps` and whose records are packed by
 -- `json_shapes`, or the JSON text schemas 1 to 6 wrote (read as it is), or
 -- '' once pruned. `event` (the line as received) is kept for events that
@@ -177,13 +177,13 @@ CREATE TABLE events (
   idem_key        TEXT NOT NULL,
   payload_hash    BLOB NOT NULL,    -- first 16 bytes of SHA-256(canonical event)
   event_id        TEXT,
-  event_type      INTEGER REFERENCES event_types(id),  -- NULL when it has none
+  event_type      BIGINT REFERENCES event_types(id),  -- NULL when it has none
   correlation_id  TEXT,
   status          TEXT NOT NULL,
   package_version INTEGER NOT NULL REFERENCES package_versions(id),
   run             INTEGER NOT NULL REFERENCES runs(id),
   line            INTEGER NOT NULL,
-  received_at     INTEGER NOT NULL, -- milliseconds since 1970-01-01T00:00:00Z (schema 8; TEXT, RFC 3339, before)
+  received_at     BIGINT NOT NULL,  -- milliseconds since 1970-01-01T00:00:00Z (schema 8; TEXT, RFC 3339, before)
   trace           BLOB NOT NULL,
   event           TEXT,
   head            INTEGER NOT NULL  -- 1 for the first row of its key
@@ -240,10 +240,10 @@ CREATE TABLE state_names (
 -- (pipeline/src/packed.rs, REF); a prune that empties the trace writes the
 -- record into the row first.
 CREATE TABLE state_records (
-  state   INTEGER NOT NULL REFERENCES state_names(id),  -- kind 'state'
+  state   BIGINT NOT NULL REFERENCES state_names(id),  -- kind 'state'
   key     TEXT NOT NULL,
   record  BLOB NOT NULL,
-  writer  INTEGER REFERENCES events(id),  -- NULL: the record is in `record`
+  writer  BIGINT REFERENCES events(id),  -- NULL: the record is in `record`
   PRIMARY KEY (state, key)
 ) WITHOUT ROWID;
 -- The cells of each metric (LANGUAGE.md §4.6), maintained with the records
@@ -253,7 +253,7 @@ CREATE TABLE state_records (
 -- record contributes to is deleted. (The key is the table: no second copy
 -- of it in an index.)
 CREATE TABLE metric_cells (
-  metric    INTEGER NOT NULL REFERENCES state_names(id),  -- kind 'metric'
+  metric    BIGINT NOT NULL REFERENCES state_names(id),  -- kind 'metric'
   by_values TEXT NOT NULL,
   age_at    BIGINT NOT NULL, -- microseconds since 1970-01-01T00:00:00Z; -9223372036854775808 (the least BIGINT) without `age`
   records   BIGINT NOT NULL,
@@ -292,7 +292,7 @@ INSERT OR IGNORE INTO state_names (package, kind, name)
 INSERT INTO state_records (state, key, record)
   SELECT n.id, r.key, r.record FROM state_records_7 r
   JOIN state_names n ON n.package = r.package AND n.kind = 'state' AND n.name = r.state;
-INSERT INTO metric_cells (metric, by_values, age_at, records, acc)
+INSERT OR REPLACE INTO metric_cells (metric, by_values, age_at, records, acc)
   SELECT n.id, c.by_values, coalesce(c.age_at, -9223372036854775808), c.records, c.acc FROM metric_cells_7 c
   JOIN state_names n ON n.package = c.package AND n.kind = 'metric' AND n.name = c.metric;
 DROP TABLE state_records_7;

@@ -337,6 +337,13 @@ impl Durable {
     /// rejects it instead, as in `canon run`), noting what the next flush
     /// writes back.
     pub fn apply(&mut self, pkg: &ir::Package, o: &mut Outcome) {
+        self.apply_noting(pkg, o);
+        // No trace to refer to: the records are stored whole.
+        self.pending.clear();
+    }
+
+    /// [`Durable::apply`], noting its writes in `pending`.
+    fn apply_noting(&mut self, pkg: &ir::Package, o: &mut Outcome) {
         let applied = self.store.apply_outcome(pkg, &self.tables, o, true);
         self.pending.clear();
         for (i, w) in applied.writes.iter().enumerate() {
@@ -370,7 +377,7 @@ impl Durable {
     pub fn apply_traced(&mut self, pkg: &ir::Package, o: &mut Outcome, trace: &[canon_runtime::TraceEvent]) {
         let writes = o.writes.len();
         let steps = trace.iter().filter(|t| matches!(t, canon_runtime::TraceEvent::Write { .. })).count();
-        self.apply(pkg, o);
+        self.apply_noting(pkg, o);
         if writes != steps {
             self.pending.clear();
         }

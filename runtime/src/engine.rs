@@ -65,8 +65,6 @@ pub struct Engine {
 
 pub type Trace = RefCell<Vec<TraceEvent>>;
 
-/// The idempotency key of an event without `idempotencykey` (RUNTIME.md §1):
-/// the JSON array text `["<source>","<id>"]`.
 /// [`default_idempotency_key`] of a source and an id that are plain
 /// (`encode::is_plain`: nothing to escape), piece by piece, for a writer
 /// that assembles it elsewhere (the JIT, in its arena).
@@ -74,6 +72,8 @@ pub fn plain_idempotency_key_parts<'a>(source: &'a str, id: &'a str) -> [&'a str
     ["[\"", source, "\",\"", id, "\"]"]
 }
 
+/// The idempotency key of an event without `idempotencykey` (RUNTIME.md §1):
+/// the JSON array text `["<source>","<id>"]`.
 pub fn default_idempotency_key(source: &str, id: &str) -> String {
     let mut k = String::with_capacity(source.len() + id.len() + 7);
     k.push('[');
