@@ -616,6 +616,9 @@ pub fn show(
         parts.push(canon_runtime::value::KeyPart::of(&value));
     }
     text.push(']');
+    // One read transaction: the shapes and the rows of one commit.
+    let tx = conn.unchecked_transaction()?;
+    let conn: &Connection = &tx;
     let shapes = Shapes::load(conn)?;
     let row: Option<(String, Option<String>)> = conn
         .query_row(
@@ -660,7 +663,9 @@ pub fn export(
         Some(name) => Some(declared(pkg, name)?.0),
         None => None,
     };
-    let (store, undeclared) = load_records(conn, pkg, package, only, None)?;
+    // One read transaction: the shapes and the rows of one commit.
+    let tx = conn.unchecked_transaction()?;
+    let (store, undeclared) = load_records(&tx, pkg, package, only, None)?;
     store.write_snapshot_of(pkg, only, out).map_err(Error::Output)?;
     Ok(if only.is_some() { 0 } else { undeclared })
 }
