@@ -450,52 +450,37 @@ pub fn unpack(
     match tag {
         NULL => Some(None),
         RAW => Some(Some(get_str(b, pos)?.to_string())),
-        PACKED => {
-            let id = i64::try_from(get_varint(b, pos)?).ok()?;
-            let shape = shapes(id)?;
-            let holes = shape.matches(HOLE).count();
-            let mut parts: Vec<&str> = Vec::with_capacity(holes);
-            for _ in 0..holes {
-                let v = get_varint(b, pos)?;
-                let part = if v & 1 == 1 {
-                    *parts.get(usize::try_from(v >> 1).ok()?)?
-                } else {
-                    let len = usize::try_from(v >> 1).ok()?;
-                    let end = pos.checked_add(len)?;
-                    let s = std::str::from_utf8(b.get(*pos..end)?).ok()?;
-                    *pos = end;
-                    s
-                };
-                parts.push(part);
-            }
-            let mut out = String::with_capacity(shape.len() + parts.iter().map(|p| p.len()).sum::<usize>());
-            join(&shape, parts.into_iter(), &mut out)?;
-            Some(Some(out))
-        }
-        PACKED_FORMS => {
+        // Schema 7's scalars are text (`len << 1`) or an earlier one
+        // (`i << 1 | 1`); schema 8's say their form in two bits.
+        PACKED | PACKED_FORMS => {
             let id = i64::try_from(get_varint(b, pos)?).ok()?;
             let shape = shapes(id)?;
             let holes = shape.matches(HOLE).count();
             let mut parts: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(holes);
             for _ in 0..holes {
                 let v = get_varint(b, pos)?;
-                let part = match v & 3 {
+                let (kind, arg) = match tag {
+                    PACKED if v & 1 == 1 => (S_SAME, v >> 1),
+                    PACKED => (S_TEXT, v >> 1),
+                    _ => (v & 3, v >> 2),
+                };
+                let part = match kind {
                     S_TEXT => {
-                        let len = usize::try_from(v >> 2).ok()?;
+                        let len = usize::try_from(arg).ok()?;
                         let end = pos.checked_add(len)?;
                         let s = std::str::from_utf8(b.get(*pos..end)?).ok()?;
                         *pos = end;
                         std::borrow::Cow::Borrowed(s)
                     }
-                    S_SAME => parts.get(usize::try_from(v >> 2).ok()?)?.clone(),
+                    S_SAME => parts.get(usize::try_from(arg).ok()?)?.clone(),
                     S_DECIMAL => {
                         let mut t = String::new();
-                        format_decimal(unzigzag(get_varint(b, pos)?), v >> 2, &mut t)?;
+                        format_decimal(unzigzag(get_varint(b, pos)?), arg, &mut t)?;
                         std::borrow::Cow::Owned(t)
                     }
                     _ => {
                         let mut t = String::new();
-                        format_time((v >> 2) & 1 == 1, unzigzag(v >> 3), &mut t)?;
+                        format_time(arg & 1 == 1, unzigzag(arg >> 1), &mut t)?;
                         std::borrow::Cow::Owned(t)
                     }
                 };

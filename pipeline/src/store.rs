@@ -42,9 +42,7 @@ pub fn package_name(root: &Path) -> String {
 /// A package's state, loaded from the state directory, with what has
 /// changed since it was last written back.
 pub struct Durable {
-    /// The package name the rows are kept under.
-    pub(crate) package: String,
-    /// The ids of its states' and metrics' names.
+    /// The ids of the package's states' and metrics' names.
     names: NameIds,
     pub(crate) store: Store,
     tables: Tables,
@@ -80,7 +78,7 @@ enum Row {
 
 impl std::fmt::Debug for Durable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Durable").field("package", &self.package).finish()
+        f.debug_struct("Durable").field("names", &self.names).finish_non_exhaustive()
     }
 }
 
@@ -317,7 +315,6 @@ impl Durable {
             tx.commit()?;
         }
         Ok(Durable {
-            package: package.to_string(),
             names,
             store,
             tables,

@@ -53,8 +53,6 @@ pub(crate) struct Writer<'c> {
     received_at: i64,
     /// The ids of event types in `event_types`, as met.
     types: rustc_hash::FxHashMap<String, i64>,
-    /// The row the last event inserted got.
-    last_event: Option<i64>,
     insert_head: rusqlite::Statement<'c>,
     insert_more: rusqlite::Statement<'c>,
     lookup: rusqlite::Statement<'c>,
@@ -77,7 +75,6 @@ impl<'c> Writer<'c> {
             packed: Vec::new(),
             received_at,
             types: rustc_hash::FxHashMap::default(),
-            last_event: None,
             insert_head: conn.prepare(&format!("{INSERT_EVENT}1) ON CONFLICT DO NOTHING"))?,
             insert_more: conn.prepare(&format!("{INSERT_EVENT}0)"))?,
             lookup: conn.prepare(
@@ -145,13 +142,7 @@ impl<'c> Writer<'c> {
         ];
         let st = if head { &mut self.insert_head } else { &mut self.insert_more };
         let n = st.execute(params)?;
-        self.last_event = (n == 1).then(|| self.conn.last_insert_rowid());
-        Ok(self.last_event)
-    }
-
-    /// The row of the event inserted last (none when the ledger refused it).
-    pub fn last_event(&self) -> Option<i64> {
-        self.last_event
+        Ok((n == 1).then(|| self.conn.last_insert_rowid()))
     }
 
     fn insert_exception(&mut self, event: i64, rejections: &str, now: &str) -> Result<()> {
@@ -194,14 +185,14 @@ pub(super) fn record(
     batch: &mut BatchRecord,
 ) -> Result<()> {
     // The common case, a key never seen: one insert.
-    if record_new(w, ledger, sinks, p, now, batch)? {
+    if record_new(w, ledger, sinks, p, now, batch)?.is_some() {
         return Ok(());
     }
     record_known(w, ledger, p, now, batch)
 }
 
-/// Records an event as the head of its key; `false` (and nothing recorded)
-/// when the ledger already has the key.
+/// Records an event as the head of its key: its row; `None` (and nothing
+/// recorded) when the ledger already has the key.
 pub(super) fn record_new(
     w: &mut Writer<'_>,
     ledger: &Ledger,
@@ -209,17 +200,17 @@ pub(super) fn record_new(
     p: Ev<'_>,
     now: &str,
     batch: &mut BatchRecord,
-) -> Result<bool> {
+) -> Result<Option<i64>> {
     let exception = matches!(p.status, Status::Rejected | Status::Invalid);
     let row = EventRow { status: p.status.as_str(), trace: p.trace(), keep_text: exception, head: true };
-    let Some(event) = w.insert_event(ledger, p, row)? else { return Ok(false) };
+    let Some(event) = w.insert_event(ledger, p, row)? else { return Ok(None) };
     batch.ack.as_evaluated();
     if exception {
         w.insert_exception(event, p.rejections(), now)?;
     }
     batch.http_rows |= insert_emits(w, ledger, sinks, event, p)?;
     batch.counts.add(Final::Status(p.status));
-    Ok(true)
+    Ok(Some(event))
 }
 
 /// Records an event whose key the ledger knows: a duplicate (the same

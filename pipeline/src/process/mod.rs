@@ -496,15 +496,17 @@ fn write_stream(
                             let Some(p) = chunk.last() else { continue };
                             if !new {
                                 record_known(&mut w, ledger, p, &now, &mut recorded_batch)?;
-                            } else if !record_new(&mut w, ledger, &mut sinks, p, &now, &mut recorded_batch)? {
+                                continue;
+                            }
+                            let Some(event) = record_new(&mut w, ledger, &mut sinks, p, &now, &mut recorded_batch)?
+                            else {
                                 return Err(Error::Other(format!(
                                     "internal error: the ledger refused key `{}`, which it did not hold",
                                     p.key()
                                 )));
-                            } else if let Some(event) = w.last_event() {
-                                // The records its writes left are those of the trace in its row.
-                                d.written_by(event);
-                            }
+                            };
+                            // The records its writes left are those of the trace in its row.
+                            d.written_by(event);
                         }
                     }
                 }
