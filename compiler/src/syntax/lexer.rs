@@ -266,46 +266,63 @@ fn string_rest(lex: &mut logos::Lexer<'_, Token>) -> bool {
 }
 
 /// Scans string content starting at `i` (just after the opening quote);
-/// returns the index just after the closing quote.
+/// returns the index just after the closing quote. An interpolation's
+/// expression may nest braces, strings, temporals and comments, and span
+/// lines; a string in an interpolation in a string … is followed with a list
+/// of what encloses the position, not by recursion, so no depth of nesting
+/// overflows the stack (the language server lexes every edit, whether or
+/// not it parses).
 fn scan_string(s: &[u8], mut i: usize) -> Option<usize> {
-    loop {
-        match s.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            b'\n' => return None,
-            b'{' => i = scan_interpolation(s, i + 1)?,
-            _ => i += 1,
-        }
+    enum In {
+        Str,
+        /// An interpolation, and the braces open in it.
+        Interp(usize),
     }
-}
-
-/// Scans an interpolation's expression starting at `i` (just after `{`);
-/// returns the index just after its closing `}`. Expressions may nest
-/// braces, strings, temporals and comments, and span lines.
-fn scan_interpolation(s: &[u8], mut i: usize) -> Option<usize> {
-    let mut depth = 0usize;
+    let mut stack = vec![In::Str];
     loop {
-        match s.get(i)? {
-            b'"' => i = scan_string(s, i + 1)?,
-            b'@' if s.get(i + 1) == Some(&b'"') => {
-                let close = s.get(i + 2..)?.iter().position(|&b| b == b'"')?;
-                i += 2 + close + 1;
-            }
-            b'/' if s.get(i + 1) == Some(&b'/') => {
-                i += s.get(i..)?.iter().position(|&b| b == b'\n')?;
-            }
-            b'{' => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' => {
-                if depth == 0 {
-                    return Some(i + 1);
+        match stack.last_mut()? {
+            In::Str => match s.get(i)? {
+                b'"' => {
+                    stack.pop();
+                    i += 1;
+                    if stack.is_empty() {
+                        return Some(i);
+                    }
                 }
-                depth -= 1;
-                i += 1;
-            }
-            _ => i += 1,
+                b'\\' => i += 2,
+                b'\n' => return None,
+                b'{' => {
+                    stack.push(In::Interp(0));
+                    i += 1;
+                }
+                _ => i += 1,
+            },
+            In::Interp(depth) => match s.get(i)? {
+                b'"' => {
+                    stack.push(In::Str);
+                    i += 1;
+                }
+                b'@' if s.get(i + 1) == Some(&b'"') => {
+                    let close = s.get(i + 2..)?.iter().position(|&b| b == b'"')?;
+                    i += 2 + close + 1;
+                }
+                b'/' if s.get(i + 1) == Some(&b'/') => {
+                    i += s.get(i..)?.iter().position(|&b| b == b'\n')?;
+                }
+                b'{' => {
+                    *depth += 1;
+                    i += 1;
+                }
+                b'}' => {
+                    if *depth == 0 {
+                        stack.pop();
+                    } else {
+                        *depth -= 1;
+                    }
+                    i += 1;
+                }
+                _ => i += 1,
+            },
         }
     }
 }
@@ -384,5 +401,17 @@ mod tests {
     fn unterminated_string_is_an_error_token() {
         let k = kinds("\"abc\nlet");
         assert_eq!(k, vec![None, Some(Token::Let)]);
+    }
+
+    /// A string nested in its own interpolation a hundred thousand deep is
+    /// one token, and one that is not closed an error token: no recursion.
+    #[test]
+    fn strings_nested_in_interpolations_lex_at_any_depth() {
+        let n = 100_000;
+        let deep = format!("{}1{} x", "\"{".repeat(n), "}\"".repeat(n));
+        assert_eq!(kinds(&deep), vec![Some(Token::Str), Some(Token::Ident)]);
+        let open = format!("{}1{}\nlet", "\"{".repeat(n), "}\"".repeat(n - 1));
+        assert_eq!(kinds(&open).last(), Some(&Some(Token::Let)));
+        assert_eq!(kinds(&open).first(), Some(&None));
     }
 }
