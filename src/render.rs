@@ -52,6 +52,17 @@ impl SourceCode for Source {
     }
 }
 
+/// The longest line shown as a snippet, in bytes.
+const LONG_LINE: usize = 2000;
+
+/// The length in bytes of the line `at` is on.
+fn line_len(text: &str, lines: &LineIndex, at: usize) -> usize {
+    let line = lines.line(at as u32);
+    let start = lines.line_start(line).unwrap_or(0) as usize;
+    let end = lines.line_start(line + 1).map_or(text.len(), |e| e as usize);
+    end.saturating_sub(start)
+}
+
 pub fn diagnostics(pkg: &LoadedPackage, diags: &[Diagnostic]) {
     let theme = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         GraphicalTheme::unicode()
@@ -93,6 +104,22 @@ pub fn diagnostics(pkg: &LoadedPackage, diags: &[Diagnostic]) {
                 });
             }
         }
+        // miette pads a label to its column with `{:width$}`, which panics
+        // past 65,535 columns; a line that long is no use as a snippet
+        // anyway. Its place is said in the help instead.
+        let long = labels
+            .iter()
+            .flat_map(|l| [l.offset(), l.offset() + l.len()])
+            .find(|&at| line_len(&arc, &lines, at) > LONG_LINE);
+        if let Some(at) = long.map(|_| start) {
+            let (line, col) = lines.line_col(&arc, at as u32);
+            let note = format!("at {path}:{line}:{col} (the line is too long to show)");
+            help = Some(match help {
+                Some(h) => format!("{note}\n{h}"),
+                None => note,
+            });
+            labels.clear();
+        }
         let mut md = MietteDiagnostic::new(d.message.clone())
             .with_code(d.code.as_str())
             .with_severity(match d.severity {
@@ -103,8 +130,11 @@ pub fn diagnostics(pkg: &LoadedPackage, diags: &[Diagnostic]) {
         if let Some(h) = help {
             md = md.with_help(h);
         }
-        let source = Source { name: path.clone(), text: arc, lines, plain };
-        let report = Report::new(md).with_source_code(source);
+        let report = if long.is_some() {
+            Report::new(md)
+        } else {
+            Report::new(md).with_source_code(Source { name: path.clone(), text: arc, lines, plain })
+        };
         let mut out = String::new();
         if handler.render_report(&mut out, report.as_ref()).is_ok() {
             eprint!("{out}");

@@ -367,3 +367,40 @@ fn test_failures_show_what_differs() {
         insta::assert_snapshot!(format!("test_failures_{case}"), text(&out.stdout));
     }
 }
+
+/// Text nested past any limit, or a line past miette's 65,535 columns, is
+/// an E0001 with its place, never a crash: `canon check`, `fmt --check`,
+/// `test` and `run` exit with their error status and say where.
+#[test]
+fn deep_nesting_and_long_lines_are_errors_not_crashes() {
+    let deep_paren = format!("fn g() -> Int = {}1{}\n", "(".repeat(100_000), ")".repeat(100_000));
+    let long_sum = format!("fn g(x: Int) -> Int = {}\n", vec!["x"; 50_000].join(" + "));
+    let deep_not = format!("fn g() -> Bool = {}true\n", "not ".repeat(50_000));
+    let long_line_error = format!("fn g() -> Int = {}) + 1\n", "1 + ".repeat(20_000));
+    let deep_blocks =
+        format!("event E {{ a: Int }}\non E as e {{\n{}reject X\n{}}}\n", "if true {\n".repeat(300), "}\n".repeat(300));
+    for (name, src, expect) in [
+        ("deep_paren", &deep_paren, "levels deep"),
+        ("long_sum", &long_sum, "levels deep"),
+        ("deep_not", &deep_not, "levels deep"),
+        ("long_line_error", &long_line_error, "too long to show"),
+        ("deep_blocks", &deep_blocks, "levels deep"),
+    ] {
+        let dir = temp_package(&format!("deep_{name}"), &[("main.canon", src)]);
+        let path = dir.to_str().unwrap();
+        let out = canon(&["check", path]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains("E0001") && err.contains(expect),
+            "{name}: {}",
+            err.chars().take(2000).collect::<String>()
+        );
+        assert!(err.contains("main.canon"), "{name}: the place is named");
+        for args in [vec!["fmt", "--check", path], vec!["test", path]] {
+            let out = canon(&args);
+            let code = out.status.code();
+            assert!(matches!(code, Some(1) | Some(2)), "{name} {args:?}: {code:?} {}", text(&out.stderr));
+        }
+    }
+}

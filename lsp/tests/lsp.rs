@@ -1862,3 +1862,38 @@ async fn unused_declarations_are_greyed_out() {
     let d = c.diagnostics_and_hints("a.canon").await;
     assert!(d.iter().all(|d| d["code"] == json!("E0103")), "{d:?}");
 }
+
+/// Text nested past the limit (LANGUAGE.md §2, "Nesting") — brackets, a
+/// string in its own interpolation, a `not` chain, a long sum — is an E0001
+/// the server publishes; highlighting, formatting and hover go on answering.
+#[tokio::test]
+async fn deep_nesting_is_a_diagnostic_and_the_server_goes_on() {
+    let mut c = package().await;
+    c.diagnostics("rules.canon").await;
+    let deep = format!(
+        "fn a() -> Int = {}1{}\nfn b() -> Text = {}1{}\nfn c() -> Bool = {}true\nfn d(x: Int) -> Int = {}\n",
+        "(".repeat(50_000),
+        ")".repeat(50_000),
+        "\"{".repeat(20_000),
+        "}\"".repeat(20_000),
+        "not ".repeat(300),
+        vec!["x"; 300].join(" + ")
+    );
+    c.open("deep.canon", &deep).await;
+    let d = c.diagnostics("deep.canon").await;
+    let deep_ones = d.iter().filter(|d| d["code"] == json!("E0001")).count();
+    assert_eq!(deep_ones, 4, "{d:?}");
+    assert!(d.iter().all(|d| d["message"].as_str().unwrap_or("").contains("levels deep")), "{d:?}");
+    let uri = c.uri("deep.canon");
+    let r = c.request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": uri } })).await;
+    assert!(r["data"].as_array().is_some_and(|t| !t.is_empty()), "{r}");
+    let f = c
+        .answer(
+            "textDocument/formatting",
+            json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } }),
+        )
+        .await;
+    assert!(f.is_ok(), "{f:?}");
+    let h = c.hover("rules.canon", pos(RULES, "round", 0, 1)).await;
+    assert!(h.contains("round(Decimal, Int) -> Decimal"), "{h}");
+}

@@ -3,6 +3,7 @@
 pub mod ast;
 pub mod keywords;
 pub mod lexer;
+pub mod nesting;
 pub mod parser;
 pub mod shift;
 

@@ -7,6 +7,7 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 
 use super::ast::*;
+use super::nesting;
 use crate::diagnostics::{Code, Data, Diagnostic, FileId};
 
 #[derive(pest_derive::Parser)]
@@ -22,44 +23,63 @@ pub struct Parsed {
 
 /// Parses a whole file.
 pub fn parse(text: &str, file_id: FileId) -> Parsed {
-    let mut b = Builder { text, file: file_id, diagnostics: Vec::new() };
-    match CanonParser::parse(Rule::file, text) {
-        Ok(mut pairs) => {
-            let items = pairs.next().map(|file| b.items(file, 0)).unwrap_or_default();
-            Parsed { file: File { items, broken: Vec::new() }, diagnostics: b.diagnostics }
+    let mut b = Builder { text, file: file_id, diagnostics: Vec::new(), too_deep: Vec::new() };
+    let whole = nesting::on_stack(text, || match CanonParser::parse(Rule::file, text) {
+        Ok(mut pairs) => Some(pairs.next().map(|file| b.items(file, 0)).unwrap_or_default()),
+        Err(_) => None,
+    });
+    if let Ok(Some(items)) = whole {
+        let broken = std::mem::take(&mut b.too_deep);
+        return Parsed { file: File { items, broken }, diagnostics: b.diagnostics };
+    }
+    // Recover: re-parse each top-level item on its own.
+    let mut items = Vec::new();
+    let mut broken = Vec::new();
+    for (start, end) in item_chunks(text) {
+        let Some(chunk) = text.get(start..end) else { continue };
+        if chunk.trim().is_empty() || CanonParser::parse(Rule::blank, chunk).is_ok() {
+            continue;
         }
-        Err(_) => {
-            // Recover: re-parse each top-level item on its own.
-            let mut items = Vec::new();
-            let mut broken = Vec::new();
-            for (start, end) in item_chunks(text) {
-                let Some(chunk) = text.get(start..end) else { continue };
-                if chunk.trim().is_empty() || CanonParser::parse(Rule::blank, chunk).is_ok() {
-                    continue;
+        let parsed = nesting::on_stack(chunk, || match CanonParser::parse(Rule::item_alone, chunk) {
+            Ok(mut pairs) => {
+                if let Some(p) = pairs.next() {
+                    items.extend(b.items(p, start));
                 }
-                match CanonParser::parse(Rule::item_alone, chunk) {
-                    Ok(mut pairs) => {
-                        if let Some(p) = pairs.next() {
-                            items.extend(b.items(p, start));
-                        }
-                    }
-                    Err(e) => {
-                        b.syntax_error(&e, start, chunk);
-                        if let Some(n) = declared_name(chunk) {
-                            broken.push(n);
-                        }
-                    }
-                }
+                true
             }
-            if b.diagnostics.is_empty() {
-                // The chunks parse alone but not together: report the whole-file error.
-                if let Err(e) = CanonParser::parse(Rule::file, text) {
-                    b.syntax_error(&e, 0, text);
-                }
+            Err(e) => {
+                b.syntax_error(&e, start, chunk);
+                false
             }
-            Parsed { file: File { items, broken }, diagnostics: b.diagnostics }
+        });
+        match parsed {
+            Ok(true) => {}
+            Ok(false) => broken.extend(declared_name(chunk)),
+            Err(deep) => {
+                b.nested_too_deeply(start + deep.at);
+                broken.extend(declared_name(chunk));
+            }
         }
     }
+    if b.diagnostics.is_empty() {
+        // The chunks parse alone but not together: report the whole-file error.
+        match nesting::on_stack(text, || CanonParser::parse(Rule::file, text).err()) {
+            Ok(Some(e)) => b.syntax_error(&e, 0, text),
+            Ok(None) => {}
+            Err(deep) => b.nested_too_deeply(deep.at),
+        }
+    }
+    broken.append(&mut b.too_deep);
+    Parsed { file: File { items, broken }, diagnostics: b.diagnostics }
+}
+
+/// The whole file's parse and tree, on the stack it is called on (the tests
+/// of syntax/nesting.rs run it on stacks of the size `nesting::scan` gives).
+#[cfg(test)]
+pub(crate) fn parse_here(text: &str) -> Option<Parsed> {
+    let mut b = Builder { text, file: FileId(0), diagnostics: Vec::new(), too_deep: Vec::new() };
+    let items = CanonParser::parse(Rule::file, text).ok()?.next().map(|file| b.items(file, 0)).unwrap_or_default();
+    Some(Parsed { file: File { items, broken: b.too_deep }, diagnostics: b.diagnostics })
 }
 
 /// Parses one chunk of [`item_chunks`] (a top-level item, the docs before
@@ -68,9 +88,16 @@ pub fn parse(text: &str, file_id: FileId) -> Parsed {
 /// parses, the file's tree is theirs, moved to where each chunk starts (the
 /// salsa `parse_file` re-parses only the chunks an edit touched).
 pub fn parse_chunk(chunk: &str) -> Option<Parsed> {
-    let mut b = Builder { text: chunk, file: FileId(0), diagnostics: Vec::new() };
-    let mut pairs = CanonParser::parse(Rule::file, chunk).ok()?;
-    let items = pairs.next().map(|p| b.items(p, 0)).unwrap_or_default();
+    let mut b = Builder { text: chunk, file: FileId(0), diagnostics: Vec::new(), too_deep: Vec::new() };
+    let items = nesting::on_stack(chunk, || {
+        let mut pairs = CanonParser::parse(Rule::file, chunk).ok()?;
+        Some(pairs.next().map(|p| b.items(p, 0)).unwrap_or_default())
+    })
+    .ok()??;
+    // A tree nested too deeply is reported by the whole file's parse.
+    if !b.too_deep.is_empty() {
+        return None;
+    }
     Some(Parsed { file: File { items, broken: Vec::new() }, diagnostics: b.diagnostics })
 }
 
@@ -150,6 +177,8 @@ struct Builder<'t> {
     text: &'t str,
     file: FileId,
     diagnostics: Vec<Diagnostic>,
+    /// The names of items left out because their trees nest too deeply.
+    too_deep: Vec<String>,
 }
 
 fn rule_name(r: &Rule) -> Option<&'static str> {
@@ -440,10 +469,29 @@ impl<'t> Builder<'t> {
         let mut items = Vec::new();
         for p in file.into_inner() {
             if let Some(item) = self.item(p, base) {
-                items.push(item);
+                match nesting::too_deep(&item) {
+                    None => items.push(item),
+                    Some(at) => {
+                        // Left out, like an item with a syntax error: what
+                        // reads the tree afterwards recurses at most
+                        // `MAX_DEPTH` levels.
+                        self.nested_too_deeply(at.start as usize);
+                        self.too_deep.extend(item.name().map(|n| n.text.clone()));
+                        nesting::dismantle(item);
+                    }
+                }
             }
         }
         items
+    }
+
+    /// E0001 for a text nested deeper than the parser reads (at `at`).
+    fn nested_too_deeply(&mut self, at: usize) {
+        let end = self.text.get(at..).and_then(|r| r.chars().next()).map_or(at, |c| at + c.len_utf8());
+        let message = format!("this nests more than {} levels deep", nesting::MAX_DEPTH);
+        let help = "Canon reads expressions, statements and types nested at most that deep (LANGUAGE.md §2, \
+                    \"Nesting\"): name a part with `let`, or move it into a function or a decision table";
+        self.diagnostics.push(Diagnostic::new(Code::E0001, self.file, Span::new(at, end), message).with_help(help));
     }
 
     fn item(&mut self, p: Pair<'t, Rule>, base: usize) -> Option<Item> {
@@ -1126,7 +1174,32 @@ impl<'t> Builder<'t> {
         Expr { kind: ExprKind::Lit(LitKind::None), span }
     }
 
-    fn expr(&mut self, p: Pair<'t, Rule>, base: usize) -> Expr {
+    fn expr(&mut self, mut p: Pair<'t, Rule>, base: usize) -> Expr {
+        // A rule that only wraps its one child (an `expr` that is a
+        // `coalesce` that is an `or_expr` … that is a `postfix` that is a
+        // `paren`) builds what its child builds: go down to the child here
+        // rather than by a call, so a bracket costs the builder two frames,
+        // not eleven (syntax/nesting.rs bounds the stack per bracket).
+        while matches!(
+            p.as_rule(),
+            Rule::expr
+                | Rule::out_cell
+                | Rule::coalesce
+                | Rule::or_expr
+                | Rule::and_expr
+                | Rule::not_expr
+                | Rule::cmp_expr
+                | Rule::add_expr
+                | Rule::mul_expr
+                | Rule::unary
+                | Rule::postfix
+        ) {
+            let mut it = inner(p.clone());
+            match (it.next(), it.next()) {
+                (Some(only), None) => p = only,
+                _ => break,
+            }
+        }
         let span = self.span(&p, base);
         match p.as_rule() {
             Rule::expr | Rule::out_cell => match inner(p).next() {
