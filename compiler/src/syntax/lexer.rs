@@ -252,27 +252,31 @@ pub fn lex(text: &str) -> Vec<Lexeme> {
 fn string_rest(lex: &mut logos::Lexer<'_, Token>) -> bool {
     let rest = lex.remainder().as_bytes();
     match scan_string(rest, 0) {
-        Some(end) => {
+        Ok(end) => {
             lex.bump(end);
             true
         }
-        None => {
-            // Skip to the end of the line so the next token starts afresh.
-            let n = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-            lex.bump(n);
+        Err(stop) => {
+            // The error token runs to where the scan stopped: the end of the
+            // line of a string not closed on it, or the end of the text for
+            // an interpolation not closed. Lexing goes on from there, so no
+            // text is scanned twice (a file of lines `"{` each lexed to its
+            // end from every line was quadratic).
+            lex.bump(stop.min(rest.len()));
             false
         }
     }
 }
 
 /// Scans string content starting at `i` (just after the opening quote);
-/// returns the index just after the closing quote. An interpolation's
+/// returns the index just after the closing quote, or where the string
+/// cannot go on (a line break in its text, the end of the text). An interpolation's
 /// expression may nest braces, strings, temporals and comments, and span
 /// lines; a string in an interpolation in a string … is followed with a list
 /// of what encloses the position, not by recursion, so no depth of nesting
 /// overflows the stack (the language server lexes every edit, whether or
 /// not it parses).
-fn scan_string(s: &[u8], mut i: usize) -> Option<usize> {
+fn scan_string(s: &[u8], mut i: usize) -> Result<usize, usize> {
     enum In {
         Str,
         /// An interpolation, and the braces open in it.
@@ -280,34 +284,35 @@ fn scan_string(s: &[u8], mut i: usize) -> Option<usize> {
     }
     let mut stack = vec![In::Str];
     loop {
-        match stack.last_mut()? {
-            In::Str => match s.get(i)? {
+        let Some(&b) = s.get(i) else { return Err(s.len()) };
+        match stack.last_mut().ok_or(i)? {
+            In::Str => match b {
                 b'"' => {
                     stack.pop();
                     i += 1;
                     if stack.is_empty() {
-                        return Some(i);
+                        return Ok(i);
                     }
                 }
                 b'\\' => i += 2,
-                b'\n' => return None,
+                b'\n' => return Err(i),
                 b'{' => {
                     stack.push(In::Interp(0));
                     i += 1;
                 }
                 _ => i += 1,
             },
-            In::Interp(depth) => match s.get(i)? {
+            In::Interp(depth) => match b {
                 b'"' => {
                     stack.push(In::Str);
                     i += 1;
                 }
                 b'@' if s.get(i + 1) == Some(&b'"') => {
-                    let close = s.get(i + 2..)?.iter().position(|&b| b == b'"')?;
+                    let close = s.get(i + 2..).and_then(|r| r.iter().position(|&b| b == b'"')).ok_or(s.len())?;
                     i += 2 + close + 1;
                 }
                 b'/' if s.get(i + 1) == Some(&b'/') => {
-                    i += s.get(i..)?.iter().position(|&b| b == b'\n')?;
+                    i += s.get(i..).and_then(|r| r.iter().position(|&b| b == b'\n')).ok_or(s.len())?;
                 }
                 b'{' => {
                     *depth += 1;
@@ -410,8 +415,21 @@ mod tests {
         let n = 100_000;
         let deep = format!("{}1{} x", "\"{".repeat(n), "}\"".repeat(n));
         assert_eq!(kinds(&deep), vec![Some(Token::Str), Some(Token::Ident)]);
+        // Not closed: inside the outer interpolation to the end of the text.
         let open = format!("{}1{}\nlet", "\"{".repeat(n), "}\"".repeat(n - 1));
-        assert_eq!(kinds(&open).last(), Some(&Some(Token::Let)));
-        assert_eq!(kinds(&open).first(), Some(&None));
+        assert_eq!(kinds(&open), vec![None]);
+    }
+
+    /// An error token runs to where its string stopped, so nothing is
+    /// scanned twice: a string not closed on its line ends there, and an
+    /// interpolation not closed takes the rest of the text (lines of `"{`
+    /// each scanned to the end from every line were quadratic).
+    #[test]
+    fn an_unclosed_string_is_one_error_token_to_where_it_stopped() {
+        assert_eq!(kinds("\"a {b} c\nlet"), vec![None, Some(Token::Let)]);
+        assert_eq!(kinds("\"a {\n b \"c\nlet"), vec![None, Some(Token::Let)]);
+        assert_eq!(kinds(&"\"{\n".repeat(40_000)), vec![None]);
+        assert_eq!(kinds("x \"{ @\"2026"), vec![Some(Token::Ident), None]);
+        assert_eq!(kinds("\"{ // c"), vec![None]);
     }
 }

@@ -28,23 +28,39 @@
 //! [`MAX_DEPTH`] levels (`depth`), so that what reads it afterwards (the
 //! checker, the interpreter, the JIT, the formatter) recurses a bounded depth.
 
+/// Frames are several times larger in a debug build, and under the
+/// fuzzers' AddressSanitizer (cargo-fuzz builds release code with
+/// `--cfg fuzzing`).
+const LARGE_FRAMES: bool = cfg!(any(debug_assertions, fuzzing));
+
 /// Stack, in bytes, that one bracket costs the parser and the tree builder
 /// at most: the ~12 rules from `expr` to `paren` and back, each a few pest
 /// closures, and the builder's frames. The test
 /// `the_bound_covers_the_deepest_texts` measures it (`CANON_NESTING_MEASURE=1`,
 /// 2,048 levels): at most 3.5 KiB a level in a release build (a call or a
 /// lambda), 17.8 KiB in a debug one; these are more than twice that.
-const BRACKET: usize = if cfg!(debug_assertions) { 48 * 1024 } else { 8 * 1024 };
+const BRACKET: usize = if LARGE_FRAMES { 48 * 1024 } else { 8 * 1024 };
 /// Stack one chain word costs at most: `not not x` and `a ?? b ?? c` cost
 /// 2.2 KiB a level (release; 12.9 KiB in debug), `if … then … else` less per
 /// word.
-const CHAIN: usize = if cfg!(debug_assertions) { 32 * 1024 } else { 6 * 1024 };
+const CHAIN: usize = if LARGE_FRAMES { 32 * 1024 } else { 6 * 1024 };
 /// What the parse needs beyond the cycles: the file, an item, a statement
 /// (measured: under 80 KiB).
-const BASE: usize = if cfg!(debug_assertions) { 512 * 1024 } else { 256 * 1024 };
+const BASE: usize = if LARGE_FRAMES { 512 * 1024 } else { 256 * 1024 };
 /// The largest stack the parser is given. A text that needs more is not
-/// parsed: no program nests so deep (the tree would exceed [`MAX_DEPTH`]).
-pub const MAX_STACK: usize = 1 << 30;
+/// parsed. Its brackets cannot get there (see [`MAX_OPEN`]); only chain
+/// words can, some 40,000 of them (release) read in one bracket with no
+/// statement between them.
+pub const MAX_STACK: usize = 256 << 20;
+
+/// The most brackets open at once in a text whose tree can be within
+/// [`MAX_DEPTH`]: a level of the tree opens at most two (a string and its
+/// interpolation; a `match` statement's braces and its arm's block), and
+/// the brackets that are no level (an item's body, a test's, `with t [`,
+/// `expect exactly {`) do not nest. Past it the text is reported as
+/// nested too deeply before it is parsed: its tree would be too deep, or
+/// it does not parse.
+pub const MAX_OPEN: usize = 2 * MAX_DEPTH + 16;
 
 /// How deep a syntax tree may nest: expressions in expressions, statements
 /// in blocks (LANGUAGE.md §2, "Nesting").
@@ -68,7 +84,8 @@ enum Level {
 }
 
 /// Words that start a statement or an item: where one is read, no rule that
-/// chains expressions is running in the same bracket.
+/// chains expressions is running in the same bracket. (Only reserved
+/// words: `put`, `update`, `state` … are names inside expressions.)
 const RESETS: &[&[u8]] = &[
     b"let",
     b"check",
@@ -123,6 +140,10 @@ pub fn scan(text: &str) -> Bound {
                     levels.push(Level::Open { chain: 0, interp: true });
                     cost += BRACKET;
                     note(cost, i, &mut bound);
+                    if levels.len() > MAX_OPEN {
+                        bound.too_deep_at = Some(i);
+                        break;
+                    }
                     i += 1;
                 }
                 // The string cannot go on: the parse stops here.
@@ -140,6 +161,10 @@ pub fn scan(text: &str) -> Bound {
                 // The string rule, its part and the interpolation: one more bracket.
                 cost += BRACKET;
                 note(cost, i, &mut bound);
+                if levels.len() > MAX_OPEN {
+                    bound.too_deep_at = Some(i);
+                    break;
+                }
                 i += 1;
             }
             b'@' if s.get(i + 1) == Some(&b'"') => {
@@ -152,6 +177,10 @@ pub fn scan(text: &str) -> Bound {
                 levels.push(Level::Open { chain: 0, interp: false });
                 cost += BRACKET;
                 note(cost, i, &mut bound);
+                if levels.len() > MAX_OPEN {
+                    bound.too_deep_at = Some(i);
+                    break;
+                }
                 i += 1;
             }
             b')' | b']' | b'}' => {
@@ -161,6 +190,12 @@ pub fn scan(text: &str) -> Bound {
                     // A closer with nothing open: the parse stops here.
                     _ => break,
                 }
+                i += 1;
+            }
+            // A decision row's cell, or a pattern's alternative: no rule
+            // that chains expressions spans one.
+            b'|' => {
+                reset(&mut levels, &mut top_chain, &mut cost);
                 i += 1;
             }
             b'?' if s.get(i + 1) == Some(&b'?') => {
@@ -183,12 +218,7 @@ pub fn scan(text: &str) -> Bound {
                     chain_word(&mut levels, &mut top_chain, &mut cost);
                     note(cost, i, &mut bound);
                 } else if RESETS.contains(&word) {
-                    let chain = match levels.last_mut() {
-                        Some(Level::Open { chain, .. }) => chain,
-                        _ => &mut top_chain,
-                    };
-                    cost -= *chain * CHAIN;
-                    *chain = 0;
+                    reset(&mut levels, &mut top_chain, &mut cost);
                 }
                 i = end;
             }
@@ -196,6 +226,17 @@ pub fn scan(text: &str) -> Bound {
         }
     }
     bound
+}
+
+/// A word or a `|` after which no chain word read before in the same
+/// bracket is still being parsed.
+fn reset(levels: &mut [Level], top_chain: &mut usize, cost: &mut usize) {
+    let chain = match levels.last_mut() {
+        Some(Level::Open { chain, .. }) => chain,
+        _ => top_chain,
+    };
+    *cost -= *chain * CHAIN;
+    *chain = 0;
 }
 
 fn chain_word(levels: &mut [Level], top_chain: &mut usize, cost: &mut usize) {
@@ -621,6 +662,10 @@ mod tests {
         for kind in KINDS {
             for n in [MAX_DEPTH + 1, 8 * MAX_DEPTH] {
                 let bound = scan(&deep(kind, n));
+                if n > MAX_DEPTH + 1 && bound.too_deep_at.is_some() {
+                    // Too many brackets open: refused before the parse.
+                    continue;
+                }
                 assert!(bound.too_deep_at.is_none(), "{kind} at {n}");
                 assert!(runs_in(kind, n, bound.stack), "{kind} at {n} overflowed {} bytes", bound.stack);
                 if measure {
@@ -653,13 +698,21 @@ mod tests {
         // A string that cannot go on ends the scan: what follows is never parsed.
         assert_eq!(scan("\"a\n((((((").stack, base + BRACKET);
         assert_eq!(scan(") ((((").stack, base);
-        let huge = "(".repeat(MAX_STACK / BRACKET + 1);
-        let at = scan(&huge).too_deep_at.expect("past the largest stack");
-        assert!(at > 0 && at < huge.len());
-        assert_eq!(on_stack(&huge, || ()), Err(TooDeep { at }));
+        // Cells and pattern alternatives end chains.
+        assert_eq!(scan("| not a | not b || not c |").stack, base + CHAIN);
+        // Past `MAX_OPEN` brackets, or a stack of `MAX_STACK`, nothing is parsed.
+        let brackets = "([{\"{".repeat(MAX_OPEN);
+        let at = scan(&brackets).too_deep_at.expect("past the most brackets");
+        assert_eq!(at, MAX_OPEN);
+        assert_eq!(on_stack(&brackets, || ()), Err(TooDeep { at }));
+        assert_eq!(scan(&brackets[..MAX_OPEN]).too_deep_at, None);
+        let chain = "not ".repeat(MAX_STACK / CHAIN + 1);
+        let at = scan(&chain).too_deep_at.expect("past the largest stack");
+        assert!(at > 0 && at < chain.len());
+        assert_eq!(on_stack(&chain, || ()), Err(TooDeep { at }));
     }
 
-    /// Every way of nesting, mixed at random up to twice the limit: the
+    /// Every way of nesting, mixed at random up to the limit: the
     /// bound's stack is enough (each case in a child process, as above).
     #[test]
     fn the_bound_covers_mixed_nesting() {
@@ -692,7 +745,7 @@ mod tests {
         let mut runner =
             proptest::test_runner::TestRunner::new(ProptestConfig { cases: 24, ..ProptestConfig::default() });
         runner
-            .run(&proptest::collection::vec(0..WAYS.len(), 1..2 * MAX_DEPTH), |ways| {
+            .run(&proptest::collection::vec(0..WAYS.len(), 1..MAX_DEPTH), |ways| {
                 let open: String = ways.iter().map(|&w| WAYS[w].0).collect();
                 let close: String = ways.iter().rev().map(|&w| WAYS[w].1).collect();
                 let text = fn_of("Int", &format!("{open}1{close}"));
