@@ -83,7 +83,10 @@ impl<'a> Checker<'a> {
                 let hint =
                     if matches!(inner, Ty::NoneLit | Ty::Error) { expected.cloned() } else { Some(inner.clone()) };
                 let b = self.expr(env, rhs, hint.as_ref());
-                let ty = match unify(&inner, &b.ty) {
+                // `none ?? x` is `x`, whatever `x` is (unifying `none` with
+                // `Int` would make it `Int?`).
+                let unified = if matches!(inner, Ty::NoneLit) { Some(b.ty.clone()) } else { unify(&inner, &b.ty) };
+                let ty = match unified {
                     Some(t) => t,
                     None => {
                         let (x, y) = (self.show(&inner), self.show(&b.ty));
