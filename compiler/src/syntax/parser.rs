@@ -187,15 +187,25 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::ident | Rule::name => "a name",
         Rule::type_name => "a type name",
         Rule::expr
+        | Rule::head
         | Rule::coalesce
+        | Rule::coalesce_h
         | Rule::or_expr
+        | Rule::or_h
         | Rule::and_expr
+        | Rule::and_h
         | Rule::not_expr
+        | Rule::not_h
         | Rule::cmp_expr
+        | Rule::cmp_h
         | Rule::add_expr
+        | Rule::add_h
         | Rule::mul_expr
+        | Rule::mul_h
         | Rule::unary
+        | Rule::unary_h
         | Rule::postfix
+        | Rule::postfix_h
         | Rule::out_cell => "an expression",
         Rule::ty | Rule::ty_base | Rule::path_ty | Rule::list_ty => "a type",
         Rule::string => "a string",
@@ -958,7 +968,7 @@ impl<'t> Builder<'t> {
                 let mut otherwise = None;
                 let mut i = 0;
                 while let Some(q) = parts.get(i) {
-                    if q.as_rule() == Rule::expr {
+                    if q.as_rule() == Rule::head {
                         let cond = self.expr(q.clone(), base);
                         let body = parts.get(i + 1).map(|b| self.block(b.clone(), base))?;
                         branches.push((cond, body));
@@ -1183,16 +1193,26 @@ impl<'t> Builder<'t> {
         while matches!(
             p.as_rule(),
             Rule::expr
+                | Rule::head
                 | Rule::out_cell
                 | Rule::coalesce
+                | Rule::coalesce_h
                 | Rule::or_expr
+                | Rule::or_h
                 | Rule::and_expr
+                | Rule::and_h
                 | Rule::not_expr
+                | Rule::not_h
                 | Rule::cmp_expr
+                | Rule::cmp_h
                 | Rule::add_expr
+                | Rule::add_h
                 | Rule::mul_expr
+                | Rule::mul_h
                 | Rule::unary
+                | Rule::unary_h
                 | Rule::postfix
+                | Rule::postfix_h
         ) {
             let mut it = inner(p.clone());
             match (it.next(), it.next()) {
@@ -1202,7 +1222,7 @@ impl<'t> Builder<'t> {
         }
         let span = self.span(&p, base);
         match p.as_rule() {
-            Rule::expr | Rule::out_cell => match inner(p).next() {
+            Rule::expr | Rule::head | Rule::out_cell => match inner(p).next() {
                 Some(q) => self.expr(q, base),
                 None => Self::error_expr(span),
             },
@@ -1216,7 +1236,7 @@ impl<'t> Builder<'t> {
                 let otherwise = Box::new(self.expr(e, base));
                 Expr { kind: ExprKind::If { cond, then, otherwise }, span }
             }
-            Rule::coalesce => {
+            Rule::coalesce | Rule::coalesce_h => {
                 let mut it = inner(p);
                 let Some(first) = it.next() else { return Self::error_expr(span) };
                 let lhs = self.expr(first, base);
@@ -1232,7 +1252,16 @@ impl<'t> Builder<'t> {
                     None => lhs,
                 }
             }
-            Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr | Rule::cmp_expr => {
+            Rule::or_expr
+            | Rule::and_expr
+            | Rule::add_expr
+            | Rule::mul_expr
+            | Rule::cmp_expr
+            | Rule::or_h
+            | Rule::and_h
+            | Rule::add_h
+            | Rule::mul_h
+            | Rule::cmp_h => {
                 let mut it = inner(p);
                 let Some(first) = it.next() else { return Self::error_expr(span) };
                 let mut lhs = self.expr(first, base);
@@ -1259,7 +1288,7 @@ impl<'t> Builder<'t> {
                 }
                 lhs
             }
-            Rule::not_expr => {
+            Rule::not_expr | Rule::not_h => {
                 let mut it = inner(p);
                 let Some(first) = it.next() else { return Self::error_expr(span) };
                 if first.as_rule() == Rule::op_not {
@@ -1274,7 +1303,7 @@ impl<'t> Builder<'t> {
                     self.expr(first, base)
                 }
             }
-            Rule::unary => {
+            Rule::unary | Rule::unary_h => {
                 let parts: Vec<Pair<Rule>> = inner(p).collect();
                 let mut negs = Vec::new();
                 let mut result = None;
@@ -1309,7 +1338,7 @@ impl<'t> Builder<'t> {
                 }
                 e
             }
-            Rule::postfix => {
+            Rule::postfix | Rule::postfix_h => {
                 let mut it = inner(p);
                 let Some(first) = it.next() else { return Self::error_expr(span) };
                 let mut e = self.expr(first, base);
@@ -1596,6 +1625,49 @@ mod tests {
         let Some(Data::Replace { span, with }) = &d.data else { panic!("no replacement in {d:?}") };
         let fixed = format!("{}{}{}", &src[..span.start as usize], with[0], &src[span.end as usize..]);
         (d.message.clone(), fixed)
+    }
+
+    /// §7.1: no record literal directly in the head of an `if`, `for` or
+    /// `match` (statement or expression); in the head's brackets, an
+    /// interpolation, an `if`'s branches and a `match`'s arms, one is
+    /// allowed again.
+    #[test]
+    fn a_record_literal_in_a_head() {
+        let handler = |body: &str| {
+            format!("record R {{ a: Int }}\nevent E {{ a: Int }}\nfn f(r: R) -> Int = r.a\non E as e {{\n{body}\n}}\n")
+        };
+        let parses = |body: &str| {
+            let p = parse(&handler(body), FileId(0));
+            assert!(p.diagnostics.is_empty(), "{body}: {:?}", p.diagnostics);
+            p
+        };
+        let refused = |body: &str| {
+            let p = parse(&handler(body), FileId(0));
+            assert!(p.diagnostics.iter().any(|d| d.code == Code::E0001), "{body}: parsed");
+        };
+        // `A { … }` after `==` in a head is a variant and a block.
+        let p = parses("if e.a == A { reject X }");
+        let Some(Item::Handler(h)) = p.file.items.last() else { panic!("no handler") };
+        let Some(StmtKind::If { branches, .. }) = h.body.stmts.first().map(|s| &s.kind) else { panic!("no if") };
+        assert!(matches!(&branches[0].0.kind, ExprKind::Binary { rhs, .. } if matches!(rhs.kind, ExprKind::Name(_))));
+        parses("if f(R { a: 1 }) == 1 { reject X }");
+        parses("if (R { a: 1 }).a == 1 { reject X }");
+        parses("if [R { a: 1 }] == [] { reject X }");
+        parses("if \"{R { a: 1 }}\" == \"\" { reject X }");
+        parses("for r in [R { a: 1 }] { reject X }");
+        parses("match f(R { a: 1 }) { _ => { reject X } }");
+        parses("let r = if e.a > 1 then R { a: 1 } else R { a: 2 }");
+        parses("let r = match e.a { _ => R { a: 1 } }");
+        parses("if if e.a > 1 then true else false { reject X }");
+        parses("if e.a == match e.a { _ => 1 } { reject X }");
+        parses("let r = none ?? R { a: 1 }");
+        refused("if R { a: 1 } == R { a: 1 } { reject X }");
+        refused("if e.a == 1 ?? R { a: 1 } { reject X }");
+        refused("for r in R { a: 1 } { reject X }");
+        refused("match R { a: 1 } { _ => { reject X } }");
+        refused("let r = match R { a: 1 } { _ => 1 }");
+        refused("let r = if R { a: 1 } == R { a: 1 } then 1 else 2");
+        refused("if e.a > 1 { reject X } else if R { a: 1 } == R { a: 2 } { reject Y }");
     }
 
     #[test]
