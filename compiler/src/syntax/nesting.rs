@@ -119,14 +119,6 @@ pub fn scan(text: &str) -> Bound {
     let mut cost = BASE;
     let mut bound = Bound { stack: BASE, too_deep_at: None };
     let mut i = 0usize;
-    let note = |cost: usize, at: usize, bound: &mut Bound| {
-        if cost > bound.stack {
-            bound.stack = cost;
-            if cost > MAX_STACK && bound.too_deep_at.is_none() {
-                bound.too_deep_at = Some(at);
-            }
-        }
-    };
     while let Some(&b) = s.get(i) {
         if let Some(Level::Str) = levels.last() {
             match b {
@@ -137,11 +129,7 @@ pub fn scan(text: &str) -> Bound {
                 }
                 b'\\' => i += 2,
                 b'{' => {
-                    levels.push(Level::Open { chain: 0, interp: true });
-                    cost += BRACKET;
-                    note(cost, i, &mut bound);
-                    if levels.len() > MAX_OPEN {
-                        bound.too_deep_at = Some(i);
+                    if !open(&mut levels, Level::Open { chain: 0, interp: true }, &mut cost, &mut bound, i) {
                         break;
                     }
                     i += 1;
@@ -156,13 +144,9 @@ pub fn scan(text: &str) -> Bound {
             b'/' if s.get(i + 1) == Some(&b'/') => {
                 i = s.get(i..).and_then(|r| r.iter().position(|&c| c == b'\n')).map_or(s.len(), |n| i + n);
             }
+            // The string rule, its part and the interpolation: one more bracket.
             b'"' => {
-                levels.push(Level::Str);
-                // The string rule, its part and the interpolation: one more bracket.
-                cost += BRACKET;
-                note(cost, i, &mut bound);
-                if levels.len() > MAX_OPEN {
-                    bound.too_deep_at = Some(i);
+                if !open(&mut levels, Level::Str, &mut cost, &mut bound, i) {
                     break;
                 }
                 i += 1;
@@ -174,11 +158,7 @@ pub fn scan(text: &str) -> Bound {
                 }
             }
             b'(' | b'[' | b'{' => {
-                levels.push(Level::Open { chain: 0, interp: false });
-                cost += BRACKET;
-                note(cost, i, &mut bound);
-                if levels.len() > MAX_OPEN {
-                    bound.too_deep_at = Some(i);
+                if !open(&mut levels, Level::Open { chain: 0, interp: false }, &mut cost, &mut bound, i) {
                     break;
                 }
                 i += 1;
@@ -226,6 +206,29 @@ pub fn scan(text: &str) -> Bound {
         }
     }
     bound
+}
+
+/// Notes the stack needed at `at`, and where it first passed [`MAX_STACK`].
+fn note(cost: usize, at: usize, bound: &mut Bound) {
+    if cost > bound.stack {
+        bound.stack = cost;
+        if cost > MAX_STACK && bound.too_deep_at.is_none() {
+            bound.too_deep_at = Some(at);
+        }
+    }
+}
+
+/// Opens a bracket or a string at `at`; false (and `too_deep_at` set) past
+/// [`MAX_OPEN`].
+fn open(levels: &mut Vec<Level>, level: Level, cost: &mut usize, bound: &mut Bound, at: usize) -> bool {
+    levels.push(level);
+    *cost += BRACKET;
+    note(*cost, at, bound);
+    if levels.len() > MAX_OPEN {
+        bound.too_deep_at = Some(at);
+        return false;
+    }
+    true
 }
 
 /// A word or a `|` after which no chain word read before in the same

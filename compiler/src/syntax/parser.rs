@@ -186,27 +186,7 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         Rule::EOI => "end of file",
         Rule::ident | Rule::name => "a name",
         Rule::type_name => "a type name",
-        Rule::expr
-        | Rule::head
-        | Rule::coalesce
-        | Rule::coalesce_h
-        | Rule::or_expr
-        | Rule::or_h
-        | Rule::and_expr
-        | Rule::and_h
-        | Rule::not_expr
-        | Rule::not_h
-        | Rule::cmp_expr
-        | Rule::cmp_h
-        | Rule::add_expr
-        | Rule::add_h
-        | Rule::mul_expr
-        | Rule::mul_h
-        | Rule::unary
-        | Rule::unary_h
-        | Rule::postfix
-        | Rule::postfix_h
-        | Rule::out_cell => "an expression",
+        r if is_expression_rule(*r) => "an expression",
         Rule::ty | Rule::ty_base | Rule::path_ty | Rule::list_ty => "a type",
         Rule::string => "a string",
         Rule::code => "a rejection code such as `PROJECT_CLOSED`",
@@ -1190,30 +1170,7 @@ impl<'t> Builder<'t> {
         // `paren`) builds what its child builds: go down to the child here
         // rather than by a call, so a bracket costs the builder two frames,
         // not eleven (syntax/nesting.rs bounds the stack per bracket).
-        while matches!(
-            p.as_rule(),
-            Rule::expr
-                | Rule::head
-                | Rule::out_cell
-                | Rule::coalesce
-                | Rule::coalesce_h
-                | Rule::or_expr
-                | Rule::or_h
-                | Rule::and_expr
-                | Rule::and_h
-                | Rule::not_expr
-                | Rule::not_h
-                | Rule::cmp_expr
-                | Rule::cmp_h
-                | Rule::add_expr
-                | Rule::add_h
-                | Rule::mul_expr
-                | Rule::mul_h
-                | Rule::unary
-                | Rule::unary_h
-                | Rule::postfix
-                | Rule::postfix_h
-        ) {
+        while is_expression_rule(p.as_rule()) {
             let mut it = inner(p.clone());
             match (it.next(), it.next()) {
                 (Some(only), None) => p = only,
@@ -1524,6 +1481,35 @@ fn describe_at(text: &str, pos: usize) -> String {
         c.to_string()
     };
     format!("`{tok}`")
+}
+
+/// The rules of an expression's precedence levels (both sets: a head's and
+/// the rest's): each wraps its one child when it has no operator.
+fn is_expression_rule(r: Rule) -> bool {
+    matches!(
+        r,
+        Rule::expr
+            | Rule::head
+            | Rule::out_cell
+            | Rule::coalesce
+            | Rule::coalesce_h
+            | Rule::or_expr
+            | Rule::or_h
+            | Rule::and_expr
+            | Rule::and_h
+            | Rule::not_expr
+            | Rule::not_h
+            | Rule::cmp_expr
+            | Rule::cmp_h
+            | Rule::add_expr
+            | Rule::add_h
+            | Rule::mul_expr
+            | Rule::mul_h
+            | Rule::unary
+            | Rule::unary_h
+            | Rule::postfix
+            | Rule::postfix_h
+    )
 }
 
 fn is_cell_rule(r: &Rule) -> bool {
