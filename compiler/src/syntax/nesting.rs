@@ -18,15 +18,18 @@
 //!   many closers as openers), and
 //! - in each open bracket, the chain words (`not`, `??`, `if`, `then`, `else`,
 //!   `match`, `=>`, `List`, `as`) since the bracket opened or since the last
-//!   word that starts a statement or an item (`let`, `check`, `emit`, …): no
-//!   rule that chains expressions can be running where such a word is read.
+//!   reserved word that starts a statement or an item (`let`, `check`,
+//!   `emit`, …) or `|` (a decision cell, a pattern's alternative): no rule
+//!   that chains expressions can be running where one is read.
 //!
 //! A position the parser cannot get past (an unterminated string, a stray
 //! closer) ends the scan: nothing after it is parsed. [`on_stack`] runs the
 //! parse where it is if the stack left is enough for that bound, and on a
-//! stack of its own (`stacker`) otherwise. The syntax tree is then limited to
-//! [`MAX_DEPTH`] levels (`depth`), so that what reads it afterwards (the
-//! checker, the interpreter, the JIT, the formatter) recurses a bounded depth.
+//! stack of its own (`stacker`) otherwise, and refuses a text past
+//! [`MAX_OPEN`] brackets or [`MAX_STACK`]. The syntax tree is then limited
+//! to [`MAX_DEPTH`] levels ([`too_deep`]), so that what reads it afterwards
+//! (the checker, the interpreter, the JIT, the formatter) recurses a
+//! bounded depth.
 
 /// Frames are several times larger in a debug build, and under the
 /// fuzzers' AddressSanitizer (cargo-fuzz builds release code with
@@ -36,9 +39,10 @@ const LARGE_FRAMES: bool = cfg!(any(debug_assertions, fuzzing));
 /// Stack, in bytes, that one bracket costs the parser and the tree builder
 /// at most: the ~12 rules from `expr` to `paren` and back, each a few pest
 /// closures, and the builder's frames. The test
-/// `the_bound_covers_the_deepest_texts` measures it (`CANON_NESTING_MEASURE=1`,
-/// 2,048 levels): at most 3.5 KiB a level in a release build (a call or a
-/// lambda), 17.8 KiB in a debug one; these are more than twice that.
+/// `the_bound_covers_the_deepest_texts` measures it (`CANON_NESTING_MEASURE=1`;
+/// at 2,048 levels, before `MAX_OPEN` refused so many brackets): at most
+/// 3.5 KiB a level in a release build (a call or a lambda), 17.8 KiB in a
+/// debug one; these are more than twice that.
 const BRACKET: usize = if LARGE_FRAMES { 48 * 1024 } else { 8 * 1024 };
 /// Stack one chain word costs at most: `not not x` and `a ?? b ?? c` cost
 /// 2.2 KiB a level (release; 12.9 KiB in debug), `if … then … else` less per
