@@ -110,9 +110,9 @@ pub fn diagnostics(pkg: &LoadedPackage, diags: &[Diagnostic]) {
         let long = labels
             .iter()
             .flat_map(|l| [l.offset(), l.offset() + l.len()])
-            .find(|&at| line_len(&arc, &lines, at) > LONG_LINE);
-        if let Some(at) = long.map(|_| start) {
-            let (line, col) = lines.line_col(&arc, at as u32);
+            .any(|at| line_len(&arc, &lines, at) > LONG_LINE);
+        if long {
+            let (line, col) = lines.line_col(&arc, start as u32);
             let note = format!("at {path}:{line}:{col} (the line is too long to show)");
             help = Some(match help {
                 Some(h) => format!("{note}\n{h}"),
@@ -130,7 +130,7 @@ pub fn diagnostics(pkg: &LoadedPackage, diags: &[Diagnostic]) {
         if let Some(h) = help {
             md = md.with_help(h);
         }
-        let report = if long.is_some() {
+        let report = if long {
             Report::new(md)
         } else {
             Report::new(md).with_source_code(Source { name: path.clone(), text: arc, lines, plain })

@@ -151,61 +151,7 @@ pub(crate) fn walk_block<'a>(
 /// ones first.
 fn expr<'a>(e: &'a ast::Expr, f: &mut dyn FnMut(&'a ast::Expr)) {
     f(e);
-    match &e.kind {
-        ast::ExprKind::Lit(_) | ast::ExprKind::Name(_) => {}
-        ast::ExprKind::Text(parts) => {
-            for p in parts {
-                if let ast::StrPart::Expr(x) = p {
-                    expr(x, f);
-                }
-            }
-        }
-        ast::ExprKind::Field { base, .. } => expr(base, f),
-        ast::ExprKind::Call { args, .. } => {
-            for a in args {
-                match a {
-                    ast::Arg::Expr(x) => expr(x, f),
-                    ast::Arg::Lambda { body, .. } => expr(body, f),
-                }
-            }
-        }
-        ast::ExprKind::BadCall { callee } => expr(callee, f),
-        ast::ExprKind::Index { base, keys, as_of } => {
-            expr(base, f);
-            for k in keys {
-                expr(k, f);
-            }
-            if let Some(d) = as_of {
-                expr(d, f);
-            }
-        }
-        ast::ExprKind::Unary { expr: x, .. } | ast::ExprKind::Paren(x) => expr(x, f),
-        ast::ExprKind::Binary { lhs, rhs, .. } => {
-            expr(lhs, f);
-            expr(rhs, f);
-        }
-        ast::ExprKind::If { cond, then, otherwise } => {
-            expr(cond, f);
-            expr(then, f);
-            expr(otherwise, f);
-        }
-        ast::ExprKind::Match { scrutinee, arms } => {
-            expr(scrutinee, f);
-            for a in arms {
-                expr(&a.body, f);
-            }
-        }
-        ast::ExprKind::Record { fields, .. } => {
-            for x in fields {
-                expr(&x.value, f);
-            }
-        }
-        ast::ExprKind::List(items) => {
-            for x in items {
-                expr(x, f);
-            }
-        }
-    }
+    e.for_each_child(&mut |x| expr(x, f));
 }
 
 /// Where the contextual keywords of a file stand (LANGUAGE.md §2): the start

@@ -505,6 +505,61 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// Calls `f` on each expression directly within this one, in the order
+    /// they stand in the text (the walks of the tree: the language server's,
+    /// and the nesting limit's in syntax/nesting.rs).
+    pub fn for_each_child<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        match &self.kind {
+            ExprKind::Lit(_) | ExprKind::Name(_) => {}
+            ExprKind::Text(parts) => {
+                for p in parts {
+                    if let StrPart::Expr(x) = p {
+                        f(x);
+                    }
+                }
+            }
+            ExprKind::Field { base: x, .. } | ExprKind::BadCall { callee: x } => f(x),
+            ExprKind::Call { args, .. } => {
+                for a in args {
+                    match a {
+                        Arg::Expr(x) | Arg::Lambda { body: x, .. } => f(x),
+                    }
+                }
+            }
+            ExprKind::Index { base, keys, as_of } => {
+                f(base);
+                keys.iter().for_each(&mut *f);
+                if let Some(d) = as_of {
+                    f(d);
+                }
+            }
+            ExprKind::Unary { expr: x, .. } | ExprKind::Paren(x) => f(x),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                f(lhs);
+                f(rhs);
+            }
+            ExprKind::If { cond, then, otherwise } => {
+                f(cond);
+                f(then);
+                f(otherwise);
+            }
+            ExprKind::Match { scrutinee, arms } => {
+                f(scrutinee);
+                for a in arms {
+                    f(&a.body);
+                }
+            }
+            ExprKind::Record { fields, .. } => {
+                for x in fields {
+                    f(&x.value);
+                }
+            }
+            ExprKind::List(items) => items.iter().for_each(f),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StrPart {
     Text(String),

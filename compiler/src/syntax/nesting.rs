@@ -326,31 +326,7 @@ pub fn too_deep(item: &Item) -> Option<Span> {
         match node {
             Node::Ty(TypeRef::Named(_)) => {}
             Node::Ty(TypeRef::List(t, _) | TypeRef::Optional(t, _)) => todo.push((Node::Ty(t), d)),
-            Node::Expr(e) => match &e.kind {
-                ExprKind::Lit(_) | ExprKind::Name(_) => {}
-                ExprKind::Text(parts) => todo.extend(parts.iter().filter_map(|p| match p {
-                    StrPart::Expr(e) => Some(push(e)),
-                    StrPart::Text(_) => None,
-                })),
-                ExprKind::Field { base, .. } => todo.push(push(base)),
-                ExprKind::Call { args, .. } => todo.extend(args.iter().map(|a| match a {
-                    Arg::Expr(e) | Arg::Lambda { body: e, .. } => push(e),
-                })),
-                ExprKind::BadCall { callee } => todo.push(push(callee)),
-                ExprKind::Index { base, keys, as_of } => {
-                    todo.push(push(base));
-                    todo.extend(keys.iter().chain(as_of.as_deref()).map(push));
-                }
-                ExprKind::Unary { expr, .. } | ExprKind::Paren(expr) => todo.push(push(expr)),
-                ExprKind::Binary { lhs, rhs, .. } => todo.extend([push(lhs), push(rhs)]),
-                ExprKind::If { cond, then, otherwise } => todo.extend([push(cond), push(then), push(otherwise)]),
-                ExprKind::Match { scrutinee, arms } => {
-                    todo.push(push(scrutinee));
-                    todo.extend(arms.iter().map(|a| push(&a.body)));
-                }
-                ExprKind::Record { fields, .. } => todo.extend(fields.iter().map(|f| push(&f.value))),
-                ExprKind::List(items) => todo.extend(items.iter().map(push)),
-            },
+            Node::Expr(e) => e.for_each_child(&mut |x| todo.push(push(x))),
             Node::Stmt(s) => match &s.kind {
                 StmtKind::Let(l) => todo.push(push(&l.value)),
                 StmtKind::Check { cond, reject } | StmtKind::Require { cond, reject } => {
