@@ -242,8 +242,6 @@ impl MixedPlan {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-    use std::collections::HashMap;
-
     use canon_compiler::ir::{self, CellTest, CmpOp, Const, Hit, Loc};
     use canon_compiler::types::{EnumId, OrdKind, Ty};
 
@@ -258,7 +256,13 @@ mod tests {
             .map(|n| ir::VariantDef { name: n.to_string(), wire: n.to_string(), docs: None })
             .collect();
         ir::Package {
-            enums: vec![ir::EnumDef { name: "Tier".into(), docs: None, variants, site: None, by_wire: HashMap::new() }],
+            enums: vec![ir::EnumDef {
+                name: "Tier".into(),
+                docs: None,
+                variants,
+                site: None,
+                by_wire: Default::default(),
+            }],
             ..ir::Package::default()
         }
     }

@@ -636,7 +636,7 @@ impl<'a> Checker<'a> {
                         docs: e.docs.clone(),
                         variants: Vec::new(),
                         site: self.site(e.name.span),
-                        by_wire: HashMap::new(),
+                        by_wire: Default::default(),
                     };
                     let mut seen: HashMap<&str, Span> = HashMap::new();
                     for v in &e.variants {
@@ -683,7 +683,7 @@ impl<'a> Checker<'a> {
                         event_type,
                         fields: Vec::new(),
                         site,
-                        by_wire: HashMap::new(),
+                        by_wire: Default::default(),
                     });
                 }
             }
@@ -836,7 +836,7 @@ impl<'a> Checker<'a> {
             return;
         }
         let mut fields = Vec::new();
-        let mut by_wire = HashMap::new();
+        let mut by_wire = rustc_hash::FxHashMap::default();
         let mut seen: HashMap<String, Span> = HashMap::new();
         for f in &r.fields {
             let ty = self.resolve_type(&f.ty);
