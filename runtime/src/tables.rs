@@ -2,7 +2,7 @@
 //! `data/<name>.jsonl`, keyed for lookup. A load error names the file, line
 //! and column, and nothing runs on partial data.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -90,7 +90,7 @@ fn histories(
     eff: ir::Effective,
     rows: Vec<(Source, Value)>,
 ) -> Result<HashMap<Vec<KeyPart>, Vec<DatedRow>>, (Source, String)> {
-    let mut groups: HashMap<Vec<KeyPart>, Vec<(Source, DatedRow)>> = HashMap::new();
+    let mut groups: HashMap<Vec<KeyPart>, Vec<(Source, DatedRow)>> = HashMap::default();
     for (src, row) in rows {
         let Value::Record(fields) = &row else { continue };
         let from = fields.get(eff.from as usize).and_then(instant);
@@ -111,7 +111,7 @@ fn histories(
         }
         groups.entry(key_of(def, &row)).or_default().push((src, DatedRow { from, until, row }));
     }
-    let mut out = HashMap::with_capacity(groups.len());
+    let mut out = HashMap::with_capacity_and_hasher(groups.len(), Default::default());
     let mut first: Option<(Source, String)> = None;
     for (key, mut rows) in groups {
         rows.sort_by_key(|(_, r)| r.from);
@@ -148,7 +148,7 @@ fn histories(
 
 impl Tables {
     pub fn empty(pkg: &ir::Package) -> Tables {
-        Tables { tables: vec![HashMap::new(); pkg.tables.len()], dated: vec![HashMap::new(); pkg.tables.len()] }
+        Tables { tables: vec![HashMap::default(); pkg.tables.len()], dated: vec![HashMap::default(); pkg.tables.len()] }
     }
 
     /// The row of an effective-dated table in force at `at` (days or microseconds, see [`DatedRow`]).
@@ -195,7 +195,7 @@ impl Tables {
             }
             return Ok(());
         }
-        let mut map = HashMap::new();
+        let mut map = HashMap::default();
         for (i, r) in rows.into_iter().enumerate() {
             let key = key_of(def, &r);
             if map.insert(key, r).is_some() {
@@ -216,12 +216,14 @@ impl Tables {
             let csv_path = data_dir.join(format!("{}.csv", def.name));
             let jsonl_path = data_dir.join(format!("{}.jsonl", def.name));
             let shown = |p: &Path| p.display().to_string();
-            let rows = if csv_path.is_file() {
-                load_csv(pkg, def, &csv_path, &shown(&csv_path))?
+            let (rows, file) = if csv_path.is_file() {
+                let file = shown(&csv_path);
+                (load_csv(pkg, def, &csv_path, &file)?, file)
             } else if jsonl_path.is_file() {
-                load_jsonl(pkg, def, &jsonl_path, &shown(&jsonl_path))?
+                let file = shown(&jsonl_path);
+                (load_jsonl(pkg, def, &jsonl_path, &file)?, file)
             } else if allow_missing {
-                Vec::new()
+                (Vec::new(), String::new())
             } else {
                 return Err(DataError {
                     file: shown(&csv_path),
@@ -238,7 +240,7 @@ impl Tables {
             if let Some(eff) = def.effective {
                 let rows = rows
                     .into_iter()
-                    .map(|(line, file, r)| (Source { shown: format!("{file}:{line}"), file, line }, r))
+                    .map(|(line, r)| (Source { shown: format!("{file}:{line}"), file: file.clone(), line }, r))
                     .collect();
                 let map = histories(pkg, def, eff, rows).map_err(|(src, message)| DataError {
                     file: src.file,
@@ -251,8 +253,8 @@ impl Tables {
                 }
                 continue;
             }
-            let mut map = HashMap::with_capacity(rows.len());
-            for (line, file, r) in rows {
+            let mut map = HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+            for (line, r) in rows {
                 let key = key_of(def, &r);
                 if map.insert(key, r).is_some() {
                     return Err(DataError {
@@ -276,7 +278,8 @@ fn key_of(def: &ir::TableDef, row: &Value) -> Vec<KeyPart> {
     def.keys.iter().map(|k| KeyPart::of(fields.get(*k as usize).unwrap_or(&Value::None))).collect()
 }
 
-type Rows = Vec<(u64, String, Value)>;
+/// A table file's rows with their line numbers.
+type Rows = Vec<(u64, Value)>;
 
 fn load_csv(pkg: &ir::Package, def: &ir::TableDef, path: &Path, shown: &str) -> Result<Rows, DataError> {
     let err = |line: u64, column: u64, message: String| DataError { file: shown.to_string(), line, column, message };
@@ -306,11 +309,17 @@ fn load_csv(pkg: &ir::Package, def: &ir::TableDef, path: &Path, shown: &str) -> 
         }
     }
     let mut rows = Vec::new();
-    for result in reader.records() {
-        let record = result.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            err(line, 1, format!("malformed CSV: {e}"))
-        })?;
+    // One record read into again and again: the csv crate's fast way.
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                return Err(err(line, 1, format!("malformed CSV: {e}")));
+            }
+        }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let mut values = Vec::with_capacity(rec.fields.len());
         for (f, col) in rec.fields.iter().zip(columns.iter()) {
@@ -319,7 +328,7 @@ fn load_csv(pkg: &ir::Package, def: &ir::TableDef, path: &Path, shown: &str) -> 
             let v = csv_cell(pkg, &f.ty, cell).map_err(|m| err(line, column, format!("column `{}`: {m}", f.wire)))?;
             values.push(v);
         }
-        rows.push((line, shown.to_string(), Value::Record(values.into())));
+        rows.push((line, Value::Record(values.into())));
     }
     Ok(rows)
 }
@@ -383,7 +392,7 @@ fn load_jsonl(pkg: &ir::Package, def: &ir::TableDef, path: &Path, shown: &str) -
             let column = e.path.split('/').nth(1).and_then(|k| line.find(&format!("\"{k}\""))).map(|c| c as u64 + 1);
             err(n, column.unwrap_or(1), format!("{} (at {})", e.message, e.path))
         })?;
-        rows.push((n, shown.to_string(), v));
+        rows.push((n, v));
     }
     Ok(rows)
 }
