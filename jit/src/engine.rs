@@ -166,7 +166,12 @@ impl JitEngine {
         let set = |f: &mut settings::Builder, k: &str, v: &str| {
             f.set(k, v).map_err(|e| Unsupported(format!("flag {k}: {e}")))
         };
-        set(&mut flags, "opt_level", "speed")?;
+        // No e-graph pass: the lowering's code is loads, stores and calls of
+        // cells it leaves little to simplify, and at "speed" the pass cost 9 %
+        // of the start-up of the timesheet example (227.8 M → 206.9 M
+        // instructions, callgrind) for the same instructions an event
+        // (docs/performance.md, "Fourth pass").
+        set(&mut flags, "opt_level", "none")?;
         // Cranelift's IR verifier checks the lowering's output: in debug
         // builds (every test), not in release, where it was half of the
         // compile time of the timesheet example (callgrind).
