@@ -500,3 +500,74 @@ pub fn decode_event<'l>(pkg: &ir::Package, names: &Names, arena: &Bump, line: &'
     ev.plain = plain;
     Some(ev)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::Scan;
+    use proptest::prelude::*;
+
+    /// `string_plain` as the grammar says, a byte at a time.
+    fn reference(line: &str, at: usize) -> Option<(&str, bool)> {
+        let bytes = line.as_bytes();
+        let mut i = at;
+        while matches!(bytes.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'"') {
+            return None;
+        }
+        let start = i + 1;
+        let mut end = start;
+        let mut plain = true;
+        loop {
+            match *bytes.get(end)? {
+                b'"' => break,
+                b'\\' | 0..=0x1f => return None,
+                b => plain &= b < 0x7f,
+            }
+            end += 1;
+        }
+        Some((&line[start..end], plain))
+    }
+
+    proptest! {
+        /// Every stop (quote, backslash, control character) and every
+        /// byte that is not plain, at every place of the sixteen- and
+        /// eight-byte windows and the last bytes of a line, read as the
+        /// byte-at-a-time reading reads them, and the fast path taken.
+        #[test]
+        fn strings_are_read_as_byte_by_byte(
+            before in 0usize..3,
+            text in proptest::collection::vec(
+                prop_oneof![
+                    8 => proptest::sample::select(vec!['a', 'Z', '0', ' ', '-', ':']),
+                    1 => proptest::sample::select(vec!['"', '\\', '\u{1}', '\u{1f}', '\u{7f}', 'é', '\u{2028}']),
+                ],
+                0..40,
+            ),
+            after in "[a-z\"}, ]{0,20}",
+        ) {
+            let text: String = text.into_iter().collect();
+            let line = format!("{}\"{text}\"{after}", " ".repeat(before));
+            let mut scan = Scan { line: &line, at: 0 };
+            let got = scan.string_plain();
+            let want = reference(&line, 0);
+            prop_assert_eq!(got, want);
+            if let Some((t, _)) = want {
+                prop_assert_eq!(scan.at, before + 2 + t.len());
+            }
+        }
+    }
+
+    #[test]
+    fn a_stop_in_the_upper_half_of_a_window_is_found_there() {
+        // The closing quote at each of the sixteen lanes, the line going on after it.
+        for n in 0..20 {
+            let text = "x".repeat(n);
+            let line = format!("\"{text}\",\"rest of the line\"");
+            let mut scan = Scan { line: &line, at: 0 };
+            assert_eq!(scan.string_plain(), Some((text.as_str(), true)), "{n}");
+        }
+    }
+}
