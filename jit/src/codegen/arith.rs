@@ -38,10 +38,13 @@ impl BodyLowering<'_, '_, '_> {
             }
             _ => {}
         }
-        let a = self.temp();
-        self.expr(lhs, a)?;
-        let b = self.temp();
-        self.expr(rhs, b)?;
+        if let Some(r) = self.comparison(op, lhs, rhs, e)? {
+            let w = self.builder.ins().uextend(types::I64, r);
+            self.store_words(dst, w, None);
+            return Ok(());
+        }
+        let a = self.operand(lhs)?;
+        let b = self.operand(rhs)?;
         let h: Option<TwoToCell> = match op {
             BinaryOp::AddInt | BinaryOp::SubInt | BinaryOp::MulInt => {
                 let x = self.word0(a);
@@ -84,7 +87,29 @@ impl BodyLowering<'_, '_, '_> {
             BinaryOp::DivMoneyDecimal => Some(helpers::money_div_dec),
             BinaryOp::DivMoneyMoney => Some(helpers::money_div_money),
             BinaryOp::Concat => Some(helpers::concat),
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Cmp(..) => None,
+            BinaryOp::And | BinaryOp::Or => None,
+        };
+        if let Some(h) = h {
+            let status = self.call_two_to_cell(h, a, b, dst, ());
+            self.check_status(status, e.loc);
+        }
+        Ok(())
+    }
+
+    /// `lhs op rhs` for an equality or comparison `op`: the i8 truth value
+    /// (`None`, and nothing emitted, for any other operator).
+    pub(super) fn comparison(
+        &mut self,
+        op: BinaryOp,
+        lhs: &Expr,
+        rhs: &Expr,
+        e: &Expr,
+    ) -> Result<Option<CValue>, Unsupported> {
+        match op {
             BinaryOp::Eq | BinaryOp::Ne => {
+                let a = self.operand(lhs)?;
+                let b = self.operand(rhs)?;
                 let ty = if lhs.ty.is_optional() { rhs.ty.clone() } else { lhs.ty.clone() };
                 let ty = if matches!(ty, Ty::NoneLit) { lhs.ty.clone() } else { ty };
                 let is_none = |x: &Expr| matches!(x.kind, ExprKind::Const(Const::None));
@@ -101,29 +126,20 @@ impl BodyLowering<'_, '_, '_> {
                 } else {
                     self.equal(a, b, &ty, e.loc)?
                 };
-                let r = if op == BinaryOp::Ne {
+                Ok(Some(if op == BinaryOp::Ne {
                     let one = self.builder.ins().iconst(types::I8, 1);
                     self.builder.ins().bxor(r, one)
                 } else {
                     r
-                };
-                let w = self.builder.ins().uextend(types::I64, r);
-                self.store_words(dst, w, None);
-                None
+                }))
             }
             BinaryOp::Cmp(cop, kind) => {
-                let r = self.compare(cop, kind, a, b, e.loc)?;
-                let w = self.builder.ins().uextend(types::I64, r);
-                self.store_words(dst, w, None);
-                None
+                let a = self.operand(lhs)?;
+                let b = self.operand(rhs)?;
+                Ok(Some(self.compare(cop, kind, a, b, e.loc)?))
             }
-            BinaryOp::And | BinaryOp::Or => None,
-        };
-        if let Some(h) = h {
-            let status = self.call_two_to_cell(h, a, b, dst, ());
-            self.check_status(status, e.loc);
+            _ => Ok(None),
         }
-        Ok(())
     }
 
     /// Decimal (or Money) multiplication with an inline fast path: when both

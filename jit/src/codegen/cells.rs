@@ -3,7 +3,7 @@
 
 use canon_compiler::ir::Loc;
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind};
-use cranelift_codegen::ir::{FuncRef, Value as CValue};
+use cranelift_codegen::ir::{Block, BlockArg, FuncRef, Value as CValue};
 use cranelift_module::{FuncId, Module};
 
 use crate::cell::{Cell, CELL, TAG};
@@ -33,8 +33,11 @@ impl HelperCells {
 impl BodyLowering<'_, '_, '_> {
     // ------------------------------------------------------------ cells
 
+    /// The cell of local `slot`: a parameter's is the caller's argument
+    /// cell itself (read, never written: see [`BodyLowering::params`]).
     pub(super) fn local(&mut self, slot: u32) -> CValue {
-        self.builder.ins().iadd_imm_s(self.frame, i64::from(slot) * CELL as i64)
+        let base = if slot < self.params { self.inputs } else { self.frame };
+        self.builder.ins().iadd_imm_s(base, i64::from(slot) * CELL as i64)
     }
 
     pub(super) fn temp(&mut self) -> CValue {
@@ -197,28 +200,72 @@ impl BodyLowering<'_, '_, '_> {
     }
 
     /// Branches to a cold block that finalises the pending fault at `loc` and returns 2.
+    /// Every check of a body with its locations known at compile time
+    /// branches to one such block, the location its argument (see [`Exits`]).
     pub(super) fn check_status(&mut self, status: CValue, loc: Loc) {
-        let fault = self.builder.create_block();
+        if self.row_locs.is_some() {
+            let fault = self.builder.create_block();
+            let cont = self.builder.create_block();
+            self.builder.set_cold_block(fault);
+            self.builder.ins().brif(status, fault, &[], cont, &[]);
+            self.builder.switch_to_block(fault);
+            self.fault_at(loc);
+            let two = self.builder.ins().iconst(types::I32, 2);
+            self.builder.ins().return_(&[two]);
+            self.builder.switch_to_block(cont);
+            return;
+        }
+        let at = self.builder.ins().iconst(PTR, self.lowering.loc_id(loc).encode());
+        let fault = self.exit(Exit::Fault);
         let cont = self.builder.create_block();
-        self.builder.set_cold_block(fault);
-        self.builder.ins().brif(status, fault, &[], cont, &[]);
-        self.builder.switch_to_block(fault);
-        self.fault_at(loc);
-        let two = self.builder.ins().iconst(types::I32, 2);
-        self.builder.ins().return_(&[two]);
+        self.builder.ins().brif(status, fault, &[BlockArg::Value(at)], cont, &[]);
         self.builder.switch_to_block(cont);
     }
 
     /// A call to compiled code: a non-zero status means the fault is already final.
     pub(super) fn propagate(&mut self, status: CValue) {
-        let out = self.builder.create_block();
+        let out = self.exit(Exit::Out);
         let cont = self.builder.create_block();
-        self.builder.set_cold_block(out);
         self.builder.ins().brif(status, out, &[], cont, &[]);
-        self.builder.switch_to_block(out);
-        let two = self.builder.ins().iconst(types::I32, 2);
-        self.builder.ins().return_(&[two]);
         self.builder.switch_to_block(cont);
+    }
+
+    /// The body's shared exit `e`, made when first asked for; its code is
+    /// written by [`Self::finish_exits`] once the body is lowered.
+    fn exit(&mut self, e: Exit) -> Block {
+        let i = e as usize;
+        if let Some(Some(b)) = self.exits.blocks.get(i) {
+            return *b;
+        }
+        let b = self.builder.create_block();
+        self.builder.set_cold_block(b);
+        if e != Exit::Out {
+            self.builder.append_block_param(b, PTR);
+        }
+        if let Some(slot) = self.exits.blocks.get_mut(i) {
+            *slot = Some(b);
+        }
+        b
+    }
+
+    /// Writes the code of the shared exits the body branched to: finalise
+    /// the fault at the location passed (`Fault`), an integer overflow's
+    /// first (`Int`), and return 2.
+    pub(super) fn finish_exits(&mut self) {
+        for (i, b) in self.exits.blocks.into_iter().enumerate() {
+            let Some(b) = b else { continue };
+            self.builder.switch_to_block(b);
+            if i != Exit::Out as usize {
+                let at = self.builder.block_params(b).first().copied();
+                if i == Exit::Int as usize {
+                    self.call_effect(helpers::fault_int, ());
+                }
+                if let Some(at) = at {
+                    self.call_helper_with(helpers::fault_at.helper(), HelperCells::NONE, at);
+                }
+            }
+            self.ret(2);
+        }
     }
 
     pub(super) fn ret(&mut self, code: i64) {
@@ -227,14 +274,41 @@ impl BodyLowering<'_, '_, '_> {
     }
 
     pub(super) fn int_overflow_check(&mut self, of: CValue, loc: Loc) {
-        let fault = self.builder.create_block();
+        if self.row_locs.is_some() {
+            let fault = self.builder.create_block();
+            let cont = self.builder.create_block();
+            self.builder.set_cold_block(fault);
+            self.builder.ins().brif(of, fault, &[], cont, &[]);
+            self.builder.switch_to_block(fault);
+            self.call_effect(helpers::fault_int, ());
+            self.fault_at(loc);
+            self.ret(2);
+            self.builder.switch_to_block(cont);
+            return;
+        }
+        let at = self.builder.ins().iconst(PTR, self.lowering.loc_id(loc).encode());
+        let fault = self.exit(Exit::Int);
         let cont = self.builder.create_block();
-        self.builder.set_cold_block(fault);
-        self.builder.ins().brif(of, fault, &[], cont, &[]);
-        self.builder.switch_to_block(fault);
-        self.call_effect(helpers::fault_int, ());
-        self.fault_at(loc);
-        self.ret(2);
+        self.builder.ins().brif(of, fault, &[BlockArg::Value(at)], cont, &[]);
         self.builder.switch_to_block(cont);
     }
+}
+
+/// The exits a body's checks share: one cold block each, rather than a
+/// block with its own call and return per check (less code for Cranelift
+/// to compile and for the instruction cache to hold).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Exit {
+    /// Finalise the pending fault at the location passed, return 2.
+    Fault = 0,
+    /// An integer overflow at the location passed.
+    Int = 1,
+    /// The fault is final already (a called body's): return 2.
+    Out = 2,
+}
+
+/// The blocks of the [`Exit`]s a body has used, by `Exit as usize`.
+#[derive(Default)]
+pub(super) struct Exits {
+    blocks: [Option<Block>; 3],
 }

@@ -20,11 +20,7 @@ impl BodyLowering<'_, '_, '_> {
     // ------------------------------------------------------------ decisions
 
     pub(super) fn decision(&mut self, index: usize, d: &ir::DecisionDef) -> Result<(), Unsupported> {
-        for i in 0..d.params.len() {
-            let src = self.builder.ins().iadd_imm_s(self.inputs, (i * CELL) as i64);
-            let dst = self.local(i as u32);
-            self.copy_cell(src, dst);
-        }
+        self.params = d.params.len() as u32;
         let dst = self.result_or_meta;
         if d.rows.len() >= self.lowering.shared.decisions.min_rows() {
             return self.large(index, d, dst);
@@ -288,11 +284,7 @@ impl BodyLowering<'_, '_, '_> {
 
     /// An output function's parameters into the decision's locals.
     fn output_prologue(&mut self, d: &ir::DecisionDef) {
-        for i in 0..d.params.len() {
-            let src = self.builder.ins().iadd_imm_s(self.inputs, (i * CELL) as i64);
-            let dst = self.local(i as u32);
-            self.copy_cell(src, dst);
-        }
+        self.params = d.params.len() as u32;
     }
 
     /// The `u32` of row `r` in a table by row kept in the store (an i32).

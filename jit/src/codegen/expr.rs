@@ -16,6 +16,38 @@ use super::{BodyLowering, Unsupported};
 impl BodyLowering<'_, '_, '_> {
     // ------------------------------------------------------------ expressions
 
+    /// The address of a cell that holds `e`'s value already, when `e` is a
+    /// local, `meta` or a field of one (a chain of fields): nothing is
+    /// copied. `None`, and nothing emitted, for any other expression.
+    ///
+    /// The cell stays as it is while an expression that reads it is
+    /// evaluated: a local is written only by the statement or binding that
+    /// makes it (slots are never reused), and records are never changed
+    /// once built.
+    pub(super) fn place(&mut self, e: &Expr) -> Option<CValue> {
+        match &e.kind {
+            ExprKind::Local(s) => Some(self.local(*s)),
+            ExprKind::Meta => Some(self.result_or_meta),
+            ExprKind::Field { base, index } => {
+                let b = self.place(base)?;
+                let p = self.word0(b);
+                Some(self.builder.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64))
+            }
+            _ => None,
+        }
+    }
+
+    /// A cell holding `e`'s value, for code that only reads it: its
+    /// [`Self::place`], or a temporary it is evaluated into.
+    pub(super) fn operand(&mut self, e: &Expr) -> Result<CValue, Unsupported> {
+        if let Some(p) = self.place(e) {
+            return Ok(p);
+        }
+        let t = self.temp();
+        self.expr(e, t)?;
+        Ok(t)
+    }
+
     pub(super) fn expr(&mut self, e: &Expr, dst: CValue) -> Result<(), Unsupported> {
         match &e.kind {
             ExprKind::Const(c) => self.constant(c, &e.ty, dst),
@@ -28,15 +60,13 @@ impl BodyLowering<'_, '_, '_> {
                 self.copy_cell(p2, dst);
             }
             ExprKind::Field { base, index } => {
-                let t = self.temp();
-                self.expr(base, t)?;
+                let t = self.operand(base)?;
                 let p = self.word0(t);
                 let src = self.builder.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
                 self.copy_cell(src, dst);
             }
             ExprKind::OptField { base, index } => {
-                let t = self.temp();
-                self.expr(base, t)?;
+                let t = self.operand(base)?;
                 let tag = self.tag(t);
                 let some = self.builder.create_block();
                 let none = self.builder.create_block();
@@ -63,10 +93,10 @@ impl BodyLowering<'_, '_, '_> {
                 self.call_body(id, args, dst, e.loc)?;
             }
             ExprKind::Builtin { op: ir::Builtin::Distinct, args } => {
-                let t = self.temp();
-                if let Some(a) = args.first() {
-                    self.expr(a, t)?;
-                }
+                let t = match args.first() {
+                    Some(a) => self.operand(a)?,
+                    None => self.temp(),
+                };
                 let elem = match e.ty.strip() {
                     Ty::List(t) => (**t).clone(),
                     _ => Ty::Error,
@@ -78,8 +108,7 @@ impl BodyLowering<'_, '_, '_> {
             ExprKind::Builtin { op, args } => {
                 let mut cells = [None, None, None];
                 for (i, a) in args.iter().enumerate().take(3) {
-                    let t = self.temp();
-                    self.expr(a, t)?;
+                    let t = self.operand(a)?;
                     if let Some(slot) = cells.get_mut(i) {
                         *slot = Some(t);
                     }
@@ -95,10 +124,8 @@ impl BodyLowering<'_, '_, '_> {
             ExprKind::Aggregate { op, list, slot, body } => self.aggregate(*op, list, *slot, body, dst, e)?,
             ExprKind::Index { list, index } => {
                 // Inline: the element when 0 <= i < len (one unsigned comparison), else none.
-                let l = self.temp();
-                self.expr(list, l)?;
-                let i = self.temp();
-                self.expr(index, i)?;
+                let l = self.operand(list)?;
+                let i = self.operand(index)?;
                 let ptr = self.word0(l);
                 let len = self.load(types::I64, l, 8);
                 let iv = self.word0(i);
@@ -126,8 +153,7 @@ impl BodyLowering<'_, '_, '_> {
             ExprKind::Calendar { op, calendar, args } => {
                 let mut cells = [None, None, None];
                 for (i, a) in args.iter().enumerate().take(3) {
-                    let t = self.temp();
-                    self.expr(a, t)?;
+                    let t = self.operand(a)?;
                     if let Some(slot) = cells.get_mut(i) {
                         *slot = Some(t);
                     }
@@ -138,15 +164,13 @@ impl BodyLowering<'_, '_, '_> {
             }
             ExprKind::LookupAsOf { table, keys, at } => {
                 let arr = self.key_cells(keys)?;
-                let t = self.temp();
-                self.expr(at, t)?;
+                let t = self.operand(at)?;
                 let lookup = TableLookup { table: *table, keys: keys.len() as u32 };
                 let status = self.call_two_to_cell(helpers::lookup_as_of, arr, t, dst, lookup);
                 self.check_status(status, e.loc);
             }
             ExprKind::Unary { op, expr } => {
-                let t = self.temp();
-                self.expr(expr, t)?;
+                let t = self.operand(expr)?;
                 match op {
                     UnaryOp::Not => {
                         let v = self.load(types::I8, t, 0);
@@ -183,10 +207,8 @@ impl BodyLowering<'_, '_, '_> {
                 self.builder.switch_to_block(end);
             }
             ExprKind::In { value, list, negated } => {
-                let v = self.temp();
-                self.expr(value, v)?;
-                let l = self.temp();
-                self.expr(list, l)?;
+                let v = self.operand(value)?;
+                let l = self.operand(list)?;
                 let found = self.builder.declare_var(types::I8);
                 let z = self.builder.ins().iconst(types::I8, 0);
                 self.builder.def_var(found, z);
@@ -233,8 +255,7 @@ impl BodyLowering<'_, '_, '_> {
                 self.builder.switch_to_block(end);
             }
             ExprKind::Match { scrutinee, arms } => {
-                let sv = self.temp();
-                self.expr(scrutinee, sv)?;
+                let sv = self.operand(scrutinee)?;
                 let end = self.builder.create_block();
                 for (pats, body) in arms {
                     let m = self.pats_match(pats, sv, &scrutinee.ty)?;
@@ -285,8 +306,7 @@ impl BodyLowering<'_, '_, '_> {
                             cells.push((c, None, Ty::Text));
                         }
                         InterpPart::Expr(x) => {
-                            let t = self.temp();
-                            self.expr(x, t)?;
+                            let t = self.operand(x)?;
                             cells.push((Cell::none(), Some(t), x.ty.clone()));
                         }
                     }
@@ -308,8 +328,7 @@ impl BodyLowering<'_, '_, '_> {
                 self.call_to_cell(helpers::text_end, dst, ());
             }
             ExprKind::IntToDecimal(x) => {
-                let t = self.temp();
-                self.expr(x, t)?;
+                let t = self.operand(x)?;
                 self.call_one_to_cell(helpers::int_to_dec, t, dst, ());
             }
             ExprKind::Error => return Err(Unsupported("an expression with an error".into())),
@@ -439,8 +458,7 @@ impl BodyLowering<'_, '_, '_> {
         dst: CValue,
         e: &Expr,
     ) -> Result<(), Unsupported> {
-        let l = self.temp();
-        self.expr(list, l)?;
+        let l = self.operand(list)?;
         let var = self.local(slot);
         let x = self.temp();
         match op {

@@ -273,6 +273,7 @@ impl<'m> Lowering<'m> {
         let mut builder = FunctionBuilder::new(&mut contexts.code.func, &mut contexts.builder);
         let mut body = BodyLowering::begin(self, &mut builder, n_locals);
         lower(&mut body)?;
+        body.finish_exits();
         body.builder.seal_all_blocks();
         builder.finalize(target);
         self.define(id, &mut contexts.code)
@@ -323,6 +324,12 @@ pub(super) struct BodyLowering<'l, 'm, 'b> {
     /// In a function shared by the rows of a shape: the row's locations,
     /// read at run time (see [`RowLocs`]).
     pub(super) row_locs: Option<RowLocs>,
+    /// The exits its checks share.
+    pub(super) exits: super::cells::Exits,
+    /// Locals `0..params` are the body's inputs (a handler's event, a
+    /// function's or decision's arguments), read where the caller put them:
+    /// nothing writes a parameter, and the caller's cells outlive the call.
+    pub(super) params: u32,
 }
 
 /// Where the locations of the row being computed are: a fault (or a
@@ -364,6 +371,8 @@ impl<'l, 'm, 'b> BodyLowering<'l, 'm, 'b> {
             site: site.unwrap_or(zero),
             funcs: HashMap::new(),
             row_locs: None,
+            exits: Default::default(),
+            params: 0,
         };
         // Locals start as none.
         for i in 0..n_locals.max(1) {
@@ -377,20 +386,14 @@ impl<'l, 'm, 'b> BodyLowering<'l, 'm, 'b> {
 
     fn handler(&mut self, h: &ir::HandlerDef) -> Result<(), Unsupported> {
         // The event is local 0.
-        let event = self.local(0);
-        let inputs = self.inputs;
-        self.copy_cell(inputs, event);
+        self.params = 1;
         self.block(&h.body)?;
         self.ret(0);
         Ok(())
     }
 
     fn function(&mut self, d: &ir::FnDef) -> Result<(), Unsupported> {
-        for i in 0..d.params.len() {
-            let src = self.builder.ins().iadd_imm_s(self.inputs, (i * CELL) as i64);
-            let dst = self.local(i as u32);
-            self.copy_cell(src, dst);
-        }
+        self.params = d.params.len() as u32;
         for (slot, e) in &d.lets {
             let dst = self.local(*slot);
             self.expr(e, dst)?;

@@ -1,9 +1,9 @@
 //! Statements: bindings, checks, rejections, emits, branches and loops.
 
-use canon_compiler::ir::{self, Expr, Stmt};
+use canon_compiler::ir::{self, BinaryOp, Expr, ExprKind, Stmt, UnaryOp};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::Value as CValue;
-use cranelift_codegen::ir::{types, InstBuilder};
+use cranelift_codegen::ir::{types, BlockArg, InstBuilder};
 
 use crate::cell::CELL;
 use crate::rt::{helpers, EmitSite, RejectIndex, RejectSite, StateSite};
@@ -13,11 +13,7 @@ use super::{BodyLowering, Unsupported};
 impl BodyLowering<'_, '_, '_> {
     pub(super) fn reject(&mut self, r: &ir::RejectInfo) -> Result<(), Unsupported> {
         let msg = match &r.message {
-            Some(m) => {
-                let t = self.temp();
-                self.expr(m, t)?;
-                Some(t)
-            }
+            Some(m) => Some(self.operand(m)?),
             None => None,
         };
         let id = RejectIndex(self.lowering.shared.rejects.len() as u32);
@@ -27,17 +23,47 @@ impl BodyLowering<'_, '_, '_> {
     }
 
     /// Evaluates a Bool expression to an i8 truth value.
+    /// A comparison, `and`, `or` or `not` gives its value without writing
+    /// it into a cell first.
     pub(super) fn truth(&mut self, e: &Expr) -> Result<CValue, Unsupported> {
-        let t = self.temp();
-        self.expr(e, t)?;
+        match &e.kind {
+            ExprKind::Binary { op: op @ (BinaryOp::And | BinaryOp::Or), lhs, rhs } => {
+                // As `binary` reads them: the right side only when the left does not decide.
+                let a = self.truth(lhs)?;
+                let rest = self.builder.create_block();
+                let end = self.builder.create_block();
+                let r = self.builder.append_block_param(end, types::I8);
+                if *op == BinaryOp::And {
+                    self.builder.ins().brif(a, rest, &[], end, &[BlockArg::Value(a)]);
+                } else {
+                    self.builder.ins().brif(a, end, &[BlockArg::Value(a)], rest, &[]);
+                }
+                self.builder.switch_to_block(rest);
+                let b = self.truth(rhs)?;
+                self.builder.ins().jump(end, &[BlockArg::Value(b)]);
+                self.builder.switch_to_block(end);
+                return Ok(r);
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                if let Some(r) = self.comparison(*op, lhs, rhs, e)? {
+                    return Ok(r);
+                }
+            }
+            ExprKind::Unary { op: UnaryOp::Not, expr } => {
+                let v = self.truth(expr)?;
+                let one = self.builder.ins().iconst(types::I8, 1);
+                return Ok(self.builder.ins().bxor(v, one));
+            }
+            _ => {}
+        }
+        let t = self.operand(e)?;
         Ok(self.load(types::I8, t, 0))
     }
 
     pub(super) fn stmt(&mut self, s: &Stmt) -> Result<(), Unsupported> {
         match s {
             Stmt::Put { state, value, loc } => {
-                let t = self.temp();
-                self.expr(value, t)?;
+                let t = self.operand(value)?;
                 let site = StateSite { state: *state, keys: Vec::new(), fields: Vec::new(), loc: *loc };
                 let site = self.lowering.state_site(site);
                 let status = self.call_takes_one(helpers::state_put, t, site);
@@ -102,8 +128,7 @@ impl BodyLowering<'_, '_, '_> {
                 self.builder.switch_to_block(dead);
             }
             Stmt::Emit { dest, value } => {
-                let t = self.temp();
-                self.expr(value, t)?;
+                let t = self.operand(value)?;
                 let value_at = self.lowering.loc_id(value.loc);
                 self.call_takes_one(helpers::emit, t, EmitSite { destination: *dest, value_at });
             }
@@ -126,8 +151,7 @@ impl BodyLowering<'_, '_, '_> {
                 self.builder.switch_to_block(end);
             }
             Stmt::Match { scrutinee, arms } => {
-                let sv = self.temp();
-                self.expr(scrutinee, sv)?;
+                let sv = self.operand(scrutinee)?;
                 let end = self.builder.create_block();
                 for (pats, body) in arms {
                     let m = self.pats_match(pats, sv, &scrutinee.ty)?;
@@ -143,8 +167,7 @@ impl BodyLowering<'_, '_, '_> {
                 self.builder.switch_to_block(end);
             }
             Stmt::For { slot, index, list, body } => {
-                let lv = self.temp();
-                self.expr(list, lv)?;
+                let lv = self.operand(list)?;
                 let var = self.local(*slot);
                 let at = index.map(|i| self.local(i));
                 self.each_indexed(lv, var, at, |f| f.block(body))?;
