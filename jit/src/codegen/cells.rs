@@ -71,7 +71,7 @@ impl BodyLowering<'_, '_, '_> {
     }
 
     pub(super) fn store_none(&mut self, p: CValue) {
-        let z = self.builder.ins().iconst(types::I64, 0);
+        let z = self.zero;
         for w in 0..4 {
             self.store(z, p, w * 8);
         }
@@ -79,8 +79,7 @@ impl BodyLowering<'_, '_, '_> {
 
     /// Writes a whole cell from words (word 3 holds the tag).
     pub(super) fn store_words(&mut self, p: CValue, w0: CValue, w1: Option<CValue>) {
-        let z = self.builder.ins().iconst(types::I64, 0);
-        let one = self.builder.ins().iconst(types::I64, 1);
+        let (z, one) = (self.zero, self.one);
         self.store(w0, p, 0);
         self.store(w1.unwrap_or(z), p, 8);
         self.store(z, p, 16);
@@ -123,7 +122,7 @@ impl BodyLowering<'_, '_, '_> {
     /// [`Self::call_helper`] with `aux` a value computed at run time.
     fn call_helper_with(&mut self, h: Helper, cells: HelperCells, auxv: CValue) -> CValue {
         let id = self.lowering.helpers.get(&h).copied();
-        let z = self.builder.ins().iconst(PTR, 0);
+        let z = self.zero;
         let HelperCells { a, b, c, dst } = cells;
         let call_args = [self.ctx, a.unwrap_or(z), b.unwrap_or(z), c.unwrap_or(z), dst.unwrap_or(z), auxv];
         let Some(id) = id else { return self.builder.ins().iconst(types::I32, 1) };

@@ -738,9 +738,8 @@ impl BodyLowering<'_, '_, '_> {
             CellTest::In { values, negated } => {
                 let mut acc = self.builder.ins().iconst(types::I8, 0);
                 for c in values {
-                    let t = self.temp();
                     let cty = if matches!(c, Const::None) { Ty::NoneLit } else { ty.strip().clone() };
-                    self.constant(c, &cty, t);
+                    let t = self.const_operand(c, &cty);
                     let m = self.equal(v, t, ty, loc)?;
                     acc = self.builder.ins().bor(acc, m);
                 }
@@ -753,8 +752,7 @@ impl BodyLowering<'_, '_, '_> {
             }
             CellTest::Cmp { op, value, kind } => {
                 self.present_or(v, next);
-                let t = self.temp();
-                self.constant(value, ty.strip(), t);
+                let t = self.const_operand(value, ty.strip());
                 self.compare(*op, *kind, v, t, loc)?
             }
             CellTest::CmpParam { op, param, kind } => {
@@ -765,15 +763,13 @@ impl BodyLowering<'_, '_, '_> {
             }
             CellTest::Range { lo, lo_closed, hi, hi_closed, kind } => {
                 self.present_or(v, next);
-                let tl = self.temp();
-                self.constant(lo, ty.strip(), tl);
+                let tl = self.const_operand(lo, ty.strip());
                 let lop = if *lo_closed { CmpOp::Ge } else { CmpOp::Gt };
                 let a = self.compare(lop, *kind, v, tl, loc)?;
                 let mid = self.builder.create_block();
                 self.builder.ins().brif(a, mid, &[], next, &[]);
                 self.builder.switch_to_block(mid);
-                let th = self.temp();
-                self.constant(hi, ty.strip(), th);
+                let th = self.const_operand(hi, ty.strip());
                 let hop = if *hi_closed { CmpOp::Le } else { CmpOp::Lt };
                 self.compare(hop, *kind, v, th, loc)?
             }

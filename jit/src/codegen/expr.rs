@@ -11,7 +11,7 @@ use cranelift_module::FuncId;
 use crate::cell::{Cell, CELL};
 use crate::rt::{helpers, BuiltinIndex, CalendarCall, CellCount, SortSpec, StateSite, TableLookup};
 
-use super::{BodyLowering, Unsupported};
+use super::{BodyLowering, Unsupported, PTR};
 
 impl BodyLowering<'_, '_, '_> {
     // ------------------------------------------------------------ expressions
@@ -42,6 +42,9 @@ impl BodyLowering<'_, '_, '_> {
     pub(super) fn operand(&mut self, e: &Expr) -> Result<CValue, Unsupported> {
         if let Some(p) = self.place(e) {
             return Ok(p);
+        }
+        if let ExprKind::Const(c) = &e.kind {
+            return Ok(self.const_operand(c, &e.ty));
         }
         let t = self.temp();
         self.expr(e, t)?;
@@ -359,6 +362,16 @@ impl BodyLowering<'_, '_, '_> {
         Ok(arr)
     }
 
+    /// A constant cell for code that only reads it: kept once in the store,
+    /// its address (no stores to a temporary).
+    pub(super) fn const_operand(&mut self, c: &Const, ty: &Ty) -> CValue {
+        let pkg = self.lowering.shared.pkg.clone();
+        let v = canon_runtime::interp::const_value(c);
+        let cell = self.lowering.shared.store.cell_of(&pkg, ty, &v);
+        let at = self.lowering.const_cell(cell);
+        self.builder.ins().iconst(PTR, at as i64)
+    }
+
     pub(super) fn constant(&mut self, c: &Const, ty: &Ty, dst: CValue) {
         let pkg = self.lowering.shared.pkg.clone();
         let v = canon_runtime::interp::const_value(c);
@@ -438,9 +451,8 @@ impl BodyLowering<'_, '_, '_> {
             let m = match p {
                 Pat::Wildcard => self.builder.ins().iconst(types::I8, 1),
                 Pat::Const(c) => {
-                    let t = self.temp();
                     let cty = if matches!(c, Const::None) { Ty::NoneLit } else { ty.strip().clone() };
-                    self.constant(c, &cty, t);
+                    let t = self.const_operand(c, &cty);
                     self.equal(v, t, ty, Loc::default())?
                 }
             };

@@ -85,6 +85,8 @@ pub struct Lowering<'m> {
     pub compiled: Compiled,
     type_ids: HashMap<Ty, TypeIndex>,
     loc_ids: HashMap<Loc, LocIndex>,
+    /// Constant cells kept in the store, by their words: their addresses.
+    consts: HashMap<[u64; 4], usize>,
 }
 
 impl<'m> Lowering<'m> {
@@ -114,7 +116,15 @@ impl<'m> Lowering<'m> {
             decisions: declare("decision", pkg.decisions.len())?,
             outputs: HashMap::new(),
         };
-        Ok(Lowering { module, shared, helpers, compiled, type_ids: HashMap::new(), loc_ids: HashMap::new() })
+        Ok(Lowering {
+            module,
+            shared,
+            helpers,
+            compiled,
+            type_ids: HashMap::new(),
+            loc_ids: HashMap::new(),
+            consts: HashMap::new(),
+        })
     }
 
     pub(super) fn type_id(&mut self, ty: &Ty) -> TypeIndex {
@@ -125,6 +135,17 @@ impl<'m> Lowering<'m> {
         self.shared.types.push(ty.clone());
         self.type_ids.insert(ty.clone(), i);
         i
+    }
+
+    /// The address of a constant cell kept in the store (one per distinct
+    /// cell): code that only reads a constant reads it there.
+    pub(super) fn const_cell(&mut self, cell: crate::cell::Cell) -> usize {
+        if let Some(at) = self.consts.get(&cell.words) {
+            return *at;
+        }
+        let at = self.shared.store.keep_cells(vec![cell]);
+        self.consts.insert(cell.words, at);
+        at
     }
 
     pub(super) fn loc_id(&mut self, loc: Loc) -> LocIndex {
@@ -330,6 +351,10 @@ pub(super) struct BodyLowering<'l, 'm, 'b> {
     /// function's or decision's arguments), read where the caller put them:
     /// nothing writes a parameter, and the caller's cells outlive the call.
     pub(super) params: u32,
+    /// The 64-bit 0 and 1, made once in the entry block (Cranelift emits a
+    /// constant where it is used, so sharing them costs no register).
+    pub(super) zero: CValue,
+    pub(super) one: CValue,
 }
 
 /// Where the locations of the row being computed are: a fault (or a
@@ -361,6 +386,7 @@ impl<'l, 'm, 'b> BodyLowering<'l, 'm, 'b> {
         ));
         let frame = builder.ins().stack_addr(PTR, slot, 0);
         let zero = builder.ins().iconst(PTR, 0);
+        let one = builder.ins().iconst(PTR, 1);
         let mut f = BodyLowering {
             lowering,
             builder,
@@ -373,6 +399,8 @@ impl<'l, 'm, 'b> BodyLowering<'l, 'm, 'b> {
             row_locs: None,
             exits: Default::default(),
             params: 0,
+            zero,
+            one,
         };
         // Locals start as none.
         for i in 0..n_locals.max(1) {
