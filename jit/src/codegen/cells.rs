@@ -202,22 +202,28 @@ impl BodyLowering<'_, '_, '_> {
     /// Every check of a body with its locations known at compile time
     /// branches to one such block, the location its argument (see [`Exits`]).
     pub(super) fn check_status(&mut self, status: CValue, loc: Loc) {
-        if self.row_locs.is_some() {
-            let fault = self.builder.create_block();
-            let cont = self.builder.create_block();
-            self.builder.set_cold_block(fault);
-            self.builder.ins().brif(status, fault, &[], cont, &[]);
-            self.builder.switch_to_block(fault);
-            self.fault_at(loc);
-            let two = self.builder.ins().iconst(types::I32, 2);
-            self.builder.ins().return_(&[two]);
-            self.builder.switch_to_block(cont);
-            return;
-        }
-        let at = self.builder.ins().iconst(PTR, self.lowering.loc_id(loc).encode());
-        let fault = self.exit(Exit::Fault);
+        self.fault_branch(status, loc, Exit::Fault);
+    }
+
+    /// When `cond`, the fault `kind` (`Fault` or `Int`) at `loc`.
+    fn fault_branch(&mut self, cond: CValue, loc: Loc, kind: Exit) {
         let cont = self.builder.create_block();
-        self.builder.ins().brif(status, fault, &[BlockArg::Value(at)], cont, &[]);
+        if self.row_locs.is_some() {
+            // The location is read from the row at run time: a block of its own.
+            let fault = self.builder.create_block();
+            self.builder.set_cold_block(fault);
+            self.builder.ins().brif(cond, fault, &[], cont, &[]);
+            self.builder.switch_to_block(fault);
+            if kind == Exit::Int {
+                self.call_effect(helpers::fault_int, ());
+            }
+            self.fault_at(loc);
+            self.ret(2);
+        } else {
+            let at = self.builder.ins().iconst(PTR, self.lowering.loc_id(loc).encode());
+            let fault = self.exit(kind);
+            self.builder.ins().brif(cond, fault, &[BlockArg::Value(at)], cont, &[]);
+        }
         self.builder.switch_to_block(cont);
     }
 
@@ -273,23 +279,7 @@ impl BodyLowering<'_, '_, '_> {
     }
 
     pub(super) fn int_overflow_check(&mut self, of: CValue, loc: Loc) {
-        if self.row_locs.is_some() {
-            let fault = self.builder.create_block();
-            let cont = self.builder.create_block();
-            self.builder.set_cold_block(fault);
-            self.builder.ins().brif(of, fault, &[], cont, &[]);
-            self.builder.switch_to_block(fault);
-            self.call_effect(helpers::fault_int, ());
-            self.fault_at(loc);
-            self.ret(2);
-            self.builder.switch_to_block(cont);
-            return;
-        }
-        let at = self.builder.ins().iconst(PTR, self.lowering.loc_id(loc).encode());
-        let fault = self.exit(Exit::Int);
-        let cont = self.builder.create_block();
-        self.builder.ins().brif(of, fault, &[BlockArg::Value(at)], cont, &[]);
-        self.builder.switch_to_block(cont);
+        self.fault_branch(of, loc, Exit::Int);
     }
 }
 
