@@ -97,8 +97,12 @@ pub struct DatedCell {
 #[derive(Default)]
 pub struct Store {
     cells: Vec<Box<[Cell]>>,
-    texts: Vec<Box<str>>,
     words: Vec<Box<[u32]>>,
+    /// The texts and record and list cells of owned values (a table's
+    /// rows, constants): never reset, so what it holds stays where it is.
+    owned: Bump,
+    /// Where `cell_of` builds a value before owning it, reset each time.
+    scratch: Bump,
 }
 
 impl Store {
@@ -119,10 +123,14 @@ impl Store {
     }
 
     pub fn cell_of(&mut self, pkg: &ir::Package, ty: &Ty, v: &Value) -> Cell {
-        // Build in a scratch arena, then copy into owned boxes.
-        let arena = Bump::new();
-        let c = to_cell(pkg, &arena, ty, v);
-        self.own(pkg, ty, &c)
+        // Build in the scratch arena, then copy into the owned one (a
+        // 2,000-row table cost a fresh arena and a box per text and row).
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.reset();
+        let c = to_cell(pkg, &scratch, ty, v);
+        let owned = self.own(pkg, ty, &c);
+        self.scratch = scratch;
+        owned
     }
 
     /// Deep-copies a cell (and what it points to) into owned memory.
@@ -133,10 +141,8 @@ impl Store {
         match ty.strip() {
             Ty::Text => {
                 // SAFETY: `c` was just built by `to_cell` from a live value.
-                let s: Box<str> = Box::from(unsafe { c.text() });
-                let cell = Cell::from_text(&s, canon_runtime::encode::is_plain(&s));
-                self.texts.push(s);
-                cell
+                let s: &str = self.owned.alloc_str(unsafe { c.text() });
+                Cell::from_text(s, canon_runtime::encode::is_plain(s))
             }
             Ty::Record(r) => {
                 let Some(def) = pkg.record(*r) else { return Cell::none() };
@@ -144,19 +150,15 @@ impl Store {
                 let src = unsafe { c.cells(def.fields.len()) };
                 let owned: Vec<Cell> =
                     def.fields.iter().zip(src.iter()).map(|(f, x)| self.own(pkg, &f.ty, x)).collect();
-                let b = owned.into_boxed_slice();
-                let cell = Cell::from_parts(b.as_ptr() as usize, 0);
-                self.cells.push(b);
-                cell
+                let b = self.owned.alloc_slice_copy(&owned);
+                Cell::from_parts(b.as_ptr() as usize, 0)
             }
             Ty::List(elem) => {
                 // SAFETY: as above.
                 let src = unsafe { c.cells(c.len()) };
                 let owned: Vec<Cell> = src.iter().map(|x| self.own(pkg, elem, x)).collect();
-                let b = owned.into_boxed_slice();
-                let cell = Cell::from_parts(b.as_ptr() as usize, b.len());
-                self.cells.push(b);
-                cell
+                let b = self.owned.alloc_slice_copy(&owned);
+                Cell::from_parts(b.as_ptr() as usize, b.len())
             }
             _ => *c,
         }

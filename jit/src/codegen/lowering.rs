@@ -402,7 +402,9 @@ impl<'l, 'm, 'b> BodyLowering<'l, 'm, 'b> {
             zero,
             one,
         };
-        // Locals start as none.
+        // Locals start as none. `params` is still 0 here, so this writes
+        // the frame, never the caller's argument cells.
+        debug_assert_eq!(f.params, 0);
         for i in 0..n_locals.max(1) {
             let a = f.local(i);
             f.store_none(a);
