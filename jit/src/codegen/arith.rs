@@ -19,26 +19,9 @@ impl BodyLowering<'_, '_, '_> {
         dst: CValue,
         e: &Expr,
     ) -> Result<(), Unsupported> {
-        match op {
-            BinaryOp::And | BinaryOp::Or => {
-                self.expr(lhs, dst)?;
-                let a = self.load(types::I8, dst, 0);
-                let rest = self.builder.create_block();
-                let end = self.builder.create_block();
-                if op == BinaryOp::And {
-                    self.builder.ins().brif(a, rest, &[], end, &[]);
-                } else {
-                    self.builder.ins().brif(a, end, &[], rest, &[]);
-                }
-                self.builder.switch_to_block(rest);
-                self.expr(rhs, dst)?;
-                self.builder.ins().jump(end, &[]);
-                self.builder.switch_to_block(end);
-                return Ok(());
-            }
-            _ => {}
-        }
-        if let Some(r) = self.comparison(op, lhs, rhs, e)? {
+        if matches!(op, BinaryOp::And | BinaryOp::Or | BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Cmp(..)) {
+            // A truth value (`truth` short-circuits `and` and `or`), as a Bool cell.
+            let r = self.truth(e)?;
             let w = self.builder.ins().uextend(types::I64, r);
             self.store_words(dst, w, None);
             return Ok(());

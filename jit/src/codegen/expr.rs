@@ -30,11 +30,16 @@ impl BodyLowering<'_, '_, '_> {
             ExprKind::Meta => Some(self.result_or_meta),
             ExprKind::Field { base, index } => {
                 let b = self.place(base)?;
-                let p = self.word0(b);
-                Some(self.builder.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64))
+                Some(self.field_of(b, *index))
             }
             _ => None,
         }
+    }
+
+    /// The cell of field `index` of the record in cell `rec`.
+    fn field_of(&mut self, rec: CValue, index: u32) -> CValue {
+        let p = self.word0(rec);
+        self.builder.ins().iadd_imm_s(p, i64::from(index) * CELL as i64)
     }
 
     /// A cell holding `e`'s value, for code that only reads it: its
@@ -64,8 +69,7 @@ impl BodyLowering<'_, '_, '_> {
             }
             ExprKind::Field { base, index } => {
                 let t = self.operand(base)?;
-                let p = self.word0(t);
-                let src = self.builder.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
+                let src = self.field_of(t, *index);
                 self.copy_cell(src, dst);
             }
             ExprKind::OptField { base, index } => {
@@ -76,8 +80,7 @@ impl BodyLowering<'_, '_, '_> {
                 let end = self.builder.create_block();
                 self.builder.ins().brif(tag, some, &[], none, &[]);
                 self.builder.switch_to_block(some);
-                let p = self.word0(t);
-                let src = self.builder.ins().iadd_imm_s(p, i64::from(*index) * CELL as i64);
+                let src = self.field_of(t, *index);
                 self.copy_cell(src, dst);
                 self.builder.ins().jump(end, &[]);
                 self.builder.switch_to_block(none);
