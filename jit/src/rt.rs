@@ -1646,8 +1646,8 @@ fn write_state(ctx: &mut Ctx<'_>, id: ir::StateId, key: state::Key, after: Optio
         t.push(TraceEvent::Write {
             state: def.name.clone(),
             key: state::describe_key(pkg, def, &key),
-            before: before.as_ref().map(|v| state::record_json(pkg, def, v)),
-            after: after.as_ref().map(|v| state::record_json(pkg, def, v)),
+            before: before.as_ref().map(|v| state::record_json_named(pkg, &shared.names, def, v)),
+            after: after.as_ref().map(|v| state::record_json_named(pkg, &shared.names, def, v)),
             at: pkg.loc_string(loc),
         });
     }

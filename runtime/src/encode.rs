@@ -226,6 +226,16 @@ impl Names {
 
 /// Appends the JSON form of `v`, a value of type `ty`.
 pub fn value(out: &mut String, pkg: &ir::Package, ty: &Ty, v: &Value) {
+    value_in(out, pkg, None, ty, v)
+}
+
+/// [`value`], the keys of records and the wire names of enums taken from
+/// `names` (escaped once) rather than escaped at each write: the same text.
+pub fn value_named(out: &mut String, pkg: &ir::Package, names: &Names, ty: &Ty, v: &Value) {
+    value_in(out, pkg, Some(names), ty, v)
+}
+
+fn value_in(out: &mut String, pkg: &ir::Package, names: Option<&Names>, ty: &Ty, v: &Value) {
     match (v, ty) {
         (Value::None, _) => out.push_str("null"),
         (Value::Bool(b), _) => out.push_str(if *b { "true" } else { "false" }),
@@ -264,41 +274,56 @@ pub fn value(out: &mut String, pkg: &ir::Package, ty: &Ty, v: &Value) {
             out.push('"');
         }
         (Value::Enum(i), t) => {
-            let wire = match t.strip() {
-                Ty::Enum(e) => pkg.enum_def(*e).and_then(|d| d.variants.get(*i as usize)).map(|v| v.wire.as_str()),
+            let e = match t.strip() {
+                Ty::Enum(e) => Some(*e),
                 _ => None,
             };
-            json_str(out, wire.unwrap_or(""));
+            match (names, e) {
+                (Some(names), Some(e)) => out.push_str(names.variant(e, *i)),
+                _ => {
+                    let wire = e.and_then(|e| pkg.enum_def(e)).and_then(|d| d.variants.get(*i as usize));
+                    json_str(out, wire.map(|v| v.wire.as_str()).unwrap_or(""));
+                }
+            }
         }
         (Value::Record(fields), t) => {
-            let def = match t.strip() {
-                Ty::Record(r) => pkg.record(*r),
-                _ => None,
+            let (def, keys) = match t.strip() {
+                Ty::Record(r) => (pkg.record(*r), names.map(|n| n.fields(*r))),
+                _ => (None, None),
             };
-            out.push('{');
-            if let Some(def) = def {
-                for (i, (f, v)) in def.fields.iter().zip(fields.iter()).enumerate() {
-                    if i > 0 {
-                        out.push(',');
+            match def {
+                Some(def) => {
+                    let keys = keys.filter(|k| k.len() == def.fields.len());
+                    for (i, (f, v)) in def.fields.iter().zip(fields.iter()).enumerate() {
+                        match keys.and_then(|k| k.get(i)) {
+                            Some(key) => out.push_str(key),
+                            None => {
+                                out.push(if i > 0 { ',' } else { '{' });
+                                json_str(out, &f.wire);
+                                out.push(':');
+                            }
+                        }
+                        value_in(out, pkg, names, &f.ty, v);
                     }
-                    json_str(out, &f.wire);
-                    out.push(':');
-                    value(out, pkg, &f.ty, v);
+                    if def.fields.is_empty() || fields.is_empty() {
+                        out.push('{');
+                    }
                 }
+                None => out.push('{'),
             }
             out.push('}');
         }
         (Value::List(items), t) => {
             let elem = match t.strip() {
-                Ty::List(e) => (**e).clone(),
-                _ => Ty::Error,
+                Ty::List(e) => &**e,
+                _ => &Ty::Error,
             };
             out.push('[');
             for (i, v) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                value(out, pkg, &elem, v);
+                value_in(out, pkg, names, elem, v);
             }
             out.push(']');
         }

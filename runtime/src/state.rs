@@ -108,6 +108,13 @@ pub fn record_json(pkg: &ir::Package, def: &ir::StateDef, record: &Value) -> Str
     s
 }
 
+/// [`record_json`] with the package's names escaped once (`encode::Names`).
+pub fn record_json_named(pkg: &ir::Package, names: &encode::Names, def: &ir::StateDef, record: &Value) -> String {
+    let mut s = String::with_capacity(256);
+    encode::value_named(&mut s, pkg, names, &Ty::Record(def.record), record);
+    s
+}
+
 /// A key as a JSON array of its fields' values (the snapshot's `key`).
 pub fn key_json(pkg: &ir::Package, def: &ir::StateDef, record: &Value) -> String {
     let mut s = String::from("[");
