@@ -144,6 +144,35 @@ fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// The first `"` or `\\` of `b` at or after `j` (`b.len()` when there is
+/// none). Strings are short, as a rule, so not memchr's setup: eight bytes
+/// at a time in a word (a byte equal to `c` is a zero byte of `x ^ c…c`,
+/// and the lowest lane `(y - 0x01…01) & !y & 0x80…80` marks is the first
+/// zero byte: its false positives are only above a true one).
+fn string_stop(b: &[u8], mut j: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while let Some(w) = b.get(j..j + 8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let x = u64::from_le_bytes(a);
+        let q = x ^ (LO * u64::from(b'"'));
+        let s = x ^ (LO * u64::from(b'\\'));
+        let m = ((q.wrapping_sub(LO) & !q) | (s.wrapping_sub(LO) & !s)) & HI;
+        if m != 0 {
+            return j + (m.trailing_zeros() / 8) as usize;
+        }
+        j += 8;
+    }
+    while let Some(&c) = b.get(j) {
+        if c == b'"' || c == b'\\' {
+            return j;
+        }
+        j += 1;
+    }
+    j
+}
+
 impl Split {
     /// Splits `text`; `false` when it cannot be (see the module's documentation).
     pub fn split(&mut self, text: &str) -> bool {
@@ -158,13 +187,12 @@ impl Split {
             if c == b'"' {
                 let start = i + 1;
                 let mut j = start;
-                // Strings are short, as a rule: byte by byte, not memchr's setup.
                 loop {
+                    j = string_stop(b, j);
                     match b.get(j) {
                         None => return false,
                         Some(b'"') => break,
-                        Some(b'\\') => j += 2,
-                        Some(_) => j += 1,
+                        Some(_) => j += 2,
                     }
                 }
                 let mut k = j + 1;
@@ -613,6 +641,7 @@ pub fn trace_json(b: &[u8], shapes: &dyn Fn(i64) -> Option<String>) -> Option<Js
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use proptest::strategy::Just;
     use std::collections::HashMap;
 
     type Known = std::rc::Rc<std::cell::RefCell<HashMap<i64, String>>>;
@@ -701,6 +730,18 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn a_string_stops_where_a_byte_at_a_time_scan_stops(
+            b in proptest::collection::vec(proptest::prop_oneof![
+                Just(b'"'), Just(b'\\'), Just(0x80u8), Just(0x01u8), Just(0xFFu8), proptest::num::u8::ANY
+            ], 0..40),
+            from in 0usize..42,
+        ) {
+            let want = b.iter().enumerate().skip(from).find(|(_, &c)| c == b'"' || c == b'\\').map(|(i, _)| i);
+            let got = string_stop(&b, from);
+            proptest::prop_assert_eq!(want.unwrap_or(b.len().max(from)), got);
+        }
+
         #[test]
         fn scalars_near_the_forms_read_back_byte_for_byte(
             a in "-?[0-9]{0,20}(\\.[0-9]{0,20})?",
