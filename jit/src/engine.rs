@@ -10,7 +10,7 @@ use std::time::Instant;
 use canon_compiler::ir;
 use canon_compiler::types::{Ty, ENVELOPE};
 use canon_runtime::engine::{decode_line, Decoded, OutcomeHead, Ready};
-use canon_runtime::outcome::TraceEvent;
+use canon_runtime::outcome::{TraceEvent, WriteRecords};
 use canon_runtime::state::{NoState, StateView, Txn, Write};
 use canon_runtime::{Outcome, Status, Tables};
 use cranelift_codegen::settings::{self, Configurable};
@@ -238,7 +238,7 @@ impl JitEngine {
     /// As [`JitEngine::evaluate_traced`], against `state` (the lineage shows
     /// its reads and writes).
     pub fn evaluate_traced_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> (Outcome, Vec<TraceEvent>) {
-        if let Some((o, _, t)) = self.fast_traced(line_no, line, false, true, state) {
+        if let Some((o, _, t)) = self.fast_traced(line_no, line, false, true, state, None) {
             return (o, t);
         }
         match decode_line(&self.shared.pkg, line_no, line) {
@@ -249,6 +249,31 @@ impl JitEngine {
                 (o, trace)
             }
         }
+    }
+
+    /// The package's field keys, variants and destinations as JSON text.
+    pub fn names(&self) -> &canon_runtime::encode::Names {
+        &self.shared.names
+    }
+
+    /// As [`JitEngine::evaluate_traced_in`], the records of the lineage's
+    /// `write` steps as values, one per step (`WriteRecords`; the steps
+    /// then carry no JSON text), for a caller that packs them itself. A line
+    /// the one-pass decoder does not read is evaluated as
+    /// `evaluate_traced_in` evaluates it: its steps carry the text, and
+    /// there are no values.
+    pub fn evaluate_lineage_in(
+        &self,
+        line_no: u64,
+        line: &str,
+        state: &dyn StateView,
+    ) -> (Outcome, Vec<TraceEvent>, Vec<WriteRecords>) {
+        let mut records = Vec::new();
+        if let Some((o, _, t)) = self.fast_traced(line_no, line, false, true, state, Some(&mut records)) {
+            return (o, t, records);
+        }
+        let (o, t) = self.evaluate_traced_in(line_no, line, state);
+        (o, t, Vec::new())
     }
 
     /// Runs handler `handler` on an event and meta already in native cells,
@@ -273,7 +298,7 @@ impl JitEngine {
 
     /// As [`JitEngine::evaluate_traced_encoded`], against `state`.
     pub fn evaluate_traced_encoded_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Traced {
-        if let Some(r) = self.fast_traced(line_no, line, true, true, state) {
+        if let Some(r) = self.fast_traced(line_no, line, true, true, state, None) {
             return r;
         }
         let (mut o, t) = self.evaluate_traced_in(line_no, line, state);
@@ -295,7 +320,7 @@ impl JitEngine {
     /// one-pass decoder into cells that `canon run` takes, when the line
     /// allows it: what `canon diff` compares, without encoding the records.
     pub fn evaluate_fast_in(&self, line_no: u64, line: &str, state: &dyn StateView) -> Outcome {
-        if let Some((o, _, _)) = self.fast_traced(line_no, line, false, false, state) {
+        if let Some((o, _, _)) = self.fast_traced(line_no, line, false, false, state, None) {
             return o;
         }
         self.evaluate_in(line_no, line, state)
@@ -303,7 +328,8 @@ impl JitEngine {
 
     /// [`JitEngine::evaluate_traced`] through the one-pass decoder into
     /// cells, the records as values or (`encoded`) as JSON text, the
-    /// lineage when `traced`; `None` sends the line to the shared decoder.
+    /// lineage when `traced` (the records of its writes as values into
+    /// `records`, when given); `None` sends the line to the shared decoder.
     fn fast_traced(
         &self,
         line_no: u64,
@@ -311,12 +337,14 @@ impl JitEngine {
         encoded: bool,
         traced: bool,
         state: &dyn StateView,
+        records_out: Option<&mut Vec<WriteRecords>>,
     ) -> Option<Traced> {
         let pkg = &self.shared.pkg;
         // Declared before the context, which borrows it.
         let txn = Txn::new(state);
         let mut ctx = self.context(&txn);
         ctx.trace = traced.then(Vec::new);
+        ctx.write_records = (traced && records_out.is_some()).then(Vec::new);
         // Text cells of `ev` may point into `line`, which outlives `ctx`.
         let ev = crate::native::decode_event(pkg, &self.shared.names, &ctx.arena, line)?;
         let fptr = *self.code.handlers.get(ev.handler)?;
@@ -345,6 +373,9 @@ impl JitEngine {
         }
         let rejections = std::mem::take(&mut ctx.rejections);
         let trace = ctx.trace.take().unwrap_or_default();
+        if let (Some(out), Some(r)) = (records_out, ctx.write_records.take()) {
+            *out = r;
+        }
         drop(ctx);
         let outcome = Outcome {
             line: line_no,

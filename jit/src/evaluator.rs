@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use canon_compiler::ir;
 use canon_compiler::types::Ty;
-use canon_runtime::outcome::TraceEvent;
+use canon_runtime::outcome::{TraceEvent, WriteRecords};
 use canon_runtime::state::{NoState, StateView, Write};
 use canon_runtime::{encode, Engine, Outcome, Tables};
 
@@ -100,6 +100,33 @@ impl Evaluator {
         match self {
             Evaluator::Interp(e) => e.evaluate_traced_in(line_no, line, state),
             Evaluator::Jit(j) => j.evaluate_traced_in(line_no, line, state),
+        }
+    }
+
+    /// As [`Evaluator::evaluate_traced_in`], the records of the lineage's
+    /// `write` steps as values when the engine gives them
+    /// (`JitEngine::evaluate_lineage_in`): one per step, the steps without
+    /// their text. Empty when the steps carry the text (the interpreter).
+    pub fn evaluate_lineage_in(
+        &self,
+        line_no: u64,
+        line: &str,
+        state: &dyn StateView,
+    ) -> (Outcome, Vec<TraceEvent>, Vec<WriteRecords>) {
+        match self {
+            Evaluator::Interp(e) => {
+                let (o, t) = e.evaluate_traced_in(line_no, line, state);
+                (o, t, Vec::new())
+            }
+            Evaluator::Jit(j) => j.evaluate_lineage_in(line_no, line, state),
+        }
+    }
+
+    /// The package's names as JSON text, escaped once, when the engine keeps them (the JIT).
+    pub fn names(&self) -> Option<&encode::Names> {
+        match self {
+            Evaluator::Interp(_) => None,
+            Evaluator::Jit(j) => Some(j.names()),
         }
     }
 

@@ -15,7 +15,7 @@ use bumpalo::Bump;
 use canon_compiler::ir::{self, Builtin, CmpOp, Loc};
 use canon_compiler::types::{OrdKind, Ty};
 use canon_runtime::dindex::{self, DecisionIndexes};
-use canon_runtime::outcome::{Rejection, TraceEvent};
+use canon_runtime::outcome::{Rejection, TraceEvent, WriteRecords};
 use canon_runtime::state::{self, Txn};
 use canon_runtime::value::KeyPart;
 use canon_runtime::{encode, Value};
@@ -179,6 +179,9 @@ pub struct Ctx<'a> {
     pub text_depth: usize,
     /// The lineage of the event, when it is being traced.
     pub trace: Option<Vec<TraceEvent>>,
+    /// Traced, the records of its `write` steps as values (their steps
+    /// without the JSON text), when the caller packs them itself.
+    pub write_records: Option<Vec<WriteRecords>>,
     /// The event's reads and writes of state (a package with `state`).
     pub txn: Option<&'a Txn<'a>>,
     /// Records read from state, kept alive for the event: the cells they
@@ -230,6 +233,7 @@ impl<'a> Ctx<'a> {
             texts: p.texts,
             text_depth: 0,
             trace: None,
+            write_records: None,
             txn: None,
             kept: p.kept,
             found: None,
@@ -1643,11 +1647,21 @@ fn write_state(ctx: &mut Ctx<'_>, id: ir::StateId, key: state::Key, after: Optio
     let traced = ctx.trace.is_some().then(|| (key.clone(), after.clone()));
     let before = txn.write(id, key, after, loc);
     if let (Some((key, after)), Some(def), Some(t)) = (traced, pkg.state(id), ctx.trace.as_mut()) {
+        let (before, after) = match ctx.write_records.as_mut() {
+            Some(records) => {
+                records.push(WriteRecords { state: id, before, after });
+                (None, None)
+            }
+            None => (
+                before.as_ref().map(|v| state::record_json_named(pkg, &shared.names, def, v)),
+                after.as_ref().map(|v| state::record_json_named(pkg, &shared.names, def, v)),
+            ),
+        };
         t.push(TraceEvent::Write {
             state: def.name.clone(),
             key: state::describe_key(pkg, def, &key),
-            before: before.as_ref().map(|v| state::record_json_named(pkg, &shared.names, def, v)),
-            after: after.as_ref().map(|v| state::record_json_named(pkg, &shared.names, def, v)),
+            before,
+            after,
             at: pkg.loc_string(loc),
         });
     }

@@ -20,8 +20,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use canon_compiler::types::Ty;
 use canon_runtime::encode::json_str;
-use canon_runtime::outcome::TraceEvent;
+use canon_runtime::outcome::{TraceEvent, WriteRecords};
 use rusqlite::Connection;
 use serde_json::Value as Json;
 
@@ -185,6 +186,16 @@ pub struct StepCache {
     shapes: rustc_hash::FxHashMap<String, Option<i64>>,
     scratch: String,
     packer: crate::packed::Packer,
+    values: crate::packed::ValuePacker,
+}
+
+/// The records of a trace's `write` steps as values ([`StepCache::write`]),
+/// with what packs them.
+#[derive(Clone, Copy)]
+pub struct Values<'a> {
+    pub pkg: &'a canon_compiler::ir::Package,
+    pub names: &'a canon_runtime::encode::Names,
+    pub records: &'a [WriteRecords],
 }
 
 impl StepCache {
@@ -204,9 +215,13 @@ impl StepCache {
     }
 
     /// Appends the compact form of `trace` to `out` (a trace BLOB, [`crate::packed`]).
-    pub fn write(&mut self, steps: &Steps, trace: &[TraceEvent], out: &mut Vec<u8>) {
+    /// With `values`, the records of its `write` steps are those values, one
+    /// per step in order (`WriteRecords`, the steps without their text),
+    /// packed from the values: the same bytes as from their text.
+    pub fn write(&mut self, steps: &Steps, trace: &[TraceEvent], values: Option<Values<'_>>, out: &mut Vec<u8>) {
         use crate::packed::{put_key, put_step, STEP, STEP_KEY, STEP_WRITE};
         out.push(crate::packed::TRACE_FORMAT);
+        let mut records = values.map(|v| v.records.iter());
         for t in trace {
             self.scratch.clear();
             let s = &mut self.scratch;
@@ -263,12 +278,25 @@ impl StepCache {
                     put_step(out, id, STEP_WRITE);
                     put_key(out, key);
                     let shapes = &mut self.shapes;
-                    self.packer.pack_pair(
-                        before.as_deref(),
-                        after.as_deref(),
-                        &mut |s| shape_id(shapes, steps, s),
-                        out,
-                    );
+                    let record = records.as_mut().and_then(|r| r.next());
+                    let def = record.and_then(|r| values.and_then(|v| v.pkg.state(r.state)));
+                    match (values, record, def) {
+                        (Some(v), Some(r), Some(def)) => self.values.pack_pair(
+                            v.pkg,
+                            v.names,
+                            &Ty::Record(def.record),
+                            r.before.as_ref(),
+                            r.after.as_ref(),
+                            &mut |s| shape_id(shapes, steps, s),
+                            out,
+                        ),
+                        _ => self.packer.pack_pair(
+                            before.as_deref(),
+                            after.as_deref(),
+                            &mut |s| shape_id(shapes, steps, s),
+                            out,
+                        ),
+                    }
                     continue;
                 }
             }
@@ -372,7 +400,7 @@ mod tests {
             TraceEvent::Emit { destination: "erp".into(), at: "b.canon:9".into() },
         ];
         let mut blob = Vec::new();
-        cache.write(&steps, &trace, &mut blob);
+        cache.write(&steps, &trace, None, &mut blob);
         steps.save(&conn).unwrap();
         let templates = Templates::load(&conn).unwrap();
         let out = templates.stored(rusqlite::types::ValueRef::Blob(&blob));
@@ -380,7 +408,7 @@ mod tests {
         // A second run knows the steps saved by the first.
         let again = Steps::load(&conn).unwrap();
         let mut blob2 = Vec::new();
-        StepCache::default().write(&again, &trace, &mut blob2);
+        StepCache::default().write(&again, &trace, None, &mut blob2);
         assert_eq!(blob, blob2);
         let full = templates.expand(&out);
         assert_eq!(
@@ -427,7 +455,7 @@ mod tests {
             },
         ];
         let mut blob = Vec::new();
-        StepCache::default().write(&steps, &trace, &mut blob);
+        StepCache::default().write(&steps, &trace, None, &mut blob);
         steps.save(&conn).unwrap();
         // The JSON form schema 6 stored.
         let mut text = String::from("[[1,\"[\\\"TS-1\\\"]\"],[2,\"[\\\"TS-1\\\"]\",");

@@ -43,6 +43,11 @@
 //! `[id, key]`, `[id, key, before, after]`), which [`crate::lineage::Templates`]
 //! spells out as ever.
 
+use canon_compiler::ir;
+use canon_compiler::types::Ty;
+use canon_runtime::encode::{self, Names};
+use canon_runtime::Value;
+use canon_stdlib::{num, time};
 use serde_json::Value as Json;
 
 /// None.
@@ -299,6 +304,190 @@ impl Packer {
         }
         let id = if split { shape(&self.b.shape) } else { None };
         put_packed(&self.b, id, after, out);
+    }
+}
+
+/// A value split as [`Split::split`] splits the JSON text
+/// `encode::value_named` writes of it, without writing that text: the same
+/// shape, and the same scalars, each a range of `text`, which holds them
+/// (with whatever lies between: only the ranges are read).
+#[derive(Debug, Default)]
+pub struct ValueSplit {
+    split: Split,
+    text: String,
+}
+
+impl ValueSplit {
+    /// Splits `v`, of type `ty`; `false` when its text would not be split
+    /// (a shape longer than [`MAX_SHAPE_BYTES`]).
+    pub fn of(&mut self, pkg: &ir::Package, names: &Names, ty: &Ty, v: &Value) -> bool {
+        self.split.shape.clear();
+        self.split.scalars.clear();
+        self.text.clear();
+        self.value(pkg, names, ty, v);
+        self.split.shape.len() <= MAX_SHAPE_BYTES
+    }
+
+    /// A string scalar: `write` appends its text as it is written between
+    /// the quotes (escapes as written).
+    fn string(&mut self, write: impl FnOnce(&mut String)) {
+        self.split.shape.push_str(STRING_HOLE);
+        let start = self.text.len();
+        write(&mut self.text);
+        self.split.scalars.push((start, self.text.len()));
+    }
+
+    /// A quoted JSON string: its inside is the scalar.
+    fn quoted(&mut self, write: impl FnOnce(&mut String)) {
+        self.split.shape.push_str(STRING_HOLE);
+        let start = self.text.len();
+        write(&mut self.text);
+        let end = self.text.len();
+        self.split.scalars.push((start + 1, end.saturating_sub(1).max(start + 1)));
+    }
+
+    /// The arms of `encode::value_in`, in its order.
+    fn value(&mut self, pkg: &ir::Package, names: &Names, ty: &Ty, v: &Value) {
+        match (v, ty) {
+            (Value::None, _) => self.split.shape.push_str("null"),
+            (Value::Bool(b), _) => self.split.shape.push_str(if *b { "true" } else { "false" }),
+            (Value::Int(i), Ty::Decimal | Ty::Optional(_)) if ty.strip() == &Ty::Decimal => {
+                self.string(|t| t.push_str(itoa::Buffer::new().format(*i)))
+            }
+            (Value::Int(i), _) => {
+                self.split.shape.push(HOLE);
+                let start = self.text.len();
+                self.text.push_str(itoa::Buffer::new().format(*i));
+                self.split.scalars.push((start, self.text.len()));
+            }
+            (Value::Decimal(d), _) => self.string(|t| num::format(d, t)),
+            (Value::Money(d, c), _) => {
+                self.split.shape.push_str("{\"amount\":");
+                self.string(|t| num::format(d, t));
+                self.split.shape.push_str(",\"currency\":");
+                self.string(|t| c.push_to(t));
+                self.split.shape.push('}');
+            }
+            (Value::Currency(c), _) => self.string(|t| c.push_to(t)),
+            (Value::Text(s), _) => self.quoted(|t| encode::json_str(t, s)),
+            (Value::Date(d), _) => self.string(|t| time::format_date(*d, t)),
+            (Value::Timestamp(x), _) => self.string(|t| time::format_timestamp(*x, t)),
+            (Value::Enum(i), t) => match t.strip() {
+                Ty::Enum(e) => self.quoted(|t| t.push_str(names.variant(*e, *i))),
+                _ => self.quoted(|t| t.push_str("\"\"")),
+            },
+            (Value::Record(fields), t) => {
+                let (def, keys) = match t.strip() {
+                    Ty::Record(r) => (pkg.record(*r), Some(names.fields(*r))),
+                    _ => (None, None),
+                };
+                match def {
+                    Some(def) => {
+                        let keys = keys.filter(|k| k.len() == def.fields.len());
+                        for (i, (f, v)) in def.fields.iter().zip(fields.iter()).enumerate() {
+                            match keys.and_then(|k| k.get(i)) {
+                                Some(key) => self.split.shape.push_str(key),
+                                None => {
+                                    self.split.shape.push(if i > 0 { ',' } else { '{' });
+                                    encode::json_str(&mut self.split.shape, &f.wire);
+                                    self.split.shape.push(':');
+                                }
+                            }
+                            self.value(pkg, names, &f.ty, v);
+                        }
+                        if def.fields.is_empty() || fields.is_empty() {
+                            self.split.shape.push('{');
+                        }
+                    }
+                    None => self.split.shape.push('{'),
+                }
+                self.split.shape.push('}');
+            }
+            (Value::List(items), t) => {
+                let elem = match t.strip() {
+                    Ty::List(e) => &**e,
+                    _ => &Ty::Error,
+                };
+                self.split.shape.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.split.shape.push(',');
+                    }
+                    self.value(pkg, names, elem, v);
+                }
+                self.split.shape.push(']');
+            }
+        }
+    }
+}
+
+/// Packs records from their values, as [`Packer`] packs their JSON text,
+/// byte for byte, without writing or splitting that text.
+#[derive(Debug, Default)]
+pub struct ValuePacker {
+    a: ValueSplit,
+    b: ValueSplit,
+    /// The JSON text of a record kept raw.
+    raw: String,
+}
+
+impl ValuePacker {
+    /// [`Packer::pack_pair`] of the JSON texts of `before` and `after`
+    /// (records of type `ty`, as `encode::value_named` writes them).
+    #[allow(clippy::too_many_arguments)]
+    pub fn pack_pair(
+        &mut self,
+        pkg: &ir::Package,
+        names: &Names,
+        ty: &Ty,
+        before: Option<&Value>,
+        after: Option<&Value>,
+        shape: &mut dyn FnMut(&str) -> Option<i64>,
+        out: &mut Vec<u8>,
+    ) {
+        let mut before_id = None;
+        match before {
+            None => out.push(NULL),
+            Some(v) => {
+                before_id = if self.a.of(pkg, names, ty, v) { shape(&self.a.split.shape) } else { None };
+                self.put(pkg, names, ty, v, before_id, true, out);
+            }
+        }
+        let Some(after) = after else {
+            out.push(NULL);
+            return;
+        };
+        let split = self.b.of(pkg, names, ty, after);
+        if before_id.is_some()
+            && split
+            && self.a.split.shape == self.b.split.shape
+            && self.a.split.scalars.len() == self.b.split.scalars.len()
+        {
+            return put_diff(&self.a.text, &self.a.split.scalars, &self.b.text, &self.b.split.scalars, out);
+        }
+        let id = if split { shape(&self.b.split.shape) } else { None };
+        self.put(pkg, names, ty, after, id, false, out);
+    }
+
+    /// `put_packed` of the split in `a` (`first`) or `b`; kept raw, the text itself.
+    #[allow(clippy::too_many_arguments)]
+    fn put(
+        &mut self,
+        pkg: &ir::Package,
+        names: &Names,
+        ty: &Ty,
+        v: &Value,
+        id: Option<i64>,
+        first: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let s = if first { &self.a } else { &self.b };
+        if id.is_some() {
+            return put_packed(&s.split, id, &s.text, out);
+        }
+        self.raw.clear();
+        encode::value_named(&mut self.raw, pkg, names, ty, v);
+        put_packed(&s.split, None, &self.raw, out);
     }
 }
 
@@ -641,7 +830,7 @@ pub fn trace_json(b: &[u8], shapes: &dyn Fn(i64) -> Option<String>) -> Option<Js
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use proptest::strategy::Just;
+    use proptest::strategy::{Just, Strategy};
     use std::collections::HashMap;
 
     type Known = std::rc::Rc<std::cell::RefCell<HashMap<i64, String>>>;
@@ -759,6 +948,89 @@ mod tests {
                 p.pack(&text, &mut give, &mut out);
                 let back = unpack_all(&out, &read);
                 proptest::prop_assert_eq!(back.as_deref(), Some(text.as_str()));
+            }
+        }
+    }
+
+    /// A package whose record has a field of every kind a record packs.
+    fn every_kind() -> std::sync::Arc<ir::Package> {
+        let src = "enum Kind {\n  A = \"a-1\"\n  B\n}\n\
+                   record Inner {\n  code: Text\n  amt: Money\n}\n\
+                   record R {\n  t: Text as \"t\\\"q\"\n  i: Int\n  d: Decimal\n  od: Decimal?\n  m: Money\n  c: Currency\n  \
+                   day: Date\n  at: Timestamp\n  k: Kind\n  b: Bool\n  o: Text?\n  xs: List<Int>\n  inner: Inner\n  \
+                   ys: List<Inner>\n}\n";
+        let loaded = canon_runtime::package::from_sources(".".into(), vec![("t.canon".into(), src.to_string())]);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics());
+        loaded.package()
+    }
+
+    fn text_of() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            "[a-zA-Z0-9 _-]{0,12}",
+            "[0-9]{1,6}(\\.[0-9]{1,4})?",
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+            proptest::string::string_regex("(.|\"|\\\\|\n|\u{85}|\u{2028}|\u{1}){0,10}").unwrap(),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        #[test]
+        fn records_pack_from_values_as_from_their_text(
+            t in text_of(), code in text_of(), o in proptest::option::of(text_of()),
+            i in proptest::num::i64::ANY, mant in -10_000_000_000i64..10_000_000_000, scale in 0u32..6,
+            od in proptest::option::of(-1_000_000i64..1_000_000), day in -30_000i32..60_000,
+            at in proptest::prop_oneof![(-2_000_000_000i64..4_000_000_000).prop_map(|s| s * 1_000_000),
+                proptest::num::i64::ANY.prop_map(|u| u / 4)],
+            k in 0u32..3, b in proptest::bool::ANY, xs in proptest::collection::vec(-5i64..1_000, 0..4),
+            n in 0usize..3, same in proptest::bool::ANY, changed in 0usize..14,
+        ) {
+            use canon_stdlib::{Currency, Date, Decimal, Timestamp};
+            let pkg = every_kind();
+            let names = Names::new(&pkg);
+            let r = pkg.records.iter().position(|r| r.name == "R").unwrap();
+            let ty = Ty::Record(canon_compiler::types::RecordId(r as u32));
+            let usd = Currency::parse("USD").unwrap();
+            let dec = Decimal::new(mant, scale);
+            let inner = |c: &str| Value::Record(vec![Value::text(c), Value::Money(dec, usd)].into());
+            let record = |t: &str| Value::Record(vec![
+                Value::text(t),
+                Value::Int(i),
+                Value::Decimal(dec),
+                od.map(|x| Value::Decimal(Decimal::new(x, 2))).unwrap_or(Value::None),
+                Value::Money(dec, Currency::parse("EUR").unwrap()),
+                Value::Currency(usd),
+                Value::Date(Date(day)),
+                Value::Timestamp(Timestamp(at)),
+                Value::Enum(k),
+                Value::Bool(b),
+                o.as_deref().map(Value::text).unwrap_or(Value::None),
+                Value::List(xs.iter().map(|x| Value::Int(*x)).collect::<Vec<_>>().into()),
+                inner(&code),
+                Value::List((0..n).map(|j| inner(if same { &code } else if j == 0 { t } else { "x" })).collect::<Vec<_>>().into()),
+            ].into());
+            let before = record(&t);
+            // The record after: one field changed (or none), or the same shape with a list grown.
+            let after = match &before {
+                Value::Record(f) => {
+                    let mut f = f.to_vec();
+                    if let Some(v) = f.get_mut(changed) {
+                        *v = match v { Value::Int(x) => Value::Int(x.wrapping_add(1)), Value::Bool(x) => Value::Bool(!*x),
+                            Value::None => Value::text("now"), Value::Text(_) => Value::text(&code), _ => v.clone() };
+                    }
+                    Value::Record(f.into())
+                }
+                v => v.clone(),
+            };
+            let text = |v: &Value| { let mut s = String::new(); encode::value_named(&mut s, &pkg, &names, &ty, v); s };
+            let (mut give_a, _) = shapes();
+            let (mut give_b, _) = shapes();
+            for (x, y) in [(None, Some(&before)), (Some(&before), Some(&after)), (Some(&after), None), (Some(&before), Some(&before))] {
+                let mut want = Vec::new();
+                Packer::default().pack_pair(x.map(&text).as_deref(), y.map(&text).as_deref(), &mut give_a, &mut want);
+                let mut got = Vec::new();
+                ValuePacker::default().pack_pair(&pkg, &names, &ty, x, y, &mut give_b, &mut got);
+                proptest::prop_assert_eq!(&want, &got, "{:?} -> {:?}", x.map(&text), y.map(&text));
             }
         }
     }

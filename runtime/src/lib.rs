@@ -48,7 +48,7 @@ pub mod testing;
 pub mod value;
 
 pub use engine::{Engine, Envelope, Outcome, Status};
-pub use outcome::{Fault, Rejection, TraceEvent};
+pub use outcome::{Fault, Rejection, TraceEvent, WriteRecords};
 pub use package::{load, LoadError, LoadedPackage};
 pub use tables::{DataError, Tables};
 pub use value::Value;

@@ -131,6 +131,17 @@ impl Fault {
     }
 }
 
+/// The records of a traced state write as values, for a reader that packs
+/// them itself (the pipeline's lineage) rather than read them as JSON text:
+/// an evaluator asked for them gives one per [`TraceEvent::Write`] step, in
+/// order, and leaves that step's `before` and `after` text out (`None`).
+#[derive(Debug, Clone)]
+pub struct WriteRecords {
+    pub state: canon_compiler::ir::StateId,
+    pub before: Option<crate::value::Value>,
+    pub after: Option<crate::value::Value>,
+}
+
 /// One step of an outcome's lineage (RUNTIME.md §4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TraceEvent {

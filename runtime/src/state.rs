@@ -97,8 +97,7 @@ pub fn key_of(def: &ir::StateDef, record: &Value) -> Key {
 
 /// A key as text for traces and messages: its parts joined by `, `, enums by wire name.
 pub fn describe_key(pkg: &ir::Package, def: &ir::StateDef, key: &[KeyPart]) -> String {
-    let table = ir::TableDef { name: def.name.clone(), record: def.record, keys: def.keys.clone(), effective: None };
-    KeyPart::describe_key(pkg, &table, key)
+    KeyPart::describe_key_of(pkg, def.record, &def.keys, key)
 }
 
 /// A record of `def` as JSON text (as an event's data would carry it).
@@ -110,7 +109,7 @@ pub fn record_json(pkg: &ir::Package, def: &ir::StateDef, record: &Value) -> Str
 
 /// [`record_json`] with the package's names escaped once (`encode::Names`).
 pub fn record_json_named(pkg: &ir::Package, names: &encode::Names, def: &ir::StateDef, record: &Value) -> String {
-    let mut s = String::with_capacity(256);
+    let mut s = String::with_capacity(512);
     encode::value_named(&mut s, pkg, names, &Ty::Record(def.record), record);
     s
 }

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use canon_compiler::ir;
-use canon_compiler::types::Ty;
+use canon_compiler::types::{RecordId, Ty};
 use canon_stdlib::{num, Currency, Date, Decimal, Timestamp};
 
 #[derive(Debug, Clone)]
@@ -78,40 +78,53 @@ impl KeyPart {
     /// (as events and data files write it), given the enum.
     pub fn describe(&self, variants: Option<&ir::EnumDef>) -> String {
         let mut s = String::new();
+        self.describe_into(variants, &mut s);
+        s
+    }
+
+    /// [`KeyPart::describe`], appended to `s`.
+    pub fn describe_into(&self, variants: Option<&ir::EnumDef>, s: &mut String) {
         match self {
             KeyPart::None => s.push_str("none"),
             KeyPart::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
-            KeyPart::Int(i) => s.push_str(&i.to_string()),
-            KeyPart::Decimal(d) => num::format(d, &mut s),
-            KeyPart::Money(d, c) => canon_stdlib::money::format((*d, *c), &mut s),
+            KeyPart::Int(i) => s.push_str(itoa::Buffer::new().format(*i)),
+            KeyPart::Decimal(d) => num::format(d, s),
+            KeyPart::Money(d, c) => canon_stdlib::money::format((*d, *c), s),
             KeyPart::Currency(c) => s.push_str(c.as_str()),
             KeyPart::Text(t) => s.push_str(t),
-            KeyPart::Date(d) => canon_stdlib::time::format_date(Date(*d), &mut s),
-            KeyPart::Timestamp(t) => canon_stdlib::time::format_timestamp(Timestamp(*t), &mut s),
+            KeyPart::Date(d) => canon_stdlib::time::format_date(Date(*d), s),
+            KeyPart::Timestamp(t) => canon_stdlib::time::format_timestamp(Timestamp(*t), s),
             KeyPart::Enum(e) => match variants.and_then(|d| d.variants.get(*e as usize)) {
                 Some(v) => s.push_str(&v.wire),
-                None => s.push_str(&format!("variant {e}")),
+                None => {
+                    s.push_str("variant ");
+                    s.push_str(itoa::Buffer::new().format(*e));
+                }
             },
             KeyPart::Other(o) => s.push_str(o),
         }
-        s
     }
 
     /// A lookup's key as text, for traces: its parts joined by `, `, each
     /// read as the type of its key field of `table`.
     pub fn describe_key(pkg: &ir::Package, table: &ir::TableDef, key: &[KeyPart]) -> String {
-        let fields = pkg.record(table.record).map(|r| r.fields.as_slice()).unwrap_or(&[]);
-        let mut s = String::new();
+        KeyPart::describe_key_of(pkg, table.record, &table.keys, key)
+    }
+
+    /// [`KeyPart::describe_key`] of a key of record `record` whose parts are its fields `keys`.
+    pub fn describe_key_of(pkg: &ir::Package, record: RecordId, keys: &[u32], key: &[KeyPart]) -> String {
+        let fields = pkg.record(record).map(|r| r.fields.as_slice()).unwrap_or(&[]);
+        let mut s = String::with_capacity(24);
         for (i, part) in key.iter().enumerate() {
             if i > 0 {
                 s.push_str(", ");
             }
-            let ty = table.keys.get(i).and_then(|f| fields.get(*f as usize)).map(|f| f.ty.strip());
+            let ty = keys.get(i).and_then(|f| fields.get(*f as usize)).map(|f| f.ty.strip());
             let variants = match ty {
                 Some(Ty::Enum(e)) => pkg.enum_def(*e),
                 _ => None,
             };
-            s.push_str(&part.describe(variants));
+            part.describe_into(variants, &mut s);
         }
         s
     }

@@ -8,7 +8,7 @@ use canon_runtime::{encode, Status};
 use sha2::{Digest, Sha256};
 
 use crate::canonical::{self, Identity};
-use crate::lineage::{StepCache, Steps};
+use crate::lineage::{StepCache, Steps, Values};
 use crate::sink::delivery_json;
 use crate::store::Durable;
 
@@ -216,14 +216,15 @@ pub(super) fn prepare(
             let identity = canonical::identity_of_bytes(bytes);
             let lossy = String::from_utf8_lossy(bytes.trim_ascii_end()).into_owned();
             let text = chunk.push_input(lossy.as_bytes());
-            let p = prepared(pkg, chunk, not_utf8_outcome(line.number), Vec::new(), identity, &[], text, lineage);
+            let p =
+                prepared(pkg, chunk, not_utf8_outcome(line.number), Vec::new(), identity, (&[], None), text, lineage);
             chunk.items.push(p);
             return;
         }
     };
     let (outcome, records, trace) = rules.evaluator.evaluate_traced_encoded(line.number, event);
     let identity = canonical::identity(event, outcome.status != Status::Invalid, scratch);
-    let p = prepared(pkg, chunk, outcome, records, identity, &trace, text, lineage);
+    let p = prepared(pkg, chunk, outcome, records, identity, (&trace, None), text, lineage);
     chunk.items.push(p);
 }
 
@@ -270,15 +271,17 @@ pub(super) fn evaluate_deferred(
     let Some(d) = chunk.deferred.get(n) else { return Ok(false) };
     let (line, text_span, not_utf8) = (d.line, d.text, d.not_utf8);
     let mut identity = Identity { key: d.identity.key.clone(), hash: d.identity.hash };
-    let (mut outcome, trace) = if not_utf8 {
-        (not_utf8_outcome(line), Vec::new())
+    // The records of its writes as values, packed from them (not written
+    // as JSON text and split again).
+    let (mut outcome, trace, records) = if not_utf8 {
+        (not_utf8_outcome(line), Vec::new(), Vec::new())
     } else {
         let text = chunk
             .input
             .get(text_span.start..text_span.end)
             .and_then(|b| std::str::from_utf8(b).ok())
             .unwrap_or_default();
-        rules.evaluator.evaluate_traced_in(line, text, &durable.store)
+        rules.evaluator.evaluate_lineage_in(line, text, &durable.store)
     };
     if outcome.status == Status::Invalid && !not_utf8 {
         identity.key = format!("invalid:{}", canonical::hex(&identity.hash));
@@ -289,8 +292,12 @@ pub(super) fn evaluate_deferred(
     } else {
         outcome.writes.clear();
     }
-    let records = encode_emits(pkg, &mut outcome);
-    let p = prepared(pkg, chunk, outcome, records, identity, &trace, text_span, lineage);
+    let emitted = encode_emits(pkg, &mut outcome);
+    let values = match (rules.evaluator.names(), records.is_empty()) {
+        (Some(names), false) => Some(Values { pkg, names, records: &records }),
+        _ => None,
+    };
+    let p = prepared(pkg, chunk, outcome, emitted, identity, (&trace, values), text_span, lineage);
     chunk.items.push(p);
     Ok(new)
 }
@@ -333,7 +340,7 @@ pub(crate) fn prepare_again(
             (outcome, records, trace)
         }
     };
-    let p = prepared(pkg, &mut chunk, outcome, records, identity, &trace, span, lineage);
+    let p = prepared(pkg, &mut chunk, outcome, records, identity, (&trace, None), span, lineage);
     chunk.items.push(p);
     chunk
 }
@@ -375,7 +382,7 @@ pub(super) fn prepared(
     outcome: Outcome,
     records: Vec<(DestId, String)>,
     identity: Identity,
-    trace: &[TraceEvent],
+    (trace, values): (&[TraceEvent], Option<Values<'_>>),
     text: Span,
     lineage: &mut Lineage<'_>,
 ) -> Prepared {
@@ -385,7 +392,7 @@ pub(super) fn prepared(
     let event_type = outcome.event_type.as_deref().map(|s| push(buf, s));
     let correlation_id = outcome.correlation_id.as_deref().map(|s| push(buf, s));
     let start = chunk.traces.len();
-    lineage.cache.write(lineage.steps, trace, &mut chunk.traces);
+    lineage.cache.write(lineage.steps, trace, values, &mut chunk.traces);
     let trace = Span { start, end: chunk.traces.len() };
     // The outcome line of RUNTIME.md §2, exactly as `canon run` writes it,
     // from the records encoded once; the rejections and the records are
