@@ -47,7 +47,6 @@ use canon_compiler::ir;
 use canon_compiler::types::Ty;
 use canon_runtime::encode::{self, Names};
 use canon_runtime::Value;
-use canon_stdlib::{num, time};
 use serde_json::Value as Json;
 
 /// None.
@@ -324,100 +323,34 @@ impl ValueSplit {
         self.split.shape.clear();
         self.split.scalars.clear();
         self.text.clear();
-        self.value(pkg, names, ty, v);
+        encode::value_to(self, pkg, Some(names), ty, v);
         self.split.shape.len() <= MAX_SHAPE_BYTES
     }
 
-    /// A string scalar: `write` appends its text as it is written between
-    /// the quotes (escapes as written).
-    fn string(&mut self, write: impl FnOnce(&mut String)) {
-        self.split.shape.push_str(STRING_HOLE);
+    /// A scalar: its placeholder in the shape, its text in `text`.
+    fn scalar(&mut self, hole: &str, write: impl FnOnce(&mut String)) {
+        self.split.shape.push_str(hole);
         let start = self.text.len();
         write(&mut self.text);
         self.split.scalars.push((start, self.text.len()));
     }
+}
 
-    /// A quoted JSON string: its inside is the scalar.
-    fn quoted(&mut self, write: impl FnOnce(&mut String)) {
-        self.split.shape.push_str(STRING_HOLE);
-        let start = self.text.len();
-        write(&mut self.text);
-        let end = self.text.len();
-        self.split.scalars.push((start + 1, end.saturating_sub(1).max(start + 1)));
+/// The JSON text's structure is the shape; its strings' and numbers' texts
+/// are the scalars.
+impl encode::JsonOut for ValueSplit {
+    fn structure(&mut self, s: &str) {
+        self.split.shape.push_str(s);
     }
-
-    /// The arms of `encode::value_in`, in its order.
-    fn value(&mut self, pkg: &ir::Package, names: &Names, ty: &Ty, v: &Value) {
-        match (v, ty) {
-            (Value::None, _) => self.split.shape.push_str("null"),
-            (Value::Bool(b), _) => self.split.shape.push_str(if *b { "true" } else { "false" }),
-            (Value::Int(i), Ty::Decimal | Ty::Optional(_)) if ty.strip() == &Ty::Decimal => {
-                self.string(|t| t.push_str(itoa::Buffer::new().format(*i)))
-            }
-            (Value::Int(i), _) => {
-                self.split.shape.push(HOLE);
-                let start = self.text.len();
-                self.text.push_str(itoa::Buffer::new().format(*i));
-                self.split.scalars.push((start, self.text.len()));
-            }
-            (Value::Decimal(d), _) => self.string(|t| num::format(d, t)),
-            (Value::Money(d, c), _) => {
-                self.split.shape.push_str("{\"amount\":");
-                self.string(|t| num::format(d, t));
-                self.split.shape.push_str(",\"currency\":");
-                self.string(|t| c.push_to(t));
-                self.split.shape.push('}');
-            }
-            (Value::Currency(c), _) => self.string(|t| c.push_to(t)),
-            (Value::Text(s), _) => self.quoted(|t| encode::json_str(t, s)),
-            (Value::Date(d), _) => self.string(|t| time::format_date(*d, t)),
-            (Value::Timestamp(x), _) => self.string(|t| time::format_timestamp(*x, t)),
-            (Value::Enum(i), t) => match t.strip() {
-                Ty::Enum(e) => self.quoted(|t| t.push_str(names.variant(*e, *i))),
-                _ => self.quoted(|t| t.push_str("\"\"")),
-            },
-            (Value::Record(fields), t) => {
-                let (def, keys) = match t.strip() {
-                    Ty::Record(r) => (pkg.record(*r), Some(names.fields(*r))),
-                    _ => (None, None),
-                };
-                match def {
-                    Some(def) => {
-                        let keys = keys.filter(|k| k.len() == def.fields.len());
-                        for (i, (f, v)) in def.fields.iter().zip(fields.iter()).enumerate() {
-                            match keys.and_then(|k| k.get(i)) {
-                                Some(key) => self.split.shape.push_str(key),
-                                None => {
-                                    self.split.shape.push(if i > 0 { ',' } else { '{' });
-                                    encode::json_str(&mut self.split.shape, &f.wire);
-                                    self.split.shape.push(':');
-                                }
-                            }
-                            self.value(pkg, names, &f.ty, v);
-                        }
-                        if def.fields.is_empty() || fields.is_empty() {
-                            self.split.shape.push('{');
-                        }
-                    }
-                    None => self.split.shape.push('{'),
-                }
-                self.split.shape.push('}');
-            }
-            (Value::List(items), t) => {
-                let elem = match t.strip() {
-                    Ty::List(e) => &**e,
-                    _ => &Ty::Error,
-                };
-                self.split.shape.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.split.shape.push(',');
-                    }
-                    self.value(pkg, names, elem, v);
-                }
-                self.split.shape.push(']');
-            }
-        }
+    fn key(&mut self, wire: &str) {
+        encode::json_str(&mut self.split.shape, wire);
+    }
+    fn string(&mut self, write: impl FnOnce(&mut String)) {
+        self.scalar(STRING_HOLE, write);
+    }
+    fn number(&mut self, write: impl FnOnce(&mut String)) {
+        let mut hole = [0u8; 4];
+        self.scalar(HOLE.encode_utf8(&mut hole), write);
     }
 }
 

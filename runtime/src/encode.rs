@@ -126,10 +126,15 @@ pub fn push_short(out: &mut String, s: &str) {
 pub fn json_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
+    json_escaped(out, s);
+    out.push('"');
+}
+
+/// Appends `s` as it is written between the quotes of a JSON string literal.
+pub fn json_escaped(out: &mut String, s: &str) {
     // U+0085, U+2028 and U+2029 are escaped too: some line readers split on them.
     if !any_needs_look(s.as_bytes()) {
         out.push_str(s);
-        out.push('"');
         return;
     }
     for c in s.chars() {
@@ -145,7 +150,6 @@ pub fn json_str(out: &mut String, s: &str) {
             c => out.push(c),
         }
     }
-    out.push('"');
 }
 
 /// The JSON texts of a package's names, escaped once when an engine is
@@ -226,63 +230,81 @@ impl Names {
 
 /// Appends the JSON form of `v`, a value of type `ty`.
 pub fn value(out: &mut String, pkg: &ir::Package, ty: &Ty, v: &Value) {
-    value_in(out, pkg, None, ty, v)
+    value_to(out, pkg, None, ty, v)
 }
 
 /// [`value`], the keys of records and the wire names of enums taken from
 /// `names` (escaped once) rather than escaped at each write: the same text.
 pub fn value_named(out: &mut String, pkg: &ir::Package, names: &Names, ty: &Ty, v: &Value) {
-    value_in(out, pkg, Some(names), ty, v)
+    value_to(out, pkg, Some(names), ty, v)
 }
 
-fn value_in(out: &mut String, pkg: &ir::Package, names: Option<&Names>, ty: &Ty, v: &Value) {
+/// Where [`value_to`] writes a value's JSON text: as text (`String`), or as
+/// its structure and its scalar values apart (the pipeline's packer, which
+/// stores them apart).
+pub trait JsonOut {
+    /// Text of the structure: punctuation, `null`, `true`, `false`, keys.
+    fn structure(&mut self, s: &str);
+    /// A record's key `wire` as a JSON string (the `:` follows as structure).
+    fn key(&mut self, wire: &str);
+    /// A string value: `write` appends what goes between its quotes, escaped.
+    fn string(&mut self, write: impl FnOnce(&mut String));
+    /// A number value: `write` appends its text.
+    fn number(&mut self, write: impl FnOnce(&mut String));
+}
+
+impl JsonOut for String {
+    fn structure(&mut self, s: &str) {
+        self.push_str(s);
+    }
+    fn key(&mut self, wire: &str) {
+        json_str(self, wire);
+    }
+    fn string(&mut self, write: impl FnOnce(&mut String)) {
+        self.push('"');
+        write(self);
+        self.push('"');
+    }
+    fn number(&mut self, write: impl FnOnce(&mut String)) {
+        write(self);
+    }
+}
+
+/// [`value`] (`names`: [`value_named`]) into any [`JsonOut`].
+pub fn value_to<O: JsonOut>(out: &mut O, pkg: &ir::Package, names: Option<&Names>, ty: &Ty, v: &Value) {
     match (v, ty) {
-        (Value::None, _) => out.push_str("null"),
-        (Value::Bool(b), _) => out.push_str(if *b { "true" } else { "false" }),
+        (Value::None, _) => out.structure("null"),
+        (Value::Bool(b), _) => out.structure(if *b { "true" } else { "false" }),
         (Value::Int(i), Ty::Decimal) | (Value::Int(i), Ty::Optional(_)) if ty.strip() == &Ty::Decimal => {
-            out.push('"');
-            out.push_str(itoa::Buffer::new().format(*i));
-            out.push('"');
+            out.string(|t| t.push_str(itoa::Buffer::new().format(*i)))
         }
-        (Value::Int(i), _) => out.push_str(itoa::Buffer::new().format(*i)),
-        (Value::Decimal(d), _) => {
-            out.push('"');
-            num::format(d, out);
-            out.push('"');
-        }
+        (Value::Int(i), _) => out.number(|t| t.push_str(itoa::Buffer::new().format(*i))),
+        (Value::Decimal(d), _) => out.string(|t| num::format(d, t)),
         (Value::Money(d, c), _) => {
-            out.push_str("{\"amount\":\"");
-            num::format(d, out);
-            out.push_str("\",\"currency\":\"");
-            c.push_to(out);
-            out.push_str("\"}");
+            out.structure("{\"amount\":");
+            out.string(|t| num::format(d, t));
+            out.structure(",\"currency\":");
+            out.string(|t| c.push_to(t));
+            out.structure("}");
         }
-        (Value::Currency(c), _) => {
-            out.push('"');
-            c.push_to(out);
-            out.push('"');
-        }
-        (Value::Text(t), _) => json_str(out, t),
-        (Value::Date(d), _) => {
-            out.push('"');
-            time::format_date(*d, out);
-            out.push('"');
-        }
-        (Value::Timestamp(t), _) => {
-            out.push('"');
-            time::format_timestamp(*t, out);
-            out.push('"');
-        }
+        (Value::Currency(c), _) => out.string(|t| c.push_to(t)),
+        (Value::Text(s), _) => out.string(|t| json_escaped(t, s)),
+        (Value::Date(d), _) => out.string(|t| time::format_date(*d, t)),
+        (Value::Timestamp(x), _) => out.string(|t| time::format_timestamp(*x, t)),
         (Value::Enum(i), t) => {
             let e = match t.strip() {
                 Ty::Enum(e) => Some(*e),
                 _ => None,
             };
             match (names, e) {
-                (Some(names), Some(e)) => out.push_str(names.variant(e, *i)),
+                // The variant as a JSON string, escaped once: what lies between its quotes.
+                (Some(names), Some(e)) => {
+                    let q = names.variant(e, *i);
+                    out.string(|t| t.push_str(q.get(1..q.len().saturating_sub(1).max(1)).unwrap_or("")))
+                }
                 _ => {
                     let wire = e.and_then(|e| pkg.enum_def(e)).and_then(|d| d.variants.get(*i as usize));
-                    json_str(out, wire.map(|v| v.wire.as_str()).unwrap_or(""));
+                    out.string(|t| json_escaped(t, wire.map(|v| v.wire.as_str()).unwrap_or("")));
                 }
             }
         }
@@ -296,36 +318,36 @@ fn value_in(out: &mut String, pkg: &ir::Package, names: Option<&Names>, ty: &Ty,
                     let keys = keys.filter(|k| k.len() == def.fields.len());
                     for (i, (f, v)) in def.fields.iter().zip(fields.iter()).enumerate() {
                         match keys.and_then(|k| k.get(i)) {
-                            Some(key) => out.push_str(key),
+                            Some(key) => out.structure(key),
                             None => {
-                                out.push(if i > 0 { ',' } else { '{' });
-                                json_str(out, &f.wire);
-                                out.push(':');
+                                out.structure(if i > 0 { "," } else { "{" });
+                                out.key(&f.wire);
+                                out.structure(":");
                             }
                         }
-                        value_in(out, pkg, names, &f.ty, v);
+                        value_to(out, pkg, names, &f.ty, v);
                     }
                     if def.fields.is_empty() || fields.is_empty() {
-                        out.push('{');
+                        out.structure("{");
                     }
                 }
-                None => out.push('{'),
+                None => out.structure("{"),
             }
-            out.push('}');
+            out.structure("}");
         }
         (Value::List(items), t) => {
             let elem = match t.strip() {
                 Ty::List(e) => &**e,
                 _ => &Ty::Error,
             };
-            out.push('[');
+            out.structure("[");
             for (i, v) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.structure(",");
                 }
-                value_in(out, pkg, names, elem, v);
+                value_to(out, pkg, names, elem, v);
             }
-            out.push(']');
+            out.structure("]");
         }
     }
 }
