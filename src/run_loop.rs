@@ -190,11 +190,26 @@ struct Chunk {
     /// Where its lines are in `input`.
     lines: Range<usize>,
     out: String,
+    /// Evaluated before its first line's number was known
+    /// ([`evaluate_unnumbered`]): where each outcome line starts in `out`,
+    /// and its line's place in the chunk.
+    marks: Vec<(usize, u64)>,
+    /// The buffer [`renumber`] writes into, then swaps with `out`.
+    spare: String,
 }
 
 impl Chunk {
     fn new() -> Chunk {
-        Chunk { seq: 0, first_line: 0, offset: 0, input: Vec::new(), lines: 0..0, out: String::new() }
+        Chunk {
+            seq: 0,
+            first_line: 0,
+            offset: 0,
+            input: Vec::new(),
+            lines: 0..0,
+            out: String::new(),
+            marks: Vec::new(),
+            spare: String::new(),
+        }
     }
 }
 
@@ -395,7 +410,18 @@ impl Numbering {
 
     /// Chunk `seq` holds `lines` lines: the number of its first line, when
     /// the chunks before it are counted (`None` when the run stops).
+    #[cfg(test)]
     fn first_line(&self, seq: u64, lines: u64) -> Option<u64> {
+        match self.count(seq, lines) {
+            Some(first) => Some(first),
+            None => self.wait_first_line(seq),
+        }
+    }
+
+    /// Chunk `seq` holds `lines` lines: the number of its first line if
+    /// the chunks before it are counted already (else [`Self::wait_first_line`]
+    /// gives it later).
+    fn count(&self, seq: u64, lines: u64) -> Option<u64> {
         let mut s = lock(&self.state);
         s.lines.insert(seq, lines);
         let mut counted = false;
@@ -410,6 +436,13 @@ impl Numbering {
         if counted {
             self.counted.notify_all();
         }
+        s.firsts.remove(&seq)
+    }
+
+    /// The number of the first line of chunk `seq`, counted, once the
+    /// chunks before it are (`None` when the run stops).
+    fn wait_first_line(&self, seq: u64) -> Option<u64> {
+        let mut s = lock(&self.state);
         loop {
             if let Some(first) = s.firsts.remove(&seq) {
                 return Some(first);
@@ -542,12 +575,12 @@ impl Shared<'_> {
                     self.file_ended.store(true, Ordering::Relaxed);
                 }
                 let lines = chunk.input.get(chunk.lines.clone()).map_or(0, count_line_feeds);
-                match self.numbering.first_line(chunk.seq, lines) {
-                    Some(first) => chunk.first_line = first,
-                    None => break,
+                if !evaluate_file_chunk(&self.numbering, self.engine, self.explain, &mut chunk, lines) {
+                    break;
                 }
+            } else {
+                evaluate_chunk(self.engine, self.explain, &mut chunk);
             }
-            evaluate_chunk(self.engine, self.explain, &mut chunk);
             let at = lock(&self.sink).put(chunk, self.last.load(Ordering::Relaxed));
             if at.is_empty() {
                 continue;
@@ -651,6 +684,82 @@ fn evaluate_chunk(engine: &Evaluator, explain: bool, chunk: &mut Chunk) {
     for (line_no, line) in numbered_lines(chunk.seq, chunk.first_line, input) {
         outcome_line(engine, line_no, line, explain, &mut chunk.out);
     }
+}
+
+/// Evaluates a chunk of a file that holds `lines` lines: numbered, if the
+/// chunks before it are counted; else (they are still being read) at once,
+/// numbered 0, and renumbered when they are. False when the run stops
+/// before its number is known.
+fn evaluate_file_chunk(
+    numbering: &Numbering,
+    engine: &Evaluator,
+    explain: bool,
+    chunk: &mut Chunk,
+    lines: u64,
+) -> bool {
+    if let Some(first) = numbering.count(chunk.seq, lines) {
+        chunk.first_line = first;
+        evaluate_chunk(engine, explain, chunk);
+        return true;
+    }
+    evaluate_unnumbered(engine, explain, chunk);
+    let Some(first) = numbering.wait_first_line(chunk.seq) else { return false };
+    chunk.first_line = first;
+    if !renumber(chunk) {
+        evaluate_chunk(engine, explain, chunk);
+    }
+    true
+}
+
+/// The outcomes of a chunk's lines into its `out`, each numbered 0, and
+/// where each starts into its `marks`, for [`renumber`].
+fn evaluate_unnumbered(engine: &Evaluator, explain: bool, chunk: &mut Chunk) {
+    chunk.out.clear();
+    chunk.marks.clear();
+    let input = chunk.input.get(chunk.lines.clone()).unwrap_or_default();
+    for (i, line) in numbered_lines(chunk.seq, 0, input) {
+        let at = chunk.out.len();
+        outcome_line(engine, UNNUMBERED, line, explain, &mut chunk.out);
+        if chunk.out.len() > at {
+            chunk.marks.push((at, i));
+        }
+    }
+}
+
+/// The line number [`evaluate_unnumbered`] writes: an outcome line begins
+/// `{"line":0` then.
+const UNNUMBERED: u64 = 0;
+
+/// Writes the line numbers into the outcomes of a chunk evaluated by
+/// [`evaluate_unnumbered`], its `first_line` now known: each outcome line's
+/// `{"line":0` becomes its line's number. The line number is written there
+/// and nowhere else in an outcome; false (and `out` as it was) if an
+/// outcome line does not begin so, for the caller to evaluate the chunk
+/// again with its numbers.
+fn renumber(chunk: &mut Chunk) -> bool {
+    const HEAD: &str = "{\"line\":0,";
+    let mut dst = std::mem::take(&mut chunk.spare);
+    dst.clear();
+    dst.reserve(chunk.out.len() + 8 * chunk.marks.len());
+    let mut number = itoa::Buffer::new();
+    let whole = chunk.marks.first().map_or(chunk.out.is_empty(), |&(at, _)| at == 0)
+        && chunk.marks.iter().enumerate().all(|(k, &(at, i))| {
+            let end = chunk.marks.get(k + 1).map_or(chunk.out.len(), |&(next, _)| next);
+            let Some(rest) = chunk.out.get(at..end).and_then(|line| line.strip_prefix(HEAD)) else {
+                return false;
+            };
+            dst.push_str("{\"line\":");
+            dst.push_str(number.format(chunk.first_line + i));
+            dst.push(',');
+            dst.push_str(rest);
+            true
+        });
+    if whole {
+        chunk.spare = std::mem::replace(&mut chunk.out, dst);
+    } else {
+        chunk.spare = dst;
+    }
+    whole
 }
 
 /// A chunk's lines with their numbers, the input's byte-order mark dropped.
@@ -758,6 +867,126 @@ mod tests {
         }
         std::fs::remove_file(&path).unwrap();
         out
+    }
+
+    /// A chunk with the example's events and every other kind of line
+    /// (blank, not JSON, not UTF-8, `\r\n`), `seq` in input order.
+    fn chunk_of(seq: u64, first_line: u64) -> Chunk {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/global-posting");
+        let events = std::fs::read(root.join("events.jsonl")).unwrap();
+        let mut input = b"\xEF\xBB\xBF".to_vec();
+        for (i, event) in events.split(|&b| b == b'\n').filter(|l| !l.is_empty()).enumerate() {
+            input.extend_from_slice(event);
+            input.extend_from_slice(match i % 5 {
+                0 => b"\r\n",
+                1 => b"\n\n",
+                2 => b"\nnot json\n",
+                3 => b"\n{\"id\":\"\xFF\"}\n",
+                _ => b"\n",
+            });
+        }
+        let mut chunk = Chunk::new();
+        chunk.seq = seq;
+        chunk.first_line = first_line;
+        chunk.lines = 0..input.len();
+        chunk.input = input;
+        chunk
+    }
+
+    /// A chunk evaluated before its first line's number is known, then
+    /// renumbered, holds the bytes of the chunk evaluated with its numbers:
+    /// both engines, with and without `--explain`, numbers that cross a
+    /// power of ten.
+    #[test]
+    fn a_chunk_renumbered_holds_what_it_holds_evaluated_numbered() {
+        use canon_jit::{Backend, Choice};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/global-posting");
+        let Ok((pkg, tables)) = crate::prepare(&root, None, false) else { panic!("the example loads") };
+        for backend in [Backend::Jit, Backend::Interp] {
+            for explain in [false, true] {
+                let (engine, _) = Evaluator::new(pkg.package(), tables.clone(), Choice { backend, lineage: explain });
+                for (seq, first) in [(0, 1), (3, 95), (7, 999_990), (9, u64::from(u32::MAX))] {
+                    let mut numbered = chunk_of(seq, first);
+                    evaluate_chunk(&engine, explain, &mut numbered);
+                    let mut late = chunk_of(seq, 0);
+                    evaluate_unnumbered(&engine, explain, &mut late);
+                    assert!(late.out.starts_with("{\"line\":0,"));
+                    late.first_line = first;
+                    assert!(renumber(&mut late));
+                    assert_eq!(late.out, numbered.out, "{backend:?}, explain {explain}, from line {first}");
+                    assert!(late.out.starts_with(&format!("{{\"line\":{first},")));
+                    assert!(late.out.lines().count() > 20);
+                }
+                let mut numbered = chunk_of(7, 999_990);
+                evaluate_chunk(&engine, explain, &mut numbered);
+                // Six-digit numbers and seven-digit ones.
+                assert!(numbered.out.contains("\n{\"line\":99999") && numbered.out.contains("\n{\"line\":100000"));
+            }
+        }
+    }
+
+    /// A worker whose chunk is read before the chunk ahead of it is counted
+    /// evaluates it at once and numbers it when that count comes; numbered
+    /// as if it had waited.
+    #[test]
+    fn a_chunk_read_before_the_one_ahead_is_counted_is_numbered_after() {
+        use canon_jit::{Backend, Choice};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/global-posting");
+        let Ok((pkg, tables)) = crate::prepare(&root, None, false) else { panic!("the example loads") };
+        let (engine, _) = Evaluator::new(pkg.package(), tables, Choice { backend: Backend::Jit, lineage: false });
+        let mut expected = chunk_of(1, 1_000);
+        evaluate_chunk(&engine, false, &mut expected);
+        let numbering = Numbering::new();
+        let mut late = chunk_of(1, 0);
+        let lines = count_line_feeds(&late.input);
+        std::thread::scope(|s| {
+            let worker = s.spawn(|| evaluate_file_chunk(&numbering, &engine, false, &mut late, lines));
+            // Chunk 0 is counted only once the worker has found chunk 1's
+            // number unknown.
+            while !lock(&numbering.state).lines.contains_key(&1) {
+                std::thread::yield_now();
+            }
+            assert_eq!(numbering.count(0, 999), Some(1));
+            assert!(worker.join().unwrap());
+        });
+        assert!(!late.marks.is_empty(), "evaluated before its number was known");
+        assert_eq!(late.first_line, 1_000);
+        assert_eq!(late.out, expected.out);
+        // A run that stops while a chunk waits for its number.
+        let numbering = Numbering::new();
+        let mut orphan = chunk_of(2, 0);
+        std::thread::scope(|s| {
+            let worker = s.spawn(|| evaluate_file_chunk(&numbering, &engine, false, &mut orphan, 5));
+            while !lock(&numbering.state).lines.contains_key(&2) {
+                std::thread::yield_now();
+            }
+            numbering.stop();
+            assert!(!worker.join().unwrap());
+        });
+    }
+
+    /// An outcome line that does not begin as `evaluate_unnumbered` writes
+    /// it is not renumbered: the chunk is left as it was.
+    #[test]
+    fn renumber_leaves_a_chunk_it_cannot_read() {
+        for (out, marks) in [
+            ("{\"line\":0,\"id\":null}\n{\"line\":7,\"id\":null}\n", vec![(0, 0), (21, 1)]),
+            ("x{\"line\":0,\"id\":null}\n", vec![(1, 0)]),
+            ("{\"line\":0,\"id\":null}\n", vec![]),
+        ] {
+            let mut chunk = Chunk::new();
+            chunk.out = out.to_string();
+            chunk.marks = marks;
+            chunk.first_line = 5;
+            assert!(!renumber(&mut chunk));
+            assert_eq!(chunk.out, out);
+        }
+        let mut chunk = Chunk::new();
+        chunk.out = "{\"line\":0,\"id\":null}\n{\"line\":0,\"id\":\"a\"}\n".to_string();
+        chunk.marks = vec![(0, 0), (21, 3)];
+        chunk.first_line = 9;
+        assert!(renumber(&mut chunk));
+        assert_eq!(chunk.out, "{\"line\":9,\"id\":null}\n{\"line\":12,\"id\":\"a\"}\n");
     }
 
     #[test]
