@@ -319,12 +319,25 @@ impl Metrics {
                 if m.state != w.state {
                     continue;
                 }
+                let (pushed, written) = (deltas.len(), text.len());
                 for (record, sign) in [(&w.before, -1), (&w.after, 1)] {
                     let Some(record) = record else { continue };
                     let first = ends.len();
                     if let Some((at, part)) = contribution(pkg, tables, m, record, text, ends)? {
                         deltas.push(Delta { metric: i, parts: (first, ends.len()), at, part, sign });
                     }
+                }
+                // A write that leaves the record's contribution as it was
+                // (its group, instant and part, to the scale) changes no
+                // cell: its two deltas would cancel.
+                let cancel = match deltas.get(pushed..) {
+                    Some([old, new]) if unchanged(text, ends, old, new) => Some(old.parts.0),
+                    _ => None,
+                };
+                if let Some(first) = cancel {
+                    ends.truncate(first);
+                    text.truncate(written);
+                    deltas.truncate(pushed);
                 }
             }
         }
@@ -417,6 +430,28 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Whether two deltas of one metric, a record's contributions before and
+/// after a write, are the same: the same group texts, instant and part
+/// (decimals to the scale, so that the cell's text stays as it was).
+fn unchanged(text: &str, ends: &[usize], old: &Delta, new: &Delta) -> bool {
+    let group = |d: &Delta| {
+        let start = d.parts.0.checked_sub(1).and_then(|p| ends.get(p)).copied().unwrap_or(0);
+        let end = d.parts.1.checked_sub(1).and_then(|p| ends.get(p)).copied().unwrap_or(start);
+        let group_ends = ends.get(d.parts.0..d.parts.1).unwrap_or(&[]).iter().map(move |e| e.saturating_sub(start));
+        (text.get(start..end), group_ends)
+    };
+    let same_decimal = |a: &Decimal, b: &Decimal| a.serialize() == b.serialize();
+    let same_part = match (&old.part, &new.part) {
+        (Part::Int(a), Part::Int(b)) => a == b,
+        (Part::Decimal(a), Part::Decimal(b)) => same_decimal(a, b),
+        (Part::Money(a, c), Part::Money(b, d)) => same_decimal(a, b) && c == d,
+        (Part::One, Part::One) => true,
+        _ => false,
+    };
+    let ((old_text, old_ends), (new_text, new_ends)) = (group(old), group(new));
+    same_part && old.at == new.at && old_text.is_some() && old_text == new_text && old_ends.eq(new_ends)
 }
 
 fn merge(into: &mut Acc, from: &Acc) {
@@ -651,6 +686,45 @@ mod tests {
     }
 
     const HOUR: i64 = 3_600_000_000;
+
+    /// A write that leaves a record's contribution to a metric as it was
+    /// touches none of that metric's cells; one that changes it (its part,
+    /// the part's scale only, or its group) touches the cells it moves
+    /// between. The metrics read as those of the last record put afresh.
+    #[test]
+    fn a_write_that_leaves_a_contribution_as_it_was_touches_no_cell() {
+        let pkg = pkg();
+        let tables = Tables::empty(&pkg);
+        let def = pkg.state(StateId(0)).unwrap();
+        let write = |before: &Option<Value>, after: &Value| Write {
+            state: StateId(0),
+            key: key_of(def, after),
+            before: before.clone(),
+            after: Some(after.clone()),
+            loc: Default::default(),
+        };
+        let mut m = Metrics::new(&pkg);
+        let mut last = None;
+        let b = sheet("b", "US01", true, "1", ("1", "USD"), 1, Some(0));
+        m.apply(&pkg, &tables, &[write(&None, &b)], false).unwrap();
+        // (the record, the metrics whose cells the write touches)
+        let steps: [(Value, &[usize]); 5] = [
+            (sheet("a", "US01", true, "7.50", ("100.00", "USD"), 2, Some(0)), &[0, 1, 2, 4]),
+            (sheet("a", "US01", true, "7.50", ("100.00", "USD"), 5, Some(0)), &[2]),
+            (sheet("a", "US01", true, "7.5", ("100.00", "USD"), 5, Some(0)), &[0, 4]),
+            (sheet("a", "DE01", true, "7.5", ("100.00", "USD"), 5, Some(0)), &[0, 0, 1, 1, 4, 4]),
+            (sheet("a", "DE01", true, "7.5", ("100.00", "USD"), 5, Some(0)), &[]),
+        ];
+        for (record, metrics) in steps {
+            let touched = m.apply(&pkg, &tables, &[write(&last, &record)], true).unwrap();
+            assert_eq!(touched.iter().map(|(i, _)| *i).collect::<Vec<_>>(), metrics, "{record:?}");
+            let mut fresh = Metrics::new(&pkg);
+            fresh.apply(&pkg, &tables, &[write(&None, &b), write(&None, &record)], false).unwrap();
+            let as_of = Some(Timestamp(60 * HOUR));
+            assert_eq!(report_json(&m.report(&pkg, as_of)), report_json(&fresh.report(&pkg, as_of)), "{record:?}");
+            last = Some(record);
+        }
+    }
 
     #[test]
     fn metrics_follow_puts_updates_and_deletes() {
