@@ -300,7 +300,7 @@ pub fn value_to<O: JsonOut>(out: &mut O, pkg: &ir::Package, names: Option<&Names
                 // The variant as a JSON string, escaped once: what lies between its quotes.
                 (Some(names), Some(e)) => {
                     let q = names.variant(e, *i);
-                    out.string(|t| t.push_str(q.get(1..q.len().saturating_sub(1).max(1)).unwrap_or("")))
+                    out.string(|t| t.push_str(q.strip_prefix('"').and_then(|q| q.strip_suffix('"')).unwrap_or("")))
                 }
                 _ => {
                     let wire = e.and_then(|e| pkg.enum_def(e)).and_then(|d| d.variants.get(*i as usize));

@@ -100,7 +100,17 @@ struct Probe<'a> {
     at: Option<i64>,
 }
 
-impl Probe<'_> {
+impl<'a> Probe<'a> {
+    /// The key of delta `d`, its group's texts in `text` (their ends in `ends`).
+    fn of(text: &'a str, ends: &'a [usize], d: &Delta) -> Probe<'a> {
+        Probe {
+            text,
+            start: d.parts.0.checked_sub(1).and_then(|p| ends.get(p)).copied().unwrap_or(0),
+            ends: ends.get(d.parts.0..d.parts.1).unwrap_or(&[]),
+            at: d.at,
+        }
+    }
+
     fn part(&self, i: usize) -> &str {
         let from = if i == 0 { self.start } else { self.ends.get(i - 1).copied().unwrap_or(0) };
         let to = self.ends.get(i).copied().unwrap_or(from);
@@ -341,12 +351,7 @@ impl Metrics {
                 }
             }
         }
-        let probe = |d: &Delta| Probe {
-            text,
-            start: d.parts.0.checked_sub(1).and_then(|p| ends.get(p)).copied().unwrap_or(0),
-            ends: ends.get(d.parts.0..d.parts.1).unwrap_or(&[]),
-            at: d.at,
-        };
+        let probe = |d: &Delta| Probe::of(text, ends, d);
         for (n, d) in deltas.iter().enumerate() {
             let Some(m) = pkg.metrics.get(d.metric) else { continue };
             if self.step(d.metric, m.kind, &probe(d), &d.part, d.sign).is_none() {
@@ -436,12 +441,6 @@ impl Metrics {
 /// after a write, are the same: the same group texts, instant and part
 /// (decimals to the scale, so that the cell's text stays as it was).
 fn unchanged(text: &str, ends: &[usize], old: &Delta, new: &Delta) -> bool {
-    let group = |d: &Delta| {
-        let start = d.parts.0.checked_sub(1).and_then(|p| ends.get(p)).copied().unwrap_or(0);
-        let end = d.parts.1.checked_sub(1).and_then(|p| ends.get(p)).copied().unwrap_or(start);
-        let group_ends = ends.get(d.parts.0..d.parts.1).unwrap_or(&[]).iter().map(move |e| e.saturating_sub(start));
-        (text.get(start..end), group_ends)
-    };
     let same_decimal = |a: &Decimal, b: &Decimal| a.serialize() == b.serialize();
     let same_part = match (&old.part, &new.part) {
         (Part::Int(a), Part::Int(b)) => a == b,
@@ -450,8 +449,8 @@ fn unchanged(text: &str, ends: &[usize], old: &Delta, new: &Delta) -> bool {
         (Part::One, Part::One) => true,
         _ => false,
     };
-    let ((old_text, old_ends), (new_text, new_ends)) = (group(old), group(new));
-    same_part && old.at == new.at && old_text.is_some() && old_text == new_text && old_ends.eq(new_ends)
+    let (old, new) = (Probe::of(text, ends, old), Probe::of(text, ends, new));
+    same_part && (&old as &dyn KeyView) == (&new as &dyn KeyView)
 }
 
 fn merge(into: &mut Acc, from: &Acc) {
